@@ -1,0 +1,151 @@
+"""Configuration: the one place that reads the environment.
+
+Names and defaults follow the original Trooper so existing users can switch without edits. Every
+other module receives a ``Settings`` object; none of them looks at ``os.environ``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Mapping
+
+DEFAULT_QUOTA_STATUS_CODES = (402, 429, 529)
+
+
+def _bool(value: str | None, default: bool) -> bool:
+    if value is None or value.strip() == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+
+
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+
+
+def _codes(raw: str | None) -> tuple[int, ...]:
+    if not raw or not raw.strip():
+        return DEFAULT_QUOTA_STATUS_CODES
+    try:
+        return tuple(int(part) for part in raw.replace(";", ",").split(",") if part.strip())
+    except ValueError as exc:
+        raise ConfigError(f"QUOTA_STATUS_CODES must be a comma-separated list of status codes, got {raw!r}") from exc
+
+
+class ConfigError(ValueError):
+    """A configuration value cannot be used; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    # cloud providers
+    claude_api_key: str = field(default="", repr=False)
+    claude_url: str = "https://api.anthropic.com/v1/messages"
+    claude_model: str = "claude-haiku-4-5-20251001"
+    gemini_api_key: str = field(default="", repr=False)
+    gemini_url: str = "https://generativelanguage.googleapis.com/v1beta/openai/chat/completions"
+    gemini_model: str = "gemini-2.0-flash"
+    openai_api_key: str = field(default="", repr=False)
+    openai_url: str = "https://api.openai.com/v1/chat/completions"
+    openai_model: str = "gpt-4o-mini"
+    # local tier
+    fallback_url: str = "http://localhost:11434/api/chat"
+    ollama_model: str = "llama3.1:8b"
+    ollama_keep_alive: str = "5m"
+    local_openai_url: str = ""
+    local_openai_model: str = ""
+    local_model_path: str = ""
+    embedded_enabled: bool = True
+    embedded_queue: int = 4
+    escalate_model: str = ""
+    context_window: int = 6144
+    # routing and resilience
+    quota_status_codes: tuple[int, ...] = DEFAULT_QUOTA_STATUS_CODES
+    auto_recovery: bool = True
+    connect_timeout: float = 5.0
+    first_token_timeout: float = 30.0
+    idle_timeout: float = 30.0
+    provider_timeout: float = 30.0
+    retry_backoff: float = 2.0
+    max_backoff: float = 10.0
+    breaker_failures: int = 3
+    breaker_cooldown: float = 30.0
+    # server
+    port: int = 3000
+    bind: str = "127.0.0.1"
+    token: str = field(default="", repr=False)
+    db_path: str = str(Path.home() / ".trooper" / "trooper.db")
+    retention_days: int = 30
+    max_body_bytes: int = 32 * 1024 * 1024
+    max_messages: int = 2000
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        d = cls()
+        return cls(
+            claude_api_key=env.get("CLAUDE_API_KEY", "").strip(),
+            claude_url=env.get("CLAUDE_URL", "").strip() or d.claude_url,
+            claude_model=env.get("CLAUDE_MODEL", "").strip() or d.claude_model,
+            gemini_api_key=env.get("GEMINI_API_KEY", "").strip(),
+            gemini_url=env.get("GEMINI_URL", "").strip() or d.gemini_url,
+            gemini_model=env.get("GEMINI_MODEL", "").strip() or d.gemini_model,
+            openai_api_key=env.get("OPENAI_API_KEY", "").strip(),
+            openai_url=env.get("OPENAI_URL", "").strip() or d.openai_url,
+            openai_model=env.get("OPENAI_MODEL", "").strip() or d.openai_model,
+            fallback_url=env.get("FALLBACK_URL", "").strip() or d.fallback_url,
+            ollama_model=env.get("OLLAMA_MODEL", "").strip() or d.ollama_model,
+            ollama_keep_alive=env.get("OLLAMA_KEEP_ALIVE", "").strip() or d.ollama_keep_alive,
+            local_openai_url=env.get("LOCAL_OPENAI_URL", "").strip(),
+            local_openai_model=env.get("LOCAL_OPENAI_MODEL", "").strip(),
+            local_model_path=env.get("TROOPER_LOCAL_MODEL", "").strip(),
+            embedded_enabled=_bool(env.get("TROOPER_EMBEDDED"), d.embedded_enabled),
+            embedded_queue=_int(env, "TROOPER_EMBEDDED_QUEUE", d.embedded_queue),
+            escalate_model=env.get("TROOPER_ESCALATE_MODEL", "").strip(),
+            context_window=_int(env, "CONTEXT_WINDOW", d.context_window),
+            quota_status_codes=_codes(env.get("QUOTA_STATUS_CODES")),
+            auto_recovery=_bool(env.get("AUTO_RECOVERY"), d.auto_recovery),
+            connect_timeout=_float(env, "TROOPER_CONNECT_TIMEOUT", d.connect_timeout),
+            first_token_timeout=_float(env, "TROOPER_FIRST_TOKEN_TIMEOUT", d.first_token_timeout),
+            idle_timeout=_float(env, "TROOPER_IDLE_TIMEOUT", d.idle_timeout),
+            provider_timeout=_float(env, "TROOPER_PROVIDER_TIMEOUT", d.provider_timeout),
+            retry_backoff=_float(env, "TROOPER_RETRY_BACKOFF", d.retry_backoff),
+            max_backoff=_float(env, "TROOPER_MAX_BACKOFF", d.max_backoff),
+            breaker_failures=_int(env, "TROOPER_BREAKER_FAILURES", d.breaker_failures),
+            breaker_cooldown=_float(env, "TROOPER_BREAKER_COOLDOWN", d.breaker_cooldown),
+            port=_int(env, "TROOPER_PORT", d.port),
+            bind=env.get("TROOPER_BIND", "").strip() or d.bind,
+            token=env.get("TROOPER_TOKEN", "").strip(),
+            db_path=env.get("TROOPER_DB", "").strip() or d.db_path,
+            retention_days=_int(env, "TROOPER_RETENTION_DAYS", d.retention_days),
+            max_body_bytes=_int(env, "TROOPER_MAX_BODY_BYTES", d.max_body_bytes),
+            max_messages=_int(env, "TROOPER_MAX_MESSAGES", d.max_messages),
+        )
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def cloud_keys(self) -> dict[str, bool]:
+        """Which cloud providers have a key (never the keys themselves)."""
+        return {
+            "claude": bool(self.claude_api_key),
+            "gemini": bool(self.gemini_api_key),
+            "openai": bool(self.openai_api_key),
+        }

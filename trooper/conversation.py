@@ -1,0 +1,363 @@
+"""The canonical conversation model.
+
+Every wire format (Anthropic Messages, OpenAI Chat Completions, Ollama, Gemini) is decoded into
+these types and encoded back from them; nothing translates one wire format into another directly.
+
+The stream events mirror the richest of the protocols (Anthropic's): a message starts, content
+blocks start / receive deltas / stop with contiguous indexes, the message ends with a stop reason
+and usage. Codecs for flatter protocols keep the state needed to map their frames onto this.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass, field
+from typing import Any, Literal, Union
+
+Role = Literal["user", "assistant"]
+
+#: Canonical stop reasons (Anthropic's vocabulary; codecs map to and from their own).
+StopReason = Literal["end_turn", "max_tokens", "stop_sequence", "tool_use", "refusal", "error"]
+STOP_REASONS: tuple[str, ...] = ("end_turn", "max_tokens", "stop_sequence", "tool_use", "refusal", "error")
+
+
+# ---------------------------------------------------------------- content blocks
+
+
+@dataclass
+class TextBlock:
+    text: str
+    type: Literal["text"] = "text"
+
+
+@dataclass
+class ImageBlock:
+    """An image, either inline (base64 ``data`` with ``media_type``) or by ``url``."""
+
+    media_type: str = "image/png"
+    data: str | None = None
+    url: str | None = None
+    type: Literal["image"] = "image"
+
+    def data_url(self) -> str:
+        """The image as a URL: the remote URL, or a ``data:`` URL for inline bytes."""
+        if self.data is not None:
+            return f"data:{self.media_type};base64,{self.data}"
+        return self.url or ""
+
+
+@dataclass
+class ToolUseBlock:
+    id: str
+    name: str
+    input: dict[str, Any] = field(default_factory=dict)
+    type: Literal["tool_use"] = "tool_use"
+
+
+@dataclass
+class ToolResultBlock:
+    tool_use_id: str
+    content: list[TextBlock | ImageBlock] = field(default_factory=list)
+    is_error: bool = False
+    type: Literal["tool_result"] = "tool_result"
+
+    def text(self) -> str:
+        return "".join(b.text for b in self.content if isinstance(b, TextBlock))
+
+
+@dataclass
+class ThinkingBlock:
+    thinking: str
+    signature: str | None = None
+    type: Literal["thinking"] = "thinking"
+
+
+Block = Union[TextBlock, ImageBlock, ToolUseBlock, ToolResultBlock, ThinkingBlock]
+
+
+@dataclass
+class Message:
+    role: Role
+    content: list[Block]
+
+    def text(self) -> str:
+        """The plain text of the message (text blocks and tool results), joined."""
+        parts: list[str] = []
+        for block in self.content:
+            if isinstance(block, TextBlock):
+                parts.append(block.text)
+            elif isinstance(block, ToolResultBlock):
+                parts.append(block.text())
+        return "\n".join(p for p in parts if p)
+
+    def tool_uses(self) -> list[ToolUseBlock]:
+        return [b for b in self.content if isinstance(b, ToolUseBlock)]
+
+    def tool_results(self) -> list[ToolResultBlock]:
+        return [b for b in self.content if isinstance(b, ToolResultBlock)]
+
+
+# ---------------------------------------------------------------- request
+
+
+@dataclass
+class Tool:
+    name: str
+    description: str = ""
+    input_schema: dict[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
+
+
+@dataclass
+class ToolChoice:
+    """``auto``: model decides; ``any``: must call some tool; ``tool``: must call ``name``; ``none``."""
+
+    type: Literal["auto", "any", "tool", "none"] = "auto"
+    name: str | None = None
+    disable_parallel: bool = False
+
+
+@dataclass
+class Request:
+    """One turn as a client asked for it, in no particular wire format."""
+
+    model: str
+    messages: list[Message]
+    system: str | None = None
+    max_tokens: int | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    stop: list[str] = field(default_factory=list)
+    tools: list[Tool] = field(default_factory=list)
+    tool_choice: ToolChoice | None = None
+    stream: bool = False
+    #: Client asked for a usage frame at the end of an OpenAI stream.
+    include_usage: bool = False
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def last_user_text(self) -> str:
+        for message in reversed(self.messages):
+            if message.role == "user":
+                return message.text()
+        return ""
+
+    def needs_tools(self) -> bool:
+        return bool(self.tools) and (self.tool_choice is None or self.tool_choice.type != "none")
+
+    def has_images(self) -> bool:
+        return any(
+            isinstance(b, ImageBlock)
+            or (isinstance(b, ToolResultBlock) and any(isinstance(c, ImageBlock) for c in b.content))
+            for m in self.messages
+            for b in m.content
+        )
+
+
+# ---------------------------------------------------------------- response
+
+
+@dataclass
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens)
+
+
+@dataclass
+class Response:
+    id: str
+    model: str
+    content: list[Block]
+    stop_reason: StopReason = "end_turn"
+    stop_sequence: str | None = None
+    usage: Usage = field(default_factory=Usage)
+
+    def text(self) -> str:
+        return "".join(b.text for b in self.content if isinstance(b, TextBlock))
+
+
+def derive_stop_reason(content: list[Block], reported: str | None) -> StopReason:
+    """The stop reason a client should see, derived from what was actually emitted.
+
+    Upstreams lie (Ollama reports ``stop`` on a tool call): a tool call always means ``tool_use``,
+    and a reported ``tool_use`` without a tool call is a normal end of turn.
+    """
+    if any(isinstance(b, ToolUseBlock) for b in content):
+        return "tool_use"
+    if reported in STOP_REASONS and reported != "tool_use":
+        return reported  # type: ignore[return-value]
+    return "end_turn"
+
+
+def new_message_id(prefix: str = "msg_") -> str:
+    return prefix + secrets.token_hex(12)
+
+
+def new_tool_use_id() -> str:
+    return "toolu_" + secrets.token_hex(12)
+
+
+# ---------------------------------------------------------------- stream events
+
+
+@dataclass
+class MessageStart:
+    id: str
+    model: str
+    usage: Usage = field(default_factory=Usage)
+
+
+@dataclass
+class BlockStart:
+    """A content block opens. ``block`` carries its fixed parts: an empty ``TextBlock``, a
+    ``ToolUseBlock`` with id and name (input arrives as JSON deltas), or an empty ``ThinkingBlock``."""
+
+    index: int
+    block: TextBlock | ToolUseBlock | ThinkingBlock
+
+
+@dataclass
+class TextDelta:
+    index: int
+    text: str
+
+
+@dataclass
+class ToolInputDelta:
+    """A fragment of a tool call's arguments, as JSON text split anywhere."""
+
+    index: int
+    partial_json: str
+
+
+@dataclass
+class ThinkingDelta:
+    index: int
+    thinking: str
+
+
+@dataclass
+class BlockStop:
+    index: int
+
+
+@dataclass
+class MessageDelta:
+    stop_reason: StopReason
+    usage: Usage = field(default_factory=Usage)
+    stop_sequence: str | None = None
+
+
+@dataclass
+class MessageStop:
+    pass
+
+
+@dataclass
+class StreamError:
+    """The stream failed and nothing could rescue it; encoders emit a protocol-valid error."""
+
+    error_type: str
+    message: str
+    status: int = 500
+
+
+StreamEvent = Union[
+    MessageStart, BlockStart, TextDelta, ToolInputDelta, ThinkingDelta, BlockStop, MessageDelta, MessageStop, StreamError
+]
+
+
+class StreamAccumulator:
+    """Folds stream events into a ``Response``; used by tests, the recorder and the router."""
+
+    def __init__(self) -> None:
+        self.id = ""
+        self.model = ""
+        self.blocks: dict[int, Block] = {}
+        self._json: dict[int, list[str]] = {}
+        self.stop_reason: str | None = None
+        self.stop_sequence: str | None = None
+        self.usage = Usage()
+        self.error: StreamError | None = None
+        self.finished = False
+        self.emitted_output = False
+
+    def add(self, event: StreamEvent) -> None:
+        if isinstance(event, MessageStart):
+            self.id, self.model = event.id, event.model
+            self.usage = Usage(event.usage.input_tokens, event.usage.output_tokens)
+        elif isinstance(event, BlockStart):
+            block = event.block
+            if isinstance(block, TextBlock):
+                self.blocks[event.index] = TextBlock(block.text)
+            elif isinstance(block, ThinkingBlock):
+                self.blocks[event.index] = ThinkingBlock(block.thinking, block.signature)
+            else:
+                self.blocks[event.index] = ToolUseBlock(block.id, block.name, {})
+                self._json[event.index] = []
+                self.emitted_output = True
+        elif isinstance(event, TextDelta):
+            block = self.blocks[event.index]
+            assert isinstance(block, TextBlock)
+            block.text += event.text
+            self.emitted_output = self.emitted_output or bool(event.text)
+        elif isinstance(event, ThinkingDelta):
+            block = self.blocks[event.index]
+            assert isinstance(block, ThinkingBlock)
+            block.thinking += event.thinking
+        elif isinstance(event, ToolInputDelta):
+            self._json[event.index].append(event.partial_json)
+        elif isinstance(event, BlockStop):
+            block = self.blocks.get(event.index)
+            if isinstance(block, ToolUseBlock):
+                raw = "".join(self._json.get(event.index, []))
+                block.input = json.loads(raw) if raw.strip() else {}
+        elif isinstance(event, MessageDelta):
+            self.stop_reason = event.stop_reason
+            self.stop_sequence = event.stop_sequence
+            if event.usage.input_tokens:
+                self.usage.input_tokens = event.usage.input_tokens
+            self.usage.output_tokens = event.usage.output_tokens or self.usage.output_tokens
+        elif isinstance(event, MessageStop):
+            self.finished = True
+        elif isinstance(event, StreamError):
+            self.error = event
+
+    def response(self) -> Response:
+        content = [self.blocks[i] for i in sorted(self.blocks)]
+        return Response(
+            id=self.id or new_message_id(),
+            model=self.model,
+            content=content,
+            stop_reason=derive_stop_reason(content, self.stop_reason),
+            stop_sequence=self.stop_sequence,
+            usage=self.usage,
+        )
+
+
+def response_events(response: Response) -> list[StreamEvent]:
+    """A complete response replayed as a stream (for upstreams that cannot stream)."""
+    events: list[StreamEvent] = [MessageStart(response.id, response.model, Usage(response.usage.input_tokens, 0))]
+    index = 0
+    for block in response.content:
+        if isinstance(block, TextBlock):
+            events += [BlockStart(index, TextBlock("")), TextDelta(index, block.text), BlockStop(index)]
+        elif isinstance(block, ToolUseBlock):
+            events += [
+                BlockStart(index, ToolUseBlock(block.id, block.name, {})),
+                ToolInputDelta(index, json.dumps(block.input)),
+                BlockStop(index),
+            ]
+        elif isinstance(block, ThinkingBlock):
+            events += [BlockStart(index, ThinkingBlock("", block.signature)), ThinkingDelta(index, block.thinking), BlockStop(index)]
+        else:
+            continue
+        index += 1
+    events += [
+        MessageDelta(derive_stop_reason(response.content, response.stop_reason), response.usage, response.stop_sequence),
+        MessageStop(),
+    ]
+    return events

@@ -1,0 +1,71 @@
+"""The small interface every upstream adapter implements."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import AsyncIterator, Literal
+
+from trooper.conversation import Request, Response, StreamEvent
+
+Tier = Literal["cloud", "local"]
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    context_window: int
+    supports_tools: bool = True
+    supports_images: bool = True
+    #: Accepts a trailing assistant message to continue (used to rescue a cut stream).
+    supports_prefill: bool = True
+
+
+@dataclass
+class CallOptions:
+    """Per-call settings decided by the front door and the router."""
+
+    #: The caller's own key for this provider, used for this request only and never stored.
+    api_key: str | None = None
+    #: Client headers worth forwarding (``anthropic-version``, ``anthropic-beta``).
+    forward_headers: dict[str, str] = field(default_factory=dict)
+    #: Token budget of the context to send (Ollama's ``num_ctx``), set after compaction.
+    num_ctx: int | None = None
+    connect_timeout: float = 5.0
+    first_token_timeout: float = 30.0
+    idle_timeout: float = 30.0
+    total_timeout: float = 30.0
+
+
+class Provider(abc.ABC):
+    """An upstream that can answer a canonical ``Request``.
+
+    ``complete`` and ``stream`` raise ``trooper.errors.UpstreamError`` for every failure, so the
+    router can classify it; they never return an empty success.
+    """
+
+    #: Short name used in headers, the store and the dashboard (``claude``, ``ollama``...).
+    name: str
+    tier: Tier
+    #: The upstream model used when the client's model name does not belong to this provider.
+    model: str
+
+    @abc.abstractmethod
+    def capabilities(self) -> Capabilities: ...
+
+    def upstream_model(self, requested: str) -> str:
+        """The model to ask this provider for: the configured one, so a Claude model name is
+        never sent to OpenAI or Ollama."""
+        return self.model
+
+    @abc.abstractmethod
+    async def complete(self, request: Request, options: CallOptions) -> Response: ...
+
+    @abc.abstractmethod
+    def stream(self, request: Request, options: CallOptions) -> AsyncIterator[StreamEvent]: ...
+
+    async def available(self) -> bool:
+        """Whether the provider can be tried now (configured, reachable when cheap to tell)."""
+        return True
+
+    async def aclose(self) -> None:
+        """Release connections; called on shutdown."""
