@@ -1,0 +1,76 @@
+"""The base request handler: JSON in and out, errors in a clear shape, access to the app state."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import tornado.web
+
+from trooper.errors import TrooperError
+
+if TYPE_CHECKING:
+    from trooper.server.state import AppState
+
+
+class BaseHandler(tornado.web.RequestHandler):
+    """Trooper's own JSON API. Errors are ``{"error": {"type": ..., "message": ...}}``.
+
+    Front doors that speak a provider's protocol override ``error_body`` to use its shape.
+    """
+
+    @property
+    def state(self) -> AppState:
+        return self.application.settings["trooper_state"]
+
+    def set_default_headers(self) -> None:
+        self.set_header("Cache-Control", "no-store")
+        self.set_header("X-Content-Type-Options", "nosniff")
+
+    def write_json(self, payload: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.finish(json.dumps(payload, ensure_ascii=False, default=str))
+
+    def json_body(self) -> dict[str, Any]:
+        """The request body as a JSON object, or a 400 that says what is wrong with it."""
+        raw = self.request.body
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise TrooperError(400, f"request body is not valid UTF-8 (byte {exc.start})") from None
+        if not text.strip():
+            raise TrooperError(400, "request body is empty; expected a JSON object")
+        try:
+            body = json.loads(text)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            detail = f"line {exc.lineno} column {exc.colno}: {exc.msg}" if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+            raise TrooperError(400, f"request body is not valid JSON ({detail})") from None
+        if not isinstance(body, dict):
+            raise TrooperError(400, f"request body must be a JSON object, not {type(body).__name__}")
+        return body
+
+    def error_body(self, status: int, error_type: str, message: str) -> dict[str, Any]:
+        return {"error": {"type": error_type, "message": message}}
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, TrooperError):
+            status, error_type, message = exc.status, exc.error_type, exc.message
+        elif isinstance(exc, tornado.web.HTTPError):
+            status = exc.status_code
+            error_type = "not_found_error" if status == 404 else "invalid_request_error" if status < 500 else "api_error"
+            message = exc.log_message % exc.args if exc.log_message and exc.args else exc.log_message or self._reason
+        else:
+            status, error_type, message = status_code, "api_error", "internal error in Trooper; see the server log"
+        self.clear_header("Content-Type")
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.finish(json.dumps(self.error_body(status, error_type, message), ensure_ascii=False))
+
+    def _handle_request_exception(self, e: BaseException) -> None:
+        # A TrooperError is an expected, explained failure: answer it without a traceback in the log.
+        if isinstance(e, TrooperError) and not self._finished:
+            self.send_error(e.status, exc_info=(type(e), e, e.__traceback__))
+            return
+        super()._handle_request_exception(e)

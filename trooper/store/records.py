@@ -1,0 +1,86 @@
+"""What Trooper records about a session: plain data handed to a store.
+
+The proxy builds these on the request path and hands them to ``Store`` methods that only enqueue;
+the store writes them off the request path.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+TurnRole = Literal["system", "user", "assistant", "tool"]
+EventKind = Literal[
+    "escalated", "returned", "fallback", "rescue", "breaker_open", "breaker_half_open", "breaker_closed",
+    "compacted", "route_changed", "error",
+]
+
+
+def now() -> float:
+    return time.time()
+
+
+@dataclass
+class SessionRecord:
+    id: str
+    #: Where the session came from: ``anthropic`` / ``openai`` front door, ``chat`` API.
+    source: str
+    created_at: float = field(default_factory=now)
+    #: ``local`` or ``cloud``: the route of a chat session.
+    route: str = "local"
+    title: str = ""
+
+
+@dataclass
+class TurnRecord:
+    session_id: str
+    #: Position in the session's transcript (0-based); with ``branch`` it identifies the turn.
+    seq: int
+    role: TurnRole
+    #: Content blocks as the canonical model's dicts (``dataclasses.asdict`` of each block).
+    content: list[dict[str, Any]]
+    provider: str = ""
+    model: str = ""
+    tokens_in: int = 0
+    tokens_out: int = 0
+    latency_ms: float = 0.0
+    created_at: float = field(default_factory=now)
+    branch: int = 0
+
+
+@dataclass
+class AttemptRecord:
+    session_id: str
+    provider: str
+    model: str
+    #: HTTP status from the upstream, 0 when none (connection failure, timeout).
+    status: int
+    #: Why this provider was tried: ``direct``, ``simple turn``, ``fallback: <class>``, ``escalated``, ``retry``.
+    trigger: str
+    #: ``ok``, ``error``, ``rescued``, ``cancelled``.
+    outcome: str
+    error_class: str = ""
+    connect_ms: float | None = None
+    first_token_ms: float | None = None
+    total_ms: float | None = None
+    tokens_in: int = 0
+    tokens_out: int = 0
+    created_at: float = field(default_factory=now)
+
+
+@dataclass
+class EventRecord:
+    session_id: str
+    kind: str
+    detail: dict[str, Any] = field(default_factory=dict)
+    created_at: float = field(default_factory=now)
+
+
+@dataclass
+class SitrepRecord:
+    session_id: str
+    #: The SITREP as its JSON-serialisable dict (``trooper.memory`` output).
+    sitrep: dict[str, Any]
+    turn_count: int = 0
+    created_at: float = field(default_factory=now)
