@@ -1,0 +1,21 @@
+"""Everything the handlers share, built once per server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from trooper.config import Settings
+from trooper.server.live import LiveFeed
+
+if TYPE_CHECKING:
+    from trooper.store.base import Store
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    store: Store
+    feed: LiveFeed = field(default_factory=LiveFeed)
+    #: Set by the server at start-up: the router, the session service, the local-tier selector.
+    services: dict[str, Any] = field(default_factory=dict)
