@@ -1,0 +1,221 @@
+"""A fake Anthropic Messages API: POST /v1/messages (SSE or JSON) and /v1/messages/count_tokens."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import string
+from typing import Any
+
+from tests.fakes.behaviours import HttpError, Reply, ToolCall
+from tests.fakes.playback import Exchange, Frame
+from tests.fakes.recording import RecordedRequest, count_tokens
+from tests.fakes.server import ErrorResponse, FakeServer, Route
+
+_ALPHABET = string.ascii_letters + string.digits
+
+_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    402: "billing_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    504: "timeout_error",
+    529: "overloaded_error",
+}
+
+_CONTEXT_WINDOW = 200_000
+
+
+def anthropic_id(prefix: str) -> str:
+    """Ids shaped like the API's: ``msg_01`` / ``toolu_01`` / ``req_011C`` + base62."""
+    return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(22))
+
+
+def _sse(event: str, data: dict[str, Any]) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
+
+
+class FakeAnthropic(FakeServer):
+    provider = "anthropic"
+
+    def __init__(self, *, port: int = 0, api_key: str | None = None, rejects_prefill: bool = False, **kw: Any) -> None:
+        super().__init__(port=port, **kw)
+        #: When set, any other x-api-key gets 401 authentication_error.
+        self.api_key = api_key
+        #: Like newer Claude models: a conversation ending with an assistant turn gets a 400.
+        self.rejects_prefill = rejects_prefill
+
+    @property
+    def messages_url(self) -> str:
+        return self.url + "/v1/messages"
+
+    @property
+    def count_tokens_url(self) -> str:
+        return self.url + "/v1/messages/count_tokens"
+
+    def routes(self) -> dict[tuple[str, str], Route]:
+        return {
+            ("POST", "/v1/messages"): self.answer,
+            ("POST", "/v1/messages/count_tokens"): self._count_tokens,
+        }
+
+    async def _count_tokens(self, exchange: Exchange, request: RecordedRequest) -> None:
+        refusal = self.refuse(request)
+        if refusal is not None:
+            await self._send_error(exchange, request, refusal)
+            return
+        await self.send_json(exchange, {"input_tokens": request.input_tokens()})
+
+    def refuse(self, request: RecordedRequest) -> HttpError | None:
+        if self.api_key is not None and request.headers.get("x-api-key") != self.api_key:
+            return HttpError(kind="invalid_api_key")
+        messages = request.messages
+        if self.rejects_prefill and messages and messages[-1].get("role") == "assistant":
+            return HttpError(kind="prefill_rejected")
+        return None
+
+    def response_headers(self, request: RecordedRequest) -> dict[str, str]:
+        return {"request-id": anthropic_id("req_011C")}
+
+    # ------------------------------------------------------------ answers
+
+    def _stop_reason(self, reply: Reply) -> str:
+        if reply.stop_reason is not None:
+            return reply.stop_reason
+        return "tool_use" if reply.tool_calls else "end_turn"
+
+    @staticmethod
+    def _output_tokens(text: str, calls: tuple[ToolCall, ...]) -> int:
+        return max(1, count_tokens(text) + sum(count_tokens(c.name + c.arguments_json()) for c in calls))
+
+    def _usage(self, request: RecordedRequest, output_tokens: int) -> dict[str, Any]:
+        return {
+            "input_tokens": request.input_tokens(),
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 0,
+            "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+            "output_tokens": output_tokens,
+            "service_tier": "standard",
+        }
+
+    def _message(self, request: RecordedRequest, content: list[dict[str, Any]], stop: str | None, usage: dict) -> dict:
+        return {
+            "id": anthropic_id("msg_01"),
+            "type": "message",
+            "role": "assistant",
+            "model": request.model or "claude-unknown",
+            "content": content,
+            "stop_reason": stop,
+            "stop_sequence": None,
+            "usage": usage,
+        }
+
+    def complete_body(self, reply: Reply, request: RecordedRequest) -> dict[str, Any]:
+        text = "".join(reply.text_chunks(request))
+        content: list[dict[str, Any]] = [{"type": "text", "text": text}] if text or not reply.tool_calls else []
+        content += [
+            {"type": "tool_use", "id": c.id or anthropic_id("toolu_01"), "name": c.name, "input": dict(c.arguments)}
+            for c in reply.tool_calls
+        ]
+        usage = self._usage(request, self._output_tokens(text, reply.tool_calls))
+        return self._message(request, content, self._stop_reason(reply), usage)
+
+    def stream_frames(self, reply: Reply, request: RecordedRequest) -> list[Frame]:
+        chunks = reply.text_chunks(request)
+        start_usage = self._usage(request, 1)
+        frames = [Frame(_sse("message_start", {"type": "message_start", "message": self._message(request, [], None, start_usage)}))]
+        index = 0
+        if chunks or not reply.tool_calls:
+            frames.append(_block_start(index, {"type": "text", "text": ""}))
+            frames.append(Frame(_sse("ping", {"type": "ping"})))
+            frames += [_block_delta(index, {"type": "text_delta", "text": piece}) for piece in chunks]
+            frames.append(_block_stop(index))
+            index += 1
+        for call in reply.tool_calls:
+            block = {"type": "tool_use", "id": call.id or anthropic_id("toolu_01"), "name": call.name, "input": {}}
+            frames.append(_block_start(index, block, content=True))
+            frames += [_block_delta(index, {"type": "input_json_delta", "partial_json": piece}) for piece in call.argument_fragments()]
+            frames.append(_block_stop(index))
+            index += 1
+        output_tokens = self._output_tokens("".join(chunks), reply.tool_calls)
+        delta = {"type": "message_delta", "delta": {"stop_reason": self._stop_reason(reply), "stop_sequence": None}, "usage": {"output_tokens": output_tokens}}
+        frames.append(Frame(_sse("message_delta", delta)))
+        frames.append(Frame(_sse("message_stop", {"type": "message_stop"}), terminator=True))
+        return frames
+
+    def malformed_frame(self) -> bytes:
+        return b'event: content_block_delta\ndata: {"type": "content_block_delta", "index": 0, "delta": {"type": "te\n\n'
+
+    def stream_error_frame(self) -> bytes:
+        return _sse("error", {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}})
+
+    # ------------------------------------------------------------ errors
+
+    def error_response(self, error: HttpError, request: RecordedRequest) -> ErrorResponse:
+        status, kind_type, message, headers = self._error_defaults(error, request)
+        error_type = error.type or kind_type or _ERROR_TYPES.get(status, "api_error")
+        request_id = anthropic_id("req_011C")
+        body = {"type": "error", "error": {"type": error_type, "message": error.message or message}, "request_id": request_id}
+        return ErrorResponse(status, json.dumps(body).encode(), {"request-id": request_id, **headers})
+
+    def _error_defaults(self, error: HttpError, request: RecordedRequest) -> tuple[int, str | None, str, dict[str, str]]:
+        """Status, error type, message and extra headers the real API uses for ``error.kind``."""
+        model = request.model or "claude-unknown"
+        if error.kind == "overloaded":
+            return error.status or 529, "overloaded_error", "Overloaded", {}
+        if error.kind == "rate_limited":
+            message = "This request would exceed the rate limit for your organization of 50 requests per minute."
+            headers = {
+                "anthropic-ratelimit-requests-limit": "50",
+                "anthropic-ratelimit-requests-remaining": "0",
+                "anthropic-ratelimit-requests-reset": "2026-01-01T00:00:00Z",
+            }
+            return error.status or 429, "rate_limit_error", message, headers
+        if error.kind == "out_of_credit":
+            message = (
+                "Your credit balance is too low to access the Anthropic API. "
+                "Please go to Plans & Billing to upgrade or purchase credits."
+            )
+            return error.status or 400, "invalid_request_error", message, {}
+        if error.kind == "invalid_api_key":
+            return error.status or 401, "authentication_error", "invalid x-api-key", {}
+        if error.kind == "context_too_long":
+            message = f"prompt is too long: {request.input_tokens() + _CONTEXT_WINDOW} tokens > {_CONTEXT_WINDOW} maximum"
+            return error.status or 400, "invalid_request_error", message, {}
+        if error.kind == "content_blocked":
+            return error.status or 400, "invalid_request_error", "Output blocked by content filtering policy", {}
+        if error.kind == "model_not_found":
+            return error.status or 404, "not_found_error", f"model: {model}", {}
+        if error.kind == "prefill_rejected":
+            message = "This model does not support assistant message prefill. The conversation must end with a user message."
+            return error.status or 400, "invalid_request_error", message, {}
+        status = error.status or 500
+        return status, None, _DEFAULT_MESSAGES.get(status, "Internal server error"), {}
+
+
+_DEFAULT_MESSAGES = {
+    400: "Invalid request",
+    401: "invalid x-api-key",
+    403: "Your API key does not have permission to use the specified resource.",
+    404: "Not found",
+    429: "Rate limited",
+    500: "Internal server error",
+    503: "Service unavailable",
+    529: "Overloaded",
+}
+
+
+def _block_start(index: int, block: dict[str, Any], content: bool = False) -> Frame:
+    return Frame(_sse("content_block_start", {"type": "content_block_start", "index": index, "content_block": block}), content=content)
+
+
+def _block_delta(index: int, delta: dict[str, Any]) -> Frame:
+    return Frame(_sse("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}), content=True)
+
+
+def _block_stop(index: int) -> Frame:
+    return Frame(_sse("content_block_stop", {"type": "content_block_stop", "index": index}))
