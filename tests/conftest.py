@@ -1,3 +1,3 @@
-"""Shared test configuration: the fake upstream fixtures are a plugin every test can use."""
+"""Shared test configuration: the fake upstreams and a real Trooper server are plugins every test can use."""
 
-pytest_plugins = ["tests.fakes.fixtures"]
+pytest_plugins = ["tests.fakes.fixtures", "tests.harness"]

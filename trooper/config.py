@@ -133,7 +133,7 @@ class Settings:
             port=_int(env, "TROOPER_PORT", d.port),
             bind=env.get("TROOPER_BIND", "").strip() or d.bind,
             token=env.get("TROOPER_TOKEN", "").strip(),
-            db_path=env.get("TROOPER_DB", "").strip() or d.db_path,
+            db_path=os.path.expanduser(env.get("TROOPER_DB", "").strip() or d.db_path),
             retention_days=_int(env, "TROOPER_RETENTION_DAYS", d.retention_days),
             max_body_bytes=_int(env, "TROOPER_MAX_BODY_BYTES", d.max_body_bytes),
             max_messages=_int(env, "TROOPER_MAX_MESSAGES", d.max_messages),

@@ -361,3 +361,45 @@ def response_events(response: Response) -> list[StreamEvent]:
         MessageStop(),
     ]
     return events
+
+
+# ---------------------------------------------------------------- plain-data form (store, JSON APIs)
+
+
+def block_to_dict(block: Block) -> dict[str, Any]:
+    """A block as plain JSON-able data (``type`` first), as stored and shown by the APIs."""
+    data = {"type": block.type}
+    for key, value in block.__dict__.items():
+        if key == "type":
+            continue
+        if key == "content" and isinstance(block, ToolResultBlock):
+            value = [block_to_dict(b) for b in block.content]
+        data[key] = value
+    return data
+
+
+def block_from_dict(data: dict[str, Any]) -> Block:
+    """The inverse of ``block_to_dict``; unknown types raise ``ValueError``."""
+    kind = data.get("type")
+    fields = {k: v for k, v in data.items() if k != "type"}
+    if kind == "text":
+        return TextBlock(**fields)
+    if kind == "image":
+        return ImageBlock(**fields)
+    if kind == "tool_use":
+        return ToolUseBlock(**fields)
+    if kind == "thinking":
+        return ThinkingBlock(**fields)
+    if kind == "tool_result":
+        inner = [block_from_dict(b) for b in fields.pop("content", [])]
+        return ToolResultBlock(content=[b for b in inner if isinstance(b, (TextBlock, ImageBlock))], **fields)
+    raise ValueError(f"unknown block type {kind!r}")
+
+
+def message_to_dict(message: Message) -> dict[str, Any]:
+    return {"role": message.role, "content": [block_to_dict(b) for b in message.content]}
+
+
+def message_from_dict(data: dict[str, Any]) -> Message:
+    role = "assistant" if data.get("role") == "assistant" else "user"
+    return Message(role, [block_from_dict(b) for b in data.get("content", [])])

@@ -51,7 +51,7 @@ class BaseHandler(tornado.web.RequestHandler):
         return body
 
     def error_body(self, status: int, error_type: str, message: str) -> dict[str, Any]:
-        return {"error": {"type": error_type, "message": message}}
+        return {"type": "error", "error": {"type": error_type, "message": message}}
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]

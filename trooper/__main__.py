@@ -1,0 +1,7 @@
+"""``python -m trooper serve`` is the same as ``trooper serve``."""
+
+import sys
+
+from trooper.cli import main
+
+sys.exit(main())

@@ -1,0 +1,81 @@
+"""The ``trooper`` command: ``serve`` runs the server, ``doctor`` says what Trooper finds."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+
+from trooper.config import ConfigError, Settings
+
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="trooper", description="Local-first LLM proxy and notebook workspace.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the proxy, the chat page and the dashboard")
+    serve.add_argument("--port", type=int, help="port to listen on (default: TROOPER_PORT or 3000)")
+    serve.add_argument("--bind", help="address to bind (default: TROOPER_BIND or 127.0.0.1)")
+    serve.add_argument("--db", help="session store path (default: TROOPER_DB or ~/.trooper/trooper.db)")
+    serve.add_argument(
+        "--insecure", action="store_true", help="allow binding a non-loopback address without TROOPER_TOKEN"
+    )
+    commands.add_parser("doctor", help="check local models, cloud keys, store and port, with fixes")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = Settings.from_env()
+    overrides = {k: v for k, v in {"port": args.port, "bind": args.bind, "db_path": args.db}.items() if v is not None}
+    return settings.with_overrides(**overrides)
+
+
+async def _serve(settings: Settings) -> None:
+    from trooper.server.runtime import Runtime
+
+    runtime = await Runtime.start(settings)
+    print(runtime.banner(), flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await stop.wait()
+    print("Trooper shutting down: finishing streams and flushing the store...", flush=True)
+    await runtime.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    try:
+        settings = _settings(args)
+    except ConfigError as exc:
+        print(f"trooper: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "doctor":
+        from trooper.doctor import format_report, run_doctor
+
+        print(format_report(asyncio.run(run_doctor(settings))))
+        return 0
+    if settings.bind not in LOOPBACK and not settings.token and not args.insecure:
+        print(
+            f"trooper: refusing to bind {settings.bind} without TROOPER_TOKEN: anyone who can reach it could use "
+            "your API keys and read every conversation. Set TROOPER_TOKEN, or pass --insecure to do it anyway.",
+            file=sys.stderr,
+        )
+        return 2
+    if settings.bind not in LOOPBACK and args.insecure and not settings.token:
+        print(f"trooper: WARNING: serving on {settings.bind} with no access token (--insecure).", file=sys.stderr)
+    try:
+        asyncio.run(_serve(settings))
+    except OSError as exc:
+        print(f"trooper: cannot listen on {settings.bind}:{settings.port}: {exc.strerror}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
