@@ -13,7 +13,6 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from trooper.config import Settings
-from trooper.server.runtime import Runtime
 
 #: The embedded model is opt-in per test: loading it costs seconds.
 DEFAULT_ENV = {
@@ -33,9 +32,12 @@ class TrooperThread:
         self.settings = settings
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self.loop.run_forever, name="trooper-test-server", daemon=True)
-        self.runtime: Runtime | None = None
+        self.runtime: Any = None
 
     def start(self) -> TrooperThread:
+        # Imported here so the fixtures load even while a part of the runtime is being changed.
+        from trooper.server.runtime import Runtime
+
         self._thread.start()
         self.runtime = self.call(Runtime.start(self.settings, port=0))
         return self
