@@ -1,0 +1,285 @@
+// The dashboard: every session, its SITREP, providers, events and transcript, kept live by api/live.
+import {
+  api, el, followLiveFeed, formatCount, fullDate, providerSlot, renderSitrep, serverBaseURL,
+  sessionFromHash, setRenderedHTML, setSessionHash, timeAgo,
+} from "./common.js";
+
+const PAGE_SIZE = 50;
+const RENDER_BATCH = 200; // the server's api/render limit per call
+const REFRESH_DELAY_MS = 150; // coalesce bursts of live updates into one fetch
+
+const $ = (id) => document.getElementById(id);
+const layout = document.querySelector(".layout");
+
+let sessions = [];
+let sessionsWanted = PAGE_SIZE;
+let selectedId = sessionFromHash();
+let detailRequest = 0; // increases per load, so a slow older response never overwrites a newer one
+const renderedMarkdown = new Map(); // Markdown text → sanitised HTML from the server
+
+// ---------- sessions list ----------
+
+/** The rows of a list answer, whether it is a bare array or wrapped as {"<key>": [...], ...}. */
+function listFrom(payload, key) {
+  if (Array.isArray(payload)) return payload;
+  return payload && Array.isArray(payload[key]) ? payload[key] : [];
+}
+
+async function loadSessions() {
+  try {
+    sessions = listFrom(await api(`sessions?limit=${sessionsWanted}&offset=0`), "sessions");
+    $("sessions-error").hidden = true;
+    $("load-more").hidden = sessions.length < sessionsWanted;
+  } catch (error) {
+    $("sessions-error").textContent = `Could not load sessions: ${error.message}`;
+    $("sessions-error").hidden = false;
+  }
+  renderSessionList();
+  showRightPane();
+}
+
+function providerSummary(providers) {
+  return Object.entries(providers || {}).sort((a, b) => b[1] - a[1]);
+}
+
+function sessionItem(session) {
+  const mix = providerSummary(session.providers);
+  const total = mix.reduce((sum, [, count]) => sum + count, 0) || 1;
+  const button = el("button", {
+    className: "session-item",
+    attrs: { type: "button", "aria-current": session.id === selectedId ? "true" : "false", "data-session-id": session.id },
+    on: { click: () => selectSession(session.id) },
+  },
+  el("span", { className: "session-intent", text: session.intent || session.title || "No intent yet" }),
+  el("span", { className: "session-line" },
+    el("span", { text: `${session.turn_count ?? 0} turns` }),
+    el("span", { className: "saved", text: `${formatCount(session.tokens_saved)} saved` }),
+    el("span", { text: session.source || "" }),
+    el("time", { text: timeAgo(session.last_activity), attrs: { title: fullDate(session.last_activity) } })),
+  el("span", { className: "session-line" }, mix.map(([name, count]) =>
+    el("span", { className: `provider-tag ${providerSlot(name)}`, text: `${name} ${count}` }))),
+  mix.length ? el("span", { className: "mix-bar", attrs: { "aria-hidden": "true" } },
+    mix.map(([name]) => el("span", { className: providerSlot(name) }))) : null);
+  // Bar widths are layout, not content: set through the CSSOM (allowed by the CSP), never as markup.
+  const bars = button.querySelectorAll(".mix-bar span");
+  mix.forEach(([, count], index) => { bars[index].style.width = `${(100 * count) / total}%`; });
+  return el("li", {}, button);
+}
+
+function renderSessionList() {
+  $("session-list").replaceChildren(...sessions.map(sessionItem));
+  $("session-count").textContent = sessions.length ? String(sessions.length) : "";
+}
+
+// ---------- which pane to show ----------
+
+function showRightPane() {
+  const nothingYet = sessions.length === 0 && !selectedId;
+  $("welcome").hidden = !nothingYet;
+  $("pick-session").hidden = nothingYet || Boolean(selectedId);
+  $("session-detail").hidden = !selectedId;
+  layout.classList.toggle("showing-session", Boolean(selectedId));
+}
+
+function selectSession(id) {
+  selectedId = id;
+  setSessionHash(id);
+  for (const item of document.querySelectorAll(".session-item")) {
+    item.setAttribute("aria-current", item.dataset.sessionId === id ? "true" : "false");
+  }
+  showRightPane();
+  loadSession(id);
+  $("session-view").focus({ preventScroll: true });
+}
+
+// ---------- one session ----------
+
+async function loadSession(id) {
+  const request = ++detailRequest;
+  const base = `sessions/${encodeURIComponent(id)}`;
+  try {
+    const [session, transcript, events] = await Promise.all([
+      api(base), api(`${base}/transcript`), api(`${base}/events`),
+    ]);
+    if (request !== detailRequest) return;
+    renderSessionHead(session, listFrom(transcript, "turns"));
+    renderSitrep($("sitrep"), session.sitrep);
+    renderEvents(listFrom(events, "events"));
+    await renderTranscript(listFrom(transcript, "turns"), request);
+  } catch (error) {
+    if (request !== detailRequest) return;
+    $("detail-intent").textContent = error.status === 404 ? "This session no longer exists" : "Could not load this session";
+    $("detail-source").textContent = error.message;
+    $("detail-id").textContent = id;
+  }
+}
+
+function renderSessionHead(session, transcript) {
+  $("detail-intent").textContent = session.intent || (session.sitrep && session.sitrep.intent) || "No intent yet";
+  $("detail-source").textContent = [session.source, session.route && `route: ${session.route}`].filter(Boolean).join(" · ");
+  $("detail-id").textContent = session.id;
+  $("stat-turns").textContent = formatCount(session.turn_count ?? transcript.length);
+  $("stat-saved").textContent = formatCount(session.tokens_saved);
+  $("stat-escalations").textContent = formatCount(session.escalations);
+  $("stat-fallbacks").textContent = formatCount(session.fallbacks);
+  $("detail-providers").replaceChildren(...providerSummary(session.providers).map(([name, count]) =>
+    el("span", { className: `provider-tag ${providerSlot(name)}`, text: `${name} · ${count} turn${count === 1 ? "" : "s"}` })));
+}
+
+const EVENT_BADGES = {
+  escalated: "badge-cloud", returned: "badge-local", fallback: "badge-warn", rescue: "badge-warn",
+  breaker_open: "badge-danger", error: "badge-danger",
+};
+
+function describeDetail(detail) {
+  return Object.entries(detail || {})
+    .map(([key, value]) => `${key}: ${typeof value === "object" ? JSON.stringify(value) : value}`)
+    .join(" · ");
+}
+
+function renderEvents(events) {
+  if (!events.length) {
+    $("events").replaceChildren(el("li", { className: "muted", text: "None: every turn was answered where it was routed." }));
+    return;
+  }
+  $("events").replaceChildren(...events.map((event) => el("li", { className: "event" },
+    el("span", { className: `badge ${EVENT_BADGES[event.kind] || ""}`, text: String(event.kind || "event").replace(/_/g, " ") }),
+    el("span", { className: "event-detail", text: describeDetail(event.detail) }),
+    el("time", { className: "event-time", text: fullDate(event.created_at) }))));
+}
+
+// ---------- transcript ----------
+
+function turnRole(turn) {
+  const blocks = Array.isArray(turn.content) ? turn.content : [];
+  if (turn.role === "user" && blocks.length && blocks.every((block) => block.type === "tool_result")) return "tool";
+  return ["user", "assistant", "tool", "system"].includes(turn.role) ? turn.role : "system";
+}
+
+function plainText(text) {
+  return el("div", { className: "plain-text", text });
+}
+
+function toolResultText(content) {
+  if (typeof content === "string") return content;
+  if (!Array.isArray(content)) return JSON.stringify(content, null, 2);
+  return content.map((part) => (part && part.type === "text" ? part.text : `[${(part && part.type) || "block"}]`)).join("\n");
+}
+
+/** One content block as DOM. Text blocks get a placeholder filled with server-rendered Markdown. */
+function blockNode(block, pendingMarkdown) {
+  switch (block.type) {
+    case "text": {
+      const holder = el("div", { className: "md" }, plainText(block.text || ""));
+      pendingMarkdown.push([holder, block.text || ""]);
+      return holder;
+    }
+    case "tool_use":
+      return el("div", { className: "block tool-use" },
+        el("div", { className: "block-title", text: `Tool call · ${block.name || "?"}` }),
+        el("pre", { text: JSON.stringify(block.input ?? {}, null, 2) }));
+    case "tool_result":
+      return el("div", { className: "block tool-result" },
+        el("div", { className: "block-title" }, "Tool result",
+          block.is_error ? el("span", { className: "badge badge-danger", text: "error" }) : null),
+        el("pre", { text: toolResultText(block.content) }));
+    case "thinking":
+      return el("div", { className: "block thinking" },
+        el("details", {}, el("summary", { text: "Thinking" }), el("pre", { text: block.thinking || "" })));
+    case "image":
+      return el("div", { className: "block muted", text: "[image — not shown]" });
+    default:
+      return el("div", { className: "block muted", text: `[${block.type || "unknown"} block]` });
+  }
+}
+
+function turnNode(turn, pendingMarkdown) {
+  const role = turnRole(turn);
+  const blocks = Array.isArray(turn.content) ? turn.content : [{ type: "text", text: String(turn.content ?? "") }];
+  const providerClass = role === "assistant" && turn.provider ? providerSlot(turn.provider) : "";
+  return el("li", { className: `turn turn-${role} ${providerClass}`, attrs: { "data-seq": turn.seq } },
+    el("div", { className: "turn-head" },
+      el("span", { className: "turn-role", text: role }),
+      turn.provider ? el("span", { className: `provider-tag ${providerSlot(turn.provider)}`, text: [turn.provider, turn.model].filter(Boolean).join(" · ") }) : null,
+      turn.tokens_in || turn.tokens_out ? el("span", { text: `${formatCount(turn.tokens_in)} in · ${formatCount(turn.tokens_out)} out` }) : null,
+      turn.latency_ms ? el("span", { text: `${Math.round(turn.latency_ms)} ms` }) : null,
+      el("time", { text: fullDate(turn.created_at) })),
+    el("div", { className: "turn-body" }, blocks.map((block) => blockNode(block || {}, pendingMarkdown))));
+}
+
+async function renderTranscript(transcript, request) {
+  const pending = [];
+  const list = $("transcript");
+  if (!transcript.length) {
+    list.replaceChildren(el("li", { className: "muted", text: "No turns recorded yet." }));
+    return;
+  }
+  list.replaceChildren(...transcript.map((turn) => turnNode(turn, pending)));
+  const missing = [...new Set(pending.map(([, text]) => text).filter((text) => !renderedMarkdown.has(text)))];
+  for (let start = 0; start < missing.length; start += RENDER_BATCH) {
+    const texts = missing.slice(start, start + RENDER_BATCH);
+    try {
+      const { html } = await api("api/render", { method: "POST", body: { texts } });
+      texts.forEach((text, index) => renderedMarkdown.set(text, html[index]));
+    } catch (_) {
+      break; // the plain-text fallback already shown stays: readable, and safe
+    }
+  }
+  if (request !== detailRequest) return;
+  for (const [holder, text] of pending) {
+    if (renderedMarkdown.has(text)) setRenderedHTML(holder, renderedMarkdown.get(text));
+  }
+}
+
+// ---------- live updates ----------
+
+let listTimer = null;
+let detailTimer = null;
+
+function onLiveUpdate(update) {
+  clearTimeout(listTimer);
+  listTimer = setTimeout(loadSessions, REFRESH_DELAY_MS);
+  if (selectedId && update.session_id === selectedId) {
+    clearTimeout(detailTimer);
+    detailTimer = setTimeout(() => loadSession(selectedId), REFRESH_DELAY_MS);
+  }
+}
+
+function setLiveState(state) {
+  const status = $("live-status");
+  status.dataset.state = state;
+  status.textContent = { live: "Live", connecting: "Reconnecting…", down: "Offline — reload to retry" }[state] || state;
+  if (state === "live") loadSessions(); // catch up on anything missed while disconnected
+}
+
+// ---------- start ----------
+
+function fillSnippets() {
+  const base = serverBaseURL();
+  $("base-url").textContent = base;
+  $("snippet-anthropic").textContent = `from anthropic import Anthropic\nclient = Anthropic(base_url="${base}")`;
+  $("snippet-openai").textContent = `from openai import OpenAI\nclient = OpenAI(base_url="${base}/v1", api_key="trooper")`;
+  $("snippet-claude-code").textContent = `export ANTHROPIC_BASE_URL=${base}\nclaude`;
+}
+
+$("load-more").addEventListener("click", () => {
+  sessionsWanted += PAGE_SIZE;
+  loadSessions();
+});
+$("back-to-list").addEventListener("click", () => {
+  selectedId = "";
+  setSessionHash("");
+  renderSessionList();
+  showRightPane();
+});
+window.addEventListener("hashchange", () => {
+  const id = sessionFromHash();
+  if (id && id !== selectedId) selectSession(id);
+});
+setInterval(renderSessionList, 30_000); // keep "3 min ago" honest
+
+fillSnippets();
+showRightPane();
+loadSessions();
+if (selectedId) loadSession(selectedId);
+followLiveFeed(onLiveUpdate, setLiveState);
