@@ -1,0 +1,11 @@
+"""Wire codecs: one module per protocol, each translating to and from ``trooper.conversation``.
+
+Every codec module (``anthropic``, ``openai``, ``ollama``) exposes the same names:
+``decode_request``, ``encode_request``, ``decode_response``, ``encode_response``,
+``StreamDecoder``, ``StreamEncoder``, ``encode_error`` and ``decode_error``. Gemini is served by the
+``openai`` codec through Google's OpenAI-compatible endpoint (its quirks are handled there).
+"""
+
+from trooper.wire.errors import UpstreamStreamError, WireError
+
+__all__ = ["UpstreamStreamError", "WireError"]

@@ -1,0 +1,58 @@
+"""Run Trooper's encoded output through the official SDKs, with strict response validation.
+
+The SDK clients talk to an ``httpx2.MockTransport`` that answers with the given bytes, so the
+SDKs' own SSE parsers, models and stream accumulators judge the output.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import anthropic
+import httpx2
+import openai
+
+
+def _transport(body: bytes, content_type: str) -> httpx2.Client:
+    def handler(request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, headers={"content-type": content_type}, content=body)
+
+    return httpx2.Client(transport=httpx2.MockTransport(handler))
+
+
+def _anthropic(body: bytes, content_type: str) -> anthropic.Anthropic:
+    return anthropic.Anthropic(api_key="test", http_client=_transport(body, content_type), _strict_response_validation=True, max_retries=0)
+
+
+def _openai(body: bytes, content_type: str) -> openai.OpenAI:
+    return openai.OpenAI(api_key="test", http_client=_transport(body, content_type), _strict_response_validation=True, max_retries=0)
+
+
+_ANTHROPIC_ARGS: dict[str, Any] = {"model": "m", "max_tokens": 10, "messages": [{"role": "user", "content": "x"}]}
+_OPENAI_ARGS: dict[str, Any] = {"model": "m", "messages": [{"role": "user", "content": "x"}]}
+
+
+def anthropic_stream_message(sse: bytes) -> anthropic.types.Message:
+    """The final message the Anthropic SDK's MessageStream accumulates from ``sse``."""
+    with _anthropic(sse, "text/event-stream").messages.stream(**_ANTHROPIC_ARGS) as stream:
+        return stream.get_final_message()
+
+
+def anthropic_message(body: dict[str, Any]) -> anthropic.types.Message:
+    return _anthropic(json.dumps(body).encode(), "application/json").messages.create(**_ANTHROPIC_ARGS)
+
+
+def openai_stream_completion(sse: bytes) -> Any:
+    """The final completion the OpenAI SDK's ChatCompletionStream accumulates from ``sse``."""
+    with _openai(sse, "text/event-stream").chat.completions.stream(**_OPENAI_ARGS) as stream:
+        return stream.get_final_completion()
+
+
+def openai_stream_chunks(sse: bytes) -> list[Any]:
+    """Every chunk as the SDK parses it (the plain, non-accumulating stream)."""
+    return list(_openai(sse, "text/event-stream").chat.completions.create(stream=True, **_OPENAI_ARGS))
+
+
+def openai_completion(body: dict[str, Any]) -> Any:
+    return _openai(json.dumps(body).encode(), "application/json").chat.completions.create(**_OPENAI_ARGS)

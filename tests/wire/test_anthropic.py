@@ -1,0 +1,302 @@
+import json
+
+import pytest
+
+from tests.wire.sdk import anthropic_message, anthropic_stream_message
+from trooper.conversation import (
+    BlockStart,
+    BlockStop,
+    ImageBlock,
+    Message,
+    MessageDelta,
+    MessageStart,
+    MessageStop,
+    Request,
+    Response,
+    StreamAccumulator,
+    StreamError,
+    TextBlock,
+    TextDelta,
+    ThinkingBlock,
+    ToolChoice,
+    ToolInputDelta,
+    ToolResultBlock,
+    ToolUseBlock,
+    Usage,
+    response_events,
+)
+from trooper.errors import InvalidRequest
+from trooper.wire import UpstreamStreamError, WireError
+from trooper.wire import anthropic as codec
+
+FULL_REQUEST = {
+    "model": "claude-sonnet-4-5",
+    "max_tokens": 1024,
+    "system": [{"type": "text", "text": "You are terse.", "cache_control": {"type": "ephemeral"}}, {"type": "text", "text": "Use tools."}],
+    "messages": [
+        {"role": "user", "content": "What is in this picture?"},
+        {
+            "role": "user",
+            "content": [
+                {"type": "image", "source": {"type": "base64", "media_type": "image/jpeg", "data": "/9j/AAAA"}},
+                {"type": "image", "source": {"type": "url", "url": "https://example.com/a.png"}},
+            ],
+        },
+        {
+            "role": "assistant",
+            "content": [
+                {"type": "thinking", "thinking": "Let me look.", "signature": "sig"},
+                {"type": "text", "text": "Checking."},
+                {"type": "tool_use", "id": "toolu_1", "name": "lookup", "input": {"q": "cat"}},
+            ],
+        },
+        {
+            "role": "user",
+            "content": [
+                {"type": "tool_result", "tool_use_id": "toolu_1", "content": "a cat", "is_error": False},
+                {"type": "tool_result", "tool_use_id": "toolu_2", "content": [{"type": "text", "text": "boom"}], "is_error": True},
+            ],
+        },
+    ],
+    "tools": [{"name": "lookup", "description": "Look up", "input_schema": {"type": "object", "properties": {"q": {"type": "string"}}}}],
+    "tool_choice": {"type": "auto", "disable_parallel_tool_use": True},
+    "stop_sequences": ["END"],
+    "temperature": 0.2,
+    "top_k": 5,
+    "metadata": {"user_id": "u1"},
+    "stream": True,
+}
+
+
+def test_decode_request_reads_every_field() -> None:
+    request = codec.decode_request(FULL_REQUEST)
+    assert request.system == "You are terse.\n\nUse tools."
+    assert request.max_tokens == 1024 and request.stream and request.temperature == 0.2 and request.top_k == 5
+    assert request.stop == ["END"] and request.metadata == {"user_id": "u1"}
+    assert request.tool_choice == ToolChoice("auto", None, True)
+    assert request.tools[0].name == "lookup" and request.tools[0].input_schema["properties"]["q"] == {"type": "string"}
+    assert request.messages[0] == Message("user", [TextBlock("What is in this picture?")])
+    assert request.messages[1].content == [ImageBlock("image/jpeg", "/9j/AAAA"), ImageBlock(url="https://example.com/a.png")]
+    assert request.messages[2].content == [
+        ThinkingBlock("Let me look.", "sig"),
+        TextBlock("Checking."),
+        ToolUseBlock("toolu_1", "lookup", {"q": "cat"}),
+    ]
+    assert request.messages[3].content == [
+        ToolResultBlock("toolu_1", [TextBlock("a cat")]),
+        ToolResultBlock("toolu_2", [TextBlock("boom")], is_error=True),
+    ]
+
+
+def test_request_survives_encode_then_decode() -> None:
+    request = codec.decode_request(FULL_REQUEST)
+    body = codec.encode_request(request, "claude-haiku-4-5", stream=True)
+    assert body["model"] == "claude-haiku-4-5" and body["stream"] is True
+    again = codec.decode_request(body)
+    assert again.messages == request.messages
+    assert again.system == request.system and again.tools == request.tools and again.tool_choice == request.tool_choice
+    assert again.stop == request.stop and again.metadata == {"user_id": "u1"}
+
+
+def test_encode_request_fills_what_anthropic_requires_and_drops_what_it_rejects() -> None:
+    request = Request(
+        model="gpt-4o",
+        messages=[
+            Message("user", [TextBlock("hi"), TextBlock("")]),
+            Message("assistant", [ThinkingBlock("unsigned local thought"), TextBlock("")]),
+            Message("assistant", [TextBlock("ok")]),
+        ],
+        temperature=0.5,
+        top_p=0.9,
+        tools=[],
+        tool_choice=ToolChoice("any"),
+        metadata={"session": "x"},
+    )
+    body = codec.encode_request(request, "claude-haiku-4-5", stream=False)
+    assert body["max_tokens"] == codec.DEFAULT_MAX_TOKENS
+    assert body["messages"] == [
+        {"role": "user", "content": [{"type": "text", "text": "hi"}]},
+        {"role": "assistant", "content": [{"type": "text", "text": "ok"}]},
+    ]
+    assert body["temperature"] == 0.5 and "top_p" not in body
+    assert "tool_choice" not in body and "metadata" not in body
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"max_tokens": 5, "messages": []}, "model: field required"),
+        ({"model": "m", "messages": [{"role": "user", "content": "x"}]}, "max_tokens: field required"),
+        ({"model": "m", "max_tokens": 5}, "messages: field required"),
+        ({"model": "m", "max_tokens": 5, "messages": []}, "at least one message"),
+        ({"model": "m", "max_tokens": "5", "messages": []}, "max_tokens: must be an integer, got a string"),
+        ({"model": "m", "max_tokens": 5, "messages": [{"role": "system", "content": "x"}]}, "messages[0].role: must be one of user, assistant"),
+        ({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": 3}]}, "messages[0].content: must be a string or an array"),
+        ({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": [{"type": "video"}]}]}, "messages[0].content[0].type: 'video' is not a supported"),
+        ({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": [{"type": "tool_use", "id": "a", "name": "b", "input": {}}]}]}, "'tool_use' is not allowed in a user message"),
+        ({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": [{"type": "text"}]}]}, "messages[0].content[0].text: field required"),
+        ({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": [{"type": "image", "source": {"type": "file"}}]}]}, "messages[0].content[0].source.type: must be one of base64, url"),
+        ({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}], "system": 4}, "system: must be a string or an array"),
+        ({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}], "tool_choice": {"type": "tool"}}, "tool_choice.name: field required"),
+        ({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}], "tools": [{"name": "t"}]}, "tools[0].input_schema: field required"),
+        ({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}], "tools": [{"type": "web_search_20250305", "name": "w"}]}, "server tool"),
+        ({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}], "stream": "yes"}, "stream: must be a boolean"),
+    ],
+)
+def test_decode_request_rejects_bad_input_naming_the_field(body: dict, message: str) -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        codec.decode_request(body)
+    assert message in caught.value.message
+    assert caught.value.status == 400
+
+
+RESPONSE = Response(
+    id="msg_1",
+    model="claude-haiku-4-5",
+    content=[ThinkingBlock("hmm", "sig"), TextBlock("Let me check."), ToolUseBlock("toolu_1", "lookup", {"q": ["a", 1, None]})],
+    stop_reason="tool_use",
+    usage=Usage(10, 20),
+)
+
+
+def test_encoded_response_passes_sdk_validation_and_round_trips() -> None:
+    body = codec.encode_response(RESPONSE)
+    message = anthropic_message(body)
+    assert message.stop_reason == "tool_use" and message.usage.output_tokens == 20
+    assert [b.type for b in message.content] == ["thinking", "text", "tool_use"]
+    assert codec.decode_response(body) == RESPONSE
+
+
+@pytest.mark.parametrize(
+    ("wire", "canonical"),
+    [("end_turn", "end_turn"), ("max_tokens", "max_tokens"), ("stop_sequence", "stop_sequence"), ("refusal", "refusal"),
+     ("pause_turn", "end_turn"), ("model_context_window_exceeded", "max_tokens"), ("tool_use", "end_turn")],
+)
+def test_decode_response_maps_stop_reasons(wire: str, canonical: str) -> None:
+    body = {"id": "m", "model": "c", "content": [{"type": "text", "text": "x"}], "stop_reason": wire, "usage": {"input_tokens": 1, "output_tokens": 2}}
+    assert codec.decode_response(body).stop_reason == canonical
+
+
+def test_encode_response_derives_the_stop_reason_from_the_content() -> None:
+    lying = Response("m", "c", [ToolUseBlock("t", "n", {})], stop_reason="end_turn")
+    assert codec.encode_response(lying)["stop_reason"] == "tool_use"
+    assert codec.encode_response(Response("m", "c", [TextBlock("x")], stop_reason="error"))["stop_reason"] == "end_turn"
+
+
+def test_decode_response_skips_server_blocks_and_rejects_a_missing_content() -> None:
+    body = {"id": "m", "model": "c", "content": [{"type": "redacted_thinking", "data": "x"}, {"type": "text", "text": "hi"}], "stop_reason": "end_turn"}
+    assert codec.decode_response(body).content == [TextBlock("hi")]
+    with pytest.raises(WireError):
+        codec.decode_response({"id": "m"})
+
+
+def test_error_bodies_both_ways() -> None:
+    body = codec.encode_error(429, "rate_limit_error", "slow down")
+    assert body == {"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}}
+    assert codec.decode_error(429, json.dumps(body).encode()) == ("rate_limit_error", "slow down")
+    assert codec.decode_error(502, b"<html>Bad Gateway</html>") == ("api_error", "<html>Bad Gateway</html>")
+    assert codec.decode_error(529, b"") == ("overloaded_error", "HTTP 529 with an empty body")
+
+
+# ---------------------------------------------------------------- streaming
+
+UPSTREAM_SSE = b"".join(
+    f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
+    for name, data in [
+        ("message_start", {"type": "message_start", "message": {"id": "msg_9", "type": "message", "role": "assistant", "content": [], "model": "claude-x", "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 12, "output_tokens": 1}}}),
+        ("ping", {"type": "ping"}),
+        ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": "", "signature": ""}}),
+        ("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "thinking_delta", "thinking": "ponder"}}),
+        ("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "signature_delta", "signature": "s"}}),
+        ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        ("content_block_start", {"type": "content_block_start", "index": 1, "content_block": {"type": "server_tool_use", "id": "srv", "name": "web_search", "input": {}}}),
+        ("content_block_stop", {"type": "content_block_stop", "index": 1}),
+        ("content_block_start", {"type": "content_block_start", "index": 2, "content_block": {"type": "text", "text": ""}}),
+        ("content_block_delta", {"type": "content_block_delta", "index": 2, "delta": {"type": "text_delta", "text": "Héllo"}}),
+        ("content_block_stop", {"type": "content_block_stop", "index": 2}),
+        ("content_block_start", {"type": "content_block_start", "index": 3, "content_block": {"type": "tool_use", "id": "toolu_1", "name": "get", "input": {}}}),
+        ("content_block_delta", {"type": "content_block_delta", "index": 3, "delta": {"type": "input_json_delta", "partial_json": "{\"city\": \"Pa"}}),
+        ("content_block_delta", {"type": "content_block_delta", "index": 3, "delta": {"type": "input_json_delta", "partial_json": "ris\"}"}}),
+        ("content_block_stop", {"type": "content_block_stop", "index": 3}),
+        ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "tool_use", "stop_sequence": None}, "usage": {"output_tokens": 30}}),
+        ("message_stop", {"type": "message_stop"}),
+    ]
+)
+
+
+def test_stream_decoder_maps_events_and_renumbers_skipped_blocks() -> None:
+    decoder = codec.StreamDecoder()
+    events = [e for i in range(len(UPSTREAM_SSE)) for e in decoder.feed(UPSTREAM_SSE[i : i + 1])] + decoder.finish()
+    assert events[0] == MessageStart("msg_9", "claude-x", Usage(12, 1))
+    assert [type(e).__name__ for e in events[1:]] == [
+        "BlockStart", "ThinkingDelta", "BlockStop",
+        "BlockStart", "TextDelta", "BlockStop",
+        "BlockStart", "ToolInputDelta", "ToolInputDelta", "BlockStop",
+        "MessageDelta", "MessageStop",
+    ]
+    assert events[7] == BlockStart(2, ToolUseBlock("toolu_1", "get", {}))
+    assert events[-2] == MessageDelta("tool_use", Usage(12, 30))
+    accumulator = StreamAccumulator()
+    for event in events:
+        accumulator.add(event)
+    assert accumulator.response().content == [ThinkingBlock("ponder"), TextBlock("Héllo"), ToolUseBlock("toolu_1", "get", {"city": "Paris"})]
+
+
+def test_stream_decoder_raises_on_error_event_missing_stop_and_bad_json() -> None:
+    decoder = codec.StreamDecoder()
+    with pytest.raises(UpstreamStreamError) as caught:
+        decoder.feed(b'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n')
+    assert (caught.value.error_type, caught.value.message) == ("overloaded_error", "Overloaded")
+    truncated = codec.StreamDecoder()
+    truncated.feed(UPSTREAM_SSE[: UPSTREAM_SSE.index(b"event: message_delta")])
+    with pytest.raises(WireError, match="without message_stop"):
+        truncated.finish()
+    with pytest.raises(WireError, match="not JSON"):
+        codec.StreamDecoder().feed(b"event: message_start\ndata: {oops\n\n")
+    with pytest.raises(WireError, match="malformed"):
+        codec.StreamDecoder().feed(b'data: {"type":"content_block_delta","index":0}\n\n')
+
+
+def _encode(events: list, encoder: codec.StreamEncoder | None = None) -> bytes:
+    encoder = encoder or codec.StreamEncoder("fallback-model")
+    return b"".join(encoder.encode(e) for e in events)
+
+
+def test_stream_encoder_output_is_accumulated_by_the_sdk() -> None:
+    message = anthropic_stream_message(_encode(response_events(RESPONSE)))
+    assert message.id == "msg_1" and message.model == "claude-haiku-4-5"
+    assert message.stop_reason == "tool_use"
+    assert message.content[0].type == "thinking" and message.content[0].signature == "sig"
+    assert message.content[1].text == "Let me check."
+    assert message.content[2].input == {"q": ["a", 1, None]}
+    assert (message.usage.input_tokens, message.usage.output_tokens) == (10, 20)
+
+
+def test_stream_encoder_derives_stop_reason_and_repairs_structure() -> None:
+    events = [
+        MessageStart("msg_2", ""),
+        BlockStart(0, ToolUseBlock("toolu_9", "get", {})),
+        ToolInputDelta(0, "{}"),
+        # no BlockStop, and the upstream claims a normal end of turn
+        MessageDelta("end_turn", Usage(0, 3)),
+        MessageStop(),
+        TextDelta(0, "after the end is ignored"),
+    ]
+    message = anthropic_stream_message(_encode(events))
+    assert message.model == "fallback-model" and message.stop_reason == "tool_use"
+    assert message.content[0].input == {}
+
+
+def test_stream_encoder_reports_a_tool_use_claim_without_tools_as_end_turn() -> None:
+    events = [MessageStart("m", "x"), BlockStart(0, TextBlock("")), TextDelta(0, "hi"), BlockStop(0), MessageDelta("tool_use"), MessageStop()]
+    assert anthropic_stream_message(_encode(events)).stop_reason == "end_turn"
+
+
+def test_stream_error_becomes_an_error_event_the_sdk_raises() -> None:
+    import anthropic
+
+    events = [MessageStart("m", "x"), BlockStart(0, TextBlock("")), TextDelta(0, "par"), StreamError("overloaded_error", "upstream gone", 529)]
+    raw = _encode(events)
+    assert raw.endswith(b'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"upstream gone"}}\n\n')
+    with pytest.raises(anthropic.APIStatusError, match="upstream gone"):
+        anthropic_stream_message(raw)

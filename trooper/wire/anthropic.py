@@ -1,0 +1,570 @@
+"""Anthropic Messages API (``POST /v1/messages``) to and from the canonical model.
+
+Known limits of the canonical model: ``redacted_thinking``, documents and server tools are
+rejected with a clear message; a streamed thinking block's ``signature_delta`` has no canonical
+event and is dropped (a non-streaming response keeps its signature).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from trooper.conversation import (
+    Block,
+    BlockStart,
+    BlockStop,
+    ImageBlock,
+    Message,
+    MessageDelta,
+    MessageStart,
+    MessageStop,
+    Request,
+    Response,
+    StreamError,
+    StreamEvent,
+    TextBlock,
+    TextDelta,
+    ThinkingBlock,
+    ThinkingDelta,
+    Tool,
+    ToolChoice,
+    ToolInputDelta,
+    ToolResultBlock,
+    ToolUseBlock,
+    Usage,
+    derive_stop_reason,
+    new_message_id,
+)
+from trooper.errors import InvalidRequest, error_type_for_status
+from trooper.wire import fields as f
+from trooper.wire.errors import UpstreamStreamError, WireError
+from trooper.wire.sse import SSEParser, format_sse
+
+#: Anthropic requires ``max_tokens``; used when a client of another protocol left it out.
+DEFAULT_MAX_TOKENS = 4096
+
+ANTHROPIC_VERSION = "2023-06-01"
+
+_STOP_FROM_WIRE = {
+    "end_turn": "end_turn",
+    "max_tokens": "max_tokens",
+    "stop_sequence": "stop_sequence",
+    "tool_use": "tool_use",
+    "refusal": "refusal",
+    # A paused server-tool turn ended this response normally; the client may resend to continue.
+    "pause_turn": "end_turn",
+    "model_context_window_exceeded": "max_tokens",
+}
+
+
+def _stop_to_wire(stop_reason: str) -> str:
+    # Anthropic has no "error" stop reason; a failed stream is reported with an error event.
+    return "end_turn" if stop_reason == "error" else stop_reason
+
+
+# ---------------------------------------------------------------- request
+
+
+def decode_request(body: dict[str, Any]) -> Request:
+    model = f.field(body, "model", str, required=True)
+    max_tokens = f.positive_int(body, "max_tokens", required=True)
+    messages = [_decode_message(path, m) for path, m in f.items(body, "messages", required=True)]
+    if not messages:
+        raise InvalidRequest("messages: at least one message is required")
+    tools = [_decode_tool(path, t) for path, t in f.items(body, "tools")]
+    stream = f.field(body, "stream", bool)
+    return Request(
+        model=model,
+        messages=messages,
+        system=_decode_system(body.get("system")),
+        max_tokens=max_tokens,
+        temperature=f.field(body, "temperature", float),
+        top_p=f.field(body, "top_p", float),
+        top_k=f.field(body, "top_k", int),
+        stop=f.string_list(body, "stop_sequences") if body.get("stop_sequences") is not None else [],
+        tools=tools,
+        tool_choice=_decode_tool_choice(body),
+        stream=bool(stream),
+        metadata=f.field(body, "metadata", dict) or {},
+    )
+
+
+def _decode_system(system: Any) -> str | None:
+    if system is None:
+        return None
+    if isinstance(system, str):
+        return system
+    if not isinstance(system, list):
+        raise InvalidRequest(f"system: must be a string or an array of text blocks, got {f.json_type(system)}")
+    parts = []
+    for i, block in enumerate(system):
+        path = f"system[{i}]"
+        if not isinstance(block, dict) or block.get("type") != "text":
+            raise InvalidRequest(f"{path}: must be a text block ({{\"type\": \"text\", \"text\": ...}})")
+        parts.append(f.field(block, "text", str, path, required=True))
+    return "\n\n".join(parts)
+
+
+def _decode_message(path: str, message: dict[str, Any]) -> Message:
+    role = f.choice(message, "role", ("user", "assistant"), path, required=True)
+    content = message.get("content")
+    if isinstance(content, str):
+        return Message(role, [TextBlock(content)])  # type: ignore[arg-type]
+    if not isinstance(content, list):
+        raise InvalidRequest(f"{path}.content: must be a string or an array of content blocks, got {f.json_type(content)}")
+    blocks = [_decode_block(block_path, block, role) for block_path, block in f.items(message, "content", path)]
+    return Message(role, blocks)  # type: ignore[arg-type]
+
+
+_USER_BLOCKS = ("text", "image", "tool_result")
+_ASSISTANT_BLOCKS = ("text", "tool_use", "thinking")
+
+
+def _decode_block(path: str, block: dict[str, Any], role: str) -> Block:
+    kind = f.field(block, "type", str, path, required=True)
+    allowed = _USER_BLOCKS if role == "user" else _ASSISTANT_BLOCKS
+    if kind not in allowed:
+        known = kind in _USER_BLOCKS + _ASSISTANT_BLOCKS
+        reason = f"is not allowed in a {role} message" if known else "is not a supported content block type"
+        raise InvalidRequest(f"{path}.type: {kind!r} {reason} (expected one of {', '.join(allowed)})")
+    if kind == "text":
+        return TextBlock(f.field(block, "text", str, path, required=True))
+    if kind == "image":
+        return _decode_image(path, block)
+    if kind == "tool_use":
+        return ToolUseBlock(
+            id=f.field(block, "id", str, path, required=True),
+            name=f.field(block, "name", str, path, required=True),
+            input=f.field(block, "input", dict, path, required=True),
+        )
+    if kind == "thinking":
+        return ThinkingBlock(f.field(block, "thinking", str, path, required=True), f.field(block, "signature", str, path))
+    return _decode_tool_result(path, block)
+
+
+def _decode_image(path: str, block: dict[str, Any]) -> ImageBlock:
+    source = f.field(block, "source", dict, path, required=True)
+    source_path = f"{path}.source"
+    kind = f.choice(source, "type", ("base64", "url"), source_path, required=True)
+    if kind == "url":
+        return ImageBlock(url=f.field(source, "url", str, source_path, required=True))
+    return ImageBlock(
+        media_type=f.field(source, "media_type", str, source_path, required=True),
+        data=f.field(source, "data", str, source_path, required=True),
+    )
+
+
+def _decode_tool_result(path: str, block: dict[str, Any]) -> ToolResultBlock:
+    tool_use_id = f.field(block, "tool_use_id", str, path, required=True)
+    is_error = bool(f.field(block, "is_error", bool, path))
+    content = block.get("content")
+    if content is None:
+        return ToolResultBlock(tool_use_id, [], is_error)
+    if isinstance(content, str):
+        return ToolResultBlock(tool_use_id, [TextBlock(content)], is_error)
+    if not isinstance(content, list):
+        raise InvalidRequest(f"{path}.content: must be a string or an array of text and image blocks, got {f.json_type(content)}")
+    parts: list[TextBlock | ImageBlock] = []
+    for part_path, part in f.items(block, "content", path):
+        kind = f.choice(part, "type", ("text", "image"), part_path, required=True)
+        parts.append(TextBlock(f.field(part, "text", str, part_path, required=True)) if kind == "text" else _decode_image(part_path, part))
+    return ToolResultBlock(tool_use_id, parts, is_error)
+
+
+def _decode_tool(path: str, tool: dict[str, Any]) -> Tool:
+    kind = f.field(tool, "type", str, path)
+    if kind not in (None, "custom"):
+        raise InvalidRequest(f"{path}.type: server tool {kind!r} is not supported by Trooper; define a custom tool with input_schema")
+    schema = f.field(tool, "input_schema", dict, path, required=True)
+    return Tool(
+        name=f.field(tool, "name", str, path, required=True),
+        description=f.field(tool, "description", str, path) or "",
+        input_schema=schema,
+    )
+
+
+def _decode_tool_choice(body: dict[str, Any]) -> ToolChoice | None:
+    choice = f.field(body, "tool_choice", dict)
+    if choice is None:
+        return None
+    kind = f.choice(choice, "type", ("auto", "any", "tool", "none"), "tool_choice", required=True)
+    name = f.field(choice, "name", str, "tool_choice", required=kind == "tool")
+    disable = bool(f.field(choice, "disable_parallel_tool_use", bool, "tool_choice"))
+    return ToolChoice(kind, name, disable)  # type: ignore[arg-type]
+
+
+def encode_request(request: Request, model: str, *, stream: bool, num_ctx: int | None = None) -> dict[str, Any]:
+    """The body for ``POST /v1/messages``. ``num_ctx`` is a local-model setting and is ignored."""
+    body: dict[str, Any] = {
+        "model": model,
+        "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS,
+        "messages": [m for m in (_encode_message(m) for m in request.messages) if m["content"]],
+        "stream": stream,
+    }
+    if request.system:
+        body["system"] = request.system
+    if request.temperature is not None:
+        body["temperature"] = request.temperature
+    elif request.top_p is not None:
+        # Recent Claude models reject temperature and top_p together; temperature wins.
+        body["top_p"] = request.top_p
+    if request.top_k is not None:
+        body["top_k"] = request.top_k
+    if request.stop:
+        body["stop_sequences"] = list(request.stop)
+    if request.tools:
+        body["tools"] = [{"name": t.name, "description": t.description, "input_schema": t.input_schema} for t in request.tools]
+        if request.tool_choice is not None:
+            body["tool_choice"] = _encode_tool_choice(request.tool_choice)
+    user_id = request.metadata.get("user_id")
+    if isinstance(user_id, str):
+        # Anthropic accepts only user_id in metadata.
+        body["metadata"] = {"user_id": user_id}
+    return body
+
+
+def _encode_tool_choice(choice: ToolChoice) -> dict[str, Any]:
+    out: dict[str, Any] = {"type": choice.type}
+    if choice.type == "tool":
+        out["name"] = choice.name
+    if choice.disable_parallel and choice.type != "none":
+        out["disable_parallel_tool_use"] = True
+    return out
+
+
+def _encode_message(message: Message) -> dict[str, Any]:
+    return {"role": message.role, "content": [b for b in (_encode_block(b) for b in message.content) if b is not None]}
+
+
+def _encode_image(block: ImageBlock) -> dict[str, Any]:
+    if block.data is not None:
+        return {"type": "image", "source": {"type": "base64", "media_type": block.media_type, "data": block.data}}
+    return {"type": "image", "source": {"type": "url", "url": block.url or ""}}
+
+
+def _encode_block(block: Block) -> dict[str, Any] | None:
+    """One block in Anthropic's shape; ``None`` for blocks Anthropic would reject."""
+    if isinstance(block, TextBlock):
+        # Anthropic rejects empty text blocks.
+        return {"type": "text", "text": block.text} if block.text else None
+    if isinstance(block, ImageBlock):
+        return _encode_image(block)
+    if isinstance(block, ToolUseBlock):
+        return {"type": "tool_use", "id": block.id, "name": block.name, "input": block.input}
+    if isinstance(block, ToolResultBlock):
+        content = [
+            {"type": "text", "text": part.text} if isinstance(part, TextBlock) else _encode_image(part)
+            for part in block.content
+            if not (isinstance(part, TextBlock) and not part.text)
+        ]
+        out: dict[str, Any] = {"type": "tool_result", "tool_use_id": block.tool_use_id, "content": content}
+        if block.is_error:
+            out["is_error"] = True
+        return out
+    # Thinking without Anthropic's signature (e.g. from a local model) would be rejected.
+    if block.signature:
+        return {"type": "thinking", "thinking": block.thinking, "signature": block.signature}
+    return None
+
+
+# ---------------------------------------------------------------- response
+
+
+def decode_response(body: dict[str, Any]) -> Response:
+    content = body.get("content")
+    if not isinstance(content, list):
+        raise WireError("Anthropic response has no content array")
+    blocks: list[Block] = []
+    for block in content:
+        decoded = _decode_response_block(block)
+        if decoded is not None:
+            blocks.append(decoded)
+    usage = body.get("usage") or {}
+    return Response(
+        id=str(body.get("id") or new_message_id()),
+        model=str(body.get("model") or ""),
+        content=blocks,
+        stop_reason=derive_stop_reason(blocks, _STOP_FROM_WIRE.get(str(body.get("stop_reason")), "end_turn")),
+        stop_sequence=body.get("stop_sequence"),
+        usage=Usage(int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0)),
+    )
+
+
+def _decode_response_block(block: Any) -> Block | None:
+    """A response block; server-tool and redacted blocks have no canonical form and are skipped."""
+    if not isinstance(block, dict):
+        raise WireError(f"Anthropic content block is not an object: {block!r:.80}")
+    kind = block.get("type")
+    try:
+        if kind == "text":
+            return TextBlock(str(block["text"]))
+        if kind == "tool_use":
+            return ToolUseBlock(str(block["id"]), str(block["name"]), dict(block.get("input") or {}))
+        if kind == "thinking":
+            return ThinkingBlock(str(block["thinking"]), block.get("signature"))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise WireError(f"Anthropic {kind} block is malformed: {exc}") from None
+    return None
+
+
+def encode_response(response: Response) -> dict[str, Any]:
+    content: list[dict[str, Any]] = []
+    for block in response.content:
+        if isinstance(block, TextBlock):
+            content.append({"type": "text", "text": block.text})
+        elif isinstance(block, ToolUseBlock):
+            content.append({"type": "tool_use", "id": block.id, "name": block.name, "input": block.input})
+        elif isinstance(block, ThinkingBlock):
+            content.append({"type": "thinking", "thinking": block.thinking, "signature": block.signature or ""})
+    stop_reason = derive_stop_reason(response.content, response.stop_reason)
+    return {
+        "id": response.id,
+        "type": "message",
+        "role": "assistant",
+        "model": response.model,
+        "content": content,
+        "stop_reason": _stop_to_wire(stop_reason),
+        "stop_sequence": response.stop_sequence if stop_reason == "stop_sequence" else None,
+        "usage": {"input_tokens": response.usage.input_tokens, "output_tokens": response.usage.output_tokens},
+    }
+
+
+# ---------------------------------------------------------------- errors
+
+
+def encode_error(status: int, error_type: str, message: str) -> dict[str, Any]:
+    return {"type": "error", "error": {"type": error_type or error_type_for_status(status), "message": message}}
+
+
+def decode_error(status: int, body: bytes) -> tuple[str, str]:
+    """(error type, message) from an Anthropic error body; any body, JSON or not, gives an answer."""
+    fallback_type = error_type_for_status(status)
+    text = body.decode("utf-8", errors="replace").strip()
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return fallback_type, text[:500] or f"HTTP {status} with an empty body"
+    error = parsed.get("error") if isinstance(parsed, dict) else None
+    if isinstance(error, dict):
+        return str(error.get("type") or fallback_type), str(error.get("message") or text[:500])
+    return fallback_type, text[:500]
+
+
+# ---------------------------------------------------------------- streaming
+
+
+class StreamDecoder:
+    """Anthropic SSE bytes to canonical events.
+
+    Block indexes are renumbered so skipped block types (server tools, redacted thinking) leave no
+    gaps. ``event: error`` raises ``UpstreamStreamError``; ``finish`` raises ``WireError`` when
+    ``message_stop`` never came.
+    """
+
+    def __init__(self) -> None:
+        self._sse = SSEParser()
+        #: Upstream block index to canonical index, for the blocks that are passed on.
+        self._indexes: dict[int, int] = {}
+        self._input_tokens = 0
+        self._done = False
+
+    def feed(self, data: bytes) -> list[StreamEvent]:
+        events: list[StreamEvent] = []
+        for frame in self._sse.feed(data):
+            events += self._frame(frame.event, frame.data)
+        return events
+
+    def finish(self) -> list[StreamEvent]:
+        events: list[StreamEvent] = []
+        for frame in self._sse.flush():
+            events += self._frame(frame.event, frame.data)
+        if not self._done:
+            raise WireError("Anthropic stream ended without message_stop")
+        return events
+
+    def _frame(self, event_name: str | None, data: str) -> list[StreamEvent]:
+        if self._done or event_name == "ping" or not data.strip():
+            return []
+        try:
+            payload = json.loads(data)
+        except ValueError:
+            raise WireError(f"Anthropic stream frame is not JSON: {data[:120]!r}") from None
+        if not isinstance(payload, dict):
+            raise WireError(f"Anthropic stream frame is not an object: {data[:120]!r}")
+        kind = payload.get("type") or event_name
+        try:
+            return self._event(kind, payload)
+        except WireError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise WireError(f"Anthropic {kind} frame is malformed ({exc!r}): {data[:120]!r}") from None
+
+    def _event(self, kind: str, payload: dict[str, Any]) -> list[StreamEvent]:
+        if kind == "message_start":
+            message = payload["message"]
+            usage = message.get("usage") or {}
+            self._input_tokens = int(usage.get("input_tokens") or 0)
+            return [MessageStart(str(message["id"]), str(message.get("model") or ""), Usage(self._input_tokens, int(usage.get("output_tokens") or 0)))]
+        if kind == "content_block_start":
+            return self._block_start(int(payload["index"]), payload["content_block"])
+        if kind == "content_block_delta":
+            return self._block_delta(int(payload["index"]), payload["delta"])
+        if kind == "content_block_stop":
+            index = self._indexes.get(int(payload["index"]))
+            return [] if index is None else [BlockStop(index)]
+        if kind == "message_delta":
+            delta, usage = payload["delta"], payload.get("usage") or {}
+            input_tokens = usage.get("input_tokens")
+            return [
+                MessageDelta(
+                    _STOP_FROM_WIRE.get(str(delta.get("stop_reason")), "end_turn"),  # type: ignore[arg-type]
+                    Usage(int(input_tokens) if input_tokens is not None else self._input_tokens, int(usage.get("output_tokens") or 0)),
+                    delta.get("stop_sequence"),
+                )
+            ]
+        if kind == "message_stop":
+            self._done = True
+            return [MessageStop()]
+        if kind == "error":
+            error = payload.get("error") or {}
+            raise UpstreamStreamError(str(error.get("type") or "api_error"), str(error.get("message") or "error event in stream"))
+        return []  # unknown event types are ignored, as the API versioning policy asks
+
+    def _block_start(self, upstream: int, block: dict[str, Any]) -> list[StreamEvent]:
+        kind = block["type"]
+        if kind not in ("text", "tool_use", "thinking"):
+            return []
+        index = self._indexes[upstream] = len(self._indexes)
+        if kind == "text":
+            events: list[StreamEvent] = [BlockStart(index, TextBlock(""))]
+            return events + ([TextDelta(index, block["text"])] if block.get("text") else [])
+        if kind == "thinking":
+            events = [BlockStart(index, ThinkingBlock("", block.get("signature") or None))]
+            return events + ([ThinkingDelta(index, block["thinking"])] if block.get("thinking") else [])
+        events = [BlockStart(index, ToolUseBlock(str(block["id"]), str(block["name"]), {}))]
+        return events + ([ToolInputDelta(index, json.dumps(block["input"]))] if block.get("input") else [])
+
+    def _block_delta(self, upstream: int, delta: dict[str, Any]) -> list[StreamEvent]:
+        index = self._indexes.get(upstream)
+        if index is None:
+            return []
+        kind = delta["type"]
+        if kind == "text_delta":
+            return [TextDelta(index, str(delta["text"]))]
+        if kind == "input_json_delta":
+            return [ToolInputDelta(index, str(delta["partial_json"]))]
+        if kind == "thinking_delta":
+            return [ThinkingDelta(index, str(delta["thinking"]))]
+        return []  # signature and citation deltas have no canonical event
+
+
+class StreamEncoder:
+    """Canonical events to Anthropic SSE bytes, with the full event sequence.
+
+    The stop reason is derived from the blocks actually emitted. Missing structure is repaired so
+    the output is always a valid stream: open blocks are closed before ``message_delta``, and a
+    ``message_delta`` is sent before ``message_stop`` if the events had none. ``include_usage`` is
+    accepted for a uniform constructor; Anthropic streams always carry usage.
+    """
+
+    def __init__(self, model: str = "", *, include_usage: bool = False) -> None:
+        self._model = model
+        self._started = False
+        self._open: dict[int, TextBlock | ToolUseBlock | ThinkingBlock] = {}
+        self._emitted: list[Block] = []
+        self._delta_sent = False
+        self._finished = False
+
+    def encode(self, event: StreamEvent) -> bytes:
+        if self._finished:
+            return b""
+        if isinstance(event, StreamError):
+            self._finished = True
+            return _sse("error", {"type": "error", "error": {"type": event.error_type, "message": event.message}})
+        out = b"" if self._started or isinstance(event, MessageStart) else self._message_start(MessageStart(new_message_id(), self._model))
+        if isinstance(event, MessageStart):
+            out += self._message_start(event)
+        elif isinstance(event, BlockStart):
+            out += self._block_start(event)
+        elif isinstance(event, TextDelta):
+            out += self._delta(event.index, {"type": "text_delta", "text": event.text})
+        elif isinstance(event, ThinkingDelta):
+            out += self._delta(event.index, {"type": "thinking_delta", "thinking": event.thinking})
+        elif isinstance(event, ToolInputDelta):
+            out += self._delta(event.index, {"type": "input_json_delta", "partial_json": event.partial_json})
+        elif isinstance(event, BlockStop):
+            out += self._block_stop(event.index)
+        elif isinstance(event, MessageDelta):
+            out += self._message_delta(event)
+        elif isinstance(event, MessageStop):
+            if not self._delta_sent:
+                out += self._message_delta(MessageDelta("end_turn"))
+            self._finished = True
+            out += _sse("message_stop", {"type": "message_stop"})
+        return out
+
+    def _message_start(self, event: MessageStart) -> bytes:
+        if self._started:
+            return b""
+        self._started = True
+        message = {
+            "id": event.id,
+            "type": "message",
+            "role": "assistant",
+            "model": event.model or self._model,
+            "content": [],
+            "stop_reason": None,
+            "stop_sequence": None,
+            "usage": {"input_tokens": event.usage.input_tokens, "output_tokens": event.usage.output_tokens},
+        }
+        return _sse("message_start", {"type": "message_start", "message": message})
+
+    def _block_start(self, event: BlockStart) -> bytes:
+        block = event.block
+        self._open[event.index] = block
+        self._emitted.append(block)
+        if isinstance(block, TextBlock):
+            wire: dict[str, Any] = {"type": "text", "text": ""}
+        elif isinstance(block, ToolUseBlock):
+            wire = {"type": "tool_use", "id": block.id, "name": block.name, "input": {}}
+        else:
+            wire = {"type": "thinking", "thinking": "", "signature": ""}
+        out = _sse("content_block_start", {"type": "content_block_start", "index": event.index, "content_block": wire})
+        if isinstance(block, TextBlock) and block.text:
+            out += self._delta(event.index, {"type": "text_delta", "text": block.text})
+        return out
+
+    def _delta(self, index: int, delta: dict[str, Any]) -> bytes:
+        if index not in self._open:
+            return b""
+        return _sse("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta})
+
+    def _block_stop(self, index: int) -> bytes:
+        block = self._open.get(index)
+        if block is None:
+            return b""
+        out = b""
+        if isinstance(block, ThinkingBlock) and block.signature:
+            out += self._delta(index, {"type": "signature_delta", "signature": block.signature})
+        del self._open[index]
+        return out + _sse("content_block_stop", {"type": "content_block_stop", "index": index})
+
+    def _message_delta(self, event: MessageDelta) -> bytes:
+        if self._delta_sent:
+            return b""
+        out = b"".join(self._block_stop(index) for index in sorted(self._open))
+        self._delta_sent = True
+        stop_reason = derive_stop_reason(self._emitted, event.stop_reason)
+        usage: dict[str, int] = {"output_tokens": event.usage.output_tokens}
+        if event.usage.input_tokens:
+            usage["input_tokens"] = event.usage.input_tokens
+        delta = {
+            "stop_reason": _stop_to_wire(stop_reason),
+            "stop_sequence": event.stop_sequence if stop_reason == "stop_sequence" else None,
+        }
+        return out + _sse("message_delta", {"type": "message_delta", "delta": delta, "usage": usage})
+
+
+def _sse(event: str, payload: dict[str, Any]) -> bytes:
+    return format_sse(json.dumps(payload, ensure_ascii=False, separators=(",", ":")), event)

@@ -1,0 +1,87 @@
+"""Field access for decoding client requests, with errors that name the offending field.
+
+Every helper takes the JSON path of the object it reads (``messages[2].content[0]``) so the
+``InvalidRequest`` a client gets says exactly which field is wrong and why.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trooper.errors import InvalidRequest
+
+_JSON_NAMES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "an integer", float: "a number"}
+
+
+def json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    for kind, name in _JSON_NAMES.items():
+        if type(value) is kind:
+            return name
+    return type(value).__name__
+
+
+def where(path: str, key: str | int) -> str:
+    if isinstance(key, int):
+        return f"{path}[{key}]"
+    return f"{path}.{key}" if path else key
+
+
+def _is(value: Any, kind: type) -> bool:
+    # JSON booleans are not numbers, and integers are acceptable numbers.
+    if isinstance(value, bool):
+        return kind is bool
+    if kind is float:
+        return isinstance(value, (int, float))
+    return isinstance(value, kind)
+
+
+def field(obj: dict[str, Any], key: str, kind: type, path: str = "", *, required: bool = False) -> Any:
+    """``obj[key]`` checked to be of ``kind``; ``None`` when absent (or JSON null) and not required."""
+    value = obj.get(key)
+    if value is None:
+        if required:
+            raise InvalidRequest(f"{where(path, key)}: field required")
+        return None
+    if not _is(value, kind):
+        raise InvalidRequest(f"{where(path, key)}: must be {_JSON_NAMES[kind]}, got {json_type(value)}")
+    return value
+
+
+def items(obj: dict[str, Any], key: str, path: str = "", *, required: bool = False) -> list[tuple[str, dict[str, Any]]]:
+    """The objects of the array ``obj[key]``, each with its own path."""
+    values = field(obj, key, list, path, required=required) or []
+    out = []
+    for i, value in enumerate(values):
+        item_path = where(where(path, key), i)
+        if not isinstance(value, dict):
+            raise InvalidRequest(f"{item_path}: must be an object, got {json_type(value)}")
+        out.append((item_path, value))
+    return out
+
+
+def choice(obj: dict[str, Any], key: str, allowed: tuple[str, ...], path: str = "", *, required: bool = False) -> str | None:
+    value = field(obj, key, str, path, required=required)
+    if value is not None and value not in allowed:
+        raise InvalidRequest(f"{where(path, key)}: must be one of {', '.join(allowed)}; got {value!r}")
+    return value
+
+
+def positive_int(obj: dict[str, Any], key: str, path: str = "", *, required: bool = False) -> int | None:
+    value = field(obj, key, int, path, required=required)
+    if value is not None and value < 1:
+        raise InvalidRequest(f"{where(path, key)}: must be at least 1, got {value}")
+    return value
+
+
+def string_list(obj: dict[str, Any], key: str, path: str = "") -> list[str]:
+    """A list of strings, also accepting one string (OpenAI's ``stop``)."""
+    value = obj.get(key)
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InvalidRequest(f"{where(path, key)}: must be a string or an array of strings, got {json_type(value)}")
+    return list(value)
