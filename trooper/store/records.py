@@ -17,8 +17,26 @@ EventKind = Literal[
 ]
 
 
+#: Providers of the local tier. Tokens of turns they answered are "tokens saved": tokens that
+#: did not go to (and were not billed by) a cloud provider.
+LOCAL_PROVIDERS: frozenset[str] = frozenset({"ollama", "embedded", "local-openai"})
+
+
 def now() -> float:
     return time.time()
+
+
+def plain_text(content: list[dict[str, Any]]) -> str:
+    """The plain text of a turn's content blocks: text blocks and the text inside tool results,
+    joined by newlines (the same rule as ``Message.text``)."""
+    parts: list[str] = []
+    for block in content:
+        if block.get("type") == "text":
+            parts.append(str(block.get("text", "")))
+        elif block.get("type") == "tool_result":
+            inner = block.get("content") or []
+            parts.append("".join(str(b.get("text", "")) for b in inner if isinstance(b, dict) and b.get("type") == "text"))
+    return "\n".join(p for p in parts if p)
 
 
 @dataclass

@@ -1,0 +1,56 @@
+"""A process killed with SIGKILL mid-write leaves a readable file with everything it committed."""
+
+from __future__ import annotations
+
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from trooper.config import Settings
+from trooper.store import open_store
+
+WRITER = textwrap.dedent(
+    """
+    import asyncio, sys
+    from trooper.config import Settings
+    from trooper.store import open_store
+    from trooper.store.records import SessionRecord, TurnRecord
+
+    async def main():
+        store = open_store(Settings(db_path=sys.argv[1]))
+        store.upsert_session(SessionRecord("s", "chat"))
+        seq = 0
+        while True:  # writes until killed
+            store.add_turns([TurnRecord("s", seq + i, "user", [{"type": "text", "text": "x" * 200}]) for i in range(50)])
+            seq += 50
+            await store.flush()
+            print(seq, flush=True)  # everything up to seq is committed
+
+    asyncio.run(main())
+    """
+)
+
+
+async def test_sigkill_while_writing_keeps_every_committed_turn(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    process = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True)
+    assert process.stdout is not None
+    committed = 0
+    while committed < 2000:
+        line = process.stdout.readline()
+        assert line, "the writer process stopped on its own"
+        committed = int(line)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+    assert process.returncode == -signal.SIGKILL
+
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    store = open_store(Settings(db_path=str(path)))
+    turns = await store.transcript("s")
+    await store.close()
+    assert len(turns) >= committed
+    assert [t["seq"] for t in turns] == list(range(len(turns)))  # no holes: whole batches only

@@ -1,0 +1,214 @@
+"""The SQLite store: round trips, summaries, branches, concurrency, durability, retention."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from trooper.config import Settings
+from trooper.store import SqliteStore, open_store
+from trooper.store.records import EventRecord, SessionRecord, SitrepRecord, TurnRecord
+
+from tests.store.sample import T0, record_sample, text
+
+
+@pytest.fixture(params=[":memory:", "file"])
+async def store(request: pytest.FixtureRequest, tmp_path: Path):
+    path = ":memory:" if request.param == ":memory:" else str(tmp_path / "trooper.db")
+    store = open_store(Settings(db_path=path))
+    yield store
+    await store.close()
+
+
+async def test_session_summaries(store: SqliteStore) -> None:
+    record_sample(store)
+    await store.flush()
+    beta, alpha = await store.list_sessions()
+    assert alpha == {
+        "id": "alpha",
+        "source": "anthropic",
+        "route": "local",
+        "title": "first",
+        "created_at": T0,
+        "last_activity": T0 + 5,
+        "intent": "learn about WAL",
+        "branch": 0,
+        "turn_count": 4,
+        "providers": {"ollama": 1, "claude": 1},
+        "tokens_saved": 15,
+        "escalations": 1,
+        "fallbacks": 1,
+    }
+    assert beta["id"] == "beta/é?&<x>" and beta["providers"] == {"embedded": 1} and beta["tokens_saved"] == 8
+    assert beta["intent"] is None and beta["escalations"] == 0
+
+
+async def test_paging_and_since(store: SqliteStore) -> None:
+    record_sample(store)
+    await store.flush()
+    assert [s["id"] for s in await store.list_sessions(limit=1)] == ["beta/é?&<x>"]
+    assert [s["id"] for s in await store.list_sessions(limit=1, offset=1)] == ["alpha"]
+    assert await store.list_sessions(limit=5, offset=2) == []
+    assert [s["id"] for s in await store.list_sessions(since=T0 + 50)] == ["beta/é?&<x>"]
+    assert len(await store.list_sessions(limit=None)) == 2
+
+
+async def test_get_session_has_latest_sitrep(store: SqliteStore) -> None:
+    record_sample(store)
+    await store.flush()
+    session = await store.get_session("alpha")
+    assert session is not None
+    assert session["sitrep"] == {"intent": "learn about WAL", "open_loops": ["checkpointing"]}
+    assert await store.get_session("nope") is None
+
+
+async def test_transcript_round_trip(store: SqliteStore) -> None:
+    record_sample(store)
+    await store.flush()
+    turns = await store.transcript("alpha")
+    assert [t["seq"] for t in turns] == [0, 1, 2, 3]
+    assert turns[1] == {
+        "session_id": "alpha", "branch": 0, "seq": 1, "role": "assistant", "content": text("hi there"),
+        "text": "hi there", "provider": "ollama", "model": "llama3.1:8b", "tokens_in": 10, "tokens_out": 5,
+        "latency_ms": 120.0, "created_at": T0 + 2,
+    }
+
+
+async def test_resent_turns_are_not_duplicated(store: SqliteStore) -> None:
+    store.upsert_session(SessionRecord("s", "openai"))
+    store.add_turns([TurnRecord("s", 0, "user", text("a")), TurnRecord("s", 1, "assistant", text("b"))])
+    store.add_turns([TurnRecord("s", 0, "user", text("a")), TurnRecord("s", 1, "assistant", text("b2"))])
+    await store.flush()
+    assert [t["text"] for t in await store.transcript("s")] == ["a", "b2"]
+
+
+async def test_a_branch_borrows_the_turns_before_its_fork(store: SqliteStore) -> None:
+    store.upsert_session(SessionRecord("s", "openai"))
+    store.add_turns([TurnRecord("s", i, "user", text(f"old {i}")) for i in range(4)])
+    # The client edited its second message: branch 1 forks at seq 1.
+    store.add_turns([TurnRecord("s", i, "user", text(f"new {i}"), branch=1) for i in (1, 2)])
+    await store.flush()
+    assert [t["text"] for t in await store.transcript("s")] == ["old 0", "new 1", "new 2"]
+    assert [t["text"] for t in await store.transcript("s", branch=0)] == ["old 0", "old 1", "old 2", "old 3"]
+    assert await store.session_messages("s") == [
+        {"seq": 0, "branch": 0, "role": "user", "content": text("old 0")},
+        {"seq": 1, "branch": 1, "role": "user", "content": text("new 1")},
+        {"seq": 2, "branch": 1, "role": "user", "content": text("new 2")},
+    ]
+    summary = await store.get_session("s")
+    assert summary is not None and (summary["branch"], summary["turn_count"]) == (1, 3)
+
+
+async def test_routes_change_only_through_set_route(store: SqliteStore) -> None:
+    store.upsert_session(SessionRecord("s", "chat", route="cloud", title="t"))
+    store.upsert_session(SessionRecord("s", "chat"))  # a later upsert with defaults
+    await store.flush()
+    session = await store.get_session("s")
+    assert session is not None and (session["route"], session["title"]) == ("cloud", "t")
+    store.set_route("s", "local")
+    await store.flush()
+    session = await store.get_session("s")
+    assert session is not None and session["route"] == "local"
+
+
+async def test_rows_for_a_session_never_upserted_are_listed(store: SqliteStore) -> None:
+    store.add_event(EventRecord("orphan", "error", {"message": "x"}, T0))
+    store.upsert_session(SessionRecord("orphan", "openai", route="cloud", created_at=T0 - 1))
+    await store.flush()
+    (session,) = await store.list_sessions()
+    assert (session["source"], session["route"], session["created_at"]) == ("openai", "cloud", T0 - 1)
+
+
+async def test_attempts_events_sitreps(store: SqliteStore) -> None:
+    record_sample(store)
+    await store.flush()
+    attempts = await store.attempts("alpha")
+    assert [a["provider"] for a in attempts] == ["ollama", "openai", "claude"]
+    assert attempts[1]["error_class"] == "rate_limit" and attempts[1]["first_token_ms"] is None
+    assert await store.attempts("beta/é?&<x>") == []
+    assert len(await store.attempts()) == 3
+    events = await store.events()
+    assert events[0]["detail"] == {"from": "openai", "to": "claude", "reason": "quota"}
+    assert [s["turn_count"] for s in await store.sitreps("alpha")] == [2, 4]
+
+
+async def test_table_columns(store: SqliteStore) -> None:
+    record_sample(store)
+    await store.flush()
+    turns = await store.table("turns")
+    assert len(turns["seq"]) == 6 and turns["content_json"][0] == '[{"type": "text", "text": "hello"}]'
+    assert (await store.table("sitreps", "alpha"))["intent"] == ["greeting", "learn about WAL"]
+    assert (await store.table("sessions"))["session_id"] == ["beta/é?&<x>", "alpha"]
+    assert (await store.table("events", "nobody")) == {"id": [], "session_id": [], "kind": [], "detail": [], "created_at": []}
+    with pytest.raises(ValueError, match="no table"):
+        await store.table("secrets")
+
+
+async def test_one_bad_record_does_not_lose_its_batch(store: SqliteStore) -> None:
+    store.upsert_session(SessionRecord("s", "chat"))
+    store.add_event(EventRecord("s", "error", {"not json": object()}))
+    store.add_event(EventRecord("s", "fallback"))
+    await store.flush()
+    assert [e["kind"] for e in await store.events("s")] == ["fallback"]
+
+
+async def test_writes_while_reading(tmp_path: Path) -> None:
+    store = open_store(Settings(db_path=str(tmp_path / "t.db")))
+    store.upsert_session(SessionRecord("s", "chat"))
+
+    async def write() -> None:
+        for seq in range(300):
+            store.add_turns([TurnRecord("s", seq, "user", text(str(seq)))])
+            if seq % 25 == 0:
+                await asyncio.sleep(0)
+
+    async def read() -> list[int]:
+        seen = []
+        for _ in range(30):
+            seen.append(len(await store.transcript("s")))
+        return seen
+
+    _, seen = await asyncio.gather(write(), read())
+    assert seen == sorted(seen)  # every read is a consistent, growing snapshot
+    await store.close()
+    reopened = open_store(Settings(db_path=str(tmp_path / "t.db")))
+    assert len(await reopened.transcript("s")) == 300
+    await reopened.close()
+
+
+async def test_close_flushes_and_a_restart_keeps_everything(tmp_path: Path) -> None:
+    path = str(tmp_path / "nested" / "dir" / "t.db")
+    store = open_store(Settings(db_path=path))
+    record_sample(store)
+    await store.close()  # no flush: close must write what was queued
+    with pytest.raises(RuntimeError, match="closed"):
+        store.add_event(EventRecord("alpha", "error"))
+    reopened = open_store(Settings(db_path=path))
+    assert [s["id"] for s in await reopened.list_sessions()] == ["beta/é?&<x>", "alpha"]
+    assert len(await reopened.transcript("alpha")) == 4
+    assert len(await reopened.attempts()) == 3
+    await reopened.close()
+
+
+async def test_the_file_is_in_wal_mode(tmp_path: Path) -> None:
+    store = open_store(Settings(db_path=str(tmp_path / "t.db")))
+    await store.close()
+    with sqlite3.connect(tmp_path / "t.db") as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+async def test_prune_removes_idle_sessions_with_their_rows(store: SqliteStore) -> None:
+    record_sample(store)  # activity in January 2026: long ago
+    fresh = time.time()
+    store.upsert_session(SessionRecord("fresh", "chat", created_at=fresh))
+    store.add_turns([TurnRecord("fresh", 0, "user", text("hi"), created_at=fresh)])
+    store.add_sitrep(SitrepRecord("fresh", {"intent": "x"}, created_at=fresh))
+    assert await store.prune(30) == 2
+    assert [s["id"] for s in await store.list_sessions()] == ["fresh"]
+    assert await store.attempts() == [] and await store.events() == []
+    assert (await store.table("turns"))["session_id"] == ["fresh"]
+    assert len(await store.sitreps()) == 1

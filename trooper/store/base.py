@@ -1,0 +1,115 @@
+"""The narrow interface every session store implements (SQLite today, PostgreSQL later).
+
+Write methods only enqueue and return at once: the proxy never waits on disk. Reads are async
+and run off the event loop. Writes become visible to reads once written (milliseconds later);
+``flush()`` waits for that. The shapes of the dicts returned are documented in docs/store.md.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any
+
+from trooper.store.records import AttemptRecord, EventRecord, SessionRecord, SitrepRecord, TurnRecord
+
+Row = dict[str, Any]
+#: Column name -> values, all of the same length: the bulk shape DataFrames are built from.
+Columns = dict[str, list[Any]]
+#: The tables ``Store.table`` serves (and ``trooper.frames`` turns into DataFrames).
+TABLES = ("sessions", "turns", "attempts", "events", "sitreps")
+
+
+class Store(abc.ABC):
+    # ------------------------------------------------------------ write side (never blocks)
+
+    @abc.abstractmethod
+    def upsert_session(self, session: SessionRecord) -> None:
+        """Create the session, or update its source and (non-empty) title. An existing session
+        keeps its ``created_at`` and its route: routes change through ``set_route``."""
+
+    @abc.abstractmethod
+    def set_route(self, session_id: str, route: str) -> None: ...
+
+    @abc.abstractmethod
+    def add_turns(self, turns: list[TurnRecord]) -> None:
+        """Record turns; a turn with the same (session, branch, seq) replaces the stored one, so
+        a client resending its whole history does not duplicate it."""
+
+    @abc.abstractmethod
+    def add_attempt(self, attempt: AttemptRecord) -> None: ...
+
+    @abc.abstractmethod
+    def add_event(self, event: EventRecord) -> None: ...
+
+    @abc.abstractmethod
+    def add_sitrep(self, sitrep: SitrepRecord) -> None: ...
+
+    # ------------------------------------------------------------ read side (async)
+
+    @abc.abstractmethod
+    async def list_sessions(self, limit: int | None = 50, offset: int = 0, since: float | None = None) -> list[Row]:
+        """Session summaries, most recently active first; ``since`` keeps sessions active at or
+        after that epoch time; ``limit=None`` returns all."""
+
+    @abc.abstractmethod
+    async def get_session(self, session_id: str) -> Row | None:
+        """The session's summary plus ``sitrep`` (the latest SITREP dict, or None)."""
+
+    @abc.abstractmethod
+    async def transcript(self, session_id: str, branch: int | None = None) -> list[Row]:
+        """The turns of one branch in order (the latest branch when ``branch`` is None); see
+        ``branch_view`` for how a branch borrows the turns before its fork."""
+
+    @abc.abstractmethod
+    async def table(self, name: str, session_id: str | None = None) -> Columns:
+        """A whole table (of one session, or of all) as columns, for analysis: the column names
+        of docs/dataframes.md, times as epoch seconds, a turn's content as JSON text. Every turn
+        of every branch is included. ``sessions`` is always all sessions."""
+
+    @abc.abstractmethod
+    async def attempts(self, session_id: str | None = None) -> list[Row]: ...
+
+    @abc.abstractmethod
+    async def events(self, session_id: str | None = None) -> list[Row]: ...
+
+    @abc.abstractmethod
+    async def sitreps(self, session_id: str | None = None) -> list[Row]: ...
+
+    @abc.abstractmethod
+    async def session_messages(self, session_id: str) -> list[Row]:
+        """The latest branch as ``{"seq", "branch", "role", "content"}`` dicts, to rebuild a
+        session's in-memory history after a restart."""
+
+    @abc.abstractmethod
+    async def prune(self, older_than_days: float) -> int:
+        """Delete sessions with no activity for that many days, with all their rows; returns
+        how many sessions went."""
+
+    @abc.abstractmethod
+    async def flush(self) -> None:
+        """Wait until everything enqueued so far is durably written."""
+
+    @abc.abstractmethod
+    async def close(self) -> None:
+        """Flush, then release the store. Writes after close are refused."""
+
+
+def branch_view(turns: list[Row], branch: int | None = None) -> list[Row]:
+    """The transcript of ``branch`` (default: the highest) from a session's turns of all branches.
+
+    A branch holds the turns from where it forked; the turns before its first ``seq`` come from
+    the view of the branch below it. A branch that stores the whole history from seq 0 is simply
+    read as it is.
+    """
+    by_branch: dict[int, list[Row]] = {}
+    for turn in sorted(turns, key=lambda t: (t["branch"], t["seq"])):
+        by_branch.setdefault(turn["branch"], []).append(turn)
+    if not by_branch:
+        return []
+    wanted = max(by_branch) if branch is None else branch
+    view: list[Row] = []
+    for number in sorted(b for b in by_branch if b <= wanted):
+        own = by_branch[number]
+        start = own[0]["seq"]
+        view = [t for t in view if t["seq"] < start] + own
+    return view

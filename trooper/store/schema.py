@@ -1,0 +1,136 @@
+"""The SQLite schema and its migrations.
+
+The schema version is ``PRAGMA user_version``: the number of migrations applied. A file at any
+earlier version (0 is an empty file) is brought forward by running the missing migrations in
+order, each in its own transaction, so a crash mid-upgrade leaves a file at a known version.
+Never edit a released migration: append a new one. The schema is documented in docs/store.md.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Callable
+
+from trooper.store.records import plain_text
+
+Migration = Callable[[sqlite3.Connection], None]
+
+
+def _v1_core_tables(conn: sqlite3.Connection) -> None:
+    # Statement by statement: executescript() would commit the migration's transaction early.
+    for statement in _V1_SQL.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+_V1_SQL = """
+        CREATE TABLE sessions (
+            id            TEXT PRIMARY KEY,
+            source        TEXT NOT NULL,
+            route         TEXT NOT NULL,
+            title         TEXT NOT NULL DEFAULT '',
+            created_at    REAL NOT NULL,
+            last_activity REAL NOT NULL
+        );
+        CREATE TABLE turns (
+            session_id TEXT    NOT NULL,
+            branch     INTEGER NOT NULL,
+            seq        INTEGER NOT NULL,
+            role       TEXT    NOT NULL,
+            content    TEXT    NOT NULL,  -- JSON list of canonical content blocks
+            provider   TEXT    NOT NULL DEFAULT '',
+            model      TEXT    NOT NULL DEFAULT '',
+            tokens_in  INTEGER NOT NULL DEFAULT 0,
+            tokens_out INTEGER NOT NULL DEFAULT 0,
+            latency_ms REAL    NOT NULL DEFAULT 0,
+            created_at REAL    NOT NULL,
+            PRIMARY KEY (session_id, branch, seq)
+        );
+        CREATE TABLE attempts (
+            id             INTEGER PRIMARY KEY AUTOINCREMENT,
+            session_id     TEXT    NOT NULL,
+            provider       TEXT    NOT NULL,
+            model          TEXT    NOT NULL,
+            status         INTEGER NOT NULL,
+            trigger        TEXT    NOT NULL,
+            outcome        TEXT    NOT NULL,
+            error_class    TEXT    NOT NULL DEFAULT '',
+            connect_ms     REAL,
+            first_token_ms REAL,
+            total_ms       REAL,
+            tokens_in      INTEGER NOT NULL DEFAULT 0,
+            tokens_out     INTEGER NOT NULL DEFAULT 0,
+            created_at     REAL    NOT NULL
+        );
+        CREATE INDEX attempts_by_session ON attempts (session_id, created_at);
+        CREATE TABLE events (
+            id         INTEGER PRIMARY KEY AUTOINCREMENT,
+            session_id TEXT NOT NULL,
+            kind       TEXT NOT NULL,
+            detail     TEXT NOT NULL,  -- JSON object
+            created_at REAL NOT NULL
+        );
+        CREATE INDEX events_by_session ON events (session_id, created_at);
+        CREATE TABLE sitreps (
+            id         INTEGER PRIMARY KEY AUTOINCREMENT,
+            session_id TEXT    NOT NULL,
+            sitrep     TEXT    NOT NULL,  -- JSON object
+            turn_count INTEGER NOT NULL DEFAULT 0,
+            created_at REAL    NOT NULL
+        );
+        CREATE INDEX sitreps_by_session ON sitreps (session_id, created_at);
+        """
+
+
+def _v2_turn_text_and_activity_index(conn: sqlite3.Connection) -> None:
+    # The plain text of a turn is computed once at write time so DataFrames and search never
+    # parse every turn's JSON; existing turns are backfilled with the same rule.
+    conn.execute("ALTER TABLE turns ADD COLUMN text TEXT NOT NULL DEFAULT ''")
+    rows = conn.execute("SELECT session_id, branch, seq, content FROM turns").fetchall()
+    conn.executemany(
+        "UPDATE turns SET text = ? WHERE session_id = ? AND branch = ? AND seq = ?",
+        [(plain_text(json.loads(content)), sid, branch, seq) for sid, branch, seq, content in rows],
+    )
+    # The session list is ordered and filtered (?since=) by last activity.
+    conn.execute("CREATE INDEX sessions_by_activity ON sessions (last_activity)")
+
+
+MIGRATIONS: list[Migration] = [_v1_core_tables, _v2_turn_text_and_activity_index]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection, migrations: list[Migration] = MIGRATIONS) -> int:
+    """Bring the file up to ``len(migrations)``; returns the version it was at.
+
+    ``conn`` must be in autocommit mode (``isolation_level=None``). A file newer than this code
+    is refused rather than written with an older idea of the schema.
+    """
+    # BEGIN IMMEDIATE takes the write lock before reading the version, so two processes opening
+    # the same old file do not both run a migration.
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        found = schema_version(conn)
+        if found > len(migrations):
+            raise RuntimeError(
+                f"the store file is at schema version {found}, newer than this Trooper ({len(migrations)}); upgrade Trooper"
+            )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    for version in range(found, len(migrations)):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if schema_version(conn) == version:  # another process may have got here first
+                migrations[version](conn)
+                conn.execute(f"PRAGMA user_version = {version + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return found

@@ -1,0 +1,245 @@
+"""The SQLite store: one WAL file, one writer thread, reads in a small thread pool.
+
+Writes are queued and the writer thread commits whatever has queued up in one transaction, so a
+burst of turns costs one commit, not one per row. With WAL and ``synchronous=NORMAL`` a committed
+transaction survives the process being killed; only a power loss can take the last few.
+
+Readers on a file have their own connections (WAL lets them read while the writer writes). An
+in-memory database (``:memory:``, for tests) exists only inside its one connection, so there the
+writer and the readers share it under a lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
+from pathlib import Path
+from typing import Any, Callable, Iterator, TypeVar
+
+from trooper.store import sqlite_reads as reads
+from trooper.store import sqlite_writes as writes
+from trooper.store.base import TABLES, Columns, Row, Store
+from trooper.store.records import AttemptRecord, EventRecord, SessionRecord, SitrepRecord, TurnRecord
+from trooper.store.schema import migrate
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+READER_THREADS = 2
+#: Upper bound of queued writes committed in one transaction.
+BATCH_SIZE = 1000
+
+
+class _Task:
+    """Work that needs the writer's position in the queue (flush, prune) and reports back."""
+
+    def __init__(self, run: Callable[[sqlite3.Connection], Any]) -> None:
+        self.run = run
+        self.done: Future[Any] = Future()
+
+
+_STOP = object()
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    # isolation_level=None: transactions are explicit; check_same_thread=False: a connection is
+    # created in one thread and used (never concurrently) in another.
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10.0)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+class SqliteStore(Store):
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._in_memory = path == ":memory:"
+        if not self._in_memory:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._writer_conn = _connect(path)
+        migrate(self._writer_conn)
+        self._shared_lock = threading.Lock()
+        self._reader_local = threading.local()
+        self._reader_conns: list[sqlite3.Connection] = []
+        self._readers = ThreadPoolExecutor(READER_THREADS, thread_name_prefix="trooper-store-read")
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._closed = False
+        self._writer = threading.Thread(target=self._write_loop, name="trooper-store-writer", daemon=True)
+        self._writer.start()
+
+    # ------------------------------------------------------------ write side
+
+    def _enqueue(self, write: writes.Write, payload: Any) -> None:
+        if self._closed:
+            raise RuntimeError("the store is closed")
+        self._queue.put((write, payload))
+
+    def upsert_session(self, session: SessionRecord) -> None:
+        self._enqueue(writes.upsert_session, session)
+
+    def set_route(self, session_id: str, route: str) -> None:
+        self._enqueue(writes.set_route, (session_id, route, time.time()))
+
+    def add_turns(self, turns: list[TurnRecord]) -> None:
+        if turns:
+            self._enqueue(writes.add_turns, list(turns))
+
+    def add_attempt(self, attempt: AttemptRecord) -> None:
+        self._enqueue(writes.add_attempt, attempt)
+
+    def add_event(self, event: EventRecord) -> None:
+        self._enqueue(writes.add_event, event)
+
+    def add_sitrep(self, sitrep: SitrepRecord) -> None:
+        self._enqueue(writes.add_sitrep, sitrep)
+
+    async def flush(self) -> None:
+        await self._submit(lambda conn: None)
+
+    async def prune(self, older_than_days: float) -> int:
+        return await self._submit(partial(writes.prune, older_than_days=older_than_days))
+
+    async def _submit(self, run: Callable[[sqlite3.Connection], T]) -> T:
+        if self._closed:
+            raise RuntimeError("the store is closed")
+        task = _Task(run)
+        self._queue.put(task)
+        return await asyncio.wrap_future(task.done)
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(_STOP)  # the writer commits everything queued before it, then stops
+        await asyncio.to_thread(self._writer.join)
+        await asyncio.to_thread(self._readers.shutdown)
+        for conn in [*self._reader_conns, self._writer_conn]:
+            conn.close()
+
+    def _write_loop(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while len(batch) < BATCH_SIZE:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            pending: list[tuple[writes.Write, Any]] = []
+            for item in batch:
+                if isinstance(item, tuple):
+                    pending.append(item)
+                    continue
+                self._commit(pending)
+                pending = []
+                if item is _STOP:
+                    return
+                self._run_task(item)
+            self._commit(pending)
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[sqlite3.Connection]:
+        with self._shared_lock if self._in_memory else contextlib.nullcontext():
+            yield self._writer_conn
+
+    def _commit(self, pending: list[tuple[writes.Write, Any]]) -> None:
+        if not pending:
+            return
+        with self._writing() as conn:
+            try:
+                self._transaction(conn, pending)
+                return
+            except Exception:
+                log.warning("a batch of %d store writes failed; writing them one by one", len(pending))
+            # One bad record must not take the rest of its batch with it.
+            for write in pending:
+                try:
+                    self._transaction(conn, [write])
+                except Exception:
+                    log.exception("store write %s dropped", write[0].__name__)
+
+    @staticmethod
+    def _transaction(conn: sqlite3.Connection, pending: list[tuple[writes.Write, Any]]) -> None:
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for write, payload in pending:
+                write(conn, payload)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    def _run_task(self, task: _Task) -> None:
+        with self._writing() as conn:
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                result = task.run(conn)
+                conn.execute("COMMIT")
+            except Exception as exc:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                task.done.set_exception(exc)
+                return
+        task.done.set_result(result)
+
+    # ------------------------------------------------------------ read side
+
+    async def list_sessions(self, limit: int | None = 50, offset: int = 0, since: float | None = None) -> list[Row]:
+        return await self._read(partial(reads.list_sessions, limit=limit, offset=offset, since=since))
+
+    async def get_session(self, session_id: str) -> Row | None:
+        return await self._read(partial(reads.get_session, session_id=session_id))
+
+    async def transcript(self, session_id: str, branch: int | None = None) -> list[Row]:
+        return await self._read(partial(reads.transcript, session_id=session_id, branch=branch))
+
+    async def table(self, name: str, session_id: str | None = None) -> Columns:
+        if name not in TABLES:
+            raise ValueError(f"no table {name!r}; tables: {', '.join(TABLES)}")
+        return await self._read(partial(reads.table, name=name, session_id=session_id))
+
+    async def attempts(self, session_id: str | None = None) -> list[Row]:
+        return await self._read(partial(reads.attempts, session_id=session_id))
+
+    async def events(self, session_id: str | None = None) -> list[Row]:
+        return await self._read(partial(reads.events, session_id=session_id))
+
+    async def sitreps(self, session_id: str | None = None) -> list[Row]:
+        return await self._read(partial(reads.sitreps, session_id=session_id))
+
+    async def session_messages(self, session_id: str) -> list[Row]:
+        view = await self.transcript(session_id)
+        return [{"seq": t["seq"], "branch": t["branch"], "role": t["role"], "content": t["content"]} for t in view]
+
+    async def _read(self, query: Callable[[sqlite3.Connection], T]) -> T:
+        if self._closed:
+            raise RuntimeError("the store is closed")
+        return await asyncio.get_running_loop().run_in_executor(self._readers, self._run_read, query)
+
+    def _run_read(self, query: Callable[[sqlite3.Connection], T]) -> T:
+        with self._reading() as conn:
+            conn.execute("BEGIN")  # one snapshot for all the queries of this read
+            try:
+                return query(conn)
+            finally:
+                conn.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        if self._in_memory:
+            with self._shared_lock:
+                yield self._writer_conn
+            return
+        conn = getattr(self._reader_local, "conn", None)
+        if conn is None:
+            conn = _connect(self.path)
+            conn.execute("PRAGMA query_only = ON")
+            self._reader_local.conn = conn
+            self._reader_conns.append(conn)
+        yield conn

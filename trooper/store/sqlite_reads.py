@@ -1,0 +1,161 @@
+"""The queries behind the store's read side: plain functions of a connection, run in a reader
+thread inside one read transaction (a consistent snapshot)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from trooper.store.base import Columns, Row, branch_view
+from trooper.store.records import LOCAL_PROVIDERS
+
+_LOCAL = ", ".join(f"'{name}'" for name in sorted(LOCAL_PROVIDERS))
+
+_TURN_COLUMNS = (
+    "session_id, branch, seq, role, content, text, provider, model, tokens_in, tokens_out, latency_ms, created_at"
+)
+_ATTEMPT_COLUMNS = (
+    "id, session_id, provider, model, status, trigger, outcome, error_class, connect_ms, first_token_ms, total_ms, "
+    "tokens_in, tokens_out, created_at"
+)
+
+
+def _rows(cursor: sqlite3.Cursor) -> list[Row]:
+    names = [d[0] for d in cursor.description]
+    return [dict(zip(names, values)) for values in cursor]
+
+
+def _where_session(session_id: str | None) -> tuple[str, tuple[Any, ...]]:
+    return ("WHERE session_id = ?", (session_id,)) if session_id is not None else ("", ())
+
+
+def list_sessions(conn: sqlite3.Connection, limit: int | None, offset: int, since: float | None) -> list[Row]:
+    where, params = ("WHERE last_activity >= ?", (since,)) if since is not None else ("", ())
+    page_sql = f"SELECT id FROM sessions {where} ORDER BY last_activity DESC, id LIMIT ? OFFSET ?"
+    page_params = (*params, -1 if limit is None else limit, offset)
+    sessions = _rows(
+        conn.execute(
+            f"SELECT id, source, route, title, created_at, last_activity FROM sessions {where} "
+            "ORDER BY last_activity DESC, id LIMIT ? OFFSET ?",
+            page_params,
+        )
+    )
+    return _summarise(conn, sessions, page_sql, page_params)
+
+
+def get_session(conn: sqlite3.Connection, session_id: str) -> Row | None:
+    sessions = _rows(
+        conn.execute("SELECT id, source, route, title, created_at, last_activity FROM sessions WHERE id = ?", (session_id,))
+    )
+    if not sessions:
+        return None
+    (summary,) = _summarise(conn, sessions, "SELECT ?", (session_id,))
+    latest = conn.execute("SELECT sitrep FROM sitreps WHERE session_id = ? ORDER BY id DESC LIMIT 1", (session_id,)).fetchone()
+    summary["sitrep"] = json.loads(latest[0]) if latest else None
+    return summary
+
+
+def _summarise(conn: sqlite3.Connection, sessions: list[Row], ids_sql: str, ids_params: tuple[Any, ...]) -> list[Row]:
+    """Adds the per-session figures, each computed by one grouped query over the sessions that
+    ``ids_sql`` selects (the same page), instead of one query per session."""
+    by_id = {s["id"]: s for s in sessions}
+    for s in sessions:
+        s.update(intent=None, branch=0, turn_count=0, providers={}, tokens_saved=0, escalations=0, fallbacks=0)
+    in_page = f"session_id IN ({ids_sql})"
+    for session_id, provider, turns, saved in conn.execute(
+        f"SELECT session_id, provider, COUNT(*), SUM(CASE WHEN provider IN ({_LOCAL}) THEN tokens_in + tokens_out "
+        f"ELSE 0 END) FROM turns WHERE provider != '' AND {in_page} GROUP BY session_id, provider",
+        ids_params,
+    ):
+        by_id[session_id]["providers"][provider] = turns
+        by_id[session_id]["tokens_saved"] += saved
+    # The latest branch's transcript runs from seq 0 to its highest seq (see branch_view).
+    for session_id, branch, count in conn.execute(
+        "SELECT session_id, branch, MAX(seq) + 1 FROM turns AS t "
+        f"WHERE branch = (SELECT MAX(branch) FROM turns WHERE session_id = t.session_id) AND {in_page} "
+        "GROUP BY session_id",
+        ids_params,
+    ):
+        by_id[session_id].update(branch=branch, turn_count=count)
+    for session_id, escalations, fallbacks in conn.execute(
+        "SELECT session_id, SUM(kind = 'escalated'), SUM(kind = 'fallback') FROM events "
+        f"WHERE {in_page} GROUP BY session_id",
+        ids_params,
+    ):
+        by_id[session_id].update(escalations=escalations, fallbacks=fallbacks)
+    for session_id, intent in conn.execute(
+        "SELECT session_id, json_extract(sitrep, '$.intent') FROM sitreps "
+        f"WHERE id IN (SELECT MAX(id) FROM sitreps WHERE {in_page} GROUP BY session_id)",
+        ids_params,
+    ):
+        by_id[session_id]["intent"] = intent
+    return sessions
+
+
+def transcript(conn: sqlite3.Connection, session_id: str, branch: int | None) -> list[Row]:
+    rows = _rows(conn.execute(f"SELECT {_TURN_COLUMNS} FROM turns WHERE session_id = ?", (session_id,)))
+    for row in rows:
+        row["content"] = json.loads(row["content"])
+    return branch_view(rows, branch)
+
+
+#: The bulk queries behind ``Store.table``; column names are the DataFrames' (docs/dataframes.md).
+_TABLE_SQL = {
+    "turns": "SELECT session_id, branch, seq, role, provider, model, text, content AS content_json, tokens_in, "
+    "tokens_out, latency_ms, created_at FROM turns {where} ORDER BY rowid",
+    "attempts": f"SELECT {_ATTEMPT_COLUMNS} FROM attempts {{where}} ORDER BY id",
+    "events": "SELECT id, session_id, kind, detail, created_at FROM events {where} ORDER BY id",
+    "sitreps": "SELECT id, session_id, json_extract(sitrep, '$.intent') AS intent, turn_count, sitrep, created_at "
+    "FROM sitreps {where} ORDER BY id",
+}
+#: Small JSON columns parsed for analysis (turn content stays JSON text: parsing 100k is slow).
+_JSON_COLUMNS = ("detail", "sitrep")
+
+
+def table(conn: sqlite3.Connection, name: str, session_id: str | None) -> Columns:
+    if name == "sessions":
+        rows = list_sessions(conn, None, 0, None)
+        return {"session_id": [r["id"] for r in rows], **{f: [r[f] for r in rows] for f in _SUMMARY_FIELDS}}
+    where, params = _where_session(session_id)
+    cursor = conn.execute(_TABLE_SQL[name].format(where=where), params)
+    columns = _columns([d[0] for d in cursor.description], cursor.fetchall())
+    for column in _JSON_COLUMNS:
+        if column in columns:
+            columns[column] = [json.loads(v) for v in columns[column]]
+    return columns
+
+
+_SUMMARY_FIELDS = (
+    "source", "route", "title", "created_at", "last_activity", "intent", "branch", "turn_count", "providers", "tokens_saved",
+    "escalations", "fallbacks",
+)
+
+
+def _columns(names: list[str], values: list[tuple[Any, ...]]) -> Columns:
+    if not values:
+        return {name: [] for name in names}
+    return {name: list(column) for name, column in zip(names, zip(*values))}
+
+
+def attempts(conn: sqlite3.Connection, session_id: str | None) -> list[Row]:
+    where, params = _where_session(session_id)
+    return _rows(conn.execute(f"SELECT {_ATTEMPT_COLUMNS} FROM attempts {where} ORDER BY id", params))
+
+
+def events(conn: sqlite3.Connection, session_id: str | None) -> list[Row]:
+    where, params = _where_session(session_id)
+    rows = _rows(conn.execute(f"SELECT id, session_id, kind, detail, created_at FROM events {where} ORDER BY id", params))
+    for row in rows:
+        row["detail"] = json.loads(row["detail"])
+    return rows
+
+
+def sitreps(conn: sqlite3.Connection, session_id: str | None) -> list[Row]:
+    where, params = _where_session(session_id)
+    rows = _rows(
+        conn.execute(f"SELECT id, session_id, sitrep, turn_count, created_at FROM sitreps {where} ORDER BY id", params)
+    )
+    for row in rows:
+        row["sitrep"] = json.loads(row["sitrep"])
+    return rows
