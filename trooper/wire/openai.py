@@ -1,0 +1,649 @@
+"""OpenAI Chat Completions (``POST /v1/chat/completions``) to and from the canonical model.
+
+Also the codec for Gemini's OpenAI-compatible endpoint and local OpenAI-compatible servers
+(llama-server, LM Studio, vLLM), whose streams differ from OpenAI's in ways handled here: tool-call
+deltas without ``index`` or with the same ``index`` for different calls (Gemini), ``finish_reason``
+``stop`` after a tool call (fixed by deriving the stop reason), ``reasoning_content`` deltas
+(decoded as thinking), and error bodies that are a JSON array (Gemini).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import time
+from typing import Any, Hashable
+
+from trooper.conversation import (
+    Block,
+    BlockStart,
+    BlockStop,
+    ImageBlock,
+    Message,
+    MessageDelta,
+    MessageStart,
+    MessageStop,
+    Request,
+    Response,
+    StreamError,
+    StreamEvent,
+    TextBlock,
+    TextDelta,
+    ThinkingBlock,
+    Tool,
+    ToolChoice,
+    ToolInputDelta,
+    ToolResultBlock,
+    ToolUseBlock,
+    Usage,
+    derive_stop_reason,
+)
+from trooper.errors import InvalidRequest, error_type_for_status
+from trooper.wire import fields as f
+from trooper.wire.errors import UpstreamStreamError, WireError
+from trooper.wire.sequencer import BlockSequencer
+from trooper.wire.sse import SSEParser, format_sse
+
+_STOP_FROM_WIRE = {
+    "stop": "end_turn",
+    "length": "max_tokens",
+    "tool_calls": "tool_use",
+    "function_call": "tool_use",
+    "content_filter": "refusal",
+}
+_STOP_TO_WIRE = {
+    "end_turn": "stop",
+    "stop_sequence": "stop",
+    "max_tokens": "length",
+    "tool_use": "tool_calls",
+    "refusal": "content_filter",
+    "error": "stop",
+}
+
+#: Canonical error type to OpenAI's (type, code).
+_ERRORS_TO_WIRE: dict[str, tuple[str, str | None]] = {
+    "invalid_request_error": ("invalid_request_error", None),
+    "authentication_error": ("invalid_request_error", "invalid_api_key"),
+    "permission_error": ("invalid_request_error", "permission_denied"),
+    "not_found_error": ("invalid_request_error", "not_found"),
+    "request_too_large": ("invalid_request_error", "request_too_large"),
+    "rate_limit_error": ("requests", "rate_limit_exceeded"),
+    "api_error": ("server_error", None),
+    "overloaded_error": ("server_error", "overloaded"),
+    "timeout_error": ("server_error", "timeout"),
+}
+#: OpenAI's type or code to the canonical error type, for error frames that carry no HTTP status.
+_ERRORS_FROM_WIRE = {
+    "invalid_api_key": "authentication_error",
+    "rate_limit_exceeded": "rate_limit_error",
+    "insufficient_quota": "rate_limit_error",
+    "requests": "rate_limit_error",
+    "tokens": "rate_limit_error",
+    "server_error": "api_error",
+    "invalid_request_error": "invalid_request_error",
+    "context_length_exceeded": "invalid_request_error",
+}
+
+#: Models that take ``max_completion_tokens`` and reject ``max_tokens``.
+_REASONING_MODEL = re.compile(r"^(o\d|gpt-5)")
+_DATA_URL = re.compile(r"^data:(?P<media>[\w.+-]+/[\w.+-]+)?(?:;[^;,]*)*?;base64,(?P<data>.*)$", re.DOTALL)
+
+
+def _new_call_id() -> str:
+    return "call_" + secrets.token_hex(12)
+
+
+# ---------------------------------------------------------------- request
+
+
+def decode_request(body: dict[str, Any]) -> Request:
+    model = f.field(body, "model", str, required=True)
+    n = f.field(body, "n", int)
+    if n is not None and n != 1:
+        raise InvalidRequest(f"n: only 1 choice per request is supported, got {n}")
+    system: list[str] = []
+    messages: list[Message] = []
+    for path, message in f.items(body, "messages", required=True):
+        role = f.choice(message, "role", ("system", "developer", "user", "assistant", "tool"), path, required=True)
+        if role in ("system", "developer"):
+            system.append(_text_content(path, message))
+        elif role == "tool":
+            result = ToolResultBlock(f.field(message, "tool_call_id", str, path, required=True), [TextBlock(_text_content(path, message))])
+            if messages and messages[-1].role == "user" and all(isinstance(b, ToolResultBlock) for b in messages[-1].content):
+                messages[-1].content.append(result)  # consecutive tool messages answer one assistant turn
+            else:
+                messages.append(Message("user", [result]))
+        elif role == "user":
+            messages.append(Message("user", _user_content(path, message)))
+        else:
+            messages.append(Message("assistant", _assistant_content(path, message)))
+    if not messages:
+        raise InvalidRequest("messages: at least one user or assistant message is required")
+    stream = bool(f.field(body, "stream", bool))
+    stream_options = f.field(body, "stream_options", dict) or {}
+    max_tokens = f.positive_int(body, "max_completion_tokens") or f.positive_int(body, "max_tokens")
+    metadata = dict(f.field(body, "metadata", dict) or {})
+    user = f.field(body, "user", str)
+    if user:
+        metadata.setdefault("user_id", user)
+    return Request(
+        model=model,
+        messages=messages,
+        system="\n\n".join(system) if system else None,
+        max_tokens=max_tokens,
+        temperature=f.field(body, "temperature", float),
+        top_p=f.field(body, "top_p", float),
+        stop=f.string_list(body, "stop"),
+        tools=[_decode_tool(path, t) for path, t in f.items(body, "tools")],
+        tool_choice=_decode_tool_choice(body),
+        stream=stream,
+        include_usage=stream and bool(f.field(stream_options, "include_usage", bool, "stream_options")),
+        metadata=metadata,
+    )
+
+
+def _text_content(path: str, message: dict[str, Any]) -> str:
+    """A system, developer or tool message's content: a string or text parts."""
+    content = message.get("content")
+    if isinstance(content, str):
+        return content
+    if content is None:
+        return ""
+    if not isinstance(content, list):
+        raise InvalidRequest(f"{path}.content: must be a string or an array of text parts, got {f.json_type(content)}")
+    texts = []
+    for part_path, part in f.items(message, "content", path):
+        f.choice(part, "type", ("text",), part_path, required=True)
+        texts.append(f.field(part, "text", str, part_path, required=True))
+    return "".join(texts)
+
+
+def _user_content(path: str, message: dict[str, Any]) -> list[Block]:
+    content = message.get("content")
+    if isinstance(content, str):
+        return [TextBlock(content)]
+    if not isinstance(content, list):
+        raise InvalidRequest(f"{path}.content: must be a string or an array of content parts, got {f.json_type(content)}")
+    blocks: list[Block] = []
+    for part_path, part in f.items(message, "content", path):
+        kind = f.choice(part, "type", ("text", "image_url"), part_path, required=True)
+        if kind == "text":
+            blocks.append(TextBlock(f.field(part, "text", str, part_path, required=True)))
+        else:
+            image = f.field(part, "image_url", dict, part_path, required=True)
+            blocks.append(_decode_image_url(f.field(image, "url", str, f"{part_path}.image_url", required=True), f"{part_path}.image_url.url"))
+    return blocks
+
+
+def _decode_image_url(url: str, path: str) -> ImageBlock:
+    if not url.startswith("data:"):
+        return ImageBlock(url=url)
+    match = _DATA_URL.match(url)
+    if match is None:
+        raise InvalidRequest(f"{path}: a data: URL must be base64-encoded (data:<media type>;base64,<data>)")
+    return ImageBlock(media_type=match["media"] or "image/png", data=match["data"])
+
+
+def _assistant_content(path: str, message: dict[str, Any]) -> list[Block]:
+    content = message.get("content")
+    blocks: list[Block] = []
+    if isinstance(content, str):
+        if content:
+            blocks.append(TextBlock(content))
+    elif isinstance(content, list):
+        for part_path, part in f.items(message, "content", path):
+            kind = f.choice(part, "type", ("text", "refusal"), part_path, required=True)
+            blocks.append(TextBlock(f.field(part, kind, str, part_path, required=True)))
+    elif content is not None:
+        raise InvalidRequest(f"{path}.content: must be a string, an array of text parts or null, got {f.json_type(content)}")
+    for call_path, call in f.items(message, "tool_calls", path):
+        f.choice(call, "type", ("function",), call_path)
+        function = f.field(call, "function", dict, call_path, required=True)
+        fn_path = f"{call_path}.function"
+        arguments = f.field(function, "arguments", str, fn_path) or ""
+        blocks.append(
+            ToolUseBlock(
+                id=f.field(call, "id", str, call_path, required=True),
+                name=f.field(function, "name", str, fn_path, required=True),
+                input=_parse_arguments(arguments, f"{fn_path}.arguments"),
+            )
+        )
+    return blocks
+
+
+def _parse_arguments(arguments: str, path: str) -> dict[str, Any]:
+    if not arguments.strip():
+        return {}
+    try:
+        parsed = json.loads(arguments)
+    except ValueError:
+        raise InvalidRequest(f"{path}: must be a JSON object encoded as a string, got {arguments[:80]!r}") from None
+    if not isinstance(parsed, dict):
+        raise InvalidRequest(f"{path}: must encode a JSON object, got {f.json_type(parsed)}")
+    return parsed
+
+
+def _decode_tool(path: str, tool: dict[str, Any]) -> Tool:
+    f.choice(tool, "type", ("function",), path, required=True)
+    function = f.field(tool, "function", dict, path, required=True)
+    fn_path = f"{path}.function"
+    parameters = f.field(function, "parameters", dict, fn_path)
+    return Tool(
+        name=f.field(function, "name", str, fn_path, required=True),
+        description=f.field(function, "description", str, fn_path) or "",
+        input_schema=parameters if parameters is not None else {"type": "object", "properties": {}},
+    )
+
+
+def _decode_tool_choice(body: dict[str, Any]) -> ToolChoice | None:
+    choice = body.get("tool_choice")
+    disable_parallel = f.field(body, "parallel_tool_calls", bool) is False
+    if choice is None:
+        return ToolChoice("auto", disable_parallel=True) if disable_parallel else None
+    if isinstance(choice, str):
+        kinds = {"auto": "auto", "none": "none", "required": "any"}
+        if choice not in kinds:
+            raise InvalidRequest(f"tool_choice: must be one of auto, none, required or a function object; got {choice!r}")
+        return ToolChoice(kinds[choice], disable_parallel=disable_parallel)  # type: ignore[arg-type]
+    if not isinstance(choice, dict):
+        raise InvalidRequest(f"tool_choice: must be a string or an object, got {f.json_type(choice)}")
+    f.choice(choice, "type", ("function",), "tool_choice", required=True)
+    function = f.field(choice, "function", dict, "tool_choice", required=True)
+    name = f.field(function, "name", str, "tool_choice.function", required=True)
+    return ToolChoice("tool", name, disable_parallel)
+
+
+def encode_request(request: Request, model: str, *, stream: bool, num_ctx: int | None = None) -> dict[str, Any]:
+    """The body for ``POST .../chat/completions``. ``num_ctx`` is Ollama-only and ignored."""
+    messages: list[dict[str, Any]] = [{"role": "system", "content": request.system}] if request.system else []
+    for message in request.messages:
+        messages += _encode_message(message)
+    body: dict[str, Any] = {"model": model, "messages": messages, "stream": stream}
+    if stream:
+        body["stream_options"] = {"include_usage": True}
+    if request.max_tokens is not None:
+        body["max_completion_tokens" if _REASONING_MODEL.match(model) else "max_tokens"] = request.max_tokens
+    if request.temperature is not None:
+        body["temperature"] = request.temperature
+    if request.top_p is not None:
+        body["top_p"] = request.top_p
+    if request.stop:
+        body["stop"] = list(request.stop)
+    if request.tools:
+        body["tools"] = [
+            {"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.input_schema}}
+            for t in request.tools
+        ]
+        if request.tool_choice is not None:
+            body["tool_choice"] = _encode_tool_choice(request.tool_choice)
+            if request.tool_choice.disable_parallel:
+                body["parallel_tool_calls"] = False
+    return body
+
+
+def _encode_tool_choice(choice: ToolChoice) -> str | dict[str, Any]:
+    if choice.type == "tool":
+        return {"type": "function", "function": {"name": choice.name}}
+    return {"auto": "auto", "none": "none", "any": "required"}[choice.type]
+
+
+def _encode_message(message: Message) -> list[dict[str, Any]]:
+    """One canonical message as OpenAI messages: tool results become ``tool`` messages."""
+    if message.role == "assistant":
+        text = "".join(b.text for b in message.content if isinstance(b, TextBlock))
+        out: dict[str, Any] = {"role": "assistant", "content": text or None}
+        calls = [
+            {"id": b.id, "type": "function", "function": {"name": b.name, "arguments": json.dumps(b.input, ensure_ascii=False)}}
+            for b in message.tool_uses()
+        ]
+        if calls:
+            out["tool_calls"] = calls
+        elif out["content"] is None:
+            out["content"] = ""
+        return [out]
+    encoded: list[dict[str, Any]] = []
+    parts: list[dict[str, Any]] = []
+    for block in message.content:
+        if isinstance(block, ToolResultBlock):
+            text = block.text()
+            encoded.append({"role": "tool", "tool_call_id": block.tool_use_id, "content": f"Error: {text}" if block.is_error else text})
+            # Tool messages carry text only; images in a result follow in the next user message.
+            parts += [_image_part(b) for b in block.content if isinstance(b, ImageBlock)]
+        elif isinstance(block, TextBlock):
+            parts.append({"type": "text", "text": block.text})
+        elif isinstance(block, ImageBlock):
+            parts.append(_image_part(block))
+    if parts:
+        only_text = all(p["type"] == "text" for p in parts)
+        content: Any = "".join(p["text"] for p in parts) if only_text else parts
+        encoded.append({"role": "user", "content": content})
+    return encoded
+
+
+def _image_part(block: ImageBlock) -> dict[str, Any]:
+    return {"type": "image_url", "image_url": {"url": block.data_url()}}
+
+
+# ---------------------------------------------------------------- response
+
+
+def decode_response(body: dict[str, Any]) -> Response:
+    choices = body.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise WireError("OpenAI response has no choices")
+    message = choices[0].get("message")
+    if not isinstance(message, dict):
+        raise WireError("OpenAI response choice has no message")
+    blocks: list[Block] = []
+    reasoning = message.get("reasoning_content")
+    if isinstance(reasoning, str) and reasoning:
+        blocks.append(ThinkingBlock(reasoning))
+    content = message.get("content")
+    if isinstance(content, str) and content:
+        blocks.append(TextBlock(content))
+    refusal = message.get("refusal")
+    if isinstance(refusal, str) and refusal:
+        blocks.append(TextBlock(refusal))
+    for call in message.get("tool_calls") or []:
+        blocks.append(_decode_response_call(call))
+    reported = "refusal" if refusal else _STOP_FROM_WIRE.get(str(choices[0].get("finish_reason")), "end_turn")
+    return Response(
+        id=str(body.get("id") or "chatcmpl-" + secrets.token_hex(12)),
+        model=str(body.get("model") or ""),
+        content=blocks,
+        stop_reason=derive_stop_reason(blocks, reported),
+        usage=_decode_usage(body.get("usage")),
+    )
+
+
+def _decode_response_call(call: Any) -> ToolUseBlock:
+    try:
+        function = call["function"]
+        arguments = function.get("arguments") or ""
+        if isinstance(arguments, dict):
+            return ToolUseBlock(str(call.get("id") or _new_call_id()), str(function["name"]), arguments)
+        parsed = json.loads(arguments) if arguments.strip() else {}
+        if not isinstance(parsed, dict):
+            raise ValueError("arguments are not a JSON object")
+        return ToolUseBlock(str(call.get("id") or _new_call_id()), str(function["name"]), parsed)
+    except (KeyError, TypeError, AttributeError, ValueError) as exc:
+        raise WireError(f"OpenAI tool call is malformed ({exc}): {str(call)[:120]}") from None
+
+
+def _decode_usage(usage: Any) -> Usage:
+    if not isinstance(usage, dict):
+        return Usage()
+    return Usage(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0))
+
+
+def encode_response(response: Response) -> dict[str, Any]:
+    text = "".join(b.text for b in response.content if isinstance(b, TextBlock))
+    calls = [
+        {"id": b.id, "type": "function", "function": {"name": b.name, "arguments": json.dumps(b.input, ensure_ascii=False)}}
+        for b in response.content
+        if isinstance(b, ToolUseBlock)
+    ]
+    message: dict[str, Any] = {"role": "assistant", "content": text or (None if calls else ""), "refusal": None}
+    if calls:
+        message["tool_calls"] = calls
+    stop_reason = derive_stop_reason(response.content, response.stop_reason)
+    return {
+        "id": response.id,
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": response.model,
+        "choices": [{"index": 0, "message": message, "finish_reason": _STOP_TO_WIRE[stop_reason], "logprobs": None}],
+        "usage": _encode_usage(response.usage),
+    }
+
+
+def _encode_usage(usage: Usage) -> dict[str, int]:
+    return {
+        "prompt_tokens": usage.input_tokens,
+        "completion_tokens": usage.output_tokens,
+        "total_tokens": usage.input_tokens + usage.output_tokens,
+    }
+
+
+# ---------------------------------------------------------------- errors
+
+
+def encode_error(status: int, error_type: str, message: str) -> dict[str, Any]:
+    wire_type, code = _ERRORS_TO_WIRE.get(error_type or error_type_for_status(status), ("invalid_request_error" if status < 500 else "server_error", None))
+    return {"error": {"message": message, "type": wire_type, "param": None, "code": code}}
+
+
+def decode_error(status: int, body: bytes) -> tuple[str, str]:
+    """(canonical error type, message) from an OpenAI-style error body, JSON or not."""
+    text = body.decode("utf-8", errors="replace").strip()
+    try:
+        parsed: Any = json.loads(text)
+    except ValueError:
+        return error_type_for_status(status), text[:500] or f"HTTP {status} with an empty body"
+    if isinstance(parsed, list) and parsed:
+        parsed = parsed[0]  # Gemini wraps its error object in an array
+    error = parsed.get("error") if isinstance(parsed, dict) else None
+    if isinstance(error, str):
+        return error_type_for_status(status), error
+    if not isinstance(error, dict):
+        return error_type_for_status(status), text[:500]
+    return _canonical_error_type(status, error), str(error.get("message") or text[:500])
+
+
+def _canonical_error_type(status: int, error: dict[str, Any]) -> str:
+    if status >= 400:
+        return error_type_for_status(status)
+    for key in (error.get("code"), error.get("type")):
+        if isinstance(key, str) and key in _ERRORS_FROM_WIRE:
+            return _ERRORS_FROM_WIRE[key]
+    return "api_error"
+
+
+# ---------------------------------------------------------------- streaming
+
+
+class StreamDecoder:
+    """OpenAI ``chat.completion.chunk`` SSE bytes to canonical events.
+
+    Text, reasoning and each tool call become blocks with contiguous indexes (see
+    ``BlockSequencer``). A tool-call fragment belongs to the call with its ``id``; without an
+    ``id``, to the call with its ``index``; without either, to the open call. The terminal
+    ``MessageDelta``/``MessageStop`` are emitted at ``[DONE]`` so a usage-only chunk before it is
+    counted. ``{"error": ...}`` raises ``UpstreamStreamError``.
+    """
+
+    def __init__(self) -> None:
+        self._sse = SSEParser()
+        self._blocks = BlockSequencer()
+        self._started = False
+        self._done = False
+        self._finish_reason: str | None = None
+        self._usage = Usage()
+        self._by_id: dict[str, Hashable] = {}
+        self._by_index: dict[int, Hashable] = {}
+        self._last_tool: Hashable | None = None
+
+    def feed(self, data: bytes) -> list[StreamEvent]:
+        events: list[StreamEvent] = []
+        for frame in self._sse.feed(data):
+            events += self._frame(frame.data)
+        return events
+
+    def finish(self) -> list[StreamEvent]:
+        events: list[StreamEvent] = []
+        for frame in self._sse.flush():
+            events += self._frame(frame.data)
+        if not self._done:
+            raise WireError("OpenAI stream ended without data: [DONE]")
+        return events
+
+    def _frame(self, data: str) -> list[StreamEvent]:
+        if self._done or not data.strip():
+            return []
+        if data.strip() == "[DONE]":
+            return self._end()
+        try:
+            chunk = json.loads(data)
+        except ValueError:
+            raise WireError(f"OpenAI stream frame is not JSON: {data[:120]!r}") from None
+        if isinstance(chunk, dict) and chunk.get("error"):
+            error_type, message = decode_error(0, data.encode("utf-8"))
+            raise UpstreamStreamError(error_type, message)
+        if not isinstance(chunk, dict):
+            raise WireError(f"OpenAI stream frame is not an object: {data[:120]!r}")
+        try:
+            return self._chunk(chunk)
+        except WireError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise WireError(f"OpenAI chunk is malformed ({exc!r}): {data[:120]!r}") from None
+
+    def _chunk(self, chunk: dict[str, Any]) -> list[StreamEvent]:
+        events: list[StreamEvent] = []
+        if not self._started:
+            self._started = True
+            events.append(MessageStart(str(chunk.get("id") or "chatcmpl-" + secrets.token_hex(12)), str(chunk.get("model") or "")))
+        if chunk.get("usage"):
+            self._usage = _decode_usage(chunk["usage"])
+        for choice in chunk.get("choices") or []:
+            if choice.get("index", 0) != 0:
+                continue
+            delta = choice.get("delta") or {}
+            events += self._blocks.thinking(delta.get("reasoning_content") or "")
+            events += self._blocks.text(delta.get("content") or "")
+            if delta.get("refusal"):
+                self._finish_reason = "content_filter"
+                events += self._blocks.text(delta["refusal"])
+            for fragment in delta.get("tool_calls") or []:
+                events += self._tool_fragment(fragment)
+            if choice.get("finish_reason"):
+                self._finish_reason = self._finish_reason or choice["finish_reason"]
+                events += self._blocks.close()
+        return events
+
+    def _tool_fragment(self, fragment: dict[str, Any]) -> list[StreamEvent]:
+        tool_id, index = fragment.get("id") or None, fragment.get("index")
+        function = fragment.get("function") or {}
+        if tool_id in self._by_id:
+            key = self._by_id[tool_id]
+        elif tool_id is None and index is not None and index in self._by_index:
+            key = self._by_index[index]
+        elif tool_id is None and index is None and self._last_tool is not None and self._blocks.is_open_tool(self._last_tool):
+            key = self._last_tool
+        else:
+            key = None
+        events: list[StreamEvent] = []
+        if key is None:
+            if not function.get("name"):
+                raise WireError(f"tool call fragment starts a new call but has no function name: {fragment!r:.120}")
+            key = ("call", self._blocks.tool_calls)
+            tool_id = tool_id or _new_call_id()
+            self._by_id[tool_id] = key
+            if index is not None:
+                self._by_index[index] = key
+            events += self._blocks.start_tool(key, tool_id, str(function["name"]))
+            self._last_tool = key
+        arguments = function.get("arguments")
+        if isinstance(arguments, dict):
+            arguments = json.dumps(arguments)
+        return events + self._blocks.tool_arguments(key, arguments or "")
+
+    def _end(self) -> list[StreamEvent]:
+        self._done = True
+        events = [] if self._started else [MessageStart("chatcmpl-" + secrets.token_hex(12), "")]
+        events += self._blocks.close()
+        reported = _STOP_FROM_WIRE.get(self._finish_reason or "stop", "end_turn")
+        stop_reason = "tool_use" if self._blocks.tool_calls else derive_stop_reason([], reported)
+        return events + [MessageDelta(stop_reason, self._usage), MessageStop()]  # type: ignore[arg-type]
+
+
+class StreamEncoder:
+    """Canonical events to ``chat.completion.chunk`` SSE frames.
+
+    The first chunk carries the role; a tool call's first delta carries its ``index``, ``id``,
+    ``type`` and name, later ones only argument fragments. ``finish_reason`` is derived from what
+    was emitted (``tool_calls`` whenever a tool call was sent). With ``include_usage`` a usage
+    chunk with empty ``choices`` precedes ``[DONE]``. A ``StreamError`` becomes a
+    ``data: {"error": ...}`` frame and nothing follows it. Thinking has no place in this protocol
+    and is not sent.
+    """
+
+    def __init__(self, model: str = "", *, include_usage: bool = False) -> None:
+        self._model = model
+        self._include_usage = include_usage
+        self._id = "chatcmpl-" + secrets.token_hex(12)
+        self._created = int(time.time())
+        self._started = False
+        #: Canonical block index to OpenAI tool-call index, for open and closed tool blocks.
+        self._tool_index: dict[int, int] = {}
+        self._text_blocks: set[int] = set()
+        self._finish_sent = False
+        self._usage = Usage()
+        self._finished = False
+
+    def encode(self, event: StreamEvent) -> bytes:
+        if self._finished:
+            return b""
+        if isinstance(event, StreamError):
+            self._finished = True
+            wire_type, code = _ERRORS_TO_WIRE.get(event.error_type, ("server_error", None))
+            return _data({"error": {"message": event.message, "type": wire_type, "param": None, "code": code}})
+        if isinstance(event, MessageStart):
+            self._model = event.model or self._model
+            self._id = event.id or self._id
+            return self._role_chunk()
+        out = self._role_chunk()
+        if isinstance(event, BlockStart):
+            out += self._block_start(event)
+        elif isinstance(event, TextDelta) and event.index in self._text_blocks and event.text:
+            out += self._chunk({"content": event.text})
+        elif isinstance(event, ToolInputDelta) and event.index in self._tool_index and event.partial_json:
+            out += self._chunk({"tool_calls": [{"index": self._tool_index[event.index], "function": {"arguments": event.partial_json}}]})
+        elif isinstance(event, MessageDelta):
+            out += self._finish(event)
+        elif isinstance(event, MessageStop):
+            out += self._finish(MessageDelta("end_turn")) + self._usage_chunk() + b"data: [DONE]\n\n"
+            self._finished = True
+        return out
+
+    def _role_chunk(self) -> bytes:
+        if self._started:
+            return b""
+        self._started = True
+        return self._chunk({"role": "assistant", "content": ""})
+
+    def _block_start(self, event: BlockStart) -> bytes:
+        block = event.block
+        if isinstance(block, TextBlock):
+            self._text_blocks.add(event.index)
+            return self._chunk({"content": block.text}) if block.text else b""
+        if isinstance(block, ToolUseBlock):
+            index = self._tool_index[event.index] = len(self._tool_index)
+            call = {"index": index, "id": block.id, "type": "function", "function": {"name": block.name, "arguments": ""}}
+            return self._chunk({"tool_calls": [call]})
+        return b""
+
+    def _finish(self, event: MessageDelta) -> bytes:
+        if self._finish_sent:
+            return b""
+        self._finish_sent = True
+        self._usage = event.usage
+        stop_reason = "tool_use" if self._tool_index else derive_stop_reason([], event.stop_reason)
+        return self._chunk({}, finish_reason=_STOP_TO_WIRE[stop_reason])
+
+    def _usage_chunk(self) -> bytes:
+        if not self._include_usage:
+            return b""
+        return _data({**self._envelope(), "choices": [], "usage": _encode_usage(self._usage)})
+
+    def _chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> bytes:
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+        return _data({**self._envelope(), "choices": [choice]})
+
+    def _envelope(self) -> dict[str, Any]:
+        return {"id": self._id, "object": "chat.completion.chunk", "created": self._created, "model": self._model}
+
+
+def _data(payload: dict[str, Any]) -> bytes:
+    return format_sse(json.dumps(payload, ensure_ascii=False, separators=(",", ":")))
