@@ -1,0 +1,141 @@
+"""The ``X-Trooper-*`` response headers, built from the trail of one routed turn.
+
+| header                     | example                                   |
+|----------------------------|-------------------------------------------|
+| X-Trooper-Provider         | ``ollama`` (who answered, or whose error the caller sees) |
+| X-Trooper-Decision         | ``ollama (simple turn) | cloud skipped``, ``claude (escalated)``, ``claude (direct)``, ``ollama (fallback: credit_balance)`` |
+| X-Trooper-Summary          | ``claude (direct) ✓``, ``claude → ollama (529) | context ✓`` |
+| X-Trooper-Trigger          | the failure that caused the first switch (``overloaded (claude 529)``), else the route reason |
+| X-Trooper-Fallback-Count   | provider switches (retries on one provider are not switches) |
+| X-Trooper-Session-Saved    | ``42 tokens`` saved by compaction (only when some were) |
+
+Encoding: HTTP/1.1 header values are bytes. Tornado 6 refuses a ``str`` value with characters
+above U+00FF (``ValueError: Unsafe header value``) and writes the others as latin-1. httpx (and so
+the anthropic and openai SDKs) decodes a response's headers as ASCII, else UTF-8, else latin-1.
+So ``trooper_headers`` returns each value as its UTF-8 bytes seen through latin-1: Tornado writes
+exactly those UTF-8 bytes, and an httpx client reads ``→`` and ``✓`` back intact. Browsers'
+``fetch`` shows the same bytes as latin-1; the dashboard re-decodes them as UTF-8.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+from trooper.routing.classifier import Route
+
+Outcome = Literal["ok", "failed", "skipped"]
+
+
+@dataclass(frozen=True)
+class Attempt:
+    provider: str
+    #: ``skipped``: not called (breaker open, not configured); ``failed``: called and failed.
+    outcome: Outcome
+    status: int = 0
+    error_class: str = ""
+
+    def failure_label(self) -> str:
+        """What went wrong, shortest first: the HTTP status when there was one."""
+        return str(self.status) if self.status else self.error_class
+
+
+@dataclass
+class Trail:
+    """What happened to one turn, in order, as the router recorded it."""
+
+    #: The tier the router started with, and why (a classifier reason, or ``forced``).
+    route: Route
+    reason: str
+    forced: bool = False
+    attempts: list[Attempt] = field(default_factory=list)
+    #: The conversation was compacted to fit the answering model's window.
+    compacted: bool = False
+    tokens_saved: int = 0
+
+    def answered_by(self) -> Attempt | None:
+        return next((a for a in reversed(self.attempts) if a.outcome == "ok"), None)
+
+    def tried(self) -> list[Attempt]:
+        return [a for a in self.attempts if a.outcome != "skipped"]
+
+    def fallback_count(self) -> int:
+        providers = [a.provider for a in self.tried()]
+        return sum(1 for before, after in zip(providers, providers[1:]) if before != after)
+
+    def first_switch(self) -> Attempt | None:
+        """The failed attempt that made the router move to another provider."""
+        tried = self.tried()
+        return next((a for a, b in zip(tried, tried[1:]) if a.outcome == "failed" and a.provider != b.provider), None)
+
+
+def _mode(trail: Trail) -> str:
+    if trail.forced:
+        return "direct"
+    return trail.reason if trail.route == "local" else "escalated"
+
+
+def _last_failure(trail: Trail) -> Attempt | None:
+    """The last provider that failed; a skipped one only when none was called and failed."""
+    failed = [a for a in trail.attempts if a.outcome == "failed"]
+    skipped = [a for a in trail.attempts if a.outcome == "skipped"]
+    return (failed or skipped or [None])[-1]
+
+
+def provider_header(trail: Trail) -> str:
+    answered = trail.answered_by()
+    if answered is not None:
+        return answered.provider
+    tried = trail.tried()
+    return tried[-1].provider if tried else "none"
+
+
+def decision_header(trail: Trail) -> str:
+    answered = trail.answered_by()
+    last_failure = _last_failure(trail)
+    if answered is None:
+        return f"{provider_header(trail)} (failed: {last_failure.error_class if last_failure else 'no provider'})"
+    if trail.attempts[0].provider != answered.provider and last_failure is not None:
+        return f"{answered.provider} (fallback: {last_failure.error_class})"
+    decision = f"{answered.provider} ({_mode(trail)})"
+    return f"{decision} | cloud skipped" if trail.route == "local" and not trail.forced else decision
+
+
+def summary_header(trail: Trail) -> str:
+    tried = trail.tried()
+    if not tried:
+        return "none ✗"
+    chain = " → ".join(a.provider for a in tried)
+    failures = [a.failure_label() for a in tried if a.outcome == "failed"]
+    detail = ", ".join(failures) if failures else _mode(trail)
+    context = " | context" if trail.compacted else ""
+    mark = "✓" if trail.answered_by() else "✗"
+    return f"{chain} ({detail}){context} {mark}"
+
+
+def trigger_header(trail: Trail) -> str:
+    switch = trail.first_switch()
+    if switch is None:
+        return trail.reason
+    where = f"{switch.provider} {switch.status}" if switch.status else switch.provider
+    return f"{switch.error_class} ({where})"
+
+
+def trooper_headers(trail: Trail) -> dict[str, str]:
+    """All ``X-Trooper-*`` headers, each value ready for Tornado's ``set_header`` (see above)."""
+    headers = {
+        "X-Trooper-Provider": provider_header(trail),
+        "X-Trooper-Decision": decision_header(trail),
+        "X-Trooper-Summary": summary_header(trail),
+        "X-Trooper-Trigger": trigger_header(trail),
+        "X-Trooper-Fallback-Count": str(trail.fallback_count()),
+    }
+    if trail.tokens_saved > 0:
+        headers["X-Trooper-Session-Saved"] = f"{trail.tokens_saved} tokens"
+    return {name: wire_value(value) for name, value in headers.items()}
+
+
+def wire_value(text: str) -> str:
+    """``text`` as its UTF-8 bytes viewed through latin-1, so a server that writes ``str`` header
+    values as latin-1 (Tornado) puts UTF-8 on the wire. ASCII text is unchanged."""
+    return text.encode("utf-8").decode("latin-1")
