@@ -44,7 +44,7 @@ class FakeAnthropic(FakeServer):
 
     def __init__(self, *, port: int = 0, api_key: str | None = None, rejects_prefill: bool = False, **kw: Any) -> None:
         super().__init__(port=port, **kw)
-        #: When set, any other x-api-key gets 401 authentication_error.
+        #: When set, any other key (x-api-key or bearer) gets 401 authentication_error.
         self.api_key = api_key
         #: Like newer Claude models: a conversation ending with an assistant turn gets a 400.
         self.rejects_prefill = rejects_prefill
@@ -71,7 +71,8 @@ class FakeAnthropic(FakeServer):
         await self.send_json(exchange, {"input_tokens": request.input_tokens()})
 
     def refuse(self, request: RecordedRequest) -> HttpError | None:
-        if self.api_key is not None and request.headers.get("x-api-key") != self.api_key:
+        # The SDK sends x-api-key or, since 2.x, a bearer token; the API takes either.
+        if self.api_key is not None and request.api_key != self.api_key:
             return HttpError(kind="invalid_api_key")
         messages = request.messages
         if self.rejects_prefill and messages and messages[-1].get("role") == "assistant":

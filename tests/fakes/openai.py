@@ -67,7 +67,7 @@ class FakeOpenAI(FakeServer):
         await self.send_json(exchange, {"object": "list", "data": listing})
 
     def refuse(self, request: RecordedRequest) -> HttpError | None:
-        if self.api_key is not None and request.headers.get("authorization") != f"Bearer {self.api_key}":
+        if self.api_key is not None and request.api_key != self.api_key:
             return HttpError(kind="invalid_api_key")
         body = request.json if isinstance(request.json, dict) else {}
         if not self.supports_tools and body.get("tools"):

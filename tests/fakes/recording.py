@@ -63,6 +63,14 @@ class RecordedRequest:
             return self.json["messages"]
         return []
 
+    @property
+    def api_key(self) -> str | None:
+        """The credential sent: ``x-api-key`` or an ``Authorization: Bearer`` token."""
+        if "x-api-key" in self.headers:
+            return self.headers["x-api-key"]
+        scheme, _, token = self.headers.get("authorization", "").partition(" ")
+        return token if scheme.lower() == "bearer" and token else None
+
     def last_user_text(self) -> str:
         """Text of the last message from the user or a tool result (what an echo answers with).
 
