@@ -1,0 +1,190 @@
+"""The sessions JSON API and the live feed, on a real Tornado server with a real store."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+from typing import AsyncIterator
+from urllib.parse import quote
+
+import httpx
+import pandas as pd
+import pytest
+from tornado.httpserver import HTTPServer
+from tornado.testing import bind_unused_port
+from tornado.web import Application
+
+from trooper.config import Settings
+from trooper.frames import SCHEMAS, build_frame
+from trooper.server import sessions_api
+from trooper.server.state import AppState
+from trooper.store import open_store
+
+from tests.store.sample import T0, record_sample
+
+BETA = "beta/é?&<x>"
+
+
+class QuickLiveHandler(sessions_api.LiveHandler):
+    heartbeat = 0.2
+
+
+@pytest.fixture
+async def state() -> AsyncIterator[AppState]:
+    store = open_store(Settings(db_path=":memory:"))
+    record_sample(store)
+    await store.flush()
+    yield AppState(Settings(), store)
+    await store.close()
+
+
+@pytest.fixture
+async def client(state: AppState) -> AsyncIterator[httpx.AsyncClient]:
+    routes = [*sessions_api.ROUTES, (r"/quick-live", QuickLiveHandler)]
+    sock, port = bind_unused_port()
+    server = HTTPServer(Application(routes, trooper_state=state))
+    server.add_sockets([sock])
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as client:
+        yield client
+    server.stop()
+
+
+def session_url(session_id: str, tail: str = "") -> str:
+    return f"/sessions/{quote(session_id, safe='')}{tail}"
+
+
+def table(response: httpx.Response) -> pd.DataFrame:
+    assert response.status_code == 200, response.text
+    return pd.read_json(io.StringIO(response.text), orient="table")
+
+
+async def test_session_list(client: httpx.AsyncClient) -> None:
+    body = (await client.get("/sessions")).json()
+    assert (body["limit"], body["offset"]) == (50, 0)
+    assert [s["id"] for s in body["sessions"]] == [BETA, "alpha"]
+    alpha = body["sessions"][1]
+    assert alpha["intent"] == "learn about WAL" and alpha["providers"] == {"ollama": 1, "claude": 1}
+    assert (alpha["tokens_saved"], alpha["escalations"], alpha["fallbacks"], alpha["turn_count"]) == (15, 1, 1, 4)
+
+
+@pytest.mark.parametrize(
+    "query, ids",
+    [
+        ("limit=1", [BETA]),
+        ("limit=1&offset=1", ["alpha"]),
+        ("offset=2", []),
+        (f"since={T0 + 50}", [BETA]),
+        ("since=2026-01-01T00:01:00Z", [BETA]),
+        ("since=2026-01-01T00:00:00", [BETA, "alpha"]),
+        ("since=2030-01-01", []),
+    ],
+)
+async def test_paging_and_since(client: httpx.AsyncClient, query: str, ids: list[str]) -> None:
+    assert [s["id"] for s in (await client.get(f"/sessions?{query}")).json()["sessions"]] == ids
+    assert table(await client.get(f"/sessions?{query}&format=table"))["session_id"].tolist() == ids
+
+
+@pytest.mark.parametrize(
+    "path, mentions",
+    [
+        ("/sessions?limit=0", "limit"),
+        ("/sessions?limit=5000", "limit"),
+        ("/sessions?limit=ten", "limit"),
+        ("/sessions?offset=-1", "offset"),
+        ("/sessions?since=yesterday", "since"),
+        ("/sessions?since=nan", "since"),
+        ("/sessions?format=csv", "format"),
+        ("/turns?format=xml", "format"),
+        ("/sessions/alpha/transcript?branch=-1", "branch"),
+    ],
+)
+async def test_bad_query_params_are_400(client: httpx.AsyncClient, path: str, mentions: str) -> None:
+    response = await client.get(path)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["type"] == "invalid_request_error" and mentions in error["message"]
+
+
+@pytest.mark.parametrize("tail", ["", "/transcript", "/attempts", "/events", "/sitreps"])
+async def test_unknown_session_is_404(client: httpx.AsyncClient, tail: str) -> None:
+    response = await client.get(session_url("<script>alert(1)</script>", tail))
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.json()["error"]["type"] == "not_found_error"
+    assert "script" not in response.text  # the id is not reflected
+
+
+async def test_session_detail_with_an_awkward_id(client: httpx.AsyncClient) -> None:
+    body = (await client.get(session_url(BETA))).json()
+    assert body["id"] == BETA and body["sitrep"] is None
+    body = (await client.get(session_url("alpha"))).json()
+    assert body["sitrep"]["open_loops"] == ["checkpointing"]
+
+
+async def test_transcript(client: httpx.AsyncClient) -> None:
+    body = (await client.get(session_url(BETA, "/transcript"))).json()
+    assert body["session_id"] == BETA
+    assert [(t["role"], t["content"]) for t in body["turns"]] == [
+        ("user", [{"type": "text", "text": "ping"}]),
+        ("assistant", [{"type": "text", "text": "pong"}]),
+    ]
+    frame = table(await client.get(session_url(BETA, "/transcript?format=table")))
+    assert frame["text"].tolist() == ["ping", "pong"] and str(frame["created_at"].dtype) == "datetime64[ns, UTC]"
+    assert (await client.get(session_url(BETA, "/transcript?branch=0"))).json()["turns"] == body["turns"]
+
+
+async def test_session_tables(client: httpx.AsyncClient) -> None:
+    attempts = (await client.get(session_url("alpha", "/attempts"))).json()["attempts"]
+    assert [a["trigger"] for a in attempts] == ["simple turn", "direct", "fallback: quota"]
+    events = (await client.get(session_url("alpha", "/events"))).json()["events"]
+    assert [e["kind"] for e in events] == ["fallback", "escalated"]
+    sitreps = (await client.get(session_url("alpha", "/sitreps"))).json()["sitreps"]
+    assert sitreps[-1]["sitrep"]["intent"] == "learn about WAL"
+    assert (await client.get(session_url(BETA, "/attempts"))).json() == {"attempts": []}
+
+
+async def test_all_session_tables_in_json(client: httpx.AsyncClient) -> None:
+    turns = (await client.get("/turns")).json()["turns"]
+    assert len(turns) == 6 and set(turns[0]) == set(SCHEMAS["turns"])
+    only_beta = (await client.get("/turns", params={"session_id": BETA})).json()["turns"]
+    assert [t["text"] for t in only_beta] == ["ping", "pong"]
+    assert (await client.get("/events?session_id=nobody")).json() == {"events": []}
+
+
+@pytest.mark.parametrize("name", ["turns", "attempts", "events", "sitreps"])
+async def test_table_format_keeps_dtypes(client: httpx.AsyncClient, state: AppState, name: str) -> None:
+    frame = table(await client.get(f"/{name}?format=table"))
+    assert list(frame.columns) == list(SCHEMAS[name])
+    expected = build_frame(name, await state.store.table(name))
+    pd.testing.assert_frame_equal(frame, expected)
+
+
+async def test_live_events_deliver_a_published_update(client: httpx.AsyncClient, state: AppState) -> None:
+    async with client.stream("GET", "/api/live") as response:
+        assert response.headers["content-type"].startswith("text/event-stream")
+        lines = response.aiter_lines()
+        assert await anext(lines) == ": connected"
+        assert state.feed.subscriber_count == 1
+        state.feed.publish({"type": "turn", "session_id": BETA, "text": "line\nbreak"})
+        data = [line async for line in _until_data(lines)]
+        assert json.loads(data[0].removeprefix("data: ")) == {"type": "turn", "session_id": BETA, "text": "line\nbreak"}
+    for _ in range(50):  # the server notices the disconnect and unsubscribes
+        if state.feed.subscriber_count == 0:
+            break
+        await asyncio.sleep(0.02)
+    assert state.feed.subscriber_count == 0
+
+
+async def test_live_events_send_heartbeats(client: httpx.AsyncClient) -> None:
+    async with client.stream("GET", "/quick-live") as response:
+        lines = response.aiter_lines()
+        received = [await anext(lines) for _ in range(4)]
+    assert received == [": connected", "", ": heartbeat", ""]
+
+
+async def _until_data(lines: AsyncIterator[str]) -> AsyncIterator[str]:
+    async for line in lines:
+        if line.startswith("data: "):
+            yield line
+            return

@@ -1,0 +1,244 @@
+"""The sessions JSON API and the live feed's Server-Sent Events.
+
+Every read endpoint answers JSON by default and, with ``?format=table``, pandas' JSON Table
+Schema of the frame ``trooper.frames.build_frame`` builds (``pd.read_json(orient="table")``
+gets the same dtypes back). Times are epoch seconds in JSON and UTC datetimes in tables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from datetime import datetime, timezone
+from typing import Any
+
+import pandas as pd
+from tornado.iostream import StreamClosedError
+
+from trooper.errors import InvalidRequest, TrooperError
+from trooper.frames import SCHEMAS, build_frame, frame_to_table_json
+from trooper.server.base import BaseHandler
+from trooper.store.base import Columns, Row
+
+DEFAULT_PAGE = 50
+MAX_PAGE = 1000
+#: Proxies and browsers drop an idle stream; a comment line every so often keeps it open.
+HEARTBEAT_SECONDS = 15.0
+
+
+def parse_since(raw: str) -> float:
+    """``?since=``: epoch seconds, or an ISO 8601 time (UTC when it names no zone)."""
+    try:
+        value = float(raw)
+    except ValueError:
+        try:
+            moment = datetime.fromisoformat(raw)
+        except ValueError:
+            raise InvalidRequest(f"since must be epoch seconds or an ISO 8601 time, got {raw!r}") from None
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return moment.timestamp()
+    if not math.isfinite(value):
+        raise InvalidRequest(f"since must be a finite number, got {raw!r}")
+    return value
+
+
+def _records(columns: Columns) -> list[Row]:
+    names = list(columns)
+    return [dict(zip(names, values)) for values in zip(*columns.values())]
+
+
+def _transcript_columns(turns: list[Row]) -> Columns:
+    """A transcript's rows in the shape of the turns table (content back to JSON text)."""
+    columns: Columns = {name: [t[name] for t in turns] for name in SCHEMAS["turns"] if name != "content_json"}
+    columns["content_json"] = [json.dumps(t["content"], ensure_ascii=False) for t in turns]
+    return columns
+
+
+class _ReadHandler(BaseHandler):
+    """Shared query parsing: ``format``, whole numbers, and answering with a frame."""
+
+    def wants_table(self) -> bool:
+        fmt = self.get_query_argument("format", "json")
+        if fmt not in ("json", "table"):
+            raise InvalidRequest(f"format must be json or table, got {fmt!r}")
+        return fmt == "table"
+
+    def whole_number(self, name: str, default: int, low: int, high: int | None = None) -> int:
+        raw = self.get_query_argument(name, None)
+        if raw is None:
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise InvalidRequest(f"{name} must be a whole number, got {raw!r}") from None
+        if value < low or (high is not None and value > high):
+            bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
+            raise InvalidRequest(f"{name} must be {bounds}, got {value}")
+        return value
+
+    def write_frame(self, frame: pd.DataFrame) -> None:
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.finish(frame_to_table_json(frame))
+
+    async def known_session(self, session_id: str) -> Row:
+        session = await self.state.store.get_session(session_id)
+        if session is None:
+            raise TrooperError(404, "no session with that id", "not_found_error")
+        return session
+
+
+class SessionListHandler(_ReadHandler):
+    """``GET /sessions?limit=&offset=&since=``: summaries, most recently active first.
+    ``limit=all`` lifts the page size (the DataFrames use it)."""
+
+    async def get(self) -> None:
+        raw_limit = self.get_query_argument("limit", None)
+        limit = None if raw_limit == "all" else self.whole_number("limit", DEFAULT_PAGE, 1, MAX_PAGE)
+        offset = self.whole_number("offset", 0, 0)
+        raw_since = self.get_query_argument("since", None)
+        since = parse_since(raw_since) if raw_since is not None else None
+        if self.wants_table():
+            frame = build_frame("sessions", await self.state.store.table("sessions"))
+            if since is not None:
+                frame = frame[frame["last_activity"] >= pd.Timestamp(since, unit="s", tz="UTC")]
+            end = None if limit is None else offset + limit
+            self.write_frame(frame.iloc[offset:end].reset_index(drop=True))
+            return
+        sessions = await self.state.store.list_sessions(limit=limit, offset=offset, since=since)
+        self.write_json({"sessions": sessions, "limit": limit, "offset": offset})
+
+
+class SessionHandler(_ReadHandler):
+    """``GET /sessions/{id}``: the summary and the latest SITREP."""
+
+    async def get(self, session_id: str) -> None:
+        self.write_json(await self.known_session(session_id))
+
+
+class TranscriptHandler(_ReadHandler):
+    """``GET /sessions/{id}/transcript?branch=``: one branch's turns (default: the latest)."""
+
+    async def get(self, session_id: str) -> None:
+        await self.known_session(session_id)
+        raw_branch = self.get_query_argument("branch", None)
+        branch = None if raw_branch is None else self.whole_number("branch", 0, 0)
+        turns = await self.state.store.transcript(session_id, branch)
+        if self.wants_table():
+            self.write_frame(build_frame("turns", _transcript_columns(turns)))
+            return
+        self.write_json({"session_id": session_id, "turns": turns})
+
+
+class SessionTableHandler(_ReadHandler):
+    """``GET /sessions/{id}/<table>``: one session's rows of that table."""
+
+    table: str
+
+    async def get(self, session_id: str) -> None:
+        await self.known_session(session_id)
+        store = self.state.store
+        if self.wants_table():
+            self.write_frame(build_frame(self.table, await store.table(self.table, session_id)))
+            return
+        readers = {"attempts": store.attempts, "events": store.events, "sitreps": store.sitreps}
+        self.write_json({self.table: await readers[self.table](session_id)})
+
+
+class TableHandler(_ReadHandler):
+    """``GET /turns|attempts|events|sitreps?session_id=``: a whole table across sessions (or of
+    one session, which need not exist: then it is empty), for the DataFrames."""
+
+    table: str
+
+    async def get(self) -> None:
+        session_id = self.get_query_argument("session_id", None)
+        columns = await self.state.store.table(self.table, session_id)
+        if self.wants_table():
+            self.write_frame(build_frame(self.table, columns))
+            return
+        self.write_json({self.table: _records(columns)})
+
+
+class SessionAttemptsHandler(SessionTableHandler):
+    table = "attempts"
+
+
+class SessionEventsHandler(SessionTableHandler):
+    table = "events"
+
+
+class SessionSitrepsHandler(SessionTableHandler):
+    table = "sitreps"
+
+
+class TurnsHandler(TableHandler):
+    table = "turns"
+
+
+class AttemptsHandler(TableHandler):
+    table = "attempts"
+
+
+class EventsHandler(TableHandler):
+    table = "events"
+
+
+class SitrepsHandler(TableHandler):
+    table = "sitreps"
+
+
+class LiveHandler(BaseHandler):
+    """``GET /api/live``: Server-Sent Events, one ``data:`` line of JSON per live-feed update."""
+
+    heartbeat = HEARTBEAT_SECONDS
+
+    def initialize(self) -> None:
+        self.gone = asyncio.Event()
+
+    def on_connection_close(self) -> None:
+        self.gone.set()
+
+    async def get(self) -> None:
+        self.set_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.set_header("X-Accel-Buffering", "no")  # nginx would otherwise hold events back
+        updates = self.state.feed.subscribe()
+        try:
+            self.write(": connected\n\n")
+            await self.flush()
+            while not self.gone.is_set():
+                self.write(await self._next_frame(updates))
+                await self.flush()
+        except StreamClosedError:
+            pass
+        finally:
+            self.state.feed.unsubscribe(updates)
+
+    async def _next_frame(self, updates: asyncio.Queue[dict[str, Any]]) -> str:
+        """The next update as an event, or a heartbeat comment when none came in time."""
+        update = asyncio.ensure_future(updates.get())
+        gone = asyncio.ensure_future(self.gone.wait())
+        done, _ = await asyncio.wait({update, gone}, timeout=self.heartbeat, return_when=asyncio.FIRST_COMPLETED)
+        gone.cancel()
+        if update in done:
+            return f"data: {json.dumps(update.result(), ensure_ascii=False, default=str)}\n\n"
+        update.cancel()
+        return ": heartbeat\n\n"
+
+
+_SESSION = r"/sessions/([^/]+)"
+
+ROUTES: list[tuple[str, type]] = [
+    (r"/sessions", SessionListHandler),
+    (_SESSION, SessionHandler),
+    (_SESSION + r"/transcript", TranscriptHandler),
+    (_SESSION + r"/attempts", SessionAttemptsHandler),
+    (_SESSION + r"/events", SessionEventsHandler),
+    (_SESSION + r"/sitreps", SessionSitrepsHandler),
+    (r"/turns", TurnsHandler),
+    (r"/attempts", AttemptsHandler),
+    (r"/events", EventsHandler),
+    (r"/sitreps", SitrepsHandler),
+    (r"/api/live", LiveHandler),
+]
