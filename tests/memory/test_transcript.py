@@ -1,0 +1,97 @@
+"""Idempotent history: resends add nothing, edits branch."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from trooper.conversation import Message, TextBlock, ThinkingBlock, ToolResultBlock, ToolUseBlock
+from trooper.memory.transcript import diff_history, message_fingerprint
+
+
+def user(text: str) -> Message:
+    return Message("user", [TextBlock(text)])
+
+
+def assistant(text: str) -> Message:
+    return Message("assistant", [TextBlock(text)])
+
+
+HISTORY = [
+    user("i am building a postgres connection pool in go"),
+    assistant("Use pgxpool."),
+    user("it times out after 5000ms"),
+    assistant("Check rows.Close()."),
+]
+
+
+def test_resent_history_plus_one_turn_adds_exactly_that_turn():
+    new_turn = user("found the leak")
+    diff = diff_history(HISTORY, HISTORY + [new_turn])
+    assert diff.common_prefix == 4
+    assert diff.appended == [new_turn]
+    assert not diff.branched
+
+
+def test_identical_resend_changes_nothing():
+    diff = diff_history(HISTORY, list(HISTORY))
+    assert diff.unchanged and diff.appended == []
+
+
+def test_edited_turn_starts_a_branch_at_the_edit():
+    edited = HISTORY[:2] + [user("it times out after 9000ms"), assistant("Hm.")]
+    diff = diff_history(HISTORY, edited)
+    assert diff.branched and diff.common_prefix == 2
+    assert diff.appended == edited[2:]
+
+
+def test_truncated_history_is_a_branch_with_nothing_new():
+    diff = diff_history(HISTORY, HISTORY[:3])
+    assert diff.branched and diff.common_prefix == 3 and diff.appended == []
+
+
+def test_first_message_of_a_fresh_session_is_appended():
+    diff = diff_history([], HISTORY[:1])
+    assert diff.appended == HISTORY[:1] and not diff.branched
+
+
+def test_fingerprint_ignores_block_splitting_whitespace_and_line_endings():
+    one_block = Message("user", [TextBlock("hello\nworld")])
+    split = Message("user", [TextBlock("  hel"), TextBlock("lo\r\nworld \n")])
+    assert message_fingerprint(one_block) == message_fingerprint(split)
+
+
+def test_fingerprint_ignores_tool_ids_key_order_and_thinking():
+    sent = Message(
+        "assistant",
+        [ThinkingBlock("let me look"), ToolUseBlock("toolu_1", "read", {"path": "a.py", "lines": 10})],
+    )
+    resent = Message("assistant", [ToolUseBlock("call_9", "read", {"lines": 10, "path": "a.py"})])
+    assert message_fingerprint(sent) == message_fingerprint(resent)
+    result = Message("user", [ToolResultBlock("toolu_1", [TextBlock("ok ")])])
+    assert message_fingerprint(result) == message_fingerprint(Message("user", [ToolResultBlock("call_9", [TextBlock("ok")])]))
+
+
+def test_fingerprint_tells_apart_what_matters():
+    base = message_fingerprint(user("hello"))
+    assert message_fingerprint(assistant("hello")) != base
+    assert message_fingerprint(user("hello!")) != base
+    failed = Message("user", [ToolResultBlock("t", [TextBlock("boom")], is_error=True)])
+    passed = Message("user", [ToolResultBlock("t", [TextBlock("boom")])])
+    assert message_fingerprint(failed) != message_fingerprint(passed)
+    assert message_fingerprint(Message("assistant", [ToolUseBlock("t", "a", {})])) != message_fingerprint(
+        Message("assistant", [ToolUseBlock("t", "b", {})])
+    )
+
+
+texts = st.text(min_size=1, max_size=40).filter(lambda s: s.strip())
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(texts, min_size=1, max_size=12), texts)
+def test_any_resend_with_one_new_turn_adds_one(turn_texts, new_text):
+    stored = [user(t) if i % 2 == 0 else assistant(t) for i, t in enumerate(turn_texts)]
+    role_of_next = user if len(stored) % 2 == 0 else assistant
+    resent = [Message(m.role, [TextBlock(f"  {m.content[0].text}  ")]) for m in stored]  # type: ignore[union-attr]
+    diff = diff_history(stored, resent + [role_of_next(new_text)])
+    assert len(diff.appended) == 1 and not diff.branched and diff.common_prefix == len(stored)

@@ -1,0 +1,99 @@
+"""Idempotent history: which messages of a resent conversation are new.
+
+Stateless clients resend the whole history every turn. Messages are compared by a content
+fingerprint that survives a round trip through any wire codec, so a resend adds only what is
+really new; an edited or truncated history starts a new branch instead of duplicating turns.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+
+from trooper.conversation import ImageBlock, Message, TextBlock, ThinkingBlock, ToolResultBlock, ToolUseBlock
+
+
+def _clean_text(text: str) -> str:
+    return text.replace("\r\n", "\n").strip()
+
+
+def _image_key(block: ImageBlock) -> str:
+    if block.data is not None:
+        return "sha256:" + hashlib.sha256(block.data.encode("ascii", "replace")).hexdigest()
+    return "url:" + (block.url or "")
+
+
+def _text_parts(blocks: list[TextBlock | ImageBlock]) -> list[list[str]]:
+    """Text and images in order, adjacent texts joined: one block or several read the same."""
+    parts: list[list[str]] = []
+    pending: list[str] = []
+    for block in blocks:
+        if isinstance(block, TextBlock):
+            pending.append(block.text)
+            continue
+        if pending:
+            parts.append(["text", _clean_text("".join(pending))])
+            pending = []
+        parts.append(["image", _image_key(block)])
+    if pending:
+        parts.append(["text", _clean_text("".join(pending))])
+    return [part for part in parts if part != ["text", ""]]
+
+
+def _normal_form(message: Message) -> list[object]:
+    # Thinking is left out (clients drop earlier turns' thinking when they resend) and so are tool
+    # ids: codecs mint them for protocols that have none, and pairing is positional anyway.
+    form: list[object] = [message.role]
+    plain: list[TextBlock | ImageBlock] = []
+    for block in message.content:
+        if isinstance(block, (TextBlock, ImageBlock)):
+            plain.append(block)
+            continue
+        if plain:
+            form.extend(_text_parts(plain))
+            plain = []
+        if isinstance(block, ToolUseBlock):
+            form.append(["tool_use", block.name, block.input])
+        elif isinstance(block, ToolResultBlock):
+            form.append(["tool_result", bool(block.is_error), _text_parts(block.content)])
+        elif not isinstance(block, ThinkingBlock):
+            form.append([getattr(block, "type", "unknown")])
+    form.extend(_text_parts(plain))
+    return form
+
+
+def message_fingerprint(message: Message) -> str:
+    """A stable hex digest of what the message says, blind to insignificant differences.
+
+    Ignored: whitespace at the ends of text, how text is split into blocks, ``\\r\\n`` versus
+    ``\\n``, key order in tool inputs, tool ids, and thinking blocks.
+    """
+    canonical = json.dumps(_normal_form(message), sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+@dataclass
+class HistoryDiff:
+    """How an incoming history relates to the stored one."""
+
+    #: Leading messages both histories share.
+    common_prefix: int
+    #: Incoming messages after the common prefix: what to record.
+    appended: list[Message] = field(default_factory=list)
+    #: The incoming history edits or truncates the stored one: record ``appended`` on a new branch.
+    branched: bool = False
+
+    @property
+    def unchanged(self) -> bool:
+        return not self.appended and not self.branched
+
+
+def diff_history(stored: list[Message], incoming: list[Message]) -> HistoryDiff:
+    """Compare a resent history with the stored transcript (of the current branch)."""
+    common = 0
+    for old, new in zip(stored, incoming):
+        if message_fingerprint(old) != message_fingerprint(new):
+            break
+        common += 1
+    return HistoryDiff(common_prefix=common, appended=list(incoming[common:]), branched=common < len(stored))
