@@ -39,8 +39,8 @@ class Exchange:
         for name, value in headers.items():
             self._handler.set_header(name, value)
 
-    async def send(self, status: int, body: bytes, content_type: str, headers: Mapping[str, str] = {}) -> None:
-        self._headers(status, headers, content_type)
+    async def send(self, status: int, body: bytes, content_type: str, headers: Mapping[str, str] | None = None) -> None:
+        self._headers(status, headers or {}, content_type)
         await self._handler.finish(body)
 
     async def send_partial(

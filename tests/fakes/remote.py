@@ -9,7 +9,6 @@ extra key: ``{"behaviour": "reply_text", "text": "Hi", "fault": {"kind": "cut", 
 from __future__ import annotations
 
 import base64
-import json
 from dataclasses import asdict, replace
 from typing import Any, Callable
 

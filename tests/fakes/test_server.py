@@ -335,3 +335,20 @@ def test_faults_apply_to_ndjson_streams_too(fake_ollama: FakeOllama) -> None:
         with httpx.stream("POST", fake_ollama.api_chat_url, json={"model": "llama3.1:8b", "messages": []}) as response:
             lines.extend(response.iter_lines())
     assert [json.loads(line)["message"]["content"] for line in lines] == ["one "]
+
+
+async def test_usable_from_async_tests(fake_ollama: FakeOllama) -> None:
+    fake_ollama.enqueue(reply_text("Hi there", chunk_delay=0.01))
+    async with httpx.AsyncClient() as client:
+        async with client.stream("POST", fake_ollama.api_chat_url, json={"model": "llama3.1:8b", "messages": []}) as response:
+            lines = [json.loads(line) async for line in response.aiter_lines() if line]
+    assert "".join(line["message"]["content"] for line in lines) == "Hi there"
+
+
+def test_client_leaving_mid_stream_does_not_break_the_fake(fake_anthropic: FakeAnthropic, caplog: pytest.LogCaptureFixture) -> None:
+    fake_anthropic.enqueue(reply_text("one two three", chunk_delay=0.1))
+    with httpx.stream("POST", fake_anthropic.messages_url, json=STREAM) as response:
+        next(response.iter_lines())
+    time.sleep(0.3)  # let the abandoned exchange reach its next write
+    assert httpx.post(fake_anthropic.messages_url, json=BODY).status_code == 200
+    assert not [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
