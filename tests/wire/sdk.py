@@ -14,19 +14,31 @@ import httpx2
 import openai
 
 
-def _transport(body: bytes, content_type: str) -> httpx2.Client:
-    def handler(request: httpx2.Request) -> httpx2.Response:
-        return httpx2.Response(200, headers={"content-type": content_type}, content=body)
+class _Canned:
+    """One reusable transport that answers every request with the bytes set last."""
 
-    return httpx2.Client(transport=httpx2.MockTransport(handler))
+    def __init__(self) -> None:
+        self.body = b""
+        self.content_type = "application/json"
+        self.client = httpx2.Client(transport=httpx2.MockTransport(self._answer))
+
+    def _answer(self, request: httpx2.Request) -> httpx2.Response:
+        return httpx2.Response(200, headers={"content-type": self.content_type}, content=self.body)
+
+
+_CANNED = _Canned()
+_ANTHROPIC = anthropic.Anthropic(api_key="test", http_client=_CANNED.client, _strict_response_validation=True, max_retries=0)
+_OPENAI = openai.OpenAI(api_key="test", http_client=_CANNED.client, _strict_response_validation=True, max_retries=0)
 
 
 def _anthropic(body: bytes, content_type: str) -> anthropic.Anthropic:
-    return anthropic.Anthropic(api_key="test", http_client=_transport(body, content_type), _strict_response_validation=True, max_retries=0)
+    _CANNED.body, _CANNED.content_type = body, content_type
+    return _ANTHROPIC
 
 
 def _openai(body: bytes, content_type: str) -> openai.OpenAI:
-    return openai.OpenAI(api_key="test", http_client=_transport(body, content_type), _strict_response_validation=True, max_retries=0)
+    _CANNED.body, _CANNED.content_type = body, content_type
+    return _OPENAI
 
 
 _ANTHROPIC_ARGS: dict[str, Any] = {"model": "m", "max_tokens": 10, "messages": [{"role": "user", "content": "x"}]}
@@ -46,7 +58,11 @@ def anthropic_message(body: dict[str, Any]) -> anthropic.types.Message:
 def openai_stream_completion(sse: bytes) -> Any:
     """The final completion the OpenAI SDK's ChatCompletionStream accumulates from ``sse``."""
     with _openai(sse, "text/event-stream").chat.completions.stream(**_OPENAI_ARGS) as stream:
-        return stream.get_final_completion()
+        try:
+            return stream.get_final_completion()
+        except openai.LengthFinishReasonError as exc:
+            # The helper refuses to parse a truncated answer but still hands over what it accumulated.
+            return exc.completion
 
 
 def openai_stream_chunks(sse: bytes) -> list[Any]:
