@@ -61,7 +61,7 @@ async def test_every_asset_a_page_names_is_served(client: httpx.AsyncClient) -> 
         for asset in re.findall(r'(?:href|src)="(static/[^"]+)"', html):
             response = await client.get(f"/{asset}")
             assert response.status_code == 200, asset
-            expected = "text/css" if asset.endswith(".css") else "javascript"
+            expected = {"css": "text/css", "js": "javascript", "svg": "image/svg+xml"}[asset.rsplit(".", 1)[1]]
             assert expected in response.headers["content-type"], asset
 
 

