@@ -3,8 +3,9 @@
 ``classify_failure`` names the failure (``error_class``, stored and shown in headers) and picks an
 action; the router carries it out. The table is in docs/routing.md. Two rules shape it:
 
-- bad keys and bad requests are never masked: 401/403 and malformed or refused requests reach
-  the caller unchanged, because another provider would hide a problem the caller must fix;
+- bad keys and bad requests are not masked: 401, 403 and malformed or refused requests reach
+  the caller unchanged, because another provider would hide a problem the caller must fix
+  (an operator may list 403 or 400 as quota codes; 401 is surfaced even then);
 - quota codes (``Settings.quota_status_codes``, default 402, 429, 529) always move on to the
   next provider. A 429 first gets one retry on the same provider when its Retry-After is no
   longer than ``max_backoff``; a default quota code the operator removed from the list
