@@ -49,29 +49,30 @@ _CODE_MARKERS: tuple[str, ...] = (
     "traceback (most recent call last)", "segmentation fault", "panic: ", "error: ", "exception: ",
 )  # fmt: skip
 
-# Code shapes rather than bare words, so "what is the function of the liver" is not code. Every
-# branch starts with a literal or a small character set so the engine skips positions that
-# cannot start a match. Matched on lowercased text.
-_CODE_SHAPES = re.compile(
-    "|".join(
-        (
-            r"(?:def|fn|func) +\w+ *\(",  # python / rust / go definitions
-            r"function *\*? *\w* *\(",  # javascript functions
-            r"class +\w+ *(?:\(|:|\{|extends |implements )",  # class declarations
-            r"goroutine \d+ \[",
-            rf"\.(?<=\w\.)(?:{_CODE_EXTENSIONS})\b",  # source paths: "src/app.py", "main.rs:12"
-            r"[{};][ \t]*$",  # lines ending like code
-            r"</?[a-z][\w-]*(?: [^<>]*)?/?>",  # markup tags
-            # lines that start like code: imports, includes, shell prompts, stack frames
-            r'^[ \t]*(?:import +[\w.{*]|from +[\w.]+ +import |#include *[<"]|\$ +\w|at +[\w.$<>]+\(|file "[^"]+", line \d)',
-        )
-    ),
-    re.MULTILINE,
+# Code shapes rather than bare words, so "what is the function of the liver" is not code. One
+# regex per shape, each starting with a literal or a small character set: the engine then jumps
+# to candidate positions, which one alternation of them all would not (3x slower). Matched on
+# lowercased text.
+_CODE_SHAPES: tuple[re.Pattern[str], ...] = tuple(
+    re.compile(pattern, re.MULTILINE)
+    for pattern in (
+        r"def +\w+ *\(",  # python
+        r"fn +\w+ *\(",  # rust
+        r"func +\w+ *\(",  # go
+        r"function *\*? *\w* *\(",  # javascript
+        r"class +\w+ *(?:\(|:|\{|extends |implements )",
+        r"goroutine \d+ \[",
+        rf"\.(?<=\w\.)(?:{_CODE_EXTENSIONS})\b",  # source paths: "src/app.py", "main.rs:12"
+        r"[{};][ \t]*$",  # lines ending like code
+        r"</?[a-z][\w-]*(?: [^<>]*)?/?>",  # markup tags
+        # lines that start like code: imports, includes, shell prompts, stack frames
+        r'^[ \t]*(?:import +[\w.{*]|from +[\w.]+ +import |#include *[<"]|\$ +\w|at +[\w.$<>]+\(|file "[^"]+", line \d)',
+    )
 )
 
 
 def _looks_like_code(lowered: str) -> bool:
-    return any(marker in lowered for marker in _CODE_MARKERS) or _CODE_SHAPES.search(lowered) is not None
+    return any(marker in lowered for marker in _CODE_MARKERS) or any(shape.search(lowered) for shape in _CODE_SHAPES)
 
 
 # Risk words and phrases with the forms that count, matched as whole words ("reasonable" never
