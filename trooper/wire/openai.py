@@ -18,7 +18,6 @@ from typing import Any, Hashable
 from trooper.conversation import (
     Block,
     BlockStart,
-    BlockStop,
     ImageBlock,
     Message,
     MessageDelta,

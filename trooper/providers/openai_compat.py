@@ -1,0 +1,75 @@
+"""Any OpenAI Chat Completions upstream: OpenAI, Gemini's OpenAI-compatible endpoint, and local
+OpenAI-compatible servers (llama-server, LM Studio, vLLM)."""
+
+from __future__ import annotations
+
+from typing import AsyncIterator
+
+import httpx
+
+from trooper.conversation import Request, Response, StreamEvent
+from trooper.providers.base import Capabilities, CallOptions, Provider, Tier
+from trooper.providers.http import HttpUpstream, complete_timeout, stream_timeout
+from trooper.wire import openai as codec
+
+#: Model names that belong to OpenAI and to Gemini, for ``model_prefixes``.
+OPENAI_MODEL_PREFIXES = ("gpt-", "chatgpt-", "o1", "o3", "o4")
+GEMINI_MODEL_PREFIXES = ("gemini-",)
+
+
+class OpenAICompatProvider(Provider):
+    """``upstream_model``: a requested model starting with one of ``model_prefixes`` (e.g.
+    ``OPENAI_MODEL_PREFIXES``) is sent as asked; anything else, and everything when no prefixes are
+    given (a local server), is replaced by the configured ``model``. The key is sent as a Bearer
+    token, and no Authorization header is sent when there is no key."""
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        tier: Tier,
+        url: str,
+        api_key: str,
+        model: str,
+        client: httpx.AsyncClient,
+        context_window: int,
+        supports_tools: bool = True,
+        model_prefixes: tuple[str, ...] = (),
+    ) -> None:
+        self.name = name
+        self.tier = tier
+        self.url = url
+        self.model = model
+        self._api_key = api_key
+        self._capabilities = Capabilities(context_window=context_window, supports_tools=supports_tools)
+        self._model_prefixes = model_prefixes
+        self._http = HttpUpstream(name, client, codec.decode_error)
+
+    def __repr__(self) -> str:
+        return f"OpenAICompatProvider(name={self.name!r}, url={self.url!r}, model={self.model!r})"
+
+    def capabilities(self) -> Capabilities:
+        return self._capabilities
+
+    def upstream_model(self, requested: str) -> str:
+        return requested if requested.startswith(self._model_prefixes) else self.model
+
+    async def available(self) -> bool:
+        return bool(self.url and self.model) and (self.tier == "local" or bool(self._api_key))
+
+    async def complete(self, request: Request, options: CallOptions) -> Response:
+        body = codec.encode_request(request, self.upstream_model(request.model), stream=False)
+        raw = await self._http.post_json(self.url, self._headers(options), body, complete_timeout(options))
+        return self._http.decode_response(codec.decode_response, raw)
+
+    async def stream(self, request: Request, options: CallOptions) -> AsyncIterator[StreamEvent]:
+        body = codec.encode_request(request, self.upstream_model(request.model), stream=True)
+        async for event in self._http.post_stream(self.url, self._headers(options), body, stream_timeout(options), codec.StreamDecoder()):
+            yield event
+
+    def _headers(self, options: CallOptions) -> dict[str, str]:
+        headers = {"content-type": "application/json"}
+        key = options.api_key or self._api_key
+        if key:
+            headers["authorization"] = f"Bearer {key}"
+        return headers
