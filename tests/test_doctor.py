@@ -1,0 +1,95 @@
+"""``trooper doctor`` on a bare machine and on one with everything configured."""
+
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+import pytest
+
+from tests.fakes.ollama import FakeOllama
+from tests.fakes.openai import FakeOpenAI
+from trooper.config import Settings
+from trooper.doctor import Check, format_report, run_doctor
+from trooper.providers.embedded import packaged_model_path
+
+SECRET = "sk-ant-do-not-print-me-0123456789"
+
+
+def unused_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def by_name(checks: list[Check]) -> dict[str, Check]:
+    return {c.name: c for c in checks}
+
+
+async def test_nothing_configured(tmp_path: Path) -> None:
+    settings = Settings(
+        fallback_url=f"http://127.0.0.1:{unused_port()}/api/chat",
+        embedded_enabled=False,
+        db_path=str(tmp_path / "new" / "trooper.db"),
+        port=unused_port(),
+    )
+
+    checks = by_name(await run_doctor(settings))
+    report = format_report(list(checks.values()))
+
+    assert checks["ollama"].status == "warn" and "ollama serve" in checks["ollama"].fix
+    assert "ollama model" not in checks  # nothing to say about models of an Ollama that is not there
+    assert checks["local-openai"].status == "off"
+    assert checks["embedded"].status == "off" and "TROOPER_EMBEDDED=false" in checks["embedded"].detail
+    assert checks["local tier"].status == "fail"
+    assert "ollama pull llama3.1:8b" in checks["local tier"].fix
+    assert checks["escalation"].status == "warn"
+    assert [checks[f"{p} key"].detail for p in ("claude", "gemini", "openai")] == [
+        "CLAUDE_API_KEY not set", "GEMINI_API_KEY not set", "OPENAI_API_KEY not set"]
+    assert checks["store"].status == "ok" and "will be created" in checks["store"].detail
+    assert checks["port"].status == "ok"
+    assert "[FAIL] local tier" in report
+    assert report.strip().endswith("warnings")
+
+
+async def test_port_taken_by_another_program(tmp_path: Path) -> None:
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        settings = Settings(fallback_url=f"http://127.0.0.1:{unused_port()}/api/chat", embedded_enabled=False,
+                            db_path=str(tmp_path / "t.db"), port=other.getsockname()[1])
+
+        port = by_name(await run_doctor(settings))["port"]
+
+    assert port.status == "fail" and "TROOPER_PORT" in port.fix
+
+
+@pytest.mark.embedded
+async def test_everything_configured(fake_ollama: FakeOllama, fake_openai: FakeOpenAI, tmp_path: Path) -> None:
+    pytest.importorskip("llama_cpp")
+    assert packaged_model_path() is not None, 'the embedded model is part of the [local] extra: pip install -e ".[local]"'
+    fake_ollama.install("qwen2.5:32b", context_length=32768, architecture="qwen2")
+    settings = Settings(
+        fallback_url=fake_ollama.api_chat_url,
+        local_openai_url=fake_openai.chat_completions_url,
+        claude_api_key=SECRET, gemini_api_key=SECRET, openai_api_key=SECRET,
+        escalate_model="ollama:qwen2.5:32b",
+        db_path=str(tmp_path / "trooper.db"),
+        port=unused_port(),
+    )
+
+    checks = await run_doctor(settings)
+    named = by_name(checks)
+    report = format_report(checks)
+
+    assert SECRET not in report and SECRET not in repr(checks)
+    assert named["claude key"].detail == "CLAUDE_API_KEY set"
+    assert "llama3.1:8b (context 131072, tools)" in named["ollama"].detail
+    assert "qwen2.5:32b (context 32768, tools)" in named["ollama"].detail
+    assert named["ollama model"].status == "ok"
+    assert named["local-openai"].detail.endswith("model gpt-4o-mini (first listed)")
+    assert named["embedded"].status == "ok" and "trained context 8192" in named["embedded"].detail
+    assert named["local tier"].detail.startswith("ollama answers locally (llama3.1:8b, context 131072)")
+    assert named["escalation"].detail == "ollama:qwen2.5:32b (context 32768)"
+    assert {c.status for c in checks} == {"ok"}
+    assert report.strip().endswith("Everything looks fine.")

@@ -1,0 +1,217 @@
+"""``trooper doctor``: what this machine has, what is missing, and how to fix it.
+
+Each check is independent and says what it found and, when something is missing, the command or
+setting that fixes it. Key values are never shown, only whether they are set.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+import httpx
+
+from trooper.config import ConfigError, Settings
+from trooper.errors import UpstreamError
+from trooper.providers.embedded import llama_cpp_installed, model_path_from
+from trooper.providers.gguf import GGUFError, context_length, read_metadata
+from trooper.providers.local import HOW_TO_GET_ONE, LocalTier, escalation_target, list_openai_models
+from trooper.providers.ollama_catalog import base_url, canonical_name, installed_models, model_info, pull_hint
+
+#: ``ok``: works; ``off``: optional and not configured; ``warn``: degraded; ``fail``: must be fixed.
+Status = Literal["ok", "off", "warn", "fail"]
+
+PROBE_TIMEOUT = 2.0
+LLAMA_INSTALL = 'CMAKE_ARGS="-DGGML_NATIVE=OFF" pip install -e ".[local]"'
+KEY_VARIABLES = {"claude": "CLAUDE_API_KEY", "gemini": "GEMINI_API_KEY", "openai": "OPENAI_API_KEY"}
+#: Ollama models described in detail; a machine with more lists the rest by name.
+MAX_MODELS_SHOWN = 12
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    status: Status
+    detail: str
+    fix: str = ""
+
+
+async def run_doctor(settings: Settings) -> list[Check]:
+    async with httpx.AsyncClient(timeout=PROBE_TIMEOUT) as client:
+        checks = await _ollama_checks(settings, client)
+        checks.append(await _local_openai_check(settings, client))
+        checks.append(await asyncio.to_thread(_embedded_check, settings))
+        checks.append(await _local_tier_check(settings, client))
+        checks.append(await _escalation_check(settings, client))
+        checks += _cloud_key_checks(settings)
+        checks.append(await asyncio.to_thread(_store_check, settings))
+        checks.append(await _port_check(settings, client))
+    return checks
+
+
+def format_report(checks: list[Check]) -> str:
+    marks = {"ok": "[ok]  ", "off": "[off] ", "warn": "[warn]", "fail": "[FAIL]"}
+    width = max((len(c.name) for c in checks), default=0)
+    lines = ["Trooper doctor", ""]
+    for check in checks:
+        lines.append(f"{marks[check.status]} {check.name.ljust(width)}  {check.detail}")
+        if check.fix and check.status in ("warn", "fail"):
+            lines.append(f"       {' ' * width}  fix: {check.fix}")
+    failures = sum(c.status == "fail" for c in checks)
+    warnings = sum(c.status == "warn" for c in checks)
+    lines += ["", f"{failures} to fix, {warnings} warnings" if failures or warnings else "Everything looks fine."]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------- local tiers
+
+
+async def _ollama_checks(settings: Settings, client: httpx.AsyncClient) -> list[Check]:
+    base = base_url(settings.fallback_url)
+    try:
+        installed = await installed_models(client, base, timeout=PROBE_TIMEOUT)
+    except UpstreamError as exc:
+        return [Check("ollama", "warn", f"not answering at {base} ({exc.kind})",
+                      "install Ollama from https://ollama.com and start it (`ollama serve`), or set FALLBACK_URL")]
+    described = []
+    for name in installed[:MAX_MODELS_SHOWN]:
+        described.append(await _describe_ollama_model(client, base, name))
+    described += installed[MAX_MODELS_SHOWN:]
+    listing = ", ".join(described) or "no models pulled"
+    found = Check("ollama", "ok", f"running at {base}; installed: {listing}")
+    wanted = settings.ollama_model
+    if canonical_name(wanted) in {canonical_name(m) for m in installed}:
+        return [found, Check("ollama model", "ok", f"OLLAMA_MODEL={wanted} is pulled")]
+    return [found, Check("ollama model", "warn", pull_hint(wanted), f"ollama pull {wanted}")]
+
+
+async def _describe_ollama_model(client: httpx.AsyncClient, base: str, name: str) -> str:
+    try:
+        info = await model_info(client, base, name, timeout=PROBE_TIMEOUT)
+    except UpstreamError:
+        return name
+    tools = ", tools" if info.supports_tools else ""
+    context = f"context {info.context_length}" if info.context_length else "context unknown"
+    return f"{name} ({context}{tools})"
+
+
+async def _local_openai_check(settings: Settings, client: httpx.AsyncClient) -> Check:
+    url = settings.local_openai_url
+    if not url:
+        return Check("local-openai", "off", "LOCAL_OPENAI_URL is not set (optional: llama.cpp server, LM Studio, vLLM...)")
+    try:
+        models = await list_openai_models(client, url)
+    except UpstreamError as exc:
+        return Check("local-openai", "warn", exc.message, "start the server or correct LOCAL_OPENAI_URL")
+    model = settings.local_openai_model or (f"{models[0]} (first listed)" if models else "LOCAL_OPENAI_MODEL not set")
+    return Check("local-openai", "ok", f"answering at {url}; model {model}")
+
+
+def _embedded_check(settings: Settings) -> Check:
+    if not settings.embedded_enabled:
+        return Check("embedded", "off", "disabled by TROOPER_EMBEDDED=false")
+    path = model_path_from(settings)
+    if path is None:
+        return Check("embedded", "warn", "no embedded model installed", LLAMA_INSTALL)
+    if not path.is_file():
+        return Check("embedded", "fail", f"TROOPER_LOCAL_MODEL points to a missing file: {path}",
+                     "set TROOPER_LOCAL_MODEL to a .gguf file, or unset it to use the packaged SmolLM2")
+    try:
+        trained = context_length(read_metadata(path))
+    except (OSError, GGUFError) as exc:
+        return Check("embedded", "fail", f"{path} is not a readable GGUF model ({exc})", "point TROOPER_LOCAL_MODEL at a .gguf file")
+    context = f"trained context {trained}" if trained else "context length not stated"
+    if not llama_cpp_installed():
+        return Check("embedded", "warn", f"{path.name} found ({context}) but llama-cpp-python is not installed", LLAMA_INSTALL)
+    return Check("embedded", "ok", f"{path} ({context})")
+
+
+async def _local_tier_check(settings: Settings, client: httpx.AsyncClient) -> Check:
+    tier = LocalTier(settings, client)
+    try:
+        provider = await tier.select()
+        described = tier.describe()
+    finally:
+        await tier.stop()
+    if provider is None:
+        return Check("local tier", "fail", "no local model: none of Ollama, LOCAL_OPENAI_URL or the embedded model is usable",
+                     HOW_TO_GET_ONE)
+    return Check("local tier", "ok", f"{described['tier']} answers locally ({described['model']}, context {described['context_window']})")
+
+
+async def _escalation_check(settings: Settings, client: httpx.AsyncClient) -> Check:
+    try:
+        target = escalation_target(settings, client)
+    except ConfigError as exc:
+        return Check("escalation", "fail", str(exc), "set TROOPER_ESCALATE_MODEL=ollama:<model> or leave it empty")
+    if target is None:
+        chain = [name for name, has_key in settings.cloud_keys().items() if has_key]
+        if not chain:
+            return Check("escalation", "warn", "no cloud key set: hard turns stay on the local model",
+                         "set CLAUDE_API_KEY, GEMINI_API_KEY or OPENAI_API_KEY")
+        return Check("escalation", "ok", "cloud chain: " + " -> ".join(chain))
+    try:
+        await target.refresh()
+    except UpstreamError as exc:
+        return Check("escalation", "warn", f"{settings.escalate_model}: {exc.message}", f"ollama pull {target.model}")
+    return Check("escalation", "ok", f"{settings.escalate_model} (context {target.capabilities().context_window})")
+
+
+# ---------------------------------------------------------------- cloud, store, port
+
+
+def _cloud_key_checks(settings: Settings) -> list[Check]:
+    checks = []
+    for provider, has_key in settings.cloud_keys().items():
+        variable = KEY_VARIABLES[provider]
+        if has_key:
+            checks.append(Check(f"{provider} key", "ok", f"{variable} set"))
+        else:
+            checks.append(Check(f"{provider} key", "off", f"{variable} not set", f"export {variable}=... to escalate to {provider}"))
+    return checks
+
+
+def _store_check(settings: Settings) -> Check:
+    path = Path(settings.db_path).expanduser()
+    if path.exists():
+        writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+        detail = f"{path} exists"
+    else:
+        # The server creates the missing directories: the nearest existing one must be writable.
+        existing = next(p for p in path.parents if p.exists())
+        writable = os.access(existing, os.W_OK)
+        detail = f"{path} will be created"
+    if writable:
+        return Check("store", "ok", f"{detail} (writable)")
+    return Check("store", "fail", f"{detail} but is not writable", "set TROOPER_DB to a writable path")
+
+
+async def _port_check(settings: Settings, client: httpx.AsyncClient) -> Check:
+    where = f"{settings.bind}:{settings.port}"
+    if await asyncio.to_thread(_port_free, settings.bind, settings.port):
+        return Check("port", "ok", f"{where} is free")
+    try:
+        response = await client.get(f"http://{settings.bind}:{settings.port}/health", timeout=PROBE_TIMEOUT)
+        is_trooper = response.status_code == 200 and response.json().get("service") == "trooper"
+    except (httpx.HTTPError, ValueError, AttributeError):
+        is_trooper = False
+    if is_trooper:
+        return Check("port", "ok", f"{where} is in use by a running Trooper")
+    return Check("port", "fail", f"{where} is in use by another program", "set TROOPER_PORT to a free port or stop the other program")
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                return False
+            raise
+    return True
