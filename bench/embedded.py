@@ -21,7 +21,11 @@ from pathlib import Path
 from trooper.config import Settings
 from trooper.conversation import Message, Request, TextBlock, TextDelta
 from trooper.providers.base import CallOptions
-from trooper.providers.embedded import EmbeddedProvider, model_path_from, to_chat_messages
+from trooper.providers.embedded import (
+    EmbeddedProvider,
+    model_path_from,
+    to_chat_messages,
+)
 
 PROMPTS = (
     "Name three colours.",

@@ -20,8 +20,19 @@ from trooper.config import ConfigError, Settings
 from trooper.errors import UpstreamError
 from trooper.providers.embedded import llama_cpp_installed, model_path_from
 from trooper.providers.gguf import GGUFError, context_length, read_metadata
-from trooper.providers.local import HOW_TO_GET_ONE, LocalTier, escalation_target, list_openai_models
-from trooper.providers.ollama_catalog import base_url, canonical_name, installed_models, model_info, pull_hint
+from trooper.providers.local import (
+    HOW_TO_GET_ONE,
+    LocalTier,
+    escalation_target,
+    list_openai_models,
+)
+from trooper.providers.ollama_catalog import (
+    base_url,
+    canonical_name,
+    installed_models,
+    model_info,
+    pull_hint,
+)
 
 #: ``ok``: works; ``off``: optional and not configured; ``warn``: degraded; ``fail``: must be fixed.
 Status = Literal["ok", "off", "warn", "fail"]

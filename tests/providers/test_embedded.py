@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -13,7 +13,6 @@ from trooper.config import Settings
 from trooper.conversation import (
     ImageBlock,
     Message,
-    MessageStart,
     Request,
     StreamAccumulator,
     TextBlock,

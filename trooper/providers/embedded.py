@@ -15,10 +15,11 @@ import importlib.util
 import json
 import re
 import threading
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator, Union
+from typing import Any
 
 from trooper.config import Settings
 from trooper.conversation import (
@@ -135,7 +136,7 @@ class _Finished:
     output_tokens: int
 
 
-_Item = Union[_Started, str, _Finished, BaseException]
+_Item = _Started | str | _Finished | BaseException
 
 
 class _Channel:
@@ -319,7 +320,7 @@ class EmbeddedProvider(Provider):
             if output_tokens == 0:
                 channel.send(_Started(llama.n_tokens))
             channel.send(_Finished(finish_reason, output_tokens))
-        except Exception as exc:  # handed to the loop, which raises it as an UpstreamError
+        except Exception as exc:  # noqa: BLE001  # handed to the loop, which raises it as an UpstreamError
             channel.send(exc)
 
     def _loaded(self) -> Any:

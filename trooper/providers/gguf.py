@@ -7,8 +7,9 @@ loading it; the header is a flat list of typed key/value pairs at the start of t
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 
 _MAGIC = b"GGUF"
 _STRING, _ARRAY = 8, 9
@@ -79,9 +80,9 @@ def _skip_array(f: BinaryIO) -> None:
         return
     skip_one: Callable[[], None]
     if kind == _STRING:
-        skip_one = lambda: f.seek(_unpack(f, "<Q"), 1)  # noqa: E731
+        skip_one = lambda: f.seek(_unpack(f, "<Q"), 1)
     elif kind == _ARRAY:
-        skip_one = lambda: _skip_array(f)  # noqa: E731
+        skip_one = lambda: _skip_array(f)
     else:
         raise GGUFError(f"unknown GGUF array type {kind}")
     for _ in range(count):

@@ -8,13 +8,15 @@ error naming the ``ollama pull`` command, never an empty answer; Ollama not runn
 from __future__ import annotations
 
 import time
-from typing import Any, AsyncIterator
+from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 
 from trooper.conversation import Request, Response, StreamEvent
 from trooper.errors import UpstreamError
 from trooper.providers.base import CallOptions, Capabilities, Provider
+from trooper.providers.http import HttpUpstream, complete_timeout, stream_timeout
 from trooper.providers.ollama_catalog import (
     ModelInfo,
     base_url,
@@ -23,7 +25,6 @@ from trooper.providers.ollama_catalog import (
     model_info,
     pull_hint,
 )
-from trooper.providers.http import HttpUpstream, complete_timeout, stream_timeout
 from trooper.wire import ollama as wire
 
 DISCOVERY_TTL = 60.0
