@@ -152,9 +152,16 @@ def test_a_session_filter_through_the_server(server_url: str) -> None:
 
 
 def test_without_connect_the_server_in_the_settings_is_used(server_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TROOPER_URL", raising=False)
     monkeypatch.setenv("TROOPER_PORT", server_url.rsplit(":", 1)[1])
     monkeypatch.setenv("TROOPER_BIND", "0.0.0.0")
     assert tf.sessions()["session_id"].tolist() == ["beta/é?&<x>", "alpha"]
+
+
+def test_without_connect_trooper_url_wins(server_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TROOPER_URL", server_url)
+    monkeypatch.setenv("TROOPER_PORT", "1")
+    assert len(tf.turns()) == 6
 
 
 def test_a_missing_store_file_is_an_error(tmp_path: Path) -> None:

@@ -187,11 +187,11 @@ def connect(target: str | os.PathLike[str]) -> None:
 
 
 def _current() -> _Source:
-    # Without connect(): the local server the settings describe.
+    # Without connect(): the server the settings name (TROOPER_URL), else the local one they describe.
     if _source is None:
         settings = Settings.from_env()
         host = "127.0.0.1" if settings.bind in {"", "0.0.0.0", "::"} else settings.bind
-        return _Server(f"http://{host}:{settings.port}", settings.token)
+        return _Server(settings.url or f"http://{host}:{settings.port}", settings.token)
     return _source
 
 

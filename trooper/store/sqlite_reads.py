@@ -70,11 +70,11 @@ def _summarise(conn: sqlite3.Connection, sessions: list[Row], ids_sql: str, ids_
     ):
         by_id[session_id]["providers"][provider] = turns
         by_id[session_id]["tokens_saved"] += saved
-    # The latest branch's transcript runs from seq 0 to its highest seq (see branch_view).
+    # The latest branch's transcript runs from seq 0 to its highest seq (see branch_view). Rows
+    # come in (session, branch) order, so the last one seen per session is its latest branch.
     for session_id, branch, count in conn.execute(
-        "SELECT session_id, branch, MAX(seq) + 1 FROM turns AS t "
-        f"WHERE branch = (SELECT MAX(branch) FROM turns WHERE session_id = t.session_id) AND {in_page} "
-        "GROUP BY session_id",
+        f"SELECT session_id, branch, MAX(seq) + 1 FROM turns WHERE {in_page} GROUP BY session_id, branch "
+        "ORDER BY session_id, branch",
         ids_params,
     ):
         by_id[session_id].update(branch=branch, turn_count=count)
