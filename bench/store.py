@@ -15,8 +15,8 @@ import statistics
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from tornado.httpserver import HTTPServer
 from tornado.testing import bind_unused_port

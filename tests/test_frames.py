@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pandas as pd
 import pytest
@@ -15,12 +15,11 @@ from tornado.testing import bind_unused_port
 from tornado.web import Application
 
 import trooper.frames as tf
+from tests.store.sample import T0, record_sample
 from trooper.config import Settings
 from trooper.server.sessions_api import ROUTES
 from trooper.server.state import AppState
 from trooper.store import open_store
-
-from tests.store.sample import T0, record_sample
 
 UTC = "datetime64[ns, UTC]"
 EXPECTED = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 from urllib.parse import quote
 
 import httpx
@@ -15,13 +15,12 @@ from tornado.httpserver import HTTPServer
 from tornado.testing import bind_unused_port
 from tornado.web import Application
 
+from tests.store.sample import T0, record_sample
 from trooper.config import Settings
 from trooper.frames import SCHEMAS, build_frame
 from trooper.server import sessions_api
 from trooper.server.state import AppState
 from trooper.store import open_store
-
-from tests.store.sample import T0, record_sample
 
 BETA = "beta/é?&<x>"
 

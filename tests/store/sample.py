@@ -3,7 +3,13 @@
 from __future__ import annotations
 
 from trooper.store.base import Store
-from trooper.store.records import AttemptRecord, EventRecord, SessionRecord, SitrepRecord, TurnRecord
+from trooper.store.records import (
+    AttemptRecord,
+    EventRecord,
+    SessionRecord,
+    SitrepRecord,
+    TurnRecord,
+)
 
 T0 = 1_767_225_600.0  # 2026-01-01T00:00:00Z
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import sqlite3
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 from trooper.config import Settings
 from trooper.store import open_store
@@ -34,7 +36,7 @@ WRITER = textwrap.dedent(
 )
 
 
-async def test_sigkill_while_writing_keeps_every_committed_turn(tmp_path: Path) -> None:
+def test_sigkill_while_writing_keeps_every_committed_turn(tmp_path: Path) -> None:
     path = tmp_path / "t.db"
     process = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
@@ -49,8 +51,13 @@ async def test_sigkill_while_writing_keeps_every_committed_turn(tmp_path: Path) 
 
     with sqlite3.connect(path) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-    store = open_store(Settings(db_path=str(path)))
-    turns = await store.transcript("s")
-    await store.close()
+    async def read() -> list[dict[str, Any]]:
+        store = open_store(Settings(db_path=str(path)))
+        try:
+            return await store.transcript("s")
+        finally:
+            await store.close()
+
+    turns = asyncio.run(read())
     assert len(turns) >= committed
     assert [t["seq"] for t in turns] == list(range(len(turns)))  # no holes: whole batches only

@@ -9,11 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from tests.store.sample import T0, record_sample, text
 from trooper.config import Settings
 from trooper.store import SqliteStore, open_store
 from trooper.store.records import EventRecord, SessionRecord, SitrepRecord, TurnRecord
-
-from tests.store.sample import T0, record_sample, text
 
 
 @pytest.fixture(params=[":memory:", "file"])

@@ -15,4 +15,4 @@ def open_store(settings: Settings) -> Store:
     return SqliteStore(path)
 
 
-__all__ = ["Store", "SqliteStore", "open_store"]
+__all__ = ["SqliteStore", "Store", "open_store"]

@@ -10,7 +10,13 @@ from __future__ import annotations
 import abc
 from typing import Any
 
-from trooper.store.records import AttemptRecord, EventRecord, SessionRecord, SitrepRecord, TurnRecord
+from trooper.store.records import (
+    AttemptRecord,
+    EventRecord,
+    SessionRecord,
+    SitrepRecord,
+    TurnRecord,
+)
 
 Row = dict[str, Any]
 #: Column name -> values, all of the same length: the bulk shape DataFrames are built from.

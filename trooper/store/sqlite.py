@@ -18,15 +18,22 @@ import queue
 import sqlite3
 import threading
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 from trooper.store import sqlite_reads as reads
 from trooper.store import sqlite_writes as writes
 from trooper.store.base import TABLES, Columns, Row, Store
-from trooper.store.records import AttemptRecord, EventRecord, SessionRecord, SitrepRecord, TurnRecord
+from trooper.store.records import (
+    AttemptRecord,
+    EventRecord,
+    SessionRecord,
+    SitrepRecord,
+    TurnRecord,
+)
 from trooper.store.schema import migrate
 
 log = logging.getLogger(__name__)
@@ -155,7 +162,7 @@ class SqliteStore(Store):
             try:
                 self._transaction(conn, pending)
                 return
-            except Exception:
+            except Exception:  # noqa: BLE001 - any failure: the writes are retried one by one below
                 log.warning("a batch of %d store writes failed; writing them one by one", len(pending))
             # One bad record must not take the rest of its batch with it.
             for write in pending:
@@ -181,7 +188,7 @@ class SqliteStore(Store):
                 conn.execute("BEGIN IMMEDIATE")
                 result = task.run(conn)
                 conn.execute("COMMIT")
-            except Exception as exc:
+            except Exception as exc:  # noqa: BLE001 - handed to the awaiting caller
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 task.done.set_exception(exc)
