@@ -1,0 +1,47 @@
+"""``plot_session``: one session's timeline from the DataFrames.
+
+Each answer is a dot on its provider's row; failed upstream attempts (the ones a fallback
+recovered from) are red crosses on the provider that failed; escalations and returns to local
+are vertical lines. Reads ``trooper.frames``, which the notebook workspace connects to the server
+the kernel chats with.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+EVENT_LINES = {"escalated": ("#1565c0", "-", "escalated"), "returned": ("#2e7d32", "--", "back to local")}
+
+
+def plot_session(session_id: str, ax: Any = None) -> Any:
+    """Draw the session's timeline on ``ax`` (a new figure when None) and return the figure."""
+    import matplotlib.pyplot as plt
+
+    import trooper.frames as tf
+
+    turns = tf.turns(session_id)
+    attempts = tf.attempts(session_id)
+    events = tf.events(session_id)
+    if ax is None:
+        _, ax = plt.subplots(figsize=(9, 3))
+    answers = turns[turns.role == "assistant"]
+    providers = sorted({*map(str, answers.provider.dropna()), *map(str, attempts.provider.dropna())})
+    rows = {provider: index for index, provider in enumerate(providers)}
+    for provider, group in answers.groupby("provider", observed=True):
+        ax.scatter(group.created_at, [rows[str(provider)]] * len(group), s=60, label=f"answer · {provider}", zorder=3)
+    failed = attempts[attempts.outcome == "error"]
+    if len(failed):
+        ax.scatter(failed.created_at, [rows[str(p)] for p in failed.provider], marker="x", s=80, color="#b00020",
+                   label="failed attempt (fell back)", zorder=4)
+    for kind, (color, style, label) in EVENT_LINES.items():
+        for index, moment in enumerate(events[events.kind == kind].created_at):
+            ax.axvline(moment, color=color, linestyle=style, alpha=0.7, label=label if index == 0 else None)
+    ax.set_yticks(range(len(providers)), providers)
+    ax.set_ylim(-0.5, max(len(providers), 1) - 0.5)
+    ax.set_title(f"Session {session_id}: {len(answers)} answers, {len(failed)} failed attempts")
+    ax.set_xlabel("time (UTC)")
+    if answers.size or failed.size:
+        ax.legend(loc="upper left", fontsize="small", bbox_to_anchor=(1.01, 1.0))
+    ax.figure.autofmt_xdate()
+    ax.figure.tight_layout()
+    return ax.figure
