@@ -58,8 +58,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "doctor":
         from trooper.doctor import format_report, run_doctor
 
-        print(format_report(asyncio.run(run_doctor(settings))))
-        return 0
+        checks = asyncio.run(run_doctor(settings))
+        print(format_report(checks))
+        return 1 if any(check.status == "fail" for check in checks) else 0
     if settings.bind not in LOOPBACK and not settings.token and not args.insecure:
         print(
             f"trooper: refusing to bind {settings.bind} without TROOPER_TOKEN: anyone who can reach it could use "

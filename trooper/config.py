@@ -95,6 +95,8 @@ class Settings:
     retention_days: int = 30
     max_body_bytes: int = 32 * 1024 * 1024
     max_messages: int = 2000
+    # notebooks and helpers: a Trooper server to use instead of finding or starting a local one
+    url: str = ""
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -137,6 +139,7 @@ class Settings:
             retention_days=_int(env, "TROOPER_RETENTION_DAYS", d.retention_days),
             max_body_bytes=_int(env, "TROOPER_MAX_BODY_BYTES", d.max_body_bytes),
             max_messages=_int(env, "TROOPER_MAX_MESSAGES", d.max_messages),
+            url=env.get("TROOPER_URL", "").strip().rstrip("/"),
         )
 
     def with_overrides(self, **changes: object) -> Settings:

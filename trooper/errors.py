@@ -39,6 +39,8 @@ class TrooperError(Exception):
         self.status = status
         self.message = message
         self.error_type = error_type or error_type_for_status(status)
+        #: Response headers that go with the error (Tornado clears earlier ones before an error).
+        self.headers: dict[str, str] = {}
 
 
 class InvalidRequest(TrooperError):

@@ -33,12 +33,21 @@ def feed(stitcher: Stitcher, events: list) -> list:
     return out
 
 
-def test_message_start_is_held_until_content_arrives():
+def test_message_start_and_an_empty_block_are_held_until_content_arrives():
     stitcher = Stitcher()
     assert stitcher.feed(MessageStart("m", "claude", Usage(5, 0))) == []
+    assert stitcher.feed(BlockStart(0, TextBlock(""))) == []
     assert not stitcher.committed
-    out = stitcher.feed(BlockStart(0, TextBlock("")))
-    assert isinstance(out[0], MessageStart) and out[0].model == "claude"
+    out = stitcher.feed(TextDelta(0, "Hi"))
+    assert [type(e).__name__ for e in out] == ["MessageStart", "BlockStart", "TextDelta"]
+    assert out[0].model == "claude"
+    assert stitcher.committed
+
+
+def test_a_tool_call_start_is_content():
+    stitcher = Stitcher()
+    stitcher.feed(MessageStart("m", "qwen"))
+    assert len(stitcher.feed(BlockStart(0, ToolUseBlock("t", "f")))) == 2
     assert stitcher.committed
 
 

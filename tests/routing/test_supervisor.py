@@ -13,9 +13,10 @@ from trooper.routing.supervisor import supervise
 
 async def paced(delays: list[float]):
     yield MessageStart("m", "x")
-    for i, delay in enumerate(delays):
+    yield BlockStart(0, TextBlock(""))
+    for delay in delays:
         await asyncio.sleep(delay)
-        yield BlockStart(0, TextBlock("")) if i == 0 else TextDelta(0, "t")
+        yield TextDelta(0, "t")
 
 
 async def collect(delays, first=0.2, idle=0.2):
@@ -23,7 +24,7 @@ async def collect(delays, first=0.2, idle=0.2):
 
 
 async def test_a_healthy_stream_passes_through():
-    assert len(await collect([0.01, 0.01, 0.01])) == 4
+    assert len(await collect([0.01, 0.01, 0.01])) == 5
 
 
 async def test_no_first_token_in_time():

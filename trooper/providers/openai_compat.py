@@ -41,7 +41,11 @@ class OpenAICompatProvider(Provider):
         self.url = url
         self.model = model
         self._api_key = api_key
-        self._capabilities = Capabilities(context_window=context_window, supports_tools=supports_tools)
+        # Chat Completions has no assistant prefill: a trailing assistant message is taken as a
+        # finished turn, so a rescue must restart with an instruction instead of continuing.
+        self._capabilities = Capabilities(
+            context_window=context_window, supports_tools=supports_tools, supports_prefill=False
+        )
         self._model_prefixes = model_prefixes
         self._http = HttpUpstream(name, client, codec.decode_error)
 

@@ -7,7 +7,7 @@
 | X-Trooper-Summary          | ``claude (direct) ✓``, ``claude → ollama (529) | context ✓`` |
 | X-Trooper-Trigger          | the failure that caused the first switch (``overloaded (claude 529)``), else the route reason |
 | X-Trooper-Fallback-Count   | provider switches (retries on one provider are not switches) |
-| X-Trooper-Session-Saved    | ``42 tokens`` saved by compaction (only when some were) |
+| X-Trooper-Session-Saved    | ``42 tokens``: cloud tokens this session avoided by answering locally (only when some were) |
 
 Encoding: HTTP/1.1 header values are bytes. Tornado 6 refuses a ``str`` value with characters
 above U+00FF (``ValueError: Unsafe header value``) and writes the others as latin-1. httpx (and so
@@ -51,6 +51,7 @@ class Trail:
     attempts: list[Attempt] = field(default_factory=list)
     #: The conversation was compacted to fit the answering model's window.
     compacted: bool = False
+    #: Cloud tokens the session has avoided so far by being answered locally.
     tokens_saved: int = 0
 
     def answered_by(self) -> Attempt | None:
@@ -72,6 +73,7 @@ class Trail:
 def _mode(trail: Trail) -> str:
     if trail.forced:
         return "direct"
+    # Trooper is local first: every turn the router sends to the cloud is an escalation.
     return trail.reason if trail.route == "local" else "escalated"
 
 

@@ -4,8 +4,9 @@ When an upstream dies mid-answer and a fallback continues it, the client must st
 well-formed message: one ``message_start``, contiguous block indexes, the continuation appended to
 the open text block, one final stop reason derived from what was emitted, usage summed.
 
-``MessageStart`` is held back until the first content arrives, so a failure before any content
-reached the client can fail over invisibly (the client's headers are not sent yet either).
+``MessageStart`` (and an empty text block's start) is held back until the first real content
+arrives, so a failure before any content reached the client can fail over invisibly (the
+client's headers are not sent yet either).
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from trooper.conversation import (
 class Stitcher:
     def __init__(self) -> None:
         self._pending_start: MessageStart | None = None
+        self._pending_block: BlockStart | None = None
         self._started = False
         self._index_map: dict[int, int] = {}
         self._open_block: int | None = None
@@ -65,6 +67,7 @@ class Stitcher:
 
     def begin_segment(self) -> None:
         """A new upstream takes over; its events continue the same client message."""
+        self._pending_block = None
         self._usage = self._usage + self._segment_usage
         self._segment_usage = Usage()
         self._index_map = {}
@@ -83,14 +86,22 @@ class Stitcher:
             self._segment_usage.input_tokens = event.usage.input_tokens
             return []
         if isinstance(event, BlockStart):
+            if not self._started and not isinstance(event.block, ToolUseBlock):
+                self._pending_block = event
+                return []
             return self._start_block(event)
         if isinstance(event, (TextDelta, ToolInputDelta, ThinkingDelta)):
+            out = self._start_block(self._pending_block) if self._pending_block is not None else []
+            self._pending_block = None
             index = self._index_map.get(event.index)
             if index is None:
-                return []
+                return out
             event.index = index
-            return [event]
+            return out + [event]
         if isinstance(event, BlockStop):
+            if self._pending_block is not None and self._pending_block.index == event.index:
+                self._pending_block = None  # an empty block: nothing to show
+                return []
             index = self._index_map.get(event.index)
             if index is None or index != self._open_block:
                 return []

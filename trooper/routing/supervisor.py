@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import AsyncIterator
 
-from trooper.conversation import MessageStart, StreamEvent
+from trooper.conversation import BlockStart, StreamEvent, TextDelta, ThinkingDelta, ToolInputDelta, ToolUseBlock
 from trooper.errors import UpstreamError
 
 
@@ -33,10 +33,16 @@ async def supervise(
             except asyncio.TimeoutError:
                 what = "stream stalled: no data" if got_content else "no first token"
                 raise UpstreamError(provider, "timeout", f"{what} within {budget:g} s") from None
-            if not isinstance(event, MessageStart):
-                got_content = True
+            got_content = got_content or _is_content(event)
             yield event
     finally:
         close = getattr(iterator, "aclose", None)
         if close is not None:
             await close()
+
+
+def _is_content(event: StreamEvent) -> bool:
+    """The first token: a delta, or a tool call's start (its name is already content)."""
+    if isinstance(event, (TextDelta, ThinkingDelta, ToolInputDelta)):
+        return True
+    return isinstance(event, BlockStart) and isinstance(event.block, ToolUseBlock)

@@ -57,6 +57,8 @@ class BaseHandler(tornado.web.RequestHandler):
         exc = kwargs.get("exc_info", (None, None, None))[1]
         if isinstance(exc, TrooperError):
             status, error_type, message = exc.status, exc.error_type, exc.message
+            for name, value in exc.headers.items():
+                self.set_header(name, value)
         elif isinstance(exc, tornado.web.HTTPError):
             status = exc.status_code
             error_type = "not_found_error" if status == 404 else "invalid_request_error" if status < 500 else "api_error"

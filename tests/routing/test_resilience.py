@@ -1,0 +1,287 @@
+"""Failure handling end to end: fault-injecting fake upstreams, a real Trooper, the official SDKs.
+
+For each fault: what the caller gets (a complete answer or a clean, bounded error — never a
+truncated success), what the upstreams saw (bounded attempts, honoured gaps), the headers, and
+that the server still serves the next request.
+"""
+
+from __future__ import annotations
+
+import time
+
+import anthropic
+import httpx
+import openai
+import pytest
+
+from tests.fakes.behaviours import (
+    connection_reset,
+    content_blocked,
+    context_too_long,
+    echo,
+    hang,
+    invalid_api_key,
+    malformed_chunk,
+    missing_terminator,
+    out_of_credit,
+    overloaded,
+    rate_limited,
+    reply_text,
+    server_error,
+    slow_first_token,
+    stream_cut,
+    stream_error,
+    stream_stall,
+)
+
+CLAUDE_KEY = "sk-ant-test-0123456789abcdef"
+LOCAL_TEXT = "Local answer here."
+FULL_TEXT = "Goroutines are cheap because the Go runtime multiplexes them onto threads."
+
+
+@pytest.fixture
+def claude_and_ollama(fake_anthropic, fake_ollama, make_trooper):
+    fake_ollama.default = reply_text(LOCAL_TEXT)
+    server = make_trooper(
+        CLAUDE_API_KEY=CLAUDE_KEY, CLAUDE_URL=fake_anthropic.messages_url, FALLBACK_URL=fake_ollama.api_chat_url,
+        TROOPER_FIRST_TOKEN_TIMEOUT="1", TROOPER_IDLE_TIMEOUT="1", TROOPER_PROVIDER_TIMEOUT="2",
+    )
+    return server, fake_anthropic, fake_ollama
+
+
+def ask(server, text="explain why goroutines are better than threads", *, stream=False, session=None):
+    """One Anthropic-SDK turn; returns (message, headers)."""
+    headers = {"X-Session-ID": session} if session else {}
+    with anthropic.Anthropic(base_url=server.url, api_key="local", max_retries=0, _strict_response_validation=True) as client:
+        if stream:
+            with client.messages.stream(
+                model="claude-haiku-4-5", max_tokens=200, messages=[{"role": "user", "content": text}], extra_headers=headers
+            ) as s:
+                return s.get_final_message(), s.response.headers
+        raw = client.messages.with_raw_response.create(
+            model="claude-haiku-4-5", max_tokens=200, messages=[{"role": "user", "content": text}], extra_headers=headers
+        )
+        return raw.parse(), raw.headers
+
+
+def chats(fake_ollama) -> list:
+    """The chat requests an Ollama fake received (discovery calls to /api/show, /api/tags aside)."""
+    return [r for r in fake_ollama.requests if r.path == "/api/chat"]
+
+
+def text_of(message) -> str:
+    return "".join(b.text for b in message.content if b.type == "text")
+
+
+# ---------------------------------------------------------------- HTTP errors before any output
+
+
+def test_429_with_retry_after_is_retried_once_after_the_gap_then_falls_back(claude_and_ollama):
+    server, claude, ollama = claude_and_ollama
+    claude.enqueue(rate_limited(retry_after=0.4), rate_limited(retry_after=0.4))
+    message, headers = ask(server)
+    assert text_of(message) == LOCAL_TEXT
+    assert len(claude.requests) == 2
+    assert claude.requests[1].arrived_at - claude.requests[0].arrived_at >= 0.35
+    assert headers["x-trooper-provider"] == "ollama"
+    assert "fallback: rate_limit" in headers["x-trooper-decision"]
+    assert headers["x-trooper-fallback-count"] == "1"
+
+
+def test_429_without_retry_after_retries_with_default_backoff_and_succeeds(claude_and_ollama):
+    server, claude, ollama = claude_and_ollama
+    claude.enqueue(rate_limited())
+    claude.default = reply_text(FULL_TEXT)
+    message, headers = ask(server)
+    assert text_of(message) == FULL_TEXT
+    assert len(claude.requests) == 2 and chats(ollama) == []
+    assert headers["x-trooper-provider"] == "claude"
+
+
+def test_500_once_is_retried(claude_and_ollama):
+    server, claude, ollama = claude_and_ollama
+    claude.enqueue(server_error(500))
+    claude.default = reply_text(FULL_TEXT)
+    message, _ = ask(server, stream=True)
+    assert text_of(message) == FULL_TEXT
+    assert len(claude.requests) == 2
+
+
+@pytest.mark.parametrize("fault", [overloaded(), server_error(503), out_of_credit(), connection_reset()],
+                         ids=["529", "503", "credit", "reset"])
+@pytest.mark.parametrize("stream", [False, True], ids=["complete", "stream"])
+def test_persistent_failures_fall_back_to_local(claude_and_ollama, fault, stream):
+    server, claude, ollama = claude_and_ollama
+    claude.default = fault
+    message, headers = ask(server, stream=stream)
+    assert text_of(message) == LOCAL_TEXT
+    assert message.stop_reason == "end_turn"
+    assert headers["x-trooper-provider"] == "ollama"
+    assert headers["x-trooper-decision"].startswith("ollama (fallback: ")
+    assert len(claude.requests) <= 2, "no hammering"
+    assert message.model == "llama3.1:8b", "the body names the model that really answered"
+
+
+def test_original_case_credit_balance(claude_and_ollama):
+    server, claude, _ = claude_and_ollama
+    claude.default = out_of_credit()
+    message, headers = ask(server, "explain why goroutines are better than threads")
+    assert headers["x-trooper-decision"] == "ollama (fallback: credit_balance)"
+    assert text_of(message) == LOCAL_TEXT
+    assert len(claude.requests) == 1
+
+
+def test_no_response_at_all_times_out_and_falls_back(claude_and_ollama):
+    server, claude, _ = claude_and_ollama
+    claude.default = hang(10)
+    started = time.monotonic()
+    message, headers = ask(server)
+    assert text_of(message) == LOCAL_TEXT
+    assert time.monotonic() - started < 6
+    assert "timeout" in headers["x-trooper-decision"]
+
+
+def test_slow_first_token_fails_over_invisibly(claude_and_ollama):
+    server, claude, _ = claude_and_ollama
+    claude.default = slow_first_token(5, FULL_TEXT)
+    message, headers = ask(server, stream=True)
+    assert text_of(message) == LOCAL_TEXT
+    assert headers["x-trooper-provider"] == "ollama"
+
+
+# ---------------------------------------------------------------- errors that must surface
+
+
+def test_401_is_surfaced_never_masked(claude_and_ollama):
+    server, claude, ollama = claude_and_ollama
+    claude.default = invalid_api_key()
+    with pytest.raises(anthropic.AuthenticationError) as caught:
+        ask(server)
+    assert caught.value.response.headers["x-should-retry"] == "false"
+    assert chats(ollama) == []
+    assert len(claude.requests) == 1
+
+
+def test_content_policy_400_is_surfaced_unchanged(claude_and_ollama):
+    server, claude, ollama = claude_and_ollama
+    claude.default = content_blocked()
+    with pytest.raises(anthropic.BadRequestError):
+        ask(server)
+    assert chats(ollama) == [] and len(claude.requests) == 1
+
+
+def test_context_length_goes_to_a_provider_that_fits_it(claude_and_ollama):
+    server, claude, ollama = claude_and_ollama
+    claude.default = context_too_long()
+    message, headers = ask(server)
+    assert text_of(message) == LOCAL_TEXT
+    assert len(claude.requests) == 1, "never retried on the same model"
+    assert chats(ollama)[-1].json["options"]["num_ctx"] > 0
+
+
+# ---------------------------------------------------------------- streams that die after output
+
+
+@pytest.mark.parametrize(
+    "fault", [stream_cut(3, FULL_TEXT), stream_stall(3, 5, FULL_TEXT), malformed_chunk(3, FULL_TEXT), stream_error(3, FULL_TEXT)],
+    ids=["cut", "stall", "malformed", "error-event"],
+)
+def test_stream_dying_mid_answer_is_rescued_by_the_fallback(claude_and_ollama, fault):
+    server, claude, ollama = claude_and_ollama
+    claude.default = fault
+    ollama.default = reply_text(" and that is the rest.")
+    message, headers = ask(server, stream=True)
+    text = text_of(message)
+    assert text.startswith("Goroutines are cheap ")
+    assert text.endswith("and that is the rest.")
+    assert message.stop_reason == "end_turn"
+    # The rescuer was asked to continue what the client already had (an assistant prefill).
+    sent = chats(ollama)[-1].json["messages"]
+    assert sent[-1]["role"] == "assistant" and sent[-1]["content"].startswith("Goroutines are cheap")
+
+
+def test_missing_terminator_is_finalised_promptly(claude_and_ollama):
+    server, claude, _ = claude_and_ollama
+    claude.default = missing_terminator(FULL_TEXT)
+    started = time.monotonic()
+    message, _ = ask(server, stream=True)
+    assert time.monotonic() - started < 5
+    assert text_of(message).startswith(FULL_TEXT)
+    assert message.stop_reason in ("end_turn", "max_tokens")
+
+
+def test_rescue_with_a_target_that_rejects_prefill_restarts_cleanly(fake_anthropic, fake_openai, make_trooper):
+    fake_anthropic.default = stream_cut(3, FULL_TEXT)
+    fake_openai.default = echo(lambda r: "restarted")
+    server = make_trooper(
+        CLAUDE_API_KEY=CLAUDE_KEY, CLAUDE_URL=fake_anthropic.messages_url,
+        OPENAI_API_KEY="sk-test-openai-0123456789", OPENAI_URL=fake_openai.chat_completions_url,
+    )
+    message, _ = ask(server, stream=True)
+    assert text_of(message).endswith("restarted")
+    sent = fake_openai.requests[-1].json["messages"]
+    assert sent[-1]["role"] == "user" and "cut off" in str(sent[-1]["content"])
+
+
+def test_unrescuable_stream_ends_with_a_protocol_error_not_a_truncated_success(fake_anthropic, make_trooper):
+    fake_anthropic.default = stream_cut(3, FULL_TEXT)
+    server = make_trooper(CLAUDE_API_KEY=CLAUDE_KEY, CLAUDE_URL=fake_anthropic.messages_url)
+    with pytest.raises(anthropic.APIError):
+        ask(server, stream=True)
+    with openai.OpenAI(base_url=server.url + "/v1", api_key="local", max_retries=0) as client:
+        with pytest.raises(openai.APIError):
+            with client.chat.completions.stream(model="gpt-4o-mini", messages=[{"role": "user", "content": "explain"}]) as s:
+                s.get_final_completion()
+    fake_anthropic.default = reply_text("back")
+    assert text_of(ask(server)[0]) == "back", "the server still serves"
+
+
+# ---------------------------------------------------------------- breaker and recovery
+
+
+def test_breaker_opens_skips_the_primary_and_returns_after_recovery(fake_anthropic, fake_ollama, make_trooper):
+    fake_ollama.default = reply_text(LOCAL_TEXT)
+    fake_anthropic.default = reply_text(FULL_TEXT)
+    server = make_trooper(
+        CLAUDE_API_KEY=CLAUDE_KEY, CLAUDE_URL=fake_anthropic.messages_url, FALLBACK_URL=fake_ollama.api_chat_url,
+        TROOPER_BREAKER_FAILURES="2", TROOPER_BREAKER_COOLDOWN="1",
+    )
+    fake_anthropic.stop()
+    for _ in range(2):
+        assert ask(server)[1]["x-trooper-provider"] == "ollama"
+    with httpx.Client() as client:
+        assert client.get(server.url + "/health").json()["breakers"]["claude"] == "open"
+    fake_anthropic.start()
+    assert ask(server)[1]["x-trooper-provider"] == "ollama"
+    assert fake_anthropic.requests == [], "an open breaker skips the provider"
+    time.sleep(1.2)
+    message, headers = ask(server)
+    assert headers["x-trooper-provider"] == "claude" and text_of(message) == FULL_TEXT
+
+
+# ---------------------------------------------------------------- the original's sanity cases
+
+
+def test_simple_turn_goes_local_and_skips_the_cloud(claude_and_ollama):
+    server, claude, _ = claude_and_ollama
+    message, headers = ask(server, "how many days in a week")
+    assert headers["x-trooper-decision"] == "ollama (simple turn) | cloud skipped"
+    assert claude.requests == []
+    assert text_of(message) == LOCAL_TEXT
+
+
+def test_session_memory_survives_fallback_and_sessions_do_not_bleed(claude_and_ollama):
+    server, claude, ollama = claude_and_ollama
+    claude.default = reply_text("Nice to meet you, Souvik.")
+    history = [{"role": "user", "content": "my name is Souvik, explain what you can do"}]
+    with anthropic.Anthropic(base_url=server.url, api_key="local", max_retries=0) as client:
+        first = client.messages.create(model="claude-haiku-4-5", max_tokens=50, messages=history)
+        history += [{"role": "assistant", "content": text_of(first)}, {"role": "user", "content": "explain what is my name"}]
+        claude.default = out_of_credit()
+        ollama.default = echo(lambda r: "Your name is Souvik." if "Souvik" in str(r.json) else "I don't know.")
+        second = client.messages.create(model="claude-haiku-4-5", max_tokens=50, messages=history)
+        assert text_of(second) == "Your name is Souvik."
+        other = client.messages.create(
+            model="claude-haiku-4-5", max_tokens=50, messages=[{"role": "user", "content": "explain what is my name"}]
+        )
+        assert text_of(other) == "I don't know."

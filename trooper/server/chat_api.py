@@ -1,0 +1,272 @@
+"""The chat API behind the ``/chat`` page and the notebook ChatWidget: the one home of chat logic.
+
+Local first: a message goes to the local model unless the session's route is ``cloud``. Escalate
+answers the last question again with the escalation chain (Claude first) and the whole session as
+context; return switches back, and the next local turn receives everything the cloud said
+(compacted into the local window by the router). Answers stream as Server-Sent Events:
+``start``, many ``delta``, then ``done`` (or ``error``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+import time
+from typing import Any
+
+from tornado.iostream import StreamClosedError
+
+from trooper.conversation import Message, MessageStart, Request, StreamAccumulator, TextBlock, TextDelta
+from trooper.errors import TrooperError, InvalidRequest
+from trooper.providers.base import CallOptions
+from trooper.render import render_markdown
+from trooper.routing.headers import Trail, decision_header, provider_header
+from trooper.routing.router import Plan, Router, TurnRecorder
+from trooper.server.base import BaseHandler
+from trooper.server.body import LimitedBodyHandler
+from trooper.server.session_service import LiveSession, SessionService
+from trooper.wire.sse import format_sse
+
+CHAT_SOURCE = "chat"
+CHAT_MODEL = "trooper-chat"
+MAX_CHAT_MESSAGE_CHARS = 100_000
+ROUTES_ALLOWED = ("local", "cloud", "auto")
+WRITE_TIMEOUT_SECONDS = 60.0
+CHAT_MAX_TOKENS = 1024
+
+
+def chat_history(messages: list[Message]) -> list[Message]:
+    """The conversation to send, alternating roles: an answer superseded by an escalation gives way
+    to the newer one, and a question whose answer was cancelled joins the next question."""
+    history: list[Message] = []
+    for message in messages:
+        if history and history[-1].role == message.role == "assistant":
+            history[-1] = message
+        elif history and history[-1].role == message.role == "user":
+            history[-1] = Message("user", history[-1].content + message.content)
+        else:
+            history.append(message)
+    return history
+
+
+def chat_request(messages: list[Message]) -> Request:
+    return Request(model=CHAT_MODEL, messages=chat_history(messages), max_tokens=CHAT_MAX_TOKENS, stream=True)
+
+
+def answer_label(provider: str, model: str, tier: str, trail: Trail | None = None) -> str:
+    """``llama3.1:8b · local``, ``claude-haiku-4-5 · cloud``, ``ollama · fallback (529)``."""
+    switch = trail.first_switch() if trail is not None else None
+    if switch is not None:
+        return f"{provider} · fallback ({switch.failure_label()})"
+    return f"{model or provider} · {tier}"
+
+
+class ChatHandler(BaseHandler):
+    @property
+    def sessions(self) -> SessionService:
+        return self.state.services["sessions"]
+
+    @property
+    def router(self) -> Router:
+        return self.state.services["router"]
+
+    async def chat_session(self, session_id: str) -> LiveSession:
+        if self.sessions.peek(session_id) is None:
+            stored = await self.state.store.get_session(session_id)
+            if stored is None or stored.get("source") != CHAT_SOURCE:
+                raise TrooperError(404, f"no chat session with id {session_id!r}", "not_found_error")
+        return await self.sessions.open(session_id, CHAT_SOURCE)
+
+    def stats(self, session: LiveSession) -> dict[str, int]:
+        return {"tokens_saved": session.tokens_saved, "escalations": session.escalations}
+
+
+class ChatSessionsHandler(ChatHandler):
+    async def post(self) -> None:
+        session = await self.sessions.open("chat-" + secrets.token_hex(8), CHAT_SOURCE)
+        self.write_json({"id": session.id, "route": session.route}, status=201)
+
+    async def get(self) -> None:
+        await self.state.store.flush()
+        listed = await self.state.store.list_sessions(limit=200, offset=0, since=None)
+        self.write_json([s for s in listed if s.get("source") == CHAT_SOURCE])
+
+
+class ChatSessionHandler(ChatHandler):
+    async def get(self, session_id: str) -> None:
+        session = await self.chat_session(session_id)
+        await self.state.store.flush()
+        turns = await self.state.store.transcript(session_id)
+        events = await self.state.store.events(session_id)
+        messages = []
+        for turn in turns:
+            text = "".join(b.get("text", "") for b in turn["content"] if b.get("type") == "text")
+            entry: dict[str, Any] = {"role": turn["role"], "text": text, "html": render_markdown(text)}
+            if turn["role"] == "assistant":
+                tier = "local" if _is_local(turn.get("provider", ""), self.router) else "cloud"
+                entry.update(provider=turn.get("provider", ""), model=turn.get("model", ""), tier=tier,
+                             label=answer_label(turn.get("provider", ""), turn.get("model", ""), tier))
+            entry["created_at"] = turn.get("created_at")
+            messages.append(entry)
+        self.write_json(
+            {
+                "id": session.id,
+                "route": session.route,
+                "messages": messages,
+                "events": [{"kind": e["kind"], "detail": e.get("detail", {}), "created_at": e["created_at"]} for e in events],
+                "sitrep": self.sessions.sitrep_now(session).to_dict(),
+                "stats": self.stats(session),
+                "cloud_available": bool(self.router.escalation_chain()),
+            }
+        )
+
+
+def _is_local(provider: str, router: Router) -> bool:
+    local = router.local
+    return provider in {"ollama", "embedded", "local-openai"} or (local is not None and provider == local.name)
+
+
+class StreamingChatHandler(ChatHandler, LimitedBodyHandler):
+    """Answers a turn as Server-Sent Events."""
+
+    async def answer(
+        self, session: LiveSession, request: Request, plan: Plan, *, first_event: tuple[str, dict] | None = None
+    ) -> None:
+        trail = plan.new_trail()
+        recorder = TurnRecorder(
+            session.id,
+            attempt=self.sessions.record_attempt,
+            event=lambda kind, **detail: self.sessions.record_event(session, kind, **detail),
+        )
+        self.set_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.set_header("Cache-Control", "no-cache")
+        self.set_header("X-Accel-Buffering", "no")
+        self.set_header("X-Trooper-Session", session.id)
+        if first_event is not None:
+            await self._send(*first_event)
+        started = time.monotonic()
+        answer = StreamAccumulator()
+        events = self.router.stream(request, plan, CallOptions(), recorder, trail)
+        try:
+            async for event in events:
+                if isinstance(event, MessageStart):
+                    provider = provider_header(trail)
+                    await self._send("start", {"provider": provider, "model": event.model, "tier": self._tier(provider)})
+                answer.add(event)
+                if isinstance(event, TextDelta) and event.text:
+                    await self._send("delta", {"text": event.text})
+            if answer.error is not None:
+                await self._send("error", {"message": f"The answer was cut off: {answer.error.message}"})
+                return
+        except TrooperError as exc:
+            await self._send("error", {"message": exc.message})
+            return
+        except (StreamClosedError, asyncio.TimeoutError):
+            return  # the person pressed stop or closed the tab; nothing half-written is recorded
+        finally:
+            await events.aclose()
+        response = answer.response()
+        provider = provider_header(trail)
+        tier = self._tier(provider)
+        self.sessions.record_answer(session, response, provider=provider, tier=tier,
+                                    latency_ms=(time.monotonic() - started) * 1000)
+        text = response.text()
+        await self._send(
+            "done",
+            {
+                "provider": provider,
+                "model": response.model,
+                "tier": tier,
+                "label": answer_label(provider, response.model, tier, trail),
+                "decision": decision_header(trail),
+                "tokens_in": response.usage.input_tokens,
+                "tokens_out": response.usage.output_tokens,
+                "html": render_markdown(text),
+                "sitrep": self.sessions.sitrep_now(session).to_dict(),
+                "route": session.route,
+                "stats": self.stats(session),
+            },
+        )
+
+    async def send_error_event(self, exc: TrooperError) -> None:
+        """A turn that cannot start is still answered in the stream's own terms."""
+        self.set_header("Content-Type", "text/event-stream; charset=utf-8")
+        await self._send("error", {"message": exc.message})
+
+    def _tier(self, provider: str) -> str:
+        return "local" if _is_local(provider, self.router) else "cloud"
+
+    async def _send(self, event: str, data: dict[str, Any]) -> None:
+        self.write(format_sse(json.dumps(data, ensure_ascii=False), event))
+        await asyncio.wait_for(self.flush(), WRITE_TIMEOUT_SECONDS)
+
+
+class ChatMessagesHandler(StreamingChatHandler):
+    async def post(self, session_id: str) -> None:
+        self.read_body()
+        body = self.json_body()
+        content = body.get("content")
+        if not isinstance(content, str) or not content.strip():
+            raise InvalidRequest("content: expected a non-empty string")
+        if len(content) > MAX_CHAT_MESSAGE_CHARS:
+            raise InvalidRequest(f"content: longer than {MAX_CHAT_MESSAGE_CHARS} characters")
+        session = await self.chat_session(session_id)
+        # Without an explicit route the session's own applies: local until someone escalates.
+        route = body.get("route") or session.route
+        if route not in ROUTES_ALLOWED:
+            raise InvalidRequest(f"route: expected one of {', '.join(ROUTES_ALLOWED)}")
+        # A chat answers one turn at a time: a second tab's message waits for the first answer.
+        async with session.lock:
+            self.sessions.record_history(session, session.messages + [Message("user", [TextBlock(content)])])
+            request = chat_request(session.messages)
+            try:
+                if route == "cloud":
+                    plan = self.router.plan(request, escalate=True)
+                else:
+                    plan = self.router.plan(request, "local" if route == "local" else None)
+            except TrooperError as exc:
+                await self.send_error_event(exc)
+                return
+            await self.answer(session, request, plan)
+
+
+class ChatEscalateHandler(StreamingChatHandler):
+    async def post(self, session_id: str) -> None:
+        self.read_body()
+        session = await self.chat_session(session_id)
+        if not any(m.role == "user" for m in session.messages):
+            raise InvalidRequest("nothing to escalate yet: send a message first")
+        async with session.lock:
+            request = chat_request(_up_to_last_question(session.messages))
+            try:
+                plan = self.router.plan(request, escalate=True)
+            except TrooperError as exc:
+                await self.send_error_event(exc)
+                return
+            self.sessions.set_route(session, "cloud")
+            self.sessions.record_event(session, "escalated", to=plan.candidates[0].name)
+            await self.answer(session, request, plan, first_event=("escalated", {"route": "cloud"}))
+
+
+def _up_to_last_question(messages: list[Message]) -> list[Message]:
+    last_user = max(i for i, m in enumerate(messages) if m.role == "user")
+    return chat_history(messages[: last_user + 1])
+
+
+class ChatReturnHandler(ChatHandler):
+    async def post(self, session_id: str) -> None:
+        session = await self.chat_session(session_id)
+        if session.route != "local":
+            self.sessions.set_route(session, "local")
+            self.sessions.record_event(session, "returned")
+        self.write_json({"route": "local"})
+
+
+ROUTES = [
+    (r"/api/chat/sessions", ChatSessionsHandler),
+    (r"/api/chat/sessions/([^/]+)", ChatSessionHandler),
+    (r"/api/chat/sessions/([^/]+)/messages", ChatMessagesHandler),
+    (r"/api/chat/sessions/([^/]+)/escalate", ChatEscalateHandler),
+    (r"/api/chat/sessions/([^/]+)/return", ChatReturnHandler),
+]

@@ -1,0 +1,104 @@
+"""Small read-only endpoints: health, the models Trooper routes to, token counts, SITREP, recovery."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from trooper import __version__
+from trooper.errors import TrooperError
+from trooper.memory.recovery import build_recovery
+from trooper.memory.tokens import count_request_tokens
+from trooper.server.base import BaseHandler
+from trooper.server.body import LimitedBodyHandler
+from trooper.wire import anthropic
+
+
+class HealthHandler(BaseHandler):
+    def get(self) -> None:
+        router = self.state.services["router"]
+        local_tier = self.state.services["local_tier"]
+        self.write_json(
+            {
+                "service": "trooper",
+                "status": "ok",
+                "version": __version__,
+                "local": local_tier.describe(),
+                "cloud": [p.name for p in router.cloud],
+                "escalation": [p.name for p in router.escalation_chain()],
+                "breakers": {name: state for name, state in router.breakers.states().items()},
+            }
+        )
+
+
+class ModelsHandler(BaseHandler):
+    """``GET /v1/models``: one list that both the Anthropic and the OpenAI SDK accept."""
+
+    def get(self) -> None:
+        router = self.state.services["router"]
+        providers = list(router.cloud)
+        if router.local is not None:
+            providers.append(router.local)
+        now = datetime.now(timezone.utc)
+        data = [
+            {
+                "id": p.model,
+                "type": "model",
+                "object": "model",
+                "display_name": f"{p.model} ({p.name}, {p.tier})",
+                "created_at": now.isoformat().replace("+00:00", "Z"),
+                "created": int(now.timestamp()),
+                "owned_by": p.name,
+                "lifecycle": "active",
+                "max_input_tokens": p.capabilities().context_window,
+            }
+            for p in providers
+        ]
+        self.write_json(
+            {
+                "object": "list",
+                "data": data,
+                "has_more": False,
+                "first_id": data[0]["id"] if data else None,
+                "last_id": data[-1]["id"] if data else None,
+            }
+        )
+
+
+class CountTokensHandler(LimitedBodyHandler):
+    """``POST /v1/messages/count_tokens`` with Trooper's one token estimator."""
+
+    def error_body(self, status: int, error_type: str, message: str) -> dict:
+        return anthropic.encode_error(status, error_type, message)
+
+    def post(self) -> None:
+        self.read_body()
+        body = dict(self.json_body())
+        body.setdefault("max_tokens", 1)
+        request = anthropic.decode_request(body)
+        self.write_json({"input_tokens": count_request_tokens(request.system, request.messages, request.tools)})
+
+
+class SitrepHandler(BaseHandler):
+    async def get(self, session_id: str) -> None:
+        session = await self._session(session_id)
+        self.write_json({"session_id": session.id, **self.state.services["sessions"].sitrep_now(session).to_dict()})
+
+    async def _session(self, session_id: str):
+        if await self.state.store.get_session(session_id) is None and self.state.services["sessions"].peek(session_id) is None:
+            raise TrooperError(404, f"no session with id {session_id!r}", "not_found_error")
+        return await self.state.services["sessions"].open(session_id, "unknown")
+
+
+class RecoveryHandler(SitrepHandler):
+    async def get(self, session_id: str) -> None:
+        session = await self._session(session_id)
+        self.write_json(build_recovery(session.id, session.messages, self.state.settings.context_window))
+
+
+ROUTES = [
+    (r"/health", HealthHandler),
+    (r"/v1/models", ModelsHandler),
+    (r"/v1/messages/count_tokens", CountTokensHandler),
+    (r"/sitrep/([^/]+)", SitrepHandler),
+    (r"/recovery/([^/]+)", RecoveryHandler),
+]

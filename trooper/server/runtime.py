@@ -1,0 +1,103 @@
+"""A running Trooper: builds every part from the settings, serves, and shuts down cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+
+import httpx
+import tornado.httpserver
+import tornado.netutil
+
+from trooper.config import Settings
+from trooper.providers.cloud import build_cloud_chain
+from trooper.providers.local import LocalTier, escalation_target
+from trooper.routing.router import Router
+from trooper.server.app import make_app
+from trooper.server.live import LiveFeed
+from trooper.server.session_service import SessionService
+from trooper.server.state import AppState
+from trooper.store import open_store
+
+log = logging.getLogger("trooper")
+
+#: In-flight streams get this long to finish on a graceful shutdown.
+SHUTDOWN_GRACE_SECONDS = 10.0
+
+
+class Runtime:
+    """Everything one server owns. ``await Runtime.start(settings)``, then ``await runtime.stop()``."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.client = httpx.AsyncClient(
+            timeout=httpx.Timeout(settings.provider_timeout, connect=settings.connect_timeout),
+            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
+            trust_env=False,
+        )
+        self.store = open_store(settings)
+        self.feed = LiveFeed()
+        self.local_tier = LocalTier(settings, self.client)
+        self.router = Router(
+            settings,
+            build_cloud_chain(settings, self.client),
+            lambda: self.local_tier.current,
+            escalation_target(settings, self.client),
+        )
+        self.sessions = SessionService(self.store, self.feed)
+        self.state = AppState(
+            settings,
+            self.store,
+            self.feed,
+            services={"router": self.router, "sessions": self.sessions, "local_tier": self.local_tier},
+        )
+        self.app = make_app(self.state)
+        self.server: tornado.httpserver.HTTPServer | None = None
+        self.port = 0
+
+    @classmethod
+    async def start(cls, settings: Settings, *, port: int | None = None) -> Runtime:
+        runtime = cls(settings)
+        await runtime.local_tier.select()
+        runtime.local_tier.start()
+        runtime.server = tornado.httpserver.HTTPServer(
+            runtime.app, xheaders=False, idle_connection_timeout=300, body_timeout=120
+        )
+        sockets = tornado.netutil.bind_sockets(settings.port if port is None else port, settings.bind, family=socket.AF_INET)
+        runtime.server.add_sockets(sockets)
+        runtime.port = sockets[0].getsockname()[1]
+        return runtime
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.settings.bind}:{self.port}"
+
+    def banner(self) -> str:
+        local = self.local_tier.describe()
+        local_line = (
+            f"{local['tier']} ({local['model']}, {local['context_window']} tokens)" if local["tier"] else local["message"]
+        )
+        cloud = ", ".join(p.name for p in self.router.cloud) or "none (local-only: set CLAUDE_API_KEY to enable the cloud)"
+        lines = [
+            f"Trooper listening on {self.url}",
+            f"  chat page:  {self.url}/chat",
+            f"  dashboard:  {self.url}/dashboard",
+            f"  local tier: {local_line}",
+            f"  cloud:      {cloud}",
+            f"  store:      {self.settings.db_path}",
+        ]
+        return "\n".join(lines)
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            try:
+                await asyncio.wait_for(self.server.close_all_connections(), SHUTDOWN_GRACE_SECONDS)
+            except asyncio.TimeoutError:
+                log.warning("some streams did not finish within %s s of shutdown", SHUTDOWN_GRACE_SECONDS)
+        self.sessions.flush_sitreps()
+        await self.store.close()
+        await self.local_tier.stop()
+        await self.router.aclose()
+        await self.client.aclose()

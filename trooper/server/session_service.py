@@ -1,0 +1,185 @@
+"""Live sessions: the in-memory view of each conversation, kept in step with the store.
+
+Every front door goes through here: it resolves the session, records the turns a client sent
+(each message once, however often the history is resent), records the answer, every upstream
+attempt and every routing event, publishes a live update for the dashboard, and recomputes the
+SITREP off the request path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+from trooper.conversation import Message, Response, ToolResultBlock, message_from_dict, block_to_dict
+from trooper.memory.sitrep import Sitrep, extract_sitrep
+from trooper.memory.tokens import count_message_tokens
+from trooper.memory.transcript import diff_history
+from trooper.server.live import LiveFeed
+from trooper.store.base import Store
+from trooper.store.records import AttemptRecord, EventRecord, SessionRecord, SitrepRecord, TurnRecord
+
+#: Sessions kept in memory; older ones are reloaded from the store when they come back.
+MAX_LIVE_SESSIONS = 1000
+#: Waiting this long after a turn lets a burst of turns share one SITREP computation.
+SITREP_DEBOUNCE_SECONDS = 0.05
+
+
+@dataclass
+class LiveSession:
+    id: str
+    source: str
+    messages: list[Message] = field(default_factory=list)
+    branch: int = 0
+    route: str = "local"
+    tokens_saved: int = 0
+    fallbacks: int = 0
+    escalations: int = 0
+    sitrep: Sitrep | None = None
+    #: One turn at a time per session: two tabs or a retrying agent cannot interleave answers.
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+def _turn_role(message: Message) -> str:
+    if message.role == "user" and message.content and all(isinstance(b, ToolResultBlock) for b in message.content):
+        return "tool"
+    return message.role
+
+
+class SessionService:
+    def __init__(self, store: Store, feed: LiveFeed) -> None:
+        self._store = store
+        self._feed = feed
+        self._live: OrderedDict[str, LiveSession] = OrderedDict()
+        self._sitrep_tasks: dict[str, asyncio.TimerHandle] = {}
+
+    async def open(self, session_id: str, source: str) -> LiveSession:
+        """The live session, restored from the store after a restart, or a new one."""
+        session = self._live.get(session_id)
+        if session is not None:
+            self._live.move_to_end(session_id)
+            return session
+        stored = await self._store.get_session(session_id)
+        session = LiveSession(session_id, source)
+        if stored is None:
+            self._store.upsert_session(SessionRecord(session_id, source))
+            self._feed.publish({"type": "session", "session_id": session_id})
+        else:
+            session.source = stored.get("source") or source
+            session.route = stored.get("route") or "local"
+            session.tokens_saved = int(stored.get("tokens_saved") or 0)
+            session.fallbacks = int(stored.get("fallbacks") or 0)
+            session.escalations = int(stored.get("escalations") or 0)
+            session.branch = int(stored.get("branch") or 0)
+            session.messages = [message_from_dict(m) for m in await self._store.session_messages(session_id)]
+        self._live[session_id] = session
+        while len(self._live) > MAX_LIVE_SESSIONS:
+            self._live.popitem(last=False)
+        return session
+
+    def peek(self, session_id: str) -> LiveSession | None:
+        return self._live.get(session_id)
+
+    def record_history(self, session: LiveSession, incoming: list[Message]) -> int:
+        """Record the messages of a resent history that the session does not hold yet."""
+        diff = diff_history(session.messages, incoming)
+        if diff.branched:
+            session.branch += 1
+            session.messages = list(incoming[: diff.common_prefix])
+        new_messages = list(diff.appended)
+        self._append(session, new_messages, provider="", model="")
+        return len(new_messages)
+
+    def record_answer(
+        self, session: LiveSession, response: Response, *, provider: str, tier: str, latency_ms: float
+    ) -> None:
+        message = Message("assistant", list(response.content))
+        if tier == "local":
+            session.tokens_saved += response.usage.input_tokens + response.usage.output_tokens
+        self._append(
+            session,
+            [message],
+            provider=provider,
+            model=response.model,
+            tokens_in=response.usage.input_tokens,
+            tokens_out=response.usage.output_tokens,
+            latency_ms=latency_ms,
+        )
+
+    def _append(self, session: LiveSession, messages: list[Message], **turn_fields: Any) -> None:
+        if not messages:
+            return
+        start = len(session.messages)
+        session.messages.extend(messages)
+        now = time.time()
+        records = []
+        for offset, message in enumerate(messages):
+            fields = dict(turn_fields)
+            if "tokens_in" not in fields and "tokens_out" not in fields:
+                key = "tokens_out" if message.role == "assistant" else "tokens_in"
+                fields[key] = count_message_tokens(message)
+            records.append(
+                TurnRecord(
+                    session_id=session.id,
+                    seq=start + offset,
+                    role=_turn_role(message),  # type: ignore[arg-type]
+                    content=[block_to_dict(b) for b in message.content],
+                    created_at=now,
+                    branch=session.branch,
+                    **fields,
+                )
+            )
+        self._store.add_turns(records)
+        self._feed.publish({"type": "turn", "session_id": session.id})
+        self._schedule_sitrep(session)
+
+    def record_attempt(self, record: AttemptRecord) -> None:
+        self._store.add_attempt(record)
+        self._feed.publish({"type": "attempt", "session_id": record.session_id})
+
+    def record_event(self, session: LiveSession, kind: str, **detail: Any) -> None:
+        if kind == "fallback":
+            session.fallbacks += 1
+        elif kind == "escalated":
+            session.escalations += 1
+        self._store.add_event(EventRecord(session.id, kind, detail))
+        self._feed.publish({"type": "event", "session_id": session.id, "kind": kind})
+
+    def set_route(self, session: LiveSession, route: str) -> None:
+        session.route = route
+        self._store.set_route(session.id, route)
+        self._feed.publish({"type": "session", "session_id": session.id})
+
+    def sitrep_now(self, session: LiveSession) -> Sitrep:
+        """The SITREP of the session as it stands (computed now if a turn changed it)."""
+        handle = self._sitrep_tasks.pop(session.id, None)
+        if handle is not None:
+            handle.cancel()
+            self._update_sitrep(session)
+        if session.sitrep is None:
+            session.sitrep = extract_sitrep(session.messages)
+        return session.sitrep
+
+    def _schedule_sitrep(self, session: LiveSession) -> None:
+        if session.id in self._sitrep_tasks:
+            return
+        loop = asyncio.get_running_loop()
+        self._sitrep_tasks[session.id] = loop.call_later(SITREP_DEBOUNCE_SECONDS, self._update_sitrep, session)
+
+    def _update_sitrep(self, session: LiveSession) -> None:
+        self._sitrep_tasks.pop(session.id, None)
+        session.sitrep = extract_sitrep(session.messages)
+        self._store.add_sitrep(SitrepRecord(session.id, session.sitrep.to_dict(), turn_count=len(session.messages)))
+        self._feed.publish({"type": "sitrep", "session_id": session.id})
+
+    def flush_sitreps(self) -> None:
+        """Compute pending SITREPs now (graceful shutdown)."""
+        for session_id, handle in list(self._sitrep_tasks.items()):
+            handle.cancel()
+            session = self._live.get(session_id)
+            if session is not None:
+                self._update_sitrep(session)
+        self._sitrep_tasks.clear()
