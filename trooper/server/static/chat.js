@@ -205,8 +205,8 @@ async function send(text) {
   prompt.value = "";
   fitPrompt();
   addUserMessage(text);
-  // "auto" lets Trooper pick local or cloud; after an escalation the chat stays on the cloud until Back to local.
-  await streamAnswer(chatPath("messages"), { content: text, route: route === "cloud" ? "cloud" : "auto" });
+  // Local first: the local model answers until someone escalates; then the cloud until Back to local.
+  await streamAnswer(chatPath("messages"), { content: text, route: route === "cloud" ? "cloud" : "local" });
 }
 
 function escalate() {
