@@ -249,6 +249,9 @@ class MessageDelta:
     stop_reason: StopReason
     usage: Usage = field(default_factory=Usage)
     stop_sequence: str | None = None
+    #: Set when another model finished an answer that a failed one started (a rescued stream),
+    #: so the final event tells the client who really answered.
+    answered_by: str | None = None
 
 
 @dataclass

@@ -198,6 +198,21 @@ def test_stream_dying_mid_answer_is_rescued_by_the_fallback(claude_and_ollama, f
     # The rescuer was asked to continue what the client already had (an assistant prefill).
     sent = chats(ollama)[-1].json["messages"]
     assert sent[-1]["role"] == "assistant" and sent[-1]["content"].startswith("Goroutines are cheap")
+    assert headers["x-trooper-provider"] == "claude", "headers went out when Claude started answering"
+
+
+def test_a_rescued_stream_says_who_finished_it_in_its_final_event(claude_and_ollama):
+    server, claude, ollama = claude_and_ollama
+    claude.default = stream_cut(3, FULL_TEXT)
+    with httpx.Client() as client:
+        body = {"model": "claude-haiku-4-5", "max_tokens": 50, "stream": True,
+                "messages": [{"role": "user", "content": "explain goroutines"}]}
+        anthropic_stream = client.post(server.url + "/v1/messages", json=body).text
+        assert '"answered_by":"llama3.1:8b"' in anthropic_stream.split("event: message_delta")[1]
+        claude.default = stream_cut(3, FULL_TEXT)
+        body = {"model": "gpt-4o-mini", "stream": True, "messages": [{"role": "user", "content": "explain goroutines"}]}
+        frames = [line for line in client.post(server.url + "/v1/chat/completions", json=body).text.splitlines() if line.startswith("data: {")]
+        assert '"model":"llama3.1:8b"' in frames[-1] and '"finish_reason":"stop"' in frames[-1]
 
 
 def test_missing_terminator_is_finalised_promptly(claude_and_ollama):

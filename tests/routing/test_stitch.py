@@ -65,6 +65,14 @@ def test_a_continuation_appends_to_the_open_text_block_and_sums_usage():
     assert response.text() == "Hello world!"
     assert [b.type for b in response.content] == ["text"]
     assert response.usage.input_tokens == 20 and response.usage.output_tokens == 1
+    final = next(e for e in first + second if isinstance(e, MessageDelta))
+    assert final.answered_by == "llama3.1:8b", "the final event says who finished the answer"
+
+
+def test_an_unrescued_answer_names_no_other_model():
+    stitcher = Stitcher()
+    final = next(e for e in feed(stitcher, text_stream("claude", "Hi")) if isinstance(e, MessageDelta))
+    assert final.answered_by is None
 
 
 def test_indexes_stay_contiguous_and_a_tool_call_means_tool_use():

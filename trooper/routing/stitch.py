@@ -44,6 +44,8 @@ class Stitcher:
         self._segment_usage = Usage()
         self._final_delta: MessageDelta | None = None
         self._continuing = False
+        self._rescued = False
+        self._segment_model = ""
         self.accumulator = StreamAccumulator()
         self.finished = False
 
@@ -72,6 +74,7 @@ class Stitcher:
         self._segment_usage = Usage()
         self._index_map = {}
         self._continuing = self._started
+        self._rescued = self._rescued or self._started
 
     def feed(self, event: StreamEvent) -> list[StreamEvent]:
         out = self._translate(event)
@@ -81,6 +84,7 @@ class Stitcher:
 
     def _translate(self, event: StreamEvent) -> list[StreamEvent]:
         if isinstance(event, MessageStart):
+            self._segment_model = event.model
             if not self._started:
                 self._pending_start = event
             self._segment_usage.input_tokens = event.usage.input_tokens
@@ -159,7 +163,8 @@ class Stitcher:
         reported = self._final_delta.stop_reason if self._final_delta else None
         stop_sequence = self._final_delta.stop_sequence if self._final_delta else None
         blocks = self.partial_blocks()
-        out.append(MessageDelta(derive_stop_reason(blocks, reported), usage, stop_sequence))
+        answered_by = self._segment_model if self._rescued else None
+        out.append(MessageDelta(derive_stop_reason(blocks, reported), usage, stop_sequence, answered_by))
         out.append(MessageStop())
         self.finished = True
         return out

@@ -563,7 +563,11 @@ class StreamEncoder:
             "stop_reason": _stop_to_wire(stop_reason),
             "stop_sequence": event.stop_sequence if stop_reason == "stop_sequence" else None,
         }
-        return out + _sse("message_delta", {"type": "message_delta", "delta": delta, "usage": usage})
+        payload: dict[str, Any] = {"type": "message_delta", "delta": delta, "usage": usage}
+        if event.answered_by:
+            # Not part of Anthropic's schema; SDKs keep unknown fields, so a client can tell.
+            payload["trooper"] = {"answered_by": event.answered_by}
+        return out + _sse("message_delta", payload)
 
 
 def _sse(event: str, payload: dict[str, Any]) -> bytes:

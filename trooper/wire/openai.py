@@ -628,6 +628,8 @@ class StreamEncoder:
             return b""
         self._finish_sent = True
         self._usage = event.usage
+        # A rescued stream's last chunks name the model that finished the answer.
+        self._model = event.answered_by or self._model
         stop_reason = "tool_use" if self._tool_index else derive_stop_reason([], event.stop_reason)
         return self._chunk({}, finish_reason=_STOP_TO_WIRE[stop_reason])
 
