@@ -259,7 +259,7 @@ def test_breaker_opens_skips_the_primary_and_returns_after_recovery(fake_anthrop
     fake_anthropic.default = reply_text(FULL_TEXT)
     server = make_trooper(
         CLAUDE_API_KEY=CLAUDE_KEY, CLAUDE_URL=fake_anthropic.messages_url, FALLBACK_URL=fake_ollama.api_chat_url,
-        TROOPER_BREAKER_FAILURES="2", TROOPER_BREAKER_COOLDOWN="1",
+        TROOPER_BREAKER_FAILURES="2", TROOPER_BREAKER_COOLDOWN="1", AUTO_RECOVERY="false",
     )
     fake_anthropic.stop()
     for _ in range(2):
@@ -270,6 +270,27 @@ def test_breaker_opens_skips_the_primary_and_returns_after_recovery(fake_anthrop
     assert ask(server)[1]["x-trooper-provider"] == "ollama"
     assert fake_anthropic.requests == [], "an open breaker skips the provider"
     time.sleep(1.2)
+    message, headers = ask(server)
+    assert headers["x-trooper-provider"] == "claude" and text_of(message) == FULL_TEXT
+
+
+def test_auto_recovery_probes_in_the_background_and_returns_traffic(fake_anthropic, fake_ollama, make_trooper):
+    fake_ollama.default = reply_text(LOCAL_TEXT)
+    fake_anthropic.default = reply_text(FULL_TEXT)
+    server = make_trooper(
+        CLAUDE_API_KEY=CLAUDE_KEY, CLAUDE_URL=fake_anthropic.messages_url, FALLBACK_URL=fake_ollama.api_chat_url,
+        TROOPER_BREAKER_FAILURES="1", TROOPER_BREAKER_COOLDOWN="0.5", AUTO_RECOVERY="true",
+    )
+    fake_anthropic.stop()
+    assert ask(server)[1]["x-trooper-provider"] == "ollama"
+    fake_anthropic.start()
+    probe = fake_anthropic.wait_for_requests(1, timeout=5)[0]
+    assert probe.json["max_tokens"] == 1, "the probe is a one-token request, not a user's turn"
+    with httpx.Client() as client:
+        deadline = time.monotonic() + 5
+        while client.get(server.url + "/health").json()["breakers"]["claude"] != "closed":
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
     message, headers = ask(server)
     assert headers["x-trooper-provider"] == "claude" and text_of(message) == FULL_TEXT
 

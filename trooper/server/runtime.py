@@ -13,6 +13,7 @@ import tornado.netutil
 from trooper.config import Settings
 from trooper.providers.cloud import build_cloud_chain
 from trooper.providers.local import LocalTier, escalation_target
+from trooper.routing.auto_recovery import RecoveryProber
 from trooper.routing.router import Router
 from trooper.server.app import make_app
 from trooper.server.live import LiveFeed
@@ -46,6 +47,8 @@ class Runtime:
             escalation_target(settings, self.client),
         )
         self.sessions = SessionService(self.store, self.feed)
+        remote = [*self.router.cloud, *([self.router.escalation] if self.router.escalation else [])]
+        self.prober = RecoveryProber(settings, remote, self.router.breakers)
         self.state = AppState(
             settings,
             self.store,
@@ -61,6 +64,8 @@ class Runtime:
         runtime = cls(settings)
         await runtime.local_tier.select()
         runtime.local_tier.start()
+        if settings.auto_recovery:
+            runtime.prober.start()
         runtime.server = tornado.httpserver.HTTPServer(
             runtime.app, xheaders=False, idle_connection_timeout=300, body_timeout=120
         )
@@ -96,6 +101,7 @@ class Runtime:
                 await asyncio.wait_for(self.server.close_all_connections(), SHUTDOWN_GRACE_SECONDS)
             except asyncio.TimeoutError:
                 log.warning("some streams did not finish within %s s of shutdown", SHUTDOWN_GRACE_SECONDS)
+        await self.prober.stop()
         self.sessions.flush_sitreps()
         await self.store.close()
         await self.local_tier.stop()

@@ -1,0 +1,79 @@
+"""AUTO_RECOVERY: bring traffic back to a provider as soon as it is healthy again.
+
+Without it, an opened breaker waits for a user's turn to be the half-open probe, and that turn
+pays for a provider that may still be down. With it, a background task takes the half-open probe
+itself: a one-token request once each cool-down ends. Success closes the breaker, so the next
+turn goes straight back to the primary; failure re-opens it for another cool-down. A probe costs
+a handful of tokens and only runs while a breaker is open.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Sequence
+
+from trooper.config import Settings
+from trooper.conversation import Message, Request, TextBlock
+from trooper.errors import UpstreamError
+from trooper.providers.base import CallOptions, Provider
+from trooper.routing.breaker import BreakerBoard
+from trooper.routing.policy import classify_failure
+
+log = logging.getLogger("trooper.recovery")
+
+PROBE_PROMPT = "ping"
+#: How often open breakers are looked at, relative to the cool-down (bounded both ways).
+MIN_INTERVAL, MAX_INTERVAL = 0.2, 5.0
+
+
+class RecoveryProber:
+    def __init__(self, settings: Settings, providers: Sequence[Provider], breakers: BreakerBoard) -> None:
+        self._settings = settings
+        self._providers = list(providers)
+        self._breakers = breakers
+        self._task: asyncio.Task[None] | None = None
+        self.interval = min(max(settings.breaker_cooldown / 2, MIN_INTERVAL), MAX_INTERVAL)
+
+    def start(self) -> None:
+        if self._task is None and self._providers:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name="trooper-auto-recovery")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def probe_open_breakers(self) -> None:
+        """One round: probe every provider whose breaker is open and whose cool-down has ended."""
+        for provider in self._providers:
+            breaker = self._breakers[provider.name]
+            if breaker.state == "closed" or not breaker.allow():
+                continue
+            if await self._healthy(provider):
+                log.info("auto-recovery: %s answers again; traffic returns to it", provider.name)
+                breaker.record_success()
+            else:
+                breaker.record_failure()
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            await self.probe_open_breakers()
+
+    async def _healthy(self, provider: Provider) -> bool:
+        request = Request(model=provider.model, messages=[Message("user", [TextBlock(PROBE_PROMPT)])], max_tokens=1)
+        options = CallOptions(
+            connect_timeout=self._settings.connect_timeout, total_timeout=self._settings.provider_timeout
+        )
+        try:
+            await asyncio.wait_for(provider.complete(request, options), self._settings.provider_timeout)
+        except asyncio.TimeoutError:
+            return False
+        except UpstreamError as error:
+            # A refusal that is the request's fault (say a 400) still proves the provider is up.
+            return not classify_failure(error, self._settings).unhealthy
+        return True
