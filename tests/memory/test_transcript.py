@@ -95,3 +95,14 @@ def test_any_resend_with_one_new_turn_adds_one(turn_texts, new_text):
     resent = [Message(m.role, [TextBlock(f"  {m.content[0].text}  ")]) for m in stored]  # type: ignore[union-attr]
     diff = diff_history(stored, resent + [role_of_next(new_text)])
     assert len(diff.appended) == 1 and not diff.branched and diff.common_prefix == len(stored)
+
+
+def test_package_exports_the_public_api():
+    import trooper.memory as memory
+
+    assert sorted(memory.__all__) == sorted(
+        ["Compacted", "ContextTooLarge", "HistoryDiff", "Sitrep", "SitrepBuilder", "build_recovery", "compact",
+         "count_message_tokens", "count_request_tokens", "count_tokens", "diff_history", "extract_sitrep",
+         "message_fingerprint", "minimum_budget", "render_sitrep"]
+    )
+    assert all(hasattr(memory, name) for name in memory.__all__)

@@ -1,0 +1,307 @@
+"""ANCHOR / SITREP / TAIL compaction of a conversation into a token budget.
+
+- ANCHOR: the first two messages verbatim (three when the second calls tools: their results
+  come along), ~10% of a typical budget.
+- SITREP: everything before the tail, summarised by ``extract_sitrep`` into at most 20% of the
+  budget and appended to the system prompt. The system prompt, not a made-up turn: every kept
+  message stays verbatim and the roles keep alternating without inventing an assistant reply.
+- TAIL: the latest messages verbatim, as many as the rest of the budget holds (~70%).
+
+When the tail would start with an assistant message right after the anchor's assistant message
+(or at the very start), a one-line user "bridge" turn says what was left out, so the result
+still starts with a user turn and alternates. A tool result never loses its tool call: the
+tail never starts at a message of tool results.
+
+When even that does not fit, in this order: older tail turns go (down to the latest user turn),
+then the anchor, then the SITREP is cut down (down to nothing), then the system prompt is cut
+and, last, the text of the assistant turn whose tool calls the latest user turn answers. The
+latest user turn is never cut: if it cannot fit with the tool definitions, ``ContextTooLarge``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from trooper.conversation import Block, Message, Request, TextBlock, Tool
+from trooper.errors import InvalidRequest, TrooperError
+from trooper.memory.sitrep import Sitrep, extract_sitrep, render_sitrep
+from trooper.memory.tokens import (
+    MESSAGE_OVERHEAD,
+    REQUEST_OVERHEAD,
+    count_message_tokens,
+    count_tokens,
+    count_tool_tokens,
+)
+
+SITREP_SHARE = 0.20
+TRUNCATION_MARK = "\n…[truncated by Trooper]"
+
+
+class ContextTooLarge(TrooperError):
+    """The latest user turn and the tool definitions alone exceed the budget."""
+
+    def __init__(self, needed: int, budget: int) -> None:
+        super().__init__(
+            413,
+            f"the latest user turn and the tool definitions need {needed} tokens; the context budget is {budget}",
+            "request_too_large",
+        )
+        self.needed = needed
+        self.budget = budget
+
+
+@dataclass
+class Compacted:
+    messages: list[Message]
+    system: str | None
+    #: Messages of the original conversation that are not in ``messages``.
+    dropped_turns: int
+    #: Tokens of the dropped messages plus tokens cut from the system prompt or a long turn.
+    dropped_tokens: int
+    #: Tokens of the compacted request (system, messages, tools), as ``count_request_tokens`` counts.
+    kept_tokens: int
+    sitrep_injected: bool
+
+
+def bridge_message(dropped: int, with_sitrep: bool) -> Message:
+    where = "; see TROOPER_SITREP in the system prompt" if with_sitrep else ""
+    return Message("user", [TextBlock(f"[Trooper: {dropped} earlier messages compacted{where}]")])
+
+
+def truncate_text(text: str, max_tokens: int) -> str:
+    """The longest head of ``text`` that, with a truncation mark, fits ``max_tokens``; ``""`` if none."""
+    if count_tokens(text) <= max_tokens:
+        return text
+    low, high = 0, len(text)
+    while low < high:  # binary search on the cut position: counting is linear, so O(n log n)
+        middle = (low + high + 1) // 2
+        if count_tokens(text[:middle] + TRUNCATION_MARK) <= max_tokens:
+            low = middle
+        else:
+            high = middle - 1
+    return text[:low] + TRUNCATION_MARK if low else ""
+
+
+# ---------------------------------------------------------------- the shape of a conversation
+
+
+def _latest_user_index(messages: Sequence[Message]) -> int:
+    for index in range(len(messages) - 1, -1, -1):
+        if messages[index].role == "user":
+            return index
+    raise InvalidRequest("the conversation has no user turn")
+
+
+def _minimal_tail_start(messages: Sequence[Message], latest: int) -> int:
+    """The tail must hold the latest user turn, and the tool calls its tool results answer."""
+    if messages[latest].tool_results() and latest > 0:
+        return latest - 1
+    return latest
+
+
+def _anchor_end(messages: Sequence[Message], tail_start: int) -> int:
+    """End of the anchor prefix: two messages, three when the second calls tools; 0 if none fits."""
+    end = 3 if len(messages) > 1 and messages[1].tool_uses() else 2
+    return end if end < tail_start else 0
+
+
+def _can_start_tail(message: Message) -> bool:
+    return message.role == "assistant" or not message.tool_results()
+
+
+def _needs_bridge(messages: Sequence[Message], anchor_end: int, start: int) -> bool:
+    """A user turn must sit between the prefix and a tail that opens with the assistant."""
+    return messages[start].role == "assistant" and (anchor_end == 0 or messages[anchor_end - 1].role == "assistant")
+
+
+def _fits_after(messages: Sequence[Message], anchor_end: int, start: int) -> bool:
+    """Whether a tail may open at ``start`` after the anchor (a user after a user cannot)."""
+    if not _can_start_tail(messages[start]):
+        return False
+    return not (anchor_end and messages[anchor_end - 1].role == "user" and messages[start].role == "user")
+
+
+_BRIDGE_TOKENS = count_message_tokens(bridge_message(10**6, with_sitrep=True))
+
+
+def _choose_tail(
+    messages: Sequence[Message], counts: Sequence[int], anchor_end: int, minimal: int, room: int
+) -> int | None:
+    """The earliest tail start after the anchor whose tail (and bridge) fits ``room``, or ``None``."""
+    best: int | None = None
+    suffix = sum(counts[minimal:])
+    for start in range(minimal, anchor_end, -1):
+        if start < minimal:
+            suffix += counts[start]
+        if suffix > room:
+            break
+        if _fits_after(messages, anchor_end, start):
+            bridge = _BRIDGE_TOKENS if _needs_bridge(messages, anchor_end, start) else 0
+            if suffix + bridge <= room:
+                best = start
+    return best
+
+
+# ---------------------------------------------------------------- public entry points
+
+
+def _unpack(
+    conversation: Request | Sequence[Message], system: str | None, tools: Sequence[Tool] | None
+) -> tuple[list[Message], str | None, list[Tool]]:
+    if isinstance(conversation, Request):
+        return list(conversation.messages), conversation.system, list(conversation.tools)
+    return list(conversation), system, list(tools or ())
+
+
+def minimum_budget(
+    conversation: Request | Sequence[Message], *, system: str | None = None, tools: Sequence[Tool] | None = None
+) -> int:
+    """The smallest budget ``compact`` accepts: the latest user turn (and what must come with it)
+    and the tool definitions, with the system prompt and any other text cut away."""
+    messages, _, tool_list = _unpack(conversation, system, tools)
+    latest = _latest_user_index(messages)
+    minimal = _minimal_tail_start(messages, latest)
+    needed = REQUEST_OVERHEAD + sum(count_tool_tokens(t) for t in tool_list)
+    needed += sum(count_message_tokens(m) for m in messages[latest:])
+    if minimal < latest:  # the assistant turn whose tool calls are answered: its text can go
+        calls = Message("assistant", [b for b in messages[minimal].content if not isinstance(b, TextBlock)])
+        needed += count_message_tokens(calls) + _BRIDGE_TOKENS
+    return needed
+
+
+def compact(
+    conversation: Request | Sequence[Message],
+    budget: int,
+    *,
+    system: str | None = None,
+    tools: Sequence[Tool] | None = None,
+    sitrep: Sitrep | None = None,
+) -> Compacted:
+    """Fit a conversation into ``budget`` tokens (system prompt and tool definitions included).
+
+    ``conversation`` is a ``Request`` (its system prompt and tools are used) or a list of
+    messages with ``system`` and ``tools`` given separately. A conversation that fits comes back
+    unchanged (the same list). ``sitrep``: the session's SITREP when the caller keeps one
+    (the server updates it after every turn); otherwise it is extracted from the dropped turns.
+    """
+    messages, system, tool_list = _unpack(conversation, system, tools)
+    counts = [count_message_tokens(m) for m in messages]
+    fixed = REQUEST_OVERHEAD + sum(count_tool_tokens(t) for t in tool_list)
+    system_tokens = count_tokens(system or "")
+    total = fixed + system_tokens + sum(counts)
+    if total <= budget:
+        original = conversation.messages if isinstance(conversation, Request) else conversation
+        return Compacted(original if isinstance(original, list) else messages, system, 0, 0, total, False)
+    floor = minimum_budget(messages, tools=tool_list)
+    if floor > budget:
+        raise ContextTooLarge(floor, budget)
+
+    latest = _latest_user_index(messages)
+    minimal = _minimal_tail_start(messages, latest)
+    anchor_end = _anchor_end(messages, minimal)
+    sitrep_cap = int(budget * SITREP_SHARE)
+    room = budget - fixed - system_tokens
+
+    for keep_anchor in (True, False):  # first older tail turns go, then the anchor
+        end = anchor_end if keep_anchor else 0
+        anchor_tokens = sum(counts[:end])
+        start = _choose_tail(messages, counts, end, minimal, room - anchor_tokens - sitrep_cap)
+        if start is not None:
+            return _assemble(messages, counts, system, tool_list, budget, end, start, minimal, sitrep_cap, sitrep)
+    # Then the SITREP shrinks to what is left beside the minimal tail (possibly nothing), and last
+    # the system prompt and the answered assistant turn's text are cut.
+    return _assemble(messages, counts, system, tool_list, budget, 0, minimal, minimal, None, sitrep)
+
+
+def _assemble(
+    messages: list[Message],
+    counts: list[int],
+    system: str | None,
+    tools: list[Tool],
+    budget: int,
+    anchor_end: int,
+    start: int,
+    minimal: int,
+    sitrep_cap: int | None,
+    known: Sitrep | None,
+) -> Compacted:
+    fixed = REQUEST_OVERHEAD + sum(count_tool_tokens(t) for t in tools)
+    system_tokens = count_tokens(system or "")
+    anchor_tokens = sum(counts[:anchor_end])
+    bridge = _BRIDGE_TOKENS if _needs_bridge(messages, anchor_end, start) else 0
+    tail_tokens = sum(counts[start:])
+    spare = budget - fixed - system_tokens - anchor_tokens - bridge - tail_tokens
+    if sitrep_cap is not None:
+        spare = min(spare, sitrep_cap)
+    summary = (known or extract_sitrep(messages[:start])) if start > 0 else None
+    new_system, sitrep_tokens = _inject(system, system_tokens, summary, spare)
+    if sitrep_cap is not None:
+        # What the SITREP left unused goes back to the tail.
+        grown = _choose_tail(messages, counts, anchor_end, minimal, budget - fixed - count_tokens(new_system or "") - anchor_tokens)
+        if grown is not None and grown < start:
+            start = grown
+    kept = messages[:anchor_end] + messages[start:]
+    dropped = len(messages) - len(kept)
+    cut_tokens = 0
+    if sitrep_cap is None and spare < 0:
+        new_system, kept, cut_tokens = _cut_to_fit(system, kept, anchor_end, messages, start, budget, tools)
+    if dropped and _needs_bridge(messages, anchor_end, start):
+        kept.insert(anchor_end, bridge_message(dropped, with_sitrep=sitrep_tokens > 0))
+    kept_tokens = fixed + count_tokens(new_system or "") + sum(count_message_tokens(m) for m in kept)
+    dropped_tokens = sum(counts[anchor_end:start]) + cut_tokens
+    return Compacted(kept, new_system, dropped, dropped_tokens, kept_tokens, sitrep_tokens > 0)
+
+
+def _inject(system: str | None, system_tokens: int, summary: Sitrep | None, room: int) -> tuple[str | None, int]:
+    """Append the rendered SITREP to the system prompt within ``room`` tokens: (system, its cost)."""
+    if summary is None or room <= 0:
+        return system, 0
+    limit = room
+    while limit > 0:
+        block = render_sitrep(summary, max_tokens=limit)
+        if not block:
+            return system, 0
+        joined = f"{system}\n\n{block}" if system else block
+        cost = count_tokens(joined) - system_tokens
+        if cost <= room:
+            return joined, cost
+        limit -= cost - room  # joining can cost a token or two more than the parts
+    return system, 0
+
+
+def _cut_to_fit(
+    system: str | None,
+    kept: list[Message],
+    anchor_end: int,
+    messages: list[Message],
+    start: int,
+    budget: int,
+    tools: list[Tool],
+) -> tuple[str | None, list[Message], int]:
+    """Last resort: cut the system prompt, then the text of the answered assistant turn."""
+    fixed = REQUEST_OVERHEAD + sum(count_tool_tokens(t) for t in tools)
+    bridge = _BRIDGE_TOKENS if _needs_bridge(messages, anchor_end, start) else 0
+    over = fixed + bridge + count_tokens(system or "") + sum(count_message_tokens(m) for m in kept) - budget
+    cut = 0
+    if over > 0 and system:
+        before = count_tokens(system)
+        system = truncate_text(system, max(0, before - over)) or None
+        cut = before - count_tokens(system or "")
+        over -= cut
+    if over > 0 and kept and kept[0].role == "assistant":
+        answered = kept[0]
+        before = count_message_tokens(answered)
+        texts = [b.text for b in answered.content if isinstance(b, TextBlock)]
+        text_room = sum(count_tokens(t) for t in texts) - over
+        shortened = truncate_text("\n".join(texts), text_room) if text_room > 0 else ""
+        blocks: list[Block] = []
+        for block in answered.content:  # thinking and tool calls stay as they are, in order
+            if not isinstance(block, TextBlock):
+                blocks.append(block)
+            elif shortened:
+                blocks.append(TextBlock(shortened))
+                shortened = ""
+        kept[0] = Message("assistant", blocks)
+        cut += before - count_message_tokens(kept[0])
+    return system, kept, cut

@@ -1,0 +1,219 @@
+"""Entity rules: what in a turn's text names a concrete thing worth remembering.
+
+Only these kinds count: technologies from a closed vocabulary, file names and paths, environment
+variable names, error codes (exception classes, errno names, signals, HTTP statuses, vendor
+codes), and numbers with a measurement unit. Ordinary words never do, whatever their shape.
+
+The text is split into tokens once (``str.translate`` and ``str.split`` run in C); plain
+lowercase words, the bulk of any text, are skipped with one test each, and only the rest is
+looked at closely. That keeps extraction to microseconds per turn.
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import compress
+from operator import and_, not_
+from typing import Iterator
+
+from trooper.memory.lexicon import AMBIGUOUS, TECHNOLOGIES
+
+_EXTENSIONS = frozenset(
+    """py pyi go rs ts tsx js jsx mjs json jsonl yaml yml toml md rst sql sh bash rb java kt c h cc cpp hpp cs
+    php swift css scss html ipynb csv tsv parquet txt env ini cfg conf lock log proto tf xml gradle mod sum vue
+    svelte dart ex exs lua r plist gguf db sqlite pem crt zip gz tar pdf png jpg svg""".split()
+)
+_NAMED_FILES = frozenset(
+    "Dockerfile Makefile Procfile Gemfile Justfile .env .gitignore .dockerignore .bashrc .zshrc .npmrc".split()
+)
+_UNITS = frozenset(
+    """ms µs us ns s sec secs second seconds min mins minute minutes h hr hrs hour hours day days week weeks
+    b kb mb gb tb pb kib mib gib tib byte bytes % rps qps tps req/s requests/s requests/sec ops/s hz khz mhz ghz
+    fps token tokens vcpu vcpus cpu cpus core cores gpu gpus °c dpi ki mi gi ti vh vw dvh px rem em""".split()
+)
+_ERROR_SUFFIXES = ("Error", "Exception", "Exit", "Fault", "Panic")
+_NAMED_ERRORS = frozenset(
+    """ECONNREFUSED ECONNRESET ECONNABORTED ETIMEDOUT ENOENT EACCES EPERM EPIPE EADDRINUSE ENOTFOUND EAGAIN
+    ENOMEM EEXIST EINVAL EHOSTUNREACH ENETUNREACH EMFILE SIGSEGV SIGKILL SIGTERM SIGABRT SIGBUS SIGPIPE
+    SIGINT SIGHUP OOMKilled CrashLoopBackOff ImagePullBackOff ErrImagePull""".split()
+)
+_HTTP_NAMING = frozenset("http status error code".split())
+_HTTP_BEFORE = _HTTP_NAMING | frozenset("return returns returned got getting throw throws a an".split())
+_STATUS_WORDS = frozenset(
+    "Bad Not Too Internal Service Gateway Unauthorized Unauthorised Forbidden Conflict Unprocessable Request Payload".split()
+)
+_TELLING_BEFORE = frozenset("in using with written via use uses learning learn rewrite rewriting port porting".split())
+_TELLING_AFTER = frozenset(
+    """module modules code version program crate crates install gem gems class library app service binary
+    compiler runtime sdk api cli function functions package packages project server client driver build
+    test tests cluster job jobs dataframe dataframes stream toolchain edition workspace script scripts
+    lint linter formatter plugin config file files""".split()
+)
+_MULTI_WORD = {"github actions": "github-actions", "spring boot": "spring", "ruby on rails": "rails", "google cloud": "gcp"}
+
+# Separators become blanks; entities are made of the rest (. / _ $ # + - % ~). A sentence end
+# becomes a token of its own, so "Go" after it reads as a sentence start.
+_SEPARATORS = bytes(32 if chr(c) in ",;:()[]{}<>\"'`|=&*\\^" else c for c in range(256))
+_SENTENCE_ENDS = ((". ", " . "), (".\n", " .\n"), ("? ", " ? "), ("! ", " ! "))
+_TRAILING = ".!?…"
+_QUANTITY = re.compile(r"(\$?\d+(?:[.,]\d+)*)([^\W\d_]*(?:/s(?:ec)?)?|%)")
+_MAGNITUDES = ("", "k", "K", "M")
+_NON_ASCII_RUN = re.compile(r"[^\x00-\x7f°µ]+")
+_FILE = re.compile(r"(?:\.{0,2}/|~/)?(?:[\w.-]+/)*[\w-][\w.-]*\.(\w+)", re.ASCII)
+_PATH = re.compile(r"(?:\./|~/|/)(?:[\w.-]+/)+[\w-]+(?:\.[\w-]+)*", re.ASCII)
+_ENV = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?|([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)", re.ASCII)
+_IDENTIFIER = re.compile(r"[A-Z][A-Za-z0-9]*", re.ASCII)
+_VENDOR_CODE = re.compile(r"ORA-\d{5}|E\d{4}|TS\d{4}|CS\d{4}", re.ASCII)
+# Lines of logs and stack traces: only their error codes count, not their numbers and frames.
+_LOG_LINE = re.compile(r"^[ \t]*(?:\[?\d{4}-\d\d-\d\d[T ]|\d\d:\d\d:\d\d|at [\w.$]+\(|File \").*$", re.MULTILINE)
+
+
+def _clean(text: str) -> str:
+    """``text`` with separators blanked: ``.split()`` then gives its tokens."""
+    if not text.isascii():  # scripts without spaces: entities are the ASCII runs between them
+        text = _NON_ASCII_RUN.sub(" ", text)
+    for end, spaced in _SENTENCE_ENDS:
+        if end in text:
+            text = text.replace(end, spaced)
+    return text.encode().translate(_SEPARATORS).decode()
+
+
+def _error(token: str, following: list[str]) -> str | None:
+    name = token.rsplit(".", 1)[-1] if "." in token else token
+    if name in _NAMED_ERRORS or (name[-1:].isdigit() and _VENDOR_CODE.fullmatch(name)):
+        return name
+    if name.endswith(_ERROR_SUFFIXES) and len(name) > 5 and _IDENTIFIER.fullmatch(name):
+        return name
+    if name == "SQLSTATE" and following:
+        return f"SQLSTATE {following[0]}"
+    return None
+
+
+def _quantity(token: str, following: list[str]) -> str | None:
+    match = _QUANTITY.fullmatch(token)
+    if not match:
+        return None
+    number, unit = match.groups()
+    if number.startswith("$"):
+        return token if unit in _MAGNITUDES else None
+    if unit.lower() in _UNITS:
+        plural_status = unit == "s" and len(number) == 3 and number[0] in "2345"  # "502s"
+        return None if plural_status else token
+    after = following[0].rstrip(_TRAILING) if following else ""
+    return f"{token} {after}" if unit in _MAGNITUDES and after.lower() in _UNITS else None
+
+
+def _http_status(token: str, raw: str, previous: str, following: list[str]) -> str | None:
+    if not (len(token) == 3 and token.isdigit() and token[0] in "2345"):
+        return None
+    after = following[0] if following else ""
+    if after in _STATUS_WORDS:
+        return f"HTTP {token}"
+    if previous.lower() in _HTTP_NAMING:
+        return f"HTTP {token}"
+    ends_clause = raw != token or not after or not after[0].isalnum()
+    return f"HTTP {token}" if previous.lower() in _HTTP_BEFORE and ends_clause else None
+
+
+def _file(token: str) -> str | None:
+    if token in _NAMED_FILES:
+        return token
+    if token.rsplit(".", 1)[-1].lower() in _EXTENSIONS and _FILE.fullmatch(token) and token.lower() not in TECHNOLOGIES:
+        return token
+    return token if _PATH.fullmatch(token) else None
+
+
+def _env(token: str) -> str | None:
+    match = _ENV.fullmatch(token)
+    return (match.group(1) or match.group(2)) if match else None
+
+
+def _unusual(tokens: list[str]) -> Iterator[int]:
+    """Indexes of tokens that are not plain lowercase words (filtered in C: no Python loop)."""
+    plain = map(and_, map(str.isalpha, tokens), map(str.islower, tokens))
+    return compress(range(len(tokens)), map(not_, plain))
+
+
+def _shapes(tokens: list[str], errors_only: bool) -> Iterator[str]:
+    for index in _unusual(tokens):
+        raw = tokens[index]
+        following = tokens[index + 1 : index + 3]
+        if raw.isalpha():  # a capitalised word: only an error name (TypeError, ECONNRESET) hides here
+            if raw.endswith(_ERROR_SUFFIXES) or raw in _NAMED_ERRORS or raw == "SQLSTATE":
+                found = _error(raw, following)
+                if found:
+                    yield found
+            continue
+        token = raw.rstrip(_TRAILING)
+        if not token:
+            continue
+        found = _error(token, following) if (token[0].isupper() or "." in token) else None
+        if not errors_only and found is None:
+            if token[0].isdigit() or token[0] == "$":
+                previous = tokens[index - 1] if index else ""
+                found = _http_status(token, raw, previous, following) or _quantity(token, following)
+            if found is None and ("/" in token or "." in token or token in _NAMED_FILES):
+                found = _file(token)
+            if found is None and ("_" in token or token[0] == "$"):
+                found = _env(token)
+        if found:
+            yield found
+    if not errors_only and "exit" in tokens:
+        index = tokens.index("exit")
+        yield from _exit_code(tokens[index + 1 : index + 3])
+
+
+def _exit_code(following: list[str]) -> Iterator[str]:
+    if len(following) == 2 and following[0] in ("code", "status"):
+        code = following[1].rstrip(_TRAILING)
+        if code.isdigit():
+            yield f"exit {following[0]} {code}"
+
+
+def _ambiguous_is_meant(tokens: list[str], index: int) -> bool:
+    """``go``, ``rust``, ``swift``… name a technology only in a telling context."""
+    token = tokens[index]
+    previous = tokens[index - 1] if index else ""
+    following = tokens[index + 1].rstrip(_TRAILING).lower() if index + 1 < len(tokens) else ""
+    if previous.lower() in _TELLING_BEFORE or following in _TELLING_AFTER:
+        return True
+    sentence_start = not previous or previous in _TRAILING
+    return token[:1].isupper() and token[1:2].islower() and not sentence_start
+
+
+def _technologies(tokens: list[str], lowered: str) -> Iterator[str]:
+    for phrase, name in _MULTI_WORD.items():
+        if phrase in lowered:
+            yield name
+            lowered = lowered.replace(phrase, " ")
+    words = set(lowered.split())
+    if "." in lowered:
+        words |= {word.split(".", 1)[0] for word in words if "." in word}  # sqlalchemy.exc.OperationalError
+    if "-" in lowered:
+        words |= {part for word in words if "-" in word for part in word.split("-")}
+    known = words & TECHNOLOGIES.keys()
+    for word in sorted(known, key=lowered.find) if len(known) > 1 else known:
+        yield TECHNOLOGIES[word]
+    ambiguous = words & AMBIGUOUS.keys()
+    if ambiguous:
+        lowered_tokens = lowered.split()  # same positions as ``tokens``
+        for word in ambiguous:
+            if any(_ambiguous_is_meant(tokens, i) for i, w in enumerate(lowered_tokens) if w == word):
+                yield AMBIGUOUS[word]
+
+
+def extract_errors(text: str) -> list[str]:
+    """Only the error codes in ``text``: what a tool's output or a log contributes."""
+    return list(dict.fromkeys(_shapes(_clean(text).split(), errors_only=True)))
+
+
+def extract_entities(text: str) -> list[str]:
+    """Entities named in ``text``, each once, technologies first, then by position."""
+    prose = _LOG_LINE.sub("", text) if ("\n" in text and _LOG_LINE.search(text)) else text
+    cleaned = _clean(prose)
+    tokens = cleaned.split()
+    found: dict[str, None] = dict.fromkeys(_technologies(tokens, cleaned.lower()))
+    if prose is not text:
+        found.update(dict.fromkeys(extract_errors(text)))
+    found.update(dict.fromkeys(_shapes(tokens, errors_only=False)))
+    return list(found)

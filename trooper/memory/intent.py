@@ -1,0 +1,118 @@
+"""The session's intent: what the user set out to do, in their own words.
+
+Taken from the first substantive user turn ("i am building a postgres connection pool in go" →
+``building a postgres connection pool in go``) and replaced when a later user turn announces a
+change of plan ("actually, now i want to …").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from trooper.memory.cues import is_problem
+
+_ACTIVITIES = (
+    "building|writing|working on|migrating|debugging|setting up|creating|developing|implementing|porting|"
+    "refactoring|designing|making|adding|analy[sz]ing|fixing|learning|planning|investigating|upgrading|"
+    "deploying|testing|trying to|looking into|looking for|putting together|converting|cleaning|training|"
+    "benchmarking|profiling|automating|moving|rewriting|preparing|evaluating|comparing|reviewing|exploring"
+).replace(" ", r"\s+")  # the patterns below are verbose: spaces must be explicit
+_IMPERATIVES = (
+    "make|fix|add|write|create|build|set up|upgrade|migrate|review|implement|refactor|update|remove|delete|find|"
+    "explain|analy[sz]e|convert|move|deploy|install|configure|generate|optimi[sz]e|speed up|debug|investigate|"
+    "port|rename|replace|document|design|plan|translate|summari[sz]e|draft|split|finish|clean up|get|rewrite"
+).replace(" ", r"\s+")
+# "-ing" verbs that report a state, not a purpose ("we're seeing latency spikes").
+_NOT_ACTIVITIES = (
+    "seeing|getting|having|hitting|experiencing|facing|noticing|using|running|going|wondering|thinking|feeling|"
+    "being|doing|stuck|struggling|coming|sitting|waiting"
+)
+_EXPLICIT = re.compile(
+    rf"""
+    (?:\b(?:i\s+am|i'm|im|we\s+are|we're|i've\s+been|we've\s+been)\s+(?:currently\s+|now\s+|still\s+)?
+        (?P<activity>(?:{_ACTIVITIES}|(?!{_NOT_ACTIVITIES})[a-z]+ing)\b.*)
+    |\b(?:i|we)\s+(?:really\s+)?(?:want|need|would\s+like|'d\s+like|wanna|have)\s+to\s+(?P<wish>.*)
+    |\b(?:my|our)\s+(?:goal|task|plan|job)\s+is\s+to\s+(?P<goal>.*)
+    |\b(?:help\s+me|can\s+you\s+help\s+me|could\s+you\s+help\s+me)(?:\s+to|\s+with)?\s+(?P<help>.*)
+    |^(?:please\s+)?(?:can|could|would)\s+you\s+(?:please\s+)?(?P<request>.*)
+    |^how\s+(?:do|can|should|would)\s+(?:i|we|you)\s+(?P<howto>.*)
+    |^(?:let's|lets|let\s+us)\s+(?P<lets>.*)
+    |^(?P<imperative>(?:{_IMPERATIVES})\b.*)
+    )""",
+    re.VERBOSE,
+)
+_REFINEMENT = re.compile(
+    r"\b(?:actually|instead|change of plan|scratch that|new plan|pivot|switching to|forget (?:that|the)|"
+    r"on second thought|different approach|now i (?:want|need)|now we (?:want|need))\b"
+)
+_REFINED = re.compile(
+    rf"""\b(?:(?:i|we)\s+(?:now\s+)?(?:want|need|would\s+like|'d\s+like)\s+to\s+(?P<wish>.*)
+    |(?:i\s+am|i'm|we\s+are|we're)\s+(?:now\s+)?(?P<activity>(?:{_ACTIVITIES})\b.*)
+    |(?:goal|plan|task)\s+is\s+(?:now\s+)?to\s+(?P<goal>.*))""",
+    re.VERBOSE,
+)
+_CLAUSE_END = re.compile(
+    r"[.!?](?:\s|$)|[;:\n(。！？、]|,\s+(?:and|but|so|which|because|the|my|our|it|this|that|i|we|can|could|please)\b"
+    r"|\s+(?:but|because|so|so that|and then|since|without|even though)\s"
+    r"|\s+and\s+(?:i|my|it|we|our|the|now|then|this|that|make sure|ensure)\b"
+)
+_LEADING_NOISE = re.compile(r"^(?:(?:hi|hello|hey|ok|okay|so|well|yo|please|thanks|thank you)\b[\s,!.]*)+")
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
+_PRONOUN_OBJECT = frozenset("it this that them these those".split())
+MIN_WORDS = 5
+_WORD = re.compile(r"[\w'+#.%$/-]+")
+_TRYING = re.compile(r"^trying\s+to\s+")
+MAX_INTENT_WORDS = 14
+
+
+@dataclass
+class IntentMatch:
+    text: str
+    #: The turn said what it wants in so many words (not a fallback to its first sentence).
+    explicit: bool
+
+
+def _clause(text: str) -> str:
+    end = _CLAUSE_END.search(text)
+    clause = text[: end.start()] if end else text
+    words = _WORD.findall(clause)[:MAX_INTENT_WORDS]
+    return " ".join(words).strip(" .,'-")
+
+
+def _substantive(text: str) -> bool:
+    """Long enough to state a purpose: five words, or six CJK characters."""
+    return len(text.split()) >= MIN_WORDS or len(_CJK.findall(text)) >= 6
+
+
+def read_intent(text: str) -> IntentMatch | None:
+    """The intent a user turn states, a weaker guess from its first clause, or ``None``.
+
+    A first clause that reports a problem reads as ``fix: <the problem>``.
+    """
+    lowered = _LEADING_NOISE.sub("", " ".join(text[:600].lower().split()))
+    if not lowered:
+        return None
+    match = _EXPLICIT.search(lowered)
+    if match:
+        clause = _TRYING.sub("", _clause(next(group for group in match.groups() if group is not None)))
+        if len(set(clause.split()) - _PRONOUN_OBJECT) >= 2:
+            return IntentMatch(clause, explicit=True)
+    if not _substantive(lowered):
+        return None
+    clause = _clause(lowered)
+    if clause and is_problem(clause):
+        clause = "fix: " + clause
+    return IntentMatch(clause, explicit=False) if clause else None
+
+
+def read_refinement(text: str) -> str | None:
+    """A new intent announced by a later user turn, or ``None``."""
+    lowered = " ".join(text[:600].lower().split())
+    if not _REFINEMENT.search(lowered):
+        return None
+    match = _REFINED.search(lowered)
+    if not match:
+        return None
+    clause = _clause(next(group for group in match.groups() if group is not None))
+    return clause if len(clause.split()) >= 2 else None

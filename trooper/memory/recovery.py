@@ -1,0 +1,54 @@
+"""Subagent recovery: what a fresh agent needs to pick up a session where it stopped."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from typing import Any
+
+from trooper.conversation import Message, TextBlock
+from trooper.memory.compaction import compact
+from trooper.memory.sitrep import extract_sitrep
+
+# "PR #3", "step 3", "phase 3", "#3": the numbered unit of work a completed step names.
+_STEP_NUMBER = re.compile(r"(?:\b(?:pr|pull request|step|phase|task|part|stage|milestone)\s*#?\s*|#)(\d+)\b", re.IGNORECASE)
+
+
+def next_step(completed_steps: list[str]) -> int:
+    """The step to resume from: after the highest numbered step done, else after the count done."""
+    numbers = [int(n) for step in completed_steps for n in _STEP_NUMBER.findall(step)]
+    return (max(numbers) if numbers else len(completed_steps)) + 1
+
+
+def message_to_json(message: Message) -> dict[str, Any]:
+    """``{role, content}``: content a string for plain text, else the blocks as dicts."""
+    if all(isinstance(block, TextBlock) for block in message.content):
+        return {"role": message.role, "content": "\n".join(b.text for b in message.content)}  # type: ignore[union-attr]
+    return {"role": message.role, "content": [dataclasses.asdict(block) for block in message.content]}
+
+
+def build_recovery(session_id: str, messages: list[Message], budget: int) -> dict[str, Any]:
+    """Everything a new agent needs to resume the session, its context compacted into ``budget``.
+
+    ``context`` starts with a ``system`` entry when compaction put a SITREP there.
+    """
+    sitrep = extract_sitrep(messages)
+    resume_from = next_step(sitrep.completed_steps)
+    hint = f"Resume from step {resume_from}"
+    if sitrep.open_loops:
+        hint += f"; still open: {sitrep.open_loops[0]}"
+    context: list[dict[str, Any]] = []
+    if messages:
+        compacted = compact(messages, budget)
+        if compacted.system:
+            context.append({"role": "system", "content": compacted.system})
+        context += [message_to_json(m) for m in compacted.messages]
+    return {
+        "session_id": session_id,
+        "completed_steps": sitrep.completed_steps,
+        "resume_from": resume_from,
+        "recovery_hint": hint,
+        "open_loops": sitrep.open_loops,
+        "intent": sitrep.intent,
+        "context": context,
+    }

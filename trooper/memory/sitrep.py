@@ -1,0 +1,327 @@
+"""SITREP: a rule-based situation report of a session, extracted without a model call.
+
+``SitrepBuilder`` folds messages one at a time, so the server can keep a builder per session
+and add each new turn (the incremental path); ``extract_sitrep`` folds a whole list.
+
+Only a window of each turn is read (its first ``HEAD_CHARS`` and last ``TAIL_CHARS``): the
+signal of a turn sits at its start and its conclusion, and the window keeps the cost linear in
+the number of turns however long the pasted logs are. Tool results contribute their error codes
+and, when they fail, an open loop.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass, field
+
+from trooper.conversation import Message, TextBlock, ToolResultBlock, ToolUseBlock
+from trooper.memory import cues
+from trooper.memory.entities import extract_entities, extract_errors
+from trooper.memory.intent import read_intent, read_refinement
+from trooper.memory.tokens import count_tokens
+
+HEAD_CHARS = 1000
+TAIL_CHARS = 400
+MAX_ITEM_CHARS = 160
+#: A sentence this short, or opening with a pronoun, borrows the sentence before it as context.
+_TERSE_WORDS = 5
+_PRONOUN_START = re.compile(r"^(?:that|this|it|these|those|both)\b")
+# "PR #3", "issue 12", "step 4", "#7": the numbered unit of work a completed step names.
+_REFERENCE = re.compile(r"\b(?:pr|pull request|mr|merge request|issue|ticket|bug|step|phase|task|stage)\s*#?\s*(\d+)\b|#(\d+)\b")
+_KEYWORD = re.compile(r"[^\W_][\w.+#'-]*[^\W_+#]|[^\W_]")
+_STOPWORDS = frozenset(
+    """the a an and or but if then so to of in on at by for with from into onto over under about as is are was
+    were be been being it its it's this that these those there here i i'm we we're you your my our me us they
+    them he she his her not no yes do does did done has have had can could should would will just now still
+    again also too very really quite some any all more most other such than only own same up down out off
+    what which who whom whose when where why how get got getting make made use used using need needs want
+    wants try tried let let's please thanks ok okay one two new old first last next same way thing things
+    keep keeps kept fix fixed fixes fixing issue problem works working work worked completed complete
+    finished resolved merged deployed shipped landed implemented solved done now after before out error errors
+    fail fails failed failing bug broken wrong again still there""".split()
+)
+_ANSWER_MIN_CHARS = 40
+
+
+def _window(text: str) -> str:
+    if len(text) <= HEAD_CHARS + TAIL_CHARS:
+        return text
+    tail = text[-TAIL_CHARS:]
+    return text[:HEAD_CHARS] + "\n" + tail[tail.find("\n") + 1 :]
+
+
+def _item(sentence: str) -> str:
+    sentence = " ".join(sentence.split()).strip(" -*>#")
+    return sentence if len(sentence) <= MAX_ITEM_CHARS else sentence[: MAX_ITEM_CHARS - 1].rstrip() + "…"
+
+
+def _stem(word: str) -> str:
+    if word.endswith("s") and not word.endswith("ss"):
+        word = word[:-1]
+    for suffix in ("ing", "ed", "e"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word
+
+
+def keywords(text: str) -> frozenset[str]:
+    """Content words of a sentence, lightly stemmed: how loops and steps are matched up."""
+    return frozenset(_stem(w) for w in _KEYWORD.findall(text.lower()) if w not in _STOPWORDS and len(w) > 2)
+
+
+def _turn_text(message: Message) -> str:
+    return "\n".join(block.text for block in message.content if isinstance(block, TextBlock) and block.text)
+
+
+@dataclass
+class Sitrep:
+    """What a session is about and where it stands; ``to_dict`` is its JSON form."""
+
+    intent: str = ""
+    #: 0..1, see ``docs/sitrep.md``: explicit intent 0.6 or first-clause guess 0.35, plus up to 0.3
+    #: for the intent's words recurring later, plus 0.1 when it names an entity, minus 0.15 a pivot.
+    confidence: float = 0.0
+    entities: list[str] = field(default_factory=list)
+    open_loops: list[str] = field(default_factory=list)
+    completed_steps: list[str] = field(default_factory=list)
+    resolved_loops: list[str] = field(default_factory=list)
+    decisions: list[str] = field(default_factory=list)
+    constraints: list[str] = field(default_factory=list)
+    turn_count: int = 0
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+@dataclass
+class _Loop:
+    text: str
+    keys: frozenset[str]
+    tool: str = ""
+    #: The turn that reported it: a problem report often spans several sentences.
+    turn: int = 0
+
+
+class SitrepBuilder:
+    """Folds a conversation, message by message, into a ``Sitrep``."""
+
+    def __init__(self) -> None:
+        self._intent = ""
+        self._explicit = False
+        self._pivots = 0
+        self._intent_turn = -1
+        self._later_text: list[str] = []
+        self._entities: dict[str, None] = {}
+        self._path_names: set[str] = set()
+        self._loops: list[_Loop] = []
+        self._questions: list[str] = []
+        self._steps: list[str] = []
+        self._step_keys: set[str] = set()
+        self._references: set[str] = set()
+        self._resolved: list[str] = []
+        self._decisions: dict[str, None] = {}
+        self._constraints: dict[str, None] = {}
+        self._tool_calls: dict[str, str] = {}
+        self._previous_lead = ""
+        self._turns = 0
+
+    def add(self, message: Message) -> None:
+        self._turns += 1
+        text = _window(_turn_text(message))
+        if message.role == "assistant":
+            self._add_assistant(message, text)
+        else:
+            self._add_user(message, text)
+        if text:
+            for entity in extract_entities(text):
+                self._add_entity(entity)
+            if 0 <= self._intent_turn < self._turns - 1:
+                self._later_text.append(text.lower())
+            self._previous_lead = next((s for s in cues.sentences(text) if s.strip()), "")
+
+    def _add_entity(self, entity: str) -> None:
+        if "/" in entity:
+            self._path_names.add(entity.rsplit("/", 1)[-1])
+        elif entity in self._path_names:
+            return  # a bare file name repeating a path already known
+        self._entities.setdefault(entity, None)
+
+    # ------------------------------------------------------------ per role
+
+    def _add_user(self, message: Message, text: str) -> None:
+        for result in message.tool_results():
+            self._add_tool_result(result)
+        if not text:
+            return
+        if not self._intent:
+            found = read_intent(text)
+            if found:
+                self._intent, self._explicit, self._intent_turn = found.text, found.explicit, self._turns - 1
+        else:
+            refined = read_refinement(text)
+            if refined and refined != self._intent:
+                self._intent, self._explicit, self._intent_turn = refined, True, self._turns - 1
+                self._later_text.clear()  # support for the new intent counts from here on
+                self._pivots += 1
+        self._read_sentences(text, from_user=True)
+
+    def _add_assistant(self, message: Message, text: str) -> None:
+        for use in message.tool_uses():
+            self._tool_calls[use.id] = _describe_call(use)
+            for value in use.input.values():
+                if isinstance(value, str) and len(value) <= 200:
+                    for entity in extract_entities(value):
+                        self._add_entity(entity)
+        if len(text) >= _ANSWER_MIN_CHARS:
+            self._questions.clear()  # a substantive reply answers what the user asked before it
+        if text:
+            self._read_sentences(text, from_user=False)
+
+    def _add_tool_result(self, result: ToolResultBlock) -> None:
+        call = self._tool_calls.get(result.tool_use_id, "tool")
+        tool = call.split(" ", 1)[0]
+        output = _window(result.text())
+        for error in extract_errors(output):
+            self._add_entity(error)
+        earlier = [loop for loop in self._loops if loop.tool == tool]
+        if result.is_error:
+            for loop in earlier:  # superseded by the newer failure
+                self._loops.remove(loop)
+            first_line = next((line.strip() for line in output.splitlines() if line.strip()), "")
+            for entity in extract_entities(first_line):
+                self._add_entity(entity)
+            text = _item(f"{call} failed: {first_line}")
+            self._loops.append(_Loop(text, keywords(text), tool, self._turns))
+        else:  # the same tool succeeding closes its earlier failure
+            for loop in earlier:
+                self._resolve(loop)
+
+    # ------------------------------------------------------------ sentences
+
+    def _read_sentences(self, text: str, from_user: bool) -> None:
+        previous = self._previous_lead
+        for reading in cues.read_turn(text, from_user):
+            sentence = reading.sentence
+            item = sentence
+            if len(sentence.split()) <= _TERSE_WORDS or _PRONOUN_START.match(sentence.lower()):
+                item = f"{previous[:100]} {sentence}" if previous else sentence
+            previous = sentence
+            if reading.question:
+                self._questions.append(_item(sentence))
+            if reading.done:
+                self._complete(item, from_user)
+            if reading.open:
+                self._open(item)
+            if reading.decision:
+                self._decisions.setdefault(_item(sentence), None)
+            if reading.constraint:
+                self._constraints.setdefault(_item(sentence), None)
+
+    def _open(self, sentence: str) -> None:
+        keys = keywords(sentence)
+        for index, loop in enumerate(self._loops):
+            shared = len(keys & loop.keys)
+            if shared and shared >= min(len(keys), len(loop.keys)) // 2:
+                self._loops[index] = _Loop(_item(sentence), keys | loop.keys, loop.tool, self._turns)  # newer news
+                return
+        self._loops.append(_Loop(_item(sentence), keys, turn=self._turns))
+
+    def _complete(self, sentence: str, from_user: bool) -> None:
+        item = _item(sentence)
+        keys = keywords(sentence)
+        references = {named or bare for named, bare in _REFERENCE.findall(sentence.lower())}
+        step_key = " ".join(sorted(keys)) if len(keys) > 1 else item.lower()
+        if (references and references <= self._references) or (not references and step_key in self._step_keys):
+            return  # the same PR / step reported again
+        self._references |= references
+        self._step_keys.add(step_key)
+        self._steps.append(item)
+        closing = [loop for loop in self._loops if keys & loop.keys]
+        if not closing and self._loops and (from_user or not keys):
+            # "that fixed it", "C'est corrigé": the user closes the problem reported last
+            closing = [loop for loop in self._loops if loop.turn == self._loops[-1].turn]
+        for loop in closing:
+            self._resolve(loop)
+
+    def _resolve(self, loop: _Loop) -> None:
+        self._loops.remove(loop)
+        self._resolved.append(loop.text)
+
+    # ------------------------------------------------------------ result
+
+    def _confidence(self) -> float:
+        if not self._intent:
+            return 0.0
+        words = keywords(self._intent)
+        later = "\n".join(self._later_text)
+        support = sum(1 for w in words if w in later) / len(words) if words else 0.0
+        names_entity = any(e.lower() in self._intent for e in self._entities)
+        score = (0.6 if self._explicit else 0.35) + 0.3 * support + 0.1 * names_entity - 0.15 * self._pivots
+        return round(min(1.0, max(0.0, score)), 2)
+
+    def build(self) -> Sitrep:
+        return Sitrep(
+            intent=self._intent,
+            confidence=self._confidence(),
+            entities=list(self._entities),
+            open_loops=[loop.text for loop in self._loops] + self._questions,
+            completed_steps=list(self._steps),
+            resolved_loops=list(dict.fromkeys(self._resolved)),
+            decisions=list(self._decisions),
+            constraints=list(self._constraints),
+            turn_count=self._turns,
+        )
+
+
+def _describe_call(use: ToolUseBlock) -> str:
+    """``bash (pytest -q)``: the tool and its first short string argument."""
+    argument = next((v for v in use.input.values() if isinstance(v, str) and 0 < len(v) <= 60), "")
+    return f"{use.name} ({argument})" if argument else use.name
+
+
+def extract_sitrep(messages: list[Message]) -> Sitrep:
+    """The SITREP of a whole conversation."""
+    builder = SitrepBuilder()
+    for message in messages:
+        builder.add(message)
+    return builder.build()
+
+
+def _section(label: str, items: list[str], limit: int) -> str:
+    return f"{label}: " + "; ".join(items[-limit:]) if items and limit else ""
+
+
+def render_sitrep(sitrep: Sitrep, max_tokens: int | None = None) -> str:
+    """The SITREP as a compact ``[TROOPER_SITREP]`` block for prompt injection.
+
+    With ``max_tokens``, the longest lists lose their oldest items first (halving), then the
+    intent is cut; ``""`` when not even the frame fits.
+    """
+    limits = {"entities": 15, "open": 8, "done": 8, "decisions": 5, "constraints": 5}
+    intent = sitrep.intent
+    while True:
+        text = _render(sitrep, intent, limits)
+        if max_tokens is None or count_tokens(text) <= max_tokens:
+            return text
+        widest = max(limits, key=lambda name: limits[name])
+        if limits[widest]:
+            limits[widest] //= 2
+        elif intent:
+            words = intent.split()
+            intent = " ".join(words[: len(words) // 2])
+        else:
+            return ""
+
+
+def _render(sitrep: Sitrep, intent: str, limits: dict[str, int]) -> str:
+    lines = [
+        "[TROOPER_SITREP]",
+        f"intent: {intent} (confidence {sitrep.confidence:.2f})" if intent else "",
+        _section("entities", sitrep.entities[: limits["entities"]], limits["entities"]),
+        _section("open", sitrep.open_loops, limits["open"]),
+        _section("done", sitrep.completed_steps, limits["done"]),
+        _section("decisions", sitrep.decisions, limits["decisions"]),
+        _section("constraints", sitrep.constraints, limits["constraints"]),
+        "[/TROOPER_SITREP]",
+    ]
+    return "\n".join(line for line in lines if line)
