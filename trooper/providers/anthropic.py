@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-from typing import AsyncIterator
-
 import httpx
 
-from trooper.conversation import Request, Response, StreamEvent
 from trooper.errors import UpstreamError
-from trooper.providers.base import Capabilities, CallOptions, Provider
-from trooper.providers.http import HttpUpstream, complete_timeout, stream_timeout
-from trooper.wire import anthropic as codec
+from trooper.providers.base import CallOptions, Capabilities
+from trooper.providers.http import CodecProvider, HttpUpstream
+from trooper.wire import anthropic as wire_codec
 
 #: Client headers passed through so features the client opted into keep working.
 FORWARDED_HEADERS = ("anthropic-version", "anthropic-beta")
 
 
-class AnthropicProvider(Provider):
+class AnthropicProvider(CodecProvider):
     """``upstream_model``: a requested ``claude-*`` model is sent as asked; any other name (an
     OpenAI or local model) is replaced by the configured ``model``."""
 
     tier = "cloud"
+    codec = wire_codec
 
     def __init__(
         self,
@@ -37,7 +35,7 @@ class AnthropicProvider(Provider):
         self.model = model
         self._api_key = api_key
         self._context_window = context_window
-        self._http = HttpUpstream(name, client, codec.decode_error)
+        self._http = HttpUpstream(name, client, wire_codec.decode_error)
 
     def __repr__(self) -> str:
         return f"AnthropicProvider(name={self.name!r}, url={self.url!r}, model={self.model!r})"
@@ -51,19 +49,9 @@ class AnthropicProvider(Provider):
     async def available(self) -> bool:
         return bool(self._api_key)
 
-    async def complete(self, request: Request, options: CallOptions) -> Response:
-        body = codec.encode_request(request, self.upstream_model(request.model), stream=False)
-        raw = await self._http.post_json(self.url, self._headers(options), body, complete_timeout(options))
-        return self._http.decode_response(codec.decode_response, raw)
-
-    async def stream(self, request: Request, options: CallOptions) -> AsyncIterator[StreamEvent]:
-        body = codec.encode_request(request, self.upstream_model(request.model), stream=True)
-        async for event in self._http.post_stream(self.url, self._headers(options), body, stream_timeout(options), codec.StreamDecoder()):
-            yield event
-
     def _headers(self, options: CallOptions) -> dict[str, str]:
         key = options.api_key or self._api_key
         if not key:
             raise UpstreamError(self.name, "unavailable", "no Anthropic API key configured (CLAUDE_API_KEY)")
         forwarded = {k.lower(): v for k, v in options.forward_headers.items() if k.lower() in FORWARDED_HEADERS}
-        return {"anthropic-version": codec.ANTHROPIC_VERSION, **forwarded, "x-api-key": key, "content-type": "application/json"}
+        return {"anthropic-version": wire_codec.ANTHROPIC_VERSION, **forwarded, "x-api-key": key, "content-type": "application/json"}

@@ -9,15 +9,24 @@ started (cut connection, malformed frame, missing terminator, in-stream error) g
 
 from __future__ import annotations
 
+import abc
 import email.utils
 import time
-from typing import Any, AsyncIterator, Callable, Protocol
+from collections.abc import AsyncIterator, Callable
+from types import ModuleType
+from typing import Any, Protocol
 
 import httpx
 
-from trooper.conversation import BlockStart, MessageDelta, Response, StreamEvent
+from trooper.conversation import (
+    BlockStart,
+    MessageDelta,
+    Request,
+    Response,
+    StreamEvent,
+)
 from trooper.errors import UpstreamError
-from trooper.providers.base import CallOptions
+from trooper.providers.base import CallOptions, Provider
 from trooper.wire.errors import UpstreamStreamError, WireError
 
 ErrorDecoder = Callable[[int, bytes], "tuple[str, str]"]
@@ -159,3 +168,29 @@ class HttpUpstream:
             return UpstreamError(self.provider, "stream", f"stream broke ({detail})")
         return UpstreamError(self.provider, "connect", f"cannot reach upstream ({detail})")
 
+
+
+class CodecProvider(Provider):
+    """A provider reached by POSTing one wire codec's JSON to ``url``: encode, send, decode.
+
+    Subclasses set ``codec`` (a ``trooper.wire`` module), ``url`` and ``_http``, and say which
+    headers authenticate a call.
+    """
+
+    codec: ModuleType
+    url: str
+    _http: HttpUpstream
+
+    @abc.abstractmethod
+    def _headers(self, options: CallOptions) -> dict[str, str]: ...
+
+    async def complete(self, request: Request, options: CallOptions) -> Response:
+        body = self.codec.encode_request(request, self.upstream_model(request.model), stream=False)
+        raw = await self._http.post_json(self.url, self._headers(options), body, complete_timeout(options))
+        return self._http.decode_response(self.codec.decode_response, raw)
+
+    async def stream(self, request: Request, options: CallOptions) -> AsyncIterator[StreamEvent]:
+        body = self.codec.encode_request(request, self.upstream_model(request.model), stream=True)
+        events = self._http.post_stream(self.url, self._headers(options), body, stream_timeout(options), self.codec.StreamDecoder())
+        async for event in events:
+            yield event

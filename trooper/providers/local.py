@@ -9,13 +9,12 @@ went down.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from typing import Any
 
 import httpx
 
+from trooper.background import PeriodicTask
 from trooper.config import ConfigError, Settings
 from trooper.errors import UpstreamError
 from trooper.providers.base import Provider
@@ -40,7 +39,7 @@ class LocalTier:
     def __init__(self, settings: Settings, client: httpx.AsyncClient, *, recheck_seconds: float = RECHECK_SECONDS) -> None:
         self._settings = settings
         self._client = client
-        self._recheck_seconds = recheck_seconds
+        self._recheck = PeriodicTask("trooper-local-tier", recheck_seconds, self.select)
         self._ollama = OllamaProvider(
             url=settings.fallback_url,
             model=settings.ollama_model,
@@ -53,7 +52,6 @@ class LocalTier:
         self._current: Provider | None = None
         #: Why each tier above the live one was passed over, for describe() and the logs.
         self._passed_over: dict[str, str] = {}
-        self._task: asyncio.Task[None] | None = None
 
     @property
     def current(self) -> Provider | None:
@@ -110,25 +108,12 @@ class LocalTier:
     # ------------------------------------------------------------ background re-check
 
     def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._recheck_forever(), name="trooper-local-tier")
+        self._recheck.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._recheck.stop()
         if self._embedded is not None:
             await self._embedded.aclose()
-
-    async def _recheck_forever(self) -> None:
-        while True:
-            await asyncio.sleep(self._recheck_seconds)
-            try:
-                await self.select()
-            except Exception:  # a bad probe must not end the re-check for the server's lifetime
-                log.exception("local tier re-check failed")
 
     async def _local_openai_provider(self) -> OpenAICompatProvider:
         """The provider for ``LOCAL_OPENAI_URL`` once the server answers ``GET /models``; its model

@@ -3,25 +3,24 @@ OpenAI-compatible servers (llama-server, LM Studio, vLLM)."""
 
 from __future__ import annotations
 
-from typing import AsyncIterator
-
 import httpx
 
-from trooper.conversation import Request, Response, StreamEvent
-from trooper.providers.base import Capabilities, CallOptions, Provider, Tier
-from trooper.providers.http import HttpUpstream, complete_timeout, stream_timeout
-from trooper.wire import openai as codec
+from trooper.providers.base import CallOptions, Capabilities, Tier
+from trooper.providers.http import CodecProvider, HttpUpstream
+from trooper.wire import openai as wire_codec
 
 #: Model names that belong to OpenAI and to Gemini, for ``model_prefixes``.
 OPENAI_MODEL_PREFIXES = ("gpt-", "chatgpt-", "o1", "o3", "o4")
 GEMINI_MODEL_PREFIXES = ("gemini-",)
 
 
-class OpenAICompatProvider(Provider):
+class OpenAICompatProvider(CodecProvider):
     """``upstream_model``: a requested model starting with one of ``model_prefixes`` (e.g.
     ``OPENAI_MODEL_PREFIXES``) is sent as asked; anything else, and everything when no prefixes are
     given (a local server), is replaced by the configured ``model``. The key is sent as a Bearer
     token, and no Authorization header is sent when there is no key."""
+
+    codec = wire_codec
 
     def __init__(
         self,
@@ -47,7 +46,7 @@ class OpenAICompatProvider(Provider):
             context_window=context_window, supports_tools=supports_tools, supports_prefill=False
         )
         self._model_prefixes = model_prefixes
-        self._http = HttpUpstream(name, client, codec.decode_error)
+        self._http = HttpUpstream(name, client, wire_codec.decode_error)
 
     def __repr__(self) -> str:
         return f"OpenAICompatProvider(name={self.name!r}, url={self.url!r}, model={self.model!r})"
@@ -60,16 +59,6 @@ class OpenAICompatProvider(Provider):
 
     async def available(self) -> bool:
         return bool(self.url and self.model) and (self.tier == "local" or bool(self._api_key))
-
-    async def complete(self, request: Request, options: CallOptions) -> Response:
-        body = codec.encode_request(request, self.upstream_model(request.model), stream=False)
-        raw = await self._http.post_json(self.url, self._headers(options), body, complete_timeout(options))
-        return self._http.decode_response(codec.decode_response, raw)
-
-    async def stream(self, request: Request, options: CallOptions) -> AsyncIterator[StreamEvent]:
-        body = codec.encode_request(request, self.upstream_model(request.model), stream=True)
-        async for event in self._http.post_stream(self.url, self._headers(options), body, stream_timeout(options), codec.StreamDecoder()):
-            yield event
 
     def _headers(self, options: CallOptions) -> dict[str, str]:
         headers = {"content-type": "application/json"}

@@ -10,10 +10,10 @@ a handful of tokens and only runs while a breaker is open.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from typing import Sequence
+from collections.abc import Sequence
 
+from trooper.background import PeriodicTask
 from trooper.config import Settings
 from trooper.conversation import Message, Request, TextBlock
 from trooper.errors import UpstreamError
@@ -33,19 +33,15 @@ class RecoveryProber:
         self._settings = settings
         self._providers = list(providers)
         self._breakers = breakers
-        self._task: asyncio.Task[None] | None = None
-        self.interval = min(max(settings.breaker_cooldown / 2, MIN_INTERVAL), MAX_INTERVAL)
+        interval = min(max(settings.breaker_cooldown / 2, MIN_INTERVAL), MAX_INTERVAL)
+        self._job = PeriodicTask("trooper-auto-recovery", interval, self.probe_open_breakers)
 
     def start(self) -> None:
-        if self._task is None and self._providers:
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="trooper-auto-recovery")
+        if self._providers:
+            self._job.start()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._job.stop()
 
     async def probe_open_breakers(self) -> None:
         """One round: probe every provider whose breaker is open and whose cool-down has ended."""
@@ -58,11 +54,6 @@ class RecoveryProber:
                 breaker.record_success()
             else:
                 breaker.record_failure()
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.interval)
-            await self.probe_open_breakers()
 
     async def _healthy(self, provider: Provider) -> bool:
         request = Request(model=provider.model, messages=[Message("user", [TextBlock(PROBE_PROMPT)])], max_tokens=1)
