@@ -94,6 +94,23 @@ ANY_CUE = re.compile(
 )
 
 
+# The clause-level families as one alternation: a clause is scanned once. Order matters where
+# they overlap: "not merged yet" is pending, "no longer fails" is done, not a negation.
+_SIGNALS = re.compile(
+    "|".join(
+        f"(?P<{name}>{family.pattern})"
+        for name, family in (
+            ("pending", _PENDING),
+            ("done", _DONE),
+            ("still", _STILL),
+            ("problem", _PROBLEM),
+            ("negation", _NEGATION),
+            ("hypothetical", _HYPOTHETICAL),
+        )
+    )
+)
+
+
 def clauses(sentence: str) -> list[str]:
     return [part for part in _CLAUSE_SPLIT.split(sentence) if part.strip()]
 
@@ -104,38 +121,69 @@ def _is_past_action(word: str) -> bool:
     return word in _IRREGULAR_PAST or (word.endswith("ed") and len(word) > 4)
 
 
-def is_done(clause: str) -> bool:
+@dataclass
+class _Signals:
+    """Where each rule family matched in one clause, found in a single regex pass."""
+
+    hits: dict[str, list[int]]
+
+    def first(self, kind: str) -> int:
+        return self.hits[kind][0] if kind in self.hits else -1
+
+    def has(self, kind: str) -> bool:
+        return kind in self.hits
+
+    def any_between(self, kind: str, low: int, high: int) -> bool:
+        return any(low <= at < high for at in self.hits.get(kind, ()))
+
+
+def _signals(clause: str) -> _Signals:
+    hits: dict[str, list[int]] = {}
+    for match in _SIGNALS.finditer(clause):
+        kind = match.lastgroup or ""
+        if kind == "pending" and ("not" in match.group() or "n't" in match.group()):
+            hits.setdefault("negation", []).append(match.start())  # "not merged yet" also negates
+        hits.setdefault(kind, []).append(match.start())
+    return _Signals(hits)
+
+
+def _done_at(clause: str, signals: _Signals) -> int:
+    """Where the clause reports something finished, or -1."""
+    start = signals.first("done")
+    if start >= 0:
+        return start
+    first_person = _FIRST_PERSON.search(clause) if ("i " in clause or "we" in clause) else None
+    if first_person and _is_past_action(first_person.group(1)):
+        return first_person.start(1)
+    leading = [w.strip(",.:;!") for w in clause.split()[:3]]
+    index = next((i for i, w in enumerate(leading) if _is_past_action(w) and w not in _AMBIGUOUS_PAST), -1)
+    return clause.find(leading[index]) if index >= 0 else -1
+
+
+def is_done(clause: str, signals: _Signals | None = None) -> bool:
     """The clause reports something finished (not negated, not hoped for, not asked)."""
     if clause.rstrip().endswith(("?", "？")):
         return False
-    match = _DONE.search(clause)
-    start = match.start() if match else -1
-    if not match:
-        first_person = _FIRST_PERSON.search(clause)
-        if first_person and _is_past_action(first_person.group(1)):
-            start = first_person.start(1)
-        else:
-            leading = [w.strip(",.:;!") for w in clause.split()[:3]]
-            index = next((i for i, w in enumerate(leading) if _is_past_action(w) and w not in _AMBIGUOUS_PAST), -1)
-            if index < 0:
-                return False
-            start = clause.find(leading[index])
-    before = clause[:start]
-    return not _NEGATION.search(before[-25:]) and not _HYPOTHETICAL.search(before)
+    signals = signals or _signals(clause)
+    start = _done_at(clause, signals)
+    if start < 0:
+        return False
+    return not signals.any_between("negation", start - 25, start) and not signals.any_between("hypothetical", 0, start)
 
 
-def is_open(clause: str, from_user: bool, done: bool = False) -> bool:
+def is_open(clause: str, from_user: bool, done: bool = False, signals: _Signals | None = None) -> bool:
     """The clause reports a problem or a piece of work that is not finished.
 
     Anyone's "still failing", "blocked", "pending", "not merged yet" counts; a plain problem
     report ("it crashes") counts from the user, whose problems the session is about, unless the
     same clause says it is ``done`` ("it no longer crashes").
     """
-    if _PENDING.search(clause):
+    signals = signals or _signals(clause)
+    if signals.has("pending"):
         return True
-    if _STILL.search(clause) and (_PROBLEM.search(clause) or _NEGATION.search(clause)):
+    if signals.has("still") and (signals.has("problem") or signals.has("negation")):
         return True
-    return from_user and not done and bool(_PROBLEM.search(clause)) and not _HYPOTHETICAL.match(clause)
+    return from_user and not done and signals.has("problem") and signals.first("hypothetical") != 0
 
 
 def is_problem(text: str) -> bool:
@@ -187,11 +235,12 @@ def read_turn(text: str, from_user: bool) -> list[Reading]:
             readings.append(Reading(sentence, question=True))
             continue
         parts = clauses(low)
-        done_parts = [is_done(part) for part in parts]
+        signals = [_signals(part) for part in parts]
+        done_parts = [is_done(part, found) for part, found in zip(parts, signals)]
         reading = Reading(
             sentence,
             done=any(done_parts),
-            open=any(is_open(part, from_user, done) for part, done in zip(parts, done_parts)),
+            open=any(is_open(p, from_user, d, found) for p, d, found in zip(parts, done_parts, signals)),
             decision=may_decide and is_decision(low),
             constraint=may_constrain and is_constraint(low),
         )

@@ -1,0 +1,107 @@
+"""Session memory benchmark: SITREP extraction and compaction at growing sizes.
+
+Run: ``.venv/bin/python bench/memory.py``. Times are process CPU time (``time.process_time``,
+best of several rounds), so other processes on shared cores do not count. Sessions are built by
+cycling the labelled corpus in ``tests/data/sessions`` (its long turns included), so turn sizes
+are realistic rather than uniform.
+"""
+
+from __future__ import annotations
+
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.memory.corpus import load_corpus  # noqa: E402
+from trooper.conversation import Message, TextBlock  # noqa: E402
+from trooper.memory import compact, count_request_tokens, count_tokens, extract_sitrep  # noqa: E402
+
+SITREP_TURNS = (125, 250, 500, 1_000, 2_000)
+COMPACT_TOKENS = (25_000, 50_000, 100_000, 200_000)
+COMPACT_BUDGET = 6_000
+
+
+def best_ms(action: Callable[[], object], rounds: int = 5) -> float:
+    best = float("inf")
+    for _ in range(rounds):
+        start = time.process_time()
+        action()
+        best = min(best, time.process_time() - start)
+    return best * 1000
+
+
+def corpus_stream() -> list[Message]:
+    """The corpus sessions back to back, patched to alternate roles where two sessions meet."""
+    messages: list[Message] = []
+    for session in load_corpus():
+        for message in session.messages:
+            if messages and messages[-1].role == message.role:
+                filler = "assistant" if message.role == "user" else "user"
+                messages.append(Message(filler, [TextBlock("ok")]))  # type: ignore[arg-type]
+            messages.append(message)
+    return messages
+
+
+def session_of_turns(stream: list[Message], turns: int) -> list[Message]:
+    repeated = stream * (turns // len(stream) + 1)
+    session = repeated[:turns]
+    return session if session[-1].role == "user" else session[:-1]
+
+
+def session_of_tokens(stream: list[Message], tokens: int) -> list[Message]:
+    session: list[Message] = []
+    while count_request_tokens(None, session) < tokens:
+        session += stream
+    while session[-1].role != "user" or count_request_tokens(None, session) > tokens:
+        session.pop()
+    return session
+
+
+def table(title: str, header: tuple[str, ...], rows: list[tuple[object, ...]]) -> None:
+    print(f"\n{title}\n")
+    print("| " + " | ".join(header) + " |")
+    print("|" + "---|" * len(header))
+    for row in rows:
+        print("| " + " | ".join(str(cell) for cell in row) + " |")
+
+
+def main() -> None:
+    stream = corpus_stream()
+    print(f"Python {platform.python_version()} on {platform.machine()}, corpus stream of {len(stream)} messages")
+
+    rows = []
+    for turns in SITREP_TURNS:
+        session = session_of_turns(stream, turns)
+        full = best_ms(lambda: extract_sitrep(session))
+        rows.append((len(session), f"{full:.1f}", f"{full * 1000 / len(session):.0f}"))
+    table("SITREP extraction (target: 1,000 turns in <= 20 ms)", ("turns", "full ms", "us / turn"), rows)
+    print("\nIncremental path: SitrepBuilder.add costs one turn's share of the above, whatever the session length.")
+
+    rows = []
+    for target in COMPACT_TOKENS:
+        session = session_of_tokens(stream, target)
+        total = count_request_tokens(None, session)
+        known = extract_sitrep(session)
+        counting = best_ms(lambda: [count_tokens(m.text()) for m in session])
+        cold = best_ms(lambda: compact(session, COMPACT_BUDGET), rounds=3)
+        warm = best_ms(lambda: compact(session, COMPACT_BUDGET, sitrep=known), rounds=3)
+        result = compact(session, COMPACT_BUDGET)
+        rows.append((f"{total:,}", len(session), f"{counting:.1f}", f"{cold:.1f}", f"{warm:.1f}", result.kept_tokens, result.dropped_turns))
+    table(
+        f"Compaction to {COMPACT_BUDGET:,} tokens (target: 200k tokens in <= 30 ms)",
+        ("tokens", "messages", "counting ms", "compact ms", "compact with kept SITREP ms", "kept tokens", "dropped"),
+        rows,
+    )
+
+    text = "".join(m.text() for m in stream) * 4
+    seconds = best_ms(lambda: count_tokens(text)) / 1000
+    print(f"\ncount_tokens: {len(text.encode()) / seconds / 1e6:.0f} MB/s on {len(text.encode()) / 1e6:.1f} MB of corpus text")
+
+
+if __name__ == "__main__":
+    main()
