@@ -77,7 +77,7 @@ def main() -> None:
     rows = []
     for turns in SITREP_TURNS:
         session = session_of_turns(stream, turns)
-        full = best_ms(lambda: extract_sitrep(session))
+        full = best_ms(lambda session=session: extract_sitrep(session))
         rows.append((len(session), f"{full:.1f}", f"{full * 1000 / len(session):.0f}"))
     table("SITREP extraction (target: 1,000 turns in <= 20 ms)", ("turns", "full ms", "us / turn"), rows)
     print("\nIncremental path: SitrepBuilder.add costs one turn's share of the above, whatever the session length.")
@@ -87,11 +87,21 @@ def main() -> None:
         session = session_of_tokens(stream, target)
         total = count_request_tokens(None, session)
         known = extract_sitrep(session)
-        counting = best_ms(lambda: [count_tokens(m.text()) for m in session])
-        cold = best_ms(lambda: compact(session, COMPACT_BUDGET), rounds=3)
-        warm = best_ms(lambda: compact(session, COMPACT_BUDGET, sitrep=known), rounds=3)
+        counting = best_ms(lambda session=session: [count_tokens(m.text()) for m in session])
+        cold = best_ms(lambda session=session: compact(session, COMPACT_BUDGET), rounds=3)
+        warm = best_ms(lambda session=session, known=known: compact(session, COMPACT_BUDGET, sitrep=known), rounds=3)
         result = compact(session, COMPACT_BUDGET)
-        rows.append((f"{total:,}", len(session), f"{counting:.1f}", f"{cold:.1f}", f"{warm:.1f}", result.kept_tokens, result.dropped_turns))
+        rows.append(
+            (
+                f"{total:,}",
+                len(session),
+                f"{counting:.1f}",
+                f"{cold:.1f}",
+                f"{warm:.1f}",
+                result.kept_tokens,
+                result.dropped_turns,
+            )
+        )
     table(
         f"Compaction to {COMPACT_BUDGET:,} tokens (target: 200k tokens in <= 30 ms)",
         ("tokens", "messages", "counting ms", "compact ms", "compact with kept SITREP ms", "kept tokens", "dropped"),

@@ -145,7 +145,13 @@ def test_last_resort_cuts_the_system_prompt_never_the_latest_turn():
 def test_last_resort_cuts_the_text_of_the_answered_tool_call():
     call = Message("assistant", [TextBlock("Let me look. " * 300), ToolUseBlock("t1", "bash", {"command": "ls"})])
     answer = Message("user", [ToolResultBlock("t1", [TextBlock("a.py b.py")])])
-    messages = [Message("user", [TextBlock("list the files " * 200)]), Message("assistant", [TextBlock("ok")]), Message("user", [TextBlock("go")]), call, answer]
+    messages = [
+        Message("user", [TextBlock("list the files " * 200)]),
+        Message("assistant", [TextBlock("ok")]),
+        Message("user", [TextBlock("go")]),
+        call,
+        answer,
+    ]
     budget = minimum_budget(messages, tools=TOOLS) + 30
     result = compact(messages, budget, tools=TOOLS)
     assert result.kept_tokens <= budget

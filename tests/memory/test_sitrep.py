@@ -115,7 +115,10 @@ def test_failed_tool_call_is_open_until_the_tool_succeeds():
 
 
 def test_a_change_of_plan_refines_the_intent_and_costs_confidence():
-    first = [user("i want to build a cli for our billing exports"), assistant("Sure, let's start with argparse and the export command.")]
+    first = [
+        user("i want to build a cli for our billing exports"),
+        assistant("Sure, let's start with argparse and the export command."),
+    ]
     pivot = first + [user("actually, now I want to build a small web dashboard instead")]
     before, after = extract_sitrep(first), extract_sitrep(pivot)
     assert before.intent == "build a cli for our billing exports"

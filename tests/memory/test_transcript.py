@@ -101,8 +101,22 @@ def test_package_exports_the_public_api():
     import trooper.memory as memory
 
     assert sorted(memory.__all__) == sorted(
-        ["Compacted", "ContextTooLarge", "HistoryDiff", "Sitrep", "SitrepBuilder", "build_recovery", "compact",
-         "count_message_tokens", "count_request_tokens", "count_tokens", "diff_history", "extract_sitrep",
-         "message_fingerprint", "minimum_budget", "render_sitrep"]
+        [
+            "Compacted",
+            "ContextTooLarge",
+            "HistoryDiff",
+            "Sitrep",
+            "SitrepBuilder",
+            "build_recovery",
+            "compact",
+            "count_message_tokens",
+            "count_request_tokens",
+            "count_tokens",
+            "diff_history",
+            "extract_sitrep",
+            "message_fingerprint",
+            "minimum_budget",
+            "render_sitrep",
+        ]
     )
     assert all(hasattr(memory, name) for name in memory.__all__)

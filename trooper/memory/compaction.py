@@ -27,7 +27,6 @@ from trooper.conversation import Block, Message, Request, TextBlock, Tool
 from trooper.errors import InvalidRequest, TrooperError
 from trooper.memory.sitrep import Sitrep, extract_sitrep, render_sitrep
 from trooper.memory.tokens import (
-    MESSAGE_OVERHEAD,
     REQUEST_OVERHEAD,
     count_message_tokens,
     count_tokens,
@@ -125,9 +124,7 @@ def _fits_after(messages: Sequence[Message], anchor_end: int, start: int) -> boo
 _BRIDGE_TOKENS = count_message_tokens(bridge_message(10**6, with_sitrep=True))
 
 
-def _choose_tail(
-    messages: Sequence[Message], counts: Sequence[int], anchor_end: int, minimal: int, room: int
-) -> int | None:
+def _choose_tail(messages: Sequence[Message], counts: Sequence[int], anchor_end: int, minimal: int, room: int) -> int | None:
     """The earliest tail start after the anchor whose tail (and bridge) fits ``room``, or ``None``."""
     best: int | None = None
     suffix = sum(counts[minimal:])
@@ -238,7 +235,9 @@ def _assemble(
     new_system, sitrep_tokens = _inject(system, system_tokens, summary, spare)
     if sitrep_cap is not None:
         # What the SITREP left unused goes back to the tail.
-        grown = _choose_tail(messages, counts, anchor_end, minimal, budget - fixed - count_tokens(new_system or "") - anchor_tokens)
+        grown = _choose_tail(
+            messages, counts, anchor_end, minimal, budget - fixed - count_tokens(new_system or "") - anchor_tokens
+        )
         if grown is not None and grown < start:
             start = grown
     kept = messages[:anchor_end] + messages[start:]

@@ -17,6 +17,8 @@ _WIDE_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])|\n+")
 def sentences(text: str) -> list[str]:
     """Sentences and lines of ``text`` (CJK full stops end sentences too)."""
     return (_ASCII_SENTENCE_SPLIT if text.isascii() else _WIDE_SENTENCE_SPLIT).split(text)
+
+
 _CLAUSE_SPLIT = re.compile(r";\s*|,?\s+(?:but|however|although|though|yet)\s+|が、|けど|, mais |, aber |, pero |, mas ")
 
 _DONE = re.compile(
