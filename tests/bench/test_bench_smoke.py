@@ -1,0 +1,31 @@
+"""Each proxy benchmark runs end to end in a tiny mode and prints its tables (no timing asserted)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TABLE_HEADER = "| case | n | p50 ms | p90 ms | p99 ms | max ms |"
+
+TINY_RUNS = {
+    "overhead.py": (["--requests", "6"], ["added p50", "Trooper RSS"]),
+    "failover.py": (["--decisions", "4", "--rounds", "1", "--block", "8", "--clients", "2"], ["primary arrival → fallback arrival", "failover overhead"]),
+    "store_latency.py": (["--requests", "8"], ["file − memory", "store threads"]),
+    "sse_fanout.py": (["--rounds", "1", "--block", "4", "--listeners", "2"], ["2 listeners", "received every update"]),
+}
+
+
+@pytest.mark.parametrize("script", sorted(TINY_RUNS))
+def test_benchmark_prints_its_tables(script: str) -> None:
+    args, expected = TINY_RUNS[script]
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / script), *args], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert TABLE_HEADER in result.stdout
+    for text in expected:
+        assert text in result.stdout, result.stdout
