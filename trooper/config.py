@@ -95,6 +95,10 @@ class Settings:
     retention_days: int = 30
     max_body_bytes: int = 32 * 1024 * 1024
     max_messages: int = 2000
+    max_request_tokens: int = 1_000_000
+    #: Upstream turns answered at once, in all and per session; more get a 429 with retry-after.
+    max_streams: int = 64
+    max_session_streams: int = 4
     # notebooks and helpers: a Trooper server to use instead of finding or starting a local one
     url: str = ""
 
@@ -139,6 +143,9 @@ class Settings:
             retention_days=_int(env, "TROOPER_RETENTION_DAYS", d.retention_days),
             max_body_bytes=_int(env, "TROOPER_MAX_BODY_BYTES", d.max_body_bytes),
             max_messages=_int(env, "TROOPER_MAX_MESSAGES", d.max_messages),
+            max_request_tokens=_int(env, "TROOPER_MAX_REQUEST_TOKENS", d.max_request_tokens),
+            max_streams=_int(env, "TROOPER_MAX_STREAMS", d.max_streams),
+            max_session_streams=_int(env, "TROOPER_MAX_SESSION_STREAMS", d.max_session_streams),
             url=env.get("TROOPER_URL", "").strip().rstrip("/"),
         )
 

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from typing import Any
+
+import tornado.httputil
 import tornado.web
 
 from trooper.errors import TrooperError
-from trooper.server import chat_api, info, pages, proxy, sessions_api
+from trooper.server import auth, chat_api, info, pages, proxy, sessions_api
+from trooper.server.auth import RefusedHandler, access_refusal
 from trooper.server.base import BaseHandler
 from trooper.server.state import AppState
 
@@ -17,9 +23,46 @@ class NotFoundHandler(BaseHandler):
         raise TrooperError(404, f"no route for {self.request.method} {self.request.path}", "not_found_error")
 
 
-def make_app(state: AppState) -> tornado.web.Application:
-    routes = [*proxy.ROUTES, *info.ROUTES, *sessions_api.ROUTES, *chat_api.ROUTES, *pages.ROUTES]
-    return tornado.web.Application(
+class TrooperApplication(tornado.web.Application):
+    """Every request passes the access check before it is routed (one gate, no handler can forget
+    it), and the POSTs being answered are tracked so a graceful stop can wait for them."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._answering: set[tornado.httputil.HTTPServerRequest] = set()
+
+    def find_handler(self, request: tornado.httputil.HTTPServerRequest, **kwargs: Any) -> tornado.httputil.HTTPMessageDelegate:
+        refusal = access_refusal(request, self.settings["trooper_state"].settings.token)
+        if refusal is not None:
+            return self.get_handler_delegate(request, RefusedHandler, {"refusal": refusal})
+        if request.method == "POST":
+            # A request whose client left before its handler ran is never logged: forget it here.
+            self._answering = {r for r in self._answering if not _client_gone(r)}
+            self._answering.add(request)
+        return super().find_handler(request, **kwargs)
+
+    def log_request(self, handler: tornado.web.RequestHandler) -> None:
+        self._answering.discard(handler.request)
+        super().log_request(handler)
+
+    async def wait_answered(self, timeout: float) -> bool:
+        """Wait until every POST being answered has finished or lost its client; False on timeout."""
+        deadline = time.monotonic() + timeout
+        while any(not _client_gone(request) for request in self._answering):
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(0.05)
+        return True
+
+
+def _client_gone(request: tornado.httputil.HTTPServerRequest) -> bool:
+    stream = getattr(request.connection, "stream", None)
+    return stream is None or stream.closed()
+
+
+def make_app(state: AppState) -> TrooperApplication:
+    routes = [*proxy.ROUTES, *info.ROUTES, *sessions_api.ROUTES, *chat_api.ROUTES, *pages.ROUTES, *auth.ROUTES]
+    return TrooperApplication(
         routes,
         trooper_state=state,
         default_handler_class=NotFoundHandler,

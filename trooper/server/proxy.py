@@ -22,6 +22,7 @@ from trooper.routing.classifier import forced_route
 from trooper.routing.headers import Trail, trooper_headers
 from trooper.routing.router import Plan, RoutedError, Router, TurnRecorder
 from trooper.server.body import LimitedBodyHandler
+from trooper.server.limits import check_prompt_tokens
 from trooper.server.session_service import LiveSession, SessionService
 from trooper.wire import anthropic, openai
 
@@ -59,6 +60,7 @@ class FrontDoor(LimitedBodyHandler):
                 f"messages: {len(request.messages)} messages is more than the limit of "
                 f"{self.state.settings.max_messages} (TROOPER_MAX_MESSAGES)"
             )
+        check_prompt_tokens(request, self.state.settings.max_request_tokens)
         try:
             session_id = session_id_for(self.request.headers, request)
         except InvalidSessionId as exc:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import socket
 
@@ -14,8 +13,8 @@ from trooper.config import Settings
 from trooper.providers.cloud import build_cloud_chain
 from trooper.providers.local import LocalTier, escalation_target
 from trooper.routing.auto_recovery import RecoveryProber
-from trooper.routing.router import Router
 from trooper.server.app import make_app
+from trooper.server.limits import AdmittingRouter
 from trooper.server.live import LiveFeed
 from trooper.server.session_service import SessionService
 from trooper.server.state import AppState
@@ -40,7 +39,7 @@ class Runtime:
         self.store = open_store(settings)
         self.feed = LiveFeed()
         self.local_tier = LocalTier(settings, self.client)
-        self.router = Router(
+        self.router = AdmittingRouter(
             settings,
             build_cloud_chain(settings, self.client),
             lambda: self.local_tier.current,
@@ -97,10 +96,10 @@ class Runtime:
     async def stop(self) -> None:
         if self.server is not None:
             self.server.stop()
-            try:
-                await asyncio.wait_for(self.server.close_all_connections(), SHUTDOWN_GRACE_SECONDS)
-            except asyncio.TimeoutError:
+            # Closing a connection cuts its answer: first let the turns in flight finish (bounded).
+            if not await self.app.wait_answered(SHUTDOWN_GRACE_SECONDS):
                 log.warning("some streams did not finish within %s s of shutdown", SHUTDOWN_GRACE_SECONDS)
+            await self.server.close_all_connections()
         await self.prober.stop()
         self.sessions.flush_sitreps()
         await self.store.close()

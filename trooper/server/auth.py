@@ -1,0 +1,177 @@
+"""Access control: who may call Trooper, and what a web page on another site may make a browser do.
+
+- With ``TROOPER_TOKEN`` set, every route but ``/health``, ``/login`` and the static assets needs
+  the token: ``Authorization: Bearer <token>``, ``x-api-key: <token>`` (what the SDKs send as their
+  API key) or the cookie the ``/login`` form sets for the pages. The header that carried the token
+  is removed once checked, so no front door can mistake it for a provider key and send it upstream.
+- Whatever the token, a browser request from another site cannot change anything: a request other
+  than GET/HEAD whose ``Origin`` (or ``Referer``) names another host gets a 403, and the chat API
+  takes JSON only (the body types an HTML form can send without a CORS preflight get a 415).
+
+The threat model is in ``docs/security.md``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import html
+from typing import Any
+from urllib.parse import urlsplit
+
+import tornado.httputil
+import tornado.web
+
+from trooper.errors import TrooperError
+from trooper.server.base import BaseHandler
+from trooper.wire import openai
+
+COOKIE_NAME = "trooper_login"
+OPEN_PATHS = frozenset({"/health", "/login"})
+OPEN_PREFIX = "/static/"
+#: Browser pages: an unauthenticated visit goes to the login form instead of getting a 401.
+PAGES = {"/": "chat", "/chat": "chat", "/dashboard": "dashboard"}
+OPENAI_PATHS = frozenset({"/v1/chat/completions", "/chat/completions"})
+#: Body types a cross-site HTML form (or a no-CORS fetch) can send without a preflight.
+FORM_CONTENT_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"})
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def cookie_value(token: str) -> str:
+    """The login cookie holds a MAC of the token, not the token: a stolen cookie is not the API key."""
+    return hmac.new(token.encode(), b"trooper login cookie", hashlib.sha256).hexdigest()
+
+
+def _same(candidate: str | None, expected: str) -> bool:
+    # Constant time, so response timing says nothing about how much of a guess was right.
+    return candidate is not None and hmac.compare_digest(candidate.encode(), expected.encode())
+
+
+def _bearer(value: str | None) -> str | None:
+    if value and value[:7].lower() == "bearer ":
+        return value[7:].strip()
+    return None
+
+
+def take_credentials(request: tornado.httputil.HTTPServerRequest, token: str) -> bool:
+    """Whether the request carries the token; a header that carried it is removed from the request."""
+    authenticated = False
+    if _same(_bearer(request.headers.get("Authorization")), token):
+        del request.headers["Authorization"]
+        authenticated = True
+    if _same(request.headers.get("x-api-key"), token):
+        del request.headers["x-api-key"]
+        authenticated = True
+    if authenticated:
+        return True
+    cookie = request.cookies.get(COOKIE_NAME)
+    return cookie is not None and _same(cookie.value, cookie_value(token))
+
+
+def cross_site_refusal(request: tornado.httputil.HTTPServerRequest) -> TrooperError | None:
+    """A 403/415 for a browser request another site made, else None."""
+    if request.method in SAFE_METHODS:
+        return None
+    source = request.headers.get("Origin") or request.headers.get("Referer")
+    if source is not None and urlsplit(source).netloc.lower() != request.host.lower():
+        return TrooperError(403, f"cross-site request refused: {source[:100]!r} is not {request.host!r}", "permission_error")
+    content_type = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if request.path.startswith("/api/") and content_type in FORM_CONTENT_TYPES:
+        return TrooperError(415, f"send JSON with Content-Type: application/json, not {content_type}")
+    return None
+
+
+def access_refusal(request: tornado.httputil.HTTPServerRequest, token: str) -> TrooperError | None:
+    """Why this request may not reach its handler, or None when it may."""
+    refusal = cross_site_refusal(request)
+    if refusal is not None or not token:
+        return refusal
+    if request.path in OPEN_PATHS or request.path.startswith(OPEN_PREFIX) or take_credentials(request, token):
+        return None
+    refusal = TrooperError(
+        401, "this Trooper needs its access token: send Authorization: Bearer <TROOPER_TOKEN> or x-api-key",
+        "authentication_error",
+    )
+    refusal.headers["WWW-Authenticate"] = 'Bearer realm="trooper"'
+    return refusal
+
+
+@tornado.web.stream_request_body
+class RefusedHandler(BaseHandler):
+    """Answers a refused request in the caller's protocol shape; its body is read and dropped, not kept."""
+
+    def initialize(self, refusal: TrooperError) -> None:
+        self.refusal = refusal
+
+    def data_received(self, chunk: bytes) -> None:
+        pass
+
+    def error_body(self, status: int, error_type: str, message: str) -> dict[str, Any]:
+        if self.request.path in OPENAI_PATHS:
+            return openai.encode_error(status, error_type, message)
+        return super().error_body(status, error_type, message)
+
+    def refuse(self, *args: str) -> None:
+        page = PAGES.get(self.request.path)
+        if self.refusal.status == 401 and page is not None and self.request.method in ("GET", "HEAD"):
+            # Relative, so the same page works at / and behind a proxy prefix.
+            self.redirect(f"login?next={page}")
+            return
+        raise self.refusal
+
+    get = head = post = put = patch = delete = options = refuse  # type: ignore[assignment]
+
+
+LOGIN_FORM = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Trooper · sign in</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="static/trooper.css"></head>
+<body><main class="login">
+<h1>Trooper</h1>
+<form method="post" action="login?next={next}">
+<label>Access token <input type="password" name="token" autocomplete="current-password" autofocus required></label>
+<button type="submit">Sign in</button>
+</form>
+<p class="error" role="alert">{error}</p>
+</main></body></html>
+"""
+LOGIN_CSP = "default-src 'none'; style-src 'self'; form-action 'self'; frame-ancestors 'self'; base-uri 'none'"
+
+
+class LoginHandler(BaseHandler):
+    """``GET /login``: the form; ``POST /login`` (``token=``): sets the login cookie and goes to the page."""
+
+    def get(self) -> None:
+        if not self.state.settings.token:
+            self.redirect(self._next_page())
+            return
+        self._form("")
+
+    def post(self) -> None:
+        token = self.state.settings.token
+        if not token:
+            self.redirect(self._next_page(), status=303)
+            return
+        if not _same(self.get_body_argument("token", ""), token):
+            self.set_status(401)
+            self._form("That is not the access token (TROOPER_TOKEN).")
+            return
+        self.set_cookie(
+            COOKIE_NAME, cookie_value(token), path="", httponly=True, samesite="Strict",
+            secure=self.request.protocol == "https",
+        )
+        self.redirect(self._next_page(), status=303)
+
+    def _next_page(self) -> str:
+        # Only a known page: a free-form "next" would make the form an open redirect.
+        wanted = self.get_query_argument("next", "chat")
+        return wanted if wanted in PAGES.values() else "chat"
+
+    def _form(self, error: str) -> None:
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.set_header("Content-Security-Policy", LOGIN_CSP)
+        self.set_header("Referrer-Policy", "no-referrer")
+        self.finish(LOGIN_FORM.format(next=self._next_page(), error=html.escape(error)))
+
+
+ROUTES: list[tuple[str, type]] = [(r"/login", LoginHandler)]

@@ -1,0 +1,94 @@
+"""Limits that keep one caller from taking the whole server: prompt size and answers in flight.
+
+- A request's prompt, by Trooper's token estimate, is at most ``TROOPER_MAX_REQUEST_TOKENS``
+  (checked before anything is recorded, so a refused request leaves no trace in the session).
+- At most ``TROOPER_MAX_STREAMS`` upstream turns are answered at once, and at most
+  ``TROOPER_MAX_SESSION_STREAMS`` in one session; one more gets a 429 with ``retry-after``
+  in the caller's protocol shape instead of queueing without bound.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from contextlib import contextmanager
+from typing import Any, AsyncIterator, Iterator
+
+from trooper.config import Settings
+from trooper.conversation import Request, Response, StreamEvent
+from trooper.errors import InvalidRequest, TrooperError
+from trooper.memory.tokens import count_request_tokens
+from trooper.providers.base import CallOptions, Provider
+from trooper.routing.headers import Trail
+from trooper.routing.router import Plan, Router, TurnRecorder
+
+#: Seconds a refused caller is told to wait: answers in flight usually end within a few.
+RETRY_AFTER_SECONDS = 1
+
+
+def check_prompt_tokens(request: Request, limit: int) -> None:
+    tokens = count_request_tokens(request.system, request.messages, request.tools)
+    if tokens > limit:
+        raise InvalidRequest(
+            f"prompt is too long: about {tokens} tokens, more than the limit of {limit} (TROOPER_MAX_REQUEST_TOKENS)"
+        )
+
+
+class StreamLimiter:
+    """Counts the upstream turns in flight, in all and per session."""
+
+    def __init__(self, total: int, per_session: int) -> None:
+        self.total = total
+        self.per_session = per_session
+        self._by_session: Counter[str] = Counter()
+
+    @property
+    def in_flight(self) -> int:
+        return sum(self._by_session.values())
+
+    @contextmanager
+    def admit(self, session_id: str) -> Iterator[None]:
+        if self.in_flight >= self.total:
+            raise _too_many(f"Trooper is answering {self.total} turns already (TROOPER_MAX_STREAMS)")
+        if self._by_session[session_id] >= self.per_session:
+            raise _too_many(
+                f"this session has {self.per_session} answers in progress already (TROOPER_MAX_SESSION_STREAMS)"
+            )
+        self._by_session[session_id] += 1
+        try:
+            yield
+        finally:
+            self._by_session[session_id] -= 1
+            if self._by_session[session_id] <= 0:
+                del self._by_session[session_id]  # no entry per session ever seen
+
+
+def _too_many(reason: str) -> TrooperError:
+    error = TrooperError(429, f"{reason}; retry in {RETRY_AFTER_SECONDS} s", "rate_limit_error")
+    error.headers["retry-after"] = str(RETRY_AFTER_SECONDS)
+    return error
+
+
+class AdmittingRouter(Router):
+    """The router, with each turn admitted by a ``StreamLimiter`` for as long as it is answered."""
+
+    def __init__(self, settings: Settings, *args: Any, **kwargs: Any) -> None:
+        super().__init__(settings, *args, **kwargs)
+        self.limiter = StreamLimiter(settings.max_streams, settings.max_session_streams)
+
+    async def complete(
+        self, request: Request, plan: Plan, options: CallOptions, recorder: TurnRecorder
+    ) -> tuple[Response, Trail, Provider]:
+        with self.limiter.admit(recorder.session_id):
+            return await super().complete(request, plan, options, recorder)
+
+    async def stream(
+        self, request: Request, plan: Plan, options: CallOptions, recorder: TurnRecorder, trail: Trail
+    ) -> AsyncIterator[StreamEvent]:
+        # Released when the caller closes the stream (the front doors always do, in ``finally``).
+        with self.limiter.admit(recorder.session_id):
+            events = super().stream(request, plan, options, recorder, trail)
+            try:
+                async for event in events:
+                    yield event
+            finally:
+                await events.aclose()
