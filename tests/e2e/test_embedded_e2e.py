@@ -24,6 +24,9 @@ WEATHER_TOOL = {
     "description": "Current weather for a city",
     "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
 }
+#: The first token includes loading the model and evaluating the prompt: on a busy 2-core CI
+#: machine that takes far longer than the harness's 5 s for fake upstreams.
+SLOW_LOCAL = {"TROOPER_FIRST_TOKEN_TIMEOUT": "90", "TROOPER_PROVIDER_TIMEOUT": "120", "TROOPER_IDLE_TIMEOUT": "60"}
 
 
 def anthropic_client(url: str) -> anthropic.Anthropic:
@@ -35,7 +38,7 @@ def openai_client(url: str) -> openai.OpenAI:
 
 
 def test_embedded_model_answers_both_sdks_with_no_ollama_and_no_keys(make_trooper):
-    server = make_trooper(TROOPER_EMBEDDED="true")  # FALLBACK_URL points at a closed port
+    server = make_trooper(TROOPER_EMBEDDED="true", **SLOW_LOCAL)  # FALLBACK_URL points at a closed port
 
     health = httpx.get(server.url + "/health").json()
     assert health["cloud"] == [] and health["escalation"] == []
@@ -83,7 +86,9 @@ def test_embedded_model_answers_both_sdks_with_no_ollama_and_no_keys(make_troope
 
 
 def test_simple_turn_stays_on_the_embedded_model_and_a_tool_turn_escalates(fake_anthropic, make_trooper):
-    server = make_trooper(TROOPER_EMBEDDED="true", CLAUDE_API_KEY=CLAUDE_KEY, CLAUDE_URL=fake_anthropic.messages_url)
+    server = make_trooper(
+        TROOPER_EMBEDDED="true", CLAUDE_API_KEY=CLAUDE_KEY, CLAUDE_URL=fake_anthropic.messages_url, **SLOW_LOCAL
+    )
 
     with anthropic_client(server.url) as client:
         raw = client.messages.with_raw_response.create(
