@@ -9,6 +9,7 @@ system-wide clock, so they can be compared across processes.
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import re
@@ -103,8 +104,6 @@ class FakeProcess(Process):
 
 def start_fake(provider: str, default: dict[str, Any] | None = None) -> FakeProcess:
     """``python -m tests.fakes <provider>`` on a free port; its default behaviour as a spec."""
-    import json
-
     command = [sys.executable, "-m", "tests.fakes", provider, "--port", "0"]
     if default is not None:
         command += ["--default", json.dumps(default)]
