@@ -29,7 +29,9 @@ def _parser() -> argparse.ArgumentParser:
 
 def _settings(args: argparse.Namespace) -> Settings:
     settings = Settings.from_env()
-    overrides = {k: v for k, v in {"port": args.port, "bind": args.bind, "db_path": args.db}.items() if v is not None}
+    # Only ``serve`` takes these options; ``doctor`` reads the environment alone.
+    given = {"port": getattr(args, "port", None), "bind": getattr(args, "bind", None), "db_path": getattr(args, "db", None)}
+    overrides = {k: v for k, v in given.items() if v is not None}
     return settings.with_overrides(**overrides)
 
 

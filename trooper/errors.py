@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 #: Canonical error types (Anthropic's vocabulary, which the OpenAI codec maps to its own).
@@ -25,6 +26,15 @@ ERROR_TYPES_BY_STATUS = {
     504: "api_error",
     529: "overloaded_error",
 }
+
+
+#: Provider key shapes (Anthropic, OpenAI, Gemini): some upstreams quote the key they were sent.
+_KEY_SHAPES = re.compile(r"\b(sk-(?:ant-|proj-|svcacct-)?|AIza)[A-Za-z0-9_\-]{8,}")
+
+
+def redact_keys(text: str) -> str:
+    """``text`` with anything shaped like a provider API key cut down to its prefix."""
+    return _KEY_SHAPES.sub(r"\1***", text)
 
 
 def error_type_for_status(status: int) -> str:
@@ -68,6 +78,8 @@ class UpstreamError(Exception):
     headers: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        # An upstream's words travel to the caller, the log and the store: never with a key in them.
+        self.message, self.body = redact_keys(self.message), redact_keys(self.body)
         super().__init__(self.message)
         if not self.error_type:
             self.error_type = error_type_for_status(self.status) if self.status else "api_error"
