@@ -75,6 +75,7 @@ class Settings:
     embedded_enabled: bool = True
     embedded_queue: int = 4
     escalate_model: str = ""
+    local_recheck_seconds: float = 30.0
     context_window: int = 6144
     # routing and resilience
     quota_status_codes: tuple[int, ...] = DEFAULT_QUOTA_STATUS_CODES
@@ -125,6 +126,7 @@ class Settings:
             embedded_enabled=_bool(env.get("TROOPER_EMBEDDED"), d.embedded_enabled),
             embedded_queue=_int(env, "TROOPER_EMBEDDED_QUEUE", d.embedded_queue),
             escalate_model=env.get("TROOPER_ESCALATE_MODEL", "").strip(),
+            local_recheck_seconds=_float(env, "TROOPER_LOCAL_RECHECK", d.local_recheck_seconds),
             context_window=_int(env, "CONTEXT_WINDOW", d.context_window),
             quota_status_codes=_codes(env.get("QUOTA_STATUS_CODES")),
             auto_recovery=_bool(env.get("AUTO_RECOVERY"), d.auto_recovery),

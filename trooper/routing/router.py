@@ -65,6 +65,13 @@ class Plan:
     def new_trail(self) -> Trail:
         return Trail(route=self.route, reason=self.reason, forced=self.forced)
 
+    def trigger(self) -> str:
+        """Why the first provider was tried, in the store's vocabulary (``direct``, ``escalated``,
+        ``simple turn``...): the same words the decision header uses."""
+        if self.forced:
+            return "direct"
+        return self.reason if self.route == "local" else "escalated"
+
 
 @dataclass
 class TurnRecorder:
@@ -210,7 +217,7 @@ class Router:
             if not self.breakers[provider.name].allow():
                 trail.attempts.append(Attempt(provider.name, "skipped", error_class="breaker_open"))
                 continue
-            yield provider, plan.reason if tried == 0 else "fallback"
+            yield provider, plan.trigger() if tried == 0 else f"fallback: {_last_error_class(trail) or 'breaker_open'}"
             tried += 1
 
     def _record(
@@ -318,7 +325,7 @@ class Router:
                     # Half a tool call cannot be continued reliably by another model.
                     yield StreamError("api_error", "the upstream stream broke inside a tool call", 502)
                     return
-                attempt = _Attempt(provider, "rescue" if rescuing else trigger if tries == 1 else "retry")
+                attempt = _Attempt(provider, f"rescue: {_last_error_class(trail)}" if rescuing else trigger if tries == 1 else "retry")
                 if position > 0 and tries == 1 and last is not None:
                     kind = "rescue" if rescuing else "fallback"
                     recorder.event(kind, **{"from": last.provider, "to": provider.name, "error": _last_error_class(trail)})

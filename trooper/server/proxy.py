@@ -15,7 +15,7 @@ from typing import Any
 from tornado.iostream import StreamClosedError
 
 from trooper.conversation import Request, StreamAccumulator, StreamError
-from trooper.errors import InvalidRequest
+from trooper.errors import InvalidRequest, TrooperError
 from trooper.memory.identity import InvalidSessionId, session_id_for
 from trooper.providers.base import CallOptions
 from trooper.routing.classifier import forced_route
@@ -61,6 +61,7 @@ class FrontDoor(LimitedBodyHandler):
                 f"{self.state.settings.max_messages} (TROOPER_MAX_MESSAGES)"
             )
         check_prompt_tokens(request, self.state.settings.max_request_tokens)
+        forced = forced_route(self.request.headers, body)
         try:
             session_id = session_id_for(self.request.headers, request)
         except InvalidSessionId as exc:
@@ -69,8 +70,6 @@ class FrontDoor(LimitedBodyHandler):
         session = await self.sessions.open(session_id, self.source)
         async with session.lock:
             self.sessions.record_history(session, request.messages)
-        forced = forced_route(self.request.headers, body)
-        plan = self.router.plan(request, forced)
         options = CallOptions(
             api_key=self.client_key(),
             forward_headers={h: self.request.headers[h] for h in FORWARDED_HEADERS if h in self.request.headers},
@@ -81,13 +80,16 @@ class FrontDoor(LimitedBodyHandler):
             event=lambda kind, **detail: self.sessions.record_event(session, kind, **detail),
         )
         try:
+            plan = self.router.plan(request, forced)
             if request.stream:
                 await self._stream(request, plan, options, recorder, session)
             else:
                 await self._complete(request, plan, options, recorder, session)
-        except RoutedError as exc:
-            exc.trail.tokens_saved = session.tokens_saved
-            exc.headers.update(trooper_headers(exc.trail))
+        except TrooperError as exc:
+            # Final: Trooper already retried and fell back, so SDKs must not retry on top.
+            if isinstance(exc, RoutedError):
+                exc.trail.tokens_saved = session.tokens_saved
+                exc.headers.update(trooper_headers(exc.trail))
             exc.headers.update({"X-Trooper-Session": session.id, "x-should-retry": "false"})
             raise
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from trooper.conversation import Message, Response, ToolResultBlock, message_from_dict, block_to_dict
-from trooper.memory.sitrep import Sitrep, extract_sitrep
+from trooper.memory.sitrep import Sitrep, SitrepBuilder
 from trooper.memory.tokens import count_message_tokens
 from trooper.memory.transcript import diff_history
 from trooper.server.live import LiveFeed
@@ -39,6 +39,8 @@ class LiveSession:
     fallbacks: int = 0
     escalations: int = 0
     sitrep: Sitrep | None = None
+    #: Folds each new turn into the SITREP, so an update costs the new turns, not the session.
+    sitrep_builder: SitrepBuilder = field(default_factory=SitrepBuilder)
     #: One turn at a time per session: two tabs or a retrying agent cannot interleave answers.
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -75,6 +77,8 @@ class SessionService:
             session.escalations = int(stored.get("escalations") or 0)
             session.branch = int(stored.get("branch") or 0)
             session.messages = [message_from_dict(m) for m in await self._store.session_messages(session_id)]
+            for message in session.messages:
+                session.sitrep_builder.add(message)
         self._live[session_id] = session
         while len(self._live) > MAX_LIVE_SESSIONS:
             self._live.popitem(last=False)
@@ -89,6 +93,9 @@ class SessionService:
         if diff.branched:
             session.branch += 1
             session.messages = list(incoming[: diff.common_prefix])
+            session.sitrep_builder = SitrepBuilder()
+            for message in session.messages:
+                session.sitrep_builder.add(message)
         new_messages = list(diff.appended)
         self._append(session, new_messages, provider="", model="")
         return len(new_messages)
@@ -114,6 +121,8 @@ class SessionService:
             return
         start = len(session.messages)
         session.messages.extend(messages)
+        for message in messages:
+            session.sitrep_builder.add(message)
         now = time.time()
         records = []
         for offset, message in enumerate(messages):
@@ -160,7 +169,7 @@ class SessionService:
             handle.cancel()
             self._update_sitrep(session)
         if session.sitrep is None:
-            session.sitrep = extract_sitrep(session.messages)
+            session.sitrep = session.sitrep_builder.build()
         return session.sitrep
 
     def _schedule_sitrep(self, session: LiveSession) -> None:
@@ -171,7 +180,7 @@ class SessionService:
 
     def _update_sitrep(self, session: LiveSession) -> None:
         self._sitrep_tasks.pop(session.id, None)
-        session.sitrep = extract_sitrep(session.messages)
+        session.sitrep = session.sitrep_builder.build()
         self._store.add_sitrep(SitrepRecord(session.id, session.sitrep.to_dict(), turn_count=len(session.messages)))
         self._feed.publish({"type": "sitrep", "session_id": session.id})
 

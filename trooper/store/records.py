@@ -74,7 +74,8 @@ class AttemptRecord:
     model: str
     #: HTTP status from the upstream, 0 when none (connection failure, timeout).
     status: int
-    #: Why this provider was tried: ``direct``, ``simple turn``, ``fallback: <class>``, ``escalated``, ``retry``.
+    #: Why this provider was tried: ``direct``, ``escalated``, ``simple turn``, ``local only``,
+    #: ``fallback: <class>``, ``rescue: <class>``, ``retry``.
     trigger: str
     #: ``ok``, ``error``, ``rescued``, ``cancelled``.
     outcome: str
