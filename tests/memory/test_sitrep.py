@@ -140,6 +140,18 @@ def test_incremental_builder_equals_full_extraction():
         assert builder.build() == extract_sitrep(session.messages)
 
 
+def test_building_midway_does_not_disturb_the_fold():
+    session = SESSIONS["postgres-pool-go"]
+    builder = SitrepBuilder()
+    for count, message in enumerate(session.messages, 1):
+        builder.add(message)
+        assert builder.build() == extract_sitrep(session.messages[:count])
+
+
+def test_technologies_come_in_text_order_whatever_the_hash_seed():
+    assert extract_entities("rewrite it in Go with Rust and Swift modules") == ["go", "rust", "swift"]
+
+
 def test_sitrep_is_json_serialisable():
     data = extract_sitrep(SESSIONS["flask-to-fastapi"].messages).to_dict()
     assert json.loads(json.dumps(data)) == data

@@ -10,7 +10,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_ASCII_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
+from trooper.memory.phrases import compile_phrases
+
+# "(?<=[.!?])\s+|\n+", written to open with a blank: the engine then skips to the blanks in C.
+_ASCII_SENTENCE_SPLIT = re.compile(r"\s(?:(?<=[.!?]\s)\s*|(?<=\n)\n*)")
 _WIDE_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])|\n+")
 
 
@@ -19,7 +22,21 @@ def sentences(text: str) -> list[str]:
     return (_ASCII_SENTENCE_SPLIT if text.isascii() else _WIDE_SENTENCE_SPLIT).split(text)
 
 
+def first_sentence(text: str) -> str:
+    """The first non-blank item of ``sentences(text)``, without splitting the rest of a long turn."""
+    if not text.isascii():
+        return next((s for s in sentences(text) if s.strip()), "")
+    start = 0
+    for match in _ASCII_SENTENCE_SPLIT.finditer(text):
+        if text[start : match.start()].strip():
+            return text[start : match.start()]
+        start = match.end()
+    return text[start:] if text[start:].strip() else ""
+
+
 _CLAUSE_SPLIT = re.compile(r";\s*|,?\s+(?:but|however|although|though|yet)\s+|が、|けど|, mais |, aber |, pero |, mas ")
+#: Text every clause separator contains: a sentence without any is one clause.
+_MAY_SPLIT = re.compile(r";|が、|けど|but|though|however|yet|, mais |, aber |, pero |, mas ")
 
 _DONE = re.compile(
     r"\b(?:completed?|finished|fixed|resolved|merged|deployed|shipped|released|landed|implemented|solved|"
@@ -83,37 +100,47 @@ _CONSTRAINT = re.compile(
 
 
 #: A turn without any of these cannot match a rule below: it is not split into sentences at all.
-ANY_CUE = re.compile(
-    r"complet|finish|done|fix|resolv|merg|deploy|ship|releas|land|implement|solv|succe|pass|work|ed\b|"
-    r"still|block|pending|todo|not yet|yet|remain|outstanding|unresolved|broke|fail|error|crash|hang|leak|"
-    r"time[ds]? out|timing out|timeout|stuck|regress|bug|exception|refus|unable|can't|cannot|n't|slow|"
-    r"decid|go with|going with|chose|choose|opt|switch|settled|use |must|has to|have to|not allowed|"
-    r"no more|at most|at least|deadline|requir|constraint|limit|budget|never|later|tomorrow|sprint|wait|"
-    r"review|stable|flat|gone|back to|matches|went through|now|\?|？|^(?:what|how|why|where|which|is|are|do|does|can)\b|"
-    r"corrig|résolu|marche|erreur|fehler|behoben|läuft|laufen|nicht|funciona|arregl|sigue|cierra|erro|"
-    r"成功|エラー|失敗|解決|修正|green|\b(?:" + "|".join(sorted(_IRREGULAR_PAST)) + r")\b",
-    re.MULTILINE,
-)
+#: Only ever searched for, never located, so the alternatives' order does not matter.
+_ANY_CUE_WORDS = compile_phrases(
+    [
+        (
+            "cue",
+            r"complet|finish|done|fix|resolv|merg|deploy|ship|releas|land|implement|solv|succe|pass|work|ed\b|"
+            r"still|block|pending|todo|not yet|yet|remain|outstanding|unresolved|broke|fail|error|crash|hang|leak|"
+            r"time[ds]? out|timing out|timeout|stuck|regress|bug|exception|refus|unable|can't|cannot|n't|slow|"
+            r"decid|go with|going with|chose|choose|opt|switch|settled|use |must|has to|have to|not allowed|"
+            r"no more|at most|at least|deadline|requir|constraint|limit|budget|never|later|tomorrow|sprint|wait|"
+            r"review|stable|flat|gone|back to|matches|went through|now|"
+            r"corrig|résolu|marche|erreur|fehler|behoben|läuft|laufen|nicht|funciona|arregl|sigue|cierra|erro|"
+            r"成功|エラー|失敗|解決|修正|green|\b(?:" + "|".join(sorted(_IRREGULAR_PAST)) + r")\b",
+        )
+    ]
+).pattern
+_QUESTION_LINE = re.compile(r"^(?:what|how|why|where|which|is|are|do|does|can)\b", re.MULTILINE)
+
+
+def any_cue(lowered: str) -> bool:
+    """Whether any rule could match in this lowercase turn."""
+    return bool("?" in lowered or "？" in lowered or _ANY_CUE_WORDS.search(lowered) or _QUESTION_LINE.search(lowered))
 
 
 # The clause-level families as one alternation: a clause is scanned once. Order matters where
 # they overlap: "not merged yet" is pending, "no longer fails" is done, not a negation.
-_SIGNALS = re.compile(
-    "|".join(
-        f"(?P<{name}>{family.pattern})"
-        for name, family in (
-            ("pending", _PENDING),
-            ("done", _DONE),
-            ("still", _STILL),
-            ("problem", _PROBLEM),
-            ("negation", _NEGATION),
-            ("hypothetical", _HYPOTHETICAL),
-        )
-    )
+_SIGNALS = compile_phrases(
+    [
+        ("pending", _PENDING.pattern),
+        ("done", _DONE.pattern),
+        ("still", _STILL.pattern),
+        ("problem", _PROBLEM.pattern),
+        ("negation", _NEGATION.pattern),
+        ("hypothetical", _HYPOTHETICAL.pattern),
+    ]
 )
 
 
 def clauses(sentence: str) -> list[str]:
+    if not _MAY_SPLIT.search(sentence):
+        return [sentence] if sentence.strip() else []
     return [part for part in _CLAUSE_SPLIT.split(sentence) if part.strip()]
 
 
@@ -141,8 +168,8 @@ class _Signals:
 
 def _signals(clause: str) -> _Signals:
     hits: dict[str, list[int]] = {}
-    for match in _SIGNALS.finditer(clause):
-        kind = match.lastgroup or ""
+    for match in _SIGNALS.pattern.finditer(clause):
+        kind = _SIGNALS.label(match)
         if kind == "pending" and ("not" in match.group() or "n't" in match.group()):
             hits.setdefault("negation", []).append(match.start())  # "not merged yet" also negates
         hits.setdefault(kind, []).append(match.start())
@@ -223,7 +250,7 @@ def read_turn(text: str, from_user: bool) -> list[Reading]:
     that can match somewhere in its turn: most turns need a handful of regex passes in all.
     """
     lowered = text.lower()
-    if not ANY_CUE.search(lowered):
+    if not any_cue(lowered):
         return []
     may_decide = bool(_DECISION.search(lowered))
     may_constrain = from_user and bool(_CONSTRAINT.search(lowered))

@@ -65,6 +65,8 @@ _ENV = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?|([A-Z][A-Z0-9]*(?:_[A-Z0-9]
 _IDENTIFIER = re.compile(r"[A-Z][A-Za-z0-9]*", re.ASCII)
 _VENDOR_CODE = re.compile(r"ORA-\d{5}|E\d{4}|TS\d{4}|CS\d{4}", re.ASCII)
 # Lines of logs and stack traces: only their error codes count, not their numbers and frames.
+_BEFORE_FIRST_DOT = re.compile(r"(?<!\S)([^\s.]*)\.")
+_HYPHENATED = re.compile(r"\S*-\S*")
 _LOG_LINE = re.compile(r"^[ \t]*(?:\[?\d{4}-\d\d-\d\d[T ]|\d\d:\d\d:\d\d|at [\w.$]+\(|File \").*$", re.MULTILINE)
 
 
@@ -187,17 +189,18 @@ def _technologies(tokens: list[str], lowered: str) -> Iterator[str]:
             yield name
             lowered = lowered.replace(phrase, " ")
     words = set(lowered.split())
-    if "." in lowered:
-        words |= {word.split(".", 1)[0] for word in words if "." in word}  # sqlalchemy.exc.OperationalError
-    if "-" in lowered:
-        words |= {part for word in words if "-" in word for part in word.split("-")}
+    # sqlalchemy.exc.OperationalError: the part before the first dot
+    dotted = _BEFORE_FIRST_DOT.findall(lowered) if "." in lowered else []
+    words.update(dotted)
+    if "-" in lowered:  # every part of a hyphenated word (or of such a part before a dot)
+        words.update("-".join(_HYPHENATED.findall(lowered) + dotted).split("-"))
     known = words & TECHNOLOGIES.keys()
     for word in sorted(known, key=lowered.find) if len(known) > 1 else known:
         yield TECHNOLOGIES[word]
     ambiguous = words & AMBIGUOUS.keys()
     if ambiguous:
         lowered_tokens = lowered.split()  # same positions as ``tokens``
-        for word in ambiguous:
+        for word in sorted(ambiguous, key=lambda word: (lowered.find(word), word)):  # never set order: hash-seeded
             if any(_ambiguous_is_meant(tokens, i) for i, w in enumerate(lowered_tokens) if w == word):
                 yield AMBIGUOUS[word]
 

@@ -110,7 +110,10 @@ class SitrepBuilder:
         self._explicit = False
         self._pivots = 0
         self._intent_turn = -1
-        self._later_text: list[str] = []
+        self._intent_words: frozenset[str] = frozenset()
+        #: Intent words seen in a turn after the intent was stated: kept per turn, so that
+        #: ``add`` costs one turn's work and ``build`` none of the session's.
+        self._supported: set[str] = set()
         self._entities: dict[str, None] = {}
         self._path_names: set[str] = set()
         self._loops: list[_Loop] = []
@@ -135,9 +138,10 @@ class SitrepBuilder:
         if text:
             for entity in extract_entities(text):
                 self._add_entity(entity)
-            if 0 <= self._intent_turn < self._turns - 1:
-                self._later_text.append(text.lower())
-            self._previous_lead = next((s for s in cues.sentences(text) if s.strip()), "")
+            if 0 <= self._intent_turn < self._turns - 1 and len(self._supported) < len(self._intent_words):
+                lowered = text.lower()
+                self._supported.update(w for w in self._intent_words - self._supported if w in lowered)
+            self._previous_lead = cues.first_sentence(text)
 
     def _add_entity(self, entity: str) -> None:
         if "/" in entity:
@@ -157,11 +161,13 @@ class SitrepBuilder:
             found = read_intent(text)
             if found:
                 self._intent, self._explicit, self._intent_turn = found.text, found.explicit, self._turns - 1
+                self._intent_words = keywords(found.text)
         else:
             refined = read_refinement(text)
             if refined and refined != self._intent:
                 self._intent, self._explicit, self._intent_turn = refined, True, self._turns - 1
-                self._later_text.clear()  # support for the new intent counts from here on
+                self._intent_words = keywords(refined)
+                self._supported = set()  # support for the new intent counts from here on
                 self._pivots += 1
         self._read_sentences(text, from_user=True)
 
@@ -252,9 +258,8 @@ class SitrepBuilder:
     def _confidence(self) -> float:
         if not self._intent:
             return 0.0
-        words = keywords(self._intent)
-        later = "\n".join(self._later_text)
-        support = sum(1 for w in words if w in later) / len(words) if words else 0.0
+        words = self._intent_words
+        support = len(self._supported) / len(words) if words else 0.0
         names_entity = any(e.lower() in self._intent for e in self._entities)
         score = (0.6 if self._explicit else 0.35) + 0.3 * support + 0.1 * names_entity - 0.15 * self._pivots
         return round(min(1.0, max(0.0, score)), 2)
