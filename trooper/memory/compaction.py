@@ -155,8 +155,9 @@ def minimum_budget(
     conversation: Request | Sequence[Message], *, system: str | None = None, tools: Sequence[Tool] | None = None
 ) -> int:
     """The smallest budget ``compact`` accepts: the latest user turn (and what must come with it)
-    and the tool definitions, with the system prompt and any other text cut away."""
-    messages, _, tool_list = _unpack(conversation, system, tools)
+    and the tool definitions, with the system prompt and any other text cut away — or the whole
+    conversation, when that is smaller (a bridge turn can cost more than the turns it replaces)."""
+    messages, system, tool_list = _unpack(conversation, system, tools)
     latest = _latest_user_index(messages)
     minimal = _minimal_tail_start(messages, latest)
     needed = REQUEST_OVERHEAD + sum(count_tool_tokens(t) for t in tool_list)
@@ -164,7 +165,9 @@ def minimum_budget(
     if minimal < latest:  # the assistant turn whose tool calls are answered: its text can go
         calls = Message("assistant", [b for b in messages[minimal].content if not isinstance(b, TextBlock)])
         needed += count_message_tokens(calls) + _BRIDGE_TOKENS
-    return needed
+    whole = REQUEST_OVERHEAD + sum(count_tool_tokens(t) for t in tool_list) + count_tokens(system or "")
+    whole += sum(count_message_tokens(m) for m in messages)
+    return min(needed, whole)
 
 
 def compact(

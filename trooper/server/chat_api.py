@@ -18,11 +18,11 @@ from typing import Any
 from tornado.iostream import StreamClosedError
 
 from trooper.conversation import Message, MessageStart, Request, StreamAccumulator, TextBlock, TextDelta
-from trooper.errors import TrooperError, InvalidRequest
+from trooper.errors import InvalidRequest, TrooperError
 from trooper.providers.base import CallOptions
 from trooper.render import render_markdown
 from trooper.routing.headers import Trail, decision_header, provider_header
-from trooper.routing.router import Plan, Router, TurnRecorder
+from trooper.routing.router import Plan, Router
 from trooper.server.base import BaseHandler
 from trooper.server.body import LimitedBodyHandler
 from trooper.server.session_service import LiveSession, SessionService
@@ -134,11 +134,7 @@ class StreamingChatHandler(ChatHandler, LimitedBodyHandler):
         self, session: LiveSession, request: Request, plan: Plan, *, first_event: tuple[str, dict] | None = None
     ) -> None:
         trail = plan.new_trail()
-        recorder = TurnRecorder(
-            session.id,
-            attempt=self.sessions.record_attempt,
-            event=lambda kind, **detail: self.sessions.record_event(session, kind, **detail),
-        )
+        recorder = self.sessions.recorder_for(session)
         self.set_header("Content-Type", "text/event-stream; charset=utf-8")
         self.set_header("Cache-Control", "no-cache")
         self.set_header("X-Accel-Buffering", "no")

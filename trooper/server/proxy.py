@@ -74,11 +74,7 @@ class FrontDoor(LimitedBodyHandler):
             api_key=self.client_key(),
             forward_headers={h: self.request.headers[h] for h in FORWARDED_HEADERS if h in self.request.headers},
         )
-        recorder = TurnRecorder(
-            session.id,
-            attempt=self.sessions.record_attempt,
-            event=lambda kind, **detail: self.sessions.record_event(session, kind, **detail),
-        )
+        recorder = self.sessions.recorder_for(session)
         try:
             plan = self.router.plan(request, forced)
             if request.stream:

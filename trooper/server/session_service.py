@@ -14,10 +14,11 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
-from trooper.conversation import Message, Response, ToolResultBlock, message_from_dict, block_to_dict
+from trooper.conversation import Message, Response, ToolResultBlock, block_to_dict, message_from_dict
 from trooper.memory.sitrep import Sitrep, SitrepBuilder
 from trooper.memory.tokens import count_message_tokens
 from trooper.memory.transcript import diff_history
+from trooper.routing.router import TurnRecorder
 from trooper.server.live import LiveFeed
 from trooper.store.base import Store
 from trooper.store.records import AttemptRecord, EventRecord, SessionRecord, SitrepRecord, TurnRecord
@@ -144,6 +145,15 @@ class SessionService:
         self._store.add_turns(records)
         self._feed.publish({"type": "turn", "session_id": session.id})
         self._schedule_sitrep(session)
+
+    def recorder_for(self, session: LiveSession) -> TurnRecorder:
+        """What the router reports a turn of this session to."""
+        return TurnRecorder(
+            session.id,
+            attempt=self.record_attempt,
+            event=lambda kind, **detail: self.record_event(session, kind, **detail),
+            sitrep=lambda: self.sitrep_now(session),
+        )
 
     def record_attempt(self, record: AttemptRecord) -> None:
         self._store.add_attempt(record)
