@@ -35,5 +35,10 @@ test: setup browser
 bench: setup
 	$(BIN)/python bench/overhead.py
 
+# The full-length soak (CI runs a 45 s form): faults at random under load; figures in docs/reliability.md.
+SOAK_SECONDS ?= 300
+soak: setup
+	SOAK_SECONDS=$(SOAK_SECONDS) $(BIN)/python -m pytest -s -p no:cacheprovider tests/reliability/test_soak.py
+
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
