@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import json
 import os
 import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import httpx
+import aiohttp
 
 from trooper.config import ConfigError, Settings
 from trooper.errors import UpstreamError
@@ -33,6 +34,7 @@ from trooper.providers.ollama_catalog import (
     model_info,
     pull_hint,
 )
+from trooper.providers.upstream_client import TRANSPORT_ERRORS, open_upstream_client
 
 #: ``ok``: works; ``off``: optional and not configured; ``warn``: degraded; ``fail``: must be fixed.
 Status = Literal["ok", "off", "warn", "fail"]
@@ -53,7 +55,7 @@ class Check:
 
 
 async def run_doctor(settings: Settings) -> list[Check]:
-    async with httpx.AsyncClient(timeout=PROBE_TIMEOUT) as client:
+    async with open_upstream_client(connect_timeout=PROBE_TIMEOUT, total_timeout=PROBE_TIMEOUT) as client:
         checks = await _ollama_checks(settings, client)
         checks.append(await _local_openai_check(settings, client))
         checks.append(await asyncio.to_thread(_embedded_check, settings))
@@ -82,7 +84,7 @@ def format_report(checks: list[Check]) -> str:
 # ---------------------------------------------------------------- local tiers
 
 
-async def _ollama_checks(settings: Settings, client: httpx.AsyncClient) -> list[Check]:
+async def _ollama_checks(settings: Settings, client: aiohttp.ClientSession) -> list[Check]:
     base = base_url(settings.fallback_url)
     try:
         installed = await installed_models(client, base, timeout=PROBE_TIMEOUT)
@@ -101,7 +103,7 @@ async def _ollama_checks(settings: Settings, client: httpx.AsyncClient) -> list[
     return [found, Check("ollama model", "warn", pull_hint(wanted), f"ollama pull {wanted}")]
 
 
-async def _describe_ollama_model(client: httpx.AsyncClient, base: str, name: str) -> str:
+async def _describe_ollama_model(client: aiohttp.ClientSession, base: str, name: str) -> str:
     try:
         info = await model_info(client, base, name, timeout=PROBE_TIMEOUT)
     except UpstreamError:
@@ -111,7 +113,7 @@ async def _describe_ollama_model(client: httpx.AsyncClient, base: str, name: str
     return f"{name} ({context}{tools})"
 
 
-async def _local_openai_check(settings: Settings, client: httpx.AsyncClient) -> Check:
+async def _local_openai_check(settings: Settings, client: aiohttp.ClientSession) -> Check:
     url = settings.local_openai_url
     if not url:
         return Check("local-openai", "off", "LOCAL_OPENAI_URL is not set (optional: llama.cpp server, LM Studio, vLLM...)")
@@ -142,7 +144,7 @@ def _embedded_check(settings: Settings) -> Check:
     return Check("embedded", "ok", f"{path} ({context})")
 
 
-async def _local_tier_check(settings: Settings, client: httpx.AsyncClient) -> Check:
+async def _local_tier_check(settings: Settings, client: aiohttp.ClientSession) -> Check:
     tier = LocalTier(settings, client)
     try:
         provider = await tier.select()
@@ -155,7 +157,7 @@ async def _local_tier_check(settings: Settings, client: httpx.AsyncClient) -> Ch
     return Check("local tier", "ok", f"{described['tier']} answers locally ({described['model']}, context {described['context_window']})")
 
 
-async def _escalation_check(settings: Settings, client: httpx.AsyncClient) -> Check:
+async def _escalation_check(settings: Settings, client: aiohttp.ClientSession) -> Check:
     try:
         target = escalation_target(settings, client)
     except ConfigError as exc:
@@ -202,14 +204,14 @@ def _store_check(settings: Settings) -> Check:
     return Check("store", "fail", f"{detail} but is not writable", "set TROOPER_DB to a writable path")
 
 
-async def _port_check(settings: Settings, client: httpx.AsyncClient) -> Check:
+async def _port_check(settings: Settings, client: aiohttp.ClientSession) -> Check:
     where = f"{settings.bind}:{settings.port}"
     if await asyncio.to_thread(_port_free, settings.bind, settings.port):
         return Check("port", "ok", f"{where} is free")
     try:
-        response = await client.get(f"http://{settings.bind}:{settings.port}/health", timeout=PROBE_TIMEOUT)
-        is_trooper = response.status_code == 200 and response.json().get("service") == "trooper"
-    except (httpx.HTTPError, ValueError, AttributeError):
+        async with client.get(f"http://{settings.bind}:{settings.port}/health") as response:
+            is_trooper = response.status == 200 and json.loads(await response.read()).get("service") == "trooper"
+    except (asyncio.TimeoutError, *TRANSPORT_ERRORS, ValueError, AttributeError):
         is_trooper = False
     if is_trooper:
         return Check("port", "ok", f"{where} is in use by a running Trooper")

@@ -1,204 +1,232 @@
+"""AnthropicProvider against the fake Anthropic server (real HTTP on 127.0.0.1)."""
+
+from __future__ import annotations
+
 import json
-from email.utils import format_datetime
+import time
 from datetime import datetime, timedelta, timezone
+from email.utils import format_datetime
 
-import httpx
+import aiohttp
 import pytest
+from multidict import CIMultiDict
 
-from trooper.conversation import Message, Request, StreamAccumulator, TextBlock, ToolUseBlock, Usage
+from tests.fakes.anthropic import FakeAnthropic
+from tests.fakes.behaviours import (
+    HttpError,
+    connection_reset,
+    hang,
+    http_error,
+    malformed_chunk,
+    missing_terminator,
+    rate_limited,
+    reply_text,
+    reply_tool_calls,
+    stream_cut,
+    stream_error,
+    tool_call,
+)
+from trooper.conversation import Message, Request, StreamAccumulator, TextBlock, TextDelta, ToolUseBlock
 from trooper.errors import UpstreamError
 from trooper.providers.anthropic import AnthropicProvider
 from trooper.providers.base import CallOptions
 from trooper.providers.http import retry_after
 
-URL = "https://api.anthropic.test/v1/messages"
 KEY = "sk-ant-secret-key"
 REQUEST = Request(model="gpt-4o", messages=[Message("user", [TextBlock("hi")])], max_tokens=50)
 
-MESSAGE = {
-    "id": "msg_1",
-    "type": "message",
-    "role": "assistant",
-    "model": "claude-haiku-4-5",
-    "content": [{"type": "text", "text": "Hello"}, {"type": "tool_use", "id": "toolu_1", "name": "f", "input": {"a": 1}}],
-    "stop_reason": "tool_use",
-    "stop_sequence": None,
-    "usage": {"input_tokens": 3, "output_tokens": 4},
+EMPTY_MESSAGE = {
+    "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-haiku-4-5", "content": [],
+    "stop_reason": "end_turn", "stop_sequence": None, "usage": {"input_tokens": 3, "output_tokens": 0},
 }
 
 
-def _sse(*events: tuple[str, dict]) -> bytes:
-    return b"".join(f"event: {name}\ndata: {json.dumps(data)}\n\n".encode() for name, data in events)
+def _sse(*events: tuple[str, dict]) -> str:
+    return "".join(f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in events)
 
 
-STREAM = _sse(
-    ("message_start", {"type": "message_start", "message": {**MESSAGE, "content": [], "stop_reason": None, "usage": {"input_tokens": 3, "output_tokens": 1}}}),
-    ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}),
-    ("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": "Hi"}}),
-    ("content_block_stop", {"type": "content_block_stop", "index": 0}),
-    ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn", "stop_sequence": None}, "usage": {"output_tokens": 2}}),
+def verbatim(body: str) -> HttpError:
+    """A 200 answer with exactly this body (the fakes' raw-body hook, with a success status)."""
+    return http_error(200, body=body)
+
+
+EMPTY_STREAM = _sse(
+    ("message_start", {"type": "message_start", "message": EMPTY_MESSAGE}),
+    ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 0}}),
     ("message_stop", {"type": "message_stop"}),
 )
 
 
-def _provider(handler, **kwargs) -> AnthropicProvider:
-    client = httpx.AsyncClient(transport=httpx.MockTransport(handler))
-    return AnthropicProvider(url=URL, api_key=KEY, model="claude-haiku-4-5", client=client, **kwargs)
+def _provider(url: str, client: aiohttp.ClientSession, **kwargs) -> AnthropicProvider:
+    return AnthropicProvider(url=url, api_key=KEY, model="claude-haiku-4-5", client=client, **kwargs)
 
 
 async def _collect(provider: AnthropicProvider, options: CallOptions | None = None) -> list:
     return [event async for event in provider.stream(REQUEST, options or CallOptions())]
 
 
-async def test_complete_sends_headers_and_the_configured_model() -> None:
-    seen: list[httpx.Request] = []
-
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(200, json=MESSAGE)
-
+async def test_complete_sends_headers_and_the_configured_model(fake_anthropic: FakeAnthropic, client: aiohttp.ClientSession) -> None:
+    fake_anthropic.enqueue(reply_tool_calls(tool_call("f", {"a": 1}, id="toolu_1"), text="Hello"))
     options = CallOptions(forward_headers={"Anthropic-Beta": "tools-2024", "anthropic-version": "2024-01-01", "cookie": "x"})
-    response = await _provider(handler).complete(REQUEST, options)
+
+    response = await _provider(fake_anthropic.messages_url, client).complete(REQUEST, options)
+
     assert response.content == [TextBlock("Hello"), ToolUseBlock("toolu_1", "f", {"a": 1})]
-    assert response.stop_reason == "tool_use" and response.usage == Usage(3, 4)
-    sent = seen[0]
+    sent = fake_anthropic.last_request
+    assert response.stop_reason == "tool_use"
+    assert response.usage.input_tokens == sent.input_tokens() and response.usage.output_tokens > 0
     assert sent.headers["x-api-key"] == KEY and sent.headers["anthropic-beta"] == "tools-2024"
     assert sent.headers["anthropic-version"] == "2024-01-01" and "cookie" not in sent.headers
-    body = json.loads(sent.content)
-    assert body["model"] == "claude-haiku-4-5" and body["stream"] is False and body["max_tokens"] == 50
+    assert sent.json["model"] == "claude-haiku-4-5" and sent.json["stream"] is False and sent.json["max_tokens"] == 50
 
 
-async def test_callers_own_key_wins_and_claude_models_pass_through() -> None:
-    seen: list[httpx.Request] = []
+async def test_callers_own_key_wins_and_claude_models_pass_through(fake_anthropic: FakeAnthropic, client: aiohttp.ClientSession) -> None:
+    provider = _provider(fake_anthropic.messages_url, client)
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(200, json=MESSAGE)
-
-    provider = _provider(handler)
     await provider.complete(Request(model="claude-opus-4-1", messages=REQUEST.messages), CallOptions(api_key="sk-caller"))
-    assert seen[0].headers["x-api-key"] == "sk-caller" and json.loads(seen[0].content)["model"] == "claude-opus-4-1"
+
+    assert fake_anthropic.last_request.headers["x-api-key"] == "sk-caller"
+    assert fake_anthropic.last_request.json["model"] == "claude-opus-4-1"
     assert provider.upstream_model("llama3.1") == "claude-haiku-4-5"
     assert provider.capabilities().context_window == 200_000
 
 
-async def test_http_error_carries_type_message_and_retry_after_but_never_the_key() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        body = {"type": "error", "error": {"type": "rate_limit_error", "message": "Number of requests has exceeded your rate limit"}}
-        return httpx.Response(429, json=body, headers={"retry-after": "7"})
+async def test_http_error_carries_type_message_and_retry_after_but_never_the_key(fake_anthropic: FakeAnthropic, client: aiohttp.ClientSession) -> None:
+    fake_anthropic.enqueue(rate_limited(retry_after=7))
 
     with pytest.raises(UpstreamError) as caught:
-        await _provider(handler).complete(REQUEST, CallOptions())
+        await _provider(fake_anthropic.messages_url, client).complete(REQUEST, CallOptions())
+
     error = caught.value
     assert (error.kind, error.status, error.error_type, error.retry_after) == ("http", 429, "rate_limit_error", 7.0)
-    assert "exceeded your rate limit" in error.message
+    assert "exceed the rate limit" in error.message
     assert KEY not in str(error) and KEY not in error.body and KEY not in repr(error)
 
 
-async def test_stream_http_error_before_any_byte() -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(529, json={"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}, headers={"retry-after-ms": "1500"})
+async def test_stream_http_error_before_any_byte(fake_anthropic: FakeAnthropic, client: aiohttp.ClientSession) -> None:
+    fake_anthropic.enqueue(http_error(529, "Overloaded", type="overloaded_error", retry_after_ms=1500))
 
     with pytest.raises(UpstreamError) as caught:
-        await _collect(_provider(handler))
+        await _collect(_provider(fake_anthropic.messages_url, client))
+
     assert (caught.value.kind, caught.value.status, caught.value.error_type, caught.value.retry_after) == ("http", 529, "overloaded_error", 1.5)
 
 
-async def test_stream_yields_events_and_asks_for_a_stream() -> None:
-    seen: list[httpx.Request] = []
+async def test_stream_yields_events_and_asks_for_a_stream(fake_anthropic: FakeAnthropic, client: aiohttp.ClientSession) -> None:
+    fake_anthropic.enqueue(reply_text("Hi"))
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request)
-        return httpx.Response(200, content=STREAM, headers={"content-type": "text/event-stream"})
+    events = await _collect(_provider(fake_anthropic.messages_url, client))
 
-    events = await _collect(_provider(handler))
     accumulator = StreamAccumulator()
     for event in events:
         accumulator.add(event)
     assert accumulator.finished and accumulator.response().content == [TextBlock("Hi")]
-    assert json.loads(seen[0].content)["stream"] is True
+    assert fake_anthropic.last_request.json["stream"] is True
+
+
+async def test_stream_events_arrive_as_the_upstream_sends_them(fake_anthropic: FakeAnthropic, client: aiohttp.ClientSession) -> None:
+    fake_anthropic.enqueue(reply_text("one two three", chunk_delay=0.3))
+    arrivals: list[float] = []
+
+    async for event in _provider(fake_anthropic.messages_url, client).stream(REQUEST, CallOptions()):
+        if isinstance(event, TextDelta):
+            arrivals.append(time.monotonic())
+
+    assert len(arrivals) == 3
+    assert arrivals[-1] - arrivals[0] >= 0.45  # not buffered until the end of the body
 
 
 @pytest.mark.parametrize(
-    ("body", "fragment"),
+    ("behaviour", "fragment"),
     [
-        (STREAM[: STREAM.index(b"event: message_stop")], "without message_stop"),
-        (STREAM.replace(b'"text": "Hi"}', b'"text": "Hi"'), "not JSON"),
-        (_sse(("message_start", {"type": "message_start", "message": {**MESSAGE, "content": []}}), ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": 0}}), ("message_stop", {"type": "message_stop"})), "without any content"),
+        (missing_terminator(), "without message_stop"),
+        (malformed_chunk(), "not JSON"),
+        (verbatim(EMPTY_STREAM), "without any content"),
+        (stream_cut(after=1), "stream broke"),
     ],
+    ids=["missing-terminator", "malformed-frame", "no-content", "cut"],
 )
-async def test_broken_streams_raise_stream_errors(body: bytes, fragment: str) -> None:
-    provider = _provider(lambda request: httpx.Response(200, content=body))
+async def test_broken_streams_raise_stream_errors(fake_anthropic: FakeAnthropic, client: aiohttp.ClientSession, behaviour, fragment: str) -> None:
+    fake_anthropic.enqueue(behaviour)
+
     with pytest.raises(UpstreamError) as caught:
-        await _collect(provider)
+        await _collect(_provider(fake_anthropic.messages_url, client))
+
     assert caught.value.kind == "stream" and fragment in caught.value.message
 
 
-async def test_in_stream_error_event_keeps_its_type() -> None:
-    body = STREAM[: STREAM.index(b"event: content_block_stop")] + _sse(("error", {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}))
+async def test_in_stream_error_event_keeps_its_type(fake_anthropic: FakeAnthropic, client: aiohttp.ClientSession) -> None:
+    fake_anthropic.enqueue(stream_error(after=1))
+
     with pytest.raises(UpstreamError) as caught:
-        await _collect(_provider(lambda request: httpx.Response(200, content=body)))
+        await _collect(_provider(fake_anthropic.messages_url, client))
+
     assert (caught.value.kind, caught.value.error_type, caught.value.message) == ("stream", "overloaded_error", "Overloaded")
 
 
-async def test_empty_or_malformed_complete_is_not_a_success() -> None:
-    empty = _provider(lambda request: httpx.Response(200, json={**MESSAGE, "content": []}))
+async def test_empty_or_malformed_complete_is_not_a_success(fake_anthropic: FakeAnthropic, client: aiohttp.ClientSession) -> None:
+    provider = _provider(fake_anthropic.messages_url, client)
+    fake_anthropic.enqueue(verbatim(json.dumps(EMPTY_MESSAGE)), verbatim("<html>"))
+
     with pytest.raises(UpstreamError, match="no content"):
-        await empty.complete(REQUEST, CallOptions())
-    not_json = _provider(lambda request: httpx.Response(200, content=b"<html>"))
+        await provider.complete(REQUEST, CallOptions())
     with pytest.raises(UpstreamError) as caught:
-        await not_json.complete(REQUEST, CallOptions())
-    assert caught.value.kind == "stream"
+        await provider.complete(REQUEST, CallOptions())
+    assert caught.value.kind == "stream" and "not JSON" in caught.value.message
 
 
-@pytest.mark.parametrize(
-    ("exception", "kind"),
-    [(httpx.ConnectError("refused"), "connect"), (httpx.ConnectTimeout("slow"), "timeout"), (httpx.ReadTimeout("slow"), "timeout")],
-)
-async def test_transport_failures_map_to_kinds(exception: Exception, kind: str) -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        raise exception
+async def test_refused_and_reset_connections_are_connect_errors(
+    fake_anthropic: FakeAnthropic, client: aiohttp.ClientSession, refused_url: str
+) -> None:
+    fake_anthropic.enqueue(connection_reset())
+
+    for url in (refused_url, fake_anthropic.messages_url):
+        with pytest.raises(UpstreamError) as caught:
+            await _provider(url, client).complete(REQUEST, CallOptions())
+        assert caught.value.kind == "connect" and caught.value.status == 0
+        assert KEY not in str(caught.value)
+
+
+async def test_connect_timeout_comes_from_call_options(client: aiohttp.ClientSession, unanswered_url: str) -> None:
+    started = time.monotonic()
 
     with pytest.raises(UpstreamError) as caught:
-        await _provider(handler).complete(REQUEST, CallOptions())
-    assert caught.value.kind == kind and caught.value.status == 0
+        await _collect(_provider(unanswered_url, client), CallOptions(connect_timeout=0.2))
+
+    assert caught.value.kind == "timeout" and caught.value.status == 0 and "connect timeout" in caught.value.message
+    assert time.monotonic() - started < 2
 
 
-async def test_stream_cut_after_the_response_started_is_a_stream_error() -> None:
-    class CutStream(httpx.AsyncByteStream):
-        async def __aiter__(self):
-            yield STREAM[:200]
-            raise httpx.RemoteProtocolError("peer closed connection")
+async def test_total_timeout_bounds_a_complete_but_not_a_stream(fake_anthropic: FakeAnthropic, client: aiohttp.ClientSession) -> None:
+    provider = _provider(fake_anthropic.messages_url, client)
+    options = CallOptions(total_timeout=0.3)
+    fake_anthropic.enqueue(hang(5), reply_text("slow but fine", first_token_delay=0.6))
 
-    provider = _provider(lambda request: httpx.Response(200, stream=CutStream()))
     with pytest.raises(UpstreamError) as caught:
-        await _collect(provider)
-    assert caught.value.kind == "stream" and "RemoteProtocolError" in caught.value.message
+        await provider.complete(REQUEST, options)
+    assert caught.value.kind == "timeout" and "read timeout" in caught.value.message
+
+    # The router enforces first-token and idle budgets around a stream; the client does not.
+    accumulator = StreamAccumulator()
+    for event in await _collect(provider, options):
+        accumulator.add(event)
+    assert accumulator.response().text() == "slow but fine"
 
 
-async def test_connect_timeout_comes_from_call_options() -> None:
-    seen: list[dict] = []
+async def test_missing_key_is_unavailable(fake_anthropic: FakeAnthropic, client: aiohttp.ClientSession) -> None:
+    provider = AnthropicProvider(url=fake_anthropic.messages_url, api_key="", model="m", client=client)
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        seen.append(request.extensions["timeout"])
-        return httpx.Response(200, content=STREAM)
-
-    await _collect(_provider(handler), CallOptions(connect_timeout=1.25))
-    assert seen[0]["connect"] == 1.25 and seen[0]["read"] is None
-
-
-async def test_missing_key_is_unavailable() -> None:
-    provider = AnthropicProvider(url=URL, api_key="", model="m", client=httpx.AsyncClient(transport=httpx.MockTransport(lambda r: httpx.Response(200))))
     assert not await provider.available()
     with pytest.raises(UpstreamError) as caught:
         await provider.complete(REQUEST, CallOptions())
     assert caught.value.kind == "unavailable"
+    assert fake_anthropic.requests == []
 
 
 def test_retry_after_forms() -> None:
-    assert retry_after(httpx.Headers({"retry-after-ms": "250", "retry-after": "9"})) == 0.25
-    assert retry_after(httpx.Headers({"retry-after": "3"})) == 3.0
+    assert retry_after(CIMultiDict({"Retry-After-Ms": "250", "Retry-After": "9"})) == 0.25
+    assert retry_after(CIMultiDict({"retry-after": "3"})) == 3.0
     future = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=30), usegmt=True)
-    assert 25 <= retry_after(httpx.Headers({"retry-after": future})) <= 31
-    assert retry_after(httpx.Headers({"retry-after": "soon"})) is None
-    assert retry_after(httpx.Headers({})) is None
+    assert 25 <= retry_after(CIMultiDict({"retry-after": future})) <= 31
+    assert retry_after(CIMultiDict({"retry-after": "soon"})) is None
+    assert retry_after(CIMultiDict()) is None

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
 
-import httpx
+import aiohttp
 import pytest
 
 from tests.fakes.behaviours import reply_text
@@ -29,17 +28,11 @@ def nowhere() -> str:
     return f"http://127.0.0.1:{unused_port()}/api/chat"
 
 
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as c:
-        yield c
-
-
 def hello() -> Request:
     return Request(model="claude-haiku-4-5", messages=[Message("user", [TextBlock("hi")])], max_tokens=16)
 
 
-async def test_ollama_with_the_model_pulled_is_chosen_first(fake_ollama: FakeOllama, fake_openai: FakeOpenAI, client: httpx.AsyncClient) -> None:
+async def test_ollama_with_the_model_pulled_is_chosen_first(fake_ollama: FakeOllama, fake_openai: FakeOpenAI, client: aiohttp.ClientSession) -> None:
     settings = Settings(fallback_url=fake_ollama.api_chat_url, local_openai_url=fake_openai.chat_completions_url,
                         embedded_enabled=False)
     tier = LocalTier(settings, client)
@@ -51,7 +44,7 @@ async def test_ollama_with_the_model_pulled_is_chosen_first(fake_ollama: FakeOll
                                "supports_tools": True, "passed_over": {}}
 
 
-async def test_local_openai_server_when_ollama_is_down(fake_openai: FakeOpenAI, client: httpx.AsyncClient) -> None:
+async def test_local_openai_server_when_ollama_is_down(fake_openai: FakeOpenAI, client: aiohttp.ClientSession) -> None:
     fake_openai.models = ["qwen2.5-7b-instruct"]
     fake_openai.enqueue(reply_text("local answer"))
     settings = Settings(fallback_url=nowhere(), local_openai_url=fake_openai.chat_completions_url, embedded_enabled=False)
@@ -64,7 +57,7 @@ async def test_local_openai_server_when_ollama_is_down(fake_openai: FakeOpenAI, 
     assert (await provider.complete(hello(), CallOptions())).text() == "local answer"
 
 
-async def test_model_not_pulled_passes_ollama_over_with_the_pull_command(fake_ollama: FakeOllama, client: httpx.AsyncClient) -> None:
+async def test_model_not_pulled_passes_ollama_over_with_the_pull_command(fake_ollama: FakeOllama, client: aiohttp.ClientSession) -> None:
     settings = Settings(fallback_url=fake_ollama.api_chat_url, ollama_model="mistral:7b", embedded_enabled=False)
     tier = LocalTier(settings, client)
 
@@ -72,7 +65,7 @@ async def test_model_not_pulled_passes_ollama_over_with_the_pull_command(fake_ol
     assert "ollama pull mistral:7b" in tier.describe()["passed_over"]["ollama"]
 
 
-async def test_no_local_model_says_how_to_get_one(client: httpx.AsyncClient) -> None:
+async def test_no_local_model_says_how_to_get_one(client: aiohttp.ClientSession) -> None:
     tier = LocalTier(Settings(fallback_url=nowhere(), embedded_enabled=False), client)
 
     assert await tier.select() is None
@@ -85,9 +78,9 @@ async def test_no_local_model_says_how_to_get_one(client: httpx.AsyncClient) -> 
     assert "TROOPER_EMBEDDED=false" in described["message"]
 
 
-async def test_switches_to_ollama_when_it_comes_up_later(client: httpx.AsyncClient) -> None:
+async def test_switches_to_ollama_when_it_comes_up_later(client: aiohttp.ClientSession) -> None:
     fake = FakeOllama(port=unused_port())  # not started: Ollama is down when Trooper starts
-    tier = LocalTier(Settings(fallback_url=fake.api_chat_url, embedded_enabled=False), client, recheck_seconds=0.05)
+    tier = LocalTier(Settings(fallback_url=fake.api_chat_url, embedded_enabled=False, local_recheck_seconds=0.05), client)
     assert await tier.select() is None
     tier.start()
     try:
@@ -109,7 +102,7 @@ async def test_switches_to_ollama_when_it_comes_up_later(client: httpx.AsyncClie
         fake.stop()
 
 
-async def test_escalation_target_parses_ollama_models(client: httpx.AsyncClient) -> None:
+async def test_escalation_target_parses_ollama_models(client: aiohttp.ClientSession) -> None:
     assert escalation_target(Settings(), client) is None  # empty: the cloud chain
 
     target = escalation_target(Settings(escalate_model="ollama:qwen2.5:32b"), client)

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
-from collections.abc import AsyncIterator
 
-import httpx
+import aiohttp
 import pytest
 
 from tests.fakes.behaviours import reply_text
 from tests.fakes.ollama import FakeOllama
+from tests.fakes.playback import Exchange
+from tests.fakes.recording import RecordedRequest
 from trooper.conversation import (
     ImageBlock,
     Message,
@@ -26,13 +28,7 @@ from trooper.providers.ollama import OllamaProvider
 PIXEL = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 
 
-@pytest.fixture
-async def client() -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient() as c:
-        yield c
-
-
-def make_provider(url: str, client: httpx.AsyncClient, model: str = "llama3.1:8b") -> OllamaProvider:
+def make_provider(url: str, client: aiohttp.ClientSession, model: str = "llama3.1:8b") -> OllamaProvider:
     return OllamaProvider(url=url, model=model, keep_alive="7m", client=client, default_context=6144)
 
 
@@ -46,7 +42,7 @@ def unused_port() -> int:
         return sock.getsockname()[1]
 
 
-async def test_complete_sends_configured_model_num_ctx_and_keep_alive(fake_ollama: FakeOllama, client: httpx.AsyncClient) -> None:
+async def test_complete_sends_configured_model_num_ctx_and_keep_alive(fake_ollama: FakeOllama, client: aiohttp.ClientSession) -> None:
     fake_ollama.enqueue(reply_text("Hi from Ollama."))
     provider = make_provider(fake_ollama.api_chat_url, client)
 
@@ -62,7 +58,7 @@ async def test_complete_sends_configured_model_num_ctx_and_keep_alive(fake_ollam
     assert sent["stream"] is False
 
 
-async def test_stream_yields_deltas_as_ndjson_arrives(fake_ollama: FakeOllama, client: httpx.AsyncClient) -> None:
+async def test_stream_yields_deltas_as_ndjson_arrives(fake_ollama: FakeOllama, client: aiohttp.ClientSession) -> None:
     fake_ollama.enqueue(reply_text("one two three four"))
     provider = make_provider(fake_ollama.url, client)  # a bare base URL works too
     accumulator = StreamAccumulator()
@@ -79,7 +75,7 @@ async def test_stream_yields_deltas_as_ndjson_arrives(fake_ollama: FakeOllama, c
     assert fake_ollama.last_request.json["options"]["num_ctx"] == 2048
 
 
-async def test_images_are_sent_to_a_vision_model(fake_ollama: FakeOllama, client: httpx.AsyncClient) -> None:
+async def test_images_are_sent_to_a_vision_model(fake_ollama: FakeOllama, client: aiohttp.ClientSession) -> None:
     fake_ollama.install("llava:7b", capabilities=("completion", "vision"))
     provider = make_provider(fake_ollama.api_chat_url, client, model="llava:7b")
     request = Request(model="x", messages=[Message("user", [TextBlock("what is this?"), ImageBlock("image/png", PIXEL)])])
@@ -90,7 +86,7 @@ async def test_images_are_sent_to_a_vision_model(fake_ollama: FakeOllama, client
     assert fake_ollama.last_request.json["messages"][-1]["images"] == [PIXEL]
 
 
-async def test_capabilities_come_from_api_show(fake_ollama: FakeOllama, client: httpx.AsyncClient) -> None:
+async def test_capabilities_come_from_api_show(fake_ollama: FakeOllama, client: aiohttp.ClientSession) -> None:
     fake_ollama.install("qwen2.5:7b", context_length=32768, architecture="qwen2", capabilities=("completion", "tools"))
     fake_ollama.install("gemma:2b", context_length=8192, architecture="gemma", capabilities=("completion",))
     qwen = make_provider(fake_ollama.api_chat_url, client, model="qwen2.5:7b")
@@ -105,7 +101,7 @@ async def test_capabilities_come_from_api_show(fake_ollama: FakeOllama, client: 
     assert gemma.upstream_model("claude-opus-4") == "gemma:2b"
 
 
-async def test_tools_are_sent_to_a_tool_model(fake_ollama: FakeOllama, client: httpx.AsyncClient) -> None:
+async def test_tools_are_sent_to_a_tool_model(fake_ollama: FakeOllama, client: aiohttp.ClientSession) -> None:
     provider = make_provider(fake_ollama.api_chat_url, client)
     request = hello()
     request.tools = [Tool("get_weather", "Weather for a city", {"type": "object", "properties": {"city": {"type": "string"}}})]
@@ -115,7 +111,7 @@ async def test_tools_are_sent_to_a_tool_model(fake_ollama: FakeOllama, client: h
     assert fake_ollama.last_request.json["tools"][0]["function"]["name"] == "get_weather"
 
 
-async def test_discovery_is_cached_within_its_ttl(fake_ollama: FakeOllama, client: httpx.AsyncClient) -> None:
+async def test_discovery_is_cached_within_its_ttl(fake_ollama: FakeOllama, client: aiohttp.ClientSession) -> None:
     provider = make_provider(fake_ollama.api_chat_url, client)
 
     await provider.complete(hello(), CallOptions())
@@ -127,7 +123,36 @@ async def test_discovery_is_cached_within_its_ttl(fake_ollama: FakeOllama, clien
     assert paths.count("/api/chat") == 2
 
 
-async def test_model_not_pulled_is_a_clear_unavailable_error(fake_ollama: FakeOllama, client: httpx.AsyncClient) -> None:
+class SlowCatalogOllama(FakeOllama):
+    """An Ollama whose model listing takes ``catalog_delay`` seconds, as a busy one's can."""
+
+    catalog_delay = 0.0
+
+    async def _tags(self, exchange: Exchange, request: RecordedRequest) -> None:
+        await exchange.wait(self.catalog_delay)
+        await super()._tags(exchange, request)
+
+
+async def test_stale_discovery_is_refreshed_off_the_request_path(client: aiohttp.ClientSession) -> None:
+    with SlowCatalogOllama() as fake:
+        provider = OllamaProvider(url=fake.api_chat_url, model="llama3.1:8b", keep_alive="5m", client=client,
+                                  default_context=6144, discovery_ttl=0.0)
+        await provider.refresh()
+        fake.install("llama3.1:8b", context_length=16384)  # what the next discovery finds
+        fake.catalog_delay = 1.5
+
+        await provider.complete(hello(), CallOptions())
+
+        assert provider.capabilities().context_window == 131072  # answered without waiting for discovery
+        for _ in range(150):
+            if provider.capabilities().context_window == 16384:
+                break
+            await asyncio.sleep(0.02)
+        assert provider.capabilities().context_window == 16384  # and discovery ran in the background
+        await provider.aclose()
+
+
+async def test_model_not_pulled_is_a_clear_unavailable_error(fake_ollama: FakeOllama, client: aiohttp.ClientSession) -> None:
     provider = make_provider(fake_ollama.api_chat_url, client, model="mistral:7b")
 
     with pytest.raises(UpstreamError) as caught:
@@ -139,7 +164,7 @@ async def test_model_not_pulled_is_a_clear_unavailable_error(fake_ollama: FakeOl
     assert not await provider.available()
 
 
-async def test_model_removed_after_discovery_is_unavailable_not_empty(fake_ollama: FakeOllama, client: httpx.AsyncClient) -> None:
+async def test_model_removed_after_discovery_is_unavailable_not_empty(fake_ollama: FakeOllama, client: aiohttp.ClientSession) -> None:
     provider = make_provider(fake_ollama.api_chat_url, client)
     await provider.refresh()
     fake_ollama.uninstall("llama3.1:8b")
@@ -152,7 +177,7 @@ async def test_model_removed_after_discovery_is_unavailable_not_empty(fake_ollam
     assert "ollama pull llama3.1:8b" in caught.value.message
 
 
-async def test_ollama_not_running_is_a_connect_error(client: httpx.AsyncClient) -> None:
+async def test_ollama_not_running_is_a_connect_error(client: aiohttp.ClientSession) -> None:
     provider = make_provider(f"http://127.0.0.1:{unused_port()}/api/chat", client)
 
     with pytest.raises(UpstreamError) as caught:
@@ -163,7 +188,7 @@ async def test_ollama_not_running_is_a_connect_error(client: httpx.AsyncClient) 
     assert not await provider.available()
 
 
-async def test_escalation_variant_sends_its_own_model(fake_ollama: FakeOllama, client: httpx.AsyncClient) -> None:
+async def test_escalation_variant_sends_its_own_model(fake_ollama: FakeOllama, client: aiohttp.ClientSession) -> None:
     fake_ollama.install("qwen2.5:32b")
     big = OllamaProvider(url=fake_ollama.api_chat_url, model="qwen2.5:32b", keep_alive="5m", client=client,
                          default_context=6144, name="ollama-escalation")

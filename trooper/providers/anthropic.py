@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import httpx
+import aiohttp
 
 from trooper.errors import UpstreamError
 from trooper.providers.base import CallOptions, Capabilities
@@ -27,7 +27,7 @@ class AnthropicProvider(CodecProvider):
         url: str,
         api_key: str,
         model: str,
-        client: httpx.AsyncClient,
+        client: aiohttp.ClientSession,
         context_window: int = 200_000,
     ) -> None:
         self.name = name

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import httpx
+import aiohttp
 
 from trooper.config import Settings
 from trooper.providers.anthropic import AnthropicProvider
@@ -14,7 +14,7 @@ GEMINI_CONTEXT = 1_000_000
 OPENAI_CONTEXT = 128_000
 
 
-def build_cloud_chain(settings: Settings, client: httpx.AsyncClient) -> list[Provider]:
+def build_cloud_chain(settings: Settings, client: aiohttp.ClientSession) -> list[Provider]:
     chain: list[Provider] = []
     if settings.claude_api_key:
         chain.append(

@@ -1,4 +1,4 @@
-"""Shared httpx plumbing for HTTP upstreams: every failure becomes an ``UpstreamError``.
+"""Shared plumbing of HTTP upstreams (over aiohttp): every failure becomes an ``UpstreamError``.
 
 Mapping: an error status gives ``kind="http"`` with the upstream's own error type and message
 (decoded by the protocol's codec) and ``Retry-After``; a timeout gives ``kind="timeout"``; any
@@ -10,13 +10,15 @@ started (cut connection, malformed frame, missing terminator, in-stream error) g
 from __future__ import annotations
 
 import abc
+import asyncio
 import email.utils
+import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from types import ModuleType
 from typing import Any, Protocol
 
-import httpx
+import aiohttp
 
 from trooper.conversation import (
     BlockStart,
@@ -27,6 +29,7 @@ from trooper.conversation import (
 )
 from trooper.errors import UpstreamError
 from trooper.providers.base import CallOptions, Provider
+from trooper.providers.upstream_client import TRANSPORT_ERRORS
 from trooper.wire.errors import UpstreamStreamError, WireError
 
 ErrorDecoder = Callable[[int, bytes], "tuple[str, str]"]
@@ -41,7 +44,7 @@ class StreamDecoder(Protocol):
     def finish(self) -> list[StreamEvent]: ...
 
 
-def retry_after(headers: httpx.Headers) -> float | None:
+def retry_after(headers: Mapping[str, str]) -> float | None:
     """Seconds to wait from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date)."""
     raw_ms = headers.get("retry-after-ms")
     if raw_ms:
@@ -63,13 +66,13 @@ def retry_after(headers: httpx.Headers) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def complete_timeout(options: CallOptions) -> httpx.Timeout:
-    return httpx.Timeout(options.total_timeout, connect=options.connect_timeout)
+def complete_timeout(options: CallOptions) -> aiohttp.ClientTimeout:
+    return aiohttp.ClientTimeout(total=options.total_timeout, connect=options.connect_timeout)
 
 
-def stream_timeout(options: CallOptions) -> httpx.Timeout:
+def stream_timeout(options: CallOptions) -> aiohttp.ClientTimeout:
     # Reads are unbounded here: the router enforces first-token and idle timeouts around the stream.
-    return httpx.Timeout(None, connect=options.connect_timeout, pool=options.connect_timeout)
+    return aiohttp.ClientTimeout(total=None, connect=options.connect_timeout)
 
 
 class _ContentCheck:
@@ -87,30 +90,36 @@ class _ContentCheck:
 
 
 class HttpUpstream:
-    """POSTs JSON to one upstream and maps every failure to ``UpstreamError``."""
+    """POSTs JSON to one upstream over the shared client and maps every failure to ``UpstreamError``."""
 
-    def __init__(self, provider: str, client: httpx.AsyncClient, decode_error: ErrorDecoder) -> None:
+    def __init__(self, provider: str, client: aiohttp.ClientSession, decode_error: ErrorDecoder) -> None:
         self.provider = provider
         self._client = client
         self._decode_error = decode_error
 
-    async def post_json(self, url: str, headers: dict[str, str], body: dict[str, Any], timeout: httpx.Timeout) -> dict[str, Any]:
+    async def post_json(
+        self, url: str, headers: dict[str, str], body: dict[str, Any], timeout: aiohttp.ClientTimeout
+    ) -> dict[str, Any]:
         try:
-            response = await self._client.post(url, headers=headers, json=body, timeout=timeout)
-        except httpx.HTTPError as exc:
+            async with self._client.post(url, headers=headers, json=body, timeout=timeout) as response:
+                content = await response.read()
+        except asyncio.TimeoutError as exc:
+            raise self._timeout_error(exc) from None
+        except TRANSPORT_ERRORS as exc:
             raise self._transport_error(exc, started=False) from None
-        if response.status_code >= 400:
-            raise self._status_error(response, response.content)
+        if response.status >= 400:
+            raise self._status_error(response, content)
         try:
-            parsed = response.json()
+            parsed = json.loads(content)
         except ValueError:
-            raise UpstreamError(self.provider, "stream", f"response body is not JSON: {response.text[:200]!r}", status=response.status_code) from None
+            text = content.decode("utf-8", errors="replace")
+            raise UpstreamError(self.provider, "stream", f"response body is not JSON: {text[:200]!r}", status=response.status) from None
         if not isinstance(parsed, dict):
-            raise UpstreamError(self.provider, "stream", "response body is not a JSON object", status=response.status_code)
+            raise UpstreamError(self.provider, "stream", "response body is not a JSON object", status=response.status)
         return parsed
 
     async def post_stream(
-        self, url: str, headers: dict[str, str], body: dict[str, Any], timeout: httpx.Timeout, decoder: StreamDecoder
+        self, url: str, headers: dict[str, str], body: dict[str, Any], timeout: aiohttp.ClientTimeout, decoder: StreamDecoder
     ) -> AsyncIterator[StreamEvent]:
         """Canonical events decoded from the response body as its bytes arrive.
 
@@ -118,17 +127,19 @@ class HttpUpstream:
         """
         started = False
         try:
-            async with self._client.stream("POST", url, headers=headers, json=body, timeout=timeout) as response:
-                if response.status_code >= 400:
-                    raise self._status_error(response, await response.aread())
+            async with self._client.post(url, headers=headers, json=body, timeout=timeout) as response:
+                if response.status >= 400:
+                    raise self._status_error(response, await response.read())
                 started = True
                 seen = _ContentCheck()
-                async for chunk in response.aiter_bytes():
+                async for chunk in _received(response.content):
                     for event in seen.check(decoder.feed(chunk)):
                         yield event
                 for event in seen.check(decoder.finish()):
                     yield event
-        except httpx.HTTPError as exc:
+        except asyncio.TimeoutError as exc:
+            raise self._timeout_error(exc) from None
+        except TRANSPORT_ERRORS as exc:
             raise self._transport_error(exc, started=started) from None
         except UpstreamStreamError as exc:
             raise UpstreamError(self.provider, "stream", exc.message, error_type=exc.error_type) from None
@@ -145,29 +156,53 @@ class HttpUpstream:
             raise UpstreamError(self.provider, "stream", "upstream answered with no content")
         return response
 
-    def _status_error(self, response: httpx.Response, body: bytes) -> UpstreamError:
-        error_type, message = self._decode_error(response.status_code, body)
+    def _status_error(self, response: aiohttp.ClientResponse, body: bytes) -> UpstreamError:
+        error_type, message = self._decode_error(response.status, body)
         headers = {k: response.headers[k] for k in _KEPT_HEADERS if k in response.headers}
         return UpstreamError(
             self.provider,
             "http",
             message,
-            status=response.status_code,
+            status=response.status,
             body=body.decode("utf-8", errors="replace")[:2000],
             retry_after=retry_after(response.headers),
             error_type=error_type,
             headers=headers,
         )
 
-    def _transport_error(self, exc: httpx.HTTPError, *, started: bool) -> UpstreamError:
-        detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-        if isinstance(exc, httpx.TimeoutException):
-            phase = "connect" if isinstance(exc, (httpx.ConnectTimeout, httpx.PoolTimeout)) else "read"
-            return UpstreamError(self.provider, "timeout", f"{phase} timeout ({detail})", error_type="timeout_error")
-        if started:
-            return UpstreamError(self.provider, "stream", f"stream broke ({detail})")
-        return UpstreamError(self.provider, "connect", f"cannot reach upstream ({detail})")
+    def _timeout_error(self, exc: BaseException) -> UpstreamError:
+        # aiohttp's connect budget covers waiting for a pooled connection and opening one.
+        phase = "connect" if isinstance(exc, aiohttp.ConnectionTimeoutError) else "read"
+        return UpstreamError(self.provider, "timeout", f"{phase} timeout ({_describe(exc)})", error_type="timeout_error")
 
+    def _transport_error(self, exc: BaseException, *, started: bool) -> UpstreamError:
+        if started:
+            return UpstreamError(self.provider, "stream", f"stream broke ({_describe(exc)})")
+        return UpstreamError(self.provider, "connect", f"cannot reach upstream ({_describe(exc)})")
+
+
+async def _received(body: aiohttp.StreamReader) -> AsyncIterator[bytes]:
+    """The body as it arrives, one HTTP chunk at a time (a frame each, from most upstreams, so a
+    malformed or error frame does not swallow the good frames sent before it).
+
+    When the connection breaks, aiohttp raises before handing over bytes it had already received;
+    those are yielded first, so the router can continue a cut answer from its last frame.
+    """
+    try:
+        async for chunk, _ in body.iter_chunks():
+            if chunk:
+                yield chunk
+    except TRANSPORT_ERRORS:
+        # aiohttp has no public way to read what it buffered before the error (3.10-3.14).
+        buffered = b"".join(getattr(body, "_buffer", ()))[getattr(body, "_buffer_offset", 0):]
+        if buffered:
+            yield buffered
+        raise
+
+
+def _describe(exc: BaseException) -> str:
+    """``Type: message``; aiohttp's messages name the host and URL, never the request headers."""
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 class CodecProvider(Provider):

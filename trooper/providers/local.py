@@ -9,10 +9,12 @@ went down.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 from typing import Any
 
-import httpx
+import aiohttp
 
 from trooper.background import PeriodicTask
 from trooper.config import ConfigError, Settings
@@ -21,10 +23,10 @@ from trooper.providers.base import Provider
 from trooper.providers.embedded import EmbeddedProvider
 from trooper.providers.ollama import OllamaProvider
 from trooper.providers.openai_compat import OpenAICompatProvider
+from trooper.providers.upstream_client import TRANSPORT_ERRORS
 
 log = logging.getLogger(__name__)
 
-RECHECK_SECONDS = 30.0
 PROBE_TIMEOUT = 2.0
 ESCALATE_PREFIX = "ollama:"
 HOW_TO_GET_ONE = (
@@ -36,10 +38,10 @@ HOW_TO_GET_ONE = (
 class LocalTier:
     """The live local provider, re-selected periodically by a background task."""
 
-    def __init__(self, settings: Settings, client: httpx.AsyncClient, *, recheck_seconds: float = RECHECK_SECONDS) -> None:
+    def __init__(self, settings: Settings, client: aiohttp.ClientSession) -> None:
         self._settings = settings
         self._client = client
-        self._recheck = PeriodicTask("trooper-local-tier", recheck_seconds, self.select)
+        self._recheck = PeriodicTask("trooper-local-tier", settings.local_recheck_seconds, self.select)
         self._ollama = OllamaProvider(
             url=settings.fallback_url,
             model=settings.ollama_model,
@@ -112,6 +114,7 @@ class LocalTier:
 
     async def stop(self) -> None:
         await self._recheck.stop()
+        await self._ollama.aclose()
         if self._embedded is not None:
             await self._embedded.aclose()
 
@@ -128,24 +131,25 @@ class LocalTier:
         return self._local_openai
 
 
-async def list_openai_models(client: httpx.AsyncClient, chat_url: str) -> list[str]:
+async def list_openai_models(client: aiohttp.ClientSession, chat_url: str) -> list[str]:
     """The model ids an OpenAI-compatible server lists; a server without ``/models`` (404) still
     counts as answering and lists none."""
     models_url = chat_url.rstrip("/").removesuffix("/chat/completions") + "/models"
     try:
-        response = await client.get(models_url, timeout=PROBE_TIMEOUT)
-    except httpx.HTTPError as exc:
+        async with client.get(models_url, timeout=aiohttp.ClientTimeout(total=PROBE_TIMEOUT)) as response:
+            status, content = response.status, await response.read()
+    except (asyncio.TimeoutError, *TRANSPORT_ERRORS) as exc:
         raise UpstreamError("local-openai", "connect", f"not answering at {chat_url} ({exc.__class__.__name__})") from None
-    if response.status_code >= 500:
-        raise UpstreamError("local-openai", "http", f"{models_url} answered {response.status_code}", status=response.status_code)
+    if status >= 500:
+        raise UpstreamError("local-openai", "http", f"{models_url} answered {status}", status=status)
     try:
-        listed = response.json().get("data") if response.status_code < 400 else []
+        listed = json.loads(content).get("data") if status < 400 else []
     except (ValueError, AttributeError):
         listed = []
     return [str(m["id"]) for m in listed or [] if isinstance(m, dict) and "id" in m]
 
 
-def escalation_target(settings: Settings, client: httpx.AsyncClient) -> OllamaProvider | None:
+def escalation_target(settings: Settings, client: aiohttp.ClientSession) -> OllamaProvider | None:
     """``TROOPER_ESCALATE_MODEL=ollama:<model>`` escalates to a bigger Ollama model instead of the
     cloud; empty means the cloud chain (``None``)."""
     spec = settings.escalate_model

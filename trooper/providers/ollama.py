@@ -1,17 +1,21 @@
 """Ollama over its native ``/api/chat``: explicit ``num_ctx``, ``keep_alive``, NDJSON streaming.
 
 What the configured model can do (context length, tools, vision) is discovered from Ollama itself
-and cached for ``discovery_ttl`` seconds. A model that is not pulled is a clear ``unavailable``
-error naming the ``ollama pull`` command, never an empty answer; Ollama not running is ``connect``.
+and cached; a request waits for discovery only when nothing is known yet, and an answer older than
+``discovery_ttl`` seconds is refreshed in the background. A model that is not pulled is a clear
+``unavailable`` error naming the ``ollama pull`` command, never an empty answer; Ollama not running
+is ``connect``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
+import aiohttp
 
 from trooper.conversation import Request, Response, StreamEvent
 from trooper.errors import UpstreamError
@@ -39,7 +43,7 @@ class OllamaProvider(Provider):
         url: str,
         model: str,
         keep_alive: str,
-        client: httpx.AsyncClient,
+        client: aiohttp.ClientSession,
         default_context: int,
         name: str = "ollama",
         discovery_ttl: float = DISCOVERY_TTL,
@@ -56,6 +60,7 @@ class OllamaProvider(Provider):
         self._discovery_ttl = discovery_ttl
         self._info: ModelInfo | None = None
         self._discovered_at = float("-inf")
+        self._revalidation: asyncio.Task[None] | None = None
 
     # ------------------------------------------------------------ discovery
 
@@ -85,14 +90,33 @@ class OllamaProvider(Provider):
 
     async def available(self) -> bool:
         try:
-            await self._discover_if_stale()
+            await self._ensure_discovered()
         except UpstreamError:
             return False
         return True
 
-    async def _discover_if_stale(self) -> None:
-        if self._info is None or time.monotonic() - self._discovered_at > self._discovery_ttl:
+    async def aclose(self) -> None:
+        if self._revalidation is not None:
+            self._revalidation.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._revalidation
+
+    async def _ensure_discovered(self) -> None:
+        """Discovery on the request path only when nothing is known (first use, or the model went
+        away), so "not pulled" is reported at once; otherwise two Ollama round trips per TTL would
+        be added to a user's request. The local tier's re-check usually refreshes first."""
+        if self._info is None:
             await self.refresh()
+        elif time.monotonic() - self._discovered_at > self._discovery_ttl and self._revalidation is None:
+            self._revalidation = asyncio.create_task(self._revalidate(), name=f"trooper-{self.name}-discovery")
+
+    async def _revalidate(self) -> None:
+        try:
+            await self.refresh()
+        except UpstreamError:
+            pass  # refresh() forgot a model that is no longer pulled: the next request reports it
+        finally:
+            self._revalidation = None
 
     # ------------------------------------------------------------ chat
 
@@ -102,7 +126,7 @@ class OllamaProvider(Provider):
         return body
 
     async def complete(self, request: Request, options: CallOptions) -> Response:
-        await self._discover_if_stale()
+        await self._ensure_discovered()
         try:
             body = await self._http.post_json(self.chat_url, {}, self._body(request, options, stream=False), complete_timeout(options))
         except UpstreamError as exc:
@@ -110,7 +134,7 @@ class OllamaProvider(Provider):
         return self._http.decode_response(wire.decode_response, body)
 
     async def stream(self, request: Request, options: CallOptions) -> AsyncIterator[StreamEvent]:
-        await self._discover_if_stale()
+        await self._ensure_discovered()
         events = self._http.post_stream(
             self.chat_url, {}, self._body(request, options, stream=True), stream_timeout(options), wire.StreamDecoder()
         )

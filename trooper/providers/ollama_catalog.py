@@ -7,12 +7,15 @@ Used by the Ollama provider (cached) and by ``trooper doctor`` (once).
 
 from __future__ import annotations
 
+import asyncio
+import json
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import aiohttp
 
 from trooper.errors import UpstreamError
+from trooper.providers.upstream_client import TRANSPORT_ERRORS
 
 TOOLS_TEMPLATE_MARK = ".Tools"
 
@@ -43,7 +46,7 @@ def pull_hint(model: str) -> str:
     return f"Ollama model {model!r} is not pulled; run `ollama pull {model}`"
 
 
-async def installed_models(client: httpx.AsyncClient, base: str, provider: str = "ollama", timeout: float = 5.0) -> list[str]:
+async def installed_models(client: aiohttp.ClientSession, base: str, provider: str = "ollama", timeout: float = 5.0) -> list[str]:
     body = await _request(client, "GET", f"{base}/api/tags", provider, timeout)
     models = body.get("models") if isinstance(body, dict) else None
     if not isinstance(models, list):
@@ -51,7 +54,7 @@ async def installed_models(client: httpx.AsyncClient, base: str, provider: str =
     return [str(m.get("name") or m.get("model")) for m in models if isinstance(m, dict)]
 
 
-async def model_info(client: httpx.AsyncClient, base: str, model: str, provider: str = "ollama", timeout: float = 5.0) -> ModelInfo:
+async def model_info(client: aiohttp.ClientSession, base: str, model: str, provider: str = "ollama", timeout: float = 5.0) -> ModelInfo:
     body = await _request(client, "POST", f"{base}/api/show", provider, timeout, json={"model": model})
     if not isinstance(body, dict):
         raise UpstreamError(provider, "http", f"unexpected /api/show answer from {base}", status=502)
@@ -80,19 +83,20 @@ def _supports_tools(show: dict[str, Any]) -> bool:
     return TOOLS_TEMPLATE_MARK in str(show.get("template") or "")
 
 
-async def _request(client: httpx.AsyncClient, method: str, url: str, provider: str, timeout: float, **kw: Any) -> Any:
+async def _request(client: aiohttp.ClientSession, method: str, url: str, provider: str, timeout: float, **kw: Any) -> Any:
     try:
-        response = await client.request(method, url, timeout=timeout, **kw)
-    except httpx.TimeoutException as exc:
+        async with client.request(method, url, timeout=aiohttp.ClientTimeout(total=timeout), **kw) as response:
+            status, content = response.status, await response.read()
+    except asyncio.TimeoutError as exc:
         raise UpstreamError(provider, "timeout", f"Ollama did not answer {url} within {timeout:g}s") from exc
-    except httpx.TransportError as exc:
+    except TRANSPORT_ERRORS as exc:
         raise UpstreamError(
             provider, "connect", f"Ollama is not running at {url} ({exc.__class__.__name__}); start it with `ollama serve`"
         ) from exc
-    if response.status_code >= 400:
-        raise UpstreamError(provider, "http", f"{url} answered {response.status_code}: {response.text[:300]}",
-                            status=response.status_code, body=response.text[:2000])
+    if status >= 400:
+        text = content.decode("utf-8", errors="replace")
+        raise UpstreamError(provider, "http", f"{url} answered {status}: {text[:300]}", status=status, body=text[:2000])
     try:
-        return response.json()
+        return json.loads(content)
     except ValueError as exc:
         raise UpstreamError(provider, "http", f"{url} did not answer JSON", status=502) from exc

@@ -3,7 +3,7 @@ OpenAI-compatible servers (llama-server, LM Studio, vLLM)."""
 
 from __future__ import annotations
 
-import httpx
+import aiohttp
 
 from trooper.providers.base import CallOptions, Capabilities, Tier
 from trooper.providers.http import CodecProvider, HttpUpstream
@@ -30,7 +30,7 @@ class OpenAICompatProvider(CodecProvider):
         url: str,
         api_key: str,
         model: str,
-        client: httpx.AsyncClient,
+        client: aiohttp.ClientSession,
         context_window: int,
         supports_tools: bool = True,
         model_prefixes: tuple[str, ...] = (),

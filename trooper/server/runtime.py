@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import socket
 
-import httpx
 import tornado.httpserver
 import tornado.netutil
 
 from trooper.config import Settings
 from trooper.providers.cloud import build_cloud_chain
 from trooper.providers.local import LocalTier, escalation_target
+from trooper.providers.upstream_client import open_upstream_client
 from trooper.routing.auto_recovery import RecoveryProber
 from trooper.server.app import make_app
 from trooper.server.limits import AdmittingRouter
@@ -31,11 +31,8 @@ class Runtime:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.client = httpx.AsyncClient(
-            timeout=httpx.Timeout(settings.provider_timeout, connect=settings.connect_timeout),
-            limits=httpx.Limits(max_connections=200, max_keepalive_connections=50),
-            trust_env=False,
-        )
+        # Built in Runtime.start, a coroutine: the client binds to the server's event loop.
+        self.client = open_upstream_client(connect_timeout=settings.connect_timeout, total_timeout=settings.provider_timeout)
         self.store = open_store(settings)
         self.feed = LiveFeed()
         self.local_tier = LocalTier(settings, self.client)
@@ -105,4 +102,4 @@ class Runtime:
         await self.store.close()
         await self.local_tier.stop()
         await self.router.aclose()
-        await self.client.aclose()
+        await self.client.close()

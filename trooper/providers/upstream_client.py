@@ -1,0 +1,33 @@
+"""The aiohttp client every upstream call goes through, and the failures it can raise.
+
+One ``aiohttp.ClientSession`` per running server (created on its event loop, closed on stop)
+pools keep-alive connections to every upstream. aiohttp costs about a quarter of httpx's CPU per
+request on the proxy's event loop (see bench/README.md, "Proxy overhead").
+"""
+
+from __future__ import annotations
+
+import aiohttp
+
+#: Connections open at once, across all upstreams.
+MAX_CONNECTIONS = 200
+#: An idle keep-alive connection is closed after this long.
+KEEPALIVE_SECONDS = 30.0
+
+#: What a failed exchange raises besides a timeout: aiohttp's errors and the socket errors
+#: (refused, reset) that reach the caller unwrapped. Catch ``asyncio.TimeoutError`` first: since
+#: Python 3.11 it is an ``OSError`` too.
+TRANSPORT_ERRORS: tuple[type[Exception], ...] = (aiohttp.ClientError, OSError)
+
+
+def open_upstream_client(*, connect_timeout: float, total_timeout: float) -> aiohttp.ClientSession:
+    """A pooled client; call it from a coroutine (the session binds to the running loop).
+
+    The timeouts are defaults: each call passes its own (see ``trooper.providers.http``).
+    """
+    connector = aiohttp.TCPConnector(limit=MAX_CONNECTIONS, keepalive_timeout=KEEPALIVE_SECONDS)
+    return aiohttp.ClientSession(
+        connector=connector,
+        timeout=aiohttp.ClientTimeout(total=total_timeout, connect=connect_timeout),
+        trust_env=False,  # no proxy variables or .netrc: Trooper talks to the URLs it is given
+    )
