@@ -5,9 +5,10 @@ Run: .venv/bin/python bench/sse_fanout.py [--quick] [--listeners 20]
 Processes: this client (one keep-alive httpx client, one request at a time), Trooper, a fake
 Anthropic, and a listener process holding the SSE connections (started with ``--listen`` for the
 blocks that have listeners, so their reading costs no CPU in the measuring process). Blocks with
-and without listeners alternate. Each proxied request publishes exactly one ``attempt`` and two
-``turn`` updates; every listener must receive all of them. Target: the listeners do not slow the
-proxy measurably.
+and without listeners alternate. Each proxied request publishes one ``attempt`` and two ``turn``
+updates; the feed sends a tick's updates together, identical ones once, so every listener must hear
+of every session the block touched (``X-Trooper-Session``), for both types. Target: the listeners do
+not slow the proxy measurably.
 """
 
 from __future__ import annotations
@@ -20,9 +21,11 @@ import signal
 import subprocess
 import sys
 import time
+from typing import Any
 
 import httpx
 from common import (
+    ANTHROPIC_HEADERS,
     LATENCY_HEADERS,
     ROOT,
     conversations,
@@ -48,22 +51,23 @@ SETTLE_SECONDS = 0.5
 
 async def listen(url: str, count: int) -> None:
     """Hold ``count`` SSE connections; print "ready" once all are open, and on SIGTERM one JSON
-    line: for each connection, how many updates of each type it received."""
-    counts = [collections.Counter() for _ in range(count)]
+    line: for each connection, the sessions it heard of for each update type."""
+    heard: list[collections.defaultdict[str, set[str]]] = [collections.defaultdict(set) for _ in range(count)]
     opened = asyncio.Semaphore(0)
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
 
-    async def one(client: httpx.AsyncClient, tally: collections.Counter[str]) -> None:
+    async def one(client: httpx.AsyncClient, sessions: collections.defaultdict[str, set[str]]) -> None:
         async with client.stream("GET", url + "/api/live") as response:
             async for line in response.aiter_lines():
                 if line.startswith(": connected"):
                     opened.release()
                 elif line.startswith("data: "):
-                    tally[json.loads(line[6:]).get("type", "?")] += 1
+                    update = json.loads(line[6:])
+                    sessions[update.get("type", "?")].add(update.get("session_id"))
 
     async with httpx.AsyncClient(timeout=None, trust_env=False, limits=httpx.Limits(max_connections=count)) as client:
-        tasks = [asyncio.create_task(one(client, tally)) for tally in counts]
+        tasks = [asyncio.create_task(one(client, sessions)) for sessions in heard]
         for _ in range(count):
             await opened.acquire()
         print("ready", flush=True)
@@ -71,15 +75,15 @@ async def listen(url: str, count: int) -> None:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-    print(json.dumps([dict(c) for c in counts]), flush=True)
+    print(json.dumps([{kind: sorted(ids) for kind, ids in sessions.items()} for sessions in heard]), flush=True)
 
 
 class Listeners:
-    """The listener process: ``with Listeners(url, 20) as listeners: ...; listeners.counts``."""
+    """The listener process: ``with Listeners(url, 20) as listeners: ...; listeners.heard``."""
 
     def __init__(self, url: str, count: int) -> None:
         self.url, self.count = url, count
-        self.counts: list[dict[str, int]] = []
+        self.heard: list[dict[str, list[str]]] = []
 
     def __enter__(self) -> Listeners:
         command = [sys.executable, __file__, "--listen", self.url, "--listeners", str(self.count)]
@@ -93,10 +97,19 @@ class Listeners:
         time.sleep(SETTLE_SECONDS)
         self.popen.send_signal(signal.SIGTERM)
         out, _ = self.popen.communicate(timeout=20)
-        self.counts = json.loads(out.strip().splitlines()[-1])
+        self.heard = json.loads(out.strip().splitlines()[-1])
 
 
 # ---------------------------------------------------------------- the benchmark
+
+
+def post_in_session(client: httpx.Client, url: str, body: dict[str, Any]) -> tuple[float, str]:
+    """(seconds, the session Trooper filed the turn under) for one non-streaming POST."""
+    started = time.perf_counter()
+    response = client.post(url, json=body, headers=ANTHROPIC_HEADERS)
+    elapsed = time.perf_counter() - started
+    response.raise_for_status()
+    return elapsed, response.headers["x-trooper-session"]
 
 
 def main() -> None:
@@ -134,13 +147,14 @@ def main() -> None:
                         continue
                     with Listeners(trooper.url, args.listeners) as listeners:
                         before = sum(trooper.cpu_seconds())
-                        samples[True] += [timed_post(client, url, next(turns).next_body()) for _ in range(args.block)]
+                        posted = [post_in_session(client, url, next(turns).next_body()) for _ in range(args.block)]
                         cpu[True] += sum(trooper.cpu_seconds()) - before
-                    expected = {"attempt": args.block, "turn": 2 * args.block}
-                    for number, got in enumerate(listeners.counts):
-                        short = {kind: (got.get(kind, 0), n) for kind, n in expected.items() if got.get(kind, 0) != n}
-                        if short:
-                            missing.append(f"round {round_number} listener {number}: (got, expected) {short}")
+                    samples[True] += [seconds for seconds, _ in posted]
+                    touched = {session for _, session in posted}
+                    for number, heard in enumerate(listeners.heard):
+                        unheard = {kind: len(touched - set(heard.get(kind, []))) for kind in ("attempt", "turn")}
+                        if any(unheard.values()):
+                            missing.append(f"round {round_number} listener {number}: sessions not heard of {unheard}")
     finally:
         trooper.stop()
         fake.stop()
@@ -158,7 +172,7 @@ def main() -> None:
     print(f"\nTrooper CPU per proxied request: {per_request[False]} ms with 0 listeners, "
           f"{per_request[True]} ms with {args.listeners} (the fan-out runs on the event loop the proxy uses)")
     total = args.rounds * args.listeners
-    print(f"\nlisteners that received every update (1 attempt + 2 turns per request): {total - len(missing)} of {total}")
+    print(f"\nlisteners that received every update (attempt and turn of every session touched): {total - len(missing)} of {total}")
     for line in missing:
         print("  " + line)
 

@@ -175,6 +175,17 @@ async def test_live_events_deliver_a_published_update(client: httpx.AsyncClient,
     assert state.feed.subscriber_count == 0
 
 
+async def test_live_events_send_a_tick_of_updates_in_one_write(client: httpx.AsyncClient, state: AppState) -> None:
+    async with client.stream("GET", "/api/live") as response:
+        chunks = response.aiter_text()
+        assert await anext(chunks) == ": connected\n\n"
+        state.feed.publish({"type": "turn", "session_id": "a"})
+        state.feed.publish({"type": "attempt", "session_id": "a"})
+        state.feed.publish({"type": "turn", "session_id": "a"})
+        received = await anext(chunks)
+    assert received == 'data: {"type": "turn", "session_id": "a"}\n\ndata: {"type": "attempt", "session_id": "a"}\n\n'
+
+
 async def test_live_events_send_heartbeats(client: httpx.AsyncClient) -> None:
     async with client.stream("GET", "/quick-live") as response:
         lines = response.aiter_lines()

@@ -19,6 +19,7 @@ from tornado.iostream import StreamClosedError
 from trooper.errors import InvalidRequest, TrooperError
 from trooper.frames import SCHEMAS, build_frame, frame_to_table_json
 from trooper.server.base import BaseHandler
+from trooper.server.live import Batch
 from trooper.store.base import Columns, Row
 
 DEFAULT_PAGE = 50
@@ -190,7 +191,11 @@ class SitrepsHandler(TableHandler):
 
 
 class LiveHandler(BaseHandler):
-    """``GET /api/live``: Server-Sent Events, one ``data:`` line of JSON per live-feed update."""
+    """``GET /api/live``: Server-Sent Events, one ``data:`` line of JSON per live-feed update.
+
+    The feed delivers a tick's updates as one batch; whatever batches are waiting go out in one
+    write and one flush.
+    """
 
     heartbeat = HEARTBEAT_SECONDS
 
@@ -204,27 +209,30 @@ class LiveHandler(BaseHandler):
         self.set_header("Content-Type", "text/event-stream; charset=utf-8")
         self.set_header("X-Accel-Buffering", "no")  # nginx would otherwise hold events back
         updates = self.state.feed.subscribe()
+        gone = asyncio.ensure_future(self.gone.wait())  # one waiter for the whole connection
         try:
             self.write(": connected\n\n")
             await self.flush()
-            while not self.gone.is_set():
-                self.write(await self._next_frame(updates))
+            while not gone.done():
+                self.write(await self._next_frames(updates, gone))
                 await self.flush()
         except StreamClosedError:
             pass
         finally:
+            gone.cancel()
             self.state.feed.unsubscribe(updates)
 
-    async def _next_frame(self, updates: asyncio.Queue[dict[str, Any]]) -> str:
-        """The next update as an event, or a heartbeat comment when none came in time."""
-        update = asyncio.ensure_future(updates.get())
-        gone = asyncio.ensure_future(self.gone.wait())
-        done, _ = await asyncio.wait({update, gone}, timeout=self.heartbeat, return_when=asyncio.FIRST_COMPLETED)
-        gone.cancel()
-        if update in done:
-            return f"data: {json.dumps(update.result(), ensure_ascii=False, default=str)}\n\n"
-        update.cancel()
-        return ": heartbeat\n\n"
+    async def _next_frames(self, updates: asyncio.Queue[Batch], gone: asyncio.Future[Any]) -> str:
+        """The waiting updates as events, or a heartbeat comment when none came in time."""
+        first = asyncio.ensure_future(updates.get())
+        await asyncio.wait({first, gone}, timeout=self.heartbeat, return_when=asyncio.FIRST_COMPLETED)
+        if not first.done():
+            first.cancel()
+            return ": heartbeat\n\n"
+        batches = [first.result()]
+        while not updates.empty():
+            batches.append(updates.get_nowait())
+        return "".join(f"data: {update}\n\n" for batch in batches for update in batch)
 
 
 _SESSION = r"/sessions/([^/]+)"
