@@ -131,7 +131,7 @@ def trooper_env(db: str, **overrides: str) -> dict[str, str]:
 
 
 def start_trooper(env: dict[str, str]) -> Process:
-    """``python -m trooper serve``; its log (one access line per request) goes to a temp file."""
+    """``python -m trooper serve``; its log goes to a temp file."""
     log = Path(tempfile.mkstemp(prefix="trooper-bench-", suffix=".log")[1])
     with log.open("w") as log_file:
         popen = subprocess.Popen(

@@ -57,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"trooper: {exc}", file=sys.stderr)
         return 2
+    if not settings.access_log:
+        # A line per request is CPU on the proxy's event loop; Tornado logs 4xx/5xx as warnings.
+        logging.getLogger("tornado.access").setLevel(logging.WARNING)
     if args.command == "doctor":
         from trooper.doctor import format_report, run_doctor
 

@@ -100,6 +100,8 @@ class Settings:
     #: Upstream turns answered at once, in all and per session; more get a 429 with retry-after.
     max_streams: int = 64
     max_session_streams: int = 4
+    #: One log line per request (Tornado's access log); off by default, errors are logged either way.
+    access_log: bool = False
     # notebooks and helpers: a Trooper server to use instead of finding or starting a local one
     url: str = ""
 
@@ -148,6 +150,7 @@ class Settings:
             max_request_tokens=_int(env, "TROOPER_MAX_REQUEST_TOKENS", d.max_request_tokens),
             max_streams=_int(env, "TROOPER_MAX_STREAMS", d.max_streams),
             max_session_streams=_int(env, "TROOPER_MAX_SESSION_STREAMS", d.max_session_streams),
+            access_log=_bool(env.get("TROOPER_ACCESS_LOG"), d.access_log),
             url=env.get("TROOPER_URL", "").strip().rstrip("/"),
         )
 
