@@ -162,3 +162,11 @@ def test_chat_api_takes_json_only(make_trooper, content_type):
         assert response.status_code == 415 and "application/json" in response.json()["error"]["message"]
         server.flush()
         assert client.get(f"/sessions/{session}/transcript").json()["turns"] == []
+
+
+def test_an_empty_post_labelled_as_a_form_is_not_refused(make_trooper):
+    # jupyter-server-proxy's client labels every empty POST as a form; it carries no fields.
+    server = make_trooper()
+    with httpx.Client(base_url=server.url) as client:
+        response = client.post("/api/chat/sessions", headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert response.status_code == 201

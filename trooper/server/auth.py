@@ -76,7 +76,10 @@ def cross_site_refusal(request: tornado.httputil.HTTPServerRequest) -> TrooperEr
     if source is not None and urlsplit(source).netloc.lower() != request.host.lower():
         return TrooperError(403, f"cross-site request refused: {source[:100]!r} is not {request.host!r}", "permission_error")
     content_type = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
-    if request.path.startswith("/api/") and content_type in FORM_CONTENT_TYPES:
+    # An empty body carries no form fields; proxies (Tornado's client under jupyter-server-proxy)
+    # label even an empty POST as a form, and the Origin check above still applies to it.
+    has_body = request.headers.get("Content-Length", "0") != "0" or "Transfer-Encoding" in request.headers
+    if request.path.startswith("/api/") and has_body and content_type in FORM_CONTENT_TYPES:
         return TrooperError(415, f"send JSON with Content-Type: application/json, not {content_type}")
     return None
 
