@@ -1,7 +1,6 @@
-"""Shared end-to-end fixtures: Trooper as a real ``python -m trooper serve`` process.
-
-The browser tests keep their own fixtures in their modules; nothing here shadows them.
-"""
+"""Shared end-to-end fixtures: Trooper as a real ``python -m trooper serve`` process, and a
+headless Chromium page that records what it must not do (``watched``; a test module may set
+``VIEWPORT``)."""
 
 from __future__ import annotations
 
@@ -17,7 +16,9 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 import pytest
+from playwright.sync_api import sync_playwright
 
+from tests.browser import CHROMIUM, CHROMIUM_ARGS, Watched
 from tests.harness import DEFAULT_ENV
 
 REPO = Path(__file__).resolve().parents[2]
@@ -107,3 +108,18 @@ def trooper_process(tmp_path: Path) -> Iterator[Callable[..., TrooperProcess]]:
     for server in started:
         server.kill()
 
+
+@pytest.fixture
+def browser() -> Iterator:
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def watched(browser, request) -> Iterator[Watched]:  # type: ignore[no-untyped-def]
+    viewport = getattr(request.module, "VIEWPORT", {"width": 1360, "height": 900})
+    context = browser.new_context(viewport=viewport)
+    yield Watched(context.new_page())
+    context.close()

@@ -2,61 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Iterator
-from urllib.parse import urlsplit
-
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
+from tests.browser import SCREENSHOTS
 from tests.fakes.behaviours import reply_text
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
-]
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "img"
 CLAUDE_KEY = "sk-ant-test-0123456789abcdef"
-
-
-class Watched:
-    """A page plus what it did that it must not: dialogs, script errors, requests off this host."""
-
-    def __init__(self, page: Page) -> None:
-        self.page = page
-        self.dialogs: list[str] = []
-        self.errors: list[str] = []
-        self.remote_requests: list[str] = []
-        page.on("dialog", self._dialog)
-        page.on("pageerror", lambda error: self.errors.append(str(error)))
-        page.on("request", self._request)
-
-    def _dialog(self, dialog) -> None:  # type: ignore[no-untyped-def]
-        self.dialogs.append(dialog.message)
-        dialog.dismiss()
-
-    def _request(self, request) -> None:  # type: ignore[no-untyped-def]
-        host = urlsplit(request.url).hostname
-        if host not in ("127.0.0.1", None):
-            self.remote_requests.append(request.url)
-
-
-@pytest.fixture
-def browser() -> Iterator:
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def watched(browser) -> Iterator[Watched]:  # type: ignore[no-untyped-def]
-    context = browser.new_context(viewport={"width": 1360, "height": 860})
-    yield Watched(context.new_page())
-    context.close()
+VIEWPORT = {"width": 1360, "height": 860}
 
 
 @pytest.fixture

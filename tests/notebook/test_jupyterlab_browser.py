@@ -27,6 +27,7 @@ import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect, sync_playwright
 
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.fakes.behaviours import reply_text
 from tests.notebook.conftest import ChatSetup
 
@@ -36,11 +37,6 @@ REPO = Path(__file__).resolve().parents[2]
 QUICKSTART = REPO / "notebooks" / "quickstart.ipynb"
 SCREENSHOT = REPO / "docs" / "img" / "jupyterlab-widget.png"
 TOKEN = "jupyterlab-browser-test-token"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run",
-]
 #: JupyterLab's first page load and a kernel start are slow on a loaded two-core machine.
 LAB_START_TIMEOUT = 60.0
 KERNEL_TIMEOUT_MS = 120_000
