@@ -34,6 +34,7 @@ def _samples() -> list[str]:
     rng = random.Random(3)
     shuffled = [" ".join(rng.choice(words) for _ in range(rng.randint(1, 30))) for _ in range(2_000)]
     edges = ["isn't merged yet", "it works", "terror", "toujours pas", "ainda não corrigido", "ビルドは成功しました"]
+    edges += ["unfixed", "prefixed merged", "x-fixed", "_done", "9done", "éfixed", "fixed", " fixed", "もうfixed"]
     return lines + shuffled + edges
 
 

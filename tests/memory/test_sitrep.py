@@ -9,7 +9,7 @@ import pytest
 from tests.memory.corpus import Tally, intent_overlap, load_corpus
 from trooper.conversation import Message, TextBlock, ToolResultBlock, ToolUseBlock
 from trooper.memory.entities import extract_entities
-from trooper.memory.sitrep import SitrepBuilder, extract_sitrep, render_sitrep
+from trooper.memory.sitrep import SitrepBuilder, clear_cache, extract_sitrep, render_sitrep
 from trooper.memory.tokens import count_tokens
 
 CORPUS = load_corpus()
@@ -146,6 +146,15 @@ def test_building_midway_does_not_disturb_the_fold():
     for count, message in enumerate(session.messages, 1):
         builder.add(message)
         assert builder.build() == extract_sitrep(session.messages[:count])
+
+
+def test_texts_read_before_give_the_same_sitrep():
+    """Turn readings are cached by text: a cold read and a cached one agree, repeated turns included."""
+    repeated = [m for session in CORPUS[:12] for m in session.messages] * 2
+    clear_cache()
+    cold = [extract_sitrep(session.messages) for session in CORPUS] + [extract_sitrep(repeated)]
+    cached = [extract_sitrep(session.messages) for session in CORPUS] + [extract_sitrep(repeated)]
+    assert cold == cached
 
 
 def test_technologies_come_in_text_order_whatever_the_hash_seed():

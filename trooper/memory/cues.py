@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from trooper.memory.phrases import compile_phrases
 
@@ -184,7 +185,7 @@ def _done_at(clause: str, signals: _Signals) -> int:
     first_person = _FIRST_PERSON.search(clause) if ("i " in clause or "we" in clause) else None
     if first_person and _is_past_action(first_person.group(1)):
         return first_person.start(1)
-    leading = [w.strip(",.:;!") for w in clause.split()[:3]]
+    leading = [w.strip(",.:;!") for w in clause.split(maxsplit=3)[:3]]  # not the whole of a long clause
     index = next((i for i, w in enumerate(leading) if _is_past_action(w) and w not in _AMBIGUOUS_PAST), -1)
     return clause.find(leading[index]) if index >= 0 else -1
 
@@ -231,9 +232,8 @@ def is_constraint(sentence: str) -> bool:
     return bool(_CONSTRAINT.search(sentence))
 
 
-@dataclass
-class Reading:
-    """What one sentence of a turn says; only sentences that say something are read out."""
+class Reading(NamedTuple):
+    """What one sentence of a turn says (immutable: readings are cached by turn text)."""
 
     sentence: str
     done: bool = False

@@ -139,16 +139,16 @@ def _unusual(tokens: list[str]) -> Iterator[int]:
 def _shapes(tokens: list[str], errors_only: bool) -> Iterator[str]:
     for index in _unusual(tokens):
         raw = tokens[index]
-        following = tokens[index + 1 : index + 3]
         if raw.isalpha():  # a capitalised word: only an error name (TypeError, ECONNRESET) hides here
             if raw.endswith(_ERROR_SUFFIXES) or raw in _NAMED_ERRORS or raw == "SQLSTATE":
-                found = _error(raw, following)
+                found = _error(raw, tokens[index + 1 : index + 3])
                 if found:
                     yield found
             continue
         token = raw.rstrip(_TRAILING)
         if not token:
             continue
+        following = tokens[index + 1 : index + 3]
         found = _error(token, following) if (token[0].isupper() or "." in token) else None
         if not errors_only and found is None:
             if token[0].isdigit() or token[0] == "$":

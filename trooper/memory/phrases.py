@@ -3,8 +3,10 @@
 Python's ``re`` tries the alternatives of ``\\b(?:fixed|merged|…)`` one after the other at every
 position of the text: with a few hundred phrases that is most of the cost of reading a turn.
 ``compile_phrases`` rewrites such patterns into one alternation per first character
-(``f(?:ixed|…)|m(?:erged|…)``), which the regex engine dispatches with one comparison, and tests
-the word boundary once per position instead of once per phrase.
+(``f(?:ixed|…)|m(?:erged|…)``), which the regex engine dispatches on the first character, common
+letters first. Every branch opens with its literal (a ``\\b`` before a phrase becomes ``(?<!\\wf)`` after its first
+character), so the engine also gets a set of first characters and skips, in C, the positions
+where no phrase can start.
 
 The rewrite keeps the semantics of the original ordered alternation exactly: phrases with
 different first characters can never match at the same position, and within one first
@@ -20,6 +22,9 @@ from typing import Iterator, Sequence
 
 _QUANTIFIERS = "?*+{"
 _BOUNDARY = "\\b"
+#: English letters by frequency: the engine tries the branches in order at every position, so
+#: the common letters come first (branches of different first characters never compete).
+_LETTER_ORDER = {letter: rank for rank, letter in enumerate("etaoinsrhldcumfpgwybvkxjqz")}
 
 
 @dataclass(frozen=True)
@@ -90,28 +95,46 @@ def _flatten(pattern: str, boundary: bool = False) -> Iterator[tuple[bool, str]]
             yield leading, alternative
 
 
-def _phrases(label: str, pattern: str) -> Iterator[_Phrase]:
+def _phrases(label: str, pattern: str, flags: int) -> Iterator[_Phrase]:
     for boundary, fragment in _flatten(pattern):
         first = fragment[:1]
-        if not re.fullmatch(r"\w", first) or fragment[1:2] in tuple(_QUANTIFIERS):
+        if not re.fullmatch(r"\w", first, flags) or fragment[1:2] in tuple(_QUANTIFIERS):
             raise ValueError(f"a phrase must open with a literal word character: {fragment!r}")
         yield _Phrase(label, boundary, fragment[1:], first)
 
 
+def _runs(phrases: Sequence[_Phrase], labels: list[str]) -> str:
+    """``(…)|(…)``: one capturing group per run of one label, in order."""
+    runs: list[tuple[str, list[str]]] = []
+    for phrase in phrases:
+        if runs and runs[-1][0] == phrase.label:
+            runs[-1][1].append(phrase.rest)
+        else:
+            runs.append((phrase.label, [phrase.rest]))
+    labels.extend(label for label, _ in runs)
+    return "|".join("(" + "|".join(rests) + ")" for _, rests in runs)
+
+
 def _by_first(phrases: Sequence[_Phrase], labels: list[str]) -> str:
-    """``a(?:(…)|(…))|b(?:…)``: one capturing group per run of one label under one first character."""
-    firsts = dict.fromkeys(p.first for p in phrases)
+    """``a(?:…)|b(?:…)``: one branch per first character.
+
+    Where ``\\b`` holds before the first character (it is a word character: the character before
+    it is not), every phrase may match, in order; elsewhere only those without ``\\b``.
+    """
     branches = []
-    for first in firsts:
-        runs: list[tuple[str, list[str]]] = []
-        for phrase in (p for p in phrases if p.first == first):
-            if runs and runs[-1][0] == phrase.label:
-                runs[-1][1].append(phrase.rest)
-            else:
-                runs.append((phrase.label, [phrase.rest]))
-        labels.extend(label for label, _ in runs)
-        inner = "|".join("(" + "|".join(rests) + ")" for _, rests in runs)
-        branches.append(f"{re.escape(first)}(?:{inner})")
+    firsts = dict.fromkeys(p.first for p in phrases)
+    for first in sorted(firsts, key=lambda char: _LETTER_ORDER.get(char, len(_LETTER_ORDER))):
+        mine = [p for p in phrases if p.first == first]
+        unbounded = [p for p in mine if not p.boundary]
+        literal = re.escape(first)
+        at_word_start = rf"(?<!\w{literal})"
+        if len(unbounded) == len(mine):
+            branches.append(f"{literal}(?:{_runs(mine, labels)})")
+        elif not unbounded:
+            branches.append(f"{literal}{at_word_start}(?:{_runs(mine, labels)})")
+        else:
+            every = _runs(mine, labels)
+            branches.append(f"{literal}(?:{at_word_start}(?:{every})|{_runs(unbounded, labels)})")
     return "|".join(branches)
 
 
@@ -130,15 +153,9 @@ class Phrases:
 def compile_phrases(families: Sequence[tuple[str, str]], flags: int = 0) -> Phrases:
     """Compile ``(label, pattern)`` families as ``(?P<label>pattern)|…`` would match, faster.
 
-    Every alternative of every pattern must open with a literal word character, optionally
+    Every alternative of every pattern must open with a literal word character (under ``flags``), optionally
     after ``\\b`` or inside leading non-capturing groups (``\\b(?:fixed|(?:it|that) works)\\b``).
     """
-    phrases = [phrase for label, pattern in families for phrase in _phrases(label, pattern)]
+    phrases = [phrase for label, pattern in families for phrase in _phrases(label, pattern, flags)]
     labels = [""]
-    unbounded = [p for p in phrases if not p.boundary]
-    if len(unbounded) == len(phrases):
-        return Phrases(re.compile(_by_first(phrases, labels), flags), tuple(labels))
-    pattern = rf"\b(?:{_by_first(phrases, labels)})"  # where \b holds, every phrase may match
-    if unbounded:  # elsewhere only those without \b
-        pattern += "|" + _by_first(unbounded, labels)
-    return Phrases(re.compile(pattern, flags), tuple(labels))
+    return Phrases(re.compile(_by_first(phrases, labels), flags), tuple(labels))

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
+from typing import NamedTuple
 
 from trooper.conversation import Message, TextBlock, ToolResultBlock, ToolUseBlock
 from trooper.memory import cues
@@ -41,6 +43,10 @@ _STOPWORDS = frozenset(
     fail fails failed failing bug broken wrong again still there""".split()
 )
 _ANSWER_MIN_CHARS = 40
+#: Turn texts whose reading is kept: a text read before (a history the server rebuilds after a
+#: branch, "ok", a repeated tool command or output) then costs one look-up. Texts are windowed,
+#: so an entry holds at most ~1.4k characters.
+_CACHED_TEXTS = 4096
 
 
 def _window(text: str) -> str:
@@ -71,6 +77,42 @@ def keywords(text: str) -> frozenset[str]:
 
 def _turn_text(message: Message) -> str:
     return "\n".join(block.text for block in message.content if isinstance(block, TextBlock) and block.text)
+
+
+class _Sentence(NamedTuple):
+    reading: cues.Reading
+    #: ``_item`` of a question, decision or constraint (kept as such), else "".
+    item: str = ""
+    #: A step or a loop too short, or opening with a pronoun: it borrows the sentence before it.
+    terse: bool = False
+
+
+def _sentence(reading: cues.Reading) -> _Sentence:
+    """The reading with what the fold derives from its sentence alone; most sentences say nothing."""
+    text = reading.sentence
+    item = _item(text) if reading.question or reading.decision or reading.constraint else ""
+    terse = (reading.done or reading.open) and (len(text.split()) <= _TERSE_WORDS or bool(_PRONOUN_START.match(text.lower())))
+    return _Sentence(reading, item, terse)
+
+
+class _TurnReading(NamedTuple):
+    """Everything the fold takes from one turn's text: a pure function of the text and role."""
+
+    sentences: tuple[_Sentence, ...]
+    entities: tuple[str, ...]
+    #: The turn's first sentence: context for a terse sentence opening the next turn.
+    lead: str
+
+
+@lru_cache(maxsize=_CACHED_TEXTS)
+def _read(text: str, from_user: bool) -> _TurnReading:
+    sentences = tuple(map(_sentence, cues.read_turn(text, from_user)))
+    return _TurnReading(sentences, _entities(text), cues.first_sentence(text))
+
+
+@lru_cache(maxsize=_CACHED_TEXTS)
+def _entities(text: str) -> tuple[str, ...]:
+    return tuple(extract_entities(text))
 
 
 @dataclass
@@ -131,17 +173,18 @@ class SitrepBuilder:
     def add(self, message: Message) -> None:
         self._turns += 1
         text = _window(_turn_text(message))
+        turn = _read(text, message.role != "assistant") if text else None
         if message.role == "assistant":
-            self._add_assistant(message, text)
+            self._add_assistant(message, text, turn)
         else:
-            self._add_user(message, text)
-        if text:
-            for entity in extract_entities(text):
+            self._add_user(message, text, turn)
+        if turn:
+            for entity in turn.entities:
                 self._add_entity(entity)
             if 0 <= self._intent_turn < self._turns - 1 and len(self._supported) < len(self._intent_words):
                 lowered = text.lower()
                 self._supported.update(w for w in self._intent_words - self._supported if w in lowered)
-            self._previous_lead = cues.first_sentence(text)
+            self._previous_lead = turn.lead
 
     def _add_entity(self, entity: str) -> None:
         if "/" in entity:
@@ -152,10 +195,10 @@ class SitrepBuilder:
 
     # ------------------------------------------------------------ per role
 
-    def _add_user(self, message: Message, text: str) -> None:
+    def _add_user(self, message: Message, text: str, turn: _TurnReading | None) -> None:
         for result in message.tool_results():
             self._add_tool_result(result)
-        if not text:
+        if not turn:
             return
         if not self._intent:
             found = read_intent(text)
@@ -169,19 +212,19 @@ class SitrepBuilder:
                 self._intent_words = keywords(refined)
                 self._supported = set()  # support for the new intent counts from here on
                 self._pivots += 1
-        self._read_sentences(text, from_user=True)
+        self._read_sentences(turn, from_user=True)
 
-    def _add_assistant(self, message: Message, text: str) -> None:
+    def _add_assistant(self, message: Message, text: str, turn: _TurnReading | None) -> None:
         for use in message.tool_uses():
             self._tool_calls[use.id] = _describe_call(use)
             for value in use.input.values():
                 if isinstance(value, str) and len(value) <= 200:
-                    for entity in extract_entities(value):
+                    for entity in _entities(value):
                         self._add_entity(entity)
         if len(text) >= _ANSWER_MIN_CHARS:
             self._questions.clear()  # a substantive reply answers what the user asked before it
-        if text:
-            self._read_sentences(text, from_user=False)
+        if turn:
+            self._read_sentences(turn, from_user=False)
 
     def _add_tool_result(self, result: ToolResultBlock) -> None:
         call = self._tool_calls.get(result.tool_use_id, "tool")
@@ -204,24 +247,22 @@ class SitrepBuilder:
 
     # ------------------------------------------------------------ sentences
 
-    def _read_sentences(self, text: str, from_user: bool) -> None:
+    def _read_sentences(self, turn: _TurnReading, from_user: bool) -> None:
         previous = self._previous_lead
-        for reading in cues.read_turn(text, from_user):
-            sentence = reading.sentence
-            item = sentence
-            if len(sentence.split()) <= _TERSE_WORDS or _PRONOUN_START.match(sentence.lower()):
-                item = f"{previous[:100]} {sentence}" if previous else sentence
-            previous = sentence
+        for sentence in turn.sentences:
+            reading = sentence.reading
+            item = f"{previous[:100]} {reading.sentence}" if sentence.terse and previous else reading.sentence
+            previous = reading.sentence
             if reading.question:
-                self._questions.append(_item(sentence))
+                self._questions.append(sentence.item)
             if reading.done:
                 self._complete(item, from_user)
             if reading.open:
                 self._open(item)
             if reading.decision:
-                self._decisions.setdefault(_item(sentence), None)
+                self._decisions.setdefault(sentence.item, None)
             if reading.constraint:
-                self._constraints.setdefault(_item(sentence), None)
+                self._constraints.setdefault(sentence.item, None)
 
     def _open(self, sentence: str) -> None:
         keys = keywords(sentence)
@@ -330,3 +371,9 @@ def _render(sitrep: Sitrep, intent: str, limits: dict[str, int]) -> str:
         "[/TROOPER_SITREP]",
     ]
     return "\n".join(line for line in lines if line)
+
+
+def clear_cache() -> None:
+    """Forget the readings kept of earlier texts: benchmarks start each round cold with it."""
+    for cached in (_read, _entities):
+        cached.cache_clear()
