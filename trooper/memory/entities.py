@@ -65,8 +65,6 @@ _ENV = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?|([A-Z][A-Z0-9]*(?:_[A-Z0-9]
 _IDENTIFIER = re.compile(r"[A-Z][A-Za-z0-9]*", re.ASCII)
 _VENDOR_CODE = re.compile(r"ORA-\d{5}|E\d{4}|TS\d{4}|CS\d{4}", re.ASCII)
 # Lines of logs and stack traces: only their error codes count, not their numbers and frames.
-_BEFORE_FIRST_DOT = re.compile(r"(?<!\S)([^\s.]*)\.")
-_HYPHENATED = re.compile(r"\S*-\S*")
 _LOG_LINE = re.compile(r"^[ \t]*(?:\[?\d{4}-\d\d-\d\d[T ]|\d\d:\d\d:\d\d|at [\w.$]+\(|File \").*$", re.MULTILINE)
 
 
@@ -188,18 +186,18 @@ def _technologies(tokens: list[str], lowered: str) -> Iterator[str]:
         if phrase in lowered:
             yield name
             lowered = lowered.replace(phrase, " ")
-    words = set(lowered.split())
+    lowered_tokens = lowered.split()  # same positions as ``tokens``
+    words = set(lowered_tokens)
     # sqlalchemy.exc.OperationalError: the part before the first dot
-    dotted = _BEFORE_FIRST_DOT.findall(lowered) if "." in lowered else []
+    dotted = [word.split(".", 1)[0] for word in lowered_tokens if "." in word] if "." in lowered else []
     words.update(dotted)
     if "-" in lowered:  # every part of a hyphenated word (or of such a part before a dot)
-        words.update("-".join(_HYPHENATED.findall(lowered) + dotted).split("-"))
+        words.update("-".join([word for word in lowered_tokens if "-" in word] + dotted).split("-"))
     known = words & TECHNOLOGIES.keys()
     for word in sorted(known, key=lowered.find) if len(known) > 1 else known:
         yield TECHNOLOGIES[word]
     ambiguous = words & AMBIGUOUS.keys()
     if ambiguous:
-        lowered_tokens = lowered.split()  # same positions as ``tokens``
         for word in sorted(ambiguous, key=lambda word: (lowered.find(word), word)):  # never set order: hash-seeded
             if any(_ambiguous_is_meant(tokens, i) for i, w in enumerate(lowered_tokens) if w == word):
                 yield AMBIGUOUS[word]

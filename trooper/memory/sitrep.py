@@ -61,6 +61,7 @@ def _item(sentence: str) -> str:
     return sentence if len(sentence) <= MAX_ITEM_CHARS else sentence[: MAX_ITEM_CHARS - 1].rstrip() + "…"
 
 
+@lru_cache(maxsize=_CACHED_TEXTS * 4)  # a session's vocabulary recurs: most words are stemmed once
 def _stem(word: str) -> str:
     if word.endswith("s") and not word.endswith("ss"):
         word = word[:-1]
@@ -375,5 +376,5 @@ def _render(sitrep: Sitrep, intent: str, limits: dict[str, int]) -> str:
 
 def clear_cache() -> None:
     """Forget the readings kept of earlier texts: benchmarks start each round cold with it."""
-    for cached in (_read, _entities):
+    for cached in (_read, _entities, _stem):
         cached.cache_clear()
