@@ -48,7 +48,8 @@ def test_the_anchor_is_kept_whenever_the_budget_allows_it(messages, slack):
     # Specified bound: anchor + minimal tail + bridge (and the fixed parts) within 80% of the
     # budget leaves the SITREP its 20% and keeps the anchor, verbatim (the same objects).
     anchor = anchor_of(messages)
-    latest = messages.index(latest_user(messages))
+    # By identity: an equal message may open the conversation too (list.index compares by value).
+    latest = next(i for i in reversed(range(len(messages))) if messages[i] is latest_user(messages))
     # The smallest tail that may follow the anchor: after an anchor ending in tool results the
     # tail must open with the assistant turn before the latest user turn.
     opens_with_assistant = messages[latest].tool_results() or anchor[-1].role == "user"

@@ -194,7 +194,8 @@ def _technologies(tokens: list[str], lowered: str) -> Iterator[str]:
     if "-" in lowered:  # every part of a hyphenated word (or of such a part before a dot)
         words.update("-".join([word for word in lowered_tokens if "-" in word] + dotted).split("-"))
     known = words & TECHNOLOGIES.keys()
-    for word in sorted(known, key=lowered.find) if len(known) > 1 else known:
+    # Ties (``pgx`` is found inside ``pgxpool``) are broken by name: set order is hash-seeded.
+    for word in sorted(known, key=lambda word: (lowered.find(word), word)) if len(known) > 1 else known:
         yield TECHNOLOGIES[word]
     ambiguous = words & AMBIGUOUS.keys()
     if ambiguous:
