@@ -242,6 +242,8 @@ class ThinkingDelta:
 @dataclass
 class BlockStop:
     index: int
+    #: A thinking block's signature, which Anthropic streams last; the next request must carry it.
+    signature: str | None = None
 
 
 @dataclass
@@ -315,6 +317,8 @@ class StreamAccumulator:
             self._json[event.index].append(event.partial_json)
         elif isinstance(event, BlockStop):
             block = self.blocks.get(event.index)
+            if isinstance(block, ThinkingBlock) and event.signature:
+                block.signature = event.signature
             if isinstance(block, ToolUseBlock):
                 raw = "".join(self._json.get(event.index, []))
                 block.input = json.loads(raw) if raw.strip() else {}

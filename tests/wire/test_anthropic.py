@@ -239,7 +239,15 @@ def test_stream_decoder_maps_events_and_renumbers_skipped_blocks() -> None:
     accumulator = StreamAccumulator()
     for event in events:
         accumulator.add(event)
-    assert accumulator.response().content == [ThinkingBlock("ponder"), TextBlock("Héllo"), ToolUseBlock("toolu_1", "get", {"city": "Paris"})]
+    assert accumulator.response().content == [ThinkingBlock("ponder", "s"), TextBlock("Héllo"), ToolUseBlock("toolu_1", "get", {"city": "Paris"})]
+
+
+def test_a_streamed_thinking_signature_reaches_the_client() -> None:
+    # Claude Code resends its thinking blocks; without their signature Anthropic rejects the turn.
+    decoder = codec.StreamDecoder()
+    events = decoder.feed(UPSTREAM_SSE) + decoder.finish()
+    message = anthropic_stream_message(_encode(events))
+    assert message.content[0].type == "thinking" and message.content[0].signature == "s"
 
 
 def test_stream_decoder_raises_on_error_event_missing_stop_and_bad_json() -> None:

@@ -110,7 +110,7 @@ class Stitcher:
             if index is None or index != self._open_block:
                 return []
             self._open_block = None
-            return [BlockStop(index)]
+            return [BlockStop(index, event.signature)]
         if isinstance(event, MessageDelta):
             if event.usage.input_tokens:
                 self._segment_usage.input_tokens = event.usage.input_tokens

@@ -1,8 +1,8 @@
 """Anthropic Messages API (``POST /v1/messages``) to and from the canonical model.
 
 Known limits of the canonical model: ``redacted_thinking``, documents and server tools are
-rejected with a clear message; a streamed thinking block's ``signature_delta`` has no canonical
-event and is dropped (a non-streaming response keeps its signature).
+rejected with a clear message. A streamed thinking block's ``signature_delta`` travels on its
+``BlockStop``, so a client resending the history keeps a valid signature.
 """
 
 from __future__ import annotations
@@ -366,6 +366,7 @@ class StreamDecoder:
         self._sse = SSEParser()
         #: Upstream block index to canonical index, for the blocks that are passed on.
         self._indexes: dict[int, int] = {}
+        self._signatures: dict[int, str] = {}
         self._input_tokens = 0
         self._done = False
 
@@ -412,7 +413,7 @@ class StreamDecoder:
             return self._block_delta(int(payload["index"]), payload["delta"])
         if kind == "content_block_stop":
             index = self._indexes.get(int(payload["index"]))
-            return [] if index is None else [BlockStop(index)]
+            return [] if index is None else [BlockStop(index, self._signatures.pop(index, None))]
         if kind == "message_delta":
             delta, usage = payload["delta"], payload.get("usage") or {}
             input_tokens = usage.get("input_tokens")
@@ -456,7 +457,9 @@ class StreamDecoder:
             return [ToolInputDelta(index, str(delta["partial_json"]))]
         if kind == "thinking_delta":
             return [ThinkingDelta(index, str(delta["thinking"]))]
-        return []  # signature and citation deltas have no canonical event
+        if kind == "signature_delta":
+            self._signatures[index] = str(delta["signature"])
+        return []  # citation deltas have no canonical event
 
 
 class StreamEncoder:
@@ -494,7 +497,7 @@ class StreamEncoder:
         elif isinstance(event, ToolInputDelta):
             out += self._delta(event.index, {"type": "input_json_delta", "partial_json": event.partial_json})
         elif isinstance(event, BlockStop):
-            out += self._block_stop(event.index)
+            out += self._block_stop(event.index, event.signature)
         elif isinstance(event, MessageDelta):
             out += self._message_delta(event)
         elif isinstance(event, MessageStop):
@@ -540,13 +543,14 @@ class StreamEncoder:
             return b""
         return _sse("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta})
 
-    def _block_stop(self, index: int) -> bytes:
+    def _block_stop(self, index: int, signature: str | None = None) -> bytes:
         block = self._open.get(index)
         if block is None:
             return b""
         out = b""
-        if isinstance(block, ThinkingBlock) and block.signature:
-            out += self._delta(index, {"type": "signature_delta", "signature": block.signature})
+        signature = signature or (block.signature if isinstance(block, ThinkingBlock) else None)
+        if isinstance(block, ThinkingBlock) and signature:
+            out += self._delta(index, {"type": "signature_delta", "signature": signature})
         del self._open[index]
         return out + _sse("content_block_stop", {"type": "content_block_stop", "index": index})
 
