@@ -50,7 +50,7 @@ def main() -> None:
     print("classifier (µs per turn)")
     for name, text in TURNS.items():
         req = request(text)
-        us = per_call_us(lambda: classify(req, local_supports_tools=False))
+        us = per_call_us(lambda req=req: classify(req, local_supports_tools=False))
         worst = max(worst, us)
         print(f"  {name:40s} {us:7.2f}  -> {classify(req, local_supports_tools=False).reason}")
     verdict = "within" if worst <= CLASSIFIER_BUDGET_US else "OVER"
@@ -64,7 +64,7 @@ def main() -> None:
     }
     print("failure policy (µs per failure)")
     for name, error in errors.items():
-        print(f"  {name:40s} {per_call_us(lambda: classify_failure(error, settings)):7.2f}")
+        print(f"  {name:40s} {per_call_us(lambda error=error: classify_failure(error, settings)):7.2f}")
 
     breaker = CircuitBreaker(failure_threshold=3, cooldown=30.0)
     print("breaker (µs per allow + record_success)")

@@ -16,6 +16,7 @@ Code blocks are highlighted by Pygments with CSS classes only (no inline styles 
 from __future__ import annotations
 
 import re
+
 import nh3
 from markdown_it import MarkdownIt
 from markdown_it.renderer import RendererHTML

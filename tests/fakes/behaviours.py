@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field, replace
-from typing import Callable, Literal, Mapping, Sequence, Union
+from typing import Callable, Literal, Mapping, Sequence
 
 from tests.fakes.recording import RecordedRequest
 
@@ -157,7 +157,7 @@ class Hang:
     seconds: float = 30.0
 
 
-Behaviour = Union[Reply, HttpError, ConnectionReset, Hang]
+Behaviour = Reply | HttpError | ConnectionReset | Hang
 
 
 # ---------------------------------------------------------------- constructors

@@ -92,7 +92,7 @@ def test_stop_ends_a_hanging_exchange_at_once() -> None:
 
 
 def test_fixtures_yield_started_fakes(fake_anthropic, fake_openai, fake_gemini, fake_ollama) -> None:  # type: ignore[no-untyped-def]
-    assert fake_anthropic.messages_url.endswith(":%d/v1/messages" % fake_anthropic.port)
+    assert fake_anthropic.messages_url.endswith(f":{fake_anthropic.port}/v1/messages")
     assert fake_openai.chat_completions_url.endswith("/v1/chat/completions")
     assert fake_gemini.chat_completions_url.endswith("/v1beta/openai/chat/completions")
     assert fake_ollama.api_chat_url.endswith("/api/chat")

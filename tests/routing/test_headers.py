@@ -108,7 +108,7 @@ def test_fallback_count_ignores_retries_and_skips() -> None:
 
 def test_wire_value_keeps_ascii_and_carries_utf8_bytes() -> None:
     assert wire_value("claude (direct)") == "claude (direct)"
-    assert wire_value("→ ✓").encode("latin-1") == "→ ✓".encode("utf-8")
+    assert wire_value("→ ✓").encode("latin-1") == "→ ✓".encode()
 
 
 class TrailHandler(tornado.web.RequestHandler):
@@ -135,5 +135,5 @@ async def test_utf8_arrives_intact_through_tornado_and_httpx(server_url: str) ->
     assert response.headers["x-trooper-summary"] == "claude → ollama (529) | context ✓"
     assert response.headers["x-trooper-decision"] == "ollama (fallback: overloaded)"
     raw = dict(response.headers.raw)
-    assert raw[b"X-Trooper-Summary"] == "claude → ollama (529) | context ✓".encode("utf-8")
+    assert raw[b"X-Trooper-Summary"] == "claude → ollama (529) | context ✓".encode()
 

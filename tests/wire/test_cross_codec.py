@@ -13,7 +13,8 @@ from types import ModuleType
 from typing import Any
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.wire.sdk import anthropic_message, anthropic_stream_message, openai_completion, openai_stream_completion
 from trooper.conversation import (

@@ -14,10 +14,10 @@ from trooper.conversation import (
     StreamError,
     TextBlock,
     ThinkingBlock,
+    Tool,
     ToolChoice,
     ToolResultBlock,
     ToolUseBlock,
-    Tool,
     Usage,
     response_events,
 )

@@ -82,7 +82,7 @@ class TrooperMagics(Magics):
         print("\n".join(lines))
 
     def _sessions(self) -> Any:
-        self.workspace.client  # connects trooper.frames to this kernel's server
+        self.workspace.connect()  # points trooper.frames at this kernel's server
         import trooper.frames
 
         return trooper.frames.sessions()

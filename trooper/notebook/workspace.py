@@ -25,6 +25,11 @@ class Workspace:
         self.session_id = ""
         self.widget: ChatWidget | None = None
 
+    def connect(self) -> ChatClient:
+        """The chat client of this kernel's server, found or started on first use (which also
+        points ``trooper.frames`` at that server)."""
+        return self.client
+
     @property
     def client(self) -> ChatClient:
         with self._lock:
