@@ -20,6 +20,7 @@ latest user turn is never cut: if it cannot fit with the tool definitions, ``Con
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -176,14 +177,15 @@ def compact(
     *,
     system: str | None = None,
     tools: Sequence[Tool] | None = None,
-    sitrep: Sitrep | None = None,
+    sitrep: Callable[[], Sitrep | None] | None = None,
 ) -> Compacted:
     """Fit a conversation into ``budget`` tokens (system prompt and tool definitions included).
 
     ``conversation`` is a ``Request`` (its system prompt and tools are used) or a list of
     messages with ``system`` and ``tools`` given separately. A conversation that fits comes back
-    unchanged (the same list). ``sitrep``: the session's SITREP when the caller keeps one
-    (the server updates it after every turn); otherwise it is extracted from the dropped turns.
+    unchanged (the same list). ``sitrep``: gives the session's SITREP when the caller keeps one
+    (asked only when turns are dropped: building it costs more than most turns' compaction check);
+    otherwise, or when it gives ``None``, the SITREP is extracted from the dropped turns.
     """
     messages, system, tool_list = _unpack(conversation, system, tools)
     counts = [count_message_tokens(m) for m in messages]
@@ -224,7 +226,7 @@ def _assemble(
     start: int,
     minimal: int,
     sitrep_cap: int | None,
-    known: Sitrep | None,
+    known: Callable[[], Sitrep | None] | None,
 ) -> Compacted:
     fixed = REQUEST_OVERHEAD + sum(count_tool_tokens(t) for t in tools)
     system_tokens = count_tokens(system or "")
@@ -234,7 +236,7 @@ def _assemble(
     spare = budget - fixed - system_tokens - anchor_tokens - bridge - tail_tokens
     if sitrep_cap is not None:
         spare = min(spare, sitrep_cap)
-    summary = (known or extract_sitrep(messages[:start])) if start > 0 else None
+    summary = ((known and known()) or extract_sitrep(messages[:start])) if start > 0 else None
     new_system, sitrep_tokens = _inject(system, system_tokens, summary, spare)
     if sitrep_cap is not None:
         # What the SITREP left unused goes back to the tail.

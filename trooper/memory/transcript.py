@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from trooper.conversation import ImageBlock, Message, TextBlock, ThinkingBlock, ToolResultBlock, ToolUseBlock
@@ -89,11 +90,18 @@ class HistoryDiff:
         return not self.appended and not self.branched
 
 
-def diff_history(stored: list[Message], incoming: list[Message]) -> HistoryDiff:
-    """Compare a resent history with the stored transcript (of the current branch)."""
+def diff_history(
+    stored: list[Message], incoming: list[Message], *, stored_fingerprints: Sequence[str] | None = None
+) -> HistoryDiff:
+    """Compare a resent history with the stored transcript (of the current branch).
+
+    ``stored_fingerprints``: the stored messages' fingerprints, when the caller keeps them, so a
+    resend hashes only the incoming history instead of both.
+    """
+    known: Iterable[str] = map(message_fingerprint, stored) if stored_fingerprints is None else stored_fingerprints
     common = 0
-    for old, new in zip(stored, incoming):
-        if message_fingerprint(old) != message_fingerprint(new):
+    for old, new in zip(known, incoming):
+        if old != message_fingerprint(new):
             break
         common += 1
     return HistoryDiff(common_prefix=common, appended=list(incoming[common:]), branched=common < len(stored))

@@ -118,7 +118,10 @@ class FrontDoor(LimitedBodyHandler):
                     headers_sent = True
                 answer.add(event)
                 self.write(encoder.encode(event))
-                await asyncio.wait_for(self.flush(), WRITE_TIMEOUT_SECONDS)
+                flushed = self.flush()
+                # Most flushes are done at once (the socket took the bytes): only one still
+                # pending needs a deadline, and a timer per event would cost more than the event.
+                await (flushed if flushed.done() else asyncio.wait_for(flushed, WRITE_TIMEOUT_SECONDS))
         except (StreamClosedError, asyncio.TimeoutError):
             # The client left (or stopped reading); stop the upstream and keep what arrived.
             answer.error = StreamError("cancelled", "client disconnected")

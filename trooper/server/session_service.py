@@ -17,7 +17,7 @@ from typing import Any
 from trooper.conversation import Message, Response, ToolResultBlock, block_to_dict, message_from_dict
 from trooper.memory.sitrep import Sitrep, SitrepBuilder
 from trooper.memory.tokens import count_message_tokens
-from trooper.memory.transcript import diff_history
+from trooper.memory.transcript import diff_history, message_fingerprint
 from trooper.routing.router import TurnRecorder
 from trooper.server.live import LiveFeed
 from trooper.store.base import Store
@@ -34,6 +34,8 @@ class LiveSession:
     id: str
     source: str
     messages: list[Message] = field(default_factory=list)
+    #: ``message_fingerprint`` of each of ``messages``: a resend is compared without rehashing them.
+    fingerprints: list[str] = field(default_factory=list)
     branch: int = 0
     route: str = "local"
     tokens_saved: int = 0
@@ -78,6 +80,7 @@ class SessionService:
             session.escalations = int(stored.get("escalations") or 0)
             session.branch = int(stored.get("branch") or 0)
             session.messages = [message_from_dict(m) for m in await self._store.session_messages(session_id)]
+            session.fingerprints = [message_fingerprint(m) for m in session.messages]
             for message in session.messages:
                 session.sitrep_builder.add(message)
         self._live[session_id] = session
@@ -90,10 +93,11 @@ class SessionService:
 
     def record_history(self, session: LiveSession, incoming: list[Message]) -> int:
         """Record the messages of a resent history that the session does not hold yet."""
-        diff = diff_history(session.messages, incoming)
+        diff = diff_history(session.messages, incoming, stored_fingerprints=session.fingerprints)
         if diff.branched:
             session.branch += 1
             session.messages = list(incoming[: diff.common_prefix])
+            session.fingerprints = session.fingerprints[: diff.common_prefix]
             session.sitrep_builder = SitrepBuilder()
             for message in session.messages:
                 session.sitrep_builder.add(message)
@@ -123,6 +127,7 @@ class SessionService:
         start = len(session.messages)
         session.messages.extend(messages)
         for message in messages:
+            session.fingerprints.append(message_fingerprint(message))
             session.sitrep_builder.add(message)
         now = time.time()
         records = []
