@@ -8,6 +8,8 @@ import logging
 import signal
 import sys
 
+import uvloop
+
 from trooper.config import ConfigError, Settings
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -76,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     if settings.bind not in LOOPBACK and args.insecure and not settings.token:
         print(f"trooper: WARNING: serving on {settings.bind} with no access token (--insecure).", file=sys.stderr)
     try:
-        asyncio.run(_serve(settings))
+        # uvloop's event loop costs less CPU per proxied request than asyncio's (bench/README.md).
+        uvloop.run(_serve(settings))
     except OSError as exc:
         print(f"trooper: cannot listen on {settings.bind}:{settings.port}: {exc.strerror}", file=sys.stderr)
         return 1
