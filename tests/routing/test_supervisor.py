@@ -54,3 +54,25 @@ async def test_the_upstream_iterator_is_closed_when_the_consumer_stops():
     await stream.__anext__()
     await stream.aclose()
     assert closed.is_set()
+
+
+async def test_a_timeout_leaves_the_consumer_task_usable():
+    # The budget is enforced by cancelling the waiting task; the timeout must not leak that.
+    with pytest.raises(UpstreamError):
+        await collect([0.5], first=0.05)
+    await asyncio.sleep(0.01)
+    assert asyncio.current_task().cancelling() == 0
+
+
+async def test_a_shorter_idle_budget_is_enforced_after_a_longer_first_token_budget():
+    with pytest.raises(UpstreamError) as caught:
+        await collect([0.01, 0.3], first=5, idle=0.05)
+    assert "stalled" in caught.value.message and "0.05" in caught.value.message
+
+
+async def test_a_consumer_cancelled_from_outside_is_cancelled_not_timed_out():
+    task = asyncio.ensure_future(collect([5]))
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
