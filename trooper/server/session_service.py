@@ -44,6 +44,9 @@ class LiveSession:
     sitrep: Sitrep | None = None
     #: Folds each new turn into the SITREP, so an update costs the new turns, not the session.
     sitrep_builder: SitrepBuilder = field(default_factory=SitrepBuilder)
+    #: How many of ``messages`` the builder has read: turns are folded in when a SITREP is built
+    #: (debounced, off the request path), not while a request is being answered.
+    sitrep_read: int = 0
     #: One turn at a time per session: two tabs or a retrying agent cannot interleave answers.
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -52,6 +55,14 @@ def _turn_role(message: Message) -> str:
     if message.role == "user" and message.content and all(isinstance(b, ToolResultBlock) for b in message.content):
         return "tool"
     return message.role
+
+
+def _build_sitrep(session: LiveSession) -> Sitrep:
+    """The SITREP of the session's messages, folding in those the builder has not read yet."""
+    for message in session.messages[session.sitrep_read :]:
+        session.sitrep_builder.add(message)
+    session.sitrep_read = len(session.messages)
+    return session.sitrep_builder.build()
 
 
 class SessionService:
@@ -81,8 +92,6 @@ class SessionService:
             session.branch = int(stored.get("branch") or 0)
             session.messages = [message_from_dict(m) for m in await self._store.session_messages(session_id)]
             session.fingerprints = [message_fingerprint(m) for m in session.messages]
-            for message in session.messages:
-                session.sitrep_builder.add(message)
         self._live[session_id] = session
         while len(self._live) > MAX_LIVE_SESSIONS:
             self._live.popitem(last=False)
@@ -99,8 +108,7 @@ class SessionService:
             session.messages = list(incoming[: diff.common_prefix])
             session.fingerprints = session.fingerprints[: diff.common_prefix]
             session.sitrep_builder = SitrepBuilder()
-            for message in session.messages:
-                session.sitrep_builder.add(message)
+            session.sitrep_read = 0
         new_messages = list(diff.appended)
         self._append(session, new_messages, provider="", model="")
         return len(new_messages)
@@ -126,9 +134,7 @@ class SessionService:
             return
         start = len(session.messages)
         session.messages.extend(messages)
-        for message in messages:
-            session.fingerprints.append(message_fingerprint(message))
-            session.sitrep_builder.add(message)
+        session.fingerprints.extend(message_fingerprint(m) for m in messages)
         now = time.time()
         records = []
         for offset, message in enumerate(messages):
@@ -184,7 +190,7 @@ class SessionService:
             handle.cancel()
             self._update_sitrep(session)
         if session.sitrep is None:
-            session.sitrep = session.sitrep_builder.build()
+            session.sitrep = _build_sitrep(session)
         return session.sitrep
 
     def _schedule_sitrep(self, session: LiveSession) -> None:
@@ -195,7 +201,7 @@ class SessionService:
 
     def _update_sitrep(self, session: LiveSession) -> None:
         self._sitrep_tasks.pop(session.id, None)
-        session.sitrep = session.sitrep_builder.build()
+        session.sitrep = _build_sitrep(session)
         self._store.add_sitrep(SitrepRecord(session.id, session.sitrep.to_dict(), turn_count=len(session.messages)))
         self._feed.publish({"type": "sitrep", "session_id": session.id})
 
