@@ -7,8 +7,7 @@ import asyncio
 import logging
 import signal
 import sys
-
-import uvloop
+from typing import Any, Coroutine
 
 from trooper.config import ConfigError, Settings
 
@@ -51,6 +50,17 @@ async def _serve(settings: Settings) -> None:
     await runtime.stop()
 
 
+def _run(main_coroutine: Coroutine[Any, Any, None]) -> None:
+    """Run the server on uvloop, whose event loop costs less CPU per proxied request than
+    asyncio's (bench/README.md); uvloop does not exist on Windows, where asyncio's loop serves."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main_coroutine)
+    else:
+        uvloop.run(main_coroutine)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -78,8 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     if settings.bind not in LOOPBACK and args.insecure and not settings.token:
         print(f"trooper: WARNING: serving on {settings.bind} with no access token (--insecure).", file=sys.stderr)
     try:
-        # uvloop's event loop costs less CPU per proxied request than asyncio's (bench/README.md).
-        uvloop.run(_serve(settings))
+        _run(_serve(settings))
     except OSError as exc:
         print(f"trooper: cannot listen on {settings.bind}:{settings.port}: {exc.strerror}", file=sys.stderr)
         return 1
