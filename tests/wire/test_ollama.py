@@ -2,6 +2,7 @@ import json
 
 import pytest
 
+from tests.wire.streams import accumulate, decode_in_steps
 from trooper.conversation import (
     ImageBlock,
     Message,
@@ -10,7 +11,6 @@ from trooper.conversation import (
     MessageStop,
     Request,
     Response,
-    StreamAccumulator,
     StreamError,
     TextBlock,
     ThinkingBlock,
@@ -155,34 +155,22 @@ STREAM = _lines(
 )
 
 
-def _decode(raw: bytes, step: int = 1) -> list:
-    decoder = codec.StreamDecoder()
-    return [e for i in range(0, len(raw), step) for e in decoder.feed(raw[i : i + step])] + decoder.finish()
-
-
-def _accumulate(events: list) -> Response:
-    accumulator = StreamAccumulator()
-    for event in events:
-        accumulator.add(event)
-    return accumulator.response()
-
-
 def test_stream_decoder_emits_whole_tool_calls_and_derives_tool_use() -> None:
-    events = _decode(STREAM)
+    events = decode_in_steps(codec, STREAM)
     assert events[0] == MessageStart(events[0].id, "qwen3")
     assert events[-2:] == [MessageDelta("tool_use", Usage(9, 4)), MessageStop()]
-    response = _accumulate(events)
+    response = accumulate(events)
     assert [type(b).__name__ for b in response.content] == ["ThinkingBlock", "TextBlock", "ToolUseBlock", "ToolUseBlock"]
     assert response.content[1] == TextBlock("Sure ✓") and response.content[2].input == {"x": 1}
 
 
 def test_stream_decoder_failures() -> None:
     with pytest.raises(WireError, match="without a done line"):
-        _decode(STREAM[: STREAM.rstrip(b"\n").rindex(b"\n") + 1])
+        decode_in_steps(codec, STREAM[: STREAM.rstrip(b"\n").rindex(b"\n") + 1])
     with pytest.raises(UpstreamStreamError, match="out of memory"):
-        _decode(_lines({"error": "out of memory"}))
+        decode_in_steps(codec, _lines({"error": "out of memory"}))
     with pytest.raises(WireError, match="not JSON"):
-        _decode(b"{oops\n")
+        decode_in_steps(codec, b"{oops\n")
 
 
 def test_stream_encoder_output_decodes_back_to_the_same_response() -> None:
@@ -191,7 +179,7 @@ def test_stream_encoder_output_decodes_back_to_the_same_response() -> None:
     raw = b"".join(encoder.encode(e) for e in response_events(response))
     final = json.loads(raw.splitlines()[-1])
     assert final["done"] is True and final["done_reason"] == "stop" and final["model"] == "llama"
-    decoded = _accumulate(_decode(raw))
+    decoded = accumulate(decode_in_steps(codec, raw))
     assert [b for b in decoded.content if isinstance(b, TextBlock)] == [TextBlock("a")]
     assert [(b.name, b.input) for b in decoded.content if isinstance(b, ToolUseBlock)] == [("f", {"k": "v"})]
     assert decoded.stop_reason == "tool_use" and decoded.usage == Usage(3, 4)

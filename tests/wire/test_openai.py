@@ -4,6 +4,7 @@ import openai
 import pytest
 
 from tests.wire.sdk import openai_completion, openai_stream_chunks, openai_stream_completion
+from tests.wire.streams import accumulate, decode_in_steps
 from trooper.conversation import (
     BlockStart,
     BlockStop,
@@ -14,7 +15,6 @@ from trooper.conversation import (
     MessageStop,
     Request,
     Response,
-    StreamAccumulator,
     StreamError,
     TextBlock,
     TextDelta,
@@ -238,25 +238,13 @@ OPENAI_STREAM = _sse(
 )
 
 
-def _decode(raw: bytes, step: int = 1) -> list:
-    decoder = codec.StreamDecoder()
-    return [e for i in range(0, len(raw), step) for e in decoder.feed(raw[i : i + step])] + decoder.finish()
-
-
-def _accumulate(events: list) -> Response:
-    accumulator = StreamAccumulator()
-    for event in events:
-        accumulator.add(event)
-    return accumulator.response()
-
-
 def test_stream_decoder_handles_role_chunk_parallel_tools_and_usage_chunk() -> None:
-    events = _decode(OPENAI_STREAM)
+    events = decode_in_steps(codec, OPENAI_STREAM)
     assert events[0] == MessageStart("chatcmpl-9", "gpt-4o")
     assert events[1:4] == [BlockStart(0, TextBlock("")), TextDelta(0, "Let me "), TextDelta(0, "check ✓.")]
     assert events[4:6] == [BlockStop(0), BlockStart(1, ToolUseBlock("call_a", "weather", {}))]
     assert events[-2:] == [MessageDelta("tool_use", Usage(5, 8)), MessageStop()]
-    response = _accumulate(events)
+    response = accumulate(events)
     assert response.content == [TextBlock("Let me check ✓."), ToolUseBlock("call_a", "weather", {"city": "Paris"}), ToolUseBlock("call_b", "time", {})]
     assert response.stop_reason == "tool_use"
 
@@ -269,7 +257,7 @@ def test_stream_decoder_handles_gemini_tool_calls_without_index_and_with_repeate
         _chunk({}, "stop"),
         "[DONE]",
     )
-    response = _accumulate(_decode(raw, step=7))
+    response = accumulate(decode_in_steps(codec, raw, step=7))
     assert response.content == [ToolUseBlock("g1", "a", {"x": 1}), ToolUseBlock("g2", "b", {})]
     assert response.stop_reason == "tool_use"
 
@@ -283,27 +271,27 @@ def test_stream_decoder_reads_reasoning_content_as_thinking_and_interleaved_text
         _chunk({}, "length"),
         "[DONE]",
     )
-    response = _accumulate(_decode(raw))
+    response = accumulate(decode_in_steps(codec, raw))
     assert response.content == [ThinkingBlock("hmm"), TextBlock("A"), ToolUseBlock("c", "f", {}), TextBlock("B")]
 
 
 def test_stream_decoder_failures() -> None:
     with pytest.raises(WireError, match=r"without data: \[DONE\]"):
-        _decode(OPENAI_STREAM[: OPENAI_STREAM.index(b"data: [DONE]")])
+        decode_in_steps(codec, OPENAI_STREAM[: OPENAI_STREAM.index(b"data: [DONE]")])
     with pytest.raises(UpstreamStreamError) as caught:
-        _decode(_sse(_chunk({"content": "x"}), {"error": {"message": "server overloaded", "type": "server_error"}}))
+        decode_in_steps(codec, _sse(_chunk({"content": "x"}), {"error": {"message": "server overloaded", "type": "server_error"}}))
     assert (caught.value.error_type, caught.value.message) == ("api_error", "server overloaded")
     with pytest.raises(WireError, match="not JSON"):
-        _decode(b"data: {nope\n\n")
+        decode_in_steps(codec, b"data: {nope\n\n")
     with pytest.raises(WireError, match="no function name"):
-        _decode(_sse(_chunk({"tool_calls": [{"index": 0, "function": {"arguments": "{}"}}]})))
+        decode_in_steps(codec, _sse(_chunk({"tool_calls": [{"index": 0, "function": {"arguments": "{}"}}]})))
     late = _sse(
         _chunk({"tool_calls": [{"index": 0, "id": "a", "function": {"name": "f", "arguments": "{"}}]}),
         _chunk({"tool_calls": [{"index": 1, "id": "b", "function": {"name": "g", "arguments": "{}"}}]}),
         _chunk({"tool_calls": [{"index": 0, "function": {"arguments": "}"}}]}),
     )
     with pytest.raises(WireError, match="after another block started"):
-        _decode(late)
+        decode_in_steps(codec, late)
 
 
 def _encode(events: list, include_usage: bool = False) -> bytes:
