@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import secrets
 from dataclasses import dataclass, field
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 Role = Literal["user", "assistant"]
 
@@ -73,7 +73,7 @@ class ThinkingBlock:
     type: Literal["thinking"] = "thinking"
 
 
-Block = Union[TextBlock, ImageBlock, ToolUseBlock, ToolResultBlock, ThinkingBlock]
+Block = TextBlock | ImageBlock | ToolUseBlock | ToolResultBlock | ThinkingBlock
 
 
 @dataclass
@@ -270,9 +270,9 @@ class StreamError:
     status: int = 500
 
 
-StreamEvent = Union[
-    MessageStart, BlockStart, TextDelta, ToolInputDelta, ThinkingDelta, BlockStop, MessageDelta, MessageStop, StreamError
-]
+StreamEvent = (
+    MessageStart | BlockStart | TextDelta | ToolInputDelta | ThinkingDelta | BlockStop | MessageDelta | MessageStop | StreamError
+)
 
 
 class StreamAccumulator:

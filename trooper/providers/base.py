@@ -67,5 +67,5 @@ class Provider(abc.ABC):
         """Whether the provider can be tried now (configured, reachable when cheap to tell)."""
         return True
 
-    async def aclose(self) -> None:
-        """Release connections; called on shutdown."""
+    async def aclose(self) -> None:  # noqa: B027 - optional: most providers share the runtime's client
+        """Release what the provider holds (the embedded model's worker); called on shutdown."""

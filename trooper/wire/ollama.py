@@ -18,6 +18,8 @@ from typing import Any
 
 from trooper.conversation import (
     Block,
+    BlockStart,
+    BlockStop,
     ImageBlock,
     Message,
     MessageDelta,
@@ -36,8 +38,6 @@ from trooper.conversation import (
     ToolResultBlock,
     ToolUseBlock,
     Usage,
-    BlockStart,
-    BlockStop,
     derive_stop_reason,
     new_message_id,
     new_tool_use_id,
