@@ -16,7 +16,7 @@ import pytest
 
 from tests.fakes.behaviours import reply_text
 from tests.fakes.remote import RemoteFake
-from trooper.server import proxy
+from trooper.server import base
 
 CLAUDE_KEY = "sk-ant-configured-key-0123456789abcdef"
 ANTHROPIC = "/v1/messages"
@@ -95,7 +95,7 @@ def remote_anthropic() -> Iterator[RemoteFake]:
 
 
 def test_a_client_that_stops_reading_cannot_pin_memory(remote_anthropic, make_trooper, monkeypatch):
-    monkeypatch.setattr(proxy, "WRITE_TIMEOUT_SECONDS", 1.0)
+    monkeypatch.setattr(base, "WRITE_TIMEOUT_SECONDS", 1.0)
     chunk = "x" * (64 * 1024 - 1) + " "
     remote_anthropic.enqueue("reply_text", chunks=[chunk] * (UPSTREAM_MB * 16))
     server = make_trooper(

@@ -35,7 +35,7 @@ from trooper.routing.headers import Attempt, Trail
 from trooper.routing.policy import classify_failure
 from trooper.routing.stitch import Stitcher
 from trooper.routing.supervisor import supervise
-from trooper.store.records import AttemptRecord
+from trooper.store.records import LOCAL_PROVIDERS, AttemptRecord
 
 #: Tokens kept free for the answer when fitting a conversation into a window.
 DEFAULT_ANSWER_RESERVE = 1024
@@ -112,6 +112,13 @@ class Router:
     @property
     def local(self) -> Provider | None:
         return self._local()
+
+    def tier_of(self, provider_name: str) -> str:
+        """``local`` or ``cloud`` for a provider by name: the live providers say it themselves; a
+        name only the store remembers (a local tier since replaced) is looked up by kind."""
+        live = [*self.cloud, *([self.escalation] if self.escalation else []), *([self.local] if self.local else [])]
+        tier = next((p.tier for p in live if p.name == provider_name), None)
+        return tier or ("local" if provider_name in LOCAL_PROVIDERS else "cloud")
 
     # ------------------------------------------------------------------ planning
 

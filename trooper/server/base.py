@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +12,9 @@ from trooper.errors import TrooperError
 
 if TYPE_CHECKING:
     from trooper.server.state import AppState
+
+#: A client that stops reading for this long is dropped, so it cannot pin memory.
+WRITE_TIMEOUT_SECONDS = 60.0
 
 
 class BaseHandler(tornado.web.RequestHandler):
@@ -31,6 +35,19 @@ class BaseHandler(tornado.web.RequestHandler):
         self.set_status(status)
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.finish(json.dumps(payload, ensure_ascii=False, default=str))
+
+    def start_event_stream(self) -> None:
+        """Headers of a Server-Sent Events answer; proxies (nginx) must not hold events back."""
+        self.set_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.set_header("Cache-Control", "no-cache")
+        self.set_header("X-Accel-Buffering", "no")
+
+    async def flush_bounded(self) -> None:
+        """Flush, giving a client that stopped reading ``WRITE_TIMEOUT_SECONDS`` (then
+        ``asyncio.TimeoutError``). Most flushes are done at once (the socket took the bytes):
+        only one still pending needs a deadline, and a timer per event would cost more than it."""
+        flushed = self.flush()
+        await (flushed if flushed.done() else asyncio.wait_for(flushed, WRITE_TIMEOUT_SECONDS))
 
     def json_body(self) -> dict[str, Any]:
         """The request body as a JSON object, or a 400 that says what is wrong with it."""

@@ -32,7 +32,6 @@ CHAT_SOURCE = "chat"
 CHAT_MODEL = "trooper-chat"
 MAX_CHAT_MESSAGE_CHARS = 100_000
 ROUTES_ALLOWED = ("local", "cloud", "auto")
-WRITE_TIMEOUT_SECONDS = 60.0
 CHAT_MAX_TOKENS = 1024
 
 
@@ -104,7 +103,7 @@ class ChatSessionHandler(ChatHandler):
             text = "".join(b.get("text", "") for b in turn["content"] if b.get("type") == "text")
             entry: dict[str, Any] = {"role": turn["role"], "text": text, "html": render_markdown(text)}
             if turn["role"] == "assistant":
-                tier = "local" if _is_local(turn.get("provider", ""), self.router) else "cloud"
+                tier = self.router.tier_of(turn.get("provider", ""))
                 entry.update(provider=turn.get("provider", ""), model=turn.get("model", ""), tier=tier,
                              label=answer_label(turn.get("provider", ""), turn.get("model", ""), tier))
             entry["created_at"] = turn.get("created_at")
@@ -122,11 +121,6 @@ class ChatSessionHandler(ChatHandler):
         )
 
 
-def _is_local(provider: str, router: Router) -> bool:
-    local = router.local
-    return provider in {"ollama", "embedded", "local-openai"} or (local is not None and provider == local.name)
-
-
 class StreamingChatHandler(ChatHandler, LimitedBodyHandler):
     """Answers a turn as Server-Sent Events."""
 
@@ -135,9 +129,7 @@ class StreamingChatHandler(ChatHandler, LimitedBodyHandler):
     ) -> None:
         trail = plan.new_trail()
         recorder = self.sessions.recorder_for(session)
-        self.set_header("Content-Type", "text/event-stream; charset=utf-8")
-        self.set_header("Cache-Control", "no-cache")
-        self.set_header("X-Accel-Buffering", "no")
+        self.start_event_stream()
         self.set_header("X-Trooper-Session", session.id)
         if first_event is not None:
             await self._send(*first_event)
@@ -148,7 +140,7 @@ class StreamingChatHandler(ChatHandler, LimitedBodyHandler):
             async for event in events:
                 if isinstance(event, MessageStart):
                     provider = provider_header(trail)
-                    await self._send("start", {"provider": provider, "model": event.model, "tier": self._tier(provider)})
+                    await self._send("start", {"provider": provider, "model": event.model, "tier": self.router.tier_of(provider)})
                 answer.add(event)
                 if isinstance(event, TextDelta) and event.text:
                     await self._send("delta", {"text": event.text})
@@ -164,7 +156,7 @@ class StreamingChatHandler(ChatHandler, LimitedBodyHandler):
             await events.aclose()
         response = answer.response()
         provider = provider_header(trail)
-        tier = self._tier(provider)
+        tier = self.router.tier_of(provider)
         self.sessions.record_answer(session, response, provider=provider, tier=tier,
                                     latency_ms=(time.monotonic() - started) * 1000)
         text = response.text()
@@ -187,15 +179,12 @@ class StreamingChatHandler(ChatHandler, LimitedBodyHandler):
 
     async def send_error_event(self, exc: TrooperError) -> None:
         """A turn that cannot start is still answered in the stream's own terms."""
-        self.set_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.start_event_stream()
         await self._send("error", {"message": exc.message})
-
-    def _tier(self, provider: str) -> str:
-        return "local" if _is_local(provider, self.router) else "cloud"
 
     async def _send(self, event: str, data: dict[str, Any]) -> None:
         self.write(format_sse(json.dumps(data, ensure_ascii=False), event))
-        await asyncio.wait_for(self.flush(), WRITE_TIMEOUT_SECONDS)
+        await self.flush_bounded()
 
 
 class ChatMessagesHandler(StreamingChatHandler):

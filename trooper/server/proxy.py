@@ -28,8 +28,6 @@ from trooper.wire import anthropic, openai
 
 #: Client headers worth passing to an Anthropic upstream.
 FORWARDED_HEADERS = ("anthropic-version", "anthropic-beta")
-#: A client that stops reading for this long is dropped, so it cannot pin memory.
-WRITE_TIMEOUT_SECONDS = 60.0
 
 
 class FrontDoor(LimitedBodyHandler):
@@ -118,10 +116,7 @@ class FrontDoor(LimitedBodyHandler):
                     headers_sent = True
                 answer.add(event)
                 self.write(encoder.encode(event))
-                flushed = self.flush()
-                # Most flushes are done at once (the socket took the bytes): only one still
-                # pending needs a deadline, and a timer per event would cost more than the event.
-                await (flushed if flushed.done() else asyncio.wait_for(flushed, WRITE_TIMEOUT_SECONDS))
+                await self.flush_bounded()
         except (StreamClosedError, asyncio.TimeoutError):
             # The client left (or stopped reading); stop the upstream and keep what arrived.
             answer.error = StreamError("cancelled", "client disconnected")
@@ -129,27 +124,19 @@ class FrontDoor(LimitedBodyHandler):
             await events.aclose()
         answered = trail.answered_by()
         if answer.finished and answer.error is None and answered is not None:
-            provider = answered.provider
-            tier = "local" if provider in self._local_names() else "cloud"
-            response = answer.response()
             self.sessions.record_answer(
-                session, response, provider=provider, tier=tier, latency_ms=(time.monotonic() - started) * 1000
+                session,
+                answer.response(),
+                provider=answered.provider,
+                tier=self.router.tier_of(answered.provider),
+                latency_ms=(time.monotonic() - started) * 1000,
             )
         if not self._finished:
             self.finish()
 
     def _start_stream(self, trail: Trail, session: LiveSession) -> None:
         self._set_trooper_headers(trail, session)
-        self.set_header("Content-Type", "text/event-stream; charset=utf-8")
-        self.set_header("Cache-Control", "no-cache")
-        self.set_header("X-Accel-Buffering", "no")
-
-    def _local_names(self) -> set[str]:
-        local = self.router.local
-        names = {"ollama", "embedded", "local-openai"}
-        if local is not None:
-            names.add(local.name)
-        return names
+        self.start_event_stream()
 
     def _set_trooper_headers(self, trail: Trail, session: LiveSession) -> None:
         trail.tokens_saved = session.tokens_saved

@@ -206,8 +206,7 @@ class LiveHandler(BaseHandler):
         self.gone.set()
 
     async def get(self) -> None:
-        self.set_header("Content-Type", "text/event-stream; charset=utf-8")
-        self.set_header("X-Accel-Buffering", "no")  # nginx would otherwise hold events back
+        self.start_event_stream()
         updates = self.state.feed.subscribe()
         gone = asyncio.ensure_future(self.gone.wait())  # one waiter for the whole connection
         try:

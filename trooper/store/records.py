@@ -18,8 +18,9 @@ EventKind = Literal[
 
 
 #: Providers of the local tier. Tokens of turns they answered are "tokens saved": tokens that
-#: did not go to (and were not billed by) a cloud provider.
-LOCAL_PROVIDERS: frozenset[str] = frozenset({"ollama", "embedded", "local-openai"})
+#: did not go to (and were not billed by) a cloud provider. ``ollama-escalation`` is a larger local
+#: model named by ``TROOPER_ESCALATE_MODEL``: escalating to it never leaves the machine.
+LOCAL_PROVIDERS: frozenset[str] = frozenset({"ollama", "embedded", "local-openai", "ollama-escalation"})
 
 
 def now() -> float:
