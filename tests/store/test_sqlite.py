@@ -12,6 +12,7 @@ import pytest
 from tests.store.sample import T0, record_sample, text
 from trooper.config import Settings
 from trooper.store import SqliteStore, open_store
+from trooper.store import sqlite as sqlite_module
 from trooper.store.records import EventRecord, SessionRecord, SitrepRecord, TurnRecord
 
 
@@ -211,3 +212,31 @@ async def test_prune_removes_idle_sessions_with_their_rows(store: SqliteStore) -
     assert await store.attempts() == [] and await store.events() == []
     assert (await store.table("turns"))["session_id"] == ["fresh"]
     assert len(await store.sitreps()) == 1
+
+
+async def test_a_read_sees_every_write_made_before_it(store: SqliteStore) -> None:
+    # No flush: the writer is still gathering these writes into one commit when the reads start.
+    store.upsert_session(SessionRecord("s", "chat"))
+    store.add_turns([TurnRecord("s", 0, "user", text("one"))])
+    assert [t["seq"] for t in await store.transcript("s")] == [0]
+    store.add_turns([TurnRecord("s", 1, "assistant", text("two"))])
+    store.add_event(EventRecord("other", "fallback"))
+    assert (await store.get_session("s"))["turn_count"] == 2
+    assert [e["kind"] for e in await store.events()] == ["fallback"]  # a read across sessions waits for all
+
+
+async def test_writes_close_together_share_one_commit(store: SqliteStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    transactions: list[int] = []
+    real = SqliteStore._transaction
+
+    def counting(conn: sqlite3.Connection, pending: list) -> None:
+        transactions.append(len(pending))
+        real(conn, pending)
+
+    monkeypatch.setattr(SqliteStore, "_transaction", staticmethod(counting))
+    monkeypatch.setattr(sqlite_module, "GROUP_COMMIT_SECONDS", 5.0)  # a loaded machine cannot split them; the flush ends the wait
+    store.upsert_session(SessionRecord("s", "chat"))
+    for seq in range(5):
+        store.add_turns([TurnRecord("s", seq, "user", text(str(seq)))])
+    await store.flush()
+    assert transactions == [6]

@@ -1,8 +1,8 @@
 """The narrow interface every session store implements (SQLite today, PostgreSQL later).
 
 Write methods only enqueue and return at once: the proxy never waits on disk. Reads are async
-and run off the event loop. Writes become visible to reads once written (milliseconds later);
-``flush()`` waits for that. The shapes of the dicts returned are documented in docs/store.md.
+and run off the event loop; a read sees every write made before it. ``flush()`` waits until the
+queued writes are committed (other processes reading the file see them then). The shapes of the dicts returned are documented in docs/store.md.
 """
 
 from __future__ import annotations

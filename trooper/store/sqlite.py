@@ -1,8 +1,11 @@
 """The SQLite store: one WAL file, one writer thread, reads in a small thread pool.
 
-Writes are queued and the writer thread commits whatever has queued up in one transaction, so a
-burst of turns costs one commit, not one per row. With WAL and ``synchronous=NORMAL`` a committed
-transaction survives the process being killed; only a power loss can take the last few.
+Writes are queued and the writer thread commits them in groups: after a write it waits
+``GROUP_COMMIT_SECONDS`` for more, so a turn's writes (its history, attempts and answer) share one
+commit, made after the answer has gone out rather than while the proxy is answering. With WAL and
+``synchronous=NORMAL`` a committed transaction survives the process being killed; only a power
+loss can take the last few. A read waits for the queued writes it could see, so every read sees
+every write made before it.
 
 Readers on a file have their own connections (WAL lets them read while the writer writes). An
 in-memory database (``:memory:``, for tests) exists only inside its one connection, so there the
@@ -42,6 +45,12 @@ T = TypeVar("T")
 READER_THREADS = 2
 #: Upper bound of queued writes committed in one transaction.
 BATCH_SIZE = 1000
+#: How long the writer gathers writes into one transaction. Measured (bench/overhead.py): a
+#: commit right after each write competed with the request being answered for the GIL.
+GROUP_COMMIT_SECONDS = 0.02
+#: Sessions whose last write is remembered (for reads of one session) before committed ones
+#: are forgotten.
+PENDING_SESSIONS_KEPT = 4096
 
 
 class _Task:
@@ -77,35 +86,44 @@ class SqliteStore(Store):
         self._reader_conns: list[sqlite3.Connection] = []
         self._readers = ThreadPoolExecutor(READER_THREADS, thread_name_prefix="trooper-store-read")
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        # Writes are numbered as they are queued; the writer publishes the number of the last one
+        # it committed. Only the event loop's thread queues writes and reads these counters.
+        self._queued = 0
+        self._committed = 0
+        self._last_write: dict[str, int] = {}
         self._closed = False
         self._writer = threading.Thread(target=self._write_loop, name="trooper-store-writer", daemon=True)
         self._writer.start()
 
     # ------------------------------------------------------------ write side
 
-    def _enqueue(self, write: writes.Write, payload: Any) -> None:
+    def _enqueue(self, write: writes.Write, payload: Any, session_id: str) -> None:
         if self._closed:
             raise RuntimeError("the store is closed")
-        self._queue.put((write, payload))
+        self._queued += 1
+        if len(self._last_write) >= PENDING_SESSIONS_KEPT:
+            self._last_write = {k: n for k, n in self._last_write.items() if n > self._committed}
+        self._last_write[session_id] = self._queued
+        self._queue.put((write, payload, self._queued))
 
     def upsert_session(self, session: SessionRecord) -> None:
-        self._enqueue(writes.upsert_session, session)
+        self._enqueue(writes.upsert_session, session, session.id)
 
     def set_route(self, session_id: str, route: str) -> None:
-        self._enqueue(writes.set_route, (session_id, route, time.time()))
+        self._enqueue(writes.set_route, (session_id, route, time.time()), session_id)
 
     def add_turns(self, turns: list[TurnRecord]) -> None:
         if turns:
-            self._enqueue(writes.add_turns, list(turns))
+            self._enqueue(writes.add_turns, list(turns), turns[0].session_id)
 
     def add_attempt(self, attempt: AttemptRecord) -> None:
-        self._enqueue(writes.add_attempt, attempt)
+        self._enqueue(writes.add_attempt, attempt, attempt.session_id)
 
     def add_event(self, event: EventRecord) -> None:
-        self._enqueue(writes.add_event, event)
+        self._enqueue(writes.add_event, event, event.session_id)
 
     def add_sitrep(self, sitrep: SitrepRecord) -> None:
-        self._enqueue(writes.add_sitrep, sitrep)
+        self._enqueue(writes.add_sitrep, sitrep, sitrep.session_id)
 
     async def flush(self) -> None:
         await self._submit(lambda conn: None)
@@ -132,14 +150,8 @@ class SqliteStore(Store):
 
     def _write_loop(self) -> None:
         while True:
-            batch = [self._queue.get()]
-            while len(batch) < BATCH_SIZE:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
-            pending: list[tuple[writes.Write, Any]] = []
-            for item in batch:
+            pending: list[tuple[writes.Write, Any, int]] = []
+            for item in self._next_batch():
                 if isinstance(item, tuple):
                     pending.append(item)
                     continue
@@ -150,32 +162,44 @@ class SqliteStore(Store):
                 self._run_task(item)
             self._commit(pending)
 
+    def _next_batch(self) -> list[Any]:
+        """The next items to handle: writes gathered for up to ``GROUP_COMMIT_SECONDS``, ended
+        early by a task or a stop (someone is waiting for those) or a full batch."""
+        batch = [self._queue.get()]
+        deadline = time.monotonic() + GROUP_COMMIT_SECONDS
+        while len(batch) < BATCH_SIZE and isinstance(batch[-1], tuple):
+            try:
+                batch.append(self._queue.get(timeout=max(deadline - time.monotonic(), 0)))
+            except queue.Empty:
+                break
+        return batch
+
     @contextlib.contextmanager
     def _writing(self) -> Iterator[sqlite3.Connection]:
         with self._shared_lock if self._in_memory else contextlib.nullcontext():
             yield self._writer_conn
 
-    def _commit(self, pending: list[tuple[writes.Write, Any]]) -> None:
+    def _commit(self, pending: list[tuple[writes.Write, Any, int]]) -> None:
         if not pending:
             return
         with self._writing() as conn:
             try:
                 self._transaction(conn, pending)
-                return
             except Exception:  # noqa: BLE001 - any failure: the writes are retried one by one below
                 log.warning("a batch of %d store writes failed; writing them one by one", len(pending))
-            # One bad record must not take the rest of its batch with it.
-            for write in pending:
-                try:
-                    self._transaction(conn, [write])
-                except Exception:
-                    log.exception("store write %s dropped", write[0].__name__)
+                # One bad record must not take the rest of its batch with it.
+                for write in pending:
+                    try:
+                        self._transaction(conn, [write])
+                    except Exception:
+                        log.exception("store write %s dropped", write[0].__name__)
+        self._committed = pending[-1][2]
 
     @staticmethod
-    def _transaction(conn: sqlite3.Connection, pending: list[tuple[writes.Write, Any]]) -> None:
+    def _transaction(conn: sqlite3.Connection, pending: list[tuple[writes.Write, Any, int]]) -> None:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for write, payload in pending:
+            for write, payload, _ in pending:
                 write(conn, payload)
             conn.execute("COMMIT")
         except BaseException:
@@ -201,32 +225,37 @@ class SqliteStore(Store):
         return await self._read(partial(reads.list_sessions, limit=limit, offset=offset, since=since))
 
     async def get_session(self, session_id: str) -> Row | None:
-        return await self._read(partial(reads.get_session, session_id=session_id))
+        return await self._read(partial(reads.get_session, session_id=session_id), session_id)
 
     async def transcript(self, session_id: str, branch: int | None = None) -> list[Row]:
-        return await self._read(partial(reads.transcript, session_id=session_id, branch=branch))
+        return await self._read(partial(reads.transcript, session_id=session_id, branch=branch), session_id)
 
     async def table(self, name: str, session_id: str | None = None) -> Columns:
         if name not in TABLES:
             raise ValueError(f"no table {name!r}; tables: {', '.join(TABLES)}")
-        return await self._read(partial(reads.table, name=name, session_id=session_id))
+        return await self._read(partial(reads.table, name=name, session_id=session_id), session_id)
 
     async def attempts(self, session_id: str | None = None) -> list[Row]:
-        return await self._read(partial(reads.attempts, session_id=session_id))
+        return await self._read(partial(reads.attempts, session_id=session_id), session_id)
 
     async def events(self, session_id: str | None = None) -> list[Row]:
-        return await self._read(partial(reads.events, session_id=session_id))
+        return await self._read(partial(reads.events, session_id=session_id), session_id)
 
     async def sitreps(self, session_id: str | None = None) -> list[Row]:
-        return await self._read(partial(reads.sitreps, session_id=session_id))
+        return await self._read(partial(reads.sitreps, session_id=session_id), session_id)
 
     async def session_messages(self, session_id: str) -> list[Row]:
         view = await self.transcript(session_id)
         return [{"seq": t["seq"], "branch": t["branch"], "role": t["role"], "content": t["content"]} for t in view]
 
-    async def _read(self, query: Callable[[sqlite3.Connection], T]) -> T:
+    async def _read(self, query: Callable[[sqlite3.Connection], T], session_id: str | None = None) -> T:
+        """Run ``query`` on a reader thread, once the queued writes it could see (those of
+        ``session_id``, or all when None) are committed."""
         if self._closed:
             raise RuntimeError("the store is closed")
+        last_write = self._queued if session_id is None else self._last_write.get(session_id, 0)
+        if last_write > self._committed:
+            await self.flush()
         return await asyncio.get_running_loop().run_in_executor(self._readers, self._run_read, query)
 
     def _run_read(self, query: Callable[[sqlite3.Connection], T]) -> T:
