@@ -37,7 +37,7 @@ class _Phrase:
     first: str
 
 
-def _split_top(pattern: str) -> list[str]:
+def split_alternatives(pattern: str) -> list[str]:
     """The top-level alternatives of ``pattern``."""
     parts, depth, start, index, in_class = [], 0, 0, 0, False
     while index < len(pattern):
@@ -61,7 +61,7 @@ def _split_top(pattern: str) -> list[str]:
     return parts
 
 
-def _group_end(pattern: str) -> int:
+def group_end(pattern: str) -> int:
     """Index just past the group that opens ``pattern``."""
     depth, index = 0, 0
     while True:
@@ -75,28 +75,36 @@ def _group_end(pattern: str) -> int:
             return index
 
 
-def _flatten(pattern: str, boundary: bool = False) -> Iterator[tuple[bool, str]]:
+def flatten(pattern: str, boundary: bool = False) -> Iterator[tuple[bool, str]]:
     """``(boundary, fragment)`` for each alternative, leading groups expanded, in order.
 
     ``\\b(?:a|b)\\bc`` gives ``(True, "a\\bc")``, ``(True, "b\\bc")``: the same ordered alternation.
     """
-    for alternative in _split_top(pattern):
+    for alternative in split_alternatives(pattern):
         leading = boundary
         if alternative.startswith(_BOUNDARY):
             leading, alternative = True, alternative[len(_BOUNDARY) :]
         if alternative.startswith("(?:"):
-            end = _group_end(alternative)
+            end = group_end(alternative)
             if alternative[end : end + 1] and alternative[end] in _QUANTIFIERS:
                 raise ValueError(f"a quantified leading group cannot be split: {alternative!r}")
             rest = alternative[end:]
-            for inner, inner_fragment in _flatten(alternative[3 : end - 1], leading):
+            for inner, inner_fragment in flatten(alternative[3 : end - 1], leading):
                 yield inner, inner_fragment + rest
         else:
             yield leading, alternative
 
 
+def split_at_word_starts(pattern: str) -> tuple[str, str]:
+    """``pattern``'s phrases that start a word (``\\b`` before them) and the others, as two patterns."""
+    starting, inner = [], []
+    for boundary, fragment in flatten(pattern):
+        (starting if boundary else inner).append(_BOUNDARY + fragment if boundary else fragment)
+    return "|".join(starting), "|".join(inner)
+
+
 def _phrases(label: str, pattern: str, flags: int) -> Iterator[_Phrase]:
-    for boundary, fragment in _flatten(pattern):
+    for boundary, fragment in flatten(pattern):
         first = fragment[:1]
         if not re.fullmatch(r"\w", first, flags) or fragment[1:2] in tuple(_QUANTIFIERS):
             raise ValueError(f"a phrase must open with a literal word character: {fragment!r}")

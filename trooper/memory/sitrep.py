@@ -249,11 +249,10 @@ class SitrepBuilder:
     # ------------------------------------------------------------ sentences
 
     def _read_sentences(self, turn: _TurnReading, from_user: bool) -> None:
-        previous = self._previous_lead
         for sentence in turn.sentences:
             reading = sentence.reading
+            previous = self._previous_lead if reading.previous is None else reading.previous
             item = f"{previous[:100]} {reading.sentence}" if sentence.terse and previous else reading.sentence
-            previous = reading.sentence
             if reading.question:
                 self._questions.append(sentence.item)
             if reading.done:
