@@ -267,11 +267,10 @@ class _TurnCues(NamedTuple):
     may_constrain: bool
 
 
-def _turn_cues(lowered: str, from_user: bool) -> _TurnCues:
-    if not lowered.isascii():  # the look-ups assume ASCII words; the regexes decide alone
+def _turn_cues(lowered: str, from_user: bool, words: set[str] | None) -> _TurnCues:
+    if words is None:  # the look-ups assume ASCII words; the regexes decide alone
         constrain = from_user and bool(_CONSTRAINT.search(lowered))
         return _TurnCues(None, None, None, True, bool(_DECISION.search(lowered)), constrain)
-    words = ascii_words(lowered)
     return _TurnCues(
         starting=tuple(words & _STARTING_TRIGGERS.words),
         inner=_INNER_TRIGGERS.found_in_ascii(words, lowered),
@@ -321,15 +320,21 @@ def _read_sentence(sentence: str, from_user: bool, cues: _TurnCues, previous: st
     return None
 
 
-def read_turn(text: str, from_user: bool) -> list[Reading]:
+def turn_words(lowered: str) -> set[str] | None:
+    """The words of a lowercase turn, as the look-ups take them; ``None`` unless it is ASCII."""
+    return ascii_words(lowered) if lowered.isascii() else None
+
+
+def read_turn(text: str, from_user: bool, words: set[str] | None = None) -> list[Reading]:
     """The sentences of one turn that say something, classified.
 
-    The turn's words are looked up once: a rule family none of whose trigger words occurs is
-    not scanned for, and a sentence holding none of the turn's triggers is passed by. Sentences
-    that say nothing are left out (each reading names the sentence before it).
+    The turn's words (``turn_words``, given when the caller has them) are looked up once: a
+    rule family none of whose trigger words occurs is not scanned for, and a sentence holding
+    none of the turn's triggers is passed by. Sentences that say nothing are left out (each
+    reading names the sentence before it).
     """
     lowered = text.lower()
-    cues = _turn_cues(lowered, from_user)
+    cues = _turn_cues(lowered, from_user, turn_words(lowered) if words is None else words)
     readings = []
     previous = None
     for raw in sentences(text):

@@ -12,8 +12,6 @@ looked at closely. That keeps extraction to microseconds per turn.
 from __future__ import annotations
 
 import re
-from itertools import compress
-from operator import and_, not_
 from typing import Iterator
 
 from trooper.memory.lexicon import AMBIGUOUS, TECHNOLOGIES
@@ -49,6 +47,8 @@ _TELLING_AFTER = frozenset(
     test tests cluster job jobs dataframe dataframes stream toolchain edition workspace script scripts
     lint linter formatter plugin config file files""".split()
 )
+_TECHNOLOGY_NAMES = frozenset(TECHNOLOGIES)
+_AMBIGUOUS_NAMES = frozenset(AMBIGUOUS)
 _MULTI_WORD = {"github actions": "github-actions", "spring boot": "spring", "ruby on rails": "rails", "google cloud": "gcp"}
 
 # Separators become blanks; entities are made of the rest (. / _ $ # + - % ~). A sentence end
@@ -128,10 +128,9 @@ def _env(token: str) -> str | None:
     return (match.group(1) or match.group(2)) if match else None
 
 
-def _unusual(tokens: list[str]) -> Iterator[int]:
-    """Indexes of tokens that are not plain lowercase words (filtered in C: no Python loop)."""
-    plain = map(and_, map(str.isalpha, tokens), map(str.islower, tokens))
-    return compress(range(len(tokens)), map(not_, plain))
+def _unusual(tokens: list[str]) -> list[int]:
+    """Indexes of tokens that are not plain lowercase words (a comprehension beats chained ``map``s)."""
+    return [index for index, token in enumerate(tokens) if not (token.isalpha() and token.islower())]
 
 
 def _shapes(tokens: list[str], errors_only: bool) -> Iterator[str]:
@@ -189,15 +188,15 @@ def _technologies(tokens: list[str], lowered: str) -> Iterator[str]:
     lowered_tokens = lowered.split()  # same positions as ``tokens``
     words = set(lowered_tokens)
     # sqlalchemy.exc.OperationalError: the part before the first dot
-    dotted = [word.split(".", 1)[0] for word in lowered_tokens if "." in word] if "." in lowered else []
-    words.update(dotted)
+    dotted = [word.split(".", 1)[0] for word in words if "." in word] if "." in lowered else []
     if "-" in lowered:  # every part of a hyphenated word (or of such a part before a dot)
-        words.update("-".join([word for word in lowered_tokens if "-" in word] + dotted).split("-"))
-    known = words & TECHNOLOGIES.keys()
+        words.update("-".join([word for word in words if "-" in word] + dotted).split("-"))
+    words.update(dotted)
+    known = words & _TECHNOLOGY_NAMES
     # Ties (``pgx`` is found inside ``pgxpool``) are broken by name: set order is hash-seeded.
     for word in sorted(known, key=lambda word: (lowered.find(word), word)) if len(known) > 1 else known:
         yield TECHNOLOGIES[word]
-    ambiguous = words & AMBIGUOUS.keys()
+    ambiguous = words & _AMBIGUOUS_NAMES
     if ambiguous:
         for word in sorted(ambiguous, key=lambda word: (lowered.find(word), word)):  # never set order: hash-seeded
             if any(_ambiguous_is_meant(tokens, i) for i, w in enumerate(lowered_tokens) if w == word):

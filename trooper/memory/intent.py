@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from trooper.memory.cues import is_problem
+from trooper.memory.triggers import derive_triggers
 
 _ACTIVITIES = (
     "building|writing|working on|migrating|debugging|setting up|creating|developing|implementing|porting|"
@@ -52,6 +53,9 @@ _REFINED = re.compile(
     |(?:goal|plan|task)\s+is\s+(?:now\s+)?to\s+(?P<goal>.*))""",
     re.VERBOSE,
 )
+_REFINEMENT_TRIGGERS = derive_triggers([_REFINEMENT.pattern])
+#: How much of a turn states or changes the intent: a longer one may cut a word into a trigger.
+_READ_CHARS = 600
 _CLAUSE_END = re.compile(
     r"[.!?](?:\s|$)|[;:\n(。！？、]|,\s+(?:and|but|so|which|because|the|my|our|it|this|that|i|we|can|could|please)\b"
     r"|\s+(?:but|because|so|so that|and then|since|without|even though)\s"
@@ -90,7 +94,7 @@ def read_intent(text: str) -> IntentMatch | None:
 
     A first clause that reports a problem reads as ``fix: <the problem>``.
     """
-    lowered = _LEADING_NOISE.sub("", " ".join(text[:600].lower().split()))
+    lowered = _LEADING_NOISE.sub("", " ".join(text[:_READ_CHARS].lower().split()))
     if not lowered:
         return None
     match = _EXPLICIT.search(lowered)
@@ -106,9 +110,15 @@ def read_intent(text: str) -> IntentMatch | None:
     return IntentMatch(clause, explicit=False) if clause else None
 
 
-def read_refinement(text: str) -> str | None:
-    """A new intent announced by a later user turn, or ``None``."""
-    lowered = " ".join(text[:600].lower().split())
+def read_refinement(text: str, words: set[str] | None = None) -> str | None:
+    """A new intent announced by a later user turn, or ``None``.
+
+    ``words``: the turn's words when known (``cues.turn_words``): without a trigger word of
+    ``_REFINEMENT`` among them, the turn announces nothing.
+    """
+    if words is not None and len(text) <= _READ_CHARS and words.isdisjoint(_REFINEMENT_TRIGGERS.words):
+        return None
+    lowered = " ".join(text[:_READ_CHARS].lower().split())
     if not _REFINEMENT.search(lowered):
         return None
     match = _REFINED.search(lowered)

@@ -73,11 +73,16 @@ def _stem(word: str) -> str:
 
 def keywords(text: str) -> frozenset[str]:
     """Content words of a sentence, lightly stemmed: how loops and steps are matched up."""
-    return frozenset(_stem(w) for w in _KEYWORD.findall(text.lower()) if w not in _STOPWORDS and len(w) > 2)
+    words = set(_KEYWORD.findall(text.lower())) - _STOPWORDS
+    return frozenset(map(_stem, [w for w in words if len(w) > 2]))
 
 
 def _turn_text(message: Message) -> str:
-    return "\n".join(block.text for block in message.content if isinstance(block, TextBlock) and block.text)
+    content = message.content
+    if len(content) == 1:  # the common case, without a join
+        block = content[0]
+        return block.text if isinstance(block, TextBlock) else ""
+    return "\n".join(block.text for block in content if isinstance(block, TextBlock) and block.text)
 
 
 class _Sentence(NamedTuple):
@@ -103,12 +108,15 @@ class _TurnReading(NamedTuple):
     entities: tuple[str, ...]
     #: The turn's first sentence: context for a terse sentence opening the next turn.
     lead: str
+    #: Its words (``cues.turn_words``), for the look-ups that rule out a change of intent.
+    words: set[str] | None
 
 
 @lru_cache(maxsize=_CACHED_TEXTS)
 def _read(text: str, from_user: bool) -> _TurnReading:
-    sentences = tuple(map(_sentence, cues.read_turn(text, from_user)))
-    return _TurnReading(sentences, _entities(text), cues.first_sentence(text))
+    words = cues.turn_words(text.lower())
+    sentences = tuple(map(_sentence, cues.read_turn(text, from_user, words)))
+    return _TurnReading(sentences, _entities(text), cues.first_sentence(text), words)
 
 
 @lru_cache(maxsize=_CACHED_TEXTS)
@@ -207,7 +215,7 @@ class SitrepBuilder:
                 self._intent, self._explicit, self._intent_turn = found.text, found.explicit, self._turns - 1
                 self._intent_words = keywords(found.text)
         else:
-            refined = read_refinement(text)
+            refined = read_refinement(text, turn.words)
             if refined and refined != self._intent:
                 self._intent, self._explicit, self._intent_turn = refined, True, self._turns - 1
                 self._intent_words = keywords(refined)
