@@ -1,8 +1,10 @@
 """The proxy front doors: Anthropic ``/v1/messages`` and OpenAI ``/v1/chat/completions``.
 
-A front door decodes the caller's protocol into the canonical request, resolves and records the
-session, lets the router answer, and encodes the answer back in the caller's protocol, streaming
-chunk by chunk. Errors are always in the caller's own error shape.
+A front door decodes the caller's protocol into the canonical request, resolves the session, lets
+the router answer, and encodes the answer back in the caller's protocol, streaming chunk by chunk.
+Errors are always in the caller's own error shape. What the turn leaves in the session (the
+caller's new messages, the answer) is recorded once the answer has gone out, so the caller does
+not wait for the bookkeeping; a stream's question is recorded as soon as its first event is out.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any
 
 from tornado.iostream import StreamClosedError
 
-from trooper.conversation import Request, StreamAccumulator, StreamError
+from trooper.conversation import Message, Request, Response, StreamAccumulator, StreamError
 from trooper.errors import InvalidRequest, TrooperError
 from trooper.memory.identity import InvalidSessionId, session_id_for
 from trooper.providers.base import CallOptions
@@ -23,7 +25,7 @@ from trooper.routing.headers import Trail, trooper_headers
 from trooper.routing.router import Plan, RoutedError, Router, TurnRecorder
 from trooper.server.body import LimitedBodyHandler
 from trooper.server.limits import check_prompt_tokens
-from trooper.server.session_service import LiveSession, SessionService
+from trooper.server.session_service import LiveSession, SessionService, tokens_saved_by
 from trooper.wire import anthropic, openai
 
 #: Client headers worth passing to an Anthropic upstream.
@@ -66,8 +68,7 @@ class FrontDoor(LimitedBodyHandler):
             raise InvalidRequest(str(exc)) from None
         self.set_header("X-Trooper-Session", session_id)
         session = await self.sessions.open(session_id, self.source)
-        async with session.lock:
-            self.sessions.record_history(session, request.messages)
+        book = TurnBook(self.sessions, session, request.messages)
         options = CallOptions(
             api_key=self.client_key(),
             forward_headers={h: self.request.headers[h] for h in FORWARDED_HEADERS if h in self.request.headers},
@@ -76,9 +77,9 @@ class FrontDoor(LimitedBodyHandler):
         try:
             plan = self.router.plan(request, forced)
             if request.stream:
-                await self._stream(request, plan, options, recorder, session)
+                await self._stream(request, plan, options, recorder, book)
             else:
-                await self._complete(request, plan, options, recorder, session)
+                await self._complete(request, plan, options, recorder, book)
         except TrooperError as exc:
             # Final: Trooper already retried and fell back, so SDKs must not retry on top.
             if isinstance(exc, RoutedError):
@@ -86,23 +87,20 @@ class FrontDoor(LimitedBodyHandler):
                 exc.headers.update(trooper_headers(exc.trail))
             exc.headers.update({"X-Trooper-Session": session.id, "x-should-retry": "false"})
             raise
+        finally:
+            await book.question()  # a turn that failed keeps its question too
 
     # ------------------------------------------------------------------ answers
 
-    async def _complete(
-        self, request: Request, plan: Plan, options: CallOptions, recorder: TurnRecorder, session: LiveSession
-    ) -> None:
+    async def _complete(self, request: Request, plan: Plan, options: CallOptions, recorder: TurnRecorder, book: TurnBook) -> None:
         started = time.monotonic()
         response, trail, provider = await self.router.complete(request, plan, options, recorder)
-        self.sessions.record_answer(
-            session, response, provider=provider.name, tier=provider.tier, latency_ms=(time.monotonic() - started) * 1000
-        )
-        self._set_trooper_headers(trail, session)
+        latency_ms = (time.monotonic() - started) * 1000
+        self._set_trooper_headers(trail, book.session, saved_now=tokens_saved_by(response, provider.tier))
         self.write_json(self.codec.encode_response(response))
+        await book.answer(response, provider=provider.name, tier=provider.tier, latency_ms=latency_ms)
 
-    async def _stream(
-        self, request: Request, plan: Plan, options: CallOptions, recorder: TurnRecorder, session: LiveSession
-    ) -> None:
+    async def _stream(self, request: Request, plan: Plan, options: CallOptions, recorder: TurnRecorder, book: TurnBook) -> None:
         started = time.monotonic()
         trail = plan.new_trail()
         encoder = self.codec.StreamEncoder(request.model, include_usage=request.include_usage)
@@ -112,36 +110,70 @@ class FrontDoor(LimitedBodyHandler):
         try:
             async for event in events:
                 if not headers_sent:
-                    self._start_stream(trail, session)
-                    headers_sent = True
+                    self._start_stream(trail, book.session)
                 answer.add(event)
                 self.write(encoder.encode(event))
                 await self.flush_bounded()
+                if not headers_sent:
+                    headers_sent = True
+                    book.start_question()  # the first event is out: the dashboard shows the turn
         except (StreamClosedError, asyncio.TimeoutError):
             # The client left (or stopped reading); stop the upstream and keep what arrived.
             answer.error = StreamError("cancelled", "client disconnected")
         finally:
             await events.aclose()
-        answered = trail.answered_by()
-        if answer.finished and answer.error is None and answered is not None:
-            self.sessions.record_answer(
-                session,
-                answer.response(),
-                provider=answered.provider,
-                tier=self.router.tier_of(answered.provider),
-                latency_ms=(time.monotonic() - started) * 1000,
-            )
+        latency_ms = (time.monotonic() - started) * 1000
         if not self._finished:
             self.finish()
+        answered = trail.answered_by()
+        if answer.finished and answer.error is None and answered is not None:
+            tier = self.router.tier_of(answered.provider)
+            await book.answer(answer.response(), provider=answered.provider, tier=tier, latency_ms=latency_ms)
+        else:
+            await book.question()
 
     def _start_stream(self, trail: Trail, session: LiveSession) -> None:
         self._set_trooper_headers(trail, session)
         self.start_event_stream()
 
-    def _set_trooper_headers(self, trail: Trail, session: LiveSession) -> None:
-        trail.tokens_saved = session.tokens_saved
+    def _set_trooper_headers(self, trail: Trail, session: LiveSession, saved_now: int = 0) -> None:
+        """``saved_now``: what this turn's answer saves, not yet in the session (it is recorded
+        after the answer has gone out)."""
+        trail.tokens_saved = session.tokens_saved + saved_now
         for name, value in trooper_headers(trail).items():
             self.set_header(name, value)
+
+
+class TurnBook:
+    """What one proxied turn records in its session, each part once and in order: the caller's
+    messages the session does not hold yet (the question), then the answer."""
+
+    def __init__(self, sessions: SessionService, session: LiveSession, messages: list[Message]) -> None:
+        self.sessions = sessions
+        self.session = session
+        self._messages = messages
+        self._question: asyncio.Task[None] | None = None
+
+    def start_question(self) -> None:
+        """Record the question, once, without waiting here: a chat answering in the same session
+        holds its lock, and a stream must not stop while it does."""
+        if self._question is None:
+            self._question = asyncio.ensure_future(self._record_question())
+
+    async def question(self) -> None:
+        """Record the question, once, and wait until it is recorded."""
+        self.start_question()
+        assert self._question is not None
+        await self._question
+
+    async def _record_question(self) -> None:
+        async with self.session.lock:
+            self.sessions.record_history(self.session, self._messages)
+
+    async def answer(self, response: Response, *, provider: str, tier: str, latency_ms: float) -> None:
+        await self.question()
+        async with self.session.lock:
+            self.sessions.record_answer(self.session, response, provider=provider, tier=tier, latency_ms=latency_ms)
 
 
 class MessagesHandler(FrontDoor):

@@ -57,6 +57,11 @@ def _turn_role(message: Message) -> str:
     return message.role
 
 
+def tokens_saved_by(response: Response, tier: str) -> int:
+    """The cloud tokens an answer saved: all of them when the local tier gave it."""
+    return response.usage.input_tokens + response.usage.output_tokens if tier == "local" else 0
+
+
 def _build_sitrep(session: LiveSession) -> Sitrep:
     """The SITREP of the session's messages, folding in those the builder has not read yet."""
     for message in session.messages[session.sitrep_read :]:
@@ -117,8 +122,7 @@ class SessionService:
         self, session: LiveSession, response: Response, *, provider: str, tier: str, latency_ms: float
     ) -> None:
         message = Message("assistant", list(response.content))
-        if tier == "local":
-            session.tokens_saved += response.usage.input_tokens + response.usage.output_tokens
+        session.tokens_saved += tokens_saved_by(response, tier)
         self._append(
             session,
             [message],

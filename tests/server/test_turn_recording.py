@@ -1,0 +1,70 @@
+"""What a proxied turn leaves in its session: the caller's question, then the answer, recorded
+once the answer has gone out (a stream's question as soon as its first event is out); a failed
+turn keeps its question; the saved-tokens header counts the turn it comes with."""
+
+from __future__ import annotations
+
+import anthropic
+import httpx
+
+from tests.fakes.behaviours import reply_text, server_error
+
+QUESTION = "how many days in a week"
+
+
+def anthropic_client(server) -> anthropic.Anthropic:
+    return anthropic.Anthropic(base_url=server.url, api_key="local", max_retries=0, _strict_response_validation=True)
+
+
+def transcript(server, session_id: str) -> list[tuple[str, str]]:
+    turns = httpx.get(f"{server.url}/sessions/{session_id}/transcript", trust_env=False).json()["turns"]
+    return [(t["role"], "".join(b.get("text", "") for b in t["content"])) for t in turns]
+
+
+def test_question_then_answer_and_the_saved_header_counts_the_turn_it_answers(fake_ollama, make_trooper):
+    fake_ollama.default = reply_text("Seven.")
+    server = make_trooper(FALLBACK_URL=fake_ollama.api_chat_url)
+    messages = [{"role": "user", "content": QUESTION}]
+    saved = 0
+    with anthropic_client(server) as client:
+        for follow_up in ("and in a fortnight", "and in a leap year"):
+            raw = client.messages.with_raw_response.create(
+                model="claude-haiku-4-5", max_tokens=50, messages=messages, extra_headers={"X-Session-ID": "book"}
+            )
+            message = raw.parse()
+            saved += message.usage.input_tokens + message.usage.output_tokens
+            assert raw.headers["X-Trooper-Session-Saved"] == f"{saved} tokens"
+            messages += [{"role": "assistant", "content": "Seven."}, {"role": "user", "content": follow_up}]
+    assert transcript(server, "book") == [
+        ("user", QUESTION), ("assistant", "Seven."), ("user", "and in a fortnight"), ("assistant", "Seven."),
+    ]  # fmt: skip
+
+
+def test_a_failed_turn_keeps_its_question(fake_anthropic, make_trooper):
+    fake_anthropic.default = server_error(500)
+    server = make_trooper(CLAUDE_API_KEY="sk-ant-test-0123456789abcdef", CLAUDE_URL=fake_anthropic.messages_url)
+    with anthropic_client(server) as client:
+        try:
+            client.messages.create(
+                model="claude-haiku-4-5", max_tokens=50, messages=[{"role": "user", "content": "explain the outage"}],
+                extra_headers={"X-Session-ID": "failed"},
+            )
+        except anthropic.APIStatusError as exc:
+            assert exc.status_code >= 500
+        else:
+            raise AssertionError("the upstream failed: the caller must see an error")
+    assert transcript(server, "failed") == [("user", "explain the outage")]
+
+
+def test_a_stream_shows_its_question_while_the_answer_streams(fake_ollama, make_trooper):
+    fake_ollama.default = reply_text("one two three four five six seven eight", chunk_delay=0.1)
+    server = make_trooper(FALLBACK_URL=fake_ollama.api_chat_url)
+    with anthropic_client(server) as client:
+        with client.messages.stream(
+            model="claude-haiku-4-5", max_tokens=50, messages=[{"role": "user", "content": QUESTION}],
+            extra_headers={"X-Session-ID": "streaming"},
+        ) as stream:
+            next(iter(stream.text_stream))
+            assert transcript(server, "streaming") == [("user", QUESTION)]
+            answer = stream.get_final_text()
+    assert transcript(server, "streaming") == [("user", QUESTION), ("assistant", answer)]
