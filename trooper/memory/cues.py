@@ -175,11 +175,12 @@ class _Signals:
 
 def _signals(clause: str, scan: Phrases = _SIGNALS) -> _Signals:
     hits: dict[str, list[int]] = {}
+    labels = scan.labels
     for match in scan.pattern.finditer(clause):
-        kind = scan.label(match)
+        kind, start = labels[match.lastindex or 0], match.start()
         if kind == "pending" and ("not" in match.group() or "n't" in match.group()):
-            hits.setdefault("negation", []).append(match.start())  # "not merged yet" also negates
-        hits.setdefault(kind, []).append(match.start())
+            hits.setdefault("negation", []).append(start)  # "not merged yet" also negates
+        hits.setdefault(kind, []).append(start)
     return _Signals(hits)
 
 
@@ -246,6 +247,7 @@ def is_constraint(sentence: str) -> bool:
 # clause without any needs no signal scan.
 _STARTING_TRIGGERS = derive_triggers([starting for label, (starting, _) in _SPLIT_FAMILIES[:4]])
 _DECISION_TRIGGERS = derive_triggers([_DECISION.pattern])
+_QUESTION_TRIGGERS = derive_triggers([_QUESTION_START.pattern])
 _CONSTRAINT_TRIGGERS = derive_triggers([_CONSTRAINT.pattern])
 #: A word ending in "ed": with the irregular forms, what a past action ("I fixed", "Ran it") needs.
 _ED_WORD = re.compile(r"ed\b")
@@ -262,19 +264,29 @@ class _TurnCues(NamedTuple):
     inner: tuple[str, ...] | None
     #: Irregular past forms present ("ran", "wrote").
     irregular: tuple[str, ...] | None
+    #: A past action may be named: an irregular form or a word ending in "ed" occurs.
+    may_act: bool
+    #: A user's question may be asked: a "?" or a question word occurs.
+    may_ask: bool
     may_split: bool
     may_decide: bool
     may_constrain: bool
+
+    def say_nothing(self) -> bool:
+        return not (self.starting or self.inner or self.may_act or self.may_ask or self.may_decide or self.may_constrain)
 
 
 def _turn_cues(lowered: str, from_user: bool, words: set[str] | None) -> _TurnCues:
     if words is None:  # the look-ups assume ASCII words; the regexes decide alone
         constrain = from_user and bool(_CONSTRAINT.search(lowered))
-        return _TurnCues(None, None, None, True, bool(_DECISION.search(lowered)), constrain)
+        return _TurnCues(None, None, None, True, from_user, True, bool(_DECISION.search(lowered)), constrain)
+    irregular = tuple(words & _IRREGULAR_PAST)
     return _TurnCues(
         starting=tuple(words & _STARTING_TRIGGERS.words),
         inner=_INNER_TRIGGERS.found_in_ascii(words, lowered),
-        irregular=tuple(words & _IRREGULAR_PAST),
+        irregular=irregular,
+        may_act=bool(irregular) or bool(_ED_WORD.search(lowered)),
+        may_ask=from_user and ("?" in lowered or not words.isdisjoint(_QUESTION_TRIGGERS.words)),
         may_split=";" in lowered or not words.isdisjoint(_CLAUSE_WORDS),
         may_decide=_DECISION_TRIGGERS.any_in_ascii(words, lowered) and bool(_DECISION.search(lowered)),
         may_constrain=from_user and _CONSTRAINT_TRIGGERS.any_in_ascii(words, lowered) and bool(_CONSTRAINT.search(lowered)),
@@ -300,12 +312,12 @@ class Reading(NamedTuple):
 
 def _read_sentence(sentence: str, from_user: bool, cues: _TurnCues, previous: str | None) -> Reading | None:
     low = sentence.lower()
-    if from_user and is_question(low):
+    if cues.may_ask and is_question(low):
         return Reading(sentence, question=True, previous=previous)
     done = still_open = False
     inner = _holds(low, cues.inner)
     may_signal = inner or _holds(low, cues.starting)
-    may_act = cues.irregular is None or bool(_ED_WORD.search(low)) or _holds(low, cues.irregular)
+    may_act = cues.may_act and (cues.irregular is None or bool(_ED_WORD.search(low)) or _holds(low, cues.irregular))
     if may_signal or may_act:
         scan = _SIGNALS if inner else _WORD_SIGNALS
         for part in clauses(low) if cues.may_split else (low,):
@@ -335,6 +347,8 @@ def read_turn(text: str, from_user: bool, words: set[str] | None = None) -> list
     """
     lowered = text.lower()
     cues = _turn_cues(lowered, from_user, turn_words(lowered) if words is None else words)
+    if cues.say_nothing():
+        return []
     readings = []
     previous = None
     for raw in sentences(text):

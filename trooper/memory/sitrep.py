@@ -30,6 +30,8 @@ _TERSE_WORDS = 5
 _PRONOUN_START = re.compile(r"^(?:that|this|it|these|those|both)\b")
 # "PR #3", "issue 12", "step 4", "#7": the numbered unit of work a completed step names.
 _REFERENCE = re.compile(r"\b(?:pr|pull request|mr|merge request|issue|ticket|bug|step|phase|task|stage)\s*#?\s*(\d+)\b|#(\d+)\b")
+#: Every reference holds a number: a sentence without a digit is not scanned for one.
+_DIGIT = re.compile(r"\d")
 _KEYWORD = re.compile(r"[^\W_][\w.+#'-]*[^\W_+#]|[^\W_]")
 _STOPWORDS = frozenset(
     """the a an and or but if then so to of in on at by for with from into onto over under about as is are was
@@ -284,7 +286,8 @@ class SitrepBuilder:
     def _complete(self, sentence: str, from_user: bool) -> None:
         item = _item(sentence)
         keys = keywords(sentence)
-        references = {named or bare for named, bare in _REFERENCE.findall(sentence.lower())}
+        lowered = sentence.lower()
+        references = {named or bare for named, bare in _REFERENCE.findall(lowered)} if _DIGIT.search(lowered) else set()
         step_key = " ".join(sorted(keys)) if len(keys) > 1 else item.lower()
         if (references and references <= self._references) or (not references and step_key in self._step_keys):
             return  # the same PR / step reported again
