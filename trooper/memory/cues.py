@@ -337,8 +337,16 @@ def turn_words(lowered: str) -> set[str] | None:
     return ascii_words(lowered) if lowered.isascii() else None
 
 
-def read_turn(text: str, from_user: bool, words: set[str] | None = None) -> list[Reading]:
-    """The sentences of one turn that say something, classified.
+class Turn(NamedTuple):
+    """What the sentences of one turn say."""
+
+    readings: list[Reading]
+    #: Its ``first_sentence``, taken from the same split.
+    lead: str
+
+
+def read_turn(text: str, from_user: bool, words: set[str] | None = None) -> Turn:
+    """The sentences of one turn that say something, classified, and the turn's first sentence.
 
     The turn's words (``turn_words``, given when the caller has them) are looked up once: a
     rule family none of whose trigger words occurs is not scanned for, and a sentence holding
@@ -348,14 +356,17 @@ def read_turn(text: str, from_user: bool, words: set[str] | None = None) -> list
     lowered = text.lower()
     cues = _turn_cues(lowered, from_user, turn_words(lowered) if words is None else words)
     if cues.say_nothing():
-        return []
+        return Turn([], first_sentence(text))
     readings = []
+    lead = ""
     previous = None
     for raw in sentences(text):
         sentence = raw.strip()
+        if sentence and not lead:
+            lead = raw
         if len(sentence) >= 4:
             reading = _read_sentence(sentence, from_user, cues, previous)
             if reading:
                 readings.append(reading)
             previous = sentence
-    return readings if readings and any_cue(lowered) else []
+    return Turn(readings if readings and any_cue(lowered) else [], lead)

@@ -117,8 +117,8 @@ class _TurnReading(NamedTuple):
 @lru_cache(maxsize=_CACHED_TEXTS)
 def _read(text: str, from_user: bool) -> _TurnReading:
     words = cues.turn_words(text.lower())
-    sentences = tuple(map(_sentence, cues.read_turn(text, from_user, words)))
-    return _TurnReading(sentences, _entities(text), cues.first_sentence(text), words)
+    turn = cues.read_turn(text, from_user, words)
+    return _TurnReading(tuple(map(_sentence, turn.readings)), _entities(text), turn.lead, words)
 
 
 @lru_cache(maxsize=_CACHED_TEXTS)
