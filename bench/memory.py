@@ -9,6 +9,7 @@ are realistic rather than uniform. Every round starts with the SITREP's text cac
 
 from __future__ import annotations
 
+import argparse
 import platform
 import sys
 import time
@@ -87,11 +88,14 @@ def table(title: str, header: tuple[str, ...], rows: list[tuple[object, ...]]) -
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="only the smallest size of each: a smoke run")
+    quick = parser.parse_args().quick
     stream = corpus_stream()
     print(f"Python {platform.python_version()} on {platform.machine()}, corpus stream of {len(stream)} messages")
 
     rows = []
-    for turns in SITREP_TURNS:
+    for turns in SITREP_TURNS[:1] if quick else SITREP_TURNS:
         session = session_of_turns(stream, turns)
         full = best_ms(lambda session=session: extract_sitrep(session))
         unique = distinct(session)
@@ -105,13 +109,13 @@ def main() -> None:
     print("\nIncremental path: SitrepBuilder.add costs one turn's share of the above, whatever the session length.")
 
     rows = []
-    for target in COMPACT_TOKENS:
+    for target in COMPACT_TOKENS[:1] if quick else COMPACT_TOKENS:
         session = session_of_tokens(stream, target)
         total = count_request_tokens(None, session)
         known = extract_sitrep(session)
         counting = best_ms(lambda session=session: [count_tokens(m.text()) for m in session])
         cold = best_ms(lambda session=session: compact(session, COMPACT_BUDGET), rounds=3)
-        warm = best_ms(lambda session=session, known=known: compact(session, COMPACT_BUDGET, sitrep=known), rounds=3)
+        warm = best_ms(lambda session=session, known=known: compact(session, COMPACT_BUDGET, sitrep=lambda: known), rounds=3)
         result = compact(session, COMPACT_BUDGET)
         rows.append(
             (
