@@ -91,6 +91,8 @@ class SqliteStore(Store):
         self._queued = 0
         self._committed = 0
         self._last_write: dict[str, int] = {}
+        #: Set when a task or a stop is queued: someone waits for the writer, which stops gathering.
+        self._waited_for = threading.Event()
         self._closed = False
         self._writer = threading.Thread(target=self._write_loop, name="trooper-store-writer", daemon=True)
         self._writer.start()
@@ -136,6 +138,7 @@ class SqliteStore(Store):
             raise RuntimeError("the store is closed")
         task = _Task(run)
         self._queue.put(task)
+        self._waited_for.set()
         return await asyncio.wrap_future(task.done)
 
     async def close(self) -> None:
@@ -143,6 +146,7 @@ class SqliteStore(Store):
             return
         self._closed = True
         self._queue.put(_STOP)  # the writer commits everything queued before it, then stops
+        self._waited_for.set()
         await asyncio.to_thread(self._writer.join)
         await asyncio.to_thread(self._readers.shutdown)
         for conn in [*self._reader_conns, self._writer_conn]:
@@ -163,13 +167,19 @@ class SqliteStore(Store):
             self._commit(pending)
 
     def _next_batch(self) -> list[Any]:
-        """The next items to handle: writes gathered for up to ``GROUP_COMMIT_SECONDS``, ended
-        early by a task or a stop (someone is waiting for those) or a full batch."""
+        """The next items to handle: after a write, what queues up within ``GROUP_COMMIT_SECONDS``
+        or until a task or a stop is queued (someone waits for those), up to ``BATCH_SIZE``.
+
+        While gathering, the writer waits on an event that only tasks set, not on the queue: a
+        write then queues without waking this thread (a wake-up per write cost the event loop
+        more than the write itself on a busy machine)."""
         batch = [self._queue.get()]
-        deadline = time.monotonic() + GROUP_COMMIT_SECONDS
-        while len(batch) < BATCH_SIZE and isinstance(batch[-1], tuple):
+        if isinstance(batch[0], tuple):
+            self._waited_for.wait(GROUP_COMMIT_SECONDS)
+        self._waited_for.clear()  # a task queued from here on is in the queue: drained below
+        while len(batch) < BATCH_SIZE:
             try:
-                batch.append(self._queue.get(timeout=max(deadline - time.monotonic(), 0)))
+                batch.append(self._queue.get_nowait())
             except queue.Empty:
                 break
         return batch
