@@ -14,6 +14,7 @@ TABLE_HEADER = "| case | n | p50 ms | p90 ms | p99 ms | max ms |"
 TINY_RUNS = {
     "overhead.py": (["--requests", "6"], ["added p50", "Trooper RSS"]),
     "failover.py": (["--decisions", "4", "--rounds", "1", "--block", "8", "--clients", "2"], ["primary arrival → fallback arrival", "failover overhead"]),
+    "proxy_floor.py": (["--requests", "6"], ["minimal proxy (aiohttp server)", "minimal proxy (tornado server)", "| Trooper |"]),
     "store_latency.py": (["--requests", "8"], ["file − memory", "store threads"]),
     "sse_fanout.py": (["--rounds", "1", "--block", "4", "--listeners", "2"], ["2 listeners", "received every update"]),
 }

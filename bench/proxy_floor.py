@@ -1,0 +1,99 @@
+"""Proxy floor: Trooper's added latency next to the least any Python proxy hop adds on this machine.
+
+Run: .venv/bin/python bench/proxy_floor.py [--quick] [--requests N]
+
+One fake Anthropic; in front of it Trooper (``python -m trooper serve``, file store, no local
+tier) and two reference proxies from ``bench/minimal_proxy.py`` that only forward (aiohttp's
+server, and Tornado's server as Trooper uses it; both send upstream with aiohttp on uvloop). Each
+turn goes straight to the fake and through every proxy, the order rotating, so machine noise hits
+all sides alike. Added latency = through − direct at the same percentile; CPU per request comes
+from /proc. What the reference proxies add is the floor of a Python proxy hop here: two HTTP
+exchanges, two JSON round trips and the processes' wake-ups on the shared cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+from collections.abc import Callable
+
+from common import (
+    LATENCY_HEADERS,
+    ROOT,
+    Process,
+    conversations,
+    http_client,
+    interleave,
+    latency_row,
+    load_conditions,
+    markdown_table,
+    ms,
+    per_round,
+    percentile,
+    start_fake,
+    start_trooper,
+    temp_db,
+    timed_post,
+    trooper_env,
+)
+
+REFERENCES = ("aiohttp", "tornado")
+WARMUP = 30
+
+
+def start_reference(kind: str, upstream: str) -> Process:
+    popen = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "minimal_proxy.py"), kind, upstream], stdout=subprocess.PIPE, text=True
+    )
+    assert popen.stdout is not None
+    match = re.search(r"listening on (http://\S+)", popen.stdout.readline())
+    if match is None:
+        popen.kill()
+        raise RuntimeError(f"the {kind} reference proxy did not start")
+    return Process(popen, match.group(1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=3000, help="rounds (one request to every side each)")
+    parser.add_argument("--quick", action="store_true", help="600 rounds: about a minute")
+    args = parser.parse_args()
+    count = 600 if args.quick else args.requests
+
+    fake = start_fake("anthropic")
+    upstream = fake.url + "/v1/messages"
+    proxies: dict[str, Process] = {}
+    try:
+        for kind in REFERENCES:
+            proxies[f"minimal proxy ({kind} server)"] = start_reference(kind, upstream)
+        proxies["Trooper"] = start_trooper(trooper_env(temp_db(), CLAUDE_API_KEY="sk-ant-bench", CLAUDE_URL=upstream))
+        print(f"load before: {load_conditions()}")
+        with http_client() as client:
+            body = per_round(conversations("floor", 4))
+            urls = [upstream] + [proxy.url + "/v1/messages" for proxy in proxies.values()]
+            sides: list[Callable[[int], float]] = [lambda i, url=url: timed_post(client, url, body(i)) for url in urls]
+            interleave(WARMUP, sides)
+            cpu_before = [sum(proxy.cpu_seconds()) for proxy in proxies.values()]
+            direct, *through = interleave(count, sides)
+            cpu_after = [sum(proxy.cpu_seconds()) for proxy in proxies.values()]
+    finally:
+        for proxy in proxies.values():
+            proxy.stop()
+        fake.stop()
+
+    print(f"load after:  {load_conditions()}")
+    print(f"\n{count} rounds, one client, non-streaming, 4-turn conversations")
+    print(markdown_table(LATENCY_HEADERS, [latency_row("direct to fake", direct)]
+                         + [latency_row(name, samples) for name, samples in zip(proxies, through)]))
+    print()
+    rows = []
+    for (name, samples), before, after in zip(zip(proxies, through), cpu_before, cpu_after):
+        added = [ms(percentile(samples, q) - percentile(direct, q)) for q in (50, 90, 99)]
+        rows.append([name, *added, ms((after - before) / count)])
+    print(markdown_table(("proxy", "added p50 ms", "added p90 ms", "added p99 ms", "CPU ms per request"), rows))
+
+
+if __name__ == "__main__":
+    main()
