@@ -60,8 +60,9 @@ async def test_a_timeout_leaves_the_consumer_task_usable():
     # The budget is enforced by cancelling the waiting task; the timeout must not leak that.
     with pytest.raises(UpstreamError):
         await collect([0.5], first=0.05)
-    await asyncio.sleep(0.01)
-    assert asyncio.current_task().cancelling() == 0
+    await asyncio.sleep(0.01)  # a cancellation left pending would raise here
+    task = asyncio.current_task()
+    assert getattr(task, "cancelling", lambda: 0)() == 0  # Python 3.11+ counts cancellations
 
 
 async def test_a_shorter_idle_budget_is_enforced_after_a_longer_first_token_budget():
