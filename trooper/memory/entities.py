@@ -49,6 +49,9 @@ _TELLING_AFTER = frozenset(
 )
 _TECHNOLOGY_NAMES = frozenset(TECHNOLOGIES)
 _AMBIGUOUS_NAMES = frozenset(AMBIGUOUS)
+#: The longest ``\w`` run of every name (``node`` of ``node.js``): a name's runs are runs of any
+#: text it occurs in, so a text whose runs include none of these names no technology.
+_NAME_RUNS = frozenset(max(re.findall(r"\w+", name), key=len) for name in (*TECHNOLOGIES, *AMBIGUOUS))
 _MULTI_WORD = {"github actions": "github-actions", "spring boot": "spring", "ruby on rails": "rails", "google cloud": "gcp"}
 
 # Separators become blanks; entities are made of the rest (. / _ $ # + - % ~). A sentence end
@@ -180,11 +183,15 @@ def _ambiguous_is_meant(tokens: list[str], index: int) -> bool:
     return token[:1].isupper() and token[1:2].islower() and not sentence_start
 
 
-def _technologies(tokens: list[str], lowered: str) -> Iterator[str]:
+def _technologies(tokens: list[str], lowered: str, text_words: set[str] | None) -> Iterator[str]:
+    named = False
     for phrase, name in _MULTI_WORD.items():
         if phrase in lowered:
             yield name
             lowered = lowered.replace(phrase, " ")
+            named = True
+    if text_words is not None and not named and text_words.isdisjoint(_NAME_RUNS):
+        return
     lowered_tokens = lowered.split()  # same positions as ``tokens``
     words = set(lowered_tokens)
     # sqlalchemy.exc.OperationalError: the part before the first dot
@@ -208,12 +215,16 @@ def extract_errors(text: str) -> list[str]:
     return list(dict.fromkeys(_shapes(_clean(text).split(), errors_only=True)))
 
 
-def extract_entities(text: str) -> list[str]:
-    """Entities named in ``text``, each once, technologies first, then by position."""
+def extract_entities(text: str, words: set[str] | None = None) -> list[str]:
+    """Entities named in ``text``, each once, technologies first, then by position.
+
+    ``words``: the ``\\w`` runs of the lowercase text, when the caller has them: without a run of
+    a technology's name among them, no technology is looked for.
+    """
     prose = _LOG_LINE.sub("", text) if ("\n" in text and _LOG_LINE.search(text)) else text
     cleaned = _clean(prose)
     tokens = cleaned.split()
-    found: dict[str, None] = dict.fromkeys(_technologies(tokens, cleaned.lower()))
+    found: dict[str, None] = dict.fromkeys(_technologies(tokens, cleaned.lower(), words))
     if prose is not text:
         found.update(dict.fromkeys(extract_errors(text)))
     found.update(dict.fromkeys(_shapes(tokens, errors_only=False)))

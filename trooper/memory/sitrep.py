@@ -79,12 +79,16 @@ def keywords(text: str) -> frozenset[str]:
     return frozenset(map(_stem, [w for w in words if len(w) > 2]))
 
 
+def _text_only(message: Message) -> bool:
+    """A message of one text block, the common case: no join, no tool blocks to look for."""
+    return len(message.content) == 1 and isinstance(message.content[0], TextBlock)
+
+
 def _turn_text(message: Message) -> str:
-    content = message.content
-    if len(content) == 1:  # the common case, without a join
-        block = content[0]
-        return block.text if isinstance(block, TextBlock) else ""
-    return "\n".join(block.text for block in content if isinstance(block, TextBlock) and block.text)
+    only = message.content[0] if len(message.content) == 1 else None
+    if isinstance(only, TextBlock):  # the common case, without a join
+        return only.text
+    return "\n".join(block.text for block in message.content if isinstance(block, TextBlock) and block.text)
 
 
 class _Sentence(NamedTuple):
@@ -118,7 +122,7 @@ class _TurnReading(NamedTuple):
 def _read(text: str, from_user: bool) -> _TurnReading:
     words = cues.turn_words(text.lower())
     turn = cues.read_turn(text, from_user, words)
-    return _TurnReading(tuple(map(_sentence, turn.readings)), _entities(text), turn.lead, words)
+    return _TurnReading(tuple(map(_sentence, turn.readings)), tuple(extract_entities(text, words)), turn.lead, words)
 
 
 @lru_cache(maxsize=_CACHED_TEXTS)
@@ -185,10 +189,11 @@ class SitrepBuilder:
         self._turns += 1
         text = _window(_turn_text(message))
         turn = _read(text, message.role != "assistant") if text else None
+        with_tools = not _text_only(message)
         if message.role == "assistant":
-            self._add_assistant(message, text, turn)
+            self._add_assistant(message, text, turn, with_tools)
         else:
-            self._add_user(message, text, turn)
+            self._add_user(message, text, turn, with_tools)
         if turn:
             for entity in turn.entities:
                 self._add_entity(entity)
@@ -206,8 +211,8 @@ class SitrepBuilder:
 
     # ------------------------------------------------------------ per role
 
-    def _add_user(self, message: Message, text: str, turn: _TurnReading | None) -> None:
-        for result in message.tool_results():
+    def _add_user(self, message: Message, text: str, turn: _TurnReading | None, with_tools: bool) -> None:
+        for result in message.tool_results() if with_tools else ():
             self._add_tool_result(result)
         if not turn:
             return
@@ -225,8 +230,8 @@ class SitrepBuilder:
                 self._pivots += 1
         self._read_sentences(turn, from_user=True)
 
-    def _add_assistant(self, message: Message, text: str, turn: _TurnReading | None) -> None:
-        for use in message.tool_uses():
+    def _add_assistant(self, message: Message, text: str, turn: _TurnReading | None, with_tools: bool) -> None:
+        for use in message.tool_uses() if with_tools else ():
             self._tool_calls[use.id] = _describe_call(use)
             for value in use.input.values():
                 if isinstance(value, str) and len(value) <= 200:
