@@ -8,6 +8,7 @@ import pytest
 
 from tests.memory.corpus import load_corpus
 from trooper.memory import cues
+from trooper.memory.entities import extract_entities
 from trooper.memory.triggers import ascii_words, derive_triggers, expand
 
 FAMILIES = {
@@ -69,3 +70,27 @@ def test_triggers_prefer_rare_whole_words_and_fall_back_to_substrings():
     triggers = derive_triggers([r"\b(?:is (?:flat|gone)|no longer fails?|won't start)\b|erro|ya no"])
     assert triggers.words == {"flat", "gone", "longer", "won"}
     assert triggers.substrings == ("erro", "ya no")
+
+
+def _mixed_case_texts() -> list[str]:
+    turns = [m.text() for s in load_corpus() for m in s.messages if m.text().isascii()]
+    rng = random.Random(11)
+    pieces = (
+        [w for t in turns for w in t.split()] + CUE_TEXT.split() + "Node.js C++ .NET scikit-learn GitHub Actions asp.net".split()
+    )
+    fuzzed = [" ".join(rng.choice(pieces) for _ in range(rng.randint(1, 30))) for _ in range(3000)]
+    return turns + fuzzed
+
+
+MIXED = _mixed_case_texts()
+
+
+def test_word_look_ups_never_change_a_turn_reading(monkeypatch):
+    gated = [cues.read_turn(text, user) for text in MIXED for user in (True, False)]
+    monkeypatch.setattr(cues, "turn_words", lambda lowered: None)  # the regexes alone, as for non-ASCII text
+    assert [cues.read_turn(text, user) for text in MIXED for user in (True, False)] == gated
+
+
+def test_word_look_ups_never_change_the_entities():
+    for text in MIXED:
+        assert extract_entities(text, cues.turn_words(text.lower())) == extract_entities(text), text
