@@ -80,6 +80,19 @@ async def test_complete_sends_headers_and_the_configured_model(fake_anthropic: F
     assert sent.json["model"] == "claude-haiku-4-5" and sent.json["stream"] is False and sent.json["max_tokens"] == 50
 
 
+async def test_cookies_an_upstream_sets_are_not_sent_back(fake_anthropic: FakeAnthropic, client: aiohttp.ClientSession) -> None:
+    # One client serves every caller: an upstream's cookie must not follow one caller's turn into another's.
+    answer = json.dumps({**EMPTY_MESSAGE, "content": [{"type": "text", "text": "hi"}]})
+    fake_anthropic.enqueue(http_error(200, body=answer, headers={"Set-Cookie": "__cf_bm=caller-one; Path=/"}))
+    # By a host name: aiohttp's default jar ignores cookies from IP addresses, real APIs have names.
+    provider = _provider(fake_anthropic.messages_url.replace("127.0.0.1", "localhost"), client)
+
+    await provider.complete(REQUEST, CallOptions(api_key="sk-caller-one"))
+    await provider.complete(REQUEST, CallOptions(api_key="sk-caller-two"))
+
+    assert "cookie" not in fake_anthropic.last_request.headers
+
+
 async def test_callers_own_key_wins_and_claude_models_pass_through(fake_anthropic: FakeAnthropic, client: aiohttp.ClientSession) -> None:
     provider = _provider(fake_anthropic.messages_url, client)
 

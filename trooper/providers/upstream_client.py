@@ -30,4 +30,7 @@ def open_upstream_client(*, connect_timeout: float, total_timeout: float) -> aio
         connector=connector,
         timeout=aiohttp.ClientTimeout(total=total_timeout, connect=connect_timeout),
         trust_env=False,  # no proxy variables or .netrc: Trooper talks to the URLs it is given
+        # One client serves every caller: a cookie an upstream sets for one caller's turn must not
+        # travel with the next caller's (and keeping none saves a jar look-up per request).
+        cookie_jar=aiohttp.DummyCookieJar(),
     )
