@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+import random
 
 import pytest
 
 from tests.memory.corpus import Tally, intent_overlap, load_corpus
 from trooper.conversation import Message, TextBlock, ToolResultBlock, ToolUseBlock
 from trooper.memory.entities import extract_entities
-from trooper.memory.sitrep import SitrepBuilder, clear_cache, extract_sitrep, render_sitrep
+from trooper.memory.sitrep import _KEYWORD, SitrepBuilder, _words, clear_cache, extract_sitrep, render_sitrep
 from trooper.memory.tokens import count_tokens
 
 CORPUS = load_corpus()
@@ -177,3 +178,11 @@ def test_render_is_a_compact_block_that_respects_a_token_budget():
         assert count_tokens(limited) <= budget
         assert limited == "" or limited.startswith("[TROOPER_SITREP]")
     assert render_sitrep(sitrep, max_tokens=5) == ""
+
+
+def test_keyword_words_are_what_the_keyword_pattern_finds():
+    rng = random.Random(5)
+    alphabet = list("aZ9_.+#'- \t\n,;:!?()/$%é") + ["foo", "c++", "node.js", "__", "--", "x."]
+    for _ in range(20000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14))).lower()
+        assert _words(text) == set(_KEYWORD.findall(text)), text

@@ -33,6 +33,10 @@ _REFERENCE = re.compile(r"\b(?:pr|pull request|mr|merge request|issue|ticket|bug
 #: Every reference holds a number: a sentence without a digit is not scanned for one.
 _DIGIT = re.compile(r"\d")
 _KEYWORD = re.compile(r"[^\W_][\w.+#'-]*[^\W_+#]|[^\W_]")
+#: ``_KEYWORD``'s characters that are not letters or digits: a keyword neither starts nor ends with them.
+_KEYWORD_EDGES = "_.+#'-"
+#: ASCII characters that cannot be in a keyword, blanked.
+_KEYWORD_CHARS = bytes(c if chr(c).isalnum() or chr(c) in _KEYWORD_EDGES else 32 for c in range(128)) + bytes(range(128, 256))
 _STOPWORDS = frozenset(
     """the a an and or but if then so to of in on at by for with from into onto over under about as is are was
     were be been being it its it's this that these those there here i i'm we we're you your my our me us they
@@ -73,9 +77,22 @@ def _stem(word: str) -> str:
     return word
 
 
+def _words(lowered: str) -> set[str]:
+    """What ``_KEYWORD`` finds in a lowercase text, as a set.
+
+    In an ASCII text a keyword is a run of its characters stripped of the ones that may not end
+    it: one ``bytes.translate`` and ``split`` find them all (the regex costs twice as much).
+    """
+    if not lowered.isascii():
+        return set(_KEYWORD.findall(lowered))
+    words = {run.strip(_KEYWORD_EDGES) for run in lowered.encode().translate(_KEYWORD_CHARS).decode().split()}
+    words.discard("")  # a run of edge characters only ("--")
+    return words
+
+
 def keywords(text: str) -> frozenset[str]:
     """Content words of a sentence, lightly stemmed: how loops and steps are matched up."""
-    words = set(_KEYWORD.findall(text.lower())) - _STOPWORDS
+    words = _words(text.lower()) - _STOPWORDS
     return frozenset(map(_stem, [w for w in words if len(w) > 2]))
 
 
