@@ -120,7 +120,6 @@ def trooper_env(db: str, **overrides: str) -> dict[str, str]:
     """Environment of a benchmark Trooper: no embedded model, no Ollama, quiet timeouts."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TROOPER_", "CLAUDE_", "OPENAI_", "GEMINI_"))}
     env.update(
-        PYTHONPATH=str(ROOT),
         TROOPER_PORT="0",
         TROOPER_DB=db,
         TROOPER_EMBEDDED="false",
@@ -130,12 +129,13 @@ def trooper_env(db: str, **overrides: str) -> dict[str, str]:
     return env
 
 
-def start_trooper(env: dict[str, str]) -> Process:
-    """``python -m trooper serve``; its log goes to a temp file."""
+def start_trooper(env: dict[str, str], source: Path = ROOT) -> Process:
+    """``python -m trooper serve`` from the checkout at ``source``; its log goes to a temp file."""
     log = Path(tempfile.mkstemp(prefix="trooper-bench-", suffix=".log")[1])
     with log.open("w") as log_file:
         popen = subprocess.Popen(
-            [sys.executable, "-m", "trooper", "serve"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=log_file, text=True
+            [sys.executable, "-m", "trooper", "serve"], cwd=source, env={**env, "PYTHONPATH": str(source)},
+            stdout=subprocess.PIPE, stderr=log_file, text=True,
         )
     assert popen.stdout is not None
     deadline = time.monotonic() + _START_TIMEOUT
