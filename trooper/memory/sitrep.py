@@ -299,8 +299,9 @@ class SitrepBuilder:
     def _open(self, sentence: str) -> None:
         keys = keywords(sentence)
         for index, loop in enumerate(self._loops):
-            shared = len(keys & loop.keys)
-            if shared and shared >= min(len(keys), len(loop.keys)) // 2:
+            if keys.isdisjoint(loop.keys):  # most loops: no set built
+                continue
+            if len(keys & loop.keys) >= min(len(keys), len(loop.keys)) // 2:
                 self._loops[index] = _Loop(_item(sentence), keys | loop.keys, loop.tool, self._turns)  # newer news
                 return
         self._loops.append(_Loop(_item(sentence), keys, turn=self._turns))
@@ -316,7 +317,7 @@ class SitrepBuilder:
         self._references |= references
         self._step_keys.add(step_key)
         self._steps.append(item)
-        closing = [loop for loop in self._loops if keys & loop.keys]
+        closing = [loop for loop in self._loops if not keys.isdisjoint(loop.keys)]
         if not closing and self._loops and (from_user or not keys):
             # "that fixed it", "C'est corrigé": the user closes the problem reported last
             closing = [loop for loop in self._loops if loop.turn == self._loops[-1].turn]
