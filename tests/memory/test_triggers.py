@@ -94,3 +94,9 @@ def test_word_look_ups_never_change_a_turn_reading(monkeypatch):
 def test_word_look_ups_never_change_the_entities():
     for text in MIXED:
         assert extract_entities(text, cues.turn_words(text.lower())) == extract_entities(text), text
+
+
+def test_named_groups_expand_and_other_inline_groups_are_refused():
+    assert expand(r"(?P<verb>fixed|merged)\b") == ["fixed\x01", "merged\x01"]
+    with pytest.raises(ValueError):
+        expand(r"(?i)fixed")

@@ -101,8 +101,9 @@ _CONSTRAINT = re.compile(
 )
 
 
-#: A turn without any of these cannot match a rule below: it is not split into sentences at all.
-#: Only ever searched for, never located, so the alternatives' order does not matter.
+#: A turn without any of these gives no reading, whatever its sentences say ("loads again" alone
+#: is not read as done). Only ever searched for, never located, so the alternatives' order does
+#: not matter.
 _ANY_CUE_WORDS = compile_phrases(
     [
         (
@@ -242,10 +243,11 @@ def is_constraint(sentence: str) -> bool:
     return bool(_CONSTRAINT.search(sentence))
 
 
+_DONE_OR_OPEN = ("pending", "done", "still", "problem")
 # Trigger words (see ``triggers``) of the phrases that make a clause done or open and start a
 # word (the others are ``_INNER_TRIGGERS``); negations and hypotheticals only qualify those, so a
 # clause without any needs no signal scan.
-_STARTING_TRIGGERS = derive_triggers([starting for label, (starting, _) in _SPLIT_FAMILIES[:4]])
+_STARTING_TRIGGERS = derive_triggers([starting for label, (starting, _) in _SPLIT_FAMILIES if label in _DONE_OR_OPEN])
 _DECISION_TRIGGERS = derive_triggers([_DECISION.pattern])
 _QUESTION_TRIGGERS = derive_triggers([_QUESTION_START.pattern])
 _CONSTRAINT_TRIGGERS = derive_triggers([_CONSTRAINT.pattern])
@@ -278,8 +280,16 @@ class _TurnCues(NamedTuple):
 
 def _turn_cues(lowered: str, from_user: bool, words: set[str] | None) -> _TurnCues:
     if words is None:  # the look-ups assume ASCII words; the regexes decide alone
-        constrain = from_user and bool(_CONSTRAINT.search(lowered))
-        return _TurnCues(None, None, None, True, from_user, True, bool(_DECISION.search(lowered)), constrain)
+        return _TurnCues(
+            starting=None,
+            inner=None,
+            irregular=None,
+            may_act=True,
+            may_ask=from_user,
+            may_split=True,
+            may_decide=bool(_DECISION.search(lowered)),
+            may_constrain=from_user and bool(_CONSTRAINT.search(lowered)),
+        )
     irregular = tuple(words & _IRREGULAR_PAST)
     return _TurnCues(
         starting=tuple(words & _STARTING_TRIGGERS.words),
@@ -294,6 +304,7 @@ def _turn_cues(lowered: str, from_user: bool, words: set[str] | None) -> _TurnCu
 
 
 def _holds(low: str, cues: tuple[str, ...] | None) -> bool:
+    """Whether a lowercase sentence holds one of a turn's triggers (``None``: not known, so it may)."""
     return cues is None or any(map(low.__contains__, cues))
 
 
@@ -351,7 +362,7 @@ def read_turn(text: str, from_user: bool, words: set[str] | None = None) -> Turn
     The turn's words (``turn_words``, given when the caller has them) are looked up once: a
     rule family none of whose trigger words occurs is not scanned for, and a sentence holding
     none of the turn's triggers is passed by. Sentences that say nothing are left out (each
-    reading names the sentence before it).
+    reading names the sentence before it), and so are all of them in a turn without ``any_cue``.
     """
     lowered = text.lower()
     cues = _turn_cues(lowered, from_user, turn_words(lowered) if words is None else words)

@@ -54,7 +54,8 @@ _REFINED = re.compile(
     re.VERBOSE,
 )
 _REFINEMENT_TRIGGERS = derive_triggers([_REFINEMENT.pattern])
-#: How much of a turn states or changes the intent: a longer one may cut a word into a trigger.
+#: The part of a turn read for its intent. A longer turn, cut there, may end in a trigger cut
+#: from a longer word, so the trigger look-up spares only turns no longer than this.
 _READ_CHARS = 600
 _CLAUSE_END = re.compile(
     r"[.!?](?:\s|$)|[;:\n(。！？、]|,\s+(?:and|but|so|which|because|the|my|our|it|this|that|i|we|can|could|please)\b"

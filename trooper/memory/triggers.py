@@ -59,7 +59,15 @@ def _atom(fragment: str, index: int) -> tuple[list[str], int]:
         end = index + group_end(fragment[index:])
         if fragment.startswith(("(?=", "(?!", "(?<=", "(?<!"), index):
             return [""], end  # a look-around consumes nothing
-        inner = fragment[index + 3 : end - 1] if fragment.startswith("(?:", index) else fragment[index + 1 : end - 1]
+        if fragment.startswith("(?P<", index):
+            start = fragment.index(">", index) + 1
+        elif fragment.startswith("(?:", index):
+            start = index + 3
+        elif fragment.startswith("(?", index):
+            raise ValueError(f"unsupported group in {fragment!r}")
+        else:
+            start = index + 1
+        inner = fragment[start : end - 1]
         return [form for alternative in split_alternatives(inner) for form in expand(alternative)], end
     if char == "[":
         return [_UNKNOWN], fragment.index("]", index + 2) + 1
@@ -133,11 +141,15 @@ class Triggers:
         return tuple(words & self.words) + tuple(filter(lowered.__contains__, self.ascii_substrings))
 
     def any_in_ascii(self, words: set[str], lowered: str) -> bool:
+        """Whether any trigger is present: ``found_in_ascii`` without collecting them."""
         return not self.words.isdisjoint(words) or any(map(lowered.__contains__, self.ascii_substrings))
 
 
 def derive_triggers(patterns: Iterable[str]) -> Triggers:
-    """``Triggers`` of regex patterns of phrases, as ``phrases.compile_phrases`` accepts them."""
+    """``Triggers`` of regex patterns of lowercase phrases, matched against lowercase text.
+
+    The patterns take the forms ``phrases.compile_phrases`` accepts, without inline flags.
+    """
     words: set[str] = set()
     substrings: dict[str, None] = {}
     for pattern in patterns:
