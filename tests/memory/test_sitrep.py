@@ -82,6 +82,7 @@ def test_ordinary_words_are_never_entities():
         ("it returns a 502.", "HTTP 502"),
         ("ECONNREFUSED on connect", "ECONNREFUSED"),
         ("raises psycopg.OperationalError", "OperationalError"),
+        ("Exception raised on start", "Exception"),
         ("timing out after 5000ms", "5000ms"),
         ("the file is 1.2 GB", "1.2 GB"),
         ("killed with exit code 137.", "exit code 137"),

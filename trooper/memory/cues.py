@@ -197,9 +197,11 @@ def _done_at(clause: str, signals: _Signals | None, may_act: bool) -> int:
     first_person = _FIRST_PERSON.search(clause) if ("i " in clause or "we" in clause) else None
     if first_person and _is_past_action(first_person.group(1)):
         return first_person.start(1)
-    leading = [w.strip(",.:;!") for w in clause.split(maxsplit=3)[:3]]  # not the whole of a long clause
-    index = next((i for i, w in enumerate(leading) if _is_past_action(w) and w not in _AMBIGUOUS_PAST), -1)
-    return clause.find(leading[index]) if index >= 0 else -1
+    for word in clause.split(maxsplit=3)[:3]:  # not the whole of a long clause
+        leading = word.strip(",.:;!")
+        if _is_past_action(leading) and leading not in _AMBIGUOUS_PAST:
+            return clause.find(leading)
+    return -1
 
 
 def _is_done(clause: str, signals: _Signals | None, may_act: bool, scan: Phrases) -> bool:
@@ -305,7 +307,7 @@ def _turn_cues(lowered: str, from_user: bool, words: set[str] | None) -> _TurnCu
 
 def _holds(low: str, cues: tuple[str, ...] | None) -> bool:
     """Whether a lowercase sentence holds one of a turn's triggers (``None``: not known, so it may)."""
-    return cues is None or any(map(low.__contains__, cues))
+    return cues is None or (bool(cues) and any(map(low.__contains__, cues)))
 
 
 class Reading(NamedTuple):

@@ -35,6 +35,9 @@ _NAMED_ERRORS = frozenset(
     ENOMEM EEXIST EINVAL EHOSTUNREACH ENETUNREACH EMFILE SIGSEGV SIGKILL SIGTERM SIGABRT SIGBUS SIGPIPE
     SIGINT SIGHUP OOMKilled CrashLoopBackOff ImagePullBackOff ErrImagePull""".split()
 )
+#: Capitalised words that are error names. An error suffix opens with a capital, so a capitalised
+#: (ASCII) word ends with one only by being it, and ``_error`` wants more than five letters.
+_CAPITALISED_ERRORS = frozenset(s for s in _ERROR_SUFFIXES if len(s) > 5) | {n for n in _NAMED_ERRORS if n.istitle()}
 _HTTP_NAMING = frozenset("http status error code".split())
 _HTTP_BEFORE = _HTTP_NAMING | frozenset("return returns returned got getting throw throws a an".split())
 _STATUS_WORDS = frozenset(
@@ -132,8 +135,15 @@ def _env(token: str) -> str | None:
 
 
 def _unusual(tokens: list[str]) -> list[int]:
-    """Indexes of tokens that are not plain lowercase words (a comprehension beats chained ``map``s)."""
-    return [index for index, token in enumerate(tokens) if not (token.isalpha() and token.islower())]
+    """Indexes of tokens that may be entities by their shape (a comprehension beats chained ``map``s).
+
+    Not plain lowercase words, nor capitalised ones ("The", "Go") but the error names among them.
+    """
+    return [
+        index
+        for index, token in enumerate(tokens)
+        if not (token.isalpha() and (token.islower() or (token.istitle() and token not in _CAPITALISED_ERRORS)))
+    ]
 
 
 def _shapes(tokens: list[str], errors_only: bool) -> Iterator[str]:
