@@ -53,6 +53,9 @@ class ToolUseBlock:
     name: str
     input: dict[str, Any] = field(default_factory=dict)
     type: Literal["tool_use"] = "tool_use"
+    #: An opaque token the provider attached to the call and requires back with it in the next
+    #: request (Gemini's ``thought_signature``); None for providers that have none.
+    signature: str | None = None
 
 
 @dataclass
@@ -242,7 +245,8 @@ class ThinkingDelta:
 @dataclass
 class BlockStop:
     index: int
-    #: A thinking block's signature, which Anthropic streams last; the next request must carry it.
+    #: The block's signature when it arrives last (Anthropic streams a thinking block's signature
+    #: at its end); the next request must carry it.
     signature: str | None = None
 
 
@@ -301,7 +305,7 @@ class StreamAccumulator:
             elif isinstance(block, ThinkingBlock):
                 self.blocks[event.index] = ThinkingBlock(block.thinking, block.signature)
             else:
-                self.blocks[event.index] = ToolUseBlock(block.id, block.name, {})
+                self.blocks[event.index] = ToolUseBlock(block.id, block.name, {}, signature=block.signature)
                 self._json[event.index] = []
                 self.emitted_output = True
         elif isinstance(event, TextDelta):
@@ -317,7 +321,7 @@ class StreamAccumulator:
             self._json[event.index].append(event.partial_json)
         elif isinstance(event, BlockStop):
             block = self.blocks.get(event.index)
-            if isinstance(block, ThinkingBlock) and event.signature:
+            if isinstance(block, (ThinkingBlock, ToolUseBlock)) and event.signature:
                 block.signature = event.signature
             if isinstance(block, ToolUseBlock):
                 raw = "".join(self._json.get(event.index, []))
@@ -354,7 +358,7 @@ def response_events(response: Response) -> list[StreamEvent]:
             events += [BlockStart(index, TextBlock("")), TextDelta(index, block.text), BlockStop(index)]
         elif isinstance(block, ToolUseBlock):
             events += [
-                BlockStart(index, ToolUseBlock(block.id, block.name, {})),
+                BlockStart(index, ToolUseBlock(block.id, block.name, {}, signature=block.signature)),
                 ToolInputDelta(index, json.dumps(block.input)),
                 BlockStop(index),
             ]
@@ -377,8 +381,8 @@ def block_to_dict(block: Block) -> dict[str, Any]:
     """A block as plain JSON-able data (``type`` first), as stored and shown by the APIs."""
     data = {"type": block.type}
     for key, value in block.__dict__.items():
-        if key == "type":
-            continue
+        if key == "type" or (key == "signature" and value is None and isinstance(block, ToolUseBlock)):
+            continue  # a tool call's signature is shown only when a provider gave one
         if key == "content" and isinstance(block, ToolResultBlock):
             value = [block_to_dict(b) for b in block.content]
         data[key] = value

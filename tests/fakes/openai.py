@@ -5,13 +5,14 @@ FakeOpenAI also stands in for OpenAI-compatible local servers (llama.cpp, vLLM, 
 
 from __future__ import annotations
 
+import base64
 import json
 import secrets
 import string
 import time
 from typing import Any, ClassVar, Sequence
 
-from tests.fakes.behaviours import HttpError, Reply, ToolCall
+from tests.fakes.behaviours import HttpError, Reply, ToolCall, http_error
 from tests.fakes.playback import Exchange, Frame
 from tests.fakes.recording import RecordedRequest, count_tokens
 from tests.fakes.server import ErrorResponse, FakeServer, Route
@@ -113,6 +114,10 @@ class FakeOpenAI(FakeServer):
     def tool_call_id(self) -> str:
         return "call_" + _random(24)
 
+    def call_extras(self, request: RecordedRequest, position: int) -> dict[str, Any]:
+        """Fields the upstream adds to the tool call at ``position`` of an answer (none here)."""
+        return {}
+
     def complete_body(self, reply: Reply, request: RecordedRequest) -> dict[str, Any]:
         text = "".join(reply.text_chunks(request))
         message: dict[str, Any] = {
@@ -123,8 +128,11 @@ class FakeOpenAI(FakeServer):
         }
         if reply.tool_calls:
             message["tool_calls"] = [
-                {"id": c.id or self.tool_call_id(), "type": "function", "function": {"name": c.name, "arguments": c.arguments_json()}}
-                for c in reply.tool_calls
+                {
+                    "id": c.id or self.tool_call_id(), "type": "function",
+                    "function": {"name": c.name, "arguments": c.arguments_json()}, **self.call_extras(request, position),
+                }
+                for position, c in enumerate(reply.tool_calls)
             ]
         body = self._envelope(request, "chatcmpl-" + _random(29), int(time.time()), "chat.completion")
         body["choices"] = [{"index": 0, "message": message, "logprobs": None, "finish_reason": self._finish_reason(reply)}]
@@ -148,7 +156,10 @@ class FakeOpenAI(FakeServer):
         frames += [Frame(chunk({"content": piece}), content=True) for piece in chunks]
         for index, call in enumerate(reply.tool_calls):
             fragments = call.argument_fragments() if self.fragments_arguments else [call.arguments_json()]
-            opening = {"index": index, "id": call.id or self.tool_call_id(), "type": "function", "function": {"name": call.name, "arguments": ""}}
+            opening = {
+                "index": index, "id": call.id or self.tool_call_id(), "type": "function",
+                "function": {"name": call.name, "arguments": ""}, **self.call_extras(request, index),
+            }
             frames.append(Frame(chunk({"tool_calls": [opening]}), content=True))
             frames += [
                 Frame(chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]}), content=True)
@@ -238,18 +249,61 @@ _DEFAULT_MESSAGES = {
 
 
 class FakeGemini(FakeOpenAI):
-    """Gemini through its OpenAI-compatible endpoint: same frames, Google's error envelope."""
+    """Gemini through its OpenAI-compatible endpoint: same frames, Google's error envelope.
+
+    Gemini 3 models (``gemini-3*``) sign the first tool call of each answer with a
+    ``thought_signature`` (in ``extra_content.google``) and refuse a request whose current turn
+    sends an assistant tool call back without a signature it issued (or Google's bypass value),
+    as the real API does.
+    """
 
     provider = "gemini"
     chat_path = "/v1beta/openai/chat/completions"
     models_path = "/v1beta/openai/models"
     fragments_arguments = False
+    SIGNATURE_BYPASS = "skip_thought_signature_validator"
 
     def __init__(self, *, port: int = 0, models: Sequence[str] = ("gemini-2.0-flash",), **kw: Any) -> None:
         super().__init__(port=port, models=models, **kw)
+        #: Every thought signature this fake has handed out.
+        self.issued_signatures: list[str] = []
 
     def tool_call_id(self) -> str:
         return "function-call-" + str(secrets.randbelow(10**19))
+
+    @staticmethod
+    def _signs(request: RecordedRequest) -> bool:
+        return (request.model or "").startswith("gemini-3")
+
+    def call_extras(self, request: RecordedRequest, position: int) -> dict[str, Any]:
+        if not self._signs(request) or position != 0:
+            return {}
+        signature = base64.b64encode(secrets.token_bytes(48)).decode()
+        self.issued_signatures.append(signature)
+        return {"extra_content": {"google": {"thought_signature": signature}}}
+
+    def refuse(self, request: RecordedRequest) -> HttpError | None:
+        refusal = super().refuse(request)
+        if refusal is not None or not self._signs(request):
+            return refusal
+        messages = (request.json or {}).get("messages") or []
+        last_user = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=-1)
+        for message in messages[last_user + 1 :]:
+            calls = message.get("tool_calls") or []
+            if message.get("role") != "assistant" or not calls:
+                continue
+            signature = ((calls[0].get("extra_content") or {}).get("google") or {}).get("thought_signature")
+            if signature != self.SIGNATURE_BYPASS and signature not in self.issued_signatures:
+                name = calls[0].get("function", {}).get("name")
+                return http_error(
+                    400,
+                    f"Function call is missing a thought_signature in functionCall parts. This is required for tools "
+                    f"to work correctly, and missing thought_signature may lead to degraded model performance. "
+                    f"Additional data, function call `default_api:{name}` , position 1. Please refer to "
+                    f"https://ai.google.dev/gemini-api/docs/thought-signatures for more details.",
+                    type="INVALID_ARGUMENT",
+                )
+        return None
 
     def error_response(self, error: HttpError, request: RecordedRequest) -> ErrorResponse:
         status, google_status, message = self._google_defaults(error, request)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from typing import Any
 
-from trooper.conversation import Message, TextBlock
+from trooper.conversation import Message, TextBlock, block_to_dict
 from trooper.memory.compaction import compact
 from trooper.memory.sitrep import extract_sitrep
 
@@ -24,7 +23,7 @@ def message_to_json(message: Message) -> dict[str, Any]:
     """``{role, content}``: content a string for plain text, else the blocks as dicts."""
     if all(isinstance(block, TextBlock) for block in message.content):
         return {"role": message.role, "content": "\n".join(b.text for b in message.content)}  # type: ignore[union-attr]
-    return {"role": message.role, "content": [dataclasses.asdict(block) for block in message.content]}
+    return {"role": message.role, "content": [block_to_dict(block) for block in message.content]}
 
 
 def build_recovery(session_id: str, messages: list[Message], budget: int) -> dict[str, Any]:

@@ -28,7 +28,7 @@ def build_cloud_chain(settings: Settings, client: aiohttp.ClientSession) -> list
             OpenAICompatProvider(
                 name="gemini", tier="cloud", url=settings.gemini_url, api_key=settings.gemini_api_key,
                 model=settings.gemini_model, client=client, context_window=GEMINI_CONTEXT,
-                model_prefixes=GEMINI_MODEL_PREFIXES,
+                model_prefixes=GEMINI_MODEL_PREFIXES, tool_call_signatures=True,
             )
         )
     if settings.openai_api_key:

@@ -219,13 +219,16 @@ class CodecProvider(Provider):
     @abc.abstractmethod
     def _headers(self, options: CallOptions) -> dict[str, str]: ...
 
+    def _encode(self, request: Request, *, stream: bool) -> dict[str, Any]:
+        return self.codec.encode_request(request, self.upstream_model(request.model), stream=stream)
+
     async def complete(self, request: Request, options: CallOptions) -> Response:
-        body = self.codec.encode_request(request, self.upstream_model(request.model), stream=False)
+        body = self._encode(request, stream=False)
         raw = await self._http.post_json(self.url, self._headers(options), body, complete_timeout(options))
         return self._http.decode_response(self.codec.decode_response, raw)
 
     async def stream(self, request: Request, options: CallOptions) -> AsyncIterator[StreamEvent]:
-        body = self.codec.encode_request(request, self.upstream_model(request.model), stream=True)
+        body = self._encode(request, stream=True)
         events = self._http.post_stream(self.url, self._headers(options), body, stream_timeout(options), self.codec.StreamDecoder())
         async for event in events:
             yield event

@@ -3,8 +3,11 @@ OpenAI-compatible servers (llama-server, LM Studio, vLLM)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import aiohttp
 
+from trooper.conversation import Request
 from trooper.providers.base import CallOptions, Capabilities, Tier
 from trooper.providers.http import CodecProvider, HttpUpstream
 from trooper.wire import openai as wire_codec
@@ -18,7 +21,8 @@ class OpenAICompatProvider(CodecProvider):
     """``upstream_model``: a requested model starting with one of ``model_prefixes`` (e.g.
     ``OPENAI_MODEL_PREFIXES``) is sent as asked; anything else, and everything when no prefixes are
     given (a local server), is replaced by the configured ``model``. The key is sent as a Bearer
-    token, and no Authorization header is sent when there is no key."""
+    token, and no Authorization header is sent when there is no key. ``tool_call_signatures``
+    (Gemini) sends tool calls' thought signatures back upstream."""
 
     codec = wire_codec
 
@@ -34,6 +38,7 @@ class OpenAICompatProvider(CodecProvider):
         context_window: int,
         supports_tools: bool = True,
         model_prefixes: tuple[str, ...] = (),
+        tool_call_signatures: bool = False,
     ) -> None:
         self.name = name
         self.tier = tier
@@ -46,6 +51,7 @@ class OpenAICompatProvider(CodecProvider):
             context_window=context_window, supports_tools=supports_tools, supports_prefill=False
         )
         self._model_prefixes = model_prefixes
+        self._tool_call_signatures = tool_call_signatures
         self._http = HttpUpstream(name, client, wire_codec.decode_error)
 
     def __repr__(self) -> str:
@@ -53,6 +59,10 @@ class OpenAICompatProvider(CodecProvider):
 
     def capabilities(self) -> Capabilities:
         return self._capabilities
+
+    def _encode(self, request: Request, *, stream: bool) -> dict[str, Any]:
+        model = self.upstream_model(request.model)
+        return wire_codec.encode_request(request, model, stream=stream, tool_call_signatures=self._tool_call_signatures)
 
     def upstream_model(self, requested: str) -> str:
         return requested if requested.startswith(self._model_prefixes) else self.model

@@ -25,7 +25,7 @@ from trooper.routing.headers import Trail, trooper_headers
 from trooper.routing.router import Plan, RoutedError, Router, TurnRecorder
 from trooper.server.body import LimitedBodyHandler
 from trooper.server.limits import check_prompt_tokens
-from trooper.server.session_service import LiveSession, SessionService, tokens_saved_by
+from trooper.server.session_service import LiveSession, SessionService, tokens_saved_by, with_tool_signatures
 from trooper.wire import anthropic, openai
 
 #: Client headers worth passing to an Anthropic upstream.
@@ -69,6 +69,7 @@ class FrontDoor(LimitedBodyHandler):
         self.set_header("X-Trooper-Session", session_id)
         session = await self.sessions.open(session_id, self.source)
         book = TurnBook(self.sessions, session, request.messages)
+        request = with_tool_signatures(session, request)
         options = CallOptions(
             api_key=self.client_key(),
             forward_headers={h: self.request.headers[h] for h in FORWARDED_HEADERS if h in self.request.headers},

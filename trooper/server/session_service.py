@@ -11,10 +11,19 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import OrderedDict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from trooper.conversation import Message, Response, ToolResultBlock, block_to_dict, message_from_dict
+from trooper.conversation import (
+    Block,
+    Message,
+    Request,
+    Response,
+    ToolResultBlock,
+    ToolUseBlock,
+    block_to_dict,
+    message_from_dict,
+)
 from trooper.memory.sitrep import Sitrep, SitrepBuilder
 from trooper.memory.tokens import count_message_tokens
 from trooper.memory.transcript import diff_history, message_fingerprint
@@ -47,6 +56,9 @@ class LiveSession:
     #: How many of ``messages`` the builder has read: turns are folded in when a SITREP is built
     #: (debounced, off the request path), not while a request is being answered.
     sitrep_read: int = 0
+    #: Tool-call id → the signature its provider attached (Gemini's thought signature), so a
+    #: client that resends the call without it (every Anthropic client) still sends it back.
+    tool_signatures: dict[str, str] = field(default_factory=dict)
     #: One turn at a time per session: two tabs or a retrying agent cannot interleave answers.
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -55,6 +67,32 @@ def _turn_role(message: Message) -> str:
     if message.role == "user" and message.content and all(isinstance(b, ToolResultBlock) for b in message.content):
         return "tool"
     return message.role
+
+
+def _remember_signatures(session: LiveSession, messages: list[Message]) -> None:
+    for message in messages:
+        for block in message.content:
+            if isinstance(block, ToolUseBlock) and block.signature:
+                session.tool_signatures[block.id] = block.signature
+
+
+def with_tool_signatures(session: LiveSession, request: Request) -> Request:
+    """``request`` with the provider signature of each tool call the session has seen signed put
+    back where the client left it out; the same request when there is nothing to restore."""
+    known = session.tool_signatures
+    if not known:
+        return request
+
+    def restored(block: Block) -> Block:
+        if isinstance(block, ToolUseBlock) and block.signature is None and block.id in known:
+            return replace(block, signature=known[block.id])
+        return block
+
+    messages = [
+        Message(m.role, [restored(b) for b in m.content]) if m.role == "assistant" and m.tool_uses() else m
+        for m in request.messages
+    ]
+    return replace(request, messages=messages)
 
 
 def tokens_saved_by(response: Response, tier: str) -> int:
@@ -97,6 +135,7 @@ class SessionService:
             session.branch = int(stored.get("branch") or 0)
             session.messages = [message_from_dict(m) for m in await self._store.session_messages(session_id)]
             session.fingerprints = [message_fingerprint(m) for m in session.messages]
+            _remember_signatures(session, session.messages)
         self._live[session_id] = session
         while len(self._live) > MAX_LIVE_SESSIONS:
             self._live.popitem(last=False)
@@ -138,6 +177,7 @@ class SessionService:
             return
         start = len(session.messages)
         session.messages.extend(messages)
+        _remember_signatures(session, messages)
         session.fingerprints.extend(message_fingerprint(m) for m in messages)
         now = time.time()
         records = []

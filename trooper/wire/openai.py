@@ -4,7 +4,9 @@ Also the codec for Gemini's OpenAI-compatible endpoint and local OpenAI-compatib
 (llama-server, LM Studio, vLLM), whose streams differ from OpenAI's in ways handled here: tool-call
 deltas without ``index`` or with the same ``index`` for different calls (Gemini), ``finish_reason``
 ``stop`` after a tool call (fixed by deriving the stop reason), ``reasoning_content`` deltas
-(decoded as thinking), and error bodies that are a JSON array (Gemini).
+(decoded as thinking), error bodies that are a JSON array (Gemini), and Gemini's
+``extra_content.google.thought_signature`` on tool calls (kept on the canonical tool call, shown to
+OpenAI callers and sent back to Gemini).
 """
 
 from __future__ import annotations
@@ -86,6 +88,9 @@ _ERRORS_FROM_WIRE = {
 
 #: Models that take ``max_completion_tokens`` and reject ``max_tokens``.
 _REASONING_MODEL = re.compile(r"^(o\d|gpt-5)")
+#: What Google documents for a tool call that has no ``thought_signature`` because another model
+#: made it (a conversation moved to Gemini): Gemini 3 accepts it instead of refusing the request.
+SIGNATURE_BYPASS = "skip_thought_signature_validator"
 _DATA_URL = re.compile(r"^data:(?P<media>[\w.+-]+/[\w.+-]+)?(?:;[^;,]*)*?;base64,(?P<data>.*)$", re.DOTALL)
 
 
@@ -206,9 +211,29 @@ def _assistant_content(path: str, message: dict[str, Any]) -> list[Block]:
                 id=f.field(call, "id", str, call_path, required=True),
                 name=f.field(function, "name", str, fn_path, required=True),
                 input=_parse_arguments(arguments, f"{fn_path}.arguments"),
+                signature=_thought_signature(call),
             )
         )
     return blocks
+
+
+def _thought_signature(call: Any) -> str | None:
+    """Gemini's ``thought_signature`` of a tool call (``extra_content.google``), if it has one."""
+    extra = call.get("extra_content") if isinstance(call, dict) else None
+    google = extra.get("google") if isinstance(extra, dict) else None
+    signature = google.get("thought_signature") if isinstance(google, dict) else None
+    return signature if isinstance(signature, str) and signature else None
+
+
+def _with_signature(call: dict[str, Any], signature: str | None) -> dict[str, Any]:
+    if signature:
+        call["extra_content"] = {"google": {"thought_signature": signature}}
+    return call
+
+
+def _wire_call(block: ToolUseBlock, signature: str | None) -> dict[str, Any]:
+    call = {"id": block.id, "type": "function", "function": {"name": block.name, "arguments": json.dumps(block.input, ensure_ascii=False)}}
+    return _with_signature(call, signature)
 
 
 def _parse_arguments(arguments: str, path: str) -> dict[str, Any]:
@@ -253,11 +278,18 @@ def _decode_tool_choice(body: dict[str, Any]) -> ToolChoice | None:
     return ToolChoice("tool", name, disable_parallel)
 
 
-def encode_request(request: Request, model: str, *, stream: bool, num_ctx: int | None = None) -> dict[str, Any]:
-    """The body for ``POST .../chat/completions``. ``num_ctx`` is Ollama-only and ignored."""
+def encode_request(
+    request: Request, model: str, *, stream: bool, num_ctx: int | None = None, tool_call_signatures: bool = False
+) -> dict[str, Any]:
+    """The body for ``POST .../chat/completions``. ``num_ctx`` is Ollama-only and ignored.
+
+    ``tool_call_signatures`` (Gemini): assistant tool calls carry their ``thought_signature``,
+    which Gemini 3 requires back; the first call of a turn that has none (it came from another
+    model) carries Google's documented bypass value instead. Other upstreams get no signatures.
+    """
     messages: list[dict[str, Any]] = [{"role": "system", "content": request.system}] if request.system else []
     for message in request.messages:
-        messages += _encode_message(message)
+        messages += _encode_message(message, tool_call_signatures)
     body: dict[str, Any] = {"model": model, "messages": messages, "stream": stream}
     if stream:
         body["stream_options"] = {"include_usage": True}
@@ -287,14 +319,14 @@ def _encode_tool_choice(choice: ToolChoice) -> str | dict[str, Any]:
     return {"auto": "auto", "none": "none", "any": "required"}[choice.type]
 
 
-def _encode_message(message: Message) -> list[dict[str, Any]]:
+def _encode_message(message: Message, tool_call_signatures: bool = False) -> list[dict[str, Any]]:
     """One canonical message as OpenAI messages: tool results become ``tool`` messages."""
     if message.role == "assistant":
         text = "".join(b.text for b in message.content if isinstance(b, TextBlock))
         out: dict[str, Any] = {"role": "assistant", "content": text or None}
         calls = [
-            {"id": b.id, "type": "function", "function": {"name": b.name, "arguments": json.dumps(b.input, ensure_ascii=False)}}
-            for b in message.tool_uses()
+            _wire_call(b, (b.signature or (None if i else SIGNATURE_BYPASS)) if tool_call_signatures else None)
+            for i, b in enumerate(message.tool_uses())
         ]
         if calls:
             out["tool_calls"] = calls
@@ -361,11 +393,12 @@ def _decode_response_call(call: Any) -> ToolUseBlock:
         function = call["function"]
         arguments = function.get("arguments") or ""
         if isinstance(arguments, dict):
-            return ToolUseBlock(str(call.get("id") or _new_call_id()), str(function["name"]), arguments)
-        parsed = json.loads(arguments) if arguments.strip() else {}
+            parsed = arguments
+        else:
+            parsed = json.loads(arguments) if arguments.strip() else {}
         if not isinstance(parsed, dict):
             raise ValueError("arguments are not a JSON object")
-        return ToolUseBlock(str(call.get("id") or _new_call_id()), str(function["name"]), parsed)
+        return ToolUseBlock(str(call.get("id") or _new_call_id()), str(function["name"]), parsed, signature=_thought_signature(call))
     except (KeyError, TypeError, AttributeError, ValueError) as exc:
         raise WireError(f"OpenAI tool call is malformed ({exc}): {str(call)[:120]}") from None
 
@@ -378,11 +411,7 @@ def _decode_usage(usage: Any) -> Usage:
 
 def encode_response(response: Response) -> dict[str, Any]:
     text = "".join(b.text for b in response.content if isinstance(b, TextBlock))
-    calls = [
-        {"id": b.id, "type": "function", "function": {"name": b.name, "arguments": json.dumps(b.input, ensure_ascii=False)}}
-        for b in response.content
-        if isinstance(b, ToolUseBlock)
-    ]
+    calls = [_wire_call(b, b.signature) for b in response.content if isinstance(b, ToolUseBlock)]
     message: dict[str, Any] = {"role": "assistant", "content": text or (None if calls else ""), "refusal": None}
     if calls:
         message["tool_calls"] = calls
@@ -541,7 +570,7 @@ class StreamDecoder:
             self._by_id[tool_id] = key
             if index is not None:
                 self._by_index[index] = key
-            events += self._blocks.start_tool(key, tool_id, str(function["name"]))
+            events += self._blocks.start_tool(key, tool_id, str(function["name"]), _thought_signature(fragment))
             self._last_tool = key
         arguments = function.get("arguments")
         if isinstance(arguments, dict):
@@ -620,7 +649,7 @@ class StreamEncoder:
         if isinstance(block, ToolUseBlock):
             index = self._tool_index[event.index] = len(self._tool_index)
             call = {"index": index, "id": block.id, "type": "function", "function": {"name": block.name, "arguments": ""}}
-            return self._chunk({"tool_calls": [call]})
+            return self._chunk({"tool_calls": [_with_signature(call, block.signature)]})
         return b""
 
     def _finish(self, event: MessageDelta) -> bytes:

@@ -42,13 +42,13 @@ class BlockSequencer:
             return []
         return self._ensure(("thinking", None), ThinkingBlock("")) + [ThinkingDelta(self._next_index - 1, text)]
 
-    def start_tool(self, key: Hashable, tool_id: str, name: str) -> list[StreamEvent]:
+    def start_tool(self, key: Hashable, tool_id: str, name: str, signature: str | None = None) -> list[StreamEvent]:
         """Open a tool-call block; ``key`` identifies the call in later ``tool_arguments``."""
         if key in self._tool_keys:
             raise WireError(f"tool call {key!r} started twice")
         self._tool_keys.add(key)
         self.tool_calls += 1
-        return self._ensure(("tool", key), ToolUseBlock(tool_id, name, {}))
+        return self._ensure(("tool", key), ToolUseBlock(tool_id, name, {}, signature=signature))
 
     def tool_arguments(self, key: Hashable, fragment: str) -> list[StreamEvent]:
         if self._open != ("tool", key):
