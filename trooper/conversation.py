@@ -74,6 +74,9 @@ class ThinkingBlock:
     thinking: str
     signature: str | None = None
     type: Literal["thinking"] = "thinking"
+    #: Anthropic's ``redacted_thinking``: the encrypted reasoning (``thinking`` is then empty),
+    #: which Claude needs back unchanged in the next request.
+    redacted: str | None = None
 
 
 Block = TextBlock | ImageBlock | ToolUseBlock | ToolResultBlock | ThinkingBlock
@@ -303,7 +306,7 @@ class StreamAccumulator:
             if isinstance(block, TextBlock):
                 self.blocks[event.index] = TextBlock(block.text)
             elif isinstance(block, ThinkingBlock):
-                self.blocks[event.index] = ThinkingBlock(block.thinking, block.signature)
+                self.blocks[event.index] = ThinkingBlock(block.thinking, block.signature, redacted=block.redacted)
             else:
                 self.blocks[event.index] = ToolUseBlock(block.id, block.name, {}, signature=block.signature)
                 self._json[event.index] = []
@@ -363,7 +366,9 @@ def response_events(response: Response) -> list[StreamEvent]:
                 BlockStop(index),
             ]
         elif isinstance(block, ThinkingBlock):
-            events += [BlockStart(index, ThinkingBlock("", block.signature)), ThinkingDelta(index, block.thinking), BlockStop(index)]
+            events.append(BlockStart(index, ThinkingBlock("", block.signature, redacted=block.redacted)))
+            events += [ThinkingDelta(index, block.thinking)] if block.thinking else []
+            events.append(BlockStop(index))
         else:
             continue
         index += 1
@@ -377,12 +382,18 @@ def response_events(response: Response) -> list[StreamEvent]:
 # ---------------------------------------------------------------- plain-data form (store, JSON APIs)
 
 
+def _provider_only(block: Block, key: str) -> bool:
+    """Fields only some providers fill, shown only when set: a tool call's signature (Gemini) and
+    redacted thinking (Claude). A thinking block's own signature is always shown."""
+    return key == "redacted" or (key == "signature" and isinstance(block, ToolUseBlock))
+
+
 def block_to_dict(block: Block) -> dict[str, Any]:
     """A block as plain JSON-able data (``type`` first), as stored and shown by the APIs."""
     data = {"type": block.type}
     for key, value in block.__dict__.items():
-        if key == "type" or (key == "signature" and value is None and isinstance(block, ToolUseBlock)):
-            continue  # a tool call's signature is shown only when a provider gave one
+        if key == "type" or (value is None and _provider_only(block, key)):
+            continue
         if key == "content" and isinstance(block, ToolResultBlock):
             value = [block_to_dict(b) for b in block.content]
         data[key] = value

@@ -263,6 +263,22 @@ def test_client_anthropic_headers_are_forwarded(fake_anthropic, make_trooper):
     assert headers["x-api-key"] == ANTHROPIC_KEY, "a placeholder client key must not replace the configured one"
 
 
+def test_a_claude_code_history_with_redacted_thinking_reaches_claude_unchanged(fake_anthropic, make_trooper):
+    server = make_trooper(CLAUDE_API_KEY=ANTHROPIC_KEY, CLAUDE_URL=fake_anthropic.messages_url)
+    thinking = [
+        {"type": "redacted_thinking", "data": "EmwKAhgBEgy3va3pzix/LafPsn4aDFIT2Xlxh0L5L8rLVyIw"},
+        {"type": "thinking", "thinking": "The user wants the file list.", "signature": "EqQBCkYIBxgCKkBa"},
+    ]
+    history = [
+        {"role": "user", "content": "list the files"},
+        {"role": "assistant", "content": [*thinking, {"type": "text", "text": "Here they are."}]},
+        {"role": "user", "content": "and the hidden ones?"},
+    ]
+    with anthropic_client(server) as client:
+        client.messages.create(model="claude-sonnet-4-5", max_tokens=64, messages=history)
+    assert fake_anthropic.last_request.json["messages"][1]["content"][:2] == thinking
+
+
 def test_client_key_of_the_provider_is_used(fake_anthropic, make_trooper):
     server = make_trooper(CLAUDE_API_KEY=ANTHROPIC_KEY, CLAUDE_URL=fake_anthropic.messages_url)
     own_key = "sk-ant-client-own-key-99999999"

@@ -184,7 +184,8 @@ def test_encode_response_derives_the_stop_reason_from_the_content() -> None:
 
 
 def test_decode_response_skips_server_blocks_and_rejects_a_missing_content() -> None:
-    body = {"id": "m", "model": "c", "content": [{"type": "redacted_thinking", "data": "x"}, {"type": "text", "text": "hi"}], "stop_reason": "end_turn"}
+    server_tool = {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {"query": "x"}}
+    body = {"id": "m", "model": "c", "content": [server_tool, {"type": "text", "text": "hi"}], "stop_reason": "end_turn"}
     assert codec.decode_response(body).content == [TextBlock("hi")]
     with pytest.raises(WireError):
         codec.decode_response({"id": "m"})

@@ -1,8 +1,9 @@
 """Anthropic Messages API (``POST /v1/messages``) to and from the canonical model.
 
-Known limits of the canonical model: ``redacted_thinking``, documents and server tools are
-rejected with a clear message. A streamed thinking block's ``signature_delta`` travels on its
-``BlockStop``, so a client resending the history keeps a valid signature.
+Known limits of the canonical model: documents and server tools are rejected with a clear
+message. A streamed thinking block's ``signature_delta`` travels on its ``BlockStop``, so a client
+resending the history keeps a valid signature; ``redacted_thinking`` is a thinking block whose
+``redacted`` data goes back to Claude unchanged (and to no other provider).
 """
 
 from __future__ import annotations
@@ -118,7 +119,7 @@ def _decode_message(path: str, message: dict[str, Any]) -> Message:
 
 
 _USER_BLOCKS = ("text", "image", "tool_result")
-_ASSISTANT_BLOCKS = ("text", "tool_use", "thinking")
+_ASSISTANT_BLOCKS = ("text", "tool_use", "thinking", "redacted_thinking")
 
 
 def _decode_block(path: str, block: dict[str, Any], role: str) -> Block:
@@ -140,6 +141,8 @@ def _decode_block(path: str, block: dict[str, Any], role: str) -> Block:
         )
     if kind == "thinking":
         return ThinkingBlock(f.field(block, "thinking", str, path, required=True), f.field(block, "signature", str, path))
+    if kind == "redacted_thinking":
+        return ThinkingBlock("", redacted=f.field(block, "data", str, path, required=True))
     return _decode_tool_result(path, block)
 
 
@@ -262,9 +265,16 @@ def _encode_block(block: Block) -> dict[str, Any] | None:
         if block.is_error:
             out["is_error"] = True
         return out
-    # Thinking without Anthropic's signature (e.g. from a local model) would be rejected.
-    if block.signature:
-        return {"type": "thinking", "thinking": block.thinking, "signature": block.signature}
+    return _encode_thinking(block, unsigned=None)
+
+
+def _encode_thinking(block: ThinkingBlock, *, unsigned: str | None) -> dict[str, Any] | None:
+    """Thinking in Anthropic's shape. Thinking without Anthropic's signature (e.g. a local model's
+    reasoning) is rejected by the API: the request leaves it out, a response shows ``unsigned``."""
+    if block.redacted is not None:
+        return {"type": "redacted_thinking", "data": block.redacted}
+    if block.signature or unsigned is not None:
+        return {"type": "thinking", "thinking": block.thinking, "signature": block.signature or unsigned}
     return None
 
 
@@ -292,7 +302,7 @@ def decode_response(body: dict[str, Any]) -> Response:
 
 
 def _decode_response_block(block: Any) -> Block | None:
-    """A response block; server-tool and redacted blocks have no canonical form and are skipped."""
+    """A response block; server-tool blocks have no canonical form and are skipped."""
     if not isinstance(block, dict):
         raise WireError(f"Anthropic content block is not an object: {block!r:.80}")
     kind = block.get("type")
@@ -303,6 +313,8 @@ def _decode_response_block(block: Any) -> Block | None:
             return ToolUseBlock(str(block["id"]), str(block["name"]), dict(block.get("input") or {}))
         if kind == "thinking":
             return ThinkingBlock(str(block["thinking"]), block.get("signature"))
+        if kind == "redacted_thinking":
+            return ThinkingBlock("", redacted=str(block["data"]))
     except (KeyError, TypeError, ValueError) as exc:
         raise WireError(f"Anthropic {kind} block is malformed: {exc}") from None
     return None
@@ -316,7 +328,7 @@ def encode_response(response: Response) -> dict[str, Any]:
         elif isinstance(block, ToolUseBlock):
             content.append({"type": "tool_use", "id": block.id, "name": block.name, "input": block.input})
         elif isinstance(block, ThinkingBlock):
-            content.append({"type": "thinking", "thinking": block.thinking, "signature": block.signature or ""})
+            content.append(_encode_thinking(block, unsigned=""))  # type: ignore[arg-type]
     stop_reason = derive_stop_reason(response.content, response.stop_reason)
     return {
         "id": response.id,
@@ -357,7 +369,7 @@ def decode_error(status: int, body: bytes) -> tuple[str, str]:
 class StreamDecoder:
     """Anthropic SSE bytes to canonical events.
 
-    Block indexes are renumbered so skipped block types (server tools, redacted thinking) leave no
+    Block indexes are renumbered so skipped block types (server tools, citations) leave no
     gaps. ``event: error`` raises ``UpstreamStreamError``; ``finish`` raises ``WireError`` when
     ``message_stop`` never came.
     """
@@ -434,7 +446,7 @@ class StreamDecoder:
 
     def _block_start(self, upstream: int, block: dict[str, Any]) -> list[StreamEvent]:
         kind = block["type"]
-        if kind not in ("text", "tool_use", "thinking"):
+        if kind not in ("text", "tool_use", "thinking", "redacted_thinking"):
             return []
         index = self._indexes[upstream] = len(self._indexes)
         if kind == "text":
@@ -443,6 +455,8 @@ class StreamDecoder:
         if kind == "thinking":
             events = [BlockStart(index, ThinkingBlock("", block.get("signature") or None))]
             return events + ([ThinkingDelta(index, block["thinking"])] if block.get("thinking") else [])
+        if kind == "redacted_thinking":
+            return [BlockStart(index, ThinkingBlock("", redacted=str(block["data"])))]
         events = [BlockStart(index, ToolUseBlock(str(block["id"]), str(block["name"]), {}))]
         return events + ([ToolInputDelta(index, json.dumps(block["input"]))] if block.get("input") else [])
 
@@ -532,7 +546,7 @@ class StreamEncoder:
         elif isinstance(block, ToolUseBlock):
             wire = {"type": "tool_use", "id": block.id, "name": block.name, "input": {}}
         else:
-            wire = {"type": "thinking", "thinking": "", "signature": ""}
+            wire = _encode_thinking(ThinkingBlock("", redacted=block.redacted), unsigned="")  # type: ignore[assignment]
         out = _sse("content_block_start", {"type": "content_block_start", "index": event.index, "content_block": wire})
         if isinstance(block, TextBlock) and block.text:
             out += self._delta(event.index, {"type": "text_delta", "text": block.text})
