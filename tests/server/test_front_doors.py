@@ -275,7 +275,7 @@ def test_a_claude_code_history_with_redacted_thinking_reaches_claude_unchanged(f
         {"role": "user", "content": "and the hidden ones?"},
     ]
     with anthropic_client(server) as client:
-        client.messages.create(model="claude-sonnet-4-5", max_tokens=64, messages=history)
+        client.messages.create(model="claude-haiku-4-5", max_tokens=64, messages=history)
     assert fake_anthropic.last_request.json["messages"][1]["content"][:2] == thinking
 
 
