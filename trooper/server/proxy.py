@@ -130,8 +130,6 @@ class FrontDoor(LimitedBodyHandler):
         if answer.finished and answer.error is None and answered is not None:
             tier = self.router.tier_of(answered.provider)
             await book.answer(answer.response(), provider=answered.provider, tier=tier, latency_ms=latency_ms)
-        else:
-            await book.question()
 
     def _start_stream(self, trail: Trail, session: LiveSession) -> None:
         self._set_trooper_headers(trail, session)
