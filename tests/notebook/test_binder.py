@@ -20,19 +20,20 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Iterator
 from urllib.parse import urlsplit
 
 import httpx
 import nbformat
 import psutil
 import pytest
+
+from tests.net import free_port, wait_for
 
 pytestmark = [pytest.mark.jupyter, pytest.mark.slow]
 
@@ -57,12 +58,6 @@ book.cells.append(nbformat.v4.new_code_cell(
 NotebookClient(book, timeout=240, kernel_name="python3", resources={"metadata": {"path": workdir}}).execute()
 nbformat.write(book, target)
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def clean_env(venv: Path, home: Path, **extra: str) -> dict[str, str]:
@@ -121,18 +116,6 @@ def stop_detached_trooper(python: Path, port: int) -> None:
 def server_log_tail(home: Path, port: int, lines: int = 30) -> str:
     log = home / ".trooper" / f"server-{port}.log"
     return "\n".join(log.read_text(errors="replace").splitlines()[-lines:]) if log.exists() else f"(no {log})"
-
-
-def wait_for(condition: Callable[[], bool], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if condition():
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.25)
-    raise TimeoutError("condition not met in time")
 
 
 @pytest.fixture(scope="module")

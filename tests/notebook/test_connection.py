@@ -4,22 +4,16 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
 from tests.harness import DEFAULT_ENV
+from tests.net import free_port
 from trooper.config import Settings
 from trooper.notebook import connection
 from trooper.notebook.connection import ServerUnavailable, find_or_start, probe
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -29,6 +28,7 @@ from playwright.sync_api import Locator, Page, expect, sync_playwright
 
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.fakes.behaviours import reply_text
+from tests.net import free_port
 from tests.notebook.conftest import ChatSetup
 
 pytestmark = [pytest.mark.jupyter, pytest.mark.browser]
@@ -46,12 +46,6 @@ _EXECUTED = re.compile(r"^\[\d+\]:$")
 
 LOCAL_ANSWER = "A week has **seven** days, from Monday to Sunday in most calendars."
 CLOUD_ANSWER = "Claude here: a week has **7 days**; ISO 8601 starts it on Monday."
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class JupyterLab:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 import time
@@ -16,15 +15,10 @@ import pytest
 
 from tests.fakes.behaviours import reply_text
 from tests.harness import DEFAULT_ENV
+from tests.net import free_port, wait_for
 from trooper.notebook.proxy import server_command, setup_trooper_proxy
 
 TOKEN = "jupyter-test-token"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def port_of(url: str) -> int:
@@ -79,7 +73,7 @@ def start_jupyter(tmp_path: Path) -> Iterator[Callable[..., Jupyter]]:
         )
         jupyter = Jupyter(process, port)
         started.append(jupyter)
-        _wait_for(lambda: httpx.get(f"{jupyter.url}/api/status", headers=jupyter.auth).status_code == 200, 30)
+        wait_for(lambda: httpx.get(f"{jupyter.url}/api/status", headers=jupyter.auth).status_code == 200, 30, interval=0.2)
         return jupyter
 
     yield start
@@ -92,18 +86,6 @@ def _base_env() -> dict[str, str]:
     import os
 
     return {name: value for name, value in os.environ.items() if not name.startswith("TROOPER_")}
-
-
-def _wait_for(condition: Callable[[], bool], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if condition():
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise TimeoutError("condition not met in time")
 
 
 @pytest.mark.jupyter

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -13,15 +12,10 @@ from typing import Any
 import httpx
 
 from tests.fakes.remote import RemoteFake
+from tests.net import free_port
 
 ROOT = Path(__file__).parents[2]
 CLAUDE_KEY = "sk-ant-restart-configured-0123456789abcdef"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class FakeProcess:
