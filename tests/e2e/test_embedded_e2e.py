@@ -12,6 +12,7 @@ import httpx
 import openai
 import pytest
 
+from tests.client_tools import WEATHER_TOOL_ANTHROPIC
 from tests.fakes.behaviours import reply_tool_calls, tool_call
 
 pytestmark = pytest.mark.embedded
@@ -19,11 +20,6 @@ pytestmark = pytest.mark.embedded
 EMBEDDED_MODEL = "smollm2-135m-instruct"
 CLAUDE_KEY = "sk-ant-test-0123456789abcdef"
 SIMPLE = "how many days in a week"
-WEATHER_TOOL = {
-    "name": "get_weather",
-    "description": "Current weather for a city",
-    "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-}
 #: The first token includes loading the model and evaluating the prompt: on a busy 2-core CI
 #: machine that takes far longer than the harness's 5 s for fake upstreams.
 SLOW_LOCAL = {"TROOPER_FIRST_TOKEN_TIMEOUT": "90", "TROOPER_PROVIDER_TIMEOUT": "120", "TROOPER_IDLE_TIMEOUT": "60"}
@@ -79,7 +75,7 @@ def test_embedded_model_answers_both_sdks_with_no_ollama_and_no_keys(make_troope
     with anthropic_client(server.url) as client:
         with pytest.raises(anthropic.BadRequestError) as caught:
             client.messages.create(
-                model="claude-haiku-4-5", max_tokens=12, tools=[WEATHER_TOOL],
+                model="claude-haiku-4-5", max_tokens=12, tools=[WEATHER_TOOL_ANTHROPIC],
                 messages=[{"role": "user", "content": "what is the weather in Paris"}],
             )
     assert "cannot call tools" in caught.value.message and "CLAUDE_API_KEY" in caught.value.message
@@ -105,7 +101,7 @@ def test_simple_turn_stays_on_the_embedded_model_and_a_tool_turn_escalates(fake_
     fake_anthropic.enqueue(reply_tool_calls(tool_call("get_weather", {"city": "Paris"})))
     with anthropic_client(server.url) as client:
         raw = client.messages.with_raw_response.create(
-            model="claude-haiku-4-5", max_tokens=64, tools=[WEATHER_TOOL],
+            model="claude-haiku-4-5", max_tokens=64, tools=[WEATHER_TOOL_ANTHROPIC],
             messages=[{"role": "user", "content": "what is the weather in Paris"}],
         )
     message = raw.parse()

@@ -14,6 +14,7 @@ import httpx
 import openai
 import pytest
 
+from tests.client_tools import WEATHER_TOOL_ANTHROPIC
 from tests.fakes import FakeOllama, OllamaModel
 from tests.fakes.behaviours import echo, reply_text, reply_tool_calls, tool_call
 from trooper.conversation import Message, TextBlock
@@ -21,11 +22,6 @@ from trooper.memory.tokens import count_request_tokens
 
 CLAUDE_KEY = "sk-ant-test-0123456789abcdef"
 SIMPLE = "how many days in a week"
-WEATHER_TOOL = {
-    "name": "get_weather",
-    "description": "Current weather for a city",
-    "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-}
 
 
 def anthropic_client(url: str) -> anthropic.Anthropic:
@@ -122,7 +118,7 @@ def test_tool_turn_goes_to_the_cloud_unless_the_local_model_calls_tools(fake_ant
         call = reply_tool_calls(tool_call("get_weather", {"city": "Paris"}))
         fake_anthropic.enqueue(call)
         ollama.enqueue(call)
-        message, headers = ask(server.url, "what is the weather in Paris", tools=[WEATHER_TOOL])
+        message, headers = ask(server.url, "what is the weather in Paris", tools=[WEATHER_TOOL_ANTHROPIC])
         assert headers["x-trooper-provider"] == answered_by
         assert message.stop_reason == "tool_use"
         (use,) = [b for b in message.content if b.type == "tool_use"]

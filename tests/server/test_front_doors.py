@@ -14,6 +14,7 @@ import anthropic
 import openai
 import pytest
 
+from tests.client_tools import WEATHER_TOOL_ANTHROPIC, WEATHER_TOOL_OPENAI
 from tests.fakes.behaviours import echo, reply_text, reply_tool_calls, tool_call
 
 UPSTREAMS = ["claude", "openai", "gemini", "ollama"]
@@ -47,21 +48,6 @@ def anthropic_client(server, cls=anthropic.Anthropic):
 
 def openai_client(server, cls=openai.OpenAI):
     return cls(base_url=server.url + "/v1", api_key="local", max_retries=0, _strict_response_validation=True)
-
-
-WEATHER_TOOL_ANTHROPIC = {
-    "name": "get_weather",
-    "description": "Current weather for a city",
-    "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-}
-WEATHER_TOOL_OPENAI = {
-    "type": "function",
-    "function": {
-        "name": "get_weather",
-        "description": "Current weather for a city",
-        "parameters": WEATHER_TOOL_ANTHROPIC["input_schema"],
-    },
-}
 
 
 # ---------------------------------------------------------------- text

@@ -8,15 +8,11 @@ from __future__ import annotations
 import anthropic
 import openai
 
+from tests.client_tools import WEATHER_TOOL_ANTHROPIC, WEATHER_TOOL_OPENAI
 from tests.fakes.behaviours import overloaded, reply_text, reply_tool_calls, tool_call
 from tests.fakes.openai import FakeGemini
 
 GEMINI_3 = {"GEMINI_API_KEY": "AIza-test-0123456789abcdef", "GEMINI_MODEL": "gemini-3-flash-preview"}
-WEATHER_TOOL = {
-    "name": "get_weather",
-    "description": "Current weather for a city",
-    "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-}
 QUESTION = {"role": "user", "content": "what is the weather in Paris?"}
 
 
@@ -31,7 +27,7 @@ def signature_sent_back(fake: FakeGemini) -> str | None:
 
 def ask_weather_then_answer_the_tool(client: anthropic.Anthropic, stream: bool) -> str:
     """A tool round trip as an Anthropic agent does it: the call, then its result."""
-    first = client.messages.create(model="claude-haiku-4-5", max_tokens=200, tools=[WEATHER_TOOL], messages=[QUESTION])
+    first = client.messages.create(model="claude-haiku-4-5", max_tokens=200, tools=[WEATHER_TOOL_ANTHROPIC], messages=[QUESTION])
     call = next(b for b in first.content if b.type == "tool_use")
     messages = [
         QUESTION,
@@ -39,9 +35,9 @@ def ask_weather_then_answer_the_tool(client: anthropic.Anthropic, stream: bool) 
         {"role": "user", "content": [{"type": "tool_result", "tool_use_id": call.id, "content": "sunny, 21°C"}]},
     ]
     if stream:
-        with client.messages.stream(model="claude-haiku-4-5", max_tokens=200, tools=[WEATHER_TOOL], messages=messages) as answer:
+        with client.messages.stream(model="claude-haiku-4-5", max_tokens=200, tools=[WEATHER_TOOL_ANTHROPIC], messages=messages) as answer:
             return answer.get_final_text()
-    final = client.messages.create(model="claude-haiku-4-5", max_tokens=200, tools=[WEATHER_TOOL], messages=messages)
+    final = client.messages.create(model="claude-haiku-4-5", max_tokens=200, tools=[WEATHER_TOOL_ANTHROPIC], messages=messages)
     return "".join(b.text for b in final.content if b.type == "text")
 
 
@@ -57,7 +53,7 @@ def test_an_anthropic_agent_completes_a_gemini_3_tool_round_trip(fake_gemini, ma
 def test_an_openai_caller_sees_the_signature_and_gets_it_sent_back_when_it_drops_it(fake_gemini, make_trooper):
     server = make_trooper(GEMINI_URL=fake_gemini.chat_completions_url, **GEMINI_3)
     fake_gemini.enqueue(reply_tool_calls(tool_call("get_weather", {"city": "Paris"})), reply_text("Sunny in Paris."))
-    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": WEATHER_TOOL["input_schema"]}}]
+    tools = [WEATHER_TOOL_OPENAI]
     with openai.OpenAI(base_url=server.url + "/v1", api_key="local", max_retries=0, _strict_response_validation=True) as client:
         first = client.chat.completions.create(model="gpt-4o-mini", tools=tools, messages=[QUESTION])
         call = first.choices[0].message.tool_calls[0]
@@ -81,11 +77,11 @@ def test_a_tool_call_claude_made_reaches_gemini_3_with_the_bypass_after_a_fallba
     fake_gemini.enqueue(reply_text("Sunny in Paris."))
     with anthropic_client(server) as client:
         raw = client.messages.with_raw_response.create(
-            model="claude-haiku-4-5", max_tokens=200, tools=[WEATHER_TOOL], messages=[QUESTION]
+            model="claude-haiku-4-5", max_tokens=200, tools=[WEATHER_TOOL_ANTHROPIC], messages=[QUESTION]
         )
         first = raw.parse()
         call = next(b for b in first.content if b.type == "tool_use")
-        final = client.messages.create(model="claude-haiku-4-5", max_tokens=200, tools=[WEATHER_TOOL], messages=[
+        final = client.messages.create(model="claude-haiku-4-5", max_tokens=200, tools=[WEATHER_TOOL_ANTHROPIC], messages=[
             QUESTION,
             {"role": "assistant", "content": [b.model_dump(exclude_none=True) for b in first.content]},
             {"role": "user", "content": [{"type": "tool_result", "tool_use_id": call.id, "content": "sunny, 21°C"}]},
