@@ -42,10 +42,18 @@ TARGET_ADDED_P99_MS = 3.0
 WARMUP = 30
 
 
-def added_rows(direct: list[float], through: list[float], label: str = "added") -> list[list[str]]:
-    return [
-        [f"{label} p{q}", ms(percentile(through, q) - percentile(direct, q))] for q in (50, 90, 99)
+def print_comparison(title: str, measure: str, direct: list[float], through: dict[str, list[float]]) -> None:
+    """The latency of each side, then what each Trooper added at p50/p90/p99."""
+    print(title)
+    rows = [latency_row("direct to fake", direct)] + [latency_row(f"through {name}", s) for name, s in through.items()]
+    print(markdown_table(LATENCY_HEADERS, rows))
+    print()
+    added = [
+        [f"{name}: added p{q}", ms(percentile(samples, q) - percentile(direct, q))]
+        for name, samples in through.items()
+        for q in (50, 90, 99)
     ]
+    print(markdown_table((measure, "ms"), added))
 
 
 def main() -> None:
@@ -93,12 +101,8 @@ def main() -> None:
 
     names = list(troopers)
     print(f"load after:  {load_conditions()}")
-    print(f"\nNon-streaming, one client, {count} interleaved rounds ({args.turns}-turn conversations)")
-    print(markdown_table(LATENCY_HEADERS, [latency_row("direct to fake", direct)]
-                         + [latency_row(f"through {name}", samples) for name, samples in zip(names, through)]))
-    print()
-    rows = [row for name, samples in zip(names, through) for row in added_rows(direct, samples, f"{name}: added")]
-    print(markdown_table(("non-streaming", "ms"), rows))
+    print_comparison(f"\nNon-streaming, one client, {count} interleaved rounds ({args.turns}-turn conversations)",
+                     "non-streaming", direct, dict(zip(names, through)))
     verdict_p50 = percentile(through[0], 50) - percentile(direct, 50) <= TARGET_ADDED_P50_MS / 1000
     verdict_p99 = percentile(through[0], 99) - percentile(direct, 99) <= TARGET_ADDED_P99_MS / 1000
     print(f"target added p50 ≤ {TARGET_ADDED_P50_MS} ms: {'met' if verdict_p50 else 'MISSED'}; "
@@ -110,12 +114,8 @@ def main() -> None:
               f"other threads (store)")
     print(f"the fake upstream: {ms((fake_after - fake_before) / ((1 + len(names)) * count))} ms per request")
 
-    print(f"\nStreaming time to first byte, {len(stream_direct)} interleaved rounds")
-    print(markdown_table(LATENCY_HEADERS, [latency_row("direct to fake", stream_direct)]
-                         + [latency_row(f"through {name}", samples) for name, samples in zip(names, stream_through)]))
-    print()
-    rows = [row for name, samples in zip(names, stream_through) for row in added_rows(stream_direct, samples, f"{name}: added")]
-    print(markdown_table(("stream TTFB", "ms"), rows))
+    print_comparison(f"\nStreaming time to first byte, {len(stream_direct)} interleaved rounds",
+                     "stream TTFB", stream_direct, dict(zip(names, stream_through)))
 
     total = WARMUP + count + len(stream_direct)
     print(f"\nTrooper RSS (MB): {rss_before:.1f} after warm-up, {rss_after:.1f} after {count} more requests, "
