@@ -83,16 +83,17 @@ def with_tool_signatures(session: LiveSession, request: Request) -> Request:
     if not known:
         return request
 
-    def restored(block: Block) -> Block:
-        if isinstance(block, ToolUseBlock) and block.signature is None and block.id in known:
-            return replace(block, signature=known[block.id])
-        return block
+    def unsigned(block: Block) -> bool:
+        return isinstance(block, ToolUseBlock) and block.signature is None and block.id in known
 
-    messages = [
-        Message(m.role, [restored(b) for b in m.content]) if m.role == "assistant" and m.tool_uses() else m
-        for m in request.messages
-    ]
-    return replace(request, messages=messages)
+    def restored(message: Message) -> Message:
+        if not any(unsigned(b) for b in message.content):
+            return message
+        return Message(message.role, [replace(b, signature=known[b.id]) if unsigned(b) else b for b in message.content])  # type: ignore[union-attr]
+
+    messages = [restored(m) for m in request.messages]
+    changed = any(new is not old for new, old in zip(messages, request.messages))
+    return replace(request, messages=messages) if changed else request
 
 
 def tokens_saved_by(response: Response, tier: str) -> int:
