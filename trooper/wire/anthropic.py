@@ -265,17 +265,15 @@ def _encode_block(block: Block) -> dict[str, Any] | None:
         if block.is_error:
             out["is_error"] = True
         return out
-    return _encode_thinking(block, unsigned=None)
+    # Thinking without Anthropic's signature (e.g. a local model's reasoning) would be rejected.
+    return _encode_thinking(block) if block.signature or block.redacted is not None else None
 
 
-def _encode_thinking(block: ThinkingBlock, *, unsigned: str | None) -> dict[str, Any] | None:
-    """Thinking in Anthropic's shape. Thinking without Anthropic's signature (e.g. a local model's
-    reasoning) is rejected by the API: the request leaves it out, a response shows ``unsigned``."""
+def _encode_thinking(block: ThinkingBlock) -> dict[str, Any]:
+    """Thinking in Anthropic's shape: redacted thinking as its encrypted data."""
     if block.redacted is not None:
         return {"type": "redacted_thinking", "data": block.redacted}
-    if block.signature or unsigned is not None:
-        return {"type": "thinking", "thinking": block.thinking, "signature": block.signature or unsigned}
-    return None
+    return {"type": "thinking", "thinking": block.thinking, "signature": block.signature or ""}
 
 
 # ---------------------------------------------------------------- response
@@ -328,7 +326,7 @@ def encode_response(response: Response) -> dict[str, Any]:
         elif isinstance(block, ToolUseBlock):
             content.append({"type": "tool_use", "id": block.id, "name": block.name, "input": block.input})
         elif isinstance(block, ThinkingBlock):
-            content.append(_encode_thinking(block, unsigned=""))  # type: ignore[arg-type]
+            content.append(_encode_thinking(block))
     stop_reason = derive_stop_reason(response.content, response.stop_reason)
     return {
         "id": response.id,
@@ -546,7 +544,7 @@ class StreamEncoder:
         elif isinstance(block, ToolUseBlock):
             wire = {"type": "tool_use", "id": block.id, "name": block.name, "input": {}}
         else:
-            wire = _encode_thinking(ThinkingBlock("", redacted=block.redacted), unsigned="")  # type: ignore[assignment]
+            wire = _encode_thinking(ThinkingBlock("", redacted=block.redacted))
         out = _sse("content_block_start", {"type": "content_block_start", "index": event.index, "content_block": wire})
         if isinstance(block, TextBlock) and block.text:
             out += self._delta(event.index, {"type": "text_delta", "text": block.text})
