@@ -215,12 +215,14 @@ class CodecProvider(Provider):
     codec: ModuleType
     url: str
     _http: HttpUpstream
+    #: Options of this provider's ``codec.encode_request`` beyond the common ones.
+    encode_options: Mapping[str, Any] = {}
 
     @abc.abstractmethod
     def _headers(self, options: CallOptions) -> dict[str, str]: ...
 
     def _encode(self, request: Request, *, stream: bool) -> dict[str, Any]:
-        return self.codec.encode_request(request, self.upstream_model(request.model), stream=stream)
+        return self.codec.encode_request(request, self.upstream_model(request.model), stream=stream, **self.encode_options)
 
     async def complete(self, request: Request, options: CallOptions) -> Response:
         body = self._encode(request, stream=False)

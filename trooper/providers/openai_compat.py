@@ -3,11 +3,8 @@ OpenAI-compatible servers (llama-server, LM Studio, vLLM)."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import aiohttp
 
-from trooper.conversation import Request
 from trooper.providers.base import CallOptions, Capabilities, Tier
 from trooper.providers.http import CodecProvider, HttpUpstream
 from trooper.wire import openai as wire_codec
@@ -51,7 +48,7 @@ class OpenAICompatProvider(CodecProvider):
             context_window=context_window, supports_tools=supports_tools, supports_prefill=False
         )
         self._model_prefixes = model_prefixes
-        self._tool_call_signatures = tool_call_signatures
+        self.encode_options = {"tool_call_signatures": tool_call_signatures}
         self._http = HttpUpstream(name, client, wire_codec.decode_error)
 
     def __repr__(self) -> str:
@@ -59,10 +56,6 @@ class OpenAICompatProvider(CodecProvider):
 
     def capabilities(self) -> Capabilities:
         return self._capabilities
-
-    def _encode(self, request: Request, *, stream: bool) -> dict[str, Any]:
-        model = self.upstream_model(request.model)
-        return wire_codec.encode_request(request, model, stream=stream, tool_call_signatures=self._tool_call_signatures)
 
     def upstream_model(self, requested: str) -> str:
         return requested if requested.startswith(self._model_prefixes) else self.model
