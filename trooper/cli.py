@@ -10,8 +10,7 @@ import sys
 from typing import Any, Coroutine
 
 from trooper.config import ConfigError, Settings
-
-LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+from trooper.server.hosts import is_loopback_name
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -78,14 +77,15 @@ def main(argv: list[str] | None = None) -> int:
         checks = asyncio.run(run_doctor(settings))
         print(format_report(checks))
         return 1 if any(check.status == "fail" for check in checks) else 0
-    if settings.bind not in LOOPBACK and not settings.token and not args.insecure:
+    loopback = is_loopback_name(settings.bind)
+    if not loopback and not settings.token and not args.insecure:
         print(
             f"trooper: refusing to bind {settings.bind} without TROOPER_TOKEN: anyone who can reach it could use "
             "your API keys and read every conversation. Set TROOPER_TOKEN, or pass --insecure to do it anyway.",
             file=sys.stderr,
         )
         return 2
-    if settings.bind not in LOOPBACK and args.insecure and not settings.token:
+    if not loopback and args.insecure and not settings.token:
         print(f"trooper: WARNING: serving on {settings.bind} with no access token (--insecure).", file=sys.stderr)
     try:
         _run(_serve(settings))

@@ -93,6 +93,9 @@ class Settings:
     bind: str = "127.0.0.1"
     token: str = field(default="", repr=False)
     db_path: str = str(Path.home() / ".trooper" / "trooper.db")
+    #: The secret jupyter-server-proxy sends so that a public Host may reach a loopback Trooper
+    #: (``trooper.server.hosts``).
+    proxy_key_file: str = str(Path.home() / ".trooper" / "proxy-key")
     retention_days: int = 30
     max_body_bytes: int = 32 * 1024 * 1024
     max_messages: int = 2000
@@ -144,6 +147,7 @@ class Settings:
             bind=env.get("TROOPER_BIND", "").strip() or d.bind,
             token=env.get("TROOPER_TOKEN", "").strip(),
             db_path=os.path.expanduser(env.get("TROOPER_DB", "").strip() or d.db_path),
+            proxy_key_file=os.path.expanduser(env.get("TROOPER_PROXY_KEY_FILE", "").strip() or d.proxy_key_file),
             retention_days=_int(env, "TROOPER_RETENTION_DAYS", d.retention_days),
             max_body_bytes=_int(env, "TROOPER_MAX_BODY_BYTES", d.max_body_bytes),
             max_messages=_int(env, "TROOPER_MAX_MESSAGES", d.max_messages),

@@ -17,6 +17,7 @@ from tests.fakes.behaviours import reply_text
 from tests.harness import DEFAULT_ENV
 from tests.net import free_port, wait_for
 from trooper.notebook.proxy import server_command, setup_trooper_proxy
+from trooper.server.hosts import PROXY_KEY_HEADER
 
 TOKEN = "jupyter-test-token"
 
@@ -25,9 +26,11 @@ def port_of(url: str) -> int:
     return int(url.rsplit(":", 1)[1])
 
 
-def test_config_points_the_launcher_at_the_dashboard(monkeypatch):
+def test_config_points_the_launcher_at_the_dashboard(monkeypatch, tmp_path: Path):
     monkeypatch.setenv("TROOPER_PORT", "3456")
+    monkeypatch.setenv("TROOPER_PROXY_KEY_FILE", str(tmp_path / "proxy-key"))
     config = setup_trooper_proxy()
+    assert config["request_headers_override"] == {PROXY_KEY_HEADER: (tmp_path / "proxy-key").read_text()}
     assert config["port"] == 3456 and config["absolute_url"] is False
     entry = config["launcher_entry"]
     assert entry["title"] == "Trooper" and entry["path_info"] == "trooper/dashboard"
@@ -55,7 +58,8 @@ class Jupyter:
 def start_jupyter(tmp_path: Path) -> Iterator[Callable[..., Jupyter]]:
     started: list[Jupyter] = []
 
-    def start(**env: str) -> Jupyter:
+    def start(*arguments: str, **env: str) -> Jupyter:
+        env = {"TROOPER_PROXY_KEY_FILE": str(tmp_path / "proxy-key"), **env}  # the tester's ~/.trooper stays untouched
         config_dir = tmp_path / "jupyter-config"
         config_dir.mkdir(exist_ok=True)
         # Until the package declares its entry point, register the same function through config.
@@ -67,7 +71,7 @@ def start_jupyter(tmp_path: Path) -> Iterator[Callable[..., Jupyter]]:
         port = free_port()
         process = subprocess.Popen(
             [sys.executable, "-m", "jupyter_server", f"--port={port}", "--ip=127.0.0.1", "--no-browser",
-             f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={tmp_path}", "--allow-root"],
+             f"--IdentityProvider.token={TOKEN}", f"--ServerApp.root_dir={tmp_path}", "--allow-root", *arguments],
             env={**_base_env(), "JUPYTER_CONFIG_DIR": str(config_dir), **env},
             stdout=subprocess.DEVNULL, stderr=open(tmp_path / "jupyter.log", "ab"),
         )
@@ -137,3 +141,27 @@ def test_proxy_starts_trooper_when_none_runs(fake_ollama, tmp_path: Path, start_
     direct = httpx.get(f"http://127.0.0.1:{port}/health").json()
     assert direct["local"]["tier"] == "ollama", "kernels find the same server on TROOPER_PORT"
     assert json.loads(health.text)["version"] == direct["version"]
+
+
+def test_jupyter_starts_without_a_place_for_the_proxy_key(monkeypatch, tmp_path: Path):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    monkeypatch.setenv("TROOPER_PROXY_KEY_FILE", str(blocker / "proxy-key"))  # its directory cannot be made
+    assert setup_trooper_proxy()["request_headers_override"] == {}
+
+
+@pytest.mark.jupyter
+def test_a_public_jupyter_host_reaches_trooper_and_a_rebinding_page_does_not(make_trooper, fake_ollama, start_jupyter,
+                                                                              tmp_path: Path):
+    """On Binder or a hub, the browser's Host is a public name, which Jupyter forwards to Trooper."""
+    key_file = str(tmp_path / "proxy-key")
+    trooper = make_trooper(FALLBACK_URL=fake_ollama.api_chat_url, TROOPER_PROXY_KEY_FILE=key_file)
+    jupyter = start_jupyter("--ServerApp.allow_remote_access=True", TROOPER_PORT=str(port_of(trooper.url)),
+                            TROOPER_PROXY_KEY_FILE=key_file)
+    public = {**jupyter.auth, "Host": "hub.example.org"}
+    through_jupyter = httpx.get(f"{jupyter.url}/trooper/health", headers=public)
+    assert through_jupyter.status_code == 200, through_jupyter.text
+    chat = httpx.post(f"{jupyter.url}/trooper/api/chat/sessions", headers={**public, "Origin": "http://hub.example.org"})
+    assert chat.status_code in (200, 201), "the chat page's POSTs pass the Origin check too"
+    rebinding = httpx.get(f"{trooper.url}/health", headers={"Host": "hub.example.org"})
+    assert rebinding.status_code == 403, "a page rebinding a name to 127.0.0.1 has no key"

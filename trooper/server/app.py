@@ -32,7 +32,7 @@ class TrooperApplication(tornado.web.Application):
         self._answering: set[tornado.httputil.HTTPServerRequest] = set()
 
     def find_handler(self, request: tornado.httputil.HTTPServerRequest, **kwargs: Any) -> tornado.httputil.HTTPMessageDelegate:
-        refusal = access_refusal(request, self.settings["trooper_state"].settings.token)
+        refusal = access_refusal(request, self.settings["trooper_state"].settings)
         if refusal is not None:
             return self.get_handler_delegate(request, RefusedHandler, {"refusal": refusal})
         if request.method == "POST":

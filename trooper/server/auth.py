@@ -4,6 +4,8 @@
   the token: ``Authorization: Bearer <token>``, ``x-api-key: <token>`` (what the SDKs send as their
   API key) or the cookie the ``/login`` form sets for the pages. The header that carried the token
   is removed once checked, so no front door can mistake it for a provider key and send it upstream.
+- Without a token, a Trooper on loopback answers only requests that name it by a loopback host
+  (``trooper.server.hosts``: the defence against DNS rebinding).
 - Whatever the token, a browser request from another site cannot change anything: a request other
   than GET/HEAD whose ``Origin`` (or ``Referer``) names another host gets a 403, and the chat API
   takes JSON only (the body types an HTML form can send without a CORS preflight get a 415).
@@ -22,8 +24,10 @@ from urllib.parse import urlsplit
 import tornado.httputil
 import tornado.web
 
+from trooper.config import Settings
 from trooper.errors import TrooperError
 from trooper.server.base import BaseHandler
+from trooper.server.hosts import host_refusal
 from trooper.wire import openai
 
 COOKIE_NAME = "trooper_login"
@@ -84,9 +88,10 @@ def cross_site_refusal(request: tornado.httputil.HTTPServerRequest) -> TrooperEr
     return None
 
 
-def access_refusal(request: tornado.httputil.HTTPServerRequest, token: str) -> TrooperError | None:
+def access_refusal(request: tornado.httputil.HTTPServerRequest, settings: Settings) -> TrooperError | None:
     """Why this request may not reach its handler, or None when it may."""
-    refusal = cross_site_refusal(request)
+    refusal = host_refusal(request, settings) or cross_site_refusal(request)
+    token = settings.token
     if refusal is not None or not token:
         return refusal
     if request.path in OPEN_PATHS or request.path.startswith(OPEN_PREFIX) or take_credentials(request, token):
