@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
+import time
+from typing import Any
 
 import anthropic
 import httpx
@@ -12,6 +15,7 @@ import pytest
 from tests.fakes.behaviours import reply_text
 from trooper.server.app import make_app
 from trooper.server.auth import COOKIE_NAME
+from trooper.server.guesses import GuessThrottle
 
 TOKEN = "trooper-access-token-0123456789"
 CLAUDE_KEY = "sk-ant-configured-key-0123456789abcdef"
@@ -170,3 +174,70 @@ def test_an_empty_post_labelled_as_a_form_is_not_refused(make_trooper):
     with httpx.Client(base_url=server.url) as client:
         response = client.post("/api/chat/sessions", headers={"Content-Type": "application/x-www-form-urlencoded"})
         assert response.status_code == 201
+
+
+# ---------------------------------------------------------------- guessing the token
+
+
+async def _timed(client: httpx.AsyncClient, method: str, path: str, **kwargs: Any) -> tuple[httpx.Response, float]:
+    started = time.monotonic()
+    response = await client.request(method, path, **kwargs)
+    return response, time.monotonic() - started
+
+
+def test_a_wrong_token_waits_and_the_right_one_never_does(guarded):
+    async def run() -> list[str]:
+        finished: list[str] = []
+
+        async def send(label: str, headers: dict[str, str]) -> None:
+            response, seconds = await _timed(client, "GET", "/sessions", headers=headers)
+            finished.append(label)
+            if label == "right":
+                assert response.status_code == 200
+            elif label == "none":
+                assert response.status_code == 401
+            else:
+                assert response.status_code == 401 and seconds >= GuessThrottle.DELAY_SECONDS, (label, seconds)
+
+        async with httpx.AsyncClient(base_url=guarded.url, timeout=30) as client:
+            await asyncio.gather(
+                send("wrong bearer", {"Authorization": "Bearer guess-1"}),
+                send("wrong x-api-key", {"x-api-key": "guess-2"}),
+                send("wrong cookie", {"Cookie": f"{COOKIE_NAME}=guess-3"}),
+                send("none", {}),
+                send("right", {"x-api-key": TOKEN}),
+            )
+        return finished
+
+    finished = asyncio.run(run())
+    assert set(finished[:2]) == {"right", "none"}, f"no credential and the right one answer at once: {finished}"
+
+
+def test_guessing_is_capped_at_a_few_at_once(guarded):
+    async def run() -> list[httpx.Response]:
+        async with httpx.AsyncClient(base_url=guarded.url, timeout=30) as client:
+            return list(await asyncio.gather(*(
+                client.post("/v1/messages", json=MESSAGE, headers={"x-api-key": f"guess-{n}"}) for n in range(40)
+            )))
+
+    responses = asyncio.run(run())
+    statuses = [r.status_code for r in responses]
+    assert set(statuses) == {401, 429} and GuessThrottle.MAX_WAITING <= statuses.count(401) < 40, statuses
+    busy = next(r for r in responses if r.status_code == 429)
+    assert busy.headers["retry-after"] == "1"
+    assert busy.json() == {"type": "error", "error": {"type": "rate_limit_error", "message": busy.json()["error"]["message"]}}
+    with httpx.Client(base_url=guarded.url) as client:
+        assert client.post("/v1/messages", json=MESSAGE, headers={"x-api-key": TOKEN}).status_code == 200
+
+
+def test_a_page_with_a_wrong_token_redirects_only_after_the_wait(guarded):
+    started = time.monotonic()
+    response = httpx.get(guarded.url + "/dashboard", headers={"Authorization": "Bearer guess"})
+    assert response.status_code == 302 and time.monotonic() - started >= GuessThrottle.DELAY_SECONDS
+
+
+def test_the_login_form_waits_on_a_wrong_token(guarded):
+    started = time.monotonic()
+    response = httpx.post(guarded.url + "/login", data={"token": "guess"})
+    assert response.status_code == 401 and time.monotonic() - started >= GuessThrottle.DELAY_SECONDS
+    assert "not the access token" in response.text

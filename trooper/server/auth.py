@@ -6,6 +6,8 @@
   is removed once checked, so no front door can mistake it for a provider key and send it upstream.
 - Without a token, a Trooper on loopback answers only requests that name it by a loopback host
   (``trooper.server.hosts``: the defence against DNS rebinding).
+- A wrong token is answered slowly, and only a few wrong ones wait at once (``guesses``):
+  guessing is capped at a few per second from anywhere, and a right token is never slowed.
 - Whatever the token, a browser request from another site cannot change anything: a request other
   than GET/HEAD whose ``Origin`` (or ``Referer``) names another host gets a 403, and the chat API
   takes JSON only (the body types an HTML form can send without a CORS preflight get a 415).
@@ -72,6 +74,11 @@ def take_credentials(request: tornado.httputil.HTTPServerRequest, token: str) ->
     return cookie is not None and _same(cookie.value, cookie_value(token))
 
 
+def offers_credentials(request: tornado.httputil.HTTPServerRequest) -> bool:
+    """Whether the request tries a token (a header or the login cookie), right or wrong."""
+    return "Authorization" in request.headers or "x-api-key" in request.headers or COOKIE_NAME in request.cookies
+
+
 def cross_site_refusal(request: tornado.httputil.HTTPServerRequest) -> TrooperError | None:
     """A 403/415 for a browser request another site made, else None."""
     if request.method in SAFE_METHODS:
@@ -119,7 +126,9 @@ class RefusedHandler(BaseHandler):
             return openai.encode_error(status, error_type, message)
         return super().error_body(status, error_type, message)
 
-    def refuse(self, *args: str) -> None:
+    async def refuse(self, *args: str) -> None:
+        if self.refusal.status == 401 and offers_credentials(self.request):
+            await self.state.guess_throttle.wrong_guess()  # before any answer: a redirect says "wrong" too
         page = PAGES.get(self.request.path)
         if self.refusal.status == 401 and page is not None and self.request.method in ("GET", "HEAD"):
             # Relative, so the same page works at / and behind a proxy prefix.
@@ -155,12 +164,19 @@ class LoginHandler(BaseHandler):
             return
         self._form("")
 
-    def post(self) -> None:
+    async def post(self) -> None:
         token = self.state.settings.token
         if not token:
             self.redirect(self._next_page(), status=303)
             return
         if not _same(self.get_body_argument("token", ""), token):
+            try:
+                await self.state.guess_throttle.wrong_guess()
+            except TrooperError as busy:
+                self.set_status(busy.status)
+                self.set_header("Retry-After", busy.headers["retry-after"])
+                self._form("Too many wrong tokens are being tried at once: wait a second and try again.")
+                return
             self.set_status(401)
             self._form("That is not the access token (TROOPER_TOKEN).")
             return

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from trooper.config import Settings
+from trooper.server.guesses import GuessThrottle
 from trooper.server.live import LiveFeed
 
 if TYPE_CHECKING:
@@ -17,5 +18,6 @@ class AppState:
     settings: Settings
     store: Store
     feed: LiveFeed = field(default_factory=LiveFeed)
+    guess_throttle: GuessThrottle = field(default_factory=GuessThrottle)
     #: Set by the server at start-up: the router, the session service, the local-tier selector.
     services: dict[str, Any] = field(default_factory=dict)
