@@ -30,6 +30,7 @@ from trooper.config import Settings
 from trooper.errors import TrooperError
 from trooper.server.base import BaseHandler
 from trooper.server.hosts import host_refusal
+from trooper.server.secret import same_secret
 from trooper.wire import openai
 
 COOKIE_NAME = "trooper_login"
@@ -48,11 +49,6 @@ def cookie_value(token: str) -> str:
     return hmac.new(token.encode(), b"trooper login cookie", hashlib.sha256).hexdigest()
 
 
-def _same(candidate: str | None, expected: str) -> bool:
-    # Constant time, so response timing says nothing about how much of a guess was right.
-    return candidate is not None and hmac.compare_digest(candidate.encode(), expected.encode())
-
-
 def _bearer(value: str | None) -> str | None:
     if value and value[:7].lower() == "bearer ":
         return value[7:].strip()
@@ -62,16 +58,16 @@ def _bearer(value: str | None) -> str | None:
 def take_credentials(request: tornado.httputil.HTTPServerRequest, token: str) -> bool:
     """Whether the request carries the token; a header that carried it is removed from the request."""
     authenticated = False
-    if _same(_bearer(request.headers.get("Authorization")), token):
+    if same_secret(_bearer(request.headers.get("Authorization")), token):
         del request.headers["Authorization"]
         authenticated = True
-    if _same(request.headers.get("x-api-key"), token):
+    if same_secret(request.headers.get("x-api-key"), token):
         del request.headers["x-api-key"]
         authenticated = True
     if authenticated:
         return True
     cookie = request.cookies.get(COOKIE_NAME)
-    return cookie is not None and _same(cookie.value, cookie_value(token))
+    return cookie is not None and same_secret(cookie.value, cookie_value(token))
 
 
 def offers_credentials(request: tornado.httputil.HTTPServerRequest) -> bool:
@@ -169,7 +165,7 @@ class LoginHandler(BaseHandler):
         if not token:
             self.redirect(self._next_page(), status=303)
             return
-        if not _same(self.get_body_argument("token", ""), token):
+        if not same_secret(self.get_body_argument("token", ""), token):
             try:
                 await self.state.guess_throttle.wrong_guess()
             except TrooperError as busy:

@@ -18,7 +18,6 @@ loopback (``--insecure``) is reached by other names on purpose: neither checks t
 
 from __future__ import annotations
 
-import hmac
 import ipaddress
 import os
 import secrets
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from trooper.errors import TrooperError
+from trooper.server.secret import same_secret
 
 if TYPE_CHECKING:
     import tornado.httputil
@@ -110,8 +110,8 @@ def host_refusal(request: tornado.httputil.HTTPServerRequest, settings: Settings
     if not checks_host(settings) or is_loopback_name(host_name(request.host)):
         return None
     if offered is not None:
-        key = read_proxy_key(settings.proxy_key_file)  # read each time: the file may be new
-        if key is not None and hmac.compare_digest(offered.encode(), key.encode()):
+        key = read_proxy_key(settings.proxy_key_file)  # read each time: a key made anew or removed counts at once
+        if key is not None and same_secret(offered, key):
             return None
     shown = request.host[:100]
     return TrooperError(
