@@ -2,7 +2,8 @@
 
 Write methods only enqueue and return at once: the proxy never waits on disk. Reads are async
 and run off the event loop; a read sees every write made before it. ``flush()`` waits until the
-queued writes are committed (other processes reading the file see them then). The shapes of the dicts returned are documented in docs/store.md.
+queued writes are committed (other processes reading the file see them then). The shapes of the
+dicts returned are documented in docs/store.md.
 """
 
 from __future__ import annotations
