@@ -96,15 +96,13 @@ def keywords(text: str) -> frozenset[str]:
     return frozenset(map(_stem, [w for w in words if len(w) > 2]))
 
 
-def _text_only(message: Message) -> bool:
-    """A message of one text block, the common case: no join, no tool blocks to look for."""
-    return len(message.content) == 1 and isinstance(message.content[0], TextBlock)
+def _single_text(message: Message) -> TextBlock | None:
+    """The message's one block when it is text, the common case: no join, no tool blocks to look for."""
+    only = message.content[0] if len(message.content) == 1 else None
+    return only if isinstance(only, TextBlock) else None
 
 
 def _turn_text(message: Message) -> str:
-    only = message.content[0] if len(message.content) == 1 else None
-    if isinstance(only, TextBlock):  # the common case, without a join
-        return only.text
     return "\n".join(block.text for block in message.content if isinstance(block, TextBlock) and block.text)
 
 
@@ -204,9 +202,10 @@ class SitrepBuilder:
 
     def add(self, message: Message) -> None:
         self._turns += 1
-        text = _window(_turn_text(message))
+        single = _single_text(message)
+        text = _window(single.text if single else _turn_text(message))
         turn = _read(text, message.role != "assistant") if text else None
-        with_tools = not _text_only(message)
+        with_tools = single is None
         if message.role == "assistant":
             self._add_assistant(message, text, turn, with_tools)
         else:
