@@ -22,6 +22,7 @@ import ipaddress
 import os
 import secrets
 import tempfile
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,6 +48,7 @@ def host_name(host: str) -> str:
     return name if name and port.isdigit() else host
 
 
+@lru_cache(maxsize=256)  # every request asks, nearly always of the same one or two names
 def is_loopback_name(name: str) -> bool:
     """Whether a host name or address (no port) can only mean this machine."""
     name = name.strip().lower().rstrip(".")
