@@ -81,9 +81,10 @@ class TurnRecorder:
     session_id: str
     attempt: Callable[[AttemptRecord], None] = lambda record: None
     event: Callable[..., None] = lambda kind, **detail: None
-    #: The session's SITREP as the server keeps it, so compaction need not extract it again;
-    #: called only when compaction drops turns.
-    sitrep: Callable[[], Sitrep | None] = lambda: None
+    #: The SITREP of the conversation a request carries (the stored session plus what the
+    #: request adds), from the server's incremental builder so compaction need not extract it
+    #: again; called only when compaction drops turns.
+    sitrep: Callable[[list[Message]], Sitrep | None] = lambda messages: None
 
 
 @dataclass
@@ -191,7 +192,8 @@ class Router:
         reserve = min(request.max_tokens or DEFAULT_ANSWER_RESERVE, max(window // 4, 1))
         compacted_flag = False
         try:
-            compacted = compact(request, window - reserve, sitrep=recorder.sitrep)
+            carried = request.messages
+            compacted = compact(request, window - reserve, sitrep=lambda: recorder.sitrep(carried))
         except ContextTooLarge as exc:
             raise UpstreamError(provider.name, "context", str(exc), status=400, error_type="invalid_request_error") from None
         if compacted.dropped_turns:

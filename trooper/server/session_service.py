@@ -24,7 +24,7 @@ from trooper.conversation import (
     block_to_dict,
     message_from_dict,
 )
-from trooper.memory.sitrep import Sitrep, SitrepBuilder
+from trooper.memory.sitrep import Sitrep, SitrepBuilder, extract_sitrep
 from trooper.memory.tokens import count_message_tokens
 from trooper.memory.transcript import diff_history, message_fingerprint
 from trooper.routing.router import TurnRecorder
@@ -208,7 +208,7 @@ class SessionService:
             session.id,
             attempt=self.record_attempt,
             event=lambda kind, **detail: self.record_event(session, kind, **detail),
-            sitrep=lambda: self.sitrep_now(session),
+            sitrep=lambda messages: self.sitrep_of_request(session, messages),
         )
 
     def record_attempt(self, record: AttemptRecord) -> None:
@@ -237,6 +237,25 @@ class SessionService:
         if session.sitrep is None:
             session.sitrep = _build_sitrep(session)
         return session.sitrep
+
+    def sitrep_of_request(self, session: LiveSession, messages: list[Message]) -> Sitrep:
+        """The SITREP of the conversation a request carries, before the store has caught up.
+
+        A front door records a request's new messages after answering it, so the session may not
+        hold them yet (or any of them, on a session's first request): the session's builder is
+        copied and the request's new messages are folded into the copy. A request that rewrites
+        the history is read on its own.
+        """
+        diff = diff_history(session.messages, messages, stored_fingerprints=session.fingerprints)
+        if diff.branched:
+            return extract_sitrep(messages)
+        stored = self.sitrep_now(session)
+        if not diff.appended:
+            return stored
+        builder = session.sitrep_builder.copy()
+        for message in diff.appended:
+            builder.add(message)
+        return builder.build()
 
     def _schedule_sitrep(self, session: LiveSession) -> None:
         if session.id in self._sitrep_tasks:
