@@ -141,6 +141,9 @@ class Request:
     #: Client asked for a usage frame at the end of an OpenAI stream.
     include_usage: bool = False
     metadata: dict[str, Any] = field(default_factory=dict)
+    #: Anthropic's extended thinking setting as the client sent it (``{"type": "enabled",
+    #: "budget_tokens": N}``); sent on to Claude as it is, and a reason to route to the cloud.
+    thinking: dict[str, Any] | None = None
 
     def last_user_text(self) -> str:
         for message in reversed(self.messages):

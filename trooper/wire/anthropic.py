@@ -88,6 +88,7 @@ def decode_request(body: dict[str, Any]) -> Request:
         tool_choice=_decode_tool_choice(body),
         stream=bool(stream),
         metadata=f.field(body, "metadata", dict) or {},
+        thinking=f.field(body, "thinking", dict),
     )
 
 
@@ -220,6 +221,8 @@ def encode_request(request: Request, model: str, *, stream: bool, num_ctx: int |
         body["tools"] = [{"name": t.name, "description": t.description, "input_schema": t.input_schema} for t in request.tools]
         if request.tool_choice is not None:
             body["tool_choice"] = _encode_tool_choice(request.tool_choice)
+    if request.thinking is not None:
+        body["thinking"] = request.thinking
     user_id = request.metadata.get("user_id")
     if isinstance(user_id, str):
         # Anthropic accepts only user_id in metadata.
