@@ -56,7 +56,7 @@ TURNS: list[tuple[str, str, str]] = [
     ("Thank you so much", "local", SIMPLE),
     ("good morning", "local", SIMPLE),
     ("bye for now", "local", SIMPLE),
-    ("hello, can you set up a kubernetes cluster for our staging environment", "cloud", "not simple"),
+    ("hello, can you set up a kubernetes cluster for our staging environment", "cloud", "technical: kubernetes"),
     # risk words, on word boundaries and in their usual forms
     ("Why is the sky blue?", "cloud", "risk word: why"),
     ("WHY", "cloud", "risk word: why"),
