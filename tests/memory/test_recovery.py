@@ -23,7 +23,9 @@ def test_three_completed_prs_resume_from_step_four():
 
 def test_open_loops_reach_the_hint():
     recovery = build_recovery("s-2", SESSIONS["postgres-pool-go"].messages, 4_000)
-    assert recovery["recovery_hint"].startswith("Resume from step 3; still open: ")
+    resume = len(recovery["completed_steps"]) + 1
+    assert recovery["recovery_hint"].startswith(f"Resume from step {resume}; still open: ")
+    assert any("leak" in loop for loop in recovery["open_loops"])
     assert recovery["intent"] == "building a postgres connection pool in go"
 
 

@@ -78,7 +78,7 @@ _FIRST_PERSON = re.compile(r"\b(?:i|we|i've|we've|i have|we have)\s+(?:just\s+|a
 #: after "I" or "we".
 _AMBIGUOUS_PAST = frozenset("set put cut split shut spread hit let quit read".split())
 _IRREGULAR_PAST = _AMBIGUOUS_PAST | frozenset(
-    """ran re-ran reran wrote rewrote made built rebuilt took found did sent froze gave
+    """ran re-ran reran wrote rewrote made built rebuilt took did sent froze gave
     kept moved brought chose drew fed held led lit paid shut spent swapped taught told threw understood won
     bumped re-enabled""".split()
 )
@@ -197,10 +197,10 @@ def _done_at(clause: str, signals: _Signals | None, may_act: bool) -> int:
     first_person = _FIRST_PERSON.search(clause) if ("i " in clause or "we" in clause) else None
     if first_person and _is_past_action(first_person.group(1)):
         return first_person.start(1)
-    for word in clause.split(maxsplit=3)[:3]:  # not the whole of a long clause
-        leading = word.strip(",.:;!")
-        if _is_past_action(leading) and leading not in _AMBIGUOUS_PAST:
-            return clause.find(leading)
+    words = clause.split(maxsplit=1)
+    leading = words[0].strip(",.:;!") if words else ""  # a sentence that opens with its verb: "Upgraded to 18."
+    if _is_past_action(leading) and leading not in _AMBIGUOUS_PAST:
+        return clause.find(leading)
     return -1
 
 
@@ -321,28 +321,56 @@ class Reading(NamedTuple):
     constraint: bool = False
     #: The sentence before it in its turn (``None`` for the turn's first): context for a terse one.
     previous: str | None = None
+    #: The clause that reports the step done / the loop open, in the sentence's own case.
+    done_clause: str = ""
+    open_clause: str = ""
+
+
+def _clause_texts(sentence: str, low: str, split: bool) -> list[tuple[str, str]]:
+    """(lowercase, original) of each clause: the rules read the first, items quote the second."""
+    if not split or not _MAY_SPLIT.search(low):
+        return [(low, sentence)]
+    spans = [(m.start(), m.end()) for m in _CLAUSE_SPLIT.finditer(low)]
+    same_length = len(low) == len(sentence)  # lowercasing kept the offsets (it does but for rare letters)
+    parts, start = [], 0
+    for begin, end in [*spans, (len(low), len(low))]:
+        if low[start:begin].strip():
+            parts.append((low[start:begin], sentence[start:begin] if same_length else low[start:begin]))
+        start = end
+    return parts
 
 
 def _read_sentence(sentence: str, from_user: bool, cues: _TurnCues, previous: str | None) -> Reading | None:
     low = sentence.lower()
     if cues.may_ask and is_question(low):
         return Reading(sentence, question=True, previous=previous)
-    done = still_open = False
+    done_clause = open_clause = ""
     inner = _holds(low, cues.inner)
     may_signal = inner or _holds(low, cues.starting)
     may_act = cues.may_act and (cues.irregular is None or bool(_ED_WORD.search(low)) or _holds(low, cues.irregular))
     if may_signal or may_act:
         scan = _SIGNALS if inner else _WORD_SIGNALS
-        for part in clauses(low) if cues.may_split else (low,):
+        for part, original in _clause_texts(sentence, low, cues.may_split):
             signals = _signals(part, scan) if may_signal else None
             part_done = _is_done(part, signals, may_act, scan)
-            done = done or part_done
-            still_open = still_open or (signals is not None and _is_open(from_user, part_done, signals))
+            if part_done and from_user and signals is not None and signals.has("problem") and not signals.has("done"):
+                part_done = False  # "it won't start since I pulled main": a report, not a step
+            if part_done and not done_clause:
+                done_clause = original
+            if not open_clause and signals is not None and _is_open(from_user, part_done, signals):
+                open_clause = original
     decision = cues.may_decide and is_decision(low)
     constraint = cues.may_constrain and is_constraint(low)
-    if done or still_open or decision or constraint:
-        return Reading(sentence, done, still_open, False, decision, constraint, previous)
+    if done_clause or open_clause or decision or constraint:
+        return Reading(sentence, bool(done_clause), bool(open_clause), False, decision, constraint, previous, done_clause, open_clause)
     return None
+
+
+# A pasted log or trace line says nothing about the session's progress ("Finished in 3s").
+_LOG_LINE = re.compile(
+    r"\s*(?:\d{4}-\d\d-\d\d|\d\d:\d\d:\d\d|\[\s*\w|at [\w.$]+\(|File \"|Caused by|[\w.]+(?:Error|Exception):)"
+    r"|.*\b(?:INFO|DEBUG|WARN|WARNING|TRACE)\b"
+)
 
 
 def turn_words(lowered: str) -> set[str] | None:
@@ -377,7 +405,7 @@ def read_turn(text: str, from_user: bool, words: set[str] | None = None) -> Turn
         sentence = raw.strip()
         if sentence and not lead:
             lead = raw
-        if len(sentence) >= 4:
+        if len(sentence) >= 4 and not _LOG_LINE.match(sentence):
             reading = _read_sentence(sentence, from_user, cues, previous)
             if reading:
                 readings.append(reading)

@@ -29,18 +29,32 @@ _NOT_ACTIVITIES = (
     "seeing|getting|having|hitting|experiencing|facing|noticing|using|running|going|wondering|thinking|feeling|"
     "being|doing|stuck|struggling|coming|sitting|waiting"
 )
-_EXPLICIT = re.compile(
+# What the user asks for: a request, a question, a wish. Each may open a sentence or follow a
+# comma or a connective ("I'm writing a service for X, how do I set up Y?").
+_OPENING = r"(?:^|[.!?,;:]\s+|\b(?:so|but|and|now)\s+)"
+_REQUEST = re.compile(
     rf"""
-    (?:\b(?:i\s+am|i'm|im|we\s+are|we're|i've\s+been|we've\s+been)\s+(?:currently\s+|now\s+|still\s+)?
-        (?P<activity>(?:{_ACTIVITIES}|(?!{_NOT_ACTIVITIES})[a-z]+ing)\b.*)
-    |\b(?:i|we)\s+(?:really\s+)?(?:want|need|would\s+like|'d\s+like|wanna|have)\s+to\s+(?P<wish>.*)
+    \b(?:i|we)\s+(?:really\s+|just\s+)?(?:want|need|would\s+like|'d\s+like|wanna)\s+to\s+(?P<wish>.*)
+    |\b(?:je\s+veux|je\s+voudrais|j'aimerais|ich\s+möchte|ich\s+will|wir\s+wollen|quiero|necesito|
+        eu\s+quero|quero|preciso|gostaria\s+de)\s+(?P<wish_other>.*)
+    |{_OPENING}(?:comment\s+(?:puis-je|faire\s+pour|je\s+peux)|wie\s+kann\s+ich|cómo\s+puedo|como\s+posso)\s+(?P<howto_other>.*)
     |\b(?:my|our)\s+(?:goal|task|plan|job)\s+is\s+to\s+(?P<goal>.*)
     |\b(?:help\s+me|can\s+you\s+help\s+me|could\s+you\s+help\s+me)(?:\s+to|\s+with)?\s+(?P<help>.*)
-    |^(?:please\s+)?(?:can|could|would)\s+you\s+(?:please\s+)?(?P<request>.*)
-    |^how\s+(?:do|can|should|would)\s+(?:i|we|you)\s+(?P<howto>.*)
-    |^(?:let's|lets|let\s+us)\s+(?P<lets>.*)
-    |^(?P<imperative>(?:{_IMPERATIVES})\b.*)
-    )""",
+    |{_OPENING}(?:please\s+)?(?:can|could|would)\s+you\s+(?:please\s+)?(?P<request>.*)
+    |{_OPENING}how\s+(?:do|can|should|would)\s+(?:i|we|you)\s+(?P<howto>.*)
+    |{_OPENING}(?:what(?:'s|\s+is)\s+the\s+best\s+way|is\s+there\s+a\s+way)\s+to\s+(?P<way>.*)
+    |{_OPENING}(?:let's|lets|let\s+us)\s+(?P<lets>.*)
+    |{_OPENING}(?:please\s+)?(?P<imperative>(?:{_IMPERATIVES})\b.*)
+    """,
+    re.VERBOSE,
+)
+# What the user is doing: background that states a purpose when no request does.
+_ACTIVITY = re.compile(
+    rf"""
+    \b(?:i\s+am|i'm|im|we\s+are|we're|i've\s+been|we've\s+been)\s+(?:currently\s+|now\s+|still\s+)?
+        (?P<activity>(?:{_ACTIVITIES}|(?!{_NOT_ACTIVITIES})[a-z]+ing)\b.*)
+    |\b(?:i|we)\s+have\s+to\s+(?P<duty>.*)
+    """,
     re.VERBOSE,
 )
 _REFINEMENT = re.compile(
@@ -69,6 +83,8 @@ MIN_WORDS = 5
 _WORD = re.compile(r"[\w'+#.%$/-]+")
 _TRYING = re.compile(r"^trying\s+to\s+")
 MAX_INTENT_WORDS = 14
+#: A request this short names its object elsewhere ("fix pls", "find the race").
+_VAGUE_WORDS = 3
 
 
 @dataclass
@@ -98,11 +114,17 @@ def read_intent(text: str) -> IntentMatch | None:
     lowered = _LEADING_NOISE.sub("", " ".join(text[:_READ_CHARS].lower().split()))
     if not lowered:
         return None
-    match = _EXPLICIT.search(lowered)
-    if match:
-        clause = _TRYING.sub("", _clause(next(group for group in match.groups() if group is not None)))
-        if len(set(clause.split()) - _PRONOUN_OBJECT) >= 2:
-            return IntentMatch(clause, explicit=True)
+    for pattern in (_REQUEST, _ACTIVITY):  # what is asked for before what is being done
+        match = pattern.search(lowered)
+        if match:
+            clause = _TRYING.sub("", _clause(next(group for group in match.groups() if group is not None)))
+            words = set(clause.split())
+            if len(words - _PRONOUN_OBJECT) < 2:
+                continue
+            if match.start() > 0 and (words & _PRONOUN_OBJECT or len(words) <= _VAGUE_WORDS):
+                # "fix it and open a PR", "make it fast": the turn's opening says what "it" is
+                clause = f"{clause}: {_clause(lowered)}"
+            return IntentMatch(" ".join(clause.split()[:MAX_INTENT_WORDS + 6]), explicit=True)
     if not _substantive(lowered):
         return None
     clause = _clause(lowered)

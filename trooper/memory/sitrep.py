@@ -11,13 +11,15 @@ and, when they fail, an open loop.
 
 from __future__ import annotations
 
+import copy
 import re
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
 
 from trooper.conversation import Message, TextBlock, ToolResultBlock, ToolUseBlock
-from trooper.memory import cues
+from trooper.memory import agent_steps, cues
+from trooper.memory.agent_steps import MAX_ITEM_WORDS
 from trooper.memory.entities import extract_entities, extract_errors
 from trooper.memory.intent import read_intent, read_refinement
 from trooper.memory.tokens import count_tokens
@@ -55,11 +57,53 @@ _ANSWER_MIN_CHARS = 40
 _CACHED_TEXTS = 4096
 
 
+# What Trooper itself puts into a conversation: its SITREP block (echoed back by a model that saw
+# it in a fallback's system prompt) and the bridge turn of a compacted history. Never content.
+_OWN_BLOCK = re.compile(r"\[TROOPER_SITREP\].*?(?:\[/TROOPER_SITREP\]|\Z)|^\[Trooper: \d+ earlier messages compacted[^\]]*\]", re.S | re.M)
+
+
 def _window(text: str) -> str:
+    if "[TROOPER_SITREP]" in text or "[Trooper: " in text:
+        text = _OWN_BLOCK.sub("", text)
     if len(text) <= HEAD_CHARS + TAIL_CHARS:
         return text
     tail = text[-TAIL_CHARS:]
     return text[:HEAD_CHARS] + "\n" + tail[tail.find("\n") + 1 :]
+
+
+# What opens a clause without saying anything: interjections, connectives, a first-person subject.
+_FILLER = re.compile(
+    r"^(?:(?:ok(?:ay)?|so|well|great|nice|cool|good news|update|yes|yep|yeah|alright|perfect|awesome|also|and|"
+    r"then|now|finally|btw|fyi|found it|confirmed|ugh|hmm|oh|right|sure|done|note|summary)\b[\s,!.:;-]*)+",
+    re.IGNORECASE,
+)
+_SUBJECT = re.compile(
+    r"^(?:i|we|i've|we've|i have|we have|i'm|we're)\s+(?:(?:just|also|now|finally|then|already)\s+)?",
+    re.IGNORECASE,
+)
+#: Entities shown at most: a SITREP names what matters, not every name it saw.
+MAX_ENTITIES = 10
+#: Names too generic to tell one session from another.
+_NOISE_ENTITIES = frozenset("github sql Exception Error json http https".split())
+_QUANTITY_STARTS = frozenset("0123456789$")
+_HOME_PREFIX = re.compile(r"/(?:home|Users)/[^/]+/|/root/|/workspaces?/|/app/|/code/|/srv/|/opt/")
+#: Top-level folders a project's own paths start with.
+_PROJECT_DIRS = frozenset(
+    "src app apps lib libs tests test spec internal cmd pkg infra config configs scripts docs migrations "
+    "charts deploy k8s terraform modules packages services web api server client frontend backend".split()
+)
+#: Words of a prose loop that a passing test or build closes.
+_CHECK_WORDS = frozenset("test tests build ci red compil pipelin".split())
+#: A concise item needs this many content words to stand alone ("Reproduced." does not).
+_MIN_ITEM_KEYWORDS = 2
+
+
+def concise(clause: str) -> str:
+    """A clause as a dashboard item: markup, interjections and a leading "I"/"we" off, 12 words at most."""
+    text = " ".join(clause.replace("`", "").replace("**", "").split())
+    text = _SUBJECT.sub("", _FILLER.sub("", text)).strip(" -*>#:;,")
+    words = text.split()
+    return " ".join(words[:MAX_ITEM_WORDS]).rstrip(".,;:") if words else ""
 
 
 def _item(sentence: str) -> str:
@@ -160,6 +204,8 @@ class Sitrep:
     decisions: list[str] = field(default_factory=list)
     constraints: list[str] = field(default_factory=list)
     turn_count: int = 0
+    #: Item → the turn it was read from (0-based) and that turn's sentence, for "show me where".
+    evidence: dict[str, dict[str, object]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -169,6 +215,7 @@ class Sitrep:
 class _Loop:
     text: str
     keys: frozenset[str]
+    #: Loops of one key supersede each other ("check:pytest" failing again, then passing).
     tool: str = ""
     #: The turn that reported it: a problem report often spans several sentences.
     turn: int = 0
@@ -186,7 +233,8 @@ class SitrepBuilder:
         #: Intent words seen in a turn after the intent was stated: kept per turn, so that
         #: ``add`` costs one turn's work and ``build`` none of the session's.
         self._supported: set[str] = set()
-        self._entities: dict[str, None] = {}
+        #: Entity → how many times it was named: the most named rank first.
+        self._entities: dict[str, int] = {}
         self._path_names: set[str] = set()
         self._loops: list[_Loop] = []
         self._questions: list[str] = []
@@ -196,9 +244,18 @@ class SitrepBuilder:
         self._resolved: list[str] = []
         self._decisions: dict[str, None] = {}
         self._constraints: dict[str, None] = {}
-        self._tool_calls: dict[str, str] = {}
+        self._tool_calls: dict[str, ToolUseBlock] = {}
+        #: Step key → index in ``_steps``: a check that passes again replaces its earlier step.
+        self._keyed_steps: dict[str, int] = {}
+        #: The latest ``TodoWrite`` list: (status, item).
+        self._todos: list[tuple[str, str]] = []
+        self._evidence: dict[str, dict[str, object]] = {}
         self._previous_lead = ""
         self._turns = 0
+
+    def copy(self) -> SitrepBuilder:
+        """An independent builder in this state: a request's new turns are folded into a copy."""
+        return copy.deepcopy(self)
 
     def add(self, message: Message) -> None:
         self._turns += 1
@@ -212,18 +269,27 @@ class SitrepBuilder:
             self._add_user(message, text, turn, with_tools)
         if turn:
             for entity in turn.entities:
-                self._add_entity(entity)
+                self._add_entity(entity, from_assistant=message.role == "assistant")
+            if "`" in text:
+                for entity in _code_names(text):
+                    self._add_entity(entity)
             if 0 <= self._intent_turn < self._turns - 1 and len(self._supported) < len(self._intent_words):
                 lowered = text.lower()
                 self._supported.update(w for w in self._intent_words - self._supported if w in lowered)
             self._previous_lead = turn.lead
 
-    def _add_entity(self, entity: str) -> None:
+    def _add_entity(self, entity: str, from_assistant: bool = False) -> None:
+        if entity in _NOISE_ENTITIES or (from_assistant and entity[:1] in _QUANTITY_STARTS):
+            return  # sizes and durations an assistant mentions in passing matter to nobody
+        if entity.startswith("/"):
+            entity = _project_path(entity)
+            if not entity:
+                return
         if "/" in entity:
             self._path_names.add(entity.rsplit("/", 1)[-1])
         elif entity in self._path_names:
             return  # a bare file name repeating a path already known
-        self._entities.setdefault(entity, None)
+        self._entities[entity] = self._entities.get(entity, 0) + 1
 
     # ------------------------------------------------------------ per role
 
@@ -248,7 +314,10 @@ class SitrepBuilder:
 
     def _add_assistant(self, message: Message, text: str, turn: _TurnReading | None, with_tools: bool) -> None:
         for use in message.tool_uses() if with_tools else ():
-            self._tool_calls[use.id] = _describe_call(use)
+            self._tool_calls[use.id] = use
+            todos = agent_steps.read_todos(use.input)
+            if todos is not None:
+                self._todos = todos
             for value in use.input.values():
                 if isinstance(value, str) and len(value) <= 200:
                     for entity in _entities(value):
@@ -259,69 +328,91 @@ class SitrepBuilder:
             self._read_sentences(turn, from_user=False)
 
     def _add_tool_result(self, result: ToolResultBlock) -> None:
-        call = self._tool_calls.get(result.tool_use_id, "tool")
-        tool = call.split(" ", 1)[0]
+        use = self._tool_calls.get(result.tool_use_id)
         output = _window(result.text())
         for error in extract_errors(output):
             self._add_entity(error)
-        earlier = [loop for loop in self._loops if loop.tool == tool]
-        if result.is_error:
-            for loop in earlier:  # superseded by the newer failure
-                self._loops.remove(loop)
+        if use is None:
+            return
+        outcome = agent_steps.read_tool_call(use.name, use.input, output, result.is_error)
+        if outcome is None and result.is_error:
             first_line = next((line.strip() for line in output.splitlines() if line.strip()), "")
-            for entity in extract_entities(first_line):
-                self._add_entity(entity)
-            text = _item(f"{call} failed: {first_line}")
-            self._loops.append(_Loop(text, keywords(text), tool, self._turns))
-        else:  # the same tool succeeding closes its earlier failure
-            for loop in earlier:
+            outcome = agent_steps.Outcome("open", concise(f"{use.name} failed: {first_line}"), f"tool:{use.name}")
+        elif outcome is None:
+            outcome = agent_steps.Outcome("done", "", f"tool:{use.name}")  # closes the tool's failure, says nothing
+        for loop in [loop for loop in self._loops if loop.tool == outcome.key]:
+            if outcome.kind == "open":
+                self._loops.remove(loop)  # superseded by the newer failure
+            else:
                 self._resolve(loop)
+        if outcome.kind == "done" and outcome.key.startswith("check:"):
+            for loop in [loop for loop in self._loops if not loop.tool and not loop.keys.isdisjoint(_CHECK_WORDS)]:
+                self._resolve(loop)  # "the test fails", "CI is red": a passing check closes it
+        if not outcome.text:
+            return
+        self._note(outcome.text, _describe_call(use))
+        if outcome.kind == "open":
+            self._loops.append(_Loop(outcome.text, keywords(outcome.text), outcome.key, self._turns))
+        elif outcome.key in self._keyed_steps:
+            self._steps[self._keyed_steps[outcome.key]] = outcome.text
+        else:
+            self._keyed_steps[outcome.key] = len(self._steps)
+            self._steps.append(outcome.text)
+
+    def _note(self, item: str, sentence: str) -> None:
+        self._evidence[item] = {"turn": self._turns - 1, "text": _item(sentence)}
 
     # ------------------------------------------------------------ sentences
 
     def _read_sentences(self, turn: _TurnReading, from_user: bool) -> None:
         for sentence in turn.sentences:
             reading = sentence.reading
-            previous = self._previous_lead if reading.previous is None else reading.previous
-            item = f"{previous[:100]} {reading.sentence}" if sentence.terse and previous else reading.sentence
             if reading.question:
                 self._questions.append(sentence.item)
+                self._note(sentence.item, reading.sentence)
             if reading.done:
-                self._complete(item, from_user)
+                self._complete(concise(reading.done_clause), reading.sentence, from_user)
             if reading.open:
-                self._open(item)
+                self._open(concise(reading.open_clause), reading.sentence)
             if reading.decision:
                 self._decisions.setdefault(sentence.item, None)
             if reading.constraint:
                 self._constraints.setdefault(sentence.item, None)
 
-    def _open(self, sentence: str) -> None:
-        keys = keywords(sentence)
+    def _open(self, item: str, sentence: str) -> None:
+        keys = keywords(item)
+        if len(keys) < _MIN_ITEM_KEYWORDS:
+            return
+        self._note(item, sentence)
         for index, loop in enumerate(self._loops):
             if keys.isdisjoint(loop.keys):  # most loops: no set built
                 continue
             if len(keys & loop.keys) >= min(len(keys), len(loop.keys)) // 2:
-                self._loops[index] = _Loop(_item(sentence), keys | loop.keys, loop.tool, self._turns)  # newer news
+                self._loops[index] = _Loop(item, keys | loop.keys, loop.tool, self._turns)  # newer news
                 return
-        self._loops.append(_Loop(_item(sentence), keys, turn=self._turns))
+        self._loops.append(_Loop(item, keys, turn=self._turns))
 
-    def _complete(self, sentence: str, from_user: bool) -> None:
-        item = _item(sentence)
-        keys = keywords(sentence)
+    def _complete(self, item: str, sentence: str, from_user: bool) -> None:
+        keys = keywords(item)
         lowered = sentence.lower()
         references = {named or bare for named, bare in _REFERENCE.findall(lowered)} if _DIGIT.search(lowered) else set()
-        step_key = " ".join(sorted(keys)) if len(keys) > 1 else item.lower()
-        if (references and references <= self._references) or (not references and step_key in self._step_keys):
-            return  # the same PR / step reported again
-        self._references |= references
-        self._step_keys.add(step_key)
-        self._steps.append(item)
         closing = [loop for loop in self._loops if not keys.isdisjoint(loop.keys)]
         if not closing and self._loops and (from_user or not keys):
             # "that fixed it", "C'est corrigé": the user closes the problem reported last
             closing = [loop for loop in self._loops if loop.turn == self._loops[-1].turn]
         for loop in closing:
             self._resolve(loop)
+        if len(keys) < _MIN_ITEM_KEYWORDS and not references:
+            return  # "Reproduced.", "That worked.": it closes a problem but names no step
+        step_key = " ".join(sorted(keys))
+        if (references and references <= self._references) or (not references and step_key in self._step_keys):
+            return  # the same PR / step reported again
+        if not references and any(len(keys & keywords(step)) * 2 >= min(len(keys), len(keywords(step))) for step in self._steps[-8:]):
+            return  # prose retelling a step already taken ("Committed as 9b04d1e" after the commit itself)
+        self._references |= references
+        self._step_keys.add(step_key)
+        self._steps.append(item)
+        self._note(item, sentence)
 
     def _resolve(self, loop: _Loop) -> None:
         self._loops.remove(loop)
@@ -339,17 +430,57 @@ class SitrepBuilder:
         return round(min(1.0, max(0.0, score)), 2)
 
     def build(self) -> Sitrep:
+        steps = list(self._steps)
+        loops = [loop.text for loop in self._loops]
+        for status, item in self._todos:
+            (steps if status == "completed" else loops).append(item)
         return Sitrep(
             intent=self._intent,
             confidence=self._confidence(),
-            entities=list(self._entities),
-            open_loops=[loop.text for loop in self._loops] + self._questions,
-            completed_steps=list(self._steps),
+            entities=_ranked(self._entities),
+            open_loops=list(dict.fromkeys(loops + self._questions)),
+            completed_steps=list(dict.fromkeys(steps)),
             resolved_loops=list(dict.fromkeys(self._resolved)),
             decisions=list(self._decisions),
             constraints=list(self._constraints),
             turn_count=self._turns,
+            evidence={item: self._evidence[item] for item in steps + loops + self._questions if item in self._evidence},
         )
+
+
+# A name a person quotes as code: `createRoot`, `Stats()`, `atomic.Int64`, `test_checkout`.
+_CODE_SPAN = re.compile(r"`([A-Za-z_@.][\w@.:/()\[\]-]{2,48})`")
+_CODE_NAME = re.compile(r"[A-Za-z]+[A-Z_.(@][\w.()]*|[a-z]+_[a-z_]+")
+
+
+@lru_cache(maxsize=_CACHED_TEXTS)
+def _code_names(text: str) -> tuple[str, ...]:
+    """Quoted code names of a prose turn that look like identifiers (not plain words like `true`)."""
+    return tuple(name for name in _CODE_SPAN.findall(text) if _CODE_NAME.fullmatch(name) or "/" in name)
+
+
+def _ranked(counts: dict[str, int]) -> list[str]:
+    """The most named entities first (first named first among equals), at most ``MAX_ENTITIES``."""
+    order = sorted(enumerate(counts.items()), key=lambda item: (-item[1][1], item[0]))
+    return [name for _, (name, _) in order[:MAX_ENTITIES]]
+
+
+def _project_path(path: str) -> str:
+    """An absolute path as the project names it: ``/home/maya/src/api/app/main.py`` → ``app/main.py``.
+
+    A directory (no file name with an extension) is left out: tools list them, people rarely care.
+    """
+    name = path.rsplit("/", 1)[-1]
+    if "." not in name.strip("."):
+        return ""
+    match = _HOME_PREFIX.match(path)
+    if not match:
+        return path
+    rest = path[match.end() :].split("/")
+    for index, part in enumerate(rest[:-1]):
+        if part in _PROJECT_DIRS:
+            return "/".join(rest[index:])
+    return "/".join(rest[2:]) if len(rest) > 2 else rest[-1]
 
 
 def _describe_call(use: ToolUseBlock) -> str:
@@ -408,5 +539,5 @@ def _render(sitrep: Sitrep, intent: str, limits: dict[str, int]) -> str:
 
 def clear_cache() -> None:
     """Forget the readings kept of earlier texts: benchmarks start each round cold with it."""
-    for cached in (_read, _entities, _stem):
+    for cached in (_read, _entities, _stem, _code_names):
         cached.cache_clear()

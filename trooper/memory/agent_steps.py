@@ -1,0 +1,145 @@
+"""What an agent's tool calls say about progress, read from their structure before any prose.
+
+Pure functions over one tool call and its result: a test or build command that fails is an open
+loop and one that passes is a completed step (keyed by the command, so "pytest" going red then
+green closes its own loop); ``git commit`` and ``gh pr create`` are completed steps; a
+``TodoWrite`` list says directly what is done and what is pending. Commands come from Claude
+Code's ``Bash`` and from Cursor / Codex-style ``run_terminal_cmd`` / ``shell`` calls alike.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+MAX_ITEM_WORDS = 12
+
+# Commands whose outcome is a verdict on the work: tests, builds, type checks, linters, plans.
+_CHECK = re.compile(
+    r"\b(?:pytest|py\.test|tox|nox|unittest|jest|vitest|mocha|karma|playwright test|cypress run|"
+    r"go (?:test|build|vet)|cargo (?:test|build|check|clippy|nextest)|(?:npm|pnpm|yarn|bun)(?: run)? (?:test|build|lint|typecheck|check)|"
+    r"npx (?:tsc|jest|vitest|eslint)|tsc|eslint|ruff|mypy|pyright|flake8|black --check|"
+    r"mvn(?:w)? (?:test|verify|package|install)|gradle(?:w)? (?:test|build|check)|\./gradlew (?:test|build|check)|"
+    r"dotnet (?:test|build)|rspec|rake test|bundle exec (?:rspec|rake)|phpunit|mix test|ctest|make(?: \w+)?|"
+    r"terraform (?:validate|plan|apply)|helm (?:lint|template)|kubectl apply|docker (?:compose )?build|"
+    r"alembic upgrade|flyway migrate|rails test)\b"
+)
+_FAILED = re.compile(
+    r"\b[1-9]\d* (?:failed|failing|failures?|errors?)\b|^FAIL\b|\bFAILED\b|^error(?:\[E\d+\])?:|\berror TS\d+|"
+    r"BUILD FAILURE|npm ERR!|Traceback \(most recent call last\)|^panic:|\bexit (?:code|status) [1-9]|"
+    r"^Error: |\bERROR\b|Tests?: +\d+ failed|could not compile",
+    re.MULTILINE,
+)
+#: The line of a result that says how it went ("3 failed, 41 passed in 2.1s", "ok  ./...").
+_SUMMARY = re.compile(
+    r"^.*\b(?:\d+ (?:passed|failed|tests?|examples?|specs?)|Tests?:|tests? (?:passed|failed)|"
+    r"Finished|BUILD (?:SUCCESS|FAILURE)|Success!|Plan:|error(?:\[E\d+\])?:|error TS\d+|FAIL\b|ok\s).*$",
+    re.MULTILINE,
+)
+_COMMIT_LINE = re.compile(r"^\[([\w./-]+)(?: \(root-commit\))? ([0-9a-f]{7,12})\] (.+)$", re.MULTILINE)
+_COMMIT_MESSAGE = re.compile(r"""\bgit commit\b.*?-\w*m\s+(?:"([^"]+)"|'([^']+)'|(\S+))""")
+_PR_URL = re.compile(r"/pull/(\d+)\b")
+_PR_TITLE = re.compile(r"""--title\s+(?:"([^"]+)"|'([^']+)')""")
+_SHELL_TOOLS = frozenset("bash shell run_terminal_cmd run_command terminal execute_command exec_command local_shell".split())
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one tool call achieved: a step done or a loop opened, and the key that pairs them."""
+
+    kind: Literal["done", "open"]
+    text: str
+    #: Outcomes of one key supersede each other: a later pass closes an earlier failure.
+    key: str
+
+
+def _short(text: str, words: int = MAX_ITEM_WORDS) -> str:
+    return " ".join(text.replace("`", "").split()[:words])
+
+
+def command_of(name: str, tool_input: dict[str, Any]) -> str | None:
+    """The shell command a tool call runs, or None for other tools."""
+    command = tool_input.get("command", tool_input.get("cmd"))
+    if isinstance(command, list):  # Codex's shell: ["bash", "-lc", "pytest -q"]
+        command = command[-1] if command else None
+    if isinstance(command, str) and (name.lower() in _SHELL_TOOLS or "command" in tool_input):
+        return " ".join(command.split())
+    return None
+
+
+def _check_name(command: str) -> str | None:
+    """The check a command runs ("pytest tests/x.py -q" → "pytest tests/x.py -q"), without cd/env noise."""
+    for part in reversed(re.split(r"\s*(?:&&|\|\||;)\s*", command)):
+        match = _CHECK.search(part)
+        if match:
+            return part[match.start():].split(" 2>")[0].split(" |")[0].strip()
+    return None
+
+
+def _commit_message(command: str) -> str:
+    match = _COMMIT_MESSAGE.search(command)
+    return next((group for group in match.groups() if group), "") if match else ""
+
+
+#: Counts a person quotes from a run: "3 failed", "58 passed", "418 examples, 0 failures".
+_COUNTS = re.compile(r"\b\d+ (?:passed|failed|failures?|errors?|examples?|tests?|specs?|skipped|to add|to change|to destroy)\b")
+# Flags that say how a command prints, not what it checks.
+_QUIET_FLAGS = re.compile(r"\s+(?:-[qxvs]+|--no-?[\w-]*|--quiet|--verbose|-count=\d+|-out=\S+|--color=\w+)(?=\s|$)")
+
+
+def _summary(output: str, failed: bool) -> str:
+    """The counts of a run, else (for a failure) its first error line."""
+    tail = output[-4000:]
+    lines = _SUMMARY.findall(tail)
+    counts = _COUNTS.findall(lines[-1]) if lines else []
+    if counts:
+        return ", ".join(counts)
+    if failed:
+        lines = [line.strip(" =-") for line in tail.splitlines() if line.strip(" =-")]
+        errors = [line for line in lines if _FAILED.search(line)]
+        return (errors or lines or [""])[0]
+    return ""
+
+
+def read_tool_call(name: str, tool_input: dict[str, Any], output: str, is_error: bool) -> Outcome | None:
+    """The progress one tool call and its result report, if any."""
+    command = command_of(name, tool_input)
+    if command is None:
+        return None
+    failed = is_error or bool(_FAILED.search(output[-4000:]))
+    if "git commit" in command and not failed:
+        line = _COMMIT_LINE.search(output)
+        message = line.group(3) if line else _commit_message(command)
+        where = f"{line.group(2)} on {line.group(1)}" if line else ""
+        return Outcome("done", _short(f"committed {where}: {message}" if where else f"committed: {message}"), f"commit:{message}")
+    if "gh pr create" in command and not failed:
+        number = _PR_URL.search(output)
+        title = _PR_TITLE.search(command)
+        label = f"opened PR #{number.group(1)}" if number else "opened a PR"
+        text = f"{label}: {title.group(1) or title.group(2)}" if title else label
+        return Outcome("done", _short(text), f"pr:{label}")
+    check = _check_name(command)
+    if check is None:
+        if failed and is_error:
+            first = next((line.strip() for line in output.splitlines() if line.strip()), "")
+            return Outcome("open", _short(f"{_short(command, 4)} failed: {first}"), f"cmd:{command}")
+        return None
+    summary = _summary(output, failed)
+    key = f"check:{' '.join(check.split()[:2])}"
+    check = _QUIET_FLAGS.sub("", check)
+    if failed:
+        return Outcome("open", _short(f"{check} failing: {summary}" if summary else f"{check} failing"), key)
+    return Outcome("done", _short(f"{check} passes: {summary}" if summary else f"{check} passes"), key)
+
+
+def read_todos(tool_input: dict[str, Any]) -> list[tuple[str, str]] | None:
+    """(status, item) of each entry of a ``TodoWrite`` list; None when the input is not one."""
+    todos = tool_input.get("todos")
+    if not isinstance(todos, list):
+        return None
+    items = []
+    for todo in todos:
+        if isinstance(todo, dict) and isinstance(todo.get("content"), str):
+            items.append((str(todo.get("status", "pending")), _short(todo["content"])))
+    return items
