@@ -62,6 +62,9 @@ def main(argv: list[str] | None = None) -> None:
     names = next(iter(columns.values())).figures()
     for name in names:
         print(f"{name:<26}" + "".join(f"{c.figures()[name]:>14.3f}" for c in columns.values()))
+    for name in ("entities", "open_loops", "completed_steps"):
+        cells = "".join(f"{getattr(c, name).precision:>7.2f}{getattr(c, name).recall:>7.2f}" for c in columns.values())
+        print(f"{name + ' P / R':<26}" + cells)
 
 
 if __name__ == "__main__":

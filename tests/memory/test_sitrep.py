@@ -132,7 +132,7 @@ def test_failed_tool_call_is_open_until_the_tool_succeeds():
     call = Message("assistant", [ToolUseBlock("t1", "bash", {"command": "pytest -q"})])
     failed = Message("user", [ToolResultBlock("t1", [TextBlock("ImportError: no module named app")], is_error=True)])
     sitrep = extract_sitrep([user("run the tests please"), call, failed])
-    assert sitrep.open_loops == ["pytest failing: ImportError: no module named app"]
+    assert sitrep.open_loops == ["pytest tests fail: ImportError: no module named app"]
     assert "ImportError" in sitrep.entities
     retry = Message("assistant", [ToolUseBlock("t2", "bash", {"command": "pytest -q"})])
     passed = Message("user", [ToolResultBlock("t2", [TextBlock("12 passed")])])

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 MAX_ITEM_WORDS = 12
+#: Words of a commit message an item quotes: its headline, beside the hash and branch.
+_COMMIT_WORDS = 6
 
 # Commands whose outcome is a verdict on the work: tests, builds, type checks, linters, plans.
 _CHECK = re.compile(
@@ -36,6 +38,10 @@ _SUMMARY = re.compile(
     r"^.*\b(?:\d+ (?:passed|failed|tests?|examples?|specs?)|Tests?:|tests? (?:passed|failed)|"
     r"Finished|BUILD (?:SUCCESS|FAILURE)|Success!|Plan:|error(?:\[E\d+\])?:|error TS\d+|FAIL\b|ok\s).*$",
     re.MULTILINE,
+)
+_TEST_RUNNER = re.compile(
+    r"\b(?:pytest|tox|nox|jest|vitest|mocha|go test|cargo test|cargo nextest|rspec|phpunit|mix test|ctest|"
+    r"dotnet test|(?:npm|pnpm|yarn|bun)(?: run)? test|mvnw? test|gradlew? test|rails test|rake test)\b"
 )
 _COMMIT_LINE = re.compile(r"^\[([\w./-]+)(?: \(root-commit\))? ([0-9a-f]{7,12})\] (.+)$", re.MULTILINE)
 _COMMIT_MESSAGE = re.compile(r"""\bgit commit\b.*?-\w*m\s+(?:"([^"]+)"|'([^']+)'|(\S+))""")
@@ -112,7 +118,8 @@ def read_tool_call(name: str, tool_input: dict[str, Any], output: str, is_error:
         line = _COMMIT_LINE.search(output)
         message = line.group(3) if line else _commit_message(command)
         where = f"{line.group(2)} on {line.group(1)}" if line else ""
-        return Outcome("done", _short(f"committed {where}: {message}" if where else f"committed: {message}"), f"commit:{message}")
+        headline = _short(message, _COMMIT_WORDS)
+        return Outcome("done", _short(f"committed {where}: {headline}" if where else f"committed: {headline}"), f"commit:{message}")
     if "gh pr create" in command and not failed:
         number = _PR_URL.search(output)
         title = _PR_TITLE.search(command)
@@ -128,9 +135,11 @@ def read_tool_call(name: str, tool_input: dict[str, Any], output: str, is_error:
     summary = _summary(output, failed)
     key = f"check:{' '.join(check.split()[:2])}"
     check = _QUIET_FLAGS.sub("", check)
-    if failed:
-        return Outcome("open", _short(f"{check} failing: {summary}" if summary else f"{check} failing"), key)
-    return Outcome("done", _short(f"{check} passes: {summary}" if summary else f"{check} passes"), key)
+    runner = _TEST_RUNNER.search(check)
+    if runner:  # people say "tests pass", whatever runs them
+        check = f"{runner.group(0)} tests"
+    verb = ("fail" if runner else "failing") if failed else ("pass" if runner else "passes")
+    return Outcome("open" if failed else "done", _short(f"{check} {verb}: {summary}" if summary else f"{check} {verb}"), key)
 
 
 def read_todos(tool_input: dict[str, Any]) -> list[tuple[str, str]] | None:

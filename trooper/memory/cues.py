@@ -223,10 +223,16 @@ def _is_open(from_user: bool, done: bool, signals: _Signals) -> bool:
     same clause says it is ``done`` ("it no longer crashes").
     """
     if signals.has("pending"):
-        return True
+        # an assistant's "pending" opens a loop when it leads ("Pending: …", "Still to do later: …"),
+        # not inside an explanation ("pending calls are cancelled on unmount")
+        return from_user or signals.first("pending") <= _LEADING_CHARS
     if signals.has("still") and (signals.has("problem") or signals.has("negation")):
         return True
     return from_user and not done and signals.has("problem") and signals.first("hypothetical") != 0
+
+
+#: How far into an assistant's clause a pending word still leads it.
+_LEADING_CHARS = 24
 
 
 def is_problem(text: str) -> bool:
@@ -368,9 +374,15 @@ def _read_sentence(sentence: str, from_user: bool, cues: _TurnCues, previous: st
 
 # A pasted log or trace line says nothing about the session's progress ("Finished in 3s").
 _LOG_LINE = re.compile(
-    r"\s*(?:\d{4}-\d\d-\d\d|\d\d:\d\d:\d\d|\[\s*\w|at [\w.$]+\(|File \"|Caused by|[\w.]+(?:Error|Exception):)"
+    r"\s*(?:\d{4}-\d\d-\d\d|\d\d:\d\d:\d\d|\[\s*\w|at [\w.$]+\(|File \"|Caused by|[\w.]+(?:Error|Exception):|"
+    r"[│|>$+#{}]|E\s{2,}|(?:def|class|except|import|return|raise|elif|const|let|var|func|fn)\b|"
+    r"[\w.\[\]\"']+\s*(?:=|\+=|==)\s|\w+(?:\.\w+)*\(.*\)[;:]?$)"
     r"|.*\b(?:INFO|DEBUG|WARN|WARNING|TRACE)\b"
 )
+
+
+#: A list item's marker: the item's own first word is what the rules read ("- Added the index").
+_BULLET = re.compile(r"^(?:[-*•]|\d{1,2}[.)]|✅|✔️?)\s+")
 
 
 def turn_words(lowered: str) -> set[str] | None:
@@ -402,7 +414,7 @@ def read_turn(text: str, from_user: bool, words: set[str] | None = None) -> Turn
     lead = ""
     previous = None
     for raw in sentences(text):
-        sentence = raw.strip()
+        sentence = _BULLET.sub("", raw.strip())
         if sentence and not lead:
             lead = raw
         if len(sentence) >= 4 and not _LOG_LINE.match(sentence):

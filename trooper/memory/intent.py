@@ -39,9 +39,11 @@ _REQUEST = re.compile(
         eu\s+quero|quero|preciso|gostaria\s+de)\s+(?P<wish_other>.*)
     |{_OPENING}(?:comment\s+(?:puis-je|faire\s+pour|je\s+peux)|wie\s+kann\s+ich|cómo\s+puedo|como\s+posso)\s+(?P<howto_other>.*)
     |\b(?:my|our)\s+(?:goal|task|plan|job)\s+is\s+to\s+(?P<goal>.*)
+    |\b(?:my|our)\s+(?:boss|manager|team|client|customer|lead|pm)\s+(?:wants|needs)\s+(?:me\s+to\s+|us\s+to\s+)?(?P<asked>.*)
+    |{_OPENING}(?:i\s+|we\s+)?(?:really\s+)?(?:want|need)\s+(?!to\b)(?P<want>(?:a|an|the|some|to|my|our|\w+/)\S*\s.*|\w+.*)
     |\b(?:help\s+me|can\s+you\s+help\s+me|could\s+you\s+help\s+me)(?:\s+to|\s+with)?\s+(?P<help>.*)
     |{_OPENING}(?:please\s+)?(?:can|could|would)\s+you\s+(?:please\s+)?(?P<request>.*)
-    |{_OPENING}how\s+(?:do|can|should|would)\s+(?:i|we|you)\s+(?P<howto>.*)
+    |{_OPENING}how\s+(?:do|can|should|would)\s+(?:i|we|you|people|one)\s+(?:actually\s+)?(?P<howto>.*)
     |{_OPENING}(?:what(?:'s|\s+is)\s+the\s+best\s+way|is\s+there\s+a\s+way)\s+to\s+(?P<way>.*)
     |{_OPENING}(?:let's|lets|let\s+us)\s+(?P<lets>.*)
     |{_OPENING}(?:please\s+)?(?P<imperative>(?:{_IMPERATIVES})\b.*)
@@ -59,7 +61,10 @@ _ACTIVITY = re.compile(
 )
 _REFINEMENT = re.compile(
     r"\b(?:actually|instead|change of plan|scratch that|new plan|pivot|switching to|forget (?:that|the)|"
-    r"on second thought|different approach|now i (?:want|need)|now we (?:want|need))\b"
+    r"on second thought|different approach|now i (?:want|need)|now we (?:want|need)|"
+    r"new (?:task|thing|question|topic)|next (?:task|thing|up)|different (?:question|thing|topic)|unrelated|"
+    r"(?:one|another) more thing|another (?:thing|question|task)|while i'm (?:here|at it)|while we're at it|"
+    r"switching gears|moving on|separate (?:issue|question|thing)|other thing|totally different)\b"
 )
 _REFINED = re.compile(
     rf"""\b(?:(?:i|we)\s+(?:now\s+)?(?:want|need|would\s+like|'d\s+like)\s+to\s+(?P<wish>.*)
@@ -83,6 +88,9 @@ MIN_WORDS = 5
 _WORD = re.compile(r"[\w'+#.%$/-]+")
 _TRYING = re.compile(r"^trying\s+to\s+")
 MAX_INTENT_WORDS = 14
+_SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
+#: Sentences of the first turn a guess looks at for a problem before taking the first clause.
+_GUESS_SENTENCES = 4
 #: A request this short names its object elsewhere ("fix pls", "find the race").
 _VAGUE_WORDS = 3
 
@@ -127,9 +135,11 @@ def read_intent(text: str) -> IntentMatch | None:
             return IntentMatch(" ".join(clause.split()[:MAX_INTENT_WORDS + 6]), explicit=True)
     if not _substantive(lowered):
         return None
-    clause = _clause(lowered)
-    if clause and is_problem(clause):
-        clause = "fix: " + clause
+    clauses = [_clause(part) for part in _SENTENCE.split(lowered)[:_GUESS_SENTENCES]]
+    problem = next((c for c in clauses if len(c.split()) >= 3 and is_problem(c)), None)
+    if problem:  # "we get 502s from the ALB under load": the problem is what the user wants gone
+        return IntentMatch("fix: " + problem, explicit=False)
+    clause = next((c for c in clauses if len(c.split()) >= 3), clauses[0] if clauses else "")
     return IntentMatch(clause, explicit=False) if clause else None
 
 
@@ -142,10 +152,14 @@ def read_refinement(text: str, words: set[str] | None = None) -> str | None:
     if words is not None and len(text) <= _READ_CHARS and words.isdisjoint(_REFINEMENT_TRIGGERS.words):
         return None
     lowered = " ".join(text[:_READ_CHARS].lower().split())
-    if not _REFINEMENT.search(lowered):
+    trigger = _REFINEMENT.search(lowered)
+    if not trigger:
         return None
-    match = _REFINED.search(lowered)
-    if not match:
-        return None
-    clause = _clause(next(group for group in match.groups() if group is not None))
-    return clause if len(clause.split()) >= 2 else None
+    match = _REFINED.search(lowered) or _REQUEST.search(lowered)
+    if match:
+        clause = _clause(next(group for group in match.groups() if group is not None))
+        if len(clause.split()) >= 2:
+            return clause
+    # "while I'm here, the jest test for this component is flaky": a new problem is the new task
+    clause = _clause(lowered[trigger.end() :].lstrip(" ,:;-"))
+    return f"fix: {clause}" if len(clause.split()) >= 3 and is_problem(clause) else None

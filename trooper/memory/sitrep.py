@@ -81,6 +81,7 @@ _SUBJECT = re.compile(
     r"^(?:i|we|i've|we've|i have|we have|i'm|we're)\s+(?:(?:just|also|now|finally|then|already)\s+)?",
     re.IGNORECASE,
 )
+_SIGN_OFF = re.compile(r"[\s,;:-]+(?:thx|thanks|thank you|ty|cheers|gotta go|lol)[\s!.]*$", re.IGNORECASE)
 #: Entities shown at most: a SITREP names what matters, not every name it saw.
 MAX_ENTITIES = 10
 #: Names too generic to tell one session from another.
@@ -101,7 +102,7 @@ _MIN_ITEM_KEYWORDS = 2
 def concise(clause: str) -> str:
     """A clause as a dashboard item: markup, interjections and a leading "I"/"we" off, 12 words at most."""
     text = " ".join(clause.replace("`", "").replace("**", "").split())
-    text = _SUBJECT.sub("", _FILLER.sub("", text)).strip(" -*>#:;,")
+    text = _SIGN_OFF.sub("", _SUBJECT.sub("", _FILLER.sub("", text))).strip(" -*>#:;,")
     words = text.split()
     return " ".join(words[:MAX_ITEM_WORDS]).rstrip(".,;:") if words else ""
 
@@ -252,6 +253,8 @@ class SitrepBuilder:
         self._evidence: dict[str, dict[str, object]] = {}
         self._previous_lead = ""
         self._turns = 0
+        #: User turns with text (tool results aside).
+        self._user_turns = 0
 
     def copy(self) -> SitrepBuilder:
         """An independent builder in this state: a request's new turns are folded into a copy."""
@@ -298,6 +301,7 @@ class SitrepBuilder:
             self._add_tool_result(result)
         if not turn:
             return
+        self._user_turns += 1
         if not self._intent:
             found = read_intent(text)
             if found:
@@ -370,7 +374,8 @@ class SitrepBuilder:
             if reading.question:
                 self._questions.append(sentence.item)
                 self._note(sentence.item, reading.sentence)
-            if reading.done:
+            if reading.done and not (from_user and self._user_turns == 1):
+                # the first user turn sets the scene ("I inherited this script"): no step yet
                 self._complete(concise(reading.done_clause), reading.sentence, from_user)
             if reading.open:
                 self._open(concise(reading.open_clause), reading.sentence)
@@ -478,8 +483,9 @@ def _project_path(path: str) -> str:
         return path
     rest = path[match.end() :].split("/")
     for index, part in enumerate(rest[:-1]):
-        if part in _PROJECT_DIRS:
-            return "/".join(rest[index:])
+        following = rest[index + 1]
+        if part in _PROJECT_DIRS and not ("-" in following and index + 2 < len(rest)):
+            return "/".join(rest[index:])  # not "src/inventory-api/…": a folder of repositories
     return "/".join(rest[2:]) if len(rest) > 2 else rest[-1]
 
 
