@@ -19,7 +19,7 @@ from tests.fakes.behaviours import echo
 from trooper.conversation import Message, TextBlock
 from trooper.memory.tokens import count_request_tokens
 
-SESSIONS = Path(__file__).resolve().parents[1] / "data" / "sessions"
+SESSIONS = Path(__file__).resolve().parents[1] / "data" / "sessions" / "dev" / "original"
 BUDGET = 900
 PR_WORK = {
     1: "extract the configuration loading into its own module and keep the old import path working",

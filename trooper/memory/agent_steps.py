@@ -14,6 +14,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 MAX_ITEM_WORDS = 12
+#: How much of a tool's output is read for its verdict, and how many of its last lines for counts.
+_TAIL_CHARS = 4000
+_SUMMARY_LINES = 12
 #: Words of a commit message an item quotes: its headline, beside the hash and branch.
 _COMMIT_WORDS = 6
 
@@ -96,7 +99,7 @@ _QUIET_FLAGS = re.compile(r"\s+(?:-[qxvs]+|--no-?[\w-]*|--quiet|--verbose|-count
 
 def _summary(output: str, failed: bool) -> str:
     """The counts of a run, else (for a failure) its first error line."""
-    tail = output[-4000:]
+    tail = "\n".join(output[-_TAIL_CHARS:].splitlines()[-_SUMMARY_LINES:])  # runners end with their verdict
     lines = _SUMMARY.findall(tail)
     counts = _COUNTS.findall(lines[-1]) if lines else []
     if counts:
@@ -113,7 +116,7 @@ def read_tool_call(name: str, tool_input: dict[str, Any], output: str, is_error:
     command = command_of(name, tool_input)
     if command is None:
         return None
-    failed = is_error or bool(_FAILED.search(output[-4000:]))
+    failed = is_error or bool(_FAILED.search(output[-_TAIL_CHARS:]))
     if "git commit" in command and not failed:
         line = _COMMIT_LINE.search(output)
         message = line.group(3) if line else _commit_message(command)

@@ -26,6 +26,10 @@ def message_to_json(message: Message) -> dict[str, Any]:
     return {"role": message.role, "content": [block_to_dict(block) for block in message.content]}
 
 
+#: Open loops a recovery hint names at most.
+HINT_LOOPS = 5
+
+
 def build_recovery(session_id: str, messages: list[Message], budget: int) -> dict[str, Any]:
     """Everything a new agent needs to resume the session, its context compacted into ``budget``.
 
@@ -35,7 +39,8 @@ def build_recovery(session_id: str, messages: list[Message], budget: int) -> dic
     resume_from = next_step(sitrep.completed_steps)
     hint = f"Resume from step {resume_from}"
     if sitrep.open_loops:
-        hint += f"; still open: {sitrep.open_loops[0]}"
+        # every loop, so a resuming agent misses none (items are concise: at most 12 words each)
+        hint += "; still open: " + "; ".join(sitrep.open_loops[:HINT_LOOPS])
     context: list[dict[str, Any]] = []
     if messages:
         compacted = compact(messages, budget)

@@ -12,6 +12,7 @@ and, when they fail, an open loop.
 from __future__ import annotations
 
 import copy
+import heapq
 import re
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
@@ -27,9 +28,6 @@ from trooper.memory.tokens import count_tokens
 HEAD_CHARS = 1000
 TAIL_CHARS = 400
 MAX_ITEM_CHARS = 160
-#: A sentence this short, or opening with a pronoun, borrows the sentence before it as context.
-_TERSE_WORDS = 5
-_PRONOUN_START = re.compile(r"^(?:that|this|it|these|those|both)\b")
 # "PR #3", "issue 12", "step 4", "#7": the numbered unit of work a completed step names.
 _REFERENCE = re.compile(r"\b(?:pr|pull request|mr|merge request|issue|ticket|bug|step|phase|task|stage)\s*#?\s*(\d+)\b|#(\d+)\b")
 #: Every reference holds a number: a sentence without a digit is not scanned for one.
@@ -95,6 +93,11 @@ _PROJECT_DIRS = frozenset(
 )
 #: Words of a prose loop that a passing test or build closes.
 _CHECK_WORDS = frozenset("test tests build ci red compil pipelin".split())
+#: A user's request opens no loop: it is the intent ("help me fix…", "can you…", "please add…").
+_REQUEST_START = re.compile(
+    r"(?:please |pls |can you |could you |would you |help me |i need you to |let's )"
+    r"|(?:fix|add|make|write|create|update|remove|implement|refactor|set up|investigate|find|debug)\b(?!.*\bstill\b)"
+)
 #: A concise item needs this many content words to stand alone ("Reproduced." does not).
 _MIN_ITEM_KEYWORDS = 2
 
@@ -155,16 +158,13 @@ class _Sentence(NamedTuple):
     reading: cues.Reading
     #: ``_item`` of a question, decision or constraint (kept as such), else "".
     item: str = ""
-    #: A step or a loop too short, or opening with a pronoun: it borrows the sentence before it.
-    terse: bool = False
 
 
 def _sentence(reading: cues.Reading) -> _Sentence:
     """The reading with what the fold derives from its sentence alone; most sentences say nothing."""
     text = reading.sentence
     item = _item(text) if reading.question or reading.decision or reading.constraint else ""
-    terse = (reading.done or reading.open) and (len(text.split()) <= _TERSE_WORDS or bool(_PRONOUN_START.match(text.lower())))
-    return _Sentence(reading, item, terse)
+    return _Sentence(reading, item)
 
 
 class _TurnReading(NamedTuple):
@@ -236,6 +236,8 @@ class SitrepBuilder:
         self._supported: set[str] = set()
         #: Entity → how many times it was named: the most named rank first.
         self._entities: dict[str, int] = {}
+        #: The ranked entities as last built; None when a new mention may have changed them.
+        self._top: list[str] | None = None
         self._path_names: set[str] = set()
         self._loops: list[_Loop] = []
         self._questions: list[str] = []
@@ -292,7 +294,11 @@ class SitrepBuilder:
             self._path_names.add(entity.rsplit("/", 1)[-1])
         elif entity in self._path_names:
             return  # a bare file name repeating a path already known
-        self._entities[entity] = self._entities.get(entity, 0) + 1
+        count = self._entities.get(entity, 0) + 1
+        self._entities[entity] = count
+        top = self._top
+        if top is not None and (len(top) < MAX_ENTITIES or entity in top or count > self._entities[top[-1]]):
+            self._top = None  # the ranking may change: computed again at the next build
 
     # ------------------------------------------------------------ per role
 
@@ -377,17 +383,24 @@ class SitrepBuilder:
             if reading.done and not (from_user and self._user_turns == 1):
                 # the first user turn sets the scene ("I inherited this script"): no step yet
                 self._complete(concise(reading.done_clause), reading.sentence, from_user)
-            if reading.open:
-                self._open(concise(reading.open_clause), reading.sentence)
+            if reading.open and not (from_user and _REQUEST_START.match(reading.sentence.lower())):
+                # "Help me fix the flaky test": the request is the intent; its problem is opened
+                # by the sentences that report it ("It still fails on CI")
+                context = self._previous_lead if reading.previous is None else reading.previous
+                self._open(concise(reading.open_clause), reading.sentence, context)
             if reading.decision:
                 self._decisions.setdefault(sentence.item, None)
             if reading.constraint:
                 self._constraints.setdefault(sentence.item, None)
 
-    def _open(self, item: str, sentence: str) -> None:
+    def _open(self, item: str, sentence: str, context: str = "") -> None:
         keys = keywords(item)
         if len(keys) < _MIN_ITEM_KEYWORDS:
-            return
+            if not item or not context:
+                return
+            keys = keys | keywords(context)  # "It still fails on CI": what "it" is comes before
+            if len(keys) < _MIN_ITEM_KEYWORDS:
+                return
         self._note(item, sentence)
         for index, loop in enumerate(self._loops):
             if keys.isdisjoint(loop.keys):  # most loops: no set built
@@ -425,12 +438,12 @@ class SitrepBuilder:
 
     # ------------------------------------------------------------ result
 
-    def _confidence(self) -> float:
+    def _confidence(self, entities: list[str]) -> float:
         if not self._intent:
             return 0.0
         words = self._intent_words
         support = len(self._supported) / len(words) if words else 0.0
-        names_entity = any(e.lower() in self._intent for e in self._entities)
+        names_entity = any(e.lower() in self._intent for e in entities)
         score = (0.6 if self._explicit else 0.35) + 0.3 * support + 0.1 * names_entity - 0.15 * self._pivots
         return round(min(1.0, max(0.0, score)), 2)
 
@@ -439,10 +452,13 @@ class SitrepBuilder:
         loops = [loop.text for loop in self._loops]
         for status, item in self._todos:
             (steps if status == "completed" else loops).append(item)
+        if self._top is None:
+            self._top = _ranked(self._entities)
+        entities = list(self._top)
         return Sitrep(
             intent=self._intent,
-            confidence=self._confidence(),
-            entities=_ranked(self._entities),
+            confidence=self._confidence(entities),
+            entities=entities,
             open_loops=list(dict.fromkeys(loops + self._questions)),
             completed_steps=list(dict.fromkeys(steps)),
             resolved_loops=list(dict.fromkeys(self._resolved)),
@@ -465,9 +481,11 @@ def _code_names(text: str) -> tuple[str, ...]:
 
 
 def _ranked(counts: dict[str, int]) -> list[str]:
-    """The most named entities first (first named first among equals), at most ``MAX_ENTITIES``."""
-    order = sorted(enumerate(counts.items()), key=lambda item: (-item[1][1], item[0]))
-    return [name for _, (name, _) in order[:MAX_ENTITIES]]
+    """The most named entities first (first named first among equals), at most ``MAX_ENTITIES``.
+
+    ``nlargest`` is stable and keeps the dict's insertion order among equal counts.
+    """
+    return heapq.nlargest(MAX_ENTITIES, counts, key=counts.__getitem__)
 
 
 def _project_path(path: str) -> str:
