@@ -73,7 +73,13 @@ def test_a_new_turn_and_an_open_loop_appear_live_without_a_reload(trooper, fake_
         {"role": "user", "content": "The checkout test still fails on CI."},
     ])
     expect(page.locator("#transcript .turn")).to_have_count(4, timeout=LIVE_TIMEOUT_MS)
-    expect(page.locator("#sitrep .open-loops li").first).to_contain_text("still fails on CI", timeout=LIVE_TIMEOUT_MS)
+    loop = page.locator("#sitrep .open-loops li").first
+    expect(loop).to_contain_text("still fails on CI", timeout=LIVE_TIMEOUT_MS)
+    # the item names the turn it was read from; its button brings that turn into view
+    expect(loop).to_have_attribute("title", "The checkout test still fails on CI.")
+    loop.locator("button.evidence").click()
+    expect(page.locator("#transcript .turn.evidence-turn")).to_have_attribute("data-seq", "2")
+    expect(page.locator("#transcript .turn.evidence-turn")).to_contain_text("still fails on CI")
     expect(page.locator("#detail-providers")).to_contain_text("ollama")
     assert page.evaluate("window.__sameDocument") is True, "the page reloaded"
     page.screenshot(path=str(SCREENSHOTS / "dashboard-session.png"), full_page=True)

@@ -116,3 +116,13 @@ def test_sitrep_panel_is_compact_and_escaped():
                         "open_loops": ["size the pool"]})
     assert "72%" in html and "&lt;b&gt;pool" in html and "&lt;x&gt;" in html and "size the pool" in html
     assert sitrep_html({}) == ""
+
+
+def test_sitrep_panel_shows_steps_with_their_evidence_escaped():
+    html = sitrep_html({
+        "intent": "fix the pool", "completed_steps": ["pytest tests pass: 12 passed"],
+        "open_loops": ["<img src=x onerror=alert(1)> still leaks"],
+        "evidence": {"pytest tests pass: 12 passed": {"turn": 4, "text": 'bash (pytest -q) "quoted" <b>'}},
+    })
+    assert "done: <span title=\"turn 5: bash (pytest -q) &quot;quoted&quot; &lt;b&gt;\">pytest tests pass: 12 passed</span>" in html
+    assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt; still leaks" in html

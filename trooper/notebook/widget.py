@@ -258,13 +258,28 @@ def _history(messages: list[dict[str, Any]], events: list[dict[str, Any]]) -> li
 
 
 def sitrep_html(sitrep: dict[str, Any]) -> str:
-    """A compact, escaped SITREP: intent with confidence, entities, open loops."""
-    if not sitrep.get("intent") and not sitrep.get("entities") and not sitrep.get("open_loops"):
+    """A compact, escaped SITREP: intent with confidence, entities, open loops, completed steps.
+
+    Each loop and step carries the sentence it was read from, and its turn, as a tooltip.
+    """
+    if not any(sitrep.get(key) for key in ("intent", "entities", "open_loops", "completed_steps")):
         return ""
+    evidence = sitrep.get("evidence") or {}
+
+    def item(text: str) -> str:
+        source = evidence.get(text)
+        if not isinstance(source, dict) or not isinstance(source.get("turn"), int):
+            return html.escape(text)
+        tip = f"turn {source['turn'] + 1}: {source.get('text', '')}"
+        return f'<span title="{html.escape(tip, quote=True)}">{html.escape(text)}</span>'
+
     rows = [f"<b>SITREP</b> intent: {html.escape(str(sitrep.get('intent') or '—'))} "
             f"({float(sitrep.get('confidence') or 0):.0%})"]
-    for name, key in (("entities", "entities"), ("open loops", "open_loops")):
-        items = [str(item) for item in sitrep.get(key) or []][:SITREP_MAX_ITEMS]
+    entities = [str(entity) for entity in sitrep.get("entities") or []][:SITREP_MAX_ITEMS]
+    if entities:
+        rows.append("entities: " + ", ".join(html.escape(entity) for entity in entities))
+    for name, key in (("open loops", "open_loops"), ("done", "completed_steps")):
+        items = [str(entry) for entry in sitrep.get(key) or []][:SITREP_MAX_ITEMS]
         if items:
-            rows.append(f"{name}: " + ", ".join(html.escape(item) for item in items))
+            rows.append(f"{name}: " + "; ".join(item(entry) for entry in items))
     return f'<div style="{_MUTED};border:1px solid #ddd;padding:4px 8px">' + "<br>".join(rows) + "</div>"

@@ -187,8 +187,22 @@ export function confidenceFraction(value) {
 export function renderSitrep(container, sitrep) {
   const data = sitrep || {};
   const fraction = confidenceFraction(data.confidence);
+  const evidence = data.evidence || {};
+  const item = (entry) => {
+    const text = itemText(entry);
+    const source = evidence[text];
+    if (!source || !Number.isInteger(source.turn)) return el("li", { text });
+    // The sentence the item was read from, and a link to its turn (the dashboard scrolls to it).
+    return el("li", { attrs: { title: String(source.text || "") } },
+      el("span", { text }),
+      el("button", {
+        className: "evidence", text: `turn ${source.turn + 1}`,
+        attrs: { type: "button", "data-turn": source.turn, "aria-label": `Show turn ${source.turn + 1}: ${source.text || ""}` },
+        on: { click: () => container.dispatchEvent(new CustomEvent("sitrep-evidence", { bubbles: true, detail: source })) },
+      }));
+  };
   const list = (items, className, emptyText) => (items && items.length)
-    ? el("ul", { className }, items.map((item) => el("li", { text: itemText(item) })))
+    ? el("ul", { className }, items.map(item))
     : el("p", { className: "none", text: emptyText });
   const sections = [
     el("section", { className: "sitrep-intent" },
@@ -268,4 +282,10 @@ export function setSessionHash(id) {
   if (window.location.hash !== hash) {
     history.replaceState(null, "", hash || window.location.pathname + window.location.search);
   }
+}
+
+/** Show the "Sign out" form of a page once a sign-in happened (a Trooper with TROOPER_TOKEN). */
+export function offerSignOut() {
+  const form = document.getElementById("sign-out");
+  if (form) form.hidden = !document.cookie.split(";").some((part) => part.trim().startsWith("trooper_signed_in="));
 }

@@ -1,6 +1,6 @@
 // The dashboard: every session, its SITREP, providers, events and transcript, kept live by api/live.
 import {
-  api, el, followLiveFeed, formatCount, fullDate, providerSlot, renderSitrep, serverBaseURL,
+  api, offerSignOut, el, followLiveFeed, formatCount, fullDate, providerSlot, renderSitrep, serverBaseURL,
   sessionFromHash, setRenderedHTML, setSessionHash, timeAgo,
 } from "./common.js";
 
@@ -262,6 +262,15 @@ function fillSnippets() {
   $("snippet-claude-code").textContent = `export ANTHROPIC_BASE_URL=${base}\nclaude`;
 }
 
+// A SITREP item's "turn N" button: bring the turn it was read from into view, and mark it.
+$("sitrep").addEventListener("sitrep-evidence", (event) => {
+  const turn = document.querySelector(`#transcript [data-seq="${Number(event.detail.turn)}"]`);
+  if (!turn) return;
+  for (const marked of document.querySelectorAll("#transcript .evidence-turn")) marked.classList.remove("evidence-turn");
+  turn.classList.add("evidence-turn");
+  turn.scrollIntoView({ behavior: "smooth", block: "center" });
+});
+
 $("load-more").addEventListener("click", () => {
   sessionsWanted += PAGE_SIZE;
   loadSessions();
@@ -283,3 +292,4 @@ showRightPane();
 loadSessions();
 if (selectedId) loadSession(selectedId);
 followLiveFeed(onLiveUpdate, setLiveState);
+offerSignOut();
