@@ -21,7 +21,7 @@ TOKEN = "trooper-access-token-0123456789"
 CLAUDE_KEY = "sk-ant-configured-key-0123456789abcdef"
 OPENAI_KEY = "sk-configured-openai-key-0123456789abcdef"
 MESSAGE = {"model": "claude-haiku-4-5", "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]}
-OPEN_ROUTES = {"/health", "/login", "/static/(.*)"}
+OPEN_ROUTES = {"/health", "/login", "/logout", "/static/(.*)"}
 
 
 @pytest.fixture

@@ -34,7 +34,9 @@ from trooper.server.secret import same_secret
 from trooper.wire import openai
 
 COOKIE_NAME = "trooper_login"
-OPEN_PATHS = frozenset({"/health", "/login"})
+#: A cookie the pages can read (it holds no secret) that says a sign-in happened: they offer "Sign out".
+SIGNED_IN_COOKIE = "trooper_signed_in"
+OPEN_PATHS = frozenset({"/health", "/login", "/logout"})
 OPEN_PREFIX = "/static/"
 #: Browser pages: an unauthenticated visit goes to the login form instead of getting a 401.
 PAGES = {"/": "chat", "/chat": "chat", "/dashboard": "dashboard"}
@@ -176,10 +178,9 @@ class LoginHandler(BaseHandler):
             self.set_status(401)
             self._form("That is not the access token (TROOPER_TOKEN).")
             return
-        self.set_cookie(
-            COOKIE_NAME, cookie_value(token), path="", httponly=True, samesite="Strict",
-            secure=self.request.protocol == "https",
-        )
+        secure = self.request.protocol == "https"
+        self.set_cookie(COOKIE_NAME, cookie_value(token), path="", httponly=True, samesite="Strict", secure=secure)
+        self.set_cookie(SIGNED_IN_COOKIE, "1", path="", samesite="Strict", secure=secure)
         self.redirect(self._next_page(), status=303)
 
     def _next_page(self) -> str:
@@ -190,8 +191,24 @@ class LoginHandler(BaseHandler):
     def _form(self, error: str) -> None:
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.set_header("Content-Security-Policy", LOGIN_CSP)
-        self.set_header("Referrer-Policy", "no-referrer")
+        # Not "no-referrer": with it a browser posts the form with "Origin: null", which the
+        # cross-site gate must refuse. "same-origin" sends the real origin to Trooper, and nothing
+        # to anyone else.
+        self.set_header("Referrer-Policy", "same-origin")
         self.finish(LOGIN_FORM.format(next=self._next_page(), error=html.escape(error)))
 
 
-ROUTES: list[tuple[str, type]] = [(r"/login", LoginHandler)]
+class LogoutHandler(BaseHandler):
+    """``POST /logout``: forgets the login cookie and goes back to the sign-in form.
+
+    Open (a stale cookie must still be able to sign out), and a POST, so the cross-site gate
+    stops another site from signing a user out.
+    """
+
+    def post(self) -> None:
+        self.clear_cookie(COOKIE_NAME, path="")
+        self.clear_cookie(SIGNED_IN_COOKIE, path="")
+        self.redirect("login", status=303)
+
+
+ROUTES: list[tuple[str, type]] = [(r"/login", LoginHandler), (r"/logout", LogoutHandler)]

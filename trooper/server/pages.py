@@ -45,7 +45,9 @@ MAX_RENDER_BODY_BYTES = 4_000_000
 def _set_page_security_headers(handler: tornado.web.RequestHandler) -> None:
     handler.set_header("Content-Security-Policy", CONTENT_SECURITY_POLICY)
     handler.set_header("X-Content-Type-Options", "nosniff")
-    handler.set_header("Referrer-Policy", "no-referrer")
+    # "same-origin", not "no-referrer": a form the page posts to Trooper (sign out) must carry its
+    # real Origin, and no other site learns the page's address either way.
+    handler.set_header("Referrer-Policy", "same-origin")
 
 
 class _PageHandler(tornado.web.RequestHandler):

@@ -1,7 +1,7 @@
 // The chat page: stream answers as plain text, swap in the server's sanitised HTML when done,
 // escalate to the cloud and back, and keep the SITREP beside the conversation.
 import {
-  api, copyText, el, formatCount, fullDate, postEventStream, renderSitrep, sessionFromHash,
+  api, copyText, offerSignOut, el, formatCount, fullDate, postEventStream, renderSitrep, sessionFromHash,
   setRenderedHTML, setSessionHash, timeAgo,
 } from "./common.js";
 
@@ -401,3 +401,4 @@ loadSessionList();
 const initial = sessionFromHash();
 if (initial) openSession(initial);
 else prompt.focus();
+offerSignOut();
