@@ -1,8 +1,8 @@
-"""Session memory benchmark: SITREP extraction and compaction at growing sizes.
+"""Session memory benchmark: SITREP extraction, its incremental path, compaction, the classifier.
 
 Run: ``.venv/bin/python bench/memory.py``. Times are process CPU time (``time.process_time``,
 best of several rounds), so other processes on shared cores do not count. Sessions are built by
-cycling the labelled corpus in ``tests/data/sessions`` (its long turns included), so turn sizes
+cycling the dev split of the labelled corpus in ``tests/data/sessions`` (its long turns included), so turn sizes
 are realistic rather than uniform. Every round starts with the SITREP's text cache cleared; the
 "distinct" column also makes every turn's text unique, so the cache never hits.
 """
@@ -20,9 +20,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from tests.memory.corpus import load_corpus  # noqa: E402
+from tests.routing.corpus import load_turns, request_of  # noqa: E402
 from trooper.conversation import Message, TextBlock  # noqa: E402
 from trooper.memory import compact, count_request_tokens, count_tokens, extract_sitrep  # noqa: E402
-from trooper.memory.sitrep import clear_cache  # noqa: E402
+from trooper.memory.sitrep import SitrepBuilder, clear_cache  # noqa: E402
+from trooper.routing.classifier import classify  # noqa: E402
 
 SITREP_TURNS = (125, 250, 500, 1_000, 2_000)
 COMPACT_TOKENS = (25_000, 50_000, 100_000, 200_000)
@@ -42,7 +44,7 @@ def best_ms(action: Callable[[], object], rounds: int = 5) -> float:
 def corpus_stream() -> list[Message]:
     """The corpus sessions back to back, patched to alternate roles where two sessions meet."""
     messages: list[Message] = []
-    for session in load_corpus():
+    for session in load_corpus(("dev",)):
         for message in session.messages:
             if messages and messages[-1].role == message.role:
                 filler = "assistant" if message.role == "user" else "user"
@@ -79,6 +81,39 @@ def session_of_tokens(stream: list[Message], tokens: int) -> list[Message]:
     return session
 
 
+def incremental_us(session: list[Message]) -> tuple[float, float]:
+    """Median and 99th-percentile wall time of ``SitrepBuilder.add`` + ``build`` per new turn (µs),
+    the server's path: each turn folded into the session's builder as it arrives."""
+    clear_cache()
+    builder = SitrepBuilder()
+    costs = []
+    for message in session:
+        start = time.perf_counter_ns()
+        builder.add(message)
+        builder.build()
+        costs.append(time.perf_counter_ns() - start)
+    costs.sort()
+    return costs[len(costs) // 2] / 1000, costs[int(len(costs) * 0.99)] / 1000
+
+
+def classifier_us(rounds: int = 5) -> tuple[float, float]:
+    """Mean µs per turn over the routing corpus (best of rounds), and the slowest turn's µs."""
+    requests = [request_of(turn) for split in ("dev", "test") for turn in load_turns(split)]
+    mean = float("inf")
+    for _ in range(rounds):
+        start = time.perf_counter()
+        for request in requests:
+            classify(request, local_supports_tools=True)
+        mean = min(mean, (time.perf_counter() - start) / len(requests) * 1e6)
+    slowest = 0.0
+    for request in requests:
+        start = time.perf_counter()
+        for _ in range(20):
+            classify(request, local_supports_tools=True)
+        slowest = max(slowest, (time.perf_counter() - start) / 20 * 1e6)
+    return mean, slowest
+
+
 def table(title: str, header: tuple[str, ...], rows: list[tuple[object, ...]]) -> None:
     print(f"\n{title}\n")
     print("| " + " | ".join(header) + " |")
@@ -102,11 +137,14 @@ def main() -> None:
         cold = best_ms(lambda unique=unique: extract_sitrep(unique))
         rows.append((len(session), f"{full:.1f}", f"{full * 1000 / len(session):.0f}", f"{cold:.1f}"))
     table(
-        "SITREP extraction (target: 1,000 turns in <= 20 ms)",
+        "SITREP extraction, cold (target: 1,000 distinct turns in <= 80 ms)",
         ("turns", "full ms", "us / turn", "distinct texts ms"),
         rows,
     )
-    print("\nIncremental path: SitrepBuilder.add costs one turn's share of the above, whatever the session length.")
+    median, p99 = incremental_us(distinct(session_of_turns(stream, SITREP_TURNS[0] if quick else 1_000)))
+    print(f"\nIncremental path (target: median <= 100 us per new turn): median {median:.0f} us, p99 {p99:.0f} us")
+    mean, slowest = classifier_us(rounds=1 if quick else 5)
+    print(f"Classifier (target: <= 50 us per turn): mean {mean:.1f} us over the routing corpus, slowest turn {slowest:.1f} us")
 
     rows = []
     for target in COMPACT_TOKENS[:1] if quick else COMPACT_TOKENS:
