@@ -15,6 +15,8 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from trooper.redaction import redact
+
 Role = Literal["user", "assistant"]
 
 #: Canonical stop reasons (Anthropic's vocabulary; codecs map to and from their own).
@@ -278,6 +280,9 @@ class StreamError:
     error_type: str
     message: str
     status: int = 500
+
+    def __post_init__(self) -> None:
+        self.message = redact(self.message)  # an upstream's words, on their way to a client
 
 
 StreamEvent = (

@@ -6,8 +6,9 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
+
+from trooper.redaction import redact
 
 #: Canonical error types (Anthropic's vocabulary, which the OpenAI codec maps to its own).
 ERROR_TYPES_BY_STATUS = {
@@ -28,15 +29,6 @@ ERROR_TYPES_BY_STATUS = {
 }
 
 
-#: Provider key shapes (Anthropic, OpenAI, Gemini): some upstreams quote the key they were sent.
-_KEY_SHAPES = re.compile(r"\b(sk-(?:ant-|proj-|svcacct-)?|AIza)[A-Za-z0-9_\-]{8,}")
-
-
-def redact_keys(text: str) -> str:
-    """``text`` with anything shaped like a provider API key cut down to its prefix."""
-    return _KEY_SHAPES.sub(r"\1***", text)
-
-
 def error_type_for_status(status: int) -> str:
     return ERROR_TYPES_BY_STATUS.get(status, "api_error" if status >= 500 else "invalid_request_error")
 
@@ -45,6 +37,7 @@ class TrooperError(Exception):
     """An error to show the caller, with an HTTP status and a canonical error type."""
 
     def __init__(self, status: int, message: str, error_type: str | None = None) -> None:
+        message = redact(message)  # it may quote what a client sent: a key pasted in the wrong field
         super().__init__(message)
         self.status = status
         self.message = message
@@ -79,7 +72,7 @@ class UpstreamError(Exception):
 
     def __post_init__(self) -> None:
         # An upstream's words travel to the caller, the log and the store: never with a key in them.
-        self.message, self.body = redact_keys(self.message), redact_keys(self.body)
+        self.message, self.body = redact(self.message), redact(self.body)
         super().__init__(self.message)
         if not self.error_type:
             self.error_type = error_type_for_status(self.status) if self.status else "api_error"

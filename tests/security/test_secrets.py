@@ -11,7 +11,10 @@ import logging
 import os
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from pathlib import Path
+from urllib.parse import quote
 
 import anthropic
 import httpx
@@ -50,8 +53,11 @@ class Seen:
         return httpx2.Client(event_hooks={"response": [self.response]}, timeout=20)
 
 
+ENCODED_CANARY = "".join(f"%{b:02X}" for b in CANARY.encode())
+
+
 def leaks(text: str) -> list[str]:
-    return [line[:300] for line in text.splitlines() if CANARY in line]
+    return [line[:300] for line in text.splitlines() if CANARY in line or ENCODED_CANARY in line.upper()]
 
 
 @pytest.fixture
@@ -67,6 +73,10 @@ def scripted_session(fake_anthropic, fake_openai, fake_ollama, make_trooper, tmp
         invalid_api_key(), server_error(500), server_error(500), connection_reset(), connection_reset(),
         http_error(401, f"Incorrect API key provided: {CLIENT_KEY}"),
         http_error(400, f"bad request from key {CLAUDE_KEY}"),
+        # quoted glued to a word and percent-encoded: the shapes a leading \b and a literal match missed
+        http_error(401, f"invalid key_{CLAUDE_KEY} for this org"),
+        http_error(400, f"see https://console.example/keys?k={quote(CLIENT_KEY, safe='')}"),
+        http_error(400, "encoded " + "".join(f"%{b:02X}" for b in CLAUDE_KEY.encode())),
     )
     db = tmp_path / "trooper.db"
     server = make_trooper(
@@ -102,7 +112,10 @@ def scripted_session(fake_anthropic, fake_openai, fake_ollama, make_trooper, tmp
                      "/no-such-route"]:
             http.get(path)
         http.get("/sessions", headers={"Authorization": f"Bearer {TOKEN}x"})
-    assert len(fake_anthropic.requests) >= 8, "the scripted failures were all played"
+        # a token in a query string stays out of Trooper's access log (urllib: the test's own client logs nothing)
+        with pytest.raises(urllib.error.HTTPError):  # not a way in, either: 401
+            urllib.request.urlopen(f"{server.url}/sessions?token={TOKEN}", timeout=20)
+    assert len(fake_anthropic.requests) >= 10, "the scripted failures were all played"
     assert any(CLIENT_KEY == r.api_key for r in fake_anthropic.requests), "the client's own key was used upstream"
     server.flush()
     logged = "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from typing import Any
+from urllib.parse import parse_qsl, urlencode
 
 import tornado.httputil
 import tornado.web
+from tornado.log import access_log
 
 from trooper.errors import TrooperError
+from trooper.redaction import MASK, redact
 from trooper.server import auth, chat_api, info, pages, proxy, sessions_api
 from trooper.server.auth import RefusedHandler, access_refusal
 from trooper.server.base import BaseHandler
@@ -43,7 +47,11 @@ class TrooperApplication(tornado.web.Application):
 
     def log_request(self, handler: tornado.web.RequestHandler) -> None:
         self._answering.discard(handler.request)
-        super().log_request(handler)
+        status = handler.get_status()
+        log = access_log.info if status < 400 else access_log.warning if status < 500 else access_log.error
+        request = handler.request
+        elapsed_ms = 1000.0 * request.request_time()
+        log("%d %s %s (%s) %.2fms", status, request.method, logged_uri(request.uri or ""), request.remote_ip, elapsed_ms)
 
     async def wait_answered(self, timeout: float) -> bool:
         """Wait until every POST being answered has finished or lost its client; False on timeout."""
@@ -53,6 +61,23 @@ class TrooperApplication(tornado.web.Application):
                 return False
             await asyncio.sleep(0.05)
         return True
+
+
+_SECRET_PARAMETER = re.compile(r"token|key|secret|password|passwd|auth|signature|sig|code", re.IGNORECASE)
+
+
+def logged_uri(uri: str) -> str:
+    """The URI as the access log shows it: values of secret-looking parameters masked, keys redacted.
+
+    A browser or a script may put the access token in a query string (``?token=…``); Tornado's
+    own access log would keep it.
+    """
+    path, _, query = uri.partition("?")
+    if not query:
+        return redact(path)
+    pairs = parse_qsl(query, keep_blank_values=True)
+    masked = [(name, MASK if _SECRET_PARAMETER.search(name) else value) for name, value in pairs]
+    return redact(f"{path}?{urlencode(masked, safe='*')}")
 
 
 def _client_gone(request: tornado.httputil.HTTPServerRequest) -> bool:

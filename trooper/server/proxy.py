@@ -18,6 +18,7 @@ from tornado.iostream import StreamClosedError
 
 from trooper.conversation import Message, Request, Response, StreamAccumulator, StreamError
 from trooper.errors import InvalidRequest, TrooperError
+from trooper.redaction import remember_secret
 from trooper.memory.identity import InvalidSessionId, session_id_for
 from trooper.providers.base import CallOptions
 from trooper.routing.classifier import forced_route
@@ -70,8 +71,10 @@ class FrontDoor(LimitedBodyHandler):
         session = await self.sessions.open(session_id, self.source)
         book = TurnBook(self.sessions, session, request.messages)
         request = with_tool_signatures(session, request)
+        client_key = self.client_key()
+        remember_secret(client_key)  # an upstream that quotes it back must not show it, nor the log
         options = CallOptions(
-            api_key=self.client_key(),
+            api_key=client_key,
             forward_headers={h: self.request.headers[h] for h in FORWARDED_HEADERS if h in self.request.headers},
         )
         recorder = self.sessions.recorder_for(session)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from trooper.config import Settings
+from trooper.redaction import remember_secret
 from trooper.server.guesses import GuessThrottle
 from trooper.server.live import LiveFeed
 
@@ -21,3 +22,8 @@ class AppState:
     guess_throttle: GuessThrottle = field(default_factory=GuessThrottle)
     #: Set by the server at start-up: the router, the session service, the local-tier selector.
     services: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        settings = self.settings
+        for secret in (settings.claude_api_key, settings.openai_api_key, settings.gemini_api_key, settings.token):
+            remember_secret(secret)
