@@ -15,6 +15,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from trooper import json_text
 from trooper.redaction import redact
 
 Role = Literal["user", "assistant"]
@@ -336,7 +337,7 @@ class StreamAccumulator:
                 block.signature = event.signature
             if isinstance(block, ToolUseBlock):
                 raw = "".join(self._json.get(event.index, []))
-                block.input = json.loads(raw) if raw.strip() else {}
+                block.input = json_text.loads(raw) if raw.strip() else {}
         elif isinstance(event, MessageDelta):
             self.stop_reason = event.stop_reason
             self.stop_sequence = event.stop_sequence

@@ -12,7 +12,6 @@ from __future__ import annotations
 import abc
 import asyncio
 import email.utils
-import json
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from types import ModuleType
@@ -20,6 +19,7 @@ from typing import Any, Protocol
 
 import aiohttp
 
+from trooper import json_text
 from trooper.conversation import (
     BlockStart,
     MessageDelta,
@@ -110,7 +110,7 @@ class HttpUpstream:
         if response.status >= 400:
             raise self._status_error(response, content)
         try:
-            parsed = json.loads(content)
+            parsed = json_text.loads(content)
         except ValueError:
             text = content.decode("utf-8", errors="replace")
             raise UpstreamError(self.provider, "stream", f"response body is not JSON: {text[:200]!r}", status=response.status) from None

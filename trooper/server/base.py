@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import tornado.web
 
+from trooper import json_text
 from trooper.errors import TrooperError
 
 if TYPE_CHECKING:
@@ -59,9 +60,11 @@ class BaseHandler(tornado.web.RequestHandler):
         if not text.strip():
             raise TrooperError(400, "request body is empty; expected a JSON object")
         try:
-            body = json.loads(text)
-        except (json.JSONDecodeError, RecursionError) as exc:
-            detail = f"line {exc.lineno} column {exc.colno}: {exc.msg}" if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+            body = json_text.loads(text)
+        except RecursionError:
+            raise TrooperError(400, "request body is not valid JSON (nested too deeply)") from None
+        except ValueError as exc:  # malformed, NaN/Infinity, an integer past Python's digit limit
+            detail = f"line {exc.lineno} column {exc.colno}: {exc.msg}" if isinstance(exc, json.JSONDecodeError) else str(exc)
             raise TrooperError(400, f"request body is not valid JSON ({detail})") from None
         if not isinstance(body, dict):
             raise TrooperError(400, f"request body must be a JSON object, not {type(body).__name__}")

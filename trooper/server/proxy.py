@@ -18,9 +18,9 @@ from tornado.iostream import StreamClosedError
 
 from trooper.conversation import Message, Request, Response, StreamAccumulator, StreamError
 from trooper.errors import InvalidRequest, TrooperError
-from trooper.redaction import remember_secret
 from trooper.memory.identity import InvalidSessionId, session_id_for
 from trooper.providers.base import CallOptions
+from trooper.redaction import remember_secret
 from trooper.routing.classifier import forced_route
 from trooper.routing.headers import Trail, trooper_headers
 from trooper.routing.router import Plan, RoutedError, Router, TurnRecorder

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from trooper import json_text
 from trooper.conversation import (
     Block,
     BlockStart,
@@ -355,7 +356,7 @@ def decode_error(status: int, body: bytes) -> tuple[str, str]:
     fallback_type = error_type_for_status(status)
     text = body.decode("utf-8", errors="replace").strip()
     try:
-        parsed = json.loads(text)
+        parsed = json_text.loads(text)
     except ValueError:
         return fallback_type, text[:500] or f"HTTP {status} with an empty body"
     error = parsed.get("error") if isinstance(parsed, dict) else None
@@ -401,7 +402,7 @@ class StreamDecoder:
         if self._done or event_name == "ping" or not data.strip():
             return []
         try:
-            payload = json.loads(data)
+            payload = json_text.loads(data)
         except ValueError:
             raise WireError(f"Anthropic stream frame is not JSON: {data[:120]!r}") from None
         if not isinstance(payload, dict):

@@ -16,6 +16,7 @@ import json
 import time
 from typing import Any
 
+from trooper import json_text
 from trooper.conversation import (
     Block,
     BlockStart,
@@ -133,7 +134,7 @@ def _assistant_blocks(path: str, message: dict[str, Any], content: str) -> list[
         arguments = function.get("arguments")
         if isinstance(arguments, str):
             try:
-                arguments = json.loads(arguments) if arguments.strip() else {}
+                arguments = json_text.loads(arguments) if arguments.strip() else {}
             except ValueError:
                 raise InvalidRequest(f"{fn_path}.arguments: must be a JSON object, got {arguments[:80]!r}") from None
         if arguments is not None and not isinstance(arguments, dict):
@@ -264,7 +265,7 @@ def _decode_call(call: Any) -> ToolUseBlock:
         function = call["function"]
         arguments = function.get("arguments") or {}
         if isinstance(arguments, str):
-            arguments = json.loads(arguments) if arguments.strip() else {}
+            arguments = json_text.loads(arguments) if arguments.strip() else {}
         if not isinstance(arguments, dict):
             raise ValueError("arguments are not an object")
         return ToolUseBlock(str(call.get("id") or new_tool_use_id()), str(function["name"]), arguments)
@@ -314,7 +315,7 @@ def decode_error(status: int, body: bytes) -> tuple[str, str]:
     """(canonical error type, message) from Ollama's ``{"error": "..."}``, JSON or not."""
     text = body.decode("utf-8", errors="replace").strip()
     try:
-        parsed = json.loads(text)
+        parsed = json_text.loads(text)
     except ValueError:
         parsed = None
     message = parsed.get("error") if isinstance(parsed, dict) else None
@@ -354,7 +355,7 @@ class StreamDecoder:
         if self._done or not raw.strip():
             return []
         try:
-            line = json.loads(raw)
+            line = json_text.loads(raw)
         except ValueError:
             raise WireError(f"Ollama stream line is not JSON: {raw[:120]!r}") from None
         if not isinstance(line, dict):
@@ -417,7 +418,7 @@ class StreamEncoder:
             self._tools[event.index][1].append(event.partial_json)
         elif isinstance(event, BlockStop) and event.index in self._tools:
             block, parts = self._tools[event.index]
-            arguments = json.loads("".join(parts) or "{}")
+            arguments = json_text.loads("".join(parts) or "{}")
             return self._delta({"role": "assistant", "content": "", "tool_calls": [{"function": {"name": block.name, "arguments": arguments}}]})
         elif isinstance(event, MessageDelta):
             self._stop_reason, self._usage = event.stop_reason, event.usage

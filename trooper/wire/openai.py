@@ -17,6 +17,7 @@ import secrets
 import time
 from typing import Any, Hashable
 
+from trooper import json_text
 from trooper.conversation import (
     Block,
     BlockStart,
@@ -240,7 +241,7 @@ def _parse_arguments(arguments: str, path: str) -> dict[str, Any]:
     if not arguments.strip():
         return {}
     try:
-        parsed = json.loads(arguments)
+        parsed = json_text.loads(arguments)
     except ValueError:
         raise InvalidRequest(f"{path}: must be a JSON object encoded as a string, got {arguments[:80]!r}") from None
     if not isinstance(parsed, dict):
@@ -395,7 +396,7 @@ def _decode_response_call(call: Any) -> ToolUseBlock:
         if isinstance(arguments, dict):
             parsed = arguments
         else:
-            parsed = json.loads(arguments) if arguments.strip() else {}
+            parsed = json_text.loads(arguments) if arguments.strip() else {}
         if not isinstance(parsed, dict):
             raise ValueError("arguments are not a JSON object")
         return ToolUseBlock(str(call.get("id") or _new_call_id()), str(function["name"]), parsed, signature=_thought_signature(call))
@@ -446,7 +447,7 @@ def decode_error(status: int, body: bytes) -> tuple[str, str]:
     """(canonical error type, message) from an OpenAI-style error body, JSON or not."""
     text = body.decode("utf-8", errors="replace").strip()
     try:
-        parsed: Any = json.loads(text)
+        parsed: Any = json_text.loads(text)
     except ValueError:
         return error_type_for_status(status), text[:500] or f"HTTP {status} with an empty body"
     if isinstance(parsed, list) and parsed:
@@ -512,7 +513,7 @@ class StreamDecoder:
         if data.strip() == "[DONE]":
             return self._end()
         try:
-            chunk = json.loads(data)
+            chunk = json_text.loads(data)
         except ValueError:
             raise WireError(f"OpenAI stream frame is not JSON: {data[:120]!r}") from None
         if isinstance(chunk, dict) and chunk.get("error"):

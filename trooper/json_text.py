@@ -1,0 +1,57 @@
+"""JSON text from outside (clients, upstreams, tool arguments), read the one way Trooper accepts it.
+
+Two things plain ``json.loads`` lets through that break Trooper further on:
+
+- **lone surrogates** (``"\\ud800"``): JavaScript clients produce them when they cut a string
+  inside an emoji, and some upstreams stream them. Python keeps them in a ``str`` that cannot be
+  encoded as UTF-8, so the store, the SSE writer and the upstream request all fail on them. They
+  are **replaced with U+FFFD**, the way browsers' ``TextEncoder`` does, rather than refused: a
+  user whose message was cut mid-emoji keeps a working conversation, and a stream from an upstream
+  is never lost for one bad character. The same text always becomes the same, so a resent
+  history is still recognised turn by turn.
+- ``NaN``, ``Infinity`` and ``-Infinity``, which are not JSON: forwarded, they make the upstream's
+  JSON invalid. They are refused (``ValueError``), as are integers too long to convert.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+REPLACEMENT = "\ufffd"
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+#: A lone surrogate can only arrive as a ``\u`` escape (raw UTF-8 cannot encode one): text
+#: without ``\ud`` / ``\uD`` needs no walk over what it decodes to.
+_ESCAPED_SURROGATE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not valid JSON")
+
+
+def scrub(text: str) -> str:
+    """``text`` with each lone surrogate replaced by U+FFFD."""
+    return _LONE_SURROGATE.sub(REPLACEMENT, text)
+
+
+def _scrubbed(value: Any) -> Any:
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, list):
+        return [_scrubbed(item) for item in value]
+    if isinstance(value, dict):
+        return {scrub(key): _scrubbed(item) for key, item in value.items()}
+    return value
+
+
+def loads(text: str | bytes) -> Any:
+    """``json.loads`` that refuses NaN/Infinity and replaces lone surrogates with U+FFFD.
+
+    Raises ``ValueError`` (``json.JSONDecodeError`` for malformed text) like ``json.loads``, and
+    for integers over Python's digit limit.
+    """
+    if isinstance(text, bytes):
+        text = text.decode("utf-8")
+    value = json.loads(text, parse_constant=_refuse_constant)
+    return _scrubbed(value) if _ESCAPED_SURROGATE.search(text) else value
