@@ -60,6 +60,20 @@ def _run(main_coroutine: Coroutine[Any, Any, None]) -> None:
         uvloop.run(main_coroutine)
 
 
+#: A token that guards a public bind: long enough, and not one character repeated.
+MIN_TOKEN_CHARS = 16
+MIN_TOKEN_DISTINCT = 8
+
+
+def token_weakness(token: str) -> str | None:
+    """Why ``token`` is too weak to guard a public bind, or None."""
+    if len(token) < MIN_TOKEN_CHARS:
+        return f"{len(token)} characters, fewer than {MIN_TOKEN_CHARS}"
+    if len(set(token)) < MIN_TOKEN_DISTINCT:
+        return f"only {len(set(token))} different characters"
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -82,6 +96,15 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"trooper: refusing to bind {settings.bind} without TROOPER_TOKEN: anyone who can reach it could use "
             "your API keys and read every conversation. Set TROOPER_TOKEN, or pass --insecure to do it anyway.",
+            file=sys.stderr,
+        )
+        return 2
+    weakness = token_weakness(settings.token) if settings.token and not loopback else None
+    if weakness:
+        print(
+            f"trooper: refusing to bind {settings.bind} with a weak TROOPER_TOKEN ({weakness}): it is all that "
+            "stands between the network and your API keys. Make one with: "
+            "python -c 'import secrets; print(secrets.token_urlsafe(24))'",
             file=sys.stderr,
         )
         return 2

@@ -93,6 +93,10 @@ async def test_paging_and_since(client: httpx.AsyncClient, query: str, ids: list
         ("/sessions?offset=-1", "offset"),
         ("/sessions?since=yesterday", "since"),
         ("/sessions?since=nan", "since"),
+        ("/sessions?offset=" + "1" + "0" * 23, "offset"),  # past SQLite's integers: was a 500
+        ("/sessions?format=table&since=1e300", "since"),  # past pandas' timestamps: was a 500
+        ("/sessions?since=0001-01-01", "since"),
+        ("/sessions?since=-5", "since"),
         ("/sessions?format=csv", "format"),
         ("/turns?format=xml", "format"),
         ("/sessions/alpha/transcript?branch=-1", "branch"),

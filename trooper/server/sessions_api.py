@@ -28,8 +28,14 @@ MAX_PAGE = 1000
 HEARTBEAT_SECONDS = 15.0
 
 
+#: The last second of the year 9999: later times overflow pandas' and SQLite's own.
+LATEST_SINCE = 253_402_300_799
+#: Offsets beyond this are past any table (and past SQLite's 64-bit integers long before).
+MAX_OFFSET = 10**12
+
+
 def parse_since(raw: str) -> float:
-    """``?since=``: epoch seconds, or an ISO 8601 time (UTC when it names no zone)."""
+    """``?since=``: epoch seconds, or an ISO 8601 time (UTC when it names no zone), from 1970 on."""
     try:
         value = float(raw)
     except ValueError:
@@ -39,9 +45,9 @@ def parse_since(raw: str) -> float:
             raise InvalidRequest(f"since must be epoch seconds or an ISO 8601 time, got {raw!r}") from None
         if moment.tzinfo is None:
             moment = moment.replace(tzinfo=timezone.utc)
-        return moment.timestamp()
-    if not math.isfinite(value):
-        raise InvalidRequest(f"since must be a finite number, got {raw!r}")
+        value = moment.timestamp()
+    if not math.isfinite(value) or not 0 <= value <= LATEST_SINCE:
+        raise InvalidRequest(f"since must be a time between 1970 and the year 9999, got {raw!r}")
     return value
 
 
@@ -97,7 +103,7 @@ class SessionListHandler(_ReadHandler):
     async def get(self) -> None:
         raw_limit = self.get_query_argument("limit", None)
         limit = None if raw_limit == "all" else self.whole_number("limit", DEFAULT_PAGE, 1, MAX_PAGE)
-        offset = self.whole_number("offset", 0, 0)
+        offset = self.whole_number("offset", 0, 0, MAX_OFFSET)
         raw_since = self.get_query_argument("since", None)
         since = parse_since(raw_since) if raw_since is not None else None
         if self.wants_table():
