@@ -27,9 +27,10 @@ START_TIMEOUT = 30.0
 
 
 class TrooperProcess:
-    """``python -m trooper serve --port 0`` with a clean environment; its URL is read from the banner."""
+    """``python -m trooper serve --port 0`` with a clean environment (under ``wrap`` if given);
+    its URL is read from the banner."""
 
-    def __init__(self, env: dict[str, str], home: Path) -> None:
+    def __init__(self, env: dict[str, str], home: Path, wrap: tuple[str, ...] = ()) -> None:
         clean = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "HOME": str(home),  # ~/.trooper of the person running the tests is never touched
@@ -38,7 +39,7 @@ class TrooperProcess:
         }
         self.env = {**clean, **DEFAULT_ENV, **env}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "trooper", "serve", "--port", "0"],
+            [*wrap, sys.executable, "-m", "trooper", "serve", "--port", "0"],
             cwd=REPO,
             env=self.env,
             stdin=subprocess.DEVNULL,
@@ -99,8 +100,9 @@ def trooper_process(tmp_path: Path) -> Iterator[Callable[..., TrooperProcess]]:
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
 
-    def start(**env: str) -> TrooperProcess:
-        server = TrooperProcess(env, home)
+    def start(wrap: tuple[str, ...] = (), **env: str) -> TrooperProcess:
+        """``wrap``: a command the server runs under (``prlimit --nofile=256 --``)."""
+        server = TrooperProcess(env, home, wrap)
         started.append(server)
         return server
 

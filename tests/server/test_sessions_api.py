@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import socket
 import json
 from collections.abc import AsyncIterator
 from urllib.parse import quote
@@ -27,6 +28,7 @@ BETA = "beta/é?&<x>"
 
 class QuickLiveHandler(sessions_api.LiveHandler):
     heartbeat = 0.2
+    write_timeout = 0.5
 
 
 @pytest.fixture
@@ -195,6 +197,28 @@ async def test_live_events_send_heartbeats(client: httpx.AsyncClient) -> None:
         lines = response.aiter_lines()
         received = [await anext(lines) for _ in range(4)]
     assert received == [": connected", "", ": heartbeat", ""]
+
+
+async def test_a_live_subscriber_that_never_reads_is_dropped(client: httpx.AsyncClient, state: AppState) -> None:
+    port = int(str(client.base_url).rsplit(":", 1)[1])
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect(("127.0.0.1", port))
+    sock.sendall(b"GET /quick-live HTTP/1.1\r\nHost: x\r\n\r\n")  # and never reads a byte
+    try:
+        for _ in range(100):
+            await asyncio.sleep(0.01)
+            if state.feed.subscriber_count:
+                break
+        assert state.feed.subscriber_count == 1
+        for round_ in range(400):  # ~40 MB of updates, more than any socket buffer holds
+            state.feed.publish({"type": "turn", "session_id": f"{round_}-" + "x" * 100_000})
+            await asyncio.sleep(0.005)
+            if not state.feed.subscriber_count:
+                break
+        assert state.feed.subscriber_count == 0, "dropped once its writes stalled past the timeout"
+    finally:
+        sock.close()
 
 
 async def _until_data(lines: AsyncIterator[str]) -> AsyncIterator[str]:

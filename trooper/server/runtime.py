@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import socket
 
-import tornado.httpserver
 import tornado.netutil
 
 from trooper.config import Settings
@@ -14,6 +13,7 @@ from trooper.providers.local import LocalTier, escalation_target
 from trooper.providers.upstream_client import open_upstream_client
 from trooper.routing.auto_recovery import RecoveryProber
 from trooper.server.app import make_app
+from trooper.server.connections import GuardedHTTPServer, connection_cap, raise_open_file_limit
 from trooper.server.limits import AdmittingRouter
 from trooper.server.live import LiveFeed
 from trooper.server.session_service import SessionService
@@ -52,7 +52,7 @@ class Runtime:
             services={"router": self.router, "sessions": self.sessions, "local_tier": self.local_tier},
         )
         self.app = make_app(self.state)
-        self.server: tornado.httpserver.HTTPServer | None = None
+        self.server: GuardedHTTPServer | None = None
         self.port = 0
 
     @classmethod
@@ -62,9 +62,8 @@ class Runtime:
         runtime.local_tier.start()
         if settings.auto_recovery:
             runtime.prober.start()
-        runtime.server = tornado.httpserver.HTTPServer(
-            runtime.app, xheaders=False, idle_connection_timeout=300, body_timeout=120
-        )
+        runtime.server = GuardedHTTPServer(runtime.app, xheaders=False, idle_connection_timeout=300, body_timeout=120)
+        runtime.server.guard(connection_cap(raise_open_file_limit()))
         sockets = tornado.netutil.bind_sockets(settings.port if port is None else port, settings.bind, family=socket.AF_INET)
         runtime.server.add_sockets(sockets)
         runtime.port = sockets[0].getsockname()[1]

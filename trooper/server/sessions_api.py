@@ -26,6 +26,8 @@ DEFAULT_PAGE = 50
 MAX_PAGE = 1000
 #: Proxies and browsers drop an idle stream; a comment line every so often keeps it open.
 HEARTBEAT_SECONDS = 15.0
+#: A live subscriber whose updates cannot be written for this long is dropped.
+LIVE_WRITE_TIMEOUT_SECONDS = 10.0
 
 
 #: The last second of the year 9999: later times overflow pandas' and SQLite's own.
@@ -204,6 +206,7 @@ class LiveHandler(BaseHandler):
     """
 
     heartbeat = HEARTBEAT_SECONDS
+    write_timeout = LIVE_WRITE_TIMEOUT_SECONDS
 
     def initialize(self) -> None:
         self.gone = asyncio.Event()
@@ -217,15 +220,24 @@ class LiveHandler(BaseHandler):
         gone = asyncio.ensure_future(self.gone.wait())  # one waiter for the whole connection
         try:
             self.write(": connected\n\n")
-            await self.flush()
+            await self._flush_in_time()
             while not gone.done():
                 self.write(await self._next_frames(updates, gone))
-                await self.flush()
-        except StreamClosedError:
+                await self._flush_in_time()
+        except (StreamClosedError, asyncio.TimeoutError):
             pass
         finally:
             gone.cancel()
             self.state.feed.unsubscribe(updates)
+
+    async def _flush_in_time(self) -> None:
+        """Flush, or drop a subscriber that has not read for ``WRITE_TIMEOUT`` seconds: a client
+        that never reads would otherwise hold its connection and its buffer for good."""
+        try:
+            await asyncio.wait_for(self.flush(), self.write_timeout)
+        except asyncio.TimeoutError:
+            self.request.connection.close()  # type: ignore[union-attr]
+            raise
 
     async def _next_frames(self, updates: asyncio.Queue[Batch], gone: asyncio.Future[Any]) -> str:
         """The waiting updates as events, or a heartbeat comment when none came in time."""
