@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import json
 import os
 import socket
@@ -71,6 +73,23 @@ def test_answers_in_flight_are_limited_per_session_and_in_all(claude, fake_anthr
             first.read()
         assert client.post(OPENAI, json=message(), headers={"X-Session-ID": "s-c"}).status_code == 200
         assert client.post(ANTHROPIC, json=message(), headers={"X-Session-ID": "s-a"}).status_code == 200
+
+
+def test_one_client_cannot_take_every_slot(claude, fake_anthropic):
+    """64 unread streams, each in its own session, once locked every other caller out."""
+    fake_anthropic.default = reply_text("slow " * 20, chunk_delay=0.1)
+    server = claude(TROOPER_MAX_STREAMS="4", TROOPER_MAX_SESSION_STREAMS="4")
+    greedy = {"x-api-key": "sk-ant-greedy-client-0123456789abcdefgh"}
+    with httpx.Client(base_url=server.url, timeout=20) as client, contextlib.ExitStack() as held:
+        for n in range(3):
+            stream = held.enter_context(client.stream(
+                "POST", ANTHROPIC, json=message(stream=True), headers={**greedy, "X-Session-ID": f"greedy-{n}"}))
+            assert stream.status_code == 200
+        fourth = client.post(ANTHROPIC, json=message(), headers={**greedy, "X-Session-ID": "greedy-3"})
+        assert fourth.status_code == 429 and "this client" in fourth.json()["error"]["message"]
+        other = client.post(ANTHROPIC, json=message(), headers={"x-api-key": "sk-ant-another-client-0123456789ab",
+                                                                 "X-Session-ID": "other"})
+        assert other.status_code == 200, "another client still finds room"
 
 
 # ---------------------------------------------------------------- a client that stops reading

@@ -25,6 +25,7 @@ from trooper.routing.headers import Trail, decision_header, provider_header
 from trooper.routing.router import Plan, Router
 from trooper.server.base import BaseHandler
 from trooper.server.body import LimitedBodyHandler
+from trooper.server.limits import client_identity
 from trooper.server.session_service import LiveSession, SessionService
 from trooper.wire.sse import format_sse
 
@@ -129,6 +130,7 @@ class StreamingChatHandler(ChatHandler, LimitedBodyHandler):
     ) -> None:
         trail = plan.new_trail()
         recorder = self.sessions.recorder_for(session)
+        recorder.client = client_identity(self.request.remote_ip or "", None)
         self.start_event_stream()
         self.set_header("X-Trooper-Session", session.id)
         if first_event is not None:

@@ -2,13 +2,16 @@
 
 - A request's prompt, by Trooper's token estimate, is at most ``TROOPER_MAX_REQUEST_TOKENS``
   (checked before anything is recorded, so a refused request leaves no trace in the session).
-- At most ``TROOPER_MAX_STREAMS`` upstream turns are answered at once, and at most
-  ``TROOPER_MAX_SESSION_STREAMS`` in one session; one more gets a 429 with ``retry-after``
-  in the caller's protocol shape instead of queueing without bound.
+- At most ``TROOPER_MAX_STREAMS`` upstream turns are answered at once, at most
+  ``TROOPER_MAX_SESSION_STREAMS`` in one session, and at most three quarters of
+  ``TROOPER_MAX_STREAMS`` (when it is 4 or more) for one client (its address and API key), so one client opening
+  streams it never reads, each in a session of its own, cannot lock everyone else out; one more
+  gets a 429 with ``retry-after`` in the caller's protocol shape instead of queueing without bound.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections import Counter
 from contextlib import contextmanager
 from typing import Any, AsyncIterator, Iterator
@@ -23,6 +26,8 @@ from trooper.routing.router import Plan, Router, TurnRecorder
 
 #: Seconds a refused caller is told to wait: answers in flight usually end within a few.
 RETRY_AFTER_SECONDS = 1
+#: One client's share of TROOPER_MAX_STREAMS: three quarters, so others always find room.
+CLIENT_SHARE_NUMERATOR, CLIENT_SHARE_DENOMINATOR = 3, 4
 
 
 def check_prompt_tokens(request: Request, limit: int) -> None:
@@ -33,33 +38,48 @@ def check_prompt_tokens(request: Request, limit: int) -> None:
         )
 
 
+def client_identity(address: str, api_key: str | None) -> str:
+    """Who a turn is for, for fairness: the caller's address and (a digest of) its API key."""
+    digest = hashlib.sha256(api_key.encode()).hexdigest()[:12] if api_key else ""
+    return f"{address}|{digest}"
+
+
 class StreamLimiter:
-    """Counts the upstream turns in flight, in all and per session."""
+    """Counts the upstream turns in flight, in all, per session and per client."""
 
     def __init__(self, total: int, per_session: int) -> None:
         self.total = total
         self.per_session = per_session
+        # Below four slots a share would leave a lone user less than the setting says.
+        self.per_client = total if total < 4 else total * CLIENT_SHARE_NUMERATOR // CLIENT_SHARE_DENOMINATOR
         self._by_session: Counter[str] = Counter()
+        self._by_client: Counter[str] = Counter()
 
     @property
     def in_flight(self) -> int:
         return sum(self._by_session.values())
 
     @contextmanager
-    def admit(self, session_id: str) -> Iterator[None]:
+    def admit(self, session_id: str, client: str = "") -> Iterator[None]:
         if self.in_flight >= self.total:
             raise _too_many(f"Trooper is answering {self.total} turns already (TROOPER_MAX_STREAMS)")
         if self._by_session[session_id] >= self.per_session:
             raise _too_many(
                 f"this session has {self.per_session} answers in progress already (TROOPER_MAX_SESSION_STREAMS)"
             )
+        if self._by_client[client] >= self.per_client:
+            raise _too_many(
+                f"this client has {self.per_client} answers in progress already, its share of TROOPER_MAX_STREAMS"
+            )
         self._by_session[session_id] += 1
+        self._by_client[client] += 1
         try:
             yield
         finally:
-            self._by_session[session_id] -= 1
-            if self._by_session[session_id] <= 0:
-                del self._by_session[session_id]  # no entry per session ever seen
+            for counter, key in ((self._by_session, session_id), (self._by_client, client)):
+                counter[key] -= 1
+                if counter[key] <= 0:
+                    del counter[key]  # no entry per session or client ever seen
 
 
 def _too_many(reason: str) -> TrooperError:
@@ -78,14 +98,14 @@ class AdmittingRouter(Router):
     async def complete(
         self, request: Request, plan: Plan, options: CallOptions, recorder: TurnRecorder
     ) -> tuple[Response, Trail, Provider]:
-        with self.limiter.admit(recorder.session_id):
+        with self.limiter.admit(recorder.session_id, recorder.client):
             return await super().complete(request, plan, options, recorder)
 
     async def stream(
         self, request: Request, plan: Plan, options: CallOptions, recorder: TurnRecorder, trail: Trail
     ) -> AsyncIterator[StreamEvent]:
         # Released when the caller closes the stream (the front doors always do, in ``finally``).
-        with self.limiter.admit(recorder.session_id):
+        with self.limiter.admit(recorder.session_id, recorder.client):
             events = super().stream(request, plan, options, recorder, trail)
             try:
                 async for event in events:

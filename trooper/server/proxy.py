@@ -25,7 +25,7 @@ from trooper.routing.classifier import forced_route
 from trooper.routing.headers import Trail, trooper_headers
 from trooper.routing.router import Plan, RoutedError, Router, TurnRecorder
 from trooper.server.body import LimitedBodyHandler
-from trooper.server.limits import check_prompt_tokens
+from trooper.server.limits import check_prompt_tokens, client_identity
 from trooper.server.session_service import LiveSession, SessionService, tokens_saved_by, with_tool_signatures
 from trooper.wire import anthropic, openai
 
@@ -78,6 +78,7 @@ class FrontDoor(LimitedBodyHandler):
             forward_headers={h: self.request.headers[h] for h in FORWARDED_HEADERS if h in self.request.headers},
         )
         recorder = self.sessions.recorder_for(session)
+        recorder.client = client_identity(self.request.remote_ip or "", client_key)
         try:
             plan = self.router.plan(request, forced)
             if request.stream:
