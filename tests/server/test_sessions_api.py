@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import io
-import socket
 import json
+import socket
 from collections.abc import AsyncIterator
 from urllib.parse import quote
 
