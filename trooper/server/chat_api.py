@@ -161,6 +161,7 @@ class StreamingChatHandler(ChatHandler, LimitedBodyHandler):
         tier = self.router.tier_of(provider)
         self.sessions.record_answer(session, response, provider=provider, tier=tier,
                                     latency_ms=(time.monotonic() - started) * 1000)
+        await self.sessions.committed()  # "done" is the acknowledgement: the turn is on disk first
         text = response.text()
         await self._send(
             "done",

@@ -16,7 +16,7 @@ from typing import Any
 
 from tornado.iostream import StreamClosedError
 
-from trooper.conversation import Message, Request, Response, StreamAccumulator, StreamError
+from trooper.conversation import Message, MessageStop, Request, Response, StreamAccumulator, StreamError
 from trooper.errors import InvalidRequest, TrooperError
 from trooper.memory.identity import InvalidSessionId, session_id_for
 from trooper.providers.base import CallOptions
@@ -102,8 +102,12 @@ class FrontDoor(LimitedBodyHandler):
         response, trail, provider = await self.router.complete(request, plan, options, recorder)
         latency_ms = (time.monotonic() - started) * 1000
         self._set_trooper_headers(trail, book.session, saved_now=tokens_saved_by(response, provider.tier))
-        self.write_json(self.codec.encode_response(response))
+        # Durable acknowledgement: the turn is committed before the client receives a byte of it.
         await book.answer(response, provider=provider.name, tier=provider.tier, latency_ms=latency_ms)
+        committed = asyncio.ensure_future(self.sessions.committed())  # the writer commits while we encode
+        payload = self.codec.encode_response(response)
+        await committed
+        self.write_json(payload)
 
     async def _stream(self, request: Request, plan: Plan, options: CallOptions, recorder: TurnRecorder, book: TurnBook) -> None:
         started = time.monotonic()
@@ -111,12 +115,15 @@ class FrontDoor(LimitedBodyHandler):
         encoder = self.codec.StreamEncoder(request.model, include_usage=request.include_usage)
         answer = StreamAccumulator()
         events = self.router.stream(request, plan, options, recorder, trail)
-        headers_sent = False
+        headers_sent = recorded = False
         try:
             async for event in events:
                 if not headers_sent:
                     self._start_stream(trail, book.session)
                 answer.add(event)
+                if isinstance(event, MessageStop):
+                    # Durable acknowledgement: the stream's terminator waits until the turn is committed.
+                    recorded = await self._record_stream(answer, trail, book, started)
                 self.write(encoder.encode(event))
                 await self.flush_bounded()
                 if not headers_sent:
@@ -127,13 +134,24 @@ class FrontDoor(LimitedBodyHandler):
             answer.error = StreamError("cancelled", "client disconnected")
         finally:
             await events.aclose()
-        latency_ms = (time.monotonic() - started) * 1000
         if not self._finished:
             self.finish()
+        if not recorded:
+            await self._record_stream(answer, trail, book, started, durable=False)
+
+    async def _record_stream(
+        self, answer: StreamAccumulator, trail: Trail, book: TurnBook, started: float, *, durable: bool = True
+    ) -> bool:
+        """Record a streamed answer that finished whole (and wait for its commit when ``durable``)."""
         answered = trail.answered_by()
-        if answer.finished and answer.error is None and answered is not None:
-            tier = self.router.tier_of(answered.provider)
-            await book.answer(answer.response(), provider=answered.provider, tier=tier, latency_ms=latency_ms)
+        if not (answer.finished and answer.error is None and answered is not None):
+            return False
+        latency_ms = (time.monotonic() - started) * 1000
+        tier = self.router.tier_of(answered.provider)
+        await book.answer(answer.response(), provider=answered.provider, tier=tier, latency_ms=latency_ms)
+        if durable:
+            await self.sessions.committed()
+        return True
 
     def _start_stream(self, trail: Trail, session: LiveSession) -> None:
         self._set_trooper_headers(trail, session)

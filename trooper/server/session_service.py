@@ -202,6 +202,11 @@ class SessionService:
         self._feed.publish({"type": "turn", "session_id": session.id})
         self._schedule_sitrep(session)
 
+    async def committed(self) -> None:
+        """Wait until every write recorded so far is committed to disk: a turn is acknowledged to
+        its client only after this, so a crash never loses an answer someone has received."""
+        await self._store.flush()
+
     def recorder_for(self, session: LiveSession) -> TurnRecorder:
         """What the router reports a turn of this session to."""
         return TurnRecorder(

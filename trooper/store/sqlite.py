@@ -54,9 +54,10 @@ PENDING_SESSIONS_KEPT = 4096
 
 
 class _Task:
-    """Work that needs the writer's position in the queue (flush, prune) and reports back."""
+    """Work that needs the writer's position in the queue (flush, prune) and reports back; a
+    flush has nothing to run (``run`` None): it only waits for the writes queued before it."""
 
-    def __init__(self, run: Callable[[sqlite3.Connection], Any]) -> None:
+    def __init__(self, run: Callable[[sqlite3.Connection], Any] | None) -> None:
         self.run = run
         self.done: Future[Any] = Future()
 
@@ -128,12 +129,12 @@ class SqliteStore(Store):
         self._enqueue(writes.add_sitrep, sitrep, sitrep.session_id)
 
     async def flush(self) -> None:
-        await self._submit(lambda conn: None)
+        await self._submit(None)
 
     async def prune(self, older_than_days: float) -> int:
         return await self._submit(partial(writes.prune, older_than_days=older_than_days))
 
-    async def _submit(self, run: Callable[[sqlite3.Connection], T]) -> T:
+    async def _submit(self, run: Callable[[sqlite3.Connection], T] | None) -> T:
         if self._closed:
             raise RuntimeError("the store is closed")
         task = _Task(run)
@@ -217,6 +218,9 @@ class SqliteStore(Store):
             raise
 
     def _run_task(self, task: _Task) -> None:
+        if task.run is None:  # a flush: the writes before it are committed, no transaction of its own
+            task.done.set_result(None)
+            return
         with self._writing() as conn:
             try:
                 conn.execute("BEGIN IMMEDIATE")
