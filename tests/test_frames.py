@@ -30,7 +30,7 @@ EXPECTED = {
     },
     "turns": {
         "session_id": "str", "branch": "int64", "seq": "int64", "role": "category", "provider": "category",
-        "model": "category", "text": "str", "content_json": "str", "tokens_in": "int64", "tokens_out": "int64",
+        "model": "category", "text": "str", "content_json": "str", "tokens_in": "int64", "tokens_out": "int64", "tokens_cached": "int64",
         "latency_ms": "float64", "created_at": UTC,
     },
     "attempts": {

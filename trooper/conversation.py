@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from trooper import json_text
@@ -28,10 +28,17 @@ STOP_REASONS: tuple[str, ...] = ("end_turn", "max_tokens", "stop_sequence", "too
 # ---------------------------------------------------------------- content blocks
 
 
+#: A provider's prompt-cache hint on a block or a tool, as the client sent it (Anthropic's
+#: ``cache_control``: ``{"type": "ephemeral", "ttl": "5m"}``). A transport hint, not content: it
+#: is never stored nor compared, and reaches the providers that understand it unchanged.
+CacheControl = dict[str, Any]
+
+
 @dataclass
 class TextBlock:
     text: str
     type: Literal["text"] = "text"
+    cache_control: CacheControl | None = None
 
 
 @dataclass
@@ -42,6 +49,7 @@ class ImageBlock:
     data: str | None = None
     url: str | None = None
     type: Literal["image"] = "image"
+    cache_control: CacheControl | None = None
 
     def data_url(self) -> str:
         """The image as a URL: the remote URL, or a ``data:`` URL for inline bytes."""
@@ -59,6 +67,7 @@ class ToolUseBlock:
     #: An opaque token the provider attached to the call and requires back with it in the next
     #: request (Gemini's ``thought_signature``); None for providers that have none.
     signature: str | None = None
+    cache_control: CacheControl | None = None
 
 
 @dataclass
@@ -67,6 +76,7 @@ class ToolResultBlock:
     content: list[TextBlock | ImageBlock] = field(default_factory=list)
     is_error: bool = False
     type: Literal["tool_result"] = "tool_result"
+    cache_control: CacheControl | None = None
 
     def text(self) -> str:
         return "".join(b.text for b in self.content if isinstance(b, TextBlock))
@@ -115,6 +125,7 @@ class Tool:
     name: str
     description: str = ""
     input_schema: dict[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
+    cache_control: CacheControl | None = None
 
 
 @dataclass
@@ -147,6 +158,18 @@ class Request:
     #: Anthropic's extended thinking setting as the client sent it (``{"type": "enabled",
     #: "budget_tokens": N}``); sent on to Claude as it is, and a reason to route to the cloud.
     thinking: dict[str, Any] | None = None
+    #: The system prompt as the client's blocks, when it sent blocks (their cache hints with
+    #: them); ``system`` is their text joined. Sent as blocks while ``system`` is unchanged.
+    system_blocks: list[TextBlock] | None = None
+    #: OpenAI's ``prompt_cache_key``, passed on to OpenAI.
+    prompt_cache_key: str | None = None
+
+    def system_as_blocks(self) -> list[TextBlock] | None:
+        """The client's system blocks, unless the system prompt was changed since (compaction)."""
+        blocks = self.system_blocks
+        if blocks and "\n\n".join(block.text for block in blocks) == self.system:
+            return blocks
+        return None
 
     def last_user_text(self) -> str:
         for message in reversed(self.messages):
@@ -171,11 +194,36 @@ class Request:
 
 @dataclass
 class Usage:
+    """Tokens of a turn, in Anthropic's terms: ``input_tokens`` excludes the prompt tokens written
+    to or read from a provider's cache, which are counted apart."""
+
     input_tokens: int = 0
     output_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+    cache_read_input_tokens: int = 0
 
     def __add__(self, other: Usage) -> Usage:
-        return Usage(self.input_tokens + other.input_tokens, self.output_tokens + other.output_tokens)
+        return Usage(
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.cache_creation_input_tokens + other.cache_creation_input_tokens,
+            self.cache_read_input_tokens + other.cache_read_input_tokens,
+        )
+
+    def merged(self, later: Usage) -> Usage:
+        """These counts updated by a later report of the same turn (a stream's message_delta may
+        restate some): a count the later report leaves at zero keeps its earlier value."""
+        return Usage(
+            later.input_tokens or self.input_tokens,
+            later.output_tokens or self.output_tokens,
+            later.cache_creation_input_tokens or self.cache_creation_input_tokens,
+            later.cache_read_input_tokens or self.cache_read_input_tokens,
+        )
+
+    @property
+    def prompt_tokens(self) -> int:
+        """Every prompt token, cached or not (OpenAI's ``prompt_tokens``)."""
+        return self.input_tokens + self.cache_creation_input_tokens + self.cache_read_input_tokens
 
 
 @dataclass
@@ -309,7 +357,7 @@ class StreamAccumulator:
     def add(self, event: StreamEvent) -> None:
         if isinstance(event, MessageStart):
             self.id, self.model = event.id, event.model
-            self.usage = Usage(event.usage.input_tokens, event.usage.output_tokens)
+            self.usage = replace(event.usage)
         elif isinstance(event, BlockStart):
             block = event.block
             if isinstance(block, TextBlock):
@@ -341,9 +389,7 @@ class StreamAccumulator:
         elif isinstance(event, MessageDelta):
             self.stop_reason = event.stop_reason
             self.stop_sequence = event.stop_sequence
-            if event.usage.input_tokens:
-                self.usage.input_tokens = event.usage.input_tokens
-            self.usage.output_tokens = event.usage.output_tokens or self.usage.output_tokens
+            self.usage = self.usage.merged(event.usage)
         elif isinstance(event, MessageStop):
             self.finished = True
         elif isinstance(event, StreamError):
@@ -398,10 +444,11 @@ def _provider_only(block: Block, key: str) -> bool:
 
 
 def block_to_dict(block: Block) -> dict[str, Any]:
-    """A block as plain JSON-able data (``type`` first), as stored and shown by the APIs."""
+    """A block as plain JSON-able data (``type`` first), as stored and shown by the APIs. Cache
+    hints are left out: they say how a request travelled, not what the conversation holds."""
     data = {"type": block.type}
     for key, value in block.__dict__.items():
-        if key == "type" or (value is None and _provider_only(block, key)):
+        if key in ("type", "cache_control") or (value is None and _provider_only(block, key)):
             continue
         if key == "content" and isinstance(block, ToolResultBlock):
             value = [block_to_dict(b) for b in block.content]

@@ -48,6 +48,8 @@ class FakeAnthropic(FakeServer):
         self.api_key = api_key
         #: Like newer Claude models: a conversation ending with an assistant turn gets a 400.
         self.rejects_prefill = rejects_prefill
+        #: Prompt prefixes written to the cache (by their content), as Claude's prompt cache keeps them.
+        self.cached_prefixes: set[str] = set()
 
     @property
     def messages_url(self) -> str:
@@ -93,12 +95,37 @@ class FakeAnthropic(FakeServer):
     def _output_tokens(text: str, calls: tuple[ToolCall, ...]) -> int:
         return max(1, count_tokens(text) + sum(count_tokens(c.name + c.arguments_json()) for c in calls))
 
+    def _cache(self, request: RecordedRequest) -> tuple[int, int]:
+        """(tokens read from the cache, tokens written to it), as Claude counts them: the prompt
+        (tools, then system, then messages) up to each ``cache_control`` breakpoint is a prefix; the
+        longest one seen before is read, the rest up to the last breakpoint is written."""
+        body = request.json if isinstance(request.json, dict) else {}
+        system = body.get("system")
+        parts: list[Any] = [*(body.get("tools") or []), *(system if isinstance(system, list) else [])]
+        for message in body.get("messages") or []:
+            content = message.get("content")
+            parts += content if isinstance(content, list) else [{"type": "text", "text": content, "role": message.get("role")}]
+        prefix: list[Any] = [] if isinstance(system, list) or system is None else [system]
+        read = written = 0
+        for part in parts:
+            prefix.append({k: v for k, v in part.items() if k != "cache_control"} if isinstance(part, dict) else part)
+            if isinstance(part, dict) and part.get("cache_control"):
+                key = json.dumps(prefix, sort_keys=True)
+                tokens = count_tokens(key)
+                if key in self.cached_prefixes:
+                    read = tokens
+                else:
+                    self.cached_prefixes.add(key)
+                    written = tokens - read
+        return read, max(0, written)
+
     def _usage(self, request: RecordedRequest, output_tokens: int) -> dict[str, Any]:
+        read, written = self._cache(request)
         return {
-            "input_tokens": request.input_tokens(),
-            "cache_creation_input_tokens": 0,
-            "cache_read_input_tokens": 0,
-            "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+            "input_tokens": max(1, request.input_tokens() - read - written),
+            "cache_creation_input_tokens": written,
+            "cache_read_input_tokens": read,
+            "cache_creation": {"ephemeral_5m_input_tokens": written, "ephemeral_1h_input_tokens": 0},
             "output_tokens": output_tokens,
             "service_tier": "standard",
         }

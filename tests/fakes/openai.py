@@ -55,6 +55,8 @@ class FakeOpenAI(FakeServer):
         self.supports_tools = supports_tools
         #: What GET /v1/models lists.
         self.models = list(models)
+        #: Message prefixes seen, for OpenAI's automatic prompt caching.
+        self.seen_prefixes: set[str] = set()
 
     @property
     def chat_completions_url(self) -> str:
@@ -94,15 +96,28 @@ class FakeOpenAI(FakeServer):
             "system_fingerprint": "fp_" + secrets.token_hex(5),
         }
 
-    @staticmethod
-    def _usage(request: RecordedRequest, text: str, calls: Sequence[ToolCall]) -> dict[str, Any]:
+    def _cached_tokens(self, request: RecordedRequest) -> int:
+        """OpenAI's automatic prompt caching: the longest message prefix seen before, counted
+        when it reaches 1,024 tokens, in steps of 128."""
+        messages = (request.json or {}).get("messages") if isinstance(request.json, dict) else None
+        cached = 0
+        for end in range(1, len(messages or []) + 1):
+            key = json.dumps(messages[:end], sort_keys=True)
+            tokens = count_tokens(key)
+            if key in self.seen_prefixes and tokens >= 1024:
+                cached = tokens // 128 * 128
+            self.seen_prefixes.add(key)
+        return min(cached, request.input_tokens())
+
+    def _usage(self, request: RecordedRequest, text: str, calls: Sequence[ToolCall]) -> dict[str, Any]:
         prompt = request.input_tokens()
+        cached = self._cached_tokens(request)
         completion = max(1, count_tokens(text) + sum(count_tokens(c.name + c.arguments_json()) for c in calls))
         return {
             "prompt_tokens": prompt,
             "completion_tokens": completion,
             "total_tokens": prompt + completion,
-            "prompt_tokens_details": {"cached_tokens": 0, "audio_tokens": 0},
+            "prompt_tokens_details": {"cached_tokens": cached, "audio_tokens": 0},
             "completion_tokens_details": {
                 "reasoning_tokens": 0,
                 "audio_tokens": 0,

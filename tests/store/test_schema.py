@@ -26,10 +26,10 @@ def test_an_empty_file_gets_the_whole_schema(tmp_path: Path) -> None:
     assert migrate(conn) == SCHEMA_VERSION  # idempotent
 
 
-async def test_upgrade_from_the_previous_version_keeps_and_backfills_rows(tmp_path: Path) -> None:
+async def test_upgrade_from_the_first_version_keeps_and_backfills_rows(tmp_path: Path) -> None:
     path = tmp_path / "t.db"
     conn = connect(path)
-    migrate(conn, MIGRATIONS[:-1])
+    migrate(conn, MIGRATIONS[:1])
     conn.execute("INSERT INTO sessions VALUES ('s', 'chat', 'local', '', 1.0, 2.0)")
     content = [{"type": "text", "text": "hello"}, {"type": "tool_result", "tool_use_id": "t", "content": [{"type": "text", "text": "42"}]}]
     conn.execute(
@@ -40,6 +40,7 @@ async def test_upgrade_from_the_previous_version_keeps_and_backfills_rows(tmp_pa
     store = open_store(Settings(db_path=str(path)))
     (turn,) = await store.transcript("s")
     assert turn["text"] == "hello\n42" and turn["content"] == content
+    assert turn["tokens_cached"] == 0, "v3: older turns read no cache"
     await store.close()
     assert schema_version(connect(path)) == SCHEMA_VERSION
 

@@ -87,7 +87,7 @@ class Stitcher:
             self._segment_model = event.model
             if not self._started:
                 self._pending_start = event
-            self._segment_usage.input_tokens = event.usage.input_tokens
+            self._segment_usage = Usage().merged(event.usage)  # the prompt's counts, cached ones included
             return []
         if isinstance(event, BlockStart):
             if not self._started and not isinstance(event.block, ToolUseBlock):
@@ -112,9 +112,7 @@ class Stitcher:
             self._open_block = None
             return [BlockStop(index, event.signature)]
         if isinstance(event, MessageDelta):
-            if event.usage.input_tokens:
-                self._segment_usage.input_tokens = event.usage.input_tokens
-            self._segment_usage.output_tokens = event.usage.output_tokens
+            self._segment_usage = self._segment_usage.merged(event.usage)
             self._final_delta = event
             return []
         if isinstance(event, MessageStop):

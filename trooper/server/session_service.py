@@ -169,6 +169,7 @@ class SessionService:
             provider=provider,
             model=response.model,
             tokens_in=response.usage.input_tokens,
+            tokens_cached=response.usage.cache_read_input_tokens,
             tokens_out=response.usage.output_tokens,
             latency_ms=latency_ms,
         )

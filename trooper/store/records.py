@@ -66,6 +66,8 @@ class TurnRecord:
     latency_ms: float = 0.0
     created_at: float = field(default_factory=now)
     branch: int = 0
+    #: Prompt tokens the provider read from its cache (not counted in ``tokens_in``).
+    tokens_cached: int = 0
 
 
 @dataclass

@@ -96,7 +96,12 @@ def _v2_turn_text_and_activity_index(conn: sqlite3.Connection) -> None:
     conn.execute("CREATE INDEX sessions_by_activity ON sessions (last_activity)")
 
 
-MIGRATIONS: list[Migration] = [_v1_core_tables, _v2_turn_text_and_activity_index]
+def _v3_cached_tokens(conn: sqlite3.Connection) -> None:
+    # Prompt tokens the provider read from its cache for this answer (not in tokens_in).
+    conn.execute("ALTER TABLE turns ADD COLUMN tokens_cached INTEGER NOT NULL DEFAULT 0")
+
+
+MIGRATIONS: list[Migration] = [_v1_core_tables, _v2_turn_text_and_activity_index, _v3_cached_tokens]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

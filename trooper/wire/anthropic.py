@@ -16,6 +16,7 @@ from trooper.conversation import (
     Block,
     BlockStart,
     BlockStop,
+    CacheControl,
     ImageBlock,
     Message,
     MessageDelta,
@@ -76,10 +77,12 @@ def decode_request(body: dict[str, Any]) -> Request:
         raise InvalidRequest("messages: at least one message is required")
     tools = [_decode_tool(path, t) for path, t in f.items(body, "tools")]
     stream = f.field(body, "stream", bool)
+    system, system_blocks = _decode_system(body.get("system"))
     return Request(
         model=model,
         messages=messages,
-        system=_decode_system(body.get("system")),
+        system=system,
+        system_blocks=system_blocks,
         max_tokens=max_tokens,
         temperature=f.field(body, "temperature", float),
         top_p=f.field(body, "top_p", float),
@@ -93,20 +96,27 @@ def decode_request(body: dict[str, Any]) -> Request:
     )
 
 
-def _decode_system(system: Any) -> str | None:
+def _decode_system(system: Any) -> tuple[str | None, list[TextBlock] | None]:
+    """The system prompt's text, and its blocks when the client sent blocks (kept, with their
+    cache hints, so Claude receives them as they came)."""
     if system is None:
-        return None
+        return None, None
     if isinstance(system, str):
-        return system
+        return system, None
     if not isinstance(system, list):
         raise InvalidRequest(f"system: must be a string or an array of text blocks, got {f.json_type(system)}")
-    parts = []
+    blocks = []
     for i, block in enumerate(system):
         path = f"system[{i}]"
         if not isinstance(block, dict) or block.get("type") != "text":
             raise InvalidRequest(f"{path}: must be a text block ({{\"type\": \"text\", \"text\": ...}})")
-        parts.append(f.field(block, "text", str, path, required=True))
-    return "\n\n".join(parts)
+        blocks.append(TextBlock(f.field(block, "text", str, path, required=True), cache_control=_cache_control(block, path)))
+    return "\n\n".join(block.text for block in blocks), blocks
+
+
+def _cache_control(block: dict[str, Any], path: str) -> CacheControl | None:
+    """A block's ``cache_control``, as sent (Claude validates its type and ttl itself)."""
+    return f.field(block, "cache_control", dict, path)
 
 
 def _decode_message(path: str, message: dict[str, Any]) -> Message:
@@ -132,7 +142,7 @@ def _decode_block(path: str, block: dict[str, Any], role: str) -> Block:
         reason = f"is not allowed in a {role} message" if known else "is not a supported content block type"
         raise InvalidRequest(f"{path}.type: {kind!r} {reason} (expected one of {', '.join(allowed)})")
     if kind == "text":
-        return TextBlock(f.field(block, "text", str, path, required=True))
+        return TextBlock(f.field(block, "text", str, path, required=True), cache_control=_cache_control(block, path))
     if kind == "image":
         return _decode_image(path, block)
     if kind == "tool_use":
@@ -140,6 +150,7 @@ def _decode_block(path: str, block: dict[str, Any], role: str) -> Block:
             id=f.field(block, "id", str, path, required=True),
             name=f.field(block, "name", str, path, required=True),
             input=f.field(block, "input", dict, path, required=True),
+            cache_control=_cache_control(block, path),
         )
     if kind == "thinking":
         return ThinkingBlock(f.field(block, "thinking", str, path, required=True), f.field(block, "signature", str, path))
@@ -153,28 +164,34 @@ def _decode_image(path: str, block: dict[str, Any]) -> ImageBlock:
     source_path = f"{path}.source"
     kind = f.choice(source, "type", ("base64", "url"), source_path, required=True)
     if kind == "url":
-        return ImageBlock(url=f.field(source, "url", str, source_path, required=True))
+        return ImageBlock(url=f.field(source, "url", str, source_path, required=True), cache_control=_cache_control(block, path))
     return ImageBlock(
         media_type=f.field(source, "media_type", str, source_path, required=True),
         data=f.field(source, "data", str, source_path, required=True),
+        cache_control=_cache_control(block, path),
     )
 
 
 def _decode_tool_result(path: str, block: dict[str, Any]) -> ToolResultBlock:
     tool_use_id = f.field(block, "tool_use_id", str, path, required=True)
     is_error = bool(f.field(block, "is_error", bool, path))
+    cache = _cache_control(block, path)
     content = block.get("content")
     if content is None:
-        return ToolResultBlock(tool_use_id, [], is_error)
+        return ToolResultBlock(tool_use_id, [], is_error, cache_control=cache)
     if isinstance(content, str):
-        return ToolResultBlock(tool_use_id, [TextBlock(content)], is_error)
+        return ToolResultBlock(tool_use_id, [TextBlock(content)], is_error, cache_control=cache)
     if not isinstance(content, list):
         raise InvalidRequest(f"{path}.content: must be a string or an array of text and image blocks, got {f.json_type(content)}")
     parts: list[TextBlock | ImageBlock] = []
     for part_path, part in f.items(block, "content", path):
         kind = f.choice(part, "type", ("text", "image"), part_path, required=True)
-        parts.append(TextBlock(f.field(part, "text", str, part_path, required=True)) if kind == "text" else _decode_image(part_path, part))
-    return ToolResultBlock(tool_use_id, parts, is_error)
+        parts.append(
+            TextBlock(f.field(part, "text", str, part_path, required=True), cache_control=_cache_control(part, part_path))
+            if kind == "text"
+            else _decode_image(part_path, part)
+        )
+    return ToolResultBlock(tool_use_id, parts, is_error, cache_control=cache)
 
 
 def _decode_tool(path: str, tool: dict[str, Any]) -> Tool:
@@ -186,6 +203,7 @@ def _decode_tool(path: str, tool: dict[str, Any]) -> Tool:
         name=f.field(tool, "name", str, path, required=True),
         description=f.field(tool, "description", str, path) or "",
         input_schema=schema,
+        cache_control=_cache_control(tool, path),
     )
 
 
@@ -207,7 +225,10 @@ def encode_request(request: Request, model: str, *, stream: bool, num_ctx: int |
         "messages": [m for m in (_encode_message(m) for m in request.messages) if m["content"]],
         "stream": stream,
     }
-    if request.system:
+    system_blocks = request.system_as_blocks()
+    if system_blocks:
+        body["system"] = [_cached({"type": "text", "text": b.text}, b.cache_control) for b in system_blocks]
+    elif request.system:
         body["system"] = request.system
     if request.temperature is not None:
         body["temperature"] = request.temperature
@@ -219,7 +240,10 @@ def encode_request(request: Request, model: str, *, stream: bool, num_ctx: int |
     if request.stop:
         body["stop_sequences"] = list(request.stop)
     if request.tools:
-        body["tools"] = [{"name": t.name, "description": t.description, "input_schema": t.input_schema} for t in request.tools]
+        body["tools"] = [
+            _cached({"name": t.name, "description": t.description, "input_schema": t.input_schema}, t.cache_control)
+            for t in request.tools
+        ]
         if request.tool_choice is not None:
             body["tool_choice"] = _encode_tool_choice(request.tool_choice)
     if request.thinking is not None:
@@ -244,31 +268,40 @@ def _encode_message(message: Message) -> dict[str, Any]:
     return {"role": message.role, "content": [b for b in (_encode_block(b) for b in message.content) if b is not None]}
 
 
+def _cached(encoded: dict[str, Any], cache_control: CacheControl | None) -> dict[str, Any]:
+    """``encoded`` with the client's cache hint, last and unchanged, where the client put it."""
+    if cache_control is not None:
+        encoded["cache_control"] = cache_control
+    return encoded
+
+
 def _encode_image(block: ImageBlock) -> dict[str, Any]:
     if block.data is not None:
-        return {"type": "image", "source": {"type": "base64", "media_type": block.media_type, "data": block.data}}
-    return {"type": "image", "source": {"type": "url", "url": block.url or ""}}
+        source = {"type": "base64", "media_type": block.media_type, "data": block.data}
+    else:
+        source = {"type": "url", "url": block.url or ""}
+    return _cached({"type": "image", "source": source}, block.cache_control)
 
 
 def _encode_block(block: Block) -> dict[str, Any] | None:
     """One block in Anthropic's shape; ``None`` for blocks Anthropic would reject."""
     if isinstance(block, TextBlock):
         # Anthropic rejects empty text blocks.
-        return {"type": "text", "text": block.text} if block.text else None
+        return _cached({"type": "text", "text": block.text}, block.cache_control) if block.text else None
     if isinstance(block, ImageBlock):
         return _encode_image(block)
     if isinstance(block, ToolUseBlock):
-        return {"type": "tool_use", "id": block.id, "name": block.name, "input": block.input}
+        return _cached({"type": "tool_use", "id": block.id, "name": block.name, "input": block.input}, block.cache_control)
     if isinstance(block, ToolResultBlock):
         content = [
-            {"type": "text", "text": part.text} if isinstance(part, TextBlock) else _encode_image(part)
+            _cached({"type": "text", "text": part.text}, part.cache_control) if isinstance(part, TextBlock) else _encode_image(part)
             for part in block.content
             if not (isinstance(part, TextBlock) and not part.text)
         ]
         out: dict[str, Any] = {"type": "tool_result", "tool_use_id": block.tool_use_id, "content": content}
         if block.is_error:
             out["is_error"] = True
-        return out
+        return _cached(out, block.cache_control)
     # Thinking without Anthropic's signature (e.g. a local model's reasoning) would be rejected.
     return _encode_thinking(block) if block.signature or block.redacted is not None else None
 
@@ -299,8 +332,22 @@ def decode_response(body: dict[str, Any]) -> Response:
         content=blocks,
         stop_reason=derive_stop_reason(blocks, _STOP_FROM_WIRE.get(str(body.get("stop_reason")), "end_turn")),
         stop_sequence=body.get("stop_sequence"),
-        usage=Usage(int(usage.get("input_tokens") or 0), int(usage.get("output_tokens") or 0)),
+        usage=decode_usage(usage),
     )
+
+
+def decode_usage(usage: Any) -> Usage:
+    """Anthropic's usage object (cache counts included); absent or null counts are 0."""
+    if not isinstance(usage, dict):
+        return Usage()
+    return Usage(*(int(usage.get(name) or 0) for name in _USAGE_FIELDS))
+
+
+def encode_usage(usage: Usage) -> dict[str, int]:
+    return {name: getattr(usage, name) for name in _USAGE_FIELDS}
+
+
+_USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
 
 
 def _decode_response_block(block: Any) -> Block | None:
@@ -340,7 +387,7 @@ def encode_response(response: Response) -> dict[str, Any]:
         "content": content,
         "stop_reason": _stop_to_wire(stop_reason),
         "stop_sequence": response.stop_sequence if stop_reason == "stop_sequence" else None,
-        "usage": {"input_tokens": response.usage.input_tokens, "output_tokens": response.usage.output_tokens},
+        "usage": encode_usage(response.usage),
     }
 
 
@@ -418,9 +465,9 @@ class StreamDecoder:
     def _event(self, kind: str, payload: dict[str, Any]) -> list[StreamEvent]:
         if kind == "message_start":
             message = payload["message"]
-            usage = message.get("usage") or {}
-            self._input_tokens = int(usage.get("input_tokens") or 0)
-            return [MessageStart(str(message["id"]), str(message.get("model") or ""), Usage(self._input_tokens, int(usage.get("output_tokens") or 0)))]
+            usage = decode_usage(message.get("usage"))
+            self._input_tokens = usage.input_tokens
+            return [MessageStart(str(message["id"]), str(message.get("model") or ""), usage)]
         if kind == "content_block_start":
             return self._block_start(int(payload["index"]), payload["content_block"])
         if kind == "content_block_delta":
@@ -429,12 +476,12 @@ class StreamDecoder:
             index = self._indexes.get(int(payload["index"]))
             return [] if index is None else [BlockStop(index, self._signatures.pop(index, None))]
         if kind == "message_delta":
-            delta, usage = payload["delta"], payload.get("usage") or {}
-            input_tokens = usage.get("input_tokens")
+            delta, usage = payload["delta"], decode_usage(payload.get("usage"))
+            usage.input_tokens = usage.input_tokens or self._input_tokens
             return [
                 MessageDelta(
                     _STOP_FROM_WIRE.get(str(delta.get("stop_reason")), "end_turn"),  # type: ignore[arg-type]
-                    Usage(int(input_tokens) if input_tokens is not None else self._input_tokens, int(usage.get("output_tokens") or 0)),
+                    usage,
                     delta.get("stop_sequence"),
                 )
             ]
@@ -535,7 +582,7 @@ class StreamEncoder:
             "content": [],
             "stop_reason": None,
             "stop_sequence": None,
-            "usage": {"input_tokens": event.usage.input_tokens, "output_tokens": event.usage.output_tokens},
+            "usage": encode_usage(event.usage),
         }
         return _sse("message_start", {"type": "message_start", "message": message})
 
@@ -577,8 +624,9 @@ class StreamEncoder:
         self._delta_sent = True
         stop_reason = derive_stop_reason(self._emitted, event.stop_reason)
         usage: dict[str, int] = {"output_tokens": event.usage.output_tokens}
-        if event.usage.input_tokens:
-            usage["input_tokens"] = event.usage.input_tokens
+        for name in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"):
+            if getattr(event.usage, name):
+                usage[name] = getattr(event.usage, name)
         delta = {
             "stop_reason": _stop_to_wire(stop_reason),
             "stop_sequence": event.stop_sequence if stop_reason == "stop_sequence" else None,

@@ -145,6 +145,7 @@ def decode_request(body: dict[str, Any]) -> Request:
         stream=stream,
         include_usage=stream and bool(f.field(stream_options, "include_usage", bool, "stream_options")),
         metadata=metadata,
+        prompt_cache_key=f.field(body, "prompt_cache_key", str),
     )
 
 
@@ -280,13 +281,20 @@ def _decode_tool_choice(body: dict[str, Any]) -> ToolChoice | None:
 
 
 def encode_request(
-    request: Request, model: str, *, stream: bool, num_ctx: int | None = None, tool_call_signatures: bool = False
+    request: Request,
+    model: str,
+    *,
+    stream: bool,
+    num_ctx: int | None = None,
+    tool_call_signatures: bool = False,
+    prompt_cache_key: bool = False,
 ) -> dict[str, Any]:
     """The body for ``POST .../chat/completions``. ``num_ctx`` is Ollama-only and ignored.
 
     ``tool_call_signatures`` (Gemini): assistant tool calls carry their ``thought_signature``,
     which Gemini 3 requires back; the first call of a turn that has none (it came from another
     model) carries Google's documented bypass value instead. Other upstreams get no signatures.
+    ``prompt_cache_key`` (OpenAI): the client's ``prompt_cache_key`` is passed on.
     """
     messages: list[dict[str, Any]] = [{"role": "system", "content": request.system}] if request.system else []
     for message in request.messages:
@@ -311,6 +319,8 @@ def encode_request(
             body["tool_choice"] = _encode_tool_choice(request.tool_choice)
             if request.tool_choice.disable_parallel:
                 body["parallel_tool_calls"] = False
+    if prompt_cache_key and request.prompt_cache_key:
+        body["prompt_cache_key"] = request.prompt_cache_key
     return body
 
 
@@ -405,9 +415,13 @@ def _decode_response_call(call: Any) -> ToolUseBlock:
 
 
 def _decode_usage(usage: Any) -> Usage:
+    """OpenAI's usage: its ``prompt_tokens`` include the cached ones, which Trooper counts apart."""
     if not isinstance(usage, dict):
         return Usage()
-    return Usage(int(usage.get("prompt_tokens") or 0), int(usage.get("completion_tokens") or 0))
+    details = usage.get("prompt_tokens_details")
+    cached = int(details.get("cached_tokens") or 0) if isinstance(details, dict) else 0
+    prompt = int(usage.get("prompt_tokens") or 0)
+    return Usage(max(0, prompt - cached), int(usage.get("completion_tokens") or 0), cache_read_input_tokens=cached)
 
 
 def encode_response(response: Response) -> dict[str, Any]:
@@ -427,11 +441,14 @@ def encode_response(response: Response) -> dict[str, Any]:
     }
 
 
-def _encode_usage(usage: Usage) -> dict[str, int]:
+def _encode_usage(usage: Usage) -> dict[str, Any]:
+    """Usage in OpenAI's shape: every prompt token in ``prompt_tokens``, the cached ones (read
+    from the provider's cache) in ``prompt_tokens_details.cached_tokens``."""
     return {
-        "prompt_tokens": usage.input_tokens,
+        "prompt_tokens": usage.prompt_tokens,
         "completion_tokens": usage.output_tokens,
-        "total_tokens": usage.input_tokens + usage.output_tokens,
+        "total_tokens": usage.prompt_tokens + usage.output_tokens,
+        "prompt_tokens_details": {"cached_tokens": usage.cache_read_input_tokens},
     }
 
 

@@ -202,6 +202,7 @@ function turnNode(turn, pendingMarkdown) {
       el("span", { className: "turn-role", text: role }),
       turn.provider ? el("span", { className: `provider-tag ${providerSlot(turn.provider)}`, text: [turn.provider, turn.model].filter(Boolean).join(" · ") }) : null,
       turn.tokens_in || turn.tokens_out ? el("span", { text: `${formatCount(turn.tokens_in)} in · ${formatCount(turn.tokens_out)} out` }) : null,
+      turn.tokens_cached ? el("span", { className: "cached", text: `${formatCount(turn.tokens_cached)} cached` }) : null,
       turn.latency_ms ? el("span", { text: `${Math.round(turn.latency_ms)} ms` }) : null,
       el("time", { text: fullDate(turn.created_at) })),
     el("div", { className: "turn-body" }, blocks.map((block) => blockNode(block || {}, pendingMarkdown))));
