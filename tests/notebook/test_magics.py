@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+from pathlib import Path
 from typing import Iterator
 
 import pandas as pd
@@ -133,3 +135,18 @@ def _status(shell: InteractiveShell) -> str:
     with capture_output() as captured:
         run(shell, "%trooper status")
     return captured.stdout
+
+
+def readme_blocks(language: str) -> list[str]:
+    text = (Path(__file__).parents[2] / "README.md").read_text()
+    return re.findall(rf"```{language}\n(.*?)```", text, re.S)
+
+
+def test_the_readme_jupyter_block_runs_as_pasted(shell, kernel_env: ChatSetup):
+    block = next(b for b in readme_blocks("python") if "%load_ext trooper" in b)
+    results = []
+    with capture_output():
+        for line in block.strip().splitlines():  # one cell per line, as a reader pastes it
+            results.append(run(shell, line))  # "%trooper chat  # …" and "trooper.…" raised before
+    assert isinstance(results[1], ChatWidget)
+    assert isinstance(results[2], pd.DataFrame)

@@ -38,7 +38,8 @@ class TrooperMagics(Magics):
     @line_cell_magic
     def trooper(self, line: str, cell: str | None = None) -> Any:
         """Chat with Trooper (``%%trooper``) or manage the chat (``%trooper status|sessions|chat|escalate|local``)."""
-        args = parse_argstring(self.trooper, line)
+        # IPython hands a line magic the rest of the line, comment included: "%trooper chat  # …".
+        args = parse_argstring(self.trooper, line.split("#", 1)[0])
         if cell is not None:
             if args.command is not None:
                 raise UsageError(f"%%trooper takes the cell as the message; '{args.command}' is a line magic command")
