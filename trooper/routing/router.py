@@ -97,6 +97,10 @@ class _Attempt:
     first_token: float | None = None
 
 
+def _not_configured(message: str) -> TrooperError:
+    return TrooperError(503, message, "not_configured_error")
+
+
 class Router:
     def __init__(
         self,
@@ -135,14 +139,18 @@ class Router:
         if escalate:
             chain = self.escalation_chain()
             if not chain:
-                raise TrooperError(
-                    503,
+                raise _not_configured(
                     "No escalation target is configured. Set CLAUDE_API_KEY (or GEMINI_API_KEY / "
                     "OPENAI_API_KEY), or name a larger local model with TROOPER_ESCALATE_MODEL, "
-                    "e.g. TROOPER_ESCALATE_MODEL=ollama:qwen2.5:32b.",
-                    "not_configured_error",
+                    "e.g. TROOPER_ESCALATE_MODEL=ollama:qwen2.5:32b."
                 )
             return Plan("cloud", "escalated", chain + self._as_fallback(usable_local, chain))
+        if forced == "cloud" and not self.cloud:
+            # Never a silent local answer to a caller who asked for the cloud.
+            raise _not_configured(
+                "X-Trooper-Route: cloud was asked for, but no cloud provider is configured. Set CLAUDE_API_KEY "
+                "(or GEMINI_API_KEY / OPENAI_API_KEY) and restart Trooper, or drop the header to let the local model answer."
+            )
         if forced == "local":
             if usable_local is None:
                 raise self._no_local_error(local, request)
