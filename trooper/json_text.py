@@ -49,9 +49,12 @@ def loads(text: str | bytes) -> Any:
     """``json.loads`` that refuses NaN/Infinity and replaces lone surrogates with U+FFFD.
 
     Raises ``ValueError`` (``json.JSONDecodeError`` for malformed text) like ``json.loads``, and
-    for integers over Python's digit limit.
+    for integers over Python's digit limit and for nesting past the recursion limit.
     """
     if isinstance(text, bytes):
         text = text.decode("utf-8")
-    value = json.loads(text, parse_constant=_refuse_constant)
+    try:
+        value = json.loads(text, parse_constant=_refuse_constant)
+    except RecursionError:
+        raise ValueError("JSON nested too deeply") from None
     return _scrubbed(value) if _ESCAPED_SURROGATE.search(text) else value

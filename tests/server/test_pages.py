@@ -140,5 +140,16 @@ async def test_render_limits_the_batch_and_each_text(client: httpx.AsyncClient) 
     assert '"texts"[0]' in too_long.json()["error"]["message"]
 
 
+async def test_render_checks_the_body_size_as_it_arrives(client: httpx.AsyncClient) -> None:
+    """A body past 4 MB is refused while it streams in, not after buffering up to Tornado's 100 MB."""
+
+    async def chunks():
+        for _ in range(pages.MAX_RENDER_BODY_BYTES // 65536 + 8):
+            yield b" " * 65536  # chunked: no Content-Length to refuse it by
+
+    response = await client.post("/api/render", content=chunks(), headers={"Content-Type": "application/json"})
+    assert response.status_code == 413 and "larger than the limit" in response.json()["error"]["message"]
+
+
 async def test_render_answers_get_with_405(client: httpx.AsyncClient) -> None:
     assert (await client.get("/api/render")).status_code == 405

@@ -61,9 +61,7 @@ class BaseHandler(tornado.web.RequestHandler):
             raise TrooperError(400, "request body is empty; expected a JSON object")
         try:
             body = json_text.loads(text)
-        except RecursionError:
-            raise TrooperError(400, "request body is not valid JSON (nested too deeply)") from None
-        except ValueError as exc:  # malformed, NaN/Infinity, an integer past Python's digit limit
+        except ValueError as exc:  # malformed, nested too deeply, NaN/Infinity, an integer past the digit limit
             detail = f"line {exc.lineno} column {exc.colno}: {exc.msg}" if isinstance(exc, json.JSONDecodeError) else str(exc)
             raise TrooperError(400, f"request body is not valid JSON ({detail})") from None
         if not isinstance(body, dict):

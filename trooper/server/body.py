@@ -18,11 +18,15 @@ DRAIN_LIMIT_BYTES = 64 * 1024 * 1024
 
 @tornado.web.stream_request_body
 class LimitedBodyHandler(BaseHandler):
+    def body_limit(self) -> int:
+        """The most a body may hold on this route (``TROOPER_MAX_BODY_BYTES`` unless it says less)."""
+        return self.state.settings.max_body_bytes
+
     def prepare(self) -> None:
         self._chunks: list[bytes] = []
         self._received = 0
         self._too_large = False
-        limit = self.state.settings.max_body_bytes
+        limit = self.body_limit()
         # Tornado would answer a chunked body over its own limit with a bare 400: let bodies up to
         # a bounded amount through, discarding what is past our limit, so the caller gets a 413.
         drain = max(limit * 2, DRAIN_LIMIT_BYTES)
@@ -37,7 +41,7 @@ class LimitedBodyHandler(BaseHandler):
 
     def data_received(self, chunk: bytes) -> None:
         self._received += len(chunk)
-        if self._received > self.state.settings.max_body_bytes:
+        if self._received > self.body_limit():
             self._too_large = True
             self._chunks.clear()
         elif not self._too_large:
@@ -51,5 +55,6 @@ class LimitedBodyHandler(BaseHandler):
         return self.request.body
 
     def _too_large_message(self) -> str:
-        limit = self.state.settings.max_body_bytes
-        return f"request body is larger than the limit of {limit} bytes (TROOPER_MAX_BODY_BYTES)"
+        limit = self.body_limit()
+        setting = " (TROOPER_MAX_BODY_BYTES)" if limit == self.state.settings.max_body_bytes else ""
+        return f"request body is larger than the limit of {limit} bytes{setting}"

@@ -23,7 +23,6 @@ from trooper.providers.base import CallOptions
 from trooper.render import render_markdown
 from trooper.routing.headers import Trail, decision_header, provider_header
 from trooper.routing.router import Plan, Router
-from trooper.server.base import BaseHandler
 from trooper.server.body import LimitedBodyHandler
 from trooper.server.limits import client_identity
 from trooper.server.session_service import LiveSession, SessionService
@@ -32,6 +31,8 @@ from trooper.wire.sse import format_sse
 CHAT_SOURCE = "chat"
 CHAT_MODEL = "trooper-chat"
 MAX_CHAT_MESSAGE_CHARS = 100_000
+#: A chat request's body: a message of MAX_CHAT_MESSAGE_CHARS, escaped, with room to spare.
+MAX_CHAT_BODY_BYTES = 4_000_000
 ROUTES_ALLOWED = ("local", "cloud", "auto")
 CHAT_MAX_TOKENS = 1024
 
@@ -62,7 +63,13 @@ def answer_label(provider: str, model: str, tier: str, trail: Trail | None = Non
     return f"{model or provider} · {tier}"
 
 
-class ChatHandler(BaseHandler):
+class ChatHandler(LimitedBodyHandler):
+    """The chat API's routes: a body is checked against ``MAX_CHAT_BODY_BYTES`` as it arrives,
+    never buffered whole first (Tornado's own limit is 100 MB)."""
+
+    def body_limit(self) -> int:
+        return min(MAX_CHAT_BODY_BYTES, self.state.settings.max_body_bytes)
+
     @property
     def sessions(self) -> SessionService:
         return self.state.services["sessions"]
@@ -122,7 +129,7 @@ class ChatSessionHandler(ChatHandler):
         )
 
 
-class StreamingChatHandler(ChatHandler, LimitedBodyHandler):
+class StreamingChatHandler(ChatHandler):
     """Answers a turn as Server-Sent Events."""
 
     async def answer(

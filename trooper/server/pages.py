@@ -19,7 +19,7 @@ import tornado.web
 
 from trooper.errors import TrooperError
 from trooper.render import render_markdown
-from trooper.server.base import BaseHandler
+from trooper.server.body import LimitedBodyHandler
 
 STATIC_DIR = Path(__file__).parent / "static"
 
@@ -92,15 +92,17 @@ class StaticAssets(tornado.web.StaticFileHandler):
         self.set_header("Cache-Control", "no-cache")
 
 
-class RenderMarkdown(BaseHandler):
+class RenderMarkdown(LimitedBodyHandler):
     """``POST api/render`` ``{"texts": [...]}`` → ``{"html": [...]}``, for stored transcripts."""
+
+    def body_limit(self) -> int:
+        return MAX_RENDER_BODY_BYTES  # checked as the body arrives, not after buffering it whole
 
     async def post(self) -> None:
         content_type = self.request.headers.get("Content-Type", "").split(";")[0].strip().lower()
         if content_type != "application/json":
             raise TrooperError(415, "send the texts as JSON with Content-Type: application/json")
-        if len(self.request.body) > MAX_RENDER_BODY_BYTES:
-            raise TrooperError(413, f"request body is larger than {MAX_RENDER_BODY_BYTES} bytes")
+        self.read_body()
         texts = _texts_to_render(self.json_body())
         # Rendering a large batch is CPU work: keep it off the event loop.
         html = await asyncio.get_running_loop().run_in_executor(None, _render_all, texts)

@@ -243,8 +243,8 @@ def _parse_arguments(arguments: str, path: str) -> dict[str, Any]:
         return {}
     try:
         parsed = json_text.loads(arguments)
-    except ValueError:
-        raise InvalidRequest(f"{path}: must be a JSON object encoded as a string, got {arguments[:80]!r}") from None
+    except ValueError as exc:
+        raise InvalidRequest(f"{path}: must be a JSON object encoded as a string ({exc}), got {arguments[:80]!r}") from None
     if not isinstance(parsed, dict):
         raise InvalidRequest(f"{path}: must encode a JSON object, got {f.json_type(parsed)}")
     return parsed
