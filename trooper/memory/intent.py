@@ -77,9 +77,7 @@ _REFINEMENT_TRIGGERS = derive_triggers([_REFINEMENT.pattern])
 #: from a longer word, so the trigger look-up spares only turns no longer than this.
 _READ_CHARS = 600
 _CLAUSE_END = re.compile(
-    r"[.!?](?:\s|$)|[;:\n(。！？、]|,\s+(?:and|but|so|which|because|the|my|our|it|this|that|i|we|can|could|please)\b"
-    r"|\s+(?:but|because|so|so that|and then|since|without|even though)\s"
-    r"|\s+and\s+(?:i|my|it|we|our|the|now|then|this|that|make sure|ensure)\b"
+    r"[.!?](?:\s|$)|[;\n。！？、]|\s+(?:but|because|so that|since|even though)\s"
 )
 _LEADING_NOISE = re.compile(r"^(?:(?:hi|hello|hey|ok|okay|so|well|yo|please|thanks|thank you)\b[\s,!.]*)+")
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
@@ -87,7 +85,7 @@ _PRONOUN_OBJECT = frozenset("it this that them these those".split())
 MIN_WORDS = 5
 _WORD = re.compile(r"[\w'+#.%$/-]+")
 _TRYING = re.compile(r"^trying\s+to\s+")
-MAX_INTENT_WORDS = 14
+MAX_INTENT_WORDS = 20
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 #: Sentences of the first turn a guess looks at for a problem before taking the first clause.
 _GUESS_SENTENCES = 4
@@ -131,7 +129,8 @@ def read_intent(text: str) -> IntentMatch | None:
                 continue
             if match.start() > 0 and (words & _PRONOUN_OBJECT or len(words) <= _VAGUE_WORDS):
                 # "fix it and open a PR", "make it fast": the turn's opening says what "it" is
-                clause = f"{clause}: {_clause(lowered)}"
+                opening = _clause(lowered)
+                clause = opening if clause in opening else f"{clause}: {opening}"
             return IntentMatch(" ".join(clause.split()[:MAX_INTENT_WORDS + 6]), explicit=True)
     if not _substantive(lowered):
         return None

@@ -83,7 +83,11 @@ _SIGN_OFF = re.compile(r"[\s,;:-]+(?:thx|thanks|thank you|ty|cheers|gotta go|lol
 #: Entities shown at most: a SITREP names what matters, not every name it saw.
 MAX_ENTITIES = 10
 #: Names too generic to tell one session from another.
-_NOISE_ENTITIES = frozenset("github sql Exception Error json http https".split())
+_NOISE_ENTITIES = frozenset("github git sql Exception Error json http https".split())
+# Shapes that are never what a session is about: positional shell variables ("$1"), CSS pixel
+# and em sizes ("24px", "1.5rem").
+_NOISE_SHAPE = re.compile(r"\$?\d+|\d+(?:\.\d+)?(?:px|rem|em)")
+_LINE_SUFFIX = re.compile(r":\d+(?::\d+)?$")
 _QUANTITY_STARTS = frozenset("0123456789$")
 _HOME_PREFIX = re.compile(r"/(?:home|Users)/[^/]+/|/root/|/workspaces?/|/app/|/code/|/srv/|/opt/")
 #: Top-level folders a project's own paths start with.
@@ -238,7 +242,8 @@ class SitrepBuilder:
         self._entities: dict[str, int] = {}
         #: The ranked entities as last built; None when a new mention may have changed them.
         self._top: list[str] | None = None
-        self._path_names: set[str] = set()
+        #: File name → the path it was last named by: a file is one entity however it is reached.
+        self._paths: dict[str, str] = {}
         self._loops: list[_Loop] = []
         self._questions: list[str] = []
         self._steps: list[str] = []
@@ -284,15 +289,25 @@ class SitrepBuilder:
             self._previous_lead = turn.lead
 
     def _add_entity(self, entity: str, from_assistant: bool = False) -> None:
-        if entity in _NOISE_ENTITIES or (from_assistant and entity[:1] in _QUANTITY_STARTS):
+        if len(entity) < 2 or entity in _NOISE_ENTITIES or _NOISE_SHAPE.fullmatch(entity):
+            return
+        if from_assistant and entity[:1] in _QUANTITY_STARTS:
             return  # sizes and durations an assistant mentions in passing matter to nobody
         if entity.startswith("/"):
             entity = _project_path(entity)
             if not entity:
                 return
         if "/" in entity:
-            self._path_names.add(entity.rsplit("/", 1)[-1])
-        elif entity in self._path_names:
+            entity = _LINE_SUFFIX.sub("", entity)  # "app/orders.py:27" is app/orders.py
+            name = entity.rsplit("/", 1)[-1]
+            known = self._paths.get(name)
+            if known is not None and known != entity and (known.endswith("/" + entity) or entity.endswith("/" + known)):
+                entity = min(known, entity, key=len)  # one file named from two roots: the shorter name
+                if known != entity and known in self._entities:
+                    self._entities[entity] = self._entities.pop(known)
+                    self._top = None
+            self._paths[name] = entity
+        elif entity in self._paths:
             return  # a bare file name repeating a path already known
         count = self._entities.get(entity, 0) + 1
         self._entities[entity] = count
