@@ -53,6 +53,23 @@ _PR_TITLE = re.compile(r"""--title\s+(?:"([^"]+)"|'([^']+)')""")
 _SHELL_TOOLS = frozenset("bash shell run_terminal_cmd run_command terminal execute_command exec_command local_shell".split())
 
 
+#: Tools that change files: edits after the last commit are work not yet committed.
+EDIT_TOOLS = frozenset(
+    "edit write multiedit notebookedit edit_file write_file create_file apply_patch str_replace_editor "
+    "str_replace replace_in_file search_replace insert".split()
+)
+_PUSH = re.compile(r"\bgit push\b|\bgh pr create\b")
+
+
+def changes_files(name: str) -> bool:
+    return name.lower() in EDIT_TOOLS
+
+
+def pushes(command: str | None, output: str, is_error: bool) -> bool:
+    """A command that pushed commits (``git push``, or ``gh pr create``, which pushes the branch)."""
+    return bool(command and _PUSH.search(command)) and not is_error and "rejected" not in output
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What one tool call achieved: a step done or a loop opened, and the key that pairs them."""

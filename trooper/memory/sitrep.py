@@ -80,6 +80,8 @@ _SUBJECT = re.compile(
     re.IGNORECASE,
 )
 _SIGN_OFF = re.compile(r"[\s,;:-]+(?:thx|thanks|thank you|ty|cheers|gotta go|lol)[\s!.]*$", re.IGNORECASE)
+_HASH = re.compile(r"\b[0-9a-f]{7,12}\b")
+_PR_MERGE = re.compile(r"\bgh pr merge\s+#?(\d+)")
 #: Entities shown at most: a SITREP names what matters, not every name it saw.
 MAX_ENTITIES = 10
 #: Names too generic to tell one session from another.
@@ -257,6 +259,11 @@ class SitrepBuilder:
         self._keyed_steps: dict[str, int] = {}
         #: The latest ``TodoWrite`` list: (status, item).
         self._todos: list[tuple[str, str]] = []
+        #: Where the agent's git work stands: the turn of its last file edit, of its last commit
+        #: (and that commit's hash), of its last push; PRs it opened and not seen merged.
+        self._edited = self._committed = self._pushed = -1
+        self._commit_hash = ""
+        self._prs: dict[str, None] = {}
         self._evidence: dict[str, dict[str, object]] = {}
         self._previous_lead = ""
         self._turns = 0
@@ -340,6 +347,8 @@ class SitrepBuilder:
     def _add_assistant(self, message: Message, text: str, turn: _TurnReading | None, with_tools: bool) -> None:
         for use in message.tool_uses() if with_tools else ():
             self._tool_calls[use.id] = use
+            if agent_steps.changes_files(use.name):
+                self._edited = self._turns
             todos = agent_steps.read_todos(use.input)
             if todos is not None:
                 self._todos = todos
@@ -360,6 +369,16 @@ class SitrepBuilder:
         if use is None:
             return
         outcome = agent_steps.read_tool_call(use.name, use.input, output, result.is_error)
+        if agent_steps.pushes(agent_steps.command_of(use.name, use.input), output, result.is_error):
+            self._pushed = self._turns
+        if outcome is not None and outcome.key.startswith("commit:"):
+            self._committed = self._turns
+            self._commit_hash = _HASH.search(outcome.text).group(0) if _HASH.search(outcome.text) else ""
+        if outcome is not None and outcome.key.startswith("pr:") and "#" in outcome.key:
+            self._prs[outcome.key.split("#", 1)[1]] = None
+        merged = _PR_MERGE.search(agent_steps.command_of(use.name, use.input) or "")
+        if merged and not result.is_error:
+            self._prs.pop(merged.group(1), None)
         if outcome is None and result.is_error:
             first_line = next((line.strip() for line in output.splitlines() if line.strip()), "")
             outcome = agent_steps.Outcome("open", concise(f"{use.name} failed: {first_line}"), f"tool:{use.name}")
@@ -462,9 +481,19 @@ class SitrepBuilder:
         score = (0.6 if self._explicit else 0.35) + 0.3 * support + 0.1 * names_entity - 0.15 * self._pivots
         return round(min(1.0, max(0.0, score)), 2)
 
+    def _git_loops(self) -> list[str]:
+        """What an agent left half-way in git: edits not committed, a commit not pushed, PRs open."""
+        loops = []
+        if self._edited > self._committed:
+            loops.append("changes not committed")
+        elif self._committed >= 0 and self._committed > self._pushed:
+            loops.append(f"commit {self._commit_hash} not pushed" if self._commit_hash else "commit not pushed")
+        loops += [f"PR #{number} awaiting review" for number in self._prs]
+        return loops
+
     def build(self) -> Sitrep:
         steps = list(self._steps)
-        loops = [loop.text for loop in self._loops]
+        loops = [loop.text for loop in self._loops] + self._git_loops()
         for status, item in self._todos:
             (steps if status == "completed" else loops).append(item)
         if self._top is None:

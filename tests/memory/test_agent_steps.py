@@ -1,0 +1,75 @@
+"""What agents' tool calls say about progress: checks, commits, PRs, TODO lists, git state."""
+
+from __future__ import annotations
+
+import pytest
+
+from trooper.conversation import Message, TextBlock, ToolResultBlock, ToolUseBlock
+from trooper.memory.agent_steps import Outcome, read_todos, read_tool_call
+from trooper.memory.sitrep import extract_sitrep
+
+
+@pytest.mark.parametrize(
+    ("name", "tool_input", "output", "is_error", "expected"),
+    [
+        ("Bash", {"command": "pytest -q tests/test_api.py"}, "..F\n1 failed, 41 passed in 2.1s", True,
+         Outcome("open", "pytest tests fail: 1 failed, 41 passed", "check:pytest -q")),
+        ("Bash", {"command": "cd api && pytest -q"}, "42 passed in 2.3s", False,
+         Outcome("done", "pytest tests pass: 42 passed", "check:pytest -q")),
+        ("run_terminal_cmd", {"command": "npm run build"}, "vite v5 building...\nbuilt in 3.1s", False,
+         Outcome("done", "npm run build passes", "check:npm run")),
+        ("shell", {"command": ["bash", "-lc", "cargo build"]}, "error[E0502]: cannot borrow\nerror: could not compile", True,
+         Outcome("open", "cargo build failing: error[E0502]: cannot borrow", "check:cargo build")),
+        ("Bash", {"command": 'git commit -am "fix: offset"'}, "[fix/offset 4e1a9c2] fix: offset\n 1 file changed", False,
+         Outcome("done", "committed 4e1a9c2 on fix/offset: fix: offset", "commit:fix: offset")),
+        ("Bash", {"command": 'gh pr create --title "Fix offset" --body x'}, "https://github.com/o/r/pull/214", False,
+         Outcome("done", "opened PR #214: Fix offset", "pr:opened PR #214")),
+        ("Bash", {"command": "ls src"}, "a.py b.py", False, None),
+        ("Read", {"file_path": "src/a.py"}, "1 import os", False, None),
+    ],
+)
+def test_read_tool_call(name, tool_input, output, is_error, expected):
+    assert read_tool_call(name, tool_input, output, is_error) == expected
+
+
+def test_read_todos():
+    todos = {"todos": [{"content": "Add the index", "status": "completed"}, {"content": "Write the migration", "status": "pending"}]}
+    assert read_todos(todos) == [("completed", "Add the index"), ("pending", "Write the migration")]
+    assert read_todos({"command": "ls"}) is None
+
+
+def call(n: int, name: str, **tool_input: object) -> Message:
+    return Message("assistant", [ToolUseBlock(f"t{n}", name, dict(tool_input))])
+
+
+def result(n: int, output: str, is_error: bool = False) -> Message:
+    return Message("user", [ToolResultBlock(f"t{n}", [TextBlock(output)], is_error)])
+
+
+def test_git_state_at_the_end_is_an_open_loop():
+    start = [Message("user", [TextBlock("fix the offset bug and open a PR")])]
+    edit = [call(1, "Edit", file_path="app/items.py", old_string="a", new_string="b"), result(1, "ok")]
+    commit = [call(2, "Bash", command="git commit -am 'fix'"), result(2, "[main 9b04d1e] fix\n 1 file changed")]
+    push = [call(3, "Bash", command="git push"), result(3, "To github.com:o/r.git")]
+    pr = [call(4, "Bash", command="gh pr create --title 'Fix'"), result(4, "https://github.com/o/r/pull/7")]
+    merge = [call(5, "Bash", command="gh pr merge 7 --squash"), result(5, "Merged")]
+
+    assert "changes not committed" in extract_sitrep(start + edit).open_loops
+    assert "commit 9b04d1e not pushed" in extract_sitrep(start + edit + commit).open_loops
+    pushed = extract_sitrep(start + edit + commit + push).open_loops
+    assert not any("commit" in loop or "changes" in loop for loop in pushed)
+    assert "PR #7 awaiting review" in extract_sitrep(start + edit + commit + pr).open_loops
+    assert not any("PR #7" in loop for loop in extract_sitrep(start + edit + commit + pr + merge).open_loops)
+
+
+def test_a_check_red_then_green_closes_its_loop_and_is_a_step():
+    messages = [
+        Message("user", [TextBlock("the tests fail on CI, fix them")]),
+        call(1, "Bash", command="pytest -q"), result(1, "1 failed, 9 passed", is_error=True),
+        call(2, "Edit", file_path="src/a.py", old_string="x", new_string="y"), result(2, "ok"),
+        call(3, "Bash", command="pytest -q"), result(3, "10 passed in 1.0s"),
+    ]
+    sitrep = extract_sitrep(messages)
+    assert "pytest tests pass: 10 passed" in sitrep.completed_steps
+    assert not any("fail" in loop for loop in sitrep.open_loops), sitrep.open_loops
+    assert sitrep.evidence["pytest tests pass: 10 passed"]["turn"] == 6
