@@ -165,3 +165,36 @@ def test_a_public_jupyter_host_reaches_trooper_and_a_rebinding_page_does_not(mak
     assert chat.status_code in (200, 201), "the chat page's POSTs pass the Origin check too"
     rebinding = httpx.get(f"{trooper.url}/health", headers={"Host": "hub.example.org"})
     assert rebinding.status_code == 403, "a page rebinding a name to 127.0.0.1 has no key"
+
+
+@pytest.mark.jupyter
+@pytest.mark.browser
+def test_sign_in_behind_the_proxy_in_a_browser(make_trooper, fake_ollama, start_jupyter):
+    """A Trooper with TROOPER_TOKEN behind jupyter-server-proxy: the relative redirect, the form,
+    the cookie scoped to /trooper/, the page's own API calls, and signing out, in Chromium."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.browser import CHROMIUM, CHROMIUM_ARGS
+
+    token = "Q7r2Lx9mWc4Tz8Hn3Vb6Kd1P"
+    trooper = make_trooper(FALLBACK_URL=fake_ollama.api_chat_url, TROOPER_TOKEN=token)
+    jupyter = start_jupyter(TROOPER_PORT=str(port_of(trooper.url)))
+    base = f"{jupyter.url}/trooper"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.goto(f"{jupyter.url}/lab?token={TOKEN}")  # signed in to Jupyter first, as a user is
+            page.goto(f"{base}/dashboard")
+            expect(page).to_have_url(f"{base}/login?next=dashboard")
+            page.fill("input[name=token]", token)
+            page.click("button[type=submit]")
+            expect(page).to_have_url(f"{base}/dashboard")
+            expect(page.locator("#live-status")).to_have_text("Live")
+            expect(page.locator("#sign-out")).to_be_visible()
+            page.click("#sign-out button")
+            expect(page).to_have_url(f"{base}/login")
+            page.goto(f"{base}/chat")
+            expect(page).to_have_url(f"{base}/login?next=chat")
+        finally:
+            browser.close()
