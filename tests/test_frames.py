@@ -135,7 +135,10 @@ def test_values(store_path: Path) -> None:
 
 
 @pytest.mark.parametrize("name", list(EXPECTED))
-def test_a_server_gives_the_same_frames_as_the_file(store_path: Path, server_url: str, name: str) -> None:
+@pytest.mark.parametrize("page_rows", [2, 5000], ids=["paged", "one-page"])
+def test_a_server_gives_the_same_frames_as_the_file(store_path: Path, server_url: str, name: str, page_rows: int,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(tf, "PAGE_ROWS", page_rows)  # several pages of two rows: gathered transparently
     tf.connect(store_path)
     from_file = READERS[name]()
     tf.connect(server_url)

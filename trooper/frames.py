@@ -152,23 +152,40 @@ class _StoreFile:
             await store.close()
 
 
+#: Rows asked for per page when reading a table from a server.
+PAGE_ROWS = 5000
+
+
 class _Server:
-    """A running Trooper server, read through its JSON API in table format."""
+    """A running Trooper server, read through its JSON API (tables a page at a time)."""
 
     def __init__(self, url: str, token: str = "") -> None:
         self.url = url.rstrip("/")
         self.headers = {"Authorization": f"Bearer {token}"} if token else {}
 
     def frame(self, name: str, session_id: str | None) -> pd.DataFrame:
-        params = {"format": "table"}
         if name == "sessions":
-            params["limit"] = "all"
-        if session_id is not None:
-            params["session_id"] = session_id
+            return read_table_json(self._get(name, {"format": "table", "limit": "all"}).text)
+        # Tables come a page at a time (the server encodes each on its event loop), as JSON rows
+        # gathered into one set of columns: pages of categories would not concatenate cleanly.
+        params = {"limit": str(PAGE_ROWS)} | ({"session_id": session_id} if session_id is not None else {})
+        columns: Columns = {}
+        while True:
+            response = self._get(name, params)
+            for row in response.json()[name]:
+                for column, value in row.items():
+                    columns.setdefault(column, []).append(value)
+            cursor = response.headers.get("X-Next-Cursor")
+            if cursor is None:
+                break
+            params = {**params, "cursor": cursor}
+        return build_frame(name, columns or {column: [] for column in SCHEMAS[name]})
+
+    def _get(self, name: str, params: dict[str, str]) -> httpx.Response:
         response = httpx.get(f"{self.url}/{name}", params=params, headers=self.headers, timeout=120.0)
         if response.is_error:
             raise RuntimeError(f"Trooper at {self.url} answered {response.status_code}: {response.text[:500]}")
-        return read_table_json(response.text)
+        return response
 
 
 _source: _Source | None = None

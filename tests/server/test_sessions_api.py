@@ -154,7 +154,27 @@ async def test_all_session_tables_in_json(client: httpx.AsyncClient) -> None:
     assert len(turns) == 6 and set(turns[0]) == set(SCHEMAS["turns"])
     only_beta = (await client.get("/turns", params={"session_id": BETA})).json()["turns"]
     assert [t["text"] for t in only_beta] == ["ping", "pong"]
-    assert (await client.get("/events?session_id=nobody")).json() == {"events": []}
+    assert (await client.get("/events?session_id=nobody")).json() == {"events": [], "next_cursor": None}
+
+
+@pytest.mark.parametrize("fmt", ["json", "table"])
+async def test_tables_come_a_page_at_a_time(client: httpx.AsyncClient, fmt: str) -> None:
+    """A 59k-turn read once stalled /health: every table is paged (limit, cursor)."""
+    texts, cursor, pages = [], None, 0
+    while True:
+        params = {"limit": "4"} | ({"cursor": cursor} if cursor else {}) | ({"format": "table"} if fmt == "table" else {})
+        response = await client.get("/turns", params=params)
+        assert response.status_code == 200
+        texts += table(response)["text"].tolist() if fmt == "table" else [t["text"] for t in response.json()["turns"]]
+        pages += 1
+        cursor = response.headers.get("X-Next-Cursor")
+        if cursor is None:
+            break
+        if fmt == "json":
+            assert response.json()["next_cursor"] == int(cursor)
+    whole = [t["text"] for t in (await client.get("/turns", params={"limit": "100"})).json()["turns"]]
+    assert pages == 2 and texts == whole and len(whole) == 6, "every row once, in order"
+    assert (await client.get("/turns", params={"limit": "20000"})).status_code == 400
 
 
 @pytest.mark.parametrize("name", ["turns", "attempts", "events", "sitreps"])

@@ -32,6 +32,9 @@ LIVE_WRITE_TIMEOUT_SECONDS = 10.0
 
 #: The last second of the year 9999: later times overflow pandas' and SQLite's own.
 LATEST_SINCE = 253_402_300_799
+#: Rows of a table a page holds, by default and at most: a page is encoded on the event loop.
+TABLE_PAGE = 1000
+MAX_TABLE_PAGE = 10_000
 #: Offsets beyond this are past any table (and past SQLite's 64-bit integers long before).
 MAX_OFFSET = 10**12
 
@@ -156,18 +159,24 @@ class SessionTableHandler(_ReadHandler):
 
 
 class TableHandler(_ReadHandler):
-    """``GET /turns|attempts|events|sitreps?session_id=``: a whole table across sessions (or of
-    one session, which need not exist: then it is empty), for the DataFrames."""
+    """``GET /turns|attempts|events|sitreps?session_id=&limit=&cursor=``: a table across sessions
+    (or of one session, which need not exist: then it is empty), for the DataFrames, a page at a
+    time: ``limit`` rows (``TABLE_PAGE`` by default) after ``cursor``; the next page's cursor is
+    in the ``X-Next-Cursor`` header (and ``next_cursor``), absent on the last page."""
 
     table: str
 
     async def get(self) -> None:
         session_id = self.get_query_argument("session_id", None)
-        columns = await self.state.store.table(self.table, session_id)
+        limit = self.whole_number("limit", TABLE_PAGE, 1, MAX_TABLE_PAGE)
+        after = self.whole_number("cursor", -1, 0, MAX_OFFSET) if self.get_query_argument("cursor", None) else None
+        columns, next_cursor = await self.state.store.table_page(self.table, session_id, after=after, limit=limit)
+        if next_cursor is not None:
+            self.set_header("X-Next-Cursor", str(next_cursor))
         if self.wants_table():
             self.write_frame(build_frame(self.table, columns))
             return
-        self.write_json({self.table: _records(columns)})
+        self.write_json({self.table: _records(columns), "next_cursor": next_cursor})
 
 
 class SessionAttemptsHandler(SessionTableHandler):

@@ -74,6 +74,13 @@ class Store(abc.ABC):
         of every branch is included. ``sessions`` is always all sessions."""
 
     @abc.abstractmethod
+    async def table_page(
+        self, name: str, session_id: str | None = None, *, after: int | None = None, limit: int
+    ) -> tuple[Columns, int | None]:
+        """A page of ``table`` (not ``sessions``): up to ``limit`` rows written after the row
+        the cursor ``after`` names, and the cursor of the next page (None on the last)."""
+
+    @abc.abstractmethod
     async def attempts(self, session_id: str | None = None) -> list[Row]: ...
 
     @abc.abstractmethod

@@ -127,6 +127,31 @@ def table(conn: sqlite3.Connection, name: str, session_id: str | None) -> Column
     return columns
 
 
+#: The key each table is paged by: increasing with every row written.
+_PAGE_KEYS = {"turns": "rowid", "attempts": "id", "events": "id", "sitreps": "id"}
+
+
+def table_page(
+    conn: sqlite3.Connection, name: str, session_id: str | None, after: int | None, limit: int
+) -> tuple[Columns, int | None]:
+    """Up to ``limit`` rows of a table (as ``table`` gives them) written after the row ``after``,
+    and the cursor of the next page (None on the last)."""
+    key = _PAGE_KEYS[name]
+    clauses, params = ([], []) if session_id is None else (["session_id = ?"], [session_id])
+    if after is not None:
+        clauses.append(f"{key} > ?")
+        params.append(after)
+    where = "WHERE " + " AND ".join(clauses) if clauses else ""
+    sql = _TABLE_SQL[name].format(where=where).replace("SELECT ", f"SELECT {key} AS page_key, ", 1) + " LIMIT ?"
+    cursor = conn.execute(sql, (*params, limit))
+    columns = _columns([d[0] for d in cursor.description], cursor.fetchall())
+    keys = columns.pop("page_key")
+    for column in _JSON_COLUMNS:
+        if column in columns:
+            columns[column] = [json.loads(v) for v in columns[column]]
+    return columns, (keys[-1] if len(keys) == limit else None)
+
+
 _SUMMARY_FIELDS = (
     "source", "route", "title", "created_at", "last_activity", "intent", "branch", "turn_count", "providers", "tokens_saved",
     "escalations", "fallbacks",
