@@ -6,6 +6,7 @@ FakeOpenAI also stands in for OpenAI-compatible local servers (llama.cpp, vLLM, 
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import secrets
 import string
@@ -55,6 +56,8 @@ class FakeOpenAI(FakeServer):
         self.supports_tools = supports_tools
         #: What GET /v1/models lists.
         self.models = list(models)
+        #: Parallel tool calls' deltas interleaved (0, 1, 0, 1…) instead of one call after another.
+        self.interleaves_tool_calls = False
         #: Message prefixes seen, for OpenAI's automatic prompt caching.
         self.seen_prefixes: set[str] = set()
 
@@ -169,17 +172,21 @@ class FakeOpenAI(FakeServer):
         chunks = reply.text_chunks(request)
         frames = [Frame(chunk({"role": "assistant", "content": "", "refusal": None}))]
         frames += [Frame(chunk({"content": piece}), content=True) for piece in chunks]
+        per_call: list[list[Frame]] = []
         for index, call in enumerate(reply.tool_calls):
             fragments = call.argument_fragments() if self.fragments_arguments else [call.arguments_json()]
             opening = {
                 "index": index, "id": call.id or self.tool_call_id(), "type": "function",
                 "function": {"name": call.name, "arguments": ""}, **self.call_extras(request, index),
             }
-            frames.append(Frame(chunk({"tool_calls": [opening]}), content=True))
-            frames += [
+            per_call.append([Frame(chunk({"tool_calls": [opening]}), content=True)] + [
                 Frame(chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]}), content=True)
                 for piece in fragments
-            ]
+            ])
+        if self.interleaves_tool_calls:  # index 0, 1, 0, 1…, as several OpenAI-compatible servers send them
+            frames += [frame for round_ in itertools.zip_longest(*per_call) for frame in round_ if frame is not None]
+        else:
+            frames += [frame for call_frames in per_call for frame in call_frames]
         frames.append(Frame(chunk({}, self._finish_reason(reply))))
         if include_usage:
             frames.append(Frame(_data({**envelope, "choices": [], "usage": self._usage(request, "".join(chunks), reply.tool_calls)})))

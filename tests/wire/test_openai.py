@@ -15,6 +15,7 @@ from trooper.conversation import (
     MessageStop,
     Request,
     Response,
+    StreamAccumulator,
     StreamError,
     TextBlock,
     TextDelta,
@@ -285,13 +286,23 @@ def test_stream_decoder_failures() -> None:
         decode_in_steps(codec, b"data: {nope\n\n")
     with pytest.raises(WireError, match="no function name"):
         decode_in_steps(codec, _sse(_chunk({"tool_calls": [{"index": 0, "function": {"arguments": "{}"}}]})))
-    late = _sse(
-        _chunk({"tool_calls": [{"index": 0, "id": "a", "function": {"name": "f", "arguments": "{"}}]}),
-        _chunk({"tool_calls": [{"index": 1, "id": "b", "function": {"name": "g", "arguments": "{}"}}]}),
-        _chunk({"tool_calls": [{"index": 0, "function": {"arguments": "}"}}]}),
-    )
-    with pytest.raises(WireError, match="after another block started"):
-        decode_in_steps(codec, late)
+
+
+def test_interleaved_parallel_tool_calls_come_out_whole_and_in_order() -> None:
+    """Several OpenAI-compatible servers interleave parallel calls' fragments (0, 1, 0, 1…)."""
+    interleaved = _sse(
+        _chunk({"tool_calls": [{"index": 0, "id": "a", "function": {"name": "f", "arguments": '{"x": '}}]}),
+        _chunk({"tool_calls": [{"index": 1, "id": "b", "function": {"name": "g", "arguments": '{"y": '}}]}),
+        _chunk({"tool_calls": [{"index": 0, "function": {"arguments": "1}"}}]}),
+        _chunk({"tool_calls": [{"index": 1, "function": {"arguments": "2}"}}]}),
+        _chunk({}, "tool_calls"),
+    ) + b"data: [DONE]\n\n"
+    accumulator = StreamAccumulator()
+    for event in decode_in_steps(codec, interleaved):
+        accumulator.add(event)
+    response = accumulator.response()
+    assert [(b.id, b.name, b.input) for b in response.content] == [("a", "f", {"x": 1}), ("b", "g", {"y": 2})]
+    assert response.stop_reason == "tool_use"
 
 
 def _encode(events: list, include_usage: bool = False) -> bytes:

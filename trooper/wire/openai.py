@@ -494,7 +494,10 @@ class StreamDecoder:
 
     Text, reasoning and each tool call become blocks with contiguous indexes (see
     ``BlockSequencer``). A tool-call fragment belongs to the call with its ``id``; without an
-    ``id``, to the call with its ``index``; without either, to the open call. The terminal
+    ``id``, to the call with its ``index``; without either, to the open call. The first tool call
+    streams as it arrives; later ones are gathered and emitted whole, in order, when the choice
+    finishes, since several OpenAI-compatible servers interleave parallel calls' fragments
+    (index 0, 1, 0, 1…) and a block, once closed, cannot take more. The terminal
     ``MessageDelta``/``MessageStop`` are emitted at ``[DONE]`` so a usage-only chunk before it is
     counted. ``{"error": ...}`` raises ``UpstreamStreamError``.
     """
@@ -509,6 +512,10 @@ class StreamDecoder:
         self._by_id: dict[str, Hashable] = {}
         self._by_index: dict[int, Hashable] = {}
         self._last_tool: Hashable | None = None
+        #: Tool calls after the first, gathered until the choice finishes: key → [id, name,
+        #: signature, argument fragments].
+        self._gathered: dict[Hashable, list[Any]] = {}
+        self._calls = 0
 
     def feed(self, data: bytes) -> list[StreamEvent]:
         events: list[StreamEvent] = []
@@ -565,7 +572,16 @@ class StreamDecoder:
                 events += self._tool_fragment(fragment)
             if choice.get("finish_reason"):
                 self._finish_reason = self._finish_reason or choice["finish_reason"]
-                events += self._blocks.close()
+                events += self._release_gathered() + self._blocks.close()
+        return events
+
+    def _release_gathered(self) -> list[StreamEvent]:
+        """The gathered tool calls, each a whole block, in the order they began."""
+        events: list[StreamEvent] = []
+        for key, (tool_id, name, signature, fragments) in self._gathered.items():
+            events += self._blocks.start_tool(key, tool_id, name, signature)
+            events += self._blocks.tool_arguments(key, "".join(fragments))
+        self._gathered.clear()
         return events
 
     def _tool_fragment(self, fragment: dict[str, Any]) -> list[StreamEvent]:
@@ -583,22 +599,29 @@ class StreamDecoder:
         if key is None:
             if not function.get("name"):
                 raise WireError(f"tool call fragment starts a new call but has no function name: {fragment!r:.120}")
-            key = ("call", self._blocks.tool_calls)
+            key = ("call", self._calls)
+            self._calls += 1
             tool_id = tool_id or _new_call_id()
             self._by_id[tool_id] = key
             if index is not None:
                 self._by_index[index] = key
-            events += self._blocks.start_tool(key, tool_id, str(function["name"]), _thought_signature(fragment))
+            if self._calls == 1:
+                events += self._blocks.start_tool(key, tool_id, str(function["name"]), _thought_signature(fragment))
+            else:
+                self._gathered[key] = [tool_id, str(function["name"]), _thought_signature(fragment), []]
             self._last_tool = key
         arguments = function.get("arguments")
         if isinstance(arguments, dict):
             arguments = json.dumps(arguments)
+        if key in self._gathered:
+            self._gathered[key][3].append(arguments or "")
+            return events
         return events + self._blocks.tool_arguments(key, arguments or "")
 
     def _end(self) -> list[StreamEvent]:
         self._done = True
         events = [] if self._started else [MessageStart("chatcmpl-" + secrets.token_hex(12), "")]
-        events += self._blocks.close()
+        events += self._release_gathered() + self._blocks.close()
         reported = _STOP_FROM_WIRE.get(self._finish_reason or "stop", "end_turn")
         stop_reason = "tool_use" if self._blocks.tool_calls else derive_stop_reason([], reported)
         return events + [MessageDelta(stop_reason, self._usage), MessageStop()]  # type: ignore[arg-type]
