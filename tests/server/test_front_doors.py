@@ -209,7 +209,7 @@ def test_system_history_and_images_survive(upstream):
     server, fake, kind = upstream
     fake.enqueue(reply_text("A red pixel."))
     with anthropic_client(server) as client:
-        client.messages.create(
+        raw = client.messages.with_raw_response.create(
             model="claude-haiku-4-5",
             max_tokens=64,
             system="You are terse.",
@@ -229,10 +229,13 @@ def test_system_history_and_images_survive(upstream):
     assert "You are terse." in sent
     assert "tangerine" in sent and "Remembered." in sent
     if kind == "ollama":
-        # The fake's llama3.1:8b has no "vision" capability: the image becomes a visible note.
+        # The fake's llama3.1:8b has no "vision" capability: the image becomes a visible note,
+        # and the caller is told so, not only the model.
         assert TINY_PNG not in sent and "image omitted" in sent
+        assert "images omitted" in raw.headers["x-trooper-decision"]
     else:
         assert TINY_PNG in sent
+        assert "images omitted" not in raw.headers["x-trooper-decision"]
     # A Claude model name is never sent to another provider.
     assert kind == "claude" or "claude-haiku-4-5" not in sent
 

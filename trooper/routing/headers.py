@@ -51,6 +51,8 @@ class Trail:
     attempts: list[Attempt] = field(default_factory=list)
     #: The conversation was compacted to fit the answering model's window.
     compacted: bool = False
+    #: Images were left out for a model that cannot see them (it got a placeholder instead).
+    images_omitted: bool = False
     #: Cloud tokens the session has avoided so far by being answered locally.
     tokens_saved: int = 0
 
@@ -100,6 +102,8 @@ def decision_header(trail: Trail) -> str:
     if trail.attempts[0].provider != answered.provider and last_failure is not None:
         return f"{answered.provider} (fallback: {last_failure.error_class})"
     decision = f"{answered.provider} ({_mode(trail)})"
+    if trail.images_omitted:
+        decision += " | images omitted: the model cannot see them"
     return f"{decision} | cloud skipped" if trail.route == "local" and not trail.forced else decision
 
 

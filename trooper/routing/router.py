@@ -193,21 +193,28 @@ class Router:
     # ------------------------------------------------------------------ preparing a request
 
     def _prepare(
-        self, request: Request, provider: Provider, options: CallOptions, stitcher: Stitcher | None, recorder: TurnRecorder
-    ) -> tuple[Request, CallOptions, bool]:
+        self,
+        request: Request,
+        provider: Provider,
+        options: CallOptions,
+        stitcher: Stitcher | None,
+        recorder: TurnRecorder,
+        trail: Trail,
+    ) -> tuple[Request, CallOptions]:
+        """The request as ``provider`` gets it (compacted to its window, without images it cannot
+        see, continuing a rescued stream); what was changed is noted on ``trail``."""
         caps = provider.capabilities()
         window = caps.context_window
         if provider.tier == "local":
             window = min(window, self.settings.context_window)
         reserve = min(request.max_tokens or DEFAULT_ANSWER_RESERVE, max(window // 4, 1))
-        compacted_flag = False
         try:
             carried = request.messages
             compacted = compact(request, window - reserve, sitrep=lambda: recorder.sitrep(carried))
         except ContextTooLarge as exc:
             raise UpstreamError(provider.name, "context", str(exc), status=400, error_type="invalid_request_error") from None
         if compacted.dropped_turns:
-            compacted_flag = True
+            trail.compacted = True
             request = replace(request, messages=compacted.messages, system=compacted.system)
             recorder.event(
                 "compacted", provider=provider.name, dropped_turns=compacted.dropped_turns,
@@ -215,10 +222,12 @@ class Router:
             )
         if not caps.supports_images and request.has_images():
             request = replace(request, messages=[_without_images(m) for m in request.messages])
+            trail.images_omitted = True
+            recorder.event("images_omitted", provider=provider.name, reason=f"{provider.name} cannot see images")
         if stitcher is not None and stitcher.committed:
             request = _continuation(request, stitcher.partial_text(), caps.supports_prefill)
         options = replace(options, num_ctx=window if provider.tier == "local" else options.num_ctx)
-        return request, options, compacted_flag
+        return request, options
 
     def _options(self, base: CallOptions, provider: Provider) -> CallOptions:
         return replace(
@@ -308,8 +317,7 @@ class Router:
                     recorder.event("fallback", **{"from": last.provider, "to": provider.name, "error": _last_error_class(trail)})
                 model = provider.upstream_model(request.model)
                 try:
-                    prepared, call, compacted = self._prepare(request, provider, self._options(options, provider), None, recorder)
-                    trail.compacted = trail.compacted or compacted
+                    prepared, call = self._prepare(request, provider, self._options(options, provider), None, recorder, trail)
                     response = await asyncio.wait_for(provider.complete(prepared, call), call.total_timeout)
                 except asyncio.TimeoutError:
                     last = UpstreamError(provider.name, "timeout", f"no answer within {self.settings.provider_timeout:g} s")
@@ -355,8 +363,7 @@ class Router:
                 model = provider.upstream_model(request.model)
                 stitcher.begin_segment()
                 try:
-                    prepared, call, compacted = self._prepare(request, provider, self._options(options, provider), stitcher, recorder)
-                    trail.compacted = trail.compacted or compacted
+                    prepared, call = self._prepare(request, provider, self._options(options, provider), stitcher, recorder, trail)
                     events = supervise(
                         provider.name, provider.stream(prepared, call),
                         first_token_timeout=min(call.first_token_timeout, call.total_timeout),
