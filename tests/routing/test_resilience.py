@@ -321,3 +321,17 @@ def test_session_memory_survives_fallback_and_sessions_do_not_bleed(claude_and_o
             model="claude-haiku-4-5", max_tokens=50, messages=[{"role": "user", "content": "explain what is my name"}]
         )
         assert text_of(other) == "I don't know."
+
+
+def test_a_continuation_that_adds_nothing_completes_an_unterminated_answer(fake_anthropic, fake_ollama, make_trooper):
+    """The whole answer arrived but its message_stop did not; the local model, asked to continue,
+    adds nothing: the answer is complete, not "cut off and no provider could continue it"."""
+    fake_ollama.default = reply_text("")
+    fake_anthropic.default = missing_terminator(FULL_TEXT)
+    server = make_trooper(
+        CLAUDE_API_KEY=CLAUDE_KEY, CLAUDE_URL=fake_anthropic.messages_url, FALLBACK_URL=fake_ollama.api_chat_url,
+        TROOPER_FIRST_TOKEN_TIMEOUT="1", TROOPER_IDLE_TIMEOUT="1", TROOPER_PROVIDER_TIMEOUT="2",
+    )
+    message, _ = ask(server, stream=True)
+    assert text_of(message) == FULL_TEXT
+    assert message.stop_reason == "end_turn"

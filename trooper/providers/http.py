@@ -30,7 +30,7 @@ from trooper.conversation import (
 from trooper.errors import UpstreamError
 from trooper.providers.base import CallOptions, Provider
 from trooper.providers.upstream_client import TRANSPORT_ERRORS
-from trooper.wire.errors import UpstreamStreamError, WireError
+from trooper.wire.errors import EmptyStream, UpstreamStreamError, WireError
 
 ErrorDecoder = Callable[[int, bytes], "tuple[str, str]"]
 
@@ -85,7 +85,7 @@ class _ContentCheck:
         for event in events:
             self.has_content = self.has_content or isinstance(event, BlockStart)
             if isinstance(event, MessageDelta) and not self.has_content:
-                raise WireError("upstream finished the stream without any content")
+                raise EmptyStream("upstream finished the stream without any content")
         return events
 
 
@@ -144,7 +144,7 @@ class HttpUpstream:
         except UpstreamStreamError as exc:
             raise UpstreamError(self.provider, "stream", exc.message, error_type=exc.error_type) from None
         except WireError as exc:
-            raise UpstreamError(self.provider, "stream", str(exc)) from None
+            raise UpstreamError(self.provider, "stream", str(exc), error_type=exc.error_type) from None
 
     def decode_response(self, decode: Callable[[dict[str, Any]], Response], body: dict[str, Any]) -> Response:
         """The codec's reading of ``body``; a malformed or empty answer is an error, never a success."""

@@ -17,6 +17,7 @@ from trooper.config import Settings
 from trooper.conversation import (
     ImageBlock,
     Message,
+    MessageStop,
     Request,
     Response,
     StreamError,
@@ -95,6 +96,11 @@ class _Attempt:
     trigger: str
     started: float = field(default_factory=time.monotonic)
     first_token: float | None = None
+
+
+def _added_nothing(error: UpstreamError, broken: UpstreamError | None) -> bool:
+    """A continuation of a stream that only lost its terminator finished with nothing to add."""
+    return error.error_type == "stream_empty" and broken is not None and broken.error_type == "stream_unterminated"
 
 
 def _not_configured(message: str) -> TrooperError:
@@ -377,8 +383,16 @@ class Router:
                         for item in out:
                             yield item
                     if not stitcher.finished:
-                        raise UpstreamError(provider.name, "stream", "the stream ended without its terminator")
+                        raise UpstreamError(
+                            provider.name, "stream", "the stream ended without its terminator", error_type="stream_unterminated"
+                        )
                 except UpstreamError as exc:
+                    if rescuing and _added_nothing(exc, last):
+                        # The answer was whole but for its terminator: the continuation says so.
+                        for item in stitcher.feed(MessageStop()):
+                            yield item
+                        self._record(recorder, attempt, model, status=200, outcome="rescued", tokens=(0, 0))
+                        return
                     last = exc
                 else:
                     self.breakers[provider.name].record_success()

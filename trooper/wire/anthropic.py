@@ -41,7 +41,7 @@ from trooper.conversation import (
 )
 from trooper.errors import InvalidRequest, error_type_for_status
 from trooper.wire import fields as f
-from trooper.wire.errors import UpstreamStreamError, WireError
+from trooper.wire.errors import UnterminatedStream, UpstreamStreamError, WireError
 from trooper.wire.sse import SSEParser, format_sse
 
 #: Anthropic requires ``max_tokens``; used when a client of another protocol left it out.
@@ -442,7 +442,7 @@ class StreamDecoder:
         for frame in self._sse.flush():
             events += self._frame(frame.event, frame.data)
         if not self._done:
-            raise WireError("Anthropic stream ended without message_stop")
+            raise UnterminatedStream("Anthropic stream ended without message_stop")
         return events
 
     def _frame(self, event_name: str | None, data: str) -> list[StreamEvent]:

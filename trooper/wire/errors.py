@@ -13,6 +13,21 @@ from __future__ import annotations
 class WireError(ValueError):
     """A frame could not be decoded, or the stream ended without its terminator."""
 
+    #: How the router tells this failure apart from other broken streams ("" for none).
+    error_type = ""
+
+
+class UnterminatedStream(WireError):
+    """The stream ended without its terminator (``message_stop``, ``[DONE]``, ``done``)."""
+
+    error_type = "stream_unterminated"
+
+
+class EmptyStream(WireError):
+    """The stream finished without a single content block."""
+
+    error_type = "stream_empty"
+
 
 class UpstreamStreamError(WireError):
     """The upstream sent an error frame in the middle of a stream."""

@@ -45,7 +45,7 @@ from trooper.conversation import (
 )
 from trooper.errors import InvalidRequest, error_type_for_status
 from trooper.wire import fields as f
-from trooper.wire.errors import UpstreamStreamError, WireError
+from trooper.wire.errors import UnterminatedStream, UpstreamStreamError, WireError
 from trooper.wire.sequencer import BlockSequencer
 
 _STOP_FROM_WIRE = {"stop": "end_turn", "length": "max_tokens"}
@@ -348,7 +348,7 @@ class StreamDecoder:
         line, self._buffer = self._buffer, b""
         events = self._line(line)
         if not self._done:
-            raise WireError("Ollama stream ended without a done line")
+            raise UnterminatedStream("Ollama stream ended without a done line")
         return events
 
     def _line(self, raw: bytes) -> list[StreamEvent]:

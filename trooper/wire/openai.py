@@ -43,7 +43,7 @@ from trooper.conversation import (
 )
 from trooper.errors import InvalidRequest, error_type_for_status
 from trooper.wire import fields as f
-from trooper.wire.errors import UpstreamStreamError, WireError
+from trooper.wire.errors import UnterminatedStream, UpstreamStreamError, WireError
 from trooper.wire.sequencer import BlockSequencer
 from trooper.wire.sse import SSEParser, format_sse
 
@@ -528,7 +528,7 @@ class StreamDecoder:
         for frame in self._sse.flush():
             events += self._frame(frame.data)
         if not self._done:
-            raise WireError("OpenAI stream ended without data: [DONE]")
+            raise UnterminatedStream("OpenAI stream ended without data: [DONE]")
         return events
 
     def _frame(self, data: str) -> list[StreamEvent]:
