@@ -298,4 +298,5 @@ def test_count_tokens(fake_anthropic, make_trooper):
             model="claude-haiku-4-5", messages=[{"role": "user", "content": "hello there, " * 200}]
         )
     assert 0 < short.input_tokens < long.input_tokens
-    assert fake_anthropic.requests == [], "counting tokens never contacts the cloud"
+    paths = [r.path for r in fake_anthropic.requests]
+    assert paths == ["/v1/messages/count_tokens"] * 2, "Claude's own count, and no answer is asked for"

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import aiohttp
 
+from trooper.conversation import Request
 from trooper.errors import UpstreamError
 from trooper.providers.base import CallOptions, Capabilities
-from trooper.providers.http import CodecProvider, HttpUpstream
+from trooper.providers.http import CodecProvider, HttpUpstream, complete_timeout
 from trooper.wire import anthropic as wire_codec
 
 #: Client headers passed through so features the client opted into keep working.
@@ -48,6 +49,17 @@ class AnthropicProvider(CodecProvider):
 
     async def available(self) -> bool:
         return bool(self._api_key)
+
+    async def count_tokens(self, request: Request, options: CallOptions) -> int:
+        """Claude's own count of the request's input tokens (``POST /v1/messages/count_tokens``)."""
+        body = self._encode(request, stream=False)
+        for name in ("max_tokens", "stream", "temperature", "top_p", "top_k", "stop_sequences", "metadata"):
+            body.pop(name, None)  # count_tokens takes the prompt only
+        raw = await self._http.post_json(self.url + "/count_tokens", self._headers(options), body, complete_timeout(options))
+        tokens = raw.get("input_tokens")
+        if not isinstance(tokens, int):
+            raise UpstreamError(self.name, "stream", f"count_tokens answered without input_tokens: {str(raw)[:120]}")
+        return tokens
 
     def _headers(self, options: CallOptions) -> dict[str, str]:
         key = options.api_key or self._api_key

@@ -9,6 +9,7 @@ stitcher (one client stream out of several upstream ones) and compaction (fit th
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from dataclasses import dataclass, field, replace
 from typing import AsyncIterator, Callable, Iterator, Literal, Sequence
@@ -28,6 +29,7 @@ from trooper.conversation import (
 from trooper.errors import TrooperError, UpstreamError
 from trooper.memory.compaction import ContextTooLarge, compact
 from trooper.memory.sitrep import Sitrep
+from trooper.memory.tokens import count_request_tokens
 from trooper.providers.base import CallOptions, Provider
 from trooper.routing.breaker import BreakerBoard
 from trooper.routing.classifier import classify
@@ -96,6 +98,9 @@ class _Attempt:
     trigger: str
     started: float = field(default_factory=time.monotonic)
     first_token: float | None = None
+
+
+log = logging.getLogger(__name__)
 
 
 def _added_nothing(error: UpstreamError, broken: UpstreamError | None) -> bool:
@@ -234,6 +239,18 @@ class Router:
             request = _continuation(request, stitcher.partial_text(), caps.supports_prefill)
         options = replace(options, num_ctx=window if provider.tier == "local" else options.num_ctx)
         return request, options
+
+    async def count_tokens(self, request: Request, plan: Plan, options: CallOptions) -> tuple[int, str]:
+        """The request's input tokens, and who counted them: the provider that would answer the
+        turn when it can count exactly (Claude), else Trooper's estimator (``estimate``)."""
+        first = plan.candidates[0] if plan.candidates else None
+        counter = getattr(first, "count_tokens", None)
+        if first is not None and counter is not None and self.breakers[first.name].state == "closed":
+            try:
+                return await counter(request, self._options(options, first)), first.name
+            except UpstreamError as exc:
+                log.info("%s could not count tokens (%s); estimating", first.name, exc)
+        return count_request_tokens(request.system, request.messages, request.tools), "estimate"
 
     def _options(self, base: CallOptions, provider: Provider) -> CallOptions:
         return replace(

@@ -8,6 +8,8 @@ from trooper import __version__
 from trooper.errors import TrooperError
 from trooper.memory.recovery import build_recovery
 from trooper.memory.tokens import count_request_tokens
+from trooper.providers.base import CallOptions
+from trooper.routing.classifier import forced_route
 from trooper.server.base import BaseHandler
 from trooper.server.body import LimitedBodyHandler
 from trooper.wire import anthropic
@@ -65,17 +67,33 @@ class ModelsHandler(BaseHandler):
 
 
 class CountTokensHandler(LimitedBodyHandler):
-    """``POST /v1/messages/count_tokens`` with Trooper's one token estimator."""
+    """``POST /v1/messages/count_tokens``: Claude's exact count when the turn would go to Claude
+    (Claude Code manages its context by it; an undercount becomes a "prompt is too long"), else
+    Trooper's one token estimator; ``X-Trooper-Token-Count`` says which."""
 
     def error_body(self, status: int, error_type: str, message: str) -> dict:
         return anthropic.encode_error(status, error_type, message)
 
-    def post(self) -> None:
+    async def post(self) -> None:
         self.read_body()
         body = dict(self.json_body())
         body.setdefault("max_tokens", 1)
         request = anthropic.decode_request(body)
-        self.write_json({"input_tokens": count_request_tokens(request.system, request.messages, request.tools)})
+        router = self.state.services["router"]
+        try:
+            plan = router.plan(request, forced_route(self.request.headers, body))
+        except TrooperError:
+            plan = None  # no tier could answer it: the estimate still tells the client its size
+        options = CallOptions(
+            api_key=self.request.headers.get("x-api-key"),
+            forward_headers={h: self.request.headers[h] for h in ("anthropic-version", "anthropic-beta") if h in self.request.headers},
+        )
+        if plan is None:
+            tokens, counter = count_request_tokens(request.system, request.messages, request.tools), "estimate"
+        else:
+            tokens, counter = await router.count_tokens(request, plan, options)
+        self.set_header("X-Trooper-Token-Count", counter)
+        self.write_json({"input_tokens": tokens})
 
 
 class SitrepHandler(BaseHandler):
