@@ -20,3 +20,23 @@ def test_a_weak_token_is_refused_for_a_public_bind(monkeypatch, capsys, token, w
 def test_strong_tokens_pass_and_loopback_asks_nothing():
     assert cli.token_weakness("kX3v9qLw2RzT8mN4pB6yH1sD") is None
     assert cli.token_weakness("x") is not None
+
+
+def test_a_busy_port_is_one_clear_line_and_no_trace(tmp_path):
+    """A second `trooper serve` on a port in use says so and leaves no asyncio trace behind."""
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "TROOPER_DB": str(tmp_path / "t.db"), "TROOPER_EMBEDDED": "false",
+               "FALLBACK_URL": "http://127.0.0.1:9/api/chat", "HOME": str(tmp_path)}
+        done = subprocess.run([sys.executable, "-m", "trooper", "serve", "--port", str(port)], env=env,
+                              capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert "Unclosed" not in done.stderr and "Traceback" not in done.stderr, done.stderr

@@ -58,13 +58,17 @@ class Runtime:
     @classmethod
     async def start(cls, settings: Settings, *, port: int | None = None) -> Runtime:
         runtime = cls(settings)
+        try:  # first, so a busy port fails fast, before a model loads
+            sockets = tornado.netutil.bind_sockets(settings.port if port is None else port, settings.bind, family=socket.AF_INET)
+        except OSError:
+            await runtime.stop()  # nothing runs yet: this closes the store and the upstream client quietly
+            raise
         await runtime.local_tier.select()
         runtime.local_tier.start()
         if settings.auto_recovery:
             runtime.prober.start()
         runtime.server = GuardedHTTPServer(runtime.app, xheaders=False, idle_connection_timeout=300, body_timeout=120)
         runtime.server.guard(connection_cap(raise_open_file_limit()))
-        sockets = tornado.netutil.bind_sockets(settings.port if port is None else port, settings.bind, family=socket.AF_INET)
         runtime.server.add_sockets(sockets)
         runtime.port = sockets[0].getsockname()[1]
         return runtime
