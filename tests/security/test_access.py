@@ -57,6 +57,7 @@ def test_every_route_but_health_needs_the_token(guarded):
                 assert error["type"] == ("invalid_request_error" if "completions" in path else "authentication_error")
                 assert response.headers["www-authenticate"].startswith("Bearer")
         assert client.get("/health").status_code == 200
+        assert client.head("/health").status_code == 200, "uptime checks ask with HEAD"
         assert client.get("/static/trooper.css").status_code == 200
 
 

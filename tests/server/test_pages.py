@@ -153,3 +153,9 @@ async def test_render_checks_the_body_size_as_it_arrives(client: httpx.AsyncClie
 
 async def test_render_answers_get_with_405(client: httpx.AsyncClient) -> None:
     assert (await client.get("/api/render")).status_code == 405
+
+
+@pytest.mark.parametrize("path", ["/chat", "/dashboard"])
+async def test_pages_answer_head(client: httpx.AsyncClient, path: str) -> None:
+    response = await client.head(path)
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")

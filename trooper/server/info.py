@@ -31,6 +31,8 @@ class HealthHandler(BaseHandler):
             }
         )
 
+    head = get  # uptime checks ask with HEAD
+
 
 class ModelsHandler(BaseHandler):
     """``GET /v1/models``: one list that both the Anthropic and the OpenAI SDK accept."""

@@ -63,6 +63,8 @@ class _PageHandler(tornado.web.RequestHandler):
         self.set_header("Content-Type", "text/html; charset=utf-8")
         self.finish((STATIC_DIR / self.page).read_bytes())
 
+    head = get  # monitors and link checkers ask with HEAD; Tornado sends the headers only
+
 
 class DashboardPage(_PageHandler):
     page = "dashboard.html"
@@ -76,6 +78,8 @@ class RootRedirect(tornado.web.RequestHandler):
     def get(self) -> None:
         # Relative, so ``/trooper/`` behind a proxy lands on ``/trooper/chat``.
         self.redirect("chat")
+
+    head = get
 
 
 class StaticAssets(tornado.web.StaticFileHandler):
