@@ -140,10 +140,10 @@ def test_escalating_without_a_cloud_explains_what_to_do(fake_ollama, make_troope
     page.goto(f"{server.url}/chat")
     send(page, "What is a SITREP?")
     expect(finished_answers(page)).to_have_count(1, timeout=10_000)
-    page.get_by_role("button", name="↑ Escalate").click()
-    notice = page.get_by_role("alert")
-    expect(notice).to_be_visible(timeout=10_000)
-    assert "CLAUDE_API_KEY" in (notice.text_content() or "") or "cloud" in (notice.text_content() or "").lower()
+    # Disabled with the reason beside it, rather than available and failing after a click.
+    expect(page.get_by_role("button", name="↑ Escalate")).to_be_disabled()
+    expect(page.locator(".no-cloud")).to_contain_text("CLAUDE_API_KEY")
+    expect(page.locator("#demo-notice")).to_be_hidden()  # Ollama answers here, not the demo model
 
 
 def test_chat_on_a_phone(trooper, fake_ollama, browser) -> None:  # type: ignore[no-untyped-def]
@@ -162,3 +162,21 @@ def test_chat_on_a_phone(trooper, fake_ollama, browser) -> None:  # type: ignore
     page.keyboard.press("Escape")
     expect(page.locator("#sitrep-panel")).not_to_be_in_viewport()
     context.close()
+
+
+@pytest.mark.embedded
+def test_the_demo_model_says_what_it_is(make_trooper, watched) -> None:  # type: ignore[no-untyped-def]
+    """Only the embedded 135M model: the page says it is a demo and how to get real answers, until
+    dismissed."""
+    server = make_trooper(TROOPER_EMBEDDED="true")  # FALLBACK_URL points at a closed port: no Ollama
+    page = watched.page
+    page.goto(f"{server.url}/chat")
+    notice = page.locator("#demo-notice")
+    expect(notice).to_be_visible()
+    expect(notice).to_contain_text("SmolLM2-135M")
+    expect(notice).to_contain_text("ollama pull")
+    page.click("#dismiss-demo")
+    expect(notice).to_be_hidden()
+    page.reload()
+    expect(page.locator("#demo-notice")).to_be_hidden()
+    assert not watched.errors

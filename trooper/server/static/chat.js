@@ -13,6 +13,22 @@ const prompt = $("prompt");
 let sessionId = "";
 let route = "local"; // the route the server reported for this chat
 let cloudAvailable = true;
+const NO_CLOUD = "No cloud model is configured: set CLAUDE_API_KEY (or GEMINI_API_KEY, OPENAI_API_KEY) and restart Trooper.";
+const DEMO_DISMISSED = "trooper-demo-notice-dismissed";
+
+/** What this server can do: whether anything can be escalated to, and whether the demo model answers. */
+async function loadServerState() {
+  let health;
+  try {
+    health = await api("health");
+  } catch {
+    return; // the page still works; the first answer will say what is wrong
+  }
+  cloudAvailable = Array.isArray(health.escalation) && health.escalation.length > 0;
+  refreshRouteActions();
+  const demo = health.local && health.local.tier === "embedded";
+  $("demo-notice").hidden = !demo || localStorage.getItem(DEMO_DISMISSED) === "yes";
+}
 let controller = null; // AbortController of the answer being streamed
 let openRequest = 0; // guards against a slow older session load overwriting a newer one
 
@@ -118,9 +134,13 @@ function refreshRouteActions() {
   } else if (last.dataset.tier !== "cloud") {
     actions.append(el("button", {
       className: "btn btn-cloud route-action", text: "↑ Escalate",
-      attrs: { type: "button", title: cloudAvailable ? "Ask Claude to answer this instead" : "No cloud model is configured yet" },
+      attrs: {
+        type: "button", disabled: !cloudAvailable,
+        title: cloudAvailable ? "Ask Claude to answer this instead" : NO_CLOUD,
+      },
       on: { click: escalate },
     }));
+    if (!cloudAvailable) actions.append(el("span", { className: "route-action no-cloud muted", text: NO_CLOUD }));
   }
 }
 
@@ -402,3 +422,8 @@ const initial = sessionFromHash();
 if (initial) openSession(initial);
 else prompt.focus();
 offerSignOut();
+$("dismiss-demo").addEventListener("click", () => {
+  localStorage.setItem(DEMO_DISMISSED, "yes");
+  $("demo-notice").hidden = true;
+});
+loadServerState();
