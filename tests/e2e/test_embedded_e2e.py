@@ -111,3 +111,10 @@ def test_simple_turn_stays_on_the_embedded_model_and_a_tool_turn_escalates(fake_
     assert (call.name, call.input) == ("get_weather", {"city": "Paris"})
     (sent,) = fake_anthropic.requests
     assert [tool["name"] for tool in sent.json["tools"]] == ["get_weather"]
+
+
+def test_the_banner_and_health_say_the_embedded_model_is_a_demo(make_trooper):
+    server = make_trooper(TROOPER_EMBEDDED="true")
+    local = httpx.get(f"{server.url}/health", timeout=30).json()["local"]
+    assert local["tier"] == "embedded" and "demo model" in local["note"] and "ollama pull" in local["note"]
+    assert "demo model" in server.runtime.banner()

