@@ -59,6 +59,7 @@ EDIT_TOOLS = frozenset(
     "str_replace replace_in_file search_replace insert".split()
 )
 _PUSH = re.compile(r"\bgit push\b|\bgh pr create\b")
+_PR_MERGE = re.compile(r"\bgh pr merge\s+#?(\d+)")
 
 
 def changes_files(name: str) -> bool:
@@ -70,6 +71,12 @@ def pushes(command: str | None, output: str, is_error: bool) -> bool:
     return bool(command and _PUSH.search(command)) and not is_error and "rejected" not in output
 
 
+def merged_pr(command: str | None, is_error: bool) -> str | None:
+    """The number of the PR a successful ``gh pr merge N`` merged."""
+    merged = _PR_MERGE.search(command or "") if not is_error else None
+    return merged.group(1) if merged else None
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What one tool call achieved: a step done or a loop opened, and the key that pairs them."""
@@ -78,6 +85,8 @@ class Outcome:
     text: str
     #: Outcomes of one key supersede each other: a later pass closes an earlier failure.
     key: str
+    #: What a commit or a PR is called by: the commit's hash, the PR's number ("" when unknown).
+    ref: str = ""
 
 
 def _short(text: str, words: int = MAX_ITEM_WORDS) -> str:
@@ -139,13 +148,14 @@ def read_tool_call(name: str, tool_input: dict[str, Any], output: str, is_error:
         message = line.group(3) if line else _commit_message(command)
         where = f"{line.group(2)} on {line.group(1)}" if line else ""
         headline = _short(message, _COMMIT_WORDS)
-        return Outcome("done", _short(f"committed {where}: {headline}" if where else f"committed: {headline}"), f"commit:{message}")
+        text = _short(f"committed {where}: {headline}" if where else f"committed: {headline}")
+        return Outcome("done", text, f"commit:{message}", line.group(2) if line else "")
     if "gh pr create" in command and not failed:
         number = _PR_URL.search(output)
         title = _PR_TITLE.search(command)
         label = f"opened PR #{number.group(1)}" if number else "opened a PR"
         text = f"{label}: {title.group(1) or title.group(2)}" if title else label
-        return Outcome("done", _short(text), f"pr:{label}")
+        return Outcome("done", _short(text), f"pr:{label}", number.group(1) if number else "")
     check = _check_name(command)
     if check is None:
         if failed and is_error:

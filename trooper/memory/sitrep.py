@@ -80,8 +80,6 @@ _SUBJECT = re.compile(
     re.IGNORECASE,
 )
 _SIGN_OFF = re.compile(r"[\s,;:-]+(?:thx|thanks|thank you|ty|cheers|gotta go|lol)[\s!.]*$", re.IGNORECASE)
-_HASH = re.compile(r"\b[0-9a-f]{7,12}\b")
-_PR_MERGE = re.compile(r"\bgh pr merge\s+#?(\d+)")
 #: Entities shown at most: a SITREP names what matters, not every name it saw.
 MAX_ENTITIES = 10
 #: Names too generic to tell one session from another.
@@ -369,16 +367,7 @@ class SitrepBuilder:
         if use is None:
             return
         outcome = agent_steps.read_tool_call(use.name, use.input, output, result.is_error)
-        if agent_steps.pushes(agent_steps.command_of(use.name, use.input), output, result.is_error):
-            self._pushed = self._turns
-        if outcome is not None and outcome.key.startswith("commit:"):
-            self._committed = self._turns
-            self._commit_hash = _HASH.search(outcome.text).group(0) if _HASH.search(outcome.text) else ""
-        if outcome is not None and outcome.key.startswith("pr:") and "#" in outcome.key:
-            self._prs[outcome.key.split("#", 1)[1]] = None
-        merged = _PR_MERGE.search(agent_steps.command_of(use.name, use.input) or "")
-        if merged and not result.is_error:
-            self._prs.pop(merged.group(1), None)
+        self._track_git(agent_steps.command_of(use.name, use.input), outcome, output, result.is_error)
         if outcome is None and result.is_error:
             first_line = next((line.strip() for line in output.splitlines() if line.strip()), "")
             outcome = agent_steps.Outcome("open", concise(f"{use.name} failed: {first_line}"), f"tool:{use.name}")
@@ -402,6 +391,19 @@ class SitrepBuilder:
         else:
             self._keyed_steps[outcome.key] = len(self._steps)
             self._steps.append(outcome.text)
+
+    def _track_git(self, command: str | None, outcome: agent_steps.Outcome | None, output: str, is_error: bool) -> None:
+        """Where the agent's git work stands after one tool call (see ``_git_loops``)."""
+        if agent_steps.pushes(command, output, is_error):
+            self._pushed = self._turns
+        if outcome is not None and outcome.key.startswith("commit:"):
+            self._committed = self._turns
+            self._commit_hash = outcome.ref
+        if outcome is not None and outcome.key.startswith("pr:") and outcome.ref:
+            self._prs[outcome.ref] = None
+        merged = agent_steps.merged_pr(command, is_error)
+        if merged:
+            self._prs.pop(merged, None)
 
     def _note(self, item: str, sentence: str) -> None:
         self._evidence[item] = {"turn": self._turns - 1, "text": _item(sentence)}
@@ -459,7 +461,7 @@ class SitrepBuilder:
         step_key = " ".join(sorted(keys))
         if (references and references <= self._references) or (not references and step_key in self._step_keys):
             return  # the same PR / step reported again
-        if not references and any(len(keys & keywords(step)) * 2 >= min(len(keys), len(keywords(step))) for step in self._steps[-8:]):
+        if not references and any(_retells(keys, keywords(step)) for step in self._steps[-8:]):
             return  # prose retelling a step already taken ("Committed as 9b04d1e" after the commit itself)
         self._references |= references
         self._step_keys.add(step_key)
@@ -496,6 +498,7 @@ class SitrepBuilder:
         loops = [loop.text for loop in self._loops] + self._git_loops()
         for status, item in self._todos:
             (steps if status == "completed" else loops).append(item)
+        loops += self._questions
         if self._top is None:
             self._top = _ranked(self._entities)
         entities = list(self._top)
@@ -503,13 +506,13 @@ class SitrepBuilder:
             intent=self._intent,
             confidence=self._confidence(entities),
             entities=entities,
-            open_loops=list(dict.fromkeys(loops + self._questions)),
+            open_loops=list(dict.fromkeys(loops)),
             completed_steps=list(dict.fromkeys(steps)),
             resolved_loops=list(dict.fromkeys(self._resolved)),
             decisions=list(self._decisions),
             constraints=list(self._constraints),
             turn_count=self._turns,
-            evidence={item: self._evidence[item] for item in steps + loops + self._questions if item in self._evidence},
+            evidence={item: self._evidence[item] for item in steps + loops if item in self._evidence},
         )
 
 
@@ -522,6 +525,11 @@ _CODE_NAME = re.compile(r"[A-Za-z]+[A-Z_.(@][\w.()]*|[a-z]+_[a-z_]+")
 def _code_names(text: str) -> tuple[str, ...]:
     """Quoted code names of a prose turn that look like identifiers (not plain words like `true`)."""
     return tuple(name for name in _CODE_SPAN.findall(text) if _CODE_NAME.fullmatch(name) or "/" in name)
+
+
+def _retells(keys: frozenset[str], step_keys: frozenset[str]) -> bool:
+    """A step's words that cover half of the shorter of two steps: the same step told again."""
+    return len(keys & step_keys) * 2 >= min(len(keys), len(step_keys))
 
 
 def _ranked(counts: dict[str, int]) -> list[str]:
