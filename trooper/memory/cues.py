@@ -146,12 +146,6 @@ _WORD_SIGNALS = compile_phrases([(label, starting) for label, (starting, _) in _
 _INNER_TRIGGERS = derive_triggers([inner for _, (_, inner) in _SPLIT_FAMILIES if inner])
 
 
-def clauses(sentence: str) -> list[str]:
-    if not _MAY_SPLIT.search(sentence):
-        return [sentence] if sentence.strip() else []
-    return [part for part in _CLAUSE_SPLIT.split(sentence) if part.strip()]
-
-
 def _is_past_action(word: str) -> bool:
     if word in _NOT_ACTIONS or word.startswith("un"):
         return False
