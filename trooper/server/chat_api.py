@@ -136,8 +136,7 @@ class StreamingChatHandler(ChatHandler):
         self, session: LiveSession, request: Request, plan: Plan, *, first_event: tuple[str, dict] | None = None
     ) -> None:
         trail = plan.new_trail()
-        recorder = self.sessions.recorder_for(session)
-        recorder.client = client_identity(self.request.remote_ip or "", None)
+        recorder = self.sessions.recorder_for(session, client_identity(self.request.remote_ip or "", None))
         self.start_event_stream()
         self.set_header("X-Trooper-Session", session.id)
         if first_event is not None:

@@ -14,6 +14,7 @@ import time
 from types import ModuleType
 from typing import Any
 
+from tornado.httputil import HTTPHeaders
 from tornado.iostream import StreamClosedError
 
 from trooper.conversation import Message, MessageStop, Request, Response, StreamAccumulator, StreamError
@@ -72,13 +73,8 @@ class FrontDoor(LimitedBodyHandler):
         book = TurnBook(self.sessions, session, request.messages)
         request = with_tool_signatures(session, request)
         client_key = self.client_key()
-        remember_secret(client_key)  # an upstream that quotes it back must not show it, nor the log
-        options = CallOptions(
-            api_key=client_key,
-            forward_headers={h: self.request.headers[h] for h in FORWARDED_HEADERS if h in self.request.headers},
-        )
-        recorder = self.sessions.recorder_for(session)
-        recorder.client = client_identity(self.request.remote_ip or "", client_key)
+        options = call_options(self.request.headers, client_key)
+        recorder = self.sessions.recorder_for(session, client_identity(self.request.remote_ip or "", client_key))
         try:
             plan = self.router.plan(request, forced)
             if request.stream:
@@ -204,7 +200,7 @@ class MessagesHandler(FrontDoor):
     source = "anthropic"
 
     def client_key(self) -> str | None:
-        return self.request.headers.get("x-api-key") or _bearer(self.request.headers.get("Authorization"))
+        return anthropic_client_key(self.request.headers)
 
 
 class ChatCompletionsHandler(FrontDoor):
@@ -215,6 +211,17 @@ class ChatCompletionsHandler(FrontDoor):
 
     def client_key(self) -> str | None:
         return _bearer(self.request.headers.get("Authorization")) or self.request.headers.get("x-api-key")
+
+
+def anthropic_client_key(headers: HTTPHeaders) -> str | None:
+    """The key an Anthropic client sends: ``x-api-key``, or a bearer token (``ANTHROPIC_AUTH_TOKEN``)."""
+    return headers.get("x-api-key") or _bearer(headers.get("Authorization"))
+
+
+def call_options(headers: HTTPHeaders, api_key: str | None) -> CallOptions:
+    """What a call upstream carries from its caller: the key and Anthropic's version headers."""
+    remember_secret(api_key)  # an upstream that quotes it back must not show it, nor the log
+    return CallOptions(api_key=api_key, forward_headers={h: headers[h] for h in FORWARDED_HEADERS if h in headers})
 
 
 def _bearer(value: str | None) -> str | None:
