@@ -48,3 +48,13 @@ def test_a_local_turn_or_no_cloud_is_estimated(fake_ollama, make_trooper, with_c
     assert counter == "estimate" and not [r for r in claude.requests if r.path.endswith("count_tokens")]
     local_only = make_trooper(FALLBACK_URL=fake_ollama.api_chat_url)
     assert count(local_only.url)[1] == "estimate"
+
+
+def test_a_bearer_key_is_the_key_claude_counts_with(with_claude):
+    # Claude Code with ANTHROPIC_AUTH_TOKEN sends its key as a bearer token, as /v1/messages takes it.
+    server, claude = with_claude
+    claude.api_key = "sk-ant-caller-bearer-0123456789"
+    with anthropic.Anthropic(base_url=server.url, api_key=None, auth_token=claude.api_key, max_retries=0,
+                             _strict_response_validation=True) as client:
+        raw = client.messages.with_raw_response.count_tokens(**BODY)
+    assert raw.headers["x-trooper-token-count"] == "claude"

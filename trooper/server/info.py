@@ -8,10 +8,10 @@ from trooper import __version__
 from trooper.errors import TrooperError
 from trooper.memory.recovery import build_recovery
 from trooper.memory.tokens import count_request_tokens
-from trooper.providers.base import CallOptions
 from trooper.routing.classifier import forced_route
 from trooper.server.base import BaseHandler
 from trooper.server.body import LimitedBodyHandler
+from trooper.server.proxy import anthropic_client_key, call_options
 from trooper.wire import anthropic
 
 
@@ -86,10 +86,7 @@ class CountTokensHandler(LimitedBodyHandler):
             plan = router.plan(request, forced_route(self.request.headers, body))
         except TrooperError:
             plan = None  # no tier could answer it: the estimate still tells the client its size
-        options = CallOptions(
-            api_key=self.request.headers.get("x-api-key"),
-            forward_headers={h: self.request.headers[h] for h in ("anthropic-version", "anthropic-beta") if h in self.request.headers},
-        )
+        options = call_options(self.request.headers, anthropic_client_key(self.request.headers))
         if plan is None:
             tokens, counter = count_request_tokens(request.system, request.messages, request.tools), "estimate"
         else:
