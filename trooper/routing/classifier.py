@@ -15,7 +15,8 @@ short "thanks!" at the end is still a simple turn. The rules, in order:
    → local;
 6. more than 20 words or 300 bytes → cloud ("long turn");
 7. consequential words (health, law, money, maths beyond arithmetic) or risk words ("why",
-   "explain", "debug", "compare", and their German, Spanish, French, Portuguese forms) → cloud;
+   "explain", "debug", "compare", and their German, Spanish, French, Portuguese forms), or a
+   technology the lexicon knows ("technical: postgres") → cloud;
 8. a social turn, arithmetic or a unit conversion, a short factual question, a safe pattern
    ("how many", "translate", "define"...) → local;
 9. anything else → cloud (the router answers locally when no cloud is configured).
@@ -227,11 +228,12 @@ def classify_text(text: str) -> Classification:
     other = simple_turns.RISK_WORDS.search(lowered) or simple_turns.CONSEQUENTIAL.search(lowered)
     if other:
         return Classification("cloud", f"risk word: {other.group(0)}")
-    technology = _technology(words)
+    tokens = words.split()
+    technology = _technology(tokens)
     if technology:
         return Classification("cloud", f"technical: {technology}")
     if (
-        _is_greeting(words.split())
+        _is_greeting(tokens)
         or simple_turns.is_social(lowered)
         or simple_turns.is_arithmetic(lowered)
         or simple_turns.is_factual(lowered)
@@ -241,9 +243,9 @@ def classify_text(text: str) -> Classification:
     return Classification("cloud", "not simple")
 
 
-def _technology(words: str) -> str | None:
+def _technology(words: list[str]) -> str | None:
     """A technology the turn names (``lexicon``): a technical question goes to the strong model."""
-    return next((w for w in words.split() if w in TECHNOLOGIES), None)
+    return next((w for w in words if w in TECHNOLOGIES), None)
 
 
 def _is_greeting(words: list[str]) -> bool:
