@@ -12,7 +12,6 @@ by ``build_frame`` here: the server's ``?format=table`` answers use it too.
 from __future__ import annotations
 
 import asyncio
-import io
 import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol
@@ -117,12 +116,8 @@ def build_frame(name: str, columns: Columns) -> pd.DataFrame:
 
 
 def frame_to_table_json(frame: pd.DataFrame) -> str:
-    """A frame as pandas' JSON Table Schema; ``read_table_json`` gets the same dtypes back."""
+    """A frame as pandas' JSON Table Schema: ``pd.read_json(orient="table")`` gets the same dtypes back."""
     return frame.to_json(orient="table", index=False, date_unit="us", force_ascii=False)
-
-
-def read_table_json(text: str) -> pd.DataFrame:
-    return pd.read_json(io.StringIO(text), orient="table")
 
 
 # ---------------------------------------------------------------- where frames come from
@@ -164,11 +159,13 @@ class _Server:
         self.headers = {"Authorization": f"Bearer {token}"} if token else {}
 
     def frame(self, name: str, session_id: str | None) -> pd.DataFrame:
-        if name == "sessions":
-            return read_table_json(self._get(name, {"format": "table", "limit": "all"}).text)
         # Tables come a page at a time (the server encodes each on its event loop), as JSON rows
         # gathered into one set of columns: pages of categories would not concatenate cleanly.
+        # Sessions page by cursor from 0, in the order they were created (so none is skipped while
+        # sessions are active), and are then sorted most recently active first, as the store gives them.
         params = {"limit": str(PAGE_ROWS)} | ({"session_id": session_id} if session_id is not None else {})
+        if name == "sessions":
+            params["cursor"] = "0"
         columns: Columns = {}
         while True:
             response = self._get(name, params)
@@ -179,7 +176,10 @@ class _Server:
             if cursor is None:
                 break
             params = {**params, "cursor": cursor}
-        return build_frame(name, columns or {column: [] for column in SCHEMAS[name]})
+        frame = build_frame(name, columns or {column: [] for column in SCHEMAS[name]})
+        if name == "sessions":
+            frame = frame.sort_values(["last_activity", "session_id"], ascending=[False, True], ignore_index=True)
+        return frame
 
     def _get(self, name: str, params: dict[str, str]) -> httpx.Response:
         response = httpx.get(f"{self.url}/{name}", params=params, headers=self.headers, timeout=120.0)

@@ -83,7 +83,7 @@ class Target:
     def footprint(self) -> tuple[int, int]:
         """How many sessions and turns the store holds."""
         self.server.flush()
-        sessions = self.http.get("/sessions", params={"limit": "all"}).json()["sessions"]
+        sessions = self.http.get("/sessions", params={"cursor": "0", "limit": "10000"}).json()["sessions"]
         return len(sessions), len(self.http.get("/turns").json()["turns"])
 
 

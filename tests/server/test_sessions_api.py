@@ -22,6 +22,7 @@ from trooper.frames import SCHEMAS, build_frame
 from trooper.server import sessions_api
 from trooper.server.state import AppState
 from trooper.store import open_store
+from trooper.store.records import SessionRecord, TurnRecord
 
 BETA = "beta/é?&<x>"
 
@@ -90,6 +91,7 @@ async def test_paging_and_since(client: httpx.AsyncClient, query: str, ids: list
     "path, mentions",
     [
         ("/sessions?limit=0", "limit"),
+        ("/sessions?limit=all", "limit"),  # was the whole table in one answer: page with cursor
         ("/sessions?limit=5000", "limit"),
         ("/sessions?limit=ten", "limit"),
         ("/sessions?offset=-1", "offset"),
@@ -175,6 +177,27 @@ async def test_tables_come_a_page_at_a_time(client: httpx.AsyncClient, fmt: str)
     whole = [t["text"] for t in (await client.get("/turns", params={"limit": "100"})).json()["turns"]]
     assert pages == 2 and texts == whole and len(whole) == 6, "every row once, in order"
     assert (await client.get("/turns", params={"limit": "20000"})).status_code == 400
+
+
+@pytest.mark.parametrize("fmt", ["json", "table"])
+async def test_sessions_come_a_page_at_a_time_in_the_order_created(
+    client: httpx.AsyncClient, state: AppState, fmt: str
+) -> None:
+    """A session that becomes active between two pages is neither skipped nor read twice."""
+    for n in range(3):
+        state.store.upsert_session(SessionRecord(f"s{n}", "openai", created_at=T0 + 200 + n))
+    await state.store.flush()
+    ids, cursor = [], "0"
+    while cursor is not None:
+        params = {"limit": "2", "cursor": cursor} | ({"format": "table"} if fmt == "table" else {})
+        response = await client.get("/sessions", params=params)
+        page = table(response)["session_id"].tolist() if fmt == "table" else [s["session_id"] for s in response.json()["sessions"]]
+        ids += page
+        if ids == ["alpha", BETA]:
+            state.store.add_turns([TurnRecord("s2", 0, "user", [{"type": "text", "text": "now"}], created_at=T0 + 900)])
+            await state.store.flush()
+        cursor = response.headers.get("X-Next-Cursor")
+    assert ids == ["alpha", BETA, "s0", "s1", "s2"]
 
 
 @pytest.mark.parametrize("name", ["turns", "attempts", "events", "sitreps"])

@@ -61,6 +61,11 @@ def _records(columns: Columns) -> list[Row]:
     return [dict(zip(names, values)) for values in zip(*columns.values())]
 
 
+def _session_columns(sessions: list[Row]) -> Columns:
+    """Session summaries in the shape of the sessions table (``id`` is ``session_id`` there)."""
+    return {name: [s["id" if name == "session_id" else name] for s in sessions] for name in SCHEMAS["sessions"]}
+
+
 def _transcript_columns(turns: list[Row]) -> Columns:
     """A transcript's rows in the shape of the turns table (content back to JSON text)."""
     columns: Columns = {name: [t[name] for t in turns] for name in SCHEMAS["turns"] if name != "content_json"}
@@ -102,23 +107,24 @@ class _ReadHandler(BaseHandler):
 
 
 class SessionListHandler(_ReadHandler):
-    """``GET /sessions?limit=&offset=&since=``: summaries, most recently active first.
-    ``limit=all`` lifts the page size (the DataFrames use it)."""
+    """``GET /sessions?limit=&offset=&since=``: summaries, most recently active first, a page
+    at a time. With ``cursor`` (0 for the first page) they come in the order they were created
+    instead, ``limit`` (``TABLE_PAGE`` by default) after the cursor, the next cursor in
+    ``X-Next-Cursor``: how the DataFrames read them all without skipping a session that becomes
+    active meanwhile."""
 
     async def get(self) -> None:
-        raw_limit = self.get_query_argument("limit", None)
-        limit = None if raw_limit == "all" else self.whole_number("limit", DEFAULT_PAGE, 1, MAX_PAGE)
+        if self.get_query_argument("cursor", None) is not None:
+            await _write_table_page(self, "sessions", None)
+            return
+        limit = self.whole_number("limit", DEFAULT_PAGE, 1, MAX_PAGE)
         offset = self.whole_number("offset", 0, 0, MAX_OFFSET)
         raw_since = self.get_query_argument("since", None)
         since = parse_since(raw_since) if raw_since is not None else None
-        if self.wants_table():
-            frame = build_frame("sessions", await self.state.store.table("sessions"))
-            if since is not None:
-                frame = frame[frame["last_activity"] >= pd.Timestamp(since, unit="s", tz="UTC")]
-            end = None if limit is None else offset + limit
-            self.write_frame(frame.iloc[offset:end].reset_index(drop=True))
-            return
         sessions = await self.state.store.list_sessions(limit=limit, offset=offset, since=since)
+        if self.wants_table():
+            self.write_frame(build_frame("sessions", _session_columns(sessions)))
+            return
         self.write_json({"sessions": sessions, "limit": limit, "offset": offset})
 
 
@@ -167,16 +173,20 @@ class TableHandler(_ReadHandler):
     table: str
 
     async def get(self) -> None:
-        session_id = self.get_query_argument("session_id", None)
-        limit = self.whole_number("limit", TABLE_PAGE, 1, MAX_TABLE_PAGE)
-        after = self.whole_number("cursor", -1, 0, MAX_OFFSET) if self.get_query_argument("cursor", None) else None
-        columns, next_cursor = await self.state.store.table_page(self.table, session_id, after=after, limit=limit)
-        if next_cursor is not None:
-            self.set_header("X-Next-Cursor", str(next_cursor))
-        if self.wants_table():
-            self.write_frame(build_frame(self.table, columns))
-            return
-        self.write_json({self.table: _records(columns), "next_cursor": next_cursor})
+        await _write_table_page(self, self.table, self.get_query_argument("session_id", None))
+
+
+async def _write_table_page(handler: _ReadHandler, table: str, session_id: str | None) -> None:
+    """Answers ``limit`` rows of ``table`` after ``cursor``, in JSON or as a frame."""
+    limit = handler.whole_number("limit", TABLE_PAGE, 1, MAX_TABLE_PAGE)
+    after = handler.whole_number("cursor", -1, 0, MAX_OFFSET) if handler.get_query_argument("cursor", None) else None
+    columns, next_cursor = await handler.state.store.table_page(table, session_id, after=after, limit=limit)
+    if next_cursor is not None:
+        handler.set_header("X-Next-Cursor", str(next_cursor))
+    if handler.wants_table():
+        handler.write_frame(build_frame(table, columns))
+        return
+    handler.write_json({table: _records(columns), "next_cursor": next_cursor})
 
 
 class SessionAttemptsHandler(SessionTableHandler):

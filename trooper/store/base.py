@@ -77,8 +77,9 @@ class Store(abc.ABC):
     async def table_page(
         self, name: str, session_id: str | None = None, *, after: int | None = None, limit: int
     ) -> tuple[Columns, int | None]:
-        """A page of ``table`` (not ``sessions``): up to ``limit`` rows written after the row
-        the cursor ``after`` names, and the cursor of the next page (None on the last)."""
+        """A page of ``table``: up to ``limit`` rows written after the row the cursor ``after``
+        names, and the cursor of the next page (None on the last). Sessions are paged in the order
+        they were created, with their summaries."""
 
     @abc.abstractmethod
     async def attempts(self, session_id: str | None = None) -> list[Row]: ...

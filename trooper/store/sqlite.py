@@ -252,8 +252,8 @@ class SqliteStore(Store):
     async def table_page(
         self, name: str, session_id: str | None = None, *, after: int | None = None, limit: int
     ) -> tuple[Columns, int | None]:
-        if name not in TABLES or name == "sessions":
-            raise ValueError(f"no paged table {name!r}")
+        if name not in TABLES:
+            raise ValueError(f"no table {name!r}; tables: {', '.join(TABLES)}")
         return await self._read(partial(reads.table_page, name=name, session_id=session_id, after=after, limit=limit), session_id)
 
     async def attempts(self, session_id: str | None = None) -> list[Row]:

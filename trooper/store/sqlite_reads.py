@@ -116,8 +116,7 @@ _JSON_COLUMNS = ("detail", "sitrep")
 
 def table(conn: sqlite3.Connection, name: str, session_id: str | None) -> Columns:
     if name == "sessions":
-        rows = list_sessions(conn, None, 0, None)
-        return {"session_id": [r["id"] for r in rows], **{f: [r[f] for r in rows] for f in _SUMMARY_FIELDS}}
+        return _session_columns(list_sessions(conn, None, 0, None))
     where, params = _where_session(session_id)
     cursor = conn.execute(_TABLE_SQL[name].format(where=where), params)
     columns = _columns([d[0] for d in cursor.description], cursor.fetchall())
@@ -128,20 +127,24 @@ def table(conn: sqlite3.Connection, name: str, session_id: str | None) -> Column
 
 
 #: The key each table is paged by: increasing with every row written.
-_PAGE_KEYS = {"turns": "rowid", "attempts": "id", "events": "id", "sitreps": "id"}
+_PAGE_KEYS = {"sessions": "rowid", "turns": "rowid", "attempts": "id", "events": "id", "sitreps": "id"}
 
 
 def table_page(
     conn: sqlite3.Connection, name: str, session_id: str | None, after: int | None, limit: int
 ) -> tuple[Columns, int | None]:
     """Up to ``limit`` rows of a table (as ``table`` gives them) written after the row ``after``,
-    and the cursor of the next page (None on the last)."""
+    and the cursor of the next page (None on the last). Sessions come in the order they were
+    created, so a session that becomes active while they are read is neither skipped nor repeated."""
     key = _PAGE_KEYS[name]
-    clauses, params = ([], []) if session_id is None else (["session_id = ?"], [session_id])
+    session_column = "id" if name == "sessions" else "session_id"
+    clauses, params = ([], []) if session_id is None else ([f"{session_column} = ?"], [session_id])
     if after is not None:
         clauses.append(f"{key} > ?")
         params.append(after)
     where = "WHERE " + " AND ".join(clauses) if clauses else ""
+    if name == "sessions":
+        return _sessions_page(conn, where, params, limit)
     sql = _TABLE_SQL[name].format(where=where).replace("SELECT ", f"SELECT {key} AS page_key, ", 1) + " LIMIT ?"
     cursor = conn.execute(sql, (*params, limit))
     columns = _columns([d[0] for d in cursor.description], cursor.fetchall())
@@ -150,6 +153,23 @@ def table_page(
         if column in columns:
             columns[column] = [json.loads(v) for v in columns[column]]
     return columns, (keys[-1] if len(keys) == limit else None)
+
+
+def _sessions_page(conn: sqlite3.Connection, where: str, params: list[Any], limit: int) -> tuple[Columns, int | None]:
+    ids_sql = f"SELECT id FROM sessions {where} ORDER BY rowid LIMIT ?"
+    rows = _rows(
+        conn.execute(
+            f"SELECT rowid AS page_key, id, source, route, title, created_at, last_activity FROM sessions {where} "
+            "ORDER BY rowid LIMIT ?",
+            (*params, limit),
+        )
+    )
+    keys = [row.pop("page_key") for row in rows]
+    return _session_columns(_summarise(conn, rows, ids_sql, (*params, limit))), (keys[-1] if len(keys) == limit else None)
+
+
+def _session_columns(rows: list[Row]) -> Columns:
+    return {"session_id": [r["id"] for r in rows], **{f: [r[f] for r in rows] for f in _SUMMARY_FIELDS}}
 
 
 _SUMMARY_FIELDS = (
