@@ -155,6 +155,41 @@ def test_cross_site_posts_are_refused(fake_anthropic, make_trooper, source):
         assert len(client.get("/api/chat/sessions").json()) == 1, "the refused POSTs created nothing"
 
 
+def test_the_origin_check_reads_the_scheme(make_trooper):
+    """Behind a TLS-terminating proxy an https page reaches an http Trooper: allowed. A plain-http
+    page (which a network attacker can write under the same name) posting to a Trooper the browser
+    reached over https is not the same site. Other schemes never are."""
+    server = make_trooper()
+    host = server.url.removeprefix("http://")
+    over_tls = {"X-Forwarded-Proto": "https"}
+    with httpx.Client(base_url=server.url) as client:
+        for origin, extra, status in [
+            (f"https://{host}", over_tls, 201),
+            (f"https://{host}", {}, 201),
+            (f"http://{host}", {}, 201),
+            (f"http://{host}", over_tls, 403),
+            (f"http://{host}", {"X-Forwarded-Proto": "https, http"}, 403),
+            (f"ftp://{host}", {}, 403),
+            (f"chrome-extension://{host}", {}, 403),
+        ]:
+            response = client.post("/api/chat/sessions", json={}, headers={"Origin": origin, **extra})
+            assert response.status_code == status, (origin, extra, response.text)
+            if status == 403:
+                assert response.json()["error"]["type"] == "permission_error"
+
+
+def test_sign_in_behind_a_tls_proxy_sets_secure_cookies(make_trooper):
+    server = make_trooper(TROOPER_TOKEN=TOKEN)
+    with httpx.Client(base_url=server.url) as client:
+        headers = {"X-Forwarded-Proto": "https", "Origin": server.url.replace("http://", "https://")}
+        response = client.post("/login", data={"token": TOKEN}, headers=headers)
+        assert response.status_code == 303
+        cookies = response.headers.get_list("set-cookie")
+        assert len(cookies) == 2 and all("Secure" in c and "SameSite=Strict" in c for c in cookies)
+        plain = client.post("/login", data={"token": TOKEN}, headers={"Origin": server.url})
+        assert plain.status_code == 303 and not any("Secure" in c for c in plain.headers.get_list("set-cookie"))
+
+
 @pytest.mark.parametrize(
     "content_type", ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "TEXT/PLAIN; charset=utf-8"]
 )

@@ -9,8 +9,9 @@
 - A wrong token is answered slowly, and only a few wrong ones wait at once (``guesses``):
   guessing is capped at a few per second from anywhere, and a right token is never slowed.
 - Whatever the token, a browser request from another site cannot change anything: a request other
-  than GET/HEAD whose ``Origin`` (or ``Referer``) names another host gets a 403, and the chat API
-  takes JSON only (the body types an HTML form can send without a CORS preflight get a 415).
+  than GET/HEAD whose ``Origin`` (or ``Referer``) names another host, or a plain-``http`` page when
+  the browser reached Trooper over ``https``, gets a 403, and the chat API takes JSON only (the body
+  types an HTML form can send without a CORS preflight get a 415).
 
 The threat model is in ``docs/security.md``.
 """
@@ -77,12 +78,31 @@ def offers_credentials(request: tornado.httputil.HTTPServerRequest) -> bool:
     return "Authorization" in request.headers or "x-api-key" in request.headers or COOKIE_NAME in request.cookies
 
 
+def browser_scheme(request: tornado.httputil.HTTPServerRequest) -> str:
+    """The scheme the browser used: a TLS-terminating proxy's ``X-Forwarded-Proto``, else the
+    connection's own. Trusting the header is safe here: a page on another site cannot add it to a
+    request without a CORS preflight, which Trooper never grants, and a client that lies about it
+    only gets cookies it cannot send back over plain http."""
+    forwarded = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+    return forwarded if forwarded in ("http", "https") else request.protocol
+
+
+def _foreign_origin(source: str, request: tornado.httputil.HTTPServerRequest) -> bool:
+    """Whether ``Origin``/``Referer`` names another site. An ``https`` page reaching an ``http``
+    Trooper is the usual TLS-terminating proxy; an ``http`` page reaching Trooper over ``https``
+    is not this site (a network attacker can write plain-http pages under the same name)."""
+    origin = urlsplit(source)
+    if origin.scheme not in ("http", "https") or origin.netloc.lower() != request.host.lower():
+        return True
+    return origin.scheme == "http" and browser_scheme(request) == "https"
+
+
 def cross_site_refusal(request: tornado.httputil.HTTPServerRequest) -> TrooperError | None:
     """A 403/415 for a browser request another site made, else None."""
     if request.method in SAFE_METHODS:
         return None
     source = request.headers.get("Origin") or request.headers.get("Referer")
-    if source is not None and urlsplit(source).netloc.lower() != request.host.lower():
+    if source is not None and _foreign_origin(source, request):
         return TrooperError(403, f"cross-site request refused: {source[:100]!r} is not {request.host!r}", "permission_error")
     content_type = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
     # An empty body carries no form fields; proxies (Tornado's client under jupyter-server-proxy)
@@ -178,7 +198,7 @@ class LoginHandler(BaseHandler):
             self.set_status(401)
             self._form("That is not the access token (TROOPER_TOKEN).")
             return
-        secure = self.request.protocol == "https"
+        secure = browser_scheme(self.request) == "https"
         self.set_cookie(COOKIE_NAME, cookie_value(token), path="", httponly=True, samesite="Strict", secure=secure)
         self.set_cookie(SIGNED_IN_COOKIE, "1", path="", samesite="Strict", secure=secure)
         self.redirect(self._next_page(), status=303)
