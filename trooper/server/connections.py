@@ -30,6 +30,8 @@ from tornado.http1connection import HTTP1ServerConnection
 from tornado.ioloop import IOLoop
 from tornado.iostream import IOStream
 
+from trooper.server.request_heads import AnsweringIOStream
+
 log = logging.getLogger("trooper.connections")
 
 HEADER_TIMEOUT = 15.0
@@ -173,7 +175,7 @@ class GuardedHTTPServer(tornado.httpserver.HTTPServer):
                     self._paused[fd] = True
                     io_loop.call_later(ACCEPT_PAUSE, resume)
                     return
-                self._handle_connection(connection, address)
+                self._serve(connection, address)
 
         def resume() -> None:
             if not stopped[0] and self._paused.get(fd):
@@ -187,6 +189,12 @@ class GuardedHTTPServer(tornado.httpserver.HTTPServer):
 
         io_loop.add_handler(sock, accept, IOLoop.READ)
         return stop
+
+    def _serve(self, connection: socket.socket, address: Any) -> None:
+        """What Tornado's ``_handle_connection`` does for a plain (non-TLS) socket, with a stream
+        that answers request heads the parser refuses (``trooper.server.request_heads``)."""
+        stream = AnsweringIOStream(connection, max_buffer_size=self.max_buffer_size, read_chunk_size=self.read_chunk_size)
+        self.handle_stream(stream, address)
 
     def _note(self, message: str, *args: Any) -> None:
         """Log ``message`` once per ``LOG_INTERVAL``, with how many were left unsaid since."""
