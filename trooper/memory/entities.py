@@ -69,6 +69,10 @@ _FILE = re.compile(r"(?:\.{0,2}/|~/)?(?:[\w.-]+/)*[\w-][\w.-]*\.(\w+)", re.ASCII
 _PATH = re.compile(r"(?:\./|~/|/)(?:[\w.-]+/)+[\w-]+(?:\.[\w-]+)*", re.ASCII)
 _ENV = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?|([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)", re.ASCII)
 _IDENTIFIER = re.compile(r"[A-Z][A-Za-z0-9]*", re.ASCII)
+#: Every error name ``_error`` accepts holds one of these: a suffix, a named error, a vendor code.
+_MAY_NAME_ERROR = re.compile(
+    "|".join([*_ERROR_SUFFIXES, *sorted(_NAMED_ERRORS), r"ORA-\d{5}", r"E\d{4}", r"TS\d{4}", r"CS\d{4}", "SQLSTATE"])
+)
 _VENDOR_CODE = re.compile(r"ORA-\d{5}|E\d{4}|TS\d{4}|CS\d{4}", re.ASCII)
 # Lines of logs and stack traces: only their error codes count, not their numbers and frames.
 _LOG_LINE = re.compile(r"^[ \t]*(?:\[?\d{4}-\d\d-\d\d[T ]|\d\d:\d\d:\d\d|at [\w.$]+\(|File \").*$", re.MULTILINE)
@@ -221,8 +225,16 @@ def _technologies(tokens: list[str], lowered: str, text_words: set[str] | None) 
 
 
 def extract_errors(text: str) -> list[str]:
-    """Only the error codes in ``text``: what a tool's output or a log contributes."""
-    return list(dict.fromkeys(_shapes(_clean(text).split(), errors_only=True)))
+    """Only the error codes in ``text``: what a tool's output or a log contributes.
+
+    Tool outputs are long and mostly free of errors, so only the lines that could name one are
+    read (and the line after a ``SQLSTATE``, whose code may follow it there)."""
+    lines = text.splitlines()
+    wanted = [i for i, line in enumerate(lines) if _MAY_NAME_ERROR.search(line)]
+    if not wanted:
+        return []
+    kept = sorted({*wanted, *(i + 1 for i in wanted if "SQLSTATE" in lines[i] and i + 1 < len(lines))})
+    return list(dict.fromkeys(_shapes(_clean("\n".join(lines[i] for i in kept)).split(), errors_only=True)))
 
 
 def extract_entities(text: str, words: set[str] | None = None) -> list[str]:

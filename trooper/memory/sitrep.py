@@ -142,6 +142,7 @@ def _words(lowered: str) -> set[str]:
     return words
 
 
+@lru_cache(maxsize=_CACHED_TEXTS)  # a step's keywords are asked again for each later step it is compared with
 def keywords(text: str) -> frozenset[str]:
     """Content words of a sentence, lightly stemmed: how loops and steps are matched up."""
     words = _words(text.lower()) - _STOPWORDS
@@ -615,5 +616,5 @@ def _render(sitrep: Sitrep, intent: str, limits: dict[str, int]) -> str:
 
 def clear_cache() -> None:
     """Forget the readings kept of earlier texts: benchmarks start each round cold with it."""
-    for cached in (_read, _entities, _stem, _code_names):
+    for cached in (_read, _entities, _stem, _code_names, keywords):
         cached.cache_clear()
