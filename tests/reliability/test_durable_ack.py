@@ -1,6 +1,6 @@
 """Durable acknowledgement: a turn a client has received is on disk, whatever kills the server.
 
-24 clients (half of them streaming) talk to a real ``trooper serve`` until it is SIGKILLed; then
+24 and 64 clients (half of them streaming) talk to a real ``trooper serve`` until it is SIGKILLed; then
 the SQLite file is read directly, before any restart. Every turn whose answer a client received
 whole (a JSON body, or a stream up to its terminator) must be there: Trooper commits a turn
 before its last byte goes out (docs/reliability.md). Before, a kill under this load lost up to
@@ -17,10 +17,10 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from tests.reliability.processes import FakeProcess, TrooperProcess
 
-CLIENTS = 24
 RUN_SECONDS = 4.0
 
 
@@ -61,7 +61,8 @@ def converse(url: str, session_id: str, stream: bool, stop: threading.Event, ack
             turn += 1
 
 
-def test_no_acknowledged_turn_is_lost_to_a_sigkill_under_24_clients(tmp_path):
+@pytest.mark.parametrize("clients", [24, 64])
+def test_no_acknowledged_turn_is_lost_to_a_sigkill(tmp_path, clients):
     fake = FakeProcess("anthropic", behaviour="echo", chunk_delay=0.002)
     db = tmp_path / "trooper.db"
     server = TrooperProcess(db, fake.remote.url + "/v1/messages")
@@ -69,7 +70,7 @@ def test_no_acknowledged_turn_is_lost_to_a_sigkill_under_24_clients(tmp_path):
     acked: list[tuple[str, str, str]] = []
     threads = [
         threading.Thread(target=converse, args=(server.url, f"c{n}", n % 2 == 0, stop, acked), daemon=True)
-        for n in range(CLIENTS)
+        for n in range(clients)
     ]
     try:
         for thread in threads:
@@ -84,6 +85,6 @@ def test_no_acknowledged_turn_is_lost_to_a_sigkill_under_24_clients(tmp_path):
     finally:
         fake.stop()
     assert len(acked) > 100, "the load really ran"
-    print(f"{len(acked)} acknowledged turns before the kill, none lost")
+    print(f"{clients} clients: {len(acked)} acknowledged turns before the kill, none lost")
     missing = [(sid, q) for sid, q, a in acked if (sid, "user", q) not in turns or (sid, "assistant", a) not in turns]
     assert not missing, f"{len(missing)} of {len(acked)} acknowledged turns lost, e.g. {missing[:3]}"
