@@ -11,7 +11,7 @@ import pytest
 
 from tests.store.sample import T0, record_sample, text
 from trooper.config import Settings
-from trooper.store import SqliteStore, open_store
+from trooper.store import SqliteStore, StoreWriteError, open_store
 from trooper.store import sqlite as sqlite_module
 from trooper.store.records import EventRecord, SessionRecord, SitrepRecord, TurnRecord
 
@@ -229,14 +229,39 @@ async def test_writes_close_together_share_one_commit(store: SqliteStore, monkey
     transactions: list[int] = []
     real = SqliteStore._transaction
 
-    def counting(conn: sqlite3.Connection, pending: list) -> None:
+    def counting(self: SqliteStore, conn: sqlite3.Connection, pending: list) -> None:
         transactions.append(len(pending))
-        real(conn, pending)
+        real(self, conn, pending)
 
-    monkeypatch.setattr(SqliteStore, "_transaction", staticmethod(counting))
+    monkeypatch.setattr(SqliteStore, "_transaction", counting)
     monkeypatch.setattr(sqlite_module, "GROUP_COMMIT_SECONDS", 5.0)  # a loaded machine cannot split them; the flush ends the wait
     store.upsert_session(SessionRecord("s", "chat"))
     for seq in range(5):
         store.add_turns([TurnRecord("s", seq, "user", text(str(seq)))])
     await store.flush()
     assert transactions == [6]
+
+
+async def test_a_dropped_transcript_write_is_reported_to_its_sessions_flush(
+    store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A turn whose write fails is not acknowledged: the flush its answer waits on raises, once,
+    for that session only; the failed write left nothing, and other sessions' writes landed."""
+    real_add_turns = sqlite_module.writes.add_turns
+
+    def add_turns(conn: sqlite3.Connection, turns: list[TurnRecord]) -> None:
+        real_add_turns(conn, turns)
+        if turns[0].session_id == "bad":
+            raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(sqlite_module.writes, "add_turns", add_turns)
+    for session_id in ("bad", "good"):
+        store.upsert_session(SessionRecord(session_id, "anthropic"))
+        store.add_turns([TurnRecord(session_id, 0, "user", text("q")), TurnRecord(session_id, 1, "assistant", text("a"))])
+    store.add_event(EventRecord("good", "error", {"not json": object()}))  # a routing record: not reported
+    with pytest.raises(StoreWriteError):
+        await store.flush("bad")
+    await store.flush("bad")  # reported once
+    await store.flush("good")
+    assert await store.transcript("bad") == []
+    assert [t["text"] for t in await store.transcript("good")] == ["q", "a"]

@@ -167,7 +167,11 @@ class StreamingChatHandler(ChatHandler):
         tier = self.router.tier_of(provider)
         self.sessions.record_answer(session, response, provider=provider, tier=tier,
                                     latency_ms=(time.monotonic() - started) * 1000)
-        await self.sessions.committed()  # "done" is the acknowledgement: the turn is on disk first
+        try:
+            await self.sessions.committed(session)  # "done" is the acknowledgement: the turn is on disk first
+        except TrooperError as exc:
+            await self._send("error", {"message": exc.message})
+            return
         text = response.text()
         await self._send(
             "done",

@@ -100,7 +100,7 @@ class FrontDoor(LimitedBodyHandler):
         self._set_trooper_headers(trail, book.session, saved_now=tokens_saved_by(response, provider.tier))
         # Durable acknowledgement: the turn is committed before the client receives a byte of it.
         await book.answer(response, provider=provider.name, tier=provider.tier, latency_ms=latency_ms)
-        committed = asyncio.ensure_future(self.sessions.committed())  # the writer commits while we encode
+        committed = asyncio.ensure_future(self.sessions.committed(book.session))  # the writer commits while we encode
         payload = self.codec.encode_response(response)
         await committed
         self.write_json(payload)
@@ -118,8 +118,12 @@ class FrontDoor(LimitedBodyHandler):
                     self._start_stream(trail, book.session)
                 answer.add(event)
                 if isinstance(event, MessageStop):
-                    # Durable acknowledgement: the stream's terminator waits until the turn is committed.
-                    recorded = await self._record_stream(answer, trail, book, started)
+                    # Durable acknowledgement: the stream's terminator waits until the turn is committed;
+                    # a turn that could not be stored ends in an error event, never acknowledged.
+                    try:
+                        recorded = await self._record_stream(answer, trail, book, started)
+                    except TrooperError as failure:
+                        recorded, event = True, StreamError(failure.error_type, failure.message, failure.status)  # nor recorded below
                 self.write(encoder.encode(event))
                 await self.flush_bounded()
                 if not headers_sent:
@@ -146,7 +150,7 @@ class FrontDoor(LimitedBodyHandler):
         tier = self.router.tier_of(answered.provider)
         await book.answer(answer.response(), provider=answered.provider, tier=tier, latency_ms=latency_ms)
         if durable:
-            await self.sessions.committed()
+            await self.sessions.committed(book.session)
         return True
 
     def _start_stream(self, trail: Trail, session: LiveSession) -> None:

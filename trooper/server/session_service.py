@@ -24,12 +24,13 @@ from trooper.conversation import (
     block_to_dict,
     message_from_dict,
 )
+from trooper.errors import TrooperError
 from trooper.memory.sitrep import Sitrep, SitrepBuilder, extract_sitrep
 from trooper.memory.tokens import count_message_tokens
 from trooper.memory.transcript import diff_history, message_fingerprint
 from trooper.routing.router import TurnRecorder
 from trooper.server.live import LiveFeed
-from trooper.store.base import Store
+from trooper.store.base import Store, StoreWriteError
 from trooper.store.records import AttemptRecord, EventRecord, SessionRecord, SitrepRecord, TurnRecord
 
 #: Sessions kept in memory; older ones are reloaded from the store when they come back.
@@ -203,10 +204,21 @@ class SessionService:
         self._feed.publish({"type": "turn", "session_id": session.id})
         self._schedule_sitrep(session)
 
-    async def committed(self) -> None:
+    async def committed(self, session: LiveSession) -> None:
         """Wait until every write recorded so far is committed to disk: a turn is acknowledged to
-        its client only after this, so a crash never loses an answer someone has received."""
-        await self._store.flush()
+        its client only after this, so a crash never loses an answer someone has received. When
+        the session's writes could not be committed (none of them is kept), the turn fails with a
+        500 instead of being acknowledged."""
+        try:
+            await self._store.flush(session.id)
+        except StoreWriteError:
+            # What this process holds of the session went further than the store: forget it, so the
+            # next turn starts again from what was committed and records the resent history anew.
+            self._live.pop(session.id, None)
+            raise TrooperError(
+                500, "Trooper could not store this turn, so it is not acknowledged: send it again (the server log says why)",
+                "api_error",
+            ) from None
 
     def recorder_for(self, session: LiveSession, client: str) -> TurnRecorder:
         """What the router reports a turn of this session, asked by ``client``, to."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from trooper.config import Settings
-from trooper.store.base import Store
+from trooper.store.base import Store, StoreWriteError
 from trooper.store.sqlite import SqliteStore
 
 
@@ -15,4 +15,4 @@ def open_store(settings: Settings) -> Store:
     return SqliteStore(path)
 
 
-__all__ = ["SqliteStore", "Store", "open_store"]
+__all__ = ["SqliteStore", "Store", "StoreWriteError", "open_store"]

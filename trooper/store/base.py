@@ -26,6 +26,10 @@ Columns = dict[str, list[Any]]
 TABLES = ("sessions", "turns", "attempts", "events", "sitreps")
 
 
+
+class StoreWriteError(Exception):
+    """A write of a session's row or turns could not be committed and was dropped."""
+
 class Store(abc.ABC):
     # ------------------------------------------------------------ write side (never blocks)
 
@@ -101,8 +105,10 @@ class Store(abc.ABC):
         how many sessions went."""
 
     @abc.abstractmethod
-    async def flush(self) -> None:
-        """Wait until everything enqueued so far is durably written."""
+    async def flush(self, session_id: str | None = None) -> None:
+        """Wait until everything enqueued so far is durably written. With ``session_id``, raise
+        ``StoreWriteError`` when a write of that session's row or turns was dropped since its last
+        such flush (each write is all or nothing), so the turn is failed, not acknowledged."""
 
     @abc.abstractmethod
     async def close(self) -> None:

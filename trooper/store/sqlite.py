@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 
 from trooper.store import sqlite_reads as reads
 from trooper.store import sqlite_writes as writes
-from trooper.store.base import TABLES, Columns, Row, Store
+from trooper.store.base import TABLES, Columns, Row, Store, StoreWriteError
 from trooper.store.records import (
     AttemptRecord,
     EventRecord,
@@ -42,6 +42,11 @@ from trooper.store.schema import migrate
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+#: A queued write: what runs, its record, its number in the queue, and the session it belongs to.
+_Pending = tuple[writes.Write, Any, int, str]
+#: The writes a turn's acknowledgement waits for: when one is dropped, ``flush(session_id)`` says so.
+#: (Attempts, events and SITREPs are the routing's records: a turn does not fail for them.)
+_TRANSCRIPT_WRITES = frozenset({writes.upsert_session.__name__, writes.add_turns.__name__})
 READER_THREADS = 2
 #: Upper bound of queued writes committed in one transaction.
 BATCH_SIZE = 1000
@@ -92,6 +97,8 @@ class SqliteStore(Store):
         self._queued = 0
         self._committed = 0
         self._last_write: dict[str, int] = {}
+        #: Sessions whose writes were dropped, until a ``flush`` for that session reports it.
+        self._dropped: set[str] = set()
         #: Set when a task or a stop is queued: someone waits for the writer, which stops gathering.
         self._waited_for = threading.Event()
         self._closed = False
@@ -107,7 +114,7 @@ class SqliteStore(Store):
         if len(self._last_write) >= PENDING_SESSIONS_KEPT:
             self._last_write = {k: n for k, n in self._last_write.items() if n > self._committed}
         self._last_write[session_id] = self._queued
-        self._queue.put((write, payload, self._queued))
+        self._queue.put((write, payload, self._queued, session_id))
 
     def upsert_session(self, session: SessionRecord) -> None:
         self._enqueue(writes.upsert_session, session, session.id)
@@ -128,8 +135,11 @@ class SqliteStore(Store):
     def add_sitrep(self, sitrep: SitrepRecord) -> None:
         self._enqueue(writes.add_sitrep, sitrep, sitrep.session_id)
 
-    async def flush(self) -> None:
+    async def flush(self, session_id: str | None = None) -> None:
         await self._submit(None)
+        if session_id is not None and session_id in self._dropped:
+            self._dropped.discard(session_id)
+            raise StoreWriteError(f"writes of session {session_id!r} could not be committed (see the log)")
 
     async def prune(self, older_than_days: float) -> int:
         return await self._submit(partial(writes.prune, older_than_days=older_than_days))
@@ -155,7 +165,7 @@ class SqliteStore(Store):
 
     def _write_loop(self) -> None:
         while True:
-            pending: list[tuple[writes.Write, Any, int]] = []
+            pending: list[_Pending] = []
             for item in self._next_batch():
                 if isinstance(item, tuple):
                     pending.append(item)
@@ -190,7 +200,7 @@ class SqliteStore(Store):
         with self._shared_lock if self._in_memory else contextlib.nullcontext():
             yield self._writer_conn
 
-    def _commit(self, pending: list[tuple[writes.Write, Any, int]]) -> None:
+    def _commit(self, pending: list[_Pending]) -> None:
         if not pending:
             return
         with self._writing() as conn:
@@ -199,18 +209,21 @@ class SqliteStore(Store):
             except Exception:  # noqa: BLE001 - any failure: the writes are retried one by one below
                 log.warning("a batch of %d store writes failed; writing them one by one", len(pending))
                 # One bad record must not take the rest of its batch with it.
-                for write in pending:
+                for item in pending:
                     try:
-                        self._transaction(conn, [write])
+                        self._transaction(conn, [item])
                     except Exception:
-                        log.exception("store write %s dropped", write[0].__name__)
+                        log.exception("store write %s dropped", item[0].__name__)
+                        if item[0].__name__ in _TRANSCRIPT_WRITES:
+                            self._dropped.add(item[3])
         self._committed = pending[-1][2]
 
-    @staticmethod
-    def _transaction(conn: sqlite3.Connection, pending: list[tuple[writes.Write, Any, int]]) -> None:
+    def _transaction(self, conn: sqlite3.Connection, pending: list[_Pending]) -> None:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for write, payload, _ in pending:
+            for write, payload, _, session_id in pending:
+                if session_id in self._dropped and write.__name__ in _TRANSCRIPT_WRITES:
+                    continue  # it builds on a dropped turn: the session stays as committed until that is reported
                 write(conn, payload)
             conn.execute("COMMIT")
         except BaseException:
