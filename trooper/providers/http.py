@@ -66,11 +66,11 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def complete_timeout(options: CallOptions) -> aiohttp.ClientTimeout:
+def _complete_timeout(options: CallOptions) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(total=options.total_timeout, connect=options.connect_timeout)
 
 
-def stream_timeout(options: CallOptions) -> aiohttp.ClientTimeout:
+def _stream_timeout(options: CallOptions) -> aiohttp.ClientTimeout:
     # Reads are unbounded here: the router enforces first-token and idle timeouts around the stream.
     return aiohttp.ClientTimeout(total=None, connect=options.connect_timeout)
 
@@ -97,11 +97,9 @@ class HttpUpstream:
         self._client = client
         self._decode_error = decode_error
 
-    async def post_json(
-        self, url: str, headers: dict[str, str], body: dict[str, Any], timeout: aiohttp.ClientTimeout
-    ) -> dict[str, Any]:
+    async def post_json(self, url: str, headers: dict[str, str], body: dict[str, Any], options: CallOptions) -> dict[str, Any]:
         try:
-            async with self._client.post(url, headers=headers, json=body, timeout=timeout) as response:
+            async with self._client.post(url, headers=headers, json=body, timeout=_complete_timeout(options)) as response:
                 content = await response.read()
         except asyncio.TimeoutError as exc:
             raise self._timeout_error(exc) from None
@@ -119,7 +117,7 @@ class HttpUpstream:
         return parsed
 
     async def post_stream(
-        self, url: str, headers: dict[str, str], body: dict[str, Any], timeout: aiohttp.ClientTimeout, decoder: StreamDecoder
+        self, url: str, headers: dict[str, str], body: dict[str, Any], options: CallOptions, decoder: StreamDecoder
     ) -> AsyncIterator[StreamEvent]:
         """Canonical events decoded from the response body as its bytes arrive.
 
@@ -127,7 +125,7 @@ class HttpUpstream:
         """
         started = False
         try:
-            async with self._client.post(url, headers=headers, json=body, timeout=timeout) as response:
+            async with self._client.post(url, headers=headers, json=body, timeout=_stream_timeout(options)) as response:
                 if response.status >= 400:
                     raise self._status_error(response, await response.read())
                 started = True
@@ -226,11 +224,11 @@ class CodecProvider(Provider):
 
     async def complete(self, request: Request, options: CallOptions) -> Response:
         body = self._encode(request, stream=False)
-        raw = await self._http.post_json(self.url, self._headers(options), body, complete_timeout(options))
+        raw = await self._http.post_json(self.url, self._headers(options), body, options)
         return self._http.decode_response(self.codec.decode_response, raw)
 
     async def stream(self, request: Request, options: CallOptions) -> AsyncIterator[StreamEvent]:
         body = self._encode(request, stream=True)
-        events = self._http.post_stream(self.url, self._headers(options), body, stream_timeout(options), self.codec.StreamDecoder())
+        events = self._http.post_stream(self.url, self._headers(options), body, options, self.codec.StreamDecoder())
         async for event in events:
             yield event
