@@ -188,6 +188,14 @@ async def test_empty_or_malformed_complete_is_not_a_success(fake_anthropic: Fake
     assert caught.value.kind == "stream" and "not JSON" in caught.value.message
 
 
+async def test_a_complete_answer_cut_after_its_headers_is_a_stream_error(fake_anthropic: FakeAnthropic, client: aiohttp.ClientSession) -> None:
+    fake_anthropic.enqueue(stream_cut(after=1))
+
+    with pytest.raises(UpstreamError) as caught:
+        await _provider(fake_anthropic.messages_url, client).complete(REQUEST, CallOptions())
+    assert caught.value.kind == "stream", "the upstream was reached: it answered, then broke"
+
+
 async def test_refused_and_reset_connections_are_connect_errors(
     fake_anthropic: FakeAnthropic, client: aiohttp.ClientSession, refused_url: str
 ) -> None:

@@ -98,13 +98,15 @@ class HttpUpstream:
         self._decode_error = decode_error
 
     async def post_json(self, url: str, headers: dict[str, str], body: dict[str, Any], options: CallOptions) -> dict[str, Any]:
+        started = False
         try:
             async with self._client.post(url, headers=headers, json=body, timeout=_complete_timeout(options)) as response:
+                started = True
                 content = await response.read()
         except asyncio.TimeoutError as exc:
             raise self._timeout_error(exc) from None
         except TRANSPORT_ERRORS as exc:
-            raise self._transport_error(exc, started=False) from None
+            raise self._transport_error(exc, started=started) from None
         if response.status >= 400:
             raise self._status_error(response, content)
         try:
@@ -126,9 +128,9 @@ class HttpUpstream:
         started = False
         try:
             async with self._client.post(url, headers=headers, json=body, timeout=_stream_timeout(options)) as response:
+                started = True
                 if response.status >= 400:
                     raise self._status_error(response, await response.read())
-                started = True
                 seen = _ContentCheck()
                 async for chunk in _received(response.content):
                     for event in seen.check(decoder.feed(chunk)):
@@ -174,6 +176,7 @@ class HttpUpstream:
         return UpstreamError(self.provider, "timeout", f"{phase} timeout ({_describe(exc)})", error_type="timeout_error")
 
     def _transport_error(self, exc: BaseException, *, started: bool) -> UpstreamError:
+        """``started``: the response's status line and headers had arrived."""
         if started:
             return UpstreamError(self.provider, "stream", f"stream broke ({_describe(exc)})")
         return UpstreamError(self.provider, "connect", f"cannot reach upstream ({_describe(exc)})")
