@@ -153,5 +153,5 @@ class OllamaProvider(Provider):
                                  error_type="not_found_error", body=error.body)
         if error.kind == "connect":
             return UpstreamError(self.name, "connect", f"Ollama is not running at {self.base_url} ({error.message}); "
-                                 "start it with `ollama serve`")
+                                 "start it with `ollama serve`", error_type=error.error_type)
         return error
