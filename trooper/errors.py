@@ -56,7 +56,8 @@ class UpstreamError(Exception):
     """One upstream attempt failed.
 
     ``kind`` says how: ``http`` (an error status, ``status`` and ``body`` set), ``connect``
-    (refused, reset, DNS), ``timeout`` (connect / first token / idle / total budget), ``stream``
+    (refused, reset, DNS; ``error_type`` ``connection_refused`` or ``connection_reset`` when
+    refused or dropped before any response byte), ``timeout`` (connect / first token / idle / total budget), ``stream``
     (the stream broke: cut, malformed frame, missing terminator) or ``unavailable`` (a local tier
     that is not installed or not pulled).
     """

@@ -19,7 +19,7 @@ DEFAULT_TEXT = "The quick brown fox jumps over the lazy dog."
 #: Canonical stop reasons a reply may force; each fake maps them to its own vocabulary.
 StopReason = Literal["end_turn", "max_tokens", "stop_sequence", "tool_use"]
 
-FaultKind = Literal["cut", "stall", "malformed", "no_terminator", "error_event"]
+FaultKind = Literal["cut", "reset", "stall", "malformed", "no_terminator", "error_event"]
 
 #: Situations every provider reports in its own way (status, error type, message).
 ErrorKind = Literal[
@@ -102,11 +102,15 @@ class Reply:
             return word_chunks(self.echo(request))
         return list(self.chunks)
 
-    # Stream faults. In a non-streaming answer: cut/stall send half the body, malformed sends
+    # Stream faults. In a non-streaming answer: cut/reset/stall send half the body, malformed sends
     # invalid JSON, error_event becomes the provider's overloaded error, no_terminator is moot.
     def cut_after(self, chunks: int) -> Reply:
         """Close the connection after ``chunks`` content chunks, mid-body, with no terminator."""
         return replace(self, fault=StreamFault("cut", chunks))
+
+    def reset_after(self, chunks: int) -> Reply:
+        """Reset the connection (RST) after ``chunks`` content chunks: the response had started."""
+        return replace(self, fault=StreamFault("reset", chunks))
 
     def stall_after(self, chunks: int, hold: float = 10.0) -> Reply:
         """Go silent after ``chunks`` content chunks; close the socket ``hold`` seconds later."""

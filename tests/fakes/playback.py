@@ -142,6 +142,8 @@ async def _strike(exchange: Exchange, fault: StreamFault, error_frame: bytes) ->
     elif fault.kind == "stall":
         await exchange.wait(fault.hold)
         exchange.close()
+    elif fault.kind == "reset":
+        exchange.reset()
     else:  # cut: a FIN in the middle of the chunked body
         exchange.close()
 
@@ -162,11 +164,14 @@ async def play_complete(
             exchange.close()
             return
         fault = reply.fault
-        if fault is not None and fault.kind in ("cut", "stall"):
+        if fault is not None and fault.kind in ("cut", "reset", "stall"):
             await exchange.send_partial(200, body, content_type, headers, upto=len(body) // 2)
             if fault.kind == "stall":
                 await exchange.wait(fault.hold)
-            exchange.close()
+            if fault.kind == "reset":
+                exchange.reset()
+            else:
+                exchange.close()
         elif fault is not None and fault.kind == "malformed":
             await exchange.send(200, body[: len(body) // 2], content_type, headers)
         else:

@@ -52,6 +52,8 @@ class RecordedRequest:
     json: Any
     #: ``time.monotonic()`` when the request line and body had arrived.
     arrived_at: float
+    #: The client's port: which TCP connection the request came on (0 when unknown).
+    client_port: int = 0
 
     @property
     def model(self) -> str | None:

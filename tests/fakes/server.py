@@ -70,6 +70,7 @@ def _parse(request: tornado.httputil.HTTPServerRequest) -> RecordedRequest:
         body=request.body,
         json=parsed,
         arrived_at=time.monotonic(),
+        client_port=request.connection.context.address[1],  # type: ignore[union-attr]
     )
 
 

@@ -121,6 +121,15 @@ def test_records_a_body_that_is_not_json(fake_anthropic: FakeAnthropic) -> None:
     assert fake_anthropic.last_request.json is None
 
 
+def test_requests_record_the_connection_they_came_on(fake_anthropic: FakeAnthropic) -> None:
+    with httpx.Client() as one, httpx.Client() as other:
+        one.post(fake_anthropic.messages_url, json=BODY)
+        one.post(fake_anthropic.messages_url, json=BODY)
+        other.post(fake_anthropic.messages_url, json=BODY)
+    first, again, elsewhere = fake_anthropic.requests
+    assert first.client_port == again.client_port != elsewhere.client_port
+
+
 def test_reset_forgets_requests_and_queue_but_keeps_default(fake_anthropic: FakeAnthropic) -> None:
     fake_anthropic.default = echo()
     fake_anthropic.enqueue(overloaded())
@@ -254,6 +263,14 @@ def test_stream_cut_after_zero_sends_only_the_preamble(fake_anthropic: FakeAnthr
         with httpx.stream("POST", fake_anthropic.messages_url, json=STREAM) as response:
             lines.extend(response.iter_lines())
     assert sse_events("\n".join(lines)) == ["message_start", "content_block_start", "ping"]
+
+
+def test_stream_reset_after_zero_sends_the_status_then_a_reset(fake_anthropic: FakeAnthropic) -> None:
+    fake_anthropic.enqueue(reply_text().reset_after(0))
+    with httpx.stream("POST", fake_anthropic.messages_url, json=STREAM) as response:
+        assert response.status_code == 200
+        with pytest.raises(httpx.ReadError):
+            response.read()
 
 
 def test_stream_stall_goes_silent_with_the_socket_open(fake_anthropic: FakeAnthropic) -> None:

@@ -188,16 +188,59 @@ async def test_empty_or_malformed_complete_is_not_a_success(fake_anthropic: Fake
     assert caught.value.kind == "stream" and "not JSON" in caught.value.message
 
 
+async def test_a_complete_answer_cut_after_its_headers_is_a_stream_error(fake_anthropic: FakeAnthropic, client: aiohttp.ClientSession) -> None:
+    fake_anthropic.enqueue(stream_cut(after=1))
+
+    with pytest.raises(UpstreamError) as caught:
+        await _provider(fake_anthropic.messages_url, client).complete(REQUEST, CallOptions())
+    assert caught.value.kind == "stream", "the upstream was reached: it answered, then broke"
+
+
 async def test_refused_and_reset_connections_are_connect_errors(
     fake_anthropic: FakeAnthropic, client: aiohttp.ClientSession, refused_url: str
 ) -> None:
-    fake_anthropic.enqueue(connection_reset())
+    fake_anthropic.enqueue(connection_reset(), hang(0))  # hang(0): a close (FIN) with nothing sent
 
-    for url in (refused_url, fake_anthropic.messages_url):
+    dropped = [(refused_url, "connection_refused"), (fake_anthropic.messages_url, "connection_reset"),
+               (fake_anthropic.messages_url, "connection_reset")]
+    for url, error_type in dropped:
         with pytest.raises(UpstreamError) as caught:
             await _provider(url, client).complete(REQUEST, CallOptions())
-        assert caught.value.kind == "connect" and caught.value.status == 0
+        assert (caught.value.kind, caught.value.error_type, caught.value.status) == ("connect", error_type, 0)
         assert KEY not in str(caught.value)
+
+
+async def test_a_stream_reset_before_any_byte_is_a_dropped_connection(fake_anthropic: FakeAnthropic, client: aiohttp.ClientSession) -> None:
+    fake_anthropic.enqueue(connection_reset())
+
+    with pytest.raises(UpstreamError) as caught:
+        await _collect(_provider(fake_anthropic.messages_url, client))
+    assert (caught.value.kind, caught.value.error_type) == ("connect", "connection_reset")
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["complete", "stream"])
+async def test_a_reset_after_the_status_line_is_a_stream_error(fake_anthropic: FakeAnthropic, client: aiohttp.ClientSession, stream: bool) -> None:
+    fake_anthropic.enqueue(reply_text().reset_after(0))
+    provider = _provider(fake_anthropic.messages_url, client)
+
+    with pytest.raises(UpstreamError) as caught:
+        await (_collect(provider) if stream else provider.complete(REQUEST, CallOptions()))
+    assert caught.value.kind == "stream"
+
+
+async def test_a_fresh_connection_is_opened_for_the_call_and_the_pool_left_alone(
+    fake_anthropic: FakeAnthropic, client: aiohttp.ClientSession
+) -> None:
+    provider = _provider(fake_anthropic.messages_url, client)
+
+    await provider.complete(REQUEST, CallOptions())
+    await provider.complete(REQUEST, CallOptions(fresh_connection=True))
+    await _collect(provider, CallOptions(fresh_connection=True))
+    await provider.complete(REQUEST, CallOptions())
+
+    pooled, fresh, fresh_stream, pooled_again = (r.client_port for r in fake_anthropic.requests)
+    assert pooled_again == pooled, "the pooled connection stayed idle and was reused"
+    assert len({pooled, fresh, fresh_stream}) == 3
 
 
 async def test_connect_timeout_comes_from_call_options(client: aiohttp.ClientSession, unanswered_url: str) -> None:

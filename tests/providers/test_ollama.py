@@ -8,7 +8,7 @@ import socket
 import aiohttp
 import pytest
 
-from tests.fakes.behaviours import reply_text
+from tests.fakes.behaviours import connection_reset, reply_text
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.playback import Exchange
 from tests.fakes.recording import RecordedRequest
@@ -186,6 +186,17 @@ async def test_ollama_not_running_is_a_connect_error(client: aiohttp.ClientSessi
     assert caught.value.kind == "connect"
     assert "ollama serve" in caught.value.message
     assert not await provider.available()
+
+
+async def test_a_chat_reset_before_any_byte_stays_a_dropped_connection(fake_ollama: FakeOllama, client: aiohttp.ClientSession) -> None:
+    fake_ollama.enqueue(connection_reset(), when=lambda request: request.path == "/api/chat")
+    provider = make_provider(fake_ollama.api_chat_url, client)
+
+    with pytest.raises(UpstreamError) as caught:
+        await provider.complete(hello(), CallOptions())
+
+    assert (caught.value.kind, caught.value.error_type) == ("connect", "connection_reset")
+    assert "ollama serve" in caught.value.message
 
 
 async def test_escalation_variant_sends_its_own_model(fake_ollama: FakeOllama, client: aiohttp.ClientSession) -> None:

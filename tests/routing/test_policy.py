@@ -45,7 +45,9 @@ TABLE: list[tuple[UpstreamError, Failure]] = [
     (http(400, "blocked for safety reasons"), Failure("content_policy", "surface")),
     (http(422), Failure("bad_request", "surface")),
     (http(408), Failure("timeout", "fallback")),
-    (UpstreamError("claude", "connect", "connection refused"), Failure("connection", "fallback")),
+    (UpstreamError("claude", "connect", "name does not resolve"), Failure("connection", "fallback")),
+    (UpstreamError("claude", "connect", "connection reset", error_type="connection_reset"), Failure("connection_reset", "retry")),
+    (UpstreamError("claude", "connect", "connection refused", error_type="connection_refused"), Failure("connection_refused", "retry")),
     (UpstreamError("claude", "timeout", "no first token in 30 s"), Failure("timeout", "fallback")),
     (http(500), Failure("server_error", "retry", 2.0)),
     (http(502), Failure("server_error", "retry", 2.0)),
@@ -67,6 +69,13 @@ def test_failure_table(error: UpstreamError, expected: Failure) -> None:
 def test_retry_once_then_fall_back(status: int) -> None:
     assert classify_failure(http(status), SETTINGS, attempt=1).action == "retry"
     assert classify_failure(http(status), SETTINGS, attempt=2).action == "fallback"
+
+
+@pytest.mark.parametrize("error_class", ["connection_reset", "connection_refused"])
+def test_a_dropped_connection_is_retried_at_once_then_falls_back(error_class: str) -> None:
+    dropped = UpstreamError("claude", "connect", "dropped", error_type=error_class)
+    assert classify_failure(dropped, SETTINGS, attempt=1) == Failure(error_class, "retry", 0.0)
+    assert classify_failure(dropped, SETTINGS, attempt=2) == Failure(error_class, "fallback")
 
 
 def test_429_honours_a_short_retry_after() -> None:

@@ -8,6 +8,7 @@ that the server still serves the next request.
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import anthropic
 import httpx
@@ -139,6 +140,7 @@ def test_no_response_at_all_times_out_and_falls_back(claude_and_ollama):
     assert text_of(message) == LOCAL_TEXT
     assert time.monotonic() - started < 6
     assert "timeout" in headers["x-trooper-decision"]
+    assert len(claude.requests) == 1, "a hang is never retried"
 
 
 def test_slow_first_token_fails_over_invisibly(claude_and_ollama):
@@ -147,6 +149,99 @@ def test_slow_first_token_fails_over_invisibly(claude_and_ollama):
     message, headers = ask(server, stream=True)
     assert text_of(message) == LOCAL_TEXT
     assert headers["x-trooper-provider"] == "ollama"
+
+
+# ---------------------------------------------------------------- connections dropped before any response byte
+
+
+def attempts_of(server, session: str) -> list[tuple[str, str, str, str]]:
+    """(provider, trigger, outcome, error_class) of each stored attempt of the session."""
+    server.flush()
+    with httpx.Client() as client:
+        attempts = client.get(f"{server.url}/sessions/{session}/attempts").json()["attempts"]
+    return [(a["provider"], a["trigger"], a["outcome"], a["error_class"]) for a in attempts]
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["complete", "stream"])
+def test_a_reset_before_any_response_byte_is_retried_once_instead_of_falling_back(claude_and_ollama, stream):
+    server, claude, ollama = claude_and_ollama
+    claude.enqueue(connection_reset())
+    claude.default = reply_text(FULL_TEXT)
+    message, headers = ask(server, stream=stream, session="reset-once")
+    assert text_of(message) == FULL_TEXT and message.model == "claude-haiku-4-5"
+    assert len(claude.requests) == 2 and chats(ollama) == []
+    assert headers["x-trooper-provider"] == "claude"
+    assert headers["x-trooper-summary"] == "claude → claude (connection_reset) ✓"
+    assert headers["x-trooper-fallback-count"] == "0"
+    assert attempts_of(server, "reset-once") == [
+        ("claude", "escalated", "error", "connection_reset"),
+        ("claude", "retry", "ok", ""),
+    ]
+
+
+def test_the_retry_goes_over_a_new_connection_not_another_pooled_one(claude_and_ollama):
+    server, claude, _ = claude_and_ollama
+    claude.default = reply_text(FULL_TEXT, first_token_delay=0.2)  # both turns in flight at once: two connections
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda _: ask(server), range(2)))
+    pooled = {request.client_port for request in claude.requests}
+    assert len(pooled) == 2
+    claude.default = reply_text(FULL_TEXT)
+    claude.enqueue(connection_reset())
+    assert ask(server)[1]["x-trooper-provider"] == "claude"
+    dropped, retried = claude.requests[2:]
+    assert dropped.client_port in pooled
+    assert retried.client_port not in pooled, "an idle pooled connection may be as stale as the one that was dropped"
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["complete", "stream"])
+def test_a_second_reset_on_the_retry_falls_back(claude_and_ollama, stream):
+    server, claude, ollama = claude_and_ollama
+    claude.enqueue(connection_reset(), connection_reset())
+    claude.default = reply_text(FULL_TEXT)
+    message, headers = ask(server, stream=stream)
+    assert text_of(message) == LOCAL_TEXT
+    assert len(claude.requests) == 2 and len(chats(ollama)) == 1
+    assert headers["x-trooper-decision"] == "ollama (fallback: connection_reset)"
+    assert headers["x-trooper-summary"] == "claude → claude → ollama (connection_reset, connection_reset) ✓"
+    assert headers["x-trooper-fallback-count"] == "1"
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["complete", "stream"])
+def test_a_reset_after_the_response_started_is_not_retried(claude_and_ollama, stream):
+    server, claude, _ = claude_and_ollama
+    claude.default = reply_text(FULL_TEXT).reset_after(0)  # the status line and headers, then a reset
+    message, headers = ask(server, stream=stream)
+    assert text_of(message) == LOCAL_TEXT
+    assert len(claude.requests) == 1
+    assert headers["x-trooper-decision"] == "ollama (fallback: stream_cut)"
+
+
+def test_the_local_model_gets_the_same_one_retry(claude_and_ollama):
+    server, claude, ollama = claude_and_ollama
+    ollama.enqueue(connection_reset(), when=lambda request: request.path == "/api/chat")
+    message, headers = ask(server, "how many days in a week")
+    assert text_of(message) == LOCAL_TEXT and claude.requests == []
+    assert len(chats(ollama)) == 2
+    assert headers["x-trooper-summary"] == "ollama → ollama (connection_reset) ✓"
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["complete", "stream"])
+def test_the_openai_door_and_an_openai_upstream_retry_a_reset_too(fake_openai, fake_ollama, make_trooper, stream):
+    fake_ollama.default = reply_text(LOCAL_TEXT)
+    fake_openai.enqueue(connection_reset())
+    fake_openai.default = reply_text(FULL_TEXT)
+    server = make_trooper(OPENAI_API_KEY="sk-test-openai-0123456789", OPENAI_URL=fake_openai.chat_completions_url,
+                          FALLBACK_URL=fake_ollama.api_chat_url)
+    with openai.OpenAI(base_url=server.url + "/v1", api_key="local", max_retries=0, _strict_response_validation=True) as client:
+        raw = client.chat.completions.with_raw_response.create(
+            model="gpt-4o-mini", messages=[{"role": "user", "content": "explain why goroutines are better than threads"}], stream=stream,
+        )
+        answer = raw.parse()
+        text = "".join(chunk.choices[0].delta.content or "" for chunk in answer if chunk.choices) if stream else answer.choices[0].message.content
+    assert text == FULL_TEXT
+    assert len(fake_openai.requests) == 2 and chats(fake_ollama) == []
+    assert raw.headers["x-trooper-summary"] == "openai → openai (connection_reset) ✓"
 
 
 # ---------------------------------------------------------------- errors that must surface
@@ -183,14 +278,17 @@ def test_context_length_goes_to_a_provider_that_fits_it(claude_and_ollama):
 
 
 @pytest.mark.parametrize(
-    "fault", [stream_cut(3, FULL_TEXT), stream_stall(3, 5, FULL_TEXT), malformed_chunk(3, FULL_TEXT), stream_error(3, FULL_TEXT)],
-    ids=["cut", "stall", "malformed", "error-event"],
+    "fault",
+    [stream_cut(3, FULL_TEXT), reply_text(FULL_TEXT).reset_after(3), stream_stall(3, 5, FULL_TEXT), malformed_chunk(3, FULL_TEXT),
+     stream_error(3, FULL_TEXT)],
+    ids=["cut", "reset", "stall", "malformed", "error-event"],
 )
 def test_stream_dying_mid_answer_is_rescued_by_the_fallback(claude_and_ollama, fault):
     server, claude, ollama = claude_and_ollama
     claude.default = fault
     ollama.default = reply_text(" and that is the rest.")
     message, headers = ask(server, stream=True)
+    assert len(claude.requests) == 1, "never retried once the answer started"
     text = text_of(message)
     assert text.startswith("Goroutines are cheap ")
     assert text.endswith("and that is the rest.")

@@ -7,7 +7,7 @@ import aiohttp
 from trooper.conversation import Request
 from trooper.errors import UpstreamError
 from trooper.providers.base import CallOptions, Capabilities
-from trooper.providers.http import CodecProvider, HttpUpstream, complete_timeout
+from trooper.providers.http import CodecProvider, HttpUpstream
 from trooper.wire import anthropic as wire_codec
 
 #: Client headers passed through so features the client opted into keep working.
@@ -55,7 +55,7 @@ class AnthropicProvider(CodecProvider):
         body = self._encode(request, stream=False)
         for name in ("max_tokens", "stream", "temperature", "top_p", "top_k", "stop_sequences", "metadata"):
             body.pop(name, None)  # count_tokens takes the prompt only
-        raw = await self._http.post_json(self.url + "/count_tokens", self._headers(options), body, complete_timeout(options))
+        raw = await self._http.post_json(self.url + "/count_tokens", self._headers(options), body, options)
         tokens = raw.get("input_tokens")
         if not isinstance(tokens, int):
             raise UpstreamError(self.name, "stream", f"count_tokens answered without input_tokens: {str(raw)[:120]}")

@@ -34,6 +34,8 @@ class CallOptions:
     first_token_timeout: float = 30.0
     idle_timeout: float = 30.0
     total_timeout: float = 30.0
+    #: Send over a connection opened for this call, never a pooled one (the router's retries).
+    fresh_connection: bool = False
 
 
 class Provider(abc.ABC):

@@ -2,7 +2,9 @@
 
 Mapping: an error status gives ``kind="http"`` with the upstream's own error type and message
 (decoded by the protocol's codec) and ``Retry-After``; a timeout gives ``kind="timeout"``; any
-other transport failure before the response gives ``kind="connect"``; a failure after the response
+other transport failure before the response gives ``kind="connect"``, whose ``error_type`` is
+``connection_refused`` or ``connection_reset`` when the upstream refused the connection or dropped
+it before any response byte (the router retries those once); a failure after the response
 started (cut connection, malformed frame, missing terminator, in-stream error) gives
 ``kind="stream"``. Messages never include request headers, so API keys cannot leak into them.
 """
@@ -11,7 +13,9 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import contextlib
 import email.utils
+import errno
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from types import ModuleType
@@ -29,13 +33,17 @@ from trooper.conversation import (
 )
 from trooper.errors import UpstreamError
 from trooper.providers.base import CallOptions, Provider
-from trooper.providers.upstream_client import TRANSPORT_ERRORS
+from trooper.providers.upstream_client import TRANSPORT_ERRORS, open_single_use_client
 from trooper.wire.errors import EmptyStream, UpstreamStreamError, WireError
 
 ErrorDecoder = Callable[[int, bytes], "tuple[str, str]"]
 
 #: Headers worth keeping on an UpstreamError (the router reads rate-limit hints from them).
 _KEPT_HEADERS = ("retry-after", "retry-after-ms", "x-request-id", "request-id", "anthropic-ratelimit-requests-reset")
+
+#: The ``error_type`` of a connection refused or dropped before the response, by socket error.
+#: A broken pipe is the reset seen while the request was still being written.
+_DROPPED_BY_ERRNO = {errno.ECONNREFUSED: "connection_refused", errno.ECONNRESET: "connection_reset", errno.EPIPE: "connection_reset"}
 
 
 class StreamDecoder(Protocol):
@@ -66,11 +74,11 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
-def complete_timeout(options: CallOptions) -> aiohttp.ClientTimeout:
+def _complete_timeout(options: CallOptions) -> aiohttp.ClientTimeout:
     return aiohttp.ClientTimeout(total=options.total_timeout, connect=options.connect_timeout)
 
 
-def stream_timeout(options: CallOptions) -> aiohttp.ClientTimeout:
+def _stream_timeout(options: CallOptions) -> aiohttp.ClientTimeout:
     # Reads are unbounded here: the router enforces first-token and idle timeouts around the stream.
     return aiohttp.ClientTimeout(total=None, connect=options.connect_timeout)
 
@@ -97,16 +105,18 @@ class HttpUpstream:
         self._client = client
         self._decode_error = decode_error
 
-    async def post_json(
-        self, url: str, headers: dict[str, str], body: dict[str, Any], timeout: aiohttp.ClientTimeout
-    ) -> dict[str, Any]:
+    async def post_json(self, url: str, headers: dict[str, str], body: dict[str, Any], options: CallOptions) -> dict[str, Any]:
+        started = False
         try:
-            async with self._client.post(url, headers=headers, json=body, timeout=timeout) as response:
+            async with self._client_for(options) as client, client.post(
+                url, headers=headers, json=body, timeout=_complete_timeout(options)
+            ) as response:
+                started = True
                 content = await response.read()
         except asyncio.TimeoutError as exc:
             raise self._timeout_error(exc) from None
         except TRANSPORT_ERRORS as exc:
-            raise self._transport_error(exc, started=False) from None
+            raise self._transport_error(exc, started=started) from None
         if response.status >= 400:
             raise self._status_error(response, content)
         try:
@@ -119,7 +129,7 @@ class HttpUpstream:
         return parsed
 
     async def post_stream(
-        self, url: str, headers: dict[str, str], body: dict[str, Any], timeout: aiohttp.ClientTimeout, decoder: StreamDecoder
+        self, url: str, headers: dict[str, str], body: dict[str, Any], options: CallOptions, decoder: StreamDecoder
     ) -> AsyncIterator[StreamEvent]:
         """Canonical events decoded from the response body as its bytes arrive.
 
@@ -127,10 +137,12 @@ class HttpUpstream:
         """
         started = False
         try:
-            async with self._client.post(url, headers=headers, json=body, timeout=timeout) as response:
+            async with self._client_for(options) as client, client.post(
+                url, headers=headers, json=body, timeout=_stream_timeout(options)
+            ) as response:
+                started = True
                 if response.status >= 400:
                     raise self._status_error(response, await response.read())
-                started = True
                 seen = _ContentCheck()
                 async for chunk in _received(response.content):
                     for event in seen.check(decoder.feed(chunk)):
@@ -156,6 +168,15 @@ class HttpUpstream:
             raise UpstreamError(self.provider, "stream", "upstream answered with no content")
         return response
 
+    @contextlib.asynccontextmanager
+    async def _client_for(self, options: CallOptions) -> AsyncIterator[aiohttp.ClientSession]:
+        """The shared pooled client, or a single-use one when the call asks for a fresh connection."""
+        if not options.fresh_connection:
+            yield self._client
+            return
+        async with open_single_use_client() as client:
+            yield client
+
     def _status_error(self, response: aiohttp.ClientResponse, body: bytes) -> UpstreamError:
         error_type, message = self._decode_error(response.status, body)
         headers = {k: response.headers[k] for k in _KEPT_HEADERS if k in response.headers}
@@ -176,9 +197,10 @@ class HttpUpstream:
         return UpstreamError(self.provider, "timeout", f"{phase} timeout ({_describe(exc)})", error_type="timeout_error")
 
     def _transport_error(self, exc: BaseException, *, started: bool) -> UpstreamError:
+        """``started``: the response's status line and headers had arrived."""
         if started:
             return UpstreamError(self.provider, "stream", f"stream broke ({_describe(exc)})")
-        return UpstreamError(self.provider, "connect", f"cannot reach upstream ({_describe(exc)})")
+        return UpstreamError(self.provider, "connect", f"cannot reach upstream ({_describe(exc)})", error_type=_dropped(exc))
 
 
 async def _received(body: aiohttp.StreamReader) -> AsyncIterator[bytes]:
@@ -198,6 +220,20 @@ async def _received(body: aiohttp.StreamReader) -> AsyncIterator[bytes]:
         if buffered:
             yield buffered
         raise
+
+
+def _dropped(exc: BaseException) -> str:
+    """``connection_refused`` or ``connection_reset`` when the upstream refused the connection or
+    dropped it before its response began; "" for other failures to connect (DNS, TLS, no route).
+
+    aiohttp reports a reset the same way whether or not part of a status line preceded it, but it
+    hands over the part of a response that arrived before a clean close: that is not a drop.
+    """
+    if isinstance(exc, aiohttp.ServerDisconnectedError):
+        return "connection_reset" if isinstance(exc.message, str) else ""
+    if isinstance(exc, ConnectionResetError):  # aiohttp's "Cannot write to closing transport" has no errno
+        return "connection_reset"
+    return _DROPPED_BY_ERRNO.get(getattr(exc, "errno", None), "")
 
 
 def _describe(exc: BaseException) -> str:
@@ -226,11 +262,11 @@ class CodecProvider(Provider):
 
     async def complete(self, request: Request, options: CallOptions) -> Response:
         body = self._encode(request, stream=False)
-        raw = await self._http.post_json(self.url, self._headers(options), body, complete_timeout(options))
+        raw = await self._http.post_json(self.url, self._headers(options), body, options)
         return self._http.decode_response(self.codec.decode_response, raw)
 
     async def stream(self, request: Request, options: CallOptions) -> AsyncIterator[StreamEvent]:
         body = self._encode(request, stream=True)
-        events = self._http.post_stream(self.url, self._headers(options), body, stream_timeout(options), self.codec.StreamDecoder())
+        events = self._http.post_stream(self.url, self._headers(options), body, options, self.codec.StreamDecoder())
         async for event in events:
             yield event

@@ -20,7 +20,7 @@ import aiohttp
 from trooper.conversation import Request, Response, StreamEvent
 from trooper.errors import UpstreamError
 from trooper.providers.base import CallOptions, Capabilities, Provider
-from trooper.providers.http import HttpUpstream, complete_timeout, stream_timeout
+from trooper.providers.http import HttpUpstream
 from trooper.providers.ollama_catalog import (
     ModelInfo,
     base_url,
@@ -128,16 +128,14 @@ class OllamaProvider(Provider):
     async def complete(self, request: Request, options: CallOptions) -> Response:
         await self._ensure_discovered()
         try:
-            body = await self._http.post_json(self.chat_url, {}, self._body(request, options, stream=False), complete_timeout(options))
+            body = await self._http.post_json(self.chat_url, {}, self._body(request, options, stream=False), options)
         except UpstreamError as exc:
             raise self._explained(exc) from None
         return self._http.decode_response(wire.decode_response, body)
 
     async def stream(self, request: Request, options: CallOptions) -> AsyncIterator[StreamEvent]:
         await self._ensure_discovered()
-        events = self._http.post_stream(
-            self.chat_url, {}, self._body(request, options, stream=True), stream_timeout(options), wire.StreamDecoder()
-        )
+        events = self._http.post_stream(self.chat_url, {}, self._body(request, options, stream=True), options, wire.StreamDecoder())
         try:
             async for event in events:
                 yield event
@@ -155,5 +153,5 @@ class OllamaProvider(Provider):
                                  error_type="not_found_error", body=error.body)
         if error.kind == "connect":
             return UpstreamError(self.name, "connect", f"Ollama is not running at {self.base_url} ({error.message}); "
-                                 "start it with `ollama serve`")
+                                 "start it with `ollama serve`", error_type=error.error_type)
         return error

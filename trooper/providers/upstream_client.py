@@ -26,9 +26,22 @@ def open_upstream_client(*, connect_timeout: float, total_timeout: float) -> aio
     The timeouts are defaults: each call passes its own (see ``trooper.providers.http``).
     """
     connector = aiohttp.TCPConnector(limit=MAX_CONNECTIONS, keepalive_timeout=KEEPALIVE_SECONDS)
+    return _client(connector, aiohttp.ClientTimeout(total=total_timeout, connect=connect_timeout))
+
+
+def open_single_use_client() -> aiohttp.ClientSession:
+    """A client for one call over a connection opened for it and closed after it.
+
+    A retry goes through one: when a pooled connection was dropped, its idle siblings to the same
+    upstream may be just as stale. Each call passes its own timeouts.
+    """
+    return _client(aiohttp.TCPConnector(force_close=True), aiohttp.ClientTimeout())
+
+
+def _client(connector: aiohttp.TCPConnector, timeout: aiohttp.ClientTimeout) -> aiohttp.ClientSession:
     return aiohttp.ClientSession(
         connector=connector,
-        timeout=aiohttp.ClientTimeout(total=total_timeout, connect=connect_timeout),
+        timeout=timeout,
         trust_env=False,  # no proxy variables or .netrc: Trooper talks to the URLs it is given
         # One client serves every caller: a cookie an upstream sets for one caller's turn must not
         # travel with the next caller's (and keeping none saves a jar look-up per request).

@@ -27,6 +27,10 @@ Action = Literal["retry", "fallback", "surface", "larger_context"]
 #: Stream failures: providers raising ``UpstreamError(kind="stream")`` set ``error_type`` to one.
 STREAM_ERROR_CLASSES = ("stream_cut", "stream_malformed", "stream_stall")
 
+#: Connections refused or dropped before any response byte: providers raising
+#: ``UpstreamError(kind="connect")`` set ``error_type`` to one. Retried once (on a fresh connection).
+DROPPED_CONNECTION_CLASSES = ("connection_refused", "connection_reset")
+
 #: Retries on the same provider before moving on (the attempt that failed is counted from 1).
 MAX_ATTEMPTS_PER_PROVIDER = 2
 
@@ -74,15 +78,25 @@ def classify_failure(error: UpstreamError, settings: Settings, attempt: int = 1)
     retries the table allows ("retry once") happen only while it is below
     ``MAX_ATTEMPTS_PER_PROVIDER``.
     """
+    may_retry = attempt < MAX_ATTEMPTS_PER_PROVIDER
     if error.kind == "connect":
-        return Failure("connection", "fallback")
+        return _connection_failure(error, may_retry)
     if error.kind == "timeout":
         return Failure("timeout", "fallback")
     if error.kind == "unavailable":
         return Failure("unavailable", "fallback")
     if error.kind == "stream":
         return Failure(_stream_class(error), "fallback")
-    return _apply_quota_codes(error.status, settings, _classify_status(error, settings, attempt))
+    return _apply_quota_codes(error.status, settings, _classify_status(error, settings, may_retry))
+
+
+def _connection_failure(error: UpstreamError, may_retry: bool) -> Failure:
+    """A connection refused or dropped before the response is retried at once: it is how a pooled
+    keep-alive connection that the upstream's load balancer has just closed fails. DNS, TLS and
+    routing failures would fail the same way again."""
+    if error.error_type in DROPPED_CONNECTION_CLASSES:
+        return Failure(error.error_type, "retry" if may_retry else "fallback")
+    return Failure("connection", "fallback")
 
 
 def _stream_class(error: UpstreamError) -> str:
@@ -91,10 +105,9 @@ def _stream_class(error: UpstreamError) -> str:
     return error.error_type if error.error_type in STREAM_ERROR_CLASSES else "stream_cut"
 
 
-def _classify_status(error: UpstreamError, settings: Settings, attempt: int) -> Failure:
+def _classify_status(error: UpstreamError, settings: Settings, may_retry: bool) -> Failure:
     status = error.status
     text = f"{error.error_type} {error.message} {error.body}".lower()
-    may_retry = attempt < MAX_ATTEMPTS_PER_PROVIDER
     if status == 429:
         if _mentions(text, _CREDIT_BALANCE):  # OpenAI's out-of-credit 429: waiting will not help
             return Failure("credit_balance", "fallback")

@@ -252,7 +252,7 @@ class Router:
                 log.info("%s could not count tokens (%s); estimating", first.name, exc)
         return count_request_tokens(request.system, request.messages, request.tools), "estimate"
 
-    def _options(self, base: CallOptions, provider: Provider) -> CallOptions:
+    def _options(self, base: CallOptions, provider: Provider, *, retry: bool = False) -> CallOptions:
         return replace(
             base,
             api_key=key_for_provider(provider.name, base.api_key),
@@ -260,6 +260,9 @@ class Router:
             first_token_timeout=self.settings.first_token_timeout,
             idle_timeout=self.settings.idle_timeout,
             total_timeout=self.settings.provider_timeout,
+            # A retry goes over a new connection: the one that failed may have been a stale pooled
+            # one, and so may its idle siblings to the same upstream.
+            fresh_connection=retry,
         )
 
     # ------------------------------------------------------------------ the failure loop
@@ -340,7 +343,8 @@ class Router:
                     recorder.event("fallback", **{"from": last.provider, "to": provider.name, "error": _last_error_class(trail)})
                 model = provider.upstream_model(request.model)
                 try:
-                    prepared, call = self._prepare(request, provider, self._options(options, provider), None, recorder, trail)
+                    call = self._options(options, provider, retry=tries > 1)
+                    prepared, call = self._prepare(request, provider, call, None, recorder, trail)
                     response = await asyncio.wait_for(provider.complete(prepared, call), call.total_timeout)
                 except asyncio.TimeoutError:
                     last = UpstreamError(provider.name, "timeout", f"no answer within {self.settings.provider_timeout:g} s")
@@ -386,7 +390,8 @@ class Router:
                 model = provider.upstream_model(request.model)
                 stitcher.begin_segment()
                 try:
-                    prepared, call = self._prepare(request, provider, self._options(options, provider), stitcher, recorder, trail)
+                    call = self._options(options, provider, retry=tries > 1)
+                    prepared, call = self._prepare(request, provider, call, stitcher, recorder, trail)
                     events = supervise(
                         provider.name, provider.stream(prepared, call),
                         first_token_timeout=min(call.first_token_timeout, call.total_timeout),
