@@ -44,7 +44,9 @@ run: $(RUN_STAMP)
 doctor: $(RUN_STAMP)
 	$(BIN)/trooper doctor
 
+# The type checker first (settings in pyproject.toml: strict on the seams), then the suite.
 test: $(TEST_STAMP) browser
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 bench: $(TEST_STAMP)

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-TEST_TOOLS = {"pytest", "playwright", "jupyterlab", "hypothesis", "schemathesis"}
+TEST_TOOLS = {"pytest", "playwright", "jupyterlab", "hypothesis", "schemathesis", "mypy"}
 
 
 def run_extras() -> str:

@@ -159,7 +159,7 @@ class Settings:
         )
 
     def with_overrides(self, **changes: object) -> Settings:
-        return replace(self, **changes)  # type: ignore[arg-type]
+        return replace(self, **changes)  # type: ignore[arg-type]  # dataclasses.replace checks the names
 
     def cloud_keys(self) -> dict[str, bool]:
         """Which cloud providers have a key (never the keys themselves)."""

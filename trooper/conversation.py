@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import secrets
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -248,7 +249,7 @@ def derive_stop_reason(content: list[Block], reported: str | None) -> StopReason
     if any(isinstance(b, ToolUseBlock) for b in content):
         return "tool_use"
     if reported in STOP_REASONS and reported != "tool_use":
-        return reported  # type: ignore[return-value]
+        return reported  # type: ignore[return-value]  # one of STOP_REASONS, as checked
     return "end_turn"
 
 
@@ -337,6 +338,9 @@ class StreamError:
 StreamEvent = (
     MessageStart | BlockStart | TextDelta | ToolInputDelta | ThinkingDelta | BlockStop | MessageDelta | MessageStop | StreamError
 )
+#: A stream of events as providers and the router yield them: an async generator, so whoever
+#: reads one can ``aclose()`` it (and so stop the upstream) when its own client leaves.
+EventStream = AsyncGenerator[StreamEvent, None]
 
 
 class StreamAccumulator:
@@ -369,23 +373,23 @@ class StreamAccumulator:
                 self._json[event.index] = []
                 self.emitted_output = True
         elif isinstance(event, TextDelta):
-            block = self.blocks[event.index]
-            assert isinstance(block, TextBlock)
-            block.text += event.text
+            text_block = self.blocks[event.index]
+            assert isinstance(text_block, TextBlock)
+            text_block.text += event.text
             self.emitted_output = self.emitted_output or bool(event.text)
         elif isinstance(event, ThinkingDelta):
-            block = self.blocks[event.index]
-            assert isinstance(block, ThinkingBlock)
-            block.thinking += event.thinking
+            thinking_block = self.blocks[event.index]
+            assert isinstance(thinking_block, ThinkingBlock)
+            thinking_block.thinking += event.thinking
         elif isinstance(event, ToolInputDelta):
             self._json[event.index].append(event.partial_json)
         elif isinstance(event, BlockStop):
-            block = self.blocks.get(event.index)
-            if isinstance(block, (ThinkingBlock, ToolUseBlock)) and event.signature:
-                block.signature = event.signature
-            if isinstance(block, ToolUseBlock):
+            stopped = self.blocks.get(event.index)
+            if isinstance(stopped, (ThinkingBlock, ToolUseBlock)) and event.signature:
+                stopped.signature = event.signature
+            if isinstance(stopped, ToolUseBlock):
                 raw = "".join(self._json.get(event.index, []))
-                block.input = json_text.loads(raw) if raw.strip() else {}
+                stopped.input = json_text.loads(raw) if raw.strip() else {}
         elif isinstance(event, MessageDelta):
             self.stop_reason = event.stop_reason
             self.stop_sequence = event.stop_sequence
@@ -479,5 +483,5 @@ def message_to_dict(message: Message) -> dict[str, Any]:
 
 
 def message_from_dict(data: dict[str, Any]) -> Message:
-    role = "assistant" if data.get("role") == "assistant" else "user"
+    role: Role = "assistant" if data.get("role") == "assistant" else "user"
     return Message(role, [block_from_dict(b) for b in data.get("content", [])])

@@ -34,7 +34,7 @@ from trooper.providers.ollama_catalog import (
     model_info,
     pull_hint,
 )
-from trooper.providers.upstream_client import TRANSPORT_ERRORS, open_upstream_client
+from trooper.providers.upstream_client import FAILED_EXCHANGE, open_upstream_client
 
 #: ``ok``: works; ``off``: optional and not configured; ``warn``: degraded; ``fail``: must be fixed.
 Status = Literal["ok", "off", "warn", "fail"]
@@ -52,6 +52,10 @@ class Check:
     status: Status
     detail: str
     fix: str = ""
+
+
+#: What asking the port's owner for /health can raise: it may not speak HTTP, nor answer JSON.
+_PORT_PROBE_ERRORS: tuple[type[Exception], ...] = (*FAILED_EXCHANGE, ValueError, AttributeError)
 
 
 async def run_doctor(settings: Settings) -> list[Check]:
@@ -211,7 +215,7 @@ async def _port_check(settings: Settings, client: aiohttp.ClientSession) -> Chec
     try:
         async with client.get(f"http://{settings.bind}:{settings.port}/health") as response:
             is_trooper = response.status == 200 and json.loads(await response.read()).get("service") == "trooper"
-    except (asyncio.TimeoutError, *TRANSPORT_ERRORS, ValueError, AttributeError):
+    except _PORT_PROBE_ERRORS:
         is_trooper = False
     if is_trooper:
         return Check("port", "ok", f"{where} is in use by a running Trooper")

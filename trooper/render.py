@@ -123,6 +123,5 @@ def render_markdown(text: str) -> str:
     env: EnvType = {}
     tokens = _PARSER.parse(text, env)
     _alignment_as_class(tokens)
-    renderer: RendererHTML = _PARSER.renderer
-    return _CLEANER.clean(renderer.render(tokens, _PARSER.options, env))
+    return _CLEANER.clean(_PARSER.renderer.render(tokens, _PARSER.options, env))
 

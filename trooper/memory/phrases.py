@@ -97,7 +97,8 @@ def flatten(pattern: str, boundary: bool = False) -> Iterator[tuple[bool, str]]:
 
 def split_at_word_starts(pattern: str) -> tuple[str, str]:
     """``pattern``'s phrases that start a word (``\\b`` before them) and the others, as two patterns."""
-    starting, inner = [], []
+    starting: list[str] = []
+    inner: list[str] = []
     for boundary, fragment in flatten(pattern):
         (starting if boundary else inner).append(_BOUNDARY + fragment if boundary else fragment)
     return "|".join(starting), "|".join(inner)

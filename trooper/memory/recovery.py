@@ -21,8 +21,9 @@ def next_step(completed_steps: list[str]) -> int:
 
 def message_to_json(message: Message) -> dict[str, Any]:
     """``{role, content}``: content a string for plain text, else the blocks as dicts."""
-    if all(isinstance(block, TextBlock) for block in message.content):
-        return {"role": message.role, "content": "\n".join(b.text for b in message.content)}  # type: ignore[union-attr]
+    texts = [block.text for block in message.content if isinstance(block, TextBlock)]
+    if len(texts) == len(message.content):
+        return {"role": message.role, "content": "\n".join(texts)}
     return {"role": message.role, "content": [block_to_dict(block) for block in message.content]}
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import abc
 from dataclasses import dataclass, field
-from typing import AsyncIterator, Literal
+from typing import Literal
 
-from trooper.conversation import Request, Response, StreamEvent
+from trooper.conversation import EventStream, Request, Response
 
 Tier = Literal["cloud", "local"]
 
@@ -63,7 +63,7 @@ class Provider(abc.ABC):
     async def complete(self, request: Request, options: CallOptions) -> Response: ...
 
     @abc.abstractmethod
-    def stream(self, request: Request, options: CallOptions) -> AsyncIterator[StreamEvent]: ...
+    def stream(self, request: Request, options: CallOptions) -> EventStream: ...
 
     async def available(self) -> bool:
         """Whether the provider can be tried now (configured, reachable when cheap to tell)."""

@@ -15,7 +15,6 @@ import importlib.util
 import json
 import re
 import threading
-from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,14 +25,15 @@ from trooper.conversation import (
     Block,
     BlockStart,
     BlockStop,
+    EventStream,
     ImageBlock,
     MessageDelta,
     MessageStart,
     MessageStop,
     Request,
     Response,
+    StopReason,
     StreamAccumulator,
-    StreamEvent,
     TextBlock,
     TextDelta,
     ToolResultBlock,
@@ -228,7 +228,7 @@ class EmbeddedProvider(Provider):
         """Requests generating or waiting for the worker thread."""
         return self._admitted
 
-    async def stream(self, request: Request, options: CallOptions) -> AsyncIterator[StreamEvent]:
+    async def stream(self, request: Request, options: CallOptions) -> EventStream:
         self._admit()
         channel = _Channel(asyncio.get_running_loop())
         self._channels.add(channel)
@@ -262,7 +262,7 @@ class EmbeddedProvider(Provider):
         with self._admission:
             self._admitted -= 1
 
-    async def _events(self, channel: _Channel) -> AsyncIterator[StreamEvent]:
+    async def _events(self, channel: _Channel) -> EventStream:
         message_id = new_message_id()
         prompt_tokens, started = 0, False
         while True:
@@ -276,7 +276,7 @@ class EmbeddedProvider(Provider):
             elif isinstance(item, str):
                 yield TextDelta(0, item)
             else:
-                stop_reason = "max_tokens" if item.finish_reason == "length" else "end_turn"
+                stop_reason: StopReason = "max_tokens" if item.finish_reason == "length" else "end_turn"
                 yield BlockStop(0)
                 yield MessageDelta(stop_reason, Usage(prompt_tokens, item.output_tokens))
                 yield MessageStop()

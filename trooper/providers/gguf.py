@@ -78,7 +78,7 @@ def _skip_array(f: BinaryIO) -> None:
     if kind in _SCALARS:
         f.seek(count * struct.calcsize(_SCALARS[kind]), 1)
         return
-    skip_one: Callable[[], None]
+    skip_one: Callable[[], object]
     if kind == _STRING:
         skip_one = lambda: f.seek(_unpack(f, "<Q"), 1)
     elif kind == _ARRAY:

@@ -26,6 +26,7 @@ import aiohttp
 from trooper import json_text
 from trooper.conversation import (
     BlockStart,
+    EventStream,
     MessageDelta,
     Request,
     Response,
@@ -130,7 +131,7 @@ class HttpUpstream:
 
     async def post_stream(
         self, url: str, headers: dict[str, str], body: dict[str, Any], options: CallOptions, decoder: StreamDecoder
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> EventStream:
         """Canonical events decoded from the response body as its bytes arrive.
 
         A stream that ends without a single content block is an error, never an empty success.
@@ -233,7 +234,8 @@ def _dropped(exc: BaseException) -> str:
         return "connection_reset" if isinstance(exc.message, str) else ""
     if isinstance(exc, ConnectionResetError):  # aiohttp's "Cannot write to closing transport" has no errno
         return "connection_reset"
-    return _DROPPED_BY_ERRNO.get(getattr(exc, "errno", None), "")
+    number = getattr(exc, "errno", None)
+    return _DROPPED_BY_ERRNO.get(number, "") if isinstance(number, int) else ""
 
 
 def _describe(exc: BaseException) -> str:
@@ -265,7 +267,7 @@ class CodecProvider(Provider):
         raw = await self._http.post_json(self.url, self._headers(options), body, options)
         return self._http.decode_response(self.codec.decode_response, raw)
 
-    async def stream(self, request: Request, options: CallOptions) -> AsyncIterator[StreamEvent]:
+    async def stream(self, request: Request, options: CallOptions) -> EventStream:
         body = self._encode(request, stream=True)
         events = self._http.post_stream(self.url, self._headers(options), body, options, self.codec.StreamDecoder())
         async for event in events:

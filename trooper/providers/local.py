@@ -9,7 +9,6 @@ went down.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from typing import Any
@@ -23,7 +22,7 @@ from trooper.providers.base import Provider
 from trooper.providers.embedded import EmbeddedProvider
 from trooper.providers.ollama import OllamaProvider
 from trooper.providers.openai_compat import OpenAICompatProvider
-from trooper.providers.upstream_client import TRANSPORT_ERRORS
+from trooper.providers.upstream_client import FAILED_EXCHANGE
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +146,7 @@ async def list_openai_models(client: aiohttp.ClientSession, chat_url: str) -> li
     try:
         async with client.get(models_url, timeout=aiohttp.ClientTimeout(total=PROBE_TIMEOUT)) as response:
             status, content = response.status, await response.read()
-    except (asyncio.TimeoutError, *TRANSPORT_ERRORS) as exc:
+    except FAILED_EXCHANGE as exc:
         raise UpstreamError("local-openai", "connect", f"not answering at {chat_url} ({exc.__class__.__name__})") from None
     if status >= 500:
         raise UpstreamError("local-openai", "http", f"{models_url} answered {status}", status=status)

@@ -12,12 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
 
-from trooper.conversation import Request, Response, StreamEvent
+from trooper.conversation import EventStream, Request, Response
 from trooper.errors import UpstreamError
 from trooper.providers.base import CallOptions, Capabilities, Provider
 from trooper.providers.http import HttpUpstream
@@ -133,7 +132,7 @@ class OllamaProvider(Provider):
             raise self._explained(exc) from None
         return self._http.decode_response(wire.decode_response, body)
 
-    async def stream(self, request: Request, options: CallOptions) -> AsyncIterator[StreamEvent]:
+    async def stream(self, request: Request, options: CallOptions) -> EventStream:
         await self._ensure_discovered()
         events = self._http.post_stream(self.chat_url, {}, self._body(request, options, stream=True), options, wire.StreamDecoder())
         try:

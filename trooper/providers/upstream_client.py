@@ -7,6 +7,8 @@ request on the proxy's event loop (see bench/README.md, "Proxy overhead").
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 
 #: Connections open at once, across all upstreams.
@@ -18,6 +20,8 @@ KEEPALIVE_SECONDS = 30.0
 #: (refused, reset) that reach the caller unwrapped. Catch ``asyncio.TimeoutError`` first: since
 #: Python 3.11 it is an ``OSError`` too.
 TRANSPORT_ERRORS: tuple[type[Exception], ...] = (aiohttp.ClientError, OSError)
+#: Everything a failed exchange raises, a timeout included.
+FAILED_EXCHANGE: tuple[type[Exception], ...] = (asyncio.TimeoutError, *TRANSPORT_ERRORS)
 
 
 def open_upstream_client(*, connect_timeout: float, total_timeout: float) -> aiohttp.ClientSession:

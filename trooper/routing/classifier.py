@@ -272,7 +272,7 @@ def forced_route(headers: Mapping[str, str], body: Mapping[str, Any]) -> Route |
     lowered = {name.lower(): value for name, value in headers.items()}
     route = lowered.get("x-trooper-route", "").strip().lower()
     if route in ("local", "cloud"):
-        return route  # type: ignore[return-value]
+        return route  # type: ignore[return-value]  # "local" or "cloud", as checked
     if route:
         raise InvalidRequest(f"X-Trooper-Route must be 'local' or 'cloud', got {route!r}")
     if lowered.get("x-force-local", "").strip().lower() in _TRUE:

@@ -83,7 +83,8 @@ def _last_failure(trail: Trail) -> Attempt | None:
     """The last provider that failed; a skipped one only when none was called and failed."""
     failed = [a for a in trail.attempts if a.outcome == "failed"]
     skipped = [a for a in trail.attempts if a.outcome == "skipped"]
-    return (failed or skipped or [None])[-1]
+    last = failed or skipped
+    return last[-1] if last else None
 
 
 def provider_header(trail: Trail) -> str:

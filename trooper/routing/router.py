@@ -12,17 +12,18 @@ import asyncio
 import logging
 import time
 from dataclasses import dataclass, field, replace
-from typing import AsyncIterator, Callable, Iterator, Literal, Sequence
+from typing import Callable, Iterator, Literal, Sequence
 
 from trooper.config import Settings
 from trooper.conversation import (
+    Block,
+    EventStream,
     ImageBlock,
     Message,
     MessageStop,
     Request,
     Response,
     StreamError,
-    StreamEvent,
     TextBlock,
     ToolResultBlock,
 )
@@ -369,7 +370,7 @@ class Router:
 
     async def stream(
         self, request: Request, plan: Plan, options: CallOptions, recorder: TurnRecorder, trail: Trail
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> EventStream:
         """Client-facing events. Raises ``RoutedError`` only before anything was yielded; after
         that a failure nothing can rescue ends the stream with a ``StreamError``."""
         stitcher = Stitcher()
@@ -444,12 +445,12 @@ class Router:
 
 
 def _without_images(message: Message) -> Message:
-    blocks = []
+    blocks: list[Block] = []
     for block in message.content:
         if isinstance(block, ImageBlock):
             blocks.append(TextBlock("[image omitted: this model cannot see images]"))
         elif isinstance(block, ToolResultBlock) and any(isinstance(b, ImageBlock) for b in block.content):
-            inner = [b if isinstance(b, TextBlock) else TextBlock("[image omitted]") for b in block.content]
+            inner: list[TextBlock | ImageBlock] = [b if isinstance(b, TextBlock) else TextBlock("[image omitted]") for b in block.content]
             blocks.append(replace(block, content=inner))
         else:
             blocks.append(block)

@@ -8,9 +8,8 @@ A stall becomes an ``UpstreamError(kind="timeout")`` that the router can act on.
 from __future__ import annotations
 
 import asyncio
-from typing import AsyncIterator
 
-from trooper.conversation import BlockStart, StreamEvent, TextDelta, ThinkingDelta, ToolInputDelta, ToolUseBlock
+from trooper.conversation import BlockStart, EventStream, StreamEvent, TextDelta, ThinkingDelta, ToolInputDelta, ToolUseBlock
 from trooper.errors import UpstreamError
 
 
@@ -61,11 +60,11 @@ class _Deadline:
 
 async def supervise(
     provider: str,
-    events: AsyncIterator[StreamEvent],
+    events: EventStream,
     *,
     first_token_timeout: float,
     idle_timeout: float,
-) -> AsyncIterator[StreamEvent]:
+) -> EventStream:
     iterator = events.__aiter__()
     deadline = _Deadline()
     got_content = False

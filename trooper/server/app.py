@@ -35,7 +35,8 @@ class TrooperApplication(tornado.web.Application):
         super().__init__(*args, **kwargs)
         self._answering: set[tornado.httputil.HTTPServerRequest] = set()
 
-    def find_handler(self, request: tornado.httputil.HTTPServerRequest, **kwargs: Any) -> tornado.httputil.HTTPMessageDelegate:
+    # Tornado's own return type is its private _HandlerDelegate: named as it does.
+    def find_handler(self, request: tornado.httputil.HTTPServerRequest, **kwargs: Any) -> tornado.web._HandlerDelegate:
         refusal = access_refusal(request, self.settings["trooper_state"].settings)
         if refusal is not None:
             return self.get_handler_delegate(request, RefusedHandler, {"refusal": refusal})

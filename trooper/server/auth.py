@@ -154,7 +154,7 @@ class RefusedHandler(BaseHandler):
             return
         raise self.refusal
 
-    get = head = post = put = patch = delete = options = refuse  # type: ignore[assignment]
+    get = head = post = put = patch = delete = options = refuse
 
 
 LOGIN_FORM = """<!doctype html>

@@ -30,7 +30,7 @@ class LimitedBodyHandler(BaseHandler):
         # Tornado would answer a chunked body over its own limit with a bare 400: let bodies up to
         # a bounded amount through, discarding what is past our limit, so the caller gets a 413.
         drain = max(limit * 2, DRAIN_LIMIT_BYTES)
-        self.request.connection.set_max_body_size(drain)  # type: ignore[union-attr]
+        self.request.connection.set_max_body_size(drain)  # type: ignore[union-attr]  # an HTTP1Connection here
         declared = self.request.headers.get("Content-Length", "")
         if declared.isdigit() and int(declared) > limit:
             # Answering while the client is still sending makes its TCP stack see a reset before

@@ -137,11 +137,12 @@ class GuardedHTTPServer(tornado.httpserver.HTTPServer):
     def start_request(self, server_conn: object, request_conn: tornado.httputil.HTTPConnection) -> tornado.httputil.HTTPMessageDelegate:
         delegate = super().start_request(server_conn, request_conn)
         if server_conn in self._waiting:
+            # Tornado types server_conn as object; it is the HTTP1ServerConnection handle_stream made.
             return _HeadersSeen(delegate, lambda: self._headers_arrived(server_conn))  # type: ignore[arg-type]
         return delegate
 
     def on_close(self, server_conn: object) -> None:
-        self._headers_arrived(server_conn)  # type: ignore[arg-type]
+        self._headers_arrived(server_conn)  # type: ignore[arg-type]  # an HTTP1ServerConnection, as above
         super().on_close(server_conn)
 
     # ------------------------------------------------------------ accepting

@@ -14,10 +14,10 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from contextlib import contextmanager
-from typing import Any, AsyncIterator, Iterator
+from typing import Any, Iterator
 
 from trooper.config import Settings
-from trooper.conversation import Request, Response, StreamEvent
+from trooper.conversation import EventStream, Request, Response
 from trooper.errors import InvalidRequest, TrooperError
 from trooper.memory.tokens import count_request_tokens
 from trooper.providers.base import CallOptions, Provider
@@ -103,7 +103,7 @@ class AdmittingRouter(Router):
 
     async def stream(
         self, request: Request, plan: Plan, options: CallOptions, recorder: TurnRecorder, trail: Trail
-    ) -> AsyncIterator[StreamEvent]:
+    ) -> EventStream:
         # Released when the caller closes the stream (the front doors always do, in ``finally``).
         with self.limiter.admit(recorder.session_id, recorder.client):
             events = super().stream(request, plan, options, recorder, trail)

@@ -85,7 +85,7 @@ class RootRedirect(tornado.web.RequestHandler):
 class StaticAssets(tornado.web.StaticFileHandler):
     """The pages' CSS and JS, shipped in the package (no CDN: Trooper works offline)."""
 
-    def initialize(self) -> None:  # type: ignore[override]
+    def initialize(self) -> None:  # type: ignore[override]  # the route passes no path: it is fixed here
         super().initialize(path=str(STATIC_DIR))
 
     def set_default_headers(self) -> None:

@@ -12,7 +12,7 @@ import asyncio
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, TypeGuard
 
 from trooper.conversation import (
     Block,
@@ -84,13 +84,13 @@ def with_tool_signatures(session: LiveSession, request: Request) -> Request:
     if not known:
         return request
 
-    def unsigned(block: Block) -> bool:
+    def unsigned(block: Block) -> TypeGuard[ToolUseBlock]:
         return isinstance(block, ToolUseBlock) and block.signature is None and block.id in known
 
     def restored(message: Message) -> Message:
         if not any(unsigned(b) for b in message.content):
             return message
-        return Message(message.role, [replace(b, signature=known[b.id]) if unsigned(b) else b for b in message.content])  # type: ignore[union-attr]
+        return Message(message.role, [replace(b, signature=known[b.id]) if unsigned(b) else b for b in message.content])
 
     messages = [restored(m) for m in request.messages]
     changed = any(new is not old for new, old in zip(messages, request.messages))
@@ -193,7 +193,7 @@ class SessionService:
                 TurnRecord(
                     session_id=session.id,
                     seq=start + offset,
-                    role=_turn_role(message),  # type: ignore[arg-type]
+                    role=_turn_role(message),  # type: ignore[arg-type]  # one of TurnRole's values
                     content=[block_to_dict(b) for b in message.content],
                     created_at=now,
                     branch=session.branch,

@@ -255,7 +255,7 @@ class LiveHandler(BaseHandler):
         try:
             await asyncio.wait_for(self.flush(), self.write_timeout)
         except asyncio.TimeoutError:
-            self.request.connection.close()  # type: ignore[union-attr]
+            self.request.connection.close()  # type: ignore[union-attr]  # an HTTP1Connection here
             raise
 
     async def _next_frames(self, updates: asyncio.Queue[Batch], gone: asyncio.Future[Any]) -> str:

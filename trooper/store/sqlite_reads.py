@@ -138,7 +138,8 @@ def table_page(
     created, so a session that becomes active while they are read is neither skipped nor repeated."""
     key = _PAGE_KEYS[name]
     session_column = "id" if name == "sessions" else "session_id"
-    clauses, params = ([], []) if session_id is None else ([f"{session_column} = ?"], [session_id])
+    clauses: list[str] = [] if session_id is None else [f"{session_column} = ?"]
+    params: list[Any] = [] if session_id is None else [session_id]
     if after is not None:
         clauses.append(f"{key} > ?")
         params.append(after)

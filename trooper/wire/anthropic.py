@@ -24,6 +24,7 @@ from trooper.conversation import (
     MessageStop,
     Request,
     Response,
+    StopReason,
     StreamError,
     StreamEvent,
     TextBlock,
@@ -49,7 +50,7 @@ DEFAULT_MAX_TOKENS = 4096
 
 ANTHROPIC_VERSION = "2023-06-01"
 
-_STOP_FROM_WIRE = {
+_STOP_FROM_WIRE: dict[str, StopReason] = {
     "end_turn": "end_turn",
     "max_tokens": "max_tokens",
     "stop_sequence": "stop_sequence",
@@ -116,18 +117,19 @@ def _decode_system(system: Any) -> tuple[str | None, list[TextBlock] | None]:
 
 def _cache_control(block: dict[str, Any], path: str) -> CacheControl | None:
     """A block's ``cache_control``, as sent (Claude validates its type and ttl itself)."""
-    return f.field(block, "cache_control", dict, path)
+    cache_control: CacheControl | None = f.field(block, "cache_control", dict, path)
+    return cache_control
 
 
 def _decode_message(path: str, message: dict[str, Any]) -> Message:
     role = f.choice(message, "role", ("user", "assistant"), path, required=True)
     content = message.get("content")
     if isinstance(content, str):
-        return Message(role, [TextBlock(content)])  # type: ignore[arg-type]
+        return Message(role, [TextBlock(content)])  # type: ignore[arg-type]  # choice() checked the role
     if not isinstance(content, list):
         raise InvalidRequest(f"{path}.content: must be a string or an array of content blocks, got {f.json_type(content)}")
     blocks = [_decode_block(block_path, block, role) for block_path, block in f.items(message, "content", path)]
-    return Message(role, blocks)  # type: ignore[arg-type]
+    return Message(role, blocks)  # type: ignore[arg-type]  # choice() checked the role
 
 
 _USER_BLOCKS = ("text", "image", "tool_result")
@@ -214,7 +216,7 @@ def _decode_tool_choice(body: dict[str, Any]) -> ToolChoice | None:
     kind = f.choice(choice, "type", ("auto", "any", "tool", "none"), "tool_choice", required=True)
     name = f.field(choice, "name", str, "tool_choice", required=kind == "tool")
     disable = bool(f.field(choice, "disable_parallel_tool_use", bool, "tool_choice"))
-    return ToolChoice(kind, name, disable)  # type: ignore[arg-type]
+    return ToolChoice(kind, name, disable)  # type: ignore[arg-type]  # choice() checked the kind
 
 
 def encode_request(request: Request, model: str, *, stream: bool, num_ctx: int | None = None) -> dict[str, Any]:
@@ -454,7 +456,7 @@ class StreamDecoder:
             raise WireError(f"Anthropic stream frame is not JSON: {data[:120]!r}") from None
         if not isinstance(payload, dict):
             raise WireError(f"Anthropic stream frame is not an object: {data[:120]!r}")
-        kind = payload.get("type") or event_name
+        kind = str(payload.get("type") or event_name)
         try:
             return self._event(kind, payload)
         except WireError:
@@ -480,7 +482,7 @@ class StreamDecoder:
             usage.input_tokens = usage.input_tokens or self._input_tokens
             return [
                 MessageDelta(
-                    _STOP_FROM_WIRE.get(str(delta.get("stop_reason")), "end_turn"),  # type: ignore[arg-type]
+                    _STOP_FROM_WIRE.get(str(delta.get("stop_reason")), "end_turn"),
                     usage,
                     delta.get("stop_sequence"),
                 )
@@ -574,7 +576,7 @@ class StreamEncoder:
         if self._started:
             return b""
         self._started = True
-        message = {
+        message: dict[str, Any] = {
             "id": event.id,
             "type": "message",
             "role": "assistant",

@@ -6,7 +6,7 @@ Every helper takes the JSON path of the object it reads (``messages[2].content[0
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, overload
 
 from trooper.errors import InvalidRequest
 
@@ -61,15 +61,19 @@ def items(obj: dict[str, Any], key: str, path: str = "", *, required: bool = Fal
     return out
 
 
+@overload
+def choice(obj: dict[str, Any], key: str, allowed: tuple[str, ...], path: str = "", *, required: Literal[True]) -> str: ...
+@overload
+def choice(obj: dict[str, Any], key: str, allowed: tuple[str, ...], path: str = "", *, required: bool = False) -> str | None: ...
 def choice(obj: dict[str, Any], key: str, allowed: tuple[str, ...], path: str = "", *, required: bool = False) -> str | None:
-    value = field(obj, key, str, path, required=required)
+    value: str | None = field(obj, key, str, path, required=required)
     if value is not None and value not in allowed:
         raise InvalidRequest(f"{where(path, key)}: must be one of {', '.join(allowed)}; got {value!r}")
     return value
 
 
 def positive_int(obj: dict[str, Any], key: str, path: str = "", *, required: bool = False) -> int | None:
-    value = field(obj, key, int, path, required=required)
+    value: int | None = field(obj, key, int, path, required=required)
     if value is not None and value < 1:
         raise InvalidRequest(f"{where(path, key)}: must be at least 1, got {value}")
     return value

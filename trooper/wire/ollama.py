@@ -28,6 +28,7 @@ from trooper.conversation import (
     MessageStop,
     Request,
     Response,
+    StopReason,
     StreamError,
     StreamEvent,
     TextBlock,
@@ -48,7 +49,7 @@ from trooper.wire import fields as f
 from trooper.wire.errors import UnterminatedStream, UpstreamStreamError, WireError
 from trooper.wire.sequencer import BlockSequencer
 
-_STOP_FROM_WIRE = {"stop": "end_turn", "length": "max_tokens"}
+_STOP_FROM_WIRE: dict[str, StopReason] = {"stop": "end_turn", "length": "max_tokens"}
 
 _MAGIC = ((b"\x89PNG", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"GIF8", "image/gif"))
 
@@ -92,7 +93,7 @@ def decode_request(body: dict[str, Any]) -> Request:
             else:
                 messages.append(Message("user", [result]))
         else:
-            images = [ImageBlock(media_type=sniff_media_type(i), data=i) for i in _images(path, message)]
+            images: list[Block] = [ImageBlock(media_type=sniff_media_type(i), data=i) for i in _images(path, message)]
             messages.append(Message("user", [*images, TextBlock(content)] if content or not images else images))
     if not messages:
         raise InvalidRequest("messages: at least one user or assistant message is required")
@@ -382,7 +383,7 @@ class StreamDecoder:
             events += self._blocks.close()
             reported = _STOP_FROM_WIRE.get(str(line.get("done_reason")), "end_turn")
             stop_reason = "tool_use" if self._blocks.tool_calls else reported
-            events += [MessageDelta(stop_reason, _usage(line)), MessageStop()]  # type: ignore[arg-type]
+            events += [MessageDelta(stop_reason, _usage(line)), MessageStop()]
         return events
 
 

@@ -28,6 +28,7 @@ from trooper.conversation import (
     MessageStop,
     Request,
     Response,
+    StopReason,
     StreamError,
     StreamEvent,
     TextBlock,
@@ -47,7 +48,7 @@ from trooper.wire.errors import UnterminatedStream, UpstreamStreamError, WireErr
 from trooper.wire.sequencer import BlockSequencer
 from trooper.wire.sse import SSEParser, format_sse
 
-_STOP_FROM_WIRE = {
+_STOP_FROM_WIRE: dict[str, StopReason] = {
     "stop": "end_turn",
     "length": "max_tokens",
     "tool_calls": "tool_use",
@@ -271,7 +272,7 @@ def _decode_tool_choice(body: dict[str, Any]) -> ToolChoice | None:
         kinds = {"auto": "auto", "none": "none", "required": "any"}
         if choice not in kinds:
             raise InvalidRequest(f"tool_choice: must be one of auto, none, required or a function object; got {choice!r}")
-        return ToolChoice(kinds[choice], disable_parallel=disable_parallel)  # type: ignore[arg-type]
+        return ToolChoice(kinds[choice], disable_parallel=disable_parallel)  # type: ignore[arg-type]  # a kind, as mapped
     if not isinstance(choice, dict):
         raise InvalidRequest(f"tool_choice: must be a string or an object, got {f.json_type(choice)}")
     f.choice(choice, "type", ("function",), "tool_choice", required=True)
@@ -620,11 +621,11 @@ class StreamDecoder:
 
     def _end(self) -> list[StreamEvent]:
         self._done = True
-        events = [] if self._started else [MessageStart("chatcmpl-" + secrets.token_hex(12), "")]
+        events: list[StreamEvent] = [] if self._started else [MessageStart("chatcmpl-" + secrets.token_hex(12), "")]
         events += self._release_gathered() + self._blocks.close()
         reported = _STOP_FROM_WIRE.get(self._finish_reason or "stop", "end_turn")
         stop_reason = "tool_use" if self._blocks.tool_calls else derive_stop_reason([], reported)
-        return events + [MessageDelta(stop_reason, self._usage), MessageStop()]  # type: ignore[arg-type]
+        return events + [MessageDelta(stop_reason, self._usage), MessageStop()]
 
 
 class StreamEncoder:
