@@ -31,7 +31,7 @@ from trooper.config import Settings
 from trooper.errors import TrooperError
 from trooper.server.base import BaseHandler
 from trooper.server.hosts import host_refusal
-from trooper.server.secret import same_secret
+from trooper.server.secret import bearer_token, same_secret
 from trooper.wire import openai
 
 COOKIE_NAME = "trooper_login"
@@ -52,16 +52,10 @@ def cookie_value(token: str) -> str:
     return hmac.new(token.encode(), b"trooper login cookie", hashlib.sha256).hexdigest()
 
 
-def _bearer(value: str | None) -> str | None:
-    if value and value[:7].lower() == "bearer ":
-        return value[7:].strip()
-    return None
-
-
 def take_credentials(request: tornado.httputil.HTTPServerRequest, token: str) -> bool:
     """Whether the request carries the token; a header that carried it is removed from the request."""
     authenticated = False
-    if same_secret(_bearer(request.headers.get("Authorization")), token):
+    if same_secret(bearer_token(request.headers.get("Authorization")), token):
         del request.headers["Authorization"]
         authenticated = True
     if same_secret(request.headers.get("x-api-key"), token):

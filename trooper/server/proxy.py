@@ -20,6 +20,7 @@ from tornado.iostream import StreamClosedError
 from trooper.conversation import Message, MessageStop, Request, Response, StreamAccumulator, StreamError
 from trooper.errors import InvalidRequest, TrooperError
 from trooper.memory.identity import InvalidSessionId, session_id_for
+from trooper.providers.anthropic import FORWARDED_HEADERS
 from trooper.providers.base import CallOptions
 from trooper.redaction import remember_secret
 from trooper.routing.classifier import forced_route
@@ -27,11 +28,9 @@ from trooper.routing.headers import Trail, trooper_headers
 from trooper.routing.router import Plan, RoutedError, Router, TurnRecorder
 from trooper.server.body import LimitedBodyHandler
 from trooper.server.limits import check_prompt_tokens, client_identity
+from trooper.server.secret import bearer_token
 from trooper.server.session_service import LiveSession, SessionService, tokens_saved_by, with_tool_signatures
 from trooper.wire import anthropic, openai
-
-#: Client headers worth passing to an Anthropic upstream.
-FORWARDED_HEADERS = ("anthropic-version", "anthropic-beta")
 
 
 class FrontDoor(LimitedBodyHandler):
@@ -214,24 +213,18 @@ class ChatCompletionsHandler(FrontDoor):
     source = "openai"
 
     def client_key(self) -> str | None:
-        return _bearer(self.request.headers.get("Authorization")) or self.request.headers.get("x-api-key")
+        return bearer_token(self.request.headers.get("Authorization")) or self.request.headers.get("x-api-key")
 
 
 def anthropic_client_key(headers: HTTPHeaders) -> str | None:
     """The key an Anthropic client sends: ``x-api-key``, or a bearer token (``ANTHROPIC_AUTH_TOKEN``)."""
-    return headers.get("x-api-key") or _bearer(headers.get("Authorization"))
+    return headers.get("x-api-key") or bearer_token(headers.get("Authorization"))
 
 
 def call_options(headers: HTTPHeaders, api_key: str | None) -> CallOptions:
     """What a call upstream carries from its caller: the key and Anthropic's version headers."""
     remember_secret(api_key)  # an upstream that quotes it back must not show it, nor the log
     return CallOptions(api_key=api_key, forward_headers={h: headers[h] for h in FORWARDED_HEADERS if h in headers})
-
-
-def _bearer(value: str | None) -> str | None:
-    if value and value.lower().startswith("bearer "):
-        return value[7:].strip() or None
-    return None
 
 
 ROUTES = [
