@@ -137,9 +137,14 @@ def _status(shell: InteractiveShell) -> str:
     return captured.stdout
 
 
-def readme_blocks(language: str) -> list[str]:
-    text = (Path(__file__).parents[2] / "README.md").read_text()
+def doc_blocks(document: str, language: str) -> list[str]:
+    """The ``language`` code blocks of a document of the repository, as written."""
+    text = (Path(__file__).parents[2] / document).read_text()
     return re.findall(rf"```{language}\n(.*?)```", text, re.S)
+
+
+def readme_blocks(language: str) -> list[str]:
+    return doc_blocks("README.md", language)
 
 
 def test_the_readme_jupyter_block_runs_as_pasted(shell, kernel_env: ChatSetup):
@@ -150,3 +155,12 @@ def test_the_readme_jupyter_block_runs_as_pasted(shell, kernel_env: ChatSetup):
             results.append(run(shell, line))  # "%trooper chat  # …" and "trooper.…" raised before
     assert isinstance(results[1], ChatWidget)
     assert isinstance(results[2], pd.DataFrame)
+
+
+@pytest.mark.parametrize("block", doc_blocks("docs/notebook.md", "python"), ids=lambda block: block.splitlines()[0])
+def test_the_notebook_guide_blocks_run_as_pasted(shell, kernel_env: ChatSetup, block: str):
+    """Each Python block of docs/notebook.md, pasted into one cell of a real IPython shell."""
+    with capture_output():
+        result = run(shell, block)
+    if "chat()" in block:
+        assert isinstance(result, ChatWidget)
