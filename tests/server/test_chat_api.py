@@ -93,7 +93,10 @@ def test_escalation_without_cloud_explains_how_to_enable_it(fake_ollama, make_tr
         events = post_sse(client, f"/sessions/{sid}/escalate")
         assert events[-1][0] == "error"
         assert "CLAUDE_API_KEY" in events[-1][1]["message"] and "TROOPER_ESCALATE_MODEL" in events[-1][1]["message"]
-        assert client.get(f"/sessions/{sid}").json()["cloud_available"] is False
+        state = client.get(f"/sessions/{sid}").json()
+        assert state["cloud_available"] is False
+        failed = [e for e in state["events"] if e["kind"] == "escalation_failed"]
+        assert len(failed) == 1 and "CLAUDE_API_KEY" in failed[0]["detail"]["reason"], "the dashboard shows the attempt"
 
 
 def test_escalation_while_cloud_fails_falls_back_and_says_so(chat):

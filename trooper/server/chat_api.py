@@ -240,6 +240,8 @@ class ChatEscalateHandler(StreamingChatHandler):
             try:
                 plan = self.router.plan(request, escalate=True)
             except TrooperError as exc:
+                # The person asked for the cloud and did not get it: the dashboard says so too.
+                self.sessions.record_event(session, "escalation_failed", reason=exc.message)
                 await self.send_error_event(exc)
                 return
             self.sessions.set_route(session, "cloud")

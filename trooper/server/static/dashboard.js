@@ -128,7 +128,7 @@ function renderSessionHead(session, transcript) {
 
 const EVENT_BADGES = {
   escalated: "badge-cloud", returned: "badge-local", fallback: "badge-warn", rescue: "badge-warn",
-  breaker_open: "badge-danger", error: "badge-danger",
+  breaker_open: "badge-danger", error: "badge-danger", escalation_failed: "badge-danger",
 };
 
 function describeDetail(detail) {
