@@ -11,6 +11,7 @@ from typing import Any, Coroutine
 
 from trooper.config import ConfigError, Settings
 from trooper.server.hosts import is_loopback_name
+from trooper.wording import counted
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -68,9 +69,9 @@ MIN_TOKEN_DISTINCT = 8
 def token_weakness(token: str) -> str | None:
     """Why ``token`` is too weak to guard a public bind, or None."""
     if len(token) < MIN_TOKEN_CHARS:
-        return f"{len(token)} characters, fewer than {MIN_TOKEN_CHARS}"
+        return f"{counted(len(token), 'character')}, fewer than {MIN_TOKEN_CHARS}"
     if len(set(token)) < MIN_TOKEN_DISTINCT:
-        return f"only {len(set(token))} different characters"
+        return f"only {counted(len(set(token)), 'different character')}"
     return None
 
 

@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser import SCREENSHOTS
-from tests.fakes.behaviours import reply_text
+from tests.fakes.behaviours import model_not_found, reply_text
 
 pytestmark = pytest.mark.browser
 
@@ -84,6 +84,24 @@ def test_a_new_turn_and_an_open_loop_appear_live_without_a_reload(trooper, fake_
     assert page.evaluate("window.__sameDocument") is True, "the page reloaded"
     page.screenshot(path=str(SCREENSHOTS / "dashboard-session.png"), full_page=True)
     assert not watched.errors and not watched.dialogs
+
+
+def test_a_session_of_one_turn_reads_1_turn(trooper, fake_ollama, watched) -> None:  # type: ignore[no-untyped-def]
+    """A first call whose answer failed leaves its question: one turn, singular."""
+    fake_ollama.enqueue(model_not_found())
+    failed = httpx.post(
+        f"{trooper.url}/v1/messages",
+        json={"model": "claude-haiku-4-5", "max_tokens": 64, "messages": [{"role": "user", "content": "hello?"}]},
+        headers={"x-api-key": "local", "anthropic-version": "2023-06-01", "X-Session-ID": "agent-one-turn"},
+        timeout=20,
+    )
+    assert failed.status_code >= 400
+    page = watched.page
+    page.goto(f"{trooper.url}/dashboard")
+    item = page.locator(".session-item[data-session-id='agent-one-turn']")
+    expect(item).to_contain_text("1 turn")
+    expect(item).not_to_contain_text("1 turns")
+    assert not watched.errors
 
 
 XSS_TEXTS = [

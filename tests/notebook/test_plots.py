@@ -35,4 +35,4 @@ def test_timeline_of_a_session_with_an_escalation_and_a_fallback(chat_setup, mon
     labels = ax.get_legend_handles_labels()[1]
     assert "answer · claude" in labels and "answer · ollama" in labels
     assert "failed attempt (fell back)" in labels and "escalated" in labels
-    assert ax.get_title().startswith(f"Session {widget.session_id}: 3 answers, 1 failed attempts")
+    assert ax.get_title() == f"Session {widget.session_id}: 3 answers, 1 failed attempt"

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from trooper.wording import counted
+
 EVENT_LINES = {"escalated": ("#1565c0", "-", "escalated"), "returned": ("#2e7d32", "--", "back to local")}
 
 
@@ -38,7 +40,7 @@ def plot_session(session_id: str, ax: Any = None) -> Any:
             ax.axvline(moment, color=color, linestyle=style, alpha=0.7, label=label if index == 0 else None)
     ax.set_yticks(range(len(providers)), providers)
     ax.set_ylim(-0.5, max(len(providers), 1) - 0.5)
-    ax.set_title(f"Session {session_id}: {len(answers)} answers, {len(failed)} failed attempts")
+    ax.set_title(f"Session {session_id}: {counted(len(answers), 'answer')}, {counted(len(failed), 'failed attempt')}")
     ax.set_xlabel("time (UTC)")
     if answers.size or failed.size:
         ax.legend(loc="upper left", fontsize="small", bbox_to_anchor=(1.01, 1.0))

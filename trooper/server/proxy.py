@@ -31,6 +31,7 @@ from trooper.server.limits import check_prompt_tokens, client_identity
 from trooper.server.secret import bearer_token
 from trooper.server.session_service import LiveSession, SessionService, tokens_saved_by, with_tool_signatures
 from trooper.wire import anthropic, openai
+from trooper.wording import counted
 
 
 class FrontDoor(LimitedBodyHandler):
@@ -58,7 +59,7 @@ class FrontDoor(LimitedBodyHandler):
         request = self.codec.decode_request(body)
         if len(request.messages) > self.state.settings.max_messages:
             raise InvalidRequest(
-                f"messages: {len(request.messages)} messages is more than the limit of "
+                f"messages: {counted(len(request.messages), 'message')} is more than the limit of "
                 f"{self.state.settings.max_messages} (TROOPER_MAX_MESSAGES)"
             )
         check_prompt_tokens(request, self.state.settings.max_request_tokens)

@@ -1,7 +1,7 @@
 // The chat page: stream answers as plain text, swap in the server's sanitised HTML when done,
 // escalate to the cloud and back, and keep the SITREP beside the conversation.
 import {
-  api, copyText, offerSignOut, el, formatCount, fullDate, postEventStream, renderSitrep, sessionFromHash,
+  api, copyText, counted, offerSignOut, el, formatCount, fullDate, postEventStream, renderSitrep, sessionFromHash,
   setRenderedHTML, setSessionHash, timeAgo,
 } from "./common.js";
 
@@ -355,7 +355,7 @@ async function loadSessionList() {
     },
     el("span", { className: "chat-session-title", text: chat.title || chat.intent || "New chat" }),
     el("span", { className: "chat-session-meta", attrs: { title: fullDate(chat.last_activity) },
-      text: `${timeAgo(chat.last_activity)} · ${chat.turn_count ?? 0} turns` }))));
+      text: `${timeAgo(chat.last_activity)} · ${counted(chat.turn_count, "turn")}` }))));
   $("chat-sessions").replaceChildren(...items);
   $("no-chats").hidden = items.length > 0;
 }

@@ -255,6 +255,12 @@ export function formatCount(value) {
   return number.toLocaleString();
 }
 
+/** "1 turn", "2 turns", "1,204 turns": a count with its noun, singular for exactly one. */
+export function counted(value, noun, plural = `${noun}s`) {
+  const number = Number(value) || 0;
+  return `${formatCount(number)} ${number === 1 ? noun : plural}`;
+}
+
 /** One of six palette slots for a provider name, so each provider keeps its colour everywhere. */
 export function providerSlot(name) {
   let hash = 0;

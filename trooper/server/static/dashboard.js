@@ -1,6 +1,6 @@
 // The dashboard: every session, its SITREP, providers, events and transcript, kept live by api/live.
 import {
-  api, offerSignOut, el, followLiveFeed, formatCount, fullDate, providerSlot, renderSitrep, serverBaseURL,
+  api, counted, offerSignOut, el, followLiveFeed, formatCount, fullDate, providerSlot, renderSitrep, serverBaseURL,
   sessionFromHash, setRenderedHTML, setSessionHash, timeAgo,
 } from "./common.js";
 
@@ -52,7 +52,7 @@ function sessionItem(session) {
   },
   el("span", { className: "session-intent", text: session.intent || session.title || "No intent yet" }),
   el("span", { className: "session-line" },
-    el("span", { text: `${session.turn_count ?? 0} turns` }),
+    el("span", { text: counted(session.turn_count, "turn") }),
     el("span", { className: "saved", text: `${formatCount(session.tokens_saved)} saved` }),
     el("span", { text: session.source || "" }),
     el("time", { text: timeAgo(session.last_activity), attrs: { title: fullDate(session.last_activity) } })),
@@ -123,7 +123,7 @@ function renderSessionHead(session, transcript) {
   $("stat-escalations").textContent = formatCount(session.escalations);
   $("stat-fallbacks").textContent = formatCount(session.fallbacks);
   $("detail-providers").replaceChildren(...providerSummary(session.providers).map(([name, count]) =>
-    el("span", { className: `provider-tag ${providerSlot(name)}`, text: `${name} · ${count} turn${count === 1 ? "" : "s"}` })));
+    el("span", { className: `provider-tag ${providerSlot(name)}`, text: `${name} · ${counted(count, "turn")}` })));
 }
 
 const EVENT_BADGES = {
