@@ -57,6 +57,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "tokens_in": "int64",
         "tokens_out": "int64",
         "tokens_cached": "int64",
+        "tokens_saved": "int64",
         "latency_ms": "float64",
         "created_at": UTC_TIME,
     },

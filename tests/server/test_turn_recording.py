@@ -1,6 +1,7 @@
 """What a proxied turn leaves in its session: the caller's question, then the answer, recorded
 once the answer has gone out (a stream's question as soon as its first event is out); a failed
-turn keeps its question; the saved-tokens header counts the turn it comes with."""
+turn keeps its question; the saved-tokens header counts the turn it comes with, and only when a
+cloud is configured that would otherwise have answered."""
 
 from __future__ import annotations
 
@@ -8,8 +9,11 @@ import anthropic
 import httpx
 
 from tests.fakes.behaviours import reply_text, server_error
+from trooper.conversation import Response, TextBlock, Usage
+from trooper.server.session_service import tokens_saved_by
 
 QUESTION = "how many days in a week"
+CLAUDE_KEY = "sk-ant-test-0123456789abcdef"
 
 
 def anthropic_client(server) -> anthropic.Anthropic:
@@ -21,20 +25,24 @@ def transcript(server, session_id: str) -> list[tuple[str, str]]:
     return [(t["role"], "".join(b.get("text", "") for b in t["content"])) for t in turns]
 
 
-def test_question_then_answer_and_the_saved_header_counts_the_turn_it_answers(fake_ollama, make_trooper):
+def test_question_then_answer_and_the_saved_header_counts_the_turn_it_answers(fake_ollama, fake_anthropic, make_trooper):
     fake_ollama.default = reply_text("Seven.")
-    server = make_trooper(FALLBACK_URL=fake_ollama.api_chat_url)
+    server = make_trooper(FALLBACK_URL=fake_ollama.api_chat_url, CLAUDE_API_KEY=CLAUDE_KEY, CLAUDE_URL=fake_anthropic.messages_url)
     messages = [{"role": "user", "content": QUESTION}]
     saved = 0
     with anthropic_client(server) as client:
         for follow_up in ("and in a fortnight", "and in a leap year"):
             raw = client.messages.with_raw_response.create(
-                model="claude-haiku-4-5", max_tokens=50, messages=messages, extra_headers={"X-Session-ID": "book"}
+                model="claude-haiku-4-5", max_tokens=50, messages=messages,
+                extra_headers={"X-Session-ID": "book", "X-Trooper-Route": "local"},
             )
             message = raw.parse()
             saved += message.usage.input_tokens + message.usage.output_tokens
+            assert raw.headers["X-Trooper-Provider"] == "ollama"
             assert raw.headers["X-Trooper-Session-Saved"] == f"{saved} tokens"
             messages += [{"role": "assistant", "content": "Seven."}, {"role": "user", "content": follow_up}]
+    summary = httpx.get(f"{server.url}/sessions/book", trust_env=False).json()
+    assert summary["tokens_saved"] == saved
     assert transcript(server, "book") == [
         ("user", QUESTION), ("assistant", "Seven."), ("user", "and in a fortnight"), ("assistant", "Seven."),
     ]  # fmt: skip
@@ -68,3 +76,23 @@ def test_a_stream_shows_its_question_while_the_answer_streams(fake_ollama, make_
             assert transcript(server, "streaming") == [("user", QUESTION)]
             answer = stream.get_final_text()
     assert transcript(server, "streaming") == [("user", QUESTION), ("assistant", answer)]
+
+
+def test_without_a_cloud_a_local_answer_saves_nothing(fake_ollama, make_trooper):
+    fake_ollama.default = reply_text("Seven.")
+    server = make_trooper(FALLBACK_URL=fake_ollama.api_chat_url)
+    with anthropic_client(server) as client:
+        raw = client.messages.with_raw_response.create(
+            model="claude-haiku-4-5", max_tokens=50, messages=[{"role": "user", "content": QUESTION}],
+            extra_headers={"X-Session-ID": "local-only"},
+        )
+    assert raw.parse().usage.output_tokens > 0 and raw.headers["X-Trooper-Provider"] == "ollama"
+    assert "X-Trooper-Session-Saved" not in raw.headers
+    assert httpx.get(f"{server.url}/sessions/local-only", trust_env=False).json()["tokens_saved"] == 0
+
+
+def test_the_saved_tokens_rule():
+    answer = Response(id="m", model="m", content=[TextBlock("Seven.")], usage=Usage(input_tokens=12, output_tokens=3))
+    assert tokens_saved_by(answer, "local", cloud_configured=True) == 15
+    assert tokens_saved_by(answer, "local", cloud_configured=False) == 0, "nothing to save from"
+    assert tokens_saved_by(answer, "cloud", cloud_configured=True) == 0, "the cloud answered: it was spent"

@@ -29,7 +29,7 @@ from trooper.routing.router import Plan, RoutedError, Router, TurnRecorder
 from trooper.server.body import LimitedBodyHandler
 from trooper.server.limits import check_prompt_tokens, client_identity
 from trooper.server.secret import bearer_token
-from trooper.server.session_service import LiveSession, SessionService, tokens_saved_by, with_tool_signatures
+from trooper.server.session_service import LiveSession, SessionService, with_tool_signatures
 from trooper.wire import anthropic, openai
 from trooper.wording import counted
 
@@ -97,7 +97,7 @@ class FrontDoor(LimitedBodyHandler):
         started = time.monotonic()
         response, trail, provider = await self.router.complete(request, plan, options, recorder)
         latency_ms = (time.monotonic() - started) * 1000
-        self._set_trooper_headers(trail, book.session, saved_now=tokens_saved_by(response, provider.tier))
+        self._set_trooper_headers(trail, book.session, saved_now=self.sessions.saved_by(response, provider.tier))
         # Durable acknowledgement: the turn is committed before the client receives a byte of it.
         await book.answer(response, provider=provider.name, tier=provider.tier, latency_ms=latency_ms)
         committed = asyncio.ensure_future(self.sessions.committed(book.session))  # the writer commits while we encode

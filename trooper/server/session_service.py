@@ -97,9 +97,14 @@ def with_tool_signatures(session: LiveSession, request: Request) -> Request:
     return replace(request, messages=messages) if changed else request
 
 
-def tokens_saved_by(response: Response, tier: str) -> int:
-    """The cloud tokens an answer saved: all of them when the local tier gave it."""
-    return response.usage.input_tokens + response.usage.output_tokens if tier == "local" else 0
+def tokens_saved_by(response: Response, tier: str, *, cloud_configured: bool) -> int:
+    """The cloud tokens an answer saved — the one rule behind every "tokens saved" figure (the
+    store adds up what this gave each turn): all its tokens when the local tier answered while a
+    cloud provider was configured, which would otherwise have answered (and billed) them; none
+    when no cloud is configured, since a local-only Trooper saves nothing by answering locally."""
+    if tier != "local" or not cloud_configured:
+        return 0
+    return response.usage.input_tokens + response.usage.output_tokens
 
 
 def _build_sitrep(session: LiveSession) -> Sitrep:
@@ -111,9 +116,11 @@ def _build_sitrep(session: LiveSession) -> Sitrep:
 
 
 class SessionService:
-    def __init__(self, store: Store, feed: LiveFeed) -> None:
+    def __init__(self, store: Store, feed: LiveFeed, *, cloud_configured: bool) -> None:
         self._store = store
         self._feed = feed
+        #: Whether a cloud provider is configured: only then does a local answer save anything.
+        self.cloud_configured = cloud_configured
         self._live: OrderedDict[str, LiveSession] = OrderedDict()
         self._sitrep_tasks: dict[str, asyncio.TimerHandle] = {}
 
@@ -163,7 +170,8 @@ class SessionService:
         self, session: LiveSession, response: Response, *, provider: str, tier: str, latency_ms: float
     ) -> None:
         message = Message("assistant", list(response.content))
-        session.tokens_saved += tokens_saved_by(response, tier)
+        saved = self.saved_by(response, tier)
+        session.tokens_saved += saved
         self._append(
             session,
             [message],
@@ -173,7 +181,12 @@ class SessionService:
             tokens_cached=response.usage.cache_read_input_tokens,
             tokens_out=response.usage.output_tokens,
             latency_ms=latency_ms,
+            tokens_saved=saved,
         )
+
+    def saved_by(self, response: Response, tier: str) -> int:
+        """What ``response``, answered by ``tier``, saves under this server's configuration."""
+        return tokens_saved_by(response, tier, cloud_configured=self.cloud_configured)
 
     def _append(self, session: LiveSession, messages: list[Message], **turn_fields: Any) -> None:
         if not messages:

@@ -8,13 +8,10 @@ import sqlite3
 from typing import Any
 
 from trooper.store.base import Columns, Row, branch_view
-from trooper.store.records import LOCAL_PROVIDERS
-
-_LOCAL = ", ".join(f"'{name}'" for name in sorted(LOCAL_PROVIDERS))
 
 _TURN_COLUMNS = (
-    "session_id, branch, seq, role, content, text, provider, model, tokens_in, tokens_out, tokens_cached, latency_ms, "
-    "created_at"
+    "session_id, branch, seq, role, content, text, provider, model, tokens_in, tokens_out, tokens_cached, tokens_saved, "
+    "latency_ms, created_at"
 )
 _ATTEMPT_COLUMNS = (
     "id, session_id, provider, model, status, trigger, outcome, error_class, connect_ms, first_token_ms, total_ms, "
@@ -65,8 +62,8 @@ def _summarise(conn: sqlite3.Connection, sessions: list[Row], ids_sql: str, ids_
         s.update(intent=None, branch=0, turn_count=0, providers={}, tokens_saved=0, escalations=0, fallbacks=0)
     in_page = f"session_id IN ({ids_sql})"
     for session_id, provider, turns, saved in conn.execute(
-        f"SELECT session_id, provider, COUNT(*), SUM(CASE WHEN provider IN ({_LOCAL}) THEN tokens_in + tokens_out "
-        f"ELSE 0 END) FROM turns WHERE provider != '' AND {in_page} GROUP BY session_id, provider",
+        f"SELECT session_id, provider, COUNT(*), SUM(tokens_saved) FROM turns WHERE provider != '' AND {in_page} "
+        "GROUP BY session_id, provider",
         ids_params,
     ):
         by_id[session_id]["providers"][provider] = turns
@@ -104,7 +101,7 @@ def transcript(conn: sqlite3.Connection, session_id: str, branch: int | None) ->
 #: The bulk queries behind ``Store.table``; column names are the DataFrames' (docs/dataframes.md).
 _TABLE_SQL = {
     "turns": "SELECT session_id, branch, seq, role, provider, model, text, content AS content_json, tokens_in, "
-    "tokens_out, tokens_cached, latency_ms, created_at FROM turns {where} ORDER BY rowid",
+    "tokens_out, tokens_cached, tokens_saved, latency_ms, created_at FROM turns {where} ORDER BY rowid",
     "attempts": f"SELECT {_ATTEMPT_COLUMNS} FROM attempts {{where}} ORDER BY id",
     "events": "SELECT id, session_id, kind, detail, created_at FROM events {where} ORDER BY id",
     "sitreps": "SELECT id, session_id, json_extract(sitrep, '$.intent') AS intent, turn_count, sitrep, created_at "
