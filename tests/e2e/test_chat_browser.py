@@ -164,6 +164,32 @@ def test_chat_on_a_phone(trooper, fake_ollama, browser) -> None:  # type: ignore
     context.close()
 
 
+def test_an_answer_cut_at_the_token_limit_is_marked_in_the_chat_and_the_dashboard(trooper, fake_ollama, watched) -> None:  # type: ignore[no-untyped-def]
+    page = watched.page
+    page.goto(f"{trooper.url}/chat")
+    fake_ollama.enqueue(reply_text("Step one: install the package. Step two:", stop_reason="max_tokens"))
+    send(page, "Walk me through the whole setup.")
+    expect(finished_answers(page)).to_have_count(1, timeout=10_000)
+    note = "Cut at the token limit: the answer is incomplete."
+    expect(finished_answers(page).first.locator(".cut-note")).to_have_text(note)
+    fake_ollama.enqueue(reply_text("You're welcome."))
+    send(page, "Thanks.")
+    expect(finished_answers(page)).to_have_count(2, timeout=10_000)
+    expect(page.locator(".cut-note")).to_have_count(1)
+
+    page.reload()  # a reopened chat reads the stop reason from the store
+    expect(finished_answers(page)).to_have_count(2)
+    expect(finished_answers(page).first.locator(".cut-note")).to_have_text(note)
+    expect(page.locator(".cut-note")).to_have_count(1)
+
+    session_id = page.url.split("#", 1)[1]
+    page.goto(f"{trooper.url}/dashboard#{session_id}")
+    expect(page.locator("#transcript .turn-assistant")).to_have_count(2)
+    expect(page.locator("#transcript .turn-assistant").first.locator(".cut-note")).to_have_text(note)
+    expect(page.locator("#transcript .cut-note")).to_have_count(1)
+    assert not watched.errors
+
+
 def boxes_overlap(a: dict[str, float], b: dict[str, float]) -> bool:
     return a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"] and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"]
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import anthropic
 import httpx
+import openai
 
 from tests.fakes.behaviours import reply_text, server_error
 from trooper.conversation import Response, TextBlock, Usage
@@ -96,3 +97,18 @@ def test_the_saved_tokens_rule():
     assert tokens_saved_by(answer, "local", cloud_configured=True) == 15
     assert tokens_saved_by(answer, "local", cloud_configured=False) == 0, "nothing to save from"
     assert tokens_saved_by(answer, "cloud", cloud_configured=True) == 0, "the cloud answered: it was spent"
+
+
+def test_an_answer_cut_at_the_token_limit_is_recorded_as_such(fake_ollama, make_trooper):
+    """OpenAI's ``finish_reason: length`` and Anthropic's ``stop_reason: max_tokens`` are one
+    canonical stop reason, kept with the answer for the pages to mark."""
+    fake_ollama.default = reply_text("One, two, three", stop_reason="max_tokens")
+    server = make_trooper(FALLBACK_URL=fake_ollama.api_chat_url)
+    with openai.OpenAI(base_url=f"{server.url}/v1", api_key="local", max_retries=0) as client:
+        completion = client.chat.completions.create(
+            model="gpt-4o-mini", max_tokens=3, messages=[{"role": "user", "content": "count to ten"}],
+            extra_headers={"X-Session-ID": "cut"},
+        )
+    assert completion.choices[0].finish_reason == "length"
+    turns = httpx.get(f"{server.url}/sessions/cut/transcript", trust_env=False).json()["turns"]
+    assert [(t["role"], t["stop_reason"]) for t in turns] == [("user", ""), ("assistant", "max_tokens")]

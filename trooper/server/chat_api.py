@@ -113,7 +113,8 @@ class ChatSessionHandler(ChatHandler):
             if turn["role"] == "assistant":
                 tier = self.router.tier_of(turn.get("provider", ""))
                 entry.update(provider=turn.get("provider", ""), model=turn.get("model", ""), tier=tier,
-                             label=answer_label(turn.get("provider", ""), turn.get("model", ""), tier))
+                             label=answer_label(turn.get("provider", ""), turn.get("model", ""), tier),
+                             stop_reason=turn.get("stop_reason", ""))
             entry["created_at"] = turn.get("created_at")
             messages.append(entry)
         self.write_json(
@@ -183,6 +184,7 @@ class StreamingChatHandler(ChatHandler):
                 "decision": decision_header(trail),
                 "tokens_in": response.usage.input_tokens,
                 "tokens_out": response.usage.output_tokens,
+                "stop_reason": response.stop_reason,
                 "html": render_markdown(text),
                 "sitrep": self.sessions.sitrep_now(session).to_dict(),
                 "route": session.route,

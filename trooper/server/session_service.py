@@ -182,6 +182,7 @@ class SessionService:
             tokens_out=response.usage.output_tokens,
             latency_ms=latency_ms,
             tokens_saved=saved,
+            stop_reason=response.stop_reason,
         )
 
     def saved_by(self, response: Response, tier: str) -> int:

@@ -69,6 +69,9 @@ class TurnRecord:
     tokens_cached: int = 0
     #: Cloud tokens this answer saved, decided when it was answered (``tokens_saved_by``).
     tokens_saved: int = 0
+    #: Why an answer ended (the canonical ``StopReason``: ``end_turn``, ``max_tokens``, ``tool_use``…);
+    #: '' for turns no provider answered.
+    stop_reason: str = ""
 
 
 @dataclass

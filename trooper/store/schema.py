@@ -108,8 +108,13 @@ def _v4_tokens_saved_per_turn(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE turns ADD COLUMN tokens_saved INTEGER NOT NULL DEFAULT 0")
 
 
+def _v5_stop_reason(conn: sqlite3.Connection) -> None:
+    # Why an answer ended, so a page can say it was cut at the token limit; '' for older turns.
+    conn.execute("ALTER TABLE turns ADD COLUMN stop_reason TEXT NOT NULL DEFAULT ''")
+
+
 MIGRATIONS: list[Migration] = [
-    _v1_core_tables, _v2_turn_text_and_activity_index, _v3_cached_tokens, _v4_tokens_saved_per_turn,
+    _v1_core_tables, _v2_turn_text_and_activity_index, _v3_cached_tokens, _v4_tokens_saved_per_turn, _v5_stop_reason,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

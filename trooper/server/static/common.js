@@ -233,6 +233,12 @@ export function renderSitrep(container, sitrep) {
   container.replaceChildren(...sections);
 }
 
+/** A note under an answer that ended because it reached its token limit (stop reason max_tokens), else null. */
+export function cutAtLimitNote(stopReason) {
+  if (stopReason !== "max_tokens") return null;
+  return el("p", { className: "cut-note", text: "Cut at the token limit: the answer is incomplete." });
+}
+
 /** "3 min ago" for an epoch-seconds timestamp; the full date goes in a title. */
 export function timeAgo(epochSeconds) {
   const seconds = Math.max(0, Date.now() / 1000 - Number(epochSeconds));

@@ -1,6 +1,6 @@
 // The dashboard: every session, its SITREP, providers, events and transcript, kept live by api/live.
 import {
-  api, counted, offerSignOut, el, followLiveFeed, formatCount, fullDate, providerSlot, renderSitrep, serverBaseURL,
+  api, counted, cutAtLimitNote, offerSignOut, el, followLiveFeed, formatCount, fullDate, providerSlot, renderSitrep, serverBaseURL,
   sessionFromHash, setRenderedHTML, setSessionHash, timeAgo,
 } from "./common.js";
 
@@ -205,7 +205,8 @@ function turnNode(turn, pendingMarkdown) {
       turn.tokens_cached ? el("span", { className: "cached", text: `${formatCount(turn.tokens_cached)} cached` }) : null,
       turn.latency_ms ? el("span", { text: `${Math.round(turn.latency_ms)} ms` }) : null,
       el("time", { text: fullDate(turn.created_at) })),
-    el("div", { className: "turn-body" }, blocks.map((block) => blockNode(block || {}, pendingMarkdown))));
+    el("div", { className: "turn-body" }, blocks.map((block) => blockNode(block || {}, pendingMarkdown)),
+      role === "assistant" ? cutAtLimitNote(turn.stop_reason) : null));
 }
 
 async function renderTranscript(transcript, request) {
