@@ -24,8 +24,8 @@ from trooper.store import open_store
 UTC = "datetime64[ns, UTC]"
 EXPECTED = {
     "sessions": {
-        "session_id": "str", "source": "category", "route": "category", "title": "str", "created_at": UTC,
-        "last_activity": UTC, "intent": "str", "branch": "int64", "turn_count": "int64", "providers": "object",
+        "session_id": "str", "source": "category", "client": "category", "route": "category", "title": "str",
+        "created_at": UTC, "last_activity": UTC, "intent": "str", "first_words": "str", "branch": "int64", "turn_count": "int64", "providers": "object",
         "tokens_saved": "int64", "escalations": "int64", "fallbacks": "int64",
     },
     "turns": {

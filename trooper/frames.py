@@ -33,11 +33,13 @@ SCHEMAS: dict[str, dict[str, Any]] = {
     "sessions": {
         "session_id": "str",
         "source": "category",
+        "client": "category",
         "route": "category",
         "title": "str",
         "created_at": UTC_TIME,
         "last_activity": UTC_TIME,
         "intent": "str",
+        "first_words": "str",
         "branch": "int64",
         "turn_count": "int64",
         "providers": "object",

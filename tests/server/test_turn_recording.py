@@ -11,6 +11,8 @@ import openai
 
 from tests.fakes.behaviours import reply_text, server_error
 from trooper.conversation import Response, TextBlock, Usage
+from trooper.notebook.client import ChatClient
+from trooper.notebook.connection import Server
 from trooper.server.session_service import tokens_saved_by
 
 QUESTION = "how many days in a week"
@@ -112,3 +114,26 @@ def test_an_answer_cut_at_the_token_limit_is_recorded_as_such(fake_ollama, make_
     assert completion.choices[0].finish_reason == "length"
     turns = httpx.get(f"{server.url}/sessions/cut/transcript", trust_env=False).json()["turns"]
     assert [(t["role"], t["stop_reason"]) for t in turns] == [("user", ""), ("assistant", "max_tokens")]
+
+
+def test_each_session_names_the_client_it_came_from(fake_ollama, make_trooper):
+    fake_ollama.default = reply_text("Seven.")
+    server = make_trooper(FALLBACK_URL=fake_ollama.api_chat_url)
+    question = [{"role": "user", "content": QUESTION}]
+    with anthropic_client(server) as client:
+        client.messages.create(model="claude-haiku-4-5", max_tokens=50, messages=question, extra_headers={"X-Session-ID": "sdk-a"})
+        client.messages.create(model="claude-haiku-4-5", max_tokens=50, messages=question,
+                               extra_headers={"X-Claude-Code-Session-Id": "cc-1", "User-Agent": "claude-cli/2.0.0 (external, cli)"})
+    with openai.OpenAI(base_url=f"{server.url}/v1", api_key="local", max_retries=0) as client:
+        client.chat.completions.create(model="gpt-4o-mini", messages=question, extra_headers={"X-Session-ID": "sdk-o"})
+    browser = httpx.post(f"{server.url}/api/chat/sessions", headers={"User-Agent": "Mozilla/5.0 (X11; Linux) Chrome/120"})
+    notebook = ChatClient(Server(server.url))
+    notebook_session = notebook.create_session()
+    notebook.close()
+
+    def client_of(session_id: str) -> str:
+        return httpx.get(f"{server.url}/sessions/{session_id}", trust_env=False).json()["client"]
+
+    assert [client_of(s) for s in ("sdk-a", "cc-1", "sdk-o", browser.json()["id"], notebook_session)] == [
+        "anthropic-python", "Claude Code", "openai-python", "chat page", "notebook",
+    ]

@@ -21,7 +21,7 @@ def text(value: str) -> list[dict[str, str]]:
 def record_sample(store: Store) -> None:
     """Session ``alpha``: answered by ollama, then a fallback, then escalated to claude, with a
     SITREP. Session ``beta/é?&<x>``: an awkward id, one local turn, later activity."""
-    store.upsert_session(SessionRecord("alpha", "anthropic", created_at=T0, title="first"))
+    store.upsert_session(SessionRecord("alpha", "anthropic", created_at=T0, title="first", client="Claude Code"))
     store.add_turns(
         [
             TurnRecord("alpha", 0, "user", text("hello"), tokens_in=3, created_at=T0 + 1),

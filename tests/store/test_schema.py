@@ -48,6 +48,7 @@ async def test_upgrade_from_the_first_version_keeps_and_backfills_rows(tmp_path:
     # v4: whether a cloud was configured for an older local answer is unknown: no saving is claimed.
     assert answer["tokens_saved"] == 0 and (await store.get_session("s"))["tokens_saved"] == 0
     assert answer["stop_reason"] == "", "v5: why an older answer ended was not recorded"
+    assert (await store.get_session("s"))["client"] == "", "v6: older sessions name no client"
     await store.close()
     assert schema_version(connect(path)) == SCHEMA_VERSION
 

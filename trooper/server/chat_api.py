@@ -19,6 +19,7 @@ from tornado.iostream import StreamClosedError
 
 from trooper.conversation import Message, MessageStart, Request, StreamAccumulator, TextBlock, TextDelta
 from trooper.errors import InvalidRequest, TrooperError
+from trooper.memory.identity import client_name
 from trooper.providers.base import CallOptions
 from trooper.render import render_markdown
 from trooper.routing.headers import Trail, decision_header, provider_header
@@ -91,7 +92,8 @@ class ChatHandler(LimitedBodyHandler):
 
 class ChatSessionsHandler(ChatHandler):
     async def post(self) -> None:
-        session = await self.sessions.open("chat-" + secrets.token_hex(8), CHAT_SOURCE)
+        client = client_name(self.request.headers, chat_api=True)
+        session = await self.sessions.open("chat-" + secrets.token_hex(8), CHAT_SOURCE, client)
         self.write_json({"id": session.id, "route": session.route}, status=201)
 
     async def get(self) -> None:

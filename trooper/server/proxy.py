@@ -19,7 +19,7 @@ from tornado.iostream import StreamClosedError
 
 from trooper.conversation import Message, MessageStop, Request, Response, StreamAccumulator, StreamError
 from trooper.errors import InvalidRequest, TrooperError
-from trooper.memory.identity import InvalidSessionId, session_id_for
+from trooper.memory.identity import InvalidSessionId, client_name, session_id_for
 from trooper.providers.anthropic import FORWARDED_HEADERS
 from trooper.providers.base import CallOptions
 from trooper.redaction import remember_secret
@@ -69,7 +69,7 @@ class FrontDoor(LimitedBodyHandler):
         except InvalidSessionId as exc:
             raise InvalidRequest(str(exc)) from None
         self.set_header("X-Trooper-Session", session_id)
-        session = await self.sessions.open(session_id, self.source)
+        session = await self.sessions.open(session_id, self.source, client_name(self.request.headers))
         book = TurnBook(self.sessions, session, request.messages)
         request = with_tool_signatures(session, request)
         client_key = self.client_key()

@@ -124,8 +124,9 @@ class SessionService:
         self._live: OrderedDict[str, LiveSession] = OrderedDict()
         self._sitrep_tasks: dict[str, asyncio.TimerHandle] = {}
 
-    async def open(self, session_id: str, source: str) -> LiveSession:
-        """The live session, restored from the store after a restart, or a new one."""
+    async def open(self, session_id: str, source: str, client: str = "") -> LiveSession:
+        """The live session, restored from the store after a restart, or a new one (from
+        ``client``, as ``identity.client_name`` names it)."""
         session = self._live.get(session_id)
         if session is not None:
             self._live.move_to_end(session_id)
@@ -133,7 +134,7 @@ class SessionService:
         stored = await self._store.get_session(session_id)
         session = LiveSession(session_id, source)
         if stored is None:
-            self._store.upsert_session(SessionRecord(session_id, source))
+            self._store.upsert_session(SessionRecord(session_id, source, client=client))
             self._feed.publish({"type": "session", "session_id": session_id})
         else:
             session.source = stored.get("source") or source

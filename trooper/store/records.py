@@ -48,6 +48,9 @@ class SessionRecord:
     #: ``local`` or ``cloud``: the route of a chat session.
     route: str = "local"
     title: str = ""
+    #: Who sends its turns: ``Claude Code``, ``openai-python``, ``chat page``, ``notebook``…
+    #: (``trooper.memory.identity.client_name``); '' when unknown.
+    client: str = ""
 
 
 @dataclass

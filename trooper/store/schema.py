@@ -113,8 +113,15 @@ def _v5_stop_reason(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE turns ADD COLUMN stop_reason TEXT NOT NULL DEFAULT ''")
 
 
+def _v6_session_client(conn: sqlite3.Connection) -> None:
+    # The client a session came from (identity.client_name), so sessions can be told apart and
+    # filtered; older sessions have '' and are shown by their source.
+    conn.execute("ALTER TABLE sessions ADD COLUMN client TEXT NOT NULL DEFAULT ''")
+
+
 MIGRATIONS: list[Migration] = [
     _v1_core_tables, _v2_turn_text_and_activity_index, _v3_cached_tokens, _v4_tokens_saved_per_turn, _v5_stop_reason,
+    _v6_session_client,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -7,7 +7,7 @@ import json
 import sqlite3
 from typing import Any
 
-from trooper.store.base import Columns, Row, branch_view
+from trooper.store.base import Columns, Row, branch_view, first_words
 
 _TURN_COLUMNS = (
     "session_id, branch, seq, role, content, text, provider, model, tokens_in, tokens_out, tokens_cached, tokens_saved, "
@@ -17,6 +17,9 @@ _ATTEMPT_COLUMNS = (
     "id, session_id, provider, model, status, trigger, outcome, error_class, connect_ms, first_token_ms, total_ms, "
     "tokens_in, tokens_out, created_at"
 )
+
+
+_SESSION_COLUMNS = "id, source, client, route, title, created_at, last_activity"
 
 
 def _rows(cursor: sqlite3.Cursor) -> list[Row]:
@@ -34,7 +37,7 @@ def list_sessions(conn: sqlite3.Connection, limit: int | None, offset: int, sinc
     page_params = (*params, -1 if limit is None else limit, offset)
     sessions = _rows(
         conn.execute(
-            f"SELECT id, source, route, title, created_at, last_activity FROM sessions {where} "
+            f"SELECT {_SESSION_COLUMNS} FROM sessions {where} "
             "ORDER BY last_activity DESC, id LIMIT ? OFFSET ?",
             page_params,
         )
@@ -44,7 +47,7 @@ def list_sessions(conn: sqlite3.Connection, limit: int | None, offset: int, sinc
 
 def get_session(conn: sqlite3.Connection, session_id: str) -> Row | None:
     sessions = _rows(
-        conn.execute("SELECT id, source, route, title, created_at, last_activity FROM sessions WHERE id = ?", (session_id,))
+        conn.execute(f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = ?", (session_id,))
     )
     if not sessions:
         return None
@@ -59,7 +62,7 @@ def _summarise(conn: sqlite3.Connection, sessions: list[Row], ids_sql: str, ids_
     ``ids_sql`` selects (the same page), instead of one query per session."""
     by_id = {s["id"]: s for s in sessions}
     for s in sessions:
-        s.update(intent=None, branch=0, turn_count=0, providers={}, tokens_saved=0, escalations=0, fallbacks=0)
+        s.update(intent=None, first_words="", branch=0, turn_count=0, providers={}, tokens_saved=0, escalations=0, fallbacks=0)
     in_page = f"session_id IN ({ids_sql})"
     for session_id, provider, turns, saved in conn.execute(
         f"SELECT session_id, provider, COUNT(*), SUM(tokens_saved) FROM turns WHERE provider != '' AND {in_page} "
@@ -88,6 +91,12 @@ def _summarise(conn: sqlite3.Connection, sessions: list[Row], ids_sql: str, ids_
         ids_params,
     ):
         by_id[session_id]["intent"] = intent
+    # SQLite takes the bare column ``text`` from the row that holds MIN(seq): the first question.
+    for session_id, text, _ in conn.execute(
+        f"SELECT session_id, text, MIN(seq) FROM turns WHERE role = 'user' AND text != '' AND {in_page} GROUP BY session_id",
+        ids_params,
+    ):
+        by_id[session_id]["first_words"] = first_words(text)
     return sessions
 
 
@@ -157,7 +166,7 @@ def _sessions_page(conn: sqlite3.Connection, where: str, params: list[Any], limi
     ids_sql = f"SELECT id FROM sessions {where} ORDER BY rowid LIMIT ?"
     rows = _rows(
         conn.execute(
-            f"SELECT rowid AS page_key, id, source, route, title, created_at, last_activity FROM sessions {where} "
+            f"SELECT rowid AS page_key, {_SESSION_COLUMNS} FROM sessions {where} "
             "ORDER BY rowid LIMIT ?",
             (*params, limit),
         )
@@ -171,8 +180,8 @@ def _session_columns(rows: list[Row]) -> Columns:
 
 
 _SUMMARY_FIELDS = (
-    "source", "route", "title", "created_at", "last_activity", "intent", "branch", "turn_count", "providers", "tokens_saved",
-    "escalations", "fallbacks",
+    "source", "client", "route", "title", "created_at", "last_activity", "intent", "first_words", "branch", "turn_count",
+    "providers", "tokens_saved", "escalations", "fallbacks",
 )
 
 

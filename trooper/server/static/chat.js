@@ -355,7 +355,7 @@ async function loadSessionList() {
       attrs: { type: "button", "data-session-id": chat.id, "aria-current": chat.id === sessionId ? "true" : "false" },
       on: { click: () => { closeDrawers(); if (chat.id !== sessionId) openSession(chat.id); } },
     },
-    el("span", { className: "chat-session-title", text: chat.title || chat.intent || "New chat" }),
+    el("span", { className: "chat-session-title", text: chat.title || chat.intent || chat.first_words || "New chat" }),
     el("span", { className: "chat-session-meta", attrs: { title: fullDate(chat.last_activity) },
       text: `${timeAgo(chat.last_activity)} · ${counted(chat.turn_count, "turn")}` }))));
   $("chat-sessions").replaceChildren(...items);
