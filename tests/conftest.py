@@ -1,3 +1,12 @@
 """Shared test configuration: the fake upstreams and a real Trooper server are plugins every test can use."""
 
+import pytest
+
 pytest_plugins = ["tests.fakes.fixtures", "tests.harness"]
+
+
+@pytest.fixture(autouse=True)
+def no_env_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ``.env`` of the person running the tests (a real CLAUDE_API_KEY, say) never reaches a
+    ``trooper`` command a test starts; tests of the env file itself undo this."""
+    monkeypatch.setenv("TROOPER_ENV_FILE", "")

@@ -19,6 +19,7 @@ DEFAULT_ENV = {
     "TROOPER_EMBEDDED": "false",
     "FALLBACK_URL": "http://127.0.0.1:9/api/chat",
     "TROOPER_DB": ":memory:",
+    "TROOPER_ENV_FILE": "",  # servers started in a clean environment read no developer's .env
     "TROOPER_RETRY_BACKOFF": "0.05",
     "TROOPER_FIRST_TOKEN_TIMEOUT": "5",
     "TROOPER_IDLE_TIMEOUT": "2",

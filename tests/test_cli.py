@@ -7,7 +7,7 @@ import pytest
 from trooper import cli
 
 
-@pytest.mark.parametrize(("token", "why"), [("x", "1 characters"), ("aaaaaaaaaaaaaaaaaaaa", "only 1 different"), ("abcabcabcabcabcabc", "only 3")])
+@pytest.mark.parametrize(("token", "why"), [("x", "1 character,"), ("aaaaaaaaaaaaaaaaaaaa", "only 1 different"), ("abcabcabcabcabcabc", "only 3")])
 def test_a_weak_token_is_refused_for_a_public_bind(monkeypatch, capsys, token, why):
     monkeypatch.setenv("TROOPER_TOKEN", token)
     monkeypatch.setenv("TROOPER_BIND", "0.0.0.0")

@@ -24,14 +24,14 @@ from trooper.store import open_store
 UTC = "datetime64[ns, UTC]"
 EXPECTED = {
     "sessions": {
-        "session_id": "str", "source": "category", "route": "category", "title": "str", "created_at": UTC,
-        "last_activity": UTC, "intent": "str", "branch": "int64", "turn_count": "int64", "providers": "object",
+        "session_id": "str", "source": "category", "client": "category", "route": "category", "title": "str",
+        "created_at": UTC, "last_activity": UTC, "intent": "str", "first_words": "str", "branch": "int64", "turn_count": "int64", "providers": "object",
         "tokens_saved": "int64", "escalations": "int64", "fallbacks": "int64",
     },
     "turns": {
         "session_id": "str", "branch": "int64", "seq": "int64", "role": "category", "provider": "category",
         "model": "category", "text": "str", "content_json": "str", "tokens_in": "int64", "tokens_out": "int64", "tokens_cached": "int64",
-        "latency_ms": "float64", "created_at": UTC,
+        "tokens_saved": "int64", "stop_reason": "category", "latency_ms": "float64", "created_at": UTC,
     },
     "attempts": {
         "id": "int64", "session_id": "str", "provider": "category", "model": "category", "status": "int64",

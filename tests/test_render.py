@@ -176,3 +176,15 @@ def test_inline_code_and_blockquote() -> None:
 
 def test_empty_text_renders_nothing() -> None:
     assert render_markdown("") == ""
+
+
+def test_a_single_newline_inside_a_paragraph_is_a_line_break() -> None:
+    html = render_markdown("Line one\nLine two\n\nNext paragraph")
+    assert html == "<p>Line one<br>\nLine two</p>\n<p>Next paragraph</p>\n"
+
+
+def test_line_breaks_stay_sanitised_and_leave_code_blocks_alone() -> None:
+    html = render_markdown("first <img src=x onerror=alert(1)>\nsecond\n\n```\na\nb\n```\n")
+    assert_inert(html)
+    assert "first &lt;img src=x onerror=alert(1)&gt;<br>\nsecond" in html
+    assert "<pre><code>a\nb\n</code></pre>" in html

@@ -1,4 +1,7 @@
-"""The ``trooper`` command: ``serve`` runs the server, ``doctor`` says what Trooper finds."""
+"""The ``trooper`` command: ``serve`` runs the server, ``doctor`` says what Trooper finds.
+
+Both read their settings from the environment plus a ``.env`` file in the working directory
+(``TROOPER_ENV_FILE`` names another, or none when empty); the environment wins."""
 
 from __future__ import annotations
 
@@ -9,8 +12,9 @@ import signal
 import sys
 from typing import Any, Coroutine
 
-from trooper.config import ConfigError, Settings
+from trooper.config import ConfigError, Settings, environment_with_env_file
 from trooper.server.hosts import is_loopback_name
+from trooper.wording import counted
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -28,8 +32,13 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    settings = Settings.from_env()
-    # Only ``serve`` takes these options; ``doctor`` reads the environment alone.
+    environment = environment_with_env_file()
+    if environment.env_file is not None:
+        # Names only: the values are keys and tokens.
+        taken = ", ".join(environment.from_file) or "nothing (the environment sets every variable it names)"
+        print(f"trooper: read {environment.env_file}: {taken}", flush=True)
+    settings = Settings.from_env(environment.variables)
+    # Only ``serve`` takes these options; ``doctor`` reads the environment (and .env) alone.
     given = {"port": getattr(args, "port", None), "bind": getattr(args, "bind", None), "db_path": getattr(args, "db", None)}
     overrides = {k: v for k, v in given.items() if v is not None}
     return settings.with_overrides(**overrides)
@@ -68,9 +77,9 @@ MIN_TOKEN_DISTINCT = 8
 def token_weakness(token: str) -> str | None:
     """Why ``token`` is too weak to guard a public bind, or None."""
     if len(token) < MIN_TOKEN_CHARS:
-        return f"{len(token)} characters, fewer than {MIN_TOKEN_CHARS}"
+        return f"{counted(len(token), 'character')}, fewer than {MIN_TOKEN_CHARS}"
     if len(set(token)) < MIN_TOKEN_DISTINCT:
-        return f"only {len(set(token))} different characters"
+        return f"only {counted(len(set(token)), 'different character')}"
     return None
 
 

@@ -1,4 +1,4 @@
-"""Configuration: the one place that reads the environment.
+"""Configuration: the one place that reads the environment (and the ``.env`` file the CLI adds to it).
 
 Names and defaults follow the original Trooper so existing users can switch without edits. Every
 other module receives a ``Settings`` object; none of them looks at ``os.environ``.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, NamedTuple
 
 DEFAULT_QUOTA_STATUS_CODES = (402, 429, 529)
 
@@ -51,6 +51,55 @@ def _codes(raw: str | None) -> tuple[int, ...]:
 
 class ConfigError(ValueError):
     """A configuration value cannot be used; the message names the variable."""
+
+
+#: The file ``trooper serve`` and ``trooper doctor`` read settings from, relative to the working
+#: directory, unless ``TROOPER_ENV_FILE`` names another (or is empty: no file).
+ENV_FILE = ".env"
+
+
+def read_env_file(path: str | Path) -> dict[str, str]:
+    """The ``NAME=value`` assignments of a ``.env`` file; ``export NAME=value`` and quoted values
+    are understood, blank lines and ``#`` comments skipped. A malformed line is a ``ConfigError``
+    naming its line number only: the line may hold a key."""
+    assignments: dict[str, str] = {}
+    for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, equals, value = line.removeprefix("export ").partition("=")
+        name = name.strip()
+        if not equals or not name.isidentifier():
+            raise ConfigError(f"{path}, line {number}: expected NAME=value")
+        assignments[name] = _env_file_value(value.strip())
+    return assignments
+
+
+def _env_file_value(raw: str) -> str:
+    if len(raw) >= 2 and raw[0] == raw[-1] and raw[0] in "'\"":
+        return raw[1:-1]
+    return raw.split(" #", 1)[0].rstrip()  # an unquoted value may carry a trailing comment
+
+
+class Environment(NamedTuple):
+    """The variables settings are read from, and what the env file contributed."""
+
+    variables: dict[str, str]
+    #: The env file read, or None when there was none.
+    env_file: Path | None
+    #: The names the env file set (never their values).
+    from_file: list[str]
+
+
+def environment_with_env_file(environ: Mapping[str, str] | None = None) -> Environment:
+    """``environ`` (default: the process environment) plus what the env file sets that it does
+    not: a variable set in the environment always wins, as with docker compose and python-dotenv."""
+    variables = dict(os.environ if environ is None else environ)
+    name = variables.get("TROOPER_ENV_FILE", ENV_FILE).strip()
+    if not name or not Path(name).is_file():
+        return Environment(variables, None, [])
+    added = {key: value for key, value in read_env_file(name).items() if key not in variables}
+    return Environment({**variables, **added}, Path(name), sorted(added))
 
 
 @dataclass(frozen=True)

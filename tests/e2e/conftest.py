@@ -27,12 +27,13 @@ START_TIMEOUT = 30.0
 
 
 class TrooperProcess:
-    """``python -m trooper serve --port 0`` with a clean environment (under ``wrap`` if given);
-    its URL is read from the banner."""
+    """``python -m trooper serve --port 0`` with a clean environment (under ``wrap`` if given, in
+    ``cwd``, the repository by default); its URL is read from the banner."""
 
-    def __init__(self, env: dict[str, str], home: Path, wrap: tuple[str, ...] = ()) -> None:
+    def __init__(self, env: dict[str, str], home: Path, wrap: tuple[str, ...] = (), cwd: Path = REPO) -> None:
         clean = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "PYTHONPATH": str(REPO),  # this checkout's trooper, from any working directory
             "HOME": str(home),  # ~/.trooper of the person running the tests is never touched
             "PYTHONUNBUFFERED": "1",
             "LANG": "C.UTF-8",
@@ -40,7 +41,7 @@ class TrooperProcess:
         self.env = {**clean, **DEFAULT_ENV, **env}
         self.process = subprocess.Popen(
             [*wrap, sys.executable, "-m", "trooper", "serve", "--port", "0"],
-            cwd=REPO,
+            cwd=cwd,
             env=self.env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
@@ -100,9 +101,9 @@ def trooper_process(tmp_path: Path) -> Iterator[Callable[..., TrooperProcess]]:
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
 
-    def start(wrap: tuple[str, ...] = (), **env: str) -> TrooperProcess:
+    def start(wrap: tuple[str, ...] = (), cwd: Path = REPO, **env: str) -> TrooperProcess:
         """``wrap``: a command the server runs under (``prlimit --nofile=256 --``)."""
-        server = TrooperProcess(env, home, wrap)
+        server = TrooperProcess(env, home, wrap, cwd)
         started.append(server)
         return server
 

@@ -164,6 +164,51 @@ def test_chat_on_a_phone(trooper, fake_ollama, browser) -> None:  # type: ignore
     context.close()
 
 
+def test_an_answer_cut_at_the_token_limit_is_marked_in_the_chat_and_the_dashboard(trooper, fake_ollama, watched) -> None:  # type: ignore[no-untyped-def]
+    page = watched.page
+    page.goto(f"{trooper.url}/chat")
+    fake_ollama.enqueue(reply_text("Step one: install the package. Step two:", stop_reason="max_tokens"))
+    send(page, "Walk me through the whole setup.")
+    expect(finished_answers(page)).to_have_count(1, timeout=10_000)
+    note = "Cut at the token limit: the answer is incomplete."
+    expect(finished_answers(page).first.locator(".cut-note")).to_have_text(note)
+    fake_ollama.enqueue(reply_text("You're welcome."))
+    send(page, "Thanks.")
+    expect(finished_answers(page)).to_have_count(2, timeout=10_000)
+    expect(page.locator(".cut-note")).to_have_count(1)
+
+    page.reload()  # a reopened chat reads the stop reason from the store
+    expect(finished_answers(page)).to_have_count(2)
+    expect(finished_answers(page).first.locator(".cut-note")).to_have_text(note)
+    expect(page.locator(".cut-note")).to_have_count(1)
+
+    session_id = page.url.split("#", 1)[1]
+    page.goto(f"{trooper.url}/dashboard#{session_id}")
+    expect(page.locator("#transcript .turn-assistant")).to_have_count(2)
+    expect(page.locator("#transcript .turn-assistant").first.locator(".cut-note")).to_have_text(note)
+    expect(page.locator("#transcript .cut-note")).to_have_count(1)
+    assert not watched.errors
+
+
+def boxes_overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    return a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"] and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"]
+
+
+def test_on_a_phone_the_copy_button_covers_no_code(trooper, fake_ollama, browser) -> None:  # type: ignore[no-untyped-def]
+    context = browser.new_context(viewport={"width": 390, "height": 800}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    fake_ollama.enqueue(reply_text("```python\ntotal = sum_every_invoice_of_the_year(customer_id, year=2024, currency='EUR')\n```\n"))
+    page.goto(f"{trooper.url}/chat")
+    send(page, "Sum this customer's invoices.")
+    expect(finished_answers(page)).to_have_count(1, timeout=10_000)
+    block = finished_answers(page).first.locator(".code-wrap")
+    expect(block.locator(".copy-code")).to_be_visible()
+    button, code = block.locator(".copy-code").bounding_box(), block.locator("pre code").bounding_box()
+    assert button is not None and code is not None
+    assert not boxes_overlap(button, code), f"the Copy button {button} covers the code {code}"
+    context.close()
+
+
 @pytest.mark.embedded
 def test_the_demo_model_says_what_it_is(make_trooper, watched) -> None:  # type: ignore[no-untyped-def]
     """Only the embedded 135M model: the page says it is a demo and how to get real answers, until

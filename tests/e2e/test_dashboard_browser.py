@@ -9,7 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.browser import SCREENSHOTS
-from tests.fakes.behaviours import reply_text
+from tests.fakes.behaviours import model_not_found, reply_text
 
 pytestmark = pytest.mark.browser
 
@@ -23,12 +23,14 @@ def trooper(fake_ollama, make_trooper):  # type: ignore[no-untyped-def]
     return make_trooper(FALLBACK_URL=fake_ollama.api_chat_url)
 
 
-def agent_turn(base_url: str, session_id: str, messages: list[dict[str, Any]], **extra: Any) -> None:
+def agent_turn(
+    base_url: str, session_id: str, messages: list[dict[str, Any]], user_agent: str = "python-httpx", **extra: Any
+) -> None:
     """One turn of an agent through the Anthropic front door, as an SDK would send it."""
     response = httpx.post(
         f"{base_url}/v1/messages",
         json={"model": "claude-haiku-4-5", "max_tokens": 256, "messages": messages, **extra},
-        headers={"x-api-key": "local", "anthropic-version": "2023-06-01", "X-Session-ID": session_id},
+        headers={"x-api-key": "local", "anthropic-version": "2023-06-01", "X-Session-ID": session_id, "User-Agent": user_agent},
         timeout=20,
     )
     assert response.status_code == 200, response.text
@@ -83,6 +85,61 @@ def test_a_new_turn_and_an_open_loop_appear_live_without_a_reload(trooper, fake_
     expect(page.locator("#detail-providers")).to_contain_text("ollama")
     assert page.evaluate("window.__sameDocument") is True, "the page reloaded"
     page.screenshot(path=str(SCREENSHOTS / "dashboard-session.png"), full_page=True)
+    assert not watched.errors and not watched.dialogs
+
+
+def test_a_session_of_one_turn_reads_1_turn(trooper, fake_ollama, watched) -> None:  # type: ignore[no-untyped-def]
+    """A first call whose answer failed leaves its question: one turn, singular."""
+    fake_ollama.enqueue(model_not_found())
+    failed = httpx.post(
+        f"{trooper.url}/v1/messages",
+        json={"model": "claude-haiku-4-5", "max_tokens": 64, "messages": [{"role": "user", "content": "hello?"}]},
+        headers={"x-api-key": "local", "anthropic-version": "2023-06-01", "X-Session-ID": "agent-one-turn"},
+        timeout=20,
+    )
+    assert failed.status_code >= 400
+    page = watched.page
+    page.goto(f"{trooper.url}/dashboard")
+    item = page.locator(".session-item[data-session-id='agent-one-turn']")
+    expect(item).to_contain_text("1 turn")
+    expect(item).not_to_contain_text("1 turns")
+    assert not watched.errors
+
+
+def test_rows_name_client_first_words_and_short_id_and_can_be_filtered_and_searched(trooper, fake_ollama, watched) -> None:  # type: ignore[no-untyped-def]
+    fake_ollama.default = reply_text("On it.")
+    agent_turn(trooper.url, "s-0123456789abcdefabcd", [{"role": "user", "content": "Why does the checkout test fail on CI?"}],
+               user_agent="claude-cli/2.0.0 (external, cli)")
+    agent_turn(trooper.url, "agent-notes", [{"role": "user", "content": "Draft the release notes for version two"}],
+               user_agent="Anthropic/Python 0.40.0")
+    agent_turn(trooper.url, "agent-xss", [{"role": "user", "content": "<img src=x onerror=alert(1)> look at this"}],
+               user_agent="Anthropic/Python 0.40.0")
+    page = watched.page
+    page.goto(f"{trooper.url}/dashboard")
+    rows = page.locator(".session-item")
+    expect(rows).to_have_count(3)
+    claude_code = page.locator(".session-item[data-session-id='s-0123456789abcdefabcd']")
+    expect(claude_code.locator(".client-tag")).to_have_text("Claude Code")
+    expect(claude_code.locator(".session-short-id")).to_have_text("01234567")
+    expect(claude_code).to_contain_text("Why does the checkout test fail on CI?")
+    expect(page.locator(".session-item[data-session-id='agent-notes'] .client-tag")).to_have_text("anthropic-python")
+    hostile = page.locator(".session-item[data-session-id='agent-xss']")
+    expect(hostile).to_contain_text("<img src=x onerror=alert(1)> look at this")
+    assert hostile.locator("img").count() == 0
+
+    page.fill("#session-search", "release notes")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_have_attribute("data-session-id", "agent-notes")
+    expect(page.locator("#session-count")).to_have_text("1 of 3")
+    page.fill("#session-search", "nothing like this")
+    expect(rows).to_have_count(0)
+    expect(page.locator("#no-matches")).to_be_visible()
+    page.fill("#session-search", "")
+    page.select_option("#client-filter", "Claude Code")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_have_attribute("data-session-id", "s-0123456789abcdefabcd")
+    page.select_option("#client-filter", "")
+    expect(rows).to_have_count(3)
     assert not watched.errors and not watched.dialogs
 
 

@@ -106,6 +106,10 @@ def test_fallback_count_ignores_retries_and_skips() -> None:
     assert "X-Trooper-Session-Saved" not in trooper_headers(OVERLOAD_CHAIN)
 
 
+def test_one_saved_token_is_singular() -> None:
+    assert trooper_headers(Trail("local", "simple turn", attempts=[ok("ollama")], tokens_saved=1))["X-Trooper-Session-Saved"] == "1 token"
+
+
 def test_wire_value_keeps_ascii_and_carries_utf8_bytes() -> None:
     assert wire_value("claude (direct)") == "claude (direct)"
     assert wire_value("→ ✓").encode("latin-1") == "→ ✓".encode()

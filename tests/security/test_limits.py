@@ -60,7 +60,7 @@ def test_answers_in_flight_are_limited_per_session_and_in_all(claude, fake_anthr
             same_session = client.post(ANTHROPIC, json=message(), headers={"X-Session-ID": "s-a"})
             assert same_session.status_code == 429
             assert same_session.headers["retry-after"] == "1"
-            assert "TROOPER_MAX_SESSION_STREAMS" in same_session.json()["error"]["message"]
+            assert "this session has 1 answer in progress already (TROOPER_MAX_SESSION_STREAMS)" in same_session.json()["error"]["message"]
             assert same_session.json()["error"]["type"] == "rate_limit_error"
             with client.stream("POST", OPENAI, json=message(stream=True), headers={"X-Session-ID": "s-b"}) as second:
                 assert second.status_code == 200

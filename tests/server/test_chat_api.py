@@ -156,3 +156,15 @@ def test_bad_chat_input(chat):
         response = client.post(f"/sessions/{sid}/messages", json=body)
         assert response.status_code == 400 and response.json()["error"]["message"]
     assert client.post(f"/sessions/{sid}/messages", content=b"\xff").status_code == 400
+
+
+def test_an_answer_cut_at_the_token_limit_says_so_live_and_when_reopened(chat):
+    server, client, claude, ollama = chat
+    sid = new_session(client)
+    ollama.enqueue(reply_text("The first three steps are", stop_reason="max_tokens"))
+    done = post_sse(client, f"/sessions/{sid}/messages", {"content": "list every step"})[-1]
+    assert done[0] == "done" and done[1]["stop_reason"] == "max_tokens"
+    ollama.enqueue(reply_text("Done."))
+    assert post_sse(client, f"/sessions/{sid}/messages", {"content": "thanks"})[-1][1]["stop_reason"] == "end_turn"
+    answers = [m for m in client.get(f"/sessions/{sid}").json()["messages"] if m["role"] == "assistant"]
+    assert [m["stop_reason"] for m in answers] == ["max_tokens", "end_turn"]

@@ -31,11 +31,13 @@ async def test_session_summaries(store: SqliteStore) -> None:
     assert alpha == {
         "id": "alpha",
         "source": "anthropic",
+        "client": "Claude Code",
         "route": "local",
         "title": "first",
         "created_at": T0,
         "last_activity": T0 + 5,
         "intent": "learn about WAL",
+        "first_words": "hello",
         "branch": 0,
         "turn_count": 4,
         "providers": {"ollama": 1, "claude": 1},
@@ -45,6 +47,7 @@ async def test_session_summaries(store: SqliteStore) -> None:
     }
     assert beta["id"] == "beta/é?&<x>" and beta["providers"] == {"embedded": 1} and beta["tokens_saved"] == 8
     assert beta["intent"] is None and beta["escalations"] == 0
+    assert (beta["client"], beta["first_words"]) == ("", "ping")
 
 
 async def test_paging_and_since(store: SqliteStore) -> None:
@@ -74,7 +77,7 @@ async def test_transcript_round_trip(store: SqliteStore) -> None:
     assert turns[1] == {
         "session_id": "alpha", "branch": 0, "seq": 1, "role": "assistant", "content": text("hi there"),
         "text": "hi there", "provider": "ollama", "model": "llama3.1:8b", "tokens_in": 10, "tokens_out": 5, "tokens_cached": 0,
-        "latency_ms": 120.0, "created_at": T0 + 2,
+        "tokens_saved": 15, "stop_reason": "end_turn", "latency_ms": 120.0, "created_at": T0 + 2,
     }
 
 
@@ -113,6 +116,15 @@ async def test_routes_change_only_through_set_route(store: SqliteStore) -> None:
     await store.flush()
     session = await store.get_session("s")
     assert session is not None and session["route"] == "local"
+
+
+async def test_a_session_keeps_its_client_when_upserted_without_one(store: SqliteStore) -> None:
+    store.upsert_session(SessionRecord("s", "openai", client="openai-python"))
+    store.upsert_session(SessionRecord("s", "openai"))
+    store.add_turns([TurnRecord("s", 0, "tool", text("42")), TurnRecord("s", 1, "user", text("and   then?"))])
+    await store.flush()
+    session = await store.get_session("s")
+    assert session is not None and (session["client"], session["first_words"]) == ("openai-python", "and then?")
 
 
 async def test_rows_for_a_session_never_upserted_are_listed(store: SqliteStore) -> None:

@@ -14,11 +14,14 @@ from typing import Any, Iterator
 
 import httpx
 
+from trooper import __version__
 from trooper.notebook.connection import Server
 from trooper.wire.sse import SSEParser
 
 #: Local models can be slow to start an answer; the server enforces its own stream timeouts.
 READ_TIMEOUT_SECONDS = 300.0
+#: Names the notebook's sessions as ``notebook`` on the dashboard (``identity.KNOWN_CLIENTS``).
+USER_AGENT = f"trooper-notebook/{__version__}"
 
 
 class ChatAPIError(RuntimeError):
@@ -72,7 +75,7 @@ class ChatClient:
         self.server = server
         self._http = httpx.Client(
             base_url=server.url,
-            headers=server.headers,
+            headers={**server.headers, "User-Agent": USER_AGENT},
             timeout=httpx.Timeout(30.0, read=READ_TIMEOUT_SECONDS),
             trust_env=False,
         )

@@ -18,6 +18,7 @@ from IPython.core.magic_arguments import argument, magic_arguments, parse_argstr
 
 from trooper.notebook.display import RichAnswer, stream_into_output
 from trooper.notebook.workspace import Workspace
+from trooper.wording import counted
 
 COMMANDS = ("status", "sessions", "chat", "escalate", "local")
 
@@ -77,7 +78,7 @@ class TrooperMagics(Magics):
         if self.workspace.session_id:
             session = client.session(self.workspace.session_id)
             lines.append(f"session:    {session['id']} (route {session['route']}, "
-                         f"{len(session['messages'])} messages)")
+                         f"{counted(len(session['messages']), 'message')})")
         else:
             lines.append("session:    none yet (%%trooper or %trooper chat starts one)")
         print("\n".join(lines))

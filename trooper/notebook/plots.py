@@ -8,9 +8,15 @@ the kernel chats with.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from trooper.wording import counted
+
 EVENT_LINES = {"escalated": ("#1565c0", "-", "escalated"), "returned": ("#2e7d32", "--", "back to local")}
+#: The narrowest time axis drawn: a session whose moments all fall closer together than this is
+#: shown this wide, centred on them (matplotlib would widen a single moment to four years).
+MIN_AXIS_SPAN = timedelta(minutes=2)
 
 
 def plot_session(session_id: str, ax: Any = None) -> Any:
@@ -36,12 +42,23 @@ def plot_session(session_id: str, ax: Any = None) -> Any:
     for kind, (color, style, label) in EVENT_LINES.items():
         for index, moment in enumerate(events[events.kind == kind].created_at):
             ax.axvline(moment, color=color, linestyle=style, alpha=0.7, label=label if index == 0 else None)
+    _keep_time_axis_readable(ax, [*answers.created_at, *failed.created_at, *events.created_at])
     ax.set_yticks(range(len(providers)), providers)
     ax.set_ylim(-0.5, max(len(providers), 1) - 0.5)
-    ax.set_title(f"Session {session_id}: {len(answers)} answers, {len(failed)} failed attempts")
+    ax.set_title(f"Session {session_id}: {counted(len(answers), 'answer')}, {counted(len(failed), 'failed attempt')}")
     ax.set_xlabel("time (UTC)")
     if answers.size or failed.size:
         ax.legend(loc="upper left", fontsize="small", bbox_to_anchor=(1.01, 1.0))
     ax.figure.autofmt_xdate()
     ax.figure.tight_layout()
     return ax.figure
+
+
+def _keep_time_axis_readable(ax: Any, moments: list[Any]) -> None:
+    """Widen the time axis to ``MIN_AXIS_SPAN`` around ``moments`` when they span less."""
+    if not moments:
+        return
+    first, last = min(moments), max(moments)
+    if last - first < MIN_AXIS_SPAN:
+        middle = first + (last - first) / 2
+        ax.set_xlim(middle - MIN_AXIS_SPAN / 2, middle + MIN_AXIS_SPAN / 2)

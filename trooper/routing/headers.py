@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from trooper.routing.classifier import Route
+from trooper.wording import counted
 
 Outcome = Literal["ok", "failed", "skipped"]
 
@@ -138,7 +139,7 @@ def trooper_headers(trail: Trail) -> dict[str, str]:
         "X-Trooper-Fallback-Count": str(trail.fallback_count()),
     }
     if trail.tokens_saved > 0:
-        headers["X-Trooper-Session-Saved"] = f"{trail.tokens_saved} tokens"
+        headers["X-Trooper-Session-Saved"] = counted(trail.tokens_saved, "token")
     return {name: wire_value(value) for name, value in headers.items()}
 
 

@@ -19,6 +19,7 @@ from tornado.iostream import StreamClosedError
 
 from trooper.conversation import Message, MessageStart, Request, StreamAccumulator, TextBlock, TextDelta
 from trooper.errors import InvalidRequest, TrooperError
+from trooper.memory.identity import client_name
 from trooper.providers.base import CallOptions
 from trooper.render import render_markdown
 from trooper.routing.headers import Trail, decision_header, provider_header
@@ -91,7 +92,8 @@ class ChatHandler(LimitedBodyHandler):
 
 class ChatSessionsHandler(ChatHandler):
     async def post(self) -> None:
-        session = await self.sessions.open("chat-" + secrets.token_hex(8), CHAT_SOURCE)
+        client = client_name(self.request.headers, chat_api=True)
+        session = await self.sessions.open("chat-" + secrets.token_hex(8), CHAT_SOURCE, client)
         self.write_json({"id": session.id, "route": session.route}, status=201)
 
     async def get(self) -> None:
@@ -113,7 +115,8 @@ class ChatSessionHandler(ChatHandler):
             if turn["role"] == "assistant":
                 tier = self.router.tier_of(turn.get("provider", ""))
                 entry.update(provider=turn.get("provider", ""), model=turn.get("model", ""), tier=tier,
-                             label=answer_label(turn.get("provider", ""), turn.get("model", ""), tier))
+                             label=answer_label(turn.get("provider", ""), turn.get("model", ""), tier),
+                             stop_reason=turn.get("stop_reason", ""))
             entry["created_at"] = turn.get("created_at")
             messages.append(entry)
         self.write_json(
@@ -183,6 +186,7 @@ class StreamingChatHandler(ChatHandler):
                 "decision": decision_header(trail),
                 "tokens_in": response.usage.input_tokens,
                 "tokens_out": response.usage.output_tokens,
+                "stop_reason": response.stop_reason,
                 "html": render_markdown(text),
                 "sitrep": self.sessions.sitrep_now(session).to_dict(),
                 "route": session.route,

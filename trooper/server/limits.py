@@ -23,6 +23,7 @@ from trooper.memory.tokens import count_request_tokens
 from trooper.providers.base import CallOptions, Provider
 from trooper.routing.headers import Trail
 from trooper.routing.router import Plan, Router, TurnRecorder
+from trooper.wording import counted
 
 #: Seconds a refused caller is told to wait: answers in flight usually end within a few.
 RETRY_AFTER_SECONDS = 1
@@ -34,7 +35,7 @@ def check_prompt_tokens(request: Request, limit: int) -> None:
     tokens = count_request_tokens(request.system, request.messages, request.tools)
     if tokens > limit:
         raise InvalidRequest(
-            f"prompt is too long: about {tokens} tokens, more than the limit of {limit} (TROOPER_MAX_REQUEST_TOKENS)"
+            f"prompt is too long: about {counted(tokens, 'token')}, more than the limit of {limit} (TROOPER_MAX_REQUEST_TOKENS)"
         )
 
 
@@ -62,14 +63,14 @@ class StreamLimiter:
     @contextmanager
     def admit(self, session_id: str, client: str = "") -> Iterator[None]:
         if self.in_flight >= self.total:
-            raise _too_many(f"Trooper is answering {self.total} turns already (TROOPER_MAX_STREAMS)")
+            raise _too_many(f"Trooper is answering {counted(self.total, 'turn')} already (TROOPER_MAX_STREAMS)")
         if self._by_session[session_id] >= self.per_session:
             raise _too_many(
-                f"this session has {self.per_session} answers in progress already (TROOPER_MAX_SESSION_STREAMS)"
+                f"this session has {counted(self.per_session, 'answer')} in progress already (TROOPER_MAX_SESSION_STREAMS)"
             )
         if self._by_client[client] >= self.per_client:
             raise _too_many(
-                f"this client has {self.per_client} answers in progress already, its share of TROOPER_MAX_STREAMS"
+                f"this client has {counted(self.per_client, 'answer')} in progress already, its share of TROOPER_MAX_STREAMS"
             )
         self._by_session[session_id] += 1
         self._by_client[client] += 1

@@ -19,7 +19,7 @@ from tornado.iostream import StreamClosedError
 
 from trooper.conversation import Message, MessageStop, Request, Response, StreamAccumulator, StreamError
 from trooper.errors import InvalidRequest, TrooperError
-from trooper.memory.identity import InvalidSessionId, session_id_for
+from trooper.memory.identity import InvalidSessionId, client_name, session_id_for
 from trooper.providers.anthropic import FORWARDED_HEADERS
 from trooper.providers.base import CallOptions
 from trooper.redaction import remember_secret
@@ -29,8 +29,9 @@ from trooper.routing.router import Plan, RoutedError, Router, TurnRecorder
 from trooper.server.body import LimitedBodyHandler
 from trooper.server.limits import check_prompt_tokens, client_identity
 from trooper.server.secret import bearer_token
-from trooper.server.session_service import LiveSession, SessionService, tokens_saved_by, with_tool_signatures
+from trooper.server.session_service import LiveSession, SessionService, with_tool_signatures
 from trooper.wire import anthropic, openai
+from trooper.wording import counted
 
 
 class FrontDoor(LimitedBodyHandler):
@@ -58,7 +59,7 @@ class FrontDoor(LimitedBodyHandler):
         request = self.codec.decode_request(body)
         if len(request.messages) > self.state.settings.max_messages:
             raise InvalidRequest(
-                f"messages: {len(request.messages)} messages is more than the limit of "
+                f"messages: {counted(len(request.messages), 'message')} is more than the limit of "
                 f"{self.state.settings.max_messages} (TROOPER_MAX_MESSAGES)"
             )
         check_prompt_tokens(request, self.state.settings.max_request_tokens)
@@ -68,7 +69,7 @@ class FrontDoor(LimitedBodyHandler):
         except InvalidSessionId as exc:
             raise InvalidRequest(str(exc)) from None
         self.set_header("X-Trooper-Session", session_id)
-        session = await self.sessions.open(session_id, self.source)
+        session = await self.sessions.open(session_id, self.source, client_name(self.request.headers))
         book = TurnBook(self.sessions, session, request.messages)
         request = with_tool_signatures(session, request)
         client_key = self.client_key()
@@ -96,7 +97,7 @@ class FrontDoor(LimitedBodyHandler):
         started = time.monotonic()
         response, trail, provider = await self.router.complete(request, plan, options, recorder)
         latency_ms = (time.monotonic() - started) * 1000
-        self._set_trooper_headers(trail, book.session, saved_now=tokens_saved_by(response, provider.tier))
+        self._set_trooper_headers(trail, book.session, saved_now=self.sessions.saved_by(response, provider.tier))
         # Durable acknowledgement: the turn is committed before the client receives a byte of it.
         await book.answer(response, provider=provider.name, tier=provider.tier, latency_ms=latency_ms)
         committed = asyncio.ensure_future(self.sessions.committed(book.session))  # the writer commits while we encode

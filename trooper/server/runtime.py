@@ -42,7 +42,7 @@ class Runtime:
             lambda: self.local_tier.current,
             escalation_target(settings, self.client),
         )
-        self.sessions = SessionService(self.store, self.feed)
+        self.sessions = SessionService(self.store, self.feed, cloud_configured=bool(self.router.cloud))
         remote = [*self.router.cloud, *([self.router.escalation] if self.router.escalation else [])]
         self.prober = RecoveryProber(settings, remote, self.router.breakers)
         self.state = AppState(

@@ -97,9 +97,14 @@ def with_tool_signatures(session: LiveSession, request: Request) -> Request:
     return replace(request, messages=messages) if changed else request
 
 
-def tokens_saved_by(response: Response, tier: str) -> int:
-    """The cloud tokens an answer saved: all of them when the local tier gave it."""
-    return response.usage.input_tokens + response.usage.output_tokens if tier == "local" else 0
+def tokens_saved_by(response: Response, tier: str, *, cloud_configured: bool) -> int:
+    """The cloud tokens an answer saved — the one rule behind every "tokens saved" figure (the
+    store adds up what this gave each turn): all its tokens when the local tier answered while a
+    cloud provider was configured, which would otherwise have answered (and billed) them; none
+    when no cloud is configured, since a local-only Trooper saves nothing by answering locally."""
+    if tier != "local" or not cloud_configured:
+        return 0
+    return response.usage.input_tokens + response.usage.output_tokens
 
 
 def _build_sitrep(session: LiveSession) -> Sitrep:
@@ -111,14 +116,17 @@ def _build_sitrep(session: LiveSession) -> Sitrep:
 
 
 class SessionService:
-    def __init__(self, store: Store, feed: LiveFeed) -> None:
+    def __init__(self, store: Store, feed: LiveFeed, *, cloud_configured: bool) -> None:
         self._store = store
         self._feed = feed
+        #: Whether a cloud provider is configured: only then does a local answer save anything.
+        self.cloud_configured = cloud_configured
         self._live: OrderedDict[str, LiveSession] = OrderedDict()
         self._sitrep_tasks: dict[str, asyncio.TimerHandle] = {}
 
-    async def open(self, session_id: str, source: str) -> LiveSession:
-        """The live session, restored from the store after a restart, or a new one."""
+    async def open(self, session_id: str, source: str, client: str = "") -> LiveSession:
+        """The live session, restored from the store after a restart, or a new one (from
+        ``client``, as ``identity.client_name`` names it)."""
         session = self._live.get(session_id)
         if session is not None:
             self._live.move_to_end(session_id)
@@ -126,7 +134,7 @@ class SessionService:
         stored = await self._store.get_session(session_id)
         session = LiveSession(session_id, source)
         if stored is None:
-            self._store.upsert_session(SessionRecord(session_id, source))
+            self._store.upsert_session(SessionRecord(session_id, source, client=client))
             self._feed.publish({"type": "session", "session_id": session_id})
         else:
             session.source = stored.get("source") or source
@@ -163,7 +171,8 @@ class SessionService:
         self, session: LiveSession, response: Response, *, provider: str, tier: str, latency_ms: float
     ) -> None:
         message = Message("assistant", list(response.content))
-        session.tokens_saved += tokens_saved_by(response, tier)
+        saved = self.saved_by(response, tier)
+        session.tokens_saved += saved
         self._append(
             session,
             [message],
@@ -173,7 +182,13 @@ class SessionService:
             tokens_cached=response.usage.cache_read_input_tokens,
             tokens_out=response.usage.output_tokens,
             latency_ms=latency_ms,
+            tokens_saved=saved,
+            stop_reason=response.stop_reason,
         )
+
+    def saved_by(self, response: Response, tier: str) -> int:
+        """What ``response``, answered by ``tier``, saves under this server's configuration."""
+        return tokens_saved_by(response, tier, cloud_configured=self.cloud_configured)
 
     def _append(self, session: LiveSession, messages: list[Message], **turn_fields: Any) -> None:
         if not messages:

@@ -9,6 +9,7 @@ dicts returned are documented in docs/store.md.
 from __future__ import annotations
 
 import abc
+import re
 from typing import Any
 
 from trooper.store.records import (
@@ -35,8 +36,8 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     def upsert_session(self, session: SessionRecord) -> None:
-        """Create the session, or update its source and (non-empty) title. An existing session
-        keeps its ``created_at`` and its route: routes change through ``set_route``."""
+        """Create the session, or update its source and (non-empty) title and client. An existing
+        session keeps its ``created_at`` and its route: routes change through ``set_route``."""
 
     @abc.abstractmethod
     def set_route(self, session_id: str, route: str) -> None: ...
@@ -134,3 +135,19 @@ def branch_view(turns: list[Row], branch: int | None = None) -> list[Row]:
         start = own[0]["seq"]
         view = [t for t in view if t["seq"] < start] + own
     return view
+
+
+#: How much of a session's first question its summary shows (``first_words``).
+FIRST_WORDS_CHARS = 80
+#: Context Claude Code puts in a user turn ahead of what the person typed.
+_CLIENT_CONTEXT = re.compile(r"<system-reminder>.*?(?:</system-reminder>|$)", re.DOTALL)
+
+
+def first_words(text: str, limit: int = FIRST_WORDS_CHARS) -> str:
+    """The opening of a question as one line for a session list: client-added context left out,
+    whitespace folded, cut at a word boundary with "…" past ``limit`` characters."""
+    words = " ".join(_CLIENT_CONTEXT.sub(" ", text).split())
+    if len(words) <= limit:
+        return words
+    cut = words[: limit + 1].rsplit(" ", 1)[0] if " " in words[:limit] else words[:limit]
+    return cut.rstrip(" ,.;:") + "…"

@@ -17,9 +17,8 @@ EventKind = Literal[
 ]
 
 
-#: Providers of the local tier. Tokens of turns they answered are "tokens saved": tokens that
-#: did not go to (and were not billed by) a cloud provider. ``ollama-escalation`` is a larger local
-#: model named by ``TROOPER_ESCALATE_MODEL``: escalating to it never leaves the machine.
+#: Providers of the local tier (the tier of a provider only the store remembers). ``ollama-escalation``
+#: is a larger local model named by ``TROOPER_ESCALATE_MODEL``: escalating to it never leaves the machine.
 LOCAL_PROVIDERS: frozenset[str] = frozenset({"ollama", "embedded", "local-openai", "ollama-escalation"})
 
 
@@ -49,6 +48,9 @@ class SessionRecord:
     #: ``local`` or ``cloud``: the route of a chat session.
     route: str = "local"
     title: str = ""
+    #: Who sends its turns: ``Claude Code``, ``openai-python``, ``chat page``, ``notebook``…
+    #: (``trooper.memory.identity.client_name``); '' when unknown.
+    client: str = ""
 
 
 @dataclass
@@ -68,6 +70,11 @@ class TurnRecord:
     branch: int = 0
     #: Prompt tokens the provider read from its cache (not counted in ``tokens_in``).
     tokens_cached: int = 0
+    #: Cloud tokens this answer saved, decided when it was answered (``tokens_saved_by``).
+    tokens_saved: int = 0
+    #: Why an answer ended (the canonical ``StopReason``: ``end_turn``, ``max_tokens``, ``tool_use``…);
+    #: '' for turns no provider answered.
+    stop_reason: str = ""
 
 
 @dataclass

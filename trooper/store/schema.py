@@ -101,7 +101,28 @@ def _v3_cached_tokens(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE turns ADD COLUMN tokens_cached INTEGER NOT NULL DEFAULT 0")
 
 
-MIGRATIONS: list[Migration] = [_v1_core_tables, _v2_turn_text_and_activity_index, _v3_cached_tokens]
+def _v4_tokens_saved_per_turn(conn: sqlite3.Connection) -> None:
+    # What an answer saved is decided when it is recorded (``tokens_saved_by``): only then is it
+    # known whether a cloud was configured. Older turns are left at 0: that was not recorded, and
+    # a figure that cannot be shown true is not claimed.
+    conn.execute("ALTER TABLE turns ADD COLUMN tokens_saved INTEGER NOT NULL DEFAULT 0")
+
+
+def _v5_stop_reason(conn: sqlite3.Connection) -> None:
+    # Why an answer ended, so a page can say it was cut at the token limit; '' for older turns.
+    conn.execute("ALTER TABLE turns ADD COLUMN stop_reason TEXT NOT NULL DEFAULT ''")
+
+
+def _v6_session_client(conn: sqlite3.Connection) -> None:
+    # The client a session came from (identity.client_name), so sessions can be told apart and
+    # filtered; older sessions have '' and are shown by their source.
+    conn.execute("ALTER TABLE sessions ADD COLUMN client TEXT NOT NULL DEFAULT ''")
+
+
+MIGRATIONS: list[Migration] = [
+    _v1_core_tables, _v2_turn_text_and_activity_index, _v3_cached_tokens, _v4_tokens_saved_per_turn, _v5_stop_reason,
+    _v6_session_client,
+]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

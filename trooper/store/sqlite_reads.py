@@ -7,19 +7,19 @@ import json
 import sqlite3
 from typing import Any
 
-from trooper.store.base import Columns, Row, branch_view
-from trooper.store.records import LOCAL_PROVIDERS
-
-_LOCAL = ", ".join(f"'{name}'" for name in sorted(LOCAL_PROVIDERS))
+from trooper.store.base import Columns, Row, branch_view, first_words
 
 _TURN_COLUMNS = (
-    "session_id, branch, seq, role, content, text, provider, model, tokens_in, tokens_out, tokens_cached, latency_ms, "
-    "created_at"
+    "session_id, branch, seq, role, content, text, provider, model, tokens_in, tokens_out, tokens_cached, tokens_saved, "
+    "stop_reason, latency_ms, created_at"
 )
 _ATTEMPT_COLUMNS = (
     "id, session_id, provider, model, status, trigger, outcome, error_class, connect_ms, first_token_ms, total_ms, "
     "tokens_in, tokens_out, created_at"
 )
+
+
+_SESSION_COLUMNS = "id, source, client, route, title, created_at, last_activity"
 
 
 def _rows(cursor: sqlite3.Cursor) -> list[Row]:
@@ -37,7 +37,7 @@ def list_sessions(conn: sqlite3.Connection, limit: int | None, offset: int, sinc
     page_params = (*params, -1 if limit is None else limit, offset)
     sessions = _rows(
         conn.execute(
-            f"SELECT id, source, route, title, created_at, last_activity FROM sessions {where} "
+            f"SELECT {_SESSION_COLUMNS} FROM sessions {where} "
             "ORDER BY last_activity DESC, id LIMIT ? OFFSET ?",
             page_params,
         )
@@ -47,7 +47,7 @@ def list_sessions(conn: sqlite3.Connection, limit: int | None, offset: int, sinc
 
 def get_session(conn: sqlite3.Connection, session_id: str) -> Row | None:
     sessions = _rows(
-        conn.execute("SELECT id, source, route, title, created_at, last_activity FROM sessions WHERE id = ?", (session_id,))
+        conn.execute(f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = ?", (session_id,))
     )
     if not sessions:
         return None
@@ -62,11 +62,11 @@ def _summarise(conn: sqlite3.Connection, sessions: list[Row], ids_sql: str, ids_
     ``ids_sql`` selects (the same page), instead of one query per session."""
     by_id = {s["id"]: s for s in sessions}
     for s in sessions:
-        s.update(intent=None, branch=0, turn_count=0, providers={}, tokens_saved=0, escalations=0, fallbacks=0)
+        s.update(intent=None, first_words="", branch=0, turn_count=0, providers={}, tokens_saved=0, escalations=0, fallbacks=0)
     in_page = f"session_id IN ({ids_sql})"
     for session_id, provider, turns, saved in conn.execute(
-        f"SELECT session_id, provider, COUNT(*), SUM(CASE WHEN provider IN ({_LOCAL}) THEN tokens_in + tokens_out "
-        f"ELSE 0 END) FROM turns WHERE provider != '' AND {in_page} GROUP BY session_id, provider",
+        f"SELECT session_id, provider, COUNT(*), SUM(tokens_saved) FROM turns WHERE provider != '' AND {in_page} "
+        "GROUP BY session_id, provider",
         ids_params,
     ):
         by_id[session_id]["providers"][provider] = turns
@@ -91,6 +91,12 @@ def _summarise(conn: sqlite3.Connection, sessions: list[Row], ids_sql: str, ids_
         ids_params,
     ):
         by_id[session_id]["intent"] = intent
+    # SQLite takes the bare column ``text`` from the row that holds MIN(seq): the first question.
+    for session_id, text, _ in conn.execute(
+        f"SELECT session_id, text, MIN(seq) FROM turns WHERE role = 'user' AND text != '' AND {in_page} GROUP BY session_id",
+        ids_params,
+    ):
+        by_id[session_id]["first_words"] = first_words(text)
     return sessions
 
 
@@ -104,7 +110,7 @@ def transcript(conn: sqlite3.Connection, session_id: str, branch: int | None) ->
 #: The bulk queries behind ``Store.table``; column names are the DataFrames' (docs/dataframes.md).
 _TABLE_SQL = {
     "turns": "SELECT session_id, branch, seq, role, provider, model, text, content AS content_json, tokens_in, "
-    "tokens_out, tokens_cached, latency_ms, created_at FROM turns {where} ORDER BY rowid",
+    "tokens_out, tokens_cached, tokens_saved, stop_reason, latency_ms, created_at FROM turns {where} ORDER BY rowid",
     "attempts": f"SELECT {_ATTEMPT_COLUMNS} FROM attempts {{where}} ORDER BY id",
     "events": "SELECT id, session_id, kind, detail, created_at FROM events {where} ORDER BY id",
     "sitreps": "SELECT id, session_id, json_extract(sitrep, '$.intent') AS intent, turn_count, sitrep, created_at "
@@ -160,7 +166,7 @@ def _sessions_page(conn: sqlite3.Connection, where: str, params: list[Any], limi
     ids_sql = f"SELECT id FROM sessions {where} ORDER BY rowid LIMIT ?"
     rows = _rows(
         conn.execute(
-            f"SELECT rowid AS page_key, id, source, route, title, created_at, last_activity FROM sessions {where} "
+            f"SELECT rowid AS page_key, {_SESSION_COLUMNS} FROM sessions {where} "
             "ORDER BY rowid LIMIT ?",
             (*params, limit),
         )
@@ -174,8 +180,8 @@ def _session_columns(rows: list[Row]) -> Columns:
 
 
 _SUMMARY_FIELDS = (
-    "source", "route", "title", "created_at", "last_activity", "intent", "branch", "turn_count", "providers", "tokens_saved",
-    "escalations", "fallbacks",
+    "source", "client", "route", "title", "created_at", "last_activity", "intent", "first_words", "branch", "turn_count",
+    "providers", "tokens_saved", "escalations", "fallbacks",
 )
 
 

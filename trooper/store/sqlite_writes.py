@@ -38,14 +38,18 @@ def _touch(conn: sqlite3.Connection, session_id: str, at: float) -> None:
 
 def upsert_session(conn: sqlite3.Connection, session: SessionRecord) -> None:
     conn.execute(
-        "INSERT INTO sessions (id, source, route, title, created_at, last_activity) VALUES (?, ?, ?, ?, ?, ?) "
+        "INSERT INTO sessions (id, source, route, title, client, created_at, last_activity) VALUES (?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT(id) DO UPDATE SET "
         "  route = CASE WHEN sessions.source = ? THEN excluded.route ELSE sessions.route END, "
         "  source = excluded.source, "
         "  title = CASE WHEN excluded.title != '' THEN excluded.title ELSE sessions.title END, "
+        "  client = CASE WHEN excluded.client != '' THEN excluded.client ELSE sessions.client END, "
         "  created_at = min(sessions.created_at, excluded.created_at), "
         "  last_activity = max(sessions.last_activity, excluded.last_activity)",
-        (session.id, session.source, session.route, session.title, session.created_at, session.created_at, PLACEHOLDER_SOURCE),
+        (
+            session.id, session.source, session.route, session.title, session.client, session.created_at,
+            session.created_at, PLACEHOLDER_SOURCE,
+        ),
     )
 
 
@@ -58,15 +62,15 @@ def set_route(conn: sqlite3.Connection, change: tuple[str, str, float]) -> None:
 def add_turns(conn: sqlite3.Connection, turns: list[TurnRecord]) -> None:
     conn.executemany(
         "INSERT INTO turns (session_id, branch, seq, role, content, text, provider, model, tokens_in, tokens_out, "
-        "latency_ms, created_at, tokens_cached) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "latency_ms, created_at, tokens_cached, tokens_saved, stop_reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT(session_id, branch, seq) DO UPDATE SET role = excluded.role, content = excluded.content, "
         "text = excluded.text, provider = excluded.provider, model = excluded.model, tokens_in = excluded.tokens_in, "
         "tokens_out = excluded.tokens_out, latency_ms = excluded.latency_ms, created_at = excluded.created_at, "
-        "tokens_cached = excluded.tokens_cached",
+        "tokens_cached = excluded.tokens_cached, tokens_saved = excluded.tokens_saved, stop_reason = excluded.stop_reason",
         [
             (
                 t.session_id, t.branch, t.seq, t.role, json.dumps(t.content, ensure_ascii=False), plain_text(t.content),
-                t.provider, t.model, t.tokens_in, t.tokens_out, t.latency_ms, t.created_at, t.tokens_cached,
+                t.provider, t.model, t.tokens_in, t.tokens_out, t.latency_ms, t.created_at, t.tokens_cached, t.tokens_saved, t.stop_reason,
             )
             for t in turns
         ],

@@ -1,7 +1,7 @@
 // The chat page: stream answers as plain text, swap in the server's sanitised HTML when done,
 // escalate to the cloud and back, and keep the SITREP beside the conversation.
 import {
-  api, copyText, offerSignOut, el, formatCount, fullDate, postEventStream, renderSitrep, sessionFromHash,
+  api, copyText, counted, cutAtLimitNote, offerSignOut, el, formatCount, fullDate, postEventStream, renderSitrep, sessionFromHash,
   setRenderedHTML, setSessionHash, timeAgo,
 } from "./common.js";
 
@@ -94,7 +94,7 @@ class Answer {
     keepScrolled(stick);
   }
 
-  finish({ tier, label, html, text } = {}) {
+  finish({ tier, label, html, text, stop_reason: stopReason } = {}) {
     this.tier = tier || this.tier;
     if (label) this.label.textContent = label;
     this.label.className = `badge ${labelClass(this.tier, label)} answer-label`;
@@ -102,6 +102,8 @@ class Answer {
     this.body.classList.remove("streaming");
     if (typeof html === "string") setRenderedHTML(this.body, html);
     else this.body.replaceChildren(el("div", { className: "plain-text", text: this.source }));
+    const cut = cutAtLimitNote(stopReason);
+    if (cut) this.actions.before(cut);
     this.done();
   }
 
@@ -353,9 +355,9 @@ async function loadSessionList() {
       attrs: { type: "button", "data-session-id": chat.id, "aria-current": chat.id === sessionId ? "true" : "false" },
       on: { click: () => { closeDrawers(); if (chat.id !== sessionId) openSession(chat.id); } },
     },
-    el("span", { className: "chat-session-title", text: chat.title || chat.intent || "New chat" }),
+    el("span", { className: "chat-session-title", text: chat.title || chat.intent || chat.first_words || "New chat" }),
     el("span", { className: "chat-session-meta", attrs: { title: fullDate(chat.last_activity) },
-      text: `${timeAgo(chat.last_activity)} · ${chat.turn_count ?? 0} turns` }))));
+      text: `${timeAgo(chat.last_activity)} · ${counted(chat.turn_count, "turn")}` }))));
   $("chat-sessions").replaceChildren(...items);
   $("no-chats").hidden = items.length > 0;
 }

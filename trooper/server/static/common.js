@@ -233,6 +233,12 @@ export function renderSitrep(container, sitrep) {
   container.replaceChildren(...sections);
 }
 
+/** A note under an answer that ended because it reached its token limit (stop reason max_tokens), else null. */
+export function cutAtLimitNote(stopReason) {
+  if (stopReason !== "max_tokens") return null;
+  return el("p", { className: "cut-note", text: "Cut at the token limit: the answer is incomplete." });
+}
+
 /** "3 min ago" for an epoch-seconds timestamp; the full date goes in a title. */
 export function timeAgo(epochSeconds) {
   const seconds = Math.max(0, Date.now() / 1000 - Number(epochSeconds));
@@ -253,6 +259,12 @@ export function fullDate(epochSeconds) {
 export function formatCount(value) {
   const number = Number(value) || 0;
   return number.toLocaleString();
+}
+
+/** "1 turn", "2 turns", "1,204 turns": a count with its noun, singular for exactly one. */
+export function counted(value, noun, plural = `${noun}s`) {
+  const number = Number(value) || 0;
+  return `${formatCount(number)} ${number === 1 ? noun : plural}`;
 }
 
 /** One of six palette slots for a provider name, so each provider keeps its colour everywhere. */

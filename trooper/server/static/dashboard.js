@@ -1,10 +1,11 @@
 // The dashboard: every session, its SITREP, providers, events and transcript, kept live by api/live.
 import {
-  api, offerSignOut, el, followLiveFeed, formatCount, fullDate, providerSlot, renderSitrep, serverBaseURL,
+  api, counted, cutAtLimitNote, offerSignOut, el, followLiveFeed, formatCount, fullDate, providerSlot, renderSitrep, serverBaseURL,
   sessionFromHash, setRenderedHTML, setSessionHash, timeAgo,
 } from "./common.js";
 
 const PAGE_SIZE = 50;
+const SHORT_ID_CHARS = 8;
 const RENDER_BATCH = 200; // the server's api/render limit per call
 const REFRESH_DELAY_MS = 150; // coalesce bursts of live updates into one fetch
 
@@ -42,6 +43,38 @@ function providerSummary(providers) {
   return Object.entries(providers || {}).sort((a, b) => b[1] - a[1]);
 }
 
+/** Who the session came from: its client (Claude Code, openai-python, chat page…), else its front door. */
+function clientOf(session) {
+  return session.client || session.source || "unknown";
+}
+
+/** An id short enough for a row: the kind prefix Trooper adds ("s-", "chat-") dropped, a long id cut. */
+function shortId(id) {
+  const core = String(id).replace(/^(s|chat)-/, "");
+  return core.length <= SHORT_ID_CHARS + 4 ? core : core.slice(0, SHORT_ID_CHARS);
+}
+
+/** A row's headline: what the session is about, else how it began. */
+function sessionTitle(session) {
+  return session.intent || session.title || session.first_words || "No messages yet";
+}
+
+/** The first words under the headline, unless the headline already begins the same way. */
+function firstWordsLine(session) {
+  const words = session.first_words || "";
+  if (!words || words.toLowerCase().startsWith(sessionTitle(session).toLowerCase())) return null;
+  return el("span", { className: "session-first-words", text: `“${words}”` });
+}
+
+/** Whether a session passes the client filter and the search (over intent, title, first words, client, id). */
+function matchesFilters(session) {
+  const client = $("client-filter").value;
+  if (client && clientOf(session) !== client) return false;
+  const query = $("session-search").value.trim().toLowerCase();
+  return !query || [session.intent, session.title, session.first_words, clientOf(session), session.id]
+    .some((text) => String(text || "").toLowerCase().includes(query));
+}
+
 function sessionItem(session) {
   const mix = providerSummary(session.providers);
   const total = mix.reduce((sum, [, count]) => sum + count, 0) || 1;
@@ -50,11 +83,13 @@ function sessionItem(session) {
     attrs: { type: "button", "aria-current": session.id === selectedId ? "true" : "false", "data-session-id": session.id },
     on: { click: () => selectSession(session.id) },
   },
-  el("span", { className: "session-intent", text: session.intent || session.title || "No intent yet" }),
+  el("span", { className: "session-intent", text: sessionTitle(session) }),
+  firstWordsLine(session),
   el("span", { className: "session-line" },
-    el("span", { text: `${session.turn_count ?? 0} turns` }),
+    el("span", { className: "client-tag", text: clientOf(session) }),
+    el("span", { className: "session-short-id mono", text: shortId(session.id), attrs: { title: session.id } }),
+    el("span", { text: counted(session.turn_count, "turn") }),
     el("span", { className: "saved", text: `${formatCount(session.tokens_saved)} saved` }),
-    el("span", { text: session.source || "" }),
     el("time", { text: timeAgo(session.last_activity), attrs: { title: fullDate(session.last_activity) } })),
   el("span", { className: "session-line" }, mix.map(([name, count]) =>
     el("span", { className: `provider-tag ${providerSlot(name)}`, text: `${name} ${count}` }))),
@@ -66,9 +101,22 @@ function sessionItem(session) {
   return el("li", {}, button);
 }
 
+/** The client filter's choices: every client among the loaded sessions (and the current choice). */
+function renderClientFilter() {
+  const select = $("client-filter");
+  const chosen = select.value;
+  const clients = [...new Set([...sessions.map(clientOf), chosen].filter(Boolean))].sort();
+  select.replaceChildren(el("option", { text: "All clients", attrs: { value: "" } }),
+    ...clients.map((client) => el("option", { text: client, attrs: { value: client } })));
+  select.value = chosen;
+}
+
 function renderSessionList() {
-  $("session-list").replaceChildren(...sessions.map(sessionItem));
-  $("session-count").textContent = sessions.length ? String(sessions.length) : "";
+  renderClientFilter();
+  const shown = sessions.filter(matchesFilters);
+  $("session-list").replaceChildren(...shown.map(sessionItem));
+  $("session-count").textContent = shown.length === sessions.length ? String(sessions.length || "") : `${shown.length} of ${sessions.length}`;
+  $("no-matches").hidden = shown.length > 0 || sessions.length === 0;
 }
 
 // ---------- which pane to show ----------
@@ -116,14 +164,14 @@ async function loadSession(id) {
 
 function renderSessionHead(session, transcript) {
   $("detail-intent").textContent = session.intent || (session.sitrep && session.sitrep.intent) || "No intent yet";
-  $("detail-source").textContent = [session.source, session.route && `route: ${session.route}`].filter(Boolean).join(" · ");
+  $("detail-source").textContent = [session.client, session.source, session.route && `route: ${session.route}`].filter(Boolean).join(" · ");
   $("detail-id").textContent = session.id;
   $("stat-turns").textContent = formatCount(session.turn_count ?? transcript.length);
   $("stat-saved").textContent = formatCount(session.tokens_saved);
   $("stat-escalations").textContent = formatCount(session.escalations);
   $("stat-fallbacks").textContent = formatCount(session.fallbacks);
   $("detail-providers").replaceChildren(...providerSummary(session.providers).map(([name, count]) =>
-    el("span", { className: `provider-tag ${providerSlot(name)}`, text: `${name} · ${count} turn${count === 1 ? "" : "s"}` })));
+    el("span", { className: `provider-tag ${providerSlot(name)}`, text: `${name} · ${counted(count, "turn")}` })));
 }
 
 const EVENT_BADGES = {
@@ -205,7 +253,8 @@ function turnNode(turn, pendingMarkdown) {
       turn.tokens_cached ? el("span", { className: "cached", text: `${formatCount(turn.tokens_cached)} cached` }) : null,
       turn.latency_ms ? el("span", { text: `${Math.round(turn.latency_ms)} ms` }) : null,
       el("time", { text: fullDate(turn.created_at) })),
-    el("div", { className: "turn-body" }, blocks.map((block) => blockNode(block || {}, pendingMarkdown))));
+    el("div", { className: "turn-body" }, blocks.map((block) => blockNode(block || {}, pendingMarkdown)),
+      role === "assistant" ? cutAtLimitNote(turn.stop_reason) : null));
 }
 
 async function renderTranscript(transcript, request) {
@@ -272,6 +321,8 @@ $("sitrep").addEventListener("sitrep-evidence", (event) => {
   turn.scrollIntoView({ behavior: "smooth", block: "center" });
 });
 
+$("session-search").addEventListener("input", renderSessionList);
+$("client-filter").addEventListener("change", renderSessionList);
 $("load-more").addEventListener("click", () => {
   sessionsWanted += PAGE_SIZE;
   loadSessions();

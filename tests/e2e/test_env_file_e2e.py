@@ -1,0 +1,29 @@
+"""``trooper serve`` reads a .env in its working directory, under the environment, and never
+prints a value it read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+import httpx
+
+from tests.e2e.conftest import TrooperProcess
+
+KEY = "sk-ant-from-dotenv-0123456789abcdef"
+
+
+def test_serve_reads_the_env_file_of_its_directory_and_the_environment_wins(
+    trooper_process: Callable[..., TrooperProcess], tmp_path: Path
+) -> None:
+    (tmp_path / ".env").write_text(f"# my keys\nCLAUDE_API_KEY={KEY}\nTROOPER_DB={tmp_path / 'from-file.db'}\n")
+    # TROOPER_ENV_FILE: the test harness turns the file off for every other test.
+    trooper = trooper_process(cwd=tmp_path, TROOPER_ENV_FILE=".env", TROOPER_DB=str(tmp_path / "from-env.db"))
+
+    health = httpx.get(f"{trooper.url}/health", trust_env=False, timeout=10).json()
+    assert health["cloud"] == ["claude"], "the key came from .env"
+    trooper.terminate()
+    output = "".join(trooper.output)
+    assert "trooper: read .env: CLAUDE_API_KEY" in output, "it says which names it took, not which values"
+    assert f"store:      {tmp_path / 'from-env.db'}" in output, "the environment's TROOPER_DB won"
+    assert KEY not in output
