@@ -31,7 +31,7 @@ EXPECTED = {
     "turns": {
         "session_id": "str", "branch": "int64", "seq": "int64", "role": "category", "provider": "category",
         "model": "category", "text": "str", "content_json": "str", "tokens_in": "int64", "tokens_out": "int64", "tokens_cached": "int64",
-        "tokens_saved": "int64", "stop_reason": "category", "latency_ms": "float64", "created_at": UTC,
+        "tokens_saved": "int64", "stop_reason": "category", "tier": "category", "latency_ms": "float64", "created_at": UTC,
     },
     "attempts": {
         "id": "int64", "session_id": "str", "provider": "category", "model": "category", "status": "int64",

@@ -61,6 +61,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "tokens_cached": "int64",
         "tokens_saved": "int64",
         "stop_reason": "category",
+        "tier": "category",
         "latency_ms": "float64",
         "created_at": UTC_TIME,
     },

@@ -40,15 +40,20 @@ async def test_upgrade_from_the_first_version_keeps_and_backfills_rows(tmp_path:
         "INSERT INTO turns (session_id, branch, seq, role, content, provider, tokens_in, tokens_out, created_at) "
         "VALUES ('s', 0, 1, 'assistant', '[]', 'ollama', 10, 5, 1.6)"
     )
+    conn.execute(
+        "INSERT INTO turns (session_id, branch, seq, role, content, provider, created_at) "
+        "VALUES ('s', 0, 2, 'assistant', '[]', 'claude', 1.7)"
+    )
     conn.close()
     store = open_store(Settings(db_path=str(path)))
-    turn, answer = await store.transcript("s")
+    turn, answer, cloud_answer = await store.transcript("s")
     assert turn["text"] == "hello\n42" and turn["content"] == content
     assert turn["tokens_cached"] == 0, "v3: older turns read no cache"
     # v4: whether a cloud was configured for an older local answer is unknown: no saving is claimed.
     assert answer["tokens_saved"] == 0 and (await store.get_session("s"))["tokens_saved"] == 0
     assert answer["stop_reason"] == "", "v5: why an older answer ended was not recorded"
     assert (await store.get_session("s"))["client"] == "", "v6: older sessions name no client"
+    assert (turn["tier"], answer["tier"], cloud_answer["tier"]) == ("", "local", "cloud"), "v7: the tier, by the names of then"
     await store.close()
     assert schema_version(connect(path)) == SCHEMA_VERSION
 

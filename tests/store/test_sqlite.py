@@ -77,7 +77,7 @@ async def test_transcript_round_trip(store: SqliteStore) -> None:
     assert turns[1] == {
         "session_id": "alpha", "branch": 0, "seq": 1, "role": "assistant", "content": text("hi there"),
         "text": "hi there", "provider": "ollama", "model": "llama3.1:8b", "tokens_in": 10, "tokens_out": 5, "tokens_cached": 0,
-        "tokens_saved": 15, "stop_reason": "end_turn", "latency_ms": 120.0, "created_at": T0 + 2,
+        "tokens_saved": 15, "stop_reason": "end_turn", "tier": "local", "latency_ms": 120.0, "created_at": T0 + 2,
     }
 
 

@@ -39,7 +39,7 @@ from trooper.routing.headers import Attempt, Trail
 from trooper.routing.policy import classify_failure
 from trooper.routing.stitch import Stitcher
 from trooper.routing.supervisor import supervise
-from trooper.store.records import LOCAL_PROVIDERS, AttemptRecord
+from trooper.store.records import AttemptRecord
 
 #: Tokens kept free for the answer when fitting a conversation into a window.
 DEFAULT_ANSWER_RESERVE = 1024
@@ -133,11 +133,10 @@ class Router:
         return self._local()
 
     def tier_of(self, provider_name: str) -> str:
-        """``local`` or ``cloud`` for a provider by name: the live providers say it themselves; a
-        name only the store remembers (a local tier since replaced) is looked up by kind."""
+        """``local`` or ``cloud`` for a provider that has just answered, as it says itself (a
+        stored turn keeps the tier it was answered by)."""
         live = [*self.cloud, *([self.escalation] if self.escalation else []), *([self.local] if self.local else [])]
-        tier = next((p.tier for p in live if p.name == provider_name), None)
-        return tier or ("local" if provider_name in LOCAL_PROVIDERS else "cloud")
+        return next((p.tier for p in live if p.name == provider_name), "cloud")
 
     # ------------------------------------------------------------------ planning
 

@@ -113,7 +113,7 @@ class ChatSessionHandler(ChatHandler):
             text = "".join(b.get("text", "") for b in turn["content"] if b.get("type") == "text")
             entry: dict[str, Any] = {"role": turn["role"], "text": text, "html": render_markdown(text)}
             if turn["role"] == "assistant":
-                tier = self.router.tier_of(turn.get("provider", ""))
+                tier = turn.get("tier") or "cloud"
                 entry.update(provider=turn.get("provider", ""), model=turn.get("model", ""), tier=tier,
                              label=answer_label(turn.get("provider", ""), turn.get("model", ""), tier),
                              stop_reason=turn.get("stop_reason", ""))

@@ -184,6 +184,7 @@ class SessionService:
             latency_ms=latency_ms,
             tokens_saved=saved,
             stop_reason=response.stop_reason,
+            tier=tier,
         )
 
     def saved_by(self, response: Response, tier: str) -> int:

@@ -17,11 +17,6 @@ EventKind = Literal[
 ]
 
 
-#: Providers of the local tier (the tier of a provider only the store remembers). ``ollama-escalation``
-#: is a larger local model named by ``TROOPER_ESCALATE_MODEL``: escalating to it never leaves the machine.
-LOCAL_PROVIDERS: frozenset[str] = frozenset({"ollama", "embedded", "local-openai", "ollama-escalation"})
-
-
 def now() -> float:
     return time.time()
 
@@ -75,6 +70,9 @@ class TurnRecord:
     #: Why an answer ended (the canonical ``StopReason``: ``end_turn``, ``max_tokens``, ``tool_use``…);
     #: '' for turns no provider answered.
     stop_reason: str = ""
+    #: ``local`` or ``cloud``: the tier of the provider that answered, as it said itself; '' for
+    #: turns no provider answered.
+    tier: str = ""
 
 
 @dataclass

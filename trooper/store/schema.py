@@ -119,9 +119,20 @@ def _v6_session_client(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE sessions ADD COLUMN client TEXT NOT NULL DEFAULT ''")
 
 
+def _v7_turn_tier(conn: sqlite3.Connection) -> None:
+    # The tier of the provider that answered, recorded with the answer, so nothing needs a list of
+    # which provider names are local. Older answers get the tier their provider had then: these
+    # four names were the local ones when this migration was written.
+    conn.execute("ALTER TABLE turns ADD COLUMN tier TEXT NOT NULL DEFAULT ''")
+    conn.execute(
+        "UPDATE turns SET tier = CASE WHEN provider IN ('ollama', 'embedded', 'local-openai', 'ollama-escalation') "
+        "THEN 'local' ELSE 'cloud' END WHERE provider != ''"
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _v1_core_tables, _v2_turn_text_and_activity_index, _v3_cached_tokens, _v4_tokens_saved_per_turn, _v5_stop_reason,
-    _v6_session_client,
+    _v6_session_client, _v7_turn_tier,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

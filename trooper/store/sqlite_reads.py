@@ -11,7 +11,7 @@ from trooper.store.base import Columns, Row, branch_view, first_words
 
 _TURN_COLUMNS = (
     "session_id, branch, seq, role, content, text, provider, model, tokens_in, tokens_out, tokens_cached, tokens_saved, "
-    "stop_reason, latency_ms, created_at"
+    "stop_reason, tier, latency_ms, created_at"
 )
 _ATTEMPT_COLUMNS = (
     "id, session_id, provider, model, status, trigger, outcome, error_class, connect_ms, first_token_ms, total_ms, "
@@ -110,7 +110,7 @@ def transcript(conn: sqlite3.Connection, session_id: str, branch: int | None) ->
 #: The bulk queries behind ``Store.table``; column names are the DataFrames' (docs/dataframes.md).
 _TABLE_SQL = {
     "turns": "SELECT session_id, branch, seq, role, provider, model, text, content AS content_json, tokens_in, "
-    "tokens_out, tokens_cached, tokens_saved, stop_reason, latency_ms, created_at FROM turns {where} ORDER BY rowid",
+    "tokens_out, tokens_cached, tokens_saved, stop_reason, tier, latency_ms, created_at FROM turns {where} ORDER BY rowid",
     "attempts": f"SELECT {_ATTEMPT_COLUMNS} FROM attempts {{where}} ORDER BY id",
     "events": "SELECT id, session_id, kind, detail, created_at FROM events {where} ORDER BY id",
     "sitreps": "SELECT id, session_id, json_extract(sitrep, '$.intent') AS intent, turn_count, sitrep, created_at "
