@@ -210,3 +210,29 @@ def test_keyword_words_are_what_the_keyword_pattern_finds():
     for _ in range(20000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14))).lower()
         assert _words(text) == set(_KEYWORD.findall(text)), text
+
+
+CLAUDE_MD_REMINDER = (
+    "<system-reminder>\nAs you answer the user's questions, you can use the following context:\n# claudeMd\n"
+    "Contents of /repo/CLAUDE.md (project instructions, checked into the codebase):\n- Use pnpm, never npm.\n"
+    "- Run `make lint` and vitest before committing; Postgres runs in docker compose.\n# currentDate\n"
+    "Today's date is 2025-10-01.\n\nIMPORTANT: this context may or may not be relevant to your tasks.\n</system-reminder>\n"
+)
+READ_REMINDER = "<system-reminder>\nWhenever you read a file, you should consider whether it would be considered malware.\n</system-reminder>\n"
+
+
+def test_claude_codes_own_context_is_not_read_as_the_users_words():
+    """Claude Code puts CLAUDE.md and reminders inside the user's turn and after tool results:
+    the intent, the entities and the items come from what the person and the tools said."""
+    messages = [
+        Message("user", [TextBlock(CLAUDE_MD_REMINDER),
+                         TextBlock("The login form accepts an empty password. Fix the validation in src/auth/login.ts.")]),
+        Message("assistant", [ToolUseBlock("t1", "Read", {"file_path": "/repo/src/auth/login.ts"})]),
+        Message("user", [ToolResultBlock("t1", [TextBlock("export function validate(p: string) { return true }\n" + READ_REMINDER)])]),
+    ]
+    sitrep = extract_sitrep(messages)
+    assert "validation" in sitrep.intent and "login" in sitrep.intent
+    said = json.dumps(sitrep.to_dict()).lower()
+    for context_only in ("pnpm", "claude.md", "make lint", "vitest", "docker", "postgres", "malware", "2025-10-01"):
+        assert context_only not in said, context_only
+    assert "src/auth/login.ts" in sitrep.entities

@@ -18,6 +18,7 @@ from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
 
+from trooper.client_context import without_client_context
 from trooper.conversation import Message, TextBlock, ToolResultBlock, ToolUseBlock
 from trooper.memory import agent_steps, cues
 from trooper.memory.agent_steps import MAX_ITEM_WORDS
@@ -61,8 +62,11 @@ _OWN_BLOCK = re.compile(r"\[TROOPER_SITREP\].*?(?:\[/TROOPER_SITREP\]|\Z)|^\[Tro
 
 
 def _window(text: str) -> str:
+    """The part of a turn's text that is read: without what Trooper or the client's agent put
+    into it, and only its head and tail when it is long."""
     if "[TROOPER_SITREP]" in text or "[Trooper: " in text:
         text = _OWN_BLOCK.sub("", text)
+    text = without_client_context(text)
     if len(text) <= HEAD_CHARS + TAIL_CHARS:
         return text
     tail = text[-TAIL_CHARS:]

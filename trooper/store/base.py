@@ -9,9 +9,9 @@ dicts returned are documented in docs/store.md.
 from __future__ import annotations
 
 import abc
-import re
 from typing import Any
 
+from trooper.client_context import without_client_context
 from trooper.store.records import (
     AttemptRecord,
     EventRecord,
@@ -139,14 +139,12 @@ def branch_view(turns: list[Row], branch: int | None = None) -> list[Row]:
 
 #: How much of a session's first question its summary shows (``first_words``).
 FIRST_WORDS_CHARS = 80
-#: Context Claude Code puts in a user turn ahead of what the person typed.
-_CLIENT_CONTEXT = re.compile(r"<system-reminder>.*?(?:</system-reminder>|$)", re.DOTALL)
 
 
 def first_words(text: str, limit: int = FIRST_WORDS_CHARS) -> str:
     """The opening of a question as one line for a session list: client-added context left out,
     whitespace folded, cut at a word boundary with "…" past ``limit`` characters."""
-    words = " ".join(_CLIENT_CONTEXT.sub(" ", text).split())
+    words = " ".join(without_client_context(text).split())
     if len(words) <= limit:
         return words
     cut = words[: limit + 1].rsplit(" ", 1)[0] if " " in words[:limit] else words[:limit]
