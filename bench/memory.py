@@ -23,7 +23,7 @@ from tests.memory.corpus import load_corpus  # noqa: E402
 from tests.routing.corpus import load_turns, request_of  # noqa: E402
 from trooper.conversation import Message, TextBlock  # noqa: E402
 from trooper.memory import compact, count_request_tokens, count_tokens, extract_sitrep  # noqa: E402
-from trooper.memory.sitrep import SitrepBuilder, clear_cache  # noqa: E402
+from trooper.memory.sitrep.builder import SitrepBuilder, clear_cache  # noqa: E402
 from trooper.routing.classifier import classify  # noqa: E402
 
 SITREP_TURNS = (125, 250, 500, 1_000, 2_000)

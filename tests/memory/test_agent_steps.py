@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from trooper.conversation import Message, TextBlock, ToolResultBlock, ToolUseBlock
-from trooper.memory.agent_steps import Outcome, read_todos, read_tool_call
 from trooper.memory.sitrep import extract_sitrep
+from trooper.memory.sitrep.agent_steps import Outcome, read_todos, read_tool_call
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,8 @@ import re
 import pytest
 
 from tests.memory.corpus import load_corpus
-from trooper.memory import cues
 from trooper.memory.phrases import compile_phrases
+from trooper.memory.sitrep import cues
 
 FAMILIES = [
     ("pending", cues._PENDING.pattern),

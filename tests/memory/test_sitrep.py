@@ -9,8 +9,8 @@ import pytest
 
 from tests.memory.corpus import load_split, score
 from trooper.conversation import Message, TextBlock, ToolResultBlock, ToolUseBlock
-from trooper.memory.entities import extract_entities
-from trooper.memory.sitrep import _KEYWORD, SitrepBuilder, _words, clear_cache, concise, extract_sitrep, render_sitrep
+from trooper.memory.sitrep.builder import _KEYWORD, SitrepBuilder, _words, clear_cache, concise, extract_sitrep, render_sitrep
+from trooper.memory.sitrep.entities import extract_entities
 from trooper.memory.tokens import count_tokens
 
 #: Rule tests read the dev split only; the test split is scored, never read item by item.

@@ -7,8 +7,8 @@ import random
 import pytest
 
 from tests.memory.corpus import load_corpus
-from trooper.memory import cues
-from trooper.memory.entities import extract_entities
+from trooper.memory.sitrep import cues
+from trooper.memory.sitrep.entities import extract_entities
 from trooper.memory.triggers import ascii_words, derive_triggers, expand
 
 FAMILIES = {

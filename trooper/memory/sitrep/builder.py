@@ -20,10 +20,10 @@ from typing import NamedTuple
 
 from trooper.client_context import without_client_context
 from trooper.conversation import Message, TextBlock, ToolResultBlock, ToolUseBlock
-from trooper.memory import agent_steps, cues
-from trooper.memory.agent_steps import MAX_ITEM_WORDS
-from trooper.memory.entities import extract_entities, extract_errors
-from trooper.memory.intent import read_intent, read_refinement
+from trooper.memory.sitrep import agent_steps, cues
+from trooper.memory.sitrep.agent_steps import MAX_ITEM_WORDS
+from trooper.memory.sitrep.entities import extract_entities, extract_errors
+from trooper.memory.sitrep.intent import read_intent, read_refinement
 from trooper.memory.tokens import count_tokens
 
 HEAD_CHARS = 1000

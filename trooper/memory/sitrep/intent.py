@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from trooper.memory.cues import is_problem
+from trooper.memory.sitrep.cues import is_problem
 from trooper.memory.triggers import derive_triggers
 
 _ACTIVITIES = (

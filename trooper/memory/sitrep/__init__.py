@@ -1,0 +1,13 @@
+"""SITREP extraction: what a session is about and where it stands, read from its transcript.
+
+- ``builder``: the incremental ``SitrepBuilder`` (one per live session), ``extract_sitrep`` and
+  the rendered block compaction injects;
+- ``agent_steps``: what agents' tool calls and results say (checks, commits, PRs, TODO lists);
+- ``cues``: the prose cues of done, open, questions, decisions and constraints;
+- ``intent``: the goal, from the request sentence of the first substantive turn;
+- ``entities``: the names that matter (technologies, files, env vars, errors, quantities).
+"""
+
+from trooper.memory.sitrep.builder import Sitrep, SitrepBuilder, clear_cache, extract_sitrep, render_sitrep
+
+__all__ = ["Sitrep", "SitrepBuilder", "clear_cache", "extract_sitrep", "render_sitrep"]
