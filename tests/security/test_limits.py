@@ -151,3 +151,33 @@ def test_a_client_that_stops_reading_cannot_pin_memory(remote_anthropic, make_tr
     growth_mb = (peak - before) / 2**20
     print(f'slow reader: RSS grew {growth_mb:.1f} MB')
     assert growth_mb < UPSTREAM_MB / 2, f"memory grew {growth_mb:.0f} MB for a {UPSTREAM_MB} MB answer nobody read"
+
+
+def test_a_stalled_reader_frees_its_slot_once_its_answer_is_complete_upstream(remote_anthropic, make_trooper, monkeypatch):
+    """The answer is read on while less than READ_AHEAD_BYTES waits unsent: when it is whole,
+    its place among the answers in flight is free, though its client still has not read it (it is
+    dropped later, after the write timeout). Before, the slot stayed taken until then."""
+    monkeypatch.setattr(base, "READ_AHEAD_BYTES", 64 * 2**20)  # past the kernel's socket buffers
+    chunk = "x" * (64 * 1024 - 1) + " "
+    remote_anthropic.enqueue("reply_text", chunks=[chunk] * (16 * 16))  # 16 MB: more than the sockets hold
+    server = make_trooper(
+        CLAUDE_API_KEY=CLAUDE_KEY, CLAUDE_URL=remote_anthropic.url + "/v1/messages", TROOPER_MAX_SESSION_STREAMS="1",
+    )
+    reader = socket.socket()
+    reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    reader.connect(("127.0.0.1", server.runtime.port))
+    body = json.dumps(message(stream=True)).encode()
+    reader.sendall(
+        b"POST /v1/messages HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"X-Session-ID: s-stalled\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+    )
+    assert reader.recv(65536).startswith(b"HTTP/1.1 200")  # the answer has started; nobody reads on
+    deadline = time.monotonic() + 10
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        while True:
+            again = client.post(ANTHROPIC, json=message(), headers={"X-Session-ID": "s-stalled"})
+            if again.status_code == 200:
+                break
+            assert again.status_code == 429 and time.monotonic() < deadline, "the slot was never freed"
+            time.sleep(0.2)
+    reader.close()

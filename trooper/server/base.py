@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+from asyncio import Future
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 import tornado.web
@@ -16,6 +18,11 @@ if TYPE_CHECKING:
 
 #: A client that stops reading for this long is dropped, so it cannot pin memory.
 WRITE_TIMEOUT_SECONDS = 60.0
+#: What a stream may have written but not yet sent to a slow client before Trooper stops reading
+#: the answer from upstream: most answers whole. So a client that stops reading lets its upstream
+#: answer finish and frees its place among the answers in flight (TROOPER_MAX_STREAMS), holding at
+#: most this much until WRITE_TIMEOUT_SECONDS drops it.
+READ_AHEAD_BYTES = 256 * 1024
 
 
 class BaseHandler(tornado.web.RequestHandler):
@@ -23,6 +30,12 @@ class BaseHandler(tornado.web.RequestHandler):
 
     Front doors that speak a provider's protocol override ``error_body`` to use its shape.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        #: A stream's flushes not yet done, oldest first, with their sizes (``send_bounded``).
+        self._unsent: deque[tuple[Future[None], int]] = deque()
+        self._unsent_bytes = 0
+        super().__init__(*args, **kwargs)
 
     @property
     def state(self) -> AppState:
@@ -43,12 +56,27 @@ class BaseHandler(tornado.web.RequestHandler):
         self.set_header("Cache-Control", "no-cache")
         self.set_header("X-Accel-Buffering", "no")
 
-    async def flush_bounded(self) -> None:
-        """Flush, giving a client that stopped reading ``WRITE_TIMEOUT_SECONDS`` (then
-        ``asyncio.TimeoutError``). Most flushes are done at once (the socket took the bytes):
-        only one still pending needs a deadline, and a timer per event would cost more than it."""
-        flushed = self.flush()
-        await (flushed if flushed.done() else asyncio.wait_for(flushed, WRITE_TIMEOUT_SECONDS))
+    async def send_bounded(self, chunk: bytes) -> None:
+        """Write and flush ``chunk`` of a stream; wait only while more than ``READ_AHEAD_BYTES``
+        written are still unsent, giving a client that stopped reading ``WRITE_TIMEOUT_SECONDS``
+        (then ``asyncio.TimeoutError``; ``StreamClosedError`` when it left). Most flushes are done
+        at once (the socket took the bytes): a timer runs only for one still pending."""
+        self.write(chunk)
+        self._unsent.append((self.flush(), len(chunk)))
+        self._unsent_bytes += len(chunk)
+        while self._unsent and (self._unsent[0][0].done() or self._unsent_bytes > READ_AHEAD_BYTES):
+            flushed, size = self._unsent[0]
+            await (flushed if flushed.done() else asyncio.wait_for(flushed, WRITE_TIMEOUT_SECONDS))
+            self._unsent.popleft()
+            self._unsent_bytes -= size
+
+    async def drain_bounded(self) -> None:
+        """Wait until everything a stream wrote is sent, within ``WRITE_TIMEOUT_SECONDS``."""
+        if self._unsent:
+            last = self._unsent[-1][0]
+            await (last if last.done() else asyncio.wait_for(last, WRITE_TIMEOUT_SECONDS))
+            self._unsent.clear()
+            self._unsent_bytes = 0
 
     def json_body(self) -> dict[str, Any]:
         """The request body as a JSON object, or a 400 that says what is wrong with it."""

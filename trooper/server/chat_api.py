@@ -200,8 +200,9 @@ class StreamingChatHandler(ChatHandler):
         await self._send("error", {"message": exc.message})
 
     async def _send(self, event: str, data: dict[str, Any]) -> None:
-        self.write(format_sse(json.dumps(data, ensure_ascii=False), event))
-        await self.flush_bounded()
+        await self.send_bounded(format_sse(json.dumps(data, ensure_ascii=False), event))
+        if event in ("done", "error"):  # the answer's last event: the page must have it all
+            await self.drain_bounded()
 
 
 class ChatMessagesHandler(StreamingChatHandler):

@@ -124,11 +124,13 @@ class FrontDoor(LimitedBodyHandler):
                         recorded = await self._record_stream(answer, trail, book, started)
                     except TrooperError as failure:
                         recorded, event = True, StreamError(failure.error_type, failure.message, failure.status)  # nor recorded below
-                self.write(encoder.encode(event))
-                await self.flush_bounded()
+                # Not waiting for a slow client here lets the answer finish upstream (and free its
+                # slot) while what it has not read yet waits in memory, up to READ_AHEAD_BYTES.
+                await self.send_bounded(encoder.encode(event))
                 if not headers_sent:
                     headers_sent = True
                     book.start_question()  # the first event is out: the dashboard shows the turn
+            await self.drain_bounded()
         except (StreamClosedError, asyncio.TimeoutError):
             # The client left (or stopped reading); stop the upstream and keep what arrived.
             answer.error = StreamError("cancelled", "client disconnected")
