@@ -115,14 +115,23 @@ class SessionService:
         self._store = store
         self._feed = feed
         self._live: OrderedDict[str, LiveSession] = OrderedDict()
+        self._loading: dict[str, asyncio.Future[LiveSession]] = {}
         self._sitrep_tasks: dict[str, asyncio.TimerHandle] = {}
 
     async def open(self, session_id: str, source: str) -> LiveSession:
-        """The live session, restored from the store after a restart, or a new one."""
+        """The live session, restored from the store after a restart, or a new one. Concurrent
+        first requests of a session share one load."""
         session = self._live.get(session_id)
         if session is not None:
             self._live.move_to_end(session_id)
             return session
+        loading = self._loading.get(session_id)
+        if loading is None:
+            loading = self._loading[session_id] = asyncio.ensure_future(self._load(session_id, source))
+            loading.add_done_callback(lambda _: self._loading.pop(session_id, None))
+        return await asyncio.shield(loading)  # a caller that goes away does not cancel the others' load
+
+    async def _load(self, session_id: str, source: str) -> LiveSession:
         stored = await self._store.get_session(session_id)
         session = LiveSession(session_id, source)
         if stored is None:
