@@ -49,6 +49,10 @@ class SessionRecord:
     #: ``local`` or ``cloud``: the route of a chat session.
     route: str = "local"
     title: str = ""
+    #: The session this one is a subagent's child of; None for a root session.
+    parent_id: str | None = None
+    #: ``identity.Opening.encoded()`` of a named session's main conversation, ``""`` until known.
+    opening: str = ""
 
 
 @dataclass

@@ -101,7 +101,15 @@ def _v3_cached_tokens(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE turns ADD COLUMN tokens_cached INTEGER NOT NULL DEFAULT 0")
 
 
-MIGRATIONS: list[Migration] = [_v1_core_tables, _v2_turn_text_and_activity_index, _v3_cached_tokens]
+def _v4_session_tree(conn: sqlite3.Connection) -> None:
+    # A subagent's session names the session it works for; a root session has none (NULL).
+    conn.execute("ALTER TABLE sessions ADD COLUMN parent_id TEXT")
+    # A named session's opening (digests of its main conversation's system prompt and first user
+    # turn): a request under the same name that opens another conversation is a subagent's.
+    conn.execute("ALTER TABLE sessions ADD COLUMN opening TEXT NOT NULL DEFAULT ''")
+
+
+MIGRATIONS: list[Migration] = [_v1_core_tables, _v2_turn_text_and_activity_index, _v3_cached_tokens, _v4_session_tree]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
