@@ -1,9 +1,9 @@
 """Live sessions: the in-memory view of each conversation, kept in step with the store.
 
-Every front door goes through here: it resolves the session, records the turns a client sent
-(each message once, however often the history is resent), records the answer, every upstream
-attempt and every routing event, publishes a live update for the dashboard, and recomputes the
-SITREP off the request path.
+Every front door goes through here: it resolves the session (a subagent's child session
+included), records the turns a client sent (each message once, however often the history is
+resent), records the answer, every upstream attempt and every routing event, publishes a live
+update for the dashboard, and recomputes the SITREP off the request path.
 """
 
 from __future__ import annotations
@@ -25,6 +25,15 @@ from trooper.conversation import (
     message_from_dict,
 )
 from trooper.errors import TrooperError
+from trooper.memory.identity import (
+    ClientIds,
+    Opening,
+    agent_key,
+    child_session_id,
+    derived_session_id,
+    opening_key,
+    opening_of,
+)
 from trooper.memory.sitrep import Sitrep, SitrepBuilder, extract_sitrep
 from trooper.memory.tokens import count_message_tokens
 from trooper.memory.transcript import diff_history, message_fingerprint
@@ -62,6 +71,11 @@ class LiveSession:
     tool_signatures: dict[str, str] = field(default_factory=dict)
     #: One turn at a time per session: two tabs or a retrying agent cannot interleave answers.
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    #: The session this one is a subagent's child of; None for a root session.
+    parent_id: str | None = None
+    #: A named session's main conversation's opening, once known: another opening under the same
+    #: name is a subagent's (``resolve``).
+    opening: Opening | None = None
 
 
 def _turn_role(message: Message) -> str:
@@ -118,27 +132,51 @@ class SessionService:
         self._loading: dict[str, asyncio.Future[LiveSession]] = {}
         self._sitrep_tasks: dict[str, asyncio.TimerHandle] = {}
 
-    async def open(self, session_id: str, source: str) -> LiveSession:
-        """The live session, restored from the store after a restart, or a new one. Concurrent
-        first requests of a session share one load."""
+    async def resolve(self, ids: ClientIds, request: Request, source: str) -> LiveSession:
+        """The session a front door's request belongs to: the one its client named (or the one its
+        conversation's opening names), or a child of that one for a subagent's request, which is
+        one that names an agent, or whose opening differs from the named session's."""
+        if ids.session is None:
+            return await self.open(derived_session_id(request), source)
+        named = await self.open(ids.session, source)
+        if ids.agent is not None:
+            parent = named if ids.parent_agent is None else await self._child(named, agent_key(ids.parent_agent), named)
+            return await self._child(named, agent_key(ids.agent), parent)
+        opening = opening_of(request)
+        if named.opening is None:  # the first conversation under a name is the main one
+            named.opening = opening
+            self._store.upsert_session(SessionRecord(named.id, named.source, opening=opening.encoded()))
+        if not opening.starts_another(named.opening):
+            return named
+        return await self._child(named, opening_key(opening), named)
+
+    async def _child(self, named: LiveSession, key: str, parent: LiveSession) -> LiveSession:
+        """The child session ``key`` of the session the client named, under ``parent``."""
+        return await self.open(child_session_id(named.id, key), named.source, parent_id=parent.id)
+
+    async def open(self, session_id: str, source: str, *, parent_id: str | None = None) -> LiveSession:
+        """The live session, restored from the store after a restart, or a new one (a child of
+        ``parent_id`` when given). Concurrent first requests of a session share one load."""
         session = self._live.get(session_id)
         if session is not None:
             self._live.move_to_end(session_id)
             return session
         loading = self._loading.get(session_id)
         if loading is None:
-            loading = self._loading[session_id] = asyncio.ensure_future(self._load(session_id, source))
+            loading = self._loading[session_id] = asyncio.ensure_future(self._load(session_id, source, parent_id))
             loading.add_done_callback(lambda _: self._loading.pop(session_id, None))
         return await asyncio.shield(loading)  # a caller that goes away does not cancel the others' load
 
-    async def _load(self, session_id: str, source: str) -> LiveSession:
+    async def _load(self, session_id: str, source: str, parent_id: str | None) -> LiveSession:
         stored = await self._store.get_session(session_id)
-        session = LiveSession(session_id, source)
+        session = LiveSession(session_id, source, parent_id=parent_id)
         if stored is None:
-            self._store.upsert_session(SessionRecord(session_id, source))
+            self._store.upsert_session(SessionRecord(session_id, source, parent_id=parent_id))
             self._feed.publish({"type": "session", "session_id": session_id})
         else:
             session.source = stored.get("source") or source
+            session.parent_id = stored.get("parent_id")
+            session.opening = Opening.decode(stored.get("opening") or "")
             session.route = stored.get("route") or "local"
             session.tokens_saved = int(stored.get("tokens_saved") or 0)
             session.fallbacks = int(stored.get("fallbacks") or 0)
