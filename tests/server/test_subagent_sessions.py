@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from typing import Any
 
 import anthropic
@@ -123,6 +124,17 @@ def sent_shape(conversation: list[dict[str, Any]]) -> list[tuple[str, list[str],
     return [(role(m), [b["type"] for b in blocks(m["content"])], content_text(m["content"])) for m in conversation]
 
 
+def settled_sitrep(api: httpx.Client, session_id: str, done: int) -> dict[str, Any]:
+    """The session's stored SITREP once it counts ``done`` finished subagents (SITREPs are
+    computed off the request path, a moment after the turn)."""
+    deadline = time.monotonic() + 5
+    while True:
+        sitrep = api.get(f"/sessions/{session_id}").json()["sitrep"] or {}
+        if sum(s["done"] for s in sitrep.get("subagents", [])) == done or time.monotonic() > deadline:
+            return sitrep
+        time.sleep(0.05)
+
+
 @pytest.mark.parametrize("agent_ids", [True, False], ids=["agent-id headers", "distinct roots only"])
 def test_parallel_subagents_get_child_sessions_of_their_own(fake_anthropic, make_trooper, agent_ids):
     script_the_upstream(fake_anthropic)
@@ -153,9 +165,40 @@ def test_parallel_subagents_get_child_sessions_of_their_own(fake_anthropic, make
             assert (child["branch"], child["turn_count"]) == (0, 4), "one conversation, never branched"
         assert sessions[SESSION]["branch"] == 0
 
+        parent = settled_sitrep(api, SESSION, done=4)
+        asked = {s["session_id"]: s["asked"] for s in parent["subagents"]}
+        assert sorted(asked) == sorted(child["id"] for child, _ in by_task.values())
+        assert "sessions are stored" in asked[by_task[TASKS[0]][0]["id"]]
+        assert "front doors" in asked[by_task[TASKS[2]][0]["id"]]
+        steps = [step for step in parent["completed_steps"] if step.startswith("subagent: ")]
+        assert sorted(steps) == sorted(f"subagent: {what} (done)" for what in asked.values())
+        assert not [loop for loop in parent["open_loops"] if loop.startswith("subagent: ")]
+        child_sitrep = api.get(f"/sessions/{by_task[TASKS[0]][0]['id']}").json()["sitrep"]
+        assert "sessions are stored" in child_sitrep["intent"] and not child_sitrep["subagents"]
+
 
 def opened_with_any_task(request: RecordedRequest, length: int) -> bool:
     return any(opened_with(task, length)(request) for task in TASKS)
+
+
+def test_a_subagent_at_work_is_an_open_loop_of_its_parent(fake_anthropic, make_trooper):
+    fake_anthropic.default = reply_tool_calls(tool_call("Grep", {"q": "x"}))
+    server = make_trooper(CLAUDE_API_KEY="sk-ant-test-0123456789abcdef", CLAUDE_URL=fake_anthropic.messages_url)
+    headers = {"X-Claude-Code-Session-Id": SESSION}
+    with anthropic.Anthropic(base_url=server.url, api_key="local", max_retries=0) as client:
+        client.messages.create(model="m", max_tokens=64, messages=[{"role": "user", "content": MAIN_TASK}],
+                               extra_headers=headers)
+        raw = client.messages.with_raw_response.create(
+            model="m", max_tokens=64, messages=[{"role": "user", "content": TASKS[0]}],
+            extra_headers={**headers, "x-claude-code-agent-id": "agent-0"})
+    child = raw.headers["x-trooper-session"]
+    with httpx.Client(base_url=server.url, trust_env=False) as api:
+        deadline = time.monotonic() + 5
+        while not (api.get(f"/sessions/{SESSION}").json()["sitrep"] or {}).get("subagents") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        parent = api.get(f"/sessions/{SESSION}").json()["sitrep"]
+    assert parent["subagents"] == [{"session_id": child, "asked": parent["subagents"][0]["asked"], "done": False}]
+    assert f"subagent: {parent['subagents'][0]['asked']} (running)" in parent["open_loops"]
 
 
 @pytest.mark.parametrize("header", ["session-id", "session_id"])

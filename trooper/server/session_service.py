@@ -35,6 +35,7 @@ from trooper.memory.identity import (
     opening_of,
 )
 from trooper.memory.sitrep import Sitrep, SitrepBuilder, extract_sitrep
+from trooper.memory.subagents import Subagent, subagent_of, subagents_from, with_subagents
 from trooper.memory.tokens import count_message_tokens
 from trooper.memory.transcript import diff_history, message_fingerprint
 from trooper.routing.router import TurnRecorder
@@ -76,6 +77,9 @@ class LiveSession:
     #: A named session's main conversation's opening, once known: another opening under the same
     #: name is a subagent's (``resolve``).
     opening: Opening | None = None
+    #: This session's subagents (child id → what it was asked, whether it is done), in the order
+    #: they appeared: its SITREP lists them.
+    subagents: dict[str, Subagent] = field(default_factory=dict)
 
 
 def _turn_role(message: Message) -> str:
@@ -117,11 +121,12 @@ def tokens_saved_by(response: Response, tier: str) -> int:
 
 
 def _build_sitrep(session: LiveSession) -> Sitrep:
-    """The SITREP of the session's messages, folding in those the builder has not read yet."""
+    """The SITREP of the session's messages, folding in those the builder has not read yet, and
+    its subagents."""
     for message in session.messages[session.sitrep_read :]:
         session.sitrep_builder.add(message)
     session.sitrep_read = len(session.messages)
-    return session.sitrep_builder.build()
+    return with_subagents(session.sitrep_builder.build(), session.subagents.values())
 
 
 class SessionService:
@@ -177,6 +182,7 @@ class SessionService:
             session.source = stored.get("source") or source
             session.parent_id = stored.get("parent_id")
             session.opening = Opening.decode(stored.get("opening") or "")
+            session.subagents = subagents_from(stored.get("sitrep"))
             session.route = stored.get("route") or "local"
             session.tokens_saved = int(stored.get("tokens_saved") or 0)
             session.fallbacks = int(stored.get("fallbacks") or 0)
@@ -314,14 +320,14 @@ class SessionService:
         """
         diff = diff_history(session.messages, messages, stored_fingerprints=session.fingerprints)
         if diff.branched:
-            return extract_sitrep(messages)
+            return with_subagents(extract_sitrep(messages), session.subagents.values())
         stored = self.sitrep_now(session)
         if not diff.appended:
             return stored
         builder = session.sitrep_builder.copy()
         for message in diff.appended:
             builder.add(message)
-        return builder.build()
+        return with_subagents(builder.build(), session.subagents.values())
 
     def _schedule_sitrep(self, session: LiveSession) -> None:
         if session.id in self._sitrep_tasks:
@@ -334,12 +340,24 @@ class SessionService:
         session.sitrep = _build_sitrep(session)
         self._store.add_sitrep(SitrepRecord(session.id, session.sitrep.to_dict(), turn_count=len(session.messages)))
         self._feed.publish({"type": "sitrep", "session_id": session.id})
+        self._tell_parent(session, session.sitrep)
+
+    def _tell_parent(self, child: LiveSession, sitrep: Sitrep) -> None:
+        """Bring the parent's view of ``child`` up to date, and its SITREP when that view changed
+        (a parent no longer in memory learns it at the child's next turn after it comes back)."""
+        parent = self._live.get(child.parent_id) if child.parent_id else None
+        if parent is None:
+            return
+        seen = subagent_of(child.id, child.messages, sitrep)
+        if parent.subagents.get(child.id) != seen:
+            parent.subagents[child.id] = seen
+            self._schedule_sitrep(parent)
 
     def flush_sitreps(self) -> None:
-        """Compute pending SITREPs now (graceful shutdown)."""
-        for session_id, handle in list(self._sitrep_tasks.items()):
+        """Compute pending SITREPs now (graceful shutdown), a parent's that its child's changes."""
+        while self._sitrep_tasks:
+            session_id, handle = self._sitrep_tasks.popitem()
             handle.cancel()
             session = self._live.get(session_id)
             if session is not None:
                 self._update_sitrep(session)
-        self._sitrep_tasks.clear()
