@@ -138,10 +138,10 @@ def settled_sitrep(api: httpx.Client, session_id: str, done: int) -> dict[str, A
 @pytest.mark.parametrize("agent_ids", [True, False], ids=["agent-id headers", "distinct roots only"])
 def test_parallel_subagents_get_child_sessions_of_their_own(fake_anthropic, make_trooper, agent_ids):
     script_the_upstream(fake_anthropic)
-    # Two answers at once per session: before child sessions the third parallel subagent was
-    # refused with a 429.
+    # Two answers at once per session, none queued: before child sessions the third parallel
+    # subagent was refused with a 429.
     server = make_trooper(CLAUDE_API_KEY="sk-ant-test-0123456789abcdef", CLAUDE_URL=fake_anthropic.messages_url,
-                          TROOPER_MAX_SESSION_STREAMS="2")
+                          TROOPER_MAX_SESSION_STREAMS="2", TROOPER_QUEUE_SECONDS="0")
 
     conversations = asyncio.run(replay_claude_code(server.url, agent_ids=agent_ids))
 
