@@ -23,12 +23,15 @@ def trooper(fake_ollama, make_trooper):  # type: ignore[no-untyped-def]
     return make_trooper(FALLBACK_URL=fake_ollama.api_chat_url)
 
 
-def agent_turn(base_url: str, session_id: str, messages: list[dict[str, Any]], **extra: Any) -> None:
-    """One turn of an agent through the Anthropic front door, as an SDK would send it."""
+def agent_turn(base_url: str, session_id: str, messages: list[dict[str, Any]], *, agent_id: str = "",
+               **extra: Any) -> None:
+    """One turn of an agent (a subagent with ``agent_id``) through the Anthropic front door, as
+    an SDK would send it."""
+    agent = {"x-claude-code-agent-id": agent_id} if agent_id else {}
     response = httpx.post(
         f"{base_url}/v1/messages",
         json={"model": "claude-haiku-4-5", "max_tokens": 256, "messages": messages, **extra},
-        headers={"x-api-key": "local", "anthropic-version": "2023-06-01", "X-Session-ID": session_id},
+        headers={"x-api-key": "local", "anthropic-version": "2023-06-01", "X-Claude-Code-Session-Id": session_id, **agent},
         timeout=20,
     )
     assert response.status_code == 200, response.text
@@ -83,6 +86,36 @@ def test_a_new_turn_and_an_open_loop_appear_live_without_a_reload(trooper, fake_
     expect(page.locator("#detail-providers")).to_contain_text("ollama")
     assert page.evaluate("window.__sameDocument") is True, "the page reloaded"
     page.screenshot(path=str(SCREENSHOTS / "dashboard-session.png"), full_page=True)
+    assert not watched.errors and not watched.dialogs
+
+
+def test_subagents_are_listed_under_their_session(trooper, fake_ollama, watched) -> None:  # type: ignore[no-untyped-def]
+    hostile = "Find <img src=x onerror=alert('task')> in the parser module."
+    agent_turn(trooper.url, "agent-tree", [{"role": "user", "content": "Audit the parser for injection bugs."}])
+    agent_turn(trooper.url, "agent-tree", [{"role": "user", "content": hostile}], agent_id="a1")
+    agent_turn(trooper.url, "agent-tree", [{"role": "user", "content": "Review the tokenizer tests."}], agent_id="a2")
+    agent_turn(trooper.url, "lone-session", [{"role": "user", "content": "Warm the cache on start."}])
+
+    page = watched.page
+    page.goto(f"{trooper.url}/dashboard")
+    parent = page.locator("#session-list > li[data-session-id='agent-tree']")
+    subagents = parent.locator(":scope > ol.session-children > li > .session-item")
+    expect(subagents).to_have_count(2)
+    expect(page.locator("#session-list > li")).to_have_count(2)  # the two sessions; subagents sit inside theirs
+    expect(subagents.filter(has_text="onerror alert")).to_have_count(1)  # its task, as text
+    expect(subagents.first).to_contain_text("subagent")
+    own_box = parent.locator(":scope > .session-item").bounding_box()
+    child_box = subagents.first.bounding_box()
+    assert own_box and child_box and child_box["x"] > own_box["x"] + 8, "indented under its session"
+
+    subagents.filter(has_text="tokenizer").click()
+    expect(page.locator("#detail-parent")).to_be_visible()
+    page.locator("#detail-parent-link").click()
+    expect(page.locator("#detail-id")).to_have_text("agent-tree")
+    expect(page.locator("#detail-parent")).to_be_hidden()
+    expect(page.locator("#sitrep")).to_contain_text("subagent: review the tokenizer tests (done)")
+    page.screenshot(path=str(SCREENSHOTS / "dashboard-subagents.png"))
+    assert page.locator("#session-list img, [onerror]").count() == 0
     assert not watched.errors and not watched.dialogs
 
 

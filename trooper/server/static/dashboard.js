@@ -52,6 +52,7 @@ function sessionItem(session) {
   },
   el("span", { className: "session-intent", text: session.intent || session.title || "No intent yet" }),
   el("span", { className: "session-line" },
+    session.parent_id ? el("span", { className: "badge", text: "subagent" }) : null,
     el("span", { text: `${session.turn_count ?? 0} turns` }),
     el("span", { className: "saved", text: `${formatCount(session.tokens_saved)} saved` }),
     el("span", { text: session.source || "" }),
@@ -63,11 +64,36 @@ function sessionItem(session) {
   // Bar widths are layout, not content: set through the CSSOM (allowed by the CSP), never as markup.
   const bars = button.querySelectorAll(".mix-bar span");
   mix.forEach(([, count], index) => { bars[index].style.width = `${(100 * count) / total}%`; });
-  return el("li", {}, button);
+  return button;
+}
+
+/** Subagents' sessions by the parent listed with them; the others are the tree's roots. */
+function sessionTree(list) {
+  const listed = new Set(list.map((session) => session.id));
+  const children = new Map();
+  const roots = [];
+  for (const session of list) {
+    if (session.parent_id && listed.has(session.parent_id)) {
+      children.set(session.parent_id, [...(children.get(session.parent_id) || []), session]);
+    } else {
+      roots.push(session); // a root, or a subagent whose parent is not on this page
+    }
+  }
+  return { roots, children };
+}
+
+/** A session and, indented under it, its subagents' sessions (most recently active first). */
+function sessionNode(session, children) {
+  const subagents = children.get(session.id) || [];
+  return el("li", { attrs: { "data-session-id": session.id } },
+    sessionItem(session),
+    subagents.length ? el("ol", { className: "session-children", attrs: { "aria-label": "Subagents" } },
+      subagents.map((child) => sessionNode(child, children))) : null);
 }
 
 function renderSessionList() {
-  $("session-list").replaceChildren(...sessions.map(sessionItem));
+  const { roots, children } = sessionTree(sessions);
+  $("session-list").replaceChildren(...roots.map((session) => sessionNode(session, children)));
   $("session-count").textContent = sessions.length ? String(sessions.length) : "";
 }
 
@@ -118,6 +144,8 @@ function renderSessionHead(session, transcript) {
   $("detail-intent").textContent = session.intent || (session.sitrep && session.sitrep.intent) || "No intent yet";
   $("detail-source").textContent = [session.source, session.route && `route: ${session.route}`].filter(Boolean).join(" · ");
   $("detail-id").textContent = session.id;
+  $("detail-parent").hidden = !session.parent_id;
+  $("detail-parent-link").textContent = session.parent_id || "";
   $("stat-turns").textContent = formatCount(session.turn_count ?? transcript.length);
   $("stat-saved").textContent = formatCount(session.tokens_saved);
   $("stat-escalations").textContent = formatCount(session.escalations);
@@ -272,6 +300,7 @@ $("sitrep").addEventListener("sitrep-evidence", (event) => {
   turn.scrollIntoView({ behavior: "smooth", block: "center" });
 });
 
+$("detail-parent-link").addEventListener("click", (event) => selectSession(event.currentTarget.textContent));
 $("load-more").addEventListener("click", () => {
   sessionsWanted += PAGE_SIZE;
   loadSessions();
