@@ -20,12 +20,14 @@ from trooper.config import Settings
 from trooper.server.sessions_api import ROUTES
 from trooper.server.state import AppState
 from trooper.store import open_store
+from trooper.store.records import SessionRecord
 
 UTC = "datetime64[ns, UTC]"
 EXPECTED = {
     "sessions": {
-        "session_id": "str", "source": "category", "client": "category", "route": "category", "title": "str",
-        "created_at": UTC, "last_activity": UTC, "intent": "str", "first_words": "str", "branch": "int64", "turn_count": "int64", "providers": "object",
+        "session_id": "str", "parent_id": "str", "source": "category", "client": "category", "route": "category",
+        "title": "str", "created_at": UTC, "last_activity": UTC, "intent": "str", "first_words": "str", "branch": "int64",
+        "turn_count": "int64", "providers": "object",
         "tokens_saved": "int64", "escalations": "int64", "fallbacks": "int64",
     },
     "turns": {
@@ -145,6 +147,19 @@ def test_a_server_gives_the_same_frames_as_the_file(store_path: Path, server_url
     from_server = READERS[name]()
     assert_schema(from_server, name)
     pd.testing.assert_frame_equal(from_server, from_file, check_categorical=False)
+
+
+def test_sessions_name_their_parent(store_path: Path, server_url: str) -> None:
+    async def add_a_child() -> None:
+        store = open_store(Settings(db_path=str(store_path)))  # the server reads the same file
+        store.upsert_session(SessionRecord("sub-alpha-1", "anthropic", created_at=T0 + 6, parent_id="alpha"))
+        await store.close()
+
+    asyncio.run(add_a_child())
+    for source in (store_path, server_url):
+        tf.connect(source)
+        parents = tf.sessions().set_index("session_id")["parent_id"]
+        assert parents["sub-alpha-1"] == "alpha" and parents.drop("sub-alpha-1").isna().all(), "roots have none"
 
 
 def test_a_session_filter_through_the_server(server_url: str) -> None:

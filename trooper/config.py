@@ -149,9 +149,11 @@ class Settings:
     max_body_bytes: int = 32 * 1024 * 1024
     max_messages: int = 2000
     max_request_tokens: int = 1_000_000
-    #: Upstream turns answered at once, in all and per session; more get a 429 with retry-after.
+    #: Upstream turns answered at once, in all and per session; one more waits up to
+    #: ``queue_seconds`` for a turn to end, then gets a 429 with retry-after.
     max_streams: int = 64
     max_session_streams: int = 4
+    queue_seconds: float = 3.0
     #: One log line per request (Tornado's access log); off by default, errors are logged either way.
     access_log: bool = False
     # notebooks and helpers: a Trooper server to use instead of finding or starting a local one
@@ -203,6 +205,7 @@ class Settings:
             max_request_tokens=_int(env, "TROOPER_MAX_REQUEST_TOKENS", d.max_request_tokens),
             max_streams=_int(env, "TROOPER_MAX_STREAMS", d.max_streams),
             max_session_streams=_int(env, "TROOPER_MAX_SESSION_STREAMS", d.max_session_streams),
+            queue_seconds=_float(env, "TROOPER_QUEUE_SECONDS", d.queue_seconds),
             access_log=_bool(env.get("TROOPER_ACCESS_LOG"), d.access_log),
             url=env.get("TROOPER_URL", "").strip().rstrip("/"),
         )

@@ -32,6 +32,7 @@ ROLES = pd.CategoricalDtype(["system", "user", "assistant", "tool"])
 SCHEMAS: dict[str, dict[str, Any]] = {
     "sessions": {
         "session_id": "str",
+        "parent_id": "str",
         "source": "category",
         "client": "category",
         "route": "category",

@@ -24,13 +24,16 @@ def trooper(fake_ollama, make_trooper):  # type: ignore[no-untyped-def]
 
 
 def agent_turn(
-    base_url: str, session_id: str, messages: list[dict[str, Any]], user_agent: str = "python-httpx", **extra: Any
+    base_url: str, session_id: str, messages: list[dict[str, Any]], user_agent: str = "python-httpx", *, agent_id: str = "",
+    **extra: Any,
 ) -> None:
-    """One turn of an agent through the Anthropic front door, as an SDK would send it."""
+    """One turn of an agent through the Anthropic front door, as an SDK would send it; with
+    ``agent_id``, a subagent's turn under that session, as Claude Code sends it."""
+    ids = {"X-Claude-Code-Session-Id": session_id, "x-claude-code-agent-id": agent_id} if agent_id else {"X-Session-ID": session_id}
     response = httpx.post(
         f"{base_url}/v1/messages",
         json={"model": "claude-haiku-4-5", "max_tokens": 256, "messages": messages, **extra},
-        headers={"x-api-key": "local", "anthropic-version": "2023-06-01", "X-Session-ID": session_id, "User-Agent": user_agent},
+        headers={"x-api-key": "local", "anthropic-version": "2023-06-01", "User-Agent": user_agent, **ids},
         timeout=20,
     )
     assert response.status_code == 200, response.text
@@ -140,6 +143,35 @@ def test_rows_name_client_first_words_and_short_id_and_can_be_filtered_and_searc
     expect(rows.first).to_have_attribute("data-session-id", "s-0123456789abcdefabcd")
     page.select_option("#client-filter", "")
     expect(rows).to_have_count(3)
+
+
+def test_subagents_are_listed_under_their_session(trooper, fake_ollama, watched) -> None:  # type: ignore[no-untyped-def]
+    hostile = "Find <img src=x onerror=alert('task')> in the parser module."
+    agent_turn(trooper.url, "agent-tree", [{"role": "user", "content": "Audit the parser for injection bugs."}])
+    agent_turn(trooper.url, "agent-tree", [{"role": "user", "content": hostile}], agent_id="a1")
+    agent_turn(trooper.url, "agent-tree", [{"role": "user", "content": "Review the tokenizer tests."}], agent_id="a2")
+    agent_turn(trooper.url, "lone-session", [{"role": "user", "content": "Warm the cache on start."}])
+
+    page = watched.page
+    page.goto(f"{trooper.url}/dashboard")
+    parent = page.locator("#session-list > li[data-session-id='agent-tree']")
+    subagents = parent.locator(":scope > ol.session-children > li > .session-item")
+    expect(subagents).to_have_count(2)
+    expect(page.locator("#session-list > li")).to_have_count(2)  # the two sessions; subagents sit inside theirs
+    expect(subagents.filter(has_text="onerror alert")).to_have_count(1)  # its task, as text
+    expect(subagents.first).to_contain_text("subagent")
+    own_box = parent.locator(":scope > .session-item").bounding_box()
+    child_box = subagents.first.bounding_box()
+    assert own_box and child_box and child_box["x"] > own_box["x"] + 8, "indented under its session"
+
+    subagents.filter(has_text="tokenizer").click()
+    expect(page.locator("#detail-parent")).to_be_visible()
+    page.locator("#detail-parent-link").click()
+    expect(page.locator("#detail-id")).to_have_text("agent-tree")
+    expect(page.locator("#detail-parent")).to_be_hidden()
+    expect(page.locator("#sitrep")).to_contain_text("subagent: review the tokenizer tests (done)")
+    page.screenshot(path=str(SCREENSHOTS / "dashboard-subagents.png"))
+    assert page.locator("#session-list img, [onerror]").count() == 0
     assert not watched.errors and not watched.dialogs
 
 

@@ -1,11 +1,23 @@
-"""Session identity: explicit headers win; otherwise stable across resends, distinct across conversations."""
+"""Session identity: the ids clients really send, derived ids stable across resends, child ids."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 
 from trooper.conversation import Message, Request, TextBlock
-from trooper.memory.identity import InvalidSessionId, client_name, session_id_for
+from trooper.memory.identity import (
+    ClientIds,
+    InvalidSessionId,
+    agent_key,
+    child_session_id,
+    client_ids,
+    client_name,
+    derived_session_id,
+    opening_key,
+    opening_of,
+)
 
 
 def request(*texts: str, system: str | None = None, user: str | None = None) -> Request:
@@ -15,27 +27,71 @@ def request(*texts: str, system: str | None = None, user: str | None = None) -> 
 
 
 def test_explicit_headers_win_in_order():
-    assert session_id_for({"x-session-id": "abc", "x-claude-code-session-id": "cc"}, request("hi")) == "abc"
-    assert session_id_for({"x-claude-code-session-id": "cc-1"}, request("hi")) == "cc-1"
+    assert client_ids({"x-session-id": "abc", "x-claude-code-session-id": "cc"}).session == "abc"
+    assert client_ids({"x-claude-code-session-id": "cc-1"}) == ClientIds("cc-1")
+    assert client_ids({}) == ClientIds()
+
+
+def test_claude_code_names_its_subagents():
+    headers = {"x-claude-code-session-id": "cc", "x-claude-code-agent-id": "a7", "x-claude-code-parent-agent-id": "a1"}
+    assert client_ids(headers) == ClientIds("cc", "a7", "a1")
+    assert client_ids({**headers, "x-session-id": "mine"}) == ClientIds("mine", "a7", "a1")
+
+
+@pytest.mark.parametrize("session_header", ["session-id", "session_id"])
+def test_codex_session_and_threads(session_header):
+    assert client_ids({session_header: "cx"}) == ClientIds("cx")
+    assert client_ids({session_header: "cx", "thread-id": "cx"}) == ClientIds("cx"), "the main thread"
+    spawned = {session_header: "cx", "thread-id": "t2", "x-codex-parent-thread-id": "cx"}
+    assert client_ids(spawned) == ClientIds("cx", "t2")
+    nested = {session_header: "cx", "thread-id": "t3", "x-codex-parent-thread-id": "t2"}
+    assert client_ids(nested) == ClientIds("cx", "t3", "t2")
 
 
 def test_resent_history_keeps_the_id():
-    first = session_id_for({}, request("i am building a pool"))
-    later = session_id_for({}, request("i am building a pool", "ok", "what next?"))
+    first = derived_session_id(request("i am building a pool"))
+    later = derived_session_id(request("i am building a pool", "ok", "what next?"))
     assert first == later and first.startswith("s-")
 
 
 def test_different_openings_system_prompts_and_users_differ():
-    base = session_id_for({}, request("hello"))
-    assert session_id_for({}, request("hello there")) != base
-    assert session_id_for({}, request("hello", system="be terse")) != base
-    assert session_id_for({}, request("hello", user="alice")) != base
+    base = derived_session_id(request("hello"))
+    assert derived_session_id(request("hello there")) != base
+    assert derived_session_id(request("hello", system="be terse")) != base
+    assert derived_session_id(request("hello", user="alice")) != base
+
+
+def test_another_conversation_differs_in_both_its_system_prompt_and_its_first_user_turn():
+    main = opening_of(request("fix the login bug", system="You are Claude Code"))
+    assert opening_of(request("fix the login bug", "on it", "go on", system="You are Claude Code")) == main
+    compacted = opening_of(request("Summary of the conversation so far: …", system="You are Claude Code"))
+    side_request = opening_of(request("fix the login bug", system="Write a 5-word title"))
+    subagent = opening_of(request("Find where sessions are stored", system="You are a search agent"))
+    assert not compacted.starts_another(main) and not side_request.starts_another(main)
+    assert subagent.starts_another(main)
+
+
+def test_child_ids_are_deterministic_distinct_and_url_safe():
+    opening = opening_of(request("Find the store", system="search agent"))
+    ids = {
+        child_session_id("cc/1", agent_key("a1")),
+        child_session_id("cc/1", agent_key("a2")),
+        child_session_id("cc/2", agent_key("a1")),
+        child_session_id("cc/1", opening_key(opening)),
+    }
+    assert len(ids) == 4
+    assert child_session_id("cc/1", agent_key("a1")) in ids
+    assert all(re.fullmatch(r"sub-[0-9a-f]{20}", child) for child in ids)
 
 
 @pytest.mark.parametrize("bad", ["<script>", "a b", "x" * 200, "é"])
-def test_unsafe_explicit_ids_are_refused(bad):
-    with pytest.raises(InvalidSessionId):
-        session_id_for({"x-session-id": bad}, request("hi"))
+@pytest.mark.parametrize("header, others", [
+    ("x-session-id", {}), ("x-claude-code-agent-id", {"x-claude-code-session-id": "cc"}), ("session-id", {}),
+    ("thread-id", {"session-id": "cx"}),
+])
+def test_unsafe_ids_are_refused(bad, header, others):
+    with pytest.raises(InvalidSessionId, match=header):
+        client_ids({**others, header: bad})
 
 
 @pytest.mark.parametrize(

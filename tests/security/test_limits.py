@@ -53,7 +53,7 @@ def test_prompts_over_the_token_limit_are_refused_before_anything_is_stored(clau
 
 def test_answers_in_flight_are_limited_per_session_and_in_all(claude, fake_anthropic):
     fake_anthropic.default = reply_text("slow " * 20, chunk_delay=0.1)
-    server = claude(TROOPER_MAX_STREAMS="2", TROOPER_MAX_SESSION_STREAMS="1")
+    server = claude(TROOPER_MAX_STREAMS="2", TROOPER_MAX_SESSION_STREAMS="1", TROOPER_QUEUE_SECONDS="0.2")
     with httpx.Client(base_url=server.url, timeout=20) as client:
         with client.stream("POST", ANTHROPIC, json=message(stream=True), headers={"X-Session-ID": "s-a"}) as first:
             assert first.status_code == 200
@@ -74,10 +74,23 @@ def test_answers_in_flight_are_limited_per_session_and_in_all(claude, fake_anthr
         assert client.post(ANTHROPIC, json=message(), headers={"X-Session-ID": "s-a"}).status_code == 200
 
 
+def test_a_turn_over_the_session_limit_waits_briefly_for_room_instead_of_failing(claude, fake_anthropic):
+    fake_anthropic.default = reply_text("slow " * 8, chunk_delay=0.1)
+    server = claude(TROOPER_MAX_SESSION_STREAMS="1", TROOPER_QUEUE_SECONDS="5")
+    with httpx.Client(base_url=server.url, timeout=20) as client:
+        with client.stream("POST", ANTHROPIC, json=message(stream=True), headers={"X-Session-ID": "s-a"}) as first:
+            assert first.status_code == 200
+            waited = client.post(ANTHROPIC, json=message("again"), headers={"X-Session-ID": "s-a"})
+            assert waited.status_code == 200, waited.text
+            first.read()
+    first_seen, second_seen = fake_anthropic.wait_for_requests(2)
+    assert second_seen.arrived_at - first_seen.arrived_at >= 0.7, "the second turn started when the first ended"
+
+
 def test_one_client_cannot_take_every_slot(claude, fake_anthropic):
     """64 unread streams, each in its own session, once locked every other caller out."""
     fake_anthropic.default = reply_text("slow " * 20, chunk_delay=0.1)
-    server = claude(TROOPER_MAX_STREAMS="4", TROOPER_MAX_SESSION_STREAMS="4")
+    server = claude(TROOPER_MAX_STREAMS="4", TROOPER_MAX_SESSION_STREAMS="4", TROOPER_QUEUE_SECONDS="0.2")
     greedy = {"x-api-key": "sk-ant-greedy-client-0123456789abcdefgh"}
     with httpx.Client(base_url=server.url, timeout=20) as client, contextlib.ExitStack() as held:
         for n in range(3):

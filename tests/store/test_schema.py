@@ -58,6 +58,29 @@ async def test_upgrade_from_the_first_version_keeps_and_backfills_rows(tmp_path:
     assert schema_version(connect(path)) == SCHEMA_VERSION
 
 
+async def test_upgrade_from_the_previous_version_keeps_sessions_as_roots(tmp_path: Path) -> None:
+    path = tmp_path / "t.db"
+    conn = connect(path)
+    migrate(conn, MIGRATIONS[: SCHEMA_VERSION - 1])
+    conn.execute("INSERT INTO sessions (id, source, route, title, created_at, last_activity) "
+                 "VALUES ('s', 'anthropic', 'cloud', 'a title', 1.0, 2.0)")
+    conn.execute(
+        "INSERT INTO turns (session_id, branch, seq, role, content, text, created_at) VALUES ('s', 0, 0, 'user', ?, 'hi', 1.5)",
+        (json.dumps([{"type": "text", "text": "hi"}]),),
+    )
+    conn.close()
+    store = open_store(Settings(db_path=str(path)))
+    (session,) = await store.list_sessions()
+    assert session["parent_id"] is None, "v8: every older session is a root"
+    assert (session["id"], session["source"], session["route"], session["title"], session["turn_count"]) == (
+        "s", "anthropic", "cloud", "a title", 1)
+    stored = await store.get_session("s")
+    assert stored is not None and stored["opening"] == "", "v8: its opening is learnt from its next turn"
+    assert (await store.table("sessions"))["parent_id"] == [None]
+    await store.close()
+    assert schema_version(connect(path)) == SCHEMA_VERSION
+
+
 def test_a_newer_file_is_refused(tmp_path: Path) -> None:
     conn = connect(tmp_path / "t.db")
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")

@@ -30,6 +30,7 @@ async def test_session_summaries(store: SqliteStore) -> None:
     beta, alpha = await store.list_sessions()
     assert alpha == {
         "id": "alpha",
+        "parent_id": None,
         "source": "anthropic",
         "client": "Claude Code",
         "route": "local",
@@ -125,6 +126,22 @@ async def test_a_session_keeps_its_client_when_upserted_without_one(store: Sqlit
     await store.flush()
     session = await store.get_session("s")
     assert session is not None and (session["client"], session["first_words"]) == ("openai-python", "and then?")
+
+
+async def test_a_child_session_names_its_parent_everywhere(store: SqliteStore) -> None:
+    store.upsert_session(SessionRecord("main", "anthropic", created_at=T0, opening="ab12.cd34"))
+    store.add_event(EventRecord("sub-1", "error", {}, T0 + 1))  # a placeholder row first
+    store.upsert_session(SessionRecord("sub-1", "anthropic", created_at=T0 + 1, parent_id="main"))
+    store.upsert_session(SessionRecord("sub-1", "anthropic", created_at=T0 + 2, parent_id="other"))  # kept: "main"
+    store.upsert_session(SessionRecord("main", "anthropic", created_at=T0 + 3))  # the opening is kept too
+    await store.flush()
+    assert [(s["id"], s["parent_id"]) for s in await store.list_sessions()] == [("main", None), ("sub-1", "main")]
+    child, main = await store.get_session("sub-1"), await store.get_session("main")
+    assert child is not None and (child["parent_id"], child["opening"]) == ("main", "")
+    assert main is not None and (main["parent_id"], main["opening"]) == (None, "ab12.cd34")
+    assert (await store.table("sessions"))["parent_id"] == [None, "main"]
+    columns, _ = await store.table_page("sessions", limit=10)
+    assert dict(zip(columns["session_id"], columns["parent_id"])) == {"main": None, "sub-1": "main"}
 
 
 async def test_rows_for_a_session_never_upserted_are_listed(store: SqliteStore) -> None:

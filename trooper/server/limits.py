@@ -3,18 +3,21 @@
 - A request's prompt, by Trooper's token estimate, is at most ``TROOPER_MAX_REQUEST_TOKENS``
   (checked before anything is recorded, so a refused request leaves no trace in the session).
 - At most ``TROOPER_MAX_STREAMS`` upstream turns are answered at once, at most
-  ``TROOPER_MAX_SESSION_STREAMS`` in one session, and at most three quarters of
-  ``TROOPER_MAX_STREAMS`` (when it is 4 or more) for one client (its address and API key), so one client opening
-  streams it never reads, each in a session of its own, cannot lock everyone else out; one more
-  gets a 429 with ``retry-after`` in the caller's protocol shape instead of queueing without bound.
+  ``TROOPER_MAX_SESSION_STREAMS`` in one session (a subagent's child session has its own), and at
+  most three quarters of ``TROOPER_MAX_STREAMS`` (when it is 4 or more) for one client (its address and API
+  key), so one client opening streams it never reads, each in a session of its own, cannot lock
+  everyone else out. One more waits up to ``TROOPER_QUEUE_SECONDS`` for a turn to end (agents send
+  bursts: a short wait beats a retry with back-off), then gets a 429 with ``retry-after`` in the
+  caller's protocol shape instead of queueing without bound.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections import Counter
-from contextlib import contextmanager
-from typing import Any, Iterator
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator
 
 from trooper.config import Settings
 from trooper.conversation import EventStream, Request, Response
@@ -46,32 +49,49 @@ def client_identity(address: str, api_key: str | None) -> str:
 
 
 class StreamLimiter:
-    """Counts the upstream turns in flight, in all, per session and per client."""
+    """Counts the upstream turns in flight, in all, per session and per client; a turn over a
+    limit waits up to ``queue_seconds`` for one to end."""
 
-    def __init__(self, total: int, per_session: int) -> None:
+    def __init__(self, total: int, per_session: int, queue_seconds: float) -> None:
         self.total = total
         self.per_session = per_session
         # Below four slots a share would leave a lone user less than the setting says.
         self.per_client = total if total < 4 else total * CLIENT_SHARE_NUMERATOR // CLIENT_SHARE_DENOMINATOR
+        self.queue_seconds = queue_seconds
         self._by_session: Counter[str] = Counter()
         self._by_client: Counter[str] = Counter()
+        #: Set (and replaced) whenever a turn ends: what waiting turns wake up on.
+        self._turn_ended = asyncio.Event()
 
     @property
     def in_flight(self) -> int:
         return sum(self._by_session.values())
 
-    @contextmanager
-    def admit(self, session_id: str, client: str = "") -> Iterator[None]:
+    def _refusal(self, session_id: str, client: str) -> str | None:
+        """Why one more turn of this session and client cannot start now; None when it can."""
         if self.in_flight >= self.total:
-            raise _too_many(f"Trooper is answering {counted(self.total, 'turn')} already (TROOPER_MAX_STREAMS)")
+            return f"Trooper is answering {counted(self.total, 'turn')} already (TROOPER_MAX_STREAMS)"
         if self._by_session[session_id] >= self.per_session:
-            raise _too_many(
-                f"this session has {counted(self.per_session, 'answer')} in progress already (TROOPER_MAX_SESSION_STREAMS)"
-            )
+            return f"this session has {counted(self.per_session, 'answer')} in progress already (TROOPER_MAX_SESSION_STREAMS)"
         if self._by_client[client] >= self.per_client:
-            raise _too_many(
-                f"this client has {counted(self.per_client, 'answer')} in progress already, its share of TROOPER_MAX_STREAMS"
-            )
+            return f"this client has {counted(self.per_client, 'answer')} in progress already, its share of TROOPER_MAX_STREAMS"
+        return None
+
+    async def _wait_for_room(self, session_id: str, client: str) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.queue_seconds
+        while (refusal := self._refusal(session_id, client)) is not None:
+            left = deadline - loop.time()
+            if left <= 0:
+                raise _too_many(refusal)
+            try:
+                await asyncio.wait_for(self._turn_ended.wait(), left)
+            except asyncio.TimeoutError:
+                pass  # checked once more above, then refused
+
+    @asynccontextmanager
+    async def admit(self, session_id: str, client: str = "") -> AsyncIterator[None]:
+        await self._wait_for_room(session_id, client)
         self._by_session[session_id] += 1
         self._by_client[client] += 1
         try:
@@ -81,6 +101,8 @@ class StreamLimiter:
                 counter[key] -= 1
                 if counter[key] <= 0:
                     del counter[key]  # no entry per session or client ever seen
+            self._turn_ended.set()
+            self._turn_ended = asyncio.Event()
 
 
 def _too_many(reason: str) -> TrooperError:
@@ -94,19 +116,19 @@ class AdmittingRouter(Router):
 
     def __init__(self, settings: Settings, *args: Any, **kwargs: Any) -> None:
         super().__init__(settings, *args, **kwargs)
-        self.limiter = StreamLimiter(settings.max_streams, settings.max_session_streams)
+        self.limiter = StreamLimiter(settings.max_streams, settings.max_session_streams, settings.queue_seconds)
 
     async def complete(
         self, request: Request, plan: Plan, options: CallOptions, recorder: TurnRecorder
     ) -> tuple[Response, Trail, Provider]:
-        with self.limiter.admit(recorder.session_id, recorder.client):
+        async with self.limiter.admit(recorder.session_id, recorder.client):
             return await super().complete(request, plan, options, recorder)
 
     async def stream(
         self, request: Request, plan: Plan, options: CallOptions, recorder: TurnRecorder, trail: Trail
     ) -> EventStream:
         # Released when the caller closes the stream (the front doors always do, in ``finally``).
-        with self.limiter.admit(recorder.session_id, recorder.client):
+        async with self.limiter.admit(recorder.session_id, recorder.client):
             events = super().stream(request, plan, options, recorder, trail)
             try:
                 async for event in events:

@@ -19,7 +19,7 @@ from tornado.iostream import StreamClosedError
 
 from trooper.conversation import Message, MessageStop, Request, Response, StreamAccumulator, StreamError
 from trooper.errors import InvalidRequest, TrooperError
-from trooper.memory.identity import InvalidSessionId, client_name, session_id_for
+from trooper.memory.identity import InvalidSessionId, client_ids, client_name
 from trooper.providers.anthropic import FORWARDED_HEADERS
 from trooper.providers.base import CallOptions
 from trooper.redaction import remember_secret
@@ -65,11 +65,11 @@ class FrontDoor(LimitedBodyHandler):
         check_prompt_tokens(request, self.state.settings.max_request_tokens)
         forced = forced_route(self.request.headers, body)
         try:
-            session_id = session_id_for(self.request.headers, request)
+            ids = client_ids(self.request.headers)
         except InvalidSessionId as exc:
             raise InvalidRequest(str(exc)) from None
-        self.set_header("X-Trooper-Session", session_id)
-        session = await self.sessions.open(session_id, self.source, client_name(self.request.headers))
+        session = await self.sessions.resolve(ids, request, self.source, client_name(self.request.headers))
+        self.set_header("X-Trooper-Session", session.id)
         book = TurnBook(self.sessions, session, request.messages)
         request = with_tool_signatures(session, request)
         client_key = self.client_key()

@@ -1,9 +1,9 @@
 """Live sessions: the in-memory view of each conversation, kept in step with the store.
 
-Every front door goes through here: it resolves the session, records the turns a client sent
-(each message once, however often the history is resent), records the answer, every upstream
-attempt and every routing event, publishes a live update for the dashboard, and recomputes the
-SITREP off the request path.
+Every front door goes through here: it resolves the session (a subagent's child session
+included), records the turns a client sent (each message once, however often the history is
+resent), records the answer, every upstream attempt and every routing event, publishes a live
+update for the dashboard, and recomputes the SITREP off the request path.
 """
 
 from __future__ import annotations
@@ -25,7 +25,17 @@ from trooper.conversation import (
     message_from_dict,
 )
 from trooper.errors import TrooperError
+from trooper.memory.identity import (
+    ClientIds,
+    Opening,
+    agent_key,
+    child_session_id,
+    derived_session_id,
+    opening_key,
+    opening_of,
+)
 from trooper.memory.sitrep import Sitrep, SitrepBuilder, extract_sitrep
+from trooper.memory.sitrep.subagents import Subagent, subagent_of, subagents_from, with_subagents
 from trooper.memory.tokens import count_message_tokens
 from trooper.memory.transcript import diff_history, message_fingerprint
 from trooper.routing.router import TurnRecorder
@@ -62,6 +72,14 @@ class LiveSession:
     tool_signatures: dict[str, str] = field(default_factory=dict)
     #: One turn at a time per session: two tabs or a retrying agent cannot interleave answers.
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    #: The session this one is a subagent's child of; None for a root session.
+    parent_id: str | None = None
+    #: A named session's main conversation's opening, once known: another opening under the same
+    #: name is a subagent's (``resolve``).
+    opening: Opening | None = None
+    #: This session's subagents (child id → what it was asked, whether it is done), in the order
+    #: they appeared: its SITREP lists them.
+    subagents: dict[str, Subagent] = field(default_factory=dict)
 
 
 def _turn_role(message: Message) -> str:
@@ -108,11 +126,12 @@ def tokens_saved_by(response: Response, tier: str, *, cloud_configured: bool) ->
 
 
 def _build_sitrep(session: LiveSession) -> Sitrep:
-    """The SITREP of the session's messages, folding in those the builder has not read yet."""
+    """The SITREP of the session's messages, folding in those the builder has not read yet, and
+    its subagents."""
     for message in session.messages[session.sitrep_read :]:
         session.sitrep_builder.add(message)
     session.sitrep_read = len(session.messages)
-    return session.sitrep_builder.build()
+    return with_subagents(session.sitrep_builder.build(), session.subagents.values())
 
 
 class SessionService:
@@ -122,22 +141,57 @@ class SessionService:
         #: Whether a cloud provider is configured: only then does a local answer save anything.
         self.cloud_configured = cloud_configured
         self._live: OrderedDict[str, LiveSession] = OrderedDict()
+        self._loading: dict[str, asyncio.Future[LiveSession]] = {}
         self._sitrep_tasks: dict[str, asyncio.TimerHandle] = {}
 
-    async def open(self, session_id: str, source: str, client: str = "") -> LiveSession:
+    async def resolve(self, ids: ClientIds, request: Request, source: str, client: str = "") -> LiveSession:
+        """The session a front door's request belongs to: the one its client named (or the one its
+        conversation's opening names), or a child of that one for a subagent's request, which is
+        one that names an agent, or whose opening differs from the named session's. ``client``:
+        who sends it, as ``identity.client_name`` names it."""
+        if ids.session is None:
+            return await self.open(derived_session_id(request), source, client)
+        named = await self.open(ids.session, source, client)
+        if ids.agent is not None:
+            parent = named if ids.parent_agent is None else await self._child(named, agent_key(ids.parent_agent), named, client)
+            return await self._child(named, agent_key(ids.agent), parent, client)
+        opening = opening_of(request)
+        if named.opening is None:  # the first conversation under a name is the main one
+            named.opening = opening
+            self._store.upsert_session(SessionRecord(named.id, named.source, opening=opening.encoded()))
+        if not opening.starts_another(named.opening):
+            return named
+        return await self._child(named, opening_key(opening), named, client)
+
+    async def _child(self, named: LiveSession, key: str, parent: LiveSession, client: str) -> LiveSession:
+        """The child session ``key`` of the session the client named, under ``parent``."""
+        return await self.open(child_session_id(named.id, key), named.source, client, parent_id=parent.id)
+
+    async def open(self, session_id: str, source: str, client: str = "", *, parent_id: str | None = None) -> LiveSession:
         """The live session, restored from the store after a restart, or a new one (from
-        ``client``, as ``identity.client_name`` names it)."""
+        ``client``, as ``identity.client_name`` names it; a child of ``parent_id`` when given).
+        Concurrent first requests of a session share one load."""
         session = self._live.get(session_id)
         if session is not None:
             self._live.move_to_end(session_id)
             return session
+        loading = self._loading.get(session_id)
+        if loading is None:
+            loading = self._loading[session_id] = asyncio.ensure_future(self._load(session_id, source, client, parent_id))
+            loading.add_done_callback(lambda _: self._loading.pop(session_id, None))
+        return await asyncio.shield(loading)  # a caller that goes away does not cancel the others' load
+
+    async def _load(self, session_id: str, source: str, client: str, parent_id: str | None) -> LiveSession:
         stored = await self._store.get_session(session_id)
-        session = LiveSession(session_id, source)
+        session = LiveSession(session_id, source, parent_id=parent_id)
         if stored is None:
-            self._store.upsert_session(SessionRecord(session_id, source, client=client))
+            self._store.upsert_session(SessionRecord(session_id, source, client=client, parent_id=parent_id))
             self._feed.publish({"type": "session", "session_id": session_id})
         else:
             session.source = stored.get("source") or source
+            session.parent_id = stored.get("parent_id")
+            session.opening = Opening.decode(stored.get("opening") or "")
+            session.subagents = subagents_from(stored.get("sitrep"))
             session.route = stored.get("route") or "local"
             session.tokens_saved = int(stored.get("tokens_saved") or 0)
             session.fallbacks = int(stored.get("fallbacks") or 0)
@@ -283,14 +337,14 @@ class SessionService:
         """
         diff = diff_history(session.messages, messages, stored_fingerprints=session.fingerprints)
         if diff.branched:
-            return extract_sitrep(messages)
+            return with_subagents(extract_sitrep(messages), session.subagents.values())
         stored = self.sitrep_now(session)
         if not diff.appended:
             return stored
         builder = session.sitrep_builder.copy()
         for message in diff.appended:
             builder.add(message)
-        return builder.build()
+        return with_subagents(builder.build(), session.subagents.values())
 
     def _schedule_sitrep(self, session: LiveSession) -> None:
         if session.id in self._sitrep_tasks:
@@ -303,12 +357,24 @@ class SessionService:
         session.sitrep = _build_sitrep(session)
         self._store.add_sitrep(SitrepRecord(session.id, session.sitrep.to_dict(), turn_count=len(session.messages)))
         self._feed.publish({"type": "sitrep", "session_id": session.id})
+        self._tell_parent(session, session.sitrep)
+
+    def _tell_parent(self, child: LiveSession, sitrep: Sitrep) -> None:
+        """Bring the parent's view of ``child`` up to date, and its SITREP when that view changed
+        (a parent no longer in memory learns it at the child's next turn after it comes back)."""
+        parent = self._live.get(child.parent_id) if child.parent_id else None
+        if parent is None:
+            return
+        seen = subagent_of(child.id, child.messages, sitrep)
+        if parent.subagents.get(child.id) != seen:
+            parent.subagents[child.id] = seen
+            self._schedule_sitrep(parent)
 
     def flush_sitreps(self) -> None:
-        """Compute pending SITREPs now (graceful shutdown)."""
-        for session_id, handle in list(self._sitrep_tasks.items()):
+        """Compute pending SITREPs now (graceful shutdown), a parent's that its child's changes."""
+        while self._sitrep_tasks:
+            session_id, handle = self._sitrep_tasks.popitem()
             handle.cancel()
             session = self._live.get(session_id)
             if session is not None:
                 self._update_sitrep(session)
-        self._sitrep_tasks.clear()

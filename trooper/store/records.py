@@ -46,6 +46,10 @@ class SessionRecord:
     #: Who sends its turns: ``Claude Code``, ``openai-python``, ``chat page``, ``notebook``…
     #: (``trooper.memory.identity.client_name``); '' when unknown.
     client: str = ""
+    #: The session this one is a subagent's child of; None for a root session.
+    parent_id: str | None = None
+    #: ``identity.Opening.encoded()`` of a named session's main conversation, ``""`` until known.
+    opening: str = ""
 
 
 @dataclass

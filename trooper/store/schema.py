@@ -130,9 +130,17 @@ def _v7_turn_tier(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v8_session_tree(conn: sqlite3.Connection) -> None:
+    # A subagent's session names the session it works for; a root session has none (NULL).
+    conn.execute("ALTER TABLE sessions ADD COLUMN parent_id TEXT")
+    # A named session's opening (digests of its main conversation's system prompt and first user
+    # turn): a request under the same name that opens another conversation is a subagent's.
+    conn.execute("ALTER TABLE sessions ADD COLUMN opening TEXT NOT NULL DEFAULT ''")
+
+
 MIGRATIONS: list[Migration] = [
     _v1_core_tables, _v2_turn_text_and_activity_index, _v3_cached_tokens, _v4_tokens_saved_per_turn, _v5_stop_reason,
-    _v6_session_client, _v7_turn_tier,
+    _v6_session_client, _v7_turn_tier, _v8_session_tree,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -13,13 +13,12 @@ _TURN_COLUMNS = (
     "session_id, branch, seq, role, content, text, provider, model, tokens_in, tokens_out, tokens_cached, tokens_saved, "
     "stop_reason, tier, latency_ms, created_at"
 )
+#: A session row as its summary starts (docs/store.md).
+_SESSION_COLUMNS = "id, parent_id, source, client, route, title, created_at, last_activity"
 _ATTEMPT_COLUMNS = (
     "id, session_id, provider, model, status, trigger, outcome, error_class, connect_ms, first_token_ms, total_ms, "
     "tokens_in, tokens_out, created_at"
 )
-
-
-_SESSION_COLUMNS = "id, source, client, route, title, created_at, last_activity"
 
 
 def _rows(cursor: sqlite3.Cursor) -> list[Row]:
@@ -37,8 +36,7 @@ def list_sessions(conn: sqlite3.Connection, limit: int | None, offset: int, sinc
     page_params = (*params, -1 if limit is None else limit, offset)
     sessions = _rows(
         conn.execute(
-            f"SELECT {_SESSION_COLUMNS} FROM sessions {where} "
-            "ORDER BY last_activity DESC, id LIMIT ? OFFSET ?",
+            f"SELECT {_SESSION_COLUMNS} FROM sessions {where} ORDER BY last_activity DESC, id LIMIT ? OFFSET ?",
             page_params,
         )
     )
@@ -46,9 +44,7 @@ def list_sessions(conn: sqlite3.Connection, limit: int | None, offset: int, sinc
 
 
 def get_session(conn: sqlite3.Connection, session_id: str) -> Row | None:
-    sessions = _rows(
-        conn.execute(f"SELECT {_SESSION_COLUMNS} FROM sessions WHERE id = ?", (session_id,))
-    )
+    sessions = _rows(conn.execute(f"SELECT {_SESSION_COLUMNS}, opening FROM sessions WHERE id = ?", (session_id,)))
     if not sessions:
         return None
     (summary,) = _summarise(conn, sessions, "SELECT ?", (session_id,))
@@ -166,8 +162,7 @@ def _sessions_page(conn: sqlite3.Connection, where: str, params: list[Any], limi
     ids_sql = f"SELECT id FROM sessions {where} ORDER BY rowid LIMIT ?"
     rows = _rows(
         conn.execute(
-            f"SELECT rowid AS page_key, {_SESSION_COLUMNS} FROM sessions {where} "
-            "ORDER BY rowid LIMIT ?",
+            f"SELECT rowid AS page_key, {_SESSION_COLUMNS} FROM sessions {where} ORDER BY rowid LIMIT ?",
             (*params, limit),
         )
     )
@@ -180,8 +175,8 @@ def _session_columns(rows: list[Row]) -> Columns:
 
 
 _SUMMARY_FIELDS = (
-    "source", "client", "route", "title", "created_at", "last_activity", "intent", "first_words", "branch", "turn_count",
-    "providers", "tokens_saved", "escalations", "fallbacks",
+    "parent_id", "source", "client", "route", "title", "created_at", "last_activity", "intent", "first_words", "branch",
+    "turn_count", "providers", "tokens_saved", "escalations", "fallbacks",
 )
 
 

@@ -38,17 +38,20 @@ def _touch(conn: sqlite3.Connection, session_id: str, at: float) -> None:
 
 def upsert_session(conn: sqlite3.Connection, session: SessionRecord) -> None:
     conn.execute(
-        "INSERT INTO sessions (id, source, route, title, client, created_at, last_activity) VALUES (?, ?, ?, ?, ?, ?, ?) "
+        "INSERT INTO sessions (id, source, route, title, client, created_at, last_activity, parent_id, opening) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT(id) DO UPDATE SET "
         "  route = CASE WHEN sessions.source = ? THEN excluded.route ELSE sessions.route END, "
         "  source = excluded.source, "
         "  title = CASE WHEN excluded.title != '' THEN excluded.title ELSE sessions.title END, "
         "  client = CASE WHEN excluded.client != '' THEN excluded.client ELSE sessions.client END, "
         "  created_at = min(sessions.created_at, excluded.created_at), "
-        "  last_activity = max(sessions.last_activity, excluded.last_activity)",
+        "  last_activity = max(sessions.last_activity, excluded.last_activity), "
+        "  parent_id = coalesce(sessions.parent_id, excluded.parent_id), "
+        "  opening = CASE WHEN excluded.opening != '' THEN excluded.opening ELSE sessions.opening END",
         (
             session.id, session.source, session.route, session.title, session.client, session.created_at,
-            session.created_at, PLACEHOLDER_SOURCE,
+            session.created_at, session.parent_id, session.opening, PLACEHOLDER_SOURCE,
         ),
     )
 

@@ -216,6 +216,8 @@ class Sitrep:
     turn_count: int = 0
     #: Item → the turn it was read from (0-based) and that turn's sentence, for "show me where".
     evidence: dict[str, dict[str, object]] = field(default_factory=dict)
+    #: The session's subagents, ``{"session_id", "asked", "done"}`` each (``memory/sitrep/subagents.py``).
+    subagents: list[dict[str, object]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)

@@ -87,6 +87,7 @@ function sessionItem(session) {
   firstWordsLine(session),
   el("span", { className: "session-line" },
     el("span", { className: "client-tag", text: clientOf(session) }),
+    session.parent_id ? el("span", { className: "badge", text: "subagent" }) : null,
     el("span", { className: "session-short-id mono", text: shortId(session.id), attrs: { title: session.id } }),
     el("span", { text: counted(session.turn_count, "turn") }),
     el("span", { className: "saved", text: `${formatCount(session.tokens_saved)} saved` }),
@@ -98,7 +99,31 @@ function sessionItem(session) {
   // Bar widths are layout, not content: set through the CSSOM (allowed by the CSP), never as markup.
   const bars = button.querySelectorAll(".mix-bar span");
   mix.forEach(([, count], index) => { bars[index].style.width = `${(100 * count) / total}%`; });
-  return el("li", {}, button);
+  return button;
+}
+
+/** Subagents' sessions by the parent listed with them; the others are the tree's roots. */
+function sessionTree(list) {
+  const listed = new Set(list.map((session) => session.id));
+  const children = new Map();
+  const roots = [];
+  for (const session of list) {
+    if (session.parent_id && listed.has(session.parent_id)) {
+      children.set(session.parent_id, [...(children.get(session.parent_id) || []), session]);
+    } else {
+      roots.push(session); // a root, or a subagent whose parent is not on this page
+    }
+  }
+  return { roots, children };
+}
+
+/** A session and, indented under it, its subagents' sessions (most recently active first). */
+function sessionNode(session, children) {
+  const subagents = children.get(session.id) || [];
+  return el("li", { attrs: { "data-session-id": session.id } },
+    sessionItem(session),
+    subagents.length ? el("ol", { className: "session-children", attrs: { "aria-label": "Subagents" } },
+      subagents.map((child) => sessionNode(child, children))) : null);
 }
 
 /** The client filter's choices: every client among the loaded sessions (and the current choice). */
@@ -114,7 +139,8 @@ function renderClientFilter() {
 function renderSessionList() {
   renderClientFilter();
   const shown = sessions.filter(matchesFilters);
-  $("session-list").replaceChildren(...shown.map(sessionItem));
+  const { roots, children } = sessionTree(shown);
+  $("session-list").replaceChildren(...roots.map((session) => sessionNode(session, children)));
   $("session-count").textContent = shown.length === sessions.length ? String(sessions.length || "") : `${shown.length} of ${sessions.length}`;
   $("no-matches").hidden = shown.length > 0 || sessions.length === 0;
 }
@@ -166,6 +192,8 @@ function renderSessionHead(session, transcript) {
   $("detail-intent").textContent = session.intent || (session.sitrep && session.sitrep.intent) || "No intent yet";
   $("detail-source").textContent = [session.client, session.source, session.route && `route: ${session.route}`].filter(Boolean).join(" · ");
   $("detail-id").textContent = session.id;
+  $("detail-parent").hidden = !session.parent_id;
+  $("detail-parent-link").textContent = session.parent_id || "";
   $("stat-turns").textContent = formatCount(session.turn_count ?? transcript.length);
   $("stat-saved").textContent = formatCount(session.tokens_saved);
   $("stat-escalations").textContent = formatCount(session.escalations);
@@ -323,6 +351,7 @@ $("sitrep").addEventListener("sitrep-evidence", (event) => {
 
 $("session-search").addEventListener("input", renderSessionList);
 $("client-filter").addEventListener("change", renderSessionList);
+$("detail-parent-link").addEventListener("click", (event) => selectSession(event.currentTarget.textContent));
 $("load-more").addEventListener("click", () => {
   sessionsWanted += PAGE_SIZE;
   loadSessions();
