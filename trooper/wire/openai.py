@@ -45,6 +45,7 @@ from trooper.conversation import (
 from trooper.errors import InvalidRequest, error_type_for_status
 from trooper.wire import fields as f
 from trooper.wire.errors import UnterminatedStream, UpstreamStreamError, WireError
+from trooper.wire.images import decode_image_url
 from trooper.wire.sequencer import BlockSequencer
 from trooper.wire.sse import SSEParser, format_sse
 
@@ -93,7 +94,6 @@ _REASONING_MODEL = re.compile(r"^(o\d|gpt-5)")
 #: What Google documents for a tool call that has no ``thought_signature`` because another model
 #: made it (a conversation moved to Gemini): Gemini 3 accepts it instead of refusing the request.
 SIGNATURE_BYPASS = "skip_thought_signature_validator"
-_DATA_URL = re.compile(r"^data:(?P<media>[\w.+-]+/[\w.+-]+)?(?:;[^;,]*)*?;base64,(?P<data>.*)$", re.DOTALL)
 
 
 def _new_call_id() -> str:
@@ -179,17 +179,8 @@ def _user_content(path: str, message: dict[str, Any]) -> list[Block]:
             blocks.append(TextBlock(f.field(part, "text", str, part_path, required=True)))
         else:
             image = f.field(part, "image_url", dict, part_path, required=True)
-            blocks.append(_decode_image_url(f.field(image, "url", str, f"{part_path}.image_url", required=True), f"{part_path}.image_url.url"))
+            blocks.append(decode_image_url(f.field(image, "url", str, f"{part_path}.image_url", required=True), f"{part_path}.image_url.url"))
     return blocks
-
-
-def _decode_image_url(url: str, path: str) -> ImageBlock:
-    if not url.startswith("data:"):
-        return ImageBlock(url=url)
-    match = _DATA_URL.match(url)
-    if match is None:
-        raise InvalidRequest(f"{path}: a data: URL must be base64-encoded (data:<media type>;base64,<data>)")
-    return ImageBlock(media_type=match["media"] or "image/png", data=match["data"])
 
 
 def _assistant_content(path: str, message: dict[str, Any]) -> list[Block]:
@@ -213,7 +204,7 @@ def _assistant_content(path: str, message: dict[str, Any]) -> list[Block]:
             ToolUseBlock(
                 id=f.field(call, "id", str, call_path, required=True),
                 name=f.field(function, "name", str, fn_path, required=True),
-                input=_parse_arguments(arguments, f"{fn_path}.arguments"),
+                input=f.json_object(arguments, f"{fn_path}.arguments"),
                 signature=_thought_signature(call),
             )
         )
@@ -237,18 +228,6 @@ def _with_signature(call: dict[str, Any], signature: str | None) -> dict[str, An
 def _wire_call(block: ToolUseBlock, signature: str | None) -> dict[str, Any]:
     call = {"id": block.id, "type": "function", "function": {"name": block.name, "arguments": json.dumps(block.input, ensure_ascii=False)}}
     return _with_signature(call, signature)
-
-
-def _parse_arguments(arguments: str, path: str) -> dict[str, Any]:
-    if not arguments.strip():
-        return {}
-    try:
-        parsed = json_text.loads(arguments)
-    except ValueError as exc:
-        raise InvalidRequest(f"{path}: must be a JSON object encoded as a string ({exc}), got {arguments[:80]!r}") from None
-    if not isinstance(parsed, dict):
-        raise InvalidRequest(f"{path}: must encode a JSON object, got {f.json_type(parsed)}")
-    return parsed
 
 
 def _decode_tool(path: str, tool: dict[str, Any]) -> Tool:
@@ -419,10 +398,20 @@ def _decode_usage(usage: Any) -> Usage:
     """OpenAI's usage: its ``prompt_tokens`` include the cached ones, which Trooper counts apart."""
     if not isinstance(usage, dict):
         return Usage()
-    details = usage.get("prompt_tokens_details")
-    cached = int(details.get("cached_tokens") or 0) if isinstance(details, dict) else 0
+    cached = _detail(usage, "prompt_tokens_details", "cached_tokens")
     prompt = int(usage.get("prompt_tokens") or 0)
-    return Usage(max(0, prompt - cached), int(usage.get("completion_tokens") or 0), cache_read_input_tokens=cached)
+    return Usage(
+        max(0, prompt - cached),
+        int(usage.get("completion_tokens") or 0),
+        cache_read_input_tokens=cached,
+        reasoning_tokens=_detail(usage, "completion_tokens_details", "reasoning_tokens"),
+    )
+
+
+def _detail(usage: dict[str, Any], details: str, name: str) -> int:
+    """A count inside one of the usage's ``*_details`` objects; 0 when absent or null."""
+    inner = usage.get(details)
+    return int(inner.get(name) or 0) if isinstance(inner, dict) else 0
 
 
 def encode_response(response: Response) -> dict[str, Any]:
@@ -450,6 +439,7 @@ def _encode_usage(usage: Usage) -> dict[str, Any]:
         "completion_tokens": usage.output_tokens,
         "total_tokens": usage.prompt_tokens + usage.output_tokens,
         "prompt_tokens_details": {"cached_tokens": usage.cache_read_input_tokens},
+        "completion_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
     }
 
 
