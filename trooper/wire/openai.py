@@ -15,6 +15,7 @@ import json
 import re
 import secrets
 import time
+from collections.abc import Callable
 from typing import Any, Hashable
 
 from trooper import json_text
@@ -142,7 +143,7 @@ def decode_request(body: dict[str, Any]) -> Request:
         top_p=f.field(body, "top_p", float),
         stop=f.string_list(body, "stop"),
         tools=[_decode_tool(path, t) for path, t in f.items(body, "tools")],
-        tool_choice=_decode_tool_choice(body),
+        tool_choice=decode_tool_choice(body, _function_name),
         stream=stream,
         include_usage=stream and bool(f.field(stream_options, "include_usage", bool, "stream_options")),
         metadata=metadata,
@@ -242,7 +243,9 @@ def _decode_tool(path: str, tool: dict[str, Any]) -> Tool:
     )
 
 
-def _decode_tool_choice(body: dict[str, Any]) -> ToolChoice | None:
+def decode_tool_choice(body: dict[str, Any], function_name: Callable[[dict[str, Any]], str]) -> ToolChoice | None:
+    """``tool_choice`` and ``parallel_tool_calls`` as both OpenAI APIs take them: a word (auto, none,
+    required) or a function object, whose name ``function_name`` reads (each API nests it its way)."""
     choice = body.get("tool_choice")
     disable_parallel = f.field(body, "parallel_tool_calls", bool) is False
     if choice is None:
@@ -255,9 +258,13 @@ def _decode_tool_choice(body: dict[str, Any]) -> ToolChoice | None:
     if not isinstance(choice, dict):
         raise InvalidRequest(f"tool_choice: must be a string or an object, got {f.json_type(choice)}")
     f.choice(choice, "type", ("function",), "tool_choice", required=True)
+    return ToolChoice("tool", function_name(choice), disable_parallel)
+
+
+def _function_name(choice: dict[str, Any]) -> str:
     function = f.field(choice, "function", dict, "tool_choice", required=True)
-    name = f.field(function, "name", str, "tool_choice.function", required=True)
-    return ToolChoice("tool", name, disable_parallel)
+    name: str = f.field(function, "name", str, "tool_choice.function", required=True)
+    return name
 
 
 def encode_request(
