@@ -22,7 +22,7 @@ def test_an_empty_file_gets_the_whole_schema(tmp_path: Path) -> None:
     assert migrate(conn) == 0
     assert schema_version(conn) == SCHEMA_VERSION
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert {"sessions", "turns", "attempts", "events", "sitreps"} <= tables
+    assert {"sessions", "turns", "attempts", "events", "sitreps", "responses"} <= tables
     assert migrate(conn) == SCHEMA_VERSION  # idempotent
 
 
@@ -41,6 +41,7 @@ async def test_upgrade_from_the_first_version_keeps_and_backfills_rows(tmp_path:
     (turn,) = await store.transcript("s")
     assert turn["text"] == "hello\n42" and turn["content"] == content
     assert turn["tokens_cached"] == 0, "v3: older turns read no cache"
+    assert await store.get_response("resp_1") is None, "v4: a file from before keeps no responses yet"
     await store.close()
     assert schema_version(connect(path)) == SCHEMA_VERSION
 
