@@ -39,6 +39,15 @@ MAX_LIVE_SESSIONS = 1000
 SITREP_DEBOUNCE_SECONDS = 0.05
 
 
+@dataclass(frozen=True)
+class TurnPlace:
+    """Where a turn is: its session, the branch and the position in that branch's transcript."""
+
+    session_id: str
+    branch: int
+    seq: int
+
+
 @dataclass
 class LiveSession:
     id: str
@@ -161,7 +170,8 @@ class SessionService:
 
     def record_answer(
         self, session: LiveSession, response: Response, *, provider: str, tier: str, latency_ms: float
-    ) -> None:
+    ) -> TurnPlace:
+        """Record the answer as the session's next turn; returns where it is."""
         message = Message("assistant", list(response.content))
         session.tokens_saved += tokens_saved_by(response, tier)
         self._append(
@@ -174,6 +184,16 @@ class SessionService:
             tokens_out=response.usage.output_tokens,
             latency_ms=latency_ms,
         )
+        return TurnPlace(session.id, session.branch, len(session.messages) - 1)
+
+    async def history_at(self, place: TurnPlace, source: str) -> list[Message]:
+        """The conversation as it stood at ``place``: its branch's messages up to that turn. The
+        live session holds them unless the session has branched since (then the store does)."""
+        session = await self.open(place.session_id, source)
+        if session.branch == place.branch and len(session.messages) > place.seq:
+            return session.messages[: place.seq + 1]
+        turns = await self._store.transcript(place.session_id, place.branch)
+        return [message_from_dict(turn) for turn in turns if turn["seq"] <= place.seq]
 
     def _append(self, session: LiveSession, messages: list[Message], **turn_fields: Any) -> None:
         if not messages:

@@ -55,9 +55,8 @@ from trooper.conversation import (
 )
 from trooper.errors import InvalidRequest
 from trooper.wire import fields as f
+from trooper.wire import openai
 from trooper.wire.images import decode_image_url
-from trooper.wire.openai import decode_tool_choice
-from trooper.wire.openai import encode_error as encode_error
 from trooper.wire.sse import format_sse
 
 #: Request fields Trooper does not serve, and what to do instead.
@@ -71,6 +70,8 @@ _THINKING_BUDGETS = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 16384
 #: Claude's smallest thinking budget: below it a request does not think.
 _MIN_THINKING_BUDGET = 1024
 _SIGNATURE, _REDACTED = "trooper.signature:", "trooper.redacted:"
+#: The error type of a ``previous_response_id`` that names no kept response (OpenAI's code for it).
+PREVIOUS_RESPONSE_NOT_FOUND = "previous_response_not_found"
 _ITEM_PREFIXES = {"text": "msg", "tool_use": "fc", "thinking": "rs"}
 
 
@@ -126,7 +127,7 @@ def decode_request(body: dict[str, Any]) -> Request:
         temperature=f.field(body, "temperature", float),
         top_p=f.field(body, "top_p", float),
         tools=[_decode_tool(path, tool) for path, tool in f.items(body, "tools")],
-        tool_choice=decode_tool_choice(body, _function_name),
+        tool_choice=openai.decode_tool_choice(body, _function_name),
         stream=bool(f.field(body, "stream", bool)),
         metadata=metadata,
         thinking=_thinking(body, max_tokens),
@@ -456,6 +457,17 @@ def _encode_usage(usage: Usage) -> dict[str, Any]:
         "output_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
         "total_tokens": usage.prompt_tokens + usage.output_tokens,
     }
+
+
+# ---------------------------------------------------------------- errors
+
+
+def encode_error(status: int, error_type: str, message: str) -> dict[str, Any]:
+    """OpenAI's error shape; an unknown ``previous_response_id`` has its own code and names its field."""
+    body = openai.encode_error(status, error_type, message)
+    if error_type == PREVIOUS_RESPONSE_NOT_FOUND:
+        body["error"].update(type="invalid_request_error", code=PREVIOUS_RESPONSE_NOT_FOUND, param="previous_response_id")
+    return body
 
 
 # ---------------------------------------------------------------- streaming
