@@ -103,12 +103,12 @@ def _v3_cached_tokens(conn: sqlite3.Connection) -> None:
 
 def _v4_responses(conn: sqlite3.Connection) -> None:
     # Responses API responses by id, each with the turn that holds its answer: previous_response_id
-    # continues that conversation, GET /v1/responses/{id} returns the body. Indexed by session for pruning.
+    # continues that conversation, GET /v1/responses/{id} returns the body. No index by session: a
+    # turn's commit waits for this row, and only pruning (at start-up) looks rows up by session.
     conn.execute(
         "CREATE TABLE responses (id TEXT PRIMARY KEY, session_id TEXT NOT NULL, branch INTEGER NOT NULL, "
         "seq INTEGER NOT NULL, body TEXT NOT NULL, created_at REAL NOT NULL)"
     )
-    conn.execute("CREATE INDEX responses_by_session ON responses (session_id)")
 
 
 MIGRATIONS: list[Migration] = [_v1_core_tables, _v2_turn_text_and_activity_index, _v3_cached_tokens, _v4_responses]

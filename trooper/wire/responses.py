@@ -73,6 +73,9 @@ _SIGNATURE, _REDACTED = "trooper.signature:", "trooper.redacted:"
 #: The error type of a ``previous_response_id`` that names no kept response (OpenAI's code for it).
 PREVIOUS_RESPONSE_NOT_FOUND = "previous_response_not_found"
 _ITEM_PREFIXES = {"text": "msg", "tool_use": "fc", "thinking": "rs"}
+#: One encoder for every event: ``json.dumps`` with options builds a new one per call, and a
+#: stream of this API has several events per block.
+_to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def new_response_id() -> str:
@@ -524,7 +527,7 @@ class StreamEncoder:
     def _event(self, kind: str, **fields: Any) -> bytes:
         payload = {"type": kind, "sequence_number": self._sequence, **fields}
         self._sequence += 1
-        return format_sse(json.dumps(payload, ensure_ascii=False, separators=(",", ":")), kind)
+        return format_sse(_to_json(payload), kind)
 
     def _start(self, event: StreamEvent) -> bytes:
         self._started = True
