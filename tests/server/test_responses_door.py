@@ -121,8 +121,9 @@ def test_images_reach_the_upstream(claude):
         {"type": "input_image", "image_url": "https://example.com/cat.png", "detail": "low"},
     ]
     with sdk(server) as client:
-        response = client.responses.create(model="gpt-5", input=[{"role": "user", "content": image}])
-    assert response.output_text == "A red pixel."
+        response = client.responses.create(model="gpt-5", input=[{"role": "user", "content": image}], temperature=0.2)
+    assert response.output_text == "A red pixel." and response.temperature == 0.2
+    assert fake.requests[-1].json["temperature"] == 0.2
     blocks = fake.requests[-1].json["messages"][-1]["content"]
     assert {"type": "base64", "media_type": "image/png", "data": TINY_PNG} in [b.get("source") for b in blocks]
     assert {"type": "url", "url": "https://example.com/cat.png"} in [b.get("source") for b in blocks]
@@ -198,7 +199,8 @@ def normalised(response: Any) -> dict[str, Any]:
 def test_a_stream_accumulates_to_the_created_response_and_both_are_kept(claude):
     server, fake = claude
     fake.default = reply_tool_calls(tool_call("get_weather", {"city": "Oslo"}, id="toolu_01fixed"), text="Let me check.", thinking="Oslo is cold.")
-    request = {"model": "gpt-5", "input": "weather in Oslo?", "tools": [WEATHER], "metadata": {"ticket": "T-9"}}
+    choice = {"type": "function", "name": "get_weather"}
+    request = {"model": "gpt-5", "input": "weather in Oslo?", "tools": [WEATHER], "tool_choice": choice, "metadata": {"ticket": "T-9"}}
     with sdk(server) as client:
         created = client.responses.create(**request)
         with client.responses.stream(**request) as stream:
@@ -207,6 +209,7 @@ def test_a_stream_accumulates_to_the_created_response_and_both_are_kept(claude):
         kept_created = client.responses.retrieve(created.id)
         kept_streamed = client.responses.retrieve(streamed.id)
     assert normalised(streamed) == normalised(created)
+    assert fake.requests[-1].json["tool_choice"] == {"type": "tool", "name": "get_weather"} and created.tool_choice.name == "get_weather"
     assert [item.type for item in created.output] == ["reasoning", "message", "function_call"]
     assert response_fields(kept_created) == response_fields(created)
     assert response_fields(kept_streamed) == response_fields(streamed)

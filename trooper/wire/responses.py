@@ -69,6 +69,7 @@ _UNSUPPORTED = {
 _THINKING_BUDGETS = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 16384, "xhigh": 24576, "max": 32768}
 #: Claude's smallest thinking budget: below it a request does not think.
 _MIN_THINKING_BUDGET = 1024
+#: Tags of what a reasoning item's ``encrypted_content`` carries for Claude (see the module's docstring).
 _SIGNATURE, _REDACTED = "trooper.signature:", "trooper.redacted:"
 #: The error type of a ``previous_response_id`` that names no kept response (OpenAI's code for it).
 PREVIOUS_RESPONSE_NOT_FOUND = "previous_response_not_found"
