@@ -1,23 +1,29 @@
 """Proxy overhead: the same requests straight to a fake Anthropic and through Trooper, interleaved.
 
-Run: .venv/bin/python bench/overhead.py [--quick] [--requests N] [--baseline DIR]
+Run: .venv/bin/python bench/overhead.py [--quick] [--requests N] [--baseline DIR] [--doors messages,chat,responses]
 
 Three processes: this client (a plain keep-alive httpx client, one request at a time), Trooper
 (``python -m trooper serve``, file-backed store, no local tier) and the fake upstream it forwards
 to. Each conversation turn is sent once directly and once through Trooper, the order rotating,
 so machine noise hits both sides alike. Added latency = through − direct at the same percentile.
 ``--baseline DIR`` also runs the Trooper of another checkout (``git worktree add DIR <commit>``)
-and sends every turn through it too: a before/after comparison taken in one run.
+and sends every turn through it too: a before/after comparison taken in one run. ``--doors``
+sends every turn through each of Trooper's front doors named (Anthropic Messages, OpenAI Chat
+Completions, OpenAI Responses), each door's turns in sessions of their own: the doors side by
+side in one run.
 Targets: added p50 ≤ 1 ms and p99 ≤ 3 ms (non-streaming, one client).
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from common import (
+    ANTHROPIC_HEADERS,
     LATENCY_HEADERS,
     Process,
     conversations,
@@ -42,6 +48,27 @@ TARGET_ADDED_P99_MS = 3.0
 WARMUP = 30
 
 
+def as_responses(body: dict[str, Any]) -> dict[str, Any]:
+    """A Messages turn as the Responses API takes it: the history resent as input items."""
+    return {"model": body["model"], "max_output_tokens": body["max_tokens"], "input": body["messages"], "stream": body["stream"]}
+
+
+#: Each front door: its path, and the turn's body in its protocol (these plain-text Messages
+#: bodies are valid Chat Completions bodies as they are).
+DOORS: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, Any]]]] = {
+    "messages": ("/v1/messages", lambda body: body),
+    "chat": ("/v1/chat/completions", lambda body: body),
+    "responses": ("/v1/responses", as_responses),
+}
+
+
+def door_headers(door: str, body: dict[str, Any]) -> dict[str, str]:
+    """The headers of a turn through ``door``: its conversation gets a session of its own at each
+    door (all doors would otherwise share one, derived from the same opening)."""
+    opening = str(body["messages"][0]["content"]).encode()
+    return {**ANTHROPIC_HEADERS, "X-Session-ID": f"{door}-{hashlib.sha256(opening).hexdigest()[:16]}"}
+
+
 def print_comparison(title: str, measure: str, direct: list[float], through: dict[str, list[float]]) -> None:
     """The latency of each side, then what each Trooper added at p50/p90/p99."""
     print(title)
@@ -62,8 +89,13 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="600 pairs: under a minute")
     parser.add_argument("--turns", type=int, default=4, help="turns per conversation (each resends the history)")
     parser.add_argument("--baseline", type=Path, help="a checkout whose Trooper is measured alongside, interleaved")
+    parser.add_argument("--doors", default="messages", help="front doors to go through, comma-separated: " + ", ".join(DOORS))
     args = parser.parse_args()
     count = 600 if args.quick else args.requests
+    doors = args.doors.split(",")
+    unknown = set(doors) - set(DOORS)
+    if unknown:
+        parser.error(f"unknown doors {sorted(unknown)}; choose from {', '.join(DOORS)}")
 
     fake = start_fake("anthropic")
     upstream = fake.url + "/v1/messages"
@@ -79,10 +111,10 @@ def main() -> None:
 
             def sides(stream: bool) -> list[Callable[[int], float]]:
                 body = per_round(turns, stream)
-                urls = [upstream] + [process.url + "/v1/messages" for process in troopers.values()]
-                if stream:
-                    return [lambda i, url=url: timed_stream(client, url, body(i))[0] for url in urls]
-                return [lambda i, url=url: timed_post(client, url, body(i)) for url in urls]
+                direct: list[Callable[[int], float]] = [
+                    (lambda i: timed_stream(client, upstream, body(i))[0]) if stream else (lambda i: timed_post(client, upstream, body(i)))
+                ]
+                return direct + [door_side(client, process.url, door, body, stream) for process in troopers.values() for door in doors]
 
             interleave(WARMUP, sides(stream=False))
             rss_before = trooper.rss_mb()
@@ -99,7 +131,7 @@ def main() -> None:
             process.stop()
         fake.stop()
 
-    names = list(troopers)
+    names = [side_name(name, door, doors) for name in troopers for door in doors]
     print(f"load after:  {load_conditions()}")
     print_comparison(f"\nNon-streaming, one client, {count} interleaved rounds ({args.turns}-turn conversations)",
                      "non-streaming", direct, dict(zip(names, through)))
@@ -108,19 +140,38 @@ def main() -> None:
     print(f"target added p50 ≤ {TARGET_ADDED_P50_MS} ms: {'met' if verdict_p50 else 'MISSED'}; "
           f"p99 ≤ {TARGET_ADDED_P99_MS} ms: {'met' if verdict_p99 else 'MISSED'}")
 
-    for name in names:
-        loop_cpu, other_cpu = ((after - before) / count for before, after in zip(cpu_before[name], cpu_after[name]))
+    for name in troopers:
+        proxied = count * len(doors)
+        loop_cpu, other_cpu = ((after - before) / proxied for before, after in zip(cpu_before[name], cpu_after[name]))
         print(f"{name} CPU per proxied request: {ms(loop_cpu)} ms on the event-loop thread, {ms(other_cpu)} ms on "
-              f"other threads (store)")
+              f"other threads (store)" + (f", over its doors ({', '.join(doors)})" if len(doors) > 1 else ""))
     print(f"the fake upstream: {ms((fake_after - fake_before) / ((1 + len(names)) * count))} ms per request")
 
     print_comparison(f"\nStreaming time to first byte, {len(stream_direct)} interleaved rounds",
                      "stream TTFB", stream_direct, dict(zip(names, stream_through)))
 
-    total = WARMUP + count + len(stream_direct)
+    total = (WARMUP + count + len(stream_direct)) * len(doors)
     print(f"\nTrooper RSS (MB): {rss_before:.1f} after warm-up, {rss_after:.1f} after {count} more requests, "
           f"{rss_end:.1f} after {len(stream_direct)} streams ({total} requests in all); "
-          f"growth {(rss_end - rss_before) / max(count + len(stream_direct), 1) * 1024:.2f} kB per request")
+          f"growth {(rss_end - rss_before) / max((count + len(stream_direct)) * len(doors), 1) * 1024:.2f} kB per request")
+
+
+def door_side(client: Any, base_url: str, door: str, body: Callable[[int], dict[str, Any]], stream: bool) -> Callable[[int], float]:
+    """One side of the interleaved rounds: round i's turn through ``door`` of the Trooper at ``base_url``."""
+    path, shaped = DOORS[door]
+    url = base_url + path
+
+    def side(i: int) -> float:
+        turn = body(i)
+        if stream:
+            return timed_stream(client, url, shaped(turn), door_headers(door, turn))[0]
+        return timed_post(client, url, shaped(turn), door_headers(door, turn))
+
+    return side
+
+
+def side_name(trooper: str, door: str, doors: list[str]) -> str:
+    return trooper if doors == ["messages"] else f"{trooper} {DOORS[door][0]}"
 
 
 if __name__ == "__main__":

@@ -202,6 +202,9 @@ class Usage:
     output_tokens: int = 0
     cache_creation_input_tokens: int = 0
     cache_read_input_tokens: int = 0
+    #: Of ``output_tokens``, those spent reasoning, when the provider counts them apart (OpenAI's
+    #: ``reasoning_tokens``; Claude counts thinking in ``output_tokens`` only).
+    reasoning_tokens: int = 0
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
@@ -209,6 +212,7 @@ class Usage:
             self.output_tokens + other.output_tokens,
             self.cache_creation_input_tokens + other.cache_creation_input_tokens,
             self.cache_read_input_tokens + other.cache_read_input_tokens,
+            self.reasoning_tokens + other.reasoning_tokens,
         )
 
     def merged(self, later: Usage) -> Usage:
@@ -219,6 +223,7 @@ class Usage:
             later.output_tokens or self.output_tokens,
             later.cache_creation_input_tokens or self.cache_creation_input_tokens,
             later.cache_read_input_tokens or self.cache_read_input_tokens,
+            later.reasoning_tokens or self.reasoning_tokens,
         )
 
     @property

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 import string
 from typing import Any
 
-from tests.fakes.behaviours import HttpError, Reply, ToolCall
+from tests.fakes.behaviours import HttpError, Reply, word_chunks
 from tests.fakes.playback import Exchange, Frame
 from tests.fakes.recording import RecordedRequest, count_tokens
 from tests.fakes.server import ErrorResponse, FakeServer, Route
@@ -92,8 +93,15 @@ class FakeAnthropic(FakeServer):
         return "tool_use" if reply.tool_calls else "end_turn"
 
     @staticmethod
-    def _output_tokens(text: str, calls: tuple[ToolCall, ...]) -> int:
-        return max(1, count_tokens(text) + sum(count_tokens(c.name + c.arguments_json()) for c in calls))
+    def _output_tokens(reply: Reply, text: str) -> int:
+        """Claude counts thinking in the output tokens."""
+        calls = sum(count_tokens(c.name + c.arguments_json()) for c in reply.tool_calls)
+        return max(1, count_tokens(reply.thinking) + count_tokens(text) + calls)
+
+    @staticmethod
+    def _signature(thinking: str) -> str:
+        """Claude's thinking signature: opaque; here derived from the thinking, so a test can check it comes back."""
+        return "sig_" + hashlib.sha256(thinking.encode()).hexdigest()[:24]
 
     def _cache(self, request: RecordedRequest) -> tuple[int, int]:
         """(tokens read from the cache, tokens written to it), as Claude counts them: the prompt
@@ -144,12 +152,15 @@ class FakeAnthropic(FakeServer):
 
     def complete_body(self, reply: Reply, request: RecordedRequest) -> dict[str, Any]:
         text = "".join(reply.text_chunks(request))
-        content: list[dict[str, Any]] = [{"type": "text", "text": text}] if text or not reply.tool_calls else []
+        content: list[dict[str, Any]] = (
+            [{"type": "thinking", "thinking": reply.thinking, "signature": self._signature(reply.thinking)}] if reply.thinking else []
+        )
+        content += [{"type": "text", "text": text}] if text or not reply.tool_calls else []
         content += [
             {"type": "tool_use", "id": c.id or anthropic_id("toolu_01"), "name": c.name, "input": dict(c.arguments)}
             for c in reply.tool_calls
         ]
-        usage = self._usage(request, self._output_tokens(text, reply.tool_calls))
+        usage = self._usage(request, self._output_tokens(reply, text))
         return self._message(request, content, self._stop_reason(reply), usage)
 
     def stream_frames(self, reply: Reply, request: RecordedRequest) -> list[Frame]:
@@ -157,6 +168,12 @@ class FakeAnthropic(FakeServer):
         start_usage = self._usage(request, 1)
         frames = [Frame(_sse("message_start", {"type": "message_start", "message": self._message(request, [], None, start_usage)}))]
         index = 0
+        if reply.thinking:
+            frames.append(_block_start(index, {"type": "thinking", "thinking": "", "signature": ""}))
+            frames += [_block_delta(index, {"type": "thinking_delta", "thinking": piece}) for piece in word_chunks(reply.thinking)]
+            frames.append(_block_delta(index, {"type": "signature_delta", "signature": self._signature(reply.thinking)}))
+            frames.append(_block_stop(index))
+            index += 1
         if chunks or not reply.tool_calls:
             frames.append(_block_start(index, {"type": "text", "text": ""}))
             frames.append(Frame(_sse("ping", {"type": "ping"})))
@@ -169,7 +186,7 @@ class FakeAnthropic(FakeServer):
             frames += [_block_delta(index, {"type": "input_json_delta", "partial_json": piece}) for piece in call.argument_fragments()]
             frames.append(_block_stop(index))
             index += 1
-        output_tokens = self._output_tokens("".join(chunks), reply.tool_calls)
+        output_tokens = self._output_tokens(reply, "".join(chunks))
         delta = {"type": "message_delta", "delta": {"stop_reason": self._stop_reason(reply), "stop_sequence": None}, "usage": {"output_tokens": output_tokens}}
         frames.append(Frame(_sse("message_delta", delta)))
         frames.append(Frame(_sse("message_stop", {"type": "message_stop"}), terminator=True))

@@ -96,6 +96,8 @@ class Reply:
     #: Forces the reported stop reason (even a wrong one, to imitate upstreams that lie).
     stop_reason: StopReason | None = None
     fault: StreamFault | None = None
+    #: Reasoning before the answer: Claude's thinking (signed), OpenAI-compatible reasoning_content.
+    thinking: str = ""
 
     def text_chunks(self, request: RecordedRequest) -> list[str]:
         if self.echo is not None:
@@ -174,8 +176,9 @@ def reply_text(
     chunk_delay: float = 0.0,
     first_token_delay: float = 0.0,
     stop_reason: StopReason | None = None,
+    thinking: str = "",
 ) -> Reply:
-    """Answer with ``text``, streamed as ``chunks`` (default: word by word)."""
+    """Answer with ``text``, streamed as ``chunks`` (default: word by word), after ``thinking``."""
     if chunks is None:
         chunks = word_chunks(DEFAULT_TEXT if text is None else text)
     elif text is not None and "".join(chunks) != text:
@@ -185,6 +188,7 @@ def reply_text(
         chunk_delay=chunk_delay,
         first_token_delay=first_token_delay,
         stop_reason=stop_reason,
+        thinking=thinking,
     )
 
 
@@ -194,8 +198,9 @@ def reply_tool_calls(
     chunk_delay: float = 0.0,
     first_token_delay: float = 0.0,
     stop_reason: StopReason | None = None,
+    thinking: str = "",
 ) -> Reply:
-    """Answer with one or more (parallel) tool calls, optionally after some text."""
+    """Answer with one or more (parallel) tool calls, optionally after some thinking and text."""
     if not calls:
         raise ValueError("reply_tool_calls needs at least one tool_call(...)")
     return Reply(
@@ -204,6 +209,7 @@ def reply_tool_calls(
         chunk_delay=chunk_delay,
         first_token_delay=first_token_delay,
         stop_reason=stop_reason,
+        thinking=thinking,
     )
 
 

@@ -13,7 +13,7 @@ import string
 import time
 from typing import Any, ClassVar, Sequence
 
-from tests.fakes.behaviours import HttpError, Reply, ToolCall, http_error
+from tests.fakes.behaviours import HttpError, Reply, http_error, word_chunks
 from tests.fakes.playback import Exchange, Frame
 from tests.fakes.recording import RecordedRequest, count_tokens
 from tests.fakes.server import ErrorResponse, FakeServer, Route
@@ -112,17 +112,18 @@ class FakeOpenAI(FakeServer):
             self.seen_prefixes.add(key)
         return min(cached, request.input_tokens())
 
-    def _usage(self, request: RecordedRequest, text: str, calls: Sequence[ToolCall]) -> dict[str, Any]:
+    def _usage(self, request: RecordedRequest, text: str, reply: Reply) -> dict[str, Any]:
         prompt = request.input_tokens()
         cached = self._cached_tokens(request)
-        completion = max(1, count_tokens(text) + sum(count_tokens(c.name + c.arguments_json()) for c in calls))
+        reasoning = count_tokens(reply.thinking) if reply.thinking else 0
+        completion = max(1, reasoning + count_tokens(text) + sum(count_tokens(c.name + c.arguments_json()) for c in reply.tool_calls))
         return {
             "prompt_tokens": prompt,
             "completion_tokens": completion,
             "total_tokens": prompt + completion,
             "prompt_tokens_details": {"cached_tokens": cached, "audio_tokens": 0},
             "completion_tokens_details": {
-                "reasoning_tokens": 0,
+                "reasoning_tokens": reasoning,
                 "audio_tokens": 0,
                 "accepted_prediction_tokens": 0,
                 "rejected_prediction_tokens": 0,
@@ -144,6 +145,8 @@ class FakeOpenAI(FakeServer):
             "refusal": None,
             "annotations": [],
         }
+        if reply.thinking:  # as OpenAI-compatible servers of reasoning models send it (llama-server, vLLM, DeepSeek)
+            message["reasoning_content"] = reply.thinking
         if reply.tool_calls:
             message["tool_calls"] = [
                 {
@@ -154,7 +157,7 @@ class FakeOpenAI(FakeServer):
             ]
         body = self._envelope(request, "chatcmpl-" + _random(29), int(time.time()), "chat.completion")
         body["choices"] = [{"index": 0, "message": message, "logprobs": None, "finish_reason": self._finish_reason(reply)}]
-        body["usage"] = self._usage(request, text, reply.tool_calls)
+        body["usage"] = self._usage(request, text, reply)
         body["service_tier"] = "default"
         return body
 
@@ -171,6 +174,7 @@ class FakeOpenAI(FakeServer):
 
         chunks = reply.text_chunks(request)
         frames = [Frame(chunk({"role": "assistant", "content": "", "refusal": None}))]
+        frames += [Frame(chunk({"reasoning_content": piece}), content=True) for piece in word_chunks(reply.thinking)] if reply.thinking else []
         frames += [Frame(chunk({"content": piece}), content=True) for piece in chunks]
         per_call: list[list[Frame]] = []
         for index, call in enumerate(reply.tool_calls):
@@ -189,7 +193,7 @@ class FakeOpenAI(FakeServer):
             frames += [frame for call_frames in per_call for frame in call_frames]
         frames.append(Frame(chunk({}, self._finish_reason(reply))))
         if include_usage:
-            frames.append(Frame(_data({**envelope, "choices": [], "usage": self._usage(request, "".join(chunks), reply.tool_calls)})))
+            frames.append(Frame(_data({**envelope, "choices": [], "usage": self._usage(request, "".join(chunks), reply)})))
         frames.append(Frame(b"data: [DONE]\n\n", terminator=True))
         return frames
 

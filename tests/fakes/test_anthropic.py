@@ -67,6 +67,18 @@ def test_sdk_streams_the_given_chunks(fake_anthropic: FakeAnthropic, client: ant
     assert final.usage.output_tokens == 1
 
 
+def test_thinking_comes_first_and_signed_streamed_or_not(fake_anthropic: FakeAnthropic, client: anthropic.Anthropic) -> None:
+    fake_anthropic.default = reply_text("It is mild.", thinking="Paris in spring is mild.")
+    whole = client.messages.create(model=MODEL, max_tokens=100, messages=USER)
+    with client.messages.stream(model=MODEL, max_tokens=100, messages=USER) as stream:
+        streamed = stream.get_final_message()
+    for message in (whole, streamed):
+        thinking, text = message.content
+        assert thinking.type == "thinking" and thinking.thinking == "Paris in spring is mild." and thinking.signature.startswith("sig_")
+        assert text.type == "text" and text.text == "It is mild."
+    assert whole.usage.output_tokens == 6 + 4, "thinking counts in the output tokens"
+
+
 def test_sdk_reads_parallel_tool_calls(fake_anthropic: FakeAnthropic, client: anthropic.Anthropic) -> None:
     fake_anthropic.enqueue(
         reply_tool_calls(tool_call("get_weather", {"city": "Paris"}), tool_call("get_time", {"tz": "CET"}), text="Checking.")

@@ -77,6 +77,17 @@ def test_stream_without_include_usage_has_no_usage_and_ends_with_done(fake_opena
     assert all("usage" not in json.loads(line) for line in lines[:-1])
 
 
+def test_reasoning_content_and_reasoning_tokens(fake_openai: FakeOpenAI) -> None:
+    fake_openai.default = reply_text("Mild.", thinking="Spring in Paris.")
+    body = httpx.post(fake_openai.chat_completions_url, json={"model": MODEL, "messages": USER}).json()
+    assert body["choices"][0]["message"]["reasoning_content"] == "Spring in Paris."
+    assert body["usage"]["completion_tokens_details"]["reasoning_tokens"] == 4
+    assert body["usage"]["completion_tokens"] == 4 + 2
+    raw = httpx.post(fake_openai.chat_completions_url, json={"model": MODEL, "messages": USER, "stream": True}).text
+    deltas = [json.loads(line)["choices"][0]["delta"] for line in data_lines(raw)[:-1] if json.loads(line)["choices"]]
+    assert "".join(d.get("reasoning_content", "") for d in deltas) == "Spring in Paris."
+
+
 def test_sdk_reads_parallel_tool_calls(fake_openai: FakeOpenAI, client: openai.OpenAI) -> None:
     fake_openai.enqueue(reply_tool_calls(tool_call("get_weather", {"city": "Paris"}), tool_call("get_time", {"tz": "CET"})))
     completion = client.chat.completions.create(model=MODEL, messages=USER, tools=TOOLS)  # type: ignore[arg-type]

@@ -54,7 +54,8 @@ def test_every_route_but_health_needs_the_token(guarded):
                 assert response.status_code == 401, (method, path, response.text)
                 error = response.json()["error"]
                 assert "access token" in error["message"]
-                assert error["type"] == ("invalid_request_error" if "completions" in path else "authentication_error")
+                openai_door = "completions" in path or "responses" in path
+                assert error["type"] == ("invalid_request_error" if openai_door else "authentication_error"), path
                 assert response.headers["www-authenticate"].startswith("Bearer")
         assert client.get("/health").status_code == 200
         assert client.head("/health").status_code == 200, "uptime checks ask with HEAD"

@@ -17,12 +17,14 @@ from tests.harness import TrooperThread
 EXAMPLES = 40
 ANTHROPIC = {"model": "claude-haiku-4-5", "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]}
 OPENAI = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "hi"}]}
+RESPONSES = {"model": "gpt-4o-mini", "input": [{"role": "user", "content": "hi"}]}
 #: Each POST route with a valid body for it (None: the route's valid call is not a JSON POST).
 ROUTES: dict[str, dict[str, Any] | None] = {
     "/v1/messages": ANTHROPIC,
     "/v1/messages/count_tokens": ANTHROPIC,
     "/v1/chat/completions": OPENAI,
     "/chat/completions": OPENAI,
+    "/v1/responses": RESPONSES,
     "/api/chat/sessions": {},
     "/api/chat/sessions/{chat}/messages": {"content": "hi"},
     "/api/chat/sessions/{chat}/escalate": {},
@@ -42,13 +44,14 @@ def wrongly_typed(valid: dict[str, Any]) -> st.SearchStrategy[bytes]:
     """The valid body with one field (or one message field) swapped for any JSON value."""
     def swap(key: str, value: Any) -> bytes:
         body = json.loads(json.dumps(valid))
-        if key.startswith("messages.") and body.get("messages"):
-            body["messages"][0][key.split(".", 1)[1]] = value
+        listed = "messages" if "messages" in body else "input"
+        if key.startswith("messages.") and body.get(listed):
+            body[listed][0][key.split(".", 1)[1]] = value
         else:
             body[key] = value
         return json.dumps(body).encode()
 
-    keys = [*valid, "messages.role", "messages.content", "stream", "tools", "system"]
+    keys = [*valid, "messages.role", "messages.content", "stream", "tools", "system", "tool_choice", "previous_response_id"]
     return st.builds(swap, st.sampled_from(keys), json_values)
 
 
@@ -62,6 +65,7 @@ hostile_bodies = st.one_of(
     json_values.map(lambda value: json.dumps(value).encode()),
     wrongly_typed(ANTHROPIC),
     wrongly_typed(OPENAI),
+    wrongly_typed(RESPONSES),
     st.builds(nested, st.integers(50, 20_000), st.sampled_from([b"[", b'{"a":']), st.just(b"]")).map(
         lambda raw: raw.replace(b"1]", b"1}") if raw.startswith(b"{") else raw
     ),
@@ -98,7 +102,7 @@ def assert_error_shape(route: str, response: httpx.Response) -> None:
         return
     error = response.json()["error"]
     assert isinstance(error, dict) and error["message"], response.text[:200]
-    if "completions" in route:
+    if "completions" in route or "responses" in route:
         assert "param" in error, "OpenAI's shape"
     else:
         assert response.json()["type"] == "error", "Anthropic's shape (also Trooper's own)"

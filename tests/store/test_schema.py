@@ -22,7 +22,7 @@ def test_an_empty_file_gets_the_whole_schema(tmp_path: Path) -> None:
     assert migrate(conn) == 0
     assert schema_version(conn) == SCHEMA_VERSION
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    assert {"sessions", "turns", "attempts", "events", "sitreps"} <= tables
+    assert {"sessions", "turns", "attempts", "events", "sitreps", "responses"} <= tables
     assert migrate(conn) == SCHEMA_VERSION  # idempotent
 
 
@@ -54,6 +54,7 @@ async def test_upgrade_from_the_first_version_keeps_and_backfills_rows(tmp_path:
     assert answer["stop_reason"] == "", "v5: why an older answer ended was not recorded"
     assert (await store.get_session("s"))["client"] == "", "v6: older sessions name no client"
     assert (turn["tier"], answer["tier"], cloud_answer["tier"]) == ("", "local", "cloud"), "v7: the tier, by the names of then"
+    assert await store.get_response("resp_1") is None, "v9: a file from before keeps no responses yet"
     await store.close()
     assert schema_version(connect(path)) == SCHEMA_VERSION
 
@@ -61,7 +62,7 @@ async def test_upgrade_from_the_first_version_keeps_and_backfills_rows(tmp_path:
 async def test_upgrade_from_the_previous_version_keeps_sessions_as_roots(tmp_path: Path) -> None:
     path = tmp_path / "t.db"
     conn = connect(path)
-    migrate(conn, MIGRATIONS[: SCHEMA_VERSION - 1])
+    migrate(conn, MIGRATIONS[:7])  # before v8
     conn.execute("INSERT INTO sessions (id, source, route, title, created_at, last_activity) "
                  "VALUES ('s', 'anthropic', 'cloud', 'a title', 1.0, 2.0)")
     conn.execute(

@@ -13,7 +13,7 @@ from tests.store.sample import T0, record_sample, text
 from trooper.config import Settings
 from trooper.store import SqliteStore, StoreWriteError, open_store
 from trooper.store import sqlite as sqlite_module
-from trooper.store.records import EventRecord, SessionRecord, SitrepRecord, TurnRecord
+from trooper.store.records import EventRecord, ResponseRecord, SessionRecord, SitrepRecord, TurnRecord
 
 
 @pytest.fixture(params=[":memory:", "file"])
@@ -223,6 +223,20 @@ async def test_close_flushes_and_a_restart_keeps_everything(tmp_path: Path) -> N
     await reopened.close()
 
 
+async def test_responses_are_kept_by_id_and_survive_a_restart(tmp_path: Path) -> None:
+    path = str(tmp_path / "t.db")
+    store = open_store(Settings(db_path=path))
+    body = {"id": "resp_1", "object": "response", "output": [{"type": "message", "content": [{"text": "é"}]}]}
+    store.add_response(ResponseRecord("resp_1", "s", 2, 5, body, created_at=T0))
+    assert await store.get_response("resp_1") == {"id": "resp_1", "session_id": "s", "branch": 2, "seq": 5, "body": body, "created_at": T0}
+    assert await store.get_response("resp_2") is None
+    assert [s["id"] for s in await store.list_sessions()] == ["s"], "a response touches its session like any row"
+    await store.close()
+    reopened = open_store(Settings(db_path=path))
+    assert (await reopened.get_response("resp_1"))["body"] == body
+    await reopened.close()
+
+
 async def test_the_file_is_in_wal_mode(tmp_path: Path) -> None:
     store = open_store(Settings(db_path=str(tmp_path / "t.db")))
     await store.close()
@@ -236,7 +250,10 @@ async def test_prune_removes_idle_sessions_with_their_rows(store: SqliteStore) -
     store.upsert_session(SessionRecord("fresh", "chat", created_at=fresh))
     store.add_turns([TurnRecord("fresh", 0, "user", text("hi"), created_at=fresh)])
     store.add_sitrep(SitrepRecord("fresh", {"intent": "x"}, created_at=fresh))
+    store.add_response(ResponseRecord("resp_old", "alpha", 0, 3, {"id": "resp_old"}, created_at=T0 + 4))
+    store.add_response(ResponseRecord("resp_new", "fresh", 0, 1, {"id": "resp_new"}, created_at=fresh))
     assert await store.prune(30) == 2
+    assert await store.get_response("resp_old") is None and await store.get_response("resp_new") is not None
     assert [s["id"] for s in await store.list_sessions()] == ["fresh"]
     assert await store.attempts() == [] and await store.events() == []
     assert (await store.table("turns"))["session_id"] == ["fresh"]
@@ -294,3 +311,11 @@ async def test_a_dropped_transcript_write_is_reported_to_its_sessions_flush(
     await store.flush("good")
     assert await store.transcript("bad") == []
     assert [t["text"] for t in await store.transcript("good")] == ["q", "a"]
+
+
+async def test_a_response_that_could_not_be_kept_fails_its_turn(store: SqliteStore) -> None:
+    """A client must not be handed a response id it cannot continue from."""
+    store.add_response(ResponseRecord("resp_bad", "s", 0, 1, {"not json": object()}))
+    with pytest.raises(StoreWriteError):
+        await store.flush("s")
+    assert await store.get_response("resp_bad") is None

@@ -72,3 +72,36 @@ def openai_stream_chunks(sse: bytes) -> list[Any]:
 
 def openai_completion(body: dict[str, Any]) -> Any:
     return _openai(json.dumps(body).encode(), "application/json").chat.completions.create(**_OPENAI_ARGS)
+
+
+_RESPONSES_ARGS: dict[str, Any] = {"model": "m", "input": "x"}
+
+
+def openai_response(body: dict[str, Any]) -> Any:
+    """A Responses API body as the SDK's ``responses.create`` parses it."""
+    return _openai(json.dumps(body).encode(), "application/json").responses.create(**_RESPONSES_ARGS)
+
+
+def openai_response_stream(sse: bytes) -> tuple[list[Any], Any]:
+    """(every event as the SDK's ResponseStream yields it, the response of its last event).
+
+    The last event's response is ``get_final_response()`` for a completed stream; an incomplete
+    or failed one ends with ``response.incomplete`` / ``response.failed`` instead."""
+    with _openai(sse, "text/event-stream").responses.stream(**_RESPONSES_ARGS) as stream:
+        events = list(stream)
+        final = stream.get_final_response() if events and events[-1].type == "response.completed" else events[-1].response
+    return events, final
+
+
+def response_fields(response: Any) -> dict[str, Any]:
+    """A Responses API response as plain data, without the SDK's ``parsed*`` helper fields (a
+    streamed response is a ``ParsedResponse``), so a streamed and a created one compare."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items() if not k.startswith("parsed")}
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        return value
+
+    return plain(response.model_dump())

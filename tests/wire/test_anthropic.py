@@ -122,6 +122,15 @@ def test_encode_request_fills_what_anthropic_requires_and_drops_what_it_rejects(
     assert "tool_choice" not in body and "metadata" not in body
 
 
+def test_a_default_max_tokens_leaves_room_for_the_thinking_budget() -> None:
+    thinking = {"type": "enabled", "budget_tokens": 8192}
+    request = Request(model="gpt-5", messages=[Message("user", [TextBlock("think")])], thinking=thinking)
+    body = codec.encode_request(request, "claude-sonnet-4-5", stream=False)
+    assert body["thinking"] == thinking and body["max_tokens"] == codec.DEFAULT_MAX_TOKENS + 8192
+    request.max_tokens = 9000
+    assert codec.encode_request(request, "claude-sonnet-4-5", stream=False)["max_tokens"] == 9000, "the client's own limit is kept"
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [

@@ -16,7 +16,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.wire.sdk import anthropic_message, anthropic_stream_message, openai_completion, openai_stream_completion
+from tests.wire.sdk import (
+    anthropic_message,
+    anthropic_stream_message,
+    openai_completion,
+    openai_response,
+    openai_response_stream,
+    openai_stream_completion,
+    response_fields,
+)
 from trooper.conversation import (
     BlockStart,
     BlockStop,
@@ -32,6 +40,7 @@ from trooper.conversation import (
     Usage,
 )
 from trooper.wire import anthropic, ollama, openai
+from trooper.wire import responses as responses_codec
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-10**6, 10**6) | st.floats(allow_nan=False, allow_infinity=False, width=32) | st.text(max_size=8),
@@ -79,12 +88,11 @@ def _chunks(draw: st.DrawFn, raw: bytes) -> list[bytes]:
     return [raw[a:b] for a, b in zip(bounds, bounds[1:])]
 
 
-def _relay(upstream: ModuleType, client: ModuleType, events: list[StreamEvent], chunks_of: Any, include_usage: bool) -> bytes:
-    """Upstream wire bytes, chunked, through the upstream decoder and the client encoder."""
+def _relay(upstream: ModuleType, encoder: Any, events: list[StreamEvent], chunks_of: Any) -> bytes:
+    """Upstream wire bytes, chunked, through the upstream decoder and the client's ``encoder``."""
     upstream_encoder = upstream.StreamEncoder(include_usage=True)
     raw = b"".join(upstream_encoder.encode(e) for e in events)
     decoder = upstream.StreamDecoder()
-    encoder = client.StreamEncoder("trooper", include_usage=include_usage)
     out = b""
     for chunk in chunks_of(raw):
         out += b"".join(encoder.encode(e) for e in decoder.feed(chunk))
@@ -118,7 +126,7 @@ UPSTREAMS = [openai, anthropic, ollama]
 @given(data=st.data(), response=responses())
 def test_anthropic_client_sees_the_same_answer_streamed_or_not(upstream: ModuleType, data: st.DataObject, response: Response) -> None:
     events = data.draw(fragmented_events(response))
-    streamed = anthropic_stream_message(_relay(upstream, anthropic, events, lambda raw: _chunks(data.draw, raw), False))
+    streamed = anthropic_stream_message(_relay(upstream, anthropic.StreamEncoder("trooper"), events, lambda raw: _chunks(data.draw, raw)))
     whole = anthropic_message(_non_streaming(upstream, anthropic, response))
     ids = upstream is not ollama  # Ollama has no tool-call ids; both paths make new ones
     assert _anthropic_view(streamed, ids) == _anthropic_view(whole, ids)
@@ -130,9 +138,40 @@ def test_anthropic_client_sees_the_same_answer_streamed_or_not(upstream: ModuleT
 @given(data=st.data(), response=responses())
 def test_openai_client_sees_the_same_answer_streamed_or_not(upstream: ModuleType, data: st.DataObject, response: Response) -> None:
     events = data.draw(fragmented_events(response))
-    streamed = openai_stream_completion(_relay(upstream, openai, events, lambda raw: _chunks(data.draw, raw), True))
+    streamed = openai_stream_completion(_relay(upstream, openai.StreamEncoder("trooper", include_usage=True), events, lambda raw: _chunks(data.draw, raw)))
     whole = openai_completion(_non_streaming(upstream, openai, response))
     ids = upstream is not ollama
     assert _openai_view(streamed, ids) == _openai_view(whole, ids)
     expected = {"tool_use": "tool_calls", "end_turn": "stop", "max_tokens": "length"}[response.stop_reason]
     assert streamed.choices[0].finish_reason == expected
+
+
+def _responses_view(response: Any, ids: bool) -> Any:
+    fields = response_fields(response)
+    if not ids:  # call ids are made anew on each path
+        for item in fields["output"]:
+            item.pop("call_id", None)
+    return fields
+
+
+@pytest.mark.parametrize("upstream", UPSTREAMS, ids=lambda m: m.__name__.rsplit(".", 1)[1])
+@settings(max_examples=60, deadline=None)
+@given(data=st.data(), response=responses())
+def test_responses_client_sees_the_same_answer_streamed_or_not(upstream: ModuleType, data: st.DataObject, response: Response) -> None:
+    envelope = responses_codec.Envelope(id="resp_1", created_at=1_767_225_600, model="gpt-5")
+    events = data.draw(fragmented_events(response))
+    sdk_events, streamed = openai_response_stream(_relay(upstream, responses_codec.StreamEncoder(envelope), events, lambda raw: _chunks(data.draw, raw)))
+    whole = openai_response(responses_codec.encode_response(upstream.decode_response(upstream.encode_response(response)), envelope))
+    ids = upstream is not ollama
+    assert _responses_view(streamed, ids) == _responses_view(whole, ids)
+    assert streamed.status == ("incomplete" if response.stop_reason == "max_tokens" else "completed")
+    # The deltas add up to what the items hold at the end.
+    texts = {item.id: "" for item in streamed.output}
+    for event in sdk_events:
+        if event.type in ("response.output_text.delta", "response.function_call_arguments.delta"):
+            texts[event.item_id] += event.delta
+    for item in streamed.output:
+        if item.type == "message":
+            assert texts[item.id] == item.content[0].text
+        else:
+            assert json.loads(texts[item.id]) == json.loads(item.arguments)

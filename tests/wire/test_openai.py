@@ -192,6 +192,19 @@ def test_decode_response_from_a_server_that_says_stop_after_a_tool_call() -> Non
     assert codec.encode_response(response)["choices"][0]["finish_reason"] == "tool_calls"
 
 
+def test_reasoning_tokens_are_read_and_shown_apart_from_cached_prompt_tokens() -> None:
+    usage = {
+        "prompt_tokens": 40, "completion_tokens": 30, "total_tokens": 70,
+        "prompt_tokens_details": {"cached_tokens": 16}, "completion_tokens_details": {"reasoning_tokens": 12},
+    }
+    body = {"id": "c", "model": "o4-mini", "choices": [{"index": 0, "message": {"role": "assistant", "content": "x"}, "finish_reason": "stop"}], "usage": usage}
+    response = codec.decode_response(body)
+    assert response.usage == Usage(24, 30, cache_read_input_tokens=16, reasoning_tokens=12)
+    completion = openai_completion(codec.encode_response(response))
+    assert completion.usage.completion_tokens_details.reasoning_tokens == 12
+    assert completion.usage.prompt_tokens == 40 and completion.usage.prompt_tokens_details.cached_tokens == 16
+
+
 def test_decode_response_rejects_malformed_bodies() -> None:
     with pytest.raises(WireError, match="no choices"):
         codec.decode_response({"choices": []})

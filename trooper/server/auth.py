@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import html
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -41,7 +42,8 @@ OPEN_PATHS = frozenset({"/health", "/login", "/logout"})
 OPEN_PREFIX = "/static/"
 #: Browser pages: an unauthenticated visit goes to the login form instead of getting a 401.
 PAGES = {"/": "chat", "/chat": "chat", "/dashboard": "dashboard"}
-OPENAI_PATHS = frozenset({"/v1/chat/completions", "/chat/completions"})
+#: The OpenAI front doors (Chat Completions, Responses and its kept responses): refused in OpenAI's error shape.
+OPENAI_PATHS = re.compile(r"(/v1)?/(chat/completions|responses(/[^/]+)?)")
 #: Body types a cross-site HTML form (or a no-CORS fetch) can send without a preflight.
 FORM_CONTENT_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -134,7 +136,7 @@ class RefusedHandler(BaseHandler):
         pass
 
     def error_body(self, status: int, error_type: str, message: str) -> dict[str, Any]:
-        if self.request.path in OPENAI_PATHS:
+        if OPENAI_PATHS.fullmatch(self.request.path):
             return openai.encode_error(status, error_type, message)
         return super().error_body(status, error_type, message)
 

@@ -1,10 +1,13 @@
-"""The proxy front doors: Anthropic ``/v1/messages`` and OpenAI ``/v1/chat/completions``.
+"""The proxy front doors: Anthropic ``/v1/messages`` and OpenAI ``/v1/chat/completions`` (and,
+on the same machinery, OpenAI ``/v1/responses``: ``responses_door.py``).
 
 A front door decodes the caller's protocol into the canonical request, resolves the session, lets
 the router answer, and encodes the answer back in the caller's protocol, streaming chunk by chunk.
 Errors are always in the caller's own error shape. What the turn leaves in the session (the
 caller's new messages, the answer) is recorded once the answer has gone out, so the caller does
 not wait for the bookkeeping; a stream's question is recorded as soon as its first event is out.
+A door differs from another in its codec and its edges: the hooks ``decode``, ``stream_encoder``,
+``encode_response`` and ``answered``.
 """
 
 from __future__ import annotations
@@ -12,12 +15,12 @@ from __future__ import annotations
 import asyncio
 import time
 from types import ModuleType
-from typing import Any
+from typing import Any, Protocol
 
 from tornado.httputil import HTTPHeaders
 from tornado.iostream import StreamClosedError
 
-from trooper.conversation import Message, MessageStop, Request, Response, StreamAccumulator, StreamError
+from trooper.conversation import Message, MessageStop, Request, Response, StreamAccumulator, StreamError, StreamEvent
 from trooper.errors import InvalidRequest, TrooperError
 from trooper.memory.identity import InvalidSessionId, client_ids, client_name
 from trooper.providers.anthropic import FORWARDED_HEADERS
@@ -29,9 +32,13 @@ from trooper.routing.router import Plan, RoutedError, Router, TurnRecorder
 from trooper.server.body import LimitedBodyHandler
 from trooper.server.limits import check_prompt_tokens, client_identity
 from trooper.server.secret import bearer_token
-from trooper.server.session_service import LiveSession, SessionService, with_tool_signatures
+from trooper.server.session_service import LiveSession, SessionService, TurnPlace, with_tool_signatures
 from trooper.wire import anthropic, openai
 from trooper.wording import counted
+
+
+class StreamEncoder(Protocol):
+    def encode(self, event: StreamEvent) -> bytes: ...
 
 
 class FrontDoor(LimitedBodyHandler):
@@ -53,10 +60,27 @@ class FrontDoor(LimitedBodyHandler):
         """The API key the caller sent, in its protocol's header."""
         return None
 
+    async def decode(self, body: dict[str, Any]) -> tuple[Request, str | None]:
+        """The canonical request, and the session it continues when the body says so (None: the
+        session is resolved from the headers and the request)."""
+        return self.codec.decode_request(body), None
+
+    def stream_encoder(self, request: Request) -> StreamEncoder:
+        encoder: StreamEncoder = self.codec.StreamEncoder(request.model, include_usage=request.include_usage)
+        return encoder
+
+    def encode_response(self, response: Response) -> dict[str, Any]:
+        payload: dict[str, Any] = self.codec.encode_response(response)
+        return payload
+
+    def answered(self, session: LiveSession, place: TurnPlace, response: Response) -> None:
+        """Keep what this door keeps of an answer besides its turn (at ``place``), in time for the
+        turn's commit. The Messages and Chat Completions doors keep nothing more."""
+
     async def post(self) -> None:
         self.read_body()
         body = self.json_body()
-        request = self.codec.decode_request(body)
+        request, continued = await self.decode(body)
         if len(request.messages) > self.state.settings.max_messages:
             raise InvalidRequest(
                 f"messages: {counted(len(request.messages), 'message')} is more than the limit of "
@@ -68,7 +92,11 @@ class FrontDoor(LimitedBodyHandler):
             ids = client_ids(self.request.headers)
         except InvalidSessionId as exc:
             raise InvalidRequest(str(exc)) from None
-        session = await self.sessions.resolve(ids, request, self.source, client_name(self.request.headers))
+        client = client_name(self.request.headers)
+        if continued:  # a previous_response_id continues the session that answer belongs to
+            session = await self.sessions.open(continued, self.source, client)
+        else:
+            session = await self.sessions.resolve(ids, request, self.source, client)
         self.set_header("X-Trooper-Session", session.id)
         book = TurnBook(self.sessions, session, request.messages)
         request = with_tool_signatures(session, request)
@@ -99,16 +127,17 @@ class FrontDoor(LimitedBodyHandler):
         latency_ms = (time.monotonic() - started) * 1000
         self._set_trooper_headers(trail, book.session, saved_now=self.sessions.saved_by(response, provider.tier))
         # Durable acknowledgement: the turn is committed before the client receives a byte of it.
-        await book.answer(response, provider=provider.name, tier=provider.tier, latency_ms=latency_ms)
+        place = await book.answer(response, provider=provider.name, tier=provider.tier, latency_ms=latency_ms)
+        self.answered(book.session, place, response)
         committed = asyncio.ensure_future(self.sessions.committed(book.session))  # the writer commits while we encode
-        payload = self.codec.encode_response(response)
+        payload = self.encode_response(response)
         await committed
         self.write_json(payload)
 
     async def _stream(self, request: Request, plan: Plan, options: CallOptions, recorder: TurnRecorder, book: TurnBook) -> None:
         started = time.monotonic()
         trail = plan.new_trail()
-        encoder = self.codec.StreamEncoder(request.model, include_usage=request.include_usage)
+        encoder = self.stream_encoder(request)
         answer = StreamAccumulator()
         events = self.router.stream(request, plan, options, recorder, trail)
         headers_sent = recorded = False
@@ -150,7 +179,9 @@ class FrontDoor(LimitedBodyHandler):
             return False
         latency_ms = (time.monotonic() - started) * 1000
         tier = self.router.tier_of(answered.provider)
-        await book.answer(answer.response(), provider=answered.provider, tier=tier, latency_ms=latency_ms)
+        response = answer.response()
+        place = await book.answer(response, provider=answered.provider, tier=tier, latency_ms=latency_ms)
+        self.answered(book.session, place, response)
         if durable:
             await self.sessions.committed(book.session)
         return True
@@ -193,10 +224,10 @@ class TurnBook:
         async with self.session.lock:
             self.sessions.record_history(self.session, self._messages)
 
-    async def answer(self, response: Response, *, provider: str, tier: str, latency_ms: float) -> None:
+    async def answer(self, response: Response, *, provider: str, tier: str, latency_ms: float) -> TurnPlace:
         await self.question()
         async with self.session.lock:
-            self.sessions.record_answer(self.session, response, provider=provider, tier=tier, latency_ms=latency_ms)
+            return self.sessions.record_answer(self.session, response, provider=provider, tier=tier, latency_ms=latency_ms)
 
 
 class MessagesHandler(FrontDoor):
@@ -216,12 +247,17 @@ class ChatCompletionsHandler(FrontDoor):
     source = "openai"
 
     def client_key(self) -> str | None:
-        return bearer_token(self.request.headers.get("Authorization")) or self.request.headers.get("x-api-key")
+        return openai_client_key(self.request.headers)
 
 
 def anthropic_client_key(headers: HTTPHeaders) -> str | None:
     """The key an Anthropic client sends: ``x-api-key``, or a bearer token (``ANTHROPIC_AUTH_TOKEN``)."""
     return headers.get("x-api-key") or bearer_token(headers.get("Authorization"))
+
+
+def openai_client_key(headers: HTTPHeaders) -> str | None:
+    """The key an OpenAI client sends: a bearer token, or ``x-api-key``."""
+    return bearer_token(headers.get("Authorization")) or headers.get("x-api-key")
 
 
 def call_options(headers: HTTPHeaders, api_key: str | None) -> CallOptions:

@@ -16,6 +16,7 @@ from trooper.server.app import make_app
 from trooper.server.connections import GuardedHTTPServer, connection_cap, raise_open_file_limit
 from trooper.server.limits import AdmittingRouter
 from trooper.server.live import LiveFeed
+from trooper.server.response_log import ResponseLog
 from trooper.server.session_service import SessionService
 from trooper.server.state import AppState
 from trooper.store import open_store
@@ -49,7 +50,12 @@ class Runtime:
             settings,
             self.store,
             self.feed,
-            services={"router": self.router, "sessions": self.sessions, "local_tier": self.local_tier},
+            services={
+                "router": self.router,
+                "sessions": self.sessions,
+                "local_tier": self.local_tier,
+                "responses": ResponseLog(self.store),
+            },
         )
         self.app = make_app(self.state)
         self.server: GuardedHTTPServer | None = None

@@ -49,6 +49,15 @@ MAX_LIVE_SESSIONS = 1000
 SITREP_DEBOUNCE_SECONDS = 0.05
 
 
+@dataclass(frozen=True)
+class TurnPlace:
+    """Where a turn is: its session, the branch and the position in that branch's transcript."""
+
+    session_id: str
+    branch: int
+    seq: int
+
+
 @dataclass
 class LiveSession:
     id: str
@@ -223,7 +232,8 @@ class SessionService:
 
     def record_answer(
         self, session: LiveSession, response: Response, *, provider: str, tier: str, latency_ms: float
-    ) -> None:
+    ) -> TurnPlace:
+        """Record the answer as the session's next turn; returns where it is."""
         message = Message("assistant", list(response.content))
         saved = self.saved_by(response, tier)
         session.tokens_saved += saved
@@ -240,6 +250,16 @@ class SessionService:
             stop_reason=response.stop_reason,
             tier=tier,
         )
+        return TurnPlace(session.id, session.branch, len(session.messages) - 1)
+
+    async def history_at(self, place: TurnPlace, source: str) -> list[Message]:
+        """The conversation as it stood at ``place``: its branch's messages up to that turn. The
+        live session holds them unless the session has branched since (then the store does)."""
+        session = await self.open(place.session_id, source)
+        if session.branch == place.branch and len(session.messages) > place.seq:
+            return session.messages[: place.seq + 1]
+        turns = await self._store.transcript(place.session_id, place.branch)
+        return [message_from_dict(turn) for turn in turns if turn["seq"] <= place.seq]
 
     def saved_by(self, response: Response, tier: str) -> int:
         """What ``response``, answered by ``tier``, saves under this server's configuration."""

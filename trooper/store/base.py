@@ -15,6 +15,7 @@ from trooper.client_context import without_client_context
 from trooper.store.records import (
     AttemptRecord,
     EventRecord,
+    ResponseRecord,
     SessionRecord,
     SitrepRecord,
     TurnRecord,
@@ -56,6 +57,11 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def add_sitrep(self, sitrep: SitrepRecord) -> None: ...
 
+    @abc.abstractmethod
+    def add_response(self, response: ResponseRecord) -> None:
+        """Keep a Responses API response (by id). Like a turn, a turn's acknowledgement waits for
+        it: a client must not get an id it cannot continue from."""
+
     # ------------------------------------------------------------ read side (async)
 
     @abc.abstractmethod
@@ -94,6 +100,11 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def sitreps(self, session_id: str | None = None) -> list[Row]: ...
+
+    @abc.abstractmethod
+    async def get_response(self, response_id: str) -> Row | None:
+        """``{"id", "session_id", "branch", "seq", "body", "created_at"}`` of a kept response
+        (``body`` parsed), or None."""
 
     @abc.abstractmethod
     async def session_messages(self, session_id: str) -> list[Row]:

@@ -109,6 +109,20 @@ class EventRecord:
 
 
 @dataclass
+class ResponseRecord:
+    """An OpenAI Responses API response as its client received it, and the turn holding its answer
+    (so ``previous_response_id`` finds the conversation it continues)."""
+
+    id: str
+    session_id: str
+    branch: int
+    seq: int
+    #: The response object, as ``GET /v1/responses/{id}`` returns it.
+    body: dict[str, Any]
+    created_at: float = field(default_factory=now)
+
+
+@dataclass
 class SitrepRecord:
     session_id: str
     #: The SITREP as its JSON-serialisable dict (``trooper.memory`` output).

@@ -138,9 +138,19 @@ def _v8_session_tree(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE sessions ADD COLUMN opening TEXT NOT NULL DEFAULT ''")
 
 
+def _v9_responses(conn: sqlite3.Connection) -> None:
+    # Responses API responses by id, each with the turn that holds its answer: previous_response_id
+    # continues that conversation, GET /v1/responses/{id} returns the body. No index by session: a
+    # turn's commit waits for this row, and only pruning (at start-up) looks rows up by session.
+    conn.execute(
+        "CREATE TABLE responses (id TEXT PRIMARY KEY, session_id TEXT NOT NULL, branch INTEGER NOT NULL, "
+        "seq INTEGER NOT NULL, body TEXT NOT NULL, created_at REAL NOT NULL)"
+    )
+
+
 MIGRATIONS: list[Migration] = [
     _v1_core_tables, _v2_turn_text_and_activity_index, _v3_cached_tokens, _v4_tokens_saved_per_turn, _v5_stop_reason,
-    _v6_session_client, _v7_turn_tier, _v8_session_tree,
+    _v6_session_client, _v7_turn_tier, _v8_session_tree, _v9_responses,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -33,6 +33,7 @@ from trooper.store.base import TABLES, Columns, Row, Store, StoreWriteError
 from trooper.store.records import (
     AttemptRecord,
     EventRecord,
+    ResponseRecord,
     SessionRecord,
     SitrepRecord,
     TurnRecord,
@@ -46,7 +47,7 @@ T = TypeVar("T")
 _Pending = tuple[writes.Write, Any, int, str]
 #: The writes a turn's acknowledgement waits for: when one is dropped, ``flush(session_id)`` says so.
 #: (Attempts, events and SITREPs are the routing's records: a turn does not fail for them.)
-_TRANSCRIPT_WRITES = frozenset({writes.upsert_session.__name__, writes.add_turns.__name__})
+_TRANSCRIPT_WRITES = frozenset({writes.upsert_session.__name__, writes.add_turns.__name__, writes.add_response.__name__})
 READER_THREADS = 2
 #: Upper bound of queued writes committed in one transaction.
 BATCH_SIZE = 1000
@@ -134,6 +135,9 @@ class SqliteStore(Store):
 
     def add_sitrep(self, sitrep: SitrepRecord) -> None:
         self._enqueue(writes.add_sitrep, sitrep, sitrep.session_id)
+
+    def add_response(self, response: ResponseRecord) -> None:
+        self._enqueue(writes.add_response, response, response.session_id)
 
     async def flush(self, session_id: str | None = None) -> None:
         await self._submit(None)
@@ -277,6 +281,9 @@ class SqliteStore(Store):
 
     async def sitreps(self, session_id: str | None = None) -> list[Row]:
         return await self._read(partial(reads.sitreps, session_id=session_id), session_id)
+
+    async def get_response(self, response_id: str) -> Row | None:
+        return await self._read(partial(reads.response, response_id=response_id))
 
     async def session_messages(self, session_id: str) -> list[Row]:
         view = await self.transcript(session_id)

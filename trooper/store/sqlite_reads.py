@@ -207,3 +207,11 @@ def sitreps(conn: sqlite3.Connection, session_id: str | None) -> list[Row]:
     for row in rows:
         row["sitrep"] = json.loads(row["sitrep"])
     return rows
+
+
+def response(conn: sqlite3.Connection, response_id: str) -> Row | None:
+    rows = _rows(conn.execute("SELECT id, session_id, branch, seq, body, created_at FROM responses WHERE id = ?", (response_id,)))
+    if not rows:
+        return None
+    rows[0]["body"] = json.loads(rows[0]["body"])
+    return rows[0]

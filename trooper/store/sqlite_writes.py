@@ -15,6 +15,7 @@ from typing import Any
 from trooper.store.records import (
     AttemptRecord,
     EventRecord,
+    ResponseRecord,
     SessionRecord,
     SitrepRecord,
     TurnRecord,
@@ -116,9 +117,17 @@ def add_sitrep(conn: sqlite3.Connection, s: SitrepRecord) -> None:
     _touch(conn, s.session_id, s.created_at)
 
 
+def add_response(conn: sqlite3.Connection, r: ResponseRecord) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO responses (id, session_id, branch, seq, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        (r.id, r.session_id, r.branch, r.seq, json.dumps(r.body, ensure_ascii=False), r.created_at),
+    )
+    _touch(conn, r.session_id, r.created_at)
+
+
 def prune(conn: sqlite3.Connection, older_than_days: float) -> int:
     cutoff = now() - older_than_days * 86400
     stale = "SELECT id FROM sessions WHERE last_activity < ?"
-    for table in ("turns", "attempts", "events", "sitreps"):
+    for table in ("turns", "attempts", "events", "sitreps", "responses"):
         conn.execute(f"DELETE FROM {table} WHERE session_id IN ({stale})", (cutoff,))
     return conn.execute("DELETE FROM sessions WHERE last_activity < ?", (cutoff,)).rowcount

@@ -4,6 +4,9 @@ Every codec module (``anthropic``, ``openai``, ``ollama``) exposes the same name
 ``decode_request``, ``encode_request``, ``decode_response``, ``encode_response``,
 ``StreamDecoder``, ``StreamEncoder``, ``encode_error`` and ``decode_error``. Gemini is served by the
 ``openai`` codec through Google's OpenAI-compatible endpoint (its quirks are handled there).
+``responses`` (OpenAI's Responses API) faces clients only: ``decode_request``, ``encode_response``,
+``StreamEncoder`` and ``encode_error``, the last three taking the response's ``Envelope`` (its id
+and what it echoes of its request).
 """
 
 from trooper.wire.errors import UpstreamStreamError, WireError

@@ -223,7 +223,7 @@ def encode_request(request: Request, model: str, *, stream: bool, num_ctx: int |
     """The body for ``POST /v1/messages``. ``num_ctx`` is a local-model setting and is ignored."""
     body: dict[str, Any] = {
         "model": model,
-        "max_tokens": request.max_tokens or DEFAULT_MAX_TOKENS,
+        "max_tokens": request.max_tokens or _default_max_tokens(request.thinking),
         "messages": [m for m in (_encode_message(m) for m in request.messages) if m["content"]],
         "stream": stream,
     }
@@ -255,6 +255,12 @@ def encode_request(request: Request, model: str, *, stream: bool, num_ctx: int |
         # Anthropic accepts only user_id in metadata.
         body["metadata"] = {"user_id": user_id}
     return body
+
+
+def _default_max_tokens(thinking: dict[str, Any] | None) -> int:
+    """``max_tokens`` for a client that set none: Claude requires one larger than the thinking budget."""
+    budget = thinking.get("budget_tokens") if thinking else None
+    return DEFAULT_MAX_TOKENS + (budget if isinstance(budget, int) else 0)
 
 
 def _encode_tool_choice(choice: ToolChoice) -> dict[str, Any]:

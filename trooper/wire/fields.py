@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Literal, overload
 
+from trooper import json_text
 from trooper.errors import InvalidRequest
 
 _JSON_NAMES = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "an integer", float: "a number"}
@@ -89,3 +90,16 @@ def string_list(obj: dict[str, Any], key: str, path: str = "") -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise InvalidRequest(f"{where(path, key)}: must be a string or an array of strings, got {json_type(value)}")
     return list(value)
+
+
+def json_object(text: str, path: str) -> dict[str, Any]:
+    """A JSON object encoded as a string (a tool call's ``arguments``); blank text is ``{}``."""
+    if not text.strip():
+        return {}
+    try:
+        parsed = json_text.loads(text)
+    except ValueError as exc:
+        raise InvalidRequest(f"{path}: must be a JSON object encoded as a string ({exc}), got {text[:80]!r}") from None
+    if not isinstance(parsed, dict):
+        raise InvalidRequest(f"{path}: must encode a JSON object, got {json_type(parsed)}")
+    return parsed

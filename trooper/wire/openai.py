@@ -15,6 +15,7 @@ import json
 import re
 import secrets
 import time
+from collections.abc import Callable
 from typing import Any, Hashable
 
 from trooper import json_text
@@ -45,6 +46,7 @@ from trooper.conversation import (
 from trooper.errors import InvalidRequest, error_type_for_status
 from trooper.wire import fields as f
 from trooper.wire.errors import UnterminatedStream, UpstreamStreamError, WireError
+from trooper.wire.images import decode_image_url
 from trooper.wire.sequencer import BlockSequencer
 from trooper.wire.sse import SSEParser, format_sse
 
@@ -93,7 +95,6 @@ _REASONING_MODEL = re.compile(r"^(o\d|gpt-5)")
 #: What Google documents for a tool call that has no ``thought_signature`` because another model
 #: made it (a conversation moved to Gemini): Gemini 3 accepts it instead of refusing the request.
 SIGNATURE_BYPASS = "skip_thought_signature_validator"
-_DATA_URL = re.compile(r"^data:(?P<media>[\w.+-]+/[\w.+-]+)?(?:;[^;,]*)*?;base64,(?P<data>.*)$", re.DOTALL)
 
 
 def _new_call_id() -> str:
@@ -142,7 +143,7 @@ def decode_request(body: dict[str, Any]) -> Request:
         top_p=f.field(body, "top_p", float),
         stop=f.string_list(body, "stop"),
         tools=[_decode_tool(path, t) for path, t in f.items(body, "tools")],
-        tool_choice=_decode_tool_choice(body),
+        tool_choice=decode_tool_choice(body, _function_name),
         stream=stream,
         include_usage=stream and bool(f.field(stream_options, "include_usage", bool, "stream_options")),
         metadata=metadata,
@@ -179,17 +180,8 @@ def _user_content(path: str, message: dict[str, Any]) -> list[Block]:
             blocks.append(TextBlock(f.field(part, "text", str, part_path, required=True)))
         else:
             image = f.field(part, "image_url", dict, part_path, required=True)
-            blocks.append(_decode_image_url(f.field(image, "url", str, f"{part_path}.image_url", required=True), f"{part_path}.image_url.url"))
+            blocks.append(decode_image_url(f.field(image, "url", str, f"{part_path}.image_url", required=True), f"{part_path}.image_url.url"))
     return blocks
-
-
-def _decode_image_url(url: str, path: str) -> ImageBlock:
-    if not url.startswith("data:"):
-        return ImageBlock(url=url)
-    match = _DATA_URL.match(url)
-    if match is None:
-        raise InvalidRequest(f"{path}: a data: URL must be base64-encoded (data:<media type>;base64,<data>)")
-    return ImageBlock(media_type=match["media"] or "image/png", data=match["data"])
 
 
 def _assistant_content(path: str, message: dict[str, Any]) -> list[Block]:
@@ -213,7 +205,7 @@ def _assistant_content(path: str, message: dict[str, Any]) -> list[Block]:
             ToolUseBlock(
                 id=f.field(call, "id", str, call_path, required=True),
                 name=f.field(function, "name", str, fn_path, required=True),
-                input=_parse_arguments(arguments, f"{fn_path}.arguments"),
+                input=f.json_object(arguments, f"{fn_path}.arguments"),
                 signature=_thought_signature(call),
             )
         )
@@ -239,18 +231,6 @@ def _wire_call(block: ToolUseBlock, signature: str | None) -> dict[str, Any]:
     return _with_signature(call, signature)
 
 
-def _parse_arguments(arguments: str, path: str) -> dict[str, Any]:
-    if not arguments.strip():
-        return {}
-    try:
-        parsed = json_text.loads(arguments)
-    except ValueError as exc:
-        raise InvalidRequest(f"{path}: must be a JSON object encoded as a string ({exc}), got {arguments[:80]!r}") from None
-    if not isinstance(parsed, dict):
-        raise InvalidRequest(f"{path}: must encode a JSON object, got {f.json_type(parsed)}")
-    return parsed
-
-
 def _decode_tool(path: str, tool: dict[str, Any]) -> Tool:
     f.choice(tool, "type", ("function",), path, required=True)
     function = f.field(tool, "function", dict, path, required=True)
@@ -263,7 +243,9 @@ def _decode_tool(path: str, tool: dict[str, Any]) -> Tool:
     )
 
 
-def _decode_tool_choice(body: dict[str, Any]) -> ToolChoice | None:
+def decode_tool_choice(body: dict[str, Any], function_name: Callable[[dict[str, Any]], str]) -> ToolChoice | None:
+    """``tool_choice`` and ``parallel_tool_calls`` as both OpenAI APIs take them: a word (auto, none,
+    required) or a function object, whose name ``function_name`` reads (each API nests it its way)."""
     choice = body.get("tool_choice")
     disable_parallel = f.field(body, "parallel_tool_calls", bool) is False
     if choice is None:
@@ -276,9 +258,13 @@ def _decode_tool_choice(body: dict[str, Any]) -> ToolChoice | None:
     if not isinstance(choice, dict):
         raise InvalidRequest(f"tool_choice: must be a string or an object, got {f.json_type(choice)}")
     f.choice(choice, "type", ("function",), "tool_choice", required=True)
+    return ToolChoice("tool", function_name(choice), disable_parallel)
+
+
+def _function_name(choice: dict[str, Any]) -> str:
     function = f.field(choice, "function", dict, "tool_choice", required=True)
-    name = f.field(function, "name", str, "tool_choice.function", required=True)
-    return ToolChoice("tool", name, disable_parallel)
+    name: str = f.field(function, "name", str, "tool_choice.function", required=True)
+    return name
 
 
 def encode_request(
@@ -419,10 +405,20 @@ def _decode_usage(usage: Any) -> Usage:
     """OpenAI's usage: its ``prompt_tokens`` include the cached ones, which Trooper counts apart."""
     if not isinstance(usage, dict):
         return Usage()
-    details = usage.get("prompt_tokens_details")
-    cached = int(details.get("cached_tokens") or 0) if isinstance(details, dict) else 0
+    cached = _detail(usage, "prompt_tokens_details", "cached_tokens")
     prompt = int(usage.get("prompt_tokens") or 0)
-    return Usage(max(0, prompt - cached), int(usage.get("completion_tokens") or 0), cache_read_input_tokens=cached)
+    return Usage(
+        max(0, prompt - cached),
+        int(usage.get("completion_tokens") or 0),
+        cache_read_input_tokens=cached,
+        reasoning_tokens=_detail(usage, "completion_tokens_details", "reasoning_tokens"),
+    )
+
+
+def _detail(usage: dict[str, Any], details: str, name: str) -> int:
+    """A count inside one of the usage's ``*_details`` objects; 0 when absent or null."""
+    inner = usage.get(details)
+    return int(inner.get(name) or 0) if isinstance(inner, dict) else 0
 
 
 def encode_response(response: Response) -> dict[str, Any]:
@@ -450,6 +446,7 @@ def _encode_usage(usage: Usage) -> dict[str, Any]:
         "completion_tokens": usage.output_tokens,
         "total_tokens": usage.prompt_tokens + usage.output_tokens,
         "prompt_tokens_details": {"cached_tokens": usage.cache_read_input_tokens},
+        "completion_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
     }
 
 

@@ -1,0 +1,328 @@
+import json
+from typing import Any
+
+import pytest
+
+from tests.wire.sdk import openai_response, openai_response_stream, response_fields
+from trooper.conversation import (
+    BlockStart,
+    BlockStop,
+    ImageBlock,
+    Message,
+    MessageDelta,
+    MessageStart,
+    MessageStop,
+    Response,
+    StreamError,
+    TextBlock,
+    TextDelta,
+    ThinkingBlock,
+    ThinkingDelta,
+    Tool,
+    ToolChoice,
+    ToolInputDelta,
+    ToolResultBlock,
+    ToolUseBlock,
+    Usage,
+    response_events,
+)
+from trooper.errors import InvalidRequest
+from trooper.wire import responses as codec
+
+WEATHER = {"type": "function", "name": "get_weather", "description": "Weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}}, "strict": True}
+
+FULL_REQUEST: dict[str, Any] = {
+    "model": "gpt-5",
+    "instructions": "Be terse.",
+    "input": [
+        {"role": "developer", "content": "Use tools."},
+        {
+            "type": "message",
+            "role": "user",
+            "content": [
+                {"type": "input_text", "text": "What is this?"},
+                {"type": "input_image", "image_url": "data:image/jpeg;base64,/9j/AAAA", "detail": "low"},
+                {"type": "input_image", "image_url": "https://example.com/a.png", "detail": "auto"},
+            ],
+        },
+        {"type": "reasoning", "id": "rs_1", "summary": [], "content": [{"type": "reasoning_text", "text": "Look it up."}], "encrypted_content": "trooper.signature:sig-1"},
+        {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Checking.", "annotations": []}]},
+        {"type": "function_call", "call_id": "call_1", "name": "get_weather", "arguments": '{"city": "Oslo"}'},
+        {"type": "function_call", "call_id": "call_2", "name": "get_weather", "arguments": ""},
+        {"type": "function_call_output", "call_id": "call_1", "output": "4 C"},
+        {"type": "function_call_output", "call_id": "call_2", "output": [{"type": "input_text", "text": "sunny"}]},
+        {"role": "user", "content": "thanks"},
+    ],
+    "tools": [WEATHER],
+    "tool_choice": {"type": "function", "name": "get_weather"},
+    "parallel_tool_calls": False,
+    "max_output_tokens": 4000,
+    "temperature": 0.5,
+    "top_p": 0.9,
+    "reasoning": {"effort": "high", "summary": "auto"},
+    "metadata": {"ticket": "T-1"},
+    "user": "u1",
+    "store": False,
+    "stream": True,
+    "prompt_cache_key": "k1",
+}
+
+
+def test_decode_request_reads_every_field() -> None:
+    request = codec.decode_request(FULL_REQUEST)
+    assert request.model == "gpt-5" and request.system == "Be terse.\n\nUse tools."
+    assert request.messages == [
+        Message("user", [TextBlock("What is this?"), ImageBlock("image/jpeg", data="/9j/AAAA"), ImageBlock(url="https://example.com/a.png")]),
+        Message(
+            "assistant",
+            [
+                ThinkingBlock("Look it up.", "sig-1"),
+                TextBlock("Checking."),
+                ToolUseBlock("call_1", "get_weather", {"city": "Oslo"}),
+                ToolUseBlock("call_2", "get_weather", {}),
+            ],
+        ),
+        Message("user", [ToolResultBlock("call_1", [TextBlock("4 C")]), ToolResultBlock("call_2", [TextBlock("sunny")])]),
+        Message("user", [TextBlock("thanks")]),
+    ]
+    assert request.tools == [Tool("get_weather", "Weather", WEATHER["parameters"])]
+    assert request.tool_choice == ToolChoice("tool", "get_weather", disable_parallel=True)
+    assert (request.max_tokens, request.temperature, request.top_p, request.stream) == (4000, 0.5, 0.9, True)
+    assert request.thinking == {"type": "enabled", "budget_tokens": 3999}, "the budget counts within max_output_tokens"
+    assert request.metadata == {"ticket": "T-1", "user_id": "u1"} and request.prompt_cache_key == "k1"
+
+
+def test_a_string_input_is_one_user_turn() -> None:
+    request = codec.decode_request({"model": "m", "input": "hi"})
+    assert request.messages == [Message("user", [TextBlock("hi")])] and request.system is None
+    assert request.tool_choice is None and request.thinking is None and request.max_tokens is None
+
+
+@pytest.mark.parametrize(
+    ("reasoning", "max_output_tokens", "thinking"),
+    [
+        ({"effort": "low"}, None, {"type": "enabled", "budget_tokens": 2048}),
+        ({"effort": "high"}, None, {"type": "enabled", "budget_tokens": 16384}),
+        ({"effort": "none"}, None, None),
+        ({"summary": "auto"}, None, None),
+        ({"effort": "medium"}, 900, None),
+    ],
+)
+def test_reasoning_effort_becomes_a_thinking_budget(reasoning: dict, max_output_tokens: int | None, thinking: dict | None) -> None:
+    body = {"model": "m", "input": "think", "reasoning": reasoning, "max_output_tokens": max_output_tokens}
+    assert codec.decode_request(body).thinking == thinking
+
+
+def test_envelope_echoes_the_request() -> None:
+    envelope = codec.envelope_for(FULL_REQUEST)
+    assert envelope.id.startswith("resp_") and envelope.id != codec.envelope_for(FULL_REQUEST).id
+    assert envelope.instructions == "Be terse." and envelope.tools == [WEATHER]
+    assert envelope.tool_choice == {"type": "function", "name": "get_weather"} and envelope.parallel_tool_calls is False
+    assert envelope.reasoning == {"effort": "high", "summary": "auto"} and envelope.store is False
+    assert envelope.metadata == {"ticket": "T-1"} and envelope.user == "u1"
+    plain = codec.envelope_for({"model": "m", "input": "x"})
+    assert plain.tool_choice == "auto" and plain.store is True and plain.parallel_tool_calls is True
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"input": "x"}, "model: field required"),
+        ({"model": "m"}, "input: field required"),
+        ({"model": "m", "input": 3}, "input: must be a string or an array"),
+        ({"model": "m", "input": []}, "at least one user"),
+        ({"model": "m", "input": [{"role": "system", "content": "x"}]}, "at least one user"),
+        ({"model": "m", "input": [{"role": "wizard", "content": "x"}]}, "input[0].role: must be one of user"),
+        ({"model": "m", "input": [{"type": "item_reference", "id": "msg_1"}]}, "'item_reference' items are not supported"),
+        ({"model": "m", "input": [{"role": "user", "content": [{"type": "input_file", "file_id": "f"}]}]}, "input[0].content[0].type: 'input_file' is not supported"),
+        ({"model": "m", "input": [{"role": "user", "content": [{"type": "input_image", "file_id": "f"}]}]}, "input[0].content[0].image_url: field required"),
+        ({"model": "m", "input": [{"role": "user", "content": [{"type": "input_image", "image_url": "data:image/png,abc"}]}]}, "base64"),
+        ({"model": "m", "input": [{"type": "function_call", "call_id": "c", "name": "f", "arguments": "{"}]}, "input[0].arguments: must be a JSON object"),
+        ({"model": "m", "input": [{"type": "function_call_output", "output": "x"}]}, "input[0].call_id: field required"),
+        ({"model": "m", "input": "x", "tools": [{"type": "web_search"}]}, "tools[0].type: 'web_search' tools are not supported"),
+        ({"model": "m", "input": "x", "tool_choice": {"type": "file_search"}}, "tool_choice.type: must be one of function"),
+        ({"model": "m", "input": "x", "tool_choice": "sometimes"}, "tool_choice: must be one of auto, none, required"),
+        ({"model": "m", "input": "x", "text": {"format": {"type": "json_schema", "name": "s", "schema": {}}}}, "structured output"),
+        ({"model": "m", "input": "x", "background": True}, "background: not supported"),
+        ({"model": "m", "input": "x", "conversation": "conv_1"}, "previous_response_id"),
+        ({"model": "m", "input": "x", "max_output_tokens": 0}, "max_output_tokens: must be at least 1"),
+        ({"model": "m", "input": "x", "reasoning": {"effort": "extreme"}}, "reasoning.effort: must be one of"),
+    ],
+)
+def test_decode_request_rejects_bad_input_naming_the_field(body: dict, message: str) -> None:
+    with pytest.raises(InvalidRequest, match=message.replace("[", r"\[").replace("]", r"\]").replace("(", r"\(")):
+        codec.decode_request(body)
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"model": "m", "input": "x", "metadata": {"n": 1}}, r"metadata\.n: must be a string"),
+        ({"model": "m", "input": "x", "previous_response_id": 7}, "previous_response_id: must be a string"),
+        ({"model": "m", "input": "x", "reasoning": {"summary": "verbose"}}, "reasoning.summary: must be one of"),
+    ],
+)
+def test_envelope_rejects_what_it_could_not_echo(body: dict, message: str) -> None:
+    with pytest.raises(InvalidRequest, match=message):
+        codec.envelope_for(body)
+
+
+ENVELOPE = codec.Envelope(id="resp_abc", created_at=1_767_225_600, model="gpt-5", tools=[WEATHER], metadata={"ticket": "T-1"})
+ANSWER = Response(
+    id="msg_up",
+    model="claude-sonnet-4-5",
+    content=[
+        ThinkingBlock("The user wants weather.", "sig-9"),
+        TextBlock("Let me check."),
+        ToolUseBlock("toolu_1", "get_weather", {"city": "Zürich"}),
+    ],
+    stop_reason="tool_use",
+    usage=Usage(10, 20, cache_creation_input_tokens=5, cache_read_input_tokens=30, reasoning_tokens=7),
+)
+
+
+def test_encoded_response_passes_sdk_validation() -> None:
+    body = codec.encode_response(ANSWER, ENVELOPE)
+    response = openai_response(body)
+    assert response.id == "resp_abc" and response.status == "completed" and response.model == "claude-sonnet-4-5"
+    reasoning, message, call = response.output
+    assert reasoning.type == "reasoning" and reasoning.content[0].text == "The user wants weather."
+    assert reasoning.encrypted_content == "trooper.signature:sig-9"
+    assert message.type == "message" and response.output_text == "Let me check."
+    assert call.type == "function_call" and call.call_id == "toolu_1" and json.loads(call.arguments) == {"city": "Zürich"}
+    assert [item.id for item in response.output] == ["rs_abc_0", "msg_abc_1", "fc_abc_2"]
+    usage = response.usage
+    assert (usage.input_tokens, usage.output_tokens, usage.total_tokens) == (45, 20, 65)
+    assert usage.input_tokens_details.cached_tokens == 30 and usage.input_tokens_details.cache_write_tokens == 5
+    assert usage.output_tokens_details.reasoning_tokens == 7
+    assert response.tools[0].name == "get_weather" and response.metadata == {"ticket": "T-1"}
+
+
+def test_a_truncated_answer_is_incomplete_and_so_is_its_last_item() -> None:
+    cut = Response("m", "gpt-x", [TextBlock("First."), TextBlock("Second, cut")], stop_reason="max_tokens", usage=Usage(3, 4))
+    response = openai_response(codec.encode_response(cut, ENVELOPE))
+    assert response.status == "incomplete" and response.incomplete_details.reason == "max_output_tokens"
+    assert [item.status for item in response.output] == ["completed", "incomplete"]
+
+
+def test_reasoning_items_come_back_as_the_thinking_they_were() -> None:
+    thinking = [ThinkingBlock("why", "sig"), ThinkingBlock("", redacted="opaque==")]
+    body = codec.encode_response(Response("m", "claude", [*thinking, TextBlock("ok")]), ENVELOPE)
+    request = codec.decode_request({"model": "m", "input": [*body["output"], {"role": "user", "content": "more"}]})
+    assert request.messages[0] == Message("assistant", [*thinking, TextBlock("ok")])
+    foreign = {"type": "reasoning", "id": "rs_x", "summary": [{"type": "summary_text", "text": "gist"}], "encrypted_content": "gAAAA-openai"}
+    request = codec.decode_request({"model": "m", "input": [foreign, {"role": "user", "content": "more"}]})
+    assert request.messages[0].content == [ThinkingBlock("gist")], "another provider's opaque reasoning is never sent on as a signature"
+
+
+def test_errors_have_openai_shape() -> None:
+    assert codec.encode_error(404, "not_found_error", "no such response") == {
+        "error": {"message": "no such response", "type": "invalid_request_error", "param": None, "code": "not_found"}
+    }
+
+
+# ---------------------------------------------------------------- streaming
+
+
+def encode_all(events: list) -> bytes:
+    encoder = codec.StreamEncoder(ENVELOPE)
+    return b"".join(encoder.encode(event) for event in events)
+
+
+def frames(sse: bytes) -> list[dict]:
+    return [json.loads(line[6:]) for line in sse.decode().splitlines() if line.startswith("data: ")]
+
+
+def test_stream_event_sequence_is_numbered_and_complete() -> None:
+    sse = encode_all(response_events(ANSWER))
+    payloads = frames(sse)
+    assert [p["sequence_number"] for p in payloads] == list(range(len(payloads)))
+    assert [p["type"] for p in payloads] == [
+        "response.created",
+        "response.in_progress",
+        "response.output_item.added",
+        "response.content_part.added",
+        "response.reasoning_text.delta",
+        "response.reasoning_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+        "response.output_item.added",
+        "response.content_part.added",
+        "response.output_text.delta",
+        "response.output_text.done",
+        "response.content_part.done",
+        "response.output_item.done",
+        "response.output_item.added",
+        "response.function_call_arguments.delta",
+        "response.function_call_arguments.done",
+        "response.output_item.done",
+        "response.completed",
+    ]
+    assert b"event: response.created\ndata: " in sse
+    assert payloads[0]["response"]["status"] == "in_progress" and payloads[0]["response"]["output"] == []
+
+
+def test_the_sdk_accumulates_the_stream_to_the_non_streaming_response() -> None:
+    events, final = openai_response_stream(encode_all(response_events(ANSWER)))
+    assert response_fields(final) == response_fields(openai_response(codec.encode_response(ANSWER, ENVELOPE)))
+    assert "".join(e.delta for e in events if e.type == "response.output_text.delta") == "Let me check."
+    assert next(e for e in events if e.type == "response.output_text.delta").snapshot == "Let me check."
+
+
+def test_a_stream_cut_by_max_tokens_ends_incomplete() -> None:
+    events = [
+        MessageStart("m", "gpt-x"),
+        BlockStart(0, TextBlock("")),
+        TextDelta(0, "Half an"),
+        TextDelta(0, "swer"),
+        BlockStop(0),
+        MessageDelta("max_tokens", Usage(3, 4)),
+        MessageStop(),
+    ]
+    sdk_events, final = openai_response_stream(encode_all(events))
+    assert sdk_events[-1].type == "response.incomplete" and final.incomplete_details.reason == "max_output_tokens"
+    done = next(e for e in sdk_events if e.type == "response.output_item.done")
+    assert done.item.status == "incomplete" and final.output[0].status == "incomplete" and final.output_text == "Half answer"
+
+
+def test_a_stream_that_fails_ends_with_response_failed_holding_what_was_finished() -> None:
+    events = [
+        MessageStart("m", "claude"),
+        BlockStart(0, TextBlock("")),
+        TextDelta(0, "Done part."),
+        BlockStop(0),
+        BlockStart(1, TextBlock("")),
+        TextDelta(0 + 1, "cut mid"),
+        StreamError("overloaded_error", "the answer was cut off and no provider could continue it", 503),
+        TextDelta(1, "ignored"),
+    ]
+    sdk_events, failed = openai_response_stream(encode_all(events))
+    assert sdk_events[-1].type == "response.failed"
+    assert failed.status == "failed" and failed.error.code == "server_error" and "cut off" in failed.error.message
+    assert [item.content[0].text for item in failed.output] == ["Done part."]
+
+
+def test_an_error_before_anything_still_opens_the_response() -> None:
+    payloads = frames(encode_all([StreamError("rate_limit_error", "slow down", 429)]))
+    assert [p["type"] for p in payloads] == ["response.created", "response.in_progress", "response.failed"]
+    assert payloads[-1]["response"]["error"] == {"code": "rate_limit_exceeded", "message": "slow down"}
+
+
+def test_redacted_thinking_streams_as_an_item_without_text() -> None:
+    answer = Response("m", "claude", [ThinkingBlock("", redacted="opaque=="), TextBlock("ok")])
+    events, final = openai_response_stream(encode_all(response_events(answer)))
+    assert final.output[0].encrypted_content == "trooper.redacted:opaque==" and final.output[0].content is None
+    assert not any(e.type.startswith("response.reasoning_text") for e in events)
+
+
+def test_blocks_left_open_are_closed_and_a_missing_message_delta_is_supplied() -> None:
+    events = [
+        MessageStart("m", "ollama"),
+        BlockStart(0, ToolUseBlock("call_9", "get_weather", {})),
+        ToolInputDelta(0, '{"city": '),
+        ToolInputDelta(0, '"Lima"}'),
+        ThinkingDelta(5, "not a block"),
+        MessageStop(),
+    ]
+    _, final = openai_response_stream(encode_all(events))
+    assert final.status == "completed" and json.loads(final.output[0].arguments) == {"city": "Lima"}

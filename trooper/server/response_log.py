@@ -1,0 +1,44 @@
+"""Responses API responses kept by id, each with the place of the turn holding its answer.
+
+They live in the store (they survive restarts); the places of recent ones are also remembered
+here, so a request continuing one (``previous_response_id``) reads nothing from the store. A place
+is remembered when its response is queued with its turn: a turn whose commit then fails is not
+acknowledged, so its id never reaches a client as an answer.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+from trooper.server.session_service import TurnPlace
+from trooper.store.base import Row, Store
+from trooper.store.records import ResponseRecord
+
+#: Places remembered; older responses are looked up in the store.
+MAX_REMEMBERED = 4096
+
+
+class ResponseLog:
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._places: OrderedDict[str, TurnPlace] = OrderedDict()
+
+    def keep(self, response_id: str, place: TurnPlace, body: dict[str, Any]) -> None:
+        """Keep a response; queued with its turn's writes, so the turn's commit covers it."""
+        self._store.add_response(ResponseRecord(response_id, place.session_id, place.branch, place.seq, body))
+        self._places[response_id] = place
+        while len(self._places) > MAX_REMEMBERED:
+            self._places.popitem(last=False)
+
+    async def place(self, response_id: str) -> TurnPlace | None:
+        """Where the answer of a kept response is, or None for an id not kept."""
+        place = self._places.get(response_id)
+        if place is not None:
+            return place
+        row = await self._store.get_response(response_id)
+        return None if row is None else TurnPlace(row["session_id"], row["branch"], row["seq"])
+
+    async def get(self, response_id: str) -> Row | None:
+        """A kept response: its session and its ``body``, as its client received it."""
+        return await self._store.get_response(response_id)

@@ -1,0 +1,628 @@
+"""OpenAI Responses API (``POST /v1/responses``) to and from the canonical model.
+
+A client-side codec: no upstream is reached through this protocol (OpenAI is reached through Chat
+Completions), so it decodes requests and encodes responses, streams and errors only.
+
+A response echoes parts of its request (instructions, tools, sampling, metadata…) and has an id
+Trooper mints: an ``Envelope`` holds them, and every encoding of the answer takes it. Each
+canonical block is one output item at the same index: text is a ``message`` with one
+``output_text`` part, a tool call a ``function_call`` (its ``call_id`` is the canonical tool-call
+id), thinking a ``reasoning`` item. Item ids derive from the response id and the index, and the
+stream encoder builds its final response with ``encode_response``, so a streamed answer and the
+non-streaming encoding of the same answer are the same response.
+
+A reasoning item's ``encrypted_content`` carries what Claude needs back with its thinking (the
+signature, or redacted thinking's data), tagged: opaque reasoning from elsewhere (OpenAI's own) is
+then never sent to Claude as if it were Claude's.
+
+Refused with a 400 naming the field: built-in tools (they run on OpenAI's servers and no other
+upstream has them) and tool choices naming them, file inputs, structured-output formats,
+``background``, ``conversation`` and prompt templates.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from trooper.conversation import (
+    Block,
+    BlockStart,
+    BlockStop,
+    ImageBlock,
+    Message,
+    MessageDelta,
+    MessageStart,
+    MessageStop,
+    Request,
+    Response,
+    StreamAccumulator,
+    StreamError,
+    StreamEvent,
+    TextBlock,
+    TextDelta,
+    ThinkingBlock,
+    ThinkingDelta,
+    Tool,
+    ToolInputDelta,
+    ToolResultBlock,
+    ToolUseBlock,
+    Usage,
+    derive_stop_reason,
+)
+from trooper.errors import InvalidRequest
+from trooper.wire import fields as f
+from trooper.wire import openai
+from trooper.wire.images import decode_image_url
+from trooper.wire.sse import format_sse
+
+#: Request fields Trooper does not serve, and what to do instead.
+_UNSUPPORTED = {
+    "background": "answers arrive in the response or its stream",
+    "conversation": "continue a conversation with previous_response_id",
+    "prompt": "send the prompt's text as instructions and input",
+}
+#: Thinking budgets (tokens) of OpenAI's reasoning efforts, in the canonical thinking setting.
+_THINKING_BUDGETS = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 16384, "xhigh": 24576, "max": 32768}
+#: Claude's smallest thinking budget: below it a request does not think.
+_MIN_THINKING_BUDGET = 1024
+#: Tags of what a reasoning item's ``encrypted_content`` carries for Claude (see the module's docstring).
+_SIGNATURE, _REDACTED = "trooper.signature:", "trooper.redacted:"
+#: The error type of a ``previous_response_id`` that names no kept response (OpenAI's code for it).
+PREVIOUS_RESPONSE_NOT_FOUND = "previous_response_not_found"
+_ITEM_PREFIXES = {"text": "msg", "tool_use": "fc", "thinking": "rs"}
+#: One encoder for every event: ``json.dumps`` with options builds a new one per call, and a
+#: stream of this API has several events per block.
+_to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def new_response_id() -> str:
+    return "resp_" + secrets.token_hex(24)
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A response's id and creation time, and what it echoes of its request."""
+
+    id: str
+    created_at: int
+    model: str
+    instructions: str | None = None
+    tools: list[dict[str, Any]] = field(default_factory=list)
+    tool_choice: str | dict[str, Any] = "auto"
+    parallel_tool_calls: bool = True
+    temperature: float | None = None
+    top_p: float | None = None
+    max_output_tokens: int | None = None
+    reasoning: dict[str, Any] | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    previous_response_id: str | None = None
+    store: bool = True
+    user: str | None = None
+
+
+# ---------------------------------------------------------------- request
+
+
+def decode_request(body: dict[str, Any]) -> Request:
+    """The canonical request of a Responses body: its own input only (a request that continues a
+    stored response gets the history put before it by the front door)."""
+    model = f.field(body, "model", str, required=True)
+    for name, instead in _UNSUPPORTED.items():
+        if body.get(name) not in (None, False):
+            raise InvalidRequest(f"{name}: not supported by Trooper; {instead}")
+    _check_text_format(body)
+    instructions = f.field(body, "instructions", str)
+    system = [instructions] if instructions else []
+    messages = _decode_input(body, system)
+    max_tokens = f.positive_int(body, "max_output_tokens")
+    metadata = dict(f.field(body, "metadata", dict) or {})
+    user = f.field(body, "user", str)
+    if user:
+        metadata.setdefault("user_id", user)
+    return Request(
+        model=model,
+        messages=messages,
+        system="\n\n".join(system) if system else None,
+        max_tokens=max_tokens,
+        temperature=f.field(body, "temperature", float),
+        top_p=f.field(body, "top_p", float),
+        tools=[_decode_tool(path, tool) for path, tool in f.items(body, "tools")],
+        tool_choice=openai.decode_tool_choice(body, _function_name),
+        stream=bool(f.field(body, "stream", bool)),
+        metadata=metadata,
+        thinking=_thinking(body, max_tokens),
+        prompt_cache_key=f.field(body, "prompt_cache_key", str),
+    )
+
+
+def envelope_for(body: dict[str, Any]) -> Envelope:
+    """The envelope of the response to ``body`` (one ``decode_request`` accepted), with a new id."""
+    reasoning = f.field(body, "reasoning", dict)
+    if reasoning:
+        f.choice(reasoning, "summary", ("auto", "concise", "detailed"), "reasoning")
+    metadata = f.field(body, "metadata", dict) or {}
+    for key in metadata:
+        f.field(metadata, key, str, "metadata")  # echoed back, and OpenAI's metadata holds strings
+    return Envelope(
+        id=new_response_id(),
+        created_at=int(time.time()),
+        model=body["model"],
+        instructions=body.get("instructions"),
+        tools=list(body.get("tools") or []),
+        tool_choice=body.get("tool_choice") or "auto",
+        parallel_tool_calls=body.get("parallel_tool_calls") is not False,
+        temperature=body.get("temperature"),
+        top_p=body.get("top_p"),
+        max_output_tokens=body.get("max_output_tokens"),
+        reasoning={"effort": reasoning.get("effort"), "summary": reasoning.get("summary")} if reasoning else None,
+        metadata=dict(metadata),
+        previous_response_id=f.field(body, "previous_response_id", str),
+        store=f.field(body, "store", bool) is not False,
+        user=body.get("user"),
+    )
+
+
+def _check_text_format(body: dict[str, Any]) -> None:
+    text = f.field(body, "text", dict)
+    form = f.field(text, "format", dict, "text") if text else None
+    kind = f.field(form, "type", str, "text.format") if form else None
+    if kind not in (None, "text"):
+        raise InvalidRequest(f"text.format.type: {kind!r} (structured output) is not supported by Trooper; only plain text")
+
+
+def _decode_input(body: dict[str, Any], system: list[str]) -> list[Message]:
+    """The input's messages; its system and developer messages' text goes to ``system``."""
+    value = body.get("input")
+    if isinstance(value, str):
+        return [Message("user", [TextBlock(value)])]
+    if value is not None and not isinstance(value, list):
+        raise InvalidRequest(f"input: must be a string or an array of input items, got {f.json_type(value)}")
+    messages: list[Message] = []
+    for path, item in f.items(body, "input", required=True):
+        kind = f.field(item, "type", str, path) or "message"
+        if kind == "message":
+            role = f.choice(item, "role", ("user", "assistant", "system", "developer"), path, required=True)
+            if role == "user":
+                messages.append(Message("user", [*_user_content(path, item)]))
+            elif role == "assistant":
+                _assistant_turn(messages).content.extend(_assistant_content(path, item))
+            else:
+                system.append(_text_content(path, item))
+        elif kind == "function_call":
+            arguments = f.field(item, "arguments", str, path, required=True)
+            call = ToolUseBlock(
+                id=f.field(item, "call_id", str, path, required=True),
+                name=f.field(item, "name", str, path, required=True),
+                input=f.json_object(arguments, f"{path}.arguments"),
+            )
+            _assistant_turn(messages).content.append(call)
+        elif kind == "function_call_output":
+            result = ToolResultBlock(f.field(item, "call_id", str, path, required=True), _output_content(path, item))
+            _tool_results_turn(messages).content.append(result)
+        elif kind == "reasoning":
+            _assistant_turn(messages).content.append(_decode_reasoning(path, item))
+        else:
+            raise InvalidRequest(
+                f"{path}.type: {kind!r} items are not supported by Trooper "
+                "(it takes message, function_call, function_call_output and reasoning items)"
+            )
+    if not messages:
+        raise InvalidRequest("input: at least one user, assistant or function_call_output item is required")
+    return messages
+
+
+def _assistant_turn(messages: list[Message]) -> Message:
+    """The assistant message an assistant item belongs to: items in a row make one turn."""
+    if not messages or messages[-1].role != "assistant":
+        messages.append(Message("assistant", []))
+    return messages[-1]
+
+
+def _tool_results_turn(messages: list[Message]) -> Message:
+    """Outputs in a row answer one assistant turn: they make one user message of tool results."""
+    last = messages[-1] if messages else None
+    if last is None or last.role != "user" or not all(isinstance(b, ToolResultBlock) for b in last.content):
+        messages.append(Message("user", []))
+    return messages[-1]
+
+
+def _parts(path: str, item: dict[str, Any], key: str, allowed: tuple[str, ...]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(path, type, part) of each part of ``item[key]``, an array of parts of the ``allowed`` types."""
+    parts = []
+    for part_path, part in f.items(item, key, path):
+        kind = f.field(part, "type", str, part_path, required=True)
+        if kind not in allowed:
+            raise InvalidRequest(f"{part_path}.type: {kind!r} is not supported here (expected {' or '.join(allowed)})")
+        parts.append((part_path, kind, part))
+    return parts
+
+
+def _content(path: str, item: dict[str, Any], key: str = "content") -> str | list[Any]:
+    """A message's content (or an output): a string or an array of parts."""
+    content = item.get(key)
+    if not isinstance(content, (str, list)):
+        raise InvalidRequest(f"{f.where(path, key)}: must be a string or an array of content parts, got {f.json_type(content)}")
+    return content
+
+
+def _user_content(path: str, item: dict[str, Any], key: str = "content") -> list[TextBlock | ImageBlock]:
+    content = _content(path, item, key)
+    if isinstance(content, str):
+        return [TextBlock(content)]
+    return [
+        TextBlock(f.field(part, "text", str, part_path, required=True)) if kind == "input_text" else _decode_image(part_path, part)
+        for part_path, kind, part in _parts(path, item, key, ("input_text", "input_image"))
+    ]
+
+
+def _output_content(path: str, item: dict[str, Any]) -> list[TextBlock | ImageBlock]:
+    """A function call's output: text, or text and image parts."""
+    return _user_content(path, item, "output")
+
+
+def _decode_image(path: str, part: dict[str, Any]) -> ImageBlock:
+    url = f.field(part, "image_url", str, path)
+    if url is None:
+        raise InvalidRequest(f"{path}.image_url: field required (Trooper has no file store: send the image as a URL or a data: URL)")
+    return decode_image_url(url, f"{path}.image_url")
+
+
+def _text_content(path: str, item: dict[str, Any]) -> str:
+    content = _content(path, item)
+    if isinstance(content, str):
+        return content
+    return "".join(f.field(part, "text", str, p, required=True) for p, _, part in _parts(path, item, "content", ("input_text",)))
+
+
+def _assistant_content(path: str, item: dict[str, Any]) -> list[Block]:
+    """An assistant message as a client resends it: text, output_text or refusal parts."""
+    content = _content(path, item)
+    if isinstance(content, str):
+        return [TextBlock(content)] if content else []
+    texts = [
+        f.field(part, "refusal" if kind == "refusal" else "text", str, part_path, required=True)
+        for part_path, kind, part in _parts(path, item, "content", ("output_text", "refusal", "input_text"))
+    ]
+    return [TextBlock(text) for text in texts if text]
+
+
+def _decode_reasoning(path: str, item: dict[str, Any]) -> ThinkingBlock:
+    """A reasoning item as a client resends it; only Trooper's own ``encrypted_content`` is kept."""
+    encrypted = f.field(item, "encrypted_content", str, path) or ""
+    if encrypted.startswith(_REDACTED):
+        return ThinkingBlock("", redacted=encrypted.removeprefix(_REDACTED))
+    texts = [f.field(part, "text", str, p, required=True) for p, _, part in _parts(path, item, "content", ("reasoning_text",))]
+    if not texts:  # reasoning from elsewhere shows its summary only
+        texts = [f.field(part, "text", str, p, required=True) for p, _, part in _parts(path, item, "summary", ("summary_text",))]
+    signature = encrypted.removeprefix(_SIGNATURE) if encrypted.startswith(_SIGNATURE) else None
+    return ThinkingBlock("".join(texts), signature)
+
+
+def _decode_tool(path: str, tool: dict[str, Any]) -> Tool:
+    kind = f.field(tool, "type", str, path, required=True)
+    if kind != "function":
+        raise InvalidRequest(
+            f"{path}.type: {kind!r} tools are not supported by Trooper, which serves function tools only "
+            "(built-in tools run on OpenAI's servers, and no other upstream has them)"
+        )
+    parameters = f.field(tool, "parameters", dict, path)
+    return Tool(
+        name=f.field(tool, "name", str, path, required=True),
+        description=f.field(tool, "description", str, path) or "",
+        input_schema=parameters if parameters is not None else {"type": "object", "properties": {}},
+    )
+
+
+def _function_name(choice: dict[str, Any]) -> str:
+    name: str = f.field(choice, "name", str, "tool_choice", required=True)
+    return name
+
+
+def _thinking(body: dict[str, Any], max_tokens: int | None) -> dict[str, Any] | None:
+    """The canonical thinking setting for ``reasoning.effort``. The budget counts in
+    ``max_output_tokens``, as reasoning does in OpenAI's; a limit too small for it means no thinking."""
+    reasoning = f.field(body, "reasoning", dict)
+    effort = f.choice(reasoning, "effort", ("none", *_THINKING_BUDGETS), "reasoning") if reasoning else None
+    if effort is None or effort == "none":
+        return None
+    budget = _THINKING_BUDGETS[effort] if max_tokens is None else min(_THINKING_BUDGETS[effort], max_tokens - 1)
+    return {"type": "enabled", "budget_tokens": budget} if budget >= _MIN_THINKING_BUDGET else None
+
+
+# ---------------------------------------------------------------- response
+
+
+def encode_response(response: Response, envelope: Envelope) -> dict[str, Any]:
+    stop_reason = derive_stop_reason(response.content, response.stop_reason)
+    status, reason = _outcome(stop_reason)
+    output = []
+    last = len(response.content) - 1
+    for index, block in enumerate(response.content):
+        item = _output_item(block, envelope.id, index, status if index == last else "completed")
+        if item is not None:
+            output.append(item)
+    return _response_object(
+        envelope,
+        model=response.model or envelope.model,
+        status=status,
+        output=output,
+        usage=_encode_usage(response.usage),
+        incomplete_details={"reason": reason} if reason else None,
+    )
+
+
+def _outcome(stop_reason: str) -> tuple[str, str | None]:
+    """(status, incomplete reason) of an answer that stopped for ``stop_reason``."""
+    if stop_reason == "max_tokens":
+        return "incomplete", "max_output_tokens"
+    if stop_reason == "refusal":
+        return "incomplete", "content_filter"
+    return "completed", None
+
+
+def _response_object(
+    envelope: Envelope,
+    *,
+    model: str,
+    status: str,
+    output: list[dict[str, Any]],
+    usage: dict[str, Any] | None,
+    error: dict[str, Any] | None = None,
+    incomplete_details: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    return {
+        "id": envelope.id,
+        "object": "response",
+        "created_at": envelope.created_at,
+        "status": status,
+        "error": error,
+        "incomplete_details": incomplete_details,
+        "instructions": envelope.instructions,
+        "max_output_tokens": envelope.max_output_tokens,
+        "model": model,
+        "output": output,
+        "parallel_tool_calls": envelope.parallel_tool_calls,
+        "previous_response_id": envelope.previous_response_id,
+        "reasoning": envelope.reasoning,
+        "store": envelope.store,
+        "temperature": envelope.temperature,
+        "text": {"format": {"type": "text"}},
+        "tool_choice": envelope.tool_choice,
+        "tools": envelope.tools,
+        "top_p": envelope.top_p,
+        "truncation": "disabled",
+        "usage": usage,
+        "user": envelope.user,
+        "metadata": envelope.metadata,
+    }
+
+
+def _item_id(block: Block, response_id: str, index: int) -> str:
+    return f"{_ITEM_PREFIXES[block.type]}_{response_id.removeprefix('resp_')}_{index}"
+
+
+def _output_item(block: Block, response_id: str, index: int, status: str) -> dict[str, Any] | None:
+    """A finished block as an output item; None for blocks no answer holds (images, tool results)."""
+    if isinstance(block, TextBlock):
+        content = [_text_part(block.text)]
+        return {"id": _item_id(block, response_id, index), "type": "message", "role": "assistant", "status": status, "content": content}
+    if isinstance(block, ToolUseBlock):
+        arguments = json.dumps(block.input, ensure_ascii=False)
+        return _function_call(block, response_id, index, arguments, status)
+    if isinstance(block, ThinkingBlock):
+        item = _reasoning_item(block, response_id, index, status)
+        if block.redacted is not None:
+            item["encrypted_content"] = _REDACTED + block.redacted
+            return item
+        item["content"] = [_reasoning_part(block.thinking)]
+        if block.signature:
+            item["encrypted_content"] = _SIGNATURE + block.signature
+        return item
+    return None
+
+
+def _text_part(text: str) -> dict[str, Any]:
+    return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+
+
+def _reasoning_part(text: str) -> dict[str, Any]:
+    return {"type": "reasoning_text", "text": text}
+
+
+def _function_call(block: ToolUseBlock, response_id: str, index: int, arguments: str, status: str) -> dict[str, Any]:
+    return {
+        "id": _item_id(block, response_id, index),
+        "type": "function_call",
+        "call_id": block.id,
+        "name": block.name,
+        "arguments": arguments,
+        "status": status,
+    }
+
+
+def _reasoning_item(block: ThinkingBlock, response_id: str, index: int, status: str) -> dict[str, Any]:
+    return {"id": _item_id(block, response_id, index), "type": "reasoning", "summary": [], "status": status}
+
+
+def _encode_usage(usage: Usage) -> dict[str, Any]:
+    """Usage in the Responses shape: every prompt token in ``input_tokens``, those read from and
+    written to the provider's cache in its details."""
+    return {
+        "input_tokens": usage.prompt_tokens,
+        "input_tokens_details": {
+            "cached_tokens": usage.cache_read_input_tokens,
+            "cache_write_tokens": usage.cache_creation_input_tokens,
+        },
+        "output_tokens": usage.output_tokens,
+        "output_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
+        "total_tokens": usage.prompt_tokens + usage.output_tokens,
+    }
+
+
+# ---------------------------------------------------------------- errors
+
+
+def encode_error(status: int, error_type: str, message: str) -> dict[str, Any]:
+    """OpenAI's error shape; an unknown ``previous_response_id`` has its own code and names its field."""
+    body = openai.encode_error(status, error_type, message)
+    if error_type == PREVIOUS_RESPONSE_NOT_FOUND:
+        body["error"].update(type="invalid_request_error", code=PREVIOUS_RESPONSE_NOT_FOUND, param="previous_response_id")
+    return body
+
+
+# ---------------------------------------------------------------- streaming
+
+
+class StreamEncoder:
+    """Canonical events to the Responses API's event stream, every event numbered.
+
+    ``response.created`` and ``response.in_progress`` open it; each block is an output item
+    (``output_item.added``, its content part, deltas, the ``.done`` events, ``output_item.done``);
+    ``response.completed`` (or ``response.incomplete``) ends it with ``encode_response`` of what
+    was streamed. A block's closing events wait for the event after its ``BlockStop``: a
+    ``MessageDelta`` saying the answer was cut short there makes that item incomplete. A
+    ``StreamError`` ends the stream with ``response.failed``, holding the items finished so far.
+    """
+
+    def __init__(self, envelope: Envelope) -> None:
+        self._envelope = envelope
+        self._answer = StreamAccumulator()
+        self._sequence = 0
+        self._started = False
+        self._finished = False
+        self._delta_seen = False
+        self._open: set[int] = set()
+        #: The block stopped last, whose closing events wait for the next event.
+        self._stopped: int | None = None
+        self._done: dict[int, dict[str, Any]] = {}
+
+    def encode(self, event: StreamEvent) -> bytes:
+        if self._finished:
+            return b""
+        out = b"" if self._started else self._start(event)
+        if isinstance(event, StreamError):
+            return out + self._close_stopped("completed") + self._fail(event)
+        if isinstance(event, MessageDelta):
+            return out + self._message_delta(event)
+        if isinstance(event, MessageStop):
+            out += b"" if self._delta_seen else self._message_delta(MessageDelta("end_turn"))
+            return out + self._close_stopped("completed") + self._complete()
+        if isinstance(event, BlockStart):
+            out += self._close_stopped("completed")
+            self._answer.add(event)
+            return out + self._block_start(event)
+        if isinstance(event, MessageStart):
+            self._answer.add(event)
+            return out
+        if event.index not in self._open:
+            return out
+        self._answer.add(event)
+        if isinstance(event, BlockStop):
+            return out + self._stop(event.index)
+        return out + self._delta(event)
+
+    def _event(self, kind: str, **fields: Any) -> bytes:
+        payload = {"type": kind, "sequence_number": self._sequence, **fields}
+        self._sequence += 1
+        return format_sse(_to_json(payload), kind)
+
+    def _start(self, event: StreamEvent) -> bytes:
+        self._started = True
+        model = event.model if isinstance(event, MessageStart) and event.model else self._envelope.model
+        response = _response_object(self._envelope, model=model, status="in_progress", output=[], usage=None)
+        return self._event("response.created", response=response) + self._event("response.in_progress", response=response)
+
+    def _item_fields(self, index: int) -> dict[str, Any]:
+        return {"item_id": _item_id(self._answer.blocks[index], self._envelope.id, index), "output_index": index}
+
+    def _block_start(self, event: BlockStart) -> bytes:
+        index, block = event.index, event.block
+        self._open.add(index)
+        if isinstance(block, ToolUseBlock):
+            item = _function_call(block, self._envelope.id, index, "", "in_progress")
+            return self._event("response.output_item.added", output_index=index, item=item)
+        if isinstance(block, ThinkingBlock):
+            item = _reasoning_item(block, self._envelope.id, index, "in_progress")
+            if block.redacted is not None:
+                item["encrypted_content"] = _REDACTED + block.redacted
+                return self._event("response.output_item.added", output_index=index, item=item)
+            item["content"] = []
+            part = _reasoning_part("")
+        else:
+            item_id = _item_id(block, self._envelope.id, index)
+            item = {"id": item_id, "type": "message", "role": "assistant", "status": "in_progress", "content": []}
+            part = _text_part("")
+        out = self._event("response.output_item.added", output_index=index, item=item)
+        out += self._event("response.content_part.added", **self._item_fields(index), content_index=0, part=part)
+        if isinstance(block, TextBlock) and block.text:
+            out += self._delta(TextDelta(index, block.text))
+        return out
+
+    def _delta(self, event: TextDelta | ThinkingDelta | ToolInputDelta) -> bytes:
+        fields = self._item_fields(event.index)
+        if isinstance(event, TextDelta) and event.text:
+            return self._event("response.output_text.delta", **fields, content_index=0, delta=event.text, logprobs=[])
+        if isinstance(event, ThinkingDelta) and event.thinking:
+            return self._event("response.reasoning_text.delta", **fields, content_index=0, delta=event.thinking)
+        if isinstance(event, ToolInputDelta) and event.partial_json:
+            return self._event("response.function_call_arguments.delta", **fields, delta=event.partial_json)
+        return b""
+
+    def _stop(self, index: int) -> bytes:
+        out = self._close_stopped("completed")
+        self._open.discard(index)
+        self._stopped = index
+        return out
+
+    def _close_stopped(self, status: str) -> bytes:
+        """The closing events of the block stopped last, its item ``status`` now known."""
+        index, self._stopped = self._stopped, None
+        if index is None:
+            return b""
+        block = self._answer.blocks[index]
+        item = _output_item(block, self._envelope.id, index, status)
+        assert item is not None  # a streamed block is text, a tool call or thinking
+        fields = self._item_fields(index)
+        out = b""
+        if isinstance(block, TextBlock):
+            out += self._event("response.output_text.done", **fields, content_index=0, text=block.text, logprobs=[])
+            out += self._event("response.content_part.done", **fields, content_index=0, part=_text_part(block.text))
+        elif isinstance(block, ToolUseBlock):
+            out += self._event("response.function_call_arguments.done", **fields, arguments=item["arguments"])
+        elif isinstance(block, ThinkingBlock) and block.redacted is None:
+            out += self._event("response.reasoning_text.done", **fields, content_index=0, text=block.thinking)
+            out += self._event("response.content_part.done", **fields, content_index=0, part=_reasoning_part(block.thinking))
+        self._done[index] = item
+        return out + self._event("response.output_item.done", output_index=index, item=item)
+
+    def _message_delta(self, event: MessageDelta) -> bytes:
+        out = b""
+        for index in sorted(self._open):  # blocks left open end here
+            self._answer.add(BlockStop(index))
+            out += self._stop(index)
+        self._delta_seen = True
+        self._answer.add(event)
+        blocks = [self._answer.blocks[i] for i in sorted(self._answer.blocks)]
+        status, _ = _outcome(derive_stop_reason(blocks, event.stop_reason))
+        return out + self._close_stopped(status)
+
+    def _complete(self) -> bytes:
+        self._finished = True
+        self._answer.add(MessageStop())
+        response = encode_response(self._answer.response(), self._envelope)
+        kind = "response.incomplete" if response["status"] == "incomplete" else "response.completed"
+        return self._event(kind, response=response)
+
+    def _fail(self, error: StreamError) -> bytes:
+        self._finished = True
+        code = "rate_limit_exceeded" if error.error_type == "rate_limit_error" else "server_error"
+        output = [self._done[index] for index in sorted(self._done)]
+        response = _response_object(
+            self._envelope, model=self._answer.model or self._envelope.model, status="failed", output=output, usage=None,
+            error={"code": code, "message": error.message},
+        )
+        return self._event("response.failed", response=response)
