@@ -129,9 +129,8 @@ class FrontDoor(LimitedBodyHandler):
         # Durable acknowledgement: the turn is committed before the client receives a byte of it.
         place = await book.answer(response, provider=provider.name, tier=provider.tier, latency_ms=latency_ms)
         self.answered(book.session, place, response)
-        committed = asyncio.ensure_future(self.sessions.committed(book.session))  # the writer commits while we encode
         payload = self.encode_response(response)
-        await committed
+        await self.sessions.committed(book.session)
         self.write_json(payload)
 
     async def _stream(self, request: Request, plan: Plan, options: CallOptions, recorder: TurnRecorder, book: TurnBook) -> None:
