@@ -7,6 +7,7 @@ pytest_plugins = ["tests.fakes.fixtures", "tests.harness"]
 
 @pytest.fixture(autouse=True)
 def no_env_file(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A ``.env`` of the person running the tests (a real CLAUDE_API_KEY, say) never reaches a
-    ``trooper`` command a test starts; tests of the env file itself undo this."""
+    """A ``.env`` or saved keys file of the person running the tests (a real CLAUDE_API_KEY, say)
+    never reaches a ``trooper`` command a test starts; tests of those files undo this."""
     monkeypatch.setenv("TROOPER_ENV_FILE", "")
+    monkeypatch.setenv("TROOPER_KEYS_FILE", "")

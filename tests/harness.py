@@ -20,6 +20,7 @@ DEFAULT_ENV = {
     "FALLBACK_URL": "http://127.0.0.1:9/api/chat",
     "TROOPER_DB": ":memory:",
     "TROOPER_ENV_FILE": "",  # servers started in a clean environment read no developer's .env
+    "TROOPER_KEYS_FILE": "",  # ... nor their saved keys, and save none
     "TROOPER_RETRY_BACKOFF": "0.05",
     "TROOPER_FIRST_TOKEN_TIMEOUT": "5",
     "TROOPER_IDLE_TIMEOUT": "2",

@@ -1,4 +1,5 @@
-"""The .env file: what it sets, that the environment wins, and that .env.example works copied as is."""
+"""The .env file and the saved keys file: what they set, that the environment wins (then .env), and
+that .env.example works copied as is."""
 
 from __future__ import annotations
 
@@ -7,9 +8,18 @@ from pathlib import Path
 
 import pytest
 
-from trooper.config import ConfigError, Settings, environment_with_env_file, read_env_file
+import trooper.config
+from trooper.config import ConfigError, FileRead, Settings, environment_with_env_file, read_env_file
 
 REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def keys_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The default keys file, moved out of the home of the person running the tests (absent until written)."""
+    path = tmp_path / "home" / ".trooper" / "keys.env"
+    monkeypatch.setattr(trooper.config, "KEYS_FILE", str(path))
+    return path
 
 
 def test_env_file_lines_comments_exports_and_quotes(tmp_path: Path) -> None:
@@ -41,7 +51,7 @@ def test_the_environment_wins_over_the_env_file(tmp_path: Path, monkeypatch: pyt
     (tmp_path / ".env").write_text("CLAUDE_API_KEY=from-file\nOLLAMA_MODEL=from-file\n")
     environment = environment_with_env_file({"OLLAMA_MODEL": "from-environment", "PATH": "/bin"})
     assert environment.variables == {"CLAUDE_API_KEY": "from-file", "OLLAMA_MODEL": "from-environment", "PATH": "/bin"}
-    assert environment.env_file == Path(".env") and environment.from_file == ["CLAUDE_API_KEY"]
+    assert environment.files_read == [FileRead(Path(".env"), ["CLAUDE_API_KEY"])]
 
 
 def test_trooper_env_file_names_another_file_or_none(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -50,15 +60,57 @@ def test_trooper_env_file_names_another_file_or_none(tmp_path: Path, monkeypatch
     (tmp_path / "other.env").write_text("OLLAMA_MODEL=from-other\n")
     assert environment_with_env_file({"TROOPER_ENV_FILE": "other.env"}).variables["OLLAMA_MODEL"] == "from-other"
     assert "OLLAMA_MODEL" not in environment_with_env_file({"TROOPER_ENV_FILE": ""}).variables
-    assert environment_with_env_file({}).from_file == ["OLLAMA_MODEL"]
+    assert environment_with_env_file({}).files_read == [FileRead(Path(".env"), ["OLLAMA_MODEL"])]
 
 
 def test_no_env_file_is_no_change(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    assert environment_with_env_file({"A": "1"}) == ({"A": "1"}, None, [])
+    assert environment_with_env_file({"A": "1"}) == ({"A": "1"}, [])
 
 
 def test_env_example_copied_to_env_gives_the_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     shutil.copy(REPO / ".env.example", tmp_path / ".env")
     assert Settings.from_env(environment_with_env_file({}).variables) == Settings.from_env({})
+
+
+def test_saved_keys_come_under_the_environment_and_the_env_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, keys_file: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    keys_file.parent.mkdir(parents=True)
+    keys_file.write_text("# saved\nCLAUDE_API_KEY=saved-claude\nGEMINI_API_KEY=saved-gemini\nOPENAI_API_KEY=saved-openai\n")
+    (tmp_path / ".env").write_text("GEMINI_API_KEY=from-dot-env\n")
+    environment = environment_with_env_file({"OPENAI_API_KEY": "from-environment"})
+    assert {name: environment.variables[name] for name in ("CLAUDE_API_KEY", "GEMINI_API_KEY", "OPENAI_API_KEY")} == {
+        "CLAUDE_API_KEY": "saved-claude", "GEMINI_API_KEY": "from-dot-env", "OPENAI_API_KEY": "from-environment",
+    }
+    assert environment.files_read == [FileRead(Path(".env"), ["GEMINI_API_KEY"]), FileRead(keys_file, ["CLAUDE_API_KEY"])]
+    assert Settings.from_env(environment.variables).keys_file == str(keys_file)
+
+
+def test_the_keys_file_sets_keys_only(tmp_path: Path, keys_file: Path) -> None:
+    keys_file.parent.mkdir(parents=True)
+    keys_file.write_text("CLAUDE_API_KEY=saved-claude\nTROOPER_BIND=0.0.0.0\nCLAUDE_URL=http://elsewhere\n")
+    variables = environment_with_env_file({"TROOPER_ENV_FILE": ""}).variables
+    assert variables["CLAUDE_API_KEY"] == "saved-claude"
+    assert "TROOPER_BIND" not in variables and "CLAUDE_URL" not in variables
+
+
+def test_trooper_keys_file_names_another_file_or_none(tmp_path: Path, keys_file: Path) -> None:
+    other = tmp_path / "other-keys.env"
+    other.write_text("CLAUDE_API_KEY=from-other\n")
+    keys_file.parent.mkdir(parents=True)
+    keys_file.write_text("CLAUDE_API_KEY=from-default\n")
+    base = {"TROOPER_ENV_FILE": ""}
+    assert environment_with_env_file({**base, "TROOPER_KEYS_FILE": str(other)}).variables["CLAUDE_API_KEY"] == "from-other"
+    assert "CLAUDE_API_KEY" not in environment_with_env_file({**base, "TROOPER_KEYS_FILE": ""}).variables
+    assert Settings.from_env({"TROOPER_KEYS_FILE": ""}).keys_file == ""
+    assert Settings.from_env({"TROOPER_KEYS_FILE": "~/k.env"}).keys_file == str(Path.home() / "k.env")
+
+
+def test_settings_name_their_cloud_keys_by_provider() -> None:
+    settings = Settings().with_cloud_key("gemini", "AIza-key")
+    assert settings.cloud_key("gemini") == "AIza-key" and settings.cloud_keys() == {"claude": False, "gemini": True, "openai": False}
+    with pytest.raises(ValueError):
+        settings.with_cloud_key("mistral", "key")

@@ -1,7 +1,8 @@
 """The ``trooper`` command: ``serve`` runs the server, ``doctor`` says what Trooper finds.
 
 Both read their settings from the environment plus a ``.env`` file in the working directory
-(``TROOPER_ENV_FILE`` names another, or none when empty); the environment wins."""
+(``TROOPER_ENV_FILE`` names another, or none when empty), plus the cloud keys saved in
+``~/.trooper/keys.env`` (``TROOPER_KEYS_FILE``); the environment wins, then the ``.env`` file."""
 
 from __future__ import annotations
 
@@ -33,10 +34,10 @@ def _parser() -> argparse.ArgumentParser:
 
 def _settings(args: argparse.Namespace) -> Settings:
     environment = environment_with_env_file()
-    if environment.env_file is not None:
+    for file in environment.files_read:
         # Names only: the values are keys and tokens.
-        taken = ", ".join(environment.from_file) or "nothing (the environment sets every variable it names)"
-        print(f"trooper: read {environment.env_file}: {taken}", flush=True)
+        taken = ", ".join(file.names) or "nothing (the environment sets every variable it names)"
+        print(f"trooper: read {file.path}: {taken}", flush=True)
     settings = Settings.from_env(environment.variables)
     # Only ``serve`` takes these options; ``doctor`` reads the environment (and .env) alone.
     given = {"port": getattr(args, "port", None), "bind": getattr(args, "bind", None), "db_path": getattr(args, "db", None)}

@@ -56,6 +56,24 @@ class ConfigError(ValueError):
 #: The file ``trooper serve`` and ``trooper doctor`` read settings from, relative to the working
 #: directory, unless ``TROOPER_ENV_FILE`` names another (or is empty: no file).
 ENV_FILE = ".env"
+#: Where a cloud key added while the server runs is saved when the person asks (``TROOPER_KEYS_FILE``;
+#: empty: never saved). Read at start, under the environment and the env file.
+KEYS_FILE = str(Path.home() / ".trooper" / "keys.env")
+#: The cloud providers, in chain order, with the variable that holds each one's key.
+KEY_VARIABLES = {"claude": "CLAUDE_API_KEY", "gemini": "GEMINI_API_KEY", "openai": "OPENAI_API_KEY"}
+
+
+def env_file_assignment(line: str) -> tuple[str, str] | None:
+    """The ``(name, raw value)`` a ``.env`` line assigns (``export NAME=value`` too); None for a
+    blank line or a comment. A line that is neither is a ``ValueError`` (which never quotes it)."""
+    line = line.strip()
+    if not line or line.startswith("#"):
+        return None
+    name, equals, value = line.removeprefix("export ").partition("=")
+    name = name.strip()
+    if not equals or not name.isidentifier():
+        raise ValueError("expected NAME=value")
+    return name, value.strip()
 
 
 def read_env_file(path: str | Path) -> dict[str, str]:
@@ -64,14 +82,13 @@ def read_env_file(path: str | Path) -> dict[str, str]:
     naming its line number only: the line may hold a key."""
     assignments: dict[str, str] = {}
     for number, line in enumerate(Path(path).read_text(encoding="utf-8").splitlines(), start=1):
-        line = line.strip()
-        if not line or line.startswith("#"):
-            continue
-        name, equals, value = line.removeprefix("export ").partition("=")
-        name = name.strip()
-        if not equals or not name.isidentifier():
-            raise ConfigError(f"{path}, line {number}: expected NAME=value")
-        assignments[name] = _env_file_value(value.strip())
+        try:
+            assignment = env_file_assignment(line)
+        except ValueError:
+            raise ConfigError(f"{path}, line {number}: expected NAME=value") from None
+        if assignment is not None:
+            name, value = assignment
+            assignments[name] = _env_file_value(value)
     return assignments
 
 
@@ -81,25 +98,47 @@ def _env_file_value(raw: str) -> str:
     return raw.split(" #", 1)[0].rstrip()  # an unquoted value may carry a trailing comment
 
 
+class FileRead(NamedTuple):
+    """A settings file that was read, and the names it set (never their values)."""
+
+    path: Path
+    names: list[str]
+
+
 class Environment(NamedTuple):
-    """The variables settings are read from, and what the env file contributed."""
+    """The variables settings are read from, and what each file contributed."""
 
     variables: dict[str, str]
-    #: The env file read, or None when there was none.
-    env_file: Path | None
-    #: The names the env file set (never their values).
-    from_file: list[str]
+    #: The env file, then the keys file, each when it exists.
+    files_read: list[FileRead]
 
 
 def environment_with_env_file(environ: Mapping[str, str] | None = None) -> Environment:
     """``environ`` (default: the process environment) plus what the env file sets that it does
-    not: a variable set in the environment always wins, as with docker compose and python-dotenv."""
+    not, plus the cloud keys saved in the keys file that neither sets: a variable set in the
+    environment always wins, as with docker compose and python-dotenv, and a key written by hand
+    in the env file wins over one saved from the chat page."""
     variables = dict(os.environ if environ is None else environ)
-    name = variables.get("TROOPER_ENV_FILE", ENV_FILE).strip()
-    if not name or not Path(name).is_file():
-        return Environment(variables, None, [])
-    added = {key: value for key, value in read_env_file(name).items() if key not in variables}
-    return Environment({**variables, **added}, Path(name), sorted(added))
+    files_read: list[FileRead] = []
+    env_file = variables.get("TROOPER_ENV_FILE", ENV_FILE).strip()
+    if env_file and Path(env_file).is_file():
+        files_read.append(_add_missing(variables, Path(env_file), read_env_file(env_file)))
+    keys_file = keys_file_path(variables)
+    if keys_file and Path(keys_file).is_file():
+        saved = {name: value for name, value in read_env_file(keys_file).items() if name in KEY_VARIABLES.values()}
+        files_read.append(_add_missing(variables, Path(keys_file), saved))
+    return Environment(variables, files_read)
+
+
+def _add_missing(variables: dict[str, str], path: Path, assignments: dict[str, str]) -> FileRead:
+    added = {name: value for name, value in assignments.items() if name not in variables}
+    variables.update(added)
+    return FileRead(path, sorted(added))
+
+
+def keys_file_path(env: Mapping[str, str]) -> str:
+    """``TROOPER_KEYS_FILE``, ``~`` expanded; unset means ``KEYS_FILE``, empty means none."""
+    return os.path.expanduser(env.get("TROOPER_KEYS_FILE", KEYS_FILE).strip())
 
 
 @dataclass(frozen=True)
@@ -145,6 +184,8 @@ class Settings:
     #: The secret jupyter-server-proxy sends so that a public Host may reach a loopback Trooper
     #: (``trooper.server.hosts``).
     proxy_key_file: str = str(Path.home() / ".trooper" / "proxy-key")
+    #: Where cloud keys added while running are saved when asked (mode 0600); "" never saves.
+    keys_file: str = KEYS_FILE
     retention_days: int = 30
     max_body_bytes: int = 32 * 1024 * 1024
     max_messages: int = 2000
@@ -199,6 +240,7 @@ class Settings:
             token=env.get("TROOPER_TOKEN", "").strip(),
             db_path=os.path.expanduser(env.get("TROOPER_DB", "").strip() or d.db_path),
             proxy_key_file=os.path.expanduser(env.get("TROOPER_PROXY_KEY_FILE", "").strip() or d.proxy_key_file),
+            keys_file=keys_file_path(env),
             retention_days=_int(env, "TROOPER_RETENTION_DAYS", d.retention_days),
             max_body_bytes=_int(env, "TROOPER_MAX_BODY_BYTES", d.max_body_bytes),
             max_messages=_int(env, "TROOPER_MAX_MESSAGES", d.max_messages),
@@ -215,8 +257,17 @@ class Settings:
 
     def cloud_keys(self) -> dict[str, bool]:
         """Which cloud providers have a key (never the keys themselves)."""
-        return {
-            "claude": bool(self.claude_api_key),
-            "gemini": bool(self.gemini_api_key),
-            "openai": bool(self.openai_api_key),
-        }
+        return {provider: bool(self.cloud_key(provider)) for provider in KEY_VARIABLES}
+
+    def cloud_key(self, provider: str) -> str:
+        return str(getattr(self, _key_field(provider)))
+
+    def with_cloud_key(self, provider: str, key: str) -> Settings:
+        return self.with_overrides(**{_key_field(provider): key})
+
+
+def _key_field(provider: str) -> str:
+    """The field of ``Settings`` that holds ``provider``'s key (``claude`` → ``claude_api_key``)."""
+    if provider not in KEY_VARIABLES:
+        raise ValueError(f"unknown cloud provider {provider!r}")
+    return f"{provider}_api_key"

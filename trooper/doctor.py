@@ -17,7 +17,7 @@ from typing import Literal
 
 import aiohttp
 
-from trooper.config import ConfigError, Settings
+from trooper.config import KEY_VARIABLES, ConfigError, Settings
 from trooper.errors import UpstreamError
 from trooper.providers.embedded import llama_cpp_installed, model_path_from
 from trooper.providers.gguf import GGUFError, context_length, read_metadata
@@ -41,7 +41,6 @@ Status = Literal["ok", "off", "warn", "fail"]
 
 PROBE_TIMEOUT = 2.0
 LLAMA_INSTALL = 'CMAKE_ARGS="-DGGML_NATIVE=OFF" pip install -e ".[local]"'
-KEY_VARIABLES = {"claude": "CLAUDE_API_KEY", "gemini": "GEMINI_API_KEY", "openai": "OPENAI_API_KEY"}
 #: Ollama models described in detail; a machine with more lists the rest by name.
 MAX_MODELS_SHOWN = 12
 

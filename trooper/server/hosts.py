@@ -21,12 +21,12 @@ from __future__ import annotations
 import ipaddress
 import os
 import secrets
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from trooper.errors import TrooperError
+from trooper.private_file import private_temporary
 from trooper.server.secret import same_secret
 
 if TYPE_CHECKING:
@@ -79,17 +79,11 @@ def ensure_proxy_key(path: str) -> str:
     if existing:
         return existing
     target = Path(path).expanduser()
-    target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=".proxy-key-")  # mode 0600
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as file:
-            file.write(secrets.token_urlsafe(32))
+    with private_temporary(target, secrets.token_urlsafe(32)) as temporary:
         try:
             os.link(temporary, target)
         except FileExistsError:
             pass  # another process linked its key first: use that one
-    finally:
-        os.unlink(temporary)
     key = read_proxy_key(str(target))
     if key is None:
         raise OSError(f"cannot read the proxy key back from {target}")
