@@ -13,6 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tests.harness import TrooperThread
+from tests.security.conftest import CLAUDE_KEY
 
 EXAMPLES = 40
 ANTHROPIC = {"model": "claude-haiku-4-5", "max_tokens": 16, "messages": [{"role": "user", "content": "hi"}]}
@@ -30,6 +31,7 @@ ROUTES: dict[str, dict[str, Any] | None] = {
     "/api/chat/sessions/{chat}/escalate": {},
     "/api/chat/sessions/{chat}/return": {},
     "/api/render": {"texts": ["*hi*"]},
+    "/api/cloud-keys": {"provider": "claude", "key": CLAUDE_KEY},  # the fuzz server's own key again
     "/login": None,
 }
 

@@ -138,3 +138,43 @@ def test_doctor_names_keys_but_never_shows_them(tmp_path):
                             cwd=Path(__file__).parents[2])
     assert "CLAUDE_API_KEY set" in result.stdout
     assert leaks(result.stdout + result.stderr) == []
+
+
+ADDED_KEY = f"sk-ant-{CANARY}-added-while-running-0123456789"
+
+
+def test_a_key_added_while_running_never_shows_either(fake_anthropic, fake_ollama, make_trooper, tmp_path, caplog):
+    """Added from the chat page's form rather than the environment: the same nets hold — an upstream
+    quoting it, the log at DEBUG, every answer, the store."""
+    caplog.set_level(logging.DEBUG)
+    for name in LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    fake_ollama.default = reply_text("local answer")
+    fake_anthropic.enqueue(
+        http_error(401, f"Incorrect API key provided: {ADDED_KEY}"),
+        http_error(400, f"invalid key_{ADDED_KEY} for this org"),
+        http_error(400, "encoded " + "".join(f"%{b:02X}" for b in ADDED_KEY.encode())),
+    )
+    fake_anthropic.default = reply_text("claude answer")
+    db = tmp_path / "trooper.db"
+    server = make_trooper(CLAUDE_URL=fake_anthropic.messages_url, FALLBACK_URL=fake_ollama.api_chat_url,
+                          TROOPER_DB=str(db), TROOPER_TOKEN=TOKEN, TROOPER_BREAKER_FAILURES="100")
+    seen = Seen()
+    with seen.client(base_url=server.url, headers={"Authorization": f"Bearer {TOKEN}"}) as http:
+        assert http.post("/api/cloud-keys", json={"provider": "claude", "key": ADDED_KEY}).status_code == 200
+        http.post("/api/cloud-keys", json={"provider": "claude", "key": ADDED_KEY + " pasted twice"})
+        chat = http.post("/api/chat/sessions").json()["id"]
+        http.post(f"/api/chat/sessions/{chat}/messages", json={"content": "hi"})
+        for _ in range(4):
+            http.post(f"/api/chat/sessions/{chat}/escalate", json={})
+        server.flush()
+        for path in ["/health", "/api/cloud-keys", f"/api/chat/sessions/{chat}", f"/sessions/{chat}/transcript",
+                     f"/sessions/{chat}/attempts", f"/sessions/{chat}/events", "/chat", "/dashboard"]:
+            http.get(path)
+    assert [r.api_key for r in fake_anthropic.requests] == [ADDED_KEY] * len(fake_anthropic.requests)
+    assert "claude answer" in "\n".join(seen.chunks), "the key was used"
+    logged = "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
+    assert leaks(logged) == []
+    assert leaks("\n".join(seen.chunks)) == []
+    stored = b"".join(p.read_bytes() for p in db.parent.glob(db.name + "*"))
+    assert stored and CANARY.encode() not in stored

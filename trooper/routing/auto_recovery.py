@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from trooper.background import PeriodicTask
 from trooper.config import Settings
@@ -29,23 +29,24 @@ MIN_INTERVAL, MAX_INTERVAL = 0.2, 5.0
 
 
 class RecoveryProber:
-    def __init__(self, settings: Settings, providers: Sequence[Provider], breakers: BreakerBoard) -> None:
+    """``providers`` is asked each round: a key added while the server runs changes the chain."""
+
+    def __init__(self, settings: Settings, providers: Callable[[], Sequence[Provider]], breakers: BreakerBoard) -> None:
         self._settings = settings
-        self._providers = list(providers)
+        self._providers = providers
         self._breakers = breakers
         interval = min(max(settings.breaker_cooldown / 2, MIN_INTERVAL), MAX_INTERVAL)
         self._job = PeriodicTask("trooper-auto-recovery", interval, self.probe_open_breakers)
 
     def start(self) -> None:
-        if self._providers:
-            self._job.start()
+        self._job.start()
 
     async def stop(self) -> None:
         await self._job.stop()
 
     async def probe_open_breakers(self) -> None:
         """One round: probe every provider whose breaker is open and whose cool-down has ended."""
-        for provider in self._providers:
+        for provider in self._providers():
             breaker = self._breakers[provider.name]
             if breaker.state == "closed" or not breaker.allow():
                 continue

@@ -132,10 +132,20 @@ class Router:
     def local(self) -> Provider | None:
         return self._local()
 
+    def use_cloud(self, chain: Sequence[Provider]) -> None:
+        """Route to ``chain`` from the next turn on (a key added while running); turns already
+        planned keep the providers they were planned with."""
+        self.cloud = list(chain)
+
+    def remote_providers(self) -> list[Provider]:
+        """The providers this router calls over the network and keeps breakers for: the cloud
+        chain and the escalation model."""
+        return [*self.cloud, *([self.escalation] if self.escalation else [])]
+
     def tier_of(self, provider_name: str) -> str:
         """``local`` or ``cloud`` for a provider that has just answered, as it says itself (a
         stored turn keeps the tier it was answered by)."""
-        live = [*self.cloud, *([self.escalation] if self.escalation else []), *([self.local] if self.local else [])]
+        live = [*self.remote_providers(), *([self.local] if self.local else [])]
         return next((p.tier for p in live if p.name == provider_name), "cloud")
 
     # ------------------------------------------------------------------ planning
@@ -151,16 +161,17 @@ class Router:
             chain = self.escalation_chain()
             if not chain:
                 raise _not_configured(
-                    "No escalation target is configured. Set CLAUDE_API_KEY (or GEMINI_API_KEY / "
-                    "OPENAI_API_KEY), or name a larger local model with TROOPER_ESCALATE_MODEL, "
-                    "e.g. TROOPER_ESCALATE_MODEL=ollama:qwen2.5:32b."
+                    "No escalation target is configured. Add a cloud key on the chat page (or with "
+                    "trooper.configure in a notebook), set CLAUDE_API_KEY (or GEMINI_API_KEY / OPENAI_API_KEY), "
+                    "or name a larger local model with TROOPER_ESCALATE_MODEL, e.g. TROOPER_ESCALATE_MODEL=ollama:qwen2.5:32b."
                 )
             return Plan("cloud", "escalated", chain + self._as_fallback(usable_local, chain))
         if forced == "cloud" and not self.cloud:
             # Never a silent local answer to a caller who asked for the cloud.
             raise _not_configured(
-                "X-Trooper-Route: cloud was asked for, but no cloud provider is configured. Set CLAUDE_API_KEY "
-                "(or GEMINI_API_KEY / OPENAI_API_KEY) and restart Trooper, or drop the header to let the local model answer."
+                "X-Trooper-Route: cloud was asked for, but no cloud provider is configured. Add a cloud key on the "
+                "chat page, or set CLAUDE_API_KEY (or GEMINI_API_KEY / OPENAI_API_KEY) and restart Trooper, or drop "
+                "the header to let the local model answer."
             )
         if forced == "local":
             if usable_local is None:
@@ -439,7 +450,7 @@ class Router:
         raise self._final_error(trail, last, surfaced=False)
 
     async def aclose(self) -> None:
-        for provider in {*self.cloud, *([self.escalation] if self.escalation else [])}:
+        for provider in set(self.remote_providers()):
             await provider.aclose()
 
 

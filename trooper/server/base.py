@@ -96,6 +96,13 @@ class BaseHandler(tornado.web.RequestHandler):
             raise TrooperError(400, f"request body must be a JSON object, not {type(body).__name__}")
         return body
 
+    def require_json_content_type(self, what: str) -> None:
+        """A 415 unless the body is labelled ``application/json``: stricter than the access gate,
+        which refuses only the types a cross-site form can send."""
+        content_type = self.request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if content_type != "application/json":
+            raise TrooperError(415, f"send {what} as JSON with Content-Type: application/json")
+
     def error_body(self, status: int, error_type: str, message: str) -> dict[str, Any]:
         return {"type": "error", "error": {"type": error_type, "message": message}}
 

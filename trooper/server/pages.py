@@ -103,9 +103,7 @@ class RenderMarkdown(LimitedBodyHandler):
         return MAX_RENDER_BODY_BYTES  # checked as the body arrives, not after buffering it whole
 
     async def post(self) -> None:
-        content_type = self.request.headers.get("Content-Type", "").split(";")[0].strip().lower()
-        if content_type != "application/json":
-            raise TrooperError(415, "send the texts as JSON with Content-Type: application/json")
+        self.require_json_content_type("the texts")
         self.read_body()
         texts = _texts_to_render(self.json_body())
         # Rendering a large batch is CPU work: keep it off the event loop.

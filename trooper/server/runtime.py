@@ -13,6 +13,7 @@ from trooper.providers.local import LocalTier, escalation_target
 from trooper.providers.upstream_client import open_upstream_client
 from trooper.routing.auto_recovery import RecoveryProber
 from trooper.server.app import make_app
+from trooper.server.cloud_keys import CloudKeys
 from trooper.server.connections import GuardedHTTPServer, connection_cap, raise_open_file_limit
 from trooper.server.limits import AdmittingRouter
 from trooper.server.live import LiveFeed
@@ -43,9 +44,11 @@ class Runtime:
             lambda: self.local_tier.current,
             escalation_target(settings, self.client),
         )
-        self.sessions = SessionService(self.store, self.feed, cloud_configured=bool(self.router.cloud))
-        remote = [*self.router.cloud, *([self.router.escalation] if self.router.escalation else [])]
-        self.prober = RecoveryProber(settings, remote, self.router.breakers)
+        # The router's chain is the one record of which clouds are configured (keys can be added
+        # while running): everything else asks it.
+        self.cloud_keys = CloudKeys(settings, self.client, self.router)
+        self.sessions = SessionService(self.store, self.feed, cloud_configured=lambda: bool(self.router.cloud))
+        self.prober = RecoveryProber(settings, self.router.remote_providers, self.router.breakers)
         self.state = AppState(
             settings,
             self.store,
@@ -55,6 +58,7 @@ class Runtime:
                 "sessions": self.sessions,
                 "local_tier": self.local_tier,
                 "responses": ResponseLog(self.store),
+                "cloud_keys": self.cloud_keys,
             },
         )
         self.app = make_app(self.state)
@@ -90,7 +94,7 @@ class Runtime:
         )
         if local.get("note"):
             local_line += f"\n              {local['note']}"
-        cloud = ", ".join(p.name for p in self.router.cloud) or "none (local-only: set CLAUDE_API_KEY to enable the cloud)"
+        cloud = ", ".join(p.name for p in self.router.cloud) or "none (local-only: add a key on the chat page, or set CLAUDE_API_KEY)"
         lines = [
             f"Trooper listening on {self.url}",
             f"  chat page:  {self.url}/chat",

@@ -12,7 +12,7 @@ import asyncio
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeGuard
+from typing import Any, Callable, TypeGuard
 
 from trooper.conversation import (
     Block,
@@ -144,11 +144,12 @@ def _build_sitrep(session: LiveSession) -> Sitrep:
 
 
 class SessionService:
-    def __init__(self, store: Store, feed: LiveFeed, *, cloud_configured: bool) -> None:
+    def __init__(self, store: Store, feed: LiveFeed, *, cloud_configured: Callable[[], bool]) -> None:
         self._store = store
         self._feed = feed
-        #: Whether a cloud provider is configured: only then does a local answer save anything.
-        self.cloud_configured = cloud_configured
+        #: Whether a cloud provider is configured now (a key may be added while the server runs):
+        #: only then does a local answer save anything.
+        self._cloud_configured = cloud_configured
         self._live: OrderedDict[str, LiveSession] = OrderedDict()
         self._loading: dict[str, asyncio.Future[LiveSession]] = {}
         self._sitrep_tasks: dict[str, asyncio.TimerHandle] = {}
@@ -263,7 +264,7 @@ class SessionService:
 
     def saved_by(self, response: Response, tier: str) -> int:
         """What ``response``, answered by ``tier``, saves under this server's configuration."""
-        return tokens_saved_by(response, tier, cloud_configured=self.cloud_configured)
+        return tokens_saved_by(response, tier, cloud_configured=self._cloud_configured())
 
     def _append(self, session: LiveSession, messages: list[Message], **turn_fields: Any) -> None:
         if not messages:

@@ -20,7 +20,8 @@ class AppState:
     store: Store
     feed: LiveFeed = field(default_factory=LiveFeed)
     guess_throttle: GuessThrottle = field(default_factory=GuessThrottle)
-    #: Set by the server at start-up: the router, the session service, the local-tier selector.
+    #: Set by the server at start-up: the router, the session service, the local-tier selector,
+    #: the cloud keys.
     services: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
