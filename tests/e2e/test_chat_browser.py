@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import logging
+import stat
+from pathlib import Path
+
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Response, expect
 
 from tests.browser import SCREENSHOTS
+from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.behaviours import reply_text
 
 pytestmark = pytest.mark.browser
@@ -146,6 +151,79 @@ def test_escalating_without_a_cloud_explains_what_to_do(fake_ollama, make_troope
     expect(page.locator("#demo-notice")).to_be_hidden()  # Ollama answers here, not the demo model
 
 
+ADDED_KEY = "sk-ant-added-on-the-page-0123456789abcdef"
+
+
+def test_a_cloud_key_added_on_the_page_enables_escalate_without_a_restart(  # type: ignore[no-untyped-def]
+    fake_ollama, make_trooper, watched, tmp_path: Path, caplog
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    db, keys_file = tmp_path / "trooper.db", tmp_path / "keys.env"
+    with FakeAnthropic(api_key=ADDED_KEY) as claude:  # answers only the key added on the page
+        server = make_trooper(FALLBACK_URL=fake_ollama.api_chat_url, CLAUDE_URL=claude.messages_url,
+                              TROOPER_DB=str(db), TROOPER_KEYS_FILE=str(keys_file))
+        page = watched.page
+        bodies: list[str] = []
+
+        def keep_body(response: Response) -> None:
+            try:
+                bodies.append(f"{response.url} {response.headers} {response.text()}")
+            except Exception:  # noqa: BLE001 - an event stream still open, or a redirect: its headers suffice
+                bodies.append(f"{response.url} {response.headers}")
+
+        page.on("response", keep_body)
+        page.goto(f"{server.url}/chat")
+        fake_ollama.enqueue(reply_text("A local answer about indexes."))
+        send(page, "Which index fits this query?")
+        expect(finished_answers(page)).to_have_count(1, timeout=10_000)
+        escalate = page.get_by_role("button", name="↑ Escalate")
+        expect(escalate).to_be_disabled()
+        explanation = page.locator(".no-cloud")
+        expect(explanation).to_contain_text("No cloud model is configured")
+
+        explanation.get_by_role("button", name="Add a cloud key").click()
+        dialog = page.get_by_role("dialog", name="Add a cloud key")
+        expect(dialog).to_be_visible()
+        expect(dialog.locator("#key-file")).to_have_text(str(keys_file))
+        expect(dialog.get_by_role("checkbox")).not_to_be_checked()
+        expect(dialog.get_by_label("API key")).to_have_attribute("type", "password")
+        dialog.get_by_label("Provider").select_option("claude")
+        dialog.get_by_label("API key").fill(ADDED_KEY)
+        dialog.get_by_role("button", name="Add key").click()
+
+        expect(dialog).to_be_hidden()
+        expect(page.locator("#key-added")).to_have_text(
+            "Claude key added (kept until Trooper stops). ↑ Escalate asks the cloud now.")
+        expect(page.locator(".no-cloud")).to_have_count(0)
+        expect(escalate).to_be_enabled()
+        assert page.locator("#key-value").input_value() == "", "the key does not stay in the page"
+
+        claude.enqueue(reply_text("The cloud says: a partial index."))
+        escalate.click()
+        expect(page.locator(".divider")).to_have_text("— escalated to Claude —", timeout=10_000)
+        expect(finished_answers(page)).to_have_count(2, timeout=10_000)
+        expect(finished_answers(page).nth(1).locator(".answer-label")).to_contain_text("· cloud")
+        assert claude.requests[-1].api_key == ADDED_KEY
+
+        session_id = page.url.split("#", 1)[1]
+        page.goto(f"{server.url}/dashboard#{session_id}")
+        expect(page.locator("#events .event").first).to_contain_text("escalated", timeout=10_000)
+        page.reload()  # and once more from the store, the page's own answers included
+        expect(page.locator("#events .event").first).to_contain_text("escalated", timeout=10_000)
+        page.goto(f"{server.url}/chat#{session_id}")
+        expect(finished_answers(page)).to_have_count(2, timeout=10_000)
+        server.flush()
+
+    assert not keys_file.exists(), "not asked to save: nothing written"
+    assert any("api/cloud-keys" in body for body in bodies)
+    assert not [body[:200] for body in bodies if ADDED_KEY in body or ADDED_KEY[-8:] in body]
+    logged = "\n".join(f"{r.getMessage()} {r.exc_text or ''}" for r in caplog.records)
+    assert "cloud key for claude added" in logged and ADDED_KEY not in logged
+    stored = b"".join(p.read_bytes() for p in tmp_path.glob("trooper.db*"))
+    assert stored and ADDED_KEY.encode() not in stored
+    assert not watched.dialogs and not watched.errors and not watched.remote_requests
+
+
 def test_chat_on_a_phone(trooper, fake_ollama, browser) -> None:  # type: ignore[no-untyped-def]
     context = browser.new_context(viewport={"width": 390, "height": 800}, is_mobile=True, has_touch=True)
     page = context.new_page()
@@ -210,16 +288,31 @@ def test_on_a_phone_the_copy_button_covers_no_code(trooper, fake_ollama, browser
 
 
 @pytest.mark.embedded
-def test_the_demo_model_says_what_it_is(make_trooper, watched) -> None:  # type: ignore[no-untyped-def]
-    """Only the embedded 135M model: the page says it is a demo and how to get real answers, until
-    dismissed."""
-    server = make_trooper(TROOPER_EMBEDDED="true")  # FALLBACK_URL points at a closed port: no Ollama
+def test_the_demo_model_says_what_it_is(make_trooper, watched, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """Only the embedded 135M model: the page says it is a demo and how to get real answers (a
+    cloud key added from the notice, saved when asked), until dismissed."""
+    keys_file = tmp_path / "keys.env"
+    # FALLBACK_URL points at a closed port: no Ollama
+    server = make_trooper(TROOPER_EMBEDDED="true", TROOPER_KEYS_FILE=str(keys_file))
     page = watched.page
     page.goto(f"{server.url}/chat")
     notice = page.locator("#demo-notice")
     expect(notice).to_be_visible()
     expect(notice).to_contain_text("SmolLM2-135M")
     expect(notice).to_contain_text("ollama pull")
+
+    notice.get_by_role("button", name="Add a cloud key").click()
+    dialog = page.get_by_role("dialog", name="Add a cloud key")
+    expect(dialog.locator("#key-configured")).to_have_text("No cloud provider has a key yet.")
+    dialog.get_by_label("Provider").select_option("gemini")
+    dialog.get_by_label("API key").fill("AIzaSyD-added-on-the-page-0123456789")
+    dialog.get_by_role("checkbox").check()
+    dialog.get_by_role("button", name="Add key").click()
+    expect(page.locator("#key-added")).to_have_text(
+        f"Gemini key added (saved to {keys_file}). ↑ Escalate asks the cloud now.")
+    assert stat.S_IMODE(keys_file.stat().st_mode) == 0o600
+    assert "GEMINI_API_KEY=AIzaSyD-added-on-the-page-0123456789" in keys_file.read_text()
+
     page.click("#dismiss-demo")
     expect(notice).to_be_hidden()
     page.reload()

@@ -4,6 +4,7 @@ import {
   api, copyText, counted, cutAtLimitNote, offerSignOut, el, formatCount, fullDate, postEventStream, renderSitrep, sessionFromHash,
   setRenderedHTML, setSessionHash, timeAgo,
 } from "./common.js";
+import { openKeyDialog, providerName, setUpKeyDialog } from "./cloud-keys.js";
 
 const $ = (id) => document.getElementById(id);
 const scroller = $("scroller");
@@ -13,7 +14,7 @@ const prompt = $("prompt");
 let sessionId = "";
 let route = "local"; // the route the server reported for this chat
 let cloudAvailable = true;
-const NO_CLOUD = "No cloud model is configured: set CLAUDE_API_KEY (or GEMINI_API_KEY, OPENAI_API_KEY) and restart Trooper.";
+const NO_CLOUD = "No cloud model is configured: add a key, or set CLAUDE_API_KEY (or GEMINI_API_KEY, OPENAI_API_KEY) before Trooper starts.";
 const DEMO_DISMISSED = "trooper-demo-notice-dismissed";
 
 /** What this server can do: whether anything can be escalated to, and whether the demo model answers. */
@@ -29,6 +30,16 @@ async function loadServerState() {
   const demo = health.local && health.local.tier === "embedded";
   $("demo-notice").hidden = !demo || localStorage.getItem(DEMO_DISMISSED) === "yes";
 }
+
+/** A key was added: escalation works from now on, without a restart. */
+function keyAdded(answer) {
+  cloudAvailable = Array.isArray(answer.escalation) && answer.escalation.length > 0;
+  refreshRouteActions();
+  const kept = answer.saved ? `saved to ${answer.keys_file}` : "kept until Trooper stops";
+  $("key-added").textContent = `${providerName(answer.added)} key added (${kept}).${cloudAvailable ? " ↑ Escalate asks the cloud now." : ""}`;
+  $("key-added").hidden = false;
+}
+
 let controller = null; // AbortController of the answer being streamed
 let openRequest = 0; // guards against a slow older session load overwriting a newer one
 
@@ -142,7 +153,10 @@ function refreshRouteActions() {
       },
       on: { click: escalate },
     }));
-    if (!cloudAvailable) actions.append(el("span", { className: "route-action no-cloud muted", text: NO_CLOUD }));
+    if (!cloudAvailable) {
+      actions.append(el("span", { className: "route-action no-cloud muted" }, NO_CLOUD, " ",
+        el("button", { className: "btn btn-small add-key", text: "Add a cloud key", attrs: { type: "button" }, on: { click: openKeyDialog } })));
+    }
   }
 }
 
@@ -428,4 +442,6 @@ $("dismiss-demo").addEventListener("click", () => {
   localStorage.setItem(DEMO_DISMISSED, "yes");
   $("demo-notice").hidden = true;
 });
+document.querySelector("#demo-notice .add-key").addEventListener("click", openKeyDialog);
+setUpKeyDialog(keyAdded);
 loadServerState();
