@@ -14,7 +14,7 @@ def test_every_exported_name_resolves():
 def test_exports_are_the_documented_few():
     assert set(trooper.__all__) == {
         "__version__", "load_ipython_extension", "unload_ipython_extension", "connect", "sessions", "turns",
-        "attempts", "events", "sitreps", "chat", "ChatWidget", "plot_session", "Settings",
+        "attempts", "events", "sitreps", "chat", "ChatWidget", "plot_session", "configure", "Settings",
     }
 
 

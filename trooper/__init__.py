@@ -23,6 +23,7 @@ _EXPORTS = {
     "chat": "trooper.notebook",
     "ChatWidget": "trooper.notebook.widget",
     "plot_session": "trooper.notebook",
+    "configure": "trooper.notebook.cloud_keys",
     # configuration
     "Settings": "trooper.config",
 }

@@ -109,8 +109,13 @@ class ChatClient:
     def back_to_local(self, session_id: str) -> str:
         return str(self._json("POST", f"/api/chat/sessions/{session_id}/return")["route"])
 
-    def _json(self, method: str, path: str) -> Any:
-        response = self._http.request(method, path)
+    def add_cloud_key(self, provider: str, key: str, *, save: bool = False) -> dict[str, Any]:
+        """Give the server a cloud key for its lifetime (saved to its keys file when ``save``);
+        the answer says which providers have a key, never the key."""
+        return self._json("POST", "/api/cloud-keys", {"provider": provider, "key": key, "save": save})
+
+    def _json(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        response = self._http.request(method, path, json=body)
         if response.is_error:
             raise ChatAPIError(response.status_code, _error_message(response.text))
         return response.json()
