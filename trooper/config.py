@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Mapping, NamedTuple
 
+from trooper.prices import LIST_PRICES, PriceError, PriceTable, load_prices
+
 DEFAULT_QUOTA_STATUS_CODES = (402, 429, 529)
 
 
@@ -197,6 +199,8 @@ class Settings:
     queue_seconds: float = 3.0
     #: One log line per request (Tornado's access log); off by default, errors are logged either way.
     access_log: bool = False
+    #: What cloud tokens cost, to show money spent and avoided (``TROOPER_PRICES`` over the list prices).
+    prices: PriceTable = field(default_factory=lambda: PriceTable.of(LIST_PRICES), repr=False)
     # notebooks and helpers: a Trooper server to use instead of finding or starting a local one
     url: str = ""
 
@@ -249,6 +253,7 @@ class Settings:
             max_session_streams=_int(env, "TROOPER_MAX_SESSION_STREAMS", d.max_session_streams),
             queue_seconds=_float(env, "TROOPER_QUEUE_SECONDS", d.queue_seconds),
             access_log=_bool(env.get("TROOPER_ACCESS_LOG"), d.access_log),
+            prices=_prices(env.get("TROOPER_PRICES", "")),
             url=env.get("TROOPER_URL", "").strip().rstrip("/"),
         )
 
@@ -264,6 +269,13 @@ class Settings:
 
     def with_cloud_key(self, provider: str, key: str) -> Settings:
         return self.with_overrides(**{_key_field(provider): key})
+
+
+def _prices(setting: str) -> PriceTable:
+    try:
+        return load_prices(setting)
+    except PriceError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _key_field(provider: str) -> str:
