@@ -58,6 +58,9 @@ class TrooperThread:
         self.call(self.runtime.store.flush())
 
     def stop(self) -> None:
+        """Stop the server (a test may, to restart on the same store; the fixture then need not)."""
+        if self.loop.is_closed():
+            return
         if self.runtime is not None:
             self.call(self.runtime.stop())
         self.loop.call_soon_threadsafe(self.loop.stop)

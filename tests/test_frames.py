@@ -28,12 +28,14 @@ EXPECTED = {
         "session_id": "str", "parent_id": "str", "source": "category", "client": "category", "route": "category",
         "title": "str", "created_at": UTC, "last_activity": UTC, "intent": "str", "first_words": "str", "branch": "int64",
         "turn_count": "int64", "providers": "object",
-        "tokens_saved": "int64", "escalations": "int64", "fallbacks": "int64",
+        "tokens_saved": "int64", "cost_spent": "float64", "cost_avoided": "float64", "unpriced_turns": "int64",
+        "escalations": "int64", "fallbacks": "int64",
     },
     "turns": {
         "session_id": "str", "branch": "int64", "seq": "int64", "role": "category", "provider": "category",
         "model": "category", "text": "str", "content_json": "str", "tokens_in": "int64", "tokens_out": "int64", "tokens_cached": "int64",
-        "tokens_saved": "int64", "stop_reason": "category", "tier": "category", "latency_ms": "float64", "created_at": UTC,
+        "tokens_saved": "int64", "cost_spent": "float64", "cost_avoided": "float64", "stop_reason": "category",
+        "tier": "category", "latency_ms": "float64", "created_at": UTC,
     },
     "attempts": {
         "id": "int64", "session_id": "str", "provider": "category", "model": "category", "status": "int64",

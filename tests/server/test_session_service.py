@@ -25,7 +25,7 @@ SEARCH = request("Find where sessions are stored.", "You are a search agent.")
 
 async def test_requests_opening_a_session_at_once_share_one_live_session() -> None:
     store = open_store(Settings(db_path=":memory:"))
-    sessions = SessionService(store, LiveFeed(), cloud_configured=lambda: False)
+    sessions = SessionService(store, LiveFeed(), would_answer=lambda: None, prices=Settings().prices)
     first, second = await asyncio.gather(sessions.open("s", "anthropic"), sessions.open("s", "anthropic"))
     assert first is second
     await store.close()
@@ -34,7 +34,7 @@ async def test_requests_opening_a_session_at_once_share_one_live_session() -> No
 async def test_a_restart_keeps_the_main_opening_and_the_subagents(tmp_path: Path) -> None:
     settings = Settings(db_path=str(tmp_path / "trooper.db"))
     store = open_store(settings)
-    sessions = SessionService(store, LiveFeed(), cloud_configured=lambda: False)
+    sessions = SessionService(store, LiveFeed(), would_answer=lambda: None, prices=Settings().prices)
     main = await sessions.resolve(ClientIds("cc"), MAIN, "anthropic")
     child = await sessions.resolve(ClientIds("cc"), SEARCH, "anthropic")
     assert child.id != "cc" and child.parent_id == "cc"
@@ -46,7 +46,7 @@ async def test_a_restart_keeps_the_main_opening_and_the_subagents(tmp_path: Path
     await store.close()
 
     store = open_store(settings)
-    sessions = SessionService(store, LiveFeed(), cloud_configured=lambda: False)
+    sessions = SessionService(store, LiveFeed(), would_answer=lambda: None, prices=Settings().prices)
     assert (await sessions.resolve(ClientIds("cc"), SEARCH, "anthropic")).id == child.id
     again = await sessions.resolve(ClientIds("cc"), MAIN, "anthropic")
     assert again.id == "cc" and list(again.subagents) == [child.id]

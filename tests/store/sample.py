@@ -20,16 +20,17 @@ def text(value: str) -> list[dict[str, str]]:
 
 def record_sample(store: Store) -> None:
     """Session ``alpha``: answered by ollama, then a fallback, then escalated to claude, with a
-    SITREP. Session ``beta/é?&<x>``: an awkward id, one local turn, later activity."""
+    SITREP. Session ``beta/é?&<x>``: an awkward id, one local turn (its avoided cost unpriced),
+    later activity."""
     store.upsert_session(SessionRecord("alpha", "anthropic", created_at=T0, title="first", client="Claude Code"))
     store.add_turns(
         [
             TurnRecord("alpha", 0, "user", text("hello"), tokens_in=3, created_at=T0 + 1),
             TurnRecord("alpha", 1, "assistant", text("hi there"), "ollama", "llama3.1:8b", 10, 5, 120.0, T0 + 2, tokens_saved=15,
-                       stop_reason="end_turn", tier="local"),
+                       stop_reason="end_turn", tier="local", cost_avoided=0.000035),
             TurnRecord("alpha", 2, "user", text("explain WAL"), tokens_in=4, created_at=T0 + 3),
             TurnRecord("alpha", 3, "assistant", text("WAL is..."), "claude", "claude-haiku", 20, 40, 800.0, T0 + 4, stop_reason="max_tokens",
-                       tier="cloud"),
+                       tier="cloud", cost_spent=0.00022),
         ]
     )
     store.add_attempt(AttemptRecord("alpha", "ollama", "llama3.1:8b", 200, "simple turn", "ok", total_ms=120.0, created_at=T0 + 2))
@@ -46,6 +47,6 @@ def record_sample(store: Store) -> None:
         [
             TurnRecord("beta/é?&<x>", 0, "user", text("ping"), created_at=T0 + 101),
             TurnRecord("beta/é?&<x>", 1, "assistant", text("pong"), "embedded", "smollm2", 7, 1, 50.0, T0 + 102, tokens_saved=8,
-                       stop_reason="end_turn", tier="local"),
+                       stop_reason="end_turn", tier="local", cost_avoided=None),
         ]
     )

@@ -43,10 +43,14 @@ async def test_session_summaries(store: SqliteStore) -> None:
         "turn_count": 4,
         "providers": {"ollama": 1, "claude": 1},
         "tokens_saved": 15,
+        "cost_spent": pytest.approx(0.00022),
+        "cost_avoided": pytest.approx(0.000035),
+        "unpriced_turns": 0,
         "escalations": 1,
         "fallbacks": 1,
     }
     assert beta["id"] == "beta/é?&<x>" and beta["providers"] == {"embedded": 1} and beta["tokens_saved"] == 8
+    assert (beta["cost_spent"], beta["cost_avoided"], beta["unpriced_turns"]) == (0.0, 0.0, 1), "unpriced: counted, not guessed"
     assert beta["intent"] is None and beta["escalations"] == 0
     assert (beta["client"], beta["first_words"]) == ("", "ping")
 
@@ -78,8 +82,22 @@ async def test_transcript_round_trip(store: SqliteStore) -> None:
     assert turns[1] == {
         "session_id": "alpha", "branch": 0, "seq": 1, "role": "assistant", "content": text("hi there"),
         "text": "hi there", "provider": "ollama", "model": "llama3.1:8b", "tokens_in": 10, "tokens_out": 5, "tokens_cached": 0,
-        "tokens_saved": 15, "stop_reason": "end_turn", "tier": "local", "latency_ms": 120.0, "created_at": T0 + 2,
+        "tokens_saved": 15, "cost_spent": 0.0, "cost_avoided": 0.000035, "stop_reason": "end_turn", "tier": "local",
+        "latency_ms": 120.0, "created_at": T0 + 2,
     }
+
+
+async def test_dollars_per_client(store: SqliteStore) -> None:
+    record_sample(store)
+    store.upsert_session(SessionRecord("gamma", "anthropic", client="Claude Code"))
+    store.add_turns([TurnRecord("gamma", 0, "assistant", text("ok"), "claude", "claude-haiku", 1, 1, cost_spent=0.001)])
+    store.upsert_session(SessionRecord("delta", "openai"))  # no turns yet: counted, all zero
+    await store.flush()
+    assert await store.clients() == [
+        {"client": "Claude Code", "sessions": 2, "tokens_saved": 15, "cost_spent": pytest.approx(0.00122),
+         "cost_avoided": pytest.approx(0.000035), "unpriced_turns": 0},
+        {"client": "openai", "sessions": 2, "tokens_saved": 8, "cost_spent": 0.0, "cost_avoided": 0.0, "unpriced_turns": 1},
+    ]
 
 
 async def test_resent_turns_are_not_duplicated(store: SqliteStore) -> None:

@@ -86,8 +86,11 @@ class ChatHandler(LimitedBodyHandler):
                 raise TrooperError(404, f"no chat session with id {session_id!r}", "not_found_error")
         return await self.sessions.open(session_id, CHAT_SOURCE)
 
-    def stats(self, session: LiveSession) -> dict[str, int]:
-        return {"tokens_saved": session.tokens_saved, "escalations": session.escalations}
+    def stats(self, session: LiveSession) -> dict[str, int | float]:
+        return {
+            "tokens_saved": session.tokens_saved, "escalations": session.escalations, "cost_spent": session.cost_spent,
+            "cost_avoided": session.cost_avoided, "unpriced_turns": session.unpriced_turns,
+        }
 
 
 class ChatSessionsHandler(ChatHandler):

@@ -47,7 +47,10 @@ class Runtime:
         # The router's chain is the one record of which clouds are configured (keys can be added
         # while running): everything else asks it.
         self.cloud_keys = CloudKeys(settings, self.client, self.router)
-        self.sessions = SessionService(self.store, self.feed, cloud_configured=lambda: bool(self.router.cloud))
+        self.sessions = SessionService(
+            self.store, self.feed, would_answer=lambda: self.router.cloud[0].model if self.router.cloud else None,
+            prices=settings.prices,
+        )
         self.prober = RecoveryProber(settings, self.router.remote_providers, self.router.breakers)
         self.state = AppState(
             settings,

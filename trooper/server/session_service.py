@@ -38,8 +38,10 @@ from trooper.memory.sitrep import Sitrep, SitrepBuilder, extract_sitrep
 from trooper.memory.sitrep.subagents import Subagent, subagent_of, subagents_from, with_subagents
 from trooper.memory.tokens import count_message_tokens
 from trooper.memory.transcript import diff_history, message_fingerprint
+from trooper.prices import PriceTable
 from trooper.routing.router import TurnRecorder
 from trooper.server.live import LiveFeed
+from trooper.server.savings import savings_of, tokens_saved_by
 from trooper.store.base import Store, StoreWriteError
 from trooper.store.records import AttemptRecord, EventRecord, SessionRecord, SitrepRecord, TurnRecord
 
@@ -68,6 +70,11 @@ class LiveSession:
     branch: int = 0
     route: str = "local"
     tokens_saved: int = 0
+    #: Dollars its cloud answers cost, and dollars its local answers avoided (``savings_of``).
+    cost_spent: float = 0.0
+    cost_avoided: float = 0.0
+    #: Turns whose cost could not be priced (their model has no price): the dollars leave them out.
+    unpriced_turns: int = 0
     fallbacks: int = 0
     escalations: int = 0
     sitrep: Sitrep | None = None
@@ -124,16 +131,6 @@ def with_tool_signatures(session: LiveSession, request: Request) -> Request:
     return replace(request, messages=messages) if changed else request
 
 
-def tokens_saved_by(response: Response, tier: str, *, cloud_configured: bool) -> int:
-    """The cloud tokens an answer saved — the one rule behind every "tokens saved" figure (the
-    store adds up what this gave each turn): all its tokens when the local tier answered while a
-    cloud provider was configured, which would otherwise have answered (and billed) them; none
-    when no cloud is configured, since a local-only Trooper saves nothing by answering locally."""
-    if tier != "local" or not cloud_configured:
-        return 0
-    return response.usage.input_tokens + response.usage.output_tokens
-
-
 def _build_sitrep(session: LiveSession) -> Sitrep:
     """The SITREP of the session's messages, folding in those the builder has not read yet, and
     its subagents."""
@@ -144,12 +141,16 @@ def _build_sitrep(session: LiveSession) -> Sitrep:
 
 
 class SessionService:
-    def __init__(self, store: Store, feed: LiveFeed, *, cloud_configured: Callable[[], bool]) -> None:
+    def __init__(
+        self, store: Store, feed: LiveFeed, *, would_answer: Callable[[], str | None], prices: PriceTable
+    ) -> None:
         self._store = store
         self._feed = feed
-        #: Whether a cloud provider is configured now (a key may be added while the server runs):
-        #: only then does a local answer save anything.
-        self._cloud_configured = cloud_configured
+        #: The cloud model that would answer a turn now, instead of the local tier (the first of
+        #: the cloud chain; a key may be added while the server runs); None without a cloud, when
+        #: a local answer saves nothing.
+        self._would_answer = would_answer
+        self._prices = prices
         self._live: OrderedDict[str, LiveSession] = OrderedDict()
         self._loading: dict[str, asyncio.Future[LiveSession]] = {}
         self._sitrep_tasks: dict[str, asyncio.TimerHandle] = {}
@@ -204,6 +205,9 @@ class SessionService:
             session.subagents = subagents_from(stored.get("sitrep"))
             session.route = stored.get("route") or "local"
             session.tokens_saved = int(stored.get("tokens_saved") or 0)
+            session.cost_spent = float(stored.get("cost_spent") or 0.0)
+            session.cost_avoided = float(stored.get("cost_avoided") or 0.0)
+            session.unpriced_turns = int(stored.get("unpriced_turns") or 0)
             session.fallbacks = int(stored.get("fallbacks") or 0)
             session.escalations = int(stored.get("escalations") or 0)
             session.branch = int(stored.get("branch") or 0)
@@ -236,8 +240,11 @@ class SessionService:
     ) -> TurnPlace:
         """Record the answer as the session's next turn; returns where it is."""
         message = Message("assistant", list(response.content))
-        saved = self.saved_by(response, tier)
-        session.tokens_saved += saved
+        savings = savings_of(response, tier, would_answer=self._would_answer(), prices=self._prices)
+        session.tokens_saved += savings.tokens_saved
+        session.cost_spent += savings.cost_spent or 0.0
+        session.cost_avoided += savings.cost_avoided or 0.0
+        session.unpriced_turns += (savings.cost_spent is None) + (savings.cost_avoided is None)
         self._append(
             session,
             [message],
@@ -247,7 +254,9 @@ class SessionService:
             tokens_cached=response.usage.cache_read_input_tokens,
             tokens_out=response.usage.output_tokens,
             latency_ms=latency_ms,
-            tokens_saved=saved,
+            tokens_saved=savings.tokens_saved,
+            cost_spent=savings.cost_spent,
+            cost_avoided=savings.cost_avoided,
             stop_reason=response.stop_reason,
             tier=tier,
         )
@@ -264,7 +273,7 @@ class SessionService:
 
     def saved_by(self, response: Response, tier: str) -> int:
         """What ``response``, answered by ``tier``, saves under this server's configuration."""
-        return tokens_saved_by(response, tier, cloud_configured=self._cloud_configured())
+        return tokens_saved_by(response, tier, cloud_configured=self._would_answer() is not None)
 
     def _append(self, session: LiveSession, messages: list[Message], **turn_fields: Any) -> None:
         if not messages:

@@ -149,6 +149,17 @@ class TranscriptHandler(_ReadHandler):
         self.write_json({"session_id": session_id, "turns": turns})
 
 
+class ClientsHandler(_ReadHandler):
+    """``GET /clients``: per client, its sessions, tokens saved and dollars spent and avoided."""
+
+    async def get(self) -> None:
+        clients = await self.state.store.clients()
+        if self.wants_table():
+            self.write_frame(build_frame("clients", {name: [c[name] for c in clients] for name in SCHEMAS["clients"]}))
+            return
+        self.write_json({"clients": clients})
+
+
 class SessionTableHandler(_ReadHandler):
     """``GET /sessions/{id}/<table>``: one session's rows of that table."""
 
@@ -280,6 +291,7 @@ ROUTES: list[tuple[str, type]] = [
     (_SESSION + r"/attempts", SessionAttemptsHandler),
     (_SESSION + r"/events", SessionEventsHandler),
     (_SESSION + r"/sitreps", SessionSitrepsHandler),
+    (r"/clients", ClientsHandler),
     (r"/turns", TurnsHandler),
     (r"/attempts", AttemptsHandler),
     (r"/events", EventsHandler),

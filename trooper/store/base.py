@@ -93,6 +93,12 @@ class Store(abc.ABC):
         they were created, with their summaries."""
 
     @abc.abstractmethod
+    async def clients(self) -> list[Row]:
+        """Per client (``client``, else the session's ``source``): ``sessions``, ``tokens_saved``,
+        ``cost_spent``, ``cost_avoided`` and ``unpriced_turns`` over all its sessions, the most
+        avoided first."""
+
+    @abc.abstractmethod
     async def attempts(self, session_id: str | None = None) -> list[Row]: ...
 
     @abc.abstractmethod

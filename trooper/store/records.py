@@ -71,6 +71,10 @@ class TurnRecord:
     tokens_cached: int = 0
     #: Cloud tokens this answer saved, decided when it was answered (``tokens_saved_by``).
     tokens_saved: int = 0
+    #: Dollars this answer cost, and dollars it avoided, priced when it was answered
+    #: (``savings_of``); None when the model to price it by has no price.
+    cost_spent: float | None = 0.0
+    cost_avoided: float | None = 0.0
     #: Why an answer ended (the canonical ``StopReason``: ``end_turn``, ``max_tokens``, ``tool_use``…);
     #: '' for turns no provider answered.
     stop_reason: str = ""

@@ -148,9 +148,16 @@ def _v9_responses(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v10_turn_costs(conn: sqlite3.Connection) -> None:
+    # Dollars an answer cost and avoided, priced when it is recorded (``savings_of``); NULL when
+    # its model had no price. Older turns are 0, as with tokens_saved: not known, not claimed.
+    conn.execute("ALTER TABLE turns ADD COLUMN cost_spent REAL DEFAULT 0")
+    conn.execute("ALTER TABLE turns ADD COLUMN cost_avoided REAL DEFAULT 0")
+
+
 MIGRATIONS: list[Migration] = [
     _v1_core_tables, _v2_turn_text_and_activity_index, _v3_cached_tokens, _v4_tokens_saved_per_turn, _v5_stop_reason,
-    _v6_session_client, _v7_turn_tier, _v8_session_tree, _v9_responses,
+    _v6_session_client, _v7_turn_tier, _v8_session_tree, _v9_responses, _v10_turn_costs,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

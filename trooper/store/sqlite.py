@@ -273,6 +273,9 @@ class SqliteStore(Store):
             raise ValueError(f"no table {name!r}; tables: {', '.join(TABLES)}")
         return await self._read(partial(reads.table_page, name=name, session_id=session_id, after=after, limit=limit), session_id)
 
+    async def clients(self) -> list[Row]:
+        return await self._read(reads.clients)
+
     async def attempts(self, session_id: str | None = None) -> list[Row]:
         return await self._read(partial(reads.attempts, session_id=session_id), session_id)
 

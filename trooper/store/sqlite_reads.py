@@ -11,7 +11,7 @@ from trooper.store.base import Columns, Row, branch_view, first_words
 
 _TURN_COLUMNS = (
     "session_id, branch, seq, role, content, text, provider, model, tokens_in, tokens_out, tokens_cached, tokens_saved, "
-    "stop_reason, tier, latency_ms, created_at"
+    "cost_spent, cost_avoided, stop_reason, tier, latency_ms, created_at"
 )
 #: A session row as its summary starts (docs/store.md).
 _SESSION_COLUMNS = "id, parent_id, source, client, route, title, created_at, last_activity"
@@ -53,20 +53,47 @@ def get_session(conn: sqlite3.Connection, session_id: str) -> Row | None:
     return summary
 
 
+#: A group of turns' dollars spent and avoided, and how many of its turns had no price (NULL);
+#: TOTAL is 0.0 where SUM would be NULL.
+_COST_SUMS = (
+    "TOTAL(cost_spent) AS spent, TOTAL(cost_avoided) AS avoided, SUM(cost_spent IS NULL) + SUM(cost_avoided IS NULL) AS unpriced"
+)
+
+
+def clients(conn: sqlite3.Connection) -> list[Row]:
+    """Per client (its name, else its session's front door, as the dashboard names it): how many
+    sessions, tokens saved, dollars spent and avoided, and turns left unpriced; the most avoided first."""
+    return _rows(
+        conn.execute(
+            f"WITH per_session AS (SELECT session_id, SUM(tokens_saved) AS saved, {_COST_SUMS} "
+            "FROM turns WHERE provider != '' GROUP BY session_id) "
+            "SELECT CASE WHEN s.client != '' THEN s.client ELSE s.source END AS client, COUNT(*) AS sessions, "
+            "CAST(TOTAL(p.saved) AS INTEGER) AS tokens_saved, TOTAL(p.spent) AS cost_spent, "
+            "TOTAL(p.avoided) AS cost_avoided, CAST(TOTAL(p.unpriced) AS INTEGER) AS unpriced_turns "
+            "FROM sessions s LEFT JOIN per_session p ON p.session_id = s.id GROUP BY 1 ORDER BY cost_avoided DESC, client"
+        )
+    )
+
+
 def _summarise(conn: sqlite3.Connection, sessions: list[Row], ids_sql: str, ids_params: tuple[Any, ...]) -> list[Row]:
     """Adds the per-session figures, each computed by one grouped query over the sessions that
     ``ids_sql`` selects (the same page), instead of one query per session."""
     by_id = {s["id"]: s for s in sessions}
     for s in sessions:
-        s.update(intent=None, first_words="", branch=0, turn_count=0, providers={}, tokens_saved=0, escalations=0, fallbacks=0)
+        s.update(intent=None, first_words="", branch=0, turn_count=0, providers={}, tokens_saved=0, cost_spent=0.0,
+                 cost_avoided=0.0, unpriced_turns=0, escalations=0, fallbacks=0)
     in_page = f"session_id IN ({ids_sql})"
-    for session_id, provider, turns, saved in conn.execute(
-        f"SELECT session_id, provider, COUNT(*), SUM(tokens_saved) FROM turns WHERE provider != '' AND {in_page} "
-        "GROUP BY session_id, provider",
+    for session_id, provider, turns, saved, spent, avoided, unpriced in conn.execute(
+        f"SELECT session_id, provider, COUNT(*), SUM(tokens_saved), {_COST_SUMS} FROM turns "
+        f"WHERE provider != '' AND {in_page} GROUP BY session_id, provider",
         ids_params,
     ):
-        by_id[session_id]["providers"][provider] = turns
-        by_id[session_id]["tokens_saved"] += saved
+        summary = by_id[session_id]
+        summary["providers"][provider] = turns
+        summary["tokens_saved"] += saved
+        summary["cost_spent"] += spent
+        summary["cost_avoided"] += avoided
+        summary["unpriced_turns"] += unpriced
     # The latest branch's transcript runs from seq 0 to its highest seq (see branch_view). Rows
     # come in (session, branch) order, so the last one seen per session is its latest branch.
     for session_id, branch, count in conn.execute(
@@ -106,7 +133,8 @@ def transcript(conn: sqlite3.Connection, session_id: str, branch: int | None) ->
 #: The bulk queries behind ``Store.table``; column names are the DataFrames' (docs/dataframes.md).
 _TABLE_SQL = {
     "turns": "SELECT session_id, branch, seq, role, provider, model, text, content AS content_json, tokens_in, "
-    "tokens_out, tokens_cached, tokens_saved, stop_reason, tier, latency_ms, created_at FROM turns {where} ORDER BY rowid",
+    "tokens_out, tokens_cached, tokens_saved, cost_spent, cost_avoided, stop_reason, tier, latency_ms, created_at "
+    "FROM turns {where} ORDER BY rowid",
     "attempts": f"SELECT {_ATTEMPT_COLUMNS} FROM attempts {{where}} ORDER BY id",
     "events": "SELECT id, session_id, kind, detail, created_at FROM events {where} ORDER BY id",
     "sitreps": "SELECT id, session_id, json_extract(sitrep, '$.intent') AS intent, turn_count, sitrep, created_at "
@@ -176,7 +204,7 @@ def _session_columns(rows: list[Row]) -> Columns:
 
 _SUMMARY_FIELDS = (
     "parent_id", "source", "client", "route", "title", "created_at", "last_activity", "intent", "first_words", "branch",
-    "turn_count", "providers", "tokens_saved", "escalations", "fallbacks",
+    "turn_count", "providers", "tokens_saved", "cost_spent", "cost_avoided", "unpriced_turns", "escalations", "fallbacks",
 )
 
 

@@ -66,18 +66,18 @@ def set_route(conn: sqlite3.Connection, change: tuple[str, str, float]) -> None:
 def add_turns(conn: sqlite3.Connection, turns: list[TurnRecord]) -> None:
     conn.executemany(
         "INSERT INTO turns (session_id, branch, seq, role, content, text, provider, model, tokens_in, tokens_out, "
-        "latency_ms, created_at, tokens_cached, tokens_saved, stop_reason, tier) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+        "latency_ms, created_at, tokens_cached, tokens_saved, stop_reason, tier, cost_spent, cost_avoided) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
         "ON CONFLICT(session_id, branch, seq) DO UPDATE SET role = excluded.role, content = excluded.content, "
         "text = excluded.text, provider = excluded.provider, model = excluded.model, tokens_in = excluded.tokens_in, "
         "tokens_out = excluded.tokens_out, latency_ms = excluded.latency_ms, created_at = excluded.created_at, "
         "tokens_cached = excluded.tokens_cached, tokens_saved = excluded.tokens_saved, stop_reason = excluded.stop_reason, "
-        "tier = excluded.tier",
+        "tier = excluded.tier, cost_spent = excluded.cost_spent, cost_avoided = excluded.cost_avoided",
         [
             (
                 t.session_id, t.branch, t.seq, t.role, json.dumps(t.content, ensure_ascii=False), plain_text(t.content),
                 t.provider, t.model, t.tokens_in, t.tokens_out, t.latency_ms, t.created_at, t.tokens_cached, t.tokens_saved,
-                t.stop_reason, t.tier,
+                t.stop_reason, t.tier, t.cost_spent, t.cost_avoided,
             )
             for t in turns
         ],
