@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import stat
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Page, Response, expect
 
@@ -222,6 +224,47 @@ def test_a_cloud_key_added_on_the_page_enables_escalate_without_a_restart(  # ty
     stored = b"".join(p.read_bytes() for p in tmp_path.glob("trooper.db*"))
     assert stored and ADDED_KEY.encode() not in stored
     assert not watched.dialogs and not watched.errors and not watched.remote_requests
+
+
+def shown_dollars(value: float) -> str:
+    """The pages' formatDollars, for the small figures of a test."""
+    return "$0" if value == 0 else f"${value:.4f}" if value < 0.01 else f"${value:.2f}"
+
+
+def test_the_chat_header_and_the_dashboard_show_dollars(fake_ollama, fake_anthropic, make_trooper, watched) -> None:  # type: ignore[no-untyped-def]
+    # A thousand times Haiku's list price (TROOPER_PRICES), so a short test chat costs whole cents.
+    prices = json.dumps({"claude-haiku-4-5": {"input": 1000, "output": 5000, "cached_input": 100}})
+    trooper = make_trooper(FALLBACK_URL=fake_ollama.api_chat_url, CLAUDE_API_KEY=CLAUDE_KEY, CLAUDE_URL=fake_anthropic.messages_url,
+                           TROOPER_PRICES=prices)
+    page = watched.page
+    page.goto(f"{trooper.url}/chat")
+    expect(page.locator("#stat-avoided")).to_have_text("$0")
+    fake_ollama.enqueue(reply_text("Ten connections are plenty for this service, and keep the timeout short."))
+    send(page, "How big should the connection pool of the billing service be?")
+    expect(finished_answers(page)).to_have_count(1, timeout=10_000)
+    session_id = page.url.split("#", 1)[1]
+    stats = httpx.get(f"{trooper.url}/api/chat/sessions/{session_id}").json()["stats"]
+    assert stats["cost_avoided"] >= 0.01 and stats["cost_spent"] == 0
+    expect(page.locator("#stat-avoided")).to_have_text(shown_dollars(stats["cost_avoided"]))
+    expect(page.locator("#stat-spent")).to_have_text("$0")
+
+    fake_anthropic.enqueue(reply_text("Twenty, behind PgBouncer in transaction mode."))
+    finished_answers(page).first.get_by_role("button", name="↑ Escalate").click()
+    expect(finished_answers(page)).to_have_count(2, timeout=10_000)
+    stats = httpx.get(f"{trooper.url}/api/chat/sessions/{session_id}").json()["stats"]
+    expect(page.locator("#stat-spent")).to_have_text(shown_dollars(stats["cost_spent"]))
+
+    page.goto(f"{trooper.url}/dashboard#{session_id}")
+    expect(page.locator("#session-detail #stat-avoided")).to_have_text(shown_dollars(stats["cost_avoided"]))
+    expect(page.locator("#session-detail #stat-spent")).to_have_text(shown_dollars(stats["cost_spent"]))
+    costs = page.locator("#client-costs")
+    expect(costs).to_be_visible()
+    costs.locator("summary").click()
+    row = costs.locator("tbody tr")
+    expect(row).to_have_count(1)
+    expect(row.locator("th")).to_have_text("chat page")
+    expect(row.locator("td.avoided")).to_have_text(shown_dollars(stats["cost_avoided"]))
+    assert not watched.errors
 
 
 def test_chat_on_a_phone(trooper, fake_ollama, browser) -> None:  # type: ignore[no-untyped-def]

@@ -2,7 +2,7 @@
 // escalate to the cloud and back, and keep the SITREP beside the conversation.
 import {
   api, copyText, counted, cutAtLimitNote, offerSignOut, el, formatCount, fullDate, postEventStream, renderSitrep, sessionFromHash,
-  setRenderedHTML, setSessionHash, timeAgo,
+  setRenderedHTML, setSessionHash, showDollars, timeAgo,
 } from "./common.js";
 import { openKeyDialog, providerName, setUpKeyDialog } from "./cloud-keys.js";
 
@@ -169,6 +169,8 @@ function showRoute() {
 function showStats(stats) {
   if (!stats) return;
   $("stat-saved").textContent = formatCount(stats.tokens_saved);
+  showDollars($("stat-avoided"), stats.cost_avoided, stats.unpriced_turns);
+  showDollars($("stat-spent"), stats.cost_spent, stats.unpriced_turns);
   $("stat-escalations").textContent = formatCount(stats.escalations);
 }
 
@@ -347,7 +349,7 @@ function startNewChat() {
   messages.replaceChildren();
   $("empty-chat").hidden = false;
   showRoute();
-  showStats({ tokens_saved: 0, escalations: 0 });
+  showStats({ tokens_saved: 0, escalations: 0, cost_spent: 0, cost_avoided: 0, unpriced_turns: 0 });
   renderSitrep($("sitrep"), {});
   markCurrentSession();
   closeDrawers();

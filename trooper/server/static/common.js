@@ -261,6 +261,22 @@ export function formatCount(value) {
   return number.toLocaleString();
 }
 
+/** Dollars as the pages show them: "$0", "$1.25", a fraction of a cent to four places ("$0.0042"). */
+export function formatDollars(value) {
+  const number = Number(value) || 0;
+  if (number === 0) return "$0";
+  if (number < 0.0001) return "<$0.0001";
+  return `$${number.toFixed(number < 0.01 ? 4 : 2)}`;
+}
+
+/** Show dollars in `node`; with turns whose model has no price, a "+" and a tooltip saying so. */
+export function showDollars(node, value, unpricedTurns) {
+  const unpriced = Number(unpricedTurns) || 0;
+  node.textContent = `${formatDollars(value)}${unpriced ? "+" : ""}`;
+  if (unpriced) node.title = `${counted(unpriced, "turn")} left out: no price for its model (set TROOPER_PRICES)`;
+  else node.removeAttribute("title");
+}
+
 /** "1 turn", "2 turns", "1,204 turns": a count with its noun, singular for exactly one. */
 export function counted(value, noun, plural = `${noun}s`) {
   const number = Number(value) || 0;

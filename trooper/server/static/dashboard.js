@@ -1,7 +1,7 @@
 // The dashboard: every session, its SITREP, providers, events and transcript, kept live by api/live.
 import {
   api, counted, cutAtLimitNote, offerSignOut, el, followLiveFeed, formatCount, fullDate, providerSlot, renderSitrep, serverBaseURL,
-  sessionFromHash, setRenderedHTML, setSessionHash, timeAgo,
+  sessionFromHash, setRenderedHTML, setSessionHash, showDollars, timeAgo,
 } from "./common.js";
 
 const PAGE_SIZE = 50;
@@ -27,6 +27,7 @@ function listFrom(payload, key) {
 }
 
 async function loadSessions() {
+  loadClientCosts();
   try {
     sessions = listFrom(await api(`sessions?limit=${sessionsWanted}&offset=0`), "sessions");
     $("sessions-error").hidden = true;
@@ -37,6 +38,29 @@ async function loadSessions() {
   }
   renderSessionList();
   showRightPane();
+}
+
+/** Dollars spent and avoided per client, over every session (not only the loaded ones). */
+async function loadClientCosts() {
+  let clients;
+  try {
+    clients = listFrom(await api("clients"), "clients");
+  } catch (_) {
+    return; // a summary: the sessions list says what is wrong, if anything is
+  }
+  const total = (field) => clients.reduce((sum, client) => sum + (Number(client[field]) || 0), 0);
+  const summary = $("client-costs-summary");
+  summary.replaceChildren("By client: ", el("strong"), " avoided · ", el("strong"), " spent");
+  showDollars(summary.children[0], total("cost_avoided"), total("unpriced_turns"));
+  showDollars(summary.children[1], total("cost_spent"), total("unpriced_turns"));
+  $("client-costs-rows").replaceChildren(...clients.map((client) => {
+    const spent = el("td");
+    const avoided = el("td", { className: "avoided" });
+    showDollars(spent, client.cost_spent, client.unpriced_turns);
+    showDollars(avoided, client.cost_avoided, client.unpriced_turns);
+    return el("tr", {}, el("th", { text: client.client, attrs: { scope: "row" } }), el("td", { text: formatCount(client.sessions) }), spent, avoided);
+  }));
+  $("client-costs").hidden = clients.length === 0;
 }
 
 function providerSummary(providers) {
@@ -196,6 +220,8 @@ function renderSessionHead(session, transcript) {
   $("detail-parent-link").textContent = session.parent_id || "";
   $("stat-turns").textContent = formatCount(session.turn_count ?? transcript.length);
   $("stat-saved").textContent = formatCount(session.tokens_saved);
+  showDollars($("stat-avoided"), session.cost_avoided, session.unpriced_turns);
+  showDollars($("stat-spent"), session.cost_spent, session.unpriced_turns);
   $("stat-escalations").textContent = formatCount(session.escalations);
   $("stat-fallbacks").textContent = formatCount(session.fallbacks);
   $("detail-providers").replaceChildren(...providerSummary(session.providers).map(([name, count]) =>
