@@ -14,7 +14,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from IPython.utils.capture import capture_output
 
 from tests.fakes.behaviours import reply_text
-from tests.notebook.conftest import ChatSetup
+from tests.notebook.conftest import CLAUDE_KEY, ChatSetup
 from trooper import load_ipython_extension
 from trooper.notebook.display import RichAnswer
 from trooper.notebook.widget import ChatWidget
@@ -158,9 +158,13 @@ def test_the_readme_jupyter_block_runs_as_pasted(shell, kernel_env: ChatSetup):
 
 
 @pytest.mark.parametrize("block", doc_blocks("docs/notebook.md", "python"), ids=lambda block: block.splitlines()[0])
-def test_the_notebook_guide_blocks_run_as_pasted(shell, kernel_env: ChatSetup, block: str):
-    """Each Python block of docs/notebook.md, pasted into one cell of a real IPython shell."""
+def test_the_notebook_guide_blocks_run_as_pasted(shell, kernel_env: ChatSetup, block: str, monkeypatch: pytest.MonkeyPatch):
+    """Each Python block of docs/notebook.md, pasted into one cell of a real IPython shell (a key
+    asked for with getpass is typed in)."""
+    monkeypatch.setattr("getpass.getpass", lambda prompt="": CLAUDE_KEY)
     with capture_output():
         result = run(shell, block)
     if "chat()" in block:
         assert isinstance(result, ChatWidget)
+    if "configure(" in block:
+        assert result["escalation"] == ["claude"] and CLAUDE_KEY not in repr(result)
