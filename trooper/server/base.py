@@ -14,7 +14,7 @@ from trooper import json_text
 from trooper.errors import TrooperError
 
 if TYPE_CHECKING:
-    from trooper.server.state import AppState
+    from trooper.server.state import AppState, Services
 
 #: A client that stops reading for this long is dropped, so it cannot pin memory.
 WRITE_TIMEOUT_SECONDS = 60.0
@@ -39,7 +39,15 @@ class BaseHandler(tornado.web.RequestHandler):
 
     @property
     def state(self) -> AppState:
-        return self.application.settings["trooper_state"]
+        state: AppState = self.application.settings["trooper_state"]
+        return state
+
+    @property
+    def services(self) -> Services:
+        services = self.state.services
+        if services is None:
+            raise RuntimeError("this app was built without the proxy's services (the read-only APIs alone)")
+        return services
 
     def set_default_headers(self) -> None:
         self.set_header("Cache-Control", "no-store")

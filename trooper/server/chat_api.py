@@ -73,11 +73,11 @@ class ChatHandler(LimitedBodyHandler):
 
     @property
     def sessions(self) -> SessionService:
-        return self.state.services["sessions"]
+        return self.services.sessions
 
     @property
     def router(self) -> Router:
-        return self.state.services["router"]
+        return self.services.router
 
     async def chat_session(self, session_id: str) -> LiveSession:
         if self.sessions.peek(session_id) is None:

@@ -17,8 +17,8 @@ from trooper.wire import anthropic
 
 class HealthHandler(BaseHandler):
     def get(self) -> None:
-        router = self.state.services["router"]
-        local_tier = self.state.services["local_tier"]
+        router = self.services.router
+        local_tier = self.services.local_tier
         self.write_json(
             {
                 "service": "trooper",
@@ -38,7 +38,7 @@ class ModelsHandler(BaseHandler):
     """``GET /v1/models``: one list that both the Anthropic and the OpenAI SDK accept."""
 
     def get(self) -> None:
-        router = self.state.services["router"]
+        router = self.services.router
         providers = list(router.cloud)
         if router.local is not None:
             providers.append(router.local)
@@ -81,7 +81,7 @@ class CountTokensHandler(LimitedBodyHandler):
         body = dict(self.json_body())
         body.setdefault("max_tokens", 1)
         request = anthropic.decode_request(body)
-        router = self.state.services["router"]
+        router = self.services.router
         try:
             plan = router.plan(request, forced_route(self.request.headers, body))
         except TrooperError:
@@ -98,12 +98,12 @@ class CountTokensHandler(LimitedBodyHandler):
 class SitrepHandler(BaseHandler):
     async def get(self, session_id: str) -> None:
         session = await self._session(session_id)
-        self.write_json({"session_id": session.id, **self.state.services["sessions"].sitrep_now(session).to_dict()})
+        self.write_json({"session_id": session.id, **self.services.sessions.sitrep_now(session).to_dict()})
 
     async def _session(self, session_id: str):
-        if await self.state.store.get_session(session_id) is None and self.state.services["sessions"].peek(session_id) is None:
+        if await self.state.store.get_session(session_id) is None and self.services.sessions.peek(session_id) is None:
             raise TrooperError(404, f"no session with id {session_id!r}", "not_found_error")
-        return await self.state.services["sessions"].open(session_id, "unknown")
+        return await self.services.sessions.open(session_id, "unknown")
 
 
 class RecoveryHandler(SitrepHandler):

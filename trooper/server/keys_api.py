@@ -18,7 +18,7 @@ class CloudKeysHandler(LimitedBodyHandler):
 
     @property
     def cloud_keys(self) -> CloudKeys:
-        return self.state.services["cloud_keys"]
+        return self.services.cloud_keys
 
     def get(self) -> None:
         self.write_json(self.cloud_keys.status())

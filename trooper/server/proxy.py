@@ -50,11 +50,11 @@ class FrontDoor(LimitedBodyHandler):
 
     @property
     def router(self) -> Router:
-        return self.state.services["router"]
+        return self.services.router
 
     @property
     def sessions(self) -> SessionService:
-        return self.state.services["sessions"]
+        return self.services.sessions
 
     def client_key(self) -> str | None:
         """The API key the caller sent, in its protocol's header."""

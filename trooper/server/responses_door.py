@@ -32,7 +32,7 @@ class ResponsesHandler(FrontDoor):
 
     @property
     def log(self) -> ResponseLog:
-        log: ResponseLog = self.state.services["responses"]
+        log = self.services.responses
         return log
 
     def client_key(self) -> str | None:
@@ -68,7 +68,7 @@ class StoredResponseHandler(BaseHandler):
         return responses.encode_error(status, error_type, message)
 
     async def get(self, response_id: str) -> None:
-        log: ResponseLog = self.state.services["responses"]
+        log = self.services.responses
         kept = await log.get(response_id)
         if kept is None:
             raise TrooperError(404, f"Response with id '{response_id}' not found.", "not_found_error")

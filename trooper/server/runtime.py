@@ -19,7 +19,7 @@ from trooper.server.limits import AdmittingRouter
 from trooper.server.live import LiveFeed
 from trooper.server.response_log import ResponseLog
 from trooper.server.session_service import SessionService
-from trooper.server.state import AppState
+from trooper.server.state import AppState, Services
 from trooper.store import open_store
 
 log = logging.getLogger("trooper")
@@ -56,13 +56,7 @@ class Runtime:
             settings,
             self.store,
             self.feed,
-            services={
-                "router": self.router,
-                "sessions": self.sessions,
-                "local_tier": self.local_tier,
-                "responses": ResponseLog(self.store),
-                "cloud_keys": self.cloud_keys,
-            },
+            services=Services(self.router, self.sessions, self.local_tier, ResponseLog(self.store), self.cloud_keys),
         )
         self.app = make_app(self.state)
         self.server: GuardedHTTPServer | None = None

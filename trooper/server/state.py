@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from trooper.config import Settings
 from trooper.redaction import remember_secret
@@ -11,7 +11,23 @@ from trooper.server.guesses import GuessThrottle
 from trooper.server.live import LiveFeed
 
 if TYPE_CHECKING:
+    from trooper.providers.local import LocalTier
+    from trooper.server.cloud_keys import CloudKeys
+    from trooper.server.limits import AdmittingRouter
+    from trooper.server.response_log import ResponseLog
+    from trooper.server.session_service import SessionService
     from trooper.store.base import Store
+
+
+@dataclass
+class Services:
+    """What the proxy's handlers work with, built once by the runtime."""
+
+    router: AdmittingRouter
+    sessions: SessionService
+    local_tier: LocalTier
+    responses: ResponseLog
+    cloud_keys: CloudKeys
 
 
 @dataclass
@@ -20,9 +36,8 @@ class AppState:
     store: Store
     feed: LiveFeed = field(default_factory=LiveFeed)
     guess_throttle: GuessThrottle = field(default_factory=GuessThrottle)
-    #: Set by the server at start-up: the router, the session service, the local-tier selector,
-    #: the cloud keys.
-    services: dict[str, Any] = field(default_factory=dict)
+    #: Set by the runtime; None in an app built for the read-only APIs alone (tests of those).
+    services: Services | None = None
 
     def __post_init__(self) -> None:
         settings = self.settings
