@@ -17,9 +17,8 @@ import uuid
 from typing import Any
 
 import anthropic
-import pytest
 
-from tests.compat.upstreams import SentCall, Upstream, assert_nothing_of, assert_tool_history
+from tests.compat.upstreams import CREATE_AND_STREAM, SentCall, Upstream, assert_nothing_of, assert_tool_history
 from tests.fakes import FakeAnthropic, reply_text, reply_tool_calls, tool_call
 
 MODEL = "claude-sonnet-4-5-20250929"
@@ -154,13 +153,10 @@ def assert_usage(message: Any) -> None:
     assert message.usage.input_tokens > 0 and message.usage.output_tokens > 0
 
 
-STREAMED = pytest.mark.parametrize("stream", [False, True], ids=["create", "stream"])
-
-
 # ---------------------------------------------------------------- the suite
 
 
-@STREAMED
+@CREATE_AND_STREAM
 def test_a_turn_reaches_the_upstream_in_its_own_shape(upstream: Upstream, stream: bool) -> None:
     upstream.fake.enqueue(reply_text("It is a proxy for LLM APIs."))
     messages = next_turn([], text(CLAUDE_MD_REMINDER), text("What does this repository do?"))
@@ -190,7 +186,7 @@ def test_a_turn_reaches_the_upstream_in_its_own_shape(upstream: Upstream, stream
         assert received.max_tokens == 32000
 
 
-@STREAMED
+@CREATE_AND_STREAM
 def test_parallel_tool_calls_arrive_whole_and_their_results_go_back(upstream: Upstream, stream: bool) -> None:
     upstream.fake.enqueue(
         reply_tool_calls(
@@ -256,7 +252,7 @@ def test_a_multi_turn_tool_loop_resends_the_whole_history(upstream: Upstream) ->
         assert len(received[-1].conversation) == 1 + 2 * len(outputs) and received[-1].system_text == SYSTEM_TEXT
 
 
-@STREAMED
+@CREATE_AND_STREAM
 def test_thinking_goes_back_signed_to_claude_and_never_elsewhere(upstream: Upstream, stream: bool) -> None:
     reasoning = "The failure is probably in the fixture."
     upstream.fake.enqueue(

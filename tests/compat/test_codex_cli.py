@@ -20,7 +20,7 @@ from typing import Any
 import openai
 import pytest
 
-from tests.compat.upstreams import SentCall, Upstream, assert_nothing_of, assert_tool_history
+from tests.compat.upstreams import CREATE_AND_STREAM, SentCall, Upstream, assert_nothing_of, assert_tool_history
 from tests.fakes import FakeAnthropic, reply_text, reply_tool_calls, tool_call
 
 MODEL = "gpt-5-codex"
@@ -113,13 +113,10 @@ def assert_reasoning_translated(upstream: Upstream, body: dict[str, Any]) -> Non
         assert not {"thinking", "think", "reasoning", "reasoning_effort"} & body.keys()
 
 
-STREAMED = pytest.mark.parametrize("stream", [False, True], ids=["create", "stream"])
-
-
 # ---------------------------------------------------------------- the suite
 
 
-@STREAMED
+@CREATE_AND_STREAM
 def test_a_turn_reaches_the_upstream_in_its_own_shape(upstream: Upstream, stream: bool) -> None:
     upstream.fake.enqueue(reply_text("The tests pass."))
     client, session = codex(upstream)
@@ -149,7 +146,7 @@ def test_a_turn_reaches_the_upstream_in_its_own_shape(upstream: Upstream, stream
     assert body.get("prompt_cache_key") == ("019a2b3c-prompt-cache" if upstream.kind == "openai" else None)
 
 
-@STREAMED
+@CREATE_AND_STREAM
 def test_a_function_call_is_answered_by_its_output_through_previous_response_id(upstream: Upstream, stream: bool) -> None:
     reasoning = "Running the suite shows what fails."
     command = {"command": ["bash", "-lc", "pytest -q"], "workdir": "/repo", "timeout_ms": 120000}

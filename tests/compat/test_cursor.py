@@ -20,7 +20,7 @@ import openai
 import pytest
 from openai.lib.streaming.chat import ChatCompletionStreamState
 
-from tests.compat.upstreams import TINY_PNG, SentCall, Upstream, assert_tool_history
+from tests.compat.upstreams import CREATE_AND_STREAM, TINY_PNG, SentCall, Upstream, assert_tool_history
 from tests.fakes import reply_text, reply_tool_calls, tool_call
 
 MODEL = "gpt-4.1"
@@ -107,13 +107,10 @@ def assert_tool_choice_translated(upstream: Upstream, body: dict[str, Any], choi
         assert "tool_choice" not in body, "Ollama has no tool_choice: the tools are offered as they are"
 
 
-STREAMED = pytest.mark.parametrize("stream", [False, True], ids=["create", "stream"])
-
-
 # ---------------------------------------------------------------- the suite
 
 
-@STREAMED
+@CREATE_AND_STREAM
 def test_parallel_tool_calls_arrive_whole_and_their_results_go_back(upstream: Upstream, stream: bool) -> None:
     upstream.fake.enqueue(
         reply_tool_calls(
@@ -165,7 +162,7 @@ def test_a_forced_tool_choice_is_translated(upstream: Upstream, choice: str) -> 
     assert_tool_choice_translated(upstream, upstream.last_received.body, choice)
 
 
-@STREAMED
+@CREATE_AND_STREAM
 @pytest.mark.parametrize(("model", "limit"), [(MODEL, "max_tokens"), ("gpt-5", "max_completion_tokens")])
 def test_an_image_and_the_answers_limit_reach_the_upstream(upstream: Upstream, stream: bool, model: str, limit: str) -> None:
     upstream.fake.enqueue(reply_text("A single red pixel."))

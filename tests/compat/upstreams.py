@@ -17,6 +17,7 @@ from typing import Any, Iterator, Literal, Sequence
 
 import anthropic
 import openai
+import pytest
 
 from tests.fakes import FakeAnthropic, FakeGemini, FakeOllama, FakeOpenAI, FakeServer, OllamaModel, RecordedRequest
 from tests.fakes.recording import content_text
@@ -48,6 +49,8 @@ CLOUD_KEYS: dict[UpstreamKind, tuple[str, str]] = {
     "openai": ("OPENAI_API_KEY", "sk-compat-openai-0123456789abcdef"),
     "gemini": ("GEMINI_API_KEY", "AIza-compat-0123456789abcdef"),
 }
+#: Each test so marked runs once created (``stream`` False) and once streamed.
+CREATE_AND_STREAM = pytest.mark.parametrize("stream", [False, True], ids=["create", "stream"])
 #: A 1×1 PNG, as the base64 of a data URL.
 TINY_PNG = base64.b64encode(
     bytes.fromhex(
