@@ -127,6 +127,26 @@ def test_encode_request_for_reasoning_models_and_anthropic_shaped_history() -> N
     ]
 
 
+def test_a_user_turns_text_blocks_reach_the_upstream_as_separate_parts() -> None:
+    # Claude Code opens a turn with <system-reminder> blocks beside what the person wrote: glued
+    # into one string, "a" and "b" would read "ab". One block stays the plain string.
+    request = Request(
+        model="claude-x",
+        messages=[
+            Message("user", [TextBlock("<system-reminder>CLAUDE.md says: run make test</system-reminder>"), TextBlock("Why does CI fail?")]),
+            Message("assistant", [ToolUseBlock("toolu_1", "Bash", {"command": "make test"})]),
+            Message("user", [ToolResultBlock("toolu_1", [TextBlock("1 failed")]), TextBlock("Fix it.")]),
+        ],
+    )
+    body = codec.encode_request(request, "gpt-4o-mini", stream=False)
+    assert body["messages"][0] == {"role": "user", "content": [
+        {"type": "text", "text": "<system-reminder>CLAUDE.md says: run make test</system-reminder>"},
+        {"type": "text", "text": "Why does CI fail?"},
+    ]}  # fmt: skip
+    assert body["messages"][-1] == {"role": "user", "content": "Fix it."}
+    assert codec.decode_request(body).messages[0] == request.messages[0]
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [

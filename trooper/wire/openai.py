@@ -344,8 +344,9 @@ def _encode_message(message: Message, tool_call_signatures: bool = False) -> lis
         elif isinstance(block, ImageBlock):
             parts.append(_image_part(block))
     if parts:
-        only_text = all(p["type"] == "text" for p in parts)
-        content: Any = "".join(p["text"] for p in parts) if only_text else parts
+        # One text part goes as the plain string every server takes; several stay parts, so the
+        # bounds between a client's text blocks survive (joined, "a" and "b" would read "ab").
+        content: Any = parts[0]["text"] if len(parts) == 1 and parts[0]["type"] == "text" else parts
         encoded.append({"role": "user", "content": content})
     return encoded
 

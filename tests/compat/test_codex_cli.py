@@ -1,0 +1,204 @@
+"""Codex CLI's requests, replayed through the openai SDK's Responses API against every upstream kind.
+
+Codex sends ``instructions`` (its base prompt), its user instructions and environment context as
+user messages ahead of the prompt, function tools (``shell``, ``update_plan``, ``apply_patch``),
+``tool_choice: auto`` with ``parallel_tool_calls: false``, ``reasoning.effort``, a
+``prompt_cache_key`` and its ``session-id`` header. A function call is answered with a
+``function_call_output`` continued by ``previous_response_id``; a stateless Codex (``store:
+false``) instead resends every item, its reasoning with ``encrypted_content``. Streamed and not.
+
+How each upstream is forced: ``tests/compat/upstreams.py`` (one provider configured per Trooper,
+``X-Trooper-Route`` on every request).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import openai
+import pytest
+
+from tests.compat.upstreams import CREATE_AND_STREAM, SentCall, Upstream, assert_nothing_of, assert_tool_history
+from tests.fakes import FakeAnthropic, reply_text, reply_tool_calls, tool_call
+
+MODEL = "gpt-5-codex"
+INSTRUCTIONS = (
+    "You are Codex, based on GPT-5. You are running as a coding agent in the Codex CLI on a user's computer.\n\n"
+    "## General\n\n- The arguments to `shell` will be passed to execvp(). Most terminal commands should be prefixed "
+    'with ["bash", "-lc"].\n- Always set the `workdir` param when using the shell function.'
+)
+USER_INSTRUCTIONS = "<user_instructions>\n\n# AGENTS.md\n\nRun `make test` before you commit.\n\n</user_instructions>"
+ENVIRONMENT = (
+    "<environment_context>\n  <cwd>/repo</cwd>\n  <approval_policy>on-request</approval_policy>\n"
+    "  <sandbox_mode>workspace-write</sandbox_mode>\n  <network_access>restricted</network_access>\n  <shell>bash</shell>\n"
+    "</environment_context>"
+)
+#: Codex's default effort, and the thinking budget it becomes for Claude (README, "The Responses API").
+REASONING = {"effort": "medium", "summary": "auto"}
+CLAUDE_THINKING = {"type": "enabled", "budget_tokens": 8192}
+
+
+def _function(name: str, description: str, properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    parameters = {"type": "object", "properties": properties, "required": required, "additionalProperties": False}
+    return {"type": "function", "name": name, "description": description, "strict": False, "parameters": parameters}
+
+
+TOOLS = [
+    _function("shell", "Runs a shell command and returns its output.",
+              {"command": {"type": "array", "items": {"type": "string"}, "description": "The command to execute"},
+               "workdir": {"type": "string"}, "timeout_ms": {"type": "number"}}, ["command"]),
+    _function("update_plan", "Updates the task plan.",
+              {"explanation": {"type": "string"}, "plan": {"type": "array", "items": {"type": "object", "properties": {
+               "step": {"type": "string"}, "status": {"type": "string"}}, "required": ["step", "status"]}}}, ["plan"]),
+    _function("apply_patch", "Use the `apply_patch` tool to edit files.", {"input": {"type": "string"}}, ["input"]),
+]  # fmt: skip
+
+
+def user_message(text: str) -> dict[str, Any]:
+    return {"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]}
+
+
+def codex_request(input: list[dict[str, Any]], **extra: Any) -> dict[str, Any]:
+    return {
+        "model": MODEL, "instructions": INSTRUCTIONS, "input": input, "tools": TOOLS, "tool_choice": "auto",
+        "parallel_tool_calls": False, "reasoning": REASONING, "store": True, "include": ["reasoning.encrypted_content"],
+        "prompt_cache_key": "019a2b3c-prompt-cache", "extra_body": {"text": {"verbosity": "medium"}}, **extra,
+    }
+
+
+def first_input(prompt: str) -> list[dict[str, Any]]:
+    return [user_message(USER_INSTRUCTIONS), user_message(ENVIRONMENT), user_message(prompt)]
+
+
+def codex(upstream: Upstream) -> tuple[openai.OpenAI, str]:
+    """An openai client with Codex's headers, and the session id it names."""
+    session = str(uuid.uuid4())
+    client = upstream.openai_client(**{
+        "session-id": session, "originator": "codex_cli_rs", "OpenAI-Beta": "responses=experimental",
+        "User-Agent": "codex_cli_rs/0.46.0 (Debian 13; x86_64) xterm-256color",
+    })  # fmt: skip
+    return client, session
+
+
+def ask(client: openai.OpenAI, stream: bool, request: dict[str, Any]) -> tuple[Any, dict[str, str]]:
+    """(the response, Trooper's response headers), created or streamed; a stream's events are
+    checked one by one by the SDK, and its deltas must add up to the final response's text."""
+    if not stream:
+        raw = client.responses.with_raw_response.create(**request)
+        return raw.parse(), dict(raw.headers)
+    raw = client.responses.with_raw_response.create(**request, stream=True)
+    events = list(raw.parse())
+    assert [e.type for e in events][:2] == ["response.created", "response.in_progress"] and events[-1].type == "response.completed"
+    response = events[-1].response
+    assert "".join(e.delta for e in events if e.type == "response.output_text.delta") == response.output_text
+    return response, dict(raw.headers)
+
+
+def function_calls(response: Any) -> list[SentCall]:
+    return [SentCall(item.call_id, item.name, json.loads(item.arguments)) for item in response.output if item.type == "function_call"]
+
+
+def assert_usage(response: Any) -> None:
+    usage = response.usage
+    assert usage.input_tokens > 0 and usage.output_tokens > 0 and usage.total_tokens == usage.input_tokens + usage.output_tokens
+
+
+def assert_reasoning_translated(upstream: Upstream, body: dict[str, Any]) -> None:
+    """reasoning.effort is a thinking budget for Claude; no other upstream is asked to think."""
+    if upstream.kind == "claude":
+        assert body["thinking"] == CLAUDE_THINKING and body["max_tokens"] == 4096 + 8192
+    else:
+        assert not {"thinking", "think", "reasoning", "reasoning_effort"} & body.keys()
+
+
+# ---------------------------------------------------------------- the suite
+
+
+@CREATE_AND_STREAM
+def test_a_turn_reaches_the_upstream_in_its_own_shape(upstream: Upstream, stream: bool) -> None:
+    upstream.fake.enqueue(reply_text("The tests pass."))
+    client, session = codex(upstream)
+    with client:
+        response, headers = ask(client, stream, codex_request(first_input("Run the tests.")))
+    assert response.output_text == "The tests pass." and response.status == "completed"
+    assert response.instructions == INSTRUCTIONS and response.reasoning.effort == "medium" and response.parallel_tool_calls is False
+    assert_usage(response)
+    assert headers["x-trooper-session"] == session and headers["x-trooper-provider"] == upstream.kind
+
+    received = upstream.last_received
+    body = received.body
+    assert received.model == upstream.model_for(MODEL)
+    assert received.system_text == INSTRUCTIONS
+    assert received.user_texts() == [USER_INSTRUCTIONS, ENVIRONMENT, "Run the tests."]
+    assert received.tools() == [(t["name"], t["description"], t["parameters"]) for t in TOOLS]
+    assert_reasoning_translated(upstream, body)
+    if upstream.kind == "claude":
+        assert body["system"] == INSTRUCTIONS and body["tool_choice"] == {"type": "auto", "disable_parallel_tool_use": True}
+    elif upstream.wire == "openai":
+        assert body["messages"][0] == {"role": "system", "content": INSTRUCTIONS}, "the prefix is the client's own"
+        assert body["tool_choice"] == "auto" and body["parallel_tool_calls"] is False
+    else:
+        assert "tool_choice" not in body, "Ollama has no tool_choice"
+    assert len(received.conversation) == 3
+    # OpenAI's prompt cache key is OpenAI's; others may refuse an unknown field.
+    assert body.get("prompt_cache_key") == ("019a2b3c-prompt-cache" if upstream.kind == "openai" else None)
+
+
+@CREATE_AND_STREAM
+def test_a_function_call_is_answered_by_its_output_through_previous_response_id(upstream: Upstream, stream: bool) -> None:
+    reasoning = "Running the suite shows what fails."
+    command = {"command": ["bash", "-lc", "pytest -q"], "workdir": "/repo", "timeout_ms": 120000}
+    upstream.fake.enqueue(reply_tool_calls(tool_call("shell", command), thinking=reasoning), reply_text("One test fails: test_parse."))
+    client, session = codex(upstream)
+    with client:
+        first, _ = ask(client, stream, codex_request(first_input("Run the tests.")))
+        (call,) = function_calls(first)
+        assert (call.name, call.arguments) == ("shell", command)
+        output = {"type": "function_call_output", "call_id": call.id, "output": "F.\n1 failed, 1 passed in 0.12s"}
+        second, headers = ask(client, stream, codex_request([output], previous_response_id=first.id))
+    assert second.output_text == "One test fails: test_parse." and second.previous_response_id == first.id
+    assert_usage(second)
+    assert headers["x-trooper-session"] == session, "the continued response stays in Codex's session"
+    thoughts = [item for item in first.output if item.type == "reasoning"]
+    assert [t.content[0].text for t in thoughts] == ([] if upstream.kind == "ollama" else [reasoning])
+
+    received = upstream.last_received
+    assert received.system_text == INSTRUCTIONS and received.user_texts() == [USER_INSTRUCTIONS, ENVIRONMENT, "Run the tests."]
+    assert_tool_history(received, [call], [(call.id, "F.\n1 failed, 1 passed in 0.12s")])
+    assert_reasoning_translated(upstream, received.body)
+    if upstream.kind == "claude":
+        signed = {"type": "thinking", "thinking": reasoning, "signature": FakeAnthropic._signature(reasoning)}
+        assert received.conversation[3]["content"][0] == signed, "Claude gets its signed thinking back before its call"
+    else:
+        assert_nothing_of(received, reasoning)
+
+
+def test_a_stateless_codex_resends_its_items_and_claude_gets_its_signed_reasoning_back(upstream: Upstream) -> None:
+    reasoning = "The patch must keep the public API."
+    patch = {"input": "*** Begin Patch\n*** Update File: src/config.py\n@@\n-    retrun cfg\n+    return cfg\n*** End Patch"}
+    upstream.fake.enqueue(reply_tool_calls(tool_call("apply_patch", patch), thinking=reasoning), reply_text("Patched."))
+    items = first_input("Fix the typo in src/config.py.")
+    client, session = codex(upstream)
+    with client:
+        first, _ = ask(client, True, codex_request(items, store=False))
+        (call,) = function_calls(first)
+        # Codex keeps the output items (reasoning with its encrypted_content included) and resends them all.
+        items += [item.model_dump(exclude_none=True) for item in first.output]
+        items.append({"type": "function_call_output", "call_id": call.id, "output": "Success. Updated the following files:\nM src/config.py"})
+        second, headers = ask(client, True, codex_request(items, store=False))
+        with pytest.raises(openai.NotFoundError):
+            client.responses.retrieve(first.id)
+    assert second.output_text == "Patched." and headers["x-trooper-session"] == session
+    received = upstream.last_received
+    assert_tool_history(received, [call], [(call.id, "Success. Updated the following files:\nM src/config.py")])
+    assert len(received.conversation) == 5, "the resent items, each once"
+    encrypted = [item.encrypted_content for item in first.output if item.type == "reasoning"]
+    if upstream.kind == "claude":
+        signature = FakeAnthropic._signature(reasoning)
+        assert encrypted == ["trooper.signature:" + signature]
+        assert received.conversation[3]["content"][0] == {"type": "thinking", "thinking": reasoning, "signature": signature}
+    else:
+        assert encrypted == ([] if upstream.kind == "ollama" else [None]), "only Claude's thinking is signed"
+        assert_nothing_of(received, reasoning)
