@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import email.utils
 import json
 import time
-from datetime import datetime, timedelta, timezone
-from email.utils import format_datetime
 
 import aiohttp
 import pytest
@@ -279,10 +278,24 @@ async def test_missing_key_is_unavailable(fake_anthropic: FakeAnthropic, client:
     assert fake_anthropic.requests == []
 
 
-def test_retry_after_forms() -> None:
-    assert retry_after(CIMultiDict({"Retry-After-Ms": "250", "Retry-After": "9"})) == 0.25
-    assert retry_after(CIMultiDict({"retry-after": "3"})) == 3.0
-    future = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=30), usegmt=True)
-    assert 25 <= retry_after(CIMultiDict({"retry-after": future})) <= 31
-    assert retry_after(CIMultiDict({"retry-after": "soon"})) is None
-    assert retry_after(CIMultiDict()) is None
+NOW = 1_700_000_000.0
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({}, None),
+        ({"Retry-After": "7"}, 7.0),
+        ({"retry-after": "0.5"}, 0.5),
+        ({"retry-after": "-3"}, 0.0),
+        ({"retry-after-ms": "1500", "retry-after": "9"}, 1.5),
+        ({"retry-after-ms": "soon", "retry-after": "9"}, 9.0),
+        ({"Retry-After": email.utils.formatdate(NOW + 12, usegmt=True)}, 12.0),
+        ({"Retry-After": email.utils.formatdate(NOW - 12, usegmt=True)}, 0.0),
+        ({"Retry-After": "tomorrow-ish"}, None),
+    ],
+)
+def test_retry_after_forms(headers: dict[str, str], expected: float | None) -> None:
+    """The one reading of Retry-After headers (the policy takes it from the error)."""
+    assert retry_after(headers, now=NOW) == expected
+    assert retry_after(CIMultiDict(headers), now=NOW) == expected

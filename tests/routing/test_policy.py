@@ -1,19 +1,20 @@
-"""The failure policy: every row of the table, the quota codes, and Retry-After parsing."""
+"""The failure policy: every row of the table and the quota codes."""
 
 from __future__ import annotations
-
-import email.utils
 
 import pytest
 
 from trooper.config import Settings
 from trooper.errors import UpstreamError
-from trooper.routing.policy import Failure, classify_failure, parse_retry_after, retry_delay
+from trooper.providers.http import retry_after
+from trooper.routing.policy import Failure, classify_failure
 
 SETTINGS = Settings()  # retry_backoff 2 s, max_backoff 10 s, quota codes 402, 429, 529
 
 
 def http(status: int, body: str = "", *, provider: str = "claude", headers: dict[str, str] | None = None, **kw: object) -> UpstreamError:
+    """An error status as a provider reports it: ``retry_after`` read from the headers it kept."""
+    kw.setdefault("retry_after", retry_after(headers or {}))
     return UpstreamError(provider, "http", f"HTTP {status}", status=status, body=body, headers=headers or {}, **kw)  # type: ignore[arg-type]
 
 
@@ -121,30 +122,3 @@ def test_default_quota_codes_removed_by_the_operator_are_surfaced() -> None:
 )
 def test_only_provider_failures_are_unhealthy(failure: Failure, unhealthy: bool) -> None:
     assert failure.unhealthy is unhealthy
-
-
-NOW = 1_700_000_000.0
-
-
-@pytest.mark.parametrize(
-    ("headers", "expected"),
-    [
-        ({}, None),
-        ({"Retry-After": "7"}, 7.0),
-        ({"retry-after": "0.5"}, 0.5),
-        ({"retry-after": "-3"}, 0.0),
-        ({"retry-after-ms": "1500", "retry-after": "9"}, 1.5),
-        ({"retry-after-ms": "soon", "retry-after": "9"}, 9.0),
-        ({"Retry-After": email.utils.formatdate(NOW + 12, usegmt=True)}, 12.0),
-        ({"Retry-After": email.utils.formatdate(NOW - 12, usegmt=True)}, 0.0),
-        ({"Retry-After": "tomorrow-ish"}, None),
-    ],
-)
-def test_parse_retry_after(headers: dict[str, str], expected: float | None) -> None:
-    assert parse_retry_after(headers, now=NOW) == expected
-
-
-def test_retry_delay_uses_the_default_and_the_bound() -> None:
-    assert retry_delay({}, default=2.0, maximum=10.0) == 2.0
-    assert retry_delay({"retry-after": "4"}, default=2.0, maximum=10.0) == 4.0
-    assert retry_delay({"retry-after": "40"}, default=2.0, maximum=10.0) == 10.0

@@ -53,15 +53,18 @@ class StreamDecoder(Protocol):
     def finish(self) -> list[StreamEvent]: ...
 
 
-def retry_after(headers: Mapping[str, str]) -> float | None:
-    """Seconds to wait from ``retry-after-ms`` or ``retry-after`` (seconds or an HTTP date)."""
-    raw_ms = headers.get("retry-after-ms")
+def retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
+    """Seconds the upstream asks to wait, from ``retry-after-ms`` (preferred: more precise) or
+    ``retry-after`` (delta seconds or an HTTP date); None when absent or unreadable. The one
+    reading of these headers: the router's policy takes it from ``UpstreamError.retry_after``."""
+    lowered = {name.lower(): value.strip() for name, value in headers.items()}
+    raw_ms = lowered.get("retry-after-ms")
     if raw_ms:
         try:
             return max(0.0, float(raw_ms) / 1000)
         except ValueError:
             pass
-    raw = headers.get("retry-after")
+    raw = lowered.get("retry-after")
     if not raw:
         return None
     try:
@@ -72,7 +75,7 @@ def retry_after(headers: Mapping[str, str]) -> float | None:
         when = email.utils.parsedate_to_datetime(raw)
     except (TypeError, ValueError):
         return None
-    return max(0.0, when.timestamp() - time.time())
+    return max(0.0, when.timestamp() - (time.time() if now is None else now))
 
 
 def _complete_timeout(options: CallOptions) -> aiohttp.ClientTimeout:

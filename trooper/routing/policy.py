@@ -14,10 +14,8 @@ action; the router carries it out. The table is in docs/routing.md. Two rules sh
 
 from __future__ import annotations
 
-import email.utils
-import time
 from dataclasses import dataclass
-from typing import Literal, Mapping
+from typing import Literal
 
 from trooper.config import DEFAULT_QUOTA_STATUS_CODES, Settings
 from trooper.errors import UpstreamError
@@ -146,9 +144,7 @@ def _classify_bad_request(text: str) -> Failure:
 
 
 def _rate_limit(error: UpstreamError, settings: Settings, may_retry: bool) -> Failure:
-    asked = parse_retry_after(error.headers)
-    if asked is None:
-        asked = error.retry_after
+    asked = error.retry_after  # read from the upstream's headers by the provider
     wait = settings.retry_backoff if asked is None else asked
     # A long Retry-After is better spent on the next provider than waiting here.
     if may_retry and wait <= settings.max_backoff:
@@ -166,33 +162,3 @@ def _apply_quota_codes(status: int, settings: Settings, failure: Failure) -> Fai
     if status in DEFAULT_QUOTA_STATUS_CODES and status not in settings.quota_status_codes:
         return Failure(failure.error_class, "surface")
     return failure
-
-
-def parse_retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
-    """Seconds the upstream asks to wait, from ``retry-after-ms`` (preferred: more precise) or
-    ``retry-after`` (delta seconds or an HTTP date); None when absent or unreadable."""
-    lowered = {name.lower(): value.strip() for name, value in headers.items()}
-    millis = lowered.get("retry-after-ms")
-    if millis:
-        try:
-            return max(float(millis) / 1000.0, 0.0)
-        except ValueError:
-            pass
-    value = lowered.get("retry-after")
-    if not value:
-        return None
-    try:
-        return max(float(value), 0.0)
-    except ValueError:
-        pass
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(when.timestamp() - (time.time() if now is None else now), 0.0)
-
-
-def retry_delay(headers: Mapping[str, str], default: float, maximum: float, now: float | None = None) -> float:
-    """How long to wait before retrying: what the upstream asked, else ``default``, at most ``maximum``."""
-    asked = parse_retry_after(headers, now)
-    return min(default if asked is None else asked, maximum)
