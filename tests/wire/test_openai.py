@@ -383,3 +383,15 @@ def test_stream_error_becomes_an_error_frame_without_done() -> None:
     assert b"[DONE]" not in raw
     with pytest.raises(openai.APIError, match="gone"):
         openai_stream_completion(raw)
+
+
+@pytest.mark.parametrize(
+    ("model", "asked", "sent"),
+    [("gpt-4o-mini", 32_000, 16_384), ("gpt-4.1-mini", 32_000, 32_000), ("gemini-2.0-flash", 32_000, 8_192),
+     ("gpt-4o", 1_000, 1_000), ("llama3.1:8b", 32_000, 32_000)],
+)
+def test_a_model_is_never_asked_for_more_output_than_it_accepts(model: str, asked: int, sent: int) -> None:
+    """Claude Code asks for 32,000 tokens; gpt-4o-mini refuses more than 16,384 with a 400, so a
+    fallback there would fail. Unknown models (local servers) are asked as sent."""
+    request = Request("claude-sonnet-4-5", [Message("user", [TextBlock("hi")])], max_tokens=asked)
+    assert codec.encode_request(request, model, stream=False)["max_tokens"] == sent

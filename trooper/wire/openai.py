@@ -92,6 +92,18 @@ _ERRORS_FROM_WIRE = {
 
 #: Models that take ``max_completion_tokens`` and reject ``max_tokens``.
 _REASONING_MODEL = re.compile(r"^(o\d|gpt-5)")
+#: The most output tokens a model accepts to be asked for, by model-name prefix (the longest that
+#: matches): a larger ask is refused with a 400. Claude Code asks for 32,000, which must still
+#: reach gpt-4o-mini as an answer when it is the fallback. Models not listed are asked as sent.
+OUTPUT_LIMITS = {
+    "gpt-3.5-turbo": 4_096,
+    "gpt-4-turbo": 4_096,
+    "gpt-4o": 16_384,
+    "gpt-4.1": 32_768,
+    "gemini-1.5": 8_192,
+    "gemini-2.0": 8_192,
+    "gemini-2.5": 65_536,
+}
 #: What Google documents for a tool call that has no ``thought_signature`` because another model
 #: made it (a conversation moved to Gemini): Gemini 3 accepts it instead of refusing the request.
 SIGNATURE_BYPASS = "skip_thought_signature_validator"
@@ -290,7 +302,9 @@ def encode_request(
     if stream:
         body["stream_options"] = {"include_usage": True}
     if request.max_tokens is not None:
-        body["max_completion_tokens" if _REASONING_MODEL.match(model) else "max_tokens"] = request.max_tokens
+        body["max_completion_tokens" if _REASONING_MODEL.match(model) else "max_tokens"] = _within_output_limit(
+            request.max_tokens, model
+        )
     if request.temperature is not None:
         body["temperature"] = request.temperature
     if request.top_p is not None:
@@ -309,6 +323,11 @@ def encode_request(
     if prompt_cache_key and request.prompt_cache_key:
         body["prompt_cache_key"] = request.prompt_cache_key
     return body
+
+
+def _within_output_limit(max_tokens: int, model: str) -> int:
+    matches = [(len(prefix), limit) for prefix, limit in OUTPUT_LIMITS.items() if model.startswith(prefix)]
+    return min(max_tokens, max(matches)[1]) if matches else max_tokens
 
 
 def _encode_tool_choice(choice: ToolChoice) -> str | dict[str, Any]:
