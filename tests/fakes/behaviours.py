@@ -161,6 +161,9 @@ class Hang:
     """Send nothing; close the connection after ``seconds`` unless the client gives up first."""
 
     seconds: float = 30.0
+    #: Send the status line and headers first (an upstream that accepted the request and then
+    #: never produced its body or first event).
+    after_headers: bool = False
 
 
 Behaviour = Reply | HttpError | ConnectionReset | Hang
@@ -310,5 +313,5 @@ def connection_reset() -> ConnectionReset:
     return ConnectionReset()
 
 
-def hang(seconds: float = 30.0) -> Hang:
-    return Hang(seconds)
+def hang(seconds: float = 30.0, *, after_headers: bool = False) -> Hang:
+    return Hang(seconds, after_headers)

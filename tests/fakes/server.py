@@ -80,19 +80,24 @@ class _Handler(tornado.web.RequestHandler):
     def initialize(self, fake: FakeServer) -> None:
         self.fake = fake
         self.exchange: Exchange | None = None
+        self.recorded: RecordedRequest | None = None
 
     def check_xsrf_cookie(self) -> None:
         pass
 
     async def _serve(self) -> None:
         self.exchange = Exchange(self, self.fake._stopping)
-        await self.fake._serve(self.exchange, _parse(self.request))
+        self.recorded = _parse(self.request)
+        await self.fake._serve(self.exchange, self.recorded)
 
     get = post = put = delete = head = _serve  # type: ignore[assignment]
 
     def on_connection_close(self) -> None:
+        # Tornado calls this only while the answer is unfinished: the client gave up on it.
         if self.exchange is not None:
             self.exchange.client_gone.set()
+        if self.recorded is not None:
+            self.fake._record_abandoned(self.recorded)
 
 
 class FakeServer(abc.ABC):
@@ -106,6 +111,9 @@ class FakeServer(abc.ABC):
         self.default: Behaviour = default if default is not None else reply_text()
         #: Every request received, oldest first. Survives stop/start; cleared by reset().
         self.requests: list[RecordedRequest] = []
+        #: Requests whose client closed the connection before the answer was complete (a proxy
+        #: cancelling an upstream call), in the order they were abandoned.
+        self.abandoned: list[RecordedRequest] = []
         self._script: collections.deque[_Scripted] = collections.deque()
         #: Routes answered besides the provider's own (the runner adds its control API here).
         self.extra_routes: dict[tuple[str, str], Route] = {}
@@ -209,6 +217,7 @@ class FakeServer(abc.ABC):
         """Forget the recorded requests and the queued behaviours (the default stays)."""
         with self._lock:
             self.requests.clear()
+            self.abandoned.clear()
             self._script.clear()
 
     def wait_for_requests(self, count: int, timeout: float = 5.0) -> list[RecordedRequest]:
@@ -217,6 +226,13 @@ class FakeServer(abc.ABC):
             if not self._arrivals.wait_for(lambda: len(self.requests) >= count, timeout):
                 raise TimeoutError(f"fake {self.provider} got {len(self.requests)} requests, expected {count}")
             return list(self.requests)
+
+    def wait_for_abandoned(self, count: int, timeout: float = 5.0) -> list[RecordedRequest]:
+        """Block until the clients of at least ``count`` requests have hung up early; return those requests."""
+        with self._arrivals:
+            if not self._arrivals.wait_for(lambda: len(self.abandoned) >= count, timeout):
+                raise TimeoutError(f"fake {self.provider}: {len(self.abandoned)} requests abandoned, expected {count}")
+            return list(self.abandoned)
 
     @property
     def last_request(self) -> RecordedRequest:
@@ -227,6 +243,11 @@ class FakeServer(abc.ABC):
     def _record(self, recorded: RecordedRequest) -> None:
         with self._arrivals:
             self.requests.append(recorded)
+            self._arrivals.notify_all()
+
+    def _record_abandoned(self, recorded: RecordedRequest) -> None:
+        with self._arrivals:
+            self.abandoned.append(recorded)
             self._arrivals.notify_all()
 
     def _next_behaviour(self, request: RecordedRequest) -> Behaviour:
@@ -260,6 +281,10 @@ class FakeServer(abc.ABC):
         elif isinstance(behaviour, ConnectionReset):
             exchange.reset()
         elif isinstance(behaviour, Hang):
+            if behaviour.after_headers:
+                streaming = self.is_streaming(request)
+                content_type = self.stream_content_type if streaming else "application/json"
+                await exchange.start_stream(content_type, self.response_headers(request))
             await exchange.wait(behaviour.seconds)
             exchange.close()
         elif not self.is_streaming(request):

@@ -216,6 +216,25 @@ def test_hang_is_bounded(fake_anthropic: FakeAnthropic) -> None:
         httpx.post(fake_anthropic.messages_url, json=BODY, timeout=5)
 
 
+@pytest.mark.parametrize("body", [BODY, STREAM], ids=["complete", "stream"])
+def test_hang_after_headers_sends_the_status_and_headers_then_nothing(fake_anthropic: FakeAnthropic, body: dict) -> None:
+    fake_anthropic.enqueue(hang(10, after_headers=True))
+    with httpx.Client(timeout=httpx.Timeout(5, read=0.3)) as client, client.stream("POST", fake_anthropic.messages_url, json=body) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream" if body.get("stream") else "application/json")
+        with pytest.raises(httpx.ReadTimeout):
+            response.read()
+
+
+def test_a_client_that_hangs_up_early_is_recorded_as_abandoned(fake_anthropic: FakeAnthropic) -> None:
+    fake_anthropic.enqueue(hang(10))
+    with pytest.raises(httpx.ReadTimeout):
+        httpx.post(fake_anthropic.messages_url, json=BODY, timeout=0.2)
+    assert httpx.post(fake_anthropic.messages_url, json=BODY).status_code == 200
+    abandoned = fake_anthropic.wait_for_abandoned(1)
+    assert abandoned == fake_anthropic.requests[:1], "a finished answer is not abandoned"
+
+
 def test_slow_first_token_delays_the_first_chunk_not_the_headers(fake_anthropic: FakeAnthropic) -> None:
     fake_anthropic.enqueue(slow_first_token(0.4, text="Hi there"))
     started = time.monotonic()
