@@ -58,6 +58,13 @@ def test_a_success_resets_the_count(breaker: CircuitBreaker) -> None:
     assert breaker.consecutive_failures == 2
 
 
+def test_a_weighted_failure_counts_that_many_toward_the_threshold(breaker: CircuitBreaker) -> None:
+    breaker.record_failure(2)
+    assert breaker.state == "closed" and breaker.consecutive_failures == 2
+    breaker.record_failure(2)
+    assert breaker.state == "open", "two hangs open a breaker of threshold 3"
+
+
 def test_open_refuses_until_the_cooldown_ends(breaker: CircuitBreaker, clock: FakeClock) -> None:
     trip(breaker)
     clock.advance(29.9)

@@ -49,13 +49,13 @@ TABLE: list[tuple[UpstreamError, Failure]] = [
     (UpstreamError("claude", "connect", "name does not resolve"), Failure("connection", "fallback")),
     (UpstreamError("claude", "connect", "connection reset", error_type="connection_reset"), Failure("connection_reset", "retry")),
     (UpstreamError("claude", "connect", "connection refused", error_type="connection_refused"), Failure("connection_refused", "retry")),
-    (UpstreamError("claude", "timeout", "no first token in 30 s"), Failure("timeout", "fallback")),
+    (UpstreamError("claude", "timeout", "no first token in 30 s"), Failure("timeout", "fallback", hang=True)),
     (http(500), Failure("server_error", "retry", 2.0)),
     (http(502), Failure("server_error", "retry", 2.0)),
     (http(504), Failure("server_error", "retry", 2.0)),
     (UpstreamError("claude", "stream", "connection closed mid-stream"), Failure("stream_cut", "fallback")),
     (UpstreamError("claude", "stream", "bad frame", error_type="stream_malformed"), Failure("stream_malformed", "fallback")),
-    (UpstreamError("claude", "stream", "idle 30 s", error_type="stream_stall"), Failure("stream_stall", "fallback")),
+    (UpstreamError("claude", "stream", "idle 30 s", error_type="stream_stall"), Failure("stream_stall", "fallback", hang=True)),
     (UpstreamError("claude", "stream", "Overloaded", error_type="overloaded_error"), Failure("overloaded", "fallback")),
     (UpstreamError("ollama", "unavailable", "model not pulled"), Failure("unavailable", "fallback")),
 ]
@@ -122,3 +122,21 @@ def test_default_quota_codes_removed_by_the_operator_are_surfaced() -> None:
 )
 def test_only_provider_failures_are_unhealthy(failure: Failure, unhealthy: bool) -> None:
     assert failure.unhealthy is unhealthy
+
+
+@pytest.mark.parametrize(
+    ("error", "weight"),
+    [
+        (UpstreamError("claude", "timeout", "no first token within 30 s"), 2),
+        (UpstreamError("claude", "timeout", "stream stalled: no data within 30 s"), 2),
+        (UpstreamError("claude", "stream", "idle 30 s", error_type="stream_stall"), 2),
+        (http(408), 1),  # the upstream answered, with its own timeout
+        (http(529), 1),
+        (UpstreamError("claude", "stream", "connection closed mid-stream"), 1),
+        (http(401), 0),
+        (http(400, "prompt is too long"), 0),
+    ],
+)
+def test_a_hang_or_a_stall_counts_double_toward_the_breaker(error: UpstreamError, weight: int) -> None:
+    assert classify_failure(error, SETTINGS).breaker_weight == weight
+

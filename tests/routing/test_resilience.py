@@ -372,6 +372,22 @@ def test_breaker_opens_skips_the_primary_and_returns_after_recovery(fake_anthrop
     assert headers["x-trooper-provider"] == "claude" and text_of(message) == FULL_TEXT
 
 
+def test_two_hangs_open_the_breaker_a_hang_counting_double(fake_anthropic, fake_ollama, make_trooper):
+    fake_ollama.default = reply_text(LOCAL_TEXT)
+    fake_anthropic.default = hang(10)
+    server = make_trooper(
+        CLAUDE_API_KEY=CLAUDE_KEY, CLAUDE_URL=fake_anthropic.messages_url, FALLBACK_URL=fake_ollama.api_chat_url,
+        TROOPER_FIRST_TOKEN_TIMEOUT="0.3", TROOPER_PROVIDER_TIMEOUT="0.3", AUTO_RECOVERY="false",
+    )
+    assert server.settings.breaker_failures == 3
+    for stream in (False, True):
+        assert ask(server, stream=stream)[1]["x-trooper-decision"] == "ollama (fallback: timeout)"
+    with httpx.Client() as client:
+        assert client.get(server.url + "/health").json()["breakers"]["claude"] == "open"
+    assert ask(server)[1]["x-trooper-provider"] == "ollama"
+    assert len(fake_anthropic.requests) == 2, "the third turn skips the hung provider"
+
+
 def test_auto_recovery_probes_in_the_background_and_returns_traffic(fake_anthropic, fake_ollama, make_trooper):
     fake_ollama.default = reply_text(LOCAL_TEXT)
     fake_anthropic.default = reply_text(FULL_TEXT)

@@ -7,8 +7,9 @@ closed ──(failure_threshold failures in a row)──▶ open ──(cooldown
 
 Half-open lets exactly one probe through; every other caller is refused until it reports (or,
 if it never does, until another cooldown has passed).
-Only failures the policy marks unhealthy (``Failure.unhealthy``) should be recorded: a bad key or
-a bad request says nothing about the provider's health.
+Only failures the policy marks unhealthy (``Failure.unhealthy``) should be recorded, each with
+its weight (``Failure.breaker_weight``: a hang or a stall counts two): a bad key or a bad request
+says nothing about the provider's health.
 """
 
 from __future__ import annotations
@@ -71,8 +72,9 @@ class CircuitBreaker:
         if self._state != "closed":
             self._move("closed")
 
-    def record_failure(self) -> None:
-        self._failures += 1
+    def record_failure(self, weight: int = 1) -> None:
+        """``weight``: how many failures this one counts for toward ``failure_threshold``."""
+        self._failures += weight
         self._probe_started_at = None
         if self._state == "half_open" or (self._state == "closed" and self._failures >= self.failure_threshold):
             self._opened_at = self._clock()

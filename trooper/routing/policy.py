@@ -32,6 +32,10 @@ DROPPED_CONNECTION_CLASSES = ("connection_refused", "connection_reset")
 #: Retries on the same provider before moving on (the attempt that failed is counted from 1).
 MAX_ATTEMPTS_PER_PROVIDER = 2
 
+#: What a hang or a stall counts for on the provider's breaker. Each one cost its caller a whole
+#: time budget (or a hedge), so two of them open a breaker of the default threshold (3).
+HANG_WEIGHT = 2
+
 
 @dataclass(frozen=True)
 class Failure:
@@ -39,6 +43,8 @@ class Failure:
     action: Action
     #: Seconds to wait before the retry (0 for every other action).
     delay: float = 0.0
+    #: No answer within a time budget: the upstream hung before its first token or stalled after it.
+    hang: bool = False
 
     @property
     def unhealthy(self) -> bool:
@@ -47,6 +53,13 @@ class Failure:
         Surfaced failures (bad key, bad request) and context overflows are the request's fault.
         """
         return self.action in ("retry", "fallback")
+
+    @property
+    def breaker_weight(self) -> int:
+        """How many failures this one counts for on the provider's breaker."""
+        if not self.unhealthy:
+            return 0
+        return HANG_WEIGHT if self.hang else 1
 
 
 # Lowercased fragments of upstream error bodies, per provider wording.
@@ -80,11 +93,12 @@ def classify_failure(error: UpstreamError, settings: Settings, attempt: int = 1)
     if error.kind == "connect":
         return _connection_failure(error, may_retry)
     if error.kind == "timeout":
-        return Failure("timeout", "fallback")
+        return Failure("timeout", "fallback", hang=True)
     if error.kind == "unavailable":
         return Failure("unavailable", "fallback")
     if error.kind == "stream":
-        return Failure(_stream_class(error), "fallback")
+        error_class = _stream_class(error)
+        return Failure(error_class, "fallback", hang=error_class == "stream_stall")
     return _apply_quota_codes(error.status, settings, _classify_status(error, settings, may_retry))
 
 

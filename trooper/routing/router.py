@@ -325,7 +325,7 @@ class Router:
         self._record(recorder, attempt, model, status=error.status, outcome="error", error_class=failure.error_class)
         _mark_failed(trail, attempt.provider.name, error.status, failure.error_class)
         if failure.unhealthy:
-            self.breakers[attempt.provider.name].record_failure()
+            self.breakers[attempt.provider.name].record_failure(failure.breaker_weight)
         return failure.action, failure.delay, failure.error_class
 
     def _final_error(self, trail: Trail, last: UpstreamError | None, surfaced: bool) -> RoutedError:
