@@ -42,6 +42,13 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
 
 
+def _percentile(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _float(env, name, default)
+    if not 0 < value <= 100:
+        raise ConfigError(f"{name} must be a percentile above 0 and at most 100, got {value:g}")
+    return value
+
+
 def _codes(raw: str | None) -> tuple[int, ...]:
     if not raw or not raw.strip():
         return DEFAULT_QUOTA_STATUS_CODES
@@ -178,6 +185,11 @@ class Settings:
     max_backoff: float = 10.0
     breaker_failures: int = 3
     breaker_cooldown: float = 30.0
+    #: Hedging: once a provider has not started answering after this percentile of its recent
+    #: times to first token (never less than ``hedge_floor`` seconds, never more than the
+    #: attempt's own budget), the next provider starts too.
+    hedge_percentile: float = 95.0
+    hedge_floor: float = 1.0
     # server
     port: int = 3000
     bind: str = "127.0.0.1"
@@ -239,6 +251,8 @@ class Settings:
             max_backoff=_float(env, "TROOPER_MAX_BACKOFF", d.max_backoff),
             breaker_failures=_int(env, "TROOPER_BREAKER_FAILURES", d.breaker_failures),
             breaker_cooldown=_float(env, "TROOPER_BREAKER_COOLDOWN", d.breaker_cooldown),
+            hedge_percentile=_percentile(env, "TROOPER_HEDGE_PERCENTILE", d.hedge_percentile),
+            hedge_floor=_float(env, "TROOPER_HEDGE_FLOOR", d.hedge_floor),
             port=_int(env, "TROOPER_PORT", d.port),
             bind=env.get("TROOPER_BIND", "").strip() or d.bind,
             token=env.get("TROOPER_TOKEN", "").strip(),
