@@ -42,6 +42,10 @@ OVERLOAD_CHAIN = Trail(
 RETRIED = Trail("cloud", "not simple", attempts=[failed("claude", "rate_limit", 429), ok("claude")])
 ALL_FAILED = Trail("cloud", "code", attempts=[failed("claude", "overloaded", 529), failed("ollama", "unavailable")])
 SURFACED = Trail("cloud", "code", attempts=[failed("claude", "unauthorized", 401)])
+#: Claude was slow to start answering; Ollama, started alongside it, answered first.
+HEDGE_WON = Trail("cloud", "risk word: explain", attempts=[failed("claude", "slow_first_token"), ok("ollama")])
+#: Claude answered first after all; the hedge to Ollama was cancelled.
+HEDGE_LOST = Trail("cloud", "risk word: explain", attempts=[ok("claude"), Attempt("ollama", "cancelled")])
 
 
 @pytest.mark.parametrize(
@@ -58,6 +62,9 @@ SURFACED = Trail("cloud", "code", attempts=[failed("claude", "unauthorized", 401
         (ALL_FAILED, "ollama (failed: unavailable)"),
         (SURFACED, "claude (failed: unauthorized)"),
         (Trail("cloud", "code"), "none (failed: no provider)"),
+        (HEDGE_WON, "ollama (hedge: slow_first_token)"),
+        (HEDGE_LOST, "claude (escalated) | hedge cancelled: ollama"),
+        (Trail("local", "simple turn", attempts=[ok("ollama"), Attempt("claude", "cancelled")]), "ollama (simple turn) | hedge cancelled: claude"),
     ],
 )
 def test_decision(trail: Trail, decision: str) -> None:
@@ -75,6 +82,8 @@ def test_decision(trail: Trail, decision: str) -> None:
         (RETRIED, "claude → claude (429) ✓"),
         (ALL_FAILED, "claude → ollama (529, unavailable) ✗"),
         (Trail("cloud", "code"), "none ✗"),
+        (HEDGE_WON, "claude → ollama (slow_first_token) ✓"),
+        (HEDGE_LOST, "claude (escalated) ✓"),
     ],
 )
 def test_summary(trail: Trail, summary: str) -> None:
@@ -100,9 +109,11 @@ def test_all_headers() -> None:
     }
 
 
-def test_fallback_count_ignores_retries_and_skips() -> None:
+def test_fallback_count_ignores_retries_skips_and_cancelled_hedges() -> None:
     assert RETRIED.fallback_count() == 0
     assert OVERLOAD_CHAIN.fallback_count() == 1
+    assert (HEDGE_WON.fallback_count(), HEDGE_LOST.fallback_count()) == (1, 0)
+    assert (trigger_header(HEDGE_WON), trigger_header(HEDGE_LOST)) == ("slow_first_token (claude)", "risk word: explain")
     assert "X-Trooper-Session-Saved" not in trooper_headers(OVERLOAD_CHAIN)
 
 

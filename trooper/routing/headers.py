@@ -3,7 +3,7 @@
 | header                     | example                                   |
 |----------------------------|-------------------------------------------|
 | X-Trooper-Provider         | ``ollama`` (who answered, or whose error the caller sees) |
-| X-Trooper-Decision         | ``ollama (simple turn) | cloud skipped``, ``claude (escalated)``, ``claude (direct)``, ``ollama (fallback: credit_balance)`` |
+| X-Trooper-Decision         | ``ollama (simple turn) | cloud skipped``, ``claude (escalated)``, ``claude (direct)``, ``ollama (fallback: credit_balance)``, ``ollama (hedge: slow_first_token)``, ``claude (escalated) | hedge cancelled: ollama`` |
 | X-Trooper-Summary          | ``claude (direct) ✓``, ``claude → ollama (529) | context ✓`` |
 | X-Trooper-Trigger          | the failure that caused the first switch (``overloaded (claude 529)``), else the route reason |
 | X-Trooper-Fallback-Count   | provider switches (retries on one provider are not switches) |
@@ -23,15 +23,19 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from trooper.routing.classifier import Route
+from trooper.routing.policy import SLOW_FIRST_TOKEN
 from trooper.wording import counted
 
-Outcome = Literal["ok", "failed", "skipped"]
+Outcome = Literal["ok", "failed", "skipped", "cancelled", "pending"]
 
 
 @dataclass(frozen=True)
 class Attempt:
     provider: str
-    #: ``skipped``: not called (breaker open, not configured); ``failed``: called and failed.
+    #: ``skipped``: not called (breaker open, not configured); ``failed``: called and failed (a
+    #: hedged attempt that lost the race too: ``slow_first_token``); ``cancelled``: a hedge that
+    #: lost the race to an earlier attempt; ``pending``: under way (never seen in headers: every
+    #: attempt has its outcome before the turn answers or fails).
     outcome: Outcome
     status: int = 0
     error_class: str = ""
@@ -61,7 +65,12 @@ class Trail:
         return next((a for a in reversed(self.attempts) if a.outcome == "ok"), None)
 
     def tried(self) -> list[Attempt]:
-        return [a for a in self.attempts if a.outcome != "skipped"]
+        """The attempts that count toward the answer: called, and not a hedge cancelled because an
+        earlier attempt answered first."""
+        return [a for a in self.attempts if a.outcome not in ("skipped", "cancelled")]
+
+    def cancelled_hedges(self) -> list[str]:
+        return [a.provider for a in self.attempts if a.outcome == "cancelled"]
 
     def fallback_count(self) -> int:
         providers = [a.provider for a in self.tried()]
@@ -101,12 +110,16 @@ def decision_header(trail: Trail) -> str:
     last_failure = _last_failure(trail)
     if answered is None:
         return f"{provider_header(trail)} (failed: {last_failure.error_class if last_failure else 'no provider'})"
+    cancelled = trail.cancelled_hedges()
+    hedges = f" | hedge cancelled: {', '.join(cancelled)}" if cancelled else ""
     if trail.attempts[0].provider != answered.provider and last_failure is not None:
-        return f"{answered.provider} (fallback: {last_failure.error_class})"
-    decision = f"{answered.provider} ({_mode(trail)})"
+        switch = "hedge" if last_failure.error_class == SLOW_FIRST_TOKEN else "fallback"
+        return f"{answered.provider} ({switch}: {last_failure.error_class}){hedges}"
+    decision = f"{answered.provider} ({_mode(trail)}){hedges}"
     if trail.images_omitted:
         decision += " | images omitted: the model cannot see them"
-    return f"{decision} | cloud skipped" if trail.route == "local" and not trail.forced else decision
+    # A cancelled hedge from a local answer went to the cloud: the cloud was not skipped.
+    return f"{decision} | cloud skipped" if trail.route == "local" and not trail.forced and not cancelled else decision
 
 
 def summary_header(trail: Trail) -> str:

@@ -32,6 +32,10 @@ DROPPED_CONNECTION_CLASSES = ("connection_refused", "connection_reset")
 #: Retries on the same provider before moving on (the attempt that failed is counted from 1).
 MAX_ATTEMPTS_PER_PROVIDER = 2
 
+#: The error class of an attempt that lost a hedged race: it had not started answering when a
+#: provider started after it did. Recorded as cancelled; counted toward the breaker as a hang.
+SLOW_FIRST_TOKEN = "slow_first_token"
+
 #: What a hang or a stall counts for on the provider's breaker. Each one cost its caller a whole
 #: time budget (or a hedge), so two of them open a breaker of the default threshold (3).
 HANG_WEIGHT = 2
