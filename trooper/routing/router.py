@@ -3,16 +3,21 @@
 It decides and orchestrates; it never parses a wire format. The pieces it uses are small and
 separately tested: the classifier (simple turn → local), the failure policy (error class →
 retry / fall back / surface), the circuit breakers, the stream supervisor (time budgets), the
-stitcher (one client stream out of several upstream ones) and compaction (fit the local window).
+race (hedged attempts: a slow provider's successor starts alongside it, the first to answer
+wins), the stitcher (one client stream out of several upstream ones) and compaction (fit the
+local window).
 """
 
 from __future__ import annotations
 
+import abc
 import asyncio
+import functools
 import logging
 import time
-from dataclasses import dataclass, field, replace
-from typing import Callable, Iterator, Literal, Sequence
+from collections import deque
+from dataclasses import dataclass, replace
+from typing import Callable, Generic, Literal, Sequence, TypeVar
 
 from trooper.config import Settings
 from trooper.conversation import (
@@ -24,6 +29,7 @@ from trooper.conversation import (
     Request,
     Response,
     StreamError,
+    StreamEvent,
     TextBlock,
     ToolResultBlock,
 )
@@ -35,10 +41,13 @@ from trooper.providers.base import CallOptions, Provider
 from trooper.routing.breaker import BreakerBoard
 from trooper.routing.classifier import classify
 from trooper.routing.client_keys import key_for_provider
-from trooper.routing.headers import Attempt, Trail
-from trooper.routing.policy import classify_failure
+from trooper.routing.headers import Attempt as TrailEntry
+from trooper.routing.headers import Outcome, Trail
+from trooper.routing.hedge import FirstTokenTimes, Key
+from trooper.routing.policy import HANG_WEIGHT, SLOW_FIRST_TOKEN, Failure, classify_failure
+from trooper.routing.race import Attempt, NoAnswer, Race
 from trooper.routing.stitch import Stitcher
-from trooper.routing.supervisor import supervise
+from trooper.routing.supervisor import is_content, supervise
 from trooper.store.records import AttemptRecord
 
 #: Tokens kept free for the answer when fitting a conversation into a window.
@@ -93,15 +102,8 @@ class TurnRecorder:
     client: str = ""
 
 
-@dataclass
-class _Attempt:
-    provider: Provider
-    trigger: str
-    started: float = field(default_factory=time.monotonic)
-    first_token: float | None = None
-
-
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 def _added_nothing(error: UpstreamError, broken: UpstreamError | None) -> bool:
@@ -127,6 +129,8 @@ class Router:
         self._local = local
         self.escalation = escalation
         self.breakers = breakers or BreakerBoard(settings.breaker_failures, settings.breaker_cooldown)
+        #: What each provider's times to first token have been: when to hedge it.
+        self.first_tokens = FirstTokenTimes(settings.hedge_percentile, settings.hedge_floor)
 
     @property
     def local(self) -> Provider | None:
@@ -276,62 +280,10 @@ class Router:
             fresh_connection=retry,
         )
 
-    # ------------------------------------------------------------------ the failure loop
-
-    def _attempts(self, plan: Plan, trail: Trail) -> Iterator[tuple[Provider, str]]:
-        """The providers to try, each with the trigger of its first try. Lazy on purpose: a
-        half-open breaker lets one probe through, so it is asked only when its turn comes."""
-        tried = 0
-        for provider in plan.candidates:
-            if not self.breakers[provider.name].allow():
-                trail.attempts.append(Attempt(provider.name, "skipped", error_class="breaker_open"))
-                continue
-            yield provider, plan.trigger() if tried == 0 else f"fallback: {_last_error_class(trail) or 'breaker_open'}"
-            tried += 1
-
-    def _record(
-        self,
-        recorder: TurnRecorder,
-        attempt: _Attempt,
-        model: str,
-        *,
-        status: int,
-        outcome: str,
-        error_class: str = "",
-        tokens: tuple[int, int] = (0, 0),
-    ) -> None:
-        now = time.monotonic()
-        recorder.attempt(
-            AttemptRecord(
-                session_id=recorder.session_id,
-                provider=attempt.provider.name,
-                model=model,
-                status=status,
-                trigger=attempt.trigger,
-                outcome=outcome,
-                error_class=error_class,
-                first_token_ms=None if attempt.first_token is None else (attempt.first_token - attempt.started) * 1000,
-                total_ms=(now - attempt.started) * 1000,
-                tokens_in=tokens[0],
-                tokens_out=tokens[1],
-            )
-        )
-
-    def _on_failure(
-        self, error: UpstreamError, attempt: _Attempt, tries: int, recorder: TurnRecorder, trail: Trail, model: str
-    ) -> tuple[str, float, str]:
-        """Classify and record one failed attempt; returns (action, delay, error_class)."""
-        failure = classify_failure(error, self.settings, attempt=tries)
-        self._record(recorder, attempt, model, status=error.status, outcome="error", error_class=failure.error_class)
-        _mark_failed(trail, attempt.provider.name, error.status, failure.error_class)
-        if failure.unhealthy:
-            self.breakers[attempt.provider.name].record_failure(failure.breaker_weight)
-        return failure.action, failure.delay, failure.error_class
-
-    def _final_error(self, trail: Trail, last: UpstreamError | None, surfaced: bool) -> RoutedError:
-        if surfaced and last is not None:
-            status = last.status or 502
-            return RoutedError(status, last.message or str(last), last.error_type, trail)
+    def _final_error(self, trail: Trail, no_answer: NoAnswer) -> RoutedError:
+        surfaced = no_answer.surfaced
+        if surfaced is not None:
+            return RoutedError(surfaced.status or 502, surfaced.message or str(surfaced), surfaced.error_type, trail)
         detail = _failures(trail) or "no provider could be tried"
         return RoutedError(
             503, f"Every provider failed for this turn ({detail}). Trooper already retried and fell back.",
@@ -344,37 +296,14 @@ class Router:
         self, request: Request, plan: Plan, options: CallOptions, recorder: TurnRecorder
     ) -> tuple[Response, Trail, Provider]:
         trail = plan.new_trail()
-        last: UpstreamError | None = None
-        for position, (provider, trigger) in enumerate(self._attempts(plan, trail)):
-            tries = 0
-            while True:
-                tries += 1
-                attempt = _Attempt(provider, trigger if tries == 1 else "retry")
-                if position > 0 and tries == 1 and last is not None:
-                    recorder.event("fallback", **{"from": last.provider, "to": provider.name, "error": _last_error_class(trail)})
-                model = provider.upstream_model(request.model)
-                try:
-                    call = self._options(options, provider, retry=tries > 1)
-                    prepared, call = self._prepare(request, provider, call, None, recorder, trail)
-                    response = await asyncio.wait_for(provider.complete(prepared, call), call.total_timeout)
-                except asyncio.TimeoutError:
-                    last = UpstreamError(provider.name, "timeout", f"no answer within {self.settings.provider_timeout:g} s")
-                except UpstreamError as exc:
-                    last = exc
-                else:
-                    self.breakers[provider.name].record_success()
-                    usage = (response.usage.input_tokens, response.usage.output_tokens)
-                    self._record(recorder, attempt, response.model, status=200, outcome="ok", tokens=usage)
-                    _mark_answered(trail, provider.name)
-                    return response, trail, provider
-                action, delay, _ = self._on_failure(last, attempt, tries, recorder, trail, model)
-                if action == "surface":
-                    raise self._final_error(trail, last, surfaced=True)
-                if action == "retry" and tries == 1:
-                    await asyncio.sleep(delay)
-                    continue
-                break
-        raise self._final_error(trail, last, surfaced=False)
+        turn = _CompleteTurn(self, request, plan, options, recorder, trail)
+        try:
+            attempt, response = await Race(turn).run(turn.first)
+        except NoAnswer as no_answer:
+            raise self._final_error(trail, no_answer) from None
+        usage = (response.usage.input_tokens, response.usage.output_tokens)
+        turn.succeeded(attempt, "ok", usage, model=response.model)
+        return response, trail, attempt.provider
 
     # ------------------------------------------------------------------ streaming
 
@@ -384,70 +313,45 @@ class Router:
         """Client-facing events. Raises ``RoutedError`` only before anything was yielded; after
         that a failure nothing can rescue ends the stream with a ``StreamError``."""
         stitcher = Stitcher()
-        last: UpstreamError | None = None
-        for position, (provider, trigger) in enumerate(self._attempts(plan, trail)):
-            tries = 0
-            while True:
-                tries += 1
-                rescuing = stitcher.committed
-                if rescuing and stitcher.inside_tool_call:
-                    # Half a tool call cannot be continued reliably by another model.
-                    yield StreamError("api_error", "the upstream stream broke inside a tool call", 502)
-                    return
-                attempt = _Attempt(provider, f"rescue: {_last_error_class(trail)}" if rescuing else trigger if tries == 1 else "retry")
-                if position > 0 and tries == 1 and last is not None:
-                    kind = "rescue" if rescuing else "fallback"
-                    recorder.event(kind, **{"from": last.provider, "to": provider.name, "error": _last_error_class(trail)})
-                model = provider.upstream_model(request.model)
-                stitcher.begin_segment()
-                try:
-                    call = self._options(options, provider, retry=tries > 1)
-                    prepared, call = self._prepare(request, provider, call, stitcher, recorder, trail)
-                    events = supervise(
-                        provider.name, provider.stream(prepared, call),
-                        first_token_timeout=min(call.first_token_timeout, call.total_timeout),
-                        idle_timeout=call.idle_timeout,
-                    )
-                    async for event in events:
-                        out = stitcher.feed(event)
-                        if out and attempt.first_token is None:
-                            attempt.first_token = time.monotonic()
-                            _mark_answered(trail, provider.name)
-                        for item in out:
-                            yield item
-                    if not stitcher.finished:
-                        raise UpstreamError(
-                            provider.name, "stream", "the stream ended without its terminator", error_type="stream_unterminated"
-                        )
-                except UpstreamError as exc:
-                    if rescuing and _added_nothing(exc, last):
-                        # The answer was whole but for its terminator: the continuation says so.
-                        for item in stitcher.feed(MessageStop()):
-                            yield item
-                        self._record(recorder, attempt, model, status=200, outcome="rescued", tokens=(0, 0))
-                        return
-                    last = exc
-                else:
-                    self.breakers[provider.name].record_success()
-                    usage = stitcher.accumulator.usage
-                    self._record(recorder, attempt, model, status=200, outcome="rescued" if rescuing else "ok",
-                                 tokens=(usage.input_tokens, usage.output_tokens))
-                    _mark_answered(trail, provider.name)
-                    return
-                action, delay, _ = self._on_failure(last, attempt, tries, recorder, trail, model)
-                if action == "surface":
-                    if stitcher.committed:
-                        yield StreamError(last.error_type, last.message, last.status or 502)
-                        return
-                    raise self._final_error(trail, last, surfaced=True)
-                if action == "retry" and tries == 1 and not stitcher.committed:
-                    await asyncio.sleep(delay)
-                    continue
+        turn = _StreamTurn(self, request, plan, options, recorder, trail, stitcher)
+        begin: Callable[[], Attempt | None] = turn.first
+        while True:
+            rescuing = stitcher.committed
+            if rescuing and stitcher.inside_tool_call:
+                # Half a tool call cannot be continued reliably by another model.
+                yield StreamError("api_error", "the upstream stream broke inside a tool call", 502)
+                return
+            try:
+                attempt, opened = await Race(turn).run(begin)
+            except NoAnswer as exc:
+                no_answer = exc
                 break
-        if stitcher.committed:
-            yield StreamError("overloaded_error", f"the answer was cut off and no provider could continue it ({_failures(trail)})", 503)
+            stitcher.begin_segment()
+            try:
+                for event in opened.head:
+                    for item in stitcher.feed(event):
+                        yield item
+                async for event in opened.rest:
+                    for item in stitcher.feed(event):
+                        yield item
+                if not stitcher.finished:
+                    raise UpstreamError(
+                        attempt.provider.name, "stream", "the stream ended without its terminator", error_type="stream_unterminated"
+                    )
+            except UpstreamError as exc:
+                failure = turn.failed(attempt, exc)
+                if failure.action == "surface":
+                    no_answer = NoAnswer(exc, surfaced=exc)
+                    break
+                turn.broken = exc
+                begin = functools.partial(turn.fallback, attempt, failure)
+                continue
+            usage = stitcher.accumulator.usage
+            turn.succeeded(attempt, "rescued" if rescuing else "ok", (usage.input_tokens, usage.output_tokens))
             return
-        raise self._final_error(trail, last, surfaced=False)
+        if not stitcher.committed:
+            raise self._final_error(trail, no_answer)
+        yield _cut_off(trail, no_answer)
 
     async def aclose(self) -> None:
         for provider in set(self.remote_providers()):
@@ -483,27 +387,200 @@ def _continuation(request: Request, partial: str, supports_prefill: bool) -> Req
     return replace(request, messages=messages)
 
 
-# ---------------------------------------------------------------- the trail of one turn
+# ---------------------------------------------------------------- the attempts of one turn
 
 
-def _mark_answered(trail: Trail, provider: str) -> None:
-    last = trail.attempts[-1] if trail.attempts else None
-    if last is None or last.provider != provider or last.outcome != "ok":
-        trail.attempts.append(Attempt(provider, "ok"))
+@dataclass
+class _Opened:
+    """A stream that has started answering: the events read up to its first content, then the rest."""
+
+    head: list[StreamEvent]
+    rest: EventStream
 
 
-def _mark_failed(trail: Trail, provider: str, status: int, error_class: str) -> None:
-    # A stream that started (recorded as answering at its first token) and then broke has failed.
-    last = trail.attempts[-1] if trail.attempts else None
-    failed = Attempt(provider, "failed", status, error_class)
-    if last is not None and last.provider == provider and last.outcome == "ok":
-        trail.attempts[-1] = failed
-    else:
-        trail.attempts.append(failed)
+class _Turn(abc.ABC, Generic[T]):
+    """The attempts of one turn as a ``Race`` runs them: which provider comes next, how it is
+    called, and how each attempt's end is recorded (store, trail, breaker, first-token times)."""
+
+    #: A stream's first token, or a whole non-streaming answer.
+    streaming: bool
+
+    def __init__(
+        self, router: Router, request: Request, plan: Plan, options: CallOptions, recorder: TurnRecorder, trail: Trail,
+        stitcher: Stitcher | None = None,
+    ) -> None:
+        self.router = router
+        self.request = request
+        self.plan = plan
+        self.options = options
+        self.recorder = recorder
+        self.trail = trail
+        self.stitcher = stitcher
+        #: The plan's providers not tried yet.
+        self._untried = deque(plan.candidates)
+
+    # the chain of providers
+
+    def first(self) -> Attempt | None:
+        return self._next(self.plan.trigger())
+
+    def fallback(self, failed: Attempt, failure: Failure) -> Attempt | None:
+        kind = "rescue" if self.stitcher is not None and self.stitcher.committed else "fallback"
+        attempt = self._next(f"{kind}: {failure.error_class}")
+        if attempt is not None:
+            self.recorder.event(kind, **{"from": failed.provider.name, "to": attempt.provider.name, "error": failure.error_class})
+        return attempt
+
+    def hedge(self, slow: Attempt) -> Attempt | None:
+        attempt = self._next("hedge")
+        if attempt is not None:
+            after_ms = round((time.monotonic() - slow.started) * 1000)
+            self.recorder.event("hedge", **{"from": slow.provider.name, "to": attempt.provider.name, "after_ms": after_ms})
+        return attempt
+
+    def retry(self, failed: Attempt) -> Attempt:
+        return self._begin(failed.provider, "retry", tries=failed.tries + 1)
+
+    def _next(self, trigger: str) -> Attempt | None:
+        """The next provider whose breaker lets a call through (asked only now: a half-open
+        breaker lets one probe through), started; the ones refused are noted as skipped."""
+        while self._untried:
+            provider = self._untried.popleft()
+            if self.router.breakers[provider.name].allow():
+                return self._begin(provider, trigger)
+            self.trail.attempts.append(TrailEntry(provider.name, "skipped", error_class="breaker_open"))
+        return None
+
+    def _begin(self, provider: Provider, trigger: str, tries: int = 1) -> Attempt:
+        self.trail.attempts.append(TrailEntry(provider.name, "pending"))
+        model = provider.upstream_model(self.request.model)
+        return Attempt(provider, trigger, model, slot=len(self.trail.attempts) - 1, tries=tries)
+
+    # calling a provider
+
+    def _call(self, attempt: Attempt) -> tuple[Request, CallOptions]:
+        options = self.router._options(self.options, attempt.provider, retry=attempt.tries > 1)
+        return self.router._prepare(self.request, attempt.provider, options, self.stitcher, self.recorder, self.trail)
+
+    @abc.abstractmethod
+    def _budget(self) -> float:
+        """The time an attempt has to start answering before it fails."""
+
+    @abc.abstractmethod
+    async def start(self, attempt: Attempt) -> T:
+        """Call the provider until it starts answering."""
+
+    def hedge_delay(self, attempt: Attempt) -> float | None:
+        delay = self.router.first_tokens.hedge_delay(self._key(attempt))
+        return delay if delay is not None and delay < self._budget() else None
+
+    def _key(self, attempt: Attempt) -> Key:
+        return Key(attempt.provider.name, attempt.model, self.streaming)
+
+    # how each attempt ends
+
+    def won(self, attempt: Attempt) -> None:
+        self._mark(attempt, "ok")
+        if attempt.first_token is not None:
+            self.router.first_tokens.record(self._key(attempt), attempt.first_token - attempt.started)
+
+    def lost(self, attempt: Attempt) -> None:
+        """A hedged attempt that lost is a hang (no first token by the time a later one had one);
+        a hedge that lost was just too late."""
+        error_class = SLOW_FIRST_TOKEN if attempt.hedged else ""
+        self._record(attempt, status=0, outcome="cancelled", error_class=error_class)
+        self._mark(attempt, "failed" if attempt.hedged else "cancelled", error_class=error_class)
+        if attempt.hedged:
+            self.router.breakers[attempt.provider.name].record_failure(HANG_WEIGHT)
+
+    def failed(self, attempt: Attempt, error: UpstreamError) -> Failure:
+        failure = classify_failure(error, self.router.settings, attempt=attempt.tries)
+        self._record(attempt, status=error.status, outcome="error", error_class=failure.error_class)
+        self._mark(attempt, "failed", error.status, failure.error_class)
+        if failure.unhealthy:
+            self.router.breakers[attempt.provider.name].record_failure(failure.breaker_weight)
+        return failure
+
+    def succeeded(self, attempt: Attempt, outcome: str, tokens: tuple[int, int], model: str = "") -> None:
+        """``attempt`` answered the whole turn (``model``: the one the answer names, if not the one asked)."""
+        self.router.breakers[attempt.provider.name].record_success()
+        self._record(attempt, status=200, outcome=outcome, tokens=tokens, model=model)
+
+    def _mark(self, attempt: Attempt, outcome: Outcome, status: int = 0, error_class: str = "") -> None:
+        self.trail.attempts[attempt.slot] = TrailEntry(attempt.provider.name, outcome, status, error_class)
+
+    def _record(
+        self, attempt: Attempt, *, status: int, outcome: str, error_class: str = "", tokens: tuple[int, int] = (0, 0),
+        model: str = "",
+    ) -> None:
+        first_token_ms = None if attempt.first_token is None else (attempt.first_token - attempt.started) * 1000
+        self.recorder.attempt(
+            AttemptRecord(
+                session_id=self.recorder.session_id,
+                provider=attempt.provider.name,
+                model=model or attempt.model,
+                status=status,
+                trigger=attempt.trigger,
+                outcome=outcome,
+                error_class=error_class,
+                first_token_ms=first_token_ms,
+                total_ms=(time.monotonic() - attempt.started) * 1000,
+                tokens_in=tokens[0],
+                tokens_out=tokens[1],
+            )
+        )
 
 
-def _last_error_class(trail: Trail) -> str:
-    return next((a.error_class for a in reversed(trail.attempts) if a.outcome == "failed"), "")
+class _CompleteTurn(_Turn[Response]):
+    streaming = False
+
+    def _budget(self) -> float:
+        return self.router.settings.provider_timeout
+
+    async def start(self, attempt: Attempt) -> Response:
+        request, call = self._call(attempt)
+        try:
+            response = await asyncio.wait_for(attempt.provider.complete(request, call), call.total_timeout)
+        except asyncio.TimeoutError:
+            raise UpstreamError(attempt.provider.name, "timeout", f"no answer within {call.total_timeout:g} s") from None
+        attempt.first_token = time.monotonic()
+        return response
+
+
+class _StreamTurn(_Turn[_Opened]):
+    streaming = True
+    #: The failure that broke the stream the client is reading, when it is being rescued.
+    broken: UpstreamError | None = None
+
+    def _budget(self) -> float:
+        return min(self.router.settings.first_token_timeout, self.router.settings.provider_timeout)
+
+    async def start(self, attempt: Attempt) -> _Opened:
+        request, call = self._call(attempt)
+        events = supervise(
+            attempt.provider.name, attempt.provider.stream(request, call),
+            first_token_timeout=min(call.first_token_timeout, call.total_timeout), idle_timeout=call.idle_timeout,
+        )
+        head: list[StreamEvent] = []
+        try:
+            async for event in events:
+                head.append(event)
+                if is_content(event):
+                    attempt.first_token = time.monotonic()
+                    break
+        except UpstreamError as error:
+            if not _added_nothing(error, self.broken):
+                raise
+            head = [MessageStop()]  # the answer was whole but for its terminator: the continuation says so
+        return _Opened(head, events)
+
+
+def _cut_off(trail: Trail, no_answer: NoAnswer) -> StreamError:
+    """How a stream the client has started reading ends when nothing could finish it."""
+    surfaced = no_answer.surfaced
+    if surfaced is not None:
+        return StreamError(surfaced.error_type, surfaced.message, surfaced.status or 502)
+    return StreamError("overloaded_error", f"the answer was cut off and no provider could continue it ({_failures(trail)})", 503)
 
 
 def _failures(trail: Trail) -> str:

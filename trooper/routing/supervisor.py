@@ -84,7 +84,7 @@ async def supervise(
                 raise _timeout(provider, got_content, budget) from None
             finally:
                 deadline.disarm()
-            got_content = got_content or _is_content(event)
+            got_content = got_content or is_content(event)
             yield event
     finally:
         deadline.close()
@@ -98,7 +98,7 @@ def _timeout(provider: str, got_content: bool, budget: float) -> UpstreamError:
     return UpstreamError(provider, "timeout", f"{what} within {budget:g} s")
 
 
-def _is_content(event: StreamEvent) -> bool:
+def is_content(event: StreamEvent) -> bool:
     """The first token: a delta, or a tool call's start (its name is already content)."""
     if isinstance(event, (TextDelta, ThinkingDelta, ToolInputDelta)):
         return True

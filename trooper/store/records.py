@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 TurnRole = Literal["system", "user", "assistant", "tool"]
 EventKind = Literal[
-    "escalated", "returned", "fallback", "rescue", "breaker_open", "breaker_half_open", "breaker_closed",
+    "escalated", "returned", "fallback", "rescue", "hedge", "breaker_open", "breaker_half_open", "breaker_closed",
     "compacted", "route_changed", "error",
 ]
 
@@ -91,9 +91,9 @@ class AttemptRecord:
     #: HTTP status from the upstream, 0 when none (connection failure, timeout).
     status: int
     #: Why this provider was tried: ``direct``, ``escalated``, ``simple turn``, ``local only``,
-    #: ``fallback: <class>``, ``rescue: <class>``, ``retry``.
+    #: ``fallback: <class>``, ``rescue: <class>``, ``retry``, ``hedge`` (started alongside a slow attempt).
     trigger: str
-    #: ``ok``, ``error``, ``rescued``, ``cancelled``.
+    #: ``ok``, ``error``, ``rescued``, ``cancelled`` (another attempt of the turn answered first).
     outcome: str
     error_class: str = ""
     connect_ms: float | None = None

@@ -229,7 +229,7 @@ function renderSessionHead(session, transcript) {
 }
 
 const EVENT_BADGES = {
-  escalated: "badge-cloud", returned: "badge-local", fallback: "badge-warn", rescue: "badge-warn",
+  escalated: "badge-cloud", returned: "badge-local", fallback: "badge-warn", rescue: "badge-warn", hedge: "badge-warn",
   breaker_open: "badge-danger", error: "badge-danger", escalation_failed: "badge-danger",
 };
 
