@@ -13,6 +13,7 @@ from tests.scripted import Answer, CutAfter, Fail, Hang, ScriptedProvider, colle
 from trooper.config import Settings
 from trooper.conversation import Message, MessageDelta, Request, StreamAccumulator, StreamError, TextBlock
 from trooper.providers.base import CallOptions
+from trooper.routing.hedge import MIN_SAMPLES, Key
 from trooper.routing.router import RoutedError, Router, TurnRecorder
 from trooper.store.records import AttemptRecord
 
@@ -103,6 +104,22 @@ async def test_a_provider_that_never_answers_times_out_and_falls_back(stream: bo
     text, recorded, _ = await run(router(claude, openai, settings=settings), stream)
     assert text == "from openai"
     assert recorded.outcomes()[0][:2] == ("claude", "error") and recorded.outcomes()[-1] == ("openai", "ok", "")
+
+
+async def test_a_hang_counts_double_toward_the_breaker_whether_it_runs_out_its_budget_or_loses_a_hedge(stream: bool) -> None:
+    claude = ScriptedProvider("claude", default=Hang())
+    openai = ScriptedProvider("openai", default=Answer("from openai"))
+    r = router(claude, openai, settings=SETTINGS.with_overrides(provider_timeout=0.3, hedge_floor=0.05))
+    _, recorded, _ = await run(r, stream)  # no history yet: the whole budget
+    assert recorded.outcomes()[0] == ("claude", "error", "timeout")
+    assert r.breakers["claude"].consecutive_failures == 2 and r.breakers["claude"].state == "closed"
+    for _ in range(MIN_SAMPLES):
+        r.first_tokens.record(Key("claude", claude.model, stream), 0.01)
+    text, recorded, _ = await run(r, stream)  # hedged after the floor, 0.05 s
+    assert text == "from openai"
+    assert recorded.outcomes() == [("claude", "cancelled", "slow_first_token"), ("openai", "ok", "")]
+    assert [kind for kind, _ in recorded.events] == ["hedge"]
+    assert r.breakers["claude"].state == "open", "two hangs open a breaker of threshold 3"
 
 
 async def test_a_stream_cut_mid_answer_is_continued_by_the_next_provider() -> None:
