@@ -471,6 +471,8 @@ class _Turn(abc.ABC, Generic[T]):
         """Call the provider until it starts answering."""
 
     def hedge_delay(self, attempt: Attempt) -> float | None:
+        if not self._untried:
+            return None  # no provider is left to start alongside it: no timer either
         delay = self.router.first_tokens.hedge_delay(self._key(attempt))
         return delay if delay is not None and delay < self._budget() else None
 
