@@ -14,6 +14,7 @@ from trooper.config import Settings
 from trooper.errors import UpstreamError
 from trooper.routing.policy import Failure, classify_failure
 from trooper.routing.race import Attempt, NoAnswer, Race
+from trooper.routing.supervisor import Slow
 
 
 @dataclass(frozen=True)
@@ -58,13 +59,16 @@ class ScriptedTurn:
     def hedge_delay(self, attempt: Attempt) -> float | None:
         return self.hedge_after
 
-    async def start(self, attempt: Attempt) -> str:
+    async def start(self, attempt: Attempt, slow: Slow | None) -> str:
         upstream: Upstream = attempt.provider.script  # type: ignore[attr-defined]
         self.running.add(upstream.name)
+        timer = None if slow is None else asyncio.get_running_loop().call_later(slow.after, slow.call)
         try:
             await asyncio.sleep(upstream.seconds)
         finally:
             self.running.discard(upstream.name)
+            if timer is not None:
+                timer.cancel()
         if upstream.status:
             raise UpstreamError(upstream.name, "http", f"HTTP {upstream.status}", status=upstream.status)
         return f"answer from {upstream.name}"

@@ -8,7 +8,7 @@ import pytest
 
 from trooper.conversation import BlockStart, MessageStart, TextBlock, TextDelta
 from trooper.errors import UpstreamError
-from trooper.routing.supervisor import supervise
+from trooper.routing.supervisor import Slow, supervise, within
 
 
 async def paced(delays: list[float]):
@@ -77,3 +77,28 @@ async def test_a_consumer_cancelled_from_outside_is_cancelled_not_timed_out():
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+async def test_the_slow_call_is_made_once_when_no_content_has_come_by_then():
+    calls: list[str] = []
+    slow = Slow(0.05, lambda: calls.append("slow"))
+    events = [e async for e in supervise("p", paced([0.2, 0.01]), first_token_timeout=1, idle_timeout=1, slow=slow)]
+    assert len(events) == 4 and calls == ["slow"], "made once, and the stream went on"
+
+
+async def test_no_slow_call_once_content_has_come():
+    calls: list[str] = []
+    slow = Slow(0.1, lambda: calls.append("slow"))
+    events = [e async for e in supervise("p", paced([0.01, 0.15, 0.01]), first_token_timeout=1, idle_timeout=1, slow=slow)]
+    assert len(events) == 5 and calls == []
+
+
+async def test_within_gives_the_answer_or_a_timeout_and_makes_the_slow_call():
+    calls: list[str] = []
+    assert await within("p", asyncio.sleep(0.1, "answer"), 1, slow=Slow(0.02, lambda: calls.append("slow"))) == "answer"
+    assert calls == ["slow"]
+    with pytest.raises(UpstreamError) as caught:
+        await within("p", asyncio.sleep(5), 0.05)
+    assert caught.value.kind == "timeout" and "no answer within 0.05 s" in caught.value.message
+    await asyncio.sleep(0.01)  # a cancellation left pending would raise here
+    assert getattr(asyncio.current_task(), "cancelling", lambda: 0)() == 0

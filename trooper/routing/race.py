@@ -3,7 +3,8 @@ too, and the first to start answering wins.
 
 A ``Race`` runs the attempts of one turn (or of one rescue of a broken stream) down the chain of
 providers its ``Turn`` gives it. The first *leg* runs in the caller's task, so a turn nothing
-delays costs a timer and no task. A leg tries one provider at a time, retrying it or moving down
+delays costs no task, nor a timer of its own: the hedge delay is a ``Slow`` call on the timer the
+supervisor keeps for the attempt's budget. A leg tries one provider at a time, retrying it or moving down
 the chain as the failure policy says. When an attempt has not started answering after its hedge
 delay (``hedge.py``), the next provider starts in a new leg, a task of its own that carries on down
 the chain; the slow attempt keeps running within its own budget and may still win, but its leg
@@ -16,6 +17,7 @@ with that win, or with ``NoAnswer`` once every leg has ended.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Generic, Protocol, TypeVar
@@ -23,6 +25,7 @@ from typing import Any, Callable, Generic, Protocol, TypeVar
 from trooper.errors import UpstreamError
 from trooper.providers.base import Provider
 from trooper.routing.policy import Failure
+from trooper.routing.supervisor import Slow
 
 T = TypeVar("T")
 T_co = TypeVar("T_co", covariant=True)
@@ -64,8 +67,9 @@ class Turn(Protocol[T_co]):
     def hedge_delay(self, attempt: Attempt) -> float | None:
         """Seconds after which ``attempt`` is hedged if it has not started answering; None: never."""
 
-    async def start(self, attempt: Attempt) -> T_co:
-        """Call the provider until it starts answering; raises ``UpstreamError``."""
+    async def start(self, attempt: Attempt, slow: Slow | None) -> T_co:
+        """Call the provider until it starts answering, making the ``slow`` call if it has not
+        by then; raises ``UpstreamError``."""
 
     def failed(self, attempt: Attempt, error: UpstreamError) -> Failure:
         """Record ``attempt``'s failure and return the policy's verdict on it."""
@@ -145,9 +149,9 @@ class Race(Generic[T]):
         assert task is not None
         self._running[attempt] = task
         delay = self._turn.hedge_delay(attempt)
-        timer = None if delay is None else asyncio.get_running_loop().call_later(delay, self._hedge, attempt)
+        slow = None if delay is None else Slow(delay, functools.partial(self._hedge, attempt))
         try:
-            result = await self._turn.start(attempt)
+            result = await self._turn.start(attempt, slow)
         except asyncio.CancelledError:
             if not attempt.lost:
                 raise
@@ -155,8 +159,6 @@ class Race(Generic[T]):
             if not attempt.lost:
                 return error
         finally:
-            if timer is not None:
-                timer.cancel()
             del self._running[attempt]
         if attempt.lost:
             if _take_back_cancellation(task) > 0:

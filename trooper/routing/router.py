@@ -11,7 +11,6 @@ local window).
 from __future__ import annotations
 
 import abc
-import asyncio
 import functools
 import logging
 import time
@@ -47,7 +46,7 @@ from trooper.routing.hedge import FirstTokenTimes, Key
 from trooper.routing.policy import HANG_WEIGHT, SLOW_FIRST_TOKEN, Failure, classify_failure
 from trooper.routing.race import Attempt, NoAnswer, Race
 from trooper.routing.stitch import Stitcher
-from trooper.routing.supervisor import is_content, supervise
+from trooper.routing.supervisor import Slow, is_content, supervise, within
 from trooper.store.records import AttemptRecord
 
 #: Tokens kept free for the answer when fitting a conversation into a window.
@@ -467,12 +466,12 @@ class _Turn(abc.ABC, Generic[T]):
         """The time an attempt has to start answering before it fails."""
 
     @abc.abstractmethod
-    async def start(self, attempt: Attempt) -> T:
-        """Call the provider until it starts answering."""
+    async def start(self, attempt: Attempt, slow: Slow | None) -> T:
+        """Call the provider until it starts answering (the race's ``Turn.start``)."""
 
     def hedge_delay(self, attempt: Attempt) -> float | None:
         if not self._untried:
-            return None  # no provider is left to start alongside it: no timer either
+            return None  # no provider is left to start alongside it
         delay = self.router.first_tokens.hedge_delay(self._key(attempt))
         return delay if delay is not None and delay < self._budget() else None
 
@@ -539,12 +538,9 @@ class _CompleteTurn(_Turn[Response]):
     def _budget(self) -> float:
         return self.router.settings.provider_timeout
 
-    async def start(self, attempt: Attempt) -> Response:
+    async def start(self, attempt: Attempt, slow: Slow | None) -> Response:
         request, call = self._call(attempt)
-        try:
-            response = await asyncio.wait_for(attempt.provider.complete(request, call), call.total_timeout)
-        except asyncio.TimeoutError:
-            raise UpstreamError(attempt.provider.name, "timeout", f"no answer within {call.total_timeout:g} s") from None
+        response = await within(attempt.provider.name, attempt.provider.complete(request, call), call.total_timeout, slow=slow)
         attempt.first_token = time.monotonic()
         return response
 
@@ -557,11 +553,11 @@ class _StreamTurn(_Turn[_Opened]):
     def _budget(self) -> float:
         return min(self.router.settings.first_token_timeout, self.router.settings.provider_timeout)
 
-    async def start(self, attempt: Attempt) -> _Opened:
+    async def start(self, attempt: Attempt, slow: Slow | None) -> _Opened:
         request, call = self._call(attempt)
         events = supervise(
             attempt.provider.name, attempt.provider.stream(request, call),
-            first_token_timeout=min(call.first_token_timeout, call.total_timeout), idle_timeout=call.idle_timeout,
+            first_token_timeout=min(call.first_token_timeout, call.total_timeout), idle_timeout=call.idle_timeout, slow=slow,
         )
         head: list[StreamEvent] = []
         try:
