@@ -107,7 +107,8 @@ class Race(Generic[T]):
         result). ``begin`` starts the first attempt. Raises ``NoAnswer``."""
         try:
             await self._leg(begin())
-            await self._other_legs()
+            if self._legs:
+                await self._other_legs()
         finally:
             for leg in self._legs:
                 leg.cancel()  # the race is over, or its caller has gone
@@ -184,6 +185,8 @@ class Race(Generic[T]):
         winner's first event is passed on."""
         self._winner = (winner, result)
         self._turn.won(winner)
+        if not (self._running or self._legs):
+            return  # it ran alone, as most attempts do
         current = asyncio.current_task()
         stopping = {task for task in [*self._running.values(), *self._legs] if task is not current}
         for loser in self._running:
