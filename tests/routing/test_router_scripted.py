@@ -5,13 +5,24 @@ The same turn goes through ``complete`` and ``stream`` wherever both paths have 
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 import pytest
 
 from tests.scripted import Answer, CutAfter, Fail, Hang, ScriptedProvider, collect
 from trooper.config import Settings
-from trooper.conversation import Message, MessageDelta, Request, StreamAccumulator, StreamError, TextBlock
+from trooper.conversation import (
+    EventStream,
+    Message,
+    MessageDelta,
+    MessageStart,
+    Request,
+    StreamAccumulator,
+    StreamError,
+    TextBlock,
+    Usage,
+)
 from trooper.providers.base import CallOptions
 from trooper.routing.hedge import MIN_SAMPLES, Key
 from trooper.routing.router import RoutedError, Router, TurnRecorder
@@ -120,6 +131,32 @@ async def test_a_hang_counts_double_toward_the_breaker_whether_it_runs_out_its_b
     assert recorded.outcomes() == [("claude", "cancelled", "slow_first_token"), ("openai", "ok", "")]
     assert [kind for kind, _ in recorded.events] == ["hedge"]
     assert r.breakers["claude"].state == "open", "two hangs open a breaker of threshold 3"
+
+
+@dataclass(eq=False)
+class Late(ScriptedProvider):
+    """Streams its script after ``delay`` seconds."""
+
+    delay: float = 0.15
+
+    async def stream(self, request: Request, options: CallOptions) -> EventStream:
+        await asyncio.sleep(self.delay)
+        async for event in super().stream(request, options):
+            yield event
+
+
+async def test_a_hedge_whose_stream_ends_without_a_word_does_not_win_the_race() -> None:
+    class Silent(ScriptedProvider):
+        async def stream(self, request: Request, options: CallOptions) -> EventStream:
+            yield MessageStart("msg-silent", self.model, Usage(10, 0))  # and then the connection closes cleanly
+
+    claude = Late("claude", default=Answer("from claude"))
+    r = router(claude, Silent("openai"), settings=SETTINGS.with_overrides(hedge_floor=0.05))
+    for _ in range(MIN_SAMPLES):
+        r.first_tokens.record(Key("claude", claude.model, True), 0.01)
+    text, recorded, _ = await run(r, stream=True)
+    assert text == "from claude"
+    assert recorded.outcomes() == [("openai", "error", "stream_cut"), ("claude", "ok", "")]
 
 
 async def test_a_stream_cut_mid_answer_is_continued_by_the_next_provider() -> None:

@@ -334,9 +334,7 @@ class Router:
                     for item in stitcher.feed(event):
                         yield item
                 if not stitcher.finished:
-                    raise UpstreamError(
-                        attempt.provider.name, "stream", "the stream ended without its terminator", error_type="stream_unterminated"
-                    )
+                    raise _unterminated(attempt.provider)
             except UpstreamError as exc:
                 failure = turn.failed(attempt, exc)
                 if failure.action == "surface":
@@ -565,12 +563,18 @@ class _StreamTurn(_Turn[_Opened]):
                 head.append(event)
                 if is_content(event):
                     attempt.first_token = time.monotonic()
-                    break
+                    return _Opened(head, events)
         except UpstreamError as error:
             if not _added_nothing(error, self.broken):
                 raise
-            head = [MessageStop()]  # the answer was whole but for its terminator: the continuation says so
-        return _Opened(head, events)
+            return _Opened([MessageStop()], events)  # the answer was whole but for its terminator: the continuation says so
+        if not head or not isinstance(head[-1], MessageStop):
+            raise _unterminated(attempt.provider)  # an end with nothing said is no answer: it must not win the race
+        return _Opened(head, events)  # an empty answer
+
+
+def _unterminated(provider: Provider) -> UpstreamError:
+    return UpstreamError(provider.name, "stream", "the stream ended without its terminator", error_type="stream_unterminated")
 
 
 def _cut_off(trail: Trail, no_answer: NoAnswer) -> StreamError:
