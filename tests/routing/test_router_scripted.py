@@ -24,6 +24,7 @@ from trooper.conversation import (
     Usage,
 )
 from trooper.providers.base import CallOptions
+from trooper.routing import policy
 from trooper.routing.hedge import MIN_SAMPLES, Key
 from trooper.routing.router import RoutedError, Router, TurnRecorder
 from trooper.store.records import AttemptRecord
@@ -214,3 +215,12 @@ async def test_a_turn_forced_local_never_leaves_the_machine(stream: bool) -> Non
     with pytest.raises(RoutedError) as caught:
         await run(router(claude, local=local), stream, forced="local")
     assert caught.value.status == 503 and not claude.calls
+
+
+async def test_the_policy_alone_caps_retries_on_a_provider(stream: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Raising MAX_ATTEMPTS_PER_PROVIDER gives a provider more tries: the router keeps no cap of its own."""
+    monkeypatch.setattr(policy, "MAX_ATTEMPTS_PER_PROVIDER", 3)
+    limited = Fail(status=429, error_type="rate_limit_error", retry_after=0.01)
+    claude = ScriptedProvider("claude", script=[limited, limited, Answer("third time")])
+    text, recorded, _ = await run(router(claude, ScriptedProvider("openai")), stream)
+    assert text == "third time" and len(claude.calls) == 3

@@ -129,7 +129,7 @@ class Race(Generic[T]):
                 return
             if attempt.hedged:
                 return  # the rest of the chain went to the leg its hedge started
-            if failure.action == "retry" and attempt.tries == 1:
+            if failure.action == "retry":  # the policy allows it only while the provider's tries last
                 await asyncio.sleep(failure.delay)
                 attempt = self._turn.retry(attempt)
             else:
