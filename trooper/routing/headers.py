@@ -82,11 +82,17 @@ class Trail:
         return next((a for a, b in zip(tried, tried[1:]) if a.outcome == "failed" and a.provider != b.provider), None)
 
 
-def _mode(trail: Trail) -> str:
-    if trail.forced:
+def first_trigger(route: str, reason: str, forced: bool) -> str:
+    """Why a turn's first provider was tried, in the words the store and the decision header
+    share: ``direct`` (a forced route), ``escalated``, or the local reason (``simple turn``…)."""
+    if forced:
         return "direct"
     # Trooper is local first: every turn the router sends to the cloud is an escalation.
-    return trail.reason if trail.route == "local" else "escalated"
+    return reason if route == "local" else "escalated"
+
+
+def _mode(trail: Trail) -> str:
+    return first_trigger(trail.route, trail.reason, trail.forced)
 
 
 def _last_failure(trail: Trail) -> Attempt | None:

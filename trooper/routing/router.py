@@ -41,7 +41,7 @@ from trooper.routing.breaker import BreakerBoard
 from trooper.routing.classifier import classify
 from trooper.routing.client_keys import key_for_provider
 from trooper.routing.headers import Attempt as TrailEntry
-from trooper.routing.headers import Outcome, Trail
+from trooper.routing.headers import Outcome, Trail, first_trigger
 from trooper.routing.hedge import FirstTokenTimes, Key
 from trooper.routing.policy import HANG_WEIGHT, SLOW_FIRST_TOKEN, Failure, classify_failure
 from trooper.routing.race import Attempt, NoAnswer, Race
@@ -79,11 +79,8 @@ class Plan:
         return Trail(route=self.route, reason=self.reason, forced=self.forced)
 
     def trigger(self) -> str:
-        """Why the first provider was tried, in the store's vocabulary (``direct``, ``escalated``,
-        ``simple turn``...): the same words the decision header uses."""
-        if self.forced:
-            return "direct"
-        return self.reason if self.route == "local" else "escalated"
+        """Why the first provider was tried (``headers.first_trigger``)."""
+        return first_trigger(self.route, self.reason, self.forced)
 
 
 @dataclass
