@@ -142,10 +142,7 @@ def decode_request(body: dict[str, Any]) -> Request:
     stream = bool(f.field(body, "stream", bool))
     stream_options = f.field(body, "stream_options", dict) or {}
     max_tokens = f.positive_int(body, "max_completion_tokens") or f.positive_int(body, "max_tokens")
-    metadata = dict(f.field(body, "metadata", dict) or {})
-    user = f.field(body, "user", str)
-    if user:
-        metadata.setdefault("user_id", user)
+    metadata = caller_metadata(body)
     return Request(
         model=model,
         messages=messages,
@@ -277,6 +274,16 @@ def _function_name(choice: dict[str, Any]) -> str:
     function = f.field(choice, "function", dict, "tool_choice", required=True)
     name: str = f.field(function, "name", str, "tool_choice.function", required=True)
     return name
+
+
+def caller_metadata(body: dict[str, Any]) -> dict[str, Any]:
+    """An OpenAI-shaped request's ``metadata``, with its ``user`` as ``user_id`` (the canonical
+    name, which session identity reads)."""
+    metadata = dict(f.field(body, "metadata", dict) or {})
+    user = f.field(body, "user", str)
+    if user:
+        metadata.setdefault("user_id", user)
+    return metadata
 
 
 def encode_request(

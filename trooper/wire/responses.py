@@ -119,10 +119,7 @@ def decode_request(body: dict[str, Any]) -> Request:
     system = [instructions] if instructions else []
     messages = _decode_input(body, system)
     max_tokens = f.positive_int(body, "max_output_tokens")
-    metadata = dict(f.field(body, "metadata", dict) or {})
-    user = f.field(body, "user", str)
-    if user:
-        metadata.setdefault("user_id", user)
+    metadata = openai.caller_metadata(body)
     return Request(
         model=model,
         messages=messages,
