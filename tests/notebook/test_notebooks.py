@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 
 import nbformat
@@ -20,7 +21,11 @@ NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
 
 
 def execute(name: str, setup: ChatSetup, tmp_path: Path) -> nbformat.NotebookNode:
-    book = nbformat.read(NOTEBOOKS / name, as_version=4)
+    return run_in_kernel(nbformat.read(NOTEBOOKS / name, as_version=4), setup, tmp_path)
+
+
+def run_in_kernel(book: nbformat.NotebookNode, setup: ChatSetup, tmp_path: Path) -> nbformat.NotebookNode:
+    """Every cell of ``book`` in a real kernel pointed at the test server; a cell's error fails."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("TROOPER_", "CLAUDE_", "OPENAI_", "GEMINI_"))}
     env.update(TROOPER_URL=setup.url, HOME=str(tmp_path))
     env.pop("MPLBACKEND", None)  # the kernel's inline backend renders the plots as PNG outputs
@@ -60,3 +65,21 @@ def test_agents(chat_setup: ChatSetup, tmp_path: Path):
     text = json.dumps(outputs(book))
     assert "x-trooper-provider" in text.lower() and "notebook-agent-demo" in text
     assert len(chat_setup.ollama.requests) >= 2
+
+
+def doc_blocks(document: str) -> list[str]:
+    text = (NOTEBOOKS.parent / document).read_text()
+    return re.findall(r"```python\n(.*?)```", text, re.S)
+
+
+@pytest.mark.slow
+def test_the_readme_and_notebook_guide_blocks_run_in_a_real_kernel(chat_setup: ChatSetup, tmp_path: Path):
+    """The README's Jupyter block, one cell per line as a reader pastes it, then each Python block of
+    docs/notebook.md as one cell. The block that asks for a key with getpass needs someone to type
+    it, which a kernel run by nbclient cannot: test_magics.py runs it with the typing faked."""
+    readme = next(block for block in doc_blocks("README.md") if "%load_ext trooper" in block)
+    cells = [line for line in readme.strip().splitlines()] + [block for block in doc_blocks("docs/notebook.md") if "getpass(" not in block]
+    book = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell) for cell in cells])
+    produced = outputs(run_in_kernel(book, chat_setup, tmp_path))
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in produced), "%trooper chat shows"
+    assert any("text/html" in o.get("data", {}) and "session_id" in o["data"]["text/html"] for o in produced), "sessions()"
