@@ -126,3 +126,12 @@ def test_sitrep_panel_shows_steps_with_their_evidence_escaped():
     })
     assert "done: <span title=\"turn 5: bash (pytest -q) &quot;quoted&quot; &lt;b&gt;\">pytest tests pass: 12 passed</span>" in html
     assert "<img" not in html and "&lt;img src=x onerror=alert(1)&gt; still leaks" in html
+
+
+def test_the_widget_says_when_the_demo_model_answers(fake_ollama, make_trooper, monkeypatch):
+    server = make_trooper(FALLBACK_URL=fake_ollama.api_chat_url)
+    assert ChatWidget(ChatClient(Server(server.url))).notice.value == "", "Ollama answers: no notice"
+    monkeypatch.setattr(ChatClient, "health", lambda self: {"local": {"tier": "embedded", "model": "smollm2"}})
+    notice = ChatWidget(ChatClient(Server(server.url))).notice.value
+    assert "demo model" in notice and "ollama pull" in notice and "trooper.configure" in notice
+

@@ -16,6 +16,7 @@ import threading
 import time
 from typing import Any, Callable, Iterator
 
+import httpx
 import ipywidgets as widgets
 from traitlets import Bool, Dict, List, Unicode, observe
 
@@ -28,6 +29,12 @@ SITREP_MAX_ITEMS = 6
 _ANSWER_STYLE = "border-left:3px solid {color};padding:2px 8px;margin:6px 0"
 _TIER_COLORS = {"local": "#2e7d32", "cloud": "#1565c0"}
 _MUTED = "color:#666;font-size:85%"
+#: Shown above the chat when the embedded demo model is the local tier: the first thing to know.
+DEMO_NOTICE = (
+    "A demo model is answering: SmolLM2-135M shows how Trooper works and gets facts wrong. For real "
+    "answers, start Ollama (ollama pull llama3.1:8b; Trooper picks it up within a minute), or add a "
+    "cloud key with trooper.configure(claude_api_key=...) and press ↑ Escalate."
+)
 
 
 class ChatWidget(widgets.VBox):
@@ -48,6 +55,7 @@ class ChatWidget(widgets.VBox):
     def __init__(self, client: ChatClient, session_id: str = "", **kwargs: Any) -> None:
         self.client = client
         self._worker: threading.Thread | None = None
+        self.notice = widgets.HTML(self._demo_notice())
         self.route_indicator = widgets.HTML()
         self.history = widgets.HTML()
         self.live = widgets.HTML()
@@ -62,7 +70,7 @@ class ChatWidget(widgets.VBox):
         self.local_button.on_click(lambda _: self.back_to_local())
         buttons = widgets.HBox([self.send_button, self.escalate_button, self.local_button, self.route_indicator])
         super().__init__(
-            [self.history, self.live, self.error_label, self.prompt, buttons, self.sitrep_panel], **kwargs
+            [self.notice, self.history, self.live, self.error_label, self.prompt, buttons, self.sitrep_panel], **kwargs
         )
         self.session_id = session_id
         if session_id:
@@ -168,6 +176,16 @@ class ChatWidget(widgets.VBox):
             action()
         except Exception as exc:  # a widget callback must not raise into the comm handler
             self.error = f"{type(exc).__name__}: {exc}"
+
+    def _demo_notice(self) -> str:
+        """The demo notice when the embedded model is the local tier, else nothing."""
+        try:
+            local = self.client.health().get("local") or {}
+        except (httpx.HTTPError, ValueError):
+            return ""  # the widget works without it; the first send says what is wrong
+        if local.get("tier") != "embedded":
+            return ""
+        return f'<div style="{_MUTED};border-left:3px solid #f0a000;padding-left:6px">{html.escape(DEMO_NOTICE)}</div>'
 
     def _load(self, state: dict[str, Any]) -> None:
         self.route = str(state.get("route") or "local")
