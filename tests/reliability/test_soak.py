@@ -4,7 +4,9 @@ restarted. The local tier (a healthy fake Ollama) can always answer, so the clie
 an error, every answer must be exactly what the fakes sent, every turn must be in the store,
 memory must stay flat, and traffic must return to the primary once it is healthy.
 
-CI runs it for ``SOAK_SECONDS`` (default 45); ``make soak`` runs it for several minutes.
+CI runs it for ``SOAK_SECONDS`` (default 45) with 16 clients, then a third as long with 64 (each
+with its own API key, as 64 users of a shared Trooper would be); ``make soak`` runs it for several
+minutes.
 """
 
 from __future__ import annotations
@@ -19,11 +21,13 @@ from dataclasses import dataclass, field
 
 import httpx
 import psutil
+import pytest
 
 from tests.fakes.behaviours import Behaviour, connection_reset, echo, hang, overloaded, rate_limited, server_error
 
 SOAK_SECONDS = float(os.environ.get("SOAK_SECONDS", "45"))
-SESSIONS = 16
+#: Concurrent clients, and the share of ``SOAK_SECONDS`` each phase runs.
+PHASES = {16: 1.0, 64: 1 / 3}
 #: A session starts over after this many turns, so resent histories stay small.
 TURNS_PER_SESSION = 12
 FAULT_RATE = 0.3
@@ -110,7 +114,9 @@ def _converse(url: str, worker: int, deadline: float, tally: Tally, histories: d
                 question = {"role": "user", "content": f"{session_id} turn {turn} {rng.random():.6f}"}
                 path = "/v1/messages" if protocol == "anthropic" else "/v1/chat/completions"
                 body = {"model": "claude-haiku-4-5", "max_tokens": 64, "stream": stream, "messages": [*history, question]}
-                headers = {"X-Session-ID": session_id, "X-Trooper-Route": "cloud"}
+                # Each client its own key (no provider's shape, so never forwarded): Trooper shares the
+                # answers in flight between clients.
+                headers = {"X-Session-ID": session_id, "X-Trooper-Route": "cloud", "x-api-key": f"soak-client-{worker}"}
                 with client.stream("POST", path, json=body, headers=headers) as response:
                     if response.status_code != 200:
                         response.read()
@@ -150,7 +156,9 @@ def sample_memory(me: psutil.Process, fakes: list, until: float, samples: list[i
         time.sleep(1)
 
 
-def test_soak(fake_anthropic, fake_openai, fake_ollama, make_trooper, tmp_path):
+@pytest.mark.parametrize("clients", list(PHASES))
+def test_soak(fake_anthropic, fake_openai, fake_ollama, make_trooper, tmp_path, clients):
+    seconds = SOAK_SECONDS * PHASES[clients]
     rng = random.Random(2024)
     for fake in (fake_anthropic, fake_openai, fake_ollama):
         fake.default = ECHO
@@ -166,18 +174,18 @@ def test_soak(fake_anthropic, fake_openai, fake_ollama, make_trooper, tmp_path):
     )
     me = psutil.Process()
     tally, histories = Tally(), {}
-    deadline = time.monotonic() + SOAK_SECONDS
-    workers = [threading.Thread(target=converse, args=(server.url, w, deadline, tally, histories)) for w in range(SESSIONS)]
+    deadline = time.monotonic() + seconds
+    workers = [threading.Thread(target=converse, args=(server.url, w, deadline, tally, histories)) for w in range(clients)]
     samples: list[int] = []
     sampler = threading.Thread(target=sample_memory, args=(me, [fake_anthropic, fake_openai, fake_ollama], deadline, samples))
     for worker in [*workers, sampler]:
         worker.start()
-    time.sleep(SOAK_SECONDS / 3)
+    time.sleep(seconds / 3)
     fake_anthropic.stop()  # the primary goes away for a while, then comes back on the same port
-    time.sleep(min(5.0, SOAK_SECONDS / 6))
+    time.sleep(min(5.0, seconds / 6))
     fake_anthropic.start()
     for worker in [*workers, sampler]:
-        worker.join(SOAK_SECONDS + 60)
+        worker.join(seconds + 60)
     # Warm-up (first third: caches, pools, the SQLite page cache) is not growth.
     rss_warm, rss_after = samples[len(samples) // 3], samples[-1]
     injected = Counter(
@@ -207,12 +215,12 @@ def test_soak(fake_anthropic, fake_openai, fake_ollama, make_trooper, tmp_path):
 
     growth_mb = (rss_after - rss_warm) / 2**20
     print(
-        f"\nsoak {SOAK_SECONDS:.0f}s: {tally.served} answers served, faults injected {sum(injected.values())} "
+        f"\nsoak {seconds:.0f}s, {clients} clients: {tally.served} answers served, faults injected {sum(injected.values())} "
         f"{dict(injected)}, errors surfaced {len(tally.errors)}, truncated {len(tally.truncated)}, sessions with lost "
         f"turns {lost}/{len(histories)}, answered by {dict(tally.providers)}, RSS {samples[0] / 2**20:.0f} / after warm-up {rss_warm / 2**20:.0f} -> "
         f"{rss_after / 2**20:.0f} MB ({growth_mb:+.1f} MB), primary back: {back == 'claude'}"
     )
-    assert tally.served > SOAK_SECONDS * 5, "the soak did real work"
+    assert tally.served > seconds * 5, "the soak did real work"
     assert sum(injected.values()) > 50, "faults were injected"
     assert tally.errors == [], tally.errors[:5]
     assert tally.truncated == [], tally.truncated[:5]
