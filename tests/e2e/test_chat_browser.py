@@ -92,6 +92,7 @@ def test_chat_streams_escalates_returns_and_keeps_the_sitrep(trooper, fake_ollam
     page.reload()
     expect(finished_answers(page)).to_have_count(3, timeout=10_000)
     expect(page.locator(".divider")).to_have_count(2)
+    expect(page.locator(".divider").first).to_have_text("— escalated to Claude —")
     expect(page.locator(".chat-session[aria-current='true']")).to_have_count(1)
     assert not watched.dialogs and not watched.errors and not watched.remote_requests
 

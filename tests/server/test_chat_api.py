@@ -61,7 +61,7 @@ def test_seed_scenario_local_escalate_return(chat):
 
     claude.enqueue(reply_text("Claude recommends PgBouncer with a pool of 20."))
     events = post_sse(client, f"/sessions/{sid}/escalate")
-    assert events[0] == ("escalated", {"route": "cloud"})
+    assert events[0] == ("escalated", {"route": "cloud", "to": "claude"})
     done = events[-1][1]
     assert done["provider"] == "claude" and done["tier"] == "cloud" and done["route"] == "cloud"
     sent = json.dumps(claude.requests[-1].json)
@@ -168,3 +168,14 @@ def test_an_answer_cut_at_the_token_limit_says_so_live_and_when_reopened(chat):
     assert post_sse(client, f"/sessions/{sid}/messages", {"content": "thanks"})[-1][1]["stop_reason"] == "end_turn"
     answers = [m for m in client.get(f"/sessions/{sid}").json()["messages"] if m["role"] == "assistant"]
     assert [m["stop_reason"] for m in answers] == ["max_tokens", "end_turn"]
+
+
+def test_the_escalation_names_the_cloud_it_went_to(fake_gemini, fake_ollama, make_trooper):
+    """The chat page's divider says who answered: here Gemini, the only cloud configured."""
+    fake_gemini.default = reply_text("from gemini")
+    server = make_trooper(GEMINI_API_KEY="gemini-key-0123456789abcdef", GEMINI_URL=fake_gemini.chat_completions_url,
+                          FALLBACK_URL=fake_ollama.api_chat_url)
+    with httpx.Client(base_url=server.url + "/api/chat") as client:
+        sid = new_session(client)
+        post_sse(client, f"/sessions/{sid}/messages", {"content": "hello"})
+        assert post_sse(client, f"/sessions/{sid}/escalate")[0] == ("escalated", {"route": "cloud", "to": "gemini"})

@@ -253,8 +253,9 @@ class ChatEscalateHandler(StreamingChatHandler):
                 await self.send_error_event(exc)
                 return
             self.sessions.set_route(session, "cloud")
-            self.sessions.record_event(session, "escalated", to=plan.candidates[0].name)
-            await self.answer(session, request, plan, first_event=("escalated", {"route": "cloud"}))
+            escalated_to = plan.candidates[0].name
+            self.sessions.record_event(session, "escalated", to=escalated_to)
+            await self.answer(session, request, plan, first_event=("escalated", {"route": "cloud", "to": escalated_to}))
 
 
 def _up_to_last_question(messages: list[Message]) -> list[Message]:

@@ -65,12 +65,13 @@ function addUserMessage(text) {
   return addNode(el("article", { className: "msg msg-user" }, el("div", { className: "bubble", text })));
 }
 
-function addDivider(kind) {
+/** A divider between answers of the two routes; `to`: who was escalated to (a provider name). */
+function addDivider(kind, to) {
   const cloud = kind === "escalated";
   return addNode(el("div", {
     className: `divider ${cloud ? "divider-cloud" : "divider-local"}`,
     attrs: { role: "separator" },
-    text: cloud ? "— escalated to Claude —" : "— returned to local —",
+    text: cloud ? `— escalated to ${to ? providerName(to) : "the cloud"} —` : "— returned to local —",
   }));
 }
 
@@ -192,7 +193,7 @@ async function streamAnswer(path, body) {
     if (name === "escalated") {
       route = data.route || "cloud";
       showRoute();
-      addDivider("escalated");
+      addDivider("escalated", data.to);
     } else if (name === "start") {
       answer = new Answer(data);
     } else if (name === "delta") {
@@ -277,7 +278,7 @@ function conversationItems(chat) {
   const routeEvents = (Array.isArray(chat.events) ? chat.events : []).filter((e) => e.kind === "escalated" || e.kind === "returned");
   if (list.length && list.every((message) => message.created_at !== undefined)) {
     return [...list.map((message) => ({ message, at: message.created_at })),
-      ...routeEvents.map((event) => ({ divider: event.kind, at: event.created_at }))]
+      ...routeEvents.map((event) => ({ divider: event.kind, to: (event.detail || {}).to, at: event.created_at }))]
       .sort((a, b) => a.at - b.at);
   }
   const items = [];
@@ -285,7 +286,9 @@ function conversationItems(chat) {
   for (const message of list) {
     if (message.role === "assistant") {
       const tier = message.tier || "local";
-      if (lastTier && tier !== lastTier) items.push({ divider: tier === "cloud" ? "escalated" : "returned" });
+      if (lastTier && tier !== lastTier) {
+        items.push({ divider: tier === "cloud" ? "escalated" : "returned", to: message.provider });
+      }
       lastTier = tier;
     }
     items.push({ message });
@@ -297,7 +300,7 @@ function conversationItems(chat) {
 function showConversation(chat) {
   messages.replaceChildren();
   for (const item of conversationItems(chat)) {
-    if (item.divider) addDivider(item.divider);
+    if (item.divider) addDivider(item.divider, item.to);
     else if (item.message.role === "user") addUserMessage(String(item.message.text ?? ""));
     else if (item.message.role === "assistant") new Answer(item.message).finish(item.message);
   }
