@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from trooper.store import sqlite_reads as reads
 from trooper.store import sqlite_writes as writes
@@ -43,11 +43,20 @@ from trooper.store.schema import migrate
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-#: A queued write: what runs, its record, its number in the queue, and the session it belongs to.
-_Pending = tuple[writes.Write, Any, int, str]
-#: The writes a turn's acknowledgement waits for: when one is dropped, ``flush(session_id)`` says so.
-#: (Attempts, events and SITREPs are the routing's records: a turn does not fail for them.)
-_TRANSCRIPT_WRITES = frozenset({writes.upsert_session.__name__, writes.add_turns.__name__, writes.add_response.__name__})
+
+
+class _Pending(NamedTuple):
+    """A queued write: what runs, its record, its number in the queue, the session it belongs to."""
+
+    write: writes.Write
+    payload: Any
+    number: int
+    session_id: str
+    #: One a turn's acknowledgement waits for (the session's row, its turns, a kept response): when
+    #: it is dropped, ``flush(session_id)`` says so. Attempts, events and SITREPs are the routing's
+    #: records: a turn does not fail for them.
+    transcript: bool
+
 READER_THREADS = 2
 #: Upper bound of queued writes committed in one transaction.
 BATCH_SIZE = 1000
@@ -108,24 +117,24 @@ class SqliteStore(Store):
 
     # ------------------------------------------------------------ write side
 
-    def _enqueue(self, write: writes.Write, payload: Any, session_id: str) -> None:
+    def _enqueue(self, write: writes.Write, payload: Any, session_id: str, *, transcript: bool = False) -> None:
         if self._closed:
             raise RuntimeError("the store is closed")
         self._queued += 1
         if len(self._last_write) >= PENDING_SESSIONS_KEPT:
             self._last_write = {k: n for k, n in self._last_write.items() if n > self._committed}
         self._last_write[session_id] = self._queued
-        self._queue.put((write, payload, self._queued, session_id))
+        self._queue.put(_Pending(write, payload, self._queued, session_id, transcript))
 
     def upsert_session(self, session: SessionRecord) -> None:
-        self._enqueue(writes.upsert_session, session, session.id)
+        self._enqueue(writes.upsert_session, session, session.id, transcript=True)
 
     def set_route(self, session_id: str, route: str) -> None:
         self._enqueue(writes.set_route, (session_id, route, time.time()), session_id)
 
     def add_turns(self, turns: list[TurnRecord]) -> None:
         if turns:
-            self._enqueue(writes.add_turns, list(turns), turns[0].session_id)
+            self._enqueue(writes.add_turns, list(turns), turns[0].session_id, transcript=True)
 
     def add_attempt(self, attempt: AttemptRecord) -> None:
         self._enqueue(writes.add_attempt, attempt, attempt.session_id)
@@ -137,7 +146,7 @@ class SqliteStore(Store):
         self._enqueue(writes.add_sitrep, sitrep, sitrep.session_id)
 
     def add_response(self, response: ResponseRecord) -> None:
-        self._enqueue(writes.add_response, response, response.session_id)
+        self._enqueue(writes.add_response, response, response.session_id, transcript=True)
 
     async def flush(self, session_id: str | None = None) -> None:
         await self._submit(None)
@@ -171,7 +180,7 @@ class SqliteStore(Store):
         while True:
             pending: list[_Pending] = []
             for item in self._next_batch():
-                if isinstance(item, tuple):
+                if isinstance(item, _Pending):
                     pending.append(item)
                     continue
                 self._commit(pending)
@@ -189,7 +198,7 @@ class SqliteStore(Store):
         write then queues without waking this thread (a wake-up per write cost the event loop
         more than the write itself on a busy machine)."""
         batch = [self._queue.get()]
-        if isinstance(batch[0], tuple):
+        if isinstance(batch[0], _Pending):
             self._waited_for.wait(GROUP_COMMIT_SECONDS)
         self._waited_for.clear()  # a task queued from here on is in the queue: drained below
         while len(batch) < BATCH_SIZE:
@@ -217,18 +226,18 @@ class SqliteStore(Store):
                     try:
                         self._transaction(conn, [item])
                     except Exception:
-                        log.exception("store write %s dropped", item[0].__name__)
-                        if item[0].__name__ in _TRANSCRIPT_WRITES:
-                            self._dropped.add(item[3])
-        self._committed = pending[-1][2]
+                        log.exception("store write %s dropped", item.write.__name__)
+                        if item.transcript:
+                            self._dropped.add(item.session_id)
+        self._committed = pending[-1].number
 
     def _transaction(self, conn: sqlite3.Connection, pending: list[_Pending]) -> None:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for write, payload, _, session_id in pending:
-                if session_id in self._dropped and write.__name__ in _TRANSCRIPT_WRITES:
+            for item in pending:
+                if item.transcript and item.session_id in self._dropped:
                     continue  # it builds on a dropped turn: the session stays as committed until that is reported
-                write(conn, payload)
+                item.write(conn, item.payload)
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
