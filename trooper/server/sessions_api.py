@@ -20,7 +20,7 @@ from trooper.errors import InvalidRequest, TrooperError
 from trooper.frames import SCHEMAS, build_frame, frame_to_table_json
 from trooper.server.base import BaseHandler
 from trooper.server.live import Batch
-from trooper.store.base import Columns, Row
+from trooper.store.base import Columns, Row, session_columns
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 1000
@@ -59,11 +59,6 @@ def parse_since(raw: str) -> float:
 def _records(columns: Columns) -> list[Row]:
     names = list(columns)
     return [dict(zip(names, values)) for values in zip(*columns.values())]
-
-
-def _session_columns(sessions: list[Row]) -> Columns:
-    """Session summaries in the shape of the sessions table (``id`` is ``session_id`` there)."""
-    return {name: [s["id" if name == "session_id" else name] for s in sessions] for name in SCHEMAS["sessions"]}
 
 
 def _transcript_columns(turns: list[Row]) -> Columns:
@@ -123,7 +118,7 @@ class SessionListHandler(_ReadHandler):
         since = parse_since(raw_since) if raw_since is not None else None
         sessions = await self.state.store.list_sessions(limit=limit, offset=offset, since=since)
         if self.wants_table():
-            self.write_frame(build_frame("sessions", _session_columns(sessions)))
+            self.write_frame(build_frame("sessions", session_columns(sessions)))
             return
         self.write_json({"sessions": sessions, "limit": limit, "offset": offset})
 

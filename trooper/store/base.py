@@ -166,3 +166,15 @@ def first_words(text: str, limit: int = FIRST_WORDS_CHARS) -> str:
         return words
     cut = words[: limit + 1].rsplit(" ", 1)[0] if " " in words[:limit] else words[:limit]
     return cut.rstrip(" ,.;:") + "…"
+
+
+#: A session summary's fields after its id, in the order of the sessions table (docs/store.md).
+SESSION_SUMMARY_FIELDS = (
+    "parent_id", "source", "client", "route", "title", "created_at", "last_activity", "intent", "first_words", "branch",
+    "turn_count", "providers", "tokens_saved", "cost_spent", "cost_avoided", "unpriced_turns", "escalations", "fallbacks",
+)
+
+
+def session_columns(summaries: list[Row]) -> Columns:
+    """Session summaries as the sessions table's columns (``id`` is ``session_id`` there)."""
+    return {"session_id": [s["id"] for s in summaries], **{f: [s[f] for s in summaries] for f in SESSION_SUMMARY_FIELDS}}

@@ -7,7 +7,7 @@ import json
 import sqlite3
 from typing import Any
 
-from trooper.store.base import Columns, Row, branch_view, first_words
+from trooper.store.base import Columns, Row, branch_view, first_words, session_columns
 
 _TURN_COLUMNS = (
     "session_id, branch, seq, role, content, text, provider, model, tokens_in, tokens_out, tokens_cached, tokens_saved, "
@@ -146,7 +146,7 @@ _JSON_COLUMNS = ("detail", "sitrep")
 
 def table(conn: sqlite3.Connection, name: str, session_id: str | None) -> Columns:
     if name == "sessions":
-        return _session_columns(list_sessions(conn, None, 0, None))
+        return session_columns(list_sessions(conn, None, 0, None))
     where, params = _where_session(session_id)
     cursor = conn.execute(_TABLE_SQL[name].format(where=where), params)
     columns = _columns([d[0] for d in cursor.description], cursor.fetchall())
@@ -195,17 +195,7 @@ def _sessions_page(conn: sqlite3.Connection, where: str, params: list[Any], limi
         )
     )
     keys = [row.pop("page_key") for row in rows]
-    return _session_columns(_summarise(conn, rows, ids_sql, (*params, limit))), (keys[-1] if len(keys) == limit else None)
-
-
-def _session_columns(rows: list[Row]) -> Columns:
-    return {"session_id": [r["id"] for r in rows], **{f: [r[f] for r in rows] for f in _SUMMARY_FIELDS}}
-
-
-_SUMMARY_FIELDS = (
-    "parent_id", "source", "client", "route", "title", "created_at", "last_activity", "intent", "first_words", "branch",
-    "turn_count", "providers", "tokens_saved", "cost_spent", "cost_avoided", "unpriced_turns", "escalations", "fallbacks",
-)
+    return session_columns(_summarise(conn, rows, ids_sql, (*params, limit))), (keys[-1] if len(keys) == limit else None)
 
 
 def _columns(names: list[str], values: list[tuple[Any, ...]]) -> Columns:
