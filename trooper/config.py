@@ -298,7 +298,10 @@ class Settings:
 
 def variable(field_name: str) -> Variable[Any]:
     """The variable the ``Settings`` field ``field_name`` is read from."""
-    return variable_of(next(f for f in fields(Settings) if f.name == field_name))
+    for settings_field in fields(Settings):
+        if settings_field.name == field_name:
+            return variable_of(settings_field)
+    raise KeyError(f"Settings has no field {field_name!r}")
 
 
 def documented_variables() -> list[Variable[Any]]:

@@ -77,7 +77,7 @@ def setting(
     )
     metadata = {METADATA_KEY: variable}
     if factory is not None:
-        return field(default_factory=factory, metadata=metadata, repr=in_repr)
+        return field(default_factory=factory, metadata=metadata, repr=in_repr and not secret)
     return field(default=default, metadata=metadata, repr=in_repr and not secret)
 
 
