@@ -92,6 +92,8 @@ _ERRORS_FROM_WIRE = {
 
 #: Models that take ``max_completion_tokens`` and reject ``max_tokens``.
 _REASONING_MODEL = re.compile(r"^(o\d|gpt-5)")
+#: The reasoning efforts OpenAI's APIs take (the openai SDK's ``ReasoningEffort``).
+REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
 #: The most output tokens a model accepts to be asked for, by model-name prefix (the longest that
 #: matches): a larger ask is refused with a 400. Claude Code asks for 32,000, which must still
 #: reach gpt-4o-mini as an answer when it is the fallback. Models not listed are asked as sent.
@@ -157,6 +159,9 @@ def decode_request(body: dict[str, Any]) -> Request:
         include_usage=stream and bool(f.field(stream_options, "include_usage", bool, "stream_options")),
         metadata=metadata,
         prompt_cache_key=f.field(body, "prompt_cache_key", str),
+        # Not made a thinking budget for Claude: this API's answers cannot carry Claude's signed
+        # thinking back, and Claude refuses a thinking turn's tool results without it.
+        reasoning_effort=f.choice(body, "reasoning_effort", REASONING_EFFORTS),
     )
 
 
@@ -294,6 +299,7 @@ def encode_request(
     num_ctx: int | None = None,
     tool_call_signatures: bool = False,
     prompt_cache_key: bool = False,
+    reasoning_effort: bool = False,
 ) -> dict[str, Any]:
     """The body for ``POST .../chat/completions``. ``num_ctx`` is Ollama-only and ignored.
 
@@ -301,6 +307,8 @@ def encode_request(
     which Gemini 3 requires back; the first call of a turn that has none (it came from another
     model) carries Google's documented bypass value instead. Other upstreams get no signatures.
     ``prompt_cache_key`` (OpenAI): the client's ``prompt_cache_key`` is passed on.
+    ``reasoning_effort`` (OpenAI): the client's effort is passed on to a reasoning model (OpenAI
+    refuses it, 400, for one that does not reason: gpt-4o-mini answering a fallback).
     """
     messages: list[dict[str, Any]] = [{"role": "system", "content": request.system}] if request.system else []
     for message in request.messages:
@@ -329,6 +337,8 @@ def encode_request(
                 body["parallel_tool_calls"] = False
     if prompt_cache_key and request.prompt_cache_key:
         body["prompt_cache_key"] = request.prompt_cache_key
+    if reasoning_effort and request.reasoning_effort is not None and _REASONING_MODEL.match(model):
+        body["reasoning_effort"] = request.reasoning_effort
     return body
 
 
