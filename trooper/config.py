@@ -149,7 +149,7 @@ class Settings:
     gemini_url: str = setting(
         "https://generativelanguage.googleapis.com/v1beta/openai/chat/completions", "GEMINI_URL", "Gemini's OpenAI-compatible URL"
     )
-    gemini_model: str = setting("gemini-2.0-flash", "GEMINI_MODEL", "model used for Gemini")
+    gemini_model: str = setting("gemini-3.5-flash", "GEMINI_MODEL", "model used for Gemini")
     openai_api_key: str = setting("", "OPENAI_API_KEY", "enables OpenAI (third in the chain)", secret=True)
     openai_url: str = setting("https://api.openai.com/v1/chat/completions", "OPENAI_URL", "full chat/completions URL")
     openai_model: str = setting("gpt-4o-mini", "OPENAI_MODEL", "model used for OpenAI")

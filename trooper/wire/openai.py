@@ -105,6 +105,7 @@ OUTPUT_LIMITS = {
     "gemini-1.5": 8_192,
     "gemini-2.0": 8_192,
     "gemini-2.5": 65_536,
+    "gemini-3": 64_000,
 }
 #: What Google documents for a tool call that has no ``thought_signature`` because another model
 #: made it (a conversation moved to Gemini): Gemini 3 accepts it instead of refusing the request.
