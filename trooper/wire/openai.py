@@ -248,12 +248,16 @@ def _wire_call(block: ToolUseBlock, signature: str | None) -> dict[str, Any]:
 
 def _decode_tool(path: str, tool: dict[str, Any]) -> Tool:
     f.choice(tool, "type", ("function",), path, required=True)
-    function = f.field(tool, "function", dict, path, required=True)
-    fn_path = f"{path}.function"
-    parameters = f.field(function, "parameters", dict, fn_path)
+    return function_tool(f.field(tool, "function", dict, path, required=True), f"{path}.function")
+
+
+def function_tool(function: dict[str, Any], path: str) -> Tool:
+    """A function tool from its ``name``, ``description`` and ``parameters`` (both OpenAI APIs name
+    them so; Responses puts them on the tool itself); no parameters is an empty object schema."""
+    parameters = f.field(function, "parameters", dict, path)
     return Tool(
-        name=f.field(function, "name", str, fn_path, required=True),
-        description=f.field(function, "description", str, fn_path) or "",
+        name=f.field(function, "name", str, path, required=True),
+        description=f.field(function, "description", str, path) or "",
         input_schema=parameters if parameters is not None else {"type": "object", "properties": {}},
     )
 

@@ -309,12 +309,7 @@ def _decode_tool(path: str, tool: dict[str, Any]) -> Tool:
             f"{path}.type: {kind!r} tools are not supported by Trooper, which serves function tools only "
             "(built-in tools run on OpenAI's servers, and no other upstream has them)"
         )
-    parameters = f.field(tool, "parameters", dict, path)
-    return Tool(
-        name=f.field(tool, "name", str, path, required=True),
-        description=f.field(tool, "description", str, path) or "",
-        input_schema=parameters if parameters is not None else {"type": "object", "properties": {}},
-    )
+    return openai.function_tool(tool, path)
 
 
 def _function_name(choice: dict[str, Any]) -> str:
