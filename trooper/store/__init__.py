@@ -1,4 +1,5 @@
-"""Session store: what the proxy records, behind a narrow interface (SQLite by default)."""
+"""Session store: what the proxy records, behind a narrow interface (SQLite by default,
+PostgreSQL when ``TROOPER_DB`` is a ``postgresql://`` URL)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,21 @@ from trooper.store.base import Store, StoreWriteError
 from trooper.store.sqlite import SqliteStore
 
 
+def is_postgres_url(db: str) -> bool:
+    """Whether a ``TROOPER_DB`` value names a PostgreSQL database rather than a SQLite file."""
+    return db.startswith(("postgresql://", "postgres://"))
+
+
 def open_store(settings: Settings) -> Store:
-    """The store ``settings.db_path`` names (``:memory:`` for a throwaway one)."""
+    """The store ``settings.db_path`` names: a PostgreSQL URL, or a SQLite file (``:memory:`` for
+    a throwaway one)."""
+    if is_postgres_url(settings.db_path):
+        # Imported only here: psycopg is the optional ``postgres`` extra.
+        from trooper.store.postgres import PostgresStore
+
+        return PostgresStore(settings.db_path)
     path = settings.db_path if settings.db_path == ":memory:" else str(Path(settings.db_path).expanduser())
     return SqliteStore(path)
 
 
-__all__ = ["SqliteStore", "Store", "StoreWriteError", "open_store"]
+__all__ = ["SqliteStore", "Store", "StoreWriteError", "is_postgres_url", "open_store"]

@@ -1,0 +1,93 @@
+"""The PostgreSQL store (``TROOPER_DB=postgresql://…``): the SQLite store's interface and group
+commits, on a database that several replicas share.
+
+The queueing is ``QueuedStore``'s: the request path only enqueues, one writer thread commits each
+group of writes in one transaction (statements pipelined: one round trip per group, not per
+statement), and reads run in a small thread pool on connections of their own, each read one
+REPEATABLE READ snapshot. Transactions from several replicas touching the same sessions can
+deadlock; PostgreSQL then aborts one, and its group is run again.
+
+What the store writes is made safe under concurrency by the database, not by this process: turns
+are upserted on their key (session, branch, seq), so two replicas storing the same resent history
+at the same moment leave each message once and in order.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg import IsolationLevel
+from psycopg_pool import ConnectionPool
+
+from trooper.store import postgres_reads, postgres_writes
+from trooper.store.postgres_schema import migrate
+from trooper.store.queued import READER_THREADS, Pending, QueuedStore
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: How many times a group of writes is run again after PostgreSQL aborted it (a deadlock with
+#: another replica's group, a serialization failure) before it counts as failed.
+RETRIES = 5
+#: How long opening the store waits for the database (a replica may start before it).
+CONNECT_SECONDS = 10.0
+
+
+def redacted(url: str) -> str:
+    """The URL without its password, to show (logs, ``trooper doctor``)."""
+    return re.sub(r"^(\w+://[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
+class PostgresStore(QueuedStore):
+    writes = postgres_writes
+    reads = postgres_reads
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        with psycopg.connect(url, autocommit=True, connect_timeout=int(CONNECT_SECONDS)) as conn:
+            migrate(conn)
+        self._writer_pool = ConnectionPool(url, min_size=1, max_size=1, kwargs={"autocommit": True}, open=False,
+                                           name="trooper-store-writer")
+        self._reader_pool = ConnectionPool(url, min_size=1, max_size=READER_THREADS, configure=_read_only, open=False,
+                                           name="trooper-store-read")
+        self._writer_pool.open(wait=True, timeout=CONNECT_SECONDS)
+        self._reader_pool.open(wait=True, timeout=CONNECT_SECONDS)
+        super().__init__()
+
+    def _transaction(self, pending: list[Pending]) -> None:
+        def run(conn: Any) -> None:
+            with conn.pipeline():
+                for item in pending:
+                    item.write(conn, item.payload)
+
+        self._run_in_transaction(run)
+
+    def _run_in_transaction(self, run: Callable[[Any], T]) -> T:
+        for attempt in range(RETRIES):
+            try:
+                with self._writer_pool.connection() as conn, conn.transaction():
+                    return run(conn)
+            except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
+                if attempt == RETRIES - 1:
+                    raise
+                log.info("a store transaction was aborted by PostgreSQL (another replica's); running it again")
+        raise AssertionError("unreachable")
+
+    def _run_read(self, query: Callable[[Any], T]) -> T:
+        with self._reader_pool.connection() as conn:
+            return query(conn)
+
+    def _release(self) -> None:
+        self._writer_pool.close()
+        self._reader_pool.close()
+
+
+def _read_only(conn: psycopg.Connection[Any]) -> None:
+    # Every read is one consistent snapshot, as a SQLite read transaction is.
+    conn.isolation_level = IsolationLevel.REPEATABLE_READ
+    conn.read_only = True
