@@ -20,7 +20,7 @@ from trooper.server.live import LiveFeed
 from trooper.server.response_log import ResponseLog
 from trooper.server.session_service import SessionService
 from trooper.server.state import AppState, Services
-from trooper.store import open_store
+from trooper.store import open_store, store_label
 
 log = logging.getLogger("trooper")
 
@@ -98,7 +98,7 @@ class Runtime:
             f"  dashboard:  {self.url}/dashboard",
             f"  local tier: {local_line}",
             f"  cloud:      {cloud}",
-            f"  store:      {self.settings.db_path}",
+            f"  store:      {store_label(self.settings.db_path)}",
         ]
         return "\n".join(lines)
 

@@ -4,6 +4,7 @@ PostgreSQL when ``TROOPER_DB`` is a ``postgresql://`` URL)."""
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from trooper.config import Settings
 from trooper.store.base import Store, StoreWriteError
@@ -13,6 +14,17 @@ from trooper.store.sqlite import SqliteStore
 def is_postgres_url(db: str) -> bool:
     """Whether a ``TROOPER_DB`` value names a PostgreSQL database rather than a SQLite file."""
     return db.startswith(("postgresql://", "postgres://"))
+
+
+def store_label(db: str) -> str:
+    """What ``TROOPER_DB`` names, to show: a SQLite path as it is, a PostgreSQL URL as
+    ``PostgreSQL user@host:port/database`` (never its password)."""
+    if not is_postgres_url(db):
+        return db
+    parts = urlsplit(db)
+    user = f"{unquote(parts.username)}@" if parts.username else ""
+    where = f"{parts.hostname or 'localhost'}:{parts.port or 5432}"
+    return f"PostgreSQL {user}{where}{parts.path or '/'}"
 
 
 def open_store(settings: Settings) -> Store:
@@ -27,4 +39,4 @@ def open_store(settings: Settings) -> Store:
     return SqliteStore(path)
 
 
-__all__ = ["SqliteStore", "Store", "StoreWriteError", "is_postgres_url", "open_store"]
+__all__ = ["SqliteStore", "Store", "StoreWriteError", "is_postgres_url", "open_store", "store_label"]

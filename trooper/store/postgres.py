@@ -15,16 +15,16 @@ at the same moment leave each message once and in order.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import psycopg
 from psycopg import IsolationLevel
 from psycopg_pool import ConnectionPool
 
 from trooper.store import postgres_reads, postgres_writes
-from trooper.store.postgres_schema import migrate
+from trooper.store.postgres_schema import migrate, schema_version
 from trooper.store.queued import READER_THREADS, Pending, QueuedStore
 
 log = logging.getLogger(__name__)
@@ -38,9 +38,19 @@ RETRIES = 5
 CONNECT_SECONDS = 10.0
 
 
-def redacted(url: str) -> str:
-    """The URL without its password, to show (logs, ``trooper doctor``)."""
-    return re.sub(r"^(\w+://[^:/@]+):[^@]*@", r"\1:***@", url)
+class StoreUnreachable(Exception):
+    """The database could not be reached or read (the message never holds the password)."""
+
+
+def database_schema_version(url: str, timeout: float) -> int:
+    """The schema version of the database ``url`` names (0 when Trooper never wrote to it)."""
+    password = urlsplit(url).password
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=max(1, round(timeout))) as conn:
+            return schema_version(conn)
+    except psycopg.Error as exc:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StoreUnreachable(message.replace(password, "***") if password else message) from None
 
 
 class PostgresStore(QueuedStore):
