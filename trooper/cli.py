@@ -24,7 +24,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the proxy, the chat page and the dashboard")
     serve.add_argument("--port", type=int, help="port to listen on (default: TROOPER_PORT or 3000)")
     serve.add_argument("--bind", help="address to bind (default: TROOPER_BIND or 127.0.0.1)")
-    serve.add_argument("--db", help="session store path (default: TROOPER_DB or ~/.trooper/trooper.db)")
+    serve.add_argument("--db", help="session store: a SQLite path or a postgresql:// URL (default: TROOPER_DB or ~/.trooper/trooper.db)")
     serve.add_argument(
         "--insecure", action="store_true", help="allow binding a non-loopback address without TROOPER_TOKEN"
     )

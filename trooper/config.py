@@ -194,6 +194,8 @@ class Settings:
     port: int = 3000
     bind: str = "127.0.0.1"
     token: str = field(default="", repr=False)
+    #: ``TROOPER_DB``: a SQLite file (``:memory:`` for a throwaway store), or a PostgreSQL URL
+    #: (``postgresql://user:password@host/db``) that ``trooper.store.open_store`` opens instead.
     db_path: str = str(Path.home() / ".trooper" / "trooper.db")
     #: The secret jupyter-server-proxy sends so that a public Host may reach a loopback Trooper
     #: (``trooper.server.hosts``).
