@@ -60,29 +60,36 @@ def set_route(conn: Connection, change: tuple[str, str, float]) -> None:
     conn.execute("UPDATE sessions SET route = %s WHERE id = %s", (route, session_id))
 
 
+#: The turn columns an upsert writes, with the array type each is sent as (``unnest`` turns the
+#: arrays back into rows: a whole history is one statement, prepared once, whatever its length).
+_TURN_ARRAYS = (
+    ("session_id", "text"), ("branch", "int"), ("seq", "int"), ("role", "text"), ("content", "text"), ("text", "text"),
+    ("provider", "text"), ("model", "text"), ("tokens_in", "bigint"), ("tokens_out", "bigint"),
+    ("latency_ms", "float8"), ("created_at", "float8"), ("tokens_cached", "bigint"), ("tokens_saved", "bigint"),
+    ("stop_reason", "text"), ("tier", "text"), ("cost_spent", "float8"), ("cost_avoided", "float8"),
+)
+_UPSERT_TURNS = (
+    f"INSERT INTO turns ({', '.join(name for name, _ in _TURN_ARRAYS)}) "
+    f"SELECT * FROM unnest({', '.join(f'%b::{kind}[]' for _, kind in _TURN_ARRAYS)}) "
+    "ON CONFLICT (session_id, branch, seq) DO UPDATE SET "
+    + ", ".join(f"{name} = excluded.{name}" for name, _ in _TURN_ARRAYS[3:])
+)
+
+
 def add_turns(conn: Connection, turns: list[TurnRecord]) -> None:
-    with conn.cursor() as cursor:
-        cursor.executemany(
-            "INSERT INTO turns (session_id, branch, seq, role, content, text, provider, model, tokens_in, tokens_out, "
-            "latency_ms, created_at, tokens_cached, tokens_saved, stop_reason, tier, cost_spent, cost_avoided) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
-            "ON CONFLICT (session_id, branch, seq) DO UPDATE SET role = excluded.role, content = excluded.content, "
-            "text = excluded.text, provider = excluded.provider, model = excluded.model, tokens_in = excluded.tokens_in, "
-            "tokens_out = excluded.tokens_out, latency_ms = excluded.latency_ms, created_at = excluded.created_at, "
-            "tokens_cached = excluded.tokens_cached, tokens_saved = excluded.tokens_saved, "
-            "stop_reason = excluded.stop_reason, tier = excluded.tier, cost_spent = excluded.cost_spent, "
-            "cost_avoided = excluded.cost_avoided",
-            [
-                (
-                    # PostgreSQL text holds no NUL character (in the JSON it is escaped as \u0000).
-                    t.session_id, t.branch, t.seq, t.role, json.dumps(t.content, ensure_ascii=False),
-                    plain_text(t.content).replace("\x00", ""), t.provider, t.model, t.tokens_in, t.tokens_out,
-                    t.latency_ms, t.created_at, t.tokens_cached, t.tokens_saved, t.stop_reason, t.tier, t.cost_spent,
-                    t.cost_avoided,
-                )
-                for t in turns
-            ],
+    # One statement may not upsert a row twice: the last record of a (session, branch, seq) wins,
+    # as it would in separate statements.
+    latest_by_key = {(t.session_id, t.branch, t.seq): t for t in turns}
+    rows = [
+        (
+            # PostgreSQL text holds no NUL character (in the JSON it is escaped as \u0000).
+            t.session_id, t.branch, t.seq, t.role, json.dumps(t.content, ensure_ascii=False),
+            plain_text(t.content).replace("\x00", ""), t.provider, t.model, t.tokens_in, t.tokens_out, t.latency_ms,
+            t.created_at, t.tokens_cached, t.tokens_saved, t.stop_reason, t.tier, t.cost_spent, t.cost_avoided,
         )
+        for t in latest_by_key.values()
+    ]
+    conn.execute(_UPSERT_TURNS, [list(column) for column in zip(*rows)])
     latest: dict[str, float] = {}
     for t in turns:
         latest[t.session_id] = max(latest.get(t.session_id, t.created_at), t.created_at)
