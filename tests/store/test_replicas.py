@@ -1,4 +1,5 @@
-"""Two replicas on one PostgreSQL database: what the database itself keeps safe.
+"""Two replicas on one PostgreSQL database: what the database itself keeps safe, and how each
+hears of the other's commits.
 
 Each replica is a store of its own (its own connections and writer thread, no lock shared with
 the other), as two ``trooper serve`` processes are.
@@ -7,6 +8,7 @@ the other), as two ``trooper serve`` processes are.
 from __future__ import annotations
 
 import asyncio
+import time
 
 import psycopg
 
@@ -14,7 +16,7 @@ from tests.store.sample import text
 from trooper.config import Settings
 from trooper.store import open_store
 from trooper.store.base import Store
-from trooper.store.records import SessionRecord, TurnRecord
+from trooper.store.records import EventRecord, SessionRecord, TurnRecord
 
 SESSIONS = [f"session-{i}" for i in range(8)]
 TURNS = 40
@@ -68,6 +70,32 @@ async def test_consecutive_turns_on_alternating_replicas_read_the_same_everywher
             summary = await replica.get_session("s")
             assert summary is not None and summary["turn_count"] == TURNS
         assert await a.table("turns") == await b.table("turns")
+    finally:
+        await a.close()
+        await b.close()
+
+
+async def test_each_replica_hears_the_others_changes_not_its_own(postgres_url: str) -> None:
+    a, b = open_store(Settings(db_path=postgres_url)), open_store(Settings(db_path=postgres_url))
+    loop = asyncio.get_running_loop()
+    heard: dict[str, list[dict[str, str]]] = {"a": [], "b": []}
+    a.watch(heard["a"].append, loop)
+    b.watch(heard["b"].append, loop)
+    try:
+        await asyncio.sleep(0.5)  # both listening
+        # One group of writes announcing far more than one notice can carry (8000 bytes).
+        many = [f"a-long-session-name-to-fill-the-notices-{i:04d}" for i in range(400)]
+        for session_id in many:
+            a.add_event(EventRecord(session_id, "fallback", {"to": "claude"}))
+        a.add_turns([TurnRecord("s", 0, "user", text("hi"))])
+        await a.flush()
+        deadline = time.monotonic() + 5
+        while len(heard["b"]) < len(many) + 1 and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert sorted(u["session_id"] for u in heard["b"] if u == {"type": "event", "session_id": u["session_id"],
+                                                                     "kind": "fallback"}) == many
+        assert {"type": "turn", "session_id": "s"} in heard["b"]
+        assert heard["a"] == [], "a replica's own changes are published by itself, not heard back"
     finally:
         await a.close()
         await b.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 
@@ -74,6 +75,8 @@ class Runtime:
         runtime.local_tier.start()
         if settings.auto_recovery:
             runtime.prober.start()
+        # Other replicas' turns on a shared store reach this one's live views (dashboard, chat).
+        runtime.store.watch(runtime.feed.publish, asyncio.get_running_loop())
         runtime.server = GuardedHTTPServer(runtime.app, xheaders=False, idle_connection_timeout=300, body_timeout=120)
         runtime.server.guard(connection_cap(raise_open_file_limit()))
         runtime.server.add_sockets(sockets)

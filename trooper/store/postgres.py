@@ -14,7 +14,11 @@ at the same moment leave each message once and in order.
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
+import threading
+import uuid
 from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
@@ -25,6 +29,7 @@ from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool
 
 from trooper.store import postgres_reads, postgres_writes
+from trooper.store.base import Row
 from trooper.store.postgres_schema import migrate, schema_version
 from trooper.store.queued import READER_THREADS, Pending, QueuedStore
 
@@ -37,6 +42,31 @@ T = TypeVar("T")
 RETRIES = 5
 #: How long opening the store waits for the database (a replica may start before it).
 CONNECT_SECONDS = 10.0
+#: The channel each commit's changes are announced on, for the other replicas' live views.
+CHANGES_CHANNEL = "trooper_changes"
+#: Room for the changes in one notice (PostgreSQL refuses a payload of 8000 bytes or more).
+NOTICE_BYTES = 7000
+#: How often the listener looks up from waiting for notices to see whether the store closed.
+LISTEN_POLL_SECONDS = 0.5
+
+
+def change_notices(replica: str, changes: list[Row]) -> list[str]:
+    """The NOTIFY payloads announcing ``changes`` (each once), each under PostgreSQL's 8000-byte limit."""
+    unique = list(dict.fromkeys(json.dumps(change, ensure_ascii=False, sort_keys=True) for change in changes))
+    notices: list[str] = []
+    chunk: list[str] = []
+    for change in unique:
+        if chunk and sum(len(c.encode()) + 1 for c in chunk) + len(change.encode()) > NOTICE_BYTES:
+            notices.append(_notice(replica, chunk))
+            chunk = []
+        chunk.append(change)
+    if chunk:
+        notices.append(_notice(replica, chunk))
+    return notices
+
+
+def _notice(replica: str, changes: list[str]) -> str:
+    return f'{{"from": "{replica}", "changes": [{", ".join(changes)}]}}'
 
 
 class StoreUnreachable(Exception):
@@ -68,12 +98,19 @@ class PostgresStore(QueuedStore):
                                            name="trooper-store-read")
         self._writer_pool.open(wait=True, timeout=CONNECT_SECONDS)
         self._reader_pool.open(wait=True, timeout=CONNECT_SECONDS)
+        #: Names this process's notices, which its own listener skips.
+        self.replica = uuid.uuid4().hex
+        self._watching = threading.Event()
+        self._listener: threading.Thread | None = None
         super().__init__()
 
     def _transaction(self, pending: list[Pending]) -> None:
         def run(conn: Any) -> None:
             for item in pending:
                 item.write(conn, item.payload)
+            # Delivered to the other replicas' listeners when (and only if) this commits.
+            for payload in change_notices(self.replica, [item.change for item in pending if item.change is not None]):
+                conn.execute("SELECT pg_notify(%s, %s)", (CHANGES_CHANNEL, payload))
 
         self._run_in_transaction(run, pipelined=True)
 
@@ -109,6 +146,34 @@ class PostgresStore(QueuedStore):
     def _release(self) -> None:
         self._writer_pool.close()
         self._reader_pool.close()
+        self._watching.set()  # stops the listener within a second
+        if self._listener is not None:
+            self._listener.join(LISTEN_POLL_SECONDS * 2)
+
+    def watch(self, publish: Callable[[Row], None], loop: asyncio.AbstractEventLoop) -> None:
+        """Other replicas' commits, as the live feed's updates: one connection LISTENs on
+        ``CHANGES_CHANNEL`` (no polling of the tables); this store's own notices are skipped."""
+        self._listener = threading.Thread(
+            target=self._listen, args=(publish, loop), name="trooper-store-listen", daemon=True
+        )
+        self._listener.start()
+
+    def _listen(self, publish: Callable[[Row], None], loop: asyncio.AbstractEventLoop) -> None:
+        while not self._watching.is_set():
+            try:
+                with psycopg.connect(self.url, autocommit=True, connect_timeout=int(CONNECT_SECONDS)) as conn:
+                    conn.execute(f"LISTEN {CHANGES_CHANNEL}")
+                    while not self._watching.is_set():
+                        for notice in conn.notifies(timeout=LISTEN_POLL_SECONDS):
+                            message = json.loads(notice.payload)
+                            if message["from"] != self.replica:
+                                for update in message["changes"]:
+                                    loop.call_soon_threadsafe(publish, update)
+            except psycopg.Error as exc:  # the database restarted or is unreachable: listen again
+                log.warning("listening for other replicas' changes failed (%s); again in 1 s", exc)
+                self._watching.wait(1.0)
+            except RuntimeError:  # the event loop closed: nobody is watching any more
+                return
 
 
 def _commit_without_waiting_for_disk(conn: psycopg.Connection[Any]) -> None:

@@ -53,6 +53,9 @@ class Pending(NamedTuple):
     #: it is dropped, ``flush(session_id)`` says so. Attempts, events and SITREPs are the routing's
     #: records: a turn does not fail for them.
     transcript: bool
+    #: What this write changed, as a live-feed update (``{"type": "turn", "session_id": …}``), for
+    #: a store that tells other processes of its commits; None for a change nobody watches.
+    change: Row | None
 
 
 READER_THREADS = 2
@@ -76,6 +79,11 @@ class _Task:
 
 
 _STOP = object()
+
+
+def _change(kind: str, session_id: str) -> Row:
+    # The live feed's update shapes (the session service publishes the same in its own process).
+    return {"type": kind, "session_id": session_id}
 
 
 class QueuedStore(Store):
@@ -120,36 +128,40 @@ class QueuedStore(Store):
 
     # ------------------------------------------------------------ write side
 
-    def _enqueue(self, write: Write, payload: Any, session_id: str, *, transcript: bool = False) -> None:
+    def _enqueue(
+        self, write: Write, payload: Any, session_id: str, change: Row | None, *, transcript: bool = False
+    ) -> None:
         if self._closed:
             raise RuntimeError("the store is closed")
         self._queued += 1
         if len(self._last_write) >= PENDING_SESSIONS_KEPT:
             self._last_write = {k: n for k, n in self._last_write.items() if n > self._committed}
         self._last_write[session_id] = self._queued
-        self._queue.put(Pending(write, payload, self._queued, session_id, transcript))
+        self._queue.put(Pending(write, payload, self._queued, session_id, transcript, change))
 
     def upsert_session(self, session: SessionRecord) -> None:
-        self._enqueue(self.writes.upsert_session, session, session.id, transcript=True)
+        self._enqueue(self.writes.upsert_session, session, session.id, _change("session", session.id), transcript=True)
 
     def set_route(self, session_id: str, route: str) -> None:
-        self._enqueue(self.writes.set_route, (session_id, route, time.time()), session_id)
+        self._enqueue(self.writes.set_route, (session_id, route, time.time()), session_id, _change("session", session_id))
 
     def add_turns(self, turns: list[TurnRecord]) -> None:
         if turns:
-            self._enqueue(self.writes.add_turns, list(turns), turns[0].session_id, transcript=True)
+            session_id = turns[0].session_id
+            self._enqueue(self.writes.add_turns, list(turns), session_id, _change("turn", session_id), transcript=True)
 
     def add_attempt(self, attempt: AttemptRecord) -> None:
-        self._enqueue(self.writes.add_attempt, attempt, attempt.session_id)
+        self._enqueue(self.writes.add_attempt, attempt, attempt.session_id, _change("attempt", attempt.session_id))
 
     def add_event(self, event: EventRecord) -> None:
-        self._enqueue(self.writes.add_event, event, event.session_id)
+        change = {**_change("event", event.session_id), "kind": event.kind}
+        self._enqueue(self.writes.add_event, event, event.session_id, change)
 
     def add_sitrep(self, sitrep: SitrepRecord) -> None:
-        self._enqueue(self.writes.add_sitrep, sitrep, sitrep.session_id)
+        self._enqueue(self.writes.add_sitrep, sitrep, sitrep.session_id, _change("sitrep", sitrep.session_id))
 
     def add_response(self, response: ResponseRecord) -> None:
-        self._enqueue(self.writes.add_response, response, response.session_id, transcript=True)
+        self._enqueue(self.writes.add_response, response, response.session_id, None, transcript=True)
 
     async def flush(self, session_id: str | None = None) -> None:
         await self._submit(None)

@@ -11,6 +11,7 @@ writer and the readers share it under a lock.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import sqlite3
 import threading
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from trooper.store import sqlite_reads, sqlite_writes
+from trooper.store.base import Row
 from trooper.store.queued import Pending, QueuedStore
 from trooper.store.schema import migrate
 
@@ -69,6 +71,9 @@ class SqliteStore(QueuedStore):
                     conn.execute("ROLLBACK")
                 raise
         return result
+
+    def watch(self, publish: Callable[[Row], None], loop: asyncio.AbstractEventLoop) -> None:
+        """Nothing to watch: one process writes a SQLite file, and it publishes its own changes."""
 
     def _release(self) -> None:
         for conn in [*self._reader_conns, self._writer_conn]:
