@@ -13,7 +13,7 @@ RUN_EXTRAS := local,notebook,postgres
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 PYTEST_ARGS ?=
 
-.PHONY: run test setup doctor browser postgres bench soak clean
+.PHONY: run test setup doctor browser postgres nginx bench soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,12 @@ postgres:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; \
 	  else echo "install Debian's postgresql (sudo apt-get install postgresql) for the store tests"; exit 1; fi; }
 
+# Debian's nginx: the balancer the deployment recipe (docs/deploy.md) puts in front of replicas.
+nginx:
+	@{ command -v nginx || test -x /usr/sbin/nginx; } >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light; \
+	  else echo "install Debian's nginx (sudo apt-get install nginx-light) for the balancer tests"; exit 1; fi; }
+
 run: $(RUN_STAMP)
 	$(BIN)/trooper serve
 
@@ -51,7 +57,7 @@ doctor: $(RUN_STAMP)
 	$(BIN)/trooper doctor
 
 # The type checker first (settings in pyproject.toml: strict on the seams), then the suite.
-test: $(TEST_STAMP) browser postgres
+test: $(TEST_STAMP) browser postgres nginx
 	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
