@@ -15,6 +15,7 @@ from typing import Any, Coroutine
 
 from trooper.config import ConfigError, Settings, environment_with_env_file
 from trooper.server.hosts import is_loopback_name
+from trooper.store import StoreUnavailable, store_label
 from trooper.wording import counted
 
 
@@ -122,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"trooper: WARNING: serving on {settings.bind} with no access token (--insecure).", file=sys.stderr)
     try:
         _run(_serve(settings))
+    except StoreUnavailable as exc:
+        print(f"trooper: cannot open the store {store_label(settings.db_path)}: {exc}", file=sys.stderr)
+        return 1
     except OSError as exc:
         print(f"trooper: cannot listen on {settings.bind}:{settings.port}: {exc.strerror}", file=sys.stderr)
         return 1

@@ -35,7 +35,7 @@ from trooper.providers.ollama_catalog import (
     pull_hint,
 )
 from trooper.providers.upstream_client import FAILED_EXCHANGE, open_upstream_client
-from trooper.store import is_postgres_url, store_label
+from trooper.store import StoreUnavailable, is_postgres_url, store_label
 from trooper.store.schema import SCHEMA_VERSION
 
 #: ``ok``: works; ``off``: optional and not configured; ``warn``: degraded; ``fail``: must be fixed.
@@ -214,12 +214,12 @@ def _store_check(settings: Settings) -> Check:
 def _postgres_check(url: str) -> Check:
     label = store_label(url)
     try:
-        from trooper.store.postgres import StoreUnreachable, database_schema_version
+        from trooper.store.postgres import database_schema_version
     except ImportError:
         return Check("store", "fail", f"{label}: psycopg is not installed", "pip install 'trooper[postgres]'")
     try:
         version = database_schema_version(url, PROBE_TIMEOUT)
-    except StoreUnreachable as exc:
+    except StoreUnavailable as exc:
         return Check("store", "fail", f"{label} is not reachable: {exc}", "start PostgreSQL or correct TROOPER_DB")
     if version > SCHEMA_VERSION:
         return Check("store", "fail", f"{label} is at schema version {version}, newer than this Trooper ({SCHEMA_VERSION})",

@@ -34,9 +34,11 @@ class Runtime:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        # First: a store that cannot be opened (a database unreachable) stops the start before
+        # anything else needs closing.
+        self.store = open_store(settings)
         # Built in Runtime.start, a coroutine: the client binds to the server's event loop.
         self.client = open_upstream_client(connect_timeout=settings.connect_timeout, total_timeout=settings.provider_timeout)
-        self.store = open_store(settings)
         self.feed = LiveFeed()
         self.local_tier = LocalTier(settings, self.client)
         self.router = AdmittingRouter(

@@ -7,7 +7,7 @@ from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
 from trooper.config import Settings
-from trooper.store.base import Store, StoreWriteError
+from trooper.store.base import Store, StoreUnavailable, StoreWriteError
 from trooper.store.sqlite import SqliteStore
 
 
@@ -32,11 +32,14 @@ def open_store(settings: Settings) -> Store:
     a throwaway one)."""
     if is_postgres_url(settings.db_path):
         # Imported only here: psycopg is the optional ``postgres`` extra.
-        from trooper.store.postgres import PostgresStore
+        try:
+            from trooper.store.postgres import PostgresStore
+        except ImportError:
+            raise StoreUnavailable("psycopg is not installed: pip install 'trooper[postgres]'") from None
 
         return PostgresStore(settings.db_path)
     path = settings.db_path if settings.db_path == ":memory:" else str(Path(settings.db_path).expanduser())
     return SqliteStore(path)
 
 
-__all__ = ["SqliteStore", "Store", "StoreWriteError", "is_postgres_url", "open_store", "store_label"]
+__all__ = ["SqliteStore", "Store", "StoreUnavailable", "StoreWriteError", "is_postgres_url", "open_store", "store_label"]

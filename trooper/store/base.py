@@ -34,6 +34,11 @@ TABLES = ("sessions", "turns", "attempts", "events", "sitreps")
 class StoreWriteError(Exception):
     """A write of a session's row or turns could not be committed and was dropped."""
 
+
+class StoreUnavailable(Exception):
+    """The store cannot be opened or read: its database is unreachable, or its driver is not
+    installed. The message never holds a password."""
+
 class Store(abc.ABC):
     # ------------------------------------------------------------ write side (never blocks)
 

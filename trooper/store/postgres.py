@@ -29,7 +29,7 @@ from psycopg.pq import TransactionStatus
 from psycopg_pool import ConnectionPool
 
 from trooper.store import postgres_reads, postgres_writes
-from trooper.store.base import Row
+from trooper.store.base import Row, StoreUnavailable
 from trooper.store.postgres_schema import migrate, schema_version
 from trooper.store.queued import READER_THREADS, Pending, QueuedStore
 
@@ -69,19 +69,20 @@ def _notice(replica: str, changes: list[str]) -> str:
     return f'{{"from": "{replica}", "changes": [{", ".join(changes)}]}}'
 
 
-class StoreUnreachable(Exception):
-    """The database could not be reached or read (the message never holds the password)."""
+def unavailable(url: str, exc: psycopg.Error) -> StoreUnavailable:
+    """``exc`` as a StoreUnavailable: its first line, the URL's password (should it appear) masked."""
+    password = urlsplit(url).password
+    message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return StoreUnavailable(message.replace(password, "***") if password else message)
 
 
 def database_schema_version(url: str, timeout: float) -> int:
     """The schema version of the database ``url`` names (0 when Trooper never wrote to it)."""
-    password = urlsplit(url).password
     try:
         with psycopg.connect(url, autocommit=True, connect_timeout=max(1, round(timeout))) as conn:
             return schema_version(conn)
     except psycopg.Error as exc:
-        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise StoreUnreachable(message.replace(password, "***") if password else message) from None
+        raise unavailable(url, exc) from None
 
 
 class PostgresStore(QueuedStore):
@@ -90,8 +91,11 @@ class PostgresStore(QueuedStore):
 
     def __init__(self, url: str) -> None:
         self.url = url
-        with psycopg.connect(url, autocommit=True, connect_timeout=int(CONNECT_SECONDS)) as conn:
-            migrate(conn)
+        try:
+            with psycopg.connect(url, autocommit=True, connect_timeout=int(CONNECT_SECONDS)) as conn:
+                migrate(conn)
+        except psycopg.OperationalError as exc:  # unreachable, refused, wrong password
+            raise unavailable(url, exc) from None
         self._writer_pool = ConnectionPool(url, min_size=1, max_size=1, kwargs={"autocommit": True},
                                            configure=_commit_without_waiting_for_disk, open=False, name="trooper-store-writer")
         self._reader_pool = ConnectionPool(url, min_size=1, max_size=READER_THREADS, configure=_read_only, open=False,
