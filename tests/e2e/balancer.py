@@ -1,75 +1,19 @@
-"""A balancer for tests: Debian's nginx configured with ``deploy/nginx-trooper.conf`` (the file
-docs/deploy.md tells deployments to include) in front of ``trooper serve`` replicas sharing one
-PostgreSQL store, and an SDK client that resends its history.
-
-Every answer says which replica served it (nginx's ``$upstream_addr``, a header this test wrapper
-adds).
-"""
+"""Two ``trooper serve`` replicas sharing one PostgreSQL store behind nginx (tests/nginx.py), and
+an SDK client that resends its history and learns which replica answered each turn."""
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-from pathlib import Path
 from typing import Any, Iterator
 
 import anthropic
 import httpx
 import pytest
 
-from tests.e2e.conftest import REPO
 from tests.fakes.behaviours import echo
-from tests.net import free_port, wait_for
+from tests.nginx import Nginx
 
 TOKEN = "balanced-token-0123456789"
 SESSION = "behind-nginx"
-
-
-def nginx_binary() -> str:
-    found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
-    if found is None:
-        raise RuntimeError("nginx is not installed: run `make nginx` (Debian's nginx-light)")
-    return found
-
-
-class Nginx:
-    """nginx in the foreground with a configuration of its own in ``root``, in front of ``replicas``."""
-
-    def __init__(self, root: Path, replicas: list[str]) -> None:
-        self.port = free_port()
-        servers = "\n".join(f"        server {address} max_fails=1 fail_timeout=30s;" for address in replicas)
-        temp = "\n".join(f"    {kind}_temp_path {root}/{kind};" for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
-        (root / "nginx.conf").write_text(f"""
-daemon off;
-pid {root}/nginx.pid;
-error_log {root}/error.log;
-worker_processes 1;
-events {{ worker_connections 256; }}
-http {{
-    access_log off;
-{temp}
-    upstream trooper {{
-{servers}
-        keepalive 16;
-    }}
-    server {{
-        listen 127.0.0.1:{self.port};
-        add_header X-Test-Replica $upstream_addr always;
-        include {REPO}/deploy/nginx-trooper.conf;
-    }}
-}}
-""")
-        self.process = subprocess.Popen([nginx_binary(), "-p", str(root), "-c", str(root / "nginx.conf")],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        wait_for(lambda: httpx.get(f"{self.url}/health").status_code == 200, timeout=10, interval=0.05)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(10)
 
 
 @pytest.fixture

@@ -55,11 +55,14 @@ def change_notices(replica: str, changes: list[Row]) -> list[str]:
     unique = list(dict.fromkeys(json.dumps(change, ensure_ascii=False, sort_keys=True) for change in changes))
     notices: list[str] = []
     chunk: list[str] = []
+    size = 0
     for change in unique:
-        if chunk and sum(len(c.encode()) + 1 for c in chunk) + len(change.encode()) > NOTICE_BYTES:
+        length = len(change.encode()) + 2  # and its ", "
+        if chunk and size + length > NOTICE_BYTES:
             notices.append(_notice(replica, chunk))
-            chunk = []
+            chunk, size = [], 0
         chunk.append(change)
+        size += length
     if chunk:
         notices.append(_notice(replica, chunk))
     return notices
