@@ -236,8 +236,11 @@ class Settings:
         reader=as_path, written="~/.trooper/proxy-key", in_example=False,
     )
     db_path: str = setting(
-        os.path.expanduser("~/.trooper/trooper.db"), "TROOPER_DB", "session store (SQLite); `:memory:` for throwaway runs",
-        reader=as_path, written="~/.trooper/trooper.db",
+        os.path.expanduser("~/.trooper/trooper.db"), "TROOPER_DB",
+        "session store: a SQLite file (`:memory:` for throwaway runs), or a PostgreSQL database several replicas share, "
+        "`postgresql://user:password@host:5432/db` (`pip install 'trooper[postgres]'`; see [docs/store.md](docs/store.md#postgresql))",
+        # A PostgreSQL URL may hold a password: the repr leaves the setting out.
+        reader=as_path, written="~/.trooper/trooper.db", in_repr=False,
     )
     # notebooks and helpers: a Trooper server to use instead of finding or starting a local one
     url: str = setting(
