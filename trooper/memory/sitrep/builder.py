@@ -50,6 +50,8 @@ _STOPWORDS = frozenset(
     fail fails failed failing bug broken wrong again still there""".split()
 )
 _ANSWER_MIN_CHARS = 40
+#: User turns a guessed intent (no request, no question) waits for one that asks for something.
+_GUESS_TURNS = 3
 #: Turn texts whose reading is kept: a text read before (a history the server rebuilds after a
 #: branch, "ok", a repeated tool command or output) then costs one look-up. Texts are windowed,
 #: so an entry holds at most ~1.4k characters.
@@ -239,6 +241,8 @@ class SitrepBuilder:
     def __init__(self) -> None:
         self._intent = ""
         self._explicit = False
+        #: The intent is only a first turn's first clause (``IntentMatch.guess``).
+        self._guess = False
         self._pivots = 0
         self._intent_turn = -1
         self._intent_words: frozenset[str] = frozenset()
@@ -335,15 +339,19 @@ class SitrepBuilder:
         if not turn:
             return
         self._user_turns += 1
-        if not self._intent:
-            found = read_intent(text)
-            if found:
-                self._intent, self._explicit, self._intent_turn = found.text, found.explicit, self._turns - 1
-                self._intent_words = keywords(found.text)
-        else:
+        # "hey" / "the demo went well" / "any ideas for a team dinner place?": a first turn that
+        # asks nothing leaves the intent to the first request of the next turns
+        guessed = self._guess and self._user_turns <= _GUESS_TURNS
+        found = read_intent(text) if not self._intent or guessed else None
+        if found and (found.explicit or not self._intent):
+            self._intent, self._explicit, self._intent_turn = found.text, found.explicit, self._turns - 1
+            self._guess = found.guess
+            self._intent_words = keywords(found.text)
+        elif self._intent:
             refined = read_refinement(text, turn.words)
             if refined and refined != self._intent:
                 self._intent, self._explicit, self._intent_turn = refined, True, self._turns - 1
+                self._guess = False
                 self._intent_words = keywords(refined)
                 self._supported = set()  # support for the new intent counts from here on
                 self._pivots += 1
