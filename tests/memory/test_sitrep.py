@@ -179,6 +179,24 @@ def test_a_new_task_announced_replaces_the_intent():
     assert "footer" in extract_sitrep(turns).intent
 
 
+def test_an_agents_report_after_its_edits_lists_its_steps():
+    messages = [
+        user("fix the race in the batcher"),
+        Message("assistant", [ToolUseBlock("t1", "Edit", {"file_path": "batcher.go", "old_string": "a", "new_string": "b"})]),
+        Message("user", [ToolResultBlock("t1", [TextBlock("ok")])]),
+        assistant("What changed:\n- `flush()` now swaps `buf` under the mutex. It was racy.\n"
+                  "- I'll add a benchmark next.\n- Is the ticker still needed?"),
+    ]
+    steps = extract_sitrep(messages).completed_steps
+    assert "flush() now swaps buf under the mutex" in steps
+    assert not any("benchmark" in step or "ticker" in step for step in steps)
+
+
+def test_a_list_before_any_edit_is_not_a_report_of_steps():
+    messages = [user("why does deploy.sh die?"), assistant("Two problems:\n1. `TAG=$DEPLOY_TAG` aborts under set -u.\n2. The rollback never runs.")]
+    assert extract_sitrep(messages).completed_steps == []
+
+
 def test_confidence_formula_bounds():
     assert extract_sitrep([]).confidence == 0.0
     for session in CORPUS:

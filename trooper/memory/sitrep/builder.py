@@ -373,6 +373,10 @@ class SitrepBuilder:
             self._questions.clear()  # a substantive reply answers what the user asked before it
         if turn:
             self._read_sentences(turn, from_user=False)
+        if not with_tools and self._edited >= 0 and "\n" in text:
+            # an agent's report after its edits: "- `flush()` now swaps `buf` under the mutex."
+            for item, sentence in _wrap_up_items(text):
+                self._complete(item, sentence, from_user=False)
 
     def _add_tool_result(self, result: ToolResultBlock) -> None:
         use = self._tool_calls.get(result.tool_use_id)
@@ -542,6 +546,27 @@ def _code_names(text: str) -> tuple[str, ...]:
     return tuple(name for name in _CODE_SPAN.findall(text) if _CODE_NAME.fullmatch(name) or "/" in name)
 
 
+# A list item of a report: "- `app/routers/items.py`: offset is now (page - 1) * size", "2. Added …".
+_LIST_ITEM = re.compile(r"^[ \t]*(?:[-*•]|\d{1,2}[.)])[ \t]+(.+)$", re.M)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+@lru_cache(maxsize=_CACHED_TEXTS)
+def _wrap_up_items(text: str) -> tuple[tuple[str, str], ...]:
+    """The items of a report's lists that say what was done (their first sentence each): not a
+    question, a plan, something pending or a problem left."""
+    items = []
+    for line in _LIST_ITEM.findall(text):
+        sentence = _SENTENCE_END.split(line.strip(), 1)[0]
+        lowered = sentence.lower()
+        if cues.is_question(lowered) or cues.is_planned_or_open(lowered):
+            continue
+        item = concise(sentence)
+        if item:
+            items.append((item, sentence))
+    return tuple(items)
+
+
 def _retells(keys: frozenset[str], step_keys: frozenset[str]) -> bool:
     """A step's words that cover half of the shorter of two steps: the same step told again."""
     return len(keys & step_keys) * 2 >= min(len(keys), len(step_keys))
@@ -630,5 +655,5 @@ def _render(sitrep: Sitrep, intent: str, limits: dict[str, int]) -> str:
 
 def clear_cache() -> None:
     """Forget the readings kept of earlier texts: benchmarks start each round cold with it."""
-    for cached in (_read, _entities, _stem, _code_names, keywords):
+    for cached in (_read, _entities, _stem, _code_names, keywords, _wrap_up_items):
         cached.cache_clear()
