@@ -18,7 +18,7 @@ MAX_ITEM_WORDS = 12
 _TAIL_CHARS = 4000
 _SUMMARY_LINES = 12
 #: Words of a commit message an item quotes: its headline, beside the hash and branch.
-_COMMIT_WORDS = 6
+_COMMIT_WORDS = 3
 
 # Commands whose outcome is a verdict on the work: tests, builds, type checks, linters, plans.
 _CHECK = re.compile(
@@ -47,6 +47,7 @@ _TEST_RUNNER = re.compile(
     r"dotnet test|(?:npm|pnpm|yarn|bun)(?: run)? test|mvnw? test|gradlew? test|rails test|rake test)\b"
 )
 _COMMIT_LINE = re.compile(r"^\[([\w./-]+)(?: \(root-commit\))? ([0-9a-f]{7,12})\] (.+)$", re.MULTILINE)
+_ONELINE = re.compile(r"^([0-9a-f]{7,12}) \S", re.MULTILINE)
 _COMMIT_MESSAGE = re.compile(r"""\bgit commit\b.*?-\w*m\s+(?:"([^"]+)"|'([^']+)'|(\S+))""")
 _PR_URL = re.compile(r"/pull/(\d+)\b")
 _PR_TITLE = re.compile(r"""--title\s+(?:"([^"]+)"|'([^']+)')""")
@@ -147,9 +148,13 @@ def read_tool_call(name: str, tool_input: dict[str, Any], output: str, is_error:
         line = _COMMIT_LINE.search(output)
         message = line.group(3) if line else _commit_message(command)
         where = f"{line.group(2)} on {line.group(1)}" if line else ""
+        # "git commit -q … && git log --oneline -1" prints the hash on a line of its own
+        oneline = None if line or "--oneline" not in command else _ONELINE.search(output)
+        commit_hash = line.group(2) if line else oneline.group(1) if oneline else ""
+        where = where or commit_hash
         headline = _short(message, _COMMIT_WORDS)
         text = _short(f"committed {where}: {headline}" if where else f"committed: {headline}")
-        return Outcome("done", text, f"commit:{message}", line.group(2) if line else "")
+        return Outcome("done", text, f"commit:{message}", commit_hash)
     if "gh pr create" in command and not failed:
         number = _PR_URL.search(output)
         title = _PR_TITLE.search(command)

@@ -272,6 +272,8 @@ class SitrepBuilder:
         #: (and that commit's hash), of its last push; PRs it opened and not seen merged.
         self._edited = self._committed = self._pushed = -1
         self._commit_hash = ""
+        #: Hashes of the commits seen: prose naming one retells its commit ("Committed 3d9a0e6 on …").
+        self._hashes: set[str] = set()
         self._prs: dict[str, None] = {}
         self._evidence: dict[str, dict[str, object]] = {}
         self._previous_lead = ""
@@ -418,6 +420,8 @@ class SitrepBuilder:
         if outcome is not None and outcome.key.startswith("commit:"):
             self._committed = self._turns
             self._commit_hash = outcome.ref
+            if outcome.ref:
+                self._hashes.add(outcome.ref)
         if outcome is not None and outcome.key.startswith("pr:") and outcome.ref:
             self._prs[outcome.ref] = None
         merged = agent_steps.merged_pr(command, is_error)
@@ -480,7 +484,7 @@ class SitrepBuilder:
         step_key = " ".join(sorted(keys))
         if (references and references <= self._references) or (not references and step_key in self._step_keys):
             return  # the same PR / step reported again
-        if not references and any(_retells(keys, keywords(step)) for step in self._steps[-8:]):
+        if not references and (keys & self._hashes or any(_retells(keys, keywords(step)) for step in self._steps[-8:])):
             return  # prose retelling a step already taken ("Committed as 9b04d1e" after the commit itself)
         self._references |= references
         self._step_keys.add(step_key)
