@@ -197,6 +197,12 @@ def test_a_list_before_any_edit_is_not_a_report_of_steps():
     assert extract_sitrep(messages).completed_steps == []
 
 
+def test_a_deferred_pronoun_takes_what_it_stands_for_along():
+    turns = [user("add a CSV export route"), assistant("Added /api/export, it streams the rows as CSV."),
+             user("I also want the filename to include the date range but do that tomorrow")]
+    assert "want the filename to include the date range: do that tomorrow" in extract_sitrep(turns).open_loops
+
+
 def test_confidence_formula_bounds():
     assert extract_sitrep([]).confidence == 0.0
     for session in CORPUS:

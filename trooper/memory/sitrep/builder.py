@@ -446,7 +446,7 @@ class SitrepBuilder:
                 # "Help me fix the flaky test": the request is the intent; its problem is opened
                 # by the sentences that report it ("It still fails on CI")
                 context = self._previous_lead if reading.previous is None else reading.previous
-                self._open(concise(reading.open_clause), reading.sentence, context)
+                self._open(_open_item(reading, context), reading.sentence, context)
             if reading.decision:
                 self._decisions.setdefault(sentence.item, None)
             if reading.constraint:
@@ -569,6 +569,27 @@ def _wrap_up_items(text: str) -> tuple[tuple[str, str], ...]:
         if item:
             items.append((item, sentence))
     return tuple(items)
+
+
+_TRAILING_CONNECTIVE = re.compile(r"[\s,;:-]*\b(?:but|and|so|though|however|yet|although)$", re.IGNORECASE)
+#: Words that stand for a thing named before: "do that tomorrow", "that's for next sprint".
+_STAND_INS = frozenset("it that this them those".split())
+
+
+def _open_item(reading: cues.Reading, context: str) -> str:
+    """The loop a sentence opens as an item; a clause that names its object only by a pronoun
+    ("… the filename should include the date range but do that tomorrow") takes the clause or
+    sentence before it along."""
+    item = concise(reading.open_clause)
+    words = item.lower().split()
+    if _STAND_INS.isdisjoint(words) or len(keywords(item)) >= 3:
+        return item
+    before = reading.sentence[: reading.sentence.find(reading.open_clause)] if reading.open_clause in reading.sentence else ""
+    named = _TRAILING_CONNECTIVE.sub("", concise(before)) or concise(context)
+    if not named:
+        return item
+    room = MAX_ITEM_WORDS - len(words)
+    return f"{' '.join(named.split()[:max(room, 3)])}: {item}"
 
 
 def _retells(keys: frozenset[str], step_keys: frozenset[str]) -> bool:
