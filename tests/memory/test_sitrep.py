@@ -109,6 +109,8 @@ def test_ordinary_words_are_never_entities():
         ("timing out after 5000ms", "5000ms"),
         ("the file is 1.2 GB", "1.2 GB"),
         ("killed with exit code 137.", "exit code 137"),
+        ("shellcheck is clean now", "shellcheck"),
+        ("mvn package dies in compile", "maven"),
     ],
 )
 def test_entity_rules(text, entity):
@@ -201,6 +203,11 @@ def test_a_deferred_pronoun_takes_what_it_stands_for_along():
     turns = [user("add a CSV export route"), assistant("Added /api/export, it streams the rows as CSV."),
              user("I also want the filename to include the date range but do that tomorrow")]
     assert "want the filename to include the date range: do that tomorrow" in extract_sitrep(turns).open_loops
+
+
+def test_quoted_expressions_are_not_entities():
+    sitrep = extract_sitrep([user("why is `len(b.buf)` racy when `flush()` and `b.mu.Lock` run?")])
+    assert "len(b.buf)" not in sitrep.entities and "flush()" in sitrep.entities
 
 
 def test_confidence_formula_bounds():

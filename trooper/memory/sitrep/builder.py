@@ -89,7 +89,7 @@ _SIGN_OFF = re.compile(r"[\s,;:-]+(?:thx|thanks|thank you|ty|cheers|gotta go|lol
 #: Entities shown at most: a SITREP names what matters, not every name it saw.
 MAX_ENTITIES = 10
 #: Names too generic to tell one session from another.
-_NOISE_ENTITIES = frozenset("github git sql Exception Error json http https".split())
+_NOISE_ENTITIES = frozenset("github git sql exception error json http https".split())
 # Shapes that are never what a session is about: positional shell variables ("$1"), CSS pixel
 # and em sizes ("24px", "1.5rem").
 _NOISE_SHAPE = re.compile(r"\$?\d+|\d+(?:\.\d+)?(?:px|rem|em)")
@@ -307,7 +307,7 @@ class SitrepBuilder:
             self._previous_lead = turn.lead
 
     def _add_entity(self, entity: str, from_assistant: bool = False) -> None:
-        if len(entity) < 2 or entity in _NOISE_ENTITIES or _NOISE_SHAPE.fullmatch(entity):
+        if len(entity) < 2 or entity.lower() in _NOISE_ENTITIES or _NOISE_SHAPE.fullmatch(entity):
             return
         if from_assistant and entity[:1] in _QUANTITY_STARTS:
             return  # sizes and durations an assistant mentions in passing matter to nobody
@@ -541,13 +541,17 @@ class SitrepBuilder:
 
 # A name a person quotes as code: `createRoot`, `Stats()`, `atomic.Int64`, `test_checkout`.
 _CODE_SPAN = re.compile(r"`([A-Za-z_@.][\w@.:/()\[\]-]{2,48})`")
+#: An expression rather than a name: `len(b.buf)`, `first(3)` (`flush()` names a function).
+_CALL_WITH_ARGUMENTS = re.compile(r"\([^)]")
 _CODE_NAME = re.compile(r"[A-Za-z]+[A-Z_.(@][\w.()]*|[a-z]+_[a-z_]+")
 
 
 @lru_cache(maxsize=_CACHED_TEXTS)
 def _code_names(text: str) -> tuple[str, ...]:
     """Quoted code names of a prose turn that look like identifiers (not plain words like `true`)."""
-    return tuple(name for name in _CODE_SPAN.findall(text) if _CODE_NAME.fullmatch(name) or "/" in name)
+    return tuple(
+        name for name in _CODE_SPAN.findall(text) if (_CODE_NAME.fullmatch(name) or "/" in name) and not _CALL_WITH_ARGUMENTS.search(name)
+    )
 
 
 # A list item of a report: "- `app/routers/items.py`: offset is now (page - 1) * size", "2. Added …".
