@@ -111,6 +111,9 @@ def test_ordinary_words_are_never_entities():
         ("killed with exit code 137.", "exit code 137"),
         ("shellcheck is clean now", "shellcheck"),
         ("mvn package dies in compile", "maven"),
+        ("the useEffect runs twice", "useEffect"),
+        ("GridSearchCV takes an hour", "GridSearchCV"),
+        ("log it in send_invoice_email", "send_invoice_email"),
     ],
 )
 def test_entity_rules(text, entity):
@@ -203,6 +206,10 @@ def test_a_deferred_pronoun_takes_what_it_stands_for_along():
     turns = [user("add a CSV export route"), assistant("Added /api/export, it streams the rows as CSV."),
              user("I also want the filename to include the date range but do that tomorrow")]
     assert "want the filename to include the date range: do that tomorrow" in extract_sitrep(turns).open_loops
+
+
+def test_products_written_in_humps_are_not_code_names():
+    assert extract_entities("pushed it to GitHub from my MacBook and my iPhone") == ["github"]
 
 
 def test_quoted_expressions_are_not_entities():
