@@ -38,6 +38,7 @@ rubocop rspec minitest capybara isort pyright clippy rustfmt gofmt govulncheck x
 mockito pytest-xdist pytest-asyncio fakeredis testcontainers localstack k6 locust gatling jmeter
 pg_dump pg_restore pg_stat_statements jq yq kustomize skaffold flyway liquibase pgvector qdrant milvus
 pinecone weaviate faiss statsmodels colab storybook turbopack renovate dependabot sentry-sdk
+safari firefox chromium webkit jdk jre openjdk graalvm
 """
 
 _ALIASES = {

@@ -87,7 +87,7 @@ _SUBJECT = re.compile(
 )
 _SIGN_OFF = re.compile(r"[\s,;:-]+(?:thx|thanks|thank you|ty|cheers|gotta go|lol)[\s!.]*$", re.IGNORECASE)
 #: Entities shown at most: a SITREP names what matters, not every name it saw.
-MAX_ENTITIES = 10
+MAX_ENTITIES = 8
 #: Names too generic to tell one session from another.
 _NOISE_ENTITIES = frozenset("github git sql exception error json http https".split())
 # Shapes that are never what a session is about: positional shell variables ("$1"), CSS pixel
