@@ -76,3 +76,13 @@ def test_a_check_red_then_green_closes_its_loop_and_is_a_step():
     assert "pytest tests pass: 10 passed" in sitrep.completed_steps
     assert not any("fail" in loop for loop in sitrep.open_loops), sitrep.open_loops
     assert sitrep.evidence["pytest tests pass: 10 passed"]["turn"] == 6
+
+
+def test_a_passing_chain_closes_every_check_it_ran():
+    messages = [
+        Message("user", [TextBlock("fix the data race in the batcher")]),
+        call(1, "Bash", command="go test -race ./..."), result(1, "--- FAIL: TestAdd\nFAIL", is_error=True),
+        call(2, "Bash", command="shellcheck deploy.sh"), result(2, "SC2154: var is referenced but not assigned", is_error=True),
+        call(3, "Bash", command="go test -race ./... && go vet ./... && shellcheck deploy.sh"), result(3, "ok  acme/batcher 1.2s"),
+    ]
+    assert extract_sitrep(messages).open_loops == []

@@ -394,7 +394,8 @@ class SitrepBuilder:
             outcome = agent_steps.Outcome("open", concise(f"{use.name} failed: {first_line}"), f"tool:{use.name}")
         elif outcome is None:
             outcome = agent_steps.Outcome("done", "", f"tool:{use.name}")  # closes the tool's failure, says nothing
-        for loop in [loop for loop in self._loops if loop.tool == outcome.key]:
+        keys = {outcome.key, *outcome.also}
+        for loop in [loop for loop in self._loops if loop.tool in keys]:
             if outcome.kind == "open":
                 self._loops.remove(loop)  # superseded by the newer failure
             else:
