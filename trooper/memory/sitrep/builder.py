@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 from trooper.client_context import without_client_context
 from trooper.conversation import Message, TextBlock, ToolResultBlock, ToolUseBlock
+from trooper.memory.lexicon import AMBIGUOUS, TECHNOLOGIES
 from trooper.memory.sitrep import agent_steps, cues
 from trooper.memory.sitrep.agent_steps import MAX_ITEM_WORDS
 from trooper.memory.sitrep.entities import extract_entities, extract_errors
@@ -86,6 +87,7 @@ _SUBJECT = re.compile(
     re.IGNORECASE,
 )
 _SIGN_OFF = re.compile(r"[\s,;:-]+(?:thx|thanks|thank you|ty|cheers|gotta go|lol)[\s!.]*$", re.IGNORECASE)
+_TECHNOLOGY_NAMES = frozenset(TECHNOLOGIES.values()) | frozenset(AMBIGUOUS.values())
 #: Entities shown at most: a SITREP names what matters, not every name it saw.
 MAX_ENTITIES = 8
 #: Names too generic to tell one session from another.
@@ -249,8 +251,9 @@ class SitrepBuilder:
         #: Intent words seen in a turn after the intent was stated: kept per turn, so that
         #: ``add`` costs one turn's work and ``build`` none of the session's.
         self._supported: set[str] = set()
-        #: Entity → how many times it was named: the most named rank first.
-        self._entities: dict[str, int] = {}
+        #: Entity → how many times it was named, each mention weighted by the entity's kind
+        #: (``_weight``): the most named rank first.
+        self._entities: dict[str, float] = {}
         #: The ranked entities as last built; None when a new mention may have changed them.
         self._top: list[str] | None = None
         #: File name → the path it was last named by: a file is one entity however it is reached.
@@ -327,7 +330,7 @@ class SitrepBuilder:
             self._paths[name] = entity
         elif entity in self._paths:
             return  # a bare file name repeating a path already known
-        count = self._entities.get(entity, 0) + 1
+        count = self._entities.get(entity, 0.0) + _weight(entity)
         self._entities[entity] = count
         top = self._top
         if top is not None and (len(top) < MAX_ENTITIES or entity in top or count > self._entities[top[-1]]):
@@ -602,7 +605,33 @@ def _retells(keys: frozenset[str], step_keys: frozenset[str]) -> bool:
     return len(keys & step_keys) * 2 >= min(len(keys), len(step_keys))
 
 
-def _ranked(counts: dict[str, int]) -> list[str]:
+# What a mention of each kind of entity weighs in the ranking. Errors, files and technologies
+# are what a person summarising a session names; code names and quantities are named in passing
+# far more often than they matter (the share of each kind that a person listed, on the dev split).
+_KIND_WEIGHTS = {"error": 1.5, "file": 1.3, "technology": 1.2, "env": 1.0, "code": 0.8, "quantity": 0.7}
+_ERROR_SHAPE = re.compile(r".*(?:Error|Exception)|HTTP \d{3}|exit (?:code|status) \d+|[A-Z]{1,4}-?\d{3,5}|E[A-Z]{3,}|SIG[A-Z]+")
+_ENV_SHAPE = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
+_FILE_SHAPE = re.compile(r".*/.*|.*\.[A-Za-z]{1,5}|Dockerfile|Makefile")
+
+
+@lru_cache(maxsize=_CACHED_TEXTS)
+def _weight(entity: str) -> float:
+    if entity in _TECHNOLOGY_NAMES:
+        kind = "technology"
+    elif _ERROR_SHAPE.fullmatch(entity):
+        kind = "error"
+    elif entity[:1].isdigit() or entity[:1] == "$":
+        kind = "quantity"
+    elif _ENV_SHAPE.fullmatch(entity):
+        kind = "env"
+    elif "(" not in entity and _FILE_SHAPE.fullmatch(entity):
+        kind = "file"
+    else:
+        kind = "code"
+    return _KIND_WEIGHTS[kind]
+
+
+def _ranked(counts: dict[str, float]) -> list[str]:
     """The most named entities first (first named first among equals), at most ``MAX_ENTITIES``.
 
     ``nlargest`` is stable and keeps the dict's insertion order among equal counts.
@@ -685,5 +714,5 @@ def _render(sitrep: Sitrep, intent: str, limits: dict[str, int]) -> str:
 
 def clear_cache() -> None:
     """Forget the readings kept of earlier texts: benchmarks start each round cold with it."""
-    for cached in (_read, _entities, _stem, _code_names, keywords, _wrap_up_items):
+    for cached in (_read, _entities, _stem, _code_names, keywords, _wrap_up_items, _weight):
         cached.cache_clear()
