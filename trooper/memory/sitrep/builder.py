@@ -346,14 +346,14 @@ class SitrepBuilder:
         self._user_turns += 1
         # "hey" / "the demo went well" / "any ideas for a team dinner place?": a first turn that
         # asks nothing leaves the intent to the first request of the next turns
-        guessed = self._guess and self._user_turns <= _GUESS_TURNS
+        refined = read_refinement(text, turn.words) if self._intent else None
+        guessed = self._guess and self._user_turns <= _GUESS_TURNS and not refined
         found = read_intent(text) if not self._intent or guessed else None
         if found and (found.explicit or not self._intent):
             self._intent, self._explicit, self._intent_turn = found.text, found.explicit, self._turns - 1
             self._guess = found.guess
             self._intent_words = keywords(found.text)
         elif self._intent:
-            refined = read_refinement(text, turn.words)
             if refined and refined != self._intent:
                 self._intent, self._explicit, self._intent_turn = refined, True, self._turns - 1
                 self._guess = False

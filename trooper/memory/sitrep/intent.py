@@ -62,7 +62,8 @@ _ACTIVITY = re.compile(
 # A word that may announce a change of plan ("actually", "instead"): the new task must be said
 # as a request or a problem.
 _REFINEMENT = re.compile(
-    r"\b(?:actually|instead|scratch that|pivot|switching to|forget (?:that|the)|on second thought|"
+    r"(?:(?:^|[.!?,;:]\s*|\b(?:oh|ok|okay|hmm|but|so|wait)\s+)actually\b)"  # not "what we actually want"
+    r"|\b(?:instead|scratch that|pivot|switching to|forget (?:that|the)|on second thought|"
     r"different approach|(?<!for )now i (?:want|need)|(?<!for )now we (?:want|need)|while i'm (?:here|at it)|"
     r"while we're at it)\b"
 )
@@ -273,7 +274,7 @@ def read_refinement(text: str, words: set[str] | None = None) -> str | None:
     lowered = " ".join(text[:_READ_CHARS].lower().split())
     new_task = _NEW_TASK.search(lowered)
     if new_task:  # "different thing: the footer doesn't stick to the bottom"
-        found = read_intent(text[: _READ_CHARS][new_task.end() :].lstrip(" ,:;.-"))
+        found = read_intent(lowered[new_task.end() :].lstrip(" ,:;.-"))
         if found:
             return found.text
     trigger = _REFINEMENT.search(lowered)
