@@ -22,7 +22,8 @@ _ACTIVITIES = (
 _IMPERATIVES = (
     "make|fix|add|write|create|build|set up|upgrade|migrate|review|implement|refactor|update|remove|delete|find|"
     "explain|analy[sz]e|convert|move|deploy|install|configure|generate|optimi[sz]e|speed up|debug|investigate|"
-    "port|rename|replace|document|design|plan|translate|summari[sz]e|draft|split|finish|clean up|get|rewrite"
+    "port|rename|replace|document|design|plan|translate|summari[sz]e|draft|split|finish|clean up|get|rewrite|"
+    "continue|bump|run|check|show|tell|give|switch|enable|disable|wire|pin|sort out"
 ).replace(" ", r"\s+")
 # "-ing" verbs that report a state, not a purpose ("we're seeing latency spikes").
 _NOT_ACTIVITIES = (
