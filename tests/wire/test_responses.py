@@ -335,3 +335,91 @@ def test_blocks_left_open_are_closed_and_a_missing_message_delta_is_supplied() -
     ]
     _, final = openai_response_stream(encode_all(events))
     assert final.status == "completed" and json.loads(final.output[0].arguments) == {"city": "Lima"}
+
+
+# ---------------------------------------------------------------- custom tools
+
+
+PATCH_GRAMMAR = 'start: "*** Begin Patch" LF hunk+ "*** End Patch" LF?\nhunk: /[^\\n]*/ LF\n%import common.LF'
+APPLY_PATCH = {
+    "type": "custom",
+    "name": "apply_patch",
+    "description": "Edits files with a patch.",
+    "format": {"type": "grammar", "syntax": "lark", "definition": PATCH_GRAMMAR},
+}
+#: Text a JSON round trip could change: quotes, backslashes, tabs, non-ASCII, a trailing newline.
+PATCH = '*** Begin Patch\n*** Update File: a.py\n-print("x")\n+print("ü\\t\\\\n")\t# ✓\n*** End Patch\n'
+CUSTOM_ENVELOPE = codec.Envelope(id="resp_ct", created_at=1_767_225_600, model="gpt-5", tools=[WEATHER, APPLY_PATCH])
+PATCH_CALL = ToolUseBlock("toolu_p", "apply_patch", {"input": PATCH})
+
+
+def test_a_custom_tool_is_a_function_taking_one_string_with_its_grammar_in_the_description() -> None:
+    request = codec.decode_request({"model": "m", "input": "x", "tools": [WEATHER, APPLY_PATCH], "tool_choice": {"type": "custom", "name": "apply_patch"}})
+    weather, patch = request.tools
+    assert weather.name == "get_weather" and patch.name == "apply_patch"
+    assert patch.input_schema["properties"].keys() == {"input"} and patch.input_schema["properties"]["input"]["type"] == "string"
+    assert patch.input_schema["required"] == ["input"]
+    assert patch.description.startswith("Edits files with a patch.\n\n") and f"```lark\n{PATCH_GRAMMAR}\n```" in patch.description
+    assert request.tool_choice == ToolChoice("tool", "apply_patch")
+    text = codec.decode_request({"model": "m", "input": "x", "tools": [{"type": "custom", "name": "note", "description": "Notes.", "format": {"type": "text"}}]})
+    assert text.tools[0].description == "Notes.", "free text needs no rule"
+
+
+@pytest.mark.parametrize(
+    ("tool", "message"),
+    [
+        ({"type": "custom", "description": "x"}, "tools[0].name: field required"),
+        ({"type": "custom", "name": "p", "format": {"type": "grammar", "syntax": "ebnf", "definition": "x"}}, "tools[0].format.syntax: must be one of lark, regex"),
+        ({"type": "custom", "name": "p", "format": {"type": "grammar", "syntax": "regex"}}, "tools[0].format.definition: field required"),
+        ({"type": "custom", "name": "get_weather"}, "tools[1].name: 'get_weather' names two tools"),
+    ],
+)
+def test_a_bad_custom_tool_is_refused_naming_the_field(tool: dict, message: str) -> None:
+    tools = [tool] if "names two" not in message else [WEATHER, tool]
+    with pytest.raises(InvalidRequest, match=message.replace("[", r"\[").replace("]", r"\]")):
+        codec.decode_request({"model": "m", "input": "x", "tools": tools})
+
+
+def test_a_call_of_a_custom_tool_is_a_custom_tool_call_and_comes_back_as_the_same_call() -> None:
+    answer = Response("m", "claude", [TextBlock("Patching."), PATCH_CALL, ToolUseBlock("toolu_w", "get_weather", {"city": "Bern"})], stop_reason="tool_use")
+    body = codec.encode_response(answer, CUSTOM_ENVELOPE)
+    response = openai_response(body)
+    _, custom, function = response.output
+    assert (custom.type, custom.call_id, custom.name, custom.input, custom.id) == ("custom_tool_call", "toolu_p", "apply_patch", PATCH, "ctc_ct_1")
+    assert function.type == "function_call" and json.loads(function.arguments) == {"city": "Bern"}
+    outputs = [
+        {"type": "custom_tool_call_output", "call_id": "toolu_p", "output": "Done!"},
+        {"type": "function_call_output", "call_id": "toolu_w", "output": "sunny"},
+    ]
+    request = codec.decode_request({"model": "m", "input": [*body["output"], *outputs]})
+    assert request.messages == [
+        Message("assistant", answer.content),
+        Message("user", [ToolResultBlock("toolu_p", [TextBlock("Done!")]), ToolResultBlock("toolu_w", [TextBlock("sunny")])]),
+    ]
+
+
+def test_arguments_a_model_wrote_against_the_schema_reach_the_client_as_their_json() -> None:
+    stray = ToolUseBlock("toolu_s", "apply_patch", {"patch": PATCH})
+    response = openai_response(codec.encode_response(Response("m", "ollama", [stray]), CUSTOM_ENVELOPE))
+    assert json.loads(response.output[0].input) == {"patch": PATCH}
+
+
+def test_a_streamed_custom_call_has_its_input_events_and_accumulates_to_the_created_response() -> None:
+    answer = Response("m", "claude", [PATCH_CALL], stop_reason="tool_use", usage=Usage(3, 4))
+    encoder = codec.StreamEncoder(CUSTOM_ENVELOPE)
+    sse = b"".join(encoder.encode(event) for event in response_events(answer))
+    assert [p["type"] for p in frames(sse)] == [
+        "response.created",
+        "response.in_progress",
+        "response.output_item.added",
+        "response.custom_tool_call_input.delta",
+        "response.custom_tool_call_input.done",
+        "response.output_item.done",
+        "response.completed",
+    ]
+    events, final = openai_response_stream(sse)
+    assert "".join(e.delta for e in events if e.type == "response.custom_tool_call_input.delta") == PATCH
+    assert next(e for e in events if e.type == "response.custom_tool_call_input.done").input == PATCH
+    added = next(e for e in events if e.type == "response.output_item.added")
+    assert (added.item.type, added.item.input, added.item.id) == ("custom_tool_call", "", "ctc_ct_0")
+    assert response_fields(final) == response_fields(openai_response(codec.encode_response(answer, CUSTOM_ENVELOPE)))

@@ -7,7 +7,8 @@ A response echoes parts of its request (instructions, tools, sampling, metadataâ
 Trooper mints: an ``Envelope`` holds them, and every encoding of the answer takes it. Each
 canonical block is one output item at the same index: text is a ``message`` with one
 ``output_text`` part, a tool call a ``function_call`` (its ``call_id`` is the canonical tool-call
-id), thinking a ``reasoning`` item. Item ids derive from the response id and the index, and the
+id), or a ``custom_tool_call`` when it calls a custom tool (see ``custom_tools``), thinking a
+``reasoning`` item. Item ids derive from the response id and the index, and the
 stream encoder builds its final response with ``encode_response``, so a streamed answer and the
 non-streaming encoding of the same answer are the same response.
 
@@ -16,7 +17,7 @@ signature, or redacted thinking's data), tagged: opaque reasoning from elsewhere
 then never sent to Claude as if it were Claude's.
 
 Refused with a 400 naming the field: built-in tools (they run on OpenAI's servers and no other
-upstream has them) and tool choices naming them, file inputs, structured-output formats,
+upstream has them: every tool type but ``function`` and ``custom``) and tool choices naming them, file inputs, structured-output formats,
 ``background``, ``conversation`` and prompt templates.
 """
 
@@ -26,6 +27,7 @@ import json
 import secrets
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from trooper.conversation import (
@@ -47,6 +49,7 @@ from trooper.conversation import (
     ThinkingBlock,
     ThinkingDelta,
     Tool,
+    ToolChoice,
     ToolInputDelta,
     ToolResultBlock,
     ToolUseBlock,
@@ -54,8 +57,8 @@ from trooper.conversation import (
     derive_stop_reason,
 )
 from trooper.errors import InvalidRequest
+from trooper.wire import custom_tools, openai
 from trooper.wire import fields as f
-from trooper.wire import openai
 from trooper.wire.images import decode_image_url
 from trooper.wire.sse import format_sse
 
@@ -74,6 +77,7 @@ _SIGNATURE, _REDACTED = "trooper.signature:", "trooper.redacted:"
 #: The error type of a ``previous_response_id`` that names no kept response (OpenAI's code for it).
 PREVIOUS_RESPONSE_NOT_FOUND = "previous_response_not_found"
 _ITEM_PREFIXES = {"text": "msg", "tool_use": "fc", "thinking": "rs"}
+_CUSTOM_CALL_PREFIX = "ctc"
 #: One encoder for every event: ``json.dumps`` with options builds a new one per call, and a
 #: stream of this API has several events per block.
 _to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -103,6 +107,14 @@ class Envelope:
     store: bool = True
     user: str | None = None
 
+    @cached_property
+    def custom_tools(self) -> frozenset[str]:
+        """The names of the request's custom tools: a call of one is a ``custom_tool_call``."""
+        return custom_tools.names(self.tools)
+
+    def is_custom_call(self, block: Block) -> bool:
+        return isinstance(block, ToolUseBlock) and block.name in self.custom_tools
+
 
 # ---------------------------------------------------------------- request
 
@@ -129,8 +141,8 @@ def decode_request(body: dict[str, Any]) -> Request:
         max_tokens=max_tokens,
         temperature=f.field(body, "temperature", float),
         top_p=f.field(body, "top_p", float),
-        tools=[_decode_tool(path, tool) for path, tool in f.items(body, "tools")],
-        tool_choice=openai.decode_tool_choice(body, _function_name),
+        tools=_decode_tools(body),
+        tool_choice=_decode_tool_choice(body),
         stream=bool(f.field(body, "stream", bool)),
         metadata=metadata,
         thinking=_thinking(effort, max_tokens),
@@ -200,7 +212,14 @@ def _decode_input(body: dict[str, Any], system: list[str]) -> list[Message]:
                 input=f.json_object(arguments, f"{path}.arguments"),
             )
             _assistant_turn(messages).content.append(call)
-        elif kind == "function_call_output":
+        elif kind == "custom_tool_call":
+            call = custom_tools.call_block(
+                f.field(item, "call_id", str, path, required=True),
+                f.field(item, "name", str, path, required=True),
+                f.field(item, "input", str, path, required=True),
+            )
+            _assistant_turn(messages).content.append(call)
+        elif kind in ("function_call_output", "custom_tool_call_output"):
             result = ToolResultBlock(f.field(item, "call_id", str, path, required=True), _output_content(path, item))
             _tool_results_turn(messages).content.append(result)
         elif kind == "reasoning":
@@ -208,7 +227,8 @@ def _decode_input(body: dict[str, Any], system: list[str]) -> list[Message]:
         else:
             raise InvalidRequest(
                 f"{path}.type: {kind!r} items are not supported by Trooper "
-                "(it takes message, function_call, function_call_output and reasoning items)"
+                "(it takes message, function_call, function_call_output, custom_tool_call, "
+                "custom_tool_call_output and reasoning items)"
             )
     if not messages:
         raise InvalidRequest("input: at least one user, assistant or function_call_output item is required")
@@ -302,14 +322,31 @@ def _decode_reasoning(path: str, item: dict[str, Any]) -> ThinkingBlock:
     return ThinkingBlock("".join(texts), signature)
 
 
+def _decode_tools(body: dict[str, Any]) -> list[Tool]:
+    tools = [_decode_tool(path, tool) for path, tool in f.items(body, "tools")]
+    custom_tools.check_unique(tools)
+    return tools
+
+
 def _decode_tool(path: str, tool: dict[str, Any]) -> Tool:
     kind = f.field(tool, "type", str, path, required=True)
+    if kind == "custom":
+        return custom_tools.canonical_tool(tool, path)
     if kind != "function":
         raise InvalidRequest(
-            f"{path}.type: {kind!r} tools are not supported by Trooper, which serves function tools only "
+            f"{path}.type: {kind!r} tools are not supported by Trooper, which serves function and custom tools only "
             "(built-in tools run on OpenAI's servers, and no other upstream has them)"
         )
     return openai.function_tool(tool, path)
+
+
+def _decode_tool_choice(body: dict[str, Any]) -> ToolChoice | None:
+    """``tool_choice`` as both OpenAI APIs take it, or naming a custom tool (``{"type": "custom", "name"}``)."""
+    choice = body.get("tool_choice")
+    if isinstance(choice, dict) and choice.get("type") == "custom":
+        disable_parallel = f.field(body, "parallel_tool_calls", bool) is False
+        return ToolChoice("tool", _function_name(choice), disable_parallel)
+    return openai.decode_tool_choice(body, _function_name)
 
 
 def _function_name(choice: dict[str, Any]) -> str:
@@ -335,7 +372,7 @@ def encode_response(response: Response, envelope: Envelope) -> dict[str, Any]:
     output = []
     last = len(response.content) - 1
     for index, block in enumerate(response.content):
-        item = _output_item(block, envelope.id, index, status if index == last else "completed")
+        item = _output_item(block, envelope, index, status if index == last else "completed")
         if item is not None:
             output.append(item)
     return _response_object(
@@ -394,20 +431,24 @@ def _response_object(
     }
 
 
-def _item_id(block: Block, response_id: str, index: int) -> str:
-    return f"{_ITEM_PREFIXES[block.type]}_{response_id.removeprefix('resp_')}_{index}"
+def _item_id(block: Block, envelope: Envelope, index: int) -> str:
+    prefix = _CUSTOM_CALL_PREFIX if envelope.is_custom_call(block) else _ITEM_PREFIXES[block.type]
+    return f"{prefix}_{envelope.id.removeprefix('resp_')}_{index}"
 
 
-def _output_item(block: Block, response_id: str, index: int, status: str) -> dict[str, Any] | None:
+def _output_item(block: Block, envelope: Envelope, index: int, status: str) -> dict[str, Any] | None:
     """A finished block as an output item; None for blocks no answer holds (images, tool results)."""
     if isinstance(block, TextBlock):
         content = [_text_part(block.text)]
-        return {"id": _item_id(block, response_id, index), "type": "message", "role": "assistant", "status": status, "content": content}
+        return {"id": _item_id(block, envelope, index), "type": "message", "role": "assistant", "status": status, "content": content}
+    if envelope.is_custom_call(block):
+        assert isinstance(block, ToolUseBlock)
+        return _custom_tool_call(block, envelope, index, custom_tools.call_input(block))
     if isinstance(block, ToolUseBlock):
         arguments = json.dumps(block.input, ensure_ascii=False)
-        return _function_call(block, response_id, index, arguments, status)
+        return _function_call(block, envelope, index, arguments, status)
     if isinstance(block, ThinkingBlock):
-        item = _reasoning_item(block, response_id, index, status)
+        item = _reasoning_item(block, envelope, index, status)
         if block.redacted is not None:
             item["encrypted_content"] = _REDACTED + block.redacted
             return item
@@ -426,9 +467,9 @@ def _reasoning_part(text: str) -> dict[str, Any]:
     return {"type": "reasoning_text", "text": text}
 
 
-def _function_call(block: ToolUseBlock, response_id: str, index: int, arguments: str, status: str) -> dict[str, Any]:
+def _function_call(block: ToolUseBlock, envelope: Envelope, index: int, arguments: str, status: str) -> dict[str, Any]:
     return {
-        "id": _item_id(block, response_id, index),
+        "id": _item_id(block, envelope, index),
         "type": "function_call",
         "call_id": block.id,
         "name": block.name,
@@ -437,8 +478,13 @@ def _function_call(block: ToolUseBlock, response_id: str, index: int, arguments:
     }
 
 
-def _reasoning_item(block: ThinkingBlock, response_id: str, index: int, status: str) -> dict[str, Any]:
-    return {"id": _item_id(block, response_id, index), "type": "reasoning", "summary": [], "status": status}
+def _custom_tool_call(block: ToolUseBlock, envelope: Envelope, index: int, text: str) -> dict[str, Any]:
+    """A call of a custom tool: its input is one string (the SDK's item has no ``status``)."""
+    return {"id": _item_id(block, envelope, index), "type": "custom_tool_call", "call_id": block.id, "name": block.name, "input": text}
+
+
+def _reasoning_item(block: ThinkingBlock, envelope: Envelope, index: int, status: str) -> dict[str, Any]:
+    return {"id": _item_id(block, envelope, index), "type": "reasoning", "summary": [], "status": status}
 
 
 def _encode_usage(usage: Usage) -> dict[str, Any]:
@@ -476,7 +522,9 @@ class StreamEncoder:
     ``response.created`` and ``response.in_progress`` open it; each block is an output item
     (``output_item.added``, its content part, deltas, the ``.done`` events, ``output_item.done``);
     ``response.completed`` (or ``response.incomplete``) ends it with ``encode_response`` of what
-    was streamed. A block's closing events wait for the event after its ``BlockStop``: a
+    was streamed. A custom tool call's input is one ``custom_tool_call_input.delta`` when the call
+    ends: the upstream streams it as JSON arguments, and only the whole of them holds the string. A
+    block's closing events wait for the event after its ``BlockStop``: a
     ``MessageDelta`` saying the answer was cut short there makes that item incomplete. A
     ``StreamError`` ends the stream with ``response.failed``, holding the items finished so far.
     """
@@ -530,23 +578,27 @@ class StreamEncoder:
         return self._event("response.created", response=response) + self._event("response.in_progress", response=response)
 
     def _item_fields(self, index: int) -> dict[str, Any]:
-        return {"item_id": _item_id(self._answer.blocks[index], self._envelope.id, index), "output_index": index}
+        return {"item_id": _item_id(self._answer.blocks[index], self._envelope, index), "output_index": index}
 
     def _block_start(self, event: BlockStart) -> bytes:
         index, block = event.index, event.block
         self._open.add(index)
+        if self._envelope.is_custom_call(block):
+            assert isinstance(block, ToolUseBlock)
+            item = _custom_tool_call(block, self._envelope, index, "")
+            return self._event("response.output_item.added", output_index=index, item=item)
         if isinstance(block, ToolUseBlock):
-            item = _function_call(block, self._envelope.id, index, "", "in_progress")
+            item = _function_call(block, self._envelope, index, "", "in_progress")
             return self._event("response.output_item.added", output_index=index, item=item)
         if isinstance(block, ThinkingBlock):
-            item = _reasoning_item(block, self._envelope.id, index, "in_progress")
+            item = _reasoning_item(block, self._envelope, index, "in_progress")
             if block.redacted is not None:
                 item["encrypted_content"] = _REDACTED + block.redacted
                 return self._event("response.output_item.added", output_index=index, item=item)
             item["content"] = []
             part = _reasoning_part("")
         else:
-            item_id = _item_id(block, self._envelope.id, index)
+            item_id = _item_id(block, self._envelope, index)
             item = {"id": item_id, "type": "message", "role": "assistant", "status": "in_progress", "content": []}
             part = _text_part("")
         out = self._event("response.output_item.added", output_index=index, item=item)
@@ -561,7 +613,8 @@ class StreamEncoder:
             return self._event("response.output_text.delta", **fields, content_index=0, delta=event.text, logprobs=[])
         if isinstance(event, ThinkingDelta) and event.thinking:
             return self._event("response.reasoning_text.delta", **fields, content_index=0, delta=event.thinking)
-        if isinstance(event, ToolInputDelta) and event.partial_json:
+        custom = self._envelope.is_custom_call(self._answer.blocks[event.index])
+        if isinstance(event, ToolInputDelta) and event.partial_json and not custom:  # a custom call's input comes whole
             return self._event("response.function_call_arguments.delta", **fields, delta=event.partial_json)
         return b""
 
@@ -577,13 +630,17 @@ class StreamEncoder:
         if index is None:
             return b""
         block = self._answer.blocks[index]
-        item = _output_item(block, self._envelope.id, index, status)
+        item = _output_item(block, self._envelope, index, status)
         assert item is not None  # a streamed block is text, a tool call or thinking
         fields = self._item_fields(index)
         out = b""
         if isinstance(block, TextBlock):
             out += self._event("response.output_text.done", **fields, content_index=0, text=block.text, logprobs=[])
             out += self._event("response.content_part.done", **fields, content_index=0, part=_text_part(block.text))
+        elif self._envelope.is_custom_call(block):
+            if item["input"]:
+                out += self._event("response.custom_tool_call_input.delta", **fields, delta=item["input"])
+            out += self._event("response.custom_tool_call_input.done", **fields, input=item["input"])
         elif isinstance(block, ToolUseBlock):
             out += self._event("response.function_call_arguments.done", **fields, arguments=item["arguments"])
         elif isinstance(block, ThinkingBlock) and block.redacted is None:
