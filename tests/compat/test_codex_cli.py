@@ -5,7 +5,10 @@ user messages ahead of the prompt, function tools (``shell``, ``update_plan``, `
 ``tool_choice: auto`` with ``parallel_tool_calls: false``, ``reasoning.effort``, a
 ``prompt_cache_key`` and its ``session-id`` header. A function call is answered with a
 ``function_call_output`` continued by ``previous_response_id``; a stateless Codex (``store:
-false``) instead resends every item, its reasoning with ``encrypted_content``. Streamed and not.
+false``) instead resends every item, its reasoning with ``encrypted_content``. Current Codex
+offers ``apply_patch`` as a custom (freeform) tool with a Lark grammar of its patch format: every
+upstream gets it as a function taking one string, and Codex gets its call back as a
+``custom_tool_call`` holding the patch exactly as the model wrote it. Streamed and not.
 
 How each upstream is forced: ``tests/compat/upstreams.py`` (one provider configured per Trooper,
 ``X-Trooper-Route`` on every request).
@@ -54,6 +57,27 @@ TOOLS = [
                "step": {"type": "string"}, "status": {"type": "string"}}, "required": ["step", "status"]}}}, ["plan"]),
     _function("apply_patch", "Use the `apply_patch` tool to edit files.", {"input": {"type": "string"}}, ["input"]),
 ]  # fmt: skip
+
+
+#: A Lark grammar of Codex's patch format (what matters here is that it reaches the model whole).
+PATCH_GRAMMAR = r"""start: "*** Begin Patch" LF hunk+ "*** End Patch" LF?
+hunk: ("*** Add File: " | "*** Delete File: " | "*** Update File: ") PATH LF line*
+line: /[ +\-@][^\n]*/ LF
+PATH: /[^\n]+/
+%import common.LF"""
+APPLY_PATCH = {
+    "type": "custom", "name": "apply_patch",
+    "description": "Use the `apply_patch` tool to edit files. This is a FREEFORM tool, so do not wrap the patch in JSON.",
+    "format": {"type": "grammar", "syntax": "lark", "definition": PATCH_GRAMMAR},
+}  # fmt: skip
+#: Current Codex's tools: its function tools, and apply_patch as a custom tool.
+CUSTOM_TOOLS = [*TOOLS[:2], APPLY_PATCH]
+#: A patch a JSON round trip could change: quotes, backslashes, a tab, non-ASCII, a trailing newline.
+PATCH = (
+    '*** Begin Patch\n*** Update File: src/config.py\n@@ def load(path):\n-    return parse(path, sep="\\t")\n'
+    '+    return parse(path, sep="\\t", encoding="utf-8")\t# «ü» ✓\n*** End Patch\n'
+)
+PATCHED = "Success. Updated the following files:\nM src/config.py"
 
 
 def user_message(text: str) -> dict[str, Any]:
@@ -206,3 +230,47 @@ def test_a_stateless_codex_resends_its_items_and_claude_gets_its_signed_reasonin
     else:
         assert encrypted == ([] if upstream.kind == "ollama" else [None]), "only Claude's thinking is signed"
         assert_nothing_of(received, reasoning)
+
+
+def stream_custom(client: openai.OpenAI, request: dict[str, Any]) -> Any:
+    """A response through the SDK's ``responses.stream``, its custom call's input events checked
+    against the call the stream ends with."""
+    with client.responses.stream(**request) as stream:
+        events = list(stream)
+        response = stream.get_final_response()
+    calls = [item for item in response.output if item.type == "custom_tool_call"]
+    deltas = "".join(e.delta for e in events if e.type == "response.custom_tool_call_input.delta")
+    done = [e.input for e in events if e.type == "response.custom_tool_call_input.done"]
+    assert deltas == "".join(c.input for c in calls) and done == [c.input for c in calls]
+    return response
+
+
+@CREATE_AND_STREAM
+@pytest.mark.parametrize("continued", ["previous_response_id", "resent_items"])
+def test_a_custom_apply_patch_is_a_function_upstream_and_its_call_comes_back_byte_for_byte(
+    upstream: Upstream, stream: bool, continued: str
+) -> None:
+    upstream.fake.enqueue(reply_tool_calls(tool_call("apply_patch", {"input": PATCH})), reply_text("Patched."))
+    items = first_input("Fix the separator in src/config.py.")
+    store = continued == "previous_response_id"
+    client, _ = codex(upstream)
+    with client:
+        ask_once = (lambda request: stream_custom(client, request)) if stream else (lambda request: client.responses.create(**request))
+        first = ask_once(codex_request(items, tools=CUSTOM_TOOLS, store=store))
+        (call,) = first.output
+        assert (call.type, call.name, call.input) == ("custom_tool_call", "apply_patch", PATCH)
+        output = {"type": "custom_tool_call_output", "call_id": call.call_id, "output": PATCHED}
+        if store:
+            second = ask_once(codex_request([output], tools=CUSTOM_TOOLS, previous_response_id=first.id))
+        else:  # a stateless Codex resends its items, the custom call among them
+            second = ask_once(codex_request([*items, call.model_dump(exclude_none=True), output], tools=CUSTOM_TOOLS, store=False))
+    assert second.output_text == "Patched." and second.tools[2].type == "custom"
+
+    asked, answered = upstream.received()[-2:]
+    offered = {name: (description, schema) for name, description, schema in asked.tools()}
+    assert list(offered) == ["shell", "update_plan", "apply_patch"]
+    description, schema = offered["apply_patch"]
+    assert description.startswith(APPLY_PATCH["description"]) and f"```lark\n{PATCH_GRAMMAR}\n```" in description
+    assert schema["type"] == "object" and schema["required"] == ["input"] and schema["properties"]["input"]["type"] == "string"
+    assert_tool_history(answered, [SentCall(call.call_id, "apply_patch", {"input": PATCH})], [(call.call_id, PATCHED)])
+    assert answered.user_texts() == [USER_INSTRUCTIONS, ENVIRONMENT, "Fix the separator in src/config.py."]

@@ -266,6 +266,9 @@ def test_kept_responses_survive_a_restart_and_continue_from_the_store(fake_anthr
 
 BAD_BODIES = [
     ({"model": "gpt-5", "input": "x", "tools": [{"type": "web_search"}]}, "'web_search' tools are not supported"),
+    ({"model": "gpt-5", "input": "x", "tools": [{"type": "local_shell"}]}, "'local_shell' tools are not supported"),
+    ({"model": "gpt-5", "input": "x", "tools": [{"type": "custom", "name": "p", "format": {"type": "grammar", "syntax": "ebnf", "definition": "s"}}]},
+     "tools[0].format.syntax: must be one of lark, regex"),
     ({"model": "gpt-5", "input": [{"type": "item_reference", "id": "msg_1"}]}, "'item_reference' items are not supported"),
     ({"model": "gpt-5", "input": "x", "text": {"format": {"type": "json_object"}}}, "structured output"),
     ({"model": "gpt-5", "input": [{"role": "user", "content": [{"type": "input_file", "file_id": "file-1"}]}]}, "input_file"),
