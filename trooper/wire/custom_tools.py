@@ -31,7 +31,7 @@ def canonical_tool(tool: dict[str, Any], path: str) -> Tool:
     if rule:
         description = f"{description}\n\n{rule}" if description else rule
     parameter = {"type": "string", "description": "The tool's whole input, as raw text (not JSON)."}
-    schema = {"type": "object", "properties": {INPUT: parameter}, "required": [INPUT], "additionalProperties": False}
+    schema = {"type": "object", "properties": {INPUT: parameter}, "required": [INPUT]}
     return Tool(name=name, description=description, input_schema=schema)
 
 

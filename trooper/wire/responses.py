@@ -17,7 +17,8 @@ signature, or redacted thinking's data), tagged: opaque reasoning from elsewhere
 then never sent to Claude as if it were Claude's.
 
 Refused with a 400 naming the field: built-in tools (they run on OpenAI's servers and no other
-upstream has them: every tool type but ``function`` and ``custom``) and tool choices naming them, file inputs, structured-output formats,
+upstream has them, or only OpenAI's models know them: every tool type but ``function`` and
+``custom``) and tool choices naming them, file inputs, structured-output formats,
 ``background``, ``conversation`` and prompt templates.
 """
 
@@ -335,7 +336,7 @@ def _decode_tool(path: str, tool: dict[str, Any]) -> Tool:
     if kind != "function":
         raise InvalidRequest(
             f"{path}.type: {kind!r} tools are not supported by Trooper, which serves function and custom tools only "
-            "(built-in tools run on OpenAI's servers, and no other upstream has them)"
+            "(built-in tools are OpenAI's own: it runs them, or only its models know them)"
         )
     return openai.function_tool(tool, path)
 
