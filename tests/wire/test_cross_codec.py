@@ -175,3 +175,38 @@ def test_responses_client_sees_the_same_answer_streamed_or_not(upstream: ModuleT
             assert texts[item.id] == item.content[0].text
         else:
             assert json.loads(texts[item.id]) == json.loads(item.arguments)
+
+
+@st.composite
+def custom_calls(draw: st.DrawFn) -> tuple[Response, list[str]]:
+    """An answer calling a custom tool with arbitrary text (and maybe function tools), and the texts."""
+    inputs = draw(st.lists(st.text(max_size=60), min_size=1, max_size=2))
+    functions = draw(st.lists(st.tuples(names.filter(lambda n: n != "apply_patch"), st.dictionaries(names, json_values, max_size=2)), max_size=2))
+    calls = [("apply_patch", {"input": text}) for text in inputs] + functions
+    ordered = draw(st.permutations(calls))
+    content = [ToolUseBlock(f"call_{i}x{draw(st.integers(0, 999))}", name, args) for i, (name, args) in enumerate(ordered)]
+    texts = [args["input"] for name, args in ordered if name == "apply_patch"]
+    return Response(id="resp_1", model="upstream-model", content=content, stop_reason="tool_use", usage=Usage(3, 4)), texts  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("upstream", UPSTREAMS, ids=lambda m: m.__name__.rsplit(".", 1)[1])
+@settings(max_examples=60, deadline=None)
+@given(data=st.data(), answer=custom_calls())
+def test_a_custom_tool_call_reaches_a_responses_client_byte_for_byte_streamed_or_not(
+    upstream: ModuleType, data: st.DataObject, answer: tuple[Response, list[str]]
+) -> None:
+    response, texts = answer
+    envelope = responses_codec.Envelope(id="resp_1", created_at=1_767_225_600, model="gpt-5", tools=[{"type": "custom", "name": "apply_patch"}])
+    events = data.draw(fragmented_events(response))
+    sdk_events, streamed = openai_response_stream(_relay(upstream, responses_codec.StreamEncoder(envelope), events, lambda raw: _chunks(data.draw, raw)))
+    body = responses_codec.encode_response(upstream.decode_response(upstream.encode_response(response)), envelope)
+    whole = openai_response(body)
+    assert _responses_view(streamed, upstream is not ollama) == _responses_view(whole, upstream is not ollama)
+    custom = [item for item in streamed.output if item.type == "custom_tool_call"]
+    assert [item.input for item in custom] == texts
+    for item in custom:
+        deltas = [e.delta for e in sdk_events if e.type == "response.custom_tool_call_input.delta" and e.item_id == item.id]
+        assert "".join(deltas) == item.input
+    # Resent, the calls are the upstream's calls again.
+    resent = responses_codec.decode_request({"model": "m", "input": body["output"]}).messages
+    assert [(b.name, b.input) for b in resent[0].content] == [(b.name, b.input) for b in response.content]  # type: ignore[union-attr]
