@@ -18,6 +18,7 @@ from typing import Any
 from tornado.iostream import StreamClosedError
 
 from trooper.conversation import Message, MessageStart, Request, StreamAccumulator, TextBlock, TextDelta
+from trooper.engine.sessions import LiveSession, SessionService
 from trooper.errors import InvalidRequest, TrooperError
 from trooper.memory.identity import client_name
 from trooper.providers.base import CallOptions
@@ -26,7 +27,6 @@ from trooper.routing.headers import Trail, decision_header, provider_header
 from trooper.routing.router import Plan, Router
 from trooper.server.body import LimitedBodyHandler
 from trooper.server.limits import client_identity
-from trooper.server.session_service import LiveSession, SessionService
 from trooper.wire.sse import format_sse
 
 CHAT_SOURCE = "chat"

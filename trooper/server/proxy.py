@@ -20,7 +20,9 @@ from typing import Any, Protocol
 from tornado.httputil import HTTPHeaders
 from tornado.iostream import StreamClosedError
 
-from trooper.conversation import Message, MessageStop, Request, Response, StreamAccumulator, StreamError, StreamEvent
+from trooper.conversation import MessageStop, Request, Response, StreamAccumulator, StreamError, StreamEvent
+from trooper.engine.sessions import LiveSession, SessionService, TurnPlace, with_tool_signatures
+from trooper.engine.turn_book import TurnBook
 from trooper.errors import InvalidRequest, TrooperError
 from trooper.memory.identity import InvalidSessionId, client_ids, client_name
 from trooper.providers.anthropic import FORWARDED_HEADERS
@@ -32,7 +34,6 @@ from trooper.routing.router import Plan, RoutedError, Router, TurnRecorder
 from trooper.server.body import LimitedBodyHandler
 from trooper.server.limits import check_prompt_tokens, client_identity
 from trooper.server.secret import bearer_token
-from trooper.server.session_service import LiveSession, SessionService, TurnPlace, with_tool_signatures
 from trooper.wire import anthropic, openai
 from trooper.wording import counted
 
@@ -195,38 +196,6 @@ class FrontDoor(LimitedBodyHandler):
         trail.tokens_saved = session.tokens_saved + saved_now
         for name, value in trooper_headers(trail).items():
             self.set_header(name, value)
-
-
-class TurnBook:
-    """What one proxied turn records in its session, each part once and in order: the caller's
-    messages the session does not hold yet (the question), then the answer."""
-
-    def __init__(self, sessions: SessionService, session: LiveSession, messages: list[Message]) -> None:
-        self.sessions = sessions
-        self.session = session
-        self._messages = messages
-        self._question: asyncio.Task[None] | None = None
-
-    def start_question(self) -> None:
-        """Record the question, once, without waiting here: a chat answering in the same session
-        holds its lock, and a stream must not stop while it does."""
-        if self._question is None:
-            self._question = asyncio.ensure_future(self._record_question())
-
-    async def question(self) -> None:
-        """Record the question, once, and wait until it is recorded."""
-        self.start_question()
-        assert self._question is not None
-        await self._question
-
-    async def _record_question(self) -> None:
-        async with self.session.lock:
-            self.sessions.record_history(self.session, self._messages)
-
-    async def answer(self, response: Response, *, provider: str, tier: str, latency_ms: float) -> TurnPlace:
-        await self.question()
-        async with self.session.lock:
-            return self.sessions.record_answer(self.session, response, provider=provider, tier=tier, latency_ms=latency_ms)
 
 
 class MessagesHandler(FrontDoor):

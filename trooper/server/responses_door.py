@@ -15,11 +15,11 @@ from dataclasses import replace
 from typing import Any
 
 from trooper.conversation import Request, Response
+from trooper.engine.sessions import LiveSession, TurnPlace
 from trooper.errors import TrooperError
 from trooper.server.base import BaseHandler
 from trooper.server.proxy import FrontDoor, StreamEncoder, openai_client_key
 from trooper.server.response_log import ResponseLog
-from trooper.server.session_service import LiveSession, TurnPlace
 from trooper.wire import responses
 
 

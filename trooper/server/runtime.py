@@ -8,6 +8,8 @@ import socket
 import tornado.netutil
 
 from trooper.config import Settings
+from trooper.engine.live import LiveFeed
+from trooper.engine.sessions import SessionService
 from trooper.providers.cloud import build_cloud_chain
 from trooper.providers.local import LocalTier, escalation_target
 from trooper.providers.upstream_client import open_upstream_client
@@ -16,9 +18,7 @@ from trooper.server.app import make_app
 from trooper.server.cloud_keys import CloudKeys
 from trooper.server.connections import GuardedHTTPServer, connection_cap, raise_open_file_limit
 from trooper.server.limits import AdmittingRouter
-from trooper.server.live import LiveFeed
 from trooper.server.response_log import ResponseLog
-from trooper.server.session_service import SessionService
 from trooper.server.state import AppState, Services
 from trooper.store import open_store
 

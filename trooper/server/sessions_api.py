@@ -16,10 +16,10 @@ from typing import Any
 import pandas as pd
 from tornado.iostream import StreamClosedError
 
+from trooper.engine.live import Batch
 from trooper.errors import InvalidRequest, TrooperError
 from trooper.frames import SCHEMAS, build_frame, frame_to_table_json
 from trooper.server.base import BaseHandler
-from trooper.server.live import Batch
 from trooper.store.base import Columns, Row, session_columns
 
 DEFAULT_PAGE = 50

@@ -6,16 +6,16 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from trooper.config import Settings
+from trooper.engine.live import LiveFeed
 from trooper.redaction import remember_secret
 from trooper.server.guesses import GuessThrottle
-from trooper.server.live import LiveFeed
 
 if TYPE_CHECKING:
+    from trooper.engine.sessions import SessionService
     from trooper.providers.local import LocalTier
     from trooper.server.cloud_keys import CloudKeys
     from trooper.server.limits import AdmittingRouter
     from trooper.server.response_log import ResponseLog
-    from trooper.server.session_service import SessionService
     from trooper.store.base import Store
 
 

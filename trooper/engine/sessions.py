@@ -24,6 +24,8 @@ from trooper.conversation import (
     block_to_dict,
     message_from_dict,
 )
+from trooper.engine.live import LiveFeed
+from trooper.engine.savings import savings_of, tokens_saved_by
 from trooper.errors import TrooperError
 from trooper.memory.identity import (
     ClientIds,
@@ -40,8 +42,6 @@ from trooper.memory.tokens import count_message_tokens
 from trooper.memory.transcript import diff_history, message_fingerprint
 from trooper.prices import PriceTable
 from trooper.routing.router import TurnRecorder
-from trooper.server.live import LiveFeed
-from trooper.server.savings import savings_of, tokens_saved_by
 from trooper.store.base import Store, StoreWriteError
 from trooper.store.records import AttemptRecord, EventRecord, SessionRecord, SitrepRecord, TurnRecord
 
