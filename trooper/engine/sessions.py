@@ -25,7 +25,7 @@ from trooper.conversation import (
     message_from_dict,
 )
 from trooper.engine.live import LiveFeed
-from trooper.engine.savings import savings_of, tokens_saved_by
+from trooper.engine.savings import savings_of
 from trooper.errors import TrooperError
 from trooper.memory.identity import (
     ClientIds,
@@ -270,10 +270,6 @@ class SessionService:
             return session.messages[: place.seq + 1]
         turns = await self._store.transcript(place.session_id, place.branch)
         return [message_from_dict(turn) for turn in turns if turn["seq"] <= place.seq]
-
-    def saved_by(self, response: Response, tier: str) -> int:
-        """What ``response``, answered by ``tier``, saves under this server's configuration."""
-        return tokens_saved_by(response, tier, cloud_configured=self._would_answer() is not None)
 
     def _append(self, session: LiveSession, messages: list[Message], **turn_fields: Any) -> None:
         if not messages:

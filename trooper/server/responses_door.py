@@ -47,7 +47,7 @@ class ResponsesHandler(FrontDoor):
         place = await self.log.place(previous)
         if place is None:
             raise TrooperError(400, f"Previous response with id '{previous}' not found.", responses.PREVIOUS_RESPONSE_NOT_FOUND)
-        history = await self.sessions.history_at(place, self.source)
+        history = await self.services.sessions.history_at(place, self.source)
         return replace(request, messages=[*history, *request.messages]), place.session_id
 
     def stream_encoder(self, request: Request) -> StreamEncoder:

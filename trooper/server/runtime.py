@@ -10,6 +10,7 @@ import tornado.netutil
 from trooper.config import Settings
 from trooper.engine.live import LiveFeed
 from trooper.engine.sessions import SessionService
+from trooper.engine.turn_runner import TurnRunner
 from trooper.providers.cloud import build_cloud_chain
 from trooper.providers.local import LocalTier, escalation_target
 from trooper.providers.upstream_client import open_upstream_client
@@ -56,7 +57,10 @@ class Runtime:
             settings,
             self.store,
             self.feed,
-            services=Services(self.router, self.sessions, self.local_tier, ResponseLog(self.store), self.cloud_keys),
+            services=Services(
+                self.router, self.sessions, TurnRunner(self.router, self.sessions), self.local_tier,
+                ResponseLog(self.store), self.cloud_keys,
+            ),
         )
         self.app = make_app(self.state)
         self.server: GuardedHTTPServer | None = None

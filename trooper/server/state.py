@@ -12,6 +12,7 @@ from trooper.server.guesses import GuessThrottle
 
 if TYPE_CHECKING:
     from trooper.engine.sessions import SessionService
+    from trooper.engine.turn_runner import TurnRunner
     from trooper.providers.local import LocalTier
     from trooper.server.cloud_keys import CloudKeys
     from trooper.server.limits import AdmittingRouter
@@ -25,6 +26,8 @@ class Services:
 
     router: AdmittingRouter
     sessions: SessionService
+    #: Every front door's turns: session, route, answer, record.
+    runner: TurnRunner
     local_tier: LocalTier
     responses: ResponseLog
     cloud_keys: CloudKeys
