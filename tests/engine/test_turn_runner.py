@@ -17,6 +17,7 @@ from trooper.engine.live import LiveFeed
 from trooper.engine.sessions import LiveSession, SessionService, TurnPlace
 from trooper.engine.turn_runner import Turn, TurnRunner
 from trooper.memory.identity import ClientIds
+from trooper.routing.admission import StreamLimiter
 from trooper.routing.router import Router
 from trooper.store import open_store
 from trooper.store import sqlite as sqlite_module
@@ -37,7 +38,7 @@ async def store() -> AsyncIterator[Store]:
 def runner_over(store: Store, *cloud: ScriptedProvider) -> TurnRunner:
     router = Router(SETTINGS, list(cloud), lambda: None)
     sessions = SessionService(store, LiveFeed(), would_answer=lambda: None, prices=SETTINGS.prices)
-    return TurnRunner(router, sessions)
+    return TurnRunner(router, sessions, StreamLimiter(4, 4, 0.0))
 
 
 async def open_turn(runner: TurnRunner, session_id: str, *, stream: bool) -> Turn:

@@ -20,6 +20,7 @@ from trooper.engine.turn_book import TurnBook
 from trooper.errors import TrooperError
 from trooper.memory.identity import ClientIds
 from trooper.providers.base import CallOptions
+from trooper.routing.admission import StreamLimiter
 from trooper.routing.headers import Trail
 from trooper.routing.router import Plan, Router
 
@@ -65,9 +66,12 @@ class Turn:
 class TurnRunner:
     """Built once per server, over its router and its sessions."""
 
-    def __init__(self, router: Router, sessions: SessionService) -> None:
+    def __init__(self, router: Router, sessions: SessionService, admission: StreamLimiter) -> None:
         self.router = router
         self.sessions = sessions
+        #: Each turn holds one of its slots while the router answers it (and, for a stream, until
+        #: the door closes the events: a client that stops reading still holds its slot).
+        self.admission = admission
 
     async def session_for(
         self, request: Request, ids: ClientIds, source: str, client: str, *, continued: str | None = None
@@ -98,7 +102,8 @@ class TurnRunner:
         only after this returns)."""
         started = time.monotonic()
         recorder = self.sessions.recorder_for(turn.session, turn.client)
-        response, turn.trail, provider = await self.router.complete(turn.request, plan, turn.options, recorder)
+        async with self.admission.admit(turn.session.id, turn.client):
+            response, turn.trail, provider = await self.router.complete(turn.request, plan, turn.options, recorder)
         answered = await self._record(turn, response, provider.name, provider.tier, started, keep)
         await self.sessions.committed(turn.session)
         return answered
@@ -111,19 +116,20 @@ class TurnRunner:
         started = time.monotonic()
         assert turn.trail is not None, "plan the turn first"
         recorder = self.sessions.recorder_for(turn.session, turn.client)
-        events = self.router.stream(turn.request, plan, turn.options, recorder, turn.trail)
         first = True
-        try:
-            async for event in events:
-                turn.answer.add(event)
-                if isinstance(event, MessageStop):
-                    event = await self._record_stream(turn, event, started, keep)
-                yield event
-                if first:  # the first event is out: the dashboard shows the turn
-                    first = False
-                    turn.book.start_question()
-        finally:
-            await events.aclose()
+        async with self.admission.admit(turn.session.id, turn.client):
+            events = self.router.stream(turn.request, plan, turn.options, recorder, turn.trail)
+            try:
+                async for event in events:
+                    turn.answer.add(event)
+                    if isinstance(event, MessageStop):
+                        event = await self._record_stream(turn, event, started, keep)
+                    yield event
+                    if first:  # the first event is out: the dashboard shows the turn
+                        first = False
+                        turn.book.start_question()
+            finally:
+                await events.aclose()
 
     async def _record_stream(self, turn: Turn, stop: MessageStop, started: float, keep: Keeper) -> StreamEvent:
         """Record and commit a stream that finished whole; its ``stop``, or the error that replaces

@@ -22,10 +22,10 @@ from trooper.engine.turn_runner import Turn, TurnRunner
 from trooper.errors import InvalidRequest, TrooperError
 from trooper.memory.identity import client_name
 from trooper.render import render_markdown
+from trooper.routing.admission import client_identity
 from trooper.routing.headers import Trail, decision_header, provider_header
 from trooper.routing.router import Plan, Router
 from trooper.server.body import LimitedBodyHandler
-from trooper.server.limits import client_identity
 from trooper.wire.sse import format_sse
 
 CHAT_SOURCE = "chat"

@@ -28,11 +28,11 @@ from trooper.memory.identity import InvalidSessionId, client_ids, client_name
 from trooper.providers.anthropic import FORWARDED_HEADERS
 from trooper.providers.base import CallOptions
 from trooper.redaction import remember_secret
+from trooper.routing.admission import check_prompt_tokens, client_identity
 from trooper.routing.classifier import forced_route
 from trooper.routing.headers import Trail, trooper_headers
 from trooper.routing.router import Plan, RoutedError
 from trooper.server.body import LimitedBodyHandler
-from trooper.server.limits import check_prompt_tokens, client_identity
 from trooper.server.secret import bearer_token
 from trooper.wire import anthropic, openai
 from trooper.wording import counted

@@ -14,8 +14,8 @@ if TYPE_CHECKING:
     from trooper.engine.sessions import SessionService
     from trooper.engine.turn_runner import TurnRunner
     from trooper.providers.local import LocalTier
+    from trooper.routing.router import Router
     from trooper.server.cloud_keys import CloudKeys
-    from trooper.server.limits import AdmittingRouter
     from trooper.server.response_log import ResponseLog
     from trooper.store.base import Store
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 class Services:
     """What the proxy's handlers work with, built once by the runtime."""
 
-    router: AdmittingRouter
+    router: Router
     sessions: SessionService
     #: Every front door's turns: session, route, answer, record.
     runner: TurnRunner
