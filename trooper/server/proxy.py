@@ -1,5 +1,6 @@
 """The proxy front doors: Anthropic ``/v1/messages`` and OpenAI ``/v1/chat/completions`` (and,
-on the same machinery, OpenAI ``/v1/responses``: ``responses_door.py``).
+on the same machinery, OpenAI ``/v1/responses``: ``responses_door.py``), with what their SDKs ask
+besides: ``/v1/models`` and Anthropic's ``/v1/messages/count_tokens``.
 
 A front door decodes the caller's protocol into the canonical request, hands it to the turn runner
 (``engine/turn_runner.py``: session, route, answer, record), and encodes the answer back in the
@@ -14,6 +15,7 @@ A door differs from another in its codec and its edges: the hooks ``decode``, ``
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timezone
 from types import ModuleType
 from typing import Any, Protocol
 
@@ -25,6 +27,7 @@ from trooper.engine.sessions import LiveSession, TurnPlace
 from trooper.engine.turn_runner import Turn, TurnRunner
 from trooper.errors import InvalidRequest, TrooperError
 from trooper.memory.identity import InvalidSessionId, client_ids, client_name
+from trooper.memory.tokens import count_request_tokens
 from trooper.providers.anthropic import FORWARDED_HEADERS
 from trooper.providers.base import CallOptions
 from trooper.redaction import remember_secret
@@ -32,6 +35,7 @@ from trooper.routing.admission import check_prompt_tokens, client_identity
 from trooper.routing.classifier import forced_route
 from trooper.routing.headers import Trail, trooper_headers
 from trooper.routing.router import Plan, RoutedError
+from trooper.server.base import BaseHandler
 from trooper.server.body import LimitedBodyHandler
 from trooper.server.secret import bearer_token
 from trooper.wire import anthropic, openai
@@ -188,8 +192,71 @@ def call_options(headers: HTTPHeaders, api_key: str | None) -> CallOptions:
     return CallOptions(api_key=api_key, forward_headers={h: headers[h] for h in FORWARDED_HEADERS if h in headers})
 
 
+class ModelsHandler(BaseHandler):
+    """``GET /v1/models``: one list that both the Anthropic and the OpenAI SDK accept."""
+
+    def get(self) -> None:
+        router = self.services.router
+        providers = list(router.cloud)
+        if router.local is not None:
+            providers.append(router.local)
+        now = datetime.now(timezone.utc)
+        data = [
+            {
+                "id": p.model,
+                "type": "model",
+                "object": "model",
+                "display_name": f"{p.model} ({p.name}, {p.tier})",
+                "created_at": now.isoformat().replace("+00:00", "Z"),
+                "created": int(now.timestamp()),
+                "owned_by": p.name,
+                "lifecycle": "active",
+                "max_input_tokens": p.capabilities().context_window,
+            }
+            for p in providers
+        ]
+        self.write_json(
+            {
+                "object": "list",
+                "data": data,
+                "has_more": False,
+                "first_id": data[0]["id"] if data else None,
+                "last_id": data[-1]["id"] if data else None,
+            }
+        )
+
+
+class CountTokensHandler(LimitedBodyHandler):
+    """``POST /v1/messages/count_tokens``: Claude's exact count when the turn would go to Claude
+    (Claude Code manages its context by it; an undercount becomes a "prompt is too long"), else
+    Trooper's one token estimator; ``X-Trooper-Token-Count`` says which."""
+
+    def error_body(self, status: int, error_type: str, message: str) -> dict:
+        return anthropic.encode_error(status, error_type, message)
+
+    async def post(self) -> None:
+        self.read_body()
+        body = dict(self.json_body())
+        body.setdefault("max_tokens", 1)
+        request = anthropic.decode_request(body)
+        router = self.services.router
+        try:
+            plan = router.plan(request, forced_route(self.request.headers, body))
+        except TrooperError:
+            plan = None  # no tier could answer it: the estimate still tells the client its size
+        options = call_options(self.request.headers, anthropic_client_key(self.request.headers))
+        if plan is None:
+            tokens, counter = count_request_tokens(request.system, request.messages, request.tools), "estimate"
+        else:
+            tokens, counter = await router.count_tokens(request, plan, options)
+        self.set_header("X-Trooper-Token-Count", counter)
+        self.write_json({"input_tokens": tokens})
+
+
 ROUTES = [
     (r"/v1/messages", MessagesHandler),
     (r"/v1/chat/completions", ChatCompletionsHandler),
     (r"/chat/completions", ChatCompletionsHandler),
+    (r"/v1/models", ModelsHandler),
+    (r"/v1/messages/count_tokens", CountTokensHandler),
 ]
