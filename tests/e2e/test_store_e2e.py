@@ -16,7 +16,7 @@ import httpx
 import pandas as pd
 import pytest
 
-import trooper.frames as tf
+import trooper.notebook.dataframes as tf
 from tests.fakes.behaviours import echo, out_of_credit, reply_text
 
 CLAUDE_KEY = "sk-ant-test-0123456789abcdef"

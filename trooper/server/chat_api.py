@@ -20,8 +20,8 @@ from trooper.conversation import Message, MessageStart, Request, TextBlock, Text
 from trooper.engine.sessions import LiveSession, SessionService
 from trooper.engine.turn_runner import Turn, TurnRunner
 from trooper.errors import InvalidRequest, TrooperError
+from trooper.markdown_html import render_markdown
 from trooper.memory.identity import client_name
-from trooper.render import render_markdown
 from trooper.routing.admission import client_identity
 from trooper.routing.headers import Trail, decision_header, provider_header
 from trooper.routing.router import Plan, Router

@@ -2,7 +2,7 @@
 Server-Sent Events.
 
 Every read endpoint answers JSON by default and, with ``?format=table``, pandas' JSON Table
-Schema of the frame ``trooper.frames.build_frame`` builds (``pd.read_json(orient="table")``
+Schema of the frame ``trooper.store.frames.build_frame`` builds (``pd.read_json(orient="table")``
 gets the same dtypes back). Times are epoch seconds in JSON and UTC datetimes in tables.
 """
 
@@ -20,10 +20,10 @@ from tornado.iostream import StreamClosedError
 from trooper.engine.live import Batch
 from trooper.engine.sessions import LiveSession
 from trooper.errors import InvalidRequest, TrooperError
-from trooper.frames import SCHEMAS, build_frame, frame_to_table_json
 from trooper.memory.recovery import build_recovery
 from trooper.server.base import BaseHandler
 from trooper.store.base import Columns, Row, session_columns
+from trooper.store.frames import SCHEMAS, build_frame, frame_to_table_json
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 1000
