@@ -20,19 +20,27 @@ class TurnBook:
         self.sessions = sessions
         self.session = session
         self._messages = question
-        self._question: asyncio.Task[None] | None = None
+        self._started = False
+        #: The question's recording, when it had to wait for the session's lock.
+        self._waiting: asyncio.Task[None] | None = None
 
     def start_question(self) -> None:
         """Record the question, once, without waiting here: a chat answering in the same session
-        holds its lock, and a stream must not stop while it does."""
-        if self._question is None and self._messages is not None:
-            self._question = asyncio.ensure_future(self._record_question(self._messages))
+        holds its lock, and a stream must not stop while it does. With the lock free (nearly
+        always) it is recorded at once, without a task and a turn of the event loop."""
+        if self._started or self._messages is None:
+            return
+        self._started = True
+        if self.session.lock.locked():
+            self._waiting = asyncio.ensure_future(self._record_question(self._messages))
+        else:
+            self.sessions.record_history(self.session, self._messages)
 
     async def question(self) -> None:
         """Record the question, once, and wait until it is recorded."""
         self.start_question()
-        if self._question is not None:
-            await self._question
+        if self._waiting is not None:
+            await self._waiting
 
     async def _record_question(self, messages: list[Message]) -> None:
         async with self.session.lock:
