@@ -316,14 +316,13 @@ class SessionService:
                 "api_error",
             ) from None
 
-    def recorder_for(self, session: LiveSession, client: str) -> TurnRecorder:
-        """What the router reports a turn of this session, asked by ``client``, to."""
+    def recorder_for(self, session: LiveSession) -> TurnRecorder:
+        """What the router reports a turn of this session to."""
         return TurnRecorder(
             session.id,
             attempt=self.record_attempt,
             event=lambda kind, **detail: self.record_event(session, kind, **detail),
             sitrep=lambda messages: self.sitrep_of_request(session, messages),
-            client=client,
         )
 
     def record_attempt(self, record: AttemptRecord) -> None:

@@ -22,7 +22,7 @@ from trooper.memory.identity import ClientIds
 from trooper.providers.base import CallOptions
 from trooper.routing.admission import StreamLimiter
 from trooper.routing.headers import Trail
-from trooper.routing.router import Plan, Router
+from trooper.routing.router import Plan, Router, TurnRecorder
 
 #: What a door keeps of an answer besides its turn (the Responses door: the response by id),
 #: called once the turn is recorded at ``place``, in time for the turn's commit.
@@ -53,6 +53,8 @@ class Turn:
     #: Who the turn is for (``client_identity``): the admission limits count turns per client.
     client: str
     book: TurnBook
+    #: What the router reports the turn's attempts and events to.
+    recorder: TurnRecorder
     #: The trail of the answer: set by ``plan`` (a stream's), replaced by ``complete``'s own.
     trail: Trail | None = None
     #: A stream's events so far.
@@ -90,7 +92,8 @@ class TurnRunner:
         session does not hold yet; False when the caller recorded them and holds the session's lock
         for the whole turn (the chat)."""
         book = TurnBook(self.sessions, session, request.messages if question else None)
-        return Turn(session, with_tool_signatures(session, request), options or CallOptions(), client, book)
+        request = with_tool_signatures(session, request)
+        return Turn(session, request, options or CallOptions(), client, book, self.sessions.recorder_for(session))
 
     def plan(self, turn: Turn, forced: str | None = None, *, escalate: bool = False) -> Plan:
         plan = self.router.plan(turn.request, forced, escalate=escalate)
@@ -101,9 +104,8 @@ class TurnRunner:
         """The whole answer, recorded and committed (durable acknowledgement: the caller sends it
         only after this returns)."""
         started = time.monotonic()
-        recorder = self.sessions.recorder_for(turn.session, turn.client)
         async with self.admission.admit(turn.session.id, turn.client):
-            response, turn.trail, provider = await self.router.complete(turn.request, plan, turn.options, recorder)
+            response, turn.trail, provider = await self.router.complete(turn.request, plan, turn.options, turn.recorder)
         answered = await self._record(turn, response, provider.name, provider.tier, started, keep)
         await self.sessions.committed(turn.session)
         return answered
@@ -115,10 +117,9 @@ class TurnRunner:
         it stops early: that stops the upstream, and nothing of the answer is recorded."""
         started = time.monotonic()
         assert turn.trail is not None, "plan the turn first"
-        recorder = self.sessions.recorder_for(turn.session, turn.client)
         first = True
         async with self.admission.admit(turn.session.id, turn.client):
-            events = self.router.stream(turn.request, plan, turn.options, recorder, turn.trail)
+            events = self.router.stream(turn.request, plan, turn.options, turn.recorder, turn.trail)
             try:
                 async for event in events:
                     turn.answer.add(event)
