@@ -2,7 +2,8 @@
 
 A door decodes its protocol into the canonical ``Request`` and encodes what comes back; between
 the two, everything is here and the same for every door: the session the turn belongs to, the
-tool signatures it left out put back, the plan, the router's answer, and the record of the turn —
+tool signatures it left out put back, the plan, a slot among the turns in flight
+(``routing/admission.py``) for as long as the router answers, and the record of the turn —
 its question once, then its answer, committed before the answer is acknowledged (the stream's
 ``MessageStop`` waits for the commit; a turn that could not be stored ends in a ``StreamError``
 instead). The door adds only its HTTP edges: headers, its event encoding, its error shape.
