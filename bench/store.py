@@ -3,7 +3,7 @@
     .venv/bin/python bench/store.py [--turns 100000] [--sessions 1000]
 
 Measures: enqueue cost per turn on the request path, time for the writer to drain to disk,
-``trooper.frames.turns()`` from the store file and from a running server (JSON Table format),
+``trooper.turns()`` from the store file and from a running server (JSON Table format),
 and the session list. Results go in bench/README.md ("Store and DataFrames").
 """
 
@@ -22,7 +22,7 @@ from tornado.httpserver import HTTPServer
 from tornado.testing import bind_unused_port
 from tornado.web import Application
 
-import trooper.frames as tf
+import trooper.notebook.dataframes as tf
 from trooper.config import Settings
 from trooper.server.sessions_api import ROUTES
 from trooper.server.state import AppState

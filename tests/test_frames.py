@@ -1,4 +1,4 @@
-"""trooper.frames: the documented schemas, from a store file and from a running server."""
+"""trooper.notebook.dataframes (``trooper.sessions()``, ``trooper.turns()``…): the documented schemas, from a store file and from a running server."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from tornado.httpserver import HTTPServer
 from tornado.testing import bind_unused_port
 from tornado.web import Application
 
-import trooper.frames as tf
+import trooper.notebook.dataframes as tf
 from tests.store.sample import T0, record_sample
 from trooper.config import Settings
 from trooper.server.sessions_api import ROUTES

@@ -13,12 +13,12 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     # session data as pandas DataFrames
-    "connect": "trooper.frames",
-    "sessions": "trooper.frames",
-    "turns": "trooper.frames",
-    "attempts": "trooper.frames",
-    "events": "trooper.frames",
-    "sitreps": "trooper.frames",
+    "connect": "trooper.notebook.dataframes",
+    "sessions": "trooper.notebook.dataframes",
+    "turns": "trooper.notebook.dataframes",
+    "attempts": "trooper.notebook.dataframes",
+    "events": "trooper.notebook.dataframes",
+    "sitreps": "trooper.notebook.dataframes",
     # the notebook workspace
     "chat": "trooper.notebook",
     "ChatWidget": "trooper.notebook.widget",

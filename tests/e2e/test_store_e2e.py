@@ -17,7 +17,7 @@ import httpx
 import pandas as pd
 import pytest
 
-import trooper.frames as tf
+import trooper.notebook.dataframes as tf
 from tests.fakes.behaviours import echo, out_of_credit, reply_text
 from tests.postgres import PASSWORD
 from trooper.store import store_label

@@ -9,7 +9,7 @@ import matplotlib.dates as mdates
 
 matplotlib.use("Agg")
 
-import trooper.frames as tf
+import trooper.notebook.dataframes as tf
 from tests.fakes.behaviours import out_of_credit, reply_text
 from trooper.notebook import plot_session
 from trooper.notebook.client import ChatClient

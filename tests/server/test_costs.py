@@ -8,7 +8,7 @@ import json
 import httpx
 import pytest
 
-import trooper.frames as tf
+import trooper.notebook.dataframes as tf
 from tests.fakes.behaviours import reply_text
 from tests.server.test_chat_api import post_sse
 

@@ -18,10 +18,10 @@ from tornado.web import Application
 
 from tests.store.sample import T0, record_sample
 from trooper.config import Settings
-from trooper.frames import SCHEMAS, build_frame
 from trooper.server import sessions_api
 from trooper.server.state import AppState
 from trooper.store import open_store
+from trooper.store.frames import SCHEMAS, build_frame
 from trooper.store.records import SessionRecord, TurnRecord
 
 BETA = "beta/é?&<x>"

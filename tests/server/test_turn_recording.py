@@ -11,9 +11,9 @@ import openai
 
 from tests.fakes.behaviours import reply_text, server_error
 from trooper.conversation import Response, TextBlock, Usage
+from trooper.engine.savings import tokens_saved_by
 from trooper.notebook.client import ChatClient
 from trooper.notebook.connection import Server
-from trooper.server.savings import tokens_saved_by
 
 QUESTION = "how many days in a week"
 CLAUDE_KEY = "sk-ant-test-0123456789abcdef"

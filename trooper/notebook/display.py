@@ -15,8 +15,8 @@ from typing import Any, Iterable
 
 from IPython.display import display
 
+from trooper.markdown_html import render_markdown
 from trooper.notebook.client import Answer, ChatEvent
-from trooper.render import render_markdown
 
 STREAM_PUBLISH_INTERVAL = 0.1
 METADATA_FIELDS = ("provider", "model", "tier", "label", "decision", "route")

@@ -84,10 +84,10 @@ class TrooperMagics(Magics):
         print("\n".join(lines))
 
     def _sessions(self) -> Any:
-        self.workspace.connect()  # points trooper.frames at this kernel's server
-        import trooper.frames
+        self.workspace.connect()  # points trooper.notebook.dataframes at this kernel's server
+        import trooper.notebook.dataframes
 
-        return trooper.frames.sessions()
+        return trooper.notebook.dataframes.sessions()
 
     def _chat(self) -> Any:
         return self.workspace.chat()

@@ -2,7 +2,7 @@
 
 Each answer is a dot on its provider's row; failed upstream attempts (the ones a fallback
 recovered from) are red crosses on the provider that failed; escalations and returns to local
-are vertical lines. Reads ``trooper.frames``, which the notebook workspace connects to the server
+are vertical lines. Reads ``trooper.notebook.dataframes``, which the notebook workspace connects to the server
 the kernel chats with.
 """
 
@@ -23,7 +23,7 @@ def plot_session(session_id: str, ax: Any = None) -> Any:
     """Draw the session's timeline on ``ax`` (a new figure when None) and return the figure."""
     import matplotlib.pyplot as plt
 
-    import trooper.frames as tf
+    import trooper.notebook.dataframes as tf
 
     turns = tf.turns(session_id)
     attempts = tf.attempts(session_id)

@@ -1,7 +1,7 @@
 """``ChatWidget``: Trooper's chat in a notebook, as a composition of standard ipywidgets.
 
 Every piece of model or user text reaches the page escaped (``html.escape``) or rendered by
-``trooper.render.render_markdown`` (sanitised HTML): never as raw HTML. Answers stream in a
+``trooper.markdown_html.render_markdown`` (sanitised HTML): never as raw HTML. Answers stream in a
 background thread so the kernel stays free; the thread publishes the partial text at most every
 ``STREAM_PUBLISH_INTERVAL`` seconds, because each trait change is a message to the browser.
 
@@ -20,8 +20,8 @@ import httpx
 import ipywidgets as widgets
 from traitlets import Bool, Dict, List, Unicode, observe
 
+from trooper.markdown_html import render_markdown
 from trooper.notebook.client import Answer, ChatClient, ChatEvent
-from trooper.render import render_markdown
 
 STREAM_PUBLISH_INTERVAL = 0.05
 SITREP_MAX_ITEMS = 6

@@ -27,7 +27,7 @@ class Workspace:
 
     def connect(self) -> ChatClient:
         """The chat client of this kernel's server, found or started on first use (which also
-        points ``trooper.frames`` at that server)."""
+        points ``trooper.notebook.dataframes`` at that server)."""
         return self.client
 
     @property
@@ -74,10 +74,10 @@ class Workspace:
 
     @staticmethod
     def _connect_frames(server: Server) -> None:
-        # So trooper.frames (and plot_session) read the very server this kernel chats with.
-        import trooper.frames
+        # So trooper.notebook.dataframes (and plot_session) read the very server this kernel chats with.
+        import trooper.notebook.dataframes
 
-        trooper.frames.connect(server.url)
+        trooper.notebook.dataframes.connect(server.url)
 
 
 _workspace = Workspace()

@@ -15,9 +15,9 @@ from typing import Any
 
 import aiohttp
 
-from trooper.background import PeriodicTask
 from trooper.config import ConfigError, Settings
 from trooper.errors import UpstreamError
+from trooper.periodic_task import PeriodicTask
 from trooper.providers.base import Provider
 from trooper.providers.embedded import EmbeddedProvider
 from trooper.providers.ollama import OllamaProvider

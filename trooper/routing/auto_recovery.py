@@ -13,10 +13,10 @@ import asyncio
 import logging
 from collections.abc import Callable, Sequence
 
-from trooper.background import PeriodicTask
 from trooper.config import Settings
 from trooper.conversation import Message, Request, TextBlock
 from trooper.errors import UpstreamError
+from trooper.periodic_task import PeriodicTask
 from trooper.providers.base import CallOptions, Provider
 from trooper.routing.breaker import BreakerBoard
 from trooper.routing.policy import classify_failure

@@ -94,8 +94,6 @@ class TurnRecorder:
     #: request adds), from the server's incremental builder so compaction need not extract it
     #: again; called only when compaction drops turns.
     sitrep: Callable[[list[Message]], Sitrep | None] = lambda messages: None
-    #: Who the turn is for (address and API key digest), for admission's per-client share.
-    client: str = ""
 
 
 log = logging.getLogger(__name__)

@@ -12,21 +12,20 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import time
 from typing import Any
 
 from tornado.iostream import StreamClosedError
 
-from trooper.conversation import Message, MessageStart, Request, StreamAccumulator, TextBlock, TextDelta
+from trooper.conversation import Message, MessageStart, Request, TextBlock, TextDelta
+from trooper.engine.sessions import LiveSession, SessionService
+from trooper.engine.turn_runner import Turn, TurnRunner
 from trooper.errors import InvalidRequest, TrooperError
+from trooper.markdown_html import render_markdown
 from trooper.memory.identity import client_name
-from trooper.providers.base import CallOptions
-from trooper.render import render_markdown
+from trooper.routing.admission import client_identity
 from trooper.routing.headers import Trail, decision_header, provider_header
 from trooper.routing.router import Plan, Router
 from trooper.server.body import LimitedBodyHandler
-from trooper.server.limits import client_identity
-from trooper.server.session_service import LiveSession, SessionService
 from trooper.wire.sse import format_sse
 
 CHAT_SOURCE = "chat"
@@ -78,6 +77,10 @@ class ChatHandler(LimitedBodyHandler):
     @property
     def router(self) -> Router:
         return self.services.router
+
+    @property
+    def runner(self) -> TurnRunner:
+        return self.services.runner
 
     async def chat_session(self, session_id: str) -> LiveSession:
         if self.sessions.peek(session_id) is None:
@@ -138,29 +141,23 @@ class ChatSessionHandler(ChatHandler):
 class StreamingChatHandler(ChatHandler):
     """Answers a turn as Server-Sent Events."""
 
-    async def answer(
-        self, session: LiveSession, request: Request, plan: Plan, *, first_event: tuple[str, dict] | None = None
-    ) -> None:
-        trail = plan.new_trail()
-        recorder = self.sessions.recorder_for(session, client_identity(self.request.remote_ip or "", None))
+    async def answer(self, turn: Turn, plan: Plan, *, first_event: tuple[str, dict] | None = None) -> None:
+        """Answer ``turn`` (its question recorded, its session's lock held) as ``plan`` says."""
+        session = turn.session
         self.start_event_stream()
         self.set_header("X-Trooper-Session", session.id)
         if first_event is not None:
             await self._send(*first_event)
-        started = time.monotonic()
-        answer = StreamAccumulator()
-        events = self.router.stream(request, plan, CallOptions(), recorder, trail)
+        events = self.runner.stream(turn, plan)
+        trail = turn.trail
+        assert trail is not None
         try:
             async for event in events:
                 if isinstance(event, MessageStart):
                     provider = provider_header(trail)
                     await self._send("start", {"provider": provider, "model": event.model, "tier": self.router.tier_of(provider)})
-                answer.add(event)
                 if isinstance(event, TextDelta) and event.text:
                     await self._send("delta", {"text": event.text})
-            if answer.error is not None:
-                await self._send("error", {"message": f"The answer was cut off: {answer.error.message}"})
-                return
         except TrooperError as exc:
             await self._send("error", {"message": exc.message})
             return
@@ -168,16 +165,14 @@ class StreamingChatHandler(ChatHandler):
             return  # the person pressed stop or closed the tab; nothing half-written is recorded
         finally:
             await events.aclose()
-        response = answer.response()
-        provider = provider_header(trail)
-        tier = self.router.tier_of(provider)
-        self.sessions.record_answer(session, response, provider=provider, tier=tier,
-                                    latency_ms=(time.monotonic() - started) * 1000)
-        try:
-            await self.sessions.committed(session)  # "done" is the acknowledgement: the turn is on disk first
-        except TrooperError as exc:
-            await self._send("error", {"message": exc.message})
+        if turn.unstored is not None:  # "done" is the acknowledgement: the turn is on disk first
+            await self._send("error", {"message": turn.unstored.message})
             return
+        if turn.answer.error is not None:
+            await self._send("error", {"message": f"The answer was cut off: {turn.answer.error.message}"})
+            return
+        assert turn.answered is not None, "a stream that ends without an error has its MessageStop"
+        response, provider, tier = turn.answered.response, turn.answered.provider, turn.answered.tier
         text = response.text()
         await self._send(
             "done",
@@ -196,6 +191,11 @@ class StreamingChatHandler(ChatHandler):
                 "stats": self.stats(session),
             },
         )
+
+    def open_turn(self, session: LiveSession, request: Request) -> Turn:
+        """A turn of ``session``, whose question is recorded and whose lock this handler holds."""
+        client = client_identity(self.request.remote_ip or "", None)
+        return self.runner.open(session, request, client=client, question=False)
 
     async def send_error_event(self, exc: TrooperError) -> None:
         """A turn that cannot start is still answered in the stream's own terms."""
@@ -225,16 +225,16 @@ class ChatMessagesHandler(StreamingChatHandler):
         # A chat answers one turn at a time: a second tab's message waits for the first answer.
         async with session.lock:
             self.sessions.record_history(session, session.messages + [Message("user", [TextBlock(content)])])
-            request = chat_request(session.messages)
+            turn = self.open_turn(session, chat_request(session.messages))
             try:
                 if route == "cloud":
-                    plan = self.router.plan(request, escalate=True)
+                    plan = self.runner.plan(turn, escalate=True)
                 else:
-                    plan = self.router.plan(request, "local" if route == "local" else None)
+                    plan = self.runner.plan(turn, "local" if route == "local" else None)
             except TrooperError as exc:
                 await self.send_error_event(exc)
                 return
-            await self.answer(session, request, plan)
+            await self.answer(turn, plan)
 
 
 class ChatEscalateHandler(StreamingChatHandler):
@@ -244,9 +244,9 @@ class ChatEscalateHandler(StreamingChatHandler):
         if not any(m.role == "user" for m in session.messages):
             raise InvalidRequest("nothing to escalate yet: send a message first")
         async with session.lock:
-            request = chat_request(_up_to_last_question(session.messages))
+            turn = self.open_turn(session, chat_request(_up_to_last_question(session.messages)))
             try:
-                plan = self.router.plan(request, escalate=True)
+                plan = self.runner.plan(turn, escalate=True)
             except TrooperError as exc:
                 # The person asked for the cloud and did not get it: the dashboard says so too.
                 self.sessions.record_event(session, "escalation_failed", reason=exc.message)
@@ -255,7 +255,7 @@ class ChatEscalateHandler(StreamingChatHandler):
             self.sessions.set_route(session, "cloud")
             escalated_to = plan.candidates[0].name
             self.sessions.record_event(session, "escalated", to=escalated_to)
-            await self.answer(session, request, plan, first_event=("escalated", {"route": "cloud", "to": escalated_to}))
+            await self.answer(turn, plan, first_event=("escalated", {"route": "cloud", "to": escalated_to}))
 
 
 def _up_to_last_question(messages: list[Message]) -> list[Message]:

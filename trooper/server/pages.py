@@ -18,7 +18,7 @@ from pathlib import Path
 import tornado.web
 
 from trooper.errors import TrooperError
-from trooper.render import render_markdown
+from trooper.markdown_html import render_markdown
 from trooper.server.body import LimitedBodyHandler
 
 STATIC_DIR = Path(__file__).parent / "static"

@@ -1,8 +1,10 @@
 """The proxy front doors: Anthropic ``/v1/messages`` and OpenAI ``/v1/chat/completions`` (and,
-on the same machinery, OpenAI ``/v1/responses``: ``responses_door.py``).
+on the same machinery, OpenAI ``/v1/responses``: ``responses_door.py``), with what their SDKs ask
+besides: ``/v1/models`` and Anthropic's ``/v1/messages/count_tokens``.
 
-A front door decodes the caller's protocol into the canonical request, resolves the session, lets
-the router answer, and encodes the answer back in the caller's protocol, streaming chunk by chunk.
+A front door decodes the caller's protocol into the canonical request, hands it to the turn runner
+(``engine/turn_runner.py``: session, route, answer, record), and encodes the answer back in the
+caller's protocol, streaming chunk by chunk.
 Errors are always in the caller's own error shape. What the turn leaves in the session (the
 caller's new messages, the answer) is recorded once the answer has gone out, so the caller does
 not wait for the bookkeeping; a stream's question is recorded as soon as its first event is out.
@@ -13,26 +15,29 @@ A door differs from another in its codec and its edges: the hooks ``decode``, ``
 from __future__ import annotations
 
 import asyncio
-import time
+from datetime import datetime, timezone
 from types import ModuleType
 from typing import Any, Protocol
 
 from tornado.httputil import HTTPHeaders
 from tornado.iostream import StreamClosedError
 
-from trooper.conversation import Message, MessageStop, Request, Response, StreamAccumulator, StreamError, StreamEvent
+from trooper.conversation import Request, Response, StreamEvent
+from trooper.engine.sessions import LiveSession, TurnPlace
+from trooper.engine.turn_runner import Turn, TurnRunner
 from trooper.errors import InvalidRequest, TrooperError
 from trooper.memory.identity import InvalidSessionId, client_ids, client_name
+from trooper.memory.tokens import count_request_tokens
 from trooper.providers.anthropic import FORWARDED_HEADERS
 from trooper.providers.base import CallOptions
 from trooper.redaction import remember_secret
+from trooper.routing.admission import check_prompt_tokens, client_identity
 from trooper.routing.classifier import forced_route
 from trooper.routing.headers import Trail, trooper_headers
-from trooper.routing.router import Plan, RoutedError, Router, TurnRecorder
+from trooper.routing.router import Plan, RoutedError
+from trooper.server.base import BaseHandler
 from trooper.server.body import LimitedBodyHandler
-from trooper.server.limits import check_prompt_tokens, client_identity
 from trooper.server.secret import bearer_token
-from trooper.server.session_service import LiveSession, SessionService, TurnPlace, with_tool_signatures
 from trooper.wire import anthropic, openai
 from trooper.wording import counted
 
@@ -49,12 +54,8 @@ class FrontDoor(LimitedBodyHandler):
         return self.codec.encode_error(status, error_type, message)
 
     @property
-    def router(self) -> Router:
-        return self.services.router
-
-    @property
-    def sessions(self) -> SessionService:
-        return self.services.sessions
+    def runner(self) -> TurnRunner:
+        return self.services.runner
 
     def client_key(self) -> str | None:
         """The API key the caller sent, in its protocol's header."""
@@ -81,34 +82,33 @@ class FrontDoor(LimitedBodyHandler):
         self.read_body()
         body = self.json_body()
         request, continued = await self.decode(body)
-        if len(request.messages) > self.state.settings.max_messages:
+        settings = self.state.settings
+        if len(request.messages) > settings.max_messages:
             raise InvalidRequest(
                 f"messages: {counted(len(request.messages), 'message')} is more than the limit of "
-                f"{self.state.settings.max_messages} (TROOPER_MAX_MESSAGES)"
+                f"{settings.max_messages} (TROOPER_MAX_MESSAGES)"
             )
-        check_prompt_tokens(request, self.state.settings.max_request_tokens)
-        forced = forced_route(self.request.headers, body)
+        check_prompt_tokens(request, settings.max_request_tokens)
+        headers = self.request.headers
+        forced = forced_route(headers, body)
         try:
-            ids = client_ids(self.request.headers)
+            ids = client_ids(headers)
         except InvalidSessionId as exc:
             raise InvalidRequest(str(exc)) from None
-        client = client_name(self.request.headers)
-        if continued:  # a previous_response_id continues the session that answer belongs to
-            session = await self.sessions.open(continued, self.source, client)
-        else:
-            session = await self.sessions.resolve(ids, request, self.source, client)
+        runner = self.runner
+        session = await runner.session_for(request, ids, self.source, client_name(headers), continued=continued)
         self.set_header("X-Trooper-Session", session.id)
-        book = TurnBook(self.sessions, session, request.messages)
-        request = with_tool_signatures(session, request)
         client_key = self.client_key()
-        options = call_options(self.request.headers, client_key)
-        recorder = self.sessions.recorder_for(session, client_identity(self.request.remote_ip or "", client_key))
+        turn = runner.open(
+            session, request, client=client_identity(self.request.remote_ip or "", client_key),
+            options=call_options(headers, client_key),
+        )
         try:
-            plan = self.router.plan(request, forced)
+            plan = runner.plan(turn, forced)
             if request.stream:
-                await self._stream(request, plan, options, recorder, book)
+                await self._stream(turn, plan)
             else:
-                await self._complete(request, plan, options, recorder, book)
+                await self._complete(turn, plan)
         except TrooperError as exc:
             # Final: Trooper already retried and fell back, so SDKs must not retry on top.
             if isinstance(exc, RoutedError):
@@ -117,116 +117,43 @@ class FrontDoor(LimitedBodyHandler):
             exc.headers.update({"X-Trooper-Session": session.id, "x-should-retry": "false"})
             raise
         finally:
-            await book.question()  # a turn that failed keeps its question too
+            await turn.book.question()  # a turn that failed keeps its question too
 
     # ------------------------------------------------------------------ answers
 
-    async def _complete(self, request: Request, plan: Plan, options: CallOptions, recorder: TurnRecorder, book: TurnBook) -> None:
-        started = time.monotonic()
-        response, trail, provider = await self.router.complete(request, plan, options, recorder)
-        latency_ms = (time.monotonic() - started) * 1000
-        self._set_trooper_headers(trail, book.session, saved_now=self.sessions.saved_by(response, provider.tier))
+    async def _complete(self, turn: Turn, plan: Plan) -> None:
         # Durable acknowledgement: the turn is committed before the client receives a byte of it.
-        place = await book.answer(response, provider=provider.name, tier=provider.tier, latency_ms=latency_ms)
-        self.answered(book.session, place, response)
-        payload = self.encode_response(response)
-        await self.sessions.committed(book.session)
-        self.write_json(payload)
+        answered = await self.runner.complete(turn, plan, self.answered)
+        assert turn.trail is not None
+        self._set_trooper_headers(turn.trail, turn.session)
+        self.write_json(self.encode_response(answered.response))
 
-    async def _stream(self, request: Request, plan: Plan, options: CallOptions, recorder: TurnRecorder, book: TurnBook) -> None:
-        started = time.monotonic()
-        trail = plan.new_trail()
-        encoder = self.stream_encoder(request)
-        answer = StreamAccumulator()
-        events = self.router.stream(request, plan, options, recorder, trail)
-        headers_sent = recorded = False
+    async def _stream(self, turn: Turn, plan: Plan) -> None:
+        assert turn.trail is not None
+        encoder = self.stream_encoder(turn.request)
+        events = self.runner.stream(turn, plan, self.answered)
+        headers_sent = False
         try:
             async for event in events:
                 if not headers_sent:
-                    self._start_stream(trail, book.session)
-                answer.add(event)
-                if isinstance(event, MessageStop):
-                    # Durable acknowledgement: the stream's terminator waits until the turn is committed;
-                    # a turn that could not be stored ends in an error event, never acknowledged.
-                    try:
-                        recorded = await self._record_stream(answer, trail, book, started)
-                    except TrooperError as failure:
-                        recorded, event = True, StreamError(failure.error_type, failure.message, failure.status)  # nor recorded below
+                    headers_sent = True
+                    self._set_trooper_headers(turn.trail, turn.session)
+                    self.start_event_stream()
                 # Not waiting for a slow client here lets the answer finish upstream (and free its
                 # slot) while what it has not read yet waits in memory, up to READ_AHEAD_BYTES.
                 await self.send_bounded(encoder.encode(event))
-                if not headers_sent:
-                    headers_sent = True
-                    book.start_question()  # the first event is out: the dashboard shows the turn
             await self.drain_bounded()
         except (StreamClosedError, asyncio.TimeoutError):
-            # The client left (or stopped reading); stop the upstream and keep what arrived.
-            answer.error = StreamError("cancelled", "client disconnected")
+            pass  # the client left (or stopped reading): closing the events stops the upstream
         finally:
             await events.aclose()
         if not self._finished:
             self.finish()
-        if not recorded:
-            await self._record_stream(answer, trail, book, started, durable=False)
 
-    async def _record_stream(
-        self, answer: StreamAccumulator, trail: Trail, book: TurnBook, started: float, *, durable: bool = True
-    ) -> bool:
-        """Record a streamed answer that finished whole (and wait for its commit when ``durable``)."""
-        answered = trail.answered_by()
-        if not (answer.finished and answer.error is None and answered is not None):
-            return False
-        latency_ms = (time.monotonic() - started) * 1000
-        tier = self.router.tier_of(answered.provider)
-        response = answer.response()
-        place = await book.answer(response, provider=answered.provider, tier=tier, latency_ms=latency_ms)
-        self.answered(book.session, place, response)
-        if durable:
-            await self.sessions.committed(book.session)
-        return True
-
-    def _start_stream(self, trail: Trail, session: LiveSession) -> None:
-        self._set_trooper_headers(trail, session)
-        self.start_event_stream()
-
-    def _set_trooper_headers(self, trail: Trail, session: LiveSession, saved_now: int = 0) -> None:
-        """``saved_now``: what this turn's answer saves, not yet in the session (it is recorded
-        after the answer has gone out)."""
-        trail.tokens_saved = session.tokens_saved + saved_now
+    def _set_trooper_headers(self, trail: Trail, session: LiveSession) -> None:
+        trail.tokens_saved = session.tokens_saved
         for name, value in trooper_headers(trail).items():
             self.set_header(name, value)
-
-
-class TurnBook:
-    """What one proxied turn records in its session, each part once and in order: the caller's
-    messages the session does not hold yet (the question), then the answer."""
-
-    def __init__(self, sessions: SessionService, session: LiveSession, messages: list[Message]) -> None:
-        self.sessions = sessions
-        self.session = session
-        self._messages = messages
-        self._question: asyncio.Task[None] | None = None
-
-    def start_question(self) -> None:
-        """Record the question, once, without waiting here: a chat answering in the same session
-        holds its lock, and a stream must not stop while it does."""
-        if self._question is None:
-            self._question = asyncio.ensure_future(self._record_question())
-
-    async def question(self) -> None:
-        """Record the question, once, and wait until it is recorded."""
-        self.start_question()
-        assert self._question is not None
-        await self._question
-
-    async def _record_question(self) -> None:
-        async with self.session.lock:
-            self.sessions.record_history(self.session, self._messages)
-
-    async def answer(self, response: Response, *, provider: str, tier: str, latency_ms: float) -> TurnPlace:
-        await self.question()
-        async with self.session.lock:
-            return self.sessions.record_answer(self.session, response, provider=provider, tier=tier, latency_ms=latency_ms)
 
 
 class MessagesHandler(FrontDoor):
@@ -265,8 +192,71 @@ def call_options(headers: HTTPHeaders, api_key: str | None) -> CallOptions:
     return CallOptions(api_key=api_key, forward_headers={h: headers[h] for h in FORWARDED_HEADERS if h in headers})
 
 
+class ModelsHandler(BaseHandler):
+    """``GET /v1/models``: one list that both the Anthropic and the OpenAI SDK accept."""
+
+    def get(self) -> None:
+        router = self.services.router
+        providers = list(router.cloud)
+        if router.local is not None:
+            providers.append(router.local)
+        now = datetime.now(timezone.utc)
+        data = [
+            {
+                "id": p.model,
+                "type": "model",
+                "object": "model",
+                "display_name": f"{p.model} ({p.name}, {p.tier})",
+                "created_at": now.isoformat().replace("+00:00", "Z"),
+                "created": int(now.timestamp()),
+                "owned_by": p.name,
+                "lifecycle": "active",
+                "max_input_tokens": p.capabilities().context_window,
+            }
+            for p in providers
+        ]
+        self.write_json(
+            {
+                "object": "list",
+                "data": data,
+                "has_more": False,
+                "first_id": data[0]["id"] if data else None,
+                "last_id": data[-1]["id"] if data else None,
+            }
+        )
+
+
+class CountTokensHandler(LimitedBodyHandler):
+    """``POST /v1/messages/count_tokens``: Claude's exact count when the turn would go to Claude
+    (Claude Code manages its context by it; an undercount becomes a "prompt is too long"), else
+    Trooper's one token estimator; ``X-Trooper-Token-Count`` says which."""
+
+    def error_body(self, status: int, error_type: str, message: str) -> dict:
+        return anthropic.encode_error(status, error_type, message)
+
+    async def post(self) -> None:
+        self.read_body()
+        body = dict(self.json_body())
+        body.setdefault("max_tokens", 1)
+        request = anthropic.decode_request(body)
+        router = self.services.router
+        try:
+            plan = router.plan(request, forced_route(self.request.headers, body))
+        except TrooperError:
+            plan = None  # no tier could answer it: the estimate still tells the client its size
+        options = call_options(self.request.headers, anthropic_client_key(self.request.headers))
+        if plan is None:
+            tokens, counter = count_request_tokens(request.system, request.messages, request.tools), "estimate"
+        else:
+            tokens, counter = await router.count_tokens(request, plan, options)
+        self.set_header("X-Trooper-Token-Count", counter)
+        self.write_json({"input_tokens": tokens})
+
+
 ROUTES = [
     (r"/v1/messages", MessagesHandler),
     (r"/v1/chat/completions", ChatCompletionsHandler),
     (r"/chat/completions", ChatCompletionsHandler),
+    (r"/v1/models", ModelsHandler),
+    (r"/v1/messages/count_tokens", CountTokensHandler),
 ]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
-from trooper.server.session_service import TurnPlace
+from trooper.engine.sessions import TurnPlace
 from trooper.store.base import Row, Store
 from trooper.store.records import ResponseRecord
 

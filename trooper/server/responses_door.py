@@ -15,11 +15,11 @@ from dataclasses import replace
 from typing import Any
 
 from trooper.conversation import Request, Response
+from trooper.engine.sessions import LiveSession, TurnPlace
 from trooper.errors import TrooperError
 from trooper.server.base import BaseHandler
 from trooper.server.proxy import FrontDoor, StreamEncoder, openai_client_key
 from trooper.server.response_log import ResponseLog
-from trooper.server.session_service import LiveSession, TurnPlace
 from trooper.wire import responses
 
 
@@ -47,7 +47,7 @@ class ResponsesHandler(FrontDoor):
         place = await self.log.place(previous)
         if place is None:
             raise TrooperError(400, f"Previous response with id '{previous}' not found.", responses.PREVIOUS_RESPONSE_NOT_FOUND)
-        history = await self.sessions.history_at(place, self.source)
+        history = await self.services.sessions.history_at(place, self.source)
         return replace(request, messages=[*history, *request.messages]), place.session_id
 
     def stream_encoder(self, request: Request) -> StreamEncoder:

@@ -9,17 +9,19 @@ import socket
 import tornado.netutil
 
 from trooper.config import Settings
+from trooper.engine.live import LiveFeed
+from trooper.engine.sessions import SessionService
+from trooper.engine.turn_runner import TurnRunner
 from trooper.providers.cloud import build_cloud_chain
 from trooper.providers.local import LocalTier, escalation_target
 from trooper.providers.upstream_client import open_upstream_client
+from trooper.routing.admission import StreamLimiter
 from trooper.routing.auto_recovery import RecoveryProber
+from trooper.routing.router import Router
 from trooper.server.app import make_app
 from trooper.server.cloud_keys import CloudKeys
 from trooper.server.connections import GuardedHTTPServer, connection_cap, raise_open_file_limit
-from trooper.server.limits import AdmittingRouter
-from trooper.server.live import LiveFeed
 from trooper.server.response_log import ResponseLog
-from trooper.server.session_service import SessionService
 from trooper.server.state import AppState, Services
 from trooper.store import open_store, store_label
 
@@ -41,7 +43,7 @@ class Runtime:
         self.client = open_upstream_client(connect_timeout=settings.connect_timeout, total_timeout=settings.provider_timeout)
         self.feed = LiveFeed()
         self.local_tier = LocalTier(settings, self.client)
-        self.router = AdmittingRouter(
+        self.router = Router(
             settings,
             build_cloud_chain(settings, self.client),
             lambda: self.local_tier.current,
@@ -54,12 +56,16 @@ class Runtime:
             self.store, self.feed, would_answer=lambda: self.router.cloud[0].model if self.router.cloud else None,
             prices=settings.prices,
         )
+        admission = StreamLimiter(settings.max_streams, settings.max_session_streams, settings.queue_seconds)
         self.prober = RecoveryProber(settings, self.router.remote_providers, self.router.breakers)
         self.state = AppState(
             settings,
             self.store,
             self.feed,
-            services=Services(self.router, self.sessions, self.local_tier, ResponseLog(self.store), self.cloud_keys),
+            services=Services(
+                self.router, self.sessions, TurnRunner(self.router, self.sessions, admission), self.local_tier,
+                ResponseLog(self.store), self.cloud_keys,
+            ),
         )
         self.app = make_app(self.state)
         self.server: GuardedHTTPServer | None = None

@@ -1,7 +1,8 @@
-"""The sessions JSON API and the live feed's Server-Sent Events.
+"""The sessions JSON API (a session's SITREP and recovery brief included) and the live feed's
+Server-Sent Events.
 
 Every read endpoint answers JSON by default and, with ``?format=table``, pandas' JSON Table
-Schema of the frame ``trooper.frames.build_frame`` builds (``pd.read_json(orient="table")``
+Schema of the frame ``trooper.store.frames.build_frame`` builds (``pd.read_json(orient="table")``
 gets the same dtypes back). Times are epoch seconds in JSON and UTC datetimes in tables.
 """
 
@@ -16,11 +17,13 @@ from typing import Any
 import pandas as pd
 from tornado.iostream import StreamClosedError
 
+from trooper.engine.live import Batch
+from trooper.engine.sessions import LiveSession
 from trooper.errors import InvalidRequest, TrooperError
-from trooper.frames import SCHEMAS, build_frame, frame_to_table_json
+from trooper.memory.recovery import build_recovery
 from trooper.server.base import BaseHandler
-from trooper.server.live import Batch
 from trooper.store.base import Columns, Row, session_columns
+from trooper.store.frames import SCHEMAS, build_frame, frame_to_table_json
 
 DEFAULT_PAGE = 50
 MAX_PAGE = 1000
@@ -279,6 +282,31 @@ class LiveHandler(BaseHandler):
 
 _SESSION = r"/sessions/([^/]+)"
 
+class _LiveSessionHandler(BaseHandler):
+    async def live_session(self, session_id: str) -> LiveSession:
+        """The session as the engine holds it (loaded from the store if it is not in memory)."""
+        sessions = self.services.sessions
+        if await self.state.store.get_session(session_id) is None and sessions.peek(session_id) is None:
+            raise TrooperError(404, f"no session with id {session_id!r}", "not_found_error")
+        return await sessions.open(session_id, "unknown")
+
+
+class CurrentSitrepHandler(_LiveSessionHandler):
+    """``GET /sitrep/{id}``: the session's SITREP as it stands now."""
+
+    async def get(self, session_id: str) -> None:
+        session = await self.live_session(session_id)
+        self.write_json({"session_id": session.id, **self.services.sessions.sitrep_now(session).to_dict()})
+
+
+class RecoveryHandler(_LiveSessionHandler):
+    """``GET /recovery/{id}``: the brief that lets a fresh agent take over the session."""
+
+    async def get(self, session_id: str) -> None:
+        session = await self.live_session(session_id)
+        self.write_json(build_recovery(session.id, session.messages, self.state.settings.context_window))
+
+
 ROUTES: list[tuple[str, type]] = [
     (r"/sessions", SessionListHandler),
     (_SESSION, SessionHandler),
@@ -292,4 +320,6 @@ ROUTES: list[tuple[str, type]] = [
     (r"/events", EventsHandler),
     (r"/sitreps", SitrepsHandler),
     (r"/api/live", LiveHandler),
+    (r"/sitrep/([^/]+)", CurrentSitrepHandler),
+    (r"/recovery/([^/]+)", RecoveryHandler),
 ]

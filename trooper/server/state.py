@@ -6,16 +6,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from trooper.config import Settings
+from trooper.engine.live import LiveFeed
 from trooper.redaction import remember_secret
 from trooper.server.guesses import GuessThrottle
-from trooper.server.live import LiveFeed
 
 if TYPE_CHECKING:
+    from trooper.engine.sessions import SessionService
+    from trooper.engine.turn_runner import TurnRunner
     from trooper.providers.local import LocalTier
+    from trooper.routing.router import Router
     from trooper.server.cloud_keys import CloudKeys
-    from trooper.server.limits import AdmittingRouter
     from trooper.server.response_log import ResponseLog
-    from trooper.server.session_service import SessionService
     from trooper.store.base import Store
 
 
@@ -23,8 +24,10 @@ if TYPE_CHECKING:
 class Services:
     """What the proxy's handlers work with, built once by the runtime."""
 
-    router: AdmittingRouter
+    router: Router
     sessions: SessionService
+    #: Every front door's turns: session, route, answer, record.
+    runner: TurnRunner
     local_tier: LocalTier
     responses: ResponseLog
     cloud_keys: CloudKeys

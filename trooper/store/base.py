@@ -26,7 +26,7 @@ from trooper.store.records import (
 Row = dict[str, Any]
 #: Column name -> values, all of the same length: the bulk shape DataFrames are built from.
 Columns = dict[str, list[Any]]
-#: The tables ``Store.table`` serves (and ``trooper.frames`` turns into DataFrames).
+#: The tables ``Store.table`` serves (and ``trooper.store.frames`` turns into DataFrames).
 TABLES = ("sessions", "turns", "attempts", "events", "sitreps")
 
 

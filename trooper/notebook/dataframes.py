@@ -1,12 +1,15 @@
-"""What Trooper recorded, as pandas DataFrames with a fixed schema (docs/dataframes.md).
+"""What Trooper recorded, as pandas DataFrames with a fixed schema (docs/dataframes.md): the
+notebook side, reading a store file or a running server. The public names are ``trooper.connect``,
+``trooper.sessions``, ``trooper.turns``, ``trooper.attempts``, ``trooper.events`` and
+``trooper.sitreps``.
 
-    import trooper.frames as tf
-    tf.connect("~/.trooper/trooper.db")      # or "http://127.0.0.1:3000"; default: the server in Settings
-    tf.turns().groupby("provider", observed=True).tokens_out.sum()
+    import trooper
+    trooper.connect("~/.trooper/trooper.db")      # or "http://127.0.0.1:3000"; default: the server in Settings
+    trooper.turns().groupby("provider", observed=True).tokens_out.sum()
 
 Frames come from a store file (read through the ``Store`` interface) or from a running server
 (its JSON API in pandas' JSON Table Schema, which keeps the dtypes). Either way the frame is built
-by ``build_frame`` here: the server's ``?format=table`` answers use it too.
+by ``trooper.store.frames.build_frame``: the server's ``?format=table`` answers use it too.
 """
 
 from __future__ import annotations
@@ -14,132 +17,15 @@ from __future__ import annotations
 import asyncio
 import os
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Protocol
+from typing import Protocol
 
 import httpx
-import numpy as np
 import pandas as pd
 
 from trooper.config import Settings
 from trooper.store import is_postgres_url, open_store
 from trooper.store.base import Columns
-
-UTC_TIME = "datetime64[ns, UTC]"
-#: Categories fixed by the record types; other categoricals take the values present.
-ROLES = pd.CategoricalDtype(["system", "user", "assistant", "tool"])
-
-#: Column name -> dtype, in column order, for each frame.
-SCHEMAS: dict[str, dict[str, Any]] = {
-    "sessions": {
-        "session_id": "str",
-        "parent_id": "str",
-        "source": "category",
-        "client": "category",
-        "route": "category",
-        "title": "str",
-        "created_at": UTC_TIME,
-        "last_activity": UTC_TIME,
-        "intent": "str",
-        "first_words": "str",
-        "branch": "int64",
-        "turn_count": "int64",
-        "providers": "object",
-        "tokens_saved": "int64",
-        "cost_spent": "float64",
-        "cost_avoided": "float64",
-        "unpriced_turns": "int64",
-        "escalations": "int64",
-        "fallbacks": "int64",
-    },
-    "turns": {
-        "session_id": "str",
-        "branch": "int64",
-        "seq": "int64",
-        "role": ROLES,
-        "provider": "category",
-        "model": "category",
-        "text": "str",
-        "content_json": "str",
-        "tokens_in": "int64",
-        "tokens_out": "int64",
-        "tokens_cached": "int64",
-        "tokens_saved": "int64",
-        "cost_spent": "float64",
-        "cost_avoided": "float64",
-        "stop_reason": "category",
-        "tier": "category",
-        "latency_ms": "float64",
-        "created_at": UTC_TIME,
-    },
-    "attempts": {
-        "id": "int64",
-        "session_id": "str",
-        "provider": "category",
-        "model": "category",
-        "status": "int64",
-        "trigger": "category",
-        "outcome": "category",
-        "error_class": "category",
-        "connect_ms": "float64",
-        "first_token_ms": "float64",
-        "total_ms": "float64",
-        "tokens_in": "int64",
-        "tokens_out": "int64",
-        "created_at": UTC_TIME,
-    },
-    "events": {
-        "id": "int64",
-        "session_id": "str",
-        "kind": "category",
-        "detail": "object",
-        "created_at": UTC_TIME,
-    },
-    "clients": {
-        "client": "category",
-        "sessions": "int64",
-        "tokens_saved": "int64",
-        "cost_spent": "float64",
-        "cost_avoided": "float64",
-        "unpriced_turns": "int64",
-    },
-    "sitreps": {
-        "id": "int64",
-        "session_id": "str",
-        "intent": "str",
-        "turn_count": "int64",
-        "sitrep": "object",
-        "created_at": UTC_TIME,
-    },
-}
-
-def build_frame(name: str, columns: Columns) -> pd.DataFrame:
-    """The ``name`` frame (a key of ``SCHEMAS``) from the store's columns of that table.
-
-    Categorical columns treat empty text as missing: a user turn has no provider, not provider "".
-    """
-    frame: dict[str, Any] = {}
-    for column, dtype in SCHEMAS[name].items():
-        values = columns[column]
-        if dtype == UTC_TIME:
-            seconds = np.asarray(values, dtype="float64")
-            frame[column] = pd.to_datetime(seconds, unit="s", utc=True).astype(UTC_TIME)
-        elif isinstance(dtype, pd.CategoricalDtype) or dtype == "category":
-            fixed = dtype.categories if isinstance(dtype, pd.CategoricalDtype) else None
-            categorical = pd.Categorical(values, categories=fixed)
-            if "" in categorical.categories:
-                categorical = categorical.remove_categories([""])
-            frame[column] = categorical
-        else:
-            frame[column] = pd.Series(values, dtype=dtype)
-    return pd.DataFrame(frame)
-
-
-def frame_to_table_json(frame: pd.DataFrame) -> str:
-    """A frame as pandas' JSON Table Schema: ``pd.read_json(orient="table")`` gets the same dtypes back."""
-    return frame.to_json(orient="table", index=False, date_unit="us", force_ascii=False)
-
-
-# ---------------------------------------------------------------- where frames come from
+from trooper.store.frames import SCHEMAS, build_frame
 
 
 class _Source(Protocol):

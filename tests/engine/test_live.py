@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from trooper.server.live import QUEUE_LIMIT, LiveFeed
+from trooper.engine.live import QUEUE_LIMIT, LiveFeed
 
 
 async def test_a_tick_of_updates_arrives_as_one_deduplicated_batch() -> None:

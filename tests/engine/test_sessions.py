@@ -9,9 +9,9 @@ from pathlib import Path
 
 from trooper.config import Settings
 from trooper.conversation import Message, Request, Response, TextBlock, ToolUseBlock
+from trooper.engine.live import LiveFeed
+from trooper.engine.sessions import SessionService
 from trooper.memory.identity import ClientIds
-from trooper.server.live import LiveFeed
-from trooper.server.session_service import SessionService
 from trooper.store import open_store
 
 

@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from trooper.render import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, render_markdown
+from trooper.markdown_html import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, render_markdown
 
 
 class _Elements(HTMLParser):

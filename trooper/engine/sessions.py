@@ -24,6 +24,8 @@ from trooper.conversation import (
     block_to_dict,
     message_from_dict,
 )
+from trooper.engine.live import LiveFeed
+from trooper.engine.savings import savings_of
 from trooper.errors import TrooperError
 from trooper.memory.identity import (
     ClientIds,
@@ -40,8 +42,6 @@ from trooper.memory.tokens import count_message_tokens
 from trooper.memory.transcript import diff_history, message_fingerprint
 from trooper.prices import PriceTable
 from trooper.routing.router import TurnRecorder
-from trooper.server.live import LiveFeed
-from trooper.server.savings import savings_of, tokens_saved_by
 from trooper.store.base import Store, StoreWriteError
 from trooper.store.records import AttemptRecord, EventRecord, SessionRecord, SitrepRecord, TurnRecord
 
@@ -271,10 +271,6 @@ class SessionService:
         turns = await self._store.transcript(place.session_id, place.branch)
         return [message_from_dict(turn) for turn in turns if turn["seq"] <= place.seq]
 
-    def saved_by(self, response: Response, tier: str) -> int:
-        """What ``response``, answered by ``tier``, saves under this server's configuration."""
-        return tokens_saved_by(response, tier, cloud_configured=self._would_answer() is not None)
-
     def _append(self, session: LiveSession, messages: list[Message], **turn_fields: Any) -> None:
         if not messages:
             return
@@ -320,14 +316,13 @@ class SessionService:
                 "api_error",
             ) from None
 
-    def recorder_for(self, session: LiveSession, client: str) -> TurnRecorder:
-        """What the router reports a turn of this session, asked by ``client``, to."""
+    def recorder_for(self, session: LiveSession) -> TurnRecorder:
+        """What the router reports a turn of this session to."""
         return TurnRecorder(
             session.id,
             attempt=self.record_attempt,
             event=lambda kind, **detail: self.record_event(session, kind, **detail),
             sitrep=lambda messages: self.sitrep_of_request(session, messages),
-            client=client,
         )
 
     def record_attempt(self, record: AttemptRecord) -> None:

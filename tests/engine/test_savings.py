@@ -7,8 +7,8 @@ from __future__ import annotations
 import pytest
 
 from trooper.conversation import Response, TextBlock, Usage
+from trooper.engine.savings import AnswerSavings, savings_of
 from trooper.prices import LIST_PRICES, PriceTable
-from trooper.server.savings import AnswerSavings, savings_of
 
 PRICES = PriceTable.of(LIST_PRICES)
 

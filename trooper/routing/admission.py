@@ -1,4 +1,6 @@
-"""Limits that keep one caller from taking the whole server: prompt size and answers in flight.
+"""Admission: the limits that keep one caller from taking the whole server, prompt size and
+answers in flight. The turn runner (``engine/turn_runner.py``) admits each turn through a
+``StreamLimiter`` for as long as the router answers it.
 
 - A request's prompt, by Trooper's token estimate, is at most ``TROOPER_MAX_REQUEST_TOKENS``
   (checked before anything is recorded, so a refused request leaves no trace in the session).
@@ -17,15 +19,11 @@ import asyncio
 import hashlib
 from collections import Counter
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator
+from typing import AsyncIterator
 
-from trooper.config import Settings
-from trooper.conversation import EventStream, Request, Response
+from trooper.conversation import Request
 from trooper.errors import InvalidRequest, TrooperError
 from trooper.memory.tokens import count_request_tokens
-from trooper.providers.base import CallOptions, Provider
-from trooper.routing.headers import Trail
-from trooper.routing.router import Plan, Router, TurnRecorder
 from trooper.wording import counted
 
 #: Seconds a refused caller is told to wait: answers in flight usually end within a few.
@@ -109,29 +107,3 @@ def _too_many(reason: str) -> TrooperError:
     error = TrooperError(429, f"{reason}; retry in {RETRY_AFTER_SECONDS} s", "rate_limit_error")
     error.headers["retry-after"] = str(RETRY_AFTER_SECONDS)
     return error
-
-
-class AdmittingRouter(Router):
-    """The router, with each turn admitted by a ``StreamLimiter`` for as long as it is answered."""
-
-    def __init__(self, settings: Settings, *args: Any, **kwargs: Any) -> None:
-        super().__init__(settings, *args, **kwargs)
-        self.limiter = StreamLimiter(settings.max_streams, settings.max_session_streams, settings.queue_seconds)
-
-    async def complete(
-        self, request: Request, plan: Plan, options: CallOptions, recorder: TurnRecorder
-    ) -> tuple[Response, Trail, Provider]:
-        async with self.limiter.admit(recorder.session_id, recorder.client):
-            return await super().complete(request, plan, options, recorder)
-
-    async def stream(
-        self, request: Request, plan: Plan, options: CallOptions, recorder: TurnRecorder, trail: Trail
-    ) -> EventStream:
-        # Released when the caller closes the stream (the front doors always do, in ``finally``).
-        async with self.limiter.admit(recorder.session_id, recorder.client):
-            events = super().stream(request, plan, options, recorder, trail)
-            try:
-                async for event in events:
-                    yield event
-            finally:
-                await events.aclose()
