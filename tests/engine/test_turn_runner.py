@@ -19,8 +19,7 @@ from trooper.engine.turn_runner import Turn, TurnRunner
 from trooper.memory.identity import ClientIds
 from trooper.routing.admission import StreamLimiter
 from trooper.routing.router import Router
-from trooper.store import open_store
-from trooper.store import sqlite as sqlite_module
+from trooper.store import open_store, sqlite_writes
 from trooper.store.base import Store
 from trooper.store.records import TurnRecord
 
@@ -112,7 +111,7 @@ async def test_a_turn_the_store_cannot_commit_ends_in_an_error_instead_of_its_me
     def add_turns(conn: sqlite3.Connection, turns: list[TurnRecord]) -> None:
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(sqlite_module.writes, "add_turns", add_turns)
+    monkeypatch.setattr(sqlite_writes, "add_turns", add_turns)
     runner = runner_over(store, ScriptedProvider("claude", script=[Answer("a thorough review")]))
     turn = await open_turn(runner, "s", stream=True)
     events = await collect(runner.stream(turn, runner.plan(turn, "cloud")))
