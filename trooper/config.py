@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Mapping, NamedTuple
 
 from trooper.prices import LIST_PRICES, PriceError, PriceTable, load_prices
+from trooper.privacy.custom import CustomRules, RuleError, compile_rules, parse_paths, parse_patterns
 
 DEFAULT_QUOTA_STATUS_CODES = (402, 429, 529)
 
@@ -190,6 +191,16 @@ class Settings:
     #: attempt's own budget), the next provider starts too.
     hedge_percentile: float = 95.0
     hedge_floor: float = 1.0
+    # privacy (trooper/privacy, docs/security.md#privacy-routing)
+    #: ``local``: a turn holding a secret or personal data is answered locally and its session stays
+    #: local; ``redact``: the cloud sees placeholders; ``off``: no detection.
+    privacy: str = "local"
+    #: Whether a client's ``X-Trooper-Route: cloud`` may send a private turn to the cloud.
+    privacy_allow_force: bool = False
+    #: Whether the store keeps personal data found in a turn in clear (secrets are always masked).
+    privacy_store_personal: bool = False
+    #: ``TROOPER_PRIVATE_PATTERNS`` and ``TROOPER_PRIVATE_PATHS``, compiled.
+    private_rules: CustomRules = field(default_factory=CustomRules, repr=False)
     # server
     port: int = 3000
     bind: str = "127.0.0.1"
@@ -253,6 +264,10 @@ class Settings:
             breaker_cooldown=_float(env, "TROOPER_BREAKER_COOLDOWN", d.breaker_cooldown),
             hedge_percentile=_percentile(env, "TROOPER_HEDGE_PERCENTILE", d.hedge_percentile),
             hedge_floor=_float(env, "TROOPER_HEDGE_FLOOR", d.hedge_floor),
+            privacy=_privacy(env.get("TROOPER_PRIVACY", "")) or d.privacy,
+            privacy_allow_force=_bool(env.get("TROOPER_PRIVACY_ALLOW_FORCE"), d.privacy_allow_force),
+            privacy_store_personal=_bool(env.get("TROOPER_PRIVACY_STORE_PERSONAL"), d.privacy_store_personal),
+            private_rules=_private_rules(env),
             port=_int(env, "TROOPER_PORT", d.port),
             bind=env.get("TROOPER_BIND", "").strip() or d.bind,
             token=env.get("TROOPER_TOKEN", "").strip(),
@@ -290,6 +305,27 @@ def _prices(setting: str) -> PriceTable:
         return load_prices(setting)
     except PriceError as exc:
         raise ConfigError(str(exc)) from None
+
+
+PRIVACY_POLICIES = ("local", "redact", "off")
+
+
+def _privacy(raw: str) -> str:
+    policy = raw.strip().lower()
+    if policy and policy not in PRIVACY_POLICIES:
+        raise ConfigError(f"TROOPER_PRIVACY must be one of {', '.join(PRIVACY_POLICIES)}, got {raw!r}")
+    return policy
+
+
+def _private_rules(env: Mapping[str, str]) -> CustomRules:
+    try:
+        patterns = parse_patterns(env.get("TROOPER_PRIVATE_PATTERNS", ""))
+    except RuleError as exc:
+        raise ConfigError(f"TROOPER_PRIVATE_PATTERNS: {exc}") from None
+    try:
+        return compile_rules(patterns, parse_paths(env.get("TROOPER_PRIVATE_PATHS", "")))
+    except RuleError as exc:
+        raise ConfigError(f"TROOPER_PRIVATE_PATTERNS: {exc}") from None
 
 
 def _key_field(provider: str) -> str:

@@ -1,0 +1,195 @@
+"""Personal data: email addresses, phone numbers (``phonenumbers``), payment cards (Luhn), IBANs and
+national identifiers (checksums from ``python-stdnum``), IP addresses.
+
+Numbers are where code and logs fool a detector (timestamps, line numbers, versions, ids), so a
+candidate must have the shape people write it in *and* pass the library's validity check.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Iterator
+
+import phonenumbers
+from stdnum import iban, luhn
+from stdnum.br import cpf
+from stdnum.ca import sin
+from stdnum.de import idnr
+from stdnum.dk import cpr
+from stdnum.es import dni, nie
+from stdnum.fi import hetu
+from stdnum.fr import nir
+from stdnum.gb import nhs
+from stdnum.in_ import aadhaar
+from stdnum.it import codicefiscale
+from stdnum.nl import bsn
+from stdnum.pl import pesel
+from stdnum.se import personnummer
+from stdnum.us import ssn
+
+from trooper.privacy.findings import Finding, finding
+
+_EMAIL = re.compile(r"(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}(?![\w-])")
+#: Addresses that name a machine or a service, not a person.
+_SERVICE_MAIL = re.compile(r"(?i)^(?:git|no-?reply|donotreply|mailer-daemon|postmaster)@|noreply\.github\.com$")
+
+_CARD = re.compile(r"(?<![\d.-])\d(?:[ -]?\d){12,18}(?![\d.-]|[ -]\d)")
+_CARD_PREFIX = re.compile(r"^(?:4|5[1-5]|2[2-7]|3[47]|6(?:011|5|4[4-9])|35|3[068])")
+
+_IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}(?![A-Za-z0-9])")
+
+_PHONE_CONTEXT = re.compile(r"(?i)phone|tel\b|tel[.:]|mobile|cell|call|sms|whatsapp|fax|contact|number|num[:.]|ph[.:]")
+# "+44 20 7946 0958", "(415) 555-2671", "415-555-2671", "415.555.2671", "+14155552671"
+_PHONE = re.compile(
+    r"(?<![\w/#=.:-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{1,5}(?:[ .-]\d{2,5}){1,5}(?![\w/-]|\.\d|:\d)"
+    r"|(?<![\w/#=.:-])\+\d{8,15}(?![\w.:/-])"
+    r"|(?<![\w/#=.:-])\d{10,11}(?![\w.:/-])"
+)
+_DATE_OR_VERSION = re.compile(r"^\d{4}[-./ ]\d{1,2}[-./ ]\d{1,2}$|^\d{1,2}[-./]\d{1,2}[-./]\d{2,4}$|^\d+\.\d+\.\d+")
+_PHONE_REGIONS = ("US", "GB", "DE", "FR", "IN", "AU")
+
+_NATIONAL_CONTEXT = re.compile(
+    r"(?i)ssn|social security|national (?:id|insurance)|\bnino?\b|bsn|burgerservice|pesel|personnummer|\bcpr\b|\bdni\b|\bnie\b"
+    r"|\bcpf\b|aadhaar|codice fiscale|\bnir\b|s[ée]curit[ée] sociale|steuer|idnr|tax id|\bsin\b|social insurance|\bnhs\b|hetu"
+    r"|henkilötunnus|identity number|id number|\bid no"
+)
+_CONTEXT_WINDOW = 60
+Validator = Callable[[str], bool]
+# Shapes distinctive enough to report without a naming word nearby, each with its checks.
+_NATIONAL_SHAPES: list[tuple[re.Pattern[str], tuple[Validator, ...], float]] = [
+    (re.compile(r"(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-])"), (ssn.is_valid,), 0.8),
+    (re.compile(r"(?<![\w.-])\d{3}\.\d{3}\.\d{3}-\d{2}(?![\w-])"), (cpf.is_valid,), 0.9),
+    (re.compile(r"(?<![\w-])[XYZ]?-?\d{7,8}-?[A-Z](?![\w-])"), (dni.is_valid, nie.is_valid), 0.85),
+    (re.compile(r"(?<!\w)[A-Z]{6}\d{2}[A-Z]\d{2}[A-Z]\d{3}[A-Z](?!\w)"), (codicefiscale.is_valid,), 0.95),
+    (re.compile(r"(?<![\w-])[12] ?\d{2} ?\d{2} ?(?:\d{2}|2[AB]) ?\d{3} ?\d{3} ?\d{2}(?![\w-])"), (nir.is_valid,), 0.85),
+    (re.compile(r"(?<![\w-])[2-9]\d{3} \d{4} \d{4}(?![\w-])"), (aadhaar.is_valid,), 0.8),
+    (re.compile(r"(?<![\w-])(?:\d{2})?\d{6}[-+]\d{4}(?![\w-])"), (personnummer.is_valid, cpr.is_valid), 0.75),
+    (re.compile(r"(?<![\w-])\d{6}[-+A]\d{3}[0-9A-Y](?![\w-])"), (hetu.is_valid,), 0.85),
+    (re.compile(r"(?<!\w)[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?\d{2} ?\d{2} ?\d{2} ?[A-D](?!\w)"), (), 0.7),
+]
+# Bare digit runs that are an identifier only when a naming word stands just before them.
+_NATIONAL_DIGITS = re.compile(r"(?<![\w.-])\d{3}[ -]?\d{3}[ -]?\d{3,5}(?![\w.-])")
+_CONTEXT_VALIDATORS: tuple[Validator, ...] = (bsn.is_valid, pesel.is_valid, idnr.is_valid, sin.is_valid, nhs.is_valid, ssn.is_valid)
+
+_IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)")
+_IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
+_VERSION_BEFORE = re.compile(r"(?i)(?:v|version|ver|==|>=|<=|~=|@|release|build)\s*$")
+
+
+def find_personal(text: str) -> Iterator[Finding]:
+    """Every piece of personal data in ``text``."""
+    if "@" in text:
+        yield from _emails(text)
+    if any(c.isdigit() for c in text):
+        yield from _cards(text)
+        yield from _ibans(text)
+        yield from _national_ids(text)
+        yield from _phones(text)
+        yield from _ips(text)
+
+
+def _emails(text: str) -> Iterator[Finding]:
+    for match in _EMAIL.finditer(text):
+        if _SERVICE_MAIL.search(match.group()) or _in_url(text, match.start()):
+            continue
+        yield finding("email", match.start(), match.end(), 0.9)
+
+
+def _in_url(text: str, start: int) -> bool:
+    """True when ``start`` is inside a URL's user info (``postgres://user:pass@host``)."""
+    token_start = max(text.rfind(" ", 0, start), text.rfind("\n", 0, start)) + 1
+    return "://" in text[token_start:start]
+
+
+def _digits(value: str) -> str:
+    return re.sub(r"\D", "", value)
+
+
+def _cards(text: str) -> Iterator[Finding]:
+    for match in _CARD.finditer(text):
+        number = _digits(match.group())
+        if 13 <= len(number) <= 19 and _CARD_PREFIX.match(number) and len(set(number)) > 2 and luhn.is_valid(number):
+            yield finding("card_number", match.start(), match.end(), 0.9)
+
+
+def _ibans(text: str) -> Iterator[Finding]:
+    for match in _IBAN.finditer(text):
+        candidate = match.group()
+        # the greedy match may have taken the next capitalised word: drop groups from the right
+        while len(candidate.replace(" ", "")) >= 15:
+            if iban.is_valid(candidate):
+                yield finding("iban", match.start(), match.start() + len(candidate), 0.95)
+                break
+            candidate = candidate.rsplit(" ", 1)[0] if " " in candidate else candidate[:-1]
+
+
+def _national_ids(text: str) -> Iterator[Finding]:
+    for pattern, validators, confidence in _NATIONAL_SHAPES:
+        for match in pattern.finditer(text):
+            value = match.group()
+            if not validators or any(_safely(check, value) for check in validators):
+                named = _NATIONAL_CONTEXT.search(text, max(0, match.start() - _CONTEXT_WINDOW), match.start())
+                yield finding("national_id", match.start(), match.end(), min(1.0, confidence + (0.1 if named else 0)))
+    for match in _NATIONAL_DIGITS.finditer(text):
+        if _NATIONAL_CONTEXT.search(text, max(0, match.start() - _CONTEXT_WINDOW), match.start()):
+            if any(_safely(check, match.group()) for check in _CONTEXT_VALIDATORS):
+                yield finding("national_id", match.start(), match.end(), 0.7)
+
+
+def _safely(check: Validator, value: str) -> bool:
+    try:
+        return bool(check(value))
+    except Exception:  # a validator may raise on a shape it does not expect; that is a "no"
+        return False
+
+
+def _phones(text: str) -> Iterator[Finding]:
+    for match in _PHONE.finditer(text):
+        value = match.group()
+        digits = _digits(value)
+        if not 7 <= len(digits) <= 15 or _DATE_OR_VERSION.match(value):
+            continue
+        formatted = value.startswith("+") or "(" in value or bool(re.search(r"\d[ .-]\d", value))
+        named = _PHONE_CONTEXT.search(text, max(0, match.start() - 40), match.start()) is not None
+        if not (value.startswith("+") or named or (formatted and len(digits) >= 10)):
+            continue
+        if _valid_phone(value):
+            yield finding("phone", match.start(), match.end(), 0.9 if value.startswith("+") or named else 0.7)
+
+
+def _valid_phone(value: str) -> bool:
+    regions = (None,) if value.startswith("+") else _PHONE_REGIONS
+    for region in regions:
+        try:
+            if phonenumbers.is_valid_number(phonenumbers.parse(value, region)):
+                return True
+        except phonenumbers.NumberParseException:
+            continue
+    return False
+
+
+def _ips(text: str) -> Iterator[Finding]:
+    if "." in text:
+        for match in _IPV4.finditer(text):
+            if _VERSION_BEFORE.search(text, max(0, match.start() - 10), match.start()):
+                continue
+            confidence = _ip_confidence(match.group())
+            if confidence:
+                yield finding("ip_address", match.start(), match.end(), confidence)
+    if "::" in text or text.count(":") >= 5:
+        for match in _IPV6.finditer(text):
+            confidence = _ip_confidence(match.group())
+            if confidence:
+                yield finding("ip_address", match.start(), match.end(), confidence)
+
+
+def _ip_confidence(value: str) -> float:
+    """0 for addresses that identify no one (loopback, unspecified, netmasks, multicast)."""
+    try:
+        address = ipaddress.ip_address(value)
+    except ValueError:
+        return 0.0
+    if address.is_loopback or address.is_unspecified or address.is_multicast or address.is_link_local or value.startswith("255."):
+        return 0.0
+    return 0.6 if address.is_private else 0.85

@@ -1,0 +1,147 @@
+"""Secrets: provider keys (the shapes ``trooper.redaction`` masks), JWTs, private key blocks,
+passwords in connection strings and assignments, high-entropy values in assignment context.
+
+detect-secrets supplies what it does well: the private-key markers, the basic-auth URL shape, the
+JWT validity check, the keyword list and its placeholder heuristics. Its scanning API reports values
+per line without positions, so the spans are found here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from detect_secrets.plugins.basic_auth import BasicAuthDetector
+from detect_secrets.plugins.jwt import JwtTokenDetector
+from detect_secrets.plugins.private_key import PrivateKeyDetector
+
+from trooper.privacy.entropy import looks_made_up, shannon_entropy
+from trooper.privacy.findings import Finding, finding
+from trooper.privacy.shapes import named_key_pattern
+
+_KEYS = re.compile(named_key_pattern())
+_KEY_PREFIX = re.compile(r"^(?:sk-(?:ant-|proj-|svcacct-|admin-)?|AIza|gh[pousr]_|github_pat_|glpat-|xox[abprs]-|[rs]k_(?:live|test)_)")
+
+_JWT = re.compile(r"(?<![\w-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
+
+# "-----BEGIN RSA PRIVATE KEY-----" … "-----END RSA PRIVATE KEY-----" (or the end of a cut-off text).
+_PRIVATE_KEY_MARKERS = "|".join(pattern.pattern for pattern in PrivateKeyDetector.denylist if "BEGIN" in pattern.pattern)
+_PRIVATE_KEY = re.compile(r"-----(?:" + _PRIVATE_KEY_MARKERS + r")-----(?P<body>[\s\S]*?)(?:-----END[A-Z0-9 ]*-----|\Z)")
+_KEY_BODY_CHARS = re.compile(r"[A-Za-z0-9+/=]{40,}")
+
+# scheme://user:password@host; group 1 is the password.
+_BASIC_AUTH = BasicAuthDetector.denylist[0]
+
+# A word naming a credential, then an assignment: `DB_PASSWORD=…`, `"secret": "…"`, `token: …`.
+_KEYWORD = re.compile(
+    r"(?i)(passw(?:or)?d|passphrase|pwd|secret|contrase[ñn]a|api_?key|apikey|auth_?key|access_?key|private_?key|signing_?key"
+    r"|encryption_?key|token|credentials?|auth)"
+)
+_PASSWORD_WORDS = re.compile(r"(?i)passw(?:or)?d|passphrase|pwd|secret|contrase[ñn]a")
+_ASSIGNED = re.compile(
+    r"[\w.-]*['\"]?\]?\s*(?::=|=>|={1,3}|:)\s*"
+    r"(?:(?P<quote>['\"`])(?P<quoted>[^'\"`\n]{1,300})(?P=quote)|(?P<bare>[^\s'\"`,;#}\]\)]{1,300}))"
+)
+_NAME_CHARS = re.compile(r"[\w.-]*$")
+# Values that are code or configuration, not a credential.
+_NOT_A_VALUE = {
+    "none", "null", "nil", "true", "false", "undefined", "str", "string", "int", "bool", "bytes", "required",
+    "optional", "self", "env", "secret", "password", "token", "hidden", "masked", "empty", "default",
+}  # fmt: skip
+_INDIRECT = re.compile(r"^(?:\$|%\(|os\.|process\.env|env\(|getenv|settings\.|config\.|self\.|args\.|\{)|[(\[]")
+
+_AWS_SECRET_NAME = re.compile(r"(?i)secret_?access_?key|aws.{0,20}secret")
+_AWS_SECRET = re.compile(r"(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
+#: How far after an access key id its secret is looked for (a credentials CSV, a pasted pair).
+_AWS_PAIR_WINDOW = 400
+
+#: High-entropy values: at least this long, and this many bits per character.
+MIN_SECRET_LENGTH = 16
+MIN_ENTROPY = 3.3
+
+
+def find_secrets(text: str) -> Iterator[Finding]:
+    """Every secret in ``text`` (overlaps are resolved by the caller)."""
+    yield from _provider_keys(text)
+    if "eyJ" in text:
+        yield from _jwts(text)
+    if "PRIVATE KEY" in text:
+        yield from _private_keys(text)
+    if "://" in text:
+        yield from _connection_passwords(text)
+    yield from _assignments(text)
+
+
+def _provider_keys(text: str) -> Iterator[Finding]:
+    for match in _KEYS.finditer(text):
+        kind = match.lastgroup or "high_entropy_secret"
+        value = match.group()
+        if looks_made_up(_KEY_PREFIX.sub("", value)):
+            continue
+        yield finding(kind, match.start(), match.end(), 0.95)
+        if kind == "aws_access_key":
+            yield from _aws_secret_near(text, match.end())
+
+
+def _aws_secret_near(text: str, after: int) -> Iterator[Finding]:
+    window = text[after : after + _AWS_PAIR_WINDOW]
+    for match in _AWS_SECRET.finditer(window):
+        value = match.group()
+        if _mixed(value) and shannon_entropy(value) >= 4.0 and not looks_made_up(value):
+            yield finding("aws_secret_key", after + match.start(), after + match.end(), 0.85)
+            return
+
+
+def _mixed(value: str) -> bool:
+    return any(c.isdigit() for c in value) and any(c.islower() for c in value) and any(c.isupper() for c in value)
+
+
+def _jwts(text: str) -> Iterator[Finding]:
+    for match in _JWT.finditer(text):
+        if JwtTokenDetector.is_formally_valid(match.group()):
+            yield finding("jwt", match.start(), match.end(), 0.95)
+
+
+def _private_keys(text: str) -> Iterator[Finding]:
+    for match in _PRIVATE_KEY.finditer(text):
+        if _KEY_BODY_CHARS.search(match.group("body")):
+            yield finding("private_key", match.start(), match.end(), 0.99)
+
+
+def _connection_passwords(text: str) -> Iterator[Finding]:
+    for match in _BASIC_AUTH.finditer(text):
+        password = match.group(1)
+        if len(password) < 3 or looks_made_up(password) or password.lower() in _NOT_A_VALUE or password.startswith("$"):
+            continue
+        yield finding("connection_password", match.start(1), match.end(1), 0.9)
+
+
+def _assignments(text: str) -> Iterator[Finding]:
+    for keyword in _KEYWORD.finditer(text):
+        assigned = _ASSIGNED.match(text, keyword.end())
+        if assigned is None:
+            continue
+        group = "quoted" if assigned.group("quoted") is not None else "bare"
+        value, start, end = assigned.group(group), assigned.start(group), assigned.end(group)
+        name = _NAME_CHARS.search(text, 0, keyword.start())
+        name_text = (name.group() if name else "") + text[keyword.start() : assigned.start(group)]
+        found = _judge_assignment(name_text, value, quoted=group == "quoted")
+        if found is not None:
+            kind, confidence = found
+            yield finding(kind, start, end, confidence)
+
+
+def _judge_assignment(name: str, value: str, *, quoted: bool) -> tuple[str, float] | None:
+    """The kind and confidence of ``name = value``, or None when the value is no credential."""
+    value = value.strip()
+    if len(value) < 4 or value.lower() in _NOT_A_VALUE or looks_made_up(value) or _INDIRECT.search(value):
+        return None
+    if not quoted and re.fullmatch(r"[A-Za-z_][\w]*", value) and value.lower() in name.lower():
+        return None  # password=password: a variable passed on
+    if _AWS_SECRET_NAME.search(name) and _AWS_SECRET.fullmatch(value):
+        return "aws_secret_key", 0.9
+    if _PASSWORD_WORDS.search(name):
+        return "password_assignment", 0.8 if quoted else 0.7
+    if len(value) >= MIN_SECRET_LENGTH and shannon_entropy(value) >= MIN_ENTROPY and any(c.isdigit() for c in value):
+        return "high_entropy_secret", 0.7
+    return None
