@@ -30,6 +30,11 @@ from stdnum.us import ssn
 
 from trooper.privacy.findings import Finding, finding
 
+_RUN = re.compile(r"[0-9A-Z+(][0-9A-Z ().+/-]{5,}[0-9A-Z)]")
+#: How far past a run its detectors' lookaheads may see ("10:23" must not look like a phone).
+_LOOKAHEAD = 2
+_DROP_DIGITS = str.maketrans("", "", "0123456789")
+
 _EMAIL = re.compile(r"(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}(?![\w-])")
 #: Addresses that name a machine or a service, not a person.
 _SERVICE_MAIL = re.compile(r"(?i)^(?:git|no-?reply|donotreply|mailer-daemon|postmaster)@|noreply\.github\.com$")
@@ -81,12 +86,26 @@ def find_personal(text: str) -> Iterator[Finding]:
     """Every piece of personal data in ``text``."""
     if "@" in text:
         yield from _emails(text)
-    if any(c.isdigit() for c in text):
-        yield from _cards(text)
-        yield from _ibans(text)
-        yield from _national_ids(text)
-        yield from _phones(text)
-        yield from _ips(text)
+    # One pass finds the runs of digits, capitals and separators a number can hide in; each
+    # detector then looks only there (a run's next characters stay visible to its lookaheads).
+    for run in _RUN.finditer(text):
+        start, end = run.span()
+        digits = _digit_count(run.group())
+        if digits < 4:
+            continue
+        window = (start, min(len(text), end + _LOOKAHEAD))
+        if digits >= 13:
+            yield from _cards(text, *window)
+        if digits >= 2 and run.group()[:2].isalpha():
+            yield from _ibans(text, *window)
+        if digits >= 6:
+            yield from _national_ids(text, *window)
+        if digits >= 7:
+            yield from _phones(text, *window)
+        if "." in run.group():
+            yield from _ipv4s(text, *window)
+    if "::" in text or text.count(":") >= 5:
+        yield from _ipv6s(text)
 
 
 def _emails(text: str) -> Iterator[Finding]:
@@ -103,18 +122,22 @@ def _in_url(text: str, start: int) -> bool:
 
 
 def _digits(value: str) -> str:
-    return re.sub(r"\D", "", value)
+    return "".join(c for c in value if "0" <= c <= "9")
 
 
-def _cards(text: str) -> Iterator[Finding]:
-    for match in _CARD.finditer(text):
+def _digit_count(value: str) -> int:
+    return len(value) - len(value.translate(_DROP_DIGITS))
+
+
+def _cards(text: str, start: int, end: int) -> Iterator[Finding]:
+    for match in _CARD.finditer(text, start, end):
         number = _digits(match.group())
         if 13 <= len(number) <= 19 and _CARD_PREFIX.match(number) and len(set(number)) > 2 and luhn.is_valid(number):
             yield finding("card_number", match.start(), match.end(), 0.9)
 
 
-def _ibans(text: str) -> Iterator[Finding]:
-    for match in _IBAN.finditer(text):
+def _ibans(text: str, start: int, end: int) -> Iterator[Finding]:
+    for match in _IBAN.finditer(text, start, end):
         candidate = match.group()
         # the greedy match may have taken the next capitalised word: drop groups from the right
         while len(candidate.replace(" ", "")) >= 15:
@@ -124,14 +147,14 @@ def _ibans(text: str) -> Iterator[Finding]:
             candidate = candidate.rsplit(" ", 1)[0] if " " in candidate else candidate[:-1]
 
 
-def _national_ids(text: str) -> Iterator[Finding]:
+def _national_ids(text: str, start: int, end: int) -> Iterator[Finding]:
     for pattern, validators, confidence in _NATIONAL_SHAPES:
-        for match in pattern.finditer(text):
+        for match in pattern.finditer(text, start, end):
             value = match.group()
             if not validators or any(_safely(check, value) for check in validators):
                 named = _NATIONAL_CONTEXT.search(text, max(0, match.start() - _CONTEXT_WINDOW), match.start())
                 yield finding("national_id", match.start(), match.end(), min(1.0, confidence + (0.1 if named else 0)))
-    for match in _NATIONAL_DIGITS.finditer(text):
+    for match in _NATIONAL_DIGITS.finditer(text, start, end):
         if _NATIONAL_CONTEXT.search(text, max(0, match.start() - _CONTEXT_WINDOW), match.start()):
             if any(_safely(check, match.group()) for check in _CONTEXT_VALIDATORS):
                 yield finding("national_id", match.start(), match.end(), 0.7)
@@ -144,8 +167,8 @@ def _safely(check: Validator, value: str) -> bool:
         return False
 
 
-def _phones(text: str) -> Iterator[Finding]:
-    for match in _PHONE.finditer(text):
+def _phones(text: str, start: int, end: int) -> Iterator[Finding]:
+    for match in _PHONE.finditer(text, start, end):
         value = match.group()
         digits = _digits(value)
         if not 7 <= len(digits) <= 15 or _DATE_OR_VERSION.match(value):
@@ -169,19 +192,20 @@ def _valid_phone(value: str) -> bool:
     return False
 
 
-def _ips(text: str) -> Iterator[Finding]:
-    if "." in text:
-        for match in _IPV4.finditer(text):
-            if _VERSION_BEFORE.search(text, max(0, match.start() - 10), match.start()):
-                continue
-            confidence = _ip_confidence(match.group())
-            if confidence:
-                yield finding("ip_address", match.start(), match.end(), confidence)
-    if "::" in text or text.count(":") >= 5:
-        for match in _IPV6.finditer(text):
-            confidence = _ip_confidence(match.group())
-            if confidence:
-                yield finding("ip_address", match.start(), match.end(), confidence)
+def _ipv4s(text: str, start: int, end: int) -> Iterator[Finding]:
+    for match in _IPV4.finditer(text, start, end):
+        if _VERSION_BEFORE.search(text, max(0, match.start() - 10), match.start()):
+            continue
+        confidence = _ip_confidence(match.group())
+        if confidence:
+            yield finding("ip_address", match.start(), match.end(), confidence)
+
+
+def _ipv6s(text: str) -> Iterator[Finding]:
+    for match in _IPV6.finditer(text):
+        confidence = _ip_confidence(match.group())
+        if confidence:
+            yield finding("ip_address", match.start(), match.end(), confidence)
 
 
 def _ip_confidence(value: str) -> float:

@@ -17,7 +17,7 @@ from detect_secrets.plugins.private_key import PrivateKeyDetector
 
 from trooper.privacy.entropy import looks_made_up, shannon_entropy
 from trooper.privacy.findings import Finding, finding
-from trooper.privacy.shapes import named_key_pattern
+from trooper.privacy.shapes import KEY_LITERALS, named_key_pattern
 
 _KEYS = re.compile(named_key_pattern())
 _KEY_PREFIX = re.compile(r"^(?:sk-(?:ant-|proj-|svcacct-|admin-)?|AIza|gh[pousr]_|github_pat_|glpat-|xox[abprs]-|[rs]k_(?:live|test)_)")
@@ -33,10 +33,12 @@ _KEY_BODY_CHARS = re.compile(r"[A-Za-z0-9+/=]{40,}")
 _BASIC_AUTH = BasicAuthDetector.denylist[0]
 
 # A word naming a credential, then an assignment: `DB_PASSWORD=…`, `"secret": "…"`, `token: …`.
+_KEYWORD_STEMS = ("pass", "pwd", "secret", "contrase", "key", "token", "credential", "auth")
 _KEYWORD = re.compile(
-    r"(?i)(passw(?:or)?d|passphrase|pwd|secret|contrase[ñn]a|api_?key|apikey|auth_?key|access_?key|private_?key|signing_?key"
+    r"(passw(?:or)?d|passphrase|pwd|secret|contrase[ñn]a|api_?key|apikey|auth_?key|access_?key|private_?key|signing_?key"
     r"|encryption_?key|token|credentials?|auth)"
 )
+_KEYWORD_ANY_CASE = re.compile(_KEYWORD.pattern, re.IGNORECASE)
 _PASSWORD_WORDS = re.compile(r"(?i)passw(?:or)?d|passphrase|pwd|secret|contrase[ñn]a")
 _ASSIGNED = re.compile(
     r"[\w.-]*['\"]?\]?\s*(?::=|=>|={1,3}|:)\s*"
@@ -62,14 +64,17 @@ MIN_ENTROPY = 3.3
 
 def find_secrets(text: str) -> Iterator[Finding]:
     """Every secret in ``text`` (overlaps are resolved by the caller)."""
-    yield from _provider_keys(text)
+    if any(literal in text for literal in KEY_LITERALS):
+        yield from _provider_keys(text)
     if "eyJ" in text:
         yield from _jwts(text)
     if "PRIVATE KEY" in text:
         yield from _private_keys(text)
     if "://" in text:
         yield from _connection_passwords(text)
-    yield from _assignments(text)
+    lowered = text.lower()
+    if any(stem in lowered for stem in _KEYWORD_STEMS):
+        yield from _assignments(text, lowered)
 
 
 def _provider_keys(text: str) -> Iterator[Finding]:
@@ -116,8 +121,11 @@ def _connection_passwords(text: str) -> Iterator[Finding]:
         yield finding("connection_password", match.start(1), match.end(1), 0.9)
 
 
-def _assignments(text: str) -> Iterator[Finding]:
-    for keyword in _KEYWORD.finditer(text):
+def _assignments(text: str, lowered: str) -> Iterator[Finding]:
+    # the keyword is found in the lower-cased text (much faster than a case-blind regex), unless
+    # lower-casing changed the length (a few Unicode letters) and so the positions
+    keywords = _KEYWORD.finditer(lowered) if len(lowered) == len(text) else _KEYWORD_ANY_CASE.finditer(text)
+    for keyword in keywords:
         assigned = _ASSIGNED.match(text, keyword.end())
         if assigned is None:
             continue

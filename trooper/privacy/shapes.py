@@ -18,6 +18,8 @@ PREFIXED_KEYS: dict[str, str] = {
     "slack_token": r"xox[abprs]-",
     "stripe_key": r"[rs]k_(?:live|test)_",
 }
+#: A literal every key shape contains: a text holding none of them holds no key (a fast first check).
+KEY_LITERALS = ("sk-", "AIza", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_", "glpat-", "xox", "k_live_", "k_test_", "AKIA", "ASIA")
 KEY_BODY = r"(?=[A-Za-z0-9_\-]*\d)[A-Za-z0-9_\-]{20,}"
 #: AWS access key ids: a fixed four-letter prefix and 16 capitals or digits, standing alone.
 AWS_ACCESS_KEY = r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])"
