@@ -111,6 +111,22 @@ def _not_configured(message: str) -> TrooperError:
     return TrooperError(503, message, "not_configured_error")
 
 
+def _no_local_for_private(kind: str, local: Provider | None, request: Request) -> TrooperError:
+    """Never a silent cloud call: a private turn no local model can answer is refused."""
+    why = (
+        f"the local model ({local.name}) cannot call tools"
+        if local is not None and request.needs_tools()
+        else "no local model is available"
+    )
+    return TrooperError(
+        503,
+        f"This conversation holds private data ({kind}), so TROOPER_PRIVACY=local keeps it on this machine, but {why}. "
+        "Start Ollama (`ollama pull llama3.1:8b`) or set LOCAL_OPENAI_URL; or set TROOPER_PRIVACY=redact to send the cloud "
+        "placeholders instead of the values.",
+        "not_configured_error",
+    )
+
+
 class Router:
     def __init__(
         self,
@@ -154,9 +170,15 @@ class Router:
         """Who answers an escalated turn: the named escalation model, else the cloud chain."""
         return [self.escalation] if self.escalation is not None else list(self.cloud)
 
-    def plan(self, request: Request, forced: str | None = None, *, escalate: bool = False) -> Plan:
+    def plan(self, request: Request, forced: str | None = None, *, escalate: bool = False, private: str | None = None) -> Plan:
+        """``private``: the kind of private data that keeps this turn on this machine
+        (``routing.privacy``); the local tier answers it alone, with no cloud to fall back to."""
         local = self.local
         usable_local = local if local is not None and self._can_serve(local, request) else None
+        if private is not None:
+            if usable_local is None:
+                raise _no_local_for_private(private, local, request)
+            return Plan("local", f"privacy: {private}", [usable_local])
         if escalate:
             chain = self.escalation_chain()
             if not chain:

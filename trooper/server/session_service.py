@@ -39,6 +39,7 @@ from trooper.memory.sitrep.subagents import Subagent, subagent_of, subagents_fro
 from trooper.memory.tokens import count_message_tokens
 from trooper.memory.transcript import diff_history, message_fingerprint
 from trooper.prices import PriceTable
+from trooper.routing.privacy import pinned_kind
 from trooper.routing.router import TurnRecorder
 from trooper.server.live import LiveFeed
 from trooper.server.savings import savings_of, tokens_saved_by
@@ -96,6 +97,8 @@ class LiveSession:
     #: This session's subagents (child id → what it was asked, whether it is done), in the order
     #: they appeared: its SITREP lists them.
     subagents: dict[str, Subagent] = field(default_factory=dict)
+    #: The kind of private data that pinned the session local (``routing.privacy``); None: not pinned.
+    private: str | None = None
 
 
 def _turn_role(message: Message) -> str:
@@ -214,6 +217,7 @@ class SessionService:
             session.messages = [message_from_dict(m) for m in await self._store.session_messages(session_id)]
             session.fingerprints = [message_fingerprint(m) for m in session.messages]
             _remember_signatures(session, session.messages)
+            session.private = pinned_kind(await self._store.events(session_id))
         self._live[session_id] = session
         while len(self._live) > MAX_LIVE_SESSIONS:
             self._live.popitem(last=False)

@@ -1,0 +1,68 @@
+"""The privacy rule of routing (``TROOPER_PRIVACY``): a turn holding a secret or personal data is
+answered on this machine, and so is every later turn of its session, since the history the next
+turn resends holds it too.
+
+``privacy_check`` looks at what the session has not seen, records each finding as an event (its
+kind and turn, never its value), pins the session local at the first finding, and says which kind
+keeps the turn local; the router then plans the local tier alone, or refuses if there is none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from trooper.config import Settings
+from trooper.conversation import Message, Request
+from trooper.privacy.turns import TurnFinding, find_in_turns, unseen_from
+from trooper.routing.router import TurnRecorder
+
+#: The event that pins a session local; ``pinned_kind`` finds it again after a restart.
+PINNED_EVENT = "privacy_pinned"
+FINDING_EVENT = "privacy_finding"
+OVERRIDE_EVENT = "privacy_overridden"
+
+
+class PrivateSession(Protocol):
+    messages: list[Message]
+    #: The kind of the finding that pinned the session local; None while it is not pinned.
+    private: str | None
+
+
+@dataclass(frozen=True)
+class PrivacyCheck:
+    findings: list[TurnFinding]
+    #: The kind that keeps this turn on this machine (the session's pin); None: the cloud may answer.
+    local_kind: str | None
+
+
+def privacy_check(
+    settings: Settings, session: PrivateSession, request: Request, forced: str | None, recorder: TurnRecorder
+) -> PrivacyCheck:
+    """Find private data in the turns ``session`` has not seen; under ``local`` pin the session."""
+    if settings.privacy == "off":
+        return PrivacyCheck([], None)
+    start = unseen_from(len(session.messages), request.messages)
+    findings = find_in_turns(request.messages, start, settings.private_rules)
+    for found in findings:
+        recorder.event(FINDING_EVENT, **found.describe())
+    if settings.privacy != "local":
+        return PrivacyCheck(findings, None)
+    if session.private is None and findings:
+        first = findings[0]
+        session.private = first.finding.kind
+        recorder.event(PINNED_EVENT, finding=first.finding.kind, turn=first.turn)
+    if session.private is not None and forced == "cloud" and settings.privacy_allow_force:
+        recorder.event(OVERRIDE_EVENT, finding=session.private, turn=len(request.messages) - 1)
+        return PrivacyCheck(findings, None)
+    return PrivacyCheck(findings, session.private)
+
+
+def pinned_kind(events: list[dict[str, object]]) -> str | None:
+    """The kind that pinned a session, from its stored events (None: never pinned)."""
+    for event in events:
+        if event.get("kind") == PINNED_EVENT:
+            detail = event.get("detail")
+            if isinstance(detail, dict):
+                return str(detail.get("finding") or "private data")
+    return None
