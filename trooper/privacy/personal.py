@@ -28,6 +28,7 @@ from stdnum.pl import pesel
 from stdnum.se import personnummer
 from stdnum.us import ssn
 
+from trooper.privacy.examples import is_published_example
 from trooper.privacy.findings import Finding, finding
 
 _RUN = re.compile(r"[0-9A-Z+(][0-9A-Z ().+/-]{5,}[0-9A-Z)]")
@@ -36,6 +37,8 @@ _LOOKAHEAD = 2
 _DROP_DIGITS = str.maketrans("", "", "0123456789")
 
 _EMAIL = re.compile(r"(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}(?![\w-])")
+#: Domains reserved for documentation and tests (RFC 2606, 6761): nobody's mailbox.
+_RESERVED_DOMAIN = re.compile(r"(?i)@(?:[\w-]+\.)*(?:example\.(?:com|org|net)|example|test|invalid|localhost)$")
 #: Addresses that name a machine or a service, not a person.
 _SERVICE_MAIL = re.compile(r"(?i)^(?:git|no-?reply|donotreply|mailer-daemon|postmaster)@|noreply\.github\.com$")
 
@@ -44,19 +47,19 @@ _CARD_PREFIX = re.compile(r"^(?:4|5[1-5]|2[2-7]|3[47]|6(?:011|5|4[4-9])|35|3[068
 
 _IBAN = re.compile(r"(?<![A-Za-z0-9])[A-Z]{2}\d{2}(?: ?[A-Z0-9]){11,30}(?![A-Za-z0-9])")
 
-_PHONE_CONTEXT = re.compile(r"(?i)phone|tel\b|tel[.:]|mobile|cell|call|sms|whatsapp|fax|contact|number|num[:.]|ph[.:]")
+_PHONE_CONTEXT = re.compile(r"(?i)phone|tel\b|tel[.:]|mobile|cell|call|sms|whatsapp|fax|contact|reach|ph[.:]")
 # "+44 20 7946 0958", "(415) 555-2671", "415-555-2671", "415.555.2671", "+14155552671"
 _PHONE = re.compile(
-    r"(?<![\w/#=.:-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{1,5}(?:[ .-]\d{2,5}){1,5}(?![\w/-]|\.\d|:\d)"
+    r"(?<![\w/#=.:-])(?:\+\d{1,3}[ .-]?)?(?:\(\d{1,4}\)[ .-]?)?\d{1,5}(?:[ .-]\d{2,8}){1,5}(?![\w/-]|\.\d|:\d)"
     r"|(?<![\w/#=.:-])\+\d{8,15}(?![\w.:/-])"
     r"|(?<![\w/#=.:-])\d{10,11}(?![\w.:/-])"
 )
 _DATE_OR_VERSION = re.compile(r"^\d{4}[-./ ]\d{1,2}[-./ ]\d{1,2}$|^\d{1,2}[-./]\d{1,2}[-./]\d{2,4}$|^\d+\.\d+\.\d+")
-_PHONE_REGIONS = ("US", "GB", "DE", "FR", "IN", "AU")
+_PHONE_REGIONS = ("US", "GB", "DE", "FR", "NL", "SE", "ES", "IT", "IN", "AU")
 
 _NATIONAL_CONTEXT = re.compile(
     r"(?i)ssn|social security|national (?:id|insurance)|\bnino?\b|bsn|burgerservice|pesel|personnummer|\bcpr\b|\bdni\b|\bnie\b"
-    r"|\bcpf\b|aadhaar|codice fiscale|\bnir\b|s[ée]curit[ée] sociale|steuer|idnr|tax id|\bsin\b|social insurance|\bnhs\b|hetu"
+    r"|\bcpf\b|aadhaar|codice fiscale|\bnir\b|s[ée]curit[ée] sociale|steuer|idnr|tax[ _-]?id|\bsin\b|social insurance|\bnhs\b|hetu"
     r"|henkilötunnus|identity number|id number|\bid no"
 )
 _CONTEXT_WINDOW = 60
@@ -79,7 +82,7 @@ _CONTEXT_VALIDATORS: tuple[Validator, ...] = (bsn.is_valid, pesel.is_valid, idnr
 
 _IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)")
 _IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
-_VERSION_BEFORE = re.compile(r"(?i)(?:v|version|ver|==|>=|<=|~=|@|release|build)\s*$")
+_VERSION_BEFORE = re.compile(r"(?i)(?:v|version|ver|==|>=|<=|~=|release|build)\s*$")
 
 
 def find_personal(text: str) -> Iterator[Finding]:
@@ -110,7 +113,8 @@ def find_personal(text: str) -> Iterator[Finding]:
 
 def _emails(text: str) -> Iterator[Finding]:
     for match in _EMAIL.finditer(text):
-        if _SERVICE_MAIL.search(match.group()) or _in_url(text, match.start()):
+        address = match.group()
+        if _SERVICE_MAIL.search(address) or _RESERVED_DOMAIN.search(address) or _in_url(text, match.start()):
             continue
         yield finding("email", match.start(), match.end(), 0.9)
 
@@ -132,7 +136,7 @@ def _digit_count(value: str) -> int:
 def _cards(text: str, start: int, end: int) -> Iterator[Finding]:
     for match in _CARD.finditer(text, start, end):
         number = _digits(match.group())
-        if 13 <= len(number) <= 19 and _CARD_PREFIX.match(number) and len(set(number)) > 2 and luhn.is_valid(number):
+        if 13 <= len(number) <= 19 and _CARD_PREFIX.match(number) and luhn.is_valid(number) and not is_published_example(number):
             yield finding("card_number", match.start(), match.end(), 0.9)
 
 
@@ -141,7 +145,7 @@ def _ibans(text: str, start: int, end: int) -> Iterator[Finding]:
         candidate = match.group()
         # the greedy match may have taken the next capitalised word: drop groups from the right
         while len(candidate.replace(" ", "")) >= 15:
-            if iban.is_valid(candidate):
+            if iban.is_valid(candidate) and not is_published_example(candidate):
                 yield finding("iban", match.start(), match.start() + len(candidate), 0.95)
                 break
             candidate = candidate.rsplit(" ", 1)[0] if " " in candidate else candidate[:-1]
@@ -173,9 +177,11 @@ def _phones(text: str, start: int, end: int) -> Iterator[Finding]:
         digits = _digits(value)
         if not 7 <= len(digits) <= 15 or _DATE_OR_VERSION.match(value):
             continue
+        if "." in value and value.count(".") < 2 and not re.search(r"[ ()+-]", value):
+            continue  # "18652.26469": a kernel timestamp, a decimal
         formatted = value.startswith("+") or "(" in value or bool(re.search(r"\d[ .-]\d", value))
         named = _PHONE_CONTEXT.search(text, max(0, match.start() - 40), match.start()) is not None
-        if not (value.startswith("+") or named or (formatted and len(digits) >= 10)):
+        if not (value.startswith("+") or named or (formatted and len(digits) >= 8)):
             continue
         if _valid_phone(value):
             yield finding("phone", match.start(), match.end(), 0.9 if value.startswith("+") or named else 0.7)
@@ -209,11 +215,10 @@ def _ipv6s(text: str) -> Iterator[Finding]:
 
 
 def _ip_confidence(value: str) -> float:
-    """0 for addresses that identify no one (loopback, unspecified, netmasks, multicast)."""
+    """0 for addresses that identify nothing outside their own network: private, loopback,
+    link-local, documentation ranges (only global addresses are personal data)."""
     try:
         address = ipaddress.ip_address(value)
     except ValueError:
         return 0.0
-    if address.is_loopback or address.is_unspecified or address.is_multicast or address.is_link_local or value.startswith("255."):
-        return 0.0
-    return 0.6 if address.is_private else 0.85
+    return 0.85 if address.is_global and not address.is_multicast else 0.0

@@ -16,6 +16,7 @@ from detect_secrets.plugins.jwt import JwtTokenDetector
 from detect_secrets.plugins.private_key import PrivateKeyDetector
 
 from trooper.privacy.entropy import looks_made_up, shannon_entropy
+from trooper.privacy.examples import is_published_example
 from trooper.privacy.findings import Finding, finding
 from trooper.privacy.shapes import KEY_LITERALS, named_key_pattern
 
@@ -41,7 +42,7 @@ _KEYWORD = re.compile(
 _KEYWORD_ANY_CASE = re.compile(_KEYWORD.pattern, re.IGNORECASE)
 _PASSWORD_WORDS = re.compile(r"(?i)passw(?:or)?d|passphrase|pwd|secret|contrase[ñn]a")
 _ASSIGNED = re.compile(
-    r"[\w.-]*['\"]?\]?\s*(?::=|=>|={1,3}|:)\s*"
+    r"[\w.-]*['\"]?\]?[ \t]*(?::=|=>|={1,3}|:(?=[\s'\"`]))[ \t]*"
     r"(?:(?P<quote>['\"`])(?P<quoted>[^'\"`\n]{1,300})(?P=quote)|(?P<bare>[^\s'\"`,;#}\]\)]{1,300}))"
 )
 _NAME_CHARS = re.compile(r"[\w.-]*$")
@@ -50,7 +51,14 @@ _NOT_A_VALUE = {
     "none", "null", "nil", "true", "false", "undefined", "str", "string", "int", "bool", "bytes", "required",
     "optional", "self", "env", "secret", "password", "token", "hidden", "masked", "empty", "default",
 }  # fmt: skip
-_INDIRECT = re.compile(r"^(?:\$|%\(|os\.|process\.env|env\(|getenv|settings\.|config\.|self\.|args\.|\{)|[(\[]")
+_INDIRECT = re.compile(r"^(?:\$|%\(|os\.|process\.env|env\(|getenv|settings\.|config\.|self\.|args\.|\{|[\w.]+[(\[])")
+# A quoted literal later on the line of an indirect assignment (`x = env.X ? 'test' : 'value'`).
+_QUOTED_LITERAL = re.compile(r"(['\"`])([^'\"`\n]{16,300})\1")
+# SQL and command-line passwords: IDENTIFIED BY '…', WITH PASSWORD '…', --password=…, -p'…'.
+_STATEMENT_PASSWORD = re.compile(
+    r"(?i)(?:identified\s+by|with\s+(?:encrypted\s+)?password|password)\s+(['\"])(?P<quoted>[^'\"\n]{4,200})\1"
+    r"|(?:--password[= ]|(?<=\s)-p)(['\"]?)(?P<flag>[^\s'\"]{4,200})\3"
+)
 
 _AWS_SECRET_NAME = re.compile(r"(?i)secret_?access_?key|aws.{0,20}secret")
 _AWS_SECRET = re.compile(r"(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
@@ -75,13 +83,15 @@ def find_secrets(text: str) -> Iterator[Finding]:
     lowered = text.lower()
     if any(stem in lowered for stem in _KEYWORD_STEMS):
         yield from _assignments(text, lowered)
+    if "identified" in lowered or "password" in lowered or " -p" in text:
+        yield from _statement_passwords(text)
 
 
 def _provider_keys(text: str) -> Iterator[Finding]:
     for match in _KEYS.finditer(text):
         kind = match.lastgroup or "high_entropy_secret"
         value = match.group()
-        if looks_made_up(_KEY_PREFIX.sub("", value)):
+        if looks_made_up(_KEY_PREFIX.sub("", value)) or is_published_example(value):
             continue
         yield finding(kind, match.start(), match.end(), 0.95)
         if kind == "aws_access_key":
@@ -137,12 +147,38 @@ def _assignments(text: str, lowered: str) -> Iterator[Finding]:
         if found is not None:
             kind, confidence = found
             yield finding(kind, start, end, confidence)
+        elif _INDIRECT.search(value.strip()):
+            yield from _literals_after(text, assigned.end())
+
+
+def _literals_after(text: str, start: int) -> Iterator[Finding]:
+    """Random-looking quoted literals on the rest of the line of an indirect assignment."""
+    line_end = text.find("\n", start)
+    for match in _QUOTED_LITERAL.finditer(text, start, len(text) if line_end < 0 else line_end):
+        value = match.group(2)
+        if _random_looking(value):
+            yield finding("high_entropy_secret", match.start(2), match.end(2), 0.6)
+
+
+def _random_looking(value: str) -> bool:
+    return (
+        len(value) >= MIN_SECRET_LENGTH and " " not in value and shannon_entropy(value) >= MIN_ENTROPY
+        and any(c.isdigit() for c in value) and not looks_made_up(value)
+    )
+
+
+def _statement_passwords(text: str) -> Iterator[Finding]:
+    for match in _STATEMENT_PASSWORD.finditer(text):
+        group = "quoted" if match.group("quoted") is not None else "flag"
+        value = match.group(group)
+        if value.lower() not in _NOT_A_VALUE and not looks_made_up(value) and not value.startswith("$"):
+            yield finding("password_assignment", match.start(group), match.end(group), 0.8)
 
 
 def _judge_assignment(name: str, value: str, *, quoted: bool) -> tuple[str, float] | None:
     """The kind and confidence of ``name = value``, or None when the value is no credential."""
     value = value.strip()
-    if len(value) < 4 or value.lower() in _NOT_A_VALUE or looks_made_up(value) or _INDIRECT.search(value):
+    if len(value) < 4 or value.lower() in _NOT_A_VALUE or looks_made_up(value) or _INDIRECT.search(value) or is_published_example(value):
         return None
     if not quoted and re.fullmatch(r"[A-Za-z_][\w]*", value) and value.lower() in name.lower():
         return None  # password=password: a variable passed on
@@ -150,6 +186,6 @@ def _judge_assignment(name: str, value: str, *, quoted: bool) -> tuple[str, floa
         return "aws_secret_key", 0.9
     if _PASSWORD_WORDS.search(name):
         return "password_assignment", 0.8 if quoted else 0.7
-    if len(value) >= MIN_SECRET_LENGTH and shannon_entropy(value) >= MIN_ENTROPY and any(c.isdigit() for c in value):
+    if _random_looking(value):
         return "high_entropy_secret", 0.7
     return None
