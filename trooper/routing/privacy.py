@@ -14,6 +14,7 @@ from typing import Protocol
 
 from trooper.config import Settings
 from trooper.conversation import Message, Request
+from trooper.privacy.placeholders import Placeholders, Redactor
 from trooper.privacy.turns import TurnFinding, find_in_turns, unseen_from
 from trooper.routing.router import TurnRecorder
 
@@ -27,6 +28,8 @@ class PrivateSession(Protocol):
     messages: list[Message]
     #: The kind of the finding that pinned the session local; None while it is not pinned.
     private: str | None
+    #: Its values and their placeholders, under ``redact``.
+    placeholders: Placeholders
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,8 @@ class PrivacyCheck:
     findings: list[TurnFinding]
     #: The kind that keeps this turn on this machine (the session's pin); None: the cloud may answer.
     local_kind: str | None
+    #: Under ``redact``: placeholders for what goes to the cloud, values back in the answer.
+    redactor: Redactor | None = None
 
 
 def privacy_check(
@@ -46,8 +51,8 @@ def privacy_check(
     findings = find_in_turns(request.messages, start, settings.private_rules)
     for found in findings:
         recorder.event(FINDING_EVENT, **found.describe())
-    if settings.privacy != "local":
-        return PrivacyCheck(findings, None)
+    if settings.privacy == "redact":
+        return PrivacyCheck(findings, None, Redactor(session.placeholders, settings.private_rules))
     if session.private is None and findings:
         first = findings[0]
         session.private = first.finding.kind

@@ -107,6 +107,7 @@ class FrontDoor(LimitedBodyHandler):
         try:
             privacy = privacy_check(self.state.settings, session, request, forced, recorder)
             plan = self.router.plan(request, forced, private=privacy.local_kind)
+            plan.redactor = privacy.redactor
             if request.stream:
                 await self._stream(request, plan, options, recorder, book)
             else:

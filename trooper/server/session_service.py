@@ -39,6 +39,7 @@ from trooper.memory.sitrep.subagents import Subagent, subagent_of, subagents_fro
 from trooper.memory.tokens import count_message_tokens
 from trooper.memory.transcript import diff_history, message_fingerprint
 from trooper.prices import PriceTable
+from trooper.privacy.placeholders import Placeholders
 from trooper.routing.privacy import pinned_kind
 from trooper.routing.router import TurnRecorder
 from trooper.server.live import LiveFeed
@@ -99,6 +100,8 @@ class LiveSession:
     subagents: dict[str, Subagent] = field(default_factory=dict)
     #: The kind of private data that pinned the session local (``routing.privacy``); None: not pinned.
     private: str | None = None
+    #: Its private values and their placeholders under TROOPER_PRIVACY=redact (memory only).
+    placeholders: Placeholders = field(default_factory=Placeholders)
 
 
 def _turn_role(message: Message) -> str:
