@@ -8,6 +8,7 @@ import socket
 import tornado.netutil
 
 from trooper.config import Settings
+from trooper.privacy.storage import StoreMask
 from trooper.providers.cloud import build_cloud_chain
 from trooper.providers.local import LocalTier, escalation_target
 from trooper.providers.upstream_client import open_upstream_client
@@ -49,7 +50,7 @@ class Runtime:
         self.cloud_keys = CloudKeys(settings, self.client, self.router)
         self.sessions = SessionService(
             self.store, self.feed, would_answer=lambda: self.router.cloud[0].model if self.router.cloud else None,
-            prices=settings.prices,
+            prices=settings.prices, mask=StoreMask.of(settings),
         )
         self.prober = RecoveryProber(settings, self.router.remote_providers, self.router.breakers)
         self.state = AppState(

@@ -40,6 +40,7 @@ from trooper.memory.tokens import count_message_tokens
 from trooper.memory.transcript import diff_history, message_fingerprint
 from trooper.prices import PriceTable
 from trooper.privacy.placeholders import Placeholders
+from trooper.privacy.storage import StoreMask
 from trooper.routing.privacy import pinned_kind
 from trooper.routing.router import TurnRecorder
 from trooper.server.live import LiveFeed
@@ -148,9 +149,12 @@ def _build_sitrep(session: LiveSession) -> Sitrep:
 
 class SessionService:
     def __init__(
-        self, store: Store, feed: LiveFeed, *, would_answer: Callable[[], str | None], prices: PriceTable
+        self, store: Store, feed: LiveFeed, *, would_answer: Callable[[], str | None], prices: PriceTable,
+        mask: StoreMask | None = None,
     ) -> None:
         self._store = store
+        #: What private data the store must not keep in clear (``TROOPER_PRIVACY``); None: all of it.
+        self._mask = mask
         self._feed = feed
         #: The cloud model that would answer a turn now, instead of the local tier (the first of
         #: the cloud chain; a key may be added while the server runs); None without a cloud, when
@@ -301,7 +305,7 @@ class SessionService:
                     session_id=session.id,
                     seq=start + offset,
                     role=_turn_role(message),  # type: ignore[arg-type]  # one of TurnRole's values
-                    content=[block_to_dict(b) for b in message.content],
+                    content=self._stored([block_to_dict(b) for b in message.content]),
                     created_at=now,
                     branch=session.branch,
                     **fields,
@@ -310,6 +314,9 @@ class SessionService:
         self._store.add_turns(records)
         self._feed.publish({"type": "turn", "session_id": session.id})
         self._schedule_sitrep(session)
+
+    def _stored(self, value: Any) -> Any:
+        return value if self._mask is None else self._mask.data(value)
 
     async def committed(self, session: LiveSession) -> None:
         """Wait until every write recorded so far is committed to disk: a turn is acknowledged to
@@ -392,7 +399,7 @@ class SessionService:
     def _update_sitrep(self, session: LiveSession) -> None:
         self._sitrep_tasks.pop(session.id, None)
         session.sitrep = _build_sitrep(session)
-        self._store.add_sitrep(SitrepRecord(session.id, session.sitrep.to_dict(), turn_count=len(session.messages)))
+        self._store.add_sitrep(SitrepRecord(session.id, self._stored(session.sitrep.to_dict()), turn_count=len(session.messages)))
         self._feed.publish({"type": "sitrep", "session_id": session.id})
         self._tell_parent(session, session.sitrep)
 
