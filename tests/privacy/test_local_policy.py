@@ -5,6 +5,7 @@ stays local, across a restart too."""
 from __future__ import annotations
 
 import anthropic
+import httpx
 import openai
 import pytest
 
@@ -83,6 +84,16 @@ def test_a_forced_cloud_route_overrides_only_when_allowed(upstreams, make_troope
     raw = ask(server, f"key {AWS_KEY}", **{"X-Trooper-Route": "cloud"})
     assert raw.headers["x-trooper-provider"] == provider
     assert any(AWS_KEY.encode() in r.body for r in claude.requests) == (provider == "claude")
+
+
+def test_health_says_which_policy_is_active(upstreams, make_trooper):
+    claude, ollama = upstreams
+    server = make_trooper(**env(claude, ollama, TROOPER_PRIVATE_PATTERNS="ACME-[0-9]{6}", TROOPER_PRIVATE_PATHS="**/.env,secrets/**"))
+    assert httpx.get(f"{server.url}/health").json()["privacy"] == {
+        "policy": "local", "allow_force": False, "store_personal": False, "private_patterns": 1, "private_paths": 2,
+    }
+    raw = ask(server, "Explain every failure mode of the rollout for ticket ACME-123456 in detail, step by step.")
+    assert raw.headers["x-trooper-decision"] == "ollama (privacy: private_pattern) | cloud skipped"
 
 
 def test_privacy_off_is_todays_routing(upstreams, make_trooper):

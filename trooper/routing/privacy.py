@@ -71,3 +71,29 @@ def pinned_kind(events: list[dict[str, object]]) -> str | None:
             if isinstance(detail, dict):
                 return str(detail.get("finding") or "private data")
     return None
+
+
+def privacy_summary(settings: Settings) -> dict[str, object]:
+    """The policy in force, for ``/health`` and ``trooper doctor`` (the owner's rules counted,
+    never shown: a pattern may spell out what it guards)."""
+    rules = settings.private_rules
+    return {
+        "policy": settings.privacy,
+        "allow_force": settings.privacy_allow_force,
+        "store_personal": settings.privacy_store_personal,
+        "private_patterns": len(rules.patterns),
+        "private_paths": len(rules.paths),
+    }
+
+
+def describe_policy(settings: Settings) -> str:
+    """One line saying what happens to a turn holding private data."""
+    what = {
+        "local": "turns holding secrets or personal data are answered locally and pin their session local",
+        "redact": "the cloud gets placeholders for secrets and personal data; answers get the values back",
+        "off": "no detection: private data goes wherever the turn is routed",
+    }[settings.privacy]
+    rules = settings.private_rules
+    extra = f"; {len(rules.patterns)} private pattern(s), {len(rules.paths)} private path glob(s)" if rules else ""
+    force = "; X-Trooper-Route: cloud may override" if settings.privacy == "local" and settings.privacy_allow_force else ""
+    return f"TROOPER_PRIVACY={settings.privacy}: {what}{extra}{force}"

@@ -9,6 +9,7 @@ from trooper.errors import TrooperError
 from trooper.memory.recovery import build_recovery
 from trooper.memory.tokens import count_request_tokens
 from trooper.routing.classifier import forced_route
+from trooper.routing.privacy import privacy_summary
 from trooper.server.base import BaseHandler
 from trooper.server.body import LimitedBodyHandler
 from trooper.server.proxy import anthropic_client_key, call_options
@@ -28,6 +29,7 @@ class HealthHandler(BaseHandler):
                 "cloud": [p.name for p in router.cloud],
                 "escalation": [p.name for p in router.escalation_chain()],
                 "breakers": {name: state for name, state in router.breakers.states().items()},
+                "privacy": privacy_summary(self.state.settings),
             }
         )
 
