@@ -36,6 +36,7 @@ def found(text: str, **kwargs: object) -> list[tuple[str, str]]:
         ("IBAN DE34 3704 0044 0532 0131 17 Thanks", "iban", "DE34 3704 0044 0532 0131 17"),
         ("codice fiscale RSSMRA85T10A562S", "national_id", "RSSMRA85T10A562S"),
         ("client 81.2.69.160 connected", "ip_address", "81.2.69.160"),
+        ("peer [2a00:1450:4001:81b::200e]:443 reset", "ip_address", "2a00:1450:4001:81b::200e"),
     ],
 )
 def test_each_kind_is_found_with_its_span(text: str, kind: str, value: str) -> None:
@@ -59,7 +60,7 @@ def test_jwt_and_private_key_blocks() -> None:
         "OPENAI_API_KEY=sk-your-key-here-xxxxxxxxxxxxxxxx",
         "password = os.environ['DB_PASSWORD']",
         "def login(password: str, token=None):",
-        'File "app.py", line 1234, in handler at 2024-01-15 10:23:45',
+        'File "app.py", line 1234, in handler at 2024-01-15 10:23:45 on 00:1a:2b:3c:4d:5e via fe80::1',
         "requests==2.31.0 urllib3 v1.26.18.1 listening on 127.0.0.1:8080 and 0.0.0.0",
         "max_tokens: 4096\nsession_token: ${SESSION_TOKEN}",
         "git clone git@github.com:org/repo.git",

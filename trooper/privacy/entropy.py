@@ -28,5 +28,4 @@ def looks_made_up(value: str) -> bool:
     if is_sequential_string(value):
         return True
     # a run of one character over half the value: "sk-aaaaaaaaaaaaaaaaaaaa1", "0000000000000000"
-    most = Counter(value).most_common(1)[0][1]
-    return len(value) >= 8 and most > len(value) / 2
+    return len(value) >= 8 and max(map(value.count, set(value))) > len(value) / 2

@@ -31,12 +31,15 @@ from stdnum.us import ssn
 from trooper.privacy.examples import is_published_example
 from trooper.privacy.findings import Finding, finding
 
-_RUN = re.compile(r"[0-9A-Z+(][0-9A-Z ().+/-]{5,}[0-9A-Z)]")
+# A log line's timestamp (date and hour, the time follows) is matched as itself and skipped.
+_RUN = re.compile(r"(?P<timestamp>\d{4}-\d{2}-\d{2}[ T]\d{2}(?=:))|[0-9A-Z+(][0-9A-Z ().+/-]{5,}[0-9A-Z)]")
 #: How far past a run its detectors' lookaheads may see ("10:23" must not look like a phone).
 _LOOKAHEAD = 2
 _DROP_DIGITS = str.maketrans("", "", "0123456789")
 
 _EMAIL = re.compile(r"(?<![\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,24}(?![\w-])")
+_LOCAL_PART = re.compile(r"[A-Za-z0-9][A-Za-z0-9._%+-]*$")
+_LONGEST_LOCAL_PART = 64
 #: Domains reserved for documentation and tests (RFC 2606, 6761): nobody's mailbox.
 _RESERVED_DOMAIN = re.compile(r"(?i)@(?:[\w-]+\.)*(?:example\.(?:com|org|net)|example|test|invalid|localhost)$")
 #: Addresses that name a machine or a service, not a person.
@@ -81,7 +84,9 @@ _NATIONAL_DIGITS = re.compile(r"(?<![\w.-])\d{3}[ -]?\d{3}[ -]?\d{3,5}(?![\w.-])
 _CONTEXT_VALIDATORS: tuple[Validator, ...] = (bsn.is_valid, pesel.is_valid, idnr.is_valid, sin.is_valid, nhs.is_valid, ssn.is_valid)
 
 _IPV4 = re.compile(r"(?<![\w.])(?:\d{1,3}\.){3}\d{1,3}(?![\w]|\.\d)")
-_IPV6 = re.compile(r"(?<![\w:])(?:[0-9A-Fa-f]{0,4}:){2,7}[0-9A-Fa-f]{0,4}(?![\w:])")
+# IPv6: found from its colons (a literal, fast to scan for), then read whole and validated.
+_IPV6_HINT = re.compile(r":[0-9A-Fa-f]{0,4}:")
+_IPV6_CHARS = frozenset("0123456789abcdefABCDEF:")
 _VERSION_BEFORE = re.compile(r"(?i)(?:v|version|ver|==|>=|<=|~=|release|build)\s*$")
 
 
@@ -92,6 +97,8 @@ def find_personal(text: str) -> Iterator[Finding]:
     # One pass finds the runs of digits, capitals and separators a number can hide in; each
     # detector then looks only there (a run's next characters stay visible to its lookaheads).
     for run in _RUN.finditer(text):
+        if run.lastgroup == "timestamp":
+            continue
         start, end = run.span()
         digits = _digit_count(run.group())
         if digits < 4:
@@ -99,7 +106,7 @@ def find_personal(text: str) -> Iterator[Finding]:
         window = (start, min(len(text), end + _LOOKAHEAD))
         if digits >= 13:
             yield from _cards(text, *window)
-        if digits >= 2 and run.group()[:2].isalpha():
+        if digits >= 2 and text[start : start + 2].isalpha():
             yield from _ibans(text, *window)
         if digits >= 6:
             yield from _national_ids(text, *window)
@@ -107,12 +114,19 @@ def find_personal(text: str) -> Iterator[Finding]:
             yield from _phones(text, *window)
         if "." in run.group():
             yield from _ipv4s(text, *window)
-    if "::" in text or text.count(":") >= 5:
+    if ":" in text:
         yield from _ipv6s(text)
 
 
 def _emails(text: str) -> Iterator[Finding]:
-    for match in _EMAIL.finditer(text):
+    # from each "@" (found fast), the address is matched from where its local part begins
+    at = text.find("@")
+    while at >= 0:
+        local = _LOCAL_PART.search(text, max(0, at - _LONGEST_LOCAL_PART), at)
+        match = _EMAIL.match(text, local.start()) if local is not None else None
+        at = text.find("@", at + 1)
+        if match is None:
+            continue
         address = match.group()
         if _SERVICE_MAIL.search(address) or _RESERVED_DOMAIN.search(address) or _in_url(text, match.start()):
             continue
@@ -208,10 +222,25 @@ def _ipv4s(text: str, start: int, end: int) -> Iterator[Finding]:
 
 
 def _ipv6s(text: str) -> Iterator[Finding]:
-    for match in _IPV6.finditer(text):
-        confidence = _ip_confidence(match.group())
+    position = 0
+    while True:
+        hint = _IPV6_HINT.search(text, position)
+        if hint is None:
+            return
+        start, end = hint.start(), hint.end()
+        while start > 0 and text[start - 1] in _IPV6_CHARS:
+            start -= 1
+        while end < len(text) and text[end] in _IPV6_CHARS:
+            end += 1
+        position = end
+        candidate = text[start:end]
+        if "::" not in candidate and candidate.count(":") != 7:
+            continue  # a time ("12:34:56"), a MAC address: an IPv6 address has 8 groups or "::"
+        if (start and (text[start - 1].isalnum() or text[start - 1] == "_")) or (end < len(text) and (text[end].isalnum() or text[end] == "_")):
+            continue  # part of a longer word: not an address
+        confidence = _ip_confidence(candidate)
         if confidence:
-            yield finding("ip_address", match.start(), match.end(), confidence)
+            yield finding("ip_address", start, end, confidence)
 
 
 def _ip_confidence(value: str) -> float:

@@ -33,19 +33,18 @@ _KEY_BODY_CHARS = re.compile(r"[A-Za-z0-9+/=]{40,}")
 # scheme://user:password@host; group 1 is the password.
 _BASIC_AUTH = BasicAuthDetector.denylist[0]
 
-# A word naming a credential, then an assignment: `DB_PASSWORD=…`, `"secret": "…"`, `token: …`.
+# A word naming a credential (holding one of these stems), then an assignment: `DB_PASSWORD=…`,
+# `"secret": "…"`, `token: …`; the whole name decides what the value must look like.
 _KEYWORD_STEMS = ("pass", "pwd", "secret", "contrase", "key", "token", "credential", "auth")
-_KEYWORD = re.compile(
-    r"(passw(?:or)?d|passphrase|pwd|secret|contrase[ñn]a|api_?key|apikey|auth_?key|access_?key|private_?key|signing_?key"
-    r"|encryption_?key|token|credentials?|auth)"
-)
-_KEYWORD_ANY_CASE = re.compile(_KEYWORD.pattern, re.IGNORECASE)
+_STEM_ANY_CASE = re.compile("|".join(_KEYWORD_STEMS), re.IGNORECASE)
 _PASSWORD_WORDS = re.compile(r"(?i)passw(?:or)?d|passphrase|pwd|secret|contrase[ñn]a")
 _ASSIGNED = re.compile(
     r"[\w.-]*['\"]?\]?[ \t]*(?::=|=>|={1,3}|:(?=[\s'\"`]))[ \t]*"
     r"(?:(?P<quote>['\"`])(?P<quoted>[^'\"`\n]{1,300})(?P=quote)|(?P<bare>[^\s'\"`,;#}\]\)]{1,300}))"
 )
 _NAME_CHARS = re.compile(r"[\w.-]*$")
+#: How far before its keyword a setting's name is read (``AWS_SECRET_ACCESS_KEY``, ``app.auth.token``).
+_LONGEST_NAME = 80
 # Values that are code or configuration, not a credential.
 _NOT_A_VALUE = {
     "none", "null", "nil", "true", "false", "undefined", "str", "string", "int", "bool", "bytes", "required",
@@ -56,9 +55,10 @@ _INDIRECT = re.compile(r"^(?:\$|%\(|os\.|process\.env|env\(|getenv|settings\.|co
 _QUOTED_LITERAL = re.compile(r"(['\"`])([^'\"`\n]{16,300})\1")
 # SQL and command-line passwords: IDENTIFIED BY '…', WITH PASSWORD '…', --password=…, -p'…'.
 _STATEMENT_PASSWORD = re.compile(
-    r"(?i)(?:identified\s+by|with\s+(?:encrypted\s+)?password|password)\s+(['\"])(?P<quoted>[^'\"\n]{4,200})\1"
+    r"(?:identified\s+by|with\s+(?:encrypted\s+)?password|password)\s+(['\"])(?P<quoted>[^'\"\n]{4,200})\1"
     r"|(?:--password[= ]|(?<=\s)-p)(['\"]?)(?P<flag>[^\s'\"]{4,200})\3"
 )
+_STATEMENT_PASSWORD_ANY_CASE = re.compile(_STATEMENT_PASSWORD.pattern, re.IGNORECASE)
 
 _AWS_SECRET_NAME = re.compile(r"(?i)secret_?access_?key|aws.{0,20}secret")
 _AWS_SECRET = re.compile(r"(?<![A-Za-z0-9/+])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+=])")
@@ -72,8 +72,7 @@ MIN_ENTROPY = 3.3
 
 def find_secrets(text: str) -> Iterator[Finding]:
     """Every secret in ``text`` (overlaps are resolved by the caller)."""
-    if any(literal in text for literal in KEY_LITERALS):
-        yield from _provider_keys(text)
+    yield from _provider_keys(text)
     if "eyJ" in text:
         yield from _jwts(text)
     if "PRIVATE KEY" in text:
@@ -84,11 +83,35 @@ def find_secrets(text: str) -> Iterator[Finding]:
     if any(stem in lowered for stem in _KEYWORD_STEMS):
         yield from _assignments(text, lowered)
     if "identified" in lowered or "password" in lowered or " -p" in text:
-        yield from _statement_passwords(text)
+        yield from _statement_passwords(text, lowered)
+
+
+def _key_matches(text: str) -> Iterator[re.Match[str]]:
+    """The key shapes in ``text``, found from their literal prefixes (``str.find`` is much faster
+    than running the whole alternation at every position)."""
+    taken = -1
+    for start in sorted(_key_starts(text)):
+        if start < taken:
+            continue
+        match = _KEYS.match(text, start)
+        if match is not None:
+            taken = match.end()
+            yield match
+
+
+def _key_starts(text: str) -> set[int]:
+    starts = set()
+    for literal in KEY_LITERALS:
+        back = 1 if literal.startswith("k_") else 0  # "rk_live_", "sk_test_"
+        position = text.find(literal)
+        while position >= 0:
+            starts.add(max(0, position - back))
+            position = text.find(literal, position + 1)
+    return starts
 
 
 def _provider_keys(text: str) -> Iterator[Finding]:
-    for match in _KEYS.finditer(text):
+    for match in _key_matches(text):
         kind = match.lastgroup or "high_entropy_secret"
         value = match.group()
         if looks_made_up(_KEY_PREFIX.sub("", value)) or is_published_example(value):
@@ -132,23 +155,38 @@ def _connection_passwords(text: str) -> Iterator[Finding]:
 
 
 def _assignments(text: str, lowered: str) -> Iterator[Finding]:
-    # the keyword is found in the lower-cased text (much faster than a case-blind regex), unless
-    # lower-casing changed the length (a few Unicode letters) and so the positions
-    keywords = _KEYWORD.finditer(lowered) if len(lowered) == len(text) else _KEYWORD_ANY_CASE.finditer(text)
-    for keyword in keywords:
-        assigned = _ASSIGNED.match(text, keyword.end())
+    # Each stem is found with str.find in the lower-cased text (much faster than a case-blind
+    # regex); when lower-casing changed the length (a few Unicode letters), in a case-blind way.
+    seen: set[int] = set()
+    for stem_start, stem_end in sorted(_stems(text, lowered)):
+        assigned = _ASSIGNED.match(text, stem_end)
         if assigned is None:
             continue
         group = "quoted" if assigned.group("quoted") is not None else "bare"
         value, start, end = assigned.group(group), assigned.start(group), assigned.end(group)
-        name = _NAME_CHARS.search(text, 0, keyword.start())
-        name_text = (name.group() if name else "") + text[keyword.start() : assigned.start(group)]
+        if start in seen:  # "oauth_token": two stems, one assignment
+            continue
+        seen.add(start)
+        name = _NAME_CHARS.search(text, max(0, stem_start - _LONGEST_NAME), stem_start)
+        name_text = (name.group() if name else "") + text[stem_start : assigned.start(group)]
         found = _judge_assignment(name_text, value, quoted=group == "quoted")
         if found is not None:
             kind, confidence = found
             yield finding(kind, start, end, confidence)
         elif _INDIRECT.search(value.strip()):
             yield from _literals_after(text, assigned.end())
+
+
+def _stems(text: str, lowered: str) -> Iterator[tuple[int, int]]:
+    if len(lowered) != len(text):
+        for match in _STEM_ANY_CASE.finditer(text):
+            yield match.span()
+        return
+    for stem in _KEYWORD_STEMS:
+        position = lowered.find(stem)
+        while position >= 0:
+            yield position, position + len(stem)
+            position = lowered.find(stem, position + 1)
 
 
 def _literals_after(text: str, start: int) -> Iterator[Finding]:
@@ -167,10 +205,12 @@ def _random_looking(value: str) -> bool:
     )
 
 
-def _statement_passwords(text: str) -> Iterator[Finding]:
-    for match in _STATEMENT_PASSWORD.finditer(text):
+def _statement_passwords(text: str, lowered: str) -> Iterator[Finding]:
+    # matched on the lower-cased text when that kept the positions; the value is read from ``text``
+    matches = _STATEMENT_PASSWORD.finditer(lowered) if len(lowered) == len(text) else _STATEMENT_PASSWORD_ANY_CASE.finditer(text)
+    for match in matches:
         group = "quoted" if match.group("quoted") is not None else "flag"
-        value = match.group(group)
+        value = text[match.start(group) : match.end(group)]
         if value.lower() not in _NOT_A_VALUE and not looks_made_up(value) and not value.startswith("$"):
             yield finding("password_assignment", match.start(group), match.end(group), 0.8)
 
