@@ -10,18 +10,20 @@ keeps the turn local; the router then plans the local tier alone, or refuses if 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from trooper.config import Settings
 from trooper.conversation import Message, Request
 from trooper.privacy.placeholders import Placeholders, Redactor
 from trooper.privacy.turns import TurnFinding, find_in_turns, unseen_from
-from trooper.routing.router import TurnRecorder
+from trooper.routing.router import Plan, Router, TurnRecorder
 
 #: The event that pins a session local; ``pinned_kind`` finds it again after a restart.
 PINNED_EVENT = "privacy_pinned"
 FINDING_EVENT = "privacy_finding"
 OVERRIDE_EVENT = "privacy_overridden"
+#: A person confirmed sending a pinned session to the cloud (the chat page's escalation).
+CONFIRMED_EVENT = "privacy_escalation_confirmed"
 
 
 class PrivateSession(Protocol):
@@ -63,6 +65,22 @@ def privacy_check(
     return PrivacyCheck(findings, session.private)
 
 
+def private_plan(
+    router: Router, settings: Settings, session: PrivateSession, request: Request, recorder: TurnRecorder,
+    forced: str | None = None, *, escalate: bool = False, confirmed: bool = False,
+) -> Plan:
+    """The router's plan for a turn under the privacy policy: local alone for a pinned session
+    (unless a person ``confirmed`` an escalation, which is recorded), placeholders under ``redact``."""
+    check = privacy_check(settings, session, request, forced, recorder)
+    private = check.local_kind
+    if private is not None and escalate and confirmed:
+        recorder.event(CONFIRMED_EVENT, finding=private, turn=len(request.messages) - 1)
+        private = None
+    plan = router.plan(request, forced, escalate=escalate, private=private)
+    plan.redactor = check.redactor
+    return plan
+
+
 def pinned_kind(events: list[dict[str, object]]) -> str | None:
     """The kind that pinned a session, from its stored events (None: never pinned)."""
     for event in events:
@@ -97,3 +115,14 @@ def describe_policy(settings: Settings) -> str:
     extra = f"; {len(rules.patterns)} private pattern(s), {len(rules.paths)} private path glob(s)" if rules else ""
     force = "; X-Trooper-Route: cloud may override" if settings.privacy == "local" and settings.privacy_allow_force else ""
     return f"TROOPER_PRIVACY={settings.privacy}: {what}{extra}{force}"
+
+
+def private_findings(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The findings a session's stored events list (kind and turn), each kind and turn once."""
+    seen: dict[tuple[str, int], dict[str, Any]] = {}
+    for event in events:
+        detail = event.get("detail")
+        if event.get("kind") == FINDING_EVENT and isinstance(detail, dict):
+            key = (str(detail.get("finding")), int(detail.get("turn") or 0))
+            seen.setdefault(key, {"finding": key[0], "category": detail.get("category", ""), "turn": key[1]})
+    return list(seen.values())

@@ -28,7 +28,7 @@ from trooper.providers.base import CallOptions
 from trooper.redaction import remember_secret
 from trooper.routing.classifier import forced_route
 from trooper.routing.headers import Trail, trooper_headers
-from trooper.routing.privacy import privacy_check
+from trooper.routing.privacy import private_plan
 from trooper.routing.router import Plan, RoutedError, Router, TurnRecorder
 from trooper.server.body import LimitedBodyHandler
 from trooper.server.limits import check_prompt_tokens, client_identity
@@ -105,9 +105,7 @@ class FrontDoor(LimitedBodyHandler):
         options = call_options(self.request.headers, client_key)
         recorder = self.sessions.recorder_for(session, client_identity(self.request.remote_ip or "", client_key))
         try:
-            privacy = privacy_check(self.state.settings, session, request, forced, recorder)
-            plan = self.router.plan(request, forced, private=privacy.local_kind)
-            plan.redactor = privacy.redactor
+            plan = private_plan(self.router, self.state.settings, session, request, recorder, forced)
             if request.stream:
                 await self._stream(request, plan, options, recorder, book)
             else:
