@@ -101,3 +101,14 @@ def test_privacy_off_is_todays_routing(upstreams, make_trooper):
     server = make_trooper(**env(claude, ollama, TROOPER_PRIVACY="off"))
     raw = ask(server, f"Review this deployment script and explain every failure mode in detail:\nexport AWS_ACCESS_KEY_ID={AWS_KEY}\n")
     assert raw.headers["x-trooper-provider"] == "claude"
+
+
+@pytest.mark.parametrize(("policy", "counter"), [("local", "estimate"), ("off", "claude")])
+def test_counting_tokens_of_a_private_request_stays_on_the_machine(upstreams, make_trooper, policy, counter):
+    claude, ollama = upstreams
+    server = make_trooper(**env(claude, ollama, TROOPER_PRIVACY=policy))
+    question = f"Review this deployment script and explain every failure mode in detail:\nexport AWS_ACCESS_KEY_ID={AWS_KEY}\n"
+    with anthropic.Anthropic(base_url=server.url, api_key="local", max_retries=0) as client:
+        raw = client.messages.with_raw_response.count_tokens(model="claude-sonnet-4-5", messages=[{"role": "user", "content": question}])
+    assert raw.headers["x-trooper-token-count"] == counter and raw.parse().input_tokens > 0
+    assert any(AWS_KEY.encode() in r.body for r in claude.requests) == (policy == "off")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 
 import anthropic
+import openai
 import pytest
 
 from tests.fakes.behaviours import echo
@@ -37,6 +38,9 @@ def test_the_store_and_the_log_hold_no_secret(policy, fake_anthropic, fake_ollam
         first = client.messages.create(model="claude-sonnet-4-5", max_tokens=200, messages=[{"role": "user", "content": question}],
                                        extra_headers={"X-Session-ID": f"echo-{policy}"})
     assert AWS_KEY in first.content[0].text, "the client gets its own values back"
+    with openai.OpenAI(base_url=f"{server.url}/v1", api_key="local", max_retries=0) as client:
+        kept = client.responses.create(model="gpt-4o", input=question, extra_headers={"X-Session-ID": f"responses-{policy}"})
+    assert AWS_KEY in kept.output_text
     server.flush()
     server.stop()
     # Trooper's log (the SDK's own debug log quotes its request: that is the client's, not Trooper's)

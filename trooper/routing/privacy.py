@@ -81,6 +81,12 @@ def private_plan(
     return plan
 
 
+def holds_private_data(settings: Settings, request: Request) -> bool:
+    """Whether any message of ``request`` holds private data (for calls that are not turns, such as
+    counting tokens, which must not send it upstream either)."""
+    return settings.privacy != "off" and bool(find_in_turns(request.messages, 0, settings.private_rules))
+
+
 def pinned_kind(events: list[dict[str, object]]) -> str | None:
     """The kind that pinned a session, from its stored events (None: never pinned)."""
     for event in events:

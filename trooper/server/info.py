@@ -9,7 +9,7 @@ from trooper.errors import TrooperError
 from trooper.memory.recovery import build_recovery
 from trooper.memory.tokens import count_request_tokens
 from trooper.routing.classifier import forced_route
-from trooper.routing.privacy import privacy_summary
+from trooper.routing.privacy import holds_private_data, privacy_summary
 from trooper.server.base import BaseHandler
 from trooper.server.body import LimitedBodyHandler
 from trooper.server.proxy import anthropic_client_key, call_options
@@ -85,7 +85,9 @@ class CountTokensHandler(LimitedBodyHandler):
         request = anthropic.decode_request(body)
         router = self.services.router
         try:
-            plan = router.plan(request, forced_route(self.request.headers, body))
+            # private data is not sent upstream to be counted: the estimate stays on the machine
+            private = holds_private_data(self.state.settings, request)
+            plan = None if private else router.plan(request, forced_route(self.request.headers, body))
         except TrooperError:
             plan = None  # no tier could answer it: the estimate still tells the client its size
         options = call_options(self.request.headers, anthropic_client_key(self.request.headers))

@@ -48,16 +48,17 @@ class Runtime:
         # The router's chain is the one record of which clouds are configured (keys can be added
         # while running): everything else asks it.
         self.cloud_keys = CloudKeys(settings, self.client, self.router)
+        store_mask = StoreMask.of(settings)
         self.sessions = SessionService(
             self.store, self.feed, would_answer=lambda: self.router.cloud[0].model if self.router.cloud else None,
-            prices=settings.prices, mask=StoreMask.of(settings),
+            prices=settings.prices, mask=store_mask,
         )
         self.prober = RecoveryProber(settings, self.router.remote_providers, self.router.breakers)
         self.state = AppState(
             settings,
             self.store,
             self.feed,
-            services=Services(self.router, self.sessions, self.local_tier, ResponseLog(self.store), self.cloud_keys),
+            services=Services(self.router, self.sessions, self.local_tier, ResponseLog(self.store, store_mask), self.cloud_keys),
         )
         self.app = make_app(self.state)
         self.server: GuardedHTTPServer | None = None
