@@ -43,3 +43,4 @@ def test_escalating_a_pinned_chat_asks_first(chat):  # noqa: F811
     post_sse(client, f"/sessions/{sid}/messages", {"content": "and what about the old commits?"})
     assert len(claude.requests) == 1
     assert httpx.get(f"{server.url}/health").json()["privacy"]["policy"] == "local"
+
