@@ -4,7 +4,8 @@ turn resends holds it too.
 
 ``privacy_check`` looks at what the session has not seen, records each finding as an event (its
 kind and turn, never its value), pins the session local at the first finding, and says which kind
-keeps the turn local; the router then plans the local tier alone, or refuses if there is none.
+keeps the turn local; ``private_plan`` then has the router plan the local tier alone (or refuse if
+there is none), or, under ``redact``, gives the plan the placeholders the cloud gets instead.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any, Protocol
 from trooper.config import Settings
 from trooper.conversation import Message, Request
 from trooper.privacy.placeholders import Placeholders, Redactor
-from trooper.privacy.turns import TurnFinding, find_in_turns, unseen_from
+from trooper.privacy.turns import find_in_turns, unseen_from
 from trooper.routing.router import Plan, Router, TurnRecorder
 
 #: The event that pins a session local; ``pinned_kind`` finds it again after a restart.
@@ -36,7 +37,6 @@ class PrivateSession(Protocol):
 
 @dataclass(frozen=True)
 class PrivacyCheck:
-    findings: list[TurnFinding]
     #: The kind that keeps this turn on this machine (the session's pin); None: the cloud may answer.
     local_kind: str | None
     #: Under ``redact``: placeholders for what goes to the cloud, values back in the answer.
@@ -48,21 +48,21 @@ def privacy_check(
 ) -> PrivacyCheck:
     """Find private data in the turns ``session`` has not seen; under ``local`` pin the session."""
     if settings.privacy == "off":
-        return PrivacyCheck([], None)
+        return PrivacyCheck(None)
     start = unseen_from(len(session.messages), request.messages)
     findings = find_in_turns(request.messages, start, settings.private_rules)
     for found in findings:
         recorder.event(FINDING_EVENT, **found.describe())
     if settings.privacy == "redact":
-        return PrivacyCheck(findings, None, Redactor(session.placeholders, settings.private_rules))
+        return PrivacyCheck(None, Redactor(session.placeholders, settings.private_rules))
     if session.private is None and findings:
         first = findings[0]
         session.private = first.finding.kind
         recorder.event(PINNED_EVENT, finding=first.finding.kind, turn=first.turn)
     if session.private is not None and forced == "cloud" and settings.privacy_allow_force:
         recorder.event(OVERRIDE_EVENT, finding=session.private, turn=len(request.messages) - 1)
-        return PrivacyCheck(findings, None)
-    return PrivacyCheck(findings, session.private)
+        return PrivacyCheck(None)
+    return PrivacyCheck(session.private)
 
 
 def private_plan(
