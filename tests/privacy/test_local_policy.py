@@ -112,3 +112,28 @@ def test_counting_tokens_of_a_private_request_stays_on_the_machine(upstreams, ma
         raw = client.messages.with_raw_response.count_tokens(model="claude-sonnet-4-5", messages=[{"role": "user", "content": question}])
     assert raw.headers["x-trooper-token-count"] == counter and raw.parse().input_tokens > 0
     assert any(AWS_KEY.encode() in r.body for r in claude.requests) == (policy == "off")
+
+
+def test_a_pinned_session_reloaded_after_a_restart_takes_its_resent_history_as_the_same(upstreams, make_trooper, tmp_path):
+    """The store holds the session masked; the client resends it in clear: that is no edit, so no new branch."""
+    claude, ollama = upstreams
+    settings = env(claude, ollama, TROOPER_DB=str(tmp_path / "trooper.db"))
+    history = [{"role": "user", "content": f"why is {AWS_KEY} rejected by the upload job?"}]
+    server = make_trooper(**settings)
+    with anthropic.Anthropic(base_url=server.url, api_key="local", max_retries=0) as client:
+        first = client.messages.create(model="claude-sonnet-4-5", max_tokens=50, messages=history, extra_headers={"X-Session-ID": "resent"})
+    server.stop()
+
+    restarted = make_trooper(**settings)
+    history += [{"role": "assistant", "content": first.content[0].text}, {"role": "user", "content": "and after rotating it?"}]
+    raw = ask_history(restarted, history, "resent")
+    assert raw.headers["x-trooper-decision"] == "ollama (privacy: aws_access_key) | cloud skipped"
+    restarted.flush()
+    summary = restarted.call(restarted.runtime.store.get_session("resent"))
+    assert (summary["branch"], summary["turn_count"]) == (0, 4)
+
+
+def ask_history(server, messages, session: str):
+    with anthropic.Anthropic(base_url=server.url, api_key="local", max_retries=0) as client:
+        return client.messages.with_raw_response.create(
+            model="claude-sonnet-4-5", max_tokens=100, messages=messages, extra_headers={"X-Session-ID": session})

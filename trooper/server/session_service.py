@@ -103,6 +103,9 @@ class LiveSession:
     private: str | None = None
     #: Its private values and their placeholders under TROOPER_PRIVACY=redact (memory only).
     placeholders: Placeholders = field(default_factory=Placeholders)
+    #: How many of ``messages`` were read back from the store, private values masked: a resent
+    #: history is compared with them masked the same way, so it does not look like an edit.
+    masked_prefix: int = 0
 
 
 def _turn_role(message: Message) -> str:
@@ -225,6 +228,7 @@ class SessionService:
             session.fingerprints = [message_fingerprint(m) for m in session.messages]
             _remember_signatures(session, session.messages)
             session.private = pinned_kind(await self._store.events(session_id))
+            session.masked_prefix = len(session.messages) if self._mask is not None else 0
         self._live[session_id] = session
         while len(self._live) > MAX_LIVE_SESSIONS:
             self._live.popitem(last=False)
@@ -233,8 +237,16 @@ class SessionService:
     def peek(self, session_id: str) -> LiveSession | None:
         return self._live.get(session_id)
 
+    def _comparable(self, session: LiveSession, incoming: list[Message]) -> list[Message]:
+        """``incoming`` with the messages the session read back from the store masked as they are."""
+        held = min(session.masked_prefix, len(incoming))
+        if self._mask is None or not held:
+            return incoming
+        return [self._mask.message(m) for m in incoming[:held]] + list(incoming[held:])
+
     def record_history(self, session: LiveSession, incoming: list[Message]) -> int:
         """Record the messages of a resent history that the session does not hold yet."""
+        incoming = self._comparable(session, incoming)
         diff = diff_history(session.messages, incoming, stored_fingerprints=session.fingerprints)
         if diff.branched:
             session.branch += 1
@@ -379,6 +391,7 @@ class SessionService:
         copied and the request's new messages are folded into the copy. A request that rewrites
         the history is read on its own.
         """
+        messages = self._comparable(session, messages)
         diff = diff_history(session.messages, messages, stored_fingerprints=session.fingerprints)
         if diff.branched:
             return with_subagents(extract_sitrep(messages), session.subagents.values())
