@@ -7,13 +7,13 @@ BIN := $(VENV)/bin
 # `make run` installs what running needs; `make test` adds the test tools (pytest, Playwright, JupyterLab...).
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
-RUN_EXTRAS := local,notebook
+RUN_EXTRAS := local,notebook,postgres
 # llama-cpp-python builds from source; GGML_NATIVE=OFF avoids "Illegal instruction" on CPUs that
 # lack the build machine's extensions (see docs/local-models.md).
 export CMAKE_ARGS ?= -DGGML_NATIVE=OFF
 PYTEST_ARGS ?=
 
-.PHONY: run test setup doctor browser bench soak clean
+.PHONY: run test setup doctor browser postgres nginx bench soak clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,18 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	  else echo "install Debian's chromium (sudo apt-get install chromium) for the browser tests"; exit 1; fi; }
 
+# Debian's PostgreSQL: the store tests run every one of them against a real server too (tests/postgres.py).
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql; \
+	  else echo "install Debian's postgresql (sudo apt-get install postgresql) for the store tests"; exit 1; fi; }
+
+# Debian's nginx: the balancer the deployment recipe (docs/deploy.md) puts in front of replicas.
+nginx:
+	@{ command -v nginx || test -x /usr/sbin/nginx; } >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx-light; \
+	  else echo "install Debian's nginx (sudo apt-get install nginx-light) for the balancer tests"; exit 1; fi; }
+
 run: $(RUN_STAMP)
 	$(BIN)/trooper serve
 
@@ -45,7 +57,7 @@ doctor: $(RUN_STAMP)
 	$(BIN)/trooper doctor
 
 # The type checker first (settings in pyproject.toml: strict on the seams), then the suite.
-test: $(TEST_STAMP) browser
+test: $(TEST_STAMP) browser postgres nginx
 	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 

@@ -1,6 +1,7 @@
 """Proxy overhead: the same requests straight to a fake Anthropic and through Trooper, interleaved.
 
 Run: .venv/bin/python bench/overhead.py [--quick] [--requests N] [--baseline DIR] [--doors messages,chat,responses]
+                                        [--postgres postgresql://…]
 
 Three processes: this client (a plain keep-alive httpx client, one request at a time), Trooper
 (``python -m trooper serve``, file-backed store, no local tier) and the fake upstream it forwards
@@ -10,7 +11,8 @@ so machine noise hits both sides alike. Added latency = through − direct at th
 and sends every turn through it too: a before/after comparison taken in one run. ``--doors``
 sends every turn through each of Trooper's front doors named (Anthropic Messages, OpenAI Chat
 Completions, OpenAI Responses), each door's turns in sessions of their own: the doors side by
-side in one run.
+side in one run. ``--postgres URL`` also runs a Trooper whose store is that PostgreSQL database
+(an empty one: its tables are created) next to the one on a SQLite file, interleaved the same way.
 Targets: added p50 ≤ 1 ms and p99 ≤ 3 ms (non-streaming, one client).
 """
 
@@ -89,6 +91,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="600 pairs: under a minute")
     parser.add_argument("--turns", type=int, default=4, help="turns per conversation (each resends the history)")
     parser.add_argument("--baseline", type=Path, help="a checkout whose Trooper is measured alongside, interleaved")
+    parser.add_argument("--postgres", help="a PostgreSQL URL: a Trooper on that store is measured alongside, interleaved")
     parser.add_argument("--doors", default="messages", help="front doors to go through, comma-separated: " + ", ".join(DOORS))
     args = parser.parse_args()
     count = 600 if args.quick else args.requests
@@ -103,6 +106,8 @@ def main() -> None:
     troopers: dict[str, Process] = {"Trooper": start_trooper(env)}
     if args.baseline is not None:
         troopers["baseline"] = start_trooper(trooper_env(temp_db(), CLAUDE_API_KEY="sk-ant-bench", CLAUDE_URL=upstream), args.baseline)
+    if args.postgres is not None:
+        troopers["PostgreSQL"] = start_trooper(trooper_env(args.postgres, CLAUDE_API_KEY="sk-ant-bench", CLAUDE_URL=upstream))
     trooper = troopers["Trooper"]
     print(f"load before: {load_conditions()}")
     try:

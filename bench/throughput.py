@@ -1,6 +1,7 @@
 """Throughput under many clients: req/s and latency at 16, 64 and 128 clients, direct and through Trooper.
 
 Run: .venv/bin/python bench/throughput.py [--quick] [--seconds S] [--clients 16,64,128] [--baseline DIR]
+                                          [--postgres postgresql://…]
 
 Three processes, as in bench/overhead.py: this load generator (asyncio + aiohttp, one keep-alive
 connection and one session per client), Trooper (``python -m trooper serve``, file store, no
@@ -11,12 +12,19 @@ Reported per side: requests per second, p50 and p99 latency, and for each Troope
 (all threads) per proxied turn. On a shared two-core machine the load generator, the fake and
 Trooper compete for the same cores, so the ratio to direct measures Trooper's CPU per turn more
 than anything else. Targets (issue #17): ≥ 0.6× direct at 64 clients with p99 ≤ 2× direct's.
+
+``--postgres URL`` (an empty database) adds two sides: one Trooper on that PostgreSQL store, and
+two replicas on it behind Debian's nginx configured with deploy/nginx-trooper.conf (tests/nginx.py),
+the deployment of docs/deploy.md, next to the one Trooper on a SQLite file (issue #20: ≥ 1.7× its throughput at 64
+clients where the cores allow it).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import re
+import tempfile
 import time
 from pathlib import Path
 
@@ -34,6 +42,9 @@ from common import (
     trooper_env,
 )
 
+from tests.nginx import Nginx  # common.py put the repository on the path
+
+BALANCED = "2 replicas + nginx, PostgreSQL"
 TARGET_RATIO_AT_64 = 0.6
 TARGET_P99_RATIO_AT_64 = 2.0
 #: Turns per conversation before a client starts a new one (each turn resends the history).
@@ -68,9 +79,9 @@ async def load_block(url: str, clients: int, seconds: float, prefix: str) -> lis
     return latencies
 
 
-def _env(upstream: str) -> dict[str, str]:
+def _env(upstream: str, db: str | None = None) -> dict[str, str]:
     # 128 clients each with a turn in flight: more than the default 64 answers at once.
-    return trooper_env(temp_db(), CLAUDE_API_KEY="sk-ant-bench", CLAUDE_URL=upstream, TROOPER_MAX_STREAMS="256")
+    return trooper_env(db or temp_db(), CLAUDE_API_KEY="sk-ant-bench", CLAUDE_URL=upstream, TROOPER_MAX_STREAMS="256")
 
 
 def main() -> None:
@@ -80,6 +91,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="blocks per side and client count")
     parser.add_argument("--quick", action="store_true", help="one 2-second round at 16 clients: a smoke run")
     parser.add_argument("--baseline", type=Path, help="a checkout whose Trooper is measured alongside, interleaved")
+    parser.add_argument("--postgres", help="a PostgreSQL URL: two replicas on it behind nginx are measured alongside")
     args = parser.parse_args()
     counts = [16] if args.quick else [int(c) for c in args.clients.split(",")]
     seconds, rounds = (2.0, 1) if args.quick else (args.seconds, args.rounds)
@@ -89,31 +101,46 @@ def main() -> None:
     troopers = {"Trooper": start_trooper(_env(upstream))}
     if args.baseline is not None:
         troopers["baseline"] = start_trooper(_env(upstream), args.baseline)
-    sides = {"direct": upstream} | {name: process.url + "/v1/messages" for name, process in troopers.items()}
+    balancer: Nginx | None = None
+    if args.postgres is not None:
+        # One Trooper on PostgreSQL alone too: the store's cost apart from the replicas'.
+        troopers["Trooper, PostgreSQL"] = start_trooper(_env(upstream, args.postgres))
+        replicas = [start_trooper(_env(upstream, args.postgres)) for _ in range(2)]
+        troopers |= {f"replica {n + 1}": replica for n, replica in enumerate(replicas)}
+        balancer = Nginx(Path(tempfile.mkdtemp(prefix="trooper-bench-nginx-")), [r.url.removeprefix("http://") for r in replicas])
+    sides = {"direct": upstream} | {name: process.url + "/v1/messages" for name, process in troopers.items()
+                                    if not name.startswith("replica")}
+    if balancer is not None:
+        sides[BALANCED] = balancer.url + "/v1/messages"
     print(f"load before: {load_conditions()}")
     rows = []
     try:
         asyncio.run(load_block(upstream, 4, 1.0, "warm"))
-        for process in troopers.values():
-            asyncio.run(load_block(process.url + "/v1/messages", 4, 1.0, "warm"))
+        for name, url in sides.items():
+            if name != "direct":
+                asyncio.run(load_block(url, 4, 1.0, "warm"))
         for clients in counts:
             latencies: dict[str, list[float]] = {name: [] for name in sides}
-            cpu: dict[str, float] = {name: 0.0 for name in troopers}
+            cpu: dict[str, float] = {name: 0.0 for name in sides if name != "direct"}
             for round_number in range(rounds):
                 order = list(sides)[round_number % len(sides):] + list(sides)[: round_number % len(sides)]
                 for name in order:
-                    before = sum(troopers[name].cpu_seconds()) if name in troopers else 0.0
-                    latencies[name] += asyncio.run(load_block(sides[name], clients, seconds, f"{name}-{clients}-{round_number}"))
-                    if name in troopers:
-                        cpu[name] += sum(troopers[name].cpu_seconds()) - before
+                    measured = [troopers[n] for n in troopers if n == name or (name == BALANCED and n.startswith("replica"))]
+                    before = sum(sum(process.cpu_seconds()) for process in measured)
+                    prefix = re.sub(r"[^\w.-]+", "-", name)  # session ids: letters, digits and a few marks
+                    latencies[name] += asyncio.run(load_block(sides[name], clients, seconds, f"{prefix}-{clients}-{round_number}"))
+                    if name in cpu:
+                        cpu[name] += sum(sum(process.cpu_seconds()) for process in measured) - before
             direct_rate = len(latencies["direct"]) / (seconds * rounds)
             direct_p99 = percentile(latencies["direct"], 99)
             for name, samples in latencies.items():
                 rate = len(samples) / (seconds * rounds)
-                per_turn = ms(cpu[name] / len(samples)) if name in troopers and samples else "—"
+                per_turn = ms(cpu[name] / len(samples)) if name in cpu and samples else "—"
                 rows.append([clients, name, f"{rate:.0f}", f"{rate / direct_rate:.2f}", ms(percentile(samples, 50)),
                              ms(percentile(samples, 99)), f"{percentile(samples, 99) / direct_p99:.2f}", per_turn])
     finally:
+        if balancer is not None:
+            balancer.stop()
         for process in troopers.values():
             process.stop()
         fake.stop()
@@ -122,6 +149,11 @@ def main() -> None:
           f"{TURNS_EACH}-turn conversations")
     headers = ("clients", "side", "req/s", "× direct", "p50 ms", "p99 ms", "p99 × direct", "Trooper CPU ms / turn")
     print(markdown_table(headers, rows))
+    balanced = {row[0]: float(row[2]) / float(one[2]) for row in rows if row[1] == BALANCED
+                for one in rows if one[0] == row[0] and one[1] == "Trooper"}
+    if balanced:
+        print("\n" + "; ".join(f"{clients} clients: two replicas on PostgreSQL {ratio:.2f}× one on SQLite"
+                               for clients, ratio in balanced.items()))
     at_64 = [row for row in rows if row[0] == 64 and row[1] == "Trooper"]
     if at_64:
         met = float(at_64[0][3]) >= TARGET_RATIO_AT_64 and float(at_64[0][6]) <= TARGET_P99_RATIO_AT_64

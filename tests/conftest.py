@@ -1,8 +1,8 @@
-"""Shared test configuration: the fake upstreams and a real Trooper server are plugins every test can use."""
+"""Shared test configuration: the fake upstreams, a real Trooper server and a real PostgreSQL are plugins every test can use."""
 
 import pytest
 
-pytest_plugins = ["tests.fakes.fixtures", "tests.harness"]
+pytest_plugins = ["tests.fakes.fixtures", "tests.harness", "tests.postgres"]
 
 
 @pytest.fixture(autouse=True)

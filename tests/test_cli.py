@@ -40,3 +40,21 @@ def test_a_busy_port_is_one_clear_line_and_no_trace(tmp_path):
     assert done.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr
     assert "Unclosed" not in done.stderr and "Traceback" not in done.stderr, done.stderr
+
+
+def test_an_unreachable_postgresql_store_is_one_clear_line_without_the_password(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from tests.net import free_port
+
+    url = f"postgresql://trooper:do-not-print-me@127.0.0.1:{free_port()}/trooper"  # nothing listens there
+    env = {**os.environ, "TROOPER_DB": url, "TROOPER_EMBEDDED": "false", "FALLBACK_URL": "http://127.0.0.1:9/api/chat",
+           "HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-m", "trooper", "serve", "--port", "0"], env=env,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1
+    assert "trooper: cannot open the store PostgreSQL trooper@127.0.0.1:" in done.stderr and "refused" in done.stderr
+    assert "do-not-print-me" not in done.stderr + done.stdout
+    assert "Unclosed" not in done.stderr and "Traceback" not in done.stderr, done.stderr

@@ -12,6 +12,8 @@ from tests.fakes.openai import FakeOpenAI
 from trooper.config import Settings
 from trooper.doctor import Check, format_report, run_doctor
 from trooper.providers.embedded import packaged_model_path
+from trooper.store import open_store
+from trooper.store.schema import SCHEMA_VERSION
 
 SECRET = "sk-ant-do-not-print-me-0123456789"
 
@@ -94,3 +96,24 @@ async def test_everything_configured(fake_ollama: FakeOllama, fake_openai: FakeO
     assert named["escalation"].detail == "ollama:qwen2.5:32b (context 32768)"
     assert {c.status for c in checks} == {"ok"}
     assert report.strip().endswith("Everything looks fine.")
+
+
+async def test_a_postgresql_store_is_reported_with_its_schema_version_never_its_password(postgres_server) -> None:
+    from tests.postgres import PASSWORD
+
+    url = postgres_server.new_database()
+    checks = by_name(await run_doctor(Settings(db_path=url, embedded_enabled=False, port=unused_port())))
+    assert checks["store"].status == "ok"
+    assert checks["store"].detail == (f"PostgreSQL trooper@127.0.0.1:{postgres_server.port}/{url.rsplit('/', 1)[1]} reachable, "
+                                      f"schema version 0 (brought to {SCHEMA_VERSION} when Trooper starts)")
+    store = open_store(Settings(db_path=url))
+    await store.close()
+    again = by_name(await run_doctor(Settings(db_path=url, embedded_enabled=False, port=unused_port())))["store"]
+    assert again.detail.endswith(f"reachable, schema version {SCHEMA_VERSION}")
+
+    wrong = url.replace(PASSWORD, "not-the-password")
+    unreachable = by_name(await run_doctor(Settings(db_path=wrong, embedded_enabled=False, port=unused_port())))["store"]
+    assert unreachable.status == "fail" and "password authentication failed" in unreachable.detail
+    assert "start PostgreSQL or correct TROOPER_DB" in unreachable.fix
+    report = format_report([unreachable, checks["store"]])
+    assert PASSWORD not in report and "not-the-password" not in report

@@ -15,6 +15,7 @@ from typing import Any, Coroutine
 
 from trooper.config import ConfigError, Settings, environment_with_env_file
 from trooper.server.hosts import is_loopback_name
+from trooper.store import StoreUnavailable, store_label
 from trooper.wording import counted
 
 
@@ -24,7 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the proxy, the chat page and the dashboard")
     serve.add_argument("--port", type=int, help="port to listen on (default: TROOPER_PORT or 3000)")
     serve.add_argument("--bind", help="address to bind (default: TROOPER_BIND or 127.0.0.1)")
-    serve.add_argument("--db", help="session store path (default: TROOPER_DB or ~/.trooper/trooper.db)")
+    serve.add_argument("--db", help="session store: a SQLite path or a postgresql:// URL (default: TROOPER_DB or ~/.trooper/trooper.db)")
     serve.add_argument(
         "--insecure", action="store_true", help="allow binding a non-loopback address without TROOPER_TOKEN"
     )
@@ -122,6 +123,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"trooper: WARNING: serving on {settings.bind} with no access token (--insecure).", file=sys.stderr)
     try:
         _run(_serve(settings))
+    except StoreUnavailable as exc:
+        print(f"trooper: cannot open the store {store_label(settings.db_path)}: {exc}", file=sys.stderr)
+        return 1
     except OSError as exc:
         print(f"trooper: cannot listen on {settings.bind}:{settings.port}: {exc.strerror}", file=sys.stderr)
         return 1

@@ -164,6 +164,11 @@ class Request:
     system_blocks: list[TextBlock] | None = None
     #: OpenAI's ``prompt_cache_key``, passed on to OpenAI.
     prompt_cache_key: str | None = None
+    #: OpenAI's reasoning effort as the client asked for it (the Responses API's
+    #: ``reasoning.effort``, Chat Completions' ``reasoning_effort``): sent on to OpenAI's reasoning
+    #: models as ``reasoning_effort``. Claude gets ``thinking`` instead, which the Responses door
+    #: derives from the effort.
+    reasoning_effort: str | None = None
 
     def system_as_blocks(self) -> list[TextBlock] | None:
         """The client's system blocks, unless the system prompt was changed since (compaction)."""

@@ -36,6 +36,8 @@ from trooper.providers.ollama_catalog import (
 )
 from trooper.providers.upstream_client import FAILED_EXCHANGE, open_upstream_client
 from trooper.routing.privacy import describe_policy
+from trooper.store import StoreUnavailable, is_postgres_url, store_label
+from trooper.store.schema import SCHEMA_VERSION
 
 #: ``ok``: works; ``off``: optional and not configured; ``warn``: degraded; ``fail``: must be fixed.
 Status = Literal["ok", "off", "warn", "fail"]
@@ -201,18 +203,38 @@ def _privacy_check(settings: Settings) -> Check:
 
 
 def _store_check(settings: Settings) -> Check:
+    if is_postgres_url(settings.db_path):
+        return _postgres_check(settings.db_path)
     path = Path(settings.db_path).expanduser()
     if path.exists():
         writable = os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
-        detail = f"{path} exists"
+        detail = f"SQLite {path} exists"
     else:
         # The server creates the missing directories: the nearest existing one must be writable.
         existing = next(p for p in path.parents if p.exists())
         writable = os.access(existing, os.W_OK)
-        detail = f"{path} will be created"
+        detail = f"SQLite {path} will be created"
     if writable:
         return Check("store", "ok", f"{detail} (writable)")
     return Check("store", "fail", f"{detail} but is not writable", "set TROOPER_DB to a writable path")
+
+
+def _postgres_check(url: str) -> Check:
+    label = store_label(url)
+    try:
+        from trooper.store.postgres import database_schema_version
+    except ImportError:
+        return Check("store", "fail", f"{label}: psycopg is not installed", "pip install 'trooper[postgres]'")
+    try:
+        version = database_schema_version(url, PROBE_TIMEOUT)
+    except StoreUnavailable as exc:
+        return Check("store", "fail", f"{label} is not reachable: {exc}", "start PostgreSQL or correct TROOPER_DB")
+    if version > SCHEMA_VERSION:
+        return Check("store", "fail", f"{label} is at schema version {version}, newer than this Trooper ({SCHEMA_VERSION})",
+                     "upgrade Trooper")
+    if version < SCHEMA_VERSION:
+        return Check("store", "ok", f"{label} reachable, schema version {version} (brought to {SCHEMA_VERSION} when Trooper starts)")
+    return Check("store", "ok", f"{label} reachable, schema version {version}")
 
 
 async def _port_check(settings: Settings, client: aiohttp.ClientSession) -> Check:

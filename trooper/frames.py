@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from trooper.config import Settings
-from trooper.store import open_store
+from trooper.store import is_postgres_url, open_store
 from trooper.store.base import Columns
 
 UTC_TIME = "datetime64[ns, UTC]"
@@ -147,8 +147,8 @@ class _Source(Protocol):
 
 
 class _StoreFile:
-    """A store file read through the Store interface, on a private event loop in a worker
-    thread so it also works inside Jupyter, whose own loop is already running."""
+    """A store (a SQLite file, a PostgreSQL URL) read through the Store interface, on a private
+    event loop in a worker thread so it also works inside Jupyter, whose own loop is already running."""
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -211,11 +211,15 @@ _source: _Source | None = None
 
 
 def connect(target: str | os.PathLike[str]) -> None:
-    """Read frames from ``target``: a store file path, or a server URL (``http://127.0.0.1:3000``)."""
+    """Read frames from ``target``: a store file path, a PostgreSQL store's URL
+    (``postgresql://…``), or a server URL (``http://127.0.0.1:3000``)."""
     global _source
     text = os.fspath(target)
     if text.startswith(("http://", "https://")):
         _source = _Server(text, Settings.from_env().token)
+        return
+    if is_postgres_url(text):
+        _source = _StoreFile(text)
         return
     path = os.path.expanduser(text)
     if not os.path.exists(path):

@@ -45,6 +45,7 @@ LIST_PRICES: dict[str, Price] = {
     "claude-opus-4-5": Price(5.00, 25.00, 0.50),
     "claude-3-5-haiku": Price(0.80, 4.00, 0.08),
     # Google, ai.google.dev/gemini-api/docs/pricing (paid tier, text)
+    "gemini-3.5-flash": Price(1.50, 9.00, 0.15),
     "gemini-2.0-flash": Price(0.10, 0.40, 0.025),
     # OpenAI, platform.openai.com/docs/pricing (standard tier)
     "gpt-4o-mini": Price(0.15, 0.60, 0.075),

@@ -106,11 +106,15 @@ def assert_usage(response: Any) -> None:
 
 
 def assert_reasoning_translated(upstream: Upstream, body: dict[str, Any]) -> None:
-    """reasoning.effort is a thinking budget for Claude; no other upstream is asked to think."""
+    """reasoning.effort is a thinking budget for Claude and OpenAI's own ``reasoning_effort`` for
+    OpenAI (gpt-5-codex reasons); no other upstream is asked to think."""
+    asked = {"thinking", "think", "reasoning", "reasoning_effort"} & body.keys()
     if upstream.kind == "claude":
         assert body["thinking"] == CLAUDE_THINKING and body["max_tokens"] == 4096 + 8192
+    elif upstream.kind == "openai":
+        assert asked == {"reasoning_effort"} and body["reasoning_effort"] == REASONING["effort"]
     else:
-        assert not {"thinking", "think", "reasoning", "reasoning_effort"} & body.keys()
+        assert not asked
 
 
 # ---------------------------------------------------------------- the suite

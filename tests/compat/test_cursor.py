@@ -20,8 +20,9 @@ import openai
 import pytest
 from openai.lib.streaming.chat import ChatCompletionStreamState
 
-from tests.compat.upstreams import CREATE_AND_STREAM, TINY_PNG, SentCall, Upstream, assert_tool_history
+from tests.compat.upstreams import CREATE_AND_STREAM, SentCall, Upstream, assert_tool_history
 from tests.fakes import reply_text, reply_tool_calls, tool_call
+from tests.images import TINY_PNG
 
 MODEL = "gpt-4.1"
 SYSTEM = (

@@ -10,7 +10,6 @@ the classifier nor a fallback can hand a turn to anyone but that fake.
 
 from __future__ import annotations
 
-import base64
 import json
 from dataclasses import dataclass
 from typing import Any, Iterator, Literal, Sequence
@@ -51,13 +50,6 @@ CLOUD_KEYS: dict[UpstreamKind, tuple[str, str]] = {
 }
 #: Each test so marked runs once created (``stream`` False) and once streamed.
 CREATE_AND_STREAM = pytest.mark.parametrize("stream", [False, True], ids=["create", "stream"])
-#: A 1×1 PNG, as the base64 of a data URL.
-TINY_PNG = base64.b64encode(
-    bytes.fromhex(
-        "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-        "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
-    )
-).decode()
 
 
 def _fake_for(kind: UpstreamKind) -> FakeServer:

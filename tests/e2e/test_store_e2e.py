@@ -1,8 +1,9 @@
 """Session store end to end: what the SDKs and the chat API did lands in the store, the JSON API
-and the DataFrames with the right values, survives a restart, and survives SIGKILL.
+and the DataFrames with the right values, survives a restart, and survives SIGKILL; on each kind
+of store (a SQLite file, a PostgreSQL database: the same values from both).
 
 Trooper runs as a real server (in a thread, or as ``python -m trooper serve`` processes on a
-store file); Claude and Ollama are fake HTTP upstreams.
+store); Claude and Ollama are fake HTTP upstreams.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import pytest
 
 import trooper.frames as tf
 from tests.fakes.behaviours import echo, out_of_credit, reply_text
+from tests.postgres import PASSWORD
+from trooper.store import store_label
 
 CLAUDE_KEY = "sk-ant-test-0123456789abcdef"
 OLLAMA_MODEL = "llama3.1:8b"
@@ -115,13 +118,19 @@ def turn_texts(turns: list[dict]) -> list[tuple[str, str]]:
 # ---------------------------------------------------------------- one scripted multi-provider session
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request, tmp_path) -> str:
+    """The ``TROOPER_DB`` of a store of each kind: a SQLite file, a PostgreSQL database."""
+    return request.getfixturevalue("postgres_url") if request.param == "postgresql" else str(tmp_path / "trooper.db")
+
+
 @pytest.fixture
-def claude_and_ollama(fake_anthropic, fake_ollama, make_trooper, tmp_path):
+def claude_and_ollama(fake_anthropic, fake_ollama, make_trooper, db):
     server = make_trooper(
         CLAUDE_API_KEY=CLAUDE_KEY,
         CLAUDE_URL=fake_anthropic.messages_url,
         FALLBACK_URL=fake_ollama.api_chat_url,
-        TROOPER_DB=str(tmp_path / "trooper.db"),
+        TROOPER_DB=db,
     )
     return server, fake_anthropic, fake_ollama
 
@@ -312,8 +321,7 @@ def test_attempt_triggers_use_the_documented_vocabulary(claude_and_ollama):
 # ---------------------------------------------------------------- restart and SIGKILL
 
 
-def test_a_restarted_server_keeps_and_continues_sessions(fake_ollama, fake_anthropic, trooper_process, tmp_path):
-    db = str(tmp_path / "trooper.db")
+def test_a_restarted_server_keeps_and_continues_sessions(fake_ollama, fake_anthropic, trooper_process, db):
     env = {"TROOPER_DB": db, "FALLBACK_URL": fake_ollama.api_chat_url,
            "CLAUDE_API_KEY": CLAUDE_KEY, "CLAUDE_URL": fake_anthropic.messages_url}  # fmt: skip
     fake_ollama.default = echo(lambda r: f"local: {r.last_user_text()}")
@@ -327,6 +335,8 @@ def test_a_restarted_server_keeps_and_continues_sessions(fake_ollama, fake_anthr
         chat_id = chat.post("/sessions").json()["id"]
         chat_turn(chat, f"/sessions/{chat_id}/messages", {"content": "my name is Ada and i like go"})
     assert first.terminate() == 0
+    banner = "".join(first.output)
+    assert f"store:      {store_label(db)}" in banner and PASSWORD not in banner, "the store is named, never its password"
 
     second = trooper_process(**env)
     assert second.url  # a new process on a free port, on the same store file
@@ -362,10 +372,9 @@ def test_a_restarted_server_keeps_and_continues_sessions(fake_ollama, fake_anthr
     assert second.terminate() == 0
 
 
-def test_sigkill_mid_stream_leaves_a_readable_store_with_every_completed_turn(fake_ollama, trooper_process, tmp_path, monkeypatch):
-    db = tmp_path / "trooper.db"
+def test_sigkill_mid_stream_leaves_a_readable_store_with_every_completed_turn(fake_ollama, trooper_process, db, monkeypatch):
     fake_ollama.default = echo(lambda r: f"local: {r.last_user_text()}")
-    server = trooper_process(TROOPER_DB=str(db), FALLBACK_URL=fake_ollama.api_chat_url, TROOPER_IDLE_TIMEOUT="30")
+    server = trooper_process(TROOPER_DB=db, FALLBACK_URL=fake_ollama.api_chat_url, TROOPER_IDLE_TIMEOUT="30")
     talk = Conversation(server.url, "killed")
     talk.ask("how many days in a week")
     talk.ask("what is the capital of france")
@@ -394,15 +403,15 @@ def test_sigkill_mid_stream_leaves_a_readable_store_with_every_completed_turn(fa
         ("user", "list every month of the year"),
     ]  # fmt: skip
 
-    # The file is readable as it is (no shutdown ran), through the DataFrames...
+    # The store is readable as it is (no shutdown ran), through the DataFrames...
     monkeypatch.setattr(tf, "_source", None)
     tf.connect(db)
     frame = tf.turns("killed")
     assert list(zip(frame["role"].astype(str), frame["text"])) == completed
     assert tf.attempts("killed")["outcome"].tolist()[:2] == ["ok", "ok"]
 
-    # ...and by a new server on the same file, which serves and continues the session.
-    again = trooper_process(TROOPER_DB=str(db), FALLBACK_URL=fake_ollama.api_chat_url)
+    # ...and by a new server on the same store, which serves and continues the session.
+    again = trooper_process(TROOPER_DB=db, FALLBACK_URL=fake_ollama.api_chat_url)
     assert turn_texts(transcript(again.url, "killed")) == completed
     summary = get(again.url, "/sessions/killed")
     assert summary["turn_count"] == 5 and summary["providers"] == {"ollama": 2}

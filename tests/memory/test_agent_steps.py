@@ -22,6 +22,9 @@ from trooper.memory.sitrep.agent_steps import Outcome, read_todos, read_tool_cal
          Outcome("open", "cargo build failing: error[E0502]: cannot borrow", "check:cargo build")),
         ("Bash", {"command": 'git commit -am "fix: offset"'}, "[fix/offset 4e1a9c2] fix: offset\n 1 file changed", False,
          Outcome("done", "committed 4e1a9c2 on fix/offset: fix: offset", "commit:fix: offset", "4e1a9c2")),
+        ("Bash", {"command": 'git commit -q -m "billing: log the Postmark id" && git log --oneline -1'},
+         "3d9a0e6 billing: log the Postmark id", False,
+         Outcome("done", "committed 3d9a0e6: billing: log the", "commit:billing: log the Postmark id", "3d9a0e6")),
         ("Bash", {"command": 'gh pr create --title "Fix offset" --body x'}, "https://github.com/o/r/pull/214", False,
          Outcome("done", "opened PR #214: Fix offset", "pr:opened PR #214", "214")),
         ("Bash", {"command": "ls src"}, "a.py b.py", False, None),
@@ -73,3 +76,13 @@ def test_a_check_red_then_green_closes_its_loop_and_is_a_step():
     assert "pytest tests pass: 10 passed" in sitrep.completed_steps
     assert not any("fail" in loop for loop in sitrep.open_loops), sitrep.open_loops
     assert sitrep.evidence["pytest tests pass: 10 passed"]["turn"] == 6
+
+
+def test_a_passing_chain_closes_every_check_it_ran():
+    messages = [
+        Message("user", [TextBlock("fix the data race in the batcher")]),
+        call(1, "Bash", command="go test -race ./..."), result(1, "--- FAIL: TestAdd\nFAIL", is_error=True),
+        call(2, "Bash", command="shellcheck deploy.sh"), result(2, "SC2154: var is referenced but not assigned", is_error=True),
+        call(3, "Bash", command="go test -race ./... && go vet ./... && shellcheck deploy.sh"), result(3, "ok  acme/batcher 1.2s"),
+    ]
+    assert extract_sitrep(messages).open_loops == []

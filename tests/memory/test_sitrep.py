@@ -19,8 +19,8 @@ SESSIONS = {session.id: session for session in CORPUS}
 #: Floors under the figures measured at the last rule change (docs/sitrep.md, strict metric): a
 #: rule change that loses more than a couple of points on either split fails here.
 FLOORS = {
-    "dev": {"entities": 0.42, "open_loops": 0.28, "completed_steps": 0.34, "intent": 0.74},
-    "test": {"entities": 0.37, "open_loops": 0.16, "completed_steps": 0.25, "intent": 0.44},
+    "dev": {"entities": 0.48, "open_loops": 0.29, "completed_steps": 0.39, "intent": 0.82},
+    "test": {"entities": 0.41, "open_loops": 0.14, "completed_steps": 0.26, "intent": 0.44},
 }
 
 
@@ -109,6 +109,11 @@ def test_ordinary_words_are_never_entities():
         ("timing out after 5000ms", "5000ms"),
         ("the file is 1.2 GB", "1.2 GB"),
         ("killed with exit code 137.", "exit code 137"),
+        ("shellcheck is clean now", "shellcheck"),
+        ("mvn package dies in compile", "maven"),
+        ("the useEffect runs twice", "useEffect"),
+        ("GridSearchCV takes an hour", "GridSearchCV"),
+        ("log it in send_invoice_email", "send_invoice_email"),
     ],
 )
 def test_entity_rules(text, entity):
@@ -149,6 +154,73 @@ def test_a_change_of_plan_refines_the_intent_and_costs_confidence():
     assert before.intent == "build a cli for our billing exports"
     assert after.intent == "build a small web dashboard instead"
     assert after.confidence < before.confidence
+
+
+def test_a_vague_request_is_read_beside_the_problem_the_turn_reports():
+    sitrep = extract_sitrep([user("CI has been red since we added node 22 to the matrix. fix it pls")])
+    assert sitrep.intent.startswith("fix it pls: ci has been red since we added node 22")
+
+
+def test_the_intent_is_the_question_not_the_background():
+    turn = "we already run postgres 15 on RDS for everything else. pgvector vs qdrant, what would you pick?"
+    assert extract_sitrep([user(turn)]).intent == "pgvector vs qdrant what would you pick"
+
+
+def test_a_pasted_log_is_not_the_intent_but_its_error_line_is_read():
+    turn = "the app dies on the first request:\n\n```\n2024-05-02T10:00:00Z INFO started\njava.lang.NoSuchMethodError: 'JsonParser.getReadCapabilities()'\n```"
+    intent = extract_sitrep([user(turn)]).intent
+    assert "nosuchmethoderror" in intent and "info" not in intent
+
+
+def test_a_turn_that_asks_nothing_leaves_the_intent_to_the_next_request():
+    turns = [user("hey"), assistant("Hi! What's up?"), user("nothing much, the demo went really well yesterday"),
+             assistant("Congrats, that is great to hear!"), user("thanks! any ideas for a team dinner place for vegetarians?")]
+    assert extract_sitrep(turns).intent == "any ideas for a team dinner place for vegetarians"
+
+
+def test_actually_inside_a_clause_announces_nothing():
+    turns = [user("cargo build broke after I refactored merge_layers, can you sort it out"), assistant("Fixed the two call sites."),
+             user("leave the snapshot failing for now, I need to check which semantics we actually want")]
+    assert "merge_layers" in extract_sitrep(turns).intent
+
+
+def test_a_new_task_announced_replaces_the_intent():
+    turns = [user("the card grid on /pricing collapses on Safari 14"), assistant("Add a gap fallback with margins."),
+             user("that fixed it. different thing: the footer doesn't stick to the bottom on short pages")]
+    assert "footer" in extract_sitrep(turns).intent
+
+
+def test_an_agents_report_after_its_edits_lists_its_steps():
+    messages = [
+        user("fix the race in the batcher"),
+        Message("assistant", [ToolUseBlock("t1", "Edit", {"file_path": "batcher.go", "old_string": "a", "new_string": "b"})]),
+        Message("user", [ToolResultBlock("t1", [TextBlock("ok")])]),
+        assistant("What changed:\n- `flush()` now swaps `buf` under the mutex. It was racy.\n"
+                  "- I'll add a benchmark next.\n- Is the ticker still needed?"),
+    ]
+    steps = extract_sitrep(messages).completed_steps
+    assert "flush() now swaps buf under the mutex" in steps
+    assert not any("benchmark" in step or "ticker" in step for step in steps)
+
+
+def test_a_list_before_any_edit_is_not_a_report_of_steps():
+    messages = [user("why does deploy.sh die?"), assistant("Two problems:\n1. `TAG=$DEPLOY_TAG` aborts under set -u.\n2. The rollback never runs.")]
+    assert extract_sitrep(messages).completed_steps == []
+
+
+def test_a_deferred_pronoun_takes_what_it_stands_for_along():
+    turns = [user("add a CSV export route"), assistant("Added /api/export, it streams the rows as CSV."),
+             user("I also want the filename to include the date range but do that tomorrow")]
+    assert "want the filename to include the date range: do that tomorrow" in extract_sitrep(turns).open_loops
+
+
+def test_products_written_in_humps_are_not_code_names():
+    assert extract_entities("pushed it to GitHub from my MacBook and my iPhone") == ["github"]
+
+
+def test_quoted_expressions_are_not_entities():
+    sitrep = extract_sitrep([user("why is `len(b.buf)` racy when `flush()` and `b.mu.Lock` run?")])
+    assert "len(b.buf)" not in sitrep.entities and "flush()" in sitrep.entities
 
 
 def test_confidence_formula_bounds():

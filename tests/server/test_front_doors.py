@@ -7,7 +7,6 @@ answers, streaming and not, sync and async.
 
 from __future__ import annotations
 
-import base64
 import json
 
 import anthropic
@@ -16,15 +15,10 @@ import pytest
 
 from tests.client_tools import WEATHER_TOOL_ANTHROPIC, WEATHER_TOOL_OPENAI
 from tests.fakes.behaviours import echo, reply_text, reply_tool_calls, tool_call
+from tests.images import TINY_PNG
 
 UPSTREAMS = ["claude", "openai", "gemini", "ollama"]
 ANTHROPIC_KEY = "sk-ant-test-0123456789abcdef"
-TINY_PNG = base64.b64encode(
-    bytes.fromhex(
-        "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-        "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
-    )
-).decode()
 
 
 @pytest.fixture

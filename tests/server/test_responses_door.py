@@ -4,7 +4,6 @@ images, usage, truncation, reasoning, streams, kept responses, bad input and fai
 
 from __future__ import annotations
 
-import base64
 import json
 from typing import Any
 
@@ -15,18 +14,13 @@ import pytest
 from tests.client_tools import WEATHER_TOOL_ANTHROPIC
 from tests.fakes.behaviours import echo, reply_text, reply_tool_calls, stream_cut, tool_call
 from tests.harness import TrooperThread, settings_from
+from tests.images import TINY_PNG
 from tests.wire.sdk import response_fields
 
 UPSTREAMS = ["claude", "openai", "ollama"]
 ANTHROPIC_KEY = "sk-ant-test-0123456789abcdef"
 OPENAI_KEY = "sk-test-openai-0123456789abcdef"
 WEATHER = {"type": "function", "name": "get_weather", "description": "Current weather for a city", "parameters": WEATHER_TOOL_ANTHROPIC["input_schema"]}
-TINY_PNG = base64.b64encode(
-    bytes.fromhex(
-        "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-        "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
-    )
-).decode()
 
 
 def claude_env(fake: Any) -> dict[str, str]:

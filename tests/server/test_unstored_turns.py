@@ -12,7 +12,7 @@ import openai
 import pytest
 
 from tests.fakes.behaviours import reply_text
-from trooper.store import sqlite as sqlite_module
+from trooper.store import sqlite_writes
 from trooper.store.records import TurnRecord
 
 POISON = "this turn cannot be stored"
@@ -21,14 +21,14 @@ POISON = "this turn cannot be stored"
 @pytest.fixture
 def server(fake_ollama, make_trooper, monkeypatch):
     """A local-only Trooper whose store fails every turn write that holds ``POISON``."""
-    real_add_turns = sqlite_module.writes.add_turns
+    real_add_turns = sqlite_writes.add_turns
 
     def add_turns(conn: sqlite3.Connection, turns: list[TurnRecord]) -> None:
         real_add_turns(conn, turns)
         if POISON in repr([turn.content for turn in turns]):
             raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(sqlite_module.writes, "add_turns", add_turns)
+    monkeypatch.setattr(sqlite_writes, "add_turns", add_turns)
     fake_ollama.default = reply_text("an answer")
     return make_trooper(FALLBACK_URL=fake_ollama.api_chat_url)
 

@@ -1,4 +1,5 @@
-"""A process killed with SIGKILL mid-write leaves a readable file with everything it committed."""
+"""A process killed with SIGKILL mid-write leaves a readable store (a SQLite file, a PostgreSQL
+database) with everything it committed, in whole groups."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 from typing import Any
 
 from trooper.config import Settings
@@ -36,9 +36,8 @@ WRITER = textwrap.dedent(
 )
 
 
-def test_sigkill_while_writing_keeps_every_committed_turn(tmp_path: Path) -> None:
-    path = tmp_path / "t.db"
-    process = subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True)
+def test_sigkill_while_writing_keeps_every_committed_turn(durable_db: str) -> None:
+    process = subprocess.Popen([sys.executable, "-c", WRITER, durable_db], stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
     committed = 0
     while committed < 2000:
@@ -49,10 +48,12 @@ def test_sigkill_while_writing_keeps_every_committed_turn(tmp_path: Path) -> Non
     process.wait(timeout=10)
     assert process.returncode == -signal.SIGKILL
 
-    with sqlite3.connect(path) as conn:
-        assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    if not durable_db.startswith("postgresql:"):
+        with sqlite3.connect(durable_db) as conn:
+            assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
     async def read() -> list[dict[str, Any]]:
-        store = open_store(Settings(db_path=str(path)))
+        store = open_store(Settings(db_path=durable_db))
         try:
             return await store.transcript("s")
         finally:

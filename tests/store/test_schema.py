@@ -1,15 +1,20 @@
-"""Migrations: from an empty file, from the previous version, and refusing a newer file."""
+"""Migrations: from an empty store, from the previous version, refusing a newer one; the PostgreSQL
+schema is the SQLite one, version for version."""
 
 from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
+import psycopg
 import pytest
 
 from trooper.config import Settings
-from trooper.store import open_store
+from trooper.store import open_store, postgres_schema
 from trooper.store.schema import MIGRATIONS, SCHEMA_VERSION, migrate, schema_version
 
 
@@ -87,3 +92,72 @@ def test_a_newer_file_is_refused(tmp_path: Path) -> None:
     conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     with pytest.raises(RuntimeError, match="newer than this Trooper"):
         migrate(conn)
+
+
+# ------------------------------------------------------------ both stores: one schema history
+
+def raw_connection(db: str) -> Any:
+    """A plain connection of the store's own kind, committing each statement."""
+    return psycopg.connect(db, autocommit=True) if db.startswith("postgresql:") else sqlite3.connect(db, isolation_level=None)
+
+
+def migrations_of(db: str) -> tuple[list[Any], Callable[..., int], Callable[[Any], int]]:
+    if db.startswith("postgresql:"):
+        return postgres_schema.MIGRATIONS, postgres_schema.migrate, postgres_schema.schema_version
+    return MIGRATIONS, migrate, schema_version
+
+
+async def test_a_store_at_the_previous_version_upgrades_in_place(durable_db: str) -> None:
+    migrations, run_migrations, version_of = migrations_of(durable_db)
+    conn = raw_connection(durable_db)
+    run_migrations(conn, migrations[:-1])
+    conn.execute("INSERT INTO sessions (id, source, route, title, client, created_at, last_activity) "
+                 "VALUES ('s', 'anthropic', 'cloud', 'a title', 'Claude Code', 1.0, 2.0)")
+    conn.execute("INSERT INTO turns (session_id, branch, seq, role, content, text, created_at) "
+                 """VALUES ('s', 0, 0, 'user', '[{"type": "text", "text": "hi"}]', 'hi', 1.5)""")
+    conn.execute("INSERT INTO turns (session_id, branch, seq, role, content, text, provider, tokens_out, tier, created_at) "
+                 """VALUES ('s', 0, 1, 'assistant', '[{"type": "text", "text": "yo"}]', 'yo', 'claude', 7, 'cloud', 1.6)""")
+    conn.close()
+    store = open_store(Settings(db_path=durable_db))
+    question, answer = await store.transcript("s")
+    assert (question["content"], answer["tokens_out"], answer["tier"]) == ([{"type": "text", "text": "hi"}], 7, "cloud")
+    assert (answer["cost_spent"], answer["cost_avoided"]) == (0.0, 0.0), "the last migration: older turns' dollars not claimed"
+    session = await store.get_session("s")
+    assert session is not None and (session["title"], session["client"], session["turn_count"]) == ("a title", "Claude Code", 2)
+    await store.close()
+    conn = raw_connection(durable_db)
+    assert version_of(conn) == SCHEMA_VERSION
+    conn.close()
+
+
+def test_postgresql_has_the_sqlite_schema_column_for_column(postgres_url: str, tmp_path: Path) -> None:
+    assert postgres_schema.SCHEMA_VERSION == SCHEMA_VERSION, "a migration added to one store is added to the other"
+    lite = connect(tmp_path / "t.db")
+    migrate(lite)
+    with psycopg.connect(postgres_url, autocommit=True) as pg:
+        postgres_schema.migrate(pg)
+        for table in ("sessions", "turns", "attempts", "events", "sitreps", "responses"):
+            in_sqlite = [row[1] for row in lite.execute(f"PRAGMA table_info({table})")]
+            in_postgres = [name for (name,) in pg.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = %s AND column_name != 'rowid' "
+                "ORDER BY ordinal_position", (table,))]
+            assert in_postgres == in_sqlite, table
+
+
+def test_replicas_starting_together_migrate_once(postgres_url: str) -> None:
+    """Each replica runs the migrations when it starts; the advisory lock makes them take turns."""
+    def start() -> int:
+        with psycopg.connect(postgres_url, autocommit=True) as conn:
+            return postgres_schema.migrate(conn)
+
+    with ThreadPoolExecutor(4) as pool:
+        found = sorted(pool.map(lambda _: start(), range(4)))
+    assert found == [0, SCHEMA_VERSION, SCHEMA_VERSION, SCHEMA_VERSION], "one replica migrated, the others found it done"
+
+
+def test_a_newer_database_is_refused(postgres_url: str) -> None:
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        postgres_schema.migrate(conn)
+        conn.execute("UPDATE trooper_schema SET version = %s", (SCHEMA_VERSION + 1,))
+        with pytest.raises(RuntimeError, match="newer than this Trooper"):
+            postgres_schema.migrate(conn)

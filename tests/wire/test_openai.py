@@ -127,6 +127,19 @@ def test_encode_request_for_reasoning_models_and_anthropic_shaped_history() -> N
     ]
 
 
+@pytest.mark.parametrize(
+    ("model", "passed_on", "sent"),
+    [("o4-mini", True, "low"), ("gpt-5-codex", True, "low"), ("gpt-4o-mini", True, None), ("o4-mini", False, None)],
+)
+def test_reasoning_effort_reaches_reasoning_models_of_upstreams_that_take_it(model: str, passed_on: bool, sent: str | None) -> None:
+    # gpt-4o-mini refuses the field (400), and servers other than OpenAI's may refuse it too.
+    request = codec.decode_request({"model": model, "messages": [{"role": "user", "content": "x"}], "reasoning_effort": "low"})
+    assert request.reasoning_effort == "low"
+    assert request.thinking is None, "Chat Completions cannot carry Claude's signed thinking back"
+    body = codec.encode_request(request, model, stream=False, reasoning_effort=passed_on)
+    assert body.get("reasoning_effort") == sent
+
+
 def test_a_user_turns_text_blocks_reach_the_upstream_as_separate_parts() -> None:
     # Claude Code opens a turn with <system-reminder> blocks beside what the person wrote: glued
     # into one string, "a" and "b" would read "ab". One block stays the plain string.
@@ -164,6 +177,7 @@ def test_a_user_turns_text_blocks_reach_the_upstream_as_separate_parts() -> None
         ({"model": "m", "messages": [{"role": "user", "content": "x"}], "stop": [1]}, "stop: must be a string or an array of strings"),
         ({"model": "m", "messages": [{"role": "user", "content": "x"}], "n": 2}, "n: only 1 choice"),
         ({"model": "m", "messages": [{"role": "user", "content": "x"}], "max_tokens": 0}, "max_tokens: must be at least 1"),
+        ({"model": "m", "messages": [{"role": "user", "content": "x"}], "reasoning_effort": "extreme"}, "reasoning_effort: must be one of"),
     ],
 )
 def test_decode_request_rejects_bad_input_naming_the_field(body: dict, message: str) -> None:

@@ -1,7 +1,8 @@
 import json
-from typing import Any
+from typing import Any, get_args
 
 import pytest
+from openai.types.shared import ReasoningEffort
 
 from tests.wire.sdk import openai_response, openai_response_stream, response_fields
 from trooper.conversation import (
@@ -110,7 +111,15 @@ def test_a_string_input_is_one_user_turn() -> None:
 )
 def test_reasoning_effort_becomes_a_thinking_budget(reasoning: dict, max_output_tokens: int | None, thinking: dict | None) -> None:
     body = {"model": "m", "input": "think", "reasoning": reasoning, "max_output_tokens": max_output_tokens}
-    assert codec.decode_request(body).thinking == thinking
+    request = codec.decode_request(body)
+    assert request.thinking == thinking
+    assert request.reasoning_effort == reasoning.get("effort"), "kept for OpenAI, which takes the effort itself"
+
+
+@pytest.mark.parametrize("effort", get_args(get_args(ReasoningEffort)[0]))
+def test_every_effort_of_the_openai_sdk_is_taken(effort: str) -> None:
+    request = codec.decode_request({"model": "m", "input": "think", "reasoning": {"effort": effort}})
+    assert request.reasoning_effort == effort and (request.thinking is None) == (effort == "none")
 
 
 def test_envelope_echoes_the_request() -> None:

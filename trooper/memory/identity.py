@@ -77,7 +77,7 @@ def _header(headers: Mapping[str, str], name: str) -> str | None:
 
 
 def _claude_code_ids(headers: Mapping[str, str]) -> ClientIds | None:
-    session = _header(headers, "x-claude-code-session-id")
+    session = _header(headers, CLAUDE_CODE_HEADER)
     if session is None:
         return None
     return ClientIds(session, _header(headers, "x-claude-code-agent-id"), _header(headers, "x-claude-code-parent-agent-id"))

@@ -33,6 +33,12 @@ grpc protobuf websocket websockets csv parquet avro css latex openapi swagger s3
 vim neovim vscode emacs intellij pycharm xcode android ios swiftui flutter
 stripe twilio sendgrid slack discord jira notion
 yaml pyarrow gunicorn uvicorn freezegun pendulum beautifulsoup bs4 scrapy excel pip certbot pgbouncer
+shellcheck stylelint staticcheck golangci-lint hadolint kubeconform kubeval tflint tfsec checkov trivy
+rubocop rspec minitest capybara isort pyright clippy rustfmt gofmt govulncheck xunit nunit nsubstitute
+mockito pytest-xdist pytest-asyncio fakeredis testcontainers localstack k6 locust gatling jmeter
+pg_dump pg_restore pg_stat_statements jq yq kustomize skaffold flyway liquibase pgvector qdrant milvus
+pinecone weaviate faiss statsmodels colab storybook turbopack renovate dependabot sentry-sdk
+safari firefox chromium webkit jdk jre openjdk graalvm
 """
 
 _ALIASES = {
@@ -72,6 +78,10 @@ _ALIASES = {
     "gpt-4o": "gpt-4",
     "llamacpp": "llama.cpp",
     "osx": "macos",
+    "mvn": "maven",
+    "mvnw": "maven",
+    "gradlew": "gradle",
+    "golangci": "golangci-lint",
 }
 
 #: Names that are also ordinary words: accepted only in a telling context (see ``entities``).

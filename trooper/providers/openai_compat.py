@@ -19,8 +19,9 @@ class OpenAICompatProvider(CodecProvider):
     ``OPENAI_MODEL_PREFIXES``) is sent as asked; anything else, and everything when no prefixes are
     given (a local server), is replaced by the configured ``model``. The key is sent as a Bearer
     token, and no Authorization header is sent when there is no key. ``tool_call_signatures``
-    (Gemini) sends tool calls' thought signatures back upstream; ``prompt_cache_key`` (OpenAI)
-    passes on the client's cache key, which other servers may refuse."""
+    (Gemini) sends tool calls' thought signatures back upstream; ``prompt_cache_key`` and
+    ``reasoning_effort`` (OpenAI) pass on the client's cache key and reasoning effort, which other
+    servers may refuse."""
 
     codec = wire_codec
 
@@ -38,6 +39,7 @@ class OpenAICompatProvider(CodecProvider):
         model_prefixes: tuple[str, ...] = (),
         tool_call_signatures: bool = False,
         prompt_cache_key: bool = False,
+        reasoning_effort: bool = False,
     ) -> None:
         self.name = name
         self.tier = tier
@@ -50,7 +52,9 @@ class OpenAICompatProvider(CodecProvider):
             context_window=context_window, supports_tools=supports_tools, supports_prefill=False
         )
         self._model_prefixes = model_prefixes
-        self.encode_options = {"tool_call_signatures": tool_call_signatures, "prompt_cache_key": prompt_cache_key}
+        self.encode_options = {
+            "tool_call_signatures": tool_call_signatures, "prompt_cache_key": prompt_cache_key, "reasoning_effort": reasoning_effort,
+        }
         self._http = HttpUpstream(name, client, wire_codec.decode_error)
 
     def __repr__(self) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import socket
 
@@ -21,7 +22,7 @@ from trooper.server.live import LiveFeed
 from trooper.server.response_log import ResponseLog
 from trooper.server.session_service import SessionService
 from trooper.server.state import AppState, Services
-from trooper.store import open_store
+from trooper.store import open_store, store_label
 
 log = logging.getLogger("trooper")
 
@@ -34,9 +35,11 @@ class Runtime:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        # First: a store that cannot be opened (a database unreachable) stops the start before
+        # anything else needs closing.
+        self.store = open_store(settings)
         # Built in Runtime.start, a coroutine: the client binds to the server's event loop.
         self.client = open_upstream_client(connect_timeout=settings.connect_timeout, total_timeout=settings.provider_timeout)
-        self.store = open_store(settings)
         self.feed = LiveFeed()
         self.local_tier = LocalTier(settings, self.client)
         self.router = AdmittingRouter(
@@ -76,6 +79,8 @@ class Runtime:
         runtime.local_tier.start()
         if settings.auto_recovery:
             runtime.prober.start()
+        # Other replicas' turns on a shared store reach this one's live views (dashboard, chat).
+        runtime.store.watch(runtime.feed.publish, asyncio.get_running_loop())
         runtime.server = GuardedHTTPServer(runtime.app, xheaders=False, idle_connection_timeout=300, body_timeout=120)
         runtime.server.guard(connection_cap(raise_open_file_limit()))
         runtime.server.add_sockets(sockets)
@@ -100,7 +105,7 @@ class Runtime:
             f"  dashboard:  {self.url}/dashboard",
             f"  local tier: {local_line}",
             f"  cloud:      {cloud}",
-            f"  store:      {self.settings.db_path}",
+            f"  store:      {store_label(self.settings.db_path)}",
         ]
         return "\n".join(lines)
 

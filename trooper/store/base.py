@@ -9,6 +9,8 @@ dicts returned are documented in docs/store.md.
 from __future__ import annotations
 
 import abc
+import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from trooper.client_context import without_client_context
@@ -31,6 +33,11 @@ TABLES = ("sessions", "turns", "attempts", "events", "sitreps")
 
 class StoreWriteError(Exception):
     """A write of a session's row or turns could not be committed and was dropped."""
+
+
+class StoreUnavailable(Exception):
+    """The store cannot be opened or read: its database is unreachable, or its driver is not
+    installed. The message never holds a password."""
 
 class Store(abc.ABC):
     # ------------------------------------------------------------ write side (never blocks)
@@ -131,6 +138,12 @@ class Store(abc.ABC):
     @abc.abstractmethod
     async def close(self) -> None:
         """Flush, then release the store. Writes after close are refused."""
+
+    @abc.abstractmethod
+    def watch(self, publish: Callable[[Row], None], loop: asyncio.AbstractEventLoop) -> None:
+        """Call ``publish`` on ``loop`` with a live-feed update (``{"type": "turn", "session_id":
+        …}``) for each change another process commits to this store, from now until it closes. A
+        store one process writes (a SQLite file) has none to report."""
 
 
 def branch_view(turns: list[Row], branch: int | None = None) -> list[Row]:

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable
-from typing import Any
 
 from trooper.store.records import (
     AttemptRecord,
@@ -22,8 +20,6 @@ from trooper.store.records import (
     now,
     plain_text,
 )
-
-Write = Callable[[sqlite3.Connection, Any], None]
 
 #: The source a session has until its SessionRecord arrives.
 PLACEHOLDER_SOURCE = "unknown"

@@ -92,6 +92,8 @@ _ERRORS_FROM_WIRE = {
 
 #: Models that take ``max_completion_tokens`` and reject ``max_tokens``.
 _REASONING_MODEL = re.compile(r"^(o\d|gpt-5)")
+#: The reasoning efforts OpenAI's APIs take (the openai SDK's ``ReasoningEffort``).
+REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
 #: The most output tokens a model accepts to be asked for, by model-name prefix (the longest that
 #: matches): a larger ask is refused with a 400. Claude Code asks for 32,000, which must still
 #: reach gpt-4o-mini as an answer when it is the fallback. Models not listed are asked as sent.
@@ -103,6 +105,7 @@ OUTPUT_LIMITS = {
     "gemini-1.5": 8_192,
     "gemini-2.0": 8_192,
     "gemini-2.5": 65_536,
+    "gemini-3": 64_000,
 }
 #: What Google documents for a tool call that has no ``thought_signature`` because another model
 #: made it (a conversation moved to Gemini): Gemini 3 accepts it instead of refusing the request.
@@ -157,6 +160,9 @@ def decode_request(body: dict[str, Any]) -> Request:
         include_usage=stream and bool(f.field(stream_options, "include_usage", bool, "stream_options")),
         metadata=metadata,
         prompt_cache_key=f.field(body, "prompt_cache_key", str),
+        # Not made a thinking budget for Claude: this API's answers cannot carry Claude's signed
+        # thinking back, and Claude refuses a thinking turn's tool results without it.
+        reasoning_effort=f.choice(body, "reasoning_effort", REASONING_EFFORTS),
     )
 
 
@@ -242,12 +248,16 @@ def _wire_call(block: ToolUseBlock, signature: str | None) -> dict[str, Any]:
 
 def _decode_tool(path: str, tool: dict[str, Any]) -> Tool:
     f.choice(tool, "type", ("function",), path, required=True)
-    function = f.field(tool, "function", dict, path, required=True)
-    fn_path = f"{path}.function"
-    parameters = f.field(function, "parameters", dict, fn_path)
+    return function_tool(f.field(tool, "function", dict, path, required=True), f"{path}.function")
+
+
+def function_tool(function: dict[str, Any], path: str) -> Tool:
+    """A function tool from its ``name``, ``description`` and ``parameters`` (both OpenAI APIs name
+    them so; Responses puts them on the tool itself); no parameters is an empty object schema."""
+    parameters = f.field(function, "parameters", dict, path)
     return Tool(
-        name=f.field(function, "name", str, fn_path, required=True),
-        description=f.field(function, "description", str, fn_path) or "",
+        name=f.field(function, "name", str, path, required=True),
+        description=f.field(function, "description", str, path) or "",
         input_schema=parameters if parameters is not None else {"type": "object", "properties": {}},
     )
 
@@ -294,6 +304,7 @@ def encode_request(
     num_ctx: int | None = None,
     tool_call_signatures: bool = False,
     prompt_cache_key: bool = False,
+    reasoning_effort: bool = False,
 ) -> dict[str, Any]:
     """The body for ``POST .../chat/completions``. ``num_ctx`` is Ollama-only and ignored.
 
@@ -301,6 +312,8 @@ def encode_request(
     which Gemini 3 requires back; the first call of a turn that has none (it came from another
     model) carries Google's documented bypass value instead. Other upstreams get no signatures.
     ``prompt_cache_key`` (OpenAI): the client's ``prompt_cache_key`` is passed on.
+    ``reasoning_effort`` (OpenAI): the client's effort is passed on to a reasoning model (OpenAI
+    refuses it, 400, for one that does not reason: gpt-4o-mini answering a fallback).
     """
     messages: list[dict[str, Any]] = [{"role": "system", "content": request.system}] if request.system else []
     for message in request.messages:
@@ -329,6 +342,8 @@ def encode_request(
                 body["parallel_tool_calls"] = False
     if prompt_cache_key and request.prompt_cache_key:
         body["prompt_cache_key"] = request.prompt_cache_key
+    if reasoning_effort and request.reasoning_effort is not None and _REASONING_MODEL.match(model):
+        body["reasoning_effort"] = request.reasoning_effort
     return body
 
 

@@ -120,6 +120,8 @@ def decode_request(body: dict[str, Any]) -> Request:
     messages = _decode_input(body, system)
     max_tokens = f.positive_int(body, "max_output_tokens")
     metadata = openai.caller_metadata(body)
+    reasoning = f.field(body, "reasoning", dict)
+    effort = f.choice(reasoning, "effort", openai.REASONING_EFFORTS, "reasoning") if reasoning else None
     return Request(
         model=model,
         messages=messages,
@@ -131,8 +133,9 @@ def decode_request(body: dict[str, Any]) -> Request:
         tool_choice=openai.decode_tool_choice(body, _function_name),
         stream=bool(f.field(body, "stream", bool)),
         metadata=metadata,
-        thinking=_thinking(body, max_tokens),
+        thinking=_thinking(effort, max_tokens),
         prompt_cache_key=f.field(body, "prompt_cache_key", str),
+        reasoning_effort=effort,
     )
 
 
@@ -306,12 +309,7 @@ def _decode_tool(path: str, tool: dict[str, Any]) -> Tool:
             f"{path}.type: {kind!r} tools are not supported by Trooper, which serves function tools only "
             "(built-in tools run on OpenAI's servers, and no other upstream has them)"
         )
-    parameters = f.field(tool, "parameters", dict, path)
-    return Tool(
-        name=f.field(tool, "name", str, path, required=True),
-        description=f.field(tool, "description", str, path) or "",
-        input_schema=parameters if parameters is not None else {"type": "object", "properties": {}},
-    )
+    return openai.function_tool(tool, path)
 
 
 def _function_name(choice: dict[str, Any]) -> str:
@@ -319,11 +317,9 @@ def _function_name(choice: dict[str, Any]) -> str:
     return name
 
 
-def _thinking(body: dict[str, Any], max_tokens: int | None) -> dict[str, Any] | None:
-    """The canonical thinking setting for ``reasoning.effort``. The budget counts in
+def _thinking(effort: str | None, max_tokens: int | None) -> dict[str, Any] | None:
+    """The canonical thinking setting (Claude's) for ``reasoning.effort``. The budget counts in
     ``max_output_tokens``, as reasoning does in OpenAI's; a limit too small for it means no thinking."""
-    reasoning = f.field(body, "reasoning", dict)
-    effort = f.choice(reasoning, "effort", ("none", *_THINKING_BUDGETS), "reasoning") if reasoning else None
     if effort is None or effort == "none":
         return None
     budget = _THINKING_BUDGETS[effort] if max_tokens is None else min(_THINKING_BUDGETS[effort], max_tokens - 1)

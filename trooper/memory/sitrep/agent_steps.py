@@ -18,7 +18,7 @@ MAX_ITEM_WORDS = 12
 _TAIL_CHARS = 4000
 _SUMMARY_LINES = 12
 #: Words of a commit message an item quotes: its headline, beside the hash and branch.
-_COMMIT_WORDS = 6
+_COMMIT_WORDS = 3
 
 # Commands whose outcome is a verdict on the work: tests, builds, type checks, linters, plans.
 _CHECK = re.compile(
@@ -28,7 +28,8 @@ _CHECK = re.compile(
     r"mvn(?:w)? (?:test|verify|package|install)|gradle(?:w)? (?:test|build|check)|\./gradlew (?:test|build|check)|"
     r"dotnet (?:test|build)|rspec|rake test|bundle exec (?:rspec|rake)|phpunit|mix test|ctest|make(?: \w+)?|"
     r"terraform (?:validate|plan|apply)|helm (?:lint|template)|kubectl apply|docker (?:compose )?build|"
-    r"alembic upgrade|flyway migrate|rails test)\b"
+    r"alembic upgrade|flyway migrate|rails test|shellcheck|staticcheck|golangci-lint|stylelint|rubocop|hadolint|"
+    r"kubeconform|tflint|buf lint|dbt (?:run|test|build))\b"
 )
 _FAILED = re.compile(
     r"\b[1-9]\d* (?:failed|failing|failures?|errors?)\b|^FAIL\b|\bFAILED\b|^error(?:\[E\d+\])?:|\berror TS\d+|"
@@ -47,6 +48,7 @@ _TEST_RUNNER = re.compile(
     r"dotnet test|(?:npm|pnpm|yarn|bun)(?: run)? test|mvnw? test|gradlew? test|rails test|rake test)\b"
 )
 _COMMIT_LINE = re.compile(r"^\[([\w./-]+)(?: \(root-commit\))? ([0-9a-f]{7,12})\] (.+)$", re.MULTILINE)
+_ONELINE = re.compile(r"^([0-9a-f]{7,12}) \S", re.MULTILINE)
 _COMMIT_MESSAGE = re.compile(r"""\bgit commit\b.*?-\w*m\s+(?:"([^"]+)"|'([^']+)'|(\S+))""")
 _PR_URL = re.compile(r"/pull/(\d+)\b")
 _PR_TITLE = re.compile(r"""--title\s+(?:"([^"]+)"|'([^']+)')""")
@@ -87,6 +89,8 @@ class Outcome:
     key: str
     #: What a commit or a PR is called by: the commit's hash, the PR's number ("" when unknown).
     ref: str = ""
+    #: The keys of the other checks a passing chain ran ("go test ./... && go vet ./..."): all passed.
+    also: tuple[str, ...] = ()
 
 
 def _short(text: str, words: int = MAX_ITEM_WORDS) -> str:
@@ -103,13 +107,19 @@ def command_of(name: str, tool_input: dict[str, Any]) -> str | None:
     return None
 
 
-def _check_name(command: str) -> str | None:
-    """The check a command runs ("pytest tests/x.py -q" → "pytest tests/x.py -q"), without cd/env noise."""
+def _check_names(command: str) -> list[str]:
+    """The checks a command runs, the last first ("pytest tests/x.py -q" → "pytest tests/x.py -q"),
+    without cd/env noise."""
+    names = []
     for part in reversed(re.split(r"\s*(?:&&|\|\||;)\s*", command)):
         match = _CHECK.search(part)
         if match:
-            return part[match.start():].split(" 2>")[0].split(" |")[0].strip()
-    return None
+            names.append(part[match.start():].split(" 2>")[0].split(" |")[0].strip())
+    return names
+
+
+def _check_key(check: str) -> str:
+    return f"check:{' '.join(check.split()[:2])}"
 
 
 def _commit_message(command: str) -> str:
@@ -147,29 +157,36 @@ def read_tool_call(name: str, tool_input: dict[str, Any], output: str, is_error:
         line = _COMMIT_LINE.search(output)
         message = line.group(3) if line else _commit_message(command)
         where = f"{line.group(2)} on {line.group(1)}" if line else ""
+        # "git commit -q … && git log --oneline -1" prints the hash on a line of its own
+        oneline = None if line or "--oneline" not in command else _ONELINE.search(output)
+        commit_hash = line.group(2) if line else oneline.group(1) if oneline else ""
+        where = where or commit_hash
         headline = _short(message, _COMMIT_WORDS)
         text = _short(f"committed {where}: {headline}" if where else f"committed: {headline}")
-        return Outcome("done", text, f"commit:{message}", line.group(2) if line else "")
+        return Outcome("done", text, f"commit:{message}", commit_hash)
     if "gh pr create" in command and not failed:
         number = _PR_URL.search(output)
         title = _PR_TITLE.search(command)
         label = f"opened PR #{number.group(1)}" if number else "opened a PR"
         text = f"{label}: {title.group(1) or title.group(2)}" if title else label
         return Outcome("done", _short(text), f"pr:{label}", number.group(1) if number else "")
-    check = _check_name(command)
+    checks = _check_names(command)
+    check = checks[0] if checks else None
     if check is None:
         if failed and is_error:
             first = next((line.strip() for line in output.splitlines() if line.strip()), "")
             return Outcome("open", _short(f"{_short(command, 4)} failed: {first}"), f"cmd:{command}")
         return None
     summary = _summary(output, failed)
-    key = f"check:{' '.join(check.split()[:2])}"
+    key = _check_key(check)
+    also = () if failed else tuple(dict.fromkeys(k for k in map(_check_key, checks[1:]) if k != key))
     check = _QUIET_FLAGS.sub("", check)
     runner = _TEST_RUNNER.search(check)
     if runner:  # people say "tests pass", whatever runs them
         check = f"{runner.group(0)} tests"
     verb = ("fail" if runner else "failing") if failed else ("pass" if runner else "passes")
-    return Outcome("open" if failed else "done", _short(f"{check} {verb}: {summary}" if summary else f"{check} {verb}"), key)
+    text = _short(f"{check} {verb}: {summary}" if summary else f"{check} {verb}")
+    return Outcome("open" if failed else "done", text, key, also=also)
 
 
 def read_todos(tool_input: dict[str, Any]) -> list[tuple[str, str]] | None:

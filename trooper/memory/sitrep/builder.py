@@ -20,6 +20,7 @@ from typing import NamedTuple
 
 from trooper.client_context import without_client_context
 from trooper.conversation import Message, TextBlock, ToolResultBlock, ToolUseBlock
+from trooper.memory.lexicon import AMBIGUOUS, TECHNOLOGIES
 from trooper.memory.sitrep import agent_steps, cues
 from trooper.memory.sitrep.agent_steps import MAX_ITEM_WORDS
 from trooper.memory.sitrep.entities import extract_entities, extract_errors
@@ -50,6 +51,8 @@ _STOPWORDS = frozenset(
     fail fails failed failing bug broken wrong again still there""".split()
 )
 _ANSWER_MIN_CHARS = 40
+#: User turns a guessed intent (no request, no question) waits for one that asks for something.
+_GUESS_TURNS = 3
 #: Turn texts whose reading is kept: a text read before (a history the server rebuilds after a
 #: branch, "ok", a repeated tool command or output) then costs one look-up. Texts are windowed,
 #: so an entry holds at most ~1.4k characters.
@@ -84,10 +87,11 @@ _SUBJECT = re.compile(
     re.IGNORECASE,
 )
 _SIGN_OFF = re.compile(r"[\s,;:-]+(?:thx|thanks|thank you|ty|cheers|gotta go|lol)[\s!.]*$", re.IGNORECASE)
+_TECHNOLOGY_NAMES = frozenset(TECHNOLOGIES.values()) | frozenset(AMBIGUOUS.values())
 #: Entities shown at most: a SITREP names what matters, not every name it saw.
-MAX_ENTITIES = 10
+MAX_ENTITIES = 8
 #: Names too generic to tell one session from another.
-_NOISE_ENTITIES = frozenset("github git sql Exception Error json http https".split())
+_NOISE_ENTITIES = frozenset("github git sql exception error json http https".split())
 # Shapes that are never what a session is about: positional shell variables ("$1"), CSS pixel
 # and em sizes ("24px", "1.5rem").
 _NOISE_SHAPE = re.compile(r"\$?\d+|\d+(?:\.\d+)?(?:px|rem|em)")
@@ -239,14 +243,17 @@ class SitrepBuilder:
     def __init__(self) -> None:
         self._intent = ""
         self._explicit = False
+        #: The intent is only a first turn's first clause (``IntentMatch.guess``).
+        self._guess = False
         self._pivots = 0
         self._intent_turn = -1
         self._intent_words: frozenset[str] = frozenset()
         #: Intent words seen in a turn after the intent was stated: kept per turn, so that
         #: ``add`` costs one turn's work and ``build`` none of the session's.
         self._supported: set[str] = set()
-        #: Entity → how many times it was named: the most named rank first.
-        self._entities: dict[str, int] = {}
+        #: Entity → how many times it was named, each mention weighted by the entity's kind
+        #: (``_weight``): the most named rank first.
+        self._entities: dict[str, float] = {}
         #: The ranked entities as last built; None when a new mention may have changed them.
         self._top: list[str] | None = None
         #: File name → the path it was last named by: a file is one entity however it is reached.
@@ -268,6 +275,8 @@ class SitrepBuilder:
         #: (and that commit's hash), of its last push; PRs it opened and not seen merged.
         self._edited = self._committed = self._pushed = -1
         self._commit_hash = ""
+        #: Hashes of the commits seen: prose naming one retells its commit ("Committed 3d9a0e6 on …").
+        self._hashes: set[str] = set()
         self._prs: dict[str, None] = {}
         self._evidence: dict[str, dict[str, object]] = {}
         self._previous_lead = ""
@@ -301,7 +310,7 @@ class SitrepBuilder:
             self._previous_lead = turn.lead
 
     def _add_entity(self, entity: str, from_assistant: bool = False) -> None:
-        if len(entity) < 2 or entity in _NOISE_ENTITIES or _NOISE_SHAPE.fullmatch(entity):
+        if len(entity) < 2 or entity.lower() in _NOISE_ENTITIES or _NOISE_SHAPE.fullmatch(entity):
             return
         if from_assistant and entity[:1] in _QUANTITY_STARTS:
             return  # sizes and durations an assistant mentions in passing matter to nobody
@@ -321,7 +330,7 @@ class SitrepBuilder:
             self._paths[name] = entity
         elif entity in self._paths:
             return  # a bare file name repeating a path already known
-        count = self._entities.get(entity, 0) + 1
+        count = self._entities.get(entity, 0.0) + _weight(entity)
         self._entities[entity] = count
         top = self._top
         if top is not None and (len(top) < MAX_ENTITIES or entity in top or count > self._entities[top[-1]]):
@@ -335,15 +344,19 @@ class SitrepBuilder:
         if not turn:
             return
         self._user_turns += 1
-        if not self._intent:
-            found = read_intent(text)
-            if found:
-                self._intent, self._explicit, self._intent_turn = found.text, found.explicit, self._turns - 1
-                self._intent_words = keywords(found.text)
-        else:
-            refined = read_refinement(text, turn.words)
+        # "hey" / "the demo went well" / "any ideas for a team dinner place?": a first turn that
+        # asks nothing leaves the intent to the first request of the next turns
+        refined = read_refinement(text, turn.words) if self._intent else None
+        guessed = self._guess and self._user_turns <= _GUESS_TURNS and not refined
+        found = read_intent(text) if not self._intent or guessed else None
+        if found and (found.explicit or not self._intent):
+            self._intent, self._explicit, self._intent_turn = found.text, found.explicit, self._turns - 1
+            self._guess = found.guess
+            self._intent_words = keywords(found.text)
+        elif self._intent:
             if refined and refined != self._intent:
                 self._intent, self._explicit, self._intent_turn = refined, True, self._turns - 1
+                self._guess = False
                 self._intent_words = keywords(refined)
                 self._supported = set()  # support for the new intent counts from here on
                 self._pivots += 1
@@ -365,6 +378,10 @@ class SitrepBuilder:
             self._questions.clear()  # a substantive reply answers what the user asked before it
         if turn:
             self._read_sentences(turn, from_user=False)
+        if not with_tools and self._edited >= 0 and "\n" in text:
+            # an agent's report after its edits: "- `flush()` now swaps `buf` under the mutex."
+            for item, sentence in _wrap_up_items(text):
+                self._complete(item, sentence, from_user=False)
 
     def _add_tool_result(self, result: ToolResultBlock) -> None:
         use = self._tool_calls.get(result.tool_use_id)
@@ -380,7 +397,8 @@ class SitrepBuilder:
             outcome = agent_steps.Outcome("open", concise(f"{use.name} failed: {first_line}"), f"tool:{use.name}")
         elif outcome is None:
             outcome = agent_steps.Outcome("done", "", f"tool:{use.name}")  # closes the tool's failure, says nothing
-        for loop in [loop for loop in self._loops if loop.tool == outcome.key]:
+        keys = {outcome.key, *outcome.also}
+        for loop in [loop for loop in self._loops if loop.tool in keys]:
             if outcome.kind == "open":
                 self._loops.remove(loop)  # superseded by the newer failure
             else:
@@ -406,6 +424,8 @@ class SitrepBuilder:
         if outcome is not None and outcome.key.startswith("commit:"):
             self._committed = self._turns
             self._commit_hash = outcome.ref
+            if outcome.ref:
+                self._hashes.add(outcome.ref)
         if outcome is not None and outcome.key.startswith("pr:") and outcome.ref:
             self._prs[outcome.ref] = None
         merged = agent_steps.merged_pr(command, is_error)
@@ -430,7 +450,7 @@ class SitrepBuilder:
                 # "Help me fix the flaky test": the request is the intent; its problem is opened
                 # by the sentences that report it ("It still fails on CI")
                 context = self._previous_lead if reading.previous is None else reading.previous
-                self._open(concise(reading.open_clause), reading.sentence, context)
+                self._open(_open_item(reading, context), reading.sentence, context)
             if reading.decision:
                 self._decisions.setdefault(sentence.item, None)
             if reading.constraint:
@@ -468,7 +488,7 @@ class SitrepBuilder:
         step_key = " ".join(sorted(keys))
         if (references and references <= self._references) or (not references and step_key in self._step_keys):
             return  # the same PR / step reported again
-        if not references and any(_retells(keys, keywords(step)) for step in self._steps[-8:]):
+        if not references and (keys & self._hashes or any(_retells(keys, keywords(step)) for step in self._steps[-8:])):
             return  # prose retelling a step already taken ("Committed as 9b04d1e" after the commit itself)
         self._references |= references
         self._step_keys.add(step_key)
@@ -525,13 +545,59 @@ class SitrepBuilder:
 
 # A name a person quotes as code: `createRoot`, `Stats()`, `atomic.Int64`, `test_checkout`.
 _CODE_SPAN = re.compile(r"`([A-Za-z_@.][\w@.:/()\[\]-]{2,48})`")
+#: An expression rather than a name: `len(b.buf)`, `first(3)` (`flush()` names a function).
+_CALL_WITH_ARGUMENTS = re.compile(r"\([^)]")
 _CODE_NAME = re.compile(r"[A-Za-z]+[A-Z_.(@][\w.()]*|[a-z]+_[a-z_]+")
 
 
 @lru_cache(maxsize=_CACHED_TEXTS)
 def _code_names(text: str) -> tuple[str, ...]:
     """Quoted code names of a prose turn that look like identifiers (not plain words like `true`)."""
-    return tuple(name for name in _CODE_SPAN.findall(text) if _CODE_NAME.fullmatch(name) or "/" in name)
+    return tuple(
+        name for name in _CODE_SPAN.findall(text) if (_CODE_NAME.fullmatch(name) or "/" in name) and not _CALL_WITH_ARGUMENTS.search(name)
+    )
+
+
+# A list item of a report: "- `app/routers/items.py`: offset is now (page - 1) * size", "2. Added …".
+_LIST_ITEM = re.compile(r"^[ \t]*(?:[-*•]|\d{1,2}[.)])[ \t]+(.+)$", re.M)
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+
+
+@lru_cache(maxsize=_CACHED_TEXTS)
+def _wrap_up_items(text: str) -> tuple[tuple[str, str], ...]:
+    """The items of a report's lists that say what was done (their first sentence each): not a
+    question, a plan, something pending or a problem left."""
+    items = []
+    for line in _LIST_ITEM.findall(text):
+        sentence = _SENTENCE_END.split(line.strip(), 1)[0]
+        lowered = sentence.lower()
+        if cues.is_question(lowered) or cues.is_planned_or_open(lowered):
+            continue
+        item = concise(sentence)
+        if item:
+            items.append((item, sentence))
+    return tuple(items)
+
+
+_TRAILING_CONNECTIVE = re.compile(r"[\s,;:-]*\b(?:but|and|so|though|however|yet|although)$", re.IGNORECASE)
+#: Words that stand for a thing named before: "do that tomorrow", "that's for next sprint".
+_STAND_INS = frozenset("it that this them those".split())
+
+
+def _open_item(reading: cues.Reading, context: str) -> str:
+    """The loop a sentence opens as an item; a clause that names its object only by a pronoun
+    ("… the filename should include the date range but do that tomorrow") takes the clause or
+    sentence before it along."""
+    item = concise(reading.open_clause)
+    words = item.lower().split()
+    if _STAND_INS.isdisjoint(words) or len(keywords(item)) >= 3:
+        return item
+    before = reading.sentence[: reading.sentence.find(reading.open_clause)] if reading.open_clause in reading.sentence else ""
+    named = _TRAILING_CONNECTIVE.sub("", concise(before)) or concise(context)
+    if not named:
+        return item
+    room = MAX_ITEM_WORDS - len(words)
+    return f"{' '.join(named.split()[:max(room, 3)])}: {item}"
 
 
 def _retells(keys: frozenset[str], step_keys: frozenset[str]) -> bool:
@@ -539,7 +605,33 @@ def _retells(keys: frozenset[str], step_keys: frozenset[str]) -> bool:
     return len(keys & step_keys) * 2 >= min(len(keys), len(step_keys))
 
 
-def _ranked(counts: dict[str, int]) -> list[str]:
+# What a mention of each kind of entity weighs in the ranking. Errors, files and technologies
+# are what a person summarising a session names; code names and quantities are named in passing
+# far more often than they matter (the share of each kind that a person listed, on the dev split).
+_KIND_WEIGHTS = {"error": 1.5, "file": 1.3, "technology": 1.2, "env": 1.0, "code": 0.8, "quantity": 0.7}
+_ERROR_SHAPE = re.compile(r".*(?:Error|Exception)|HTTP \d{3}|exit (?:code|status) \d+|[A-Z]{1,4}-?\d{3,5}|E[A-Z]{3,}|SIG[A-Z]+")
+_ENV_SHAPE = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
+_FILE_SHAPE = re.compile(r".*/.*|.*\.[A-Za-z]{1,5}|Dockerfile|Makefile")
+
+
+@lru_cache(maxsize=_CACHED_TEXTS)
+def _weight(entity: str) -> float:
+    if entity in _TECHNOLOGY_NAMES:
+        kind = "technology"
+    elif _ERROR_SHAPE.fullmatch(entity):
+        kind = "error"
+    elif entity[:1].isdigit() or entity[:1] == "$":
+        kind = "quantity"
+    elif _ENV_SHAPE.fullmatch(entity):
+        kind = "env"
+    elif "(" not in entity and _FILE_SHAPE.fullmatch(entity):
+        kind = "file"
+    else:
+        kind = "code"
+    return _KIND_WEIGHTS[kind]
+
+
+def _ranked(counts: dict[str, float]) -> list[str]:
     """The most named entities first (first named first among equals), at most ``MAX_ENTITIES``.
 
     ``nlargest`` is stable and keeps the dict's insertion order among equal counts.
@@ -622,5 +714,5 @@ def _render(sitrep: Sitrep, intent: str, limits: dict[str, int]) -> str:
 
 def clear_cache() -> None:
     """Forget the readings kept of earlier texts: benchmarks start each round cold with it."""
-    for cached in (_read, _entities, _stem, _code_names, keywords):
+    for cached in (_read, _entities, _stem, _code_names, keywords, _wrap_up_items, _weight):
         cached.cache_clear()

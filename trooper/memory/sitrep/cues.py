@@ -233,6 +233,13 @@ def is_problem(text: str) -> bool:
     return bool(_PROBLEM.search(text))
 
 
+def is_planned_or_open(sentence: str) -> bool:
+    """The sentence (lowercase) says what is still to do or wrong, not what was done."""
+    if _PENDING.search(sentence) or _STILL.search(sentence) or _HYPOTHETICAL.search(sentence[:_LEADING_CHARS]):
+        return True
+    return is_problem(sentence) and not _DONE.search(sentence)
+
+
 def is_question(sentence: str) -> bool:
     return sentence.endswith(("?", "？")) or bool(_QUESTION_START.match(sentence))
 

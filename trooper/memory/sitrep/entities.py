@@ -51,6 +51,12 @@ _TELLING_AFTER = frozenset(
     lint linter formatter plugin config file files""".split()
 )
 _TECHNOLOGY_NAMES = frozenset(TECHNOLOGIES)
+#: Names written in humps that are products or technologies, not code (``GitHub``, ``MacBook``).
+_KNOWN_NAMES = _TECHNOLOGY_NAMES | frozenset(
+    """github gitlab javascript typescript macbook iphone ipad youtube linkedin powershell wordpress paypal devops
+    oauth graphql postgresql mysql mongodb nodejs openai chatgpt sqlite dynamodb cloudwatch cloudfront bigquery
+    pagerduty datadog hubspot salesforce jetbrains intellij pycharm webstorm vscode dockerhub testflight""".split()
+)
 _AMBIGUOUS_NAMES = frozenset(AMBIGUOUS)
 #: The longest ``\w`` run of every name (``node`` of ``node.js``): a name's runs are runs of any
 #: text it occurs in, so a text whose runs include none of these names no technology.
@@ -69,6 +75,10 @@ _FILE = re.compile(r"(?:\.{0,2}/|~/)?(?:[\w.-]+/)*[\w-][\w.-]*\.(\w+)", re.ASCII
 _PATH = re.compile(r"(?:\./|~/|/)(?:[\w.-]+/)+[\w-]+(?:\.[\w-]+)*", re.ASCII)
 _ENV = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?|([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)", re.ASCII)
 _IDENTIFIER = re.compile(r"[A-Z][A-Za-z0-9]*", re.ASCII)
+# Names from code: camelCase and PascalCase with two humps or more (``useEffect``, ``ClientSession``),
+# snake_case (``send_invoice_email``, ``env_prefix``).
+_CODE_IDENTIFIER = re.compile(r"[a-z]+[A-Z][A-Za-z]*|[A-Z][a-z]+[A-Z][A-Za-z]*", re.ASCII)
+_SNAKE_IDENTIFIER = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+", re.ASCII)
 #: Every error name ``_error`` accepts holds one of these: a suffix, a named error, a vendor code.
 _MAY_NAME_ERROR = re.compile(
     "|".join([*_ERROR_SUFFIXES, *sorted(_NAMED_ERRORS), r"ORA-\d{5}", r"E\d{4}", r"TS\d{4}", r"CS\d{4}", "SQLSTATE"])
@@ -158,6 +168,8 @@ def _shapes(tokens: list[str], errors_only: bool) -> Iterator[str]:
                 found = _error(raw, tokens[index + 1 : index + 3])
                 if found:
                     yield found
+            elif not errors_only and _CODE_IDENTIFIER.fullmatch(raw) and raw.lower() not in _KNOWN_NAMES:
+                yield raw  # useEffect, GridSearchCV, ClientSession: nobody writes prose like that
             continue
         token = raw.rstrip(_TRAILING)
         if not token:
@@ -171,7 +183,7 @@ def _shapes(tokens: list[str], errors_only: bool) -> Iterator[str]:
             if found is None and ("/" in token or "." in token or token in _NAMED_FILES):
                 found = _file(token)
             if found is None and ("_" in token or token[0] == "$"):
-                found = _env(token)
+                found = _env(token) or (token if _SNAKE_IDENTIFIER.fullmatch(token) else None)
         if found:
             yield found
     if not errors_only and "exit" in tokens:

@@ -1,0 +1,209 @@
+"""The queries behind the PostgreSQL store's read side: those of sqlite_reads.py in PostgreSQL's
+dialect, returning the same rows and columns (the APIs and DataFrames cannot tell the stores
+apart). Each runs in a reader thread inside one REPEATABLE READ, read-only transaction."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from trooper.store.base import Columns, Row, branch_view, first_words, session_columns
+from trooper.store.sqlite_reads import _ATTEMPT_COLUMNS, _JSON_COLUMNS, _PAGE_KEYS, _SESSION_COLUMNS, _TURN_COLUMNS
+
+Connection = Any  # psycopg.Connection
+
+
+def _rows(conn: Connection, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[Row]:
+    cursor = conn.execute(sql, params)
+    names = [d.name for d in cursor.description]
+    return [dict(zip(names, values)) for values in cursor]
+
+
+def _columns(conn: Connection, sql: str, params: tuple[Any, ...] | list[Any]) -> Columns:
+    cursor = conn.execute(sql, params)
+    names = [d.name for d in cursor.description]
+    values = cursor.fetchall()
+    if not values:
+        return {name: [] for name in names}
+    return {name: list(column) for name, column in zip(names, zip(*values))}
+
+
+def _where_session(session_id: str | None) -> tuple[str, tuple[Any, ...]]:
+    return ("WHERE session_id = %s", (session_id,)) if session_id is not None else ("", ())
+
+
+def list_sessions(conn: Connection, limit: int | None, offset: int, since: float | None) -> list[Row]:
+    where, params = ("WHERE last_activity >= %s", (since,)) if since is not None else ("", ())
+    order = f"FROM sessions {where} ORDER BY last_activity DESC, id LIMIT %s OFFSET %s"  # LIMIT NULL: all
+    page_params = (*params, limit, offset)
+    sessions = _rows(conn, f"SELECT {_SESSION_COLUMNS} {order}", page_params)
+    return _summarise(conn, sessions, f"SELECT id {order}", page_params)
+
+
+def get_session(conn: Connection, session_id: str) -> Row | None:
+    sessions = _rows(conn, f"SELECT {_SESSION_COLUMNS}, opening FROM sessions WHERE id = %s", (session_id,))
+    if not sessions:
+        return None
+    (summary,) = _summarise(conn, sessions, "SELECT %s::text", (session_id,))
+    latest = conn.execute(
+        "SELECT sitrep FROM sitreps WHERE session_id = %s ORDER BY id DESC LIMIT 1", (session_id,)
+    ).fetchone()
+    summary["sitrep"] = json.loads(latest[0]) if latest else None
+    return summary
+
+
+#: A group of turns' dollars spent and avoided (0.0, not NULL, when none), and how many of its
+#: turns had no price (NULL).
+_COST_SUMS = (
+    "COALESCE(SUM(cost_spent), 0.0) AS spent, COALESCE(SUM(cost_avoided), 0.0) AS avoided, "
+    "COUNT(*) FILTER (WHERE cost_spent IS NULL) + COUNT(*) FILTER (WHERE cost_avoided IS NULL) AS unpriced"
+)
+
+
+def clients(conn: Connection) -> list[Row]:
+    """Per client (its name, else its session's front door): sessions, tokens saved, dollars
+    spent and avoided, turns left unpriced; the most avoided first."""
+    return _rows(
+        conn,
+        f"WITH per_session AS (SELECT session_id, SUM(tokens_saved) AS saved, {_COST_SUMS} "
+        "FROM turns WHERE provider != '' GROUP BY session_id) "
+        "SELECT CASE WHEN s.client != '' THEN s.client ELSE s.source END AS client, COUNT(*) AS sessions, "
+        "COALESCE(SUM(p.saved), 0)::bigint AS tokens_saved, COALESCE(SUM(p.spent), 0.0) AS cost_spent, "
+        "COALESCE(SUM(p.avoided), 0.0) AS cost_avoided, COALESCE(SUM(p.unpriced), 0)::bigint AS unpriced_turns "
+        "FROM sessions s LEFT JOIN per_session p ON p.session_id = s.id GROUP BY 1 ORDER BY cost_avoided DESC, client",
+    )
+
+
+def _summarise(conn: Connection, sessions: list[Row], ids_sql: str, ids_params: tuple[Any, ...]) -> list[Row]:
+    """Adds the per-session figures, each by one grouped query over the sessions ``ids_sql``
+    selects (the same page), instead of one query per session."""
+    by_id = {s["id"]: s for s in sessions}
+    for s in sessions:
+        s.update(intent=None, first_words="", branch=0, turn_count=0, providers={}, tokens_saved=0, cost_spent=0.0,
+                 cost_avoided=0.0, unpriced_turns=0, escalations=0, fallbacks=0)
+    in_page = f"session_id IN ({ids_sql})"
+    for session_id, provider, turns, saved, spent, avoided, unpriced in conn.execute(
+        f"SELECT session_id, provider, COUNT(*), SUM(tokens_saved)::bigint, {_COST_SUMS} FROM turns "
+        f"WHERE provider != '' AND {in_page} GROUP BY session_id, provider",
+        ids_params,
+    ):
+        summary = by_id[session_id]
+        summary["providers"][provider] = turns
+        summary["tokens_saved"] += saved
+        summary["cost_spent"] += spent
+        summary["cost_avoided"] += avoided
+        summary["unpriced_turns"] += unpriced
+    # The latest branch's transcript runs from seq 0 to its highest seq (see branch_view).
+    for session_id, branch, count in conn.execute(
+        f"SELECT DISTINCT ON (session_id) session_id, branch, MAX(seq) + 1 FROM turns WHERE {in_page} "
+        "GROUP BY session_id, branch ORDER BY session_id, branch DESC",
+        ids_params,
+    ):
+        by_id[session_id].update(branch=branch, turn_count=count)
+    for session_id, escalations, fallbacks in conn.execute(
+        "SELECT session_id, COUNT(*) FILTER (WHERE kind = 'escalated'), COUNT(*) FILTER (WHERE kind = 'fallback') "
+        f"FROM events WHERE {in_page} GROUP BY session_id",
+        ids_params,
+    ):
+        by_id[session_id].update(escalations=escalations, fallbacks=fallbacks)
+    for session_id, intent in conn.execute(
+        "SELECT DISTINCT ON (session_id) session_id, sitrep::json ->> 'intent' FROM sitreps "
+        f"WHERE {in_page} ORDER BY session_id, id DESC",
+        ids_params,
+    ):
+        by_id[session_id]["intent"] = intent
+    for session_id, text in conn.execute(
+        "SELECT DISTINCT ON (session_id) session_id, text FROM turns "
+        f"WHERE role = 'user' AND text != '' AND {in_page} ORDER BY session_id, seq, branch",
+        ids_params,
+    ):
+        by_id[session_id]["first_words"] = first_words(text)
+    return sessions
+
+
+def transcript(conn: Connection, session_id: str, branch: int | None) -> list[Row]:
+    rows = _rows(conn, f"SELECT {_TURN_COLUMNS} FROM turns WHERE session_id = %s", (session_id,))
+    for row in rows:
+        row["content"] = json.loads(row["content"])
+    return branch_view(rows, branch)
+
+
+#: The bulk queries behind ``Store.table``; column names are the DataFrames' (docs/dataframes.md).
+_TABLE_SQL = {
+    "turns": "SELECT session_id, branch, seq, role, provider, model, text, content AS content_json, tokens_in, "
+    "tokens_out, tokens_cached, tokens_saved, cost_spent, cost_avoided, stop_reason, tier, latency_ms, created_at "
+    "FROM turns {where} ORDER BY rowid",
+    "attempts": f"SELECT {_ATTEMPT_COLUMNS} FROM attempts {{where}} ORDER BY id",
+    "events": "SELECT id, session_id, kind, detail, created_at FROM events {where} ORDER BY id",
+    "sitreps": "SELECT id, session_id, sitrep::json ->> 'intent' AS intent, turn_count, sitrep, created_at "
+    "FROM sitreps {where} ORDER BY id",
+}
+
+
+def _parse_json_columns(columns: Columns) -> Columns:
+    for column in _JSON_COLUMNS:
+        if column in columns:
+            columns[column] = [json.loads(v) for v in columns[column]]
+    return columns
+
+
+def table(conn: Connection, name: str, session_id: str | None) -> Columns:
+    if name == "sessions":
+        return session_columns(list_sessions(conn, None, 0, None))
+    where, params = _where_session(session_id)
+    return _parse_json_columns(_columns(conn, _TABLE_SQL[name].format(where=where), params))
+
+
+def table_page(conn: Connection, name: str, session_id: str | None, after: int | None, limit: int) -> tuple[Columns, int | None]:
+    """Up to ``limit`` rows of a table written after the row ``after``, and the next cursor."""
+    key = _PAGE_KEYS[name]
+    session_column = "id" if name == "sessions" else "session_id"
+    clauses: list[str] = [] if session_id is None else [f"{session_column} = %s"]
+    params: list[Any] = [] if session_id is None else [session_id]
+    if after is not None:
+        clauses.append(f"{key} > %s")
+        params.append(after)
+    where = "WHERE " + " AND ".join(clauses) if clauses else ""
+    if name == "sessions":
+        return _sessions_page(conn, where, params, limit)
+    sql = _TABLE_SQL[name].format(where=where).replace("SELECT ", f"SELECT {key} AS page_key, ", 1) + " LIMIT %s"
+    columns = _columns(conn, sql, (*params, limit))
+    keys = columns.pop("page_key")
+    return _parse_json_columns(columns), (keys[-1] if len(keys) == limit else None)
+
+
+def _sessions_page(conn: Connection, where: str, params: list[Any], limit: int) -> tuple[Columns, int | None]:
+    ids_sql = f"SELECT id FROM sessions {where} ORDER BY rowid LIMIT %s"
+    rows = _rows(conn, f"SELECT rowid AS page_key, {_SESSION_COLUMNS} FROM sessions {where} ORDER BY rowid LIMIT %s",
+                 (*params, limit))
+    keys = [row.pop("page_key") for row in rows]
+    return session_columns(_summarise(conn, rows, ids_sql, (*params, limit))), (keys[-1] if len(keys) == limit else None)
+
+
+def attempts(conn: Connection, session_id: str | None) -> list[Row]:
+    where, params = _where_session(session_id)
+    return _rows(conn, f"SELECT {_ATTEMPT_COLUMNS} FROM attempts {where} ORDER BY id", params)
+
+
+def events(conn: Connection, session_id: str | None) -> list[Row]:
+    where, params = _where_session(session_id)
+    rows = _rows(conn, f"SELECT id, session_id, kind, detail, created_at FROM events {where} ORDER BY id", params)
+    for row in rows:
+        row["detail"] = json.loads(row["detail"])
+    return rows
+
+
+def sitreps(conn: Connection, session_id: str | None) -> list[Row]:
+    where, params = _where_session(session_id)
+    rows = _rows(conn, f"SELECT id, session_id, sitrep, turn_count, created_at FROM sitreps {where} ORDER BY id", params)
+    for row in rows:
+        row["sitrep"] = json.loads(row["sitrep"])
+    return rows
+
+
+def response(conn: Connection, response_id: str) -> Row | None:
+    rows = _rows(conn, "SELECT id, session_id, branch, seq, body, created_at FROM responses WHERE id = %s", (response_id,))
+    if not rows:
+        return None
+    rows[0]["body"] = json.loads(rows[0]["body"])
+    return rows[0]

@@ -1,0 +1,312 @@
+"""What every store shares: writes queued and committed in groups by one writer thread, reads run
+in a small thread pool once the writes they could see are committed.
+
+Writes are queued and the writer thread commits them in groups: after a write it waits
+``GROUP_COMMIT_SECONDS`` for more, so a turn's writes (its history, attempts and answer) share one
+commit, made after the answer has gone out rather than while the proxy is answering. A read waits
+for the queued writes it could see, so every read sees every write made before it.
+
+A store built on this says how to run a group of writes in one transaction, a task in one
+transaction and a read in one snapshot, and names the modules holding its SQL: ``writes`` (one
+function per write, of a connection and a record) and ``reads`` (one function per query).
+"""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from functools import partial
+from types import ModuleType
+from typing import Any, NamedTuple, TypeVar
+
+from trooper.store.base import TABLES, Columns, Row, Store, StoreWriteError
+from trooper.store.records import (
+    AttemptRecord,
+    EventRecord,
+    ResponseRecord,
+    SessionRecord,
+    SitrepRecord,
+    TurnRecord,
+)
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+#: A write: runs one record's SQL on the writer's connection, inside the batch's transaction.
+Write = Callable[[Any, Any], None]
+
+
+class Pending(NamedTuple):
+    """A queued write: what runs, its record, its number in the queue, the session it belongs to."""
+
+    write: Write
+    payload: Any
+    number: int
+    session_id: str
+    #: One a turn's acknowledgement waits for (the session's row, its turns, a kept response): when
+    #: it is dropped, ``flush(session_id)`` says so. Attempts, events and SITREPs are the routing's
+    #: records: a turn does not fail for them.
+    transcript: bool
+    #: What this write changed, as a live-feed update (``{"type": "turn", "session_id": …}``), for
+    #: a store that tells other processes of its commits; None for a change nobody watches.
+    change: Row | None
+
+
+READER_THREADS = 2
+#: Upper bound of queued writes committed in one transaction.
+BATCH_SIZE = 1000
+#: How long the writer gathers writes into one transaction. Measured (bench/overhead.py): a
+#: commit right after each write competed with the request being answered for the GIL.
+GROUP_COMMIT_SECONDS = 0.02
+#: Sessions whose last write is remembered (for reads of one session) before committed ones
+#: are forgotten.
+PENDING_SESSIONS_KEPT = 4096
+
+
+class _Task:
+    """Work that needs the writer's position in the queue (flush, prune) and reports back; a
+    flush has nothing to run (``run`` None): it only waits for the writes queued before it."""
+
+    def __init__(self, run: Callable[[Any], Any] | None) -> None:
+        self.run = run
+        self.done: Future[Any] = Future()
+
+
+_STOP = object()
+
+
+def _change(kind: str, session_id: str) -> Row:
+    # The live feed's update shapes (the session service publishes the same in its own process).
+    return {"type": kind, "session_id": session_id}
+
+
+class QueuedStore(Store):
+    #: The module of write functions (``upsert_session``, ``add_turns``… and ``prune``).
+    writes: ModuleType
+    #: The module of read queries (``list_sessions``, ``transcript``, ``table``…).
+    reads: ModuleType
+
+    def __init__(self) -> None:
+        self._readers = ThreadPoolExecutor(READER_THREADS, thread_name_prefix="trooper-store-read")
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        # Writes are numbered as they are queued; the writer publishes the number of the last one
+        # it committed. Only the event loop's thread queues writes and reads these counters.
+        self._queued = 0
+        self._committed = 0
+        self._last_write: dict[str, int] = {}
+        #: Sessions whose writes were dropped, until a ``flush`` for that session reports it.
+        self._dropped: set[str] = set()
+        #: Set when a task or a stop is queued: someone waits for the writer, which stops gathering.
+        self._waited_for = threading.Event()
+        self._closed = False
+        self._writer = threading.Thread(target=self._write_loop, name="trooper-store-writer", daemon=True)
+        self._writer.start()
+
+    # ------------------------------------------------------------ what a store provides
+
+    @abc.abstractmethod
+    def _transaction(self, pending: list[Pending]) -> None:
+        """Run these writes in one transaction: all committed, or none (and raise)."""
+
+    @abc.abstractmethod
+    def _run_in_transaction(self, run: Callable[[Any], T]) -> T:
+        """Run a task (``prune``) on the writer's connection in a transaction of its own."""
+
+    @abc.abstractmethod
+    def _run_read(self, query: Callable[[Any], T]) -> T:
+        """Run a query on a reader thread's connection, all its statements in one snapshot."""
+
+    @abc.abstractmethod
+    def _release(self) -> None:
+        """Close the connections, once the writer and the readers have stopped."""
+
+    # ------------------------------------------------------------ write side
+
+    def _enqueue(
+        self, write: Write, payload: Any, session_id: str, change: Row | None, *, transcript: bool = False
+    ) -> None:
+        if self._closed:
+            raise RuntimeError("the store is closed")
+        self._queued += 1
+        if len(self._last_write) >= PENDING_SESSIONS_KEPT:
+            self._last_write = {k: n for k, n in self._last_write.items() if n > self._committed}
+        self._last_write[session_id] = self._queued
+        self._queue.put(Pending(write, payload, self._queued, session_id, transcript, change))
+
+    def upsert_session(self, session: SessionRecord) -> None:
+        self._enqueue(self.writes.upsert_session, session, session.id, _change("session", session.id), transcript=True)
+
+    def set_route(self, session_id: str, route: str) -> None:
+        self._enqueue(self.writes.set_route, (session_id, route, time.time()), session_id, _change("session", session_id))
+
+    def add_turns(self, turns: list[TurnRecord]) -> None:
+        if turns:
+            session_id = turns[0].session_id
+            self._enqueue(self.writes.add_turns, list(turns), session_id, _change("turn", session_id), transcript=True)
+
+    def add_attempt(self, attempt: AttemptRecord) -> None:
+        self._enqueue(self.writes.add_attempt, attempt, attempt.session_id, _change("attempt", attempt.session_id))
+
+    def add_event(self, event: EventRecord) -> None:
+        change = {**_change("event", event.session_id), "kind": event.kind}
+        self._enqueue(self.writes.add_event, event, event.session_id, change)
+
+    def add_sitrep(self, sitrep: SitrepRecord) -> None:
+        self._enqueue(self.writes.add_sitrep, sitrep, sitrep.session_id, _change("sitrep", sitrep.session_id))
+
+    def add_response(self, response: ResponseRecord) -> None:
+        self._enqueue(self.writes.add_response, response, response.session_id, None, transcript=True)
+
+    async def flush(self, session_id: str | None = None) -> None:
+        await self._submit(None)
+        if session_id is not None and session_id in self._dropped:
+            self._dropped.discard(session_id)
+            raise StoreWriteError(f"writes of session {session_id!r} could not be committed (see the log)")
+
+    async def prune(self, older_than_days: float) -> int:
+        pruned: int = await self._submit(partial(self.writes.prune, older_than_days=older_than_days))
+        return pruned
+
+    async def _submit(self, run: Callable[[Any], T] | None) -> T:
+        if self._closed:
+            raise RuntimeError("the store is closed")
+        task = _Task(run)
+        self._queue.put(task)
+        self._waited_for.set()
+        result: T = await asyncio.wrap_future(task.done)
+        return result
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(_STOP)  # the writer commits everything queued before it, then stops
+        self._waited_for.set()
+        await asyncio.to_thread(self._writer.join)
+        await asyncio.to_thread(self._readers.shutdown)
+        self._release()
+
+    def _write_loop(self) -> None:
+        while True:
+            pending: list[Pending] = []
+            for item in self._next_batch():
+                if isinstance(item, Pending):
+                    pending.append(item)
+                    continue
+                self._commit(pending)
+                pending = []
+                if item is _STOP:
+                    return
+                self._run_task(item)
+            self._commit(pending)
+
+    def _next_batch(self) -> list[Any]:
+        """The next items to handle: after a write, what queues up within ``GROUP_COMMIT_SECONDS``
+        or until a task or a stop is queued (someone waits for those), up to ``BATCH_SIZE``.
+
+        While gathering, the writer waits on an event that only tasks set, not on the queue: a
+        write then queues without waking this thread (a wake-up per write cost the event loop
+        more than the write itself on a busy machine)."""
+        batch = [self._queue.get()]
+        if isinstance(batch[0], Pending):
+            self._waited_for.wait(GROUP_COMMIT_SECONDS)
+        self._waited_for.clear()  # a task queued from here on is in the queue: drained below
+        while len(batch) < BATCH_SIZE:
+            try:
+                batch.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
+    def _commit(self, pending: list[Pending]) -> None:
+        if not pending:
+            return
+        try:
+            self._transaction(self._still_wanted(pending))
+        except Exception:  # noqa: BLE001 - any failure: the writes are retried one by one below
+            log.warning("a batch of %d store writes failed; writing them one by one", len(pending))
+            # One bad record must not take the rest of its batch with it.
+            for item in pending:
+                try:
+                    self._transaction(self._still_wanted([item]))
+                except Exception:
+                    log.exception("store write %s dropped", item.write.__name__)
+                    if item.transcript:
+                        self._dropped.add(item.session_id)
+        self._committed = pending[-1].number
+
+    def _still_wanted(self, pending: list[Pending]) -> list[Pending]:
+        # A transcript write that builds on a dropped one is skipped: the session stays as
+        # committed until that is reported.
+        return [item for item in pending if not (item.transcript and item.session_id in self._dropped)]
+
+    def _run_task(self, task: _Task) -> None:
+        if task.run is None:  # a flush: the writes before it are committed, no transaction of its own
+            task.done.set_result(None)
+            return
+        try:
+            result = self._run_in_transaction(task.run)
+        except Exception as exc:  # noqa: BLE001 - handed to the awaiting caller
+            task.done.set_exception(exc)
+            return
+        task.done.set_result(result)
+
+    # ------------------------------------------------------------ read side
+
+    async def list_sessions(self, limit: int | None = 50, offset: int = 0, since: float | None = None) -> list[Row]:
+        return await self._read(partial(self.reads.list_sessions, limit=limit, offset=offset, since=since))
+
+    async def get_session(self, session_id: str) -> Row | None:
+        return await self._read(partial(self.reads.get_session, session_id=session_id), session_id)
+
+    async def transcript(self, session_id: str, branch: int | None = None) -> list[Row]:
+        return await self._read(partial(self.reads.transcript, session_id=session_id, branch=branch), session_id)
+
+    async def table(self, name: str, session_id: str | None = None) -> Columns:
+        if name not in TABLES:
+            raise ValueError(f"no table {name!r}; tables: {', '.join(TABLES)}")
+        return await self._read(partial(self.reads.table, name=name, session_id=session_id), session_id)
+
+    async def table_page(
+        self, name: str, session_id: str | None = None, *, after: int | None = None, limit: int
+    ) -> tuple[Columns, int | None]:
+        if name not in TABLES:
+            raise ValueError(f"no table {name!r}; tables: {', '.join(TABLES)}")
+        return await self._read(
+            partial(self.reads.table_page, name=name, session_id=session_id, after=after, limit=limit), session_id
+        )
+
+    async def clients(self) -> list[Row]:
+        return await self._read(self.reads.clients)
+
+    async def attempts(self, session_id: str | None = None) -> list[Row]:
+        return await self._read(partial(self.reads.attempts, session_id=session_id), session_id)
+
+    async def events(self, session_id: str | None = None) -> list[Row]:
+        return await self._read(partial(self.reads.events, session_id=session_id), session_id)
+
+    async def sitreps(self, session_id: str | None = None) -> list[Row]:
+        return await self._read(partial(self.reads.sitreps, session_id=session_id), session_id)
+
+    async def get_response(self, response_id: str) -> Row | None:
+        return await self._read(partial(self.reads.response, response_id=response_id))
+
+    async def session_messages(self, session_id: str) -> list[Row]:
+        view = await self.transcript(session_id)
+        return [{"seq": t["seq"], "branch": t["branch"], "role": t["role"], "content": t["content"]} for t in view]
+
+    async def _read(self, query: Callable[[Any], T], session_id: str | None = None) -> T:
+        """Run ``query`` on a reader thread, once the queued writes it could see (those of
+        ``session_id``, or all when None) are committed."""
+        if self._closed:
+            raise RuntimeError("the store is closed")
+        last_write = self._queued if session_id is None else self._last_write.get(session_id, 0)
+        if last_write > self._committed:
+            await self.flush()
+        return await asyncio.get_running_loop().run_in_executor(self._readers, self._run_read, query)
