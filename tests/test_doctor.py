@@ -49,6 +49,7 @@ async def test_nothing_configured(tmp_path: Path) -> None:
     assert [checks[f"{p} key"].detail for p in ("claude", "gemini", "openai")] == [
         "CLAUDE_API_KEY not set", "GEMINI_API_KEY not set", "OPENAI_API_KEY not set"]
     assert checks["store"].status == "ok" and "will be created" in checks["store"].detail
+    assert checks["privacy"].status == "ok" and checks["privacy"].detail.startswith("TROOPER_PRIVACY=local: ")
     assert checks["port"].status == "ok"
     assert "[FAIL] local tier" in report
     assert report.strip().endswith("warnings")

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, fields, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Mapping, NamedTuple
 
 from trooper.prices import LIST_PRICES, PriceError, PriceTable, load_prices
+from trooper.privacy.custom import CustomRules, RuleError, compile_rules, parse_paths, parse_patterns
 from trooper.setting import (
     ConfigError,
     Variable,
@@ -36,6 +38,30 @@ def _prices(env: Mapping[str, str], name: str, default: PriceTable) -> PriceTabl
         return load_prices(env.get(name, ""))
     except PriceError as exc:
         raise ConfigError(str(exc)) from None
+
+
+PRIVACY_POLICIES = ("local", "redact", "off")
+
+
+def as_privacy_policy(env: Mapping[str, str], name: str, default: str) -> str:
+    policy = env.get(name, "").strip().lower()
+    if policy and policy not in PRIVACY_POLICIES:
+        raise ConfigError(f"{name} must be one of {', '.join(PRIVACY_POLICIES)}, got {env[name]!r}")
+    return policy or default
+
+
+def as_private_patterns(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    """One regex or a JSON list of them, each checked to compile."""
+    try:
+        patterns = parse_patterns(env.get(name, ""))
+        compile_rules(patterns, ())
+    except RuleError as exc:
+        raise ConfigError(f"{name}: {exc}") from None
+    return patterns or default
+
+
+def as_private_paths(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    return parse_paths(env.get(name, "")) or default
 
 
 #: The file ``trooper serve`` and ``trooper doctor`` read settings from, relative to the working
@@ -210,6 +236,32 @@ class Settings:
         "`TROOPER_PROVIDER_TIMEOUT` (or more) to turn hedging off",
     )
 
+    # privacy (trooper/privacy, docs/security.md#privacy-routing)
+    privacy: str = setting(
+        "local", "TROOPER_PRIVACY",
+        "what a turn holding a secret or personal data does: `local` answers it with the local tier and keeps the session "
+        "local, `redact` sends the cloud placeholders and restores the values in the answer, `off` does not look "
+        "([docs/security.md](docs/security.md#privacy-routing))",
+        reader=as_privacy_policy, section="Privacy",
+    )
+    privacy_allow_force: bool = setting(
+        False, "TROOPER_PRIVACY_ALLOW_FORCE", "let a client's `X-Trooper-Route: cloud` send a private turn to the cloud"
+    )
+    privacy_store_personal: bool = setting(
+        False, "TROOPER_PRIVACY_STORE_PERSONAL",
+        "keep personal data found in a turn in clear in the store (secrets are always stored masked)",
+    )
+    private_patterns: tuple[str, ...] = setting(
+        (), "TROOPER_PRIVATE_PATTERNS", "your own private data: one regex, or a JSON list of regexes",
+        reader=as_private_patterns, written="", in_repr=False,
+    )
+    private_paths: tuple[str, ...] = setting(
+        (), "TROOPER_PRIVATE_PATHS",
+        "files whose contents are private, as comma-separated globs matched against the paths in tool calls and results, "
+        "e.g. `**/.env,secrets/**`",
+        reader=as_private_paths, written="",
+    )
+
     port: int = setting(3000, "TROOPER_PORT", "port the server listens on", section="Server")
     bind: str = setting("127.0.0.1", "TROOPER_BIND", "any other address needs `TROOPER_TOKEN` (or `--insecure`)")
     token: str = setting(
@@ -284,6 +336,11 @@ class Settings:
         env = os.environ if env is None else env
         defaults = cls()
         return cls(**{f.name: variable_of(f).read(env, getattr(defaults, f.name)) for f in fields(cls)})
+
+    @cached_property
+    def private_rules(self) -> CustomRules:
+        """``TROOPER_PRIVATE_PATTERNS`` and ``TROOPER_PRIVATE_PATHS``, compiled once."""
+        return compile_rules(self.private_patterns, self.private_paths)
 
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]  # dataclasses.replace checks the names

@@ -35,6 +35,7 @@ from trooper.providers.ollama_catalog import (
     pull_hint,
 )
 from trooper.providers.upstream_client import FAILED_EXCHANGE, open_upstream_client
+from trooper.routing.privacy import describe_policy
 from trooper.store import StoreUnavailable, is_postgres_url, store_label
 from trooper.store.schema import SCHEMA_VERSION
 
@@ -67,6 +68,7 @@ async def run_doctor(settings: Settings) -> list[Check]:
         checks.append(await _local_tier_check(settings, client))
         checks.append(await _escalation_check(settings, client))
         checks += _cloud_key_checks(settings)
+        checks.append(_privacy_check(settings))
         checks.append(await asyncio.to_thread(_store_check, settings))
         checks.append(await _port_check(settings, client))
     return checks
@@ -192,6 +194,12 @@ def _cloud_key_checks(settings: Settings) -> list[Check]:
         else:
             checks.append(Check(f"{provider} key", "off", f"{variable} not set", f"export {variable}=... to escalate to {provider}"))
     return checks
+
+
+def _privacy_check(settings: Settings) -> Check:
+    if settings.privacy == "off":
+        return Check("privacy", "warn", describe_policy(settings), "set TROOPER_PRIVACY=local (the default) or redact")
+    return Check("privacy", "ok", describe_policy(settings))
 
 
 def _store_check(settings: Settings) -> Check:

@@ -18,17 +18,14 @@ import re
 import threading
 from urllib.parse import quote, unquote
 
+from trooper.privacy.shapes import AWS_ACCESS_KEY, prefixed_key_pattern
+
 MASK = "***"
 #: Shorter secrets are not remembered: they would mask ordinary words.
 MIN_SECRET_CHARS = 12
 
-# Key shapes. Not anchored at a word boundary: "key_sk-ant-…" and "Bearer:sk-…" are keys too.
-# A body of 20+ characters with a digit keeps ordinary words ("risk-management") out.
-_KEY_SHAPES = re.compile(
-    r"(sk-(?:ant-|proj-|svcacct-|admin-)?|AIza|gh[pousr]_|github_pat_|glpat-|xox[abprs]-|[rs]k_(?:live|test)_)"
-    r"(?=[A-Za-z0-9_\-]*\d)[A-Za-z0-9_\-]{20,}"
-    r"|(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])"
-)
+# Key shapes, shared with the privacy detectors; group 1 is the prefix, kept visible when masked.
+_KEY_SHAPES = re.compile(prefixed_key_pattern() + "|" + AWS_ACCESS_KEY)
 # Runs of text holding percent escapes: decoded to look for a key inside.
 _PERCENT_RUN = re.compile(r"[A-Za-z0-9_\-.~+]*(?:%[0-9A-Fa-f]{2}[A-Za-z0-9_\-.~+]*)+")
 

@@ -362,3 +362,24 @@ def test_the_demo_model_says_what_it_is(make_trooper, watched, tmp_path: Path) -
     page.reload()
     expect(page.locator("#demo-notice")).to_be_hidden()
     assert not watched.errors
+
+
+def test_a_chat_holding_a_key_is_marked_and_escalating_it_asks_first(trooper, fake_ollama, fake_anthropic, watched) -> None:  # type: ignore[no-untyped-def]
+    page = watched.page
+    page.goto(f"{trooper.url}/chat")
+    fake_ollama.enqueue(reply_text("Rotate it now."))
+    send(page, "I pushed AKIAQ3EGRTW5J2KD7XPL to a public repo by mistake, what should I do first?")
+    expect(finished_answers(page)).to_have_count(1, timeout=10_000)
+    pill = page.locator("#private-pill")
+    expect(pill).to_be_visible()
+    expect(pill).to_have_attribute("title", "aws_access_key")
+
+    finished_answers(page).first.get_by_role("button", name="↑ Escalate").click()
+    page.wait_for_function("() => !document.querySelector('#stop') || document.querySelector('#stop').hidden")
+    page.wait_for_timeout(300)  # the confirmation is asked once the stream that carried it has ended
+    assert len(watched.dialogs) == 1 and "aws_access_key (turn 1)" in watched.dialogs[0]
+    assert "AKIAQ3EGRTW5J2KD7XPL" not in watched.dialogs[0]
+    assert fake_anthropic.requests == [], "dismissed: nothing went to the cloud"
+    expect(page.locator(".divider")).to_have_count(0)
+    watched.dialogs.clear()
+    assert not watched.errors and not watched.remote_requests

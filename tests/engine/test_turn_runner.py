@@ -37,7 +37,7 @@ async def store() -> AsyncIterator[Store]:
 def runner_over(store: Store, *cloud: ScriptedProvider) -> TurnRunner:
     router = Router(SETTINGS, list(cloud), lambda: None)
     sessions = SessionService(store, LiveFeed(), would_answer=lambda: None, prices=SETTINGS.prices)
-    return TurnRunner(router, sessions, StreamLimiter(4, 4, 0.0))
+    return TurnRunner(router, sessions, StreamLimiter(4, 4, 0.0), SETTINGS)
 
 
 async def open_turn(runner: TurnRunner, session_id: str, *, stream: bool) -> Turn:

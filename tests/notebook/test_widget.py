@@ -135,3 +135,18 @@ def test_the_widget_says_when_the_demo_model_answers(fake_ollama, make_trooper, 
     notice = ChatWidget(ChatClient(Server(server.url))).notice.value
     assert "demo model" in notice and "ollama pull" in notice and "trooper.configure" in notice
 
+
+def test_the_chat_widget_asks_before_escalating_private_data(chat_setup):
+    widget = make_widget(chat_setup)
+    chat_setup.ollama.default = reply_text("Rotate it.")
+    widget.send("my key AKIAQ3EGRTW5J2KD7XPL leaked").wait(30)
+    widget.escalate_button.click()
+    widget.wait(30)
+    assert "aws_access_key (turn 1)" in widget.confirmation and "AKIAQ3EGRTW5J2KD7XPL" not in widget.confirmation
+    assert widget.escalate_button.description == "↑ Escalate anyway" and chat_setup.claude.requests == []
+
+    chat_setup.claude.default = reply_text("Revoke it now.")
+    widget.escalate_button.click()  # the second click confirms
+    widget.wait(30)
+    assert widget.confirmation == "" and widget.messages[-1]["text"] == "Revoke it now."
+    assert len(chat_setup.claude.requests) == 1

@@ -357,7 +357,9 @@ def test_breaker_opens_skips_the_primary_and_returns_after_recovery(fake_anthrop
     fake_anthropic.default = reply_text(FULL_TEXT)
     server = make_trooper(
         CLAUDE_API_KEY=CLAUDE_KEY, CLAUDE_URL=fake_anthropic.messages_url, FALLBACK_URL=fake_ollama.api_chat_url,
-        TROOPER_BREAKER_FAILURES="2", TROOPER_BREAKER_COOLDOWN="1", AUTO_RECOVERY="false",
+        # A cooldown of seconds, not one: on a loaded machine the fake's restart and the next ask
+        # could outlast a 1 s cooldown, and the breaker would rightly be half-open already.
+        TROOPER_BREAKER_FAILURES="2", TROOPER_BREAKER_COOLDOWN="3", AUTO_RECOVERY="false",
     )
     fake_anthropic.stop()
     for _ in range(2):
@@ -367,7 +369,7 @@ def test_breaker_opens_skips_the_primary_and_returns_after_recovery(fake_anthrop
     fake_anthropic.start()
     assert ask(server)[1]["x-trooper-provider"] == "ollama"
     assert fake_anthropic.requests == [], "an open breaker skips the provider"
-    time.sleep(1.2)
+    time.sleep(3.2)
     message, headers = ask(server)
     assert headers["x-trooper-provider"] == "claude" and text_of(message) == FULL_TEXT
 

@@ -41,6 +41,9 @@ from trooper.memory.sitrep.subagents import Subagent, subagent_of, subagents_fro
 from trooper.memory.tokens import count_message_tokens
 from trooper.memory.transcript import diff_history, message_fingerprint
 from trooper.prices import PriceTable
+from trooper.privacy.placeholders import Placeholders
+from trooper.privacy.storage import StoreMask
+from trooper.routing.privacy import pinned_kind
 from trooper.routing.router import TurnRecorder
 from trooper.store.base import Store, StoreWriteError
 from trooper.store.records import AttemptRecord, EventRecord, SessionRecord, SitrepRecord, TurnRecord
@@ -96,6 +99,13 @@ class LiveSession:
     #: This session's subagents (child id → what it was asked, whether it is done), in the order
     #: they appeared: its SITREP lists them.
     subagents: dict[str, Subagent] = field(default_factory=dict)
+    #: The kind of private data that pinned the session local (``routing.privacy``); None: not pinned.
+    private: str | None = None
+    #: Its private values and their placeholders under TROOPER_PRIVACY=redact (memory only).
+    placeholders: Placeholders = field(default_factory=Placeholders)
+    #: How many of ``messages`` were read back from the store, private values masked: a resent
+    #: history is compared with them masked the same way, so it does not look like an edit.
+    masked_prefix: int = 0
 
 
 def _turn_role(message: Message) -> str:
@@ -142,9 +152,12 @@ def _build_sitrep(session: LiveSession) -> Sitrep:
 
 class SessionService:
     def __init__(
-        self, store: Store, feed: LiveFeed, *, would_answer: Callable[[], str | None], prices: PriceTable
+        self, store: Store, feed: LiveFeed, *, would_answer: Callable[[], str | None], prices: PriceTable,
+        mask: StoreMask | None = None,
     ) -> None:
         self._store = store
+        #: What private data the store must not keep in clear (``TROOPER_PRIVACY``); None: all of it.
+        self._mask = mask
         self._feed = feed
         #: The cloud model that would answer a turn now, instead of the local tier (the first of
         #: the cloud chain; a key may be added while the server runs); None without a cloud, when
@@ -214,6 +227,8 @@ class SessionService:
             session.messages = [message_from_dict(m) for m in await self._store.session_messages(session_id)]
             session.fingerprints = [message_fingerprint(m) for m in session.messages]
             _remember_signatures(session, session.messages)
+            session.private = pinned_kind(await self._store.events(session_id))
+            session.masked_prefix = len(session.messages) if self._mask is not None else 0
         self._live[session_id] = session
         while len(self._live) > MAX_LIVE_SESSIONS:
             self._live.popitem(last=False)
@@ -222,8 +237,16 @@ class SessionService:
     def peek(self, session_id: str) -> LiveSession | None:
         return self._live.get(session_id)
 
+    def _comparable(self, session: LiveSession, incoming: list[Message]) -> list[Message]:
+        """``incoming`` with the messages the session read back from the store masked as they are."""
+        held = min(session.masked_prefix, len(incoming))
+        if self._mask is None or not held:
+            return incoming
+        return [self._mask.message(m) for m in incoming[:held]] + list(incoming[held:])
+
     def record_history(self, session: LiveSession, incoming: list[Message]) -> int:
         """Record the messages of a resent history that the session does not hold yet."""
+        incoming = self._comparable(session, incoming)
         diff = diff_history(session.messages, incoming, stored_fingerprints=session.fingerprints)
         if diff.branched:
             session.branch += 1
@@ -290,7 +313,7 @@ class SessionService:
                     session_id=session.id,
                     seq=start + offset,
                     role=_turn_role(message),  # type: ignore[arg-type]  # one of TurnRole's values
-                    content=[block_to_dict(b) for b in message.content],
+                    content=self._stored([block_to_dict(b) for b in message.content]),
                     created_at=now,
                     branch=session.branch,
                     **fields,
@@ -299,6 +322,9 @@ class SessionService:
         self._store.add_turns(records)
         self._feed.publish({"type": "turn", "session_id": session.id})
         self._schedule_sitrep(session)
+
+    def _stored(self, value: Any) -> Any:
+        return value if self._mask is None else self._mask.data(value)
 
     async def committed(self, session: LiveSession) -> None:
         """Wait until every write recorded so far is committed to disk: a turn is acknowledged to
@@ -360,6 +386,7 @@ class SessionService:
         copied and the request's new messages are folded into the copy. A request that rewrites
         the history is read on its own.
         """
+        messages = self._comparable(session, messages)
         diff = diff_history(session.messages, messages, stored_fingerprints=session.fingerprints)
         if diff.branched:
             return with_subagents(extract_sitrep(messages), session.subagents.values())
@@ -380,7 +407,7 @@ class SessionService:
     def _update_sitrep(self, session: LiveSession) -> None:
         self._sitrep_tasks.pop(session.id, None)
         session.sitrep = _build_sitrep(session)
-        self._store.add_sitrep(SitrepRecord(session.id, session.sitrep.to_dict(), turn_count=len(session.messages)))
+        self._store.add_sitrep(SitrepRecord(session.id, self._stored(session.sitrep.to_dict()), turn_count=len(session.messages)))
         self._feed.publish({"type": "sitrep", "session_id": session.id})
         self._tell_parent(session, session.sitrep)
 

@@ -15,6 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from trooper.config import Settings
 from trooper.conversation import EventStream, MessageStop, Request, Response, StreamAccumulator, StreamError, StreamEvent
 from trooper.engine.sessions import LiveSession, SessionService, TurnPlace, with_tool_signatures
 from trooper.engine.turn_book import TurnBook
@@ -23,6 +24,7 @@ from trooper.memory.identity import ClientIds
 from trooper.providers.base import CallOptions
 from trooper.routing.admission import StreamLimiter
 from trooper.routing.headers import Trail
+from trooper.routing.privacy import private_plan
 from trooper.routing.router import Plan, Router, TurnRecorder
 
 #: What a door keeps of an answer besides its turn (the Responses door: the response by id),
@@ -69,8 +71,9 @@ class Turn:
 class TurnRunner:
     """Built once per server, over its router and its sessions."""
 
-    def __init__(self, router: Router, sessions: SessionService, admission: StreamLimiter) -> None:
+    def __init__(self, router: Router, sessions: SessionService, admission: StreamLimiter, settings: Settings) -> None:
         self.router = router
+        self.settings = settings
         self.sessions = sessions
         #: Each turn holds one of its slots while the router answers it (and, for a stream, until
         #: the door closes the events: a client that stops reading still holds its slot).
@@ -96,8 +99,13 @@ class TurnRunner:
         request = with_tool_signatures(session, request)
         return Turn(session, request, options or CallOptions(), client, book, self.sessions.recorder_for(session))
 
-    def plan(self, turn: Turn, forced: str | None = None, *, escalate: bool = False) -> Plan:
-        plan = self.router.plan(turn.request, forced, escalate=escalate)
+    def plan(self, turn: Turn, forced: str | None = None, *, escalate: bool = False, confirmed: bool = False) -> Plan:
+        """The router's plan under the privacy policy (``routing/privacy.py``): a pinned session
+        stays local unless a person ``confirmed`` its escalation."""
+        plan = private_plan(
+            self.router, self.settings, turn.session, turn.request, turn.recorder, forced,
+            escalate=escalate, confirmed=confirmed,
+        )
         turn.trail = plan.new_trail()
         return plan
 

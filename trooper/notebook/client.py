@@ -48,6 +48,8 @@ class Answer:
     start: dict[str, Any] = field(default_factory=dict)
     done: dict[str, Any] | None = None
     error: str | None = None
+    #: The server asks before escalating a session holding private data (what was found, never the value).
+    confirm: dict[str, Any] | None = None
 
     def add(self, event: ChatEvent) -> None:
         if event.kind == "escalated":
@@ -60,10 +62,12 @@ class Answer:
             self.done = event.data
         elif event.kind == "error":
             self.error = str(event.data.get("message", "unknown error"))
+        elif event.kind == "confirm":
+            self.confirm = event.data
 
     @property
     def finished(self) -> bool:
-        return self.done is not None or self.error is not None
+        return self.done is not None or self.error is not None or self.confirm is not None
 
     def info(self, key: str) -> Any:
         """A field of the final ``done`` event, else of ``start``."""
@@ -102,9 +106,10 @@ class ChatClient:
             body["route"] = route
         return self._events(f"/api/chat/sessions/{session_id}/messages", body)
 
-    def escalate(self, session_id: str) -> Iterator[ChatEvent]:
-        """Answer the last question again with the cloud; the session's route becomes ``cloud``."""
-        return self._events(f"/api/chat/sessions/{session_id}/escalate", {})
+    def escalate(self, session_id: str, *, confirm: bool = False) -> Iterator[ChatEvent]:
+        """Answer the last question again with the cloud; the session's route becomes ``cloud``.
+        A session holding private data answers a ``confirm`` event instead, unless ``confirm``."""
+        return self._events(f"/api/chat/sessions/{session_id}/escalate", {"confirm": True} if confirm else {})
 
     def back_to_local(self, session_id: str) -> str:
         return str(self._json("POST", f"/api/chat/sessions/{session_id}/return")["route"])

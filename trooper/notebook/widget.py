@@ -51,6 +51,7 @@ class ChatWidget(widgets.VBox):
     )
     sitrep = Dict(help="The session's SITREP: intent, confidence, entities, open_loops, ...")
     error = Unicode("", help="The last error (a failed request or an answer that was cut off), or ''.")
+    confirmation = Unicode("", help="What the server asks before escalating a session holding private data, or ''.")
 
     def __init__(self, client: ChatClient, session_id: str = "", **kwargs: Any) -> None:
         self.client = client
@@ -66,7 +67,7 @@ class ChatWidget(widgets.VBox):
         self.escalate_button = widgets.Button(description="↑ Escalate", tooltip="Answer the last question with the cloud")
         self.local_button = widgets.Button(description="↩ Back to local", tooltip="Answer the next turns locally")
         self.send_button.on_click(lambda _: self.send())
-        self.escalate_button.on_click(lambda _: self.escalate())
+        self.escalate_button.on_click(lambda _: self.escalate(confirm=bool(self.confirmation)))
         self.local_button.on_click(lambda _: self.back_to_local())
         buttons = widgets.HBox([self.send_button, self.escalate_button, self.local_button, self.route_indicator])
         super().__init__(
@@ -96,11 +97,14 @@ class ChatWidget(widgets.VBox):
         self._stream_in_background(events)
         return self
 
-    def escalate(self) -> ChatWidget:
-        """Answer the last question again with the cloud; later turns go to the cloud too."""
+    def escalate(self, confirm: bool = False) -> ChatWidget:
+        """Answer the last question again with the cloud; later turns go to the cloud too. A
+        session holding private data is escalated only with ``confirm`` (the button asks first:
+        ``confirmation`` says what was found, and the next click confirms)."""
         if not self.session_id or self.busy:
             return self
-        self._stream_in_background(lambda: self.client.escalate(self.session_id))
+        self.confirmation = ""
+        self._stream_in_background(lambda: self.client.escalate(self.session_id, confirm=confirm))
         return self
 
     def back_to_local(self) -> ChatWidget:
@@ -152,6 +156,9 @@ class ChatWidget(widgets.VBox):
             self.busy = False
 
     def _finish(self, answer: Answer) -> None:
+        if answer.confirm is not None:
+            self.confirmation = str(answer.confirm.get("message", "This conversation holds private data. Escalate anyway?"))
+            return
         if answer.error is not None:
             self.error = answer.error
             return
@@ -206,6 +213,13 @@ class ChatWidget(widgets.VBox):
     @observe("error")
     def _show_error(self, change: dict[str, Any]) -> None:
         self.error_label.value = f'<div style="color:#b00020">⚠ {html.escape(self.error)}</div>' if self.error else ""
+
+    @observe("confirmation")
+    def _ask_to_confirm(self, change: dict[str, Any]) -> None:
+        """The escalate button becomes the confirmation: the person sees what was found first."""
+        asking = bool(self.confirmation)
+        self.escalate_button.description = "↑ Escalate anyway" if asking else "↑ Escalate"
+        self.error_label.value = f'<div style="color:#8a5a00">🔒 {html.escape(self.confirmation)}</div>' if asking else ""
 
     @observe("route")
     def _show_route(self, change: dict[str, Any] | None = None) -> None:

@@ -36,6 +36,7 @@ from trooper.errors import TrooperError, UpstreamError
 from trooper.memory.compaction import ContextTooLarge, compact
 from trooper.memory.sitrep import Sitrep
 from trooper.memory.tokens import count_request_tokens
+from trooper.privacy.placeholders import Redactor, StreamRestorer
 from trooper.providers.base import CallOptions, Provider
 from trooper.routing.breaker import BreakerBoard
 from trooper.routing.classifier import classify
@@ -74,6 +75,8 @@ class Plan:
     candidates: list[Provider]
     #: The caller chose the route (a header, or the chat's local/cloud switch).
     forced: bool = False
+    #: ``TROOPER_PRIVACY=redact``: what the cloud gets placeholders for, and restores the answer.
+    redactor: Redactor | None = None
 
     def new_trail(self) -> Trail:
         return Trail(route=self.route, reason=self.reason, forced=self.forced)
@@ -107,6 +110,22 @@ def _added_nothing(error: UpstreamError, broken: UpstreamError | None) -> bool:
 
 def _not_configured(message: str) -> TrooperError:
     return TrooperError(503, message, "not_configured_error")
+
+
+def _no_local_for_private(kind: str, local: Provider | None, request: Request) -> TrooperError:
+    """Never a silent cloud call: a private turn no local model can answer is refused."""
+    why = (
+        f"the local model ({local.name}) cannot call tools"
+        if local is not None and request.needs_tools()
+        else "no local model is available"
+    )
+    return TrooperError(
+        503,
+        f"This conversation holds private data ({kind}), so TROOPER_PRIVACY=local keeps it on this machine, but {why}. "
+        "Start Ollama (`ollama pull llama3.1:8b`) or set LOCAL_OPENAI_URL; or set TROOPER_PRIVACY=redact to send the cloud "
+        "placeholders instead of the values.",
+        "not_configured_error",
+    )
 
 
 class Router:
@@ -152,9 +171,15 @@ class Router:
         """Who answers an escalated turn: the named escalation model, else the cloud chain."""
         return [self.escalation] if self.escalation is not None else list(self.cloud)
 
-    def plan(self, request: Request, forced: str | None = None, *, escalate: bool = False) -> Plan:
+    def plan(self, request: Request, forced: str | None = None, *, escalate: bool = False, private: str | None = None) -> Plan:
+        """``private``: the kind of private data that keeps this turn on this machine
+        (``routing.privacy``); the local tier answers it alone, with no cloud to fall back to."""
         local = self.local
         usable_local = local if local is not None and self._can_serve(local, request) else None
+        if private is not None:
+            if usable_local is None:
+                raise _no_local_for_private(private, local, request)
+            return Plan("local", f"privacy: {private}", [usable_local])
         if escalate:
             chain = self.escalation_chain()
             if not chain:
@@ -297,6 +322,8 @@ class Router:
             raise self._final_error(trail, no_answer) from None
         usage = (response.usage.input_tokens, response.usage.output_tokens)
         turn.succeeded(attempt, "ok", usage, model=response.model)
+        if plan.redactor is not None:
+            response = plan.redactor.restore(response)
         return response, trail, attempt.provider
 
     # ------------------------------------------------------------------ streaming
@@ -307,6 +334,7 @@ class Router:
         """Client-facing events. Raises ``RoutedError`` only before anything was yielded; after
         that a failure nothing can rescue ends the stream with a ``StreamError``."""
         stitcher = Stitcher()
+        restorer = plan.redactor.stream_restorer() if plan.redactor is not None else None
         turn = _StreamTurn(self, request, plan, options, recorder, trail, stitcher)
         begin: Callable[[], Attempt | None] = turn.first
         while True:
@@ -323,10 +351,10 @@ class Router:
             stitcher.begin_segment()
             try:
                 for event in opened.head:
-                    for item in stitcher.feed(event):
+                    for item in _restored(stitcher.feed(event), restorer):
                         yield item
                 async for event in opened.rest:
-                    for item in stitcher.feed(event):
+                    for item in _restored(stitcher.feed(event), restorer):
                         yield item
                 if not stitcher.finished:
                     raise _unterminated(attempt.provider)
@@ -348,6 +376,13 @@ class Router:
     async def aclose(self) -> None:
         for provider in set(self.remote_providers()):
             await provider.aclose()
+
+
+def _restored(events: list[StreamEvent], restorer: StreamRestorer | None) -> list[StreamEvent]:
+    """The events with the values of the placeholders they hold (``TROOPER_PRIVACY=redact``)."""
+    if restorer is None:
+        return events
+    return [out for event in events for out in restorer.restore(event)]
 
 
 def _without_images(message: Message) -> Message:
@@ -452,7 +487,10 @@ class _Turn(abc.ABC, Generic[T]):
 
     def _call(self, attempt: Attempt) -> tuple[Request, CallOptions]:
         options = self.router._options(self.options, attempt.provider, retry=attempt.tries > 1)
-        return self.router._prepare(self.request, attempt.provider, options, self.stitcher, self.recorder, self.trail)
+        request, options = self.router._prepare(self.request, attempt.provider, options, self.stitcher, self.recorder, self.trail)
+        if self.plan.redactor is not None and attempt.provider.tier != "local":
+            request = self.plan.redactor.redact(request)  # private values never leave the machine
+        return request, options
 
     @abc.abstractmethod
     def _budget(self) -> float:

@@ -24,6 +24,7 @@ from trooper.markdown_html import render_markdown
 from trooper.memory.identity import client_name
 from trooper.routing.admission import client_identity
 from trooper.routing.headers import Trail, decision_header, provider_header
+from trooper.routing.privacy import private_findings
 from trooper.routing.router import Plan, Router
 from trooper.server.body import LimitedBodyHandler
 from trooper.wire.sse import format_sse
@@ -134,6 +135,7 @@ class ChatSessionHandler(ChatHandler):
                 "sitrep": self.sessions.sitrep_now(session).to_dict(),
                 "stats": self.stats(session),
                 "cloud_available": bool(self.router.escalation_chain()),
+                "private": private_findings(events) if session.private is not None else [],
             }
         )
 
@@ -189,6 +191,7 @@ class StreamingChatHandler(ChatHandler):
                 "sitrep": self.sessions.sitrep_now(session).to_dict(),
                 "route": session.route,
                 "stats": self.stats(session),
+                "private": [{"finding": session.private}] if session.private is not None else [],
             },
         )
 
@@ -240,22 +243,40 @@ class ChatMessagesHandler(StreamingChatHandler):
 class ChatEscalateHandler(StreamingChatHandler):
     async def post(self, session_id: str) -> None:
         self.read_body()
+        confirmed = bool(self.request.body.strip()) and self.json_body().get("confirm") is True
         session = await self.chat_session(session_id)
         if not any(m.role == "user" for m in session.messages):
             raise InvalidRequest("nothing to escalate yet: send a message first")
+        if session.private is not None and self.state.settings.privacy == "local" and not confirmed:
+            # The session holds private data: the person must say, knowing what was found.
+            await self.ask_to_confirm(session)
+            return
         async with session.lock:
             turn = self.open_turn(session, chat_request(_up_to_last_question(session.messages)))
             try:
-                plan = self.runner.plan(turn, escalate=True)
+                plan = self.runner.plan(turn, escalate=True, confirmed=confirmed)
             except TrooperError as exc:
                 # The person asked for the cloud and did not get it: the dashboard says so too.
                 self.sessions.record_event(session, "escalation_failed", reason=exc.message)
                 await self.send_error_event(exc)
                 return
-            self.sessions.set_route(session, "cloud")
+            # A pinned session escalates one confirmed answer at a time: its next turns stay local.
+            route = "local" if confirmed and session.private is not None else "cloud"
+            self.sessions.set_route(session, route)
             escalated_to = plan.candidates[0].name
             self.sessions.record_event(session, "escalated", to=escalated_to)
-            await self.answer(turn, plan, first_event=("escalated", {"route": "cloud", "to": escalated_to}))
+            await self.answer(turn, plan, first_event=("escalated", {"route": route, "to": escalated_to}))
+
+    async def ask_to_confirm(self, session: LiveSession) -> None:
+        findings = private_findings(await self.state.store.events(session.id))
+        listed = ", ".join(f"{f['finding']} (turn {int(f['turn']) + 1})" for f in findings) or session.private
+        self.start_event_stream()
+        await self._send("confirm", {
+            "message": f"This conversation holds private data: {listed}. Escalating sends the whole conversation, "
+                       "with it, to the cloud. Escalate anyway?",
+            "findings": findings,
+        })
+        await self.drain_bounded()
 
 
 def _up_to_last_question(messages: list[Message]) -> list[Message]:

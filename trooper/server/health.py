@@ -7,6 +7,7 @@ server discovery ask it.
 from __future__ import annotations
 
 from trooper import __version__
+from trooper.routing.privacy import privacy_summary
 from trooper.server.base import BaseHandler
 
 
@@ -23,6 +24,7 @@ class HealthHandler(BaseHandler):
                 "cloud": [p.name for p in router.cloud],
                 "escalation": [p.name for p in router.escalation_chain()],
                 "breakers": {name: state for name, state in router.breakers.states().items()},
+                "privacy": privacy_summary(self.state.settings),
             }
         )
 

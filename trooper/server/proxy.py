@@ -34,6 +34,7 @@ from trooper.redaction import remember_secret
 from trooper.routing.admission import check_prompt_tokens, client_identity
 from trooper.routing.classifier import forced_route
 from trooper.routing.headers import Trail, trooper_headers
+from trooper.routing.privacy import holds_private_data
 from trooper.routing.router import Plan, RoutedError
 from trooper.server.base import BaseHandler
 from trooper.server.body import LimitedBodyHandler
@@ -241,7 +242,9 @@ class CountTokensHandler(LimitedBodyHandler):
         request = anthropic.decode_request(body)
         router = self.services.router
         try:
-            plan = router.plan(request, forced_route(self.request.headers, body))
+            # private data is not sent upstream to be counted: the estimate stays on the machine
+            private = holds_private_data(self.state.settings, request)
+            plan = None if private else router.plan(request, forced_route(self.request.headers, body))
         except TrooperError:
             plan = None  # no tier could answer it: the estimate still tells the client its size
         options = call_options(self.request.headers, anthropic_client_key(self.request.headers))

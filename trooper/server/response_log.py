@@ -12,6 +12,7 @@ from collections import OrderedDict
 from typing import Any
 
 from trooper.engine.sessions import TurnPlace
+from trooper.privacy.storage import StoreMask
 from trooper.store.base import Row, Store
 from trooper.store.records import ResponseRecord
 
@@ -20,13 +21,16 @@ MAX_REMEMBERED = 4096
 
 
 class ResponseLog:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, mask: StoreMask | None = None) -> None:
         self._store = store
+        #: Private values are kept masked, as in the turns (``TROOPER_PRIVACY``).
+        self._mask = mask
         self._places: OrderedDict[str, TurnPlace] = OrderedDict()
 
     def keep(self, response_id: str, place: TurnPlace, body: dict[str, Any]) -> None:
         """Keep a response; queued with its turn's writes, so the turn's commit covers it."""
-        self._store.add_response(ResponseRecord(response_id, place.session_id, place.branch, place.seq, body))
+        kept = body if self._mask is None else self._mask.data(body)
+        self._store.add_response(ResponseRecord(response_id, place.session_id, place.branch, place.seq, kept))
         self._places[response_id] = place
         while len(self._places) > MAX_REMEMBERED:
             self._places.popitem(last=False)
@@ -40,5 +44,6 @@ class ResponseLog:
         return None if row is None else TurnPlace(row["session_id"], row["branch"], row["seq"])
 
     async def get(self, response_id: str) -> Row | None:
-        """A kept response: its session and its ``body``, as its client received it."""
+        """A kept response: its session and its ``body``, as its client received it (private values
+        masked, as in the turns)."""
         return await self._store.get_response(response_id)

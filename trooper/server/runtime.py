@@ -12,6 +12,7 @@ from trooper.config import Settings
 from trooper.engine.live import LiveFeed
 from trooper.engine.sessions import SessionService
 from trooper.engine.turn_runner import TurnRunner
+from trooper.privacy.storage import StoreMask
 from trooper.providers.cloud import build_cloud_chain
 from trooper.providers.local import LocalTier, escalation_target
 from trooper.providers.upstream_client import open_upstream_client
@@ -52,9 +53,10 @@ class Runtime:
         # The router's chain is the one record of which clouds are configured (keys can be added
         # while running): everything else asks it.
         self.cloud_keys = CloudKeys(settings, self.client, self.router)
+        store_mask = StoreMask.of(settings)
         self.sessions = SessionService(
             self.store, self.feed, would_answer=lambda: self.router.cloud[0].model if self.router.cloud else None,
-            prices=settings.prices,
+            prices=settings.prices, mask=store_mask,
         )
         admission = StreamLimiter(settings.max_streams, settings.max_session_streams, settings.queue_seconds)
         self.prober = RecoveryProber(settings, self.router.remote_providers, self.router.breakers)
@@ -63,8 +65,8 @@ class Runtime:
             self.store,
             self.feed,
             services=Services(
-                self.router, self.sessions, TurnRunner(self.router, self.sessions, admission), self.local_tier,
-                ResponseLog(self.store), self.cloud_keys,
+                self.router, self.sessions, TurnRunner(self.router, self.sessions, admission, settings), self.local_tier,
+                ResponseLog(self.store, store_mask), self.cloud_keys,
             ),
         )
         self.app = make_app(self.state)

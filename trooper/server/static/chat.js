@@ -189,8 +189,11 @@ async function streamAnswer(path, body) {
   setBusy(true);
   refreshRouteActions();
   let answer = null;
+  let confirmation = null;
   const onEvent = (name, data) => {
-    if (name === "escalated") {
+    if (name === "confirm") {
+      confirmation = data;
+    } else if (name === "escalated") {
       route = data.route || "cloud";
       showRoute();
       addDivider("escalated", data.to);
@@ -202,6 +205,7 @@ async function streamAnswer(path, body) {
     } else if (name === "done") {
       if (!answer) answer = new Answer(data);
       answer.finish(data);
+      if (Array.isArray(data.private) && data.private.length) showPrivate(data.private);
       route = data.route || route;
       showRoute();
       showStats(data.stats);
@@ -226,6 +230,10 @@ async function streamAnswer(path, body) {
     setBusy(false);
     refreshRouteActions();
     loadSessionList();
+  }
+  // The session holds private data: escalate only when the person says so, knowing what was found.
+  if (confirmation && window.confirm(String(confirmation.message ?? ""))) {
+    await streamAnswer(path, { ...(body || {}), confirm: true });
   }
 }
 
@@ -308,9 +316,18 @@ function showConversation(chat) {
   scroller.scrollTop = scroller.scrollHeight;
 }
 
+/** A session holding private data is answered locally: say so, and what was found (never the value). */
+function showPrivate(findings) {
+  const pill = $("private-pill");
+  const list = Array.isArray(findings) ? findings : [];
+  pill.hidden = list.length === 0;
+  pill.title = list.map((f) => (Number.isInteger(f.turn) ? `${f.finding} (turn ${f.turn + 1})` : String(f.finding))).join(", ");
+}
+
 function showChatState(chat) {
   route = chat.route === "cloud" ? "cloud" : "local";
   cloudAvailable = chat.cloud_available !== false;
+  showPrivate(chat.private);
   showRoute();
   showStats(chat.stats);
   renderSitrep($("sitrep"), chat.sitrep);
@@ -348,6 +365,7 @@ function startNewChat() {
   openRequest += 1;
   sessionId = "";
   route = "local";
+  showPrivate([]);
   setSessionHash("");
   messages.replaceChildren();
   $("empty-chat").hidden = false;

@@ -230,6 +230,7 @@ function renderSessionHead(session, transcript) {
 
 const EVENT_BADGES = {
   escalated: "badge-cloud", returned: "badge-local", fallback: "badge-warn", rescue: "badge-warn", hedge: "badge-warn",
+  privacy_pinned: "badge-warn", privacy_finding: "badge-warn", privacy_overridden: "badge-warn", privacy_escalation_confirmed: "badge-cloud",
   breaker_open: "badge-danger", error: "badge-danger", escalation_failed: "badge-danger",
 };
 

@@ -1,0 +1,51 @@
+"""Placeholders on their own: stable per session, restored in text, JSON and split stream deltas."""
+
+from __future__ import annotations
+
+import json
+
+from trooper.conversation import BlockStop, Message, MessageStop, Request, TextBlock, TextDelta, ToolInputDelta, ToolUseBlock
+from trooper.privacy import CustomRules
+from trooper.privacy.placeholders import Placeholders, Redactor
+
+KEY = "AKIAQ3EGRTW5J2KD7XPL"
+PASSWORD = 'p4ss\\w0rd-Zq81x'  # a backslash: JSON must escape it
+
+
+def redactor() -> Redactor:
+    return Redactor(Placeholders(), CustomRules())
+
+
+def test_each_value_gets_one_placeholder_for_the_whole_session():
+    r = redactor()
+    request = Request("m", [
+        Message("user", [TextBlock(f"key {KEY}, mail jane.doe@acme.io")]),
+        Message("assistant", [ToolUseBlock("t1", "deploy", {"env": {"AWS": KEY}})]),
+        Message("user", [TextBlock(f"again {KEY}")]),
+    ])  # fmt: skip
+    out = r.redact(request)
+    assert out.messages[0].content[0].text == "key [SECRET_1], mail [EMAIL_2]"
+    assert out.messages[1].content[0].input == {"env": {"AWS": "[SECRET_1]"}}
+    assert out.messages[2].content[0].text == "again [SECRET_1]"
+    assert KEY not in repr(out)
+
+
+def test_a_placeholder_split_across_deltas_is_restored_and_json_stays_valid():
+    r = redactor()
+    r.redact(Request("m", [Message("user", [TextBlock(f"key {KEY} and DB_PASSWORD='{PASSWORD}'")])]))
+    restorer = r.stream_restorer()
+    events = [
+        TextDelta(0, "use [SEC"), TextDelta(0, "RET_1"), TextDelta(0, "] now ["), BlockStop(0),
+        ToolInputDelta(1, '{"password": "[SECR'), ToolInputDelta(1, 'ET_2]"}'), BlockStop(1), MessageStop(),
+    ]  # fmt: skip
+    out = [e for event in events for e in restorer.restore(event)]
+    text = "".join(e.text for e in out if isinstance(e, TextDelta))
+    arguments = "".join(e.partial_json for e in out if isinstance(e, ToolInputDelta))
+    assert text == f"use {KEY} now ["
+    assert json.loads(arguments) == {"password": PASSWORD}
+    assert isinstance(out[-1], MessageStop)
+
+
+def test_unknown_placeholders_and_plain_brackets_pass_through():
+    r = redactor()
+    assert r.placeholders.restore_text("a [SECRET_9] and [x]") == "a [SECRET_9] and [x]"

@@ -1,0 +1,33 @@
+"""Which messages are looked at: those a session has not seen, with the texts a secret can hide in."""
+
+from __future__ import annotations
+
+from trooper.conversation import Message, TextBlock, ToolResultBlock, ToolUseBlock
+from trooper.privacy import compile_rules
+from trooper.privacy.turns import find_in_turns, unseen_from
+
+KEY = "AKIAQ3EGRTW5J2KD7XPL"
+
+
+def user(text: str) -> Message:
+    return Message("user", [TextBlock(text)])
+
+
+def test_only_the_messages_a_session_has_not_seen_are_looked_at():
+    history = [user(f"old {KEY}"), Message("assistant", [TextBlock("ok")]), user("new question")]
+    assert unseen_from(2, history) == 2
+    assert find_in_turns(history, unseen_from(2, history), compile_rules([], [])) == []
+    # a rewritten (shorter) history: its last run of user messages is new
+    assert unseen_from(5, history) == 2
+    assert [f.turn for f in find_in_turns(history, 0, compile_rules([], []))] == [0]
+
+
+def test_tool_results_and_tool_call_paths_are_looked_at():
+    rules = compile_rules([], ["**/.env"])
+    messages = [
+        Message("assistant", [ToolUseBlock("t1", "Read", {"file_path": "/srv/app/.env"})]),
+        Message("user", [ToolResultBlock("t1", [TextBlock(f"AWS_ACCESS_KEY_ID={KEY}")])]),
+    ]
+    found = find_in_turns(messages, 0, rules)
+    assert [(f.turn, f.finding.kind) for f in found] == [(0, "private_path"), (1, "aws_access_key")]
+    assert found[1].describe() == {"finding": "aws_access_key", "category": "secret", "turn": 1}

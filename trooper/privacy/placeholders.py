@@ -1,0 +1,197 @@
+"""``TROOPER_PRIVACY=redact``: each private value becomes a placeholder (``[SECRET_1]``,
+``[EMAIL_2]``) before a request leaves the machine, and the placeholders in the answer become the
+values again — in text, in tool-call arguments, and in streams where a placeholder arrives split
+across deltas.
+
+A session's placeholders are stable (the same value is the same placeholder on every turn, so the
+cloud model can refer to it) and live in memory only: the mapping holds the values.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import OrderedDict
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from trooper.conversation import (
+    Block,
+    BlockStop,
+    Message,
+    MessageStop,
+    Request,
+    Response,
+    StreamEvent,
+    TextBlock,
+    TextDelta,
+    ToolInputDelta,
+    ToolResultBlock,
+    ToolUseBlock,
+)
+from trooper.privacy.custom import CustomRules
+from trooper.privacy.detect import detect
+from trooper.privacy.findings import Finding
+
+#: Finding kind → the word of its placeholder; every secret is a SECRET.
+_LABELS = {
+    "email": "EMAIL", "phone": "PHONE", "card_number": "CARD", "iban": "IBAN", "national_id": "NATIONAL_ID",
+    "ip_address": "IP",
+}  # fmt: skip
+PLACEHOLDER = re.compile(r"\[(?:SECRET|EMAIL|PHONE|CARD|IBAN|NATIONAL_ID|IP)_\d{1,6}\]")
+#: The longest placeholder: a stream holds back at most this much text to restore a split one.
+_LONGEST = len("[NATIONAL_ID_999999]")
+_PARTIAL = re.compile(r"\[[A-Z_]*\d*$")
+#: Texts already redacted, by their content: a history resent on every turn is scanned once.
+_CACHE_SIZE = 4096
+
+
+@dataclass
+class Placeholders:
+    """One session's values and their placeholders."""
+
+    by_value: dict[str, str] = field(default_factory=dict)
+    by_placeholder: dict[str, str] = field(default_factory=dict)
+    _redacted: OrderedDict[str, str] = field(default_factory=OrderedDict)
+
+    def placeholder(self, value: str, found: Finding) -> str:
+        known = self.by_value.get(value)
+        if known is None:
+            label = "SECRET" if found.category == "secret" else _LABELS.get(found.kind, "SECRET")
+            known = f"[{label}_{len(self.by_value) + 1}]"
+            self.by_value[value] = known
+            self.by_placeholder[known] = value
+        return known
+
+    def redact_text(self, text: str, rules: CustomRules) -> str:
+        cached = self._redacted.get(text)
+        if cached is not None:
+            self._redacted.move_to_end(text)
+            return cached
+        parts, position = [], 0
+        for found in detect(text, rules):
+            parts += [text[position : found.start], self.placeholder(text[found.start : found.end], found)]
+            position = found.end
+        redacted = "".join(parts) + text[position:]
+        # a value found elsewhere in the session is masked here too, whatever surrounds it
+        for value, known in self.by_value.items():
+            if value in redacted:
+                redacted = redacted.replace(value, known)
+        self._redacted[text] = redacted
+        if len(self._redacted) > _CACHE_SIZE:
+            self._redacted.popitem(last=False)
+        return redacted
+
+    def restore_text(self, text: str, *, in_json: bool = False) -> str:
+        if "[" not in text or not self.by_placeholder:
+            return text
+
+        def value(match: re.Match[str]) -> str:
+            original = self.by_placeholder.get(match.group())
+            if original is None:
+                return match.group()
+            return json.dumps(original)[1:-1] if in_json else original
+
+        return PLACEHOLDER.sub(value, text)
+
+
+class Redactor:
+    """Applies a session's placeholders to a request going out and to the answer coming back."""
+
+    def __init__(self, placeholders: Placeholders, rules: CustomRules) -> None:
+        self.placeholders = placeholders
+        self.rules = rules
+
+    # the request, on its way to the cloud
+
+    def redact(self, request: Request) -> Request:
+        messages = [self._message(m) for m in request.messages]
+        system = self._text(request.system) if request.system else request.system
+        blocks = [replace(b, text=self._text(b.text)) for b in request.system_blocks] if request.system_blocks else request.system_blocks
+        return replace(request, messages=messages, system=system, system_blocks=blocks)
+
+    def _text(self, text: str) -> str:
+        return self.placeholders.redact_text(text, self.rules)
+
+    def _message(self, message: Message) -> Message:
+        return Message(message.role, [self._block(b) for b in message.content])
+
+    def _block(self, block: Block) -> Block:
+        if isinstance(block, TextBlock):
+            return replace(block, text=self._text(block.text))
+        if isinstance(block, ToolResultBlock):
+            return replace(block, content=[replace(p, text=self._text(p.text)) if isinstance(p, TextBlock) else p for p in block.content])
+        if isinstance(block, ToolUseBlock):
+            return replace(block, input=_map_strings(block.input, self._text))
+        return block
+
+    # the answer, on its way back to the client
+
+    def restore(self, response: Response) -> Response:
+        return replace(response, content=[self._restored(b) for b in response.content])
+
+    def _restored(self, block: Block) -> Block:
+        if isinstance(block, TextBlock):
+            return replace(block, text=self.placeholders.restore_text(block.text))
+        if isinstance(block, ToolUseBlock):
+            return replace(block, input=_map_strings(block.input, self.placeholders.restore_text))
+        return block
+
+    def stream_restorer(self) -> StreamRestorer:
+        return StreamRestorer(self.placeholders)
+
+
+class StreamRestorer:
+    """Restores one answer's stream: text that may be the start of a placeholder waits for the
+    delta that completes it (or for its block's end)."""
+
+    def __init__(self, placeholders: Placeholders) -> None:
+        self.placeholders = placeholders
+        #: block index → (text held back, whether it is tool-call JSON)
+        self._held: dict[int, tuple[str, bool]] = {}
+
+    def restore(self, event: StreamEvent) -> Iterator[StreamEvent]:
+        if isinstance(event, TextDelta):
+            yield from self._delta(event.index, event.text, in_json=False)
+        elif isinstance(event, ToolInputDelta):
+            yield from self._delta(event.index, event.partial_json, in_json=True)
+        else:
+            if isinstance(event, BlockStop | MessageStop):
+                indexes = [event.index] if isinstance(event, BlockStop) else list(self._held)
+                for index in indexes:
+                    held, in_json = self._held.pop(index, ("", False))
+                    if held:
+                        yield _delta(index, self.placeholders.restore_text(held, in_json=in_json), in_json)
+            yield event
+
+    def _delta(self, index: int, text: str, *, in_json: bool) -> Iterator[StreamEvent]:
+        held, _ = self._held.pop(index, ("", in_json))
+        ready, rest = _split_partial(held + text)
+        if rest:
+            self._held[index] = (rest, in_json)
+        if ready:
+            yield _delta(index, self.placeholders.restore_text(ready, in_json=in_json), in_json)
+
+
+def _delta(index: int, text: str, in_json: bool) -> StreamEvent:
+    return ToolInputDelta(index, text) if in_json else TextDelta(index, text)
+
+
+def _split_partial(text: str) -> tuple[str, str]:
+    """``text`` cut before a trailing ``[`` that may begin a placeholder the next delta finishes."""
+    start = text.rfind("[", max(0, len(text) - _LONGEST))
+    if start >= 0 and _PARTIAL.fullmatch(text, start):
+        return text[:start], text[start:]
+    return text, ""
+
+
+def _map_strings(value: Any, change: Any) -> Any:
+    """``value`` (a tool call's arguments) with ``change`` applied to every string in it."""
+    if isinstance(value, str):
+        return change(value)
+    if isinstance(value, dict):
+        return {key: _map_strings(item, change) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_map_strings(item, change) for item in value]
+    return value

@@ -1,0 +1,62 @@
+"""What the store keeps of private data: secrets masked (``[REDACTED:aws_access_key]``), personal
+data masked too unless ``TROOPER_PRIVACY_STORE_PERSONAL`` keeps it. Applied to each turn's blocks
+and to each SITREP as they are written, so the SQLite file, the pages, the DataFrames and the
+``/recovery`` context (all read from the store) never hold a secret in clear."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+from trooper.config import Settings
+from trooper.conversation import Message, block_from_dict, block_to_dict
+from trooper.privacy.custom import CustomRules
+from trooper.privacy.detect import detect
+
+#: Texts already masked, by content: a reloaded session's history is compared masked on each turn.
+_CACHE_SIZE = 4096
+
+
+class StoreMask:
+    def __init__(self, rules: CustomRules, *, keep_personal: bool) -> None:
+        self.rules = rules
+        self.keep_personal = keep_personal
+        self._masked: OrderedDict[str, str] = OrderedDict()
+
+    @classmethod
+    def of(cls, settings: Settings) -> StoreMask | None:
+        """The mask ``settings`` ask for; None when privacy is off (today's store)."""
+        if settings.privacy == "off":
+            return None
+        return cls(settings.private_rules, keep_personal=settings.privacy_store_personal)
+
+    def text(self, text: str) -> str:
+        masked = self._masked.get(text)
+        if masked is None:
+            masked = self._masked[text] = self._mask(text)
+            if len(self._masked) > _CACHE_SIZE:
+                self._masked.popitem(last=False)
+        return masked
+
+    def _mask(self, text: str) -> str:
+        parts, position = [], 0
+        for found in detect(text, self.rules):
+            if found.category == "personal" and self.keep_personal:
+                continue
+            parts += [text[position : found.start], f"[REDACTED:{found.kind}]"]
+            position = found.end
+        return "".join(parts) + text[position:] if parts else text
+
+    def data(self, value: Any) -> Any:
+        """``value`` (stored blocks, a SITREP) with every string in it masked."""
+        if isinstance(value, str):
+            return self.text(value)
+        if isinstance(value, list):
+            return [self.data(item) for item in value]
+        if isinstance(value, dict):
+            return {key: self.data(item) for key, item in value.items()}
+        return value
+
+    def message(self, message: Message) -> Message:
+        """``message`` as the store keeps it (and gives it back after a restart)."""
+        return Message(message.role, [block_from_dict(b) for b in self.data([block_to_dict(b) for b in message.content])])
