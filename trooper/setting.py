@@ -134,23 +134,24 @@ def as_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
 
 
 def as_int(env: Mapping[str, str], name: str, default: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from exc
+    return _as_number(env, name, default, int, "a whole number")
 
 
 def as_float(env: Mapping[str, str], name: str, default: float) -> float:
+    return _as_number(env, name, default, float, "a number")
+
+
+N = TypeVar("N", int, float)
+
+
+def _as_number(env: Mapping[str, str], name: str, default: N, parse: Callable[[str], N], what: str) -> N:
     raw = env.get(name, "").strip()
     if not raw:
         return default
     try:
-        return float(raw)
+        return parse(raw)
     except ValueError as exc:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from exc
+        raise ConfigError(f"{name} must be {what}, got {raw!r}") from exc
 
 
 def as_percentile(env: Mapping[str, str], name: str, default: float) -> float:
