@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from trooper.memory.triggers import ascii_words, derive_triggers
+
 MAX_ITEM_WORDS = 12
 #: How much of a tool's output is read for its verdict, and how many of its last lines for counts.
 _TAIL_CHARS = 4000
@@ -37,6 +39,18 @@ _FAILED = re.compile(
     r"^Error: |\bERROR\b|Tests?: +\d+ failed|could not compile",
     re.MULTILINE,
 )
+#: Words (or substrings) any ``_FAILED`` match holds: an output without any did not fail, and
+#: most outputs hold none, which a look-up tells far faster than the regex's scan.
+_FAILED_TRIGGERS = derive_triggers([_FAILED.pattern])
+
+
+def _reports_failure(output: str) -> bool:
+    """Whether ``_FAILED`` matches in ``output``."""
+    if output.isascii() and not _FAILED_TRIGGERS.any_in_ascii(ascii_words(output), output):
+        return False
+    return bool(_FAILED.search(output))
+
+
 #: The line of a result that says how it went ("3 failed, 41 passed in 2.1s", "ok  ./...").
 _SUMMARY = re.compile(
     r"^.*\b(?:\d+ (?:passed|failed|tests?|examples?|specs?)|Tests?:|tests? (?:passed|failed)|"
@@ -152,7 +166,7 @@ def read_tool_call(name: str, tool_input: dict[str, Any], output: str, is_error:
     command = command_of(name, tool_input)
     if command is None:
         return None
-    failed = is_error or bool(_FAILED.search(output[-_TAIL_CHARS:]))
+    failed = is_error or _reports_failure(output[-_TAIL_CHARS:])
     if "git commit" in command and not failed:
         line = _COMMIT_LINE.search(output)
         message = line.group(3) if line else _commit_message(command)

@@ -12,7 +12,6 @@ and, when they fail, an open loop.
 from __future__ import annotations
 
 import copy
-import heapq
 import re
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
@@ -25,6 +24,7 @@ from trooper.memory.sitrep import agent_steps, cues
 from trooper.memory.sitrep.agent_steps import MAX_ITEM_WORDS
 from trooper.memory.sitrep.entities import extract_entities, extract_errors
 from trooper.memory.sitrep.intent import read_intent, read_refinement
+from trooper.memory.sitrep.ranking import Ranking
 from trooper.memory.tokens import count_tokens
 
 HEAD_CHARS = 1000
@@ -253,7 +253,7 @@ class SitrepBuilder:
         self._supported: set[str] = set()
         #: Entity → how many times it was named, each mention weighted by the entity's kind
         #: (``_weight``): the most named rank first.
-        self._entities: dict[str, float] = {}
+        self._entities = Ranking()
         #: The ranked entities as last built; None when a new mention may have changed them.
         self._top: list[str] | None = None
         #: File name → the path it was last named by: a file is one entity however it is reached.
@@ -325,13 +325,12 @@ class SitrepBuilder:
             if known is not None and known != entity and (known.endswith("/" + entity) or entity.endswith("/" + known)):
                 entity = min(known, entity, key=len)  # one file named from two roots: the shorter name
                 if known != entity and known in self._entities:
-                    self._entities[entity] = self._entities.pop(known)
+                    self._entities.rename(known, entity)
                     self._top = None
             self._paths[name] = entity
         elif entity in self._paths:
             return  # a bare file name repeating a path already known
-        count = self._entities.get(entity, 0.0) + _weight(entity)
-        self._entities[entity] = count
+        count = self._entities.add(entity, _weight(entity))
         top = self._top
         if top is not None and (len(top) < MAX_ENTITIES or entity in top or count > self._entities[top[-1]]):
             self._top = None  # the ranking may change: computed again at the next build
@@ -520,6 +519,11 @@ class SitrepBuilder:
         loops += [f"PR #{number} awaiting review" for number in self._prs]
         return loops
 
+    def _evidence_of(self, items: list[str]) -> dict[str, dict[str, object]]:
+        """Each item's evidence, in the items' order (iterated in C: ``build`` runs every turn)."""
+        known = list(filter(self._evidence.__contains__, items))
+        return dict(zip(known, map(self._evidence.__getitem__, known)))
+
     def build(self) -> Sitrep:
         steps = list(self._steps)
         loops = [loop.text for loop in self._loops] + self._git_loops()
@@ -527,7 +531,7 @@ class SitrepBuilder:
             (steps if status == "completed" else loops).append(item)
         loops += self._questions
         if self._top is None:
-            self._top = _ranked(self._entities)
+            self._top = self._entities.top(MAX_ENTITIES)
         entities = list(self._top)
         return Sitrep(
             intent=self._intent,
@@ -539,7 +543,7 @@ class SitrepBuilder:
             decisions=list(self._decisions),
             constraints=list(self._constraints),
             turn_count=self._turns,
-            evidence={item: self._evidence[item] for item in steps + loops if item in self._evidence},
+            evidence=self._evidence_of(steps + loops),
         )
 
 
@@ -559,7 +563,9 @@ def _code_names(text: str) -> tuple[str, ...]:
 
 
 # A list item of a report: "- `app/routers/items.py`: offset is now (page - 1) * size", "2. Added …".
-_LIST_ITEM = re.compile(r"^[ \t]*(?:[-*•]|\d{1,2}[.)])[ \t]+(.+)$", re.M)
+# Searched in the text after a "\n", that opens every line: a pattern opening with a literal is
+# scanned for it in C, where ``^`` under re.M is tried at every position.
+_LIST_ITEM = re.compile(r"\n[ \t]*(?:[-*•]|\d{1,2}[.)])[ \t]+([^\n]+)")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
@@ -568,7 +574,7 @@ def _wrap_up_items(text: str) -> tuple[tuple[str, str], ...]:
     """The items of a report's lists that say what was done (their first sentence each): not a
     question, a plan, something pending or a problem left."""
     items = []
-    for line in _LIST_ITEM.findall(text):
+    for line in _LIST_ITEM.findall("\n" + text):
         sentence = _SENTENCE_END.split(line.strip(), 1)[0]
         lowered = sentence.lower()
         if cues.is_question(lowered) or cues.is_planned_or_open(lowered):
@@ -629,14 +635,6 @@ def _weight(entity: str) -> float:
     else:
         kind = "code"
     return _KIND_WEIGHTS[kind]
-
-
-def _ranked(counts: dict[str, float]) -> list[str]:
-    """The most named entities first (first named first among equals), at most ``MAX_ENTITIES``.
-
-    ``nlargest`` is stable and keeps the dict's insertion order among equal counts.
-    """
-    return heapq.nlargest(MAX_ENTITIES, counts, key=counts.__getitem__)
 
 
 def _project_path(path: str) -> str:
