@@ -237,6 +237,19 @@ class _Loop:
     turn: int = 0
 
 
+class _Unique:
+    """``list(dict.fromkeys(items))``, kept from one build to the next: most turns add no item."""
+
+    def __init__(self) -> None:
+        self._items: list[str] = []
+        self._unique: list[str] = []
+
+    def __call__(self, items: list[str]) -> list[str]:
+        if items != self._items:  # the same strings: compared by identity, in C
+            self._items, self._unique = list(items), list(dict.fromkeys(items))
+        return list(self._unique)
+
+
 class SitrepBuilder:
     """Folds a conversation, message by message, into a ``Sitrep``."""
 
@@ -279,6 +292,14 @@ class SitrepBuilder:
         self._hashes: set[str] = set()
         self._prs: dict[str, None] = {}
         self._evidence: dict[str, dict[str, object]] = {}
+        #: Evidence noted so far, and ``build``'s last evidence map with the items and count it was
+        #: built for: most turns change neither, and the map costs O(items) to gather.
+        self._notes = 0
+        self._built_evidence: tuple[list[str], int, dict[str, dict[str, object]]] = ([], 0, {})
+        self._unique_steps = _Unique()
+        self._unique_resolved = _Unique()
+        #: ``_confidence``'s inputs and result at the last build.
+        self._built_confidence: tuple[tuple[object, ...], float] = ((), 0.0)
         self._previous_lead = ""
         self._turns = 0
         #: User turns with text (tool results aside).
@@ -433,6 +454,7 @@ class SitrepBuilder:
 
     def _note(self, item: str, sentence: str) -> None:
         self._evidence[item] = {"turn": self._turns - 1, "text": _item(sentence)}
+        self._notes += 1
 
     # ------------------------------------------------------------ sentences
 
@@ -503,6 +525,12 @@ class SitrepBuilder:
     def _confidence(self, entities: list[str]) -> float:
         if not self._intent:
             return 0.0
+        inputs = (self._intent, self._explicit, self._pivots, len(self._supported), entities)
+        if self._built_confidence[0] != inputs:
+            self._built_confidence = (inputs, self._score(entities))
+        return self._built_confidence[1]
+
+    def _score(self, entities: list[str]) -> float:
         words = self._intent_words
         support = len(self._supported) / len(words) if words else 0.0
         names_entity = any(e.lower() in self._intent for e in entities)
@@ -521,8 +549,12 @@ class SitrepBuilder:
 
     def _evidence_of(self, items: list[str]) -> dict[str, dict[str, object]]:
         """Each item's evidence, in the items' order (iterated in C: ``build`` runs every turn)."""
-        known = list(filter(self._evidence.__contains__, items))
-        return dict(zip(known, map(self._evidence.__getitem__, known)))
+        built_items, built_notes, built = self._built_evidence
+        if built_notes != self._notes or built_items != items:
+            known = list(filter(self._evidence.__contains__, items))
+            built = dict(zip(known, map(self._evidence.__getitem__, known)))
+            self._built_evidence = (items, self._notes, built)
+        return dict(built)
 
     def build(self) -> Sitrep:
         steps = list(self._steps)
@@ -538,8 +570,8 @@ class SitrepBuilder:
             confidence=self._confidence(entities),
             entities=entities,
             open_loops=list(dict.fromkeys(loops)),
-            completed_steps=list(dict.fromkeys(steps)),
-            resolved_loops=list(dict.fromkeys(self._resolved)),
+            completed_steps=self._unique_steps(steps),
+            resolved_loops=self._unique_resolved(self._resolved),
             decisions=list(self._decisions),
             constraints=list(self._constraints),
             turn_count=self._turns,

@@ -414,11 +414,11 @@ def read_turn(text: str, from_user: bool, words: set[str] | None = None) -> Turn
     The turn's words (``turn_words``, given when the caller has them) are looked up once: a
     rule family none of whose trigger words occurs is not scanned for, and a sentence holding
     none of the turn's triggers is passed by. Sentences that say nothing are left out (each
-    reading names the sentence before it), and so are all of them in a turn without ``any_cue``.
+    reading names the sentence before it), and a turn without ``any_cue`` is not split at all.
     """
     lowered = text.lower()
     cues = _turn_cues(lowered, from_user, turn_words(lowered) if words is None else words)
-    if cues.say_nothing():
+    if cues.say_nothing() or not any_cue(lowered):
         return Turn([], first_sentence(text))
     readings = []
     lead = ""
@@ -432,4 +432,4 @@ def read_turn(text: str, from_user: bool, words: set[str] | None = None) -> Turn
             if reading:
                 readings.append(reading)
             previous = sentence
-    return Turn(readings if readings and any_cue(lowered) else [], lead)
+    return Turn(readings, lead)

@@ -241,6 +241,8 @@ def extract_errors(text: str) -> list[str]:
 
     Tool outputs are long and mostly free of errors, so only the lines that could name one are
     read (and the line after a ``SQLSTATE``, whose code may follow it there)."""
+    if not _MAY_NAME_ERROR.search(text):  # one scan in C rules out most outputs
+        return []
     lines = text.splitlines()
     wanted = [i for i, line in enumerate(lines) if _MAY_NAME_ERROR.search(line)]
     if not wanted:
