@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from trooper.memory.triggers import ascii_words, derive_triggers
+from trooper.memory.triggers import GatedSearch
 
 MAX_ITEM_WORDS = 12
 #: How much of a tool's output is read for its verdict, and how many of its last lines for counts.
@@ -39,16 +39,8 @@ _FAILED = re.compile(
     r"^Error: |\bERROR\b|Tests?: +\d+ failed|could not compile",
     re.MULTILINE,
 )
-#: Words (or substrings) any ``_FAILED`` match holds: an output without any did not fail, and
-#: most outputs hold none, which a look-up tells far faster than the regex's scan.
-_FAILED_TRIGGERS = derive_triggers([_FAILED.pattern])
-
-
-def _reports_failure(output: str) -> bool:
-    """Whether ``_FAILED`` matches in ``output``."""
-    if output.isascii() and not _FAILED_TRIGGERS.any_in_ascii(ascii_words(output), output):
-        return False
-    return bool(_FAILED.search(output))
+#: ``_FAILED`` searched only for the alternatives whose words an output holds: most hold none.
+_reports_failure = GatedSearch(_FAILED).search
 
 
 #: The line of a result that says how it went ("3 failed, 41 passed in 2.1s", "ok  ./...").
@@ -156,8 +148,8 @@ def _summary(output: str, failed: bool) -> str:
         return ", ".join(counts)
     if failed:
         lines = [line.strip(" =-") for line in tail.splitlines() if line.strip(" =-")]
-        errors = [line for line in lines if _FAILED.search(line)]
-        return (errors or lines or [""])[0]
+        first_error = next((line for line in lines if _FAILED.search(line)), None)
+        return first_error if first_error is not None else (lines or [""])[0]
     return ""
 
 
