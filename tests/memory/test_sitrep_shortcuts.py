@@ -12,7 +12,7 @@ import re
 
 from tests.memory.corpus import load_split
 from trooper.conversation import ToolResultBlock
-from trooper.memory.sitrep import agent_steps, cues
+from trooper.memory.sitrep import agent_steps, cues, entities
 from trooper.memory.sitrep.builder import _LIST_ITEM, SitrepBuilder, _window, extract_sitrep
 from trooper.memory.sitrep.intent import read_refinement
 from trooper.memory.sitrep.ranking import Ranking
@@ -51,6 +51,11 @@ def test_list_items_after_a_newline_are_the_multiline_pattern():
     multiline = re.compile(r"^[ \t]*(?:[-*•]|\d{1,2}[.)])[ \t]+(.+)$", re.M)
     for text in TEXTS + _fuzzed(4000, 3):
         assert _LIST_ITEM.findall("\n" + text) == multiline.findall(text), text
+
+
+def test_log_lines_after_a_newline_are_the_multiline_pattern():
+    for text in TEXTS + _fuzzed(4000, 5) + [f"x\n{line}" for line in ("2024-01-02 x", "  at a.b(", 'File "x"', "12:00:00")]:
+        assert bool(entities._HAS_LOG_LINE.search("\n" + text)) == bool(entities._LOG_LINE.search(text)), text
 
 
 def test_a_long_turns_refinement_is_found_with_or_without_its_words():

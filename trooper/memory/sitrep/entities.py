@@ -86,6 +86,9 @@ _MAY_NAME_ERROR = re.compile(
 _VENDOR_CODE = re.compile(r"ORA-\d{5}|E\d{4}|TS\d{4}|CS\d{4}", re.ASCII)
 # Lines of logs and stack traces: only their error codes count, not their numbers and frames.
 _LOG_LINE = re.compile(r"^[ \t]*(?:\[?\d{4}-\d\d-\d\d[T ]|\d\d:\d\d:\d\d|at [\w.$]+\(|File \").*$", re.MULTILINE)
+#: Whether a text after a "\n" holds such a line: opening with a literal, it is scanned for it in
+#: C, where ``^`` under re.M is tried at every position.
+_HAS_LOG_LINE = re.compile(r"\n[ \t]*(?:\[?\d{4}-\d\d-\d\d[T ]|\d\d:\d\d:\d\d|at [\w.$]+\(|File \")")
 
 
 def _clean(text: str) -> str:
@@ -257,7 +260,7 @@ def extract_entities(text: str, words: set[str] | None = None) -> list[str]:
     ``words``: the ``\\w`` runs of the lowercase text, when the caller has them: without a run of
     a technology's name among them, no technology is looked for.
     """
-    prose = _LOG_LINE.sub("", text) if ("\n" in text and _LOG_LINE.search(text)) else text
+    prose = _LOG_LINE.sub("", text) if ("\n" in text and _HAS_LOG_LINE.search("\n" + text)) else text
     cleaned = _clean(prose)
     tokens = cleaned.split()
     found: dict[str, None] = dict.fromkeys(_technologies(tokens, cleaned.lower(), words))
