@@ -235,8 +235,19 @@ def _technologies(tokens: list[str], lowered: str, text_words: set[str] | None) 
     ambiguous = words & _AMBIGUOUS_NAMES
     if ambiguous:
         for word in sorted(ambiguous, key=lambda word: (lowered.find(word), word)):  # never set order: hash-seeded
-            if any(_ambiguous_is_meant(tokens, i) for i, w in enumerate(lowered_tokens) if w == word):
+            if _meant_somewhere(tokens, lowered_tokens, word):
                 yield AMBIGUOUS[word]
+
+
+def _meant_somewhere(tokens: list[str], lowered_tokens: list[str], word: str) -> bool:
+    """Whether one of ``word``'s occurrences names the technology (found by ``list.index``, in C:
+    "go" is in many a turn of many tokens)."""
+    index = -1
+    for _ in range(lowered_tokens.count(word)):
+        index = lowered_tokens.index(word, index + 1)
+        if _ambiguous_is_meant(tokens, index):
+            return True
+    return False
 
 
 def extract_errors(text: str) -> list[str]:
