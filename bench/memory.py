@@ -1,6 +1,7 @@
 """Session memory benchmark: SITREP extraction, its incremental path, compaction, the classifier.
 
-Run: ``.venv/bin/python bench/memory.py``. Times are process CPU time (``time.process_time``,
+Run: ``.venv/bin/python bench/memory.py``; ``--baseline DIR`` (another checkout, ``git worktree
+add DIR main``) instead times the SITREP targets of both trees in alternated fresh processes. Times are process CPU time (``time.process_time``,
 best of several rounds), so other processes on shared cores do not count. Sessions are built by
 cycling the dev split of the labelled corpus in ``tests/data/sessions`` (its long turns included), so turn sizes
 are realistic rather than uniform. Every round starts with the SITREP's text cache cleared; the
@@ -10,13 +11,19 @@ are realistic rather than uniform. Every round starts with the SITREP's text cac
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import platform
+import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Callable
 
-ROOT = Path(__file__).resolve().parents[1]
+#: The checkout whose ``trooper`` is measured: this one, or a baseline's (``--baseline``).
+_TREE_VARIABLE = "TROOPER_BENCH_TREE"
+ROOT = Path(os.environ.get(_TREE_VARIABLE) or Path(__file__).resolve().parents[1])
 sys.path.insert(0, str(ROOT))
 
 from tests.memory.corpus import load_corpus  # noqa: E402
@@ -122,10 +129,51 @@ def table(title: str, header: tuple[str, ...], rows: list[tuple[object, ...]]) -
         print("| " + " | ".join(str(cell) for cell in row) + " |")
 
 
+SITREP_TARGET_TURNS = 1_000
+
+
+def sitrep_figures() -> dict[str, float]:
+    """The two SITREP targets' measures on the 1,000-turn all-new-text session: cold ms (best of 5)
+    and the incremental median µs (median of three runs' medians)."""
+    session = distinct(session_of_turns(corpus_stream(), SITREP_TARGET_TURNS))
+    cold = best_ms(lambda: extract_sitrep(session))
+    return {"cold_ms": cold, "incremental_us": statistics.median(incremental_us(session)[0] for _ in range(3))}
+
+
+def compare(baseline: Path, runs: int) -> None:
+    """``sitrep_figures`` of this tree and of ``baseline``, alternated in fresh processes."""
+    figures: dict[str, list[dict[str, float]]] = {"baseline": [], "this tree": []}
+    here = Path(__file__).resolve().parents[1]
+    for run in range(runs):
+        for side, tree in (("baseline", baseline), ("this tree", here))[:: 1 if run % 2 else -1]:
+            env = {**os.environ, _TREE_VARIABLE: str(tree.resolve())}
+            out = subprocess.run([sys.executable, __file__, "--sitrep-figures"], env=env, capture_output=True, text=True, check=True)
+            figures[side].append(json.loads(out.stdout))
+    print(f"SITREP, {SITREP_TARGET_TURNS:,} distinct turns, {runs} alternated runs (best / median of the runs)\n")
+    print("| | baseline | this tree | this tree / baseline |\n|---|---|---|---|")
+    for key, label in (("cold_ms", "cold extraction ms"), ("incremental_us", "incremental median us")):
+        before = [f[key] for f in figures["baseline"]]
+        after = [f[key] for f in figures["this tree"]]
+        print(
+            f"| {label} | {min(before):.1f} / {statistics.median(before):.1f} | {min(after):.1f} / {statistics.median(after):.1f} "
+            f"| {min(after) / min(before):.2f} / {statistics.median(after) / statistics.median(before):.2f} |"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="only the smallest size of each: a smoke run")
-    quick = parser.parse_args().quick
+    parser.add_argument("--baseline", type=Path, help="another checkout: compare the SITREP figures with it, alternating runs")
+    parser.add_argument("--runs", type=int, default=6, help="alternations for --baseline")
+    parser.add_argument("--sitrep-figures", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.sitrep_figures:
+        print(json.dumps(sitrep_figures()))
+        return
+    if args.baseline:
+        compare(args.baseline, args.runs)
+        return
+    quick = args.quick
     stream = corpus_stream()
     print(f"Python {platform.python_version()} on {platform.machine()}, corpus stream of {len(stream)} messages")
 

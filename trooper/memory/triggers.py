@@ -13,6 +13,7 @@ decides, so what matches is unchanged.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from itertools import product
 from typing import Iterable
@@ -161,3 +162,27 @@ def derive_triggers(patterns: Iterable[str]) -> Triggers:
                 else:
                     substrings.setdefault(_literal(form), None)
     return Triggers(frozenset(words), tuple(substrings), tuple(s for s in substrings if s.isascii()))
+
+
+class GatedSearch:
+    """Whether an alternation matches anywhere in a text, alternative by alternative.
+
+    A regex of many alternatives that open with no literal (``\\b…``, ``^…`` under re.M) is tried
+    at every position of the text, each alternative in turn. Searched alone, each alternative
+    runs only where its triggers occur (for ASCII texts; others take the whole regex), and most
+    texts hold the triggers of none or one. Works for patterns of any case, matched against
+    text of the same case.
+    """
+
+    def __init__(self, pattern: re.Pattern[str]) -> None:
+        self._whole = pattern
+        self._alternatives = [
+            (derive_triggers([alternative]), re.compile(alternative, pattern.flags))
+            for alternative in split_alternatives(pattern.pattern)
+        ]
+
+    def search(self, text: str) -> bool:
+        if not text.isascii():
+            return bool(self._whole.search(text))
+        words = ascii_words(text)
+        return any(triggers.any_in_ascii(words, text) and regex.search(text) for triggers, regex in self._alternatives)

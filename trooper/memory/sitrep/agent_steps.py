@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from trooper.memory.triggers import GatedSearch
+
 MAX_ITEM_WORDS = 12
 #: How much of a tool's output is read for its verdict, and how many of its last lines for counts.
 _TAIL_CHARS = 4000
@@ -37,6 +39,10 @@ _FAILED = re.compile(
     r"^Error: |\bERROR\b|Tests?: +\d+ failed|could not compile",
     re.MULTILINE,
 )
+#: ``_FAILED`` searched only for the alternatives whose words an output holds: most hold none.
+_reports_failure = GatedSearch(_FAILED).search
+
+
 #: The line of a result that says how it went ("3 failed, 41 passed in 2.1s", "ok  ./...").
 _SUMMARY = re.compile(
     r"^.*\b(?:\d+ (?:passed|failed|tests?|examples?|specs?)|Tests?:|tests? (?:passed|failed)|"
@@ -142,8 +148,8 @@ def _summary(output: str, failed: bool) -> str:
         return ", ".join(counts)
     if failed:
         lines = [line.strip(" =-") for line in tail.splitlines() if line.strip(" =-")]
-        errors = [line for line in lines if _FAILED.search(line)]
-        return (errors or lines or [""])[0]
+        first_error = next((line for line in lines if _FAILED.search(line)), None)
+        return first_error if first_error is not None else (lines or [""])[0]
     return ""
 
 
@@ -152,7 +158,7 @@ def read_tool_call(name: str, tool_input: dict[str, Any], output: str, is_error:
     command = command_of(name, tool_input)
     if command is None:
         return None
-    failed = is_error or bool(_FAILED.search(output[-_TAIL_CHARS:]))
+    failed = is_error or _reports_failure(output[-_TAIL_CHARS:])
     if "git commit" in command and not failed:
         line = _COMMIT_LINE.search(output)
         message = line.group(3) if line else _commit_message(command)

@@ -12,7 +12,6 @@ and, when they fail, an open loop.
 from __future__ import annotations
 
 import copy
-import heapq
 import re
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
@@ -25,6 +24,7 @@ from trooper.memory.sitrep import agent_steps, cues
 from trooper.memory.sitrep.agent_steps import MAX_ITEM_WORDS
 from trooper.memory.sitrep.entities import extract_entities, extract_errors
 from trooper.memory.sitrep.intent import read_intent, read_refinement
+from trooper.memory.sitrep.ranking import Ranking
 from trooper.memory.tokens import count_tokens
 
 HEAD_CHARS = 1000
@@ -237,6 +237,19 @@ class _Loop:
     turn: int = 0
 
 
+class _Unique:
+    """``list(dict.fromkeys(items))``, kept from one build to the next: most turns add no item."""
+
+    def __init__(self) -> None:
+        self._items: list[str] = []
+        self._unique: list[str] = []
+
+    def __call__(self, items: list[str]) -> list[str]:
+        if items != self._items:  # the same strings: compared by identity, in C
+            self._items, self._unique = list(items), list(dict.fromkeys(items))
+        return list(self._unique)
+
+
 class SitrepBuilder:
     """Folds a conversation, message by message, into a ``Sitrep``."""
 
@@ -253,7 +266,7 @@ class SitrepBuilder:
         self._supported: set[str] = set()
         #: Entity → how many times it was named, each mention weighted by the entity's kind
         #: (``_weight``): the most named rank first.
-        self._entities: dict[str, float] = {}
+        self._entities = Ranking()
         #: The ranked entities as last built; None when a new mention may have changed them.
         self._top: list[str] | None = None
         #: File name → the path it was last named by: a file is one entity however it is reached.
@@ -279,6 +292,14 @@ class SitrepBuilder:
         self._hashes: set[str] = set()
         self._prs: dict[str, None] = {}
         self._evidence: dict[str, dict[str, object]] = {}
+        #: Evidence noted so far, and ``build``'s last evidence map with the items and count it was
+        #: built for: most turns change neither, and the map costs O(items) to gather.
+        self._notes = 0
+        self._built_evidence: tuple[list[str], int, dict[str, dict[str, object]]] = ([], 0, {})
+        self._unique_steps = _Unique()
+        self._unique_resolved = _Unique()
+        #: ``_confidence``'s inputs and result at the last build.
+        self._built_confidence: tuple[tuple[object, ...], float] = ((), 0.0)
         self._previous_lead = ""
         self._turns = 0
         #: User turns with text (tool results aside).
@@ -325,13 +346,12 @@ class SitrepBuilder:
             if known is not None and known != entity and (known.endswith("/" + entity) or entity.endswith("/" + known)):
                 entity = min(known, entity, key=len)  # one file named from two roots: the shorter name
                 if known != entity and known in self._entities:
-                    self._entities[entity] = self._entities.pop(known)
+                    self._entities.rename(known, entity)
                     self._top = None
             self._paths[name] = entity
         elif entity in self._paths:
             return  # a bare file name repeating a path already known
-        count = self._entities.get(entity, 0.0) + _weight(entity)
-        self._entities[entity] = count
+        count = self._entities.add(entity, _weight(entity))
         top = self._top
         if top is not None and (len(top) < MAX_ENTITIES or entity in top or count > self._entities[top[-1]]):
             self._top = None  # the ranking may change: computed again at the next build
@@ -434,6 +454,7 @@ class SitrepBuilder:
 
     def _note(self, item: str, sentence: str) -> None:
         self._evidence[item] = {"turn": self._turns - 1, "text": _item(sentence)}
+        self._notes += 1
 
     # ------------------------------------------------------------ sentences
 
@@ -504,6 +525,12 @@ class SitrepBuilder:
     def _confidence(self, entities: list[str]) -> float:
         if not self._intent:
             return 0.0
+        inputs = (self._intent, self._explicit, self._pivots, len(self._supported), entities)
+        if self._built_confidence[0] != inputs:
+            self._built_confidence = (inputs, self._score(entities))
+        return self._built_confidence[1]
+
+    def _score(self, entities: list[str]) -> float:
         words = self._intent_words
         support = len(self._supported) / len(words) if words else 0.0
         names_entity = any(e.lower() in self._intent for e in entities)
@@ -520,6 +547,15 @@ class SitrepBuilder:
         loops += [f"PR #{number} awaiting review" for number in self._prs]
         return loops
 
+    def _evidence_of(self, items: list[str]) -> dict[str, dict[str, object]]:
+        """Each item's evidence, in the items' order (iterated in C: ``build`` runs every turn)."""
+        built_items, built_notes, built = self._built_evidence
+        if built_notes != self._notes or built_items != items:
+            known = list(filter(self._evidence.__contains__, items))
+            built = dict(zip(known, map(self._evidence.__getitem__, known)))
+            self._built_evidence = (items, self._notes, built)
+        return dict(built)
+
     def build(self) -> Sitrep:
         steps = list(self._steps)
         loops = [loop.text for loop in self._loops] + self._git_loops()
@@ -527,19 +563,19 @@ class SitrepBuilder:
             (steps if status == "completed" else loops).append(item)
         loops += self._questions
         if self._top is None:
-            self._top = _ranked(self._entities)
+            self._top = self._entities.top(MAX_ENTITIES)
         entities = list(self._top)
         return Sitrep(
             intent=self._intent,
             confidence=self._confidence(entities),
             entities=entities,
             open_loops=list(dict.fromkeys(loops)),
-            completed_steps=list(dict.fromkeys(steps)),
-            resolved_loops=list(dict.fromkeys(self._resolved)),
+            completed_steps=self._unique_steps(steps),
+            resolved_loops=self._unique_resolved(self._resolved),
             decisions=list(self._decisions),
             constraints=list(self._constraints),
             turn_count=self._turns,
-            evidence={item: self._evidence[item] for item in steps + loops if item in self._evidence},
+            evidence=self._evidence_of(steps + loops),
         )
 
 
@@ -559,7 +595,9 @@ def _code_names(text: str) -> tuple[str, ...]:
 
 
 # A list item of a report: "- `app/routers/items.py`: offset is now (page - 1) * size", "2. Added …".
-_LIST_ITEM = re.compile(r"^[ \t]*(?:[-*•]|\d{1,2}[.)])[ \t]+(.+)$", re.M)
+# Searched in the text after a "\n", that opens every line: a pattern opening with a literal is
+# scanned for it in C, where ``^`` under re.M is tried at every position.
+_LIST_ITEM = re.compile(r"\n[ \t]*(?:[-*•]|\d{1,2}[.)])[ \t]+([^\n]+)")
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 
 
@@ -568,7 +606,7 @@ def _wrap_up_items(text: str) -> tuple[tuple[str, str], ...]:
     """The items of a report's lists that say what was done (their first sentence each): not a
     question, a plan, something pending or a problem left."""
     items = []
-    for line in _LIST_ITEM.findall(text):
+    for line in _LIST_ITEM.findall("\n" + text):
         sentence = _SENTENCE_END.split(line.strip(), 1)[0]
         lowered = sentence.lower()
         if cues.is_question(lowered) or cues.is_planned_or_open(lowered):
@@ -629,14 +667,6 @@ def _weight(entity: str) -> float:
     else:
         kind = "code"
     return _KIND_WEIGHTS[kind]
-
-
-def _ranked(counts: dict[str, float]) -> list[str]:
-    """The most named entities first (first named first among equals), at most ``MAX_ENTITIES``.
-
-    ``nlargest`` is stable and keeps the dict's insertion order among equal counts.
-    """
-    return heapq.nlargest(MAX_ENTITIES, counts, key=counts.__getitem__)
 
 
 def _project_path(path: str) -> str:

@@ -373,13 +373,22 @@ def _read_sentence(sentence: str, from_user: bool, cues: _TurnCues, previous: st
     return None
 
 
-# A pasted log or trace line says nothing about the session's progress ("Finished in 3s").
+# A pasted log or trace line says nothing about the session's progress ("Finished in 3s"): its
+# opening, or a log level anywhere in it (``_is_log_line``).
 _LOG_LINE = re.compile(
     r"\s*(?:\d{4}-\d\d-\d\d|\d\d:\d\d:\d\d|\[\s*\w|at [\w.$]+\(|File \"|Caused by|[\w.]+(?:Error|Exception):|"
     r"[│|>$+#{}]|E\s{2,}|(?:def|class|except|import|return|raise|elif|const|let|var|func|fn)\b|"
     r"[\w.\[\]\"']+\s*(?:=|\+=|==)\s|\w+(?:\.\w+)*\(.*\)[;:]?$)"
-    r"|.*\b(?:INFO|DEBUG|WARN|WARNING|TRACE)\b"
 )
+_LOG_LEVEL = re.compile(r".*\b(?:INFO|DEBUG|WARN|WARNING|TRACE)\b")
+#: What a log level holds: ``_LOG_LEVEL``'s scan (a backtracking ``.*``) runs only where one occurs.
+_LOG_LEVEL_WORDS = ("INFO", "DEBUG", "WARN", "TRACE")
+
+
+def _is_log_line(sentence: str) -> bool:
+    if _LOG_LINE.match(sentence):
+        return True
+    return any(map(sentence.__contains__, _LOG_LEVEL_WORDS)) and bool(_LOG_LEVEL.match(sentence))
 
 
 #: A list item's marker: the item's own first word is what the rules read ("- Added the index").
@@ -405,11 +414,11 @@ def read_turn(text: str, from_user: bool, words: set[str] | None = None) -> Turn
     The turn's words (``turn_words``, given when the caller has them) are looked up once: a
     rule family none of whose trigger words occurs is not scanned for, and a sentence holding
     none of the turn's triggers is passed by. Sentences that say nothing are left out (each
-    reading names the sentence before it), and so are all of them in a turn without ``any_cue``.
+    reading names the sentence before it), and a turn without ``any_cue`` is not split at all.
     """
     lowered = text.lower()
     cues = _turn_cues(lowered, from_user, turn_words(lowered) if words is None else words)
-    if cues.say_nothing():
+    if cues.say_nothing() or not any_cue(lowered):
         return Turn([], first_sentence(text))
     readings = []
     lead = ""
@@ -418,9 +427,9 @@ def read_turn(text: str, from_user: bool, words: set[str] | None = None) -> Turn
         sentence = _BULLET.sub("", raw.strip())
         if sentence and not lead:
             lead = raw
-        if len(sentence) >= 4 and not _LOG_LINE.match(sentence):
+        if len(sentence) >= 4 and not _is_log_line(sentence):
             reading = _read_sentence(sentence, from_user, cues, previous)
             if reading:
                 readings.append(reading)
             previous = sentence
-    return Turn(readings if readings and any_cue(lowered) else [], lead)
+    return Turn(readings, lead)

