@@ -353,8 +353,9 @@ class SitrepBuilder:
             return  # a bare file name repeating a path already known
         count = self._entities.add(entity, _weight(entity))
         top = self._top
-        if top is not None and (len(top) < MAX_ENTITIES or entity in top or count > self._entities[top[-1]]):
-            self._top = None  # the ranking may change: computed again at the next build
+        if top is not None and (len(top) < MAX_ENTITIES or entity in top or count >= self._entities[top[-1]]):
+            # A tie can change the ranking too (the name seen first wins it): computed again at the next build.
+            self._top = None
 
     # ------------------------------------------------------------ per role
 
