@@ -19,9 +19,10 @@ from trooper.conversation import Message, Request
 from trooper.privacy.placeholders import Placeholders, Redactor
 from trooper.privacy.turns import TurnFinding, find_in_system, find_in_turns, prompt_digest, unseen_from
 from trooper.routing.router import Plan, Router, TurnRecorder
+from trooper.store.base import PINNED_EVENT
 
-#: The event that pins a session local; ``pinned_kind`` finds it again after a restart.
-PINNED_EVENT = "privacy_pinned"
+#: ``PINNED_EVENT`` pins a session local; ``pinned_kind`` finds it again after a restart, and the
+#: store's session summaries name its finding (``private``).
 FINDING_EVENT = "privacy_finding"
 OVERRIDE_EVENT = "privacy_overridden"
 #: A person confirmed sending a pinned session to the cloud (the chat page's escalation).
