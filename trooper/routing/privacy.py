@@ -3,10 +3,10 @@ answered on this machine, and so is every later turn of its session, since the h
 turn resends holds it too.
 
 ``privacy_check`` looks at what the session has not seen (its new messages, a system prompt it
-has not had before), records each finding as an event (its
-kind and turn, never its value), pins the session local at the first finding, and says which kind
-keeps the turn local; ``private_plan`` then has the router plan the local tier alone (or refuse if
-there is none), or, under ``redact``, gives the plan the placeholders the cloud gets instead.
+has not had before), records each finding as an event (its kind and turn, never its value), pins
+the session local at the first finding, and says which kind keeps the turn local; ``private_plan``
+then has the router plan the local tier alone (or refuse if there is none), or, under ``redact``,
+gives the plan the placeholders the cloud gets instead.
 """
 
 from __future__ import annotations
