@@ -1,5 +1,6 @@
 """Shared test configuration: the fake upstreams, a real Trooper server and a real PostgreSQL are plugins every test can use."""
 
+import httpx
 import pytest
 
 pytest_plugins = ["tests.fakes.fixtures", "tests.harness", "tests.postgres"]
@@ -11,3 +12,19 @@ def no_env_file(monkeypatch: pytest.MonkeyPatch) -> None:
     never reaches a ``trooper`` command a test starts; tests of those files undo this."""
     monkeypatch.setenv("TROOPER_ENV_FILE", "")
     monkeypatch.setenv("TROOPER_KEYS_FILE", "")
+
+
+#: A key the fake Claude accepts (it checks none): a chat session can then escalate to the cloud.
+CHAT_CLAUDE_KEY = "sk-ant-test-0123456789abcdef"
+
+
+@pytest.fixture
+def chat(fake_anthropic, fake_ollama, make_trooper):
+    """A Trooper with a cloud (the fake Claude) and a local tier (the fake Ollama), and an HTTP
+    client on its chat API: (server, client, fake Claude, fake Ollama)."""
+    server = make_trooper(
+        CLAUDE_API_KEY=CHAT_CLAUDE_KEY, CLAUDE_URL=fake_anthropic.messages_url, FALLBACK_URL=fake_ollama.api_chat_url
+    )
+    client = httpx.Client(base_url=server.url + "/api/chat", timeout=30)
+    yield server, client, fake_anthropic, fake_ollama
+    client.close()

@@ -29,7 +29,7 @@ EXPECTED = {
         "title": "str", "created_at": UTC, "last_activity": UTC, "intent": "str", "first_words": "str", "branch": "int64",
         "turn_count": "int64", "providers": "object",
         "tokens_saved": "int64", "cost_spent": "float64", "cost_avoided": "float64", "unpriced_turns": "int64",
-        "escalations": "int64", "fallbacks": "int64",
+        "escalations": "int64", "fallbacks": "int64", "private": "str",
     },
     "turns": {
         "session_id": "str", "branch": "int64", "seq": "int64", "role": "category", "provider": "category",

@@ -234,3 +234,22 @@ def test_dashboard_on_a_phone_lists_then_opens_a_session(trooper, fake_ollama, b
     page.get_by_role("button", name="← Sessions").click()
     expect(item).to_be_visible()
     context.close()
+
+
+def test_pinned_sessions_are_marked_in_the_list(trooper, fake_ollama, watched) -> None:  # type: ignore[no-untyped-def]
+    aws_key = "AKIAQ3EGRTW5J2KD7XPL"
+    page = watched.page
+    page.goto(f"{trooper.url}/dashboard")
+    expect(page.locator("#live-status")).to_have_text("Live")
+    fake_ollama.enqueue(reply_text("Rotate it now."))
+    agent_turn(trooper.url, "pinned-1", [{"role": "user", "content": f"I pasted AWS_ACCESS_KEY_ID={aws_key} in a public repo"}])
+    fake_ollama.enqueue(reply_text("Sure."))
+    agent_turn(trooper.url, "plain-1", [{"role": "user", "content": "Rename the helper in utils.py"}])
+
+    pinned = page.locator(".session-item[data-session-id='pinned-1']")
+    expect(pinned.locator(".private-badge")).to_have_text("pinned local", timeout=LIVE_TIMEOUT_MS)
+    expect(pinned.locator(".private-badge")).to_have_attribute("title", "Holds private data (aws_access_key): answered on this machine only")
+    expect(page.locator(".session-item[data-session-id='plain-1']")).to_be_visible()
+    expect(page.locator(".session-item[data-session-id='plain-1'] .private-badge")).to_have_count(0)
+    assert aws_key not in page.locator("#session-list").inner_html()
+    assert not watched.errors

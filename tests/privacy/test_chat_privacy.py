@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import httpx
 
+from tests.chat_sse import new_session, post_sse
 from tests.fakes.behaviours import reply_text
-from tests.server.test_chat_api import chat, new_session, post_sse  # noqa: F401  (chat is a fixture)
 
 AWS_KEY = "AKIAQ3EGRTW5J2KD7XPL"
 
 
-def test_escalating_a_pinned_chat_asks_first(chat):  # noqa: F811
+def test_escalating_a_pinned_chat_asks_first(chat):
     server, client, claude, ollama = chat
     sid = new_session(client)
     ollama.default = reply_text("Rotate it.")

@@ -7,6 +7,7 @@ import pytest
 
 from trooper.config import ConfigError, Settings
 from trooper.privacy import compile_rules, detect
+from trooper.privacy.entropy import looks_made_up
 from trooper.privacy.findings import PERSONAL_KINDS, SECRET_KINDS
 
 
@@ -100,3 +101,22 @@ def test_settings_read_the_policy_and_rules() -> None:
         Settings.from_env({"TROOPER_PRIVACY": "cloud"})
     with pytest.raises(ConfigError, match="TROOPER_PRIVATE_PATTERNS"):
         Settings.from_env({"TROOPER_PRIVATE_PATTERNS": "(unclosed"})
+
+
+@pytest.mark.parametrize(
+    ("value", "made_up"),
+    [
+        ("SAMPLE9Qx7Lm2Vb8Rt4Kp", True),  # a fake word in any case
+        ("\u017fample9Qx7Lm2Vb8Rt4Kp", True),  # the long s folds to "s" outside ASCII too
+        ("aaaaaaaaaaaaaaab1", True),  # one character over half the value
+        ("aaaaaaaab1Qx7Lm2V", False),  # half, not over
+        ("a9Qx7Lm2Vb8Rt4Kp", False),
+    ],
+)
+def test_made_up_values(value: str, made_up: bool) -> None:
+    assert looks_made_up(value) is made_up
+
+
+def test_an_ipv6_address_needs_a_double_colon_or_eight_groups() -> None:
+    text = "at 10:23:45 mac 00:1a:2b:3c:4d:5e peer 2001:4860:4860:0:0:0:0:8888 and 2a00:1450:4001:81b::200e"
+    assert [text[f.start : f.end] for f in detect(text)] == ["2001:4860:4860:0:0:0:0:8888", "2a00:1450:4001:81b::200e"]

@@ -9,8 +9,6 @@ import httpx
 import openai
 import pytest
 
-from tests.fakes.behaviours import reply_text
-
 AWS_KEY = "AKIAQ3EGRTW5J2KD7XPL"
 CLAUDE_KEY = "sk-ant-test-0123456789abcdef"
 
@@ -21,13 +19,6 @@ def ask(server, text: str, session: str = "s1", **headers: str):
             model="claude-sonnet-4-5", max_tokens=100, messages=[{"role": "user", "content": text}],
             extra_headers={"X-Session-ID": session, **headers},
         )
-
-
-@pytest.fixture
-def upstreams(fake_anthropic, fake_ollama):
-    fake_anthropic.default = reply_text("from the cloud")
-    fake_ollama.default = reply_text("from the local model")
-    return fake_anthropic, fake_ollama
 
 
 def env(fake_anthropic, fake_ollama, **more: str) -> dict[str, str]:

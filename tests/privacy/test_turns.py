@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from trooper.conversation import Message, TextBlock, ToolResultBlock, ToolUseBlock
 from trooper.privacy import compile_rules
-from trooper.privacy.turns import find_in_turns, unseen_from
+from trooper.privacy.turns import SYSTEM_TURN, find_in_system, find_in_turns, unseen_from, where
 
 KEY = "AKIAQ3EGRTW5J2KD7XPL"
 
@@ -31,3 +31,10 @@ def test_tool_results_and_tool_call_paths_are_looked_at():
     found = find_in_turns(messages, 0, rules)
     assert [(f.turn, f.finding.kind) for f in found] == [(0, "private_path"), (1, "aws_access_key")]
     assert found[1].describe() == {"finding": "aws_access_key", "category": "secret", "turn": 1}
+
+
+def test_system_prompt_findings_are_at_the_system_turn():
+    found = find_in_system(f"Deploy with AWS_ACCESS_KEY_ID={KEY}", compile_rules([], []))
+    assert [(f.turn, f.finding.kind) for f in found] == [(SYSTEM_TURN, "aws_access_key")]
+    assert find_in_system(None, compile_rules([], [])) == []
+    assert (where(SYSTEM_TURN), where(0)) == ("the system prompt", "turn 1")

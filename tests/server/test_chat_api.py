@@ -6,45 +6,9 @@ import json
 import threading
 
 import httpx
-import pytest
 
+from tests.chat_sse import new_session, post_sse
 from tests.fakes.behaviours import echo, out_of_credit, reply_text
-
-CLAUDE_KEY = "sk-ant-test-0123456789abcdef"
-
-
-def sse_events(response: httpx.Response) -> list[tuple[str, dict]]:
-    events, name = [], None
-    for line in response.iter_lines():
-        if line.startswith("event: "):
-            name = line[7:]
-        elif line.startswith("data: "):
-            events.append((name, json.loads(line[6:])))
-            name = None
-    return events
-
-
-def post_sse(client: httpx.Client, path: str, body: dict | None = None) -> list[tuple[str, dict]]:
-    with client.stream("POST", path, json=body or {}) as response:
-        assert response.status_code == 200, response.read()
-        assert response.headers["content-type"].startswith("text/event-stream")
-        return sse_events(response)
-
-
-@pytest.fixture
-def chat(fake_anthropic, fake_ollama, make_trooper):
-    server = make_trooper(
-        CLAUDE_API_KEY=CLAUDE_KEY, CLAUDE_URL=fake_anthropic.messages_url, FALLBACK_URL=fake_ollama.api_chat_url
-    )
-    client = httpx.Client(base_url=server.url + "/api/chat", timeout=30)
-    yield server, client, fake_anthropic, fake_ollama
-    client.close()
-
-
-def new_session(client: httpx.Client) -> str:
-    response = client.post("/sessions")
-    assert response.status_code == 201
-    return response.json()["id"]
 
 
 def test_seed_scenario_local_escalate_return(chat):

@@ -12,9 +12,9 @@ from typing import Iterator
 import httpx
 import pytest
 
+from tests.chat_sse import post_sse
 from tests.fakes.anthropic import FakeAnthropic
 from tests.fakes.behaviours import reply_text, server_error
-from tests.server.test_chat_api import post_sse
 
 KEY = "sk-ant-added-at-runtime-0123456789abcdef"
 TOKEN = "trooper-access-token-0123456789"

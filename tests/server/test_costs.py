@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 import trooper.notebook.dataframes as tf
+from tests.chat_sse import post_sse
 from tests.fakes.behaviours import reply_text
-from tests.server.test_chat_api import post_sse
 
 CLAUDE_KEY = "sk-ant-test-0123456789abcdef"
 HAIKU = (1.00, 5.00)  # the list price of the default Claude model, dollars per million tokens

@@ -41,6 +41,7 @@ async def test_session_summaries(store: QueuedStore) -> None:
         "unpriced_turns": 0,
         "escalations": 1,
         "fallbacks": 1,
+        "private": None,
     }
     assert beta["id"] == "beta/é?&<x>" and beta["providers"] == {"embedded": 1} and beta["tokens_saved"] == 8
     assert (beta["cost_spent"], beta["cost_avoided"], beta["unpriced_turns"]) == (0.0, 0.0, 1), "unpriced: counted, not guessed"
@@ -161,6 +162,22 @@ async def test_rows_for_a_session_never_upserted_are_listed(store: QueuedStore) 
     await store.flush()
     (session,) = await store.list_sessions()
     assert (session["source"], session["route"], session["created_at"]) == ("openai", "cloud", T0 - 1)
+
+
+async def test_a_pinned_session_is_marked_in_its_summary(store: QueuedStore) -> None:
+    store.upsert_session(SessionRecord("pinned", "anthropic", created_at=T0))
+    store.add_event(EventRecord("pinned", "privacy_finding", {"finding": "email", "category": "personal", "turn": 0}, T0))
+    store.add_event(EventRecord("pinned", "privacy_pinned", {"finding": "aws_access_key", "turn": -1}, T0))
+    store.add_event(EventRecord("pinned", "escalated", {"to": "claude"}, T0 + 1))
+    store.upsert_session(SessionRecord("plain", "anthropic", created_at=T0))
+    store.add_event(EventRecord("plain", "privacy_finding", {"finding": "email", "category": "personal", "turn": 0}, T0))
+    await store.flush()
+    summaries = {s["id"]: s for s in await store.list_sessions()}
+    assert (summaries["pinned"]["private"], summaries["pinned"]["escalations"]) == ("aws_access_key", 1)
+    assert summaries["plain"]["private"] is None, "a finding alone (under redact) does not pin"
+    assert (await store.get_session("pinned"))["private"] == "aws_access_key"
+    table = await store.table("sessions")
+    assert dict(zip(table["session_id"], table["private"])) == {"pinned": "aws_access_key", "plain": None}
 
 
 async def test_attempts_events_sitreps(store: QueuedStore) -> None:

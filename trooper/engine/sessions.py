@@ -103,6 +103,8 @@ class LiveSession:
     private: str | None = None
     #: Its private values and their placeholders under TROOPER_PRIVACY=redact (memory only).
     placeholders: Placeholders = field(default_factory=Placeholders)
+    #: The digest of the system prompt last scanned for private data: an unchanged one is not rescanned.
+    system_scanned: bytes | None = None
     #: How many of ``messages`` were read back from the store, private values masked: a resent
     #: history is compared with them masked the same way, so it does not look like an edit.
     masked_prefix: int = 0

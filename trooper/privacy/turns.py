@@ -1,8 +1,10 @@
 """Where private data is looked for in a conversation: the messages a session has not seen yet —
-the new user turn, the tool results an agent read, the file paths of its tool calls."""
+the new user turn, the tool results an agent read, the file paths of its tool calls — and the
+system prompt, when it is new to the session (a CLAUDE.md with a key, an app prompt with an email)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -12,10 +14,14 @@ from trooper.privacy.custom import CustomRules
 from trooper.privacy.detect import detect
 from trooper.privacy.findings import Finding
 
+#: The turn of a finding in the system prompt (the messages count from 0).
+SYSTEM_TURN = -1
+
 
 @dataclass(frozen=True)
 class TurnFinding:
-    """A finding and the turn it is in: the message's position in the conversation."""
+    """A finding and the turn it is in: the message's position in the conversation, or
+    ``SYSTEM_TURN`` for the system prompt."""
 
     turn: int
     finding: Finding
@@ -23,6 +29,11 @@ class TurnFinding:
     def describe(self) -> dict[str, object]:
         """What may be recorded and shown of it: never the value."""
         return {"finding": self.finding.kind, "category": self.finding.category, "turn": self.turn}
+
+
+def where(turn: int) -> str:
+    """Where a finding is, for people: "turn 3" (counted from 1) or "the system prompt"."""
+    return "the system prompt" if turn == SYSTEM_TURN else f"turn {turn + 1}"
 
 
 def message_texts(message: Message) -> Iterator[str]:
@@ -55,3 +66,13 @@ def find_in_turns(messages: Sequence[Message], start: int, rules: CustomRules) -
         for text in message_texts(messages[turn])
         for found in detect(text, rules)
     ]
+
+
+def prompt_digest(system: str) -> bytes:
+    """What identifies a system prompt, so an unchanged one (most turns resend it) is not scanned again."""
+    return hashlib.blake2b(system.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+
+def find_in_system(system: str | None, rules: CustomRules) -> list[TurnFinding]:
+    """The findings in a system prompt (the client's blocks are joined into ``system``)."""
+    return [TurnFinding(SYSTEM_TURN, found) for found in detect(system, rules)] if system else []

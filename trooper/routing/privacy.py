@@ -2,10 +2,11 @@
 answered on this machine, and so is every later turn of its session, since the history the next
 turn resends holds it too.
 
-``privacy_check`` looks at what the session has not seen, records each finding as an event (its
-kind and turn, never its value), pins the session local at the first finding, and says which kind
-keeps the turn local; ``private_plan`` then has the router plan the local tier alone (or refuse if
-there is none), or, under ``redact``, gives the plan the placeholders the cloud gets instead.
+``privacy_check`` looks at what the session has not seen (its new messages, a system prompt it
+has not had before), records each finding as an event (its kind and turn, never its value), pins
+the session local at the first finding, and says which kind keeps the turn local; ``private_plan``
+then has the router plan the local tier alone (or refuse if there is none), or, under ``redact``,
+gives the plan the placeholders the cloud gets instead.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from typing import Any, Protocol
 from trooper.config import Settings
 from trooper.conversation import Message, Request
 from trooper.privacy.placeholders import Placeholders, Redactor
-from trooper.privacy.turns import find_in_turns, unseen_from
+from trooper.privacy.turns import TurnFinding, find_in_system, find_in_turns, prompt_digest, unseen_from
 from trooper.routing.router import Plan, Router, TurnRecorder
+from trooper.store.base import PINNED_EVENT
 
-#: The event that pins a session local; ``pinned_kind`` finds it again after a restart.
-PINNED_EVENT = "privacy_pinned"
+#: ``PINNED_EVENT`` pins a session local; ``pinned_kind`` finds it again after a restart, and the
+#: store's session summaries name its finding (``private``).
 FINDING_EVENT = "privacy_finding"
 OVERRIDE_EVENT = "privacy_overridden"
 #: A person confirmed sending a pinned session to the cloud (the chat page's escalation).
@@ -33,6 +35,8 @@ class PrivateSession(Protocol):
     private: str | None
     #: Its values and their placeholders, under ``redact``.
     placeholders: Placeholders
+    #: The digest of the last system prompt scanned (``prompt_digest``); None: none yet.
+    system_scanned: bytes | None
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,7 @@ def privacy_check(
     if settings.privacy == "off":
         return PrivacyCheck(None)
     start = unseen_from(len(session.messages), request.messages)
-    findings = find_in_turns(request.messages, start, settings.private_rules)
+    findings = [*_new_system_findings(session, request, settings), *find_in_turns(request.messages, start, settings.private_rules)]
     for found in findings:
         recorder.event(FINDING_EVENT, **found.describe())
     if settings.privacy == "redact":
@@ -63,6 +67,18 @@ def privacy_check(
         recorder.event(OVERRIDE_EVENT, finding=session.private, turn=len(request.messages) - 1)
         return PrivacyCheck(None)
     return PrivacyCheck(session.private)
+
+
+def _new_system_findings(session: PrivateSession, request: Request, settings: Settings) -> list[TurnFinding]:
+    """The findings in the system prompt when the session has not seen this prompt before: its
+    findings are recorded and pin the session once; an unchanged prompt is not scanned again."""
+    if not request.system:
+        return []
+    digest = prompt_digest(request.system)
+    if digest == session.system_scanned:
+        return []
+    session.system_scanned = digest
+    return find_in_system(request.system, settings.private_rules)
 
 
 def private_plan(
@@ -82,9 +98,12 @@ def private_plan(
 
 
 def holds_private_data(settings: Settings, request: Request) -> bool:
-    """Whether any message of ``request`` holds private data (for calls that are not turns, such as
-    counting tokens, which must not send it upstream either)."""
-    return settings.privacy != "off" and bool(find_in_turns(request.messages, 0, settings.private_rules))
+    """Whether ``request``'s system prompt or any of its messages holds private data (for calls that
+    are not turns, such as counting tokens, which must not send it upstream either)."""
+    if settings.privacy == "off":
+        return False
+    rules = settings.private_rules
+    return bool(find_in_system(request.system, rules) or find_in_turns(request.messages, 0, rules))
 
 
 def pinned_kind(events: list[dict[str, object]]) -> str | None:

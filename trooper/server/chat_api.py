@@ -22,6 +22,7 @@ from trooper.engine.turn_runner import Turn, TurnRunner
 from trooper.errors import InvalidRequest, TrooperError
 from trooper.markdown_html import render_markdown
 from trooper.memory.identity import client_name
+from trooper.privacy.turns import where
 from trooper.routing.admission import client_identity
 from trooper.routing.headers import Trail, decision_header, provider_header
 from trooper.routing.privacy import private_findings
@@ -269,7 +270,7 @@ class ChatEscalateHandler(StreamingChatHandler):
 
     async def ask_to_confirm(self, session: LiveSession) -> None:
         findings = private_findings(await self.state.store.events(session.id))
-        listed = ", ".join(f"{f['finding']} (turn {int(f['turn']) + 1})" for f in findings) or session.private
+        listed = ", ".join(f"{f['finding']} ({where(int(f['turn']))})" for f in findings) or session.private
         self.start_event_stream()
         await self._send("confirm", {
             "message": f"This conversation holds private data: {listed}. Escalating sends the whole conversation, "

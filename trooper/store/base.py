@@ -185,7 +185,11 @@ def first_words(text: str, limit: int = FIRST_WORDS_CHARS) -> str:
 SESSION_SUMMARY_FIELDS = (
     "parent_id", "source", "client", "route", "title", "created_at", "last_activity", "intent", "first_words", "branch",
     "turn_count", "providers", "tokens_saved", "cost_spent", "cost_avoided", "unpriced_turns", "escalations", "fallbacks",
+    "private",
 )
+#: The event that pins a session local (``trooper.routing.privacy``): its ``finding`` is a
+#: summary's ``private``, so the session list can mark pinned sessions without reading events.
+PINNED_EVENT = "privacy_pinned"
 
 
 def session_columns(summaries: list[Row]) -> Columns:

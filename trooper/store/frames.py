@@ -39,6 +39,7 @@ SCHEMAS: dict[str, dict[str, Any]] = {
         "unpriced_turns": "int64",
         "escalations": "int64",
         "fallbacks": "int64",
+        "private": "str",
     },
     "turns": {
         "session_id": "str",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from trooper.store.base import Columns, Row, branch_view, first_words, session_columns
+from trooper.store.base import PINNED_EVENT, Columns, Row, branch_view, first_words, session_columns
 from trooper.store.sqlite_reads import _ATTEMPT_COLUMNS, _JSON_COLUMNS, _PAGE_KEYS, _SESSION_COLUMNS, _TURN_COLUMNS
 
 Connection = Any  # psycopg.Connection
@@ -80,7 +80,7 @@ def _summarise(conn: Connection, sessions: list[Row], ids_sql: str, ids_params: 
     by_id = {s["id"]: s for s in sessions}
     for s in sessions:
         s.update(intent=None, first_words="", branch=0, turn_count=0, providers={}, tokens_saved=0, cost_spent=0.0,
-                 cost_avoided=0.0, unpriced_turns=0, escalations=0, fallbacks=0)
+                 cost_avoided=0.0, unpriced_turns=0, escalations=0, fallbacks=0, private=None)
     in_page = f"session_id IN ({ids_sql})"
     for session_id, provider, turns, saved, spent, avoided, unpriced in conn.execute(
         f"SELECT session_id, provider, COUNT(*), SUM(tokens_saved)::bigint, {_COST_SUMS} FROM turns "
@@ -100,12 +100,13 @@ def _summarise(conn: Connection, sessions: list[Row], ids_sql: str, ids_params: 
         ids_params,
     ):
         by_id[session_id].update(branch=branch, turn_count=count)
-    for session_id, escalations, fallbacks in conn.execute(
-        "SELECT session_id, COUNT(*) FILTER (WHERE kind = 'escalated'), COUNT(*) FILTER (WHERE kind = 'fallback') "
+    for session_id, escalations, fallbacks, private in conn.execute(
+        "SELECT session_id, COUNT(*) FILTER (WHERE kind = 'escalated'), COUNT(*) FILTER (WHERE kind = 'fallback'), "
+        f"MIN(detail::json ->> 'finding') FILTER (WHERE kind = '{PINNED_EVENT}') "
         f"FROM events WHERE {in_page} GROUP BY session_id",
         ids_params,
     ):
-        by_id[session_id].update(escalations=escalations, fallbacks=fallbacks)
+        by_id[session_id].update(escalations=escalations, fallbacks=fallbacks, private=private)
     for session_id, intent in conn.execute(
         "SELECT DISTINCT ON (session_id) session_id, sitrep::json ->> 'intent' FROM sitreps "
         f"WHERE {in_page} ORDER BY session_id, id DESC",

@@ -7,7 +7,7 @@ import json
 import sqlite3
 from typing import Any
 
-from trooper.store.base import Columns, Row, branch_view, first_words, session_columns
+from trooper.store.base import PINNED_EVENT, Columns, Row, branch_view, first_words, session_columns
 
 _TURN_COLUMNS = (
     "session_id, branch, seq, role, content, text, provider, model, tokens_in, tokens_out, tokens_cached, tokens_saved, "
@@ -81,7 +81,7 @@ def _summarise(conn: sqlite3.Connection, sessions: list[Row], ids_sql: str, ids_
     by_id = {s["id"]: s for s in sessions}
     for s in sessions:
         s.update(intent=None, first_words="", branch=0, turn_count=0, providers={}, tokens_saved=0, cost_spent=0.0,
-                 cost_avoided=0.0, unpriced_turns=0, escalations=0, fallbacks=0)
+                 cost_avoided=0.0, unpriced_turns=0, escalations=0, fallbacks=0, private=None)
     in_page = f"session_id IN ({ids_sql})"
     for session_id, provider, turns, saved, spent, avoided, unpriced in conn.execute(
         f"SELECT session_id, provider, COUNT(*), SUM(tokens_saved), {_COST_SUMS} FROM turns "
@@ -102,12 +102,13 @@ def _summarise(conn: sqlite3.Connection, sessions: list[Row], ids_sql: str, ids_
         ids_params,
     ):
         by_id[session_id].update(branch=branch, turn_count=count)
-    for session_id, escalations, fallbacks in conn.execute(
-        "SELECT session_id, SUM(kind = 'escalated'), SUM(kind = 'fallback') FROM events "
+    for session_id, escalations, fallbacks, private in conn.execute(
+        "SELECT session_id, SUM(kind = 'escalated'), SUM(kind = 'fallback'), "
+        f"MIN(CASE WHEN kind = '{PINNED_EVENT}' THEN json_extract(detail, '$.finding') END) FROM events "
         f"WHERE {in_page} GROUP BY session_id",
         ids_params,
     ):
-        by_id[session_id].update(escalations=escalations, fallbacks=fallbacks)
+        by_id[session_id].update(escalations=escalations, fallbacks=fallbacks, private=private)
     for session_id, intent in conn.execute(
         "SELECT session_id, json_extract(sitrep, '$.intent') FROM sitreps "
         f"WHERE id IN (SELECT MAX(id) FROM sitreps WHERE {in_page} GROUP BY session_id)",

@@ -317,11 +317,17 @@ function showConversation(chat) {
 }
 
 /** A session holding private data is answered locally: say so, and what was found (never the value). */
+// Where a finding is: " (turn 3)", " (the system prompt)" for turn -1, nothing when not known.
+function findingPlace(turn) {
+  if (!Number.isInteger(turn)) return "";
+  return turn < 0 ? " (the system prompt)" : ` (turn ${turn + 1})`;
+}
+
 function showPrivate(findings) {
   const pill = $("private-pill");
   const list = Array.isArray(findings) ? findings : [];
   pill.hidden = list.length === 0;
-  pill.title = list.map((f) => (Number.isInteger(f.turn) ? `${f.finding} (turn ${f.turn + 1})` : String(f.finding))).join(", ");
+  pill.title = list.map((f) => `${f.finding}${findingPlace(f.turn)}`).join(", ");
 }
 
 function showChatState(chat) {

@@ -112,6 +112,7 @@ function sessionItem(session) {
   el("span", { className: "session-line" },
     el("span", { className: "client-tag", text: clientOf(session) }),
     session.parent_id ? el("span", { className: "badge", text: "subagent" }) : null,
+    privateBadge(session),
     el("span", { className: "session-short-id mono", text: shortId(session.id), attrs: { title: session.id } }),
     el("span", { text: counted(session.turn_count, "turn") }),
     el("span", { className: "saved", text: `${formatCount(session.tokens_saved)} saved` }),
@@ -124,6 +125,16 @@ function sessionItem(session) {
   const bars = button.querySelectorAll(".mix-bar span");
   mix.forEach(([, count], index) => { bars[index].style.width = `${(100 * count) / total}%`; });
   return button;
+}
+
+/** A pinned session's mark: it stays local because it holds private data (the kind, never the value). */
+function privateBadge(session) {
+  if (!session.private) return null;
+  return el("span", {
+    className: "badge badge-warn private-badge",
+    text: "pinned local",
+    attrs: { title: `Holds private data (${session.private}): answered on this machine only` },
+  });
 }
 
 /** Subagents' sessions by the parent listed with them; the others are the tree's roots. */
