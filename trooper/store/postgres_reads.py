@@ -7,8 +7,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from trooper.store.base import PINNED_EVENT, Columns, Row, branch_view, first_words, session_columns
+from trooper.store.base import PINNED_EVENT, Columns, Row, branch_view, session_columns
 from trooper.store.sqlite_reads import _ATTEMPT_COLUMNS, _JSON_COLUMNS, _PAGE_KEYS, _SESSION_COLUMNS, _TURN_COLUMNS
+from trooper.store.summaries import SummaryQueries, summarise
 
 Connection = Any  # psycopg.Connection
 
@@ -37,14 +38,14 @@ def list_sessions(conn: Connection, limit: int | None, offset: int, since: float
     order = f"FROM sessions {where} ORDER BY last_activity DESC, id LIMIT %s OFFSET %s"  # LIMIT NULL: all
     page_params = (*params, limit, offset)
     sessions = _rows(conn, f"SELECT {_SESSION_COLUMNS} {order}", page_params)
-    return _summarise(conn, sessions, f"SELECT id {order}", page_params)
+    return summarise(conn, _SUMMARY_QUERIES, sessions, f"SELECT id {order}", page_params)
 
 
 def get_session(conn: Connection, session_id: str) -> Row | None:
     sessions = _rows(conn, f"SELECT {_SESSION_COLUMNS}, opening FROM sessions WHERE id = %s", (session_id,))
     if not sessions:
         return None
-    (summary,) = _summarise(conn, sessions, "SELECT %s::text", (session_id,))
+    (summary,) = summarise(conn, _SUMMARY_QUERIES, sessions, "SELECT %s::text", (session_id,))
     latest = conn.execute(
         "SELECT sitrep FROM sitreps WHERE session_id = %s ORDER BY id DESC LIMIT 1", (session_id,)
     ).fetchone()
@@ -74,52 +75,20 @@ def clients(conn: Connection) -> list[Row]:
     )
 
 
-def _summarise(conn: Connection, sessions: list[Row], ids_sql: str, ids_params: tuple[Any, ...]) -> list[Row]:
-    """Adds the per-session figures, each by one grouped query over the sessions ``ids_sql``
-    selects (the same page), instead of one query per session."""
-    by_id = {s["id"]: s for s in sessions}
-    for s in sessions:
-        s.update(intent=None, first_words="", branch=0, turn_count=0, providers={}, tokens_saved=0, cost_spent=0.0,
-                 cost_avoided=0.0, unpriced_turns=0, escalations=0, fallbacks=0, private=None)
-    in_page = f"session_id IN ({ids_sql})"
-    for session_id, provider, turns, saved, spent, avoided, unpriced in conn.execute(
-        f"SELECT session_id, provider, COUNT(*), SUM(tokens_saved)::bigint, {_COST_SUMS} FROM turns "
-        f"WHERE provider != '' AND {in_page} GROUP BY session_id, provider",
-        ids_params,
-    ):
-        summary = by_id[session_id]
-        summary["providers"][provider] = turns
-        summary["tokens_saved"] += saved
-        summary["cost_spent"] += spent
-        summary["cost_avoided"] += avoided
-        summary["unpriced_turns"] += unpriced
-    # The latest branch's transcript runs from seq 0 to its highest seq (see branch_view).
-    for session_id, branch, count in conn.execute(
-        f"SELECT DISTINCT ON (session_id) session_id, branch, MAX(seq) + 1 FROM turns WHERE {in_page} "
-        "GROUP BY session_id, branch ORDER BY session_id, branch DESC",
-        ids_params,
-    ):
-        by_id[session_id].update(branch=branch, turn_count=count)
-    for session_id, escalations, fallbacks, private in conn.execute(
-        "SELECT session_id, COUNT(*) FILTER (WHERE kind = 'escalated'), COUNT(*) FILTER (WHERE kind = 'fallback'), "
-        f"MIN(detail::json ->> 'finding') FILTER (WHERE kind = '{PINNED_EVENT}') "
-        f"FROM events WHERE {in_page} GROUP BY session_id",
-        ids_params,
-    ):
-        by_id[session_id].update(escalations=escalations, fallbacks=fallbacks, private=private)
-    for session_id, intent in conn.execute(
-        "SELECT DISTINCT ON (session_id) session_id, sitrep::json ->> 'intent' FROM sitreps "
-        f"WHERE {in_page} ORDER BY session_id, id DESC",
-        ids_params,
-    ):
-        by_id[session_id]["intent"] = intent
-    for session_id, text in conn.execute(
-        "SELECT DISTINCT ON (session_id) session_id, text FROM turns "
-        f"WHERE role = 'user' AND text != '' AND {in_page} ORDER BY session_id, seq, branch",
-        ids_params,
-    ):
-        by_id[session_id]["first_words"] = first_words(text)
-    return sessions
+#: The session summaries' queries in PostgreSQL's dialect (``store/summaries.py``).
+_SUMMARY_QUERIES = SummaryQueries(
+    providers=f"SELECT session_id, provider, COUNT(*), SUM(tokens_saved)::bigint, {_COST_SUMS} FROM turns "
+    "WHERE provider != '' AND {in_page} GROUP BY session_id, provider",
+    branches="SELECT DISTINCT ON (session_id) session_id, branch, MAX(seq) + 1 FROM turns WHERE {in_page} "
+    "GROUP BY session_id, branch ORDER BY session_id, branch DESC",
+    events="SELECT session_id, COUNT(*) FILTER (WHERE kind = 'escalated'), COUNT(*) FILTER (WHERE kind = 'fallback'), "
+    f"MIN(detail::json ->> 'finding') FILTER (WHERE kind = '{PINNED_EVENT}') "
+    "FROM events WHERE {in_page} GROUP BY session_id",
+    intents="SELECT DISTINCT ON (session_id) session_id, sitrep::json ->> 'intent' FROM sitreps "
+    "WHERE {in_page} ORDER BY session_id, id DESC",
+    first_questions="SELECT DISTINCT ON (session_id) session_id, text FROM turns "
+    "WHERE role = 'user' AND text != '' AND {in_page} ORDER BY session_id, seq, branch",
+)
 
 
 def transcript(conn: Connection, session_id: str, branch: int | None) -> list[Row]:
@@ -178,7 +147,7 @@ def _sessions_page(conn: Connection, where: str, params: list[Any], limit: int) 
     rows = _rows(conn, f"SELECT rowid AS page_key, {_SESSION_COLUMNS} FROM sessions {where} ORDER BY rowid LIMIT %s",
                  (*params, limit))
     keys = [row.pop("page_key") for row in rows]
-    return session_columns(_summarise(conn, rows, ids_sql, (*params, limit))), (keys[-1] if len(keys) == limit else None)
+    return session_columns(summarise(conn, _SUMMARY_QUERIES, rows, ids_sql, (*params, limit))), (keys[-1] if len(keys) == limit else None)
 
 
 def attempts(conn: Connection, session_id: str | None) -> list[Row]:

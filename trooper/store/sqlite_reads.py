@@ -7,7 +7,8 @@ import json
 import sqlite3
 from typing import Any
 
-from trooper.store.base import PINNED_EVENT, Columns, Row, branch_view, first_words, session_columns
+from trooper.store.base import PINNED_EVENT, Columns, Row, branch_view, session_columns
+from trooper.store.summaries import SummaryQueries, summarise
 
 _TURN_COLUMNS = (
     "session_id, branch, seq, role, content, text, provider, model, tokens_in, tokens_out, tokens_cached, tokens_saved, "
@@ -40,14 +41,14 @@ def list_sessions(conn: sqlite3.Connection, limit: int | None, offset: int, sinc
             page_params,
         )
     )
-    return _summarise(conn, sessions, page_sql, page_params)
+    return summarise(conn, _SUMMARY_QUERIES, sessions, page_sql, page_params)
 
 
 def get_session(conn: sqlite3.Connection, session_id: str) -> Row | None:
     sessions = _rows(conn.execute(f"SELECT {_SESSION_COLUMNS}, opening FROM sessions WHERE id = ?", (session_id,)))
     if not sessions:
         return None
-    (summary,) = _summarise(conn, sessions, "SELECT ?", (session_id,))
+    (summary,) = summarise(conn, _SUMMARY_QUERIES, sessions, "SELECT ?", (session_id,))
     latest = conn.execute("SELECT sitrep FROM sitreps WHERE session_id = ? ORDER BY id DESC LIMIT 1", (session_id,)).fetchone()
     summary["sitrep"] = json.loads(latest[0]) if latest else None
     return summary
@@ -75,53 +76,22 @@ def clients(conn: sqlite3.Connection) -> list[Row]:
     )
 
 
-def _summarise(conn: sqlite3.Connection, sessions: list[Row], ids_sql: str, ids_params: tuple[Any, ...]) -> list[Row]:
-    """Adds the per-session figures, each computed by one grouped query over the sessions that
-    ``ids_sql`` selects (the same page), instead of one query per session."""
-    by_id = {s["id"]: s for s in sessions}
-    for s in sessions:
-        s.update(intent=None, first_words="", branch=0, turn_count=0, providers={}, tokens_saved=0, cost_spent=0.0,
-                 cost_avoided=0.0, unpriced_turns=0, escalations=0, fallbacks=0, private=None)
-    in_page = f"session_id IN ({ids_sql})"
-    for session_id, provider, turns, saved, spent, avoided, unpriced in conn.execute(
-        f"SELECT session_id, provider, COUNT(*), SUM(tokens_saved), {_COST_SUMS} FROM turns "
-        f"WHERE provider != '' AND {in_page} GROUP BY session_id, provider",
-        ids_params,
-    ):
-        summary = by_id[session_id]
-        summary["providers"][provider] = turns
-        summary["tokens_saved"] += saved
-        summary["cost_spent"] += spent
-        summary["cost_avoided"] += avoided
-        summary["unpriced_turns"] += unpriced
-    # The latest branch's transcript runs from seq 0 to its highest seq (see branch_view). Rows
-    # come in (session, branch) order, so the last one seen per session is its latest branch.
-    for session_id, branch, count in conn.execute(
-        f"SELECT session_id, branch, MAX(seq) + 1 FROM turns WHERE {in_page} GROUP BY session_id, branch "
-        "ORDER BY session_id, branch",
-        ids_params,
-    ):
-        by_id[session_id].update(branch=branch, turn_count=count)
-    for session_id, escalations, fallbacks, private in conn.execute(
-        "SELECT session_id, SUM(kind = 'escalated'), SUM(kind = 'fallback'), "
-        f"MIN(CASE WHEN kind = '{PINNED_EVENT}' THEN json_extract(detail, '$.finding') END) FROM events "
-        f"WHERE {in_page} GROUP BY session_id",
-        ids_params,
-    ):
-        by_id[session_id].update(escalations=escalations, fallbacks=fallbacks, private=private)
-    for session_id, intent in conn.execute(
-        "SELECT session_id, json_extract(sitrep, '$.intent') FROM sitreps "
-        f"WHERE id IN (SELECT MAX(id) FROM sitreps WHERE {in_page} GROUP BY session_id)",
-        ids_params,
-    ):
-        by_id[session_id]["intent"] = intent
+#: The session summaries' queries in SQLite's dialect (``store/summaries.py``).
+_SUMMARY_QUERIES = SummaryQueries(
+    providers=f"SELECT session_id, provider, COUNT(*), SUM(tokens_saved), {_COST_SUMS} FROM turns "
+    "WHERE provider != '' AND {in_page} GROUP BY session_id, provider",
+    # Rows come in (session, branch) order, so the last one seen per session is its latest branch.
+    branches="SELECT session_id, branch, MAX(seq) + 1 FROM turns WHERE {in_page} GROUP BY session_id, branch "
+    "ORDER BY session_id, branch",
+    events="SELECT session_id, SUM(kind = 'escalated'), SUM(kind = 'fallback'), "
+    f"MIN(CASE WHEN kind = '{PINNED_EVENT}' THEN json_extract(detail, '$.finding') END) FROM events "
+    "WHERE {in_page} GROUP BY session_id",
+    intents="SELECT session_id, json_extract(sitrep, '$.intent') FROM sitreps "
+    "WHERE id IN (SELECT MAX(id) FROM sitreps WHERE {in_page} GROUP BY session_id)",
     # SQLite takes the bare column ``text`` from the row that holds MIN(seq): the first question.
-    for session_id, text, _ in conn.execute(
-        f"SELECT session_id, text, MIN(seq) FROM turns WHERE role = 'user' AND text != '' AND {in_page} GROUP BY session_id",
-        ids_params,
-    ):
-        by_id[session_id]["first_words"] = first_words(text)
-    return sessions
+    first_questions="SELECT session_id, text FROM (SELECT session_id, text, MIN(seq) FROM turns "
+    "WHERE role = 'user' AND text != '' AND {in_page} GROUP BY session_id)",
+)
 
 
 def transcript(conn: sqlite3.Connection, session_id: str, branch: int | None) -> list[Row]:
@@ -196,7 +166,7 @@ def _sessions_page(conn: sqlite3.Connection, where: str, params: list[Any], limi
         )
     )
     keys = [row.pop("page_key") for row in rows]
-    return session_columns(_summarise(conn, rows, ids_sql, (*params, limit))), (keys[-1] if len(keys) == limit else None)
+    return session_columns(summarise(conn, _SUMMARY_QUERIES, rows, ids_sql, (*params, limit))), (keys[-1] if len(keys) == limit else None)
 
 
 def _columns(names: list[str], values: list[tuple[Any, ...]]) -> Columns:
