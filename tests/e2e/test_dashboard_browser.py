@@ -87,6 +87,10 @@ def test_a_new_turn_and_an_open_loop_appear_live_without_a_reload(trooper, fake_
     expect(page.locator("#transcript .turn.evidence-turn")).to_contain_text("still fails on CI")
     expect(page.locator("#detail-providers")).to_contain_text("ollama")
     assert page.evaluate("window.__sameDocument") is True, "the page reloaded"
+    # A full-page capture of a scrolled page draws the sticky top bar where the scroll left it:
+    # from the top, the whole page (the highlighted turn included) is drawn as a reader sees it.
+    page.evaluate("window.scrollTo({top: 0, behavior: 'instant'})")
+    assert page.evaluate("window.scrollY") == 0
     page.screenshot(path=str(SCREENSHOTS / "dashboard-session.png"), full_page=True)
     assert not watched.errors and not watched.dialogs
 
