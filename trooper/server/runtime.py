@@ -13,6 +13,7 @@ from trooper.providers.cloud import build_cloud_chain
 from trooper.providers.local import LocalTier, escalation_target
 from trooper.providers.upstream_client import open_upstream_client
 from trooper.routing.auto_recovery import RecoveryProber
+from trooper.routing.shared_breakers import share_breakers
 from trooper.server.app import make_app
 from trooper.server.cloud_keys import CloudKeys
 from trooper.server.connections import GuardedHTTPServer, connection_cap, raise_open_file_limit
@@ -54,7 +55,9 @@ class Runtime:
             self.store, self.feed, would_answer=lambda: self.router.cloud[0].model if self.router.cloud else None,
             prices=settings.prices,
         )
-        self.prober = RecoveryProber(settings, self.router.remote_providers, self.router.breakers)
+        # Replicas on one PostgreSQL share their breakers; on SQLite they are this process's own.
+        self.health = self.store.shared_health()
+        self.prober = RecoveryProber(settings, self.router.remote_providers, self.router.breakers, self.health)
         self.state = AppState(
             settings,
             self.store,
@@ -73,6 +76,9 @@ class Runtime:
         except OSError:
             await runtime.stop()  # nothing runs yet: this closes the store and the upstream client quietly
             raise
+        if runtime.health is not None:  # before serving: a provider another replica opened is skipped at once
+            label = f"{socket.gethostname()}:{sockets[0].getsockname()[1]}"
+            await share_breakers(runtime.router.breakers, runtime.health, runtime.router.remote_providers, label)
         await runtime.local_tier.select()
         runtime.local_tier.start()
         if settings.auto_recovery:

@@ -30,7 +30,9 @@ from psycopg_pool import ConnectionPool
 
 from trooper.store import postgres_reads, postgres_writes
 from trooper.store.base import Row, StoreUnavailable
-from trooper.store.postgres_schema import migrate, schema_version
+from trooper.store.health import SharedHealth
+from trooper.store.postgres_health import PostgresHealth
+from trooper.store.postgres_schema import REPLICA_MIGRATIONS, REPLICA_SCHEMA_TABLE, migrate, schema_version
 from trooper.store.queued import READER_THREADS, Pending, QueuedStore
 
 log = logging.getLogger(__name__)
@@ -97,6 +99,7 @@ class PostgresStore(QueuedStore):
         try:
             with psycopg.connect(url, autocommit=True, connect_timeout=int(CONNECT_SECONDS)) as conn:
                 migrate(conn)
+                migrate(conn, REPLICA_MIGRATIONS, REPLICA_SCHEMA_TABLE)
         except psycopg.OperationalError as exc:  # unreachable, refused, wrong password
             raise unavailable(url, exc) from None
         self._writer_pool = ConnectionPool(url, min_size=1, max_size=1, kwargs={"autocommit": True},
@@ -109,6 +112,7 @@ class PostgresStore(QueuedStore):
         self.replica = uuid.uuid4().hex
         self._watching = threading.Event()
         self._listener: threading.Thread | None = None
+        self._health = PostgresHealth(url, self.replica)
         super().__init__()
 
     def _transaction(self, pending: list[Pending]) -> None:
@@ -150,7 +154,11 @@ class PostgresStore(QueuedStore):
         with self._reader_pool.connection() as conn:
             return query(conn)
 
+    def shared_health(self) -> SharedHealth:
+        return self._health
+
     def _release(self) -> None:
+        self._health.close()
         self._writer_pool.close()
         self._reader_pool.close()
         self._watching.set()  # stops the listener within a second

@@ -1,0 +1,243 @@
+"""Provider health shared through PostgreSQL: a row per provider, a NOTIFY on each change, an
+advisory lock per provider for its recovery probe, and a heartbeat row per replica.
+
+One thread owns one connection and does all of it in order: it LISTENs on ``HEALTH_CHANNEL``
+(the same pattern as the store's change listener), runs the commands the event loop queues
+(record a change, take or let go of a probe's lock) and beats the heart. Doing them in order on
+one connection is what makes a probe's result committed before its lock is let go: the next
+replica to take the lock reads it, and does not probe again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import json
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any, NamedTuple
+
+import psycopg
+
+from trooper.store.health import ProbeClaim, ProviderHealth, SharedHealth, SharedState
+
+log = logging.getLogger(__name__)
+
+HEALTH_CHANNEL = "trooper_health"
+#: The first key of the probes' advisory locks (the second is the provider name's hash): "TRPR".
+PROBE_LOCK = 0x54525052
+#: How often the thread looks up from waiting for notices to run queued commands (so a change
+#: reaches the other replicas within about twice this).
+POLL_SECONDS = 0.05
+HEARTBEAT_SECONDS = 5.0
+#: A replica whose heartbeat is older than this is not listed as running (``trooper doctor``).
+SEEN_SECONDS = 30.0
+#: Heartbeat rows of replicas gone this long are deleted.
+FORGET_SECONDS = 86400.0
+#: How long taking a probe's lock may wait for the thread before this replica probes without it.
+CLAIM_SECONDS = 5.0
+CONNECT_SECONDS = 10
+
+_NOW = "extract(epoch from clock_timestamp())"  # the database's clock: the replicas' only shared one
+
+
+class _Record(NamedTuple):
+    provider: str
+    state: SharedState
+
+
+class _Claim(NamedTuple):
+    provider: str
+    answer: concurrent.futures.Future[ProbeClaim]
+
+
+class _Release(NamedTuple):
+    provider: str
+
+
+_Command = _Record | _Claim | _Release
+
+
+class PostgresHealth(SharedHealth):
+    def __init__(self, url: str, replica: str) -> None:
+        self._url = url
+        self._replica = replica
+        self._commands: queue.SimpleQueue[_Command] = queue.SimpleQueue()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    async def start(self, label: str, adopt: Callable[[ProviderHealth], None], loop: asyncio.AbstractEventLoop) -> None:
+        loaded: concurrent.futures.Future[None] = concurrent.futures.Future()
+        self._thread = threading.Thread(
+            target=self._run, args=(label, adopt, loop, loaded), name="trooper-provider-health", daemon=True
+        )
+        self._thread.start()
+        await asyncio.wrap_future(loaded)
+
+    def record(self, provider: str, state: SharedState) -> None:
+        self._commands.put(_Record(provider, state))
+
+    @asynccontextmanager
+    async def claim_probe(self, provider: str) -> AsyncIterator[ProbeClaim]:
+        answer: concurrent.futures.Future[ProbeClaim] = concurrent.futures.Future()
+        self._commands.put(_Claim(provider, answer))
+        try:
+            claim = await asyncio.wait_for(asyncio.wrap_future(answer), CLAIM_SECONDS)
+        except (asyncio.TimeoutError, psycopg.Error) as exc:
+            # The database is out of reach: probing without the lock (as one replica alone
+            # would) beats never bringing the provider back.
+            log.warning("could not take the recovery probe's lock for %s (%s); probing without it", provider, exc)
+            claim = ProbeClaim(True, None)
+        try:
+            yield claim
+        finally:
+            # Queued after whatever the probe recorded, so that is committed first. Always sent: a
+            # claim that timed out here may still have taken the lock.
+            self._commands.put(_Release(provider))
+
+    def close(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(POLL_SECONDS * 20)
+
+    # ------------------------------------------------------------ the thread
+
+    def _run(self, label: str, adopt: Callable[[ProviderHealth], None], loop: asyncio.AbstractEventLoop,
+             loaded: concurrent.futures.Future[None]) -> None:
+        def hand_over(health: ProviderHealth) -> None:
+            loop.call_soon_threadsafe(adopt, health)
+
+        while not self._stopping.is_set():
+            try:
+                with psycopg.connect(self._url, autocommit=True, connect_timeout=CONNECT_SECONDS) as conn:
+                    conn.execute(f"LISTEN {HEALTH_CHANNEL}")
+                    # At start, and after a lost connection: what changed while nobody listened.
+                    for health in _recorded(conn):
+                        hand_over(health)
+                    if not loaded.done():
+                        loaded.set_result(None)
+                    self._serve(conn, label, hand_over)
+            except psycopg.Error as exc:
+                if not loaded.done():  # the store opened a moment ago: serve with local breakers
+                    loaded.set_result(None)
+                log.warning("sharing provider health failed (%s); again in 1 s", exc)
+                self._stopping.wait(1.0)
+            except RuntimeError:  # the event loop closed: nobody is listening any more
+                return
+
+    def _serve(self, conn: psycopg.Connection[Any], label: str, hand_over: Callable[[ProviderHealth], None]) -> None:
+        beat_due = 0.0
+        try:
+            while not self._stopping.is_set():
+                if time.monotonic() >= beat_due:
+                    self._heartbeat(conn, label)
+                    beat_due = time.monotonic() + HEARTBEAT_SECONDS
+                self._run_commands(conn)
+                # Notices that came while a command ran were kept for this (psycopg's backlog).
+                for notice in conn.notifies(timeout=POLL_SECONDS):
+                    message = json.loads(notice.payload)
+                    if message["from"] != self._replica:
+                        hand_over(ProviderHealth(message["provider"], message["state"], 0.0))
+            self._run_commands(conn)  # what was recorded before the store closed
+            conn.execute("DELETE FROM replicas WHERE id = %s", (self._replica,))  # stopped: not running any more
+        except psycopg.Error:
+            self._fail_claims()
+            raise
+
+    def _run_commands(self, conn: psycopg.Connection[Any]) -> None:
+        while True:
+            try:
+                command = self._commands.get_nowait()
+            except queue.Empty:
+                return
+            self._run_command(conn, command)
+
+    def _run_command(self, conn: psycopg.Connection[Any], command: _Command) -> None:
+        if isinstance(command, _Record):
+            with conn.transaction():
+                conn.execute(
+                    f"INSERT INTO provider_health (provider, state, changed_at, replica) VALUES (%s, %s, {_NOW}, %s) "
+                    "ON CONFLICT (provider) DO UPDATE SET state = excluded.state, changed_at = excluded.changed_at, "
+                    "replica = excluded.replica",
+                    (command.provider, command.state, self._replica),
+                )
+                payload = json.dumps({"from": self._replica, "provider": command.provider, "state": command.state})
+                conn.execute("SELECT pg_notify(%s, %s)", (HEALTH_CHANNEL, payload))
+        elif isinstance(command, _Claim):
+            try:
+                held = conn.execute("SELECT pg_try_advisory_lock(%s, hashtext(%s))", (PROBE_LOCK, command.provider)).fetchone()
+                latest = next((h for h in _recorded(conn, command.provider)), None) if held and held[0] else None
+            except psycopg.Error as exc:
+                _answer(command.answer, exc)
+                raise
+            _answer(command.answer, ProbeClaim(bool(held and held[0]), latest))
+        else:
+            conn.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", (PROBE_LOCK, command.provider))
+
+    def _heartbeat(self, conn: psycopg.Connection[Any], label: str) -> None:
+        with conn.transaction():
+            conn.execute(
+                f"INSERT INTO replicas (id, label, pid, started_at, seen_at) VALUES (%s, %s, %s, {_NOW}, {_NOW}) "
+                "ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at",
+                (self._replica, label, os.getpid()),
+            )
+            conn.execute(f"DELETE FROM replicas WHERE seen_at < {_NOW} - %s", (FORGET_SECONDS,))
+
+    def _fail_claims(self) -> None:
+        """The connection is lost, and with it every lock it held: claims waiting get an error."""
+        pending: list[_Command] = []
+        while True:
+            try:
+                pending.append(self._commands.get_nowait())
+            except queue.Empty:
+                break
+        for command in pending:
+            if isinstance(command, _Claim):
+                _answer(command.answer, psycopg.OperationalError("the connection sharing provider health was lost"))
+            elif isinstance(command, _Record):
+                self._commands.put(command)  # recorded once the connection is back
+
+
+def _answer(future: concurrent.futures.Future[ProbeClaim], outcome: ProbeClaim | BaseException) -> None:
+    """Answer a claim, unless its asker gave up waiting (the future was cancelled then)."""
+    if not future.set_running_or_notify_cancel():
+        return
+    if isinstance(outcome, BaseException):
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)
+
+
+def _recorded(conn: psycopg.Connection[Any], provider: str | None = None) -> list[ProviderHealth]:
+    rows = conn.execute(
+        f"SELECT provider, state, {_NOW} - changed_at FROM provider_health WHERE %s::text IS NULL OR provider = %s",
+        (provider, provider),
+    ).fetchall()
+    return [ProviderHealth(name, state, max(0.0, float(age))) for name, state, age in rows]
+
+
+class ReplicaSeen(NamedTuple):
+    label: str
+    pid: int
+    #: Seconds since its last heartbeat, and since it started, by the database's clock.
+    seen_ago: float
+    up_for: float
+
+
+def replicas_seen(url: str, timeout: float, within: float = SEEN_SECONDS) -> list[ReplicaSeen]:
+    """The replicas whose heartbeat is at most ``within`` seconds old, longest running first
+    (none when the replica tables were never created)."""
+    with psycopg.connect(url, autocommit=True, connect_timeout=max(1, round(timeout))) as conn:
+        if conn.execute("SELECT to_regclass('replicas')").fetchone()[0] is None:  # type: ignore[index]
+            return []
+        rows = conn.execute(
+            f"SELECT label, pid, {_NOW} - seen_at, {_NOW} - started_at FROM replicas WHERE seen_at >= {_NOW} - %s "
+            "ORDER BY started_at, label",
+            (within,),
+        ).fetchall()
+    return [ReplicaSeen(label, pid, float(seen), float(up)) for label, pid, seen, up in rows]
