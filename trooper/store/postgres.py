@@ -20,7 +20,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
 import psycopg
@@ -31,7 +31,7 @@ from psycopg_pool import ConnectionPool
 from trooper.store import postgres_reads, postgres_writes
 from trooper.store.base import Row, StoreUnavailable
 from trooper.store.health import SharedHealth
-from trooper.store.postgres_health import PostgresHealth
+from trooper.store.postgres_health import SEEN_SECONDS, PostgresHealth
 from trooper.store.postgres_schema import REPLICA_MIGRATIONS, REPLICA_SCHEMA_TABLE, migrate, schema_version
 from trooper.store.queued import READER_THREADS, Pending, QueuedStore
 
@@ -88,6 +88,32 @@ def database_schema_version(url: str, timeout: float) -> int:
             return schema_version(conn)
     except psycopg.Error as exc:
         raise unavailable(url, exc) from None
+
+
+class ReplicaSeen(NamedTuple):
+    label: str
+    pid: int
+    #: Seconds since its last heartbeat, and since it started, by the database's clock.
+    seen_ago: float
+    up_for: float
+
+
+def replicas_seen(url: str, timeout: float, within: float = SEEN_SECONDS) -> list[ReplicaSeen]:
+    """The replicas sharing the database ``url`` names whose heartbeat is at most ``within``
+    seconds old, longest running first (none when no replica ever ran on it)."""
+    now = "extract(epoch from clock_timestamp())"
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=max(1, round(timeout))) as conn:
+            if conn.execute("SELECT to_regclass('replicas')").fetchone()[0] is None:  # type: ignore[index]
+                return []
+            rows = conn.execute(
+                f"SELECT label, pid, {now} - seen_at, {now} - started_at FROM replicas WHERE seen_at >= {now} - %s "
+                "ORDER BY started_at, label",
+                (within,),
+            ).fetchall()
+    except psycopg.Error as exc:
+        raise unavailable(url, exc) from None
+    return [ReplicaSeen(label, pid, float(seen), float(up)) for label, pid, seen, up in rows]
 
 
 class PostgresStore(QueuedStore):

@@ -219,25 +219,3 @@ def _recorded(conn: psycopg.Connection[Any], provider: str | None = None) -> lis
         (provider, provider),
     ).fetchall()
     return [ProviderHealth(name, state, max(0.0, float(age))) for name, state, age in rows]
-
-
-class ReplicaSeen(NamedTuple):
-    label: str
-    pid: int
-    #: Seconds since its last heartbeat, and since it started, by the database's clock.
-    seen_ago: float
-    up_for: float
-
-
-def replicas_seen(url: str, timeout: float, within: float = SEEN_SECONDS) -> list[ReplicaSeen]:
-    """The replicas whose heartbeat is at most ``within`` seconds old, longest running first
-    (none when the replica tables were never created)."""
-    with psycopg.connect(url, autocommit=True, connect_timeout=max(1, round(timeout))) as conn:
-        if conn.execute("SELECT to_regclass('replicas')").fetchone()[0] is None:  # type: ignore[index]
-            return []
-        rows = conn.execute(
-            f"SELECT label, pid, {_NOW} - seen_at, {_NOW} - started_at FROM replicas WHERE seen_at >= {_NOW} - %s "
-            "ORDER BY started_at, label",
-            (within,),
-        ).fetchall()
-    return [ReplicaSeen(label, pid, float(seen), float(up)) for label, pid, seen, up in rows]
