@@ -23,6 +23,7 @@ from trooper.server.response_log import ResponseLog
 from trooper.server.session_service import SessionService
 from trooper.server.state import AppState, Services
 from trooper.store import open_store, store_label
+from trooper.store.base import Row
 
 log = logging.getLogger("trooper")
 
@@ -84,12 +85,17 @@ class Runtime:
         if settings.auto_recovery:
             runtime.prober.start()
         # Other replicas' turns on a shared store reach this one's live views (dashboard, chat).
-        runtime.store.watch(runtime.feed.publish, asyncio.get_running_loop())
+        runtime.store.watch(runtime._changed_elsewhere, asyncio.get_running_loop())
         runtime.server = GuardedHTTPServer(runtime.app, xheaders=False, idle_connection_timeout=300, body_timeout=120)
         runtime.server.guard(connection_cap(raise_open_file_limit()))
         runtime.server.add_sockets(sockets)
         runtime.port = sockets[0].getsockname()[1]
         return runtime
+
+    def _changed_elsewhere(self, update: Row) -> None:
+        """Another replica committed a change to a session: this one's copy of it is stale."""
+        self.sessions.forget(update["session_id"])
+        self.feed.publish(update)
 
     @property
     def url(self) -> str:

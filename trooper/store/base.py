@@ -41,6 +41,10 @@ class StoreUnavailable(Exception):
     installed. The message never holds a password."""
 
 class Store(abc.ABC):
+    #: Whether other processes (replicas) write to this store too, so what this process holds in
+    #: memory of a session may be behind it.
+    shared = False
+
     # ------------------------------------------------------------ write side (never blocks)
 
     @abc.abstractmethod

@@ -119,6 +119,7 @@ def replicas_seen(url: str, timeout: float, within: float = SEEN_SECONDS) -> lis
 class PostgresStore(QueuedStore):
     writes = postgres_writes
     reads = postgres_reads
+    shared = True
 
     def __init__(self, url: str) -> None:
         self.url = url
