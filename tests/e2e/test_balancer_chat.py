@@ -13,7 +13,7 @@ import anthropic
 import httpx
 import pytest
 
-from tests.e2e.balancer import TOKEN
+from tests.e2e.balancer import TOKEN, start_replicas
 from tests.fakes.behaviours import echo, reply_text
 from tests.nginx import Nginx
 from tests.server.test_chat_api import sse_events
@@ -29,7 +29,7 @@ def balanced_with_cloud(trooper_process, fake_ollama, fake_anthropic, postgres_u
     fake_anthropic.default = reply_text(CLOUD_TEXT)
     env = {"TROOPER_DB": postgres_url, "FALLBACK_URL": fake_ollama.api_chat_url, "TROOPER_TOKEN": TOKEN,
            "CLAUDE_API_KEY": CLAUDE_KEY, "CLAUDE_URL": fake_anthropic.messages_url}
-    replicas = [trooper_process(**env), trooper_process(**env)]
+    replicas = start_replicas(trooper_process, env)
     nginx = Nginx(tmp_path, [replica.url.removeprefix("http://") for replica in replicas])
     yield nginx, [replica.url for replica in replicas]
     nginx.stop()
