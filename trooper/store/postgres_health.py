@@ -116,6 +116,9 @@ class PostgresHealth(SharedHealth):
             try:
                 with psycopg.connect(self._url, autocommit=True, connect_timeout=CONNECT_SECONDS) as conn:
                     conn.execute(f"LISTEN {HEALTH_CHANNEL}")
+                    # After a lost connection: this replica's own changes meanwhile first, so the
+                    # states read next are not older than its own.
+                    self._run_commands(conn)
                     # At start, and after a lost connection: what changed while nobody listened.
                     for health in _recorded(conn):
                         hand_over(health)
