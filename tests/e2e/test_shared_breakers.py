@@ -2,9 +2,9 @@
 skipped by the other within a second, one replica at a time probes it back, and a restarted
 replica finds the breaker as it was left.
 
-Both replicas are real servers (``make_trooper``: the full runtime, each with its own store
-connections), the client the official Anthropic SDK, the upstreams a fake Claude (answering 529
-while it is "overloaded") and a fake Ollama to fall back to.
+Both replicas are real ``trooper serve`` processes started from deploy/Procfile, the client the
+official Anthropic SDK, the upstreams a fake Claude (answering 529 while it is "overloaded") and a
+fake Ollama to fall back to.
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ import time
 
 import anthropic
 import httpx
+import psycopg
 import pytest
 
+from tests.e2e.balancer import start_replicas
 from tests.fakes.behaviours import overloaded, reply_text
 
 CLAUDE_KEY = "sk-ant-test-0123456789abcdef"
@@ -61,10 +63,10 @@ def replica_env(fake_anthropic, fake_ollama, postgres_url) -> dict[str, str]:  #
 
 
 def test_a_provider_failing_on_one_replica_is_skipped_by_the_other_and_probed_back_by_one(
-    replica_env, fake_anthropic, make_trooper
+    replica_env, fake_anthropic, trooper_process
 ):  # type: ignore[no-untyped-def]
     env = {**replica_env, "TROOPER_BREAKER_COOLDOWN": str(COOLDOWN), "AUTO_RECOVERY": "true"}
-    a, b = make_trooper(**env), make_trooper(**env)
+    a, b = start_replicas(trooper_process, env)
     assert ask(a.url) == "ollama", "a 529 from Claude falls back"
     opened = time.monotonic()
     assert breaker(a.url) == "open"
@@ -89,14 +91,15 @@ def test_a_provider_failing_on_one_replica_is_skipped_by_the_other_and_probed_ba
     assert ask(b.url) == "claude" and ask(a.url) == "claude"
 
 
-def test_a_restarted_replica_finds_the_breaker_open(replica_env, fake_anthropic, make_trooper):  # type: ignore[no-untyped-def]
+def test_a_restarted_replica_finds_the_breaker_open(replica_env, fake_anthropic, trooper_process):  # type: ignore[no-untyped-def]
     env = {**replica_env, "AUTO_RECOVERY": "false"}  # the default 30 s cool-down: it stays open
-    a = make_trooper(**env)
+    (a,) = start_replicas(trooper_process, env, count=1)
     assert ask(a.url) == "ollama"
-    a.flush()
-    a.stop()
+    with psycopg.connect(replica_env["TROOPER_DB"], autocommit=True) as db:  # written off the request path, at once
+        wait_for(lambda: db.execute("SELECT state FROM provider_health").fetchall() == [("open",)], 1.0, "the open state stored")
+    assert a.kill() == -9  # no shutdown code runs
     fake_anthropic.requests.clear()
-    again = make_trooper(**env)
+    (again,) = start_replicas(trooper_process, env, count=1)
     assert breaker(again.url) == "open"
     assert ask(again.url) == "ollama"
     assert fake_anthropic.requests == [], "the restarted replica skipped Claude without trying it"
