@@ -42,9 +42,16 @@ async def test_a_change_reaches_the_other_replica_and_one_claim_is_held_at_a_tim
             async with b.claim_probe("gemini") as other:
                 assert other.held and other.latest is None, "a claim is per provider"
             a.record("claude", "closed")  # the probe's result, recorded under the claim
-        async with b.claim_probe("claude") as after:
-            assert after.held and after.latest is not None
-            assert after.latest.state == "closed" and after.latest.age < 1.0, "the result was committed before the claim was let go"
+        # A lets go of it in the background, once its result is written: B gets it then.
+        deadline = asyncio.get_running_loop().time() + 1.0
+        while True:
+            async with b.claim_probe("claude") as after:
+                if after.held:
+                    break
+            assert asyncio.get_running_loop().time() < deadline, "A's claim was not let go within a second"
+            await asyncio.sleep(0.01)
+        assert after.latest is not None
+        assert after.latest.state == "closed" and after.latest.age < 1.0, "the result was committed before the claim was let go"
     finally:
         await store_a.close()
         await store_b.close()

@@ -3,7 +3,9 @@ advisory lock per provider for its recovery probe, and a heartbeat row per repli
 
 One thread owns one connection and does all of it in order: it LISTENs on ``HEALTH_CHANNEL``
 (the same pattern as the store's change listener), runs the commands the event loop queues
-(record a change, take or let go of a probe's lock) and beats the heart. Doing them in order on
+(record a change, take or let go of a probe's lock) and beats the heart. It sleeps until a notice
+arrives, a command is queued (a byte on its wake-up pipe) or the heartbeat is due: an idle
+replica costs no CPU polling. Doing them in order on
 one connection is what makes a probe's result committed before its lock is let go: the next
 replica to take the lock reads it, and does not probe again.
 """
@@ -16,6 +18,7 @@ import json
 import logging
 import os
 import queue
+import select
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
@@ -31,10 +34,11 @@ log = logging.getLogger(__name__)
 HEALTH_CHANNEL = "trooper_health"
 #: The first key of the probes' advisory locks (the second is the provider name's hash): "TRPR".
 PROBE_LOCK = 0x54525052
-#: How often the thread looks up from waiting for notices to run queued commands (so a change
-#: reaches the other replicas within about twice this).
-POLL_SECONDS = 0.05
+#: How long the thread waits for notices already on their way once it has none to read.
+DRAIN_SECONDS = 0.001
 HEARTBEAT_SECONDS = 5.0
+#: How long closing waits for the thread to write what was queued and stop.
+CLOSE_SECONDS = 2.0
 #: A replica whose heartbeat is older than this is not listed as running (``trooper doctor``).
 SEEN_SECONDS = 30.0
 #: Heartbeat rows of replicas gone this long are deleted.
@@ -70,6 +74,11 @@ class PostgresHealth(SharedHealth):
         self._commands: queue.SimpleQueue[_Command] = queue.SimpleQueue()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        # Wakes the thread from waiting on the connection: a command was queued, or closing.
+        self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_read, False)
+        os.set_blocking(self._wake_write, False)
+        self._pipe_closed = False
 
     async def start(self, label: str, adopt: Callable[[ProviderHealth], None], loop: asyncio.AbstractEventLoop) -> None:
         loaded: concurrent.futures.Future[None] = concurrent.futures.Future()
@@ -80,12 +89,31 @@ class PostgresHealth(SharedHealth):
         await asyncio.wrap_future(loaded)
 
     def record(self, provider: str, state: SharedState) -> None:
-        self._commands.put(_Record(provider, state))
+        self._queue(_Record(provider, state))
+
+    def _queue(self, command: _Command) -> None:
+        self._commands.put(command)
+        self._wake()
+
+    def _wake(self) -> None:
+        if self._pipe_closed:
+            return
+        try:
+            os.write(self._wake_write, b".")
+        except BlockingIOError:
+            pass  # the pipe is full of wake-ups already: the thread is awake
+
+    def _woken(self) -> None:
+        try:
+            while os.read(self._wake_read, 4096):
+                pass
+        except BlockingIOError:
+            pass  # emptied
 
     @asynccontextmanager
     async def claim_probe(self, provider: str) -> AsyncIterator[ProbeClaim]:
         answer: concurrent.futures.Future[ProbeClaim] = concurrent.futures.Future()
-        self._commands.put(_Claim(provider, answer))
+        self._queue(_Claim(provider, answer))
         try:
             claim = await asyncio.wait_for(asyncio.wrap_future(answer), CLAIM_SECONDS)
         except (asyncio.TimeoutError, psycopg.Error) as exc:
@@ -98,12 +126,17 @@ class PostgresHealth(SharedHealth):
         finally:
             # Queued after whatever the probe recorded, so that is committed first. Always sent: a
             # claim that timed out here may still have taken the lock.
-            self._commands.put(_Release(provider))
+            self._queue(_Release(provider))
 
     def close(self) -> None:
         self._stopping.set()
+        self._wake()
         if self._thread is not None:
-            self._thread.join(POLL_SECONDS * 20)
+            self._thread.join(CLOSE_SECONDS)
+        if not self._pipe_closed and (self._thread is None or not self._thread.is_alive()):
+            self._pipe_closed = True
+            os.close(self._wake_read)
+            os.close(self._wake_write)
 
     # ------------------------------------------------------------ the thread
 
@@ -141,11 +174,16 @@ class PostgresHealth(SharedHealth):
                     self._heartbeat(conn, label)
                     beat_due = time.monotonic() + HEARTBEAT_SECONDS
                 self._run_commands(conn)
-                # Notices that came while a command ran were kept for this (psycopg's backlog).
-                for notice in conn.notifies(timeout=POLL_SECONDS):
+                # Notices that came while a command ran (psycopg kept them) and any on the socket.
+                for notice in conn.notifies(timeout=DRAIN_SECONDS):
                     message = json.loads(notice.payload)
                     if message["from"] != self._replica:
                         hand_over(ProviderHealth(message["provider"], message["state"], 0.0))
+                # Then sleep until the database sends something, a command is queued, or the
+                # heartbeat is due.
+                waiting = max(0.0, beat_due - time.monotonic())
+                if self._wake_read in select.select([conn.fileno(), self._wake_read], [], [], waiting)[0]:
+                    self._woken()
             self._run_commands(conn)  # what was recorded before the store closed
             conn.execute("DELETE FROM replicas WHERE id = %s", (self._replica,))  # stopped: not running any more
         except psycopg.Error:
