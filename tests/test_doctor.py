@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import socket
+import time
 from pathlib import Path
 
 import pytest
@@ -117,3 +120,21 @@ async def test_a_postgresql_store_is_reported_with_its_schema_version_never_its_
     assert "start PostgreSQL or correct TROOPER_DB" in unreachable.fix
     report = format_report([unreachable, checks["store"]])
     assert PASSWORD not in report and "not-the-password" not in report
+
+
+async def test_the_replicas_sharing_a_postgresql_store_are_listed_while_they_run(postgres_url, make_trooper) -> None:
+    settings = Settings(db_path=postgres_url, embedded_enabled=False, port=unused_port())
+    assert by_name(await run_doctor(settings))["replicas"].detail == "none running (no heartbeat in the last 30 s)"
+    replicas = [make_trooper(TROOPER_DB=postgres_url), make_trooper(TROOPER_DB=postgres_url)]
+    labels = [f"{socket.gethostname()}:{replica.runtime.port}" for replica in replicas]
+    deadline = time.monotonic() + 5
+    while (check := by_name(await run_doctor(settings))["replicas"]).status != "ok" or "2 seen" not in check.detail:
+        assert time.monotonic() < deadline, check
+        await asyncio.sleep(0.1)
+    assert check.detail.startswith("2 seen in the last 30 s: ")
+    for label in labels:
+        assert f"{label} (pid {os.getpid()}, up " in check.detail
+    replicas[0].stop()  # a replica that stops is not listed any more
+    remaining = by_name(await run_doctor(settings))["replicas"].detail
+    assert remaining.startswith("1 seen") and labels[1] in remaining and labels[0] not in remaining
+    assert "replicas" not in by_name(await run_doctor(Settings(db_path=":memory:", embedded_enabled=False, port=unused_port())))

@@ -70,6 +70,8 @@ async def run_doctor(settings: Settings) -> list[Check]:
         checks += _cloud_key_checks(settings)
         checks.append(_privacy_check(settings))
         checks.append(await asyncio.to_thread(_store_check, settings))
+        if is_postgres_url(settings.db_path):
+            checks.append(await asyncio.to_thread(_replicas_check, settings.db_path))
         checks.append(await _port_check(settings, client))
     return checks
 
@@ -235,6 +237,31 @@ def _postgres_check(url: str) -> Check:
     if version < SCHEMA_VERSION:
         return Check("store", "ok", f"{label} reachable, schema version {version} (brought to {SCHEMA_VERSION} when Trooper starts)")
     return Check("store", "ok", f"{label} reachable, schema version {version}")
+
+
+def _replicas_check(url: str) -> Check:
+    """The replicas sharing the PostgreSQL store: each writes a heartbeat row every few seconds."""
+    try:
+        from trooper.store.postgres import replicas_seen
+        from trooper.store.postgres_health import SEEN_SECONDS
+    except ImportError:
+        return Check("replicas", "off", "unknown: psycopg is not installed")
+    try:
+        seen = replicas_seen(url, PROBE_TIMEOUT)
+    except StoreUnavailable:
+        return Check("replicas", "off", "unknown: the store is not reachable")
+    if not seen:
+        return Check("replicas", "off", f"none running (no heartbeat in the last {SEEN_SECONDS:g} s)")
+    listing = ", ".join(f"{r.label} (pid {r.pid}, up {_duration(r.up_for)}, seen {r.seen_ago:.0f} s ago)" for r in seen)
+    return Check("replicas", "ok", f"{len(seen)} seen in the last {SEEN_SECONDS:g} s: {listing}")
+
+
+def _duration(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.0f} h"
 
 
 async def _port_check(settings: Settings, client: aiohttp.ClientSession) -> Check:

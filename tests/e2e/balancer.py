@@ -1,5 +1,6 @@
-"""Two ``trooper serve`` replicas sharing one PostgreSQL store behind nginx (tests/nginx.py), and
-an SDK client that resends its history and learns which replica answered each turn."""
+"""Two ``trooper serve`` replicas sharing one PostgreSQL store behind nginx (tests/nginx.py),
+started from deploy/Procfile, and an SDK client that resends its history and learns which
+replica answered each turn."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import anthropic
 import httpx
 import pytest
 
+from tests.e2e.procfile import procfile_command
 from tests.fakes.behaviours import echo
 from tests.nginx import Nginx
 
@@ -16,11 +18,16 @@ TOKEN = "balanced-token-0123456789"
 SESSION = "behind-nginx"
 
 
+def start_replicas(trooper_process, env: dict[str, str], count: int = 2) -> list[Any]:  # type: ignore[no-untyped-def]
+    """``count`` replicas started as deploy/Procfile says (each told to pick a free port: PORT=0)."""
+    return [trooper_process(command=procfile_command("trooper"), PORT="0", **env) for _ in range(count)]
+
+
 @pytest.fixture
 def balanced(trooper_process, fake_ollama, postgres_url, tmp_path) -> Iterator[tuple[Nginx, list[Any]]]:
     fake_ollama.default = echo(lambda r: f"local: {r.last_user_text()}")
     env = {"TROOPER_DB": postgres_url, "FALLBACK_URL": fake_ollama.api_chat_url, "TROOPER_TOKEN": TOKEN}
-    replicas = [trooper_process(**env), trooper_process(**env)]
+    replicas = start_replicas(trooper_process, env)
     nginx = Nginx(tmp_path, [replica.url.removeprefix("http://") for replica in replicas])
     yield nginx, replicas
     nginx.stop()

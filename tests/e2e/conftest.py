@@ -28,11 +28,15 @@ START_TIMEOUT = 30.0
 
 class TrooperProcess:
     """``python -m trooper serve --port 0`` with a clean environment (under ``wrap`` if given, in
-    ``cwd``, the repository by default); its URL is read from the banner."""
+    ``cwd``, the repository by default), or ``command`` (deploy/Procfile's, say: the ``trooper``
+    script of this Python's environment is first on its PATH); its URL is read from the banner."""
 
-    def __init__(self, env: dict[str, str], home: Path, wrap: tuple[str, ...] = (), cwd: Path = REPO) -> None:
+    def __init__(
+        self, env: dict[str, str], home: Path, wrap: tuple[str, ...] = (), cwd: Path = REPO,
+        command: tuple[str, ...] | None = None,
+    ) -> None:
         clean = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '/usr/bin:/bin')}",
             "PYTHONPATH": str(REPO),  # this checkout's trooper, from any working directory
             "HOME": str(home),  # ~/.trooper of the person running the tests is never touched
             "PYTHONUNBUFFERED": "1",
@@ -40,7 +44,7 @@ class TrooperProcess:
         }
         self.env = {**clean, **DEFAULT_ENV, **env}
         self.process = subprocess.Popen(
-            [*wrap, sys.executable, "-m", "trooper", "serve", "--port", "0"],
+            [*wrap, *(command or (sys.executable, "-m", "trooper", "serve", "--port", "0"))],
             cwd=cwd,
             env=self.env,
             stdin=subprocess.DEVNULL,
@@ -101,9 +105,10 @@ def trooper_process(tmp_path: Path) -> Iterator[Callable[..., TrooperProcess]]:
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
 
-    def start(wrap: tuple[str, ...] = (), cwd: Path = REPO, **env: str) -> TrooperProcess:
-        """``wrap``: a command the server runs under (``prlimit --nofile=256 --``)."""
-        server = TrooperProcess(env, home, wrap, cwd)
+    def start(wrap: tuple[str, ...] = (), cwd: Path = REPO, command: tuple[str, ...] | None = None, **env: str) -> TrooperProcess:
+        """``wrap``: a command the server runs under (``prlimit --nofile=256 --``); ``command``:
+        what runs instead of ``python -m trooper serve --port 0``."""
+        server = TrooperProcess(env, home, wrap, cwd, command)
         started.append(server)
         return server
 

@@ -129,3 +129,24 @@ def test_board_keeps_one_breaker_per_provider_and_reports_changes(clock: FakeClo
     clock.advance(10)
     assert board.states()["claude"] == "half_open"
     assert events == [("claude", "closed", "open"), ("claude", "open", "half_open")]
+
+
+def test_an_adopted_state_is_taken_without_being_reported_as_this_breakers_change(
+    breaker: CircuitBreaker, clock: FakeClock, changes: list
+) -> None:
+    breaker.adopt("open", age=20.0)  # another replica opened it 20 s ago
+    assert breaker.state == "open" and not breaker.allow()
+    clock.advance(10.0)
+    assert breaker.state == "half_open" and breaker.allow(), "its cool-down counts from when it was opened"
+    breaker.adopt("closed")  # another replica's probe brought it back
+    assert breaker.state == "closed" and breaker.consecutive_failures == 0
+    assert changes == [("open", "half_open")], "only this breaker's own reading is reported"
+
+
+def test_a_board_listener_set_later_hears_breakers_created_before(clock: FakeClock) -> None:
+    board = BreakerBoard(failure_threshold=1, cooldown=30.0, clock=clock)
+    breaker = board["claude"]
+    heard: list[tuple[str, BreakerState, BreakerState]] = []
+    board.on_change = lambda provider, old, new: heard.append((provider, old, new))
+    breaker.record_failure()
+    assert heard == [("claude", "closed", "open")]

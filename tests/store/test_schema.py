@@ -161,3 +161,18 @@ def test_a_newer_database_is_refused(postgres_url: str) -> None:
         conn.execute("UPDATE trooper_schema SET version = %s", (SCHEMA_VERSION + 1,))
         with pytest.raises(RuntimeError, match="newer than this Trooper"):
             postgres_schema.migrate(conn)
+
+
+async def test_a_postgresql_database_of_the_current_session_schema_gains_the_replica_tables(postgres_url: str) -> None:
+    """The replicas' own tables (shared provider health, heartbeats) are versioned apart from the
+    session schema SQLite mirrors: a database Trooper wrote before they existed gets them."""
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        postgres_schema.migrate(conn)
+        assert postgres_schema.schema_version(conn, postgres_schema.REPLICA_SCHEMA_TABLE) == 0
+    store = open_store(Settings(db_path=postgres_url))
+    await store.close()
+    with psycopg.connect(postgres_url, autocommit=True) as conn:
+        assert postgres_schema.schema_version(conn) == SCHEMA_VERSION
+        replica_version = postgres_schema.schema_version(conn, postgres_schema.REPLICA_SCHEMA_TABLE)
+        assert replica_version == len(postgres_schema.REPLICA_MIGRATIONS)
+        assert conn.execute("SELECT count(*) FROM provider_health").fetchone() == (0,)

@@ -246,6 +246,13 @@ class SessionService:
             return incoming
         return [self._mask.message(m) for m in incoming[:held]] + list(incoming[held:])
 
+    def forget(self, session_id: str) -> None:
+        """Drop this process's copy of a session another replica changed: the next turn loads it
+        from the store. A copy a turn is being answered with is kept (its lock orders the turns)."""
+        session = self._live.get(session_id)
+        if session is not None and not session.lock.locked():
+            del self._live[session_id]
+
     def record_history(self, session: LiveSession, incoming: list[Message]) -> int:
         """Record the messages of a resent history that the session does not hold yet."""
         incoming = self._comparable(session, incoming)

@@ -5,6 +5,9 @@ pays for a provider that may still be down. With it, a background task takes the
 itself: a one-token request once each cool-down ends. Success closes the breaker, so the next
 turn goes straight back to the primary; failure re-opens it for another cool-down. A probe costs
 a handful of tokens and only runs while a breaker is open.
+
+Replicas sharing their providers' health (shared_breakers.py) take turns: one probes a provider
+at a time, under its claim (an advisory lock on PostgreSQL), and the others take its result.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from trooper.periodic_task import PeriodicTask
 from trooper.providers.base import CallOptions, Provider
 from trooper.routing.breaker import BreakerBoard
 from trooper.routing.policy import classify_failure
+from trooper.store.health import SharedHealth
 
 log = logging.getLogger("trooper.recovery")
 
@@ -29,12 +33,17 @@ MIN_INTERVAL, MAX_INTERVAL = 0.2, 5.0
 
 
 class RecoveryProber:
-    """``providers`` is asked each round: a key added while the server runs changes the chain."""
+    """``providers`` is asked each round: a key added while the server runs changes the chain.
+    ``shared``: the health this replica shares with others, None when it runs alone."""
 
-    def __init__(self, settings: Settings, providers: Callable[[], Sequence[Provider]], breakers: BreakerBoard) -> None:
+    def __init__(
+        self, settings: Settings, providers: Callable[[], Sequence[Provider]], breakers: BreakerBoard,
+        shared: SharedHealth | None = None,
+    ) -> None:
         self._settings = settings
         self._providers = providers
         self._breakers = breakers
+        self._shared = shared
         interval = min(max(settings.breaker_cooldown / 2, MIN_INTERVAL), MAX_INTERVAL)
         self._job = PeriodicTask("trooper-auto-recovery", interval, self.probe_open_breakers)
 
@@ -50,11 +59,25 @@ class RecoveryProber:
             breaker = self._breakers[provider.name]
             if breaker.state == "closed" or not breaker.allow():
                 continue
-            if await self._healthy(provider):
-                log.info("auto-recovery: %s answers again; traffic returns to it", provider.name)
-                breaker.record_success()
-            else:
-                breaker.record_failure()
+            if self._shared is None:
+                await self._probe(provider)
+                continue
+            async with self._shared.claim_probe(provider.name) as claim:
+                if not claim.held:
+                    continue  # another replica is probing it: its result reaches this one
+                latest = claim.latest
+                if latest is not None and (latest.state == "closed" or latest.age < breaker.cooldown):
+                    breaker.adopt(latest.state, latest.age)  # another replica probed it meanwhile
+                    continue
+                await self._probe(provider)
+
+    async def _probe(self, provider: Provider) -> None:
+        breaker = self._breakers[provider.name]
+        if await self._healthy(provider):
+            log.info("auto-recovery: %s answers again; traffic returns to it", provider.name)
+            breaker.record_success()
+        else:
+            breaker.record_failure()
 
     async def _healthy(self, provider: Provider) -> bool:
         request = Request(model=provider.model, messages=[Message("user", [TextBlock(PROBE_PROMPT)])], max_tokens=1)

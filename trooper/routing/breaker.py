@@ -80,6 +80,18 @@ class CircuitBreaker:
             self._opened_at = self._clock()
             self._move("open")
 
+    def adopt(self, state: Literal["open", "closed"], age: float = 0.0) -> None:
+        """Take a state another replica decided (``age`` seconds ago), without reporting it as
+        this breaker's own change: it is not passed on again. Any probe this replica let through
+        has its answer in it."""
+        self._probe_started_at = None
+        if state == "open":
+            self._opened_at = self._clock() - age
+            self._state = "open"
+        else:
+            self._failures = 0
+            self._state = "closed"
+
     def _move(self, new: BreakerState) -> None:
         old, self._state = self._state, new
         if self._on_change is not None:
@@ -90,7 +102,8 @@ BoardListener = Callable[[str, BreakerState, BreakerState], None]
 
 
 class BreakerBoard:
-    """One breaker per provider name, created on first use with the same settings."""
+    """One breaker per provider name, created on first use with the same settings; ``on_change``
+    hears each breaker's changes (it may be set after breakers were created)."""
 
     def __init__(
         self,
@@ -102,7 +115,7 @@ class BreakerBoard:
         self.failure_threshold = failure_threshold
         self.cooldown = cooldown
         self._clock = clock
-        self._on_change = on_change
+        self.on_change = on_change
         self._breakers: dict[str, CircuitBreaker] = {}
 
     def __getitem__(self, provider: str) -> CircuitBreaker:
@@ -116,8 +129,10 @@ class BreakerBoard:
         """Each known provider's state, for the dashboard and health endpoint."""
         return {name: breaker.state for name, breaker in self._breakers.items()}
 
-    def _listener(self, provider: str) -> OnChange | None:
-        if self._on_change is None:
-            return None
-        on_change = self._on_change
-        return lambda old, new: on_change(provider, old, new)
+    def _listener(self, provider: str) -> OnChange:
+        # Looked up at each change: a listener set later (shared_breakers) hears every breaker.
+        def changed(old: BreakerState, new: BreakerState) -> None:
+            if self.on_change is not None:
+                self.on_change(provider, old, new)
+
+        return changed

@@ -85,6 +85,10 @@ class ChatHandler(LimitedBodyHandler):
         return self.services.runner
 
     async def chat_session(self, session_id: str) -> LiveSession:
+        if self.state.store.shared:
+            # The page sends only its new message: the session must be as the last replica left
+            # it, not as this one last saw it.
+            self.sessions.forget(session_id)
         if self.sessions.peek(session_id) is None:
             stored = await self.state.store.get_session(session_id)
             if stored is None or stored.get("source") != CHAT_SOURCE:
@@ -102,6 +106,7 @@ class ChatSessionsHandler(ChatHandler):
     async def post(self) -> None:
         client = client_name(self.request.headers, chat_api=True)
         session = await self.sessions.open("chat-" + secrets.token_hex(8), CHAT_SOURCE, client)
+        await self.sessions.committed(session)  # stored before its id is given: any replica serves the next call
         self.write_json({"id": session.id, "route": session.route}, status=201)
 
     async def get(self) -> None:
@@ -291,6 +296,7 @@ class ChatReturnHandler(ChatHandler):
         if session.route != "local":
             self.sessions.set_route(session, "local")
             self.sessions.record_event(session, "returned")
+            await self.sessions.committed(session)  # stored before it is acknowledged: any replica answers the next turn locally
         self.write_json({"route": "local"})
 
 

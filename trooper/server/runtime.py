@@ -19,12 +19,14 @@ from trooper.providers.upstream_client import open_upstream_client
 from trooper.routing.admission import StreamLimiter
 from trooper.routing.auto_recovery import RecoveryProber
 from trooper.routing.router import Router
+from trooper.routing.shared_breakers import share_breakers
 from trooper.server.app import make_app
 from trooper.server.cloud_keys import CloudKeys
 from trooper.server.connections import GuardedHTTPServer, connection_cap, raise_open_file_limit
 from trooper.server.response_log import ResponseLog
 from trooper.server.state import AppState, Services
 from trooper.store import open_store, store_label
+from trooper.store.base import Row
 
 log = logging.getLogger("trooper")
 
@@ -59,7 +61,9 @@ class Runtime:
             prices=settings.prices, mask=store_mask,
         )
         admission = StreamLimiter(settings.max_streams, settings.max_session_streams, settings.queue_seconds)
-        self.prober = RecoveryProber(settings, self.router.remote_providers, self.router.breakers)
+        # Replicas on one PostgreSQL share their breakers; on SQLite they are this process's own.
+        self.health = self.store.shared_health()
+        self.prober = RecoveryProber(settings, self.router.remote_providers, self.router.breakers, self.health)
         self.state = AppState(
             settings,
             self.store,
@@ -81,17 +85,25 @@ class Runtime:
         except OSError:
             await runtime.stop()  # nothing runs yet: this closes the store and the upstream client quietly
             raise
+        if runtime.health is not None:  # before serving: a provider another replica opened is skipped at once
+            label = f"{socket.gethostname()}:{sockets[0].getsockname()[1]}"
+            await share_breakers(runtime.router.breakers, runtime.health, runtime.router.remote_providers, label)
         await runtime.local_tier.select()
         runtime.local_tier.start()
         if settings.auto_recovery:
             runtime.prober.start()
         # Other replicas' turns on a shared store reach this one's live views (dashboard, chat).
-        runtime.store.watch(runtime.feed.publish, asyncio.get_running_loop())
+        runtime.store.watch(runtime._changed_elsewhere, asyncio.get_running_loop())
         runtime.server = GuardedHTTPServer(runtime.app, xheaders=False, idle_connection_timeout=300, body_timeout=120)
         runtime.server.guard(connection_cap(raise_open_file_limit()))
         runtime.server.add_sockets(sockets)
         runtime.port = sockets[0].getsockname()[1]
         return runtime
+
+    def _changed_elsewhere(self, update: Row) -> None:
+        """Another replica committed a change to a session: this one's copy of it is stale."""
+        self.sessions.forget(update["session_id"])
+        self.feed.publish(update)
 
     @property
     def url(self) -> str:

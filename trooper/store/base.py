@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from trooper.client_context import without_client_context
+from trooper.store.health import SharedHealth
 from trooper.store.records import (
     AttemptRecord,
     EventRecord,
@@ -40,6 +41,10 @@ class StoreUnavailable(Exception):
     installed. The message never holds a password."""
 
 class Store(abc.ABC):
+    #: Whether other processes (replicas) write to this store too, so what this process holds in
+    #: memory of a session may be behind it.
+    shared = False
+
     # ------------------------------------------------------------ write side (never blocks)
 
     @abc.abstractmethod
@@ -144,6 +149,11 @@ class Store(abc.ABC):
         """Call ``publish`` on ``loop`` with a live-feed update (``{"type": "turn", "session_id":
         …}``) for each change another process commits to this store, from now until it closes. A
         store one process writes (a SQLite file) has none to report."""
+
+    def shared_health(self) -> SharedHealth | None:
+        """Where the replicas sharing this store keep their providers' health (trooper/store/health.py);
+        None for a store one process owns, whose breakers stay that process's own."""
+        return None
 
 
 def branch_view(turns: list[Row], branch: int | None = None) -> list[Row]:

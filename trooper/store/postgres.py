@@ -20,7 +20,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 from urllib.parse import urlsplit
 
 import psycopg
@@ -30,7 +30,9 @@ from psycopg_pool import ConnectionPool
 
 from trooper.store import postgres_reads, postgres_writes
 from trooper.store.base import Row, StoreUnavailable
-from trooper.store.postgres_schema import migrate, schema_version
+from trooper.store.health import SharedHealth
+from trooper.store.postgres_health import SEEN_SECONDS, PostgresHealth
+from trooper.store.postgres_schema import REPLICA_MIGRATIONS, REPLICA_SCHEMA_TABLE, migrate, schema_version
 from trooper.store.queued import READER_THREADS, Pending, QueuedStore
 
 log = logging.getLogger(__name__)
@@ -88,15 +90,43 @@ def database_schema_version(url: str, timeout: float) -> int:
         raise unavailable(url, exc) from None
 
 
+class ReplicaSeen(NamedTuple):
+    label: str
+    pid: int
+    #: Seconds since its last heartbeat, and since it started, by the database's clock.
+    seen_ago: float
+    up_for: float
+
+
+def replicas_seen(url: str, timeout: float, within: float = SEEN_SECONDS) -> list[ReplicaSeen]:
+    """The replicas sharing the database ``url`` names whose heartbeat is at most ``within``
+    seconds old, longest running first (none when no replica ever ran on it)."""
+    now = "extract(epoch from clock_timestamp())"
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=max(1, round(timeout))) as conn:
+            if conn.execute("SELECT to_regclass('replicas')").fetchone()[0] is None:  # type: ignore[index]
+                return []
+            rows = conn.execute(
+                f"SELECT label, pid, {now} - seen_at, {now} - started_at FROM replicas WHERE seen_at >= {now} - %s "
+                "ORDER BY started_at, label",
+                (within,),
+            ).fetchall()
+    except psycopg.Error as exc:
+        raise unavailable(url, exc) from None
+    return [ReplicaSeen(label, pid, float(seen), float(up)) for label, pid, seen, up in rows]
+
+
 class PostgresStore(QueuedStore):
     writes = postgres_writes
     reads = postgres_reads
+    shared = True
 
     def __init__(self, url: str) -> None:
         self.url = url
         try:
             with psycopg.connect(url, autocommit=True, connect_timeout=int(CONNECT_SECONDS)) as conn:
                 migrate(conn)
+                migrate(conn, REPLICA_MIGRATIONS, REPLICA_SCHEMA_TABLE)
         except psycopg.OperationalError as exc:  # unreachable, refused, wrong password
             raise unavailable(url, exc) from None
         self._writer_pool = ConnectionPool(url, min_size=1, max_size=1, kwargs={"autocommit": True},
@@ -109,6 +139,7 @@ class PostgresStore(QueuedStore):
         self.replica = uuid.uuid4().hex
         self._watching = threading.Event()
         self._listener: threading.Thread | None = None
+        self._health = PostgresHealth(url, self.replica)
         super().__init__()
 
     def _transaction(self, pending: list[Pending]) -> None:
@@ -150,7 +181,11 @@ class PostgresStore(QueuedStore):
         with self._reader_pool.connection() as conn:
             return query(conn)
 
+    def shared_health(self) -> SharedHealth:
+        return self._health
+
     def _release(self) -> None:
+        self._health.close()
         self._writer_pool.close()
         self._reader_pool.close()
         self._watching.set()  # stops the listener within a second

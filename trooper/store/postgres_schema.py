@@ -132,35 +132,50 @@ MIGRATIONS: list[Migration] = [
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
+#: Tables only replicas sharing one database need (trooper/store/postgres_health.py): each
+#: provider's shared breaker state, and each replica's heartbeat. Not part of the session schema
+#: SQLite mirrors, so versioned apart, in ``REPLICA_SCHEMA_TABLE``.
+REPLICA_MIGRATIONS: list[Migration] = [
+    _sql(
+        "CREATE TABLE provider_health (provider TEXT PRIMARY KEY, state TEXT NOT NULL, "
+        "changed_at DOUBLE PRECISION NOT NULL, replica TEXT NOT NULL)",
+        "CREATE TABLE replicas (id TEXT PRIMARY KEY, label TEXT NOT NULL, pid INTEGER NOT NULL, "
+        "started_at DOUBLE PRECISION NOT NULL, seen_at DOUBLE PRECISION NOT NULL)",
+    ),
+]
+SCHEMA_TABLE, REPLICA_SCHEMA_TABLE = "trooper_schema", "trooper_replica_schema"
 
-def schema_version(conn: Connection) -> int:
-    """The database's version; 0 for a database Trooper never wrote to."""
-    if conn.execute("SELECT to_regclass('trooper_schema')").fetchone()[0] is None:
+
+def schema_version(conn: Connection, table: str = SCHEMA_TABLE) -> int:
+    """The database's version (of the replica tables with ``REPLICA_SCHEMA_TABLE``); 0 for a
+    database Trooper never wrote to."""
+    if conn.execute("SELECT to_regclass(%s)", (table,)).fetchone()[0] is None:
         return 0
-    return int(conn.execute("SELECT version FROM trooper_schema").fetchone()[0])
+    return int(conn.execute(f"SELECT version FROM {table}").fetchone()[0])
 
 
-def migrate(conn: Connection, migrations: list[Migration] = MIGRATIONS) -> int:
-    """Bring the database up to ``len(migrations)``; returns the version it was at.
+def migrate(conn: Connection, migrations: list[Migration] = MIGRATIONS, table: str = SCHEMA_TABLE) -> int:
+    """Bring the database up to ``len(migrations)`` (the version kept in ``table``); returns the
+    version it was at.
 
     ``conn`` must be in autocommit mode. A database newer than this code is refused rather than
     written with an older idea of the schema.
     """
     conn.execute("SELECT pg_advisory_lock(%s)", (MIGRATION_LOCK,))
     try:
-        found = schema_version(conn)
+        found = schema_version(conn, table)
         if found > len(migrations):
             raise RuntimeError(
                 f"the store database is at schema version {found}, newer than this Trooper ({len(migrations)}); "
                 "upgrade Trooper"
             )
         if found == 0:
-            conn.execute("CREATE TABLE IF NOT EXISTS trooper_schema (version INTEGER NOT NULL)")
-            conn.execute("INSERT INTO trooper_schema SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM trooper_schema)")
+            conn.execute(f"CREATE TABLE IF NOT EXISTS {table} (version INTEGER NOT NULL)")
+            conn.execute(f"INSERT INTO {table} SELECT 0 WHERE NOT EXISTS (SELECT 1 FROM {table})")
         for version in range(found, len(migrations)):
             with conn.transaction():
                 migrations[version](conn)
-                conn.execute("UPDATE trooper_schema SET version = %s", (version + 1,))
+                conn.execute(f"UPDATE {table} SET version = %s", (version + 1,))
         return found
     finally:
         conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
