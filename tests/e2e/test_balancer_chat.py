@@ -13,10 +13,10 @@ import anthropic
 import httpx
 import pytest
 
+from tests.chat_sse import sse_events
 from tests.e2e.balancer import TOKEN, start_replicas
 from tests.fakes.behaviours import echo, reply_text
 from tests.nginx import Nginx
-from tests.server.test_chat_api import sse_events
 
 CLAUDE_KEY = "sk-ant-test-0123456789abcdef"
 CLOUD_TEXT = "From the cloud: size the pool to the cores, then measure."

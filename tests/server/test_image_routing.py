@@ -6,7 +6,7 @@ from __future__ import annotations
 import anthropic
 
 from tests.fakes.behaviours import reply_text
-from tests.server.test_front_doors import TINY_PNG
+from tests.images import TINY_PNG
 
 IMAGE_TURN = [{"role": "user", "content": [
     {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": TINY_PNG}},
