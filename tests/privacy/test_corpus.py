@@ -1,9 +1,10 @@
 """The detectors judged on the labelled privacy snippets (tests/data/privacy), dev and test splits.
 
-Dev holds the targets of issue #21: recall at least 0.95 on secrets and 0.90 on personal data, and
-at most 2% of the hard negatives flagged. The test split was written and labelled blind to the
-detectors and is never read while they are changed; its floors were written down before the
-detectors first ran on it, and the figures measured are in docs/security.md.
+Both splits hold the targets of issue #21: recall at least 0.95 on secrets and 0.90 on personal
+data, and at most 2% of the hard negatives flagged. The test split was written and labelled blind
+to the detectors and is never read while they are changed. Before the detectors first ran on it,
+its floors were written down lower (0.90, 0.85, 5%); it measured 1.000, 0.960 and 0%, so it is held
+to the issue's targets since (docs/security.md has the figures).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from trooper.privacy import detect
 from trooper.privacy.findings import PERSONAL_KINDS, SECRET_KINDS, finding
 
 #: split → (secrets recall at least, personal recall at least, negatives flagged at most)
-FLOORS = {"dev": (0.95, 0.90, 0.02), "test": (0.90, 0.85, 0.05)}
+FLOORS = {"dev": (0.95, 0.90, 0.02), "test": (0.95, 0.90, 0.02)}
 
 
 def test_the_corpus_covers_every_kind():
