@@ -16,6 +16,18 @@ def redactor() -> Redactor:
     return Redactor(Placeholders(), CustomRules())
 
 
+def test_a_value_learned_later_is_masked_in_a_text_redacted_before_it_was_known():
+    r = redactor()
+    earlier = Request("m", [Message("user", [TextBlock("I typed Zq7-hunter-Quokka-881 into the login form")])])
+    assert r.redact(earlier).messages[0].content[0].text == "I typed Zq7-hunter-Quokka-881 into the login form"
+    later = Request("m", [*earlier.messages, Message("user", [TextBlock("DB_PASSWORD=Zq7-hunter-Quokka-881")])])
+    resent = r.redact(later)  # the history resends the earlier text: it must not go out with the value
+    assert [m.content[0].text for m in resent.messages] == [
+        "I typed [SECRET_1] into the login form",
+        "DB_PASSWORD=[SECRET_1]",
+    ]
+
+
 def test_each_value_gets_one_placeholder_for_the_whole_session():
     r = redactor()
     request = Request("m", [

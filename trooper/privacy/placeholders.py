@@ -62,6 +62,9 @@ class Placeholders:
             known = f"[{label}_{len(self.by_value) + 1}]"
             self.by_value[value] = known
             self.by_placeholder[known] = value
+            # A text redacted before this value was known may hold it where it went unnoticed:
+            # its cached redaction is stale.
+            self._redacted.clear()
         return known
 
     def redact_text(self, text: str, rules: CustomRules) -> str:
@@ -106,6 +109,15 @@ class Redactor:
     # the request, on its way to the cloud
 
     def redact(self, request: Request) -> Request:
+        # A value found in a later message masks it in earlier ones too: once a pass learns a
+        # new value, the request is redacted again (values only grow, so this ends).
+        while True:
+            known = len(self.placeholders.by_value)
+            redacted = self._redact_once(request)
+            if len(self.placeholders.by_value) == known:
+                return redacted
+
+    def _redact_once(self, request: Request) -> Request:
         messages = [self._message(m) for m in request.messages]
         system = self._text(request.system) if request.system else request.system
         blocks = [replace(b, text=self._text(b.text)) for b in request.system_blocks] if request.system_blocks else request.system_blocks
