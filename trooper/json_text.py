@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 REPLACEMENT = "\ufffd"
@@ -35,13 +36,15 @@ def scrub(text: str) -> str:
     return _LONE_SURROGATE.sub(REPLACEMENT, text)
 
 
-def _scrubbed(value: Any) -> Any:
+def map_strings(value: Any, change: Callable[[str], str], *, keys: bool = False) -> Any:
+    """``value`` (parsed JSON) with ``change`` applied to every string in it, and to the keys of
+    its objects when ``keys``."""
     if isinstance(value, str):
-        return scrub(value)
+        return change(value)
     if isinstance(value, list):
-        return [_scrubbed(item) for item in value]
+        return [map_strings(item, change, keys=keys) for item in value]
     if isinstance(value, dict):
-        return {scrub(key): _scrubbed(item) for key, item in value.items()}
+        return {(change(key) if keys else key): map_strings(item, change, keys=keys) for key, item in value.items()}
     return value
 
 
@@ -57,4 +60,4 @@ def loads(text: str | bytes) -> Any:
         value = json.loads(text, parse_constant=_refuse_constant)
     except RecursionError:
         raise ValueError("JSON nested too deeply") from None
-    return _scrubbed(value) if _ESCAPED_SURROGATE.search(text) else value
+    return map_strings(value, scrub, keys=True) if _ESCAPED_SURROGATE.search(text) else value

@@ -14,7 +14,6 @@ import re
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from trooper.conversation import (
     Block,
@@ -30,6 +29,7 @@ from trooper.conversation import (
     ToolResultBlock,
     ToolUseBlock,
 )
+from trooper.json_text import map_strings
 from trooper.privacy.custom import CustomRules
 from trooper.privacy.detect import detect
 from trooper.privacy.findings import Finding
@@ -135,7 +135,7 @@ class Redactor:
         if isinstance(block, ToolResultBlock):
             return replace(block, content=[replace(p, text=self._text(p.text)) if isinstance(p, TextBlock) else p for p in block.content])
         if isinstance(block, ToolUseBlock):
-            return replace(block, input=_map_strings(block.input, self._text))
+            return replace(block, input=map_strings(block.input, self._text))
         return block
 
     # the answer, on its way back to the client
@@ -147,7 +147,7 @@ class Redactor:
         if isinstance(block, TextBlock):
             return replace(block, text=self.placeholders.restore_text(block.text))
         if isinstance(block, ToolUseBlock):
-            return replace(block, input=_map_strings(block.input, self.placeholders.restore_text))
+            return replace(block, input=map_strings(block.input, self.placeholders.restore_text))
         return block
 
     def stream_restorer(self) -> StreamRestorer:
@@ -196,14 +196,3 @@ def _split_partial(text: str) -> tuple[str, str]:
     if start >= 0 and _PARTIAL.fullmatch(text, start):
         return text[:start], text[start:]
     return text, ""
-
-
-def _map_strings(value: Any, change: Any) -> Any:
-    """``value`` (a tool call's arguments) with ``change`` applied to every string in it."""
-    if isinstance(value, str):
-        return change(value)
-    if isinstance(value, dict):
-        return {key: _map_strings(item, change) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_map_strings(item, change) for item in value]
-    return value

@@ -10,6 +10,7 @@ from typing import Any
 
 from trooper.config import Settings
 from trooper.conversation import Message, block_from_dict, block_to_dict
+from trooper.json_text import map_strings
 from trooper.privacy.custom import CustomRules
 from trooper.privacy.detect import detect
 
@@ -49,13 +50,7 @@ class StoreMask:
 
     def data(self, value: Any) -> Any:
         """``value`` (stored blocks, a SITREP) with every string in it masked."""
-        if isinstance(value, str):
-            return self.text(value)
-        if isinstance(value, list):
-            return [self.data(item) for item in value]
-        if isinstance(value, dict):
-            return {key: self.data(item) for key, item in value.items()}
-        return value
+        return map_strings(value, self.text)
 
     def message(self, message: Message) -> Message:
         """``message`` as the store keeps it (and gives it back after a restart)."""
