@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -50,3 +51,15 @@ def without_overlaps(findings: list[Finding]) -> list[Finding]:
         if all(candidate.end <= other.start or candidate.start >= other.end for other in kept):
             kept.append(candidate)
     return sorted(kept, key=lambda f: f.start)
+
+
+def replace_findings(text: str, findings: list[Finding], replacement: Callable[[Finding], str | None]) -> str:
+    """``text`` with each finding's value replaced by what ``replacement`` gives for it (None keeps
+    the value); ``findings`` in text order, not overlapping, as ``detect`` reports them."""
+    parts, position = [], 0
+    for found in findings:
+        instead = replacement(found)
+        if instead is not None:
+            parts += [text[position : found.start], instead]
+            position = found.end
+    return "".join(parts) + text[position:] if parts else text

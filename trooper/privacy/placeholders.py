@@ -32,7 +32,7 @@ from trooper.conversation import (
 from trooper.json_text import map_strings
 from trooper.privacy.custom import CustomRules
 from trooper.privacy.detect import detect
-from trooper.privacy.findings import Finding
+from trooper.privacy.findings import Finding, replace_findings
 
 #: Finding kind → the word of its placeholder; every secret is a SECRET.
 _LABELS = {
@@ -72,11 +72,7 @@ class Placeholders:
         if cached is not None:
             self._redacted.move_to_end(text)
             return cached
-        parts, position = [], 0
-        for found in detect(text, rules):
-            parts += [text[position : found.start], self.placeholder(text[found.start : found.end], found)]
-            position = found.end
-        redacted = "".join(parts) + text[position:]
+        redacted = replace_findings(text, detect(text, rules), lambda found: self.placeholder(text[found.start : found.end], found))
         # a value found elsewhere in the session is masked here too, whatever surrounds it
         for value, known in self.by_value.items():
             if value in redacted:

@@ -13,6 +13,7 @@ from trooper.conversation import Message, block_from_dict, block_to_dict
 from trooper.json_text import map_strings
 from trooper.privacy.custom import CustomRules
 from trooper.privacy.detect import detect
+from trooper.privacy.findings import Finding, replace_findings
 
 #: Texts already masked, by content: a reloaded session's history is compared masked on each turn.
 _CACHE_SIZE = 4096
@@ -40,13 +41,10 @@ class StoreMask:
         return masked
 
     def _mask(self, text: str) -> str:
-        parts, position = [], 0
-        for found in detect(text, self.rules):
-            if found.category == "personal" and self.keep_personal:
-                continue
-            parts += [text[position : found.start], f"[REDACTED:{found.kind}]"]
-            position = found.end
-        return "".join(parts) + text[position:] if parts else text
+        return replace_findings(text, detect(text, self.rules), self._label)
+
+    def _label(self, found: Finding) -> str | None:
+        return None if found.category == "personal" and self.keep_personal else f"[REDACTED:{found.kind}]"
 
     def data(self, value: Any) -> Any:
         """``value`` (stored blocks, a SITREP) with every string in it masked."""
