@@ -89,6 +89,12 @@ def test_a_new_turn_and_an_open_loop_appear_live_without_a_reload(trooper, fake_
     assert page.evaluate("window.__sameDocument") is True, "the page reloaded"
     # A full-page capture of a scrolled page draws the sticky top bar where the scroll left it:
     # from the top, the whole page (the highlighted turn included) is drawn as a reader sees it.
+    # The evidence button scrolled smoothly: let that scroll end first, or it moves the page again.
+    settled, position = 0, page.evaluate("window.scrollY")
+    while settled < 3:
+        page.wait_for_timeout(100)
+        now = page.evaluate("window.scrollY")
+        settled, position = (settled + 1, now) if now == position else (0, now)
     page.evaluate("window.scrollTo({top: 0, behavior: 'instant'})")
     assert page.evaluate("window.scrollY") == 0
     page.screenshot(path=str(SCREENSHOTS / "dashboard-session.png"), full_page=True)
