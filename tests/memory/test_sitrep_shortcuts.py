@@ -44,7 +44,7 @@ def test_log_line_prefilter_matches_the_regex():
     whole = re.compile(cues._LOG_LINE.pattern + "|" + cues._LOG_LEVEL.pattern)
     sentences = [s for text in TEXTS for s in cues.sentences(text)] + _fuzzed(4000, 2)
     for sentence in sentences:
-        assert cues._is_log_line(sentence) == bool(whole.match(sentence)), sentence
+        assert cues.is_log_line(sentence) == bool(whole.match(sentence)), sentence
 
 
 def test_list_items_after_a_newline_are_the_multiline_pattern():

@@ -12,6 +12,7 @@ and, when they fail, an open loop.
 from __future__ import annotations
 
 import copy
+import math
 import re
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
@@ -24,6 +25,18 @@ from trooper.memory.sitrep import agent_steps, cues
 from trooper.memory.sitrep.agent_steps import MAX_ITEM_WORDS
 from trooper.memory.sitrep.entities import extract_entities, extract_errors
 from trooper.memory.sitrep.intent import read_intent, read_refinement
+from trooper.memory.sitrep.items import (
+    TEXT_SOURCES,
+    Candidate,
+    Field,
+    Selector,
+    candidate_features,
+    core,
+    deferred,
+    sentence_features,
+    shipped_selector,
+    text_features,
+)
 from trooper.memory.sitrep.ranking import Ranking
 from trooper.memory.tokens import count_tokens
 
@@ -110,6 +123,9 @@ _REQUEST_START = re.compile(
     r"(?:please |pls |can you |could you |would you |help me |i need you to |let's )"
     r"|(?:fix|add|make|write|create|update|remove|implement|refactor|set up|investigate|find|debug)\b(?!.*\bstill\b)"
 )
+#: Where the loops that are tracked (closed by a later turn) whether listed or not come from: the
+#: cues' readings and tool failures; any other clause opens a loop only when it is listed.
+_TRACKED_SOURCES = frozenset({"prose", "question", "check", "cmd", "tool"})
 #: A concise item needs this many content words to stand alone ("Reproduced." does not).
 _MIN_ITEM_KEYWORDS = 2
 
@@ -235,6 +251,10 @@ class _Loop:
     tool: str = ""
     #: The turn that reported it: a problem report often spans several sentences.
     turn: int = 0
+    #: Work put off ("tomorrow", "next PR"): only a completion naming it closes it.
+    deferred: bool = False
+    #: The selector lists it (a loop it does not list is still tracked: a later turn may close it).
+    listed: bool = True
 
 
 class _Unique:
@@ -251,9 +271,24 @@ class _Unique:
 
 
 class SitrepBuilder:
-    """Folds a conversation, message by message, into a ``Sitrep``."""
+    """Folds a conversation, message by message, into a ``Sitrep``.
 
-    def __init__(self) -> None:
+    ``selector`` decides which candidate steps and loops are listed (the shipped models by
+    default); with ``collect``, every candidate proposed is kept in ``candidates`` with its
+    features (what the models are trained on).
+    """
+
+    def __init__(self, selector: Selector | None = None, collect: bool = False) -> None:
+        self._selector = selector or shipped_selector()
+        #: (field, item) → the candidate, when collecting.
+        self.candidates: dict[tuple[Field, str], Candidate] | None = {} if collect else None
+        #: The latest text turn (-1: none yet).
+        self.last_text_turn = -1
+        #: Text candidates of the latest text turn that only the ``FINAL`` weight lifts above 0:
+        #: listed at ``build`` while no other text turn follows.
+        self._latest: list[tuple[Field, str]] = []
+        #: Candidates proposed in the current turn: a clause the cues read is not proposed again.
+        self._proposed: set[tuple[Field, str]] = set()
         self._intent = ""
         self._explicit = False
         #: The intent is only a first turn's first clause (``IntentMatch.guess``).
@@ -272,7 +307,8 @@ class SitrepBuilder:
         #: File name → the path it was last named by: a file is one entity however it is reached.
         self._paths: dict[str, str] = {}
         self._loops: list[_Loop] = []
-        self._questions: list[str] = []
+        #: Questions not answered yet, and whether the selector lists each.
+        self._questions: list[tuple[str, bool]] = []
         self._steps: list[str] = []
         self._step_keys: set[str] = set()
         self._references: set[str] = set()
@@ -311,9 +347,13 @@ class SitrepBuilder:
 
     def add(self, message: Message) -> None:
         self._turns += 1
+        self._proposed.clear()
         single = _single_text(message)
         text = _window(single.text if single else _turn_text(message))
         turn = _read(text, message.role != "assistant") if text else None
+        if text:
+            self.last_text_turn = self._turns - 1
+            self._latest = []
         with_tools = single is None
         if message.role == "assistant":
             self._add_assistant(message, text, turn, with_tools)
@@ -382,6 +422,12 @@ class SitrepBuilder:
                 self._supported = set()  # support for the new intent counts from here on
                 self._pivots += 1
         self._read_sentences(turn, from_user=True)
+        for item, sentence, where in _report_clauses(text):
+            if _REQUEST_START.match(sentence.lower()):
+                continue  # a request is the intent, neither a step nor a loop
+            if self._user_turns > 1:  # the first user turn sets the scene: no step yet
+                self._complete(item, sentence, True, "clause", closes=False, extra=where)
+            self._open(item, sentence, True, "clause", extra=where)
 
     def _add_assistant(self, message: Message, text: str, turn: _TurnReading | None, with_tools: bool) -> None:
         for use in message.tool_uses() if with_tools else ():
@@ -390,7 +436,7 @@ class SitrepBuilder:
                 self._edited = self._turns
             todos = agent_steps.read_todos(use.input)
             if todos is not None:
-                self._todos = todos
+                self._todos = [(status, item) for status, item in todos if self._keeps_todo(status, item)]
             for value in use.input.values():
                 if isinstance(value, str) and len(value) <= 200:
                     for entity in _entities(value):
@@ -402,7 +448,16 @@ class SitrepBuilder:
         if not with_tools and self._edited >= 0 and "\n" in text:
             # an agent's report after its edits: "- `flush()` now swaps `buf` under the mutex."
             for item, sentence in _wrap_up_items(text):
-                self._complete(item, sentence, from_user=False)
+                self._complete(item, sentence, False, "report_item")
+        if not with_tools and text:
+            # an agent's closing words: each clause may be a step it reports or a loop it leaves
+            for item, sentence, where in _report_clauses(text):
+                self._complete(item, sentence, False, "report_clause", closes=False, extra=where)
+                self._open(item, sentence, False, "report_clause", extra=where)
+
+    def _keeps_todo(self, status: str, item: str) -> bool:
+        field: Field = "completed_steps" if status == "completed" else "open_loops"
+        return self._candidate_score(field, item, f"todo_{status}", "assistant") > 0.0
 
     def _add_tool_result(self, result: ToolResultBlock) -> None:
         use = self._tool_calls.get(result.tool_use_id)
@@ -429,9 +484,15 @@ class SitrepBuilder:
                 self._resolve(loop)  # "the test fails", "CI is red": a passing check closes it
         if not outcome.text:
             return
+        source = outcome.key.split(":", 1)[0]
+        score = self._proposal_score("open_loops" if outcome.kind == "open" else "completed_steps", outcome.text, source, False)
+        if score is None:
+            return
         self._note(outcome.text, _describe_call(use))
-        if outcome.kind == "open":
-            self._loops.append(_Loop(outcome.text, keywords(outcome.text), outcome.key, self._turns))
+        if outcome.kind == "open":  # tracked, listed or not: the same tool's success closes it
+            self._loops.append(_Loop(outcome.text, keywords(outcome.text), outcome.key, self._turns, listed=score > 0.0))
+        elif score <= 0.0:
+            return
         elif outcome.key in self._keyed_steps:
             self._steps[self._keyed_steps[outcome.key]] = outcome.text
         else:
@@ -463,22 +524,52 @@ class SitrepBuilder:
         for sentence in turn.sentences:
             reading = sentence.reading
             if reading.question:
-                self._questions.append(sentence.item)
-                self._note(sentence.item, reading.sentence)
+                score = self._proposal_score("open_loops", sentence.item, "question", from_user)
+                if score is not None:
+                    self._questions.append((sentence.item, score > 0.0))
+                    self._note(sentence.item, reading.sentence)
+                    self._keep_if_final("open_loops", sentence.item, "question", from_user, score)
             if reading.done and not (from_user and self._user_turns == 1):
                 # the first user turn sets the scene ("I inherited this script"): no step yet
-                self._complete(concise(reading.done_clause), reading.sentence, from_user)
+                self._complete(concise(reading.done_clause), reading.sentence, from_user, "prose")
             if reading.open and not (from_user and _REQUEST_START.match(reading.sentence.lower())):
                 # "Help me fix the flaky test": the request is the intent; its problem is opened
                 # by the sentences that report it ("It still fails on CI")
                 context = self._previous_lead if reading.previous is None else reading.previous
-                self._open(_open_item(reading, context), reading.sentence, context)
+                self._open(_open_item(reading, context), reading.sentence, from_user, "prose", context)
             if reading.decision:
                 self._decisions.setdefault(sentence.item, None)
             if reading.constraint:
                 self._constraints.setdefault(sentence.item, None)
 
-    def _open(self, item: str, sentence: str, context: str = "") -> None:
+    def _proposal_score(self, field: Field, item: str, source: str, from_user: bool, extra: tuple[str, ...] = ()) -> float | None:
+        """The selector's score of a candidate (listed when positive), from its text and where it
+        comes from; None when this turn proposed it already (the cues read the clause)."""
+        if (field, item) in self._proposed:
+            return None
+        self._proposed.add((field, item))
+        return self._candidate_score(field, item, source, "user" if from_user else "assistant", extra)
+
+    def _keep_if_final(self, field: Field, item: str, source: str, from_user: bool, score: float) -> None:
+        """A text candidate not listed that the ``FINAL`` weight lifts: listed while its turn is the latest."""
+        if score <= 0.0 and source in TEXT_SOURCES:
+            if score + self._selector.bonus(field, source, "user" if from_user else "assistant") > 0.0:
+                self._latest.append((field, item))
+
+    def _candidate_score(self, field: Field, item: str, source: str, role: str, extra: tuple[str, ...] = ()) -> float:
+        """The selector's score of a text candidate; what tool calls, ``TodoWrite`` and git state
+        say is listed by rule (structure before prose), and only recorded when collecting."""
+        text = source in TEXT_SOURCES
+        if not text and self.candidates is None:
+            return math.inf
+        features = candidate_features(item, f"{source}:{role}" if not self._tool_calls else f"{source}:{role}:agent", extra)
+        if self.candidates is not None:
+            self.candidates[(field, item)] = Candidate(features, self._turns - 1, role, text, source)
+        return self._selector.score(field, features) if text else math.inf
+
+    def _open(self, item: str, sentence: str, from_user: bool, source: str, context: str = "", extra: tuple[str, ...] = ()) -> None:
+        """A loop opened: tracked (closed by a later completion, replaced by newer news) when the
+        cues read it, listed when the selector keeps it."""
         keys = keywords(item)
         if len(keys) < _MIN_ITEM_KEYWORDS:
             if not item or not context:
@@ -486,36 +577,60 @@ class SitrepBuilder:
             keys = keys | keywords(context)  # "It still fails on CI": what "it" is comes before
             if len(keys) < _MIN_ITEM_KEYWORDS:
                 return
+        score = self._proposal_score("open_loops", item, source, from_user, (*extra, *sentence_features(sentence)))
+        if score is None:
+            return
+        self._keep_if_final("open_loops", item, source, from_user, score)
+        put_off = deferred(sentence)
+        listed = score > 0.0 or (put_off and source == "prose")  # work put off stays open, by rule
+        if not listed and source not in _TRACKED_SOURCES:
+            self._note(item, sentence)
+            return
         self._note(item, sentence)
         for index, loop in enumerate(self._loops):
             if keys.isdisjoint(loop.keys):  # most loops: no set built
                 continue
             if len(keys & loop.keys) >= min(len(keys), len(loop.keys)) // 2:
-                self._loops[index] = _Loop(item, keys | loop.keys, loop.tool, self._turns)  # newer news
+                self._loops[index] = _Loop(item, keys | loop.keys, loop.tool, self._turns, put_off, listed)  # newer news
                 return
-        self._loops.append(_Loop(item, keys, turn=self._turns))
+        self._loops.append(_Loop(item, keys, turn=self._turns, deferred=put_off, listed=listed))
 
-    def _complete(self, item: str, sentence: str, from_user: bool) -> None:
+    def _complete(
+        self, item: str, sentence: str, from_user: bool, source: str, closes: bool = True, extra: tuple[str, ...] = ()
+    ) -> None:
         keys = keywords(item)
         lowered = sentence.lower()
         references = {named or bare for named, bare in _REFERENCE.findall(lowered)} if _DIGIT.search(lowered) else set()
-        closing = [loop for loop in self._loops if not keys.isdisjoint(loop.keys)]
-        if not closing and self._loops and (from_user or not keys):
-            # "that fixed it", "C'est corrigé": the user closes the problem reported last
-            closing = [loop for loop in self._loops if loop.turn == self._loops[-1].turn]
-        for loop in closing:
-            self._resolve(loop)
+        if closes:
+            self._close(keys, from_user)
         if len(keys) < _MIN_ITEM_KEYWORDS and not references:
             return  # "Reproduced.", "That worked.": it closes a problem but names no step
+        score = self._proposal_score("completed_steps", item, source, from_user, (*extra, *sentence_features(sentence)))
+        if score is None:
+            return
         step_key = " ".join(sorted(keys))
         if (references and references <= self._references) or (not references and step_key in self._step_keys):
             return  # the same PR / step reported again
         if not references and (keys & self._hashes or any(_retells(keys, keywords(step)) for step in self._steps[-8:])):
             return  # prose retelling a step already taken ("Committed as 9b04d1e" after the commit itself)
+        self._note(item, sentence)
+        if score <= 0.0:
+            self._keep_if_final("completed_steps", item, source, from_user, score)
+            return
         self._references |= references
         self._step_keys.add(step_key)
         self._steps.append(item)
-        self._note(item, sentence)
+
+    def _close(self, keys: frozenset[str], from_user: bool) -> None:
+        """The loops a completion closes: those it names (work put off needs two of its words)."""
+        closing = [
+            loop for loop in self._loops if not keys.isdisjoint(loop.keys) and (not loop.deferred or len(keys & loop.keys) >= 2)
+        ]
+        if not closing and self._loops and (from_user or not keys):
+            # "that fixed it", "C'est corrigé": the user closes the problem reported last
+            closing = [loop for loop in self._loops if loop.turn == self._loops[-1].turn and not loop.deferred]
+        for loop in closing:
+            self._resolve(loop)
 
     def _resolve(self, loop: _Loop) -> None:
         self._loops.remove(loop)
@@ -546,7 +661,7 @@ class SitrepBuilder:
         elif self._committed >= 0 and self._committed > self._pushed:
             loops.append(f"commit {self._commit_hash} not pushed" if self._commit_hash else "commit not pushed")
         loops += [f"PR #{number} awaiting review" for number in self._prs]
-        return loops
+        return [loop for loop in loops if self._candidate_score("open_loops", loop, "git", "assistant") > 0.0]
 
     def _evidence_of(self, items: list[str]) -> dict[str, dict[str, object]]:
         """Each item's evidence, in the items' order (iterated in C: ``build`` runs every turn)."""
@@ -559,10 +674,12 @@ class SitrepBuilder:
 
     def build(self) -> Sitrep:
         steps = list(self._steps)
-        loops = [loop.text for loop in self._loops] + self._git_loops()
+        loops = [loop.text for loop in self._loops if loop.listed] + self._git_loops()
         for status, item in self._todos:
             (steps if status == "completed" else loops).append(item)
-        loops += self._questions
+        loops += [question for question, listed in self._questions if listed]
+        for kind, item in self._latest:  # the latest turn's candidates the FINAL weight lists
+            (steps if kind == "completed_steps" else loops).append(item)
         if self._top is None:
             self._top = self._entities.top(MAX_ENTITIES)
         entities = list(self._top)
@@ -616,6 +733,32 @@ def _wrap_up_items(text: str) -> tuple[tuple[str, str], ...]:
         if item:
             items.append((item, sentence))
     return tuple(items)
+
+
+# Where a report's sentence holds two things: "…, and the SA1019 warnings are gone", "…; …".
+_REPORT_CLAUSE_SPLIT = re.compile(r";\s+|,\s+(?:and|but|so|which|while)\s+|\s+(?:—|–|-)\s+")
+_FENCE = re.compile(r"```.*?(?:```|\Z)", re.S)
+
+
+@lru_cache(maxsize=_CACHED_TEXTS)
+def _report_clauses(text: str) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    """The clauses of a prose turn, each concise, with its sentence and where it stands (a list
+    item, the sentence's first clause or a later one): what a report may say was done or is left
+    (fenced code and log lines aside)."""
+    if "```" in text:
+        text = _FENCE.sub("\n", text)
+    clauses = []
+    for raw in cues.sentences(text):
+        line = raw.strip()
+        sentence = cues.strip_bullet(line)
+        if len(sentence) < 8 or cues.is_log_line(sentence):
+            continue
+        bullet = ("bullet",) if len(sentence) < len(line) else ()
+        for index, part in enumerate(_REPORT_CLAUSE_SPLIT.split(sentence)):
+            item = core(concise(part))
+            if len(keywords(item)) >= _MIN_ITEM_KEYWORDS:
+                clauses.append((item, sentence, (*bullet, "clause=later" if index else "clause=first")))
+    return tuple(clauses)
 
 
 _TRAILING_CONNECTIVE = re.compile(r"[\s,;:-]*\b(?:but|and|so|though|however|yet|although)$", re.IGNORECASE)
@@ -695,9 +838,9 @@ def _describe_call(use: ToolUseBlock) -> str:
     return f"{use.name} ({argument})" if argument else use.name
 
 
-def extract_sitrep(messages: list[Message]) -> Sitrep:
-    """The SITREP of a whole conversation."""
-    builder = SitrepBuilder()
+def extract_sitrep(messages: list[Message], selector: Selector | None = None) -> Sitrep:
+    """The SITREP of a whole conversation (``selector``: other models than the shipped ones)."""
+    builder = SitrepBuilder(selector)
     for message in messages:
         builder.add(message)
     return builder.build()
@@ -745,5 +888,5 @@ def _render(sitrep: Sitrep, intent: str, limits: dict[str, int]) -> str:
 
 def clear_cache() -> None:
     """Forget the readings kept of earlier texts: benchmarks start each round cold with it."""
-    for cached in (_read, _entities, _stem, _code_names, keywords, _wrap_up_items, _weight):
+    for cached in (_read, _entities, _stem, _code_names, keywords, _wrap_up_items, _report_clauses, _weight, candidate_features, text_features, sentence_features, deferred):
         cached.cache_clear()

@@ -229,6 +229,24 @@ def _is_open(from_user: bool, done: bool, signals: _Signals) -> bool:
 _LEADING_CHARS = 24
 
 
+#: Past forms without "-ed" ("ran", "wrote"): a clause opening with one reports an action.
+PAST_FORMS = _IRREGULAR_PAST
+
+
+def says_done(lowered: str) -> bool:
+    """A finish is named ("fixed", "tests pass", "works now"), whatever qualifies it."""
+    return bool(_DONE.search(lowered))
+
+
+def says_still(lowered: str) -> bool:
+    """"still", "again" or their French, German, Spanish, Portuguese forms."""
+    return bool(_STILL.search(lowered))
+
+
+def negated(lowered: str) -> bool:
+    return bool(_NEGATION.search(lowered))
+
+
 def is_problem(text: str) -> bool:
     return bool(_PROBLEM.search(text))
 
@@ -374,7 +392,7 @@ def _read_sentence(sentence: str, from_user: bool, cues: _TurnCues, previous: st
 
 
 # A pasted log or trace line says nothing about the session's progress ("Finished in 3s"): its
-# opening, or a log level anywhere in it (``_is_log_line``).
+# opening, or a log level anywhere in it (``is_log_line``).
 _LOG_LINE = re.compile(
     r"\s*(?:\d{4}-\d\d-\d\d|\d\d:\d\d:\d\d|\[\s*\w|at [\w.$]+\(|File \"|Caused by|[\w.]+(?:Error|Exception):|"
     r"[│|>$+#{}]|E\s{2,}|(?:def|class|except|import|return|raise|elif|const|let|var|func|fn)\b|"
@@ -385,7 +403,7 @@ _LOG_LEVEL = re.compile(r".*\b(?:INFO|DEBUG|WARN|WARNING|TRACE)\b")
 _LOG_LEVEL_WORDS = ("INFO", "DEBUG", "WARN", "TRACE")
 
 
-def _is_log_line(sentence: str) -> bool:
+def is_log_line(sentence: str) -> bool:
     if _LOG_LINE.match(sentence):
         return True
     return any(map(sentence.__contains__, _LOG_LEVEL_WORDS)) and bool(_LOG_LEVEL.match(sentence))
@@ -393,6 +411,10 @@ def _is_log_line(sentence: str) -> bool:
 
 #: A list item's marker: the item's own first word is what the rules read ("- Added the index").
 _BULLET = re.compile(r"^(?:[-*•]|\d{1,2}[.)]|✅|✔️?)\s+")
+
+
+def strip_bullet(line: str) -> str:
+    return _BULLET.sub("", line)
 
 
 def turn_words(lowered: str) -> set[str] | None:
@@ -427,7 +449,7 @@ def read_turn(text: str, from_user: bool, words: set[str] | None = None) -> Turn
         sentence = _BULLET.sub("", raw.strip())
         if sentence and not lead:
             lead = raw
-        if len(sentence) >= 4 and not _is_log_line(sentence):
+        if len(sentence) >= 4 and not is_log_line(sentence):
             reading = _read_sentence(sentence, from_user, cues, previous)
             if reading:
                 readings.append(reading)

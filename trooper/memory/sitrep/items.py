@@ -1,0 +1,171 @@
+"""Which candidate items a SITREP lists as completed steps and open loops: a learned choice.
+
+The fold proposes candidates (a prose clause the cues read as done or open, a clause of an
+agent's closing report, a check's outcome, a commit, a ``TodoWrite`` entry, a question…); each
+is described by features of its shape and its role (who wrote it, where it comes from, the cue
+words it holds, its length, a path or a number in it) and a ``LinearModel`` per field keeps it
+when its score is positive. The models are fitted on the dev split by
+``python -m tests.memory.train_items`` and shipped as ``models/completed_steps.json`` and
+``models/open_loops.json``; a model's bias already holds the threshold its cross-validation chose.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from functools import lru_cache
+from typing import Literal, NamedTuple
+
+from trooper.memory.sitrep import cues
+from trooper.memory.sitrep.linear import LinearModel, load_model
+
+Field = Literal["completed_steps", "open_loops"]
+FIELDS: tuple[Field, ...] = ("completed_steps", "open_loops")
+#: The feature of a text candidate read from the latest text turn of its role (an agent's closing
+#: report, the user's last word): known only at ``build``, so it is added to the score there.
+FINAL = "final"
+#: Where text candidates come from; the others come from tool calls, ``TodoWrite`` and git state.
+TEXT_SOURCES = frozenset({"question", "prose", "report_item", "report_clause", "clause"})
+
+
+@lru_cache(maxsize=64)
+def final_features(source: str, role: str) -> tuple[str, ...]:
+    """The features a text candidate has while its turn is its role's latest."""
+    return (FINAL, f"{FINAL}:{source}:{role}")
+
+
+class Candidate(NamedTuple):
+    """A candidate as training reads it: its features, and where it was read."""
+
+    features: tuple[str, ...]
+    turn: int
+    role: str
+    #: From a text turn: ``final_features`` apply when it is its role's latest.
+    text: bool
+    source: str
+
+# Work put off: it stays open whatever a later turn says about something else.
+_DEFERRED = re.compile(
+    r"\b(?:tomorrow|later|next (?:week|sprint|pr|time|release|month)|out of time|for now|follow-?up|"
+    r"separate (?:pr|ticket|issue)|own pr|ticket|left (?:it |them )?(?:for|as)|leave (?:it|that|them)|"
+    r"todo|not (?:yet )?(?:done|committed|pushed|merged|tested|measured|verified|confirmed))\b"
+)
+_PATH = re.compile(r"[\w-]+(?:/[\w.-]+)+|\b[\w-]+\.(?:py|go|rs|ts|tsx|js|jsx|rb|java|kt|cs|sql|tf|ya?ml|json|toml|css|html|sh|md)\b")
+_NUMBER = re.compile(r"\d")
+_NOW = re.compile(r"\bnow\b")
+_GREEN = re.compile(r"\b(?:pass(?:es|ed|ing)?|green|clean|succeed(?:s|ed)?|works?)\b")
+_MODAL = frozenset("will would should could might may can need needs must i'll we'll let's".split())
+_STAND_INS = frozenset("it that this they these those which".split())
+_DETERMINERS = frozenset("the a an".split())
+
+
+def _bucket(count: int, edges: tuple[int, ...]) -> str:
+    for edge in edges:
+        if count <= edge:
+            return str(edge)
+    return f">{edges[-1]}"
+
+
+@lru_cache(maxsize=8192)
+def text_features(item: str) -> tuple[str, ...]:
+    """Features of an item's own text: its length, its first word's form, its cue words."""
+    lowered = item.lower()
+    words = lowered.split()
+    first = words[0].strip(",.:;!()") if words else ""
+    features = [f"words={_bucket(len(words), (3, 6, 9))}"]
+    if first.endswith("ed") or first in cues.PAST_FORMS:
+        features.append("first=past")
+    elif first.endswith("ing"):
+        features.append("first=ing")
+    elif first in _MODAL:
+        features.append("first=modal")
+    elif first in _STAND_INS:
+        features.append("first=stand_in")
+    elif first in _DETERMINERS:
+        features.append("first=determiner")
+    if item[:1].isupper():
+        features.append("capitalised")
+    for name, found in (
+        ("done_cue", cues.says_done(lowered)),
+        ("problem_cue", cues.is_problem(lowered)),
+        ("open_cue", cues.is_planned_or_open(lowered)),
+        ("question", lowered.rstrip().endswith("?")),
+        ("path", bool(_PATH.search(item))),
+        ("number", bool(_NUMBER.search(item))),
+        ("now", bool(_NOW.search(lowered))),
+        ("green", bool(_GREEN.search(lowered))),
+        ("colon", ":" in item),
+        ("negation", cues.negated(lowered)),
+    ):
+        if found:
+            features.append(name)
+    return tuple(features)
+
+
+# What follows the core of a clause: an aside in brackets, a reason, a consequence, a relative
+# clause ("fixed (LastUpdated gets …)", "… so node 22 installs", "…, which fixes Safari").
+_ASIDE = re.compile(r"\s*\([^)]*\)?")
+_TAIL = re.compile(r"\s+(?:because|since|so that|which|so|as|instead of|otherwise|meaning|until)\s.*$|[,:]?\s+(?:e\.g\.|i\.e\.|like)\s.*$")
+#: Words of a core at most: a person's summary of a step or a loop runs six or seven.
+CORE_WORDS = 10
+
+
+def core(clause: str) -> str:
+    """The core of a concise clause: without its aside, reason or consequence, ``CORE_WORDS`` at most."""
+    text = _ASIDE.sub("", clause) if "(" in clause else clause
+    cut = _TAIL.sub("", text)
+    if len(cut.split()) >= 3:
+        text = cut
+    return " ".join(text.split()[:CORE_WORDS]).rstrip(".,;:-")
+
+
+@lru_cache(maxsize=8192)
+def candidate_features(item: str, origin: str, extra: tuple[str, ...]) -> tuple[str, ...]:
+    """An item's features where it comes from (``origin``: source and role, and "agent" in an
+    agent's session): its text's, its place's in its turn (``extra``) and its origin's. (Each
+    joined to the origin, they fit dev better and cross-validate worse: left out.)"""
+    source, role, *agent = origin.split(":")
+    return (*text_features(item), *extra, f"source={source}", f"role={role}", f"{source}:{role}", *agent)
+
+
+@lru_cache(maxsize=8192)
+def deferred(text: str) -> bool:
+    """The text puts work off ("tomorrow", "next PR", "for now"): a loop it opens stays open."""
+    return bool(_DEFERRED.search(text.lower()))
+
+
+@lru_cache(maxsize=8192)
+def sentence_features(sentence: str) -> tuple[str, ...]:
+    """What the whole sentence of a clause says: that work is put off, that something still is."""
+    lowered = sentence.lower()
+    return tuple(name for name, found in (("deferred", deferred(sentence)), ("still", cues.says_still(lowered))) if found)
+
+
+class Selector:
+    """The two fields' models; ``keep`` says whether a candidate is listed."""
+
+    __slots__ = ("models",)
+
+    def __init__(self, models: dict[Field, LinearModel] | None) -> None:
+        #: ``None``: every candidate is kept (what training reads the candidates with).
+        self.models = models
+
+    def score(self, field: Field, features: tuple[str, ...]) -> float:
+        """The candidate's log-odds, threshold included: listed when positive."""
+        return math.inf if self.models is None else self.models[field].score(features)
+
+    def bonus(self, field: Field, source: str, role: str) -> float:
+        """What a candidate of the latest text turn of its role gains (its ``final_features``)."""
+        return 0.0 if self.models is None else self.models[field].score(final_features(source, role)) - self.models[field].bias
+
+    def __deepcopy__(self, memo: dict[int, object]) -> Selector:
+        return self  # shared, never changed: a builder's copy uses the same models
+
+
+@lru_cache(maxsize=1)
+def shipped_selector() -> Selector:
+    """The selector of the models shipped in the package."""
+    return Selector({field: load_model(field) for field in FIELDS})
+
+
+KEEP_ALL = Selector(None)
