@@ -422,7 +422,7 @@ class SitrepBuilder:
                 self._supported = set()  # support for the new intent counts from here on
                 self._pivots += 1
         self._read_sentences(turn, from_user=True)
-        for item, sentence, where in _report_clauses(text):
+        for item, sentence, where in _report_clauses(text, True):
             if _REQUEST_START.match(sentence.lower()):
                 continue  # a request is the intent, neither a step nor a loop
             if self._user_turns > 1:  # the first user turn sets the scene: no step yet
@@ -451,7 +451,7 @@ class SitrepBuilder:
                 self._complete(item, sentence, False, "report_item")
         if not with_tools and text:
             # an agent's closing words: each clause may be a step it reports or a loop it leaves
-            for item, sentence, where in _report_clauses(text):
+            for item, sentence, where in _report_clauses(text, False):
                 self._complete(item, sentence, False, "report_clause", closes=False, extra=where)
                 self._open(item, sentence, False, "report_clause", extra=where)
 
@@ -531,12 +531,12 @@ class SitrepBuilder:
                     self._keep_if_final("open_loops", sentence.item, "question", from_user, score)
             if reading.done and not (from_user and self._user_turns == 1):
                 # the first user turn sets the scene ("I inherited this script"): no step yet
-                self._complete(concise(reading.done_clause), reading.sentence, from_user, "prose")
+                self._complete(concise(reading.done_clause), reading.sentence, from_user, "prose", extra=_prose_marks(reading))
             if reading.open and not (from_user and _REQUEST_START.match(reading.sentence.lower())):
                 # "Help me fix the flaky test": the request is the intent; its problem is opened
                 # by the sentences that report it ("It still fails on CI")
                 context = self._previous_lead if reading.previous is None else reading.previous
-                self._open(_open_item(reading, context), reading.sentence, from_user, "prose", context)
+                self._open(_open_item(reading, context), reading.sentence, from_user, "prose", context, _prose_marks(reading))
             if reading.decision:
                 self._decisions.setdefault(sentence.item, None)
             if reading.constraint:
@@ -577,7 +577,7 @@ class SitrepBuilder:
             keys = keys | keywords(context)  # "It still fails on CI": what "it" is comes before
             if len(keys) < _MIN_ITEM_KEYWORDS:
                 return
-        score = self._proposal_score("open_loops", item, source, from_user, (*extra, *sentence_features(sentence)))
+        score = self._proposal_score("open_loops", item, source, from_user, extra)
         if score is None:
             return
         self._keep_if_final("open_loops", item, source, from_user, score)
@@ -605,7 +605,7 @@ class SitrepBuilder:
             self._close(keys, from_user)
         if len(keys) < _MIN_ITEM_KEYWORDS and not references:
             return  # "Reproduced.", "That worked.": it closes a problem but names no step
-        score = self._proposal_score("completed_steps", item, source, from_user, (*extra, *sentence_features(sentence)))
+        score = self._proposal_score("completed_steps", item, source, from_user, extra)
         if score is None:
             return
         step_key = " ".join(sorted(keys))
@@ -741,10 +741,12 @@ _FENCE = re.compile(r"```.*?(?:```|\Z)", re.S)
 
 
 @lru_cache(maxsize=_CACHED_TEXTS)
-def _report_clauses(text: str) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
-    """The clauses of a prose turn, each concise, with its sentence and where it stands (a list
-    item, the sentence's first clause or a later one): what a report may say was done or is left
-    (fenced code and log lines aside)."""
+def _report_clauses(text: str, from_user: bool) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    """The clauses of a prose turn, each concise, with its sentence and what is known of it: its
+    place (a list item, the sentence's first clause or a later one), what its sentence says
+    (work put off, "still") and what the cues read there (done, open): what a report may say
+    was done or is left (fenced code and log lines aside)."""
+    said = {sentence.reading.sentence: sentence.reading for sentence in _read(text, from_user).sentences}
     if "```" in text:
         text = _FENCE.sub("\n", text)
     clauses = []
@@ -753,12 +755,26 @@ def _report_clauses(text: str) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
         sentence = cues.strip_bullet(line)
         if len(sentence) < 8 or cues.is_log_line(sentence):
             continue
-        bullet = ("bullet",) if len(sentence) < len(line) else ()
+        marks = (*sentence_features(sentence), *_said(said.get(sentence)))
+        if len(sentence) < len(line):
+            marks += ("bullet",)
         for index, part in enumerate(_REPORT_CLAUSE_SPLIT.split(sentence)):
             item = core(concise(part))
             if len(keywords(item)) >= _MIN_ITEM_KEYWORDS:
-                clauses.append((item, sentence, (*bullet, "clause=later" if index else "clause=first")))
+                clauses.append((item, sentence, (*marks, "clause=later" if index else "clause=first")))
     return tuple(clauses)
+
+
+def _prose_marks(reading: cues.Reading) -> tuple[str, ...]:
+    """What is known of a clause the cues read: its sentence's features and the cues' reading."""
+    return (*sentence_features(reading.sentence), *_said(reading))
+
+
+def _said(reading: cues.Reading | None) -> tuple[str, ...]:
+    """What the cues read in a sentence, as features of its clauses."""
+    if reading is None:
+        return ()
+    return tuple(name for name, found in (("said_done", reading.done), ("said_open", reading.open)) if found)
 
 
 _TRAILING_CONNECTIVE = re.compile(r"[\s,;:-]*\b(?:but|and|so|though|however|yet|although)$", re.IGNORECASE)

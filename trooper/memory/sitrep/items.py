@@ -68,7 +68,8 @@ def _bucket(count: int, edges: tuple[int, ...]) -> str:
 
 @lru_cache(maxsize=8192)
 def text_features(item: str) -> tuple[str, ...]:
-    """Features of an item's own text: its length, its first word's form, its cue words."""
+    """Features of an item's own text: its length, its first word's form, a few telling words
+    (what the cues read in its sentence is told by the caller: ``said_done``, ``said_open``)."""
     lowered = item.lower()
     words = lowered.split()
     first = words[0].strip(",.:;!()") if words else ""
@@ -87,15 +88,12 @@ def text_features(item: str) -> tuple[str, ...]:
         features.append("capitalised")
     for name, found in (
         ("done_cue", cues.says_done(lowered)),
-        ("problem_cue", cues.is_problem(lowered)),
-        ("open_cue", cues.is_planned_or_open(lowered)),
         ("question", lowered.rstrip().endswith("?")),
-        ("path", bool(_PATH.search(item))),
+        ("path", "/" in item or "." in item and bool(_PATH.search(item))),
         ("number", bool(_NUMBER.search(item))),
-        ("now", bool(_NOW.search(lowered))),
+        ("now", "now" in lowered and bool(_NOW.search(lowered))),
         ("green", bool(_GREEN.search(lowered))),
         ("colon", ":" in item),
-        ("negation", cues.negated(lowered)),
     ):
         if found:
             features.append(name)
