@@ -33,6 +33,7 @@ from trooper.memory.sitrep.items import (
     candidate_features,
     core,
     deferred,
+    planned_or_asked,
     sentence_features,
     shipped_selector,
     text_features,
@@ -449,10 +450,11 @@ class SitrepBuilder:
             # an agent's report after its edits: "- `flush()` now swaps `buf` under the mutex."
             for item, sentence in _wrap_up_items(text):
                 self._complete(item, sentence, False, "report_item")
-        if not with_tools and text:
+        if not with_tools and self._tool_calls and text:
             # an agent's closing words: each clause may be a step it reports or a loop it leaves
             for item, sentence, where in _report_clauses(text, False):
-                self._complete(item, sentence, False, "report_clause", closes=False, extra=where)
+                if not planned_or_asked(item, sentence):  # "I'll add a benchmark next", "Is the ticker needed?"
+                    self._complete(item, sentence, False, "report_clause", closes=False, extra=where)
                 self._open(item, sentence, False, "report_clause", extra=where)
 
     def _keeps_todo(self, status: str, item: str) -> bool:
@@ -527,7 +529,8 @@ class SitrepBuilder:
                 score = self._proposal_score("open_loops", sentence.item, "question", from_user)
                 if score is not None:
                     self._questions.append((sentence.item, score > 0.0))
-                    self._note(sentence.item, reading.sentence)
+                    if score > 0.0 or self._final_lifts("open_loops", "question", from_user, score):
+                        self._note(sentence.item, reading.sentence)
                     self._keep_if_final("open_loops", sentence.item, "question", from_user, score)
             if reading.done and not (from_user and self._user_turns == 1):
                 # the first user turn sets the scene ("I inherited this script"): no step yet
@@ -550,11 +553,14 @@ class SitrepBuilder:
         self._proposed.add((field, item))
         return self._candidate_score(field, item, source, "user" if from_user else "assistant", extra)
 
+    def _final_lifts(self, field: Field, source: str, from_user: bool, score: float) -> bool:
+        """The ``FINAL`` features lift a text candidate's score above 0 (while its turn is the latest)."""
+        return source in TEXT_SOURCES and score + self._selector.bonus(field, source, "user" if from_user else "assistant") > 0.0
+
     def _keep_if_final(self, field: Field, item: str, source: str, from_user: bool, score: float) -> None:
         """A text candidate not listed that the ``FINAL`` weight lifts: listed while its turn is the latest."""
-        if score <= 0.0 and source in TEXT_SOURCES:
-            if score + self._selector.bonus(field, source, "user" if from_user else "assistant") > 0.0:
-                self._latest.append((field, item))
+        if score <= 0.0 and self._final_lifts(field, source, from_user, score):
+            self._latest.append((field, item))
 
     def _candidate_score(self, field: Field, item: str, source: str, role: str, extra: tuple[str, ...] = ()) -> float:
         """The selector's score of a text candidate; what tool calls, ``TodoWrite`` and git state
@@ -580,13 +586,15 @@ class SitrepBuilder:
         score = self._proposal_score("open_loops", item, source, from_user, extra)
         if score is None:
             return
-        self._keep_if_final("open_loops", item, source, from_user, score)
         put_off = deferred(sentence)
         listed = score > 0.0 or (put_off and source == "prose")  # work put off stays open, by rule
-        if not listed and source not in _TRACKED_SOURCES:
+        lifted = not listed and self._final_lifts("open_loops", source, from_user, score)
+        if listed or lifted:
             self._note(item, sentence)
+        if lifted:
+            self._latest.append(("open_loops", item))
+        if not listed and source not in _TRACKED_SOURCES:
             return
-        self._note(item, sentence)
         for index, loop in enumerate(self._loops):
             if keys.isdisjoint(loop.keys):  # most loops: no set built
                 continue
@@ -606,8 +614,8 @@ class SitrepBuilder:
         if len(keys) < _MIN_ITEM_KEYWORDS and not references:
             return  # "Reproduced.", "That worked.": it closes a problem but names no step
         score = self._proposal_score("completed_steps", item, source, from_user, extra)
-        if score is None:
-            return
+        if score is None or (score <= 0.0 and not self._final_lifts("completed_steps", source, from_user, score)):
+            return  # most clauses: not listed, no need to look for the step they would retell
         step_key = " ".join(sorted(keys))
         if (references and references <= self._references) or (not references and step_key in self._step_keys):
             return  # the same PR / step reported again
@@ -615,7 +623,7 @@ class SitrepBuilder:
             return  # prose retelling a step already taken ("Committed as 9b04d1e" after the commit itself)
         self._note(item, sentence)
         if score <= 0.0:
-            self._keep_if_final("completed_steps", item, source, from_user, score)
+            self._latest.append(("completed_steps", item))
             return
         self._references |= references
         self._step_keys.add(step_key)
@@ -744,15 +752,16 @@ _FENCE = re.compile(r"```.*?(?:```|\Z)", re.S)
 def _report_clauses(text: str, from_user: bool) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
     """The clauses of a prose turn, each concise, with its sentence and what is known of it: its
     place (a list item, the sentence's first clause or a later one), what its sentence says
-    (work put off, "still") and what the cues read there (done, open): what a report may say
-    was done or is left (fenced code and log lines aside)."""
+    (work put off, "still") and what the cues read there (done, open). An agent's report is read
+    whole (fenced code and log lines aside); a user's turn only where the cues read something (its
+    other clauses were not worth their cost in cross-validation)."""
     said = {sentence.reading.sentence: sentence.reading for sentence in _read(text, from_user).sentences}
-    if "```" in text:
-        text = _FENCE.sub("\n", text)
+    if from_user:
+        lines = [(sentence, sentence) for sentence, reading in said.items() if reading.done or reading.open]
+    else:
+        lines = [(raw.strip(), cues.strip_bullet(raw.strip())) for raw in cues.sentences(_FENCE.sub("\n", text) if "```" in text else text)]
     clauses = []
-    for raw in cues.sentences(text):
-        line = raw.strip()
-        sentence = cues.strip_bullet(line)
+    for line, sentence in lines:
         if len(sentence) < 8 or cues.is_log_line(sentence):
             continue
         marks = (*sentence_features(sentence), *_said(said.get(sentence)))

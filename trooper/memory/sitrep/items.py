@@ -126,6 +126,15 @@ def candidate_features(item: str, origin: str, extra: tuple[str, ...]) -> tuple[
     return (*text_features(item), *extra, f"source={source}", f"role={role}", f"{source}:{role}", *agent)
 
 
+# A clause that plans rather than reports: it is no step, whatever its words.
+_PLAN = re.compile(r"(?:i'll|we'll|i will|we will|will|next|let me|let's|i'd|we'd|should|could|todo|to do|plan to)\b")
+
+
+def planned_or_asked(item: str, sentence: str) -> bool:
+    """The clause is a plan ("I'll add a benchmark next") or its sentence a question: no step."""
+    return sentence.rstrip().endswith(("?", "？")) or bool(_PLAN.match(item.lower()))
+
+
 @lru_cache(maxsize=8192)
 def deferred(text: str) -> bool:
     """The text puts work off ("tomorrow", "next PR", "for now"): a loop it opens stays open."""
