@@ -607,8 +607,7 @@ class SitrepBuilder:
         self, item: str, sentence: str, from_user: bool, source: str, closes: bool = True, extra: tuple[str, ...] = ()
     ) -> None:
         keys = keywords(item)
-        lowered = sentence.lower()
-        references = {named or bare for named, bare in _REFERENCE.findall(lowered)} if _DIGIT.search(lowered) else set()
+        references = _references(sentence)
         if closes:
             self._close(keys, from_user)
         if len(keys) < _MIN_ITEM_KEYWORDS and not references:
@@ -774,6 +773,14 @@ def _report_clauses(text: str, from_user: bool) -> tuple[tuple[str, str, tuple[s
     return tuple(clauses)
 
 
+@lru_cache(maxsize=_CACHED_TEXTS)  # a sentence's clauses are each a candidate: read once
+def _references(sentence: str) -> frozenset[str]:
+    """The PR / issue / step numbers a sentence names."""
+    if not _DIGIT.search(sentence):
+        return frozenset()
+    return frozenset(named or bare for named, bare in _REFERENCE.findall(sentence.lower()))
+
+
 def _prose_marks(reading: cues.Reading) -> tuple[str, ...]:
     """What is known of a clause the cues read: its sentence's features and the cues' reading."""
     return (*sentence_features(reading.sentence), *_said(reading))
@@ -913,5 +920,5 @@ def _render(sitrep: Sitrep, intent: str, limits: dict[str, int]) -> str:
 
 def clear_cache() -> None:
     """Forget the readings kept of earlier texts: benchmarks start each round cold with it."""
-    for cached in (_read, _entities, _stem, _code_names, keywords, _wrap_up_items, _report_clauses, _weight, candidate_features, text_features, sentence_features, deferred):
+    for cached in (_read, _entities, _stem, _code_names, keywords, _wrap_up_items, _report_clauses, _references, _weight, candidate_features, text_features, sentence_features, deferred):
         cached.cache_clear()
