@@ -243,10 +243,6 @@ def says_still(lowered: str) -> bool:
     return bool(_STILL.search(lowered))
 
 
-def negated(lowered: str) -> bool:
-    return bool(_NEGATION.search(lowered))
-
-
 def is_problem(text: str) -> bool:
     return bool(_PROBLEM.search(text))
 

@@ -1,10 +1,10 @@
 """Which candidate items a SITREP lists as completed steps and open loops: a learned choice.
 
 The fold proposes candidates (a prose clause the cues read as done or open, a clause of an
-agent's closing report, a check's outcome, a commit, a ``TodoWrite`` entry, a question…); each
-is described by features of its shape and its role (who wrote it, where it comes from, the cue
-words it holds, its length, a path or a number in it) and a ``LinearModel`` per field keeps it
-when its score is positive. The models are fitted on the dev split by
+agent's report cut to its core, a question…); each is described by features of its shape and
+its role (who wrote it, where it comes from, the cue words it and its sentence hold, its length,
+a path or a number in it) and a ``LinearModel`` per field lists it when its score is positive.
+What tool calls, ``TodoWrite`` and git state say is listed by rule (structure before prose). The models are fitted on the dev split by
 ``python -m tests.memory.train_items`` and shipped as ``models/completed_steps.json`` and
 ``models/open_loops.json``; a model's bias already holds the threshold its cross-validation chose.
 """
@@ -21,7 +21,7 @@ from trooper.memory.sitrep.linear import LinearModel, load_model
 
 Field = Literal["completed_steps", "open_loops"]
 FIELDS: tuple[Field, ...] = ("completed_steps", "open_loops")
-#: The feature of a text candidate read from the latest text turn of its role (an agent's closing
+#: The feature of a text candidate read from the session's latest text turn (an agent's closing
 #: report, the user's last word): known only at ``build``, so it is added to the score there.
 FINAL = "final"
 #: Where text candidates come from; the others come from tool calls, ``TodoWrite`` and git state.
@@ -30,7 +30,7 @@ TEXT_SOURCES = frozenset({"question", "prose", "report_item", "report_clause", "
 
 @lru_cache(maxsize=64)
 def final_features(source: str, role: str) -> tuple[str, ...]:
-    """The features a text candidate has while its turn is its role's latest."""
+    """The features a text candidate has while its turn is the session's latest text turn."""
     return (FINAL, f"{FINAL}:{source}:{role}")
 
 
@@ -40,7 +40,7 @@ class Candidate(NamedTuple):
     features: tuple[str, ...]
     turn: int
     role: str
-    #: From a text turn: ``final_features`` apply when it is its role's latest.
+    #: From a text turn: ``final_features`` apply when it is the session's latest.
     text: bool
     source: str
 
@@ -149,7 +149,7 @@ def sentence_features(sentence: str) -> tuple[str, ...]:
 
 
 class Selector:
-    """The two fields' models; ``keep`` says whether a candidate is listed."""
+    """The two fields' models; a candidate is listed when its ``score`` is positive."""
 
     __slots__ = ("models",)
 
@@ -162,7 +162,7 @@ class Selector:
         return math.inf if self.models is None else self.models[field].score(features)
 
     def bonus(self, field: Field, source: str, role: str) -> float:
-        """What a candidate of the latest text turn of its role gains (its ``final_features``)."""
+        """What a candidate of the session's latest text turn gains (its ``final_features``)."""
         return 0.0 if self.models is None else self.models[field].score(final_features(source, role)) - self.models[field].bias
 
     def __deepcopy__(self, memo: dict[int, object]) -> Selector:
