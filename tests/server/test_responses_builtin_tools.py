@@ -159,9 +159,25 @@ def test_a_turn_no_openai_may_answer_is_a_clear_400(case, headers, why, fake_ant
     server = make_trooper(**env)
     with httpx.Client(base_url=server.url, headers=headers) as client:
         response = client.post("/v1/responses", json={"model": "gpt-5", "input": "news?", "tools": [WEATHER, {"type": "web_search_preview"}]})
+        assert client.get("/sessions").json()["sessions"] == [], "nothing of a refused request is recorded"
     assert response.status_code == 400, response.text
     error = response.json()["error"]
     assert error["type"] == "invalid_request_error" and {"param", "code"} <= error.keys()
     assert "'web_search_preview' run only on OpenAI's servers" in error["message"] and why in error["message"]
     assert "OPENAI_API_KEY" in error["message"] and 'web_search = "disabled"' in error["message"]
     assert fake_anthropic.requests == [] and responses_calls(fake_openai) == []
+
+
+def test_cached_tokens_of_openai_reach_the_client_and_the_transcript(both):
+    server, claude, fake = both
+    fake.default = reply_text("Nothing new.")
+    rules = "Answer from the freshest sources you can find. " * 200  # a prefix OpenAI caches (1,024 tokens and more)
+    with sdk(server) as client:
+        first = client.responses.create(model="gpt-5", instructions=rules, input="news?", tools=[WEB_SEARCH])
+        second = client.responses.create(model="gpt-5", instructions=rules, input="more?", tools=[WEB_SEARCH], previous_response_id=first.id)
+    cached = second.usage.input_tokens_details.cached_tokens
+    assert first.usage.input_tokens_details.cached_tokens == 0 and cached >= 1024
+    with httpx.Client(base_url=server.url) as client:
+        (session,) = client.get("/sessions").json()["sessions"]
+        turns = client.get(f"/sessions/{session['id']}/transcript").json()["turns"]
+    assert [t["tokens_cached"] for t in turns if t["role"] == "assistant"] == [0, cached]

@@ -214,15 +214,20 @@ class Router:
             return Plan("local", decision.reason, [usable_local] + self.cloud)
         return Plan("cloud", decision.reason, self.cloud + self._as_fallback(usable_local, self.cloud))
 
-    def _builtin_tools_plan(self, request: Request, forced: str | None, private: str | None) -> Plan:
-        """The plan of a turn offering built-in tools (``routing/builtin_tools.py``)."""
-        if private is not None:
-            raise builtin_tools.refusal(request, f"this conversation holds private data ({private}), which TROOPER_PRIVACY keeps on this machine")
+    def check_builtin_tools(self, request: Request, forced: str | None) -> list[Provider]:
+        """Who may answer a turn offering built-in tools (``routing/builtin_tools.py``), or the
+        400 saying why nobody may; a door asks before it records anything of such a turn."""
         if forced == "local":
             raise builtin_tools.refusal(request, "the route is forced to the local model (X-Trooper-Route: local)")
         hosts = builtin_tools.hosts(self.cloud)
         if not hosts:
             raise builtin_tools.refusal(request, "no OpenAI key is configured")
+        return hosts
+
+    def _builtin_tools_plan(self, request: Request, forced: str | None, private: str | None) -> Plan:
+        if private is not None:
+            raise builtin_tools.refusal(request, f"this conversation holds private data ({private}), which TROOPER_PRIVACY keeps on this machine")
+        hosts = self.check_builtin_tools(request, forced)
         return Plan("cloud", builtin_tools.reason(request), hosts, forced=forced == "cloud")
 
     @staticmethod
