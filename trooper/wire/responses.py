@@ -563,6 +563,9 @@ class StreamEncoder:
     block's closing events wait for the event after its ``BlockStop``: a
     ``MessageDelta`` saying the answer was cut short there makes that item incomplete. A
     ``StreamError`` ends the stream with ``response.failed``, holding the items finished so far.
+    A built-in tool's item opens with OpenAI's item and its progress events pass through as they
+    came (``response.web_search_call.searching``…), with the item's id and this stream's numbers;
+    a text's annotations are ``response.output_text.annotation.added`` events.
     """
 
     def __init__(self, envelope: Envelope) -> None:
