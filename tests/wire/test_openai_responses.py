@@ -132,3 +132,25 @@ def test_failures_in_the_stream_are_the_upstream_s_errors() -> None:
     decoder.feed(created)
     with pytest.raises(UnterminatedStream):
         decoder.finish()
+
+
+def test_reasoning_without_a_summary_shows_nothing() -> None:
+    reasoning = {"id": "rs_1", "type": "reasoning", "summary": []}
+    message = {"id": "msg_1", "type": "message", "role": "assistant", "status": "completed", "content": [{"type": "output_text", "text": "Hi", "annotations": []}]}
+    body = {"id": "resp_1", "model": "gpt-5", "status": "completed", "output": [reasoning, message], "usage": None}
+    assert codec.decode_response(body).content == [TextBlock("Hi", annotations=None)]
+    events = [
+        {"type": "response.created", "response": {"id": "resp_1", "model": "gpt-5"}},
+        {"type": "response.output_item.added", "output_index": 0, "item": reasoning},
+        {"type": "response.output_item.done", "output_index": 0, "item": reasoning},
+        {"type": "response.output_item.added", "output_index": 1, "item": {**message, "content": []}},
+        {"type": "response.content_part.added", "output_index": 1, "content_index": 0, "part": {"type": "output_text", "text": ""}},
+        {"type": "response.output_text.delta", "output_index": 1, "content_index": 0, "delta": "Hi"},
+        {"type": "response.content_part.done", "output_index": 1, "content_index": 0, "part": message["content"][0]},
+        {"type": "response.output_item.done", "output_index": 1, "item": message},
+        {"type": "response.completed", "response": body},
+    ]
+    decoder, accumulated = codec.StreamDecoder(), StreamAccumulator()
+    for event in decoder.feed(b"".join(_sse({**e, "sequence_number": n}) for n, e in enumerate(events))) + decoder.finish():
+        accumulated.add(event)
+    assert accumulated.response().content == [TextBlock("Hi")]

@@ -12,7 +12,7 @@ tools verbatim. ``store`` is false: Trooper keeps the conversation and sends it 
 
 The answer: a ``message`` item's ``output_text`` parts are text blocks with their annotations
 (``url_citation``…), a ``refusal`` part a text block (stop reason ``refusal``), ``function_call``
-a tool call, ``reasoning`` a thinking block holding its summary, and every other item a
+a tool call, ``reasoning`` a thinking block holding its summary (none when it has none), and every other item a
 ``HostedToolBlock``, verbatim. In a stream, the events of those items pass through as
 ``HostedToolProgress`` (their type and fields), and their ``output_item.done`` gives the item's
 final state (``HostedToolUpdate``).
@@ -178,7 +178,7 @@ def decode_response(body: dict[str, Any]) -> Response:
             content.append(_function_call(item, str(item.get("arguments") or "")))
         elif kind == "reasoning":
             summary = "\n\n".join(str(p.get("text") or "") for p in _list(item.get("summary")))
-            content.append(ThinkingBlock(summary))
+            content += [ThinkingBlock(summary)] if summary else []  # reasoning without a summary shows nothing
         elif isinstance(kind, str):
             content.append(HostedToolBlock(item))
     stop_reason = _stop_reason(body, refused)
@@ -267,6 +267,8 @@ class StreamDecoder:
         self._items: dict[int, int] = {}
         self._parts: dict[tuple[int, int], int] = {}
         self._hosted: set[int] = set()
+        #: Reasoning items (by output index) whose summary has not begun.
+        self._reasoning: set[int] = set()
         self._arguments_seen: set[int] = set()
 
     def feed(self, data: bytes) -> list[StreamEvent]:
@@ -328,7 +330,13 @@ class StreamDecoder:
             return out + [TextDelta(part, event["delta"])]
         if kind == "response.output_text.annotation.added" and part is not None:
             return out + [TextAnnotation(part, event["annotation"])]
-        item = self._items.get(event.get("output_index", -1))
+        output_index = event.get("output_index", -1)
+        if kind in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta") and output_index in self._reasoning:
+            self._reasoning.discard(output_index)  # the reasoning has a summary to show: its block opens
+            index, opened = self._open(ThinkingBlock(""))
+            self._items[output_index] = index
+            out += opened
+        item = self._items.get(output_index)
         if item is None:
             return out
         if kind == "response.function_call_arguments.delta":
@@ -345,11 +353,12 @@ class StreamDecoder:
         kind = item.get("type")
         if kind == "message":
             return []  # its content parts are the blocks
-        block: TextBlock | ToolUseBlock | ThinkingBlock | HostedToolBlock
+        if kind == "reasoning":  # its block opens with its first summary delta: most show none
+            self._reasoning.add(output_index)
+            return []
+        block: ToolUseBlock | HostedToolBlock
         if kind == "function_call":
             block = ToolUseBlock(str(item["call_id"]), str(item["name"]))
-        elif kind == "reasoning":
-            block = ThinkingBlock("")
         else:
             block = HostedToolBlock(item)
         index, events = self._open(block)
@@ -359,6 +368,7 @@ class StreamDecoder:
         return events
 
     def _item_done(self, output_index: int, item: dict[str, Any]) -> list[StreamEvent]:
+        self._reasoning.discard(output_index)
         if output_index not in self._items:
             return []
         index = self._items.pop(output_index)
