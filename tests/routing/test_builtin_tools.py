@@ -56,7 +56,7 @@ def test_only_openai_answers_and_nobody_falls_back() -> None:
     [
         ("local", None, "both", "forced to the local model"),
         (None, "aws_access_key", "both", "holds private data (aws_access_key)"),
-        (None, None, "claude", "no OpenAI key is configured"),
+        (None, None, "claude", "no OpenAI is configured to run them"),
     ],
 )
 def test_a_turn_nobody_may_answer_is_a_400_naming_the_tools(forced: str | None, private: str | None, cloud: str, why: str) -> None:

@@ -143,9 +143,9 @@ def test_openai_failing_fails_the_turn_clearly_without_a_fallback(both):
 
 
 REFUSALS = [
-    ("claude only", {}, "no OpenAI key is configured"),
+    ("claude only", {}, "no OpenAI is configured to run them"),
     ("forced local", {"X-Trooper-Route": "local"}, "forced to the local model"),
-    ("local OpenAI-compatible server", {}, "no OpenAI key is configured"),
+    ("local OpenAI-compatible server", {}, "no OpenAI is configured to run them"),
 ]
 
 

@@ -221,7 +221,7 @@ class Router:
             raise builtin_tools.refusal(request, "the route is forced to the local model (X-Trooper-Route: local)")
         hosts = builtin_tools.hosts(self.cloud)
         if not hosts:
-            raise builtin_tools.refusal(request, "no OpenAI key is configured")
+            raise builtin_tools.refusal(request, "no OpenAI is configured to run them (its Responses API sits beside an OPENAI_URL ending in /chat/completions)")
         return hosts
 
     def _builtin_tools_plan(self, request: Request, forced: str | None, private: str | None) -> Plan:
