@@ -1,0 +1,95 @@
+"""Which statement of a goal is the session's intent: a linear model over shape features.
+
+``intent.read_candidates`` offers, for a user turn, every way it states a goal (a request cut
+from its verb on, a question, what the user is doing, a problem, a sentence whole); the model
+``models/intent.json`` (fitted by ``python -m tests.memory.train_intent`` on the dev split)
+scores each from its shape and its turn's place in the session, and the best seen so far is the
+intent. Only the first user turns are read, and later ones that may change the task ("different
+thing:", "actually … instead"), so a turn costs nothing once the goal is stated. The choice is a
+running maximum, so folding turns one by one gives what reading the session whole gives.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from functools import lru_cache
+
+from trooper.memory.sitrep.intent import Candidate, may_change_task, read_candidates
+from trooper.memory.sitrep.linear import LinearModel, load_model
+
+#: User turns whose candidates are always read: the goal is stated in one of the first.
+OPENING_TURNS = 2
+#: Further user turns read while none has asked for anything or reported a problem ("hey" /
+#: "the demo went well" / "any ideas for a team dinner place?").
+WAITING_TURNS = 1
+
+
+#: Candidates that show a turn asked for something (or reported what it wants gone).
+_ASKING = ("kind=request", "kind=question", "kind=problem")
+
+
+@lru_cache(maxsize=1024)  # a history the server rebuilds reads the same first turns again
+def _candidates(text: str) -> tuple[Candidate, ...]:
+    return read_candidates(text)
+
+
+def turn_features(candidate: Candidate, ordinal: int, asked_before: bool) -> list[str]:
+    """The candidate's features with those of its turn's place: which user turn, whether an
+    earlier one already asked for something, each crossed with the candidate's kind."""
+    kind = next(feature for feature in candidate.features if feature.startswith("kind="))
+    place = [f"turn={min(ordinal, OPENING_TURNS)}", *(["asked_before"] if asked_before else [])]
+    if candidate.changes_task:
+        place.append("changes_task")
+    return [*candidate.features, *place, *(f"{kind}&{feature}" for feature in place)]
+
+
+class IntentChooser:
+    """The session's intent as user turns arrive: the best-scoring candidate so far."""
+
+    def __init__(self, model: LinearModel | None = None) -> None:
+        self._model = model or load_model("intent")
+        self.text = ""
+        #: The model's probability that ``text`` states the goal: the confidence's base.
+        self.probability = 0.0
+        #: Times the intent moved to a candidate that changes the task.
+        self.changes = 0
+        self._score = -math.inf
+        self._user_turns = 0
+        self._asked = False
+
+    def __deepcopy__(self, memo: dict[int, object]) -> IntentChooser:
+        twin = IntentChooser.__new__(IntentChooser)
+        twin.__dict__.update(self.__dict__)  # plain values, and the model, which is never changed
+        return twin
+
+    def add(self, text: str, words: set[str] | None = None) -> bool:
+        """Read one user turn (``words``: its words, when known); ``True`` when the intent changed."""
+        ordinal = self._user_turns
+        self._user_turns += 1
+        waiting = not self._asked and ordinal < OPENING_TURNS + WAITING_TURNS
+        if ordinal >= OPENING_TURNS and not waiting and not may_change_task(text, words):
+            return False
+        candidates = _candidates(text)
+        scored = [(candidate, turn_features(candidate, ordinal, self._asked)) for candidate in candidates]
+        self._asked = self._asked or any(kind in candidate.features for candidate in candidates for kind in _ASKING)
+        return self.choose(scored)
+
+    def choose(self, scored: Sequence[tuple[Candidate, list[str]]]) -> bool:
+        """Keep the best of one turn's candidates if it beats the intent so far (the first wins a tie)."""
+        best: tuple[float, Candidate, list[str]] | None = None
+        for candidate, features in scored:
+            score = self._model.score(features)
+            if score > self._score and (best is None or score > best[0]):
+                best = (score, candidate, features)
+        if best is None:
+            return False
+        score, candidate, features = best
+        if self.text and candidate.changes_task:
+            self.changes += 1
+        self.text, self._score, self.probability = candidate.text, score, self._model.probability(features)
+        return True
+
+
+def clear_cache() -> None:
+    _candidates.cache_clear()
