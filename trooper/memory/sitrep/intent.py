@@ -167,6 +167,8 @@ _TROUBLE = re.compile(
 
 
 def _troubled(sentence: str) -> bool:
+    if sentence.startswith(("don't ", "do not ")):  # "don't change the public api": a constraint
+        return is_problem(sentence)
     return is_problem(sentence) or bool(_TROUBLE.search(sentence))
 
 

@@ -50,11 +50,14 @@ class IntentChooser:
     def __init__(self, model: LinearModel | None = None) -> None:
         self._model = model or load_model("intent")
         self.text = ""
-        #: The model's probability that ``text`` states the goal: the confidence's base.
+        #: How sure the model is that ``text`` states the goal: its share of the probability over
+        #: every candidate read (a softmax of the scores), the confidence's base.
         self.probability = 0.0
         #: Times the intent moved to a candidate that changes the task.
         self.changes = 0
         self._score = -math.inf
+        #: log Σ exp(score) of every candidate read: ``probability`` is the intent's softmax share.
+        self._mass = -math.inf
         self._user_turns = 0
         self._asked = False
 
@@ -77,18 +80,28 @@ class IntentChooser:
 
     def choose(self, scored: Sequence[tuple[Candidate, list[str]]]) -> bool:
         """Keep the best of one turn's candidates if it beats the intent so far (the first wins a tie)."""
-        best: tuple[float, Candidate, list[str]] | None = None
+        best: tuple[float, Candidate] | None = None
         for candidate, features in scored:
             score = self._model.score(features)
+            self._mass = _log_add(self._mass, score)
             if score > self._score and (best is None or score > best[0]):
-                best = (score, candidate, features)
+                best = (score, candidate)
         if best is None:
+            if self.text:
+                self.probability = math.exp(self._score - self._mass)  # more alternatives, less sure
             return False
-        score, candidate, features = best
+        score, candidate = best
         if self.text and candidate.changes_task:
             self.changes += 1
-        self.text, self._score, self.probability = candidate.text, score, self._model.probability(features)
+        self.text, self._score = candidate.text, score
+        self.probability = math.exp(score - self._mass)
         return True
+
+
+def _log_add(log_a: float, log_b: float) -> float:
+    """log(exp(a) + exp(b)) without overflow."""
+    high, low = max(log_a, log_b), min(log_a, log_b)
+    return high if low == -math.inf else high + math.log1p(math.exp(low - high))
 
 
 def clear_cache() -> None:
