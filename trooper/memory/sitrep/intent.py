@@ -70,7 +70,7 @@ _ACTIVITY = re.compile(
 # as a request or a problem.
 _REFINEMENT = re.compile(
     r"(?:(?:^|[.!?,;:]\s*|\b(?:oh|ok|okay|hmm|but|so|wait)\s+)actually\b)"  # not "what we actually want"
-    r"|\b(?:instead|scratch that|pivot|switching to|forget (?:that|the)|on second thought|"
+    r"|\b(?:instead(?! of\b)|scratch that|pivot|switching to|forget (?:that|the)|on second thought|"
     r"different approach|(?<!for )now i (?:want|need)|(?<!for )now we (?:want|need)|while i'm (?:here|at it)|"
     r"while we're at it)\b"
 )
@@ -223,6 +223,8 @@ class Candidate:
 
 #: Sentences of a turn read for candidates: the goal is stated early.
 _CANDIDATE_SENTENCES = 8
+#: Sentences read from a later turn's change of task on: the new task is said right after it.
+_CHANGE_SENTENCES = 3
 _WORD_EDGES = (3, 6, 12, 20)
 #: Sentence features also crossed with the candidate's kind: whether a request names its object
 #: tells a request apart from the sentence whole, not from a problem.
@@ -235,10 +237,11 @@ _SHAPES = (
 
 
 def _sentence_candidates(sentence: str, problem: str | None, earlier: list[str], shared: list[str]) -> list[tuple[str, list[str]]]:
-    """What one sentence offers as the goal, each with its features: the sentence whole, its
-    request or question (cut from the request's verb on: the preamble before it dropped), alone
-    or beside the problem the turn reports or the sentence before it (``earlier``: the sentences
-    of the task before this one), what the user is doing, the problem itself."""
+    """What one sentence offers as the goal, each with its features: the sentence whole (its
+    request first when a preamble leads to it), its request or question (cut from the request's
+    verb on: the preamble dropped), alone or beside the problem the turn reports or the sentence
+    before it (``earlier``: the sentences of the task before this one), what the user is doing,
+    the problem itself."""
     features = shared + [f"words{_bucket(len(sentence.split()), _WORD_EDGES)}"]
     features += [name for name, shape in _SHAPES if shape.search(sentence)]
     troubled = _troubled(sentence)
@@ -253,8 +256,10 @@ def _sentence_candidates(sentence: str, problem: str | None, earlier: list[str],
     asked = ""
     if request:
         asked = _TRYING.sub("", _clause(next(group for group in request.groups() if group is not None)))
-        before = len(_WORD.findall(sentence[: request.start(request.lastgroup or 0)]))
-        features += [f"request={request.lastgroup}", f"preamble{_bucket(before, (0, 3, 8))}"]
+        preamble = _WORD.findall(sentence[: request.start()])
+        features += [f"request={request.lastgroup}", f"preamble{_bucket(len(preamble), (0, 3, 8))}"]
+        if len(preamble) >= 3:  # the sentence whole, the request first: the goal in the first words
+            found[0] = (f"{' '.join(asked.split()[:12])}: {_context(' '.join(preamble))}", ["kind=request+preamble"])
     elif question:
         asked = _context(sentence)
     if asked:
@@ -289,18 +294,26 @@ def _text_shape(text: str) -> list[str]:
     return [f"text{_bucket(len(words), _WORD_EDGES)}", f"content{_bucket(content, (1, 3, 6))}"]
 
 
-def read_candidates(text: str) -> tuple[Candidate, ...]:
+def _changes_task(sentence: str) -> re.Match[str] | None:
+    return _NEW_TASK.search(sentence) or _REFINEMENT.search(sentence)
+
+
+def read_candidates(text: str, changes_only: bool = False) -> tuple[Candidate, ...]:
     """Every statement of a goal a user turn offers (``Candidate``), in the order it says them.
 
     Read sentence by sentence in what the user wrote themselves (pasted code and logs aside, but
     a paste's error line kept, greetings dropped); what follows a phrase that changes the task
-    ("different thing:", "actually", "instead") is marked so.
+    ("different thing:", "actually", "instead") is marked so. ``changes_only``: only from the
+    first such phrase on (a later turn offers a goal only by changing the task).
     """
     prose = _prose(text[: _READ_CHARS * 2])
     raw = [" ".join(part.lower().split()) for part in _SENTENCE.split(prose)]
     raw = [sentence for sentence in raw if sentence]
     stripped = [_LEADING_NOISE.sub("", sentence) for sentence in raw]
     sentences = [sentence for sentence in stripped if sentence][:_CANDIDATE_SENTENCES]
+    if changes_only:
+        start = next((i for i, s in enumerate(sentences) if _changes_task(s)), len(sentences))
+        sentences = sentences[start : start + _CHANGE_SENTENCES]
     if not sentences:
         return ()
     shared = [f"sentences{_bucket(len(sentences), (1, 3))}"]
@@ -315,7 +328,7 @@ def read_candidates(text: str) -> tuple[Candidate, ...]:
     for index, sentence in enumerate(sentences):
         place = [f"sentence={min(index, 3)}", *(["last"] if index == len(sentences) - 1 else []), *shared]
         parts = [(sentence, place + (["after_change"] if changed else []))]
-        change = _NEW_TASK.search(sentence) or _REFINEMENT.search(sentence)
+        change = _changes_task(sentence)
         if change:
             kind = "new_task" if change.re is _NEW_TASK else "change"
             rest = sentence[change.end() :].lstrip(" ,:;.-")

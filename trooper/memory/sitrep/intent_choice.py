@@ -23,6 +23,8 @@ OPENING_TURNS = 2
 #: Further user turns read while none has asked for anything or reported a problem ("hey" /
 #: "the demo went well" / "any ideas for a team dinner place?").
 WAITING_TURNS = 1
+#: How far under the intent's score a candidate that changes the task may be and still replace it.
+CHANGE_MARGIN = 1.0
 
 
 #: Candidates that show a turn asked for something (or reported what it wants gone).
@@ -30,8 +32,8 @@ _ASKING = ("kind=request", "kind=question", "kind=problem")
 
 
 @lru_cache(maxsize=1024)  # a history the server rebuilds reads the same first turns again
-def _candidates(text: str) -> tuple[Candidate, ...]:
-    return read_candidates(text)
+def _candidates(text: str, changes_only: bool) -> tuple[Candidate, ...]:
+    return read_candidates(text, changes_only)
 
 
 def turn_features(candidate: Candidate, ordinal: int, asked_before: bool) -> list[str]:
@@ -70,10 +72,10 @@ class IntentChooser:
         """Read one user turn (``words``: its words, when known); ``True`` when the intent changed."""
         ordinal = self._user_turns
         self._user_turns += 1
-        waiting = not self._asked and ordinal < OPENING_TURNS + WAITING_TURNS
-        if ordinal >= OPENING_TURNS and not waiting and not may_change_task(text, words):
+        later = ordinal >= OPENING_TURNS and not (not self._asked and ordinal < OPENING_TURNS + WAITING_TURNS)
+        if later and not may_change_task(text, words):
             return False
-        candidates = _candidates(text)
+        candidates = _candidates(text, later)
         scored = [(candidate, turn_features(candidate, ordinal, self._asked)) for candidate in candidates]
         self._asked = self._asked or any(kind in candidate.features for candidate in candidates for kind in _ASKING)
         return self.choose(scored)
@@ -84,7 +86,8 @@ class IntentChooser:
         for candidate, features in scored:
             score = self._model.score(features)
             self._mass = _log_add(self._mass, score)
-            if score > self._score and (best is None or score > best[0]):
+            bar = self._score - CHANGE_MARGIN if candidate.changes_task else self._score
+            if score > bar and (best is None or score > best[0]):
                 best = (score, candidate)
         if best is None:
             if self.text:
