@@ -208,7 +208,7 @@ class Sitrep:
 
     intent: str = ""
     #: 0..1, see ``docs/sitrep.md``: the intent model's probability, plus up to 0.3 for the
-    #: intent's words recurring later, plus 0.1 when it names an entity, minus 0.15 a pivot.
+    #: intent's words recurring later, plus 0.1 when it names an entity, minus 0.15 a change of task.
     confidence: float = 0.0
     entities: list[str] = field(default_factory=list)
     open_loops: list[str] = field(default_factory=list)

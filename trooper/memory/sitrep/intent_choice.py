@@ -72,7 +72,8 @@ class IntentChooser:
         """Read one user turn (``words``: its words, when known); ``True`` when the intent changed."""
         ordinal = self._user_turns
         self._user_turns += 1
-        later = ordinal >= OPENING_TURNS and not (not self._asked and ordinal < OPENING_TURNS + WAITING_TURNS)
+        waiting = not self._asked and ordinal < OPENING_TURNS + WAITING_TURNS
+        later = ordinal >= OPENING_TURNS and not waiting
         if later and not may_change_task(text, words):
             return False
         candidates = _candidates(text, later)
