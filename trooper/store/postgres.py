@@ -148,12 +148,12 @@ class PostgresStore(QueuedStore):
             item.write(group, item.payload)
         # Delivered to the other replicas' listeners when (and only if) this commits.
         notices = change_notices(self.replica, [item.change for item in pending if item.change is not None])
-        parameters = group.parameters(CHANGES_CHANNEL, notices)
+        rows, parameters = group.statement(CHANGES_CHANNEL, notices)
 
         def run(conn: Any) -> None:
             for statement, values in group.statements:
                 conn.execute(statement, values)
-            conn.execute(postgres_writes.GROUP_STATEMENT, parameters, prepare=True)
+            conn.execute(rows, parameters, prepare=True)
 
         if group.statements:  # session rows first, in order: then the rest, in one transaction
             self._run_in_transaction(run, pipelined=True)

@@ -5,7 +5,7 @@ Each write function adds its record to a ``Group`` (the "connection" ``QueuedSto
 writes). The session rows' upserts and route changes stay statements of their own, run in the
 order they were queued; every other record (turns, attempts, events, SITREPs, kept responses, the
 sessions' ``last_activity``) becomes a row of one JSON document that one prepared statement,
-``GROUP_STATEMENT``, inserts, and the commit's notices go with it. A turn's writes are thus one
+``group_statement``, inserts, and the commit's notices go with it. A turn's writes are thus one
 statement, its own transaction, one round trip: measured (bench/README.md), a statement each and a
 ``BEGIN``/``COMMIT`` around them cost the writer 1.3 ms of CPU a turn, and its flush 1.2 ms.
 
@@ -16,6 +16,7 @@ storing the same resent history at the same moment leave each message once, in i
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from typing import Any
@@ -61,20 +62,35 @@ def _update_all(columns: tuple[str, ...]) -> str:
     return ", ".join(f"{name} = excluded.{name}" for name in columns)
 
 
-#: A group's rows in one statement (so one transaction: no BEGIN or COMMIT to send), prepared once.
-#: Each data-modifying part runs whether or not its rows are empty; the notices go out on commit.
-GROUP_STATEMENT = (
-    "WITH doc AS (SELECT %(document)s::json AS j), "
-    "touched AS (INSERT INTO sessions (id, source, route, created_at, last_activity) "
-    "  SELECT id, %(placeholder)s, 'local', at, at FROM doc, json_to_recordset(doc.j -> 'touched') AS r(id text, at float8) "
-    "  ON CONFLICT (id) DO UPDATE SET last_activity = GREATEST(sessions.last_activity, excluded.last_activity)), "
-    f"new_turns AS ({_insert('turns', 'turns', _TURN_COLUMNS, 'ON CONFLICT (session_id, branch, seq) DO UPDATE SET ' + _update_all(_TURN_COLUMNS[3:]))}), "
-    f"new_attempts AS ({_insert('attempts', 'attempts', _ATTEMPT_COLUMNS)}), "
-    f"new_events AS ({_insert('events', 'events', _EVENT_COLUMNS)}), "
-    f"new_sitreps AS ({_insert('sitreps', 'sitreps', _SITREP_COLUMNS)}), "
-    f"new_responses AS ({_insert('responses', 'responses', _RESPONSE_COLUMNS, 'ON CONFLICT (id) DO UPDATE SET ' + _update_all(_RESPONSE_COLUMNS[1:]))}) "
-    "SELECT pg_notify(%(channel)s, notice) FROM doc, json_array_elements_text(doc.j -> 'notices') AS notice"
-)
+#: The data-modifying parts of a group's statement, each inserting one kind of row of its document.
+_PARTS = {
+    "touched": (
+        "INSERT INTO sessions (id, source, route, created_at, last_activity) "
+        "SELECT id, %(placeholder)s, 'local', at, at FROM doc, json_to_recordset(doc.j -> 'touched') AS r(id text, at float8) "
+        "ON CONFLICT (id) DO UPDATE SET last_activity = GREATEST(sessions.last_activity, excluded.last_activity)"
+    ),
+    "turns": _insert(
+        "turns", "turns", _TURN_COLUMNS, "ON CONFLICT (session_id, branch, seq) DO UPDATE SET " + _update_all(_TURN_COLUMNS[3:])
+    ),
+    "attempts": _insert("attempts", "attempts", _ATTEMPT_COLUMNS),
+    "events": _insert("events", "events", _EVENT_COLUMNS),
+    "sitreps": _insert("sitreps", "sitreps", _SITREP_COLUMNS),
+    "responses": _insert(
+        "responses", "responses", _RESPONSE_COLUMNS, "ON CONFLICT (id) DO UPDATE SET " + _update_all(_RESPONSE_COLUMNS[1:])
+    ),
+}
+
+
+@functools.cache
+def group_statement(kinds: tuple[str, ...]) -> str:
+    """A group's rows of these kinds in one statement (so one transaction: no BEGIN or COMMIT to
+    send), the notices sent on commit. One text per combination of kinds, each prepared once:
+    a part for rows a group does not have would still cost the database its execution."""
+    parts = "".join(f", new_{kind} AS ({_PARTS[kind]})" for kind in kinds)
+    return (
+        f"WITH doc AS (SELECT %(document)s::json AS j){parts} "
+        "SELECT pg_notify(%(channel)s, notice) FROM doc, json_array_elements_text(doc.j -> 'notices') AS notice"
+    )
 
 
 def _number(value: float | None) -> float | str | None:
@@ -84,7 +100,7 @@ def _number(value: float | None) -> float | str | None:
 
 class Group:
     """One group of queued writes, as what it sends: ``statements`` (with their parameters) to run
-    in order, then the document of every other row for ``GROUP_STATEMENT``."""
+    in order, then every other row in one ``statement``."""
 
     def __init__(self) -> None:
         self.statements: list[tuple[str, tuple[Any, ...]]] = []
@@ -101,18 +117,20 @@ class Group:
     def touch(self, session_id: str, at: float) -> None:
         self.touched[session_id] = max(at, self.touched.get(session_id, at))
 
-    def parameters(self, channel: str, notices: list[str]) -> dict[str, Any]:
-        """``GROUP_STATEMENT``'s parameters: the group's rows, and ``notices`` to send on ``channel``."""
-        document = {
+    def statement(self, channel: str, notices: list[str]) -> tuple[str, dict[str, Any]]:
+        """The statement inserting the group's rows and sending ``notices`` on ``channel``, and its
+        parameters."""
+        rows = {
             "touched": [{"id": session_id, "at": at} for session_id, at in self.touched.items()],
             "turns": list(self.turns.values()),
             "attempts": self.attempts,
             "events": self.events,
             "sitreps": self.sitreps,
             "responses": list(self.responses.values()),
-            "notices": notices,
         }
-        return {"document": json.dumps(document, ensure_ascii=False), "placeholder": PLACEHOLDER_SOURCE, "channel": channel}
+        present = {kind: kind_rows for kind, kind_rows in rows.items() if kind_rows}
+        document = json.dumps({**present, "notices": notices}, ensure_ascii=False)
+        return group_statement(tuple(present)), {"document": document, "placeholder": PLACEHOLDER_SOURCE, "channel": channel}
 
 
 def upsert_session(group: Group, session: SessionRecord) -> None:
