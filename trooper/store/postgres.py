@@ -131,8 +131,8 @@ class PostgresStore(QueuedStore):
             raise unavailable(url, exc) from None
         self._writer_pool = ConnectionPool(url, min_size=1, max_size=1, kwargs={"autocommit": True},
                                            configure=_commit_without_waiting_for_disk, open=False, name="trooper-store-writer")
-        self._reader_pool = ConnectionPool(url, min_size=1, max_size=READER_THREADS, configure=_read_only, open=False,
-                                           name="trooper-store-read")
+        self._reader_pool = ConnectionPool(url, min_size=1, max_size=READER_THREADS, kwargs={"autocommit": True},
+                                           configure=_read_only, open=False, name="trooper-store-read")
         self._writer_pool.open(wait=True, timeout=CONNECT_SECONDS)
         self._reader_pool.open(wait=True, timeout=CONNECT_SECONDS)
         #: Names this process's notices, which its own listener skips.
@@ -245,6 +245,7 @@ def _commit_without_waiting_for_disk(conn: psycopg.Connection[Any]) -> None:
 
 
 def _read_only(conn: psycopg.Connection[Any]) -> None:
-    # Every read is one consistent snapshot, as a SQLite read transaction is.
+    # Every read is one consistent snapshot, as a SQLite read transaction is: a read of several
+    # statements runs them in one such transaction (postgres_reads.py), a statement alone is one.
     conn.isolation_level = IsolationLevel.REPEATABLE_READ
     conn.read_only = True
