@@ -35,8 +35,11 @@ TURNS_PER_SESSION = 6
 TOOL_TURN = 2
 #: Tries of one turn: the first, and the client's own retries after a broken answer.
 TRIES = 4
-#: How long a turn served after the kill may take to show on the survivor's feed and dashboard.
+#: How long a turn served after the kill may take to show on the survivor's live feed, and a
+#: session on its dashboard (whose refresh competes with 32 clients for the machine's cores; the
+#: one-second promise is tests/e2e/test_replicas_live.py's, on an idle machine).
 LIVE_SECONDS = 2.0
+DASHBOARD_SECONDS = 5.0
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -139,7 +142,7 @@ def test_thirty_two_clients_and_a_replica_killed_halfway_lose_and_repeat_nothing
 
     # A session opened after the kill shows on the survivor's dashboard, without a reload.
     late = wait_for_a_session_opened_after(agents, killed_at)
-    expect(dashboard.locator(f".session-item[data-session-id='{late}']")).to_be_visible(timeout=LIVE_SECONDS * 1000)
+    expect(dashboard.locator(f".session-item[data-session-id='{late}']")).to_be_visible(timeout=DASHBOARD_SECONDS * 1000)
     assert dashboard.evaluate("window.__sameDocument === true")
 
     for agent in agents:
