@@ -131,6 +131,29 @@ async def test_routes_change_only_through_set_route(store: QueuedStore) -> None:
     assert session is not None and session["route"] == "local"
 
 
+async def test_one_group_mixing_every_write_lands_as_if_written_one_by_one(store: QueuedStore) -> None:
+    """A route set before the session row exists, a turn rewritten within the group (the last one
+    wins), and numbers JSON cannot hold: the PostgreSQL store sends such a group as one document."""
+    store.set_route("s", "cloud")  # the session row does not exist yet
+    store.add_turns([TurnRecord("s", 0, "user", text("first draft"), created_at=T0 + 1)])
+    store.add_turns([TurnRecord("s", 0, "user", text("q"), created_at=T0 + 2),
+                     TurnRecord("s", 1, "assistant", text("a"), latency_ms=float("inf"), cost_spent=float("-inf"),
+                                created_at=T0 + 3)])
+    store.add_event(EventRecord("s", "fallback", {"from": "claude"}, created_at=T0 + 4))
+    store.add_sitrep(SitrepRecord("s", {"intent": "x"}, turn_count=2, created_at=T0 + 5))
+    store.add_response(ResponseRecord("resp_1", "s", 0, 1, {"id": "resp_1", "draft": True}, created_at=T0 + 5))
+    store.add_response(ResponseRecord("resp_1", "s", 0, 1, {"id": "resp_1"}, created_at=T0 + 6))
+    await store.flush("s")
+    session = await store.get_session("s")
+    assert session is not None and (session["route"], session["source"]) == ("cloud", "unknown")
+    turns = await store.table("turns", "s")
+    assert (turns["seq"], turns["text"]) == ([0, 1], ["q", "a"])
+    assert (turns["latency_ms"][1], turns["cost_spent"][1]) == (float("inf"), float("-inf"))
+    assert [e["kind"] for e in await store.events("s")] == ["fallback"]
+    assert [s["turn_count"] for s in await store.sitreps("s")] == [2]
+    assert (await store.get_response("resp_1"))["body"] == {"id": "resp_1"}  # type: ignore[index]
+
+
 async def test_a_session_keeps_its_client_when_upserted_without_one(store: QueuedStore) -> None:
     store.upsert_session(SessionRecord("s", "openai", client="openai-python"))
     store.upsert_session(SessionRecord("s", "openai"))
