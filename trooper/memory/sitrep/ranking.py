@@ -1,4 +1,4 @@
-"""Weighted mention counts kept in rank order, so that the top names cost a slice, not a sort.
+"""Weighted mention counts (or scores) kept in rank order, so that the top names cost a slice, not a sort.
 
 The ranking is ``heapq.nlargest(n, counts, key=counts.__getitem__)`` exactly: the highest count
 first, and among equal counts the name first inserted into the dict first (``nlargest`` is
@@ -44,17 +44,20 @@ class Ranking:
         count = counts[name] = (old or 0.0) + weight
         return count
 
-    def rename(self, old: str, new: str) -> None:
-        """``new`` takes over ``old``'s count, as ``counts[new] = counts.pop(old)`` would."""
-        count = self._counts.pop(old)
-        self._touch(old, count)
-        del self._order[old]
-        previous = self._counts.get(new)
-        if previous is None:
-            self._order[new] = self._next
+    def set(self, name: str, value: float) -> None:
+        """Give ``name`` the count ``value``, as ``counts[name] = value`` would."""
+        counts = self._counts
+        old = counts.get(name)
+        if old is None:
+            self._order[name] = self._next
             self._next += 1
-        self._touch(new, previous)
-        self._counts[new] = count
+        self._touch(name, old)
+        counts[name] = value
+
+    def remove(self, name: str) -> None:
+        """Forget ``name``, as ``del counts[name]`` would."""
+        self._touch(name, self._counts.pop(name))
+        del self._order[name]
 
     def _touch(self, name: str, count: float | None) -> None:
         """Note that ``name``, counted ``count`` (None: new), is about to change. Only its first
