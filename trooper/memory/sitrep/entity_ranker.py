@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from functools import lru_cache
+from typing import Any
 
 from trooper.memory.lexicon import AMBIGUOUS, TECHNOLOGIES
 from trooper.memory.sitrep.linear import LinearModel, load_model
@@ -52,32 +53,40 @@ _FLAG_NAMES = {
 
 _TECHNOLOGY_NAMES = frozenset(TECHNOLOGIES.values())
 _AMBIGUOUS_NAMES = frozenset(AMBIGUOUS.values())
-_ERROR_SHAPE = re.compile(r".*(?:Error|Exception)|HTTP \d{3}|\d{3} [A-Z].*|exit (?:code|status) \d+|[A-Z]{1,4}-?\d{3,5}|E[A-Z]{3,}|SIG[A-Z]+")
+#: Error names that do not end in "Error" / "Exception"; each opens with a capital, a digit or "exit".
+_ERROR_SHAPE = re.compile(r"HTTP \d{3}|\d{3} [A-Z].*|exit (?:code|status) \d+|[A-Z]{1,4}-?\d{3,5}|E[A-Z]{3,}|SIG[A-Z]+")
 _ENV_SHAPE = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
-_FILE_SHAPE = re.compile(r".*/.*|.*\.[A-Za-z]{1,5}|Dockerfile|Makefile")
 
 
 @lru_cache(maxsize=4096)
 def entity_kind(entity: str) -> str:
     """What kind of name ``entity`` is, by its shape: technology, error, quantity, env, flag,
-    route (a URL route or a directory), phrase, file or code."""
+    route (a URL route or a directory), phrase, file or code. (String tests before regexes:
+    every new name of a session is classified once.)"""
     if entity in _TECHNOLOGY_NAMES or entity in _AMBIGUOUS_NAMES:
         return "technology"
-    if _ERROR_SHAPE.fullmatch(entity):
+    first = entity[:1]
+    if entity.endswith(("Error", "Exception")) or ((first.isupper() or first.isdigit() or first == "e") and _ERROR_SHAPE.fullmatch(entity)):
         return "error"
-    if entity[:1].isdigit() or entity[:1] == "$":
+    if first.isdigit() or first == "$":
         return "quantity"
-    if _ENV_SHAPE.fullmatch(entity):
+    if first.isupper() and _ENV_SHAPE.fullmatch(entity):
         return "env"
-    if entity[:1] == "-":
+    if first == "-":
         return "flag"
-    if entity[:1] == "/" and "." not in entity.rsplit("/", 1)[-1]:
+    if first == "/" and "." not in entity.rsplit("/", 1)[-1]:
         return "route"
     if " " in entity:
         return "phrase"
-    if "(" not in entity and _FILE_SHAPE.fullmatch(entity):
+    if "(" not in entity and ("/" in entity or entity in ("Dockerfile", "Makefile") or _has_extension(entity)):
         return "file"
     return "code"
+
+
+def _has_extension(entity: str) -> bool:
+    """Ends with a dot and one to five letters: ``main.py``, ``Chart.yaml``."""
+    _, dot, extension = entity.rpartition(".")
+    return bool(dot) and 1 <= len(extension) <= 5 and extension.isascii() and extension.isalpha()
 
 
 def _bucket(count: int) -> str:
@@ -88,7 +97,8 @@ def _bucket(count: int) -> str:
 def name_features(entity: str) -> tuple[str, ...]:
     """What the name's own shape says: its kind, length, and the marks it carries."""
     kind = entity_kind(entity)
-    features = [f"kind={kind}", f"length={'short' if len(entity) <= 4 else 'medium' if len(entity) <= 12 else 'long' if len(entity) <= 30 else 'very long'}"]
+    size = len(entity)
+    features = ["kind=" + kind, "length=short" if size <= 4 else "length=medium" if size <= 12 else "length=long" if size <= 30 else "length=very long"]
     if entity in _AMBIGUOUS_NAMES:
         features.append("ambiguous_technology")
     if kind == "file":
@@ -138,8 +148,10 @@ class EntityRanker:
     __slots__ = ("_records", "_ranking", "_changed", "_top")
 
     def __init__(self) -> None:
-        #: Name → [mentions, mentions by the user, flags]: the turns that named it, how.
-        self._records: dict[str, list[int]] = {}
+        #: Name → [mentions, mentions by the user, flags, score, the name's part of it]: the turns
+        #: that named it, how, the score the ranking holds for it (None before its first ``top``)
+        #: and what its name's shape adds to it (None until computed).
+        self._records: dict[str, list[Any]] = {}
         self._ranking = Ranking()
         #: Names mentioned since the last ``top``: only they are scored again.
         self._changed: dict[str, None] = {}
@@ -152,7 +164,7 @@ class EntityRanker:
         """One turn named ``name``, in the roles and contexts of ``flags``."""
         record = self._records.get(name)
         if record is None:
-            self._records[name] = [1, flags & USER, flags]
+            self._records[name] = [1, flags & USER, flags, None, None]
         else:
             record[0] += 1
             record[1] += flags & USER
@@ -163,47 +175,58 @@ class EntityRanker:
         """``new`` takes over ``old``'s mentions (one file named from two roots)."""
         record = self._records.pop(old)
         known = self._records.get(new)
-        self._records[new] = record if known is None else [record[0] + known[0], record[1] + known[1], record[2] | known[2]]
+        self._records[new] = [record[0], record[1], record[2], None, None] if known is None else [
+            record[0] + known[0], record[1] + known[1], record[2] | known[2], None, None,
+        ]
         if old in self._ranking:
             self._ranking.remove(old)
+        if self._top is not None and old in self._top:
+            self._top = None
         self._changed.pop(old, None)
         self._changed[new] = None
 
     def records(self) -> list[tuple[str, tuple[str, ...]]]:
         """Every candidate with its features, in the order first mentioned (for training)."""
-        return [(name, features(name, *record)) for name, record in self._records.items()]
+        return [(name, features(name, *record[:3])) for name, record in self._records.items()]
 
     def top(self) -> list[str]:
         """The names listed: ``choose`` over the records with the shipped model, kept between calls."""
         if self._changed:
-            model = load_model(MODEL)
+            model, ranking, top, records, roles = load_model(MODEL), self._ranking, self._top, self._records, _ROLE_SCORES
+            # A name enters the top when it scores at least the last one listed (the first named wins a tie).
+            floor = ranking[top[-1]] if top and len(top) == MAX_ENTITIES else 0.0
             for name in self._changed:
-                self._ranking.set(name, _score(model, name, *self._records[name]))
+                record = records[name]
+                mentions, user_mentions, flags, last, name_score = record
+                mentions, user_mentions = (mentions if mentions < 9 else 9), (user_mentions if user_mentions < 2 else 2)
+                role = (flags << 6) | (mentions << 2) | user_mentions
+                role_score = roles.get(role)
+                if role_score is None:
+                    role_score = roles[role] = model.score(role_features(mentions, user_mentions, flags)) - model.bias
+                if name_score is None:
+                    name_score = record[4] = model.score(name_features(name))
+                score = name_score + role_score
+                if score == last:
+                    continue  # one more mention in the same bucket and roles: nothing moves
+                record[3] = score
+                ranking.set(name, score)
+                if top is not None and (score >= floor or name in top):
+                    top = None
             self._changed = {}
-            self._top = None
+            self._top = top
         if self._top is None:
             ranking = self._ranking
             self._top = [name for name in ranking.top(MAX_ENTITIES) if ranking[name] > 0]
         return list(self._top)
 
 
-def _score(model: LinearModel, name: str, mentions: int, user_mentions: int, flags: int) -> float:
-    """The model's score of one record: its name's part (kept per name) plus its roles' part
-    (kept per record: sessions repeat the same few)."""
-    return _name_score(model, name) + _role_score(model, mentions if mentions < 9 else 9, min(user_mentions, 2), flags)
-
-
-@lru_cache(maxsize=4096)
-def _name_score(model: LinearModel, name: str) -> float:
-    return model.score(name_features(name))
-
-
-@lru_cache(maxsize=4096)
-def _role_score(model: LinearModel, mentions: int, user_mentions: int, flags: int) -> float:
-    return model.score(role_features(mentions, user_mentions, flags)) - model.bias
+#: The shipped model's score of a record's roles (mentions, mentions by the user, flags packed in
+#: one int), without the bias: sessions repeat the same few.
+_ROLE_SCORES: dict[int, float] = {}
 
 
 def clear_cache() -> None:
     """Forget the names' kinds, features and scores kept (benchmarks start each round cold)."""
-    for cached in (entity_kind, name_features, _name_score, _role_score):
+    for cached in (entity_kind, name_features):
         cached.cache_clear()
+    _ROLE_SCORES.clear()
