@@ -5,7 +5,8 @@
 - ``agent_steps``: what agents' tool calls and results say (checks, commits, PRs, TODO lists);
 - ``cues``: the prose cues of done, open, questions, decisions and constraints;
 - ``intent``: the goal, from the request sentence of the first substantive turn;
-- ``entities``: the names that matter (technologies, files, env vars, errors, quantities).
+- ``entities``: the candidate names (technologies, files, commands, env vars, errors, quantities);
+- ``entity_ranker``: which of them matter, by a learned model over how and where each was mentioned.
 """
 
 from trooper.memory.sitrep.builder import Sitrep, SitrepBuilder, clear_cache, extract_sitrep, render_sitrep
