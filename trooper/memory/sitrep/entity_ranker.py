@@ -148,12 +148,13 @@ class EntityRanker:
     __slots__ = ("_records", "_ranking", "_changed", "_top")
 
     def __init__(self) -> None:
-        #: Name → [mentions, mentions by the user, flags, score, the name's part of it]: the turns
-        #: that named it, how, the score the ranking holds for it (None before its first ``top``)
-        #: and what its name's shape adds to it (None until computed).
+        #: Name → [mentions, mentions by the user, flags, role, score, the name's part of it]: the
+        #: turns that named it and how; ``role``, those three as the model sees them (``_role``);
+        #: the score the ranking holds (None before its first ``top``) and what the name's shape
+        #: adds to it (None until computed).
         self._records: dict[str, list[Any]] = {}
         self._ranking = Ranking()
-        #: Names mentioned since the last ``top``: only they are scored again.
+        #: Names whose role changed since the last ``top``: only they are scored again.
         self._changed: dict[str, None] = {}
         self._top: list[str] | None = None
 
@@ -164,20 +165,23 @@ class EntityRanker:
         """One turn named ``name``, in the roles and contexts of ``flags``."""
         record = self._records.get(name)
         if record is None:
-            self._records[name] = [1, flags & USER, flags, None, None]
-        else:
-            record[0] += 1
-            record[1] += flags & USER
-            record[2] |= flags
-        self._changed[name] = None
+            self._records[name] = [1, flags & USER, flags, _role(1, flags & USER, flags), None, None]
+            self._changed[name] = None
+            return
+        mentions = record[0] = record[0] + 1
+        user_mentions = record[1] = record[1] + (flags & USER)
+        flags = record[2] = record[2] | flags
+        role = _role(mentions, user_mentions, flags)
+        if role != record[3]:  # most mentions of a name named often change nothing the model sees
+            record[3] = role
+            self._changed[name] = None
 
     def rename(self, old: str, new: str) -> None:
         """``new`` takes over ``old``'s mentions (one file named from two roots)."""
         record = self._records.pop(old)
-        known = self._records.get(new)
-        self._records[new] = [record[0], record[1], record[2], None, None] if known is None else [
-            record[0] + known[0], record[1] + known[1], record[2] | known[2], None, None,
-        ]
+        known = self._records.get(new, [0, 0, 0])
+        mentions, user_mentions, flags = record[0] + known[0], record[1] + known[1], record[2] | known[2]
+        self._records[new] = [mentions, user_mentions, flags, _role(mentions, user_mentions, flags), None, None]
         if old in self._ranking:
             self._ranking.remove(old)
         if self._top is not None and old in self._top:
@@ -197,18 +201,17 @@ class EntityRanker:
             floor = ranking[top[-1]] if top and len(top) == MAX_ENTITIES else 0.0
             for name in self._changed:
                 record = records[name]
-                mentions, user_mentions, flags, last, name_score = record
-                mentions, user_mentions = (mentions if mentions < 9 else 9), (user_mentions if user_mentions < 2 else 2)
-                role = (flags << 6) | (mentions << 2) | user_mentions
+                role = record[3]
                 role_score = roles.get(role)
                 if role_score is None:
-                    role_score = roles[role] = model.score(role_features(mentions, user_mentions, flags)) - model.bias
+                    role_score = roles[role] = model.score(role_features((role >> 2) & 15, role & 3, role >> 6)) - model.bias
+                name_score = record[5]
                 if name_score is None:
-                    name_score = record[4] = model.score(name_features(name))
+                    name_score = record[5] = model.score(name_features(name))
                 score = name_score + role_score
-                if score == last:
-                    continue  # one more mention in the same bucket and roles: nothing moves
-                record[3] = score
+                if score == record[4]:
+                    continue
+                record[4] = score
                 ranking.set(name, score)
                 if top is not None and (score >= floor or name in top):
                     top = None
@@ -218,6 +221,11 @@ class EntityRanker:
             ranking = self._ranking
             self._top = [name for name in ranking.top(MAX_ENTITIES) if ranking[name] > 0]
         return list(self._top)
+
+
+def _role(mentions: int, user_mentions: int, flags: int) -> int:
+    """A record as the model sees it, in one int: flags, mentions up to 9, user mentions up to 2."""
+    return (flags << 6) | ((mentions if mentions < 9 else 9) << 2) | (user_mentions if user_mentions < 2 else 2)
 
 
 #: The shipped model's score of a record's roles (mentions, mentions by the user, flags packed in
