@@ -14,6 +14,7 @@ Fitted by ``python -m tests.memory.train_entities`` on the dev split only.
 
 from __future__ import annotations
 
+import heapq
 import re
 from collections.abc import Iterable
 from functools import lru_cache
@@ -21,7 +22,6 @@ from typing import Any
 
 from trooper.memory.lexicon import AMBIGUOUS, TECHNOLOGIES
 from trooper.memory.sitrep.linear import LinearModel, load_model
-from trooper.memory.sitrep.ranking import Ranking
 
 #: Entities shown at most: a person summarising a session names at most eight (tests/data/LABELLING.md).
 MAX_ENTITIES = 8
@@ -143,29 +143,39 @@ def choose(candidates: Iterable[tuple[str, Iterable[str]]], model: LinearModel, 
 
 
 class EntityRanker:
-    """Candidate names with their mention records, ranked by the shipped model as they come."""
+    """Candidate names with their mention records, ranked by the shipped model as they come.
 
-    __slots__ = ("_records", "_ranking", "_changed", "_top")
+    The names listed are kept between calls; a name whose score changes is compared with them
+    only. They are found again from every record when one of them loses score (what replaces it
+    may be any name): once a name is named often, or when a file is renamed.
+    """
+
+    __slots__ = ("_records", "_changed", "_top", "_stale", "_next")
 
     def __init__(self) -> None:
-        #: Name → [mentions, mentions by the user, flags, role, score, the name's part of it]: the
-        #: turns that named it and how; ``role``, those three as the model sees them (``_role``);
-        #: the score the ranking holds (None before its first ``top``) and what the name's shape
-        #: adds to it (None until computed).
+        #: Name → [mentions, mentions by the user, flags, role, score, the name's part of it,
+        #: order]: the turns that named it and how; ``role``, those three as the model sees them
+        #: (``_role``); its score (None before its first ``top``) and what the name's shape adds to
+        #: it (None until computed); its place in the order names were first mentioned.
         self._records: dict[str, list[Any]] = {}
-        self._ranking = Ranking()
         #: Names whose role changed since the last ``top``: only they are scored again.
         self._changed: dict[str, None] = {}
-        self._top: list[str] | None = None
+        #: (-score, order, name) of the names listed, ascending.
+        self._top: list[tuple[float, int, str]] = []
+        self._stale = False
+        #: The order the next new name takes.
+        self._next = 0
 
     def __contains__(self, name: str) -> bool:
         return name in self._records
 
     def mention(self, name: str, flags: int) -> None:
         """One turn named ``name``, in the roles and contexts of ``flags``."""
-        record = self._records.get(name)
+        records = self._records
+        record = records.get(name)
         if record is None:
-            self._records[name] = [1, flags & USER, flags, _role(1, flags & USER, flags), None, None]
+            records[name] = [1, flags & USER, flags, _role(1, flags & USER, flags), None, None, self._next]
+            self._next += 1
             self._changed[name] = None
             return
         mentions = record[0] = record[0] + 1
@@ -178,27 +188,26 @@ class EntityRanker:
 
     def rename(self, old: str, new: str) -> None:
         """``new`` takes over ``old``'s mentions (one file named from two roots)."""
-        record = self._records.pop(old)
-        known = self._records.get(new, [0, 0, 0])
+        records = self._records
+        record = records.pop(old)
+        known = records.get(new)
+        if known is None:  # last in the order, as a new name
+            known = records[new] = [0, 0, 0, 0, None, None, self._next]
+            self._next += 1
         mentions, user_mentions, flags = record[0] + known[0], record[1] + known[1], record[2] | known[2]
-        self._records[new] = [mentions, user_mentions, flags, _role(mentions, user_mentions, flags), None, None]
-        if old in self._ranking:
-            self._ranking.remove(old)
-        if self._top is not None and old in self._top:
-            self._top = None
+        known[:6] = [mentions, user_mentions, flags, _role(mentions, user_mentions, flags), None, None]
         self._changed.pop(old, None)
         self._changed[new] = None
+        self._stale = True
 
     def records(self) -> list[tuple[str, tuple[str, ...]]]:
         """Every candidate with its features, in the order first mentioned (for training)."""
-        return [(name, features(name, *record[:3])) for name, record in self._records.items()]
+        return [(name, features(name, *record[:3])) for name, record in sorted(self._records.items(), key=lambda item: item[1][6])]
 
     def top(self) -> list[str]:
         """The names listed: ``choose`` over the records with the shipped model, kept between calls."""
         if self._changed:
-            model, ranking, top, records, roles = load_model(MODEL), self._ranking, self._top, self._records, _ROLE_SCORES
-            # A name enters the top when it scores at least the last one listed (the first named wins a tie).
-            floor = ranking[top[-1]] if top and len(top) == MAX_ENTITIES else 0.0
+            model, records, roles, top, stale = load_model(MODEL), self._records, _ROLE_SCORES, self._top, self._stale
             for name in self._changed:
                 record = records[name]
                 role = record[3]
@@ -208,19 +217,32 @@ class EntityRanker:
                 name_score = record[5]
                 if name_score is None:
                     name_score = record[5] = model.score(name_features(name))
-                score = name_score + role_score
-                if score == record[4]:
+                score, before = name_score + role_score, record[4]
+                if score == before:
                     continue
                 record[4] = score
-                ranking.set(name, score)
-                if top is not None and (score >= floor or name in top):
-                    top = None
+                if stale:
+                    continue
+                entry = (-score, record[6], name)
+                listed = next((index for index, (_, _, listed_name) in enumerate(top) if listed_name == name), -1)
+                if listed >= 0:
+                    if score < before:
+                        stale = True  # it may fall behind a name not listed: look at them all
+                    else:
+                        top[listed] = entry
+                        top.sort()
+                elif score > 0 and (len(top) < MAX_ENTITIES or entry < top[-1]):
+                    top.append(entry)
+                    top.sort()
+                    del top[MAX_ENTITIES:]
             self._changed = {}
-            self._top = top
-        if self._top is None:
-            ranking = self._ranking
-            self._top = [name for name in ranking.top(MAX_ENTITIES) if ranking[name] > 0]
-        return list(self._top)
+            self._stale = stale
+        if self._stale:
+            self._top = heapq.nsmallest(
+                MAX_ENTITIES, [(-record[4], record[6], name) for name, record in self._records.items() if record[4] is not None and record[4] > 0]
+            )
+            self._stale = False
+        return [name for _, _, name in self._top]
 
 
 def _role(mentions: int, user_mentions: int, flags: int) -> int:
