@@ -150,7 +150,7 @@ class EntityRanker:
     may be any name): once a name is named often, or when a file is renamed.
     """
 
-    __slots__ = ("_records", "_changed", "_top", "_stale", "_next")
+    __slots__ = ("_records", "_changed", "_top", "_listed", "_stale", "_next")
 
     def __init__(self) -> None:
         #: Name → [mentions, mentions by the user, flags, role, score, the name's part of it,
@@ -162,6 +162,8 @@ class EntityRanker:
         self._changed: dict[str, None] = {}
         #: (-score, order, name) of the names listed, ascending.
         self._top: list[tuple[float, int, str]] = []
+        #: Their names.
+        self._listed: list[str] = []
         self._stale = False
         #: The order the next new name takes.
         self._next = 0
@@ -223,26 +225,27 @@ class EntityRanker:
                 record[4] = score
                 if stale:
                     continue
-                entry = (-score, record[6], name)
-                listed = next((index for index, (_, _, listed_name) in enumerate(top) if listed_name == name), -1)
-                if listed >= 0:
+                if name in self._listed:
                     if score < before:
                         stale = True  # it may fall behind a name not listed: look at them all
-                    else:
-                        top[listed] = entry
-                        top.sort()
-                elif score > 0 and (len(top) < MAX_ENTITIES or entry < top[-1]):
-                    top.append(entry)
-                    top.sort()
-                    del top[MAX_ENTITIES:]
+                        continue
+                    top[self._listed.index(name)] = (-score, record[6], name)
+                elif score <= 0 or (len(top) == MAX_ENTITIES and (-score, record[6]) > top[-1][:2]):
+                    continue  # not listed, nor to be: most rescored names
+                else:
+                    top.append((-score, record[6], name))
+                top.sort()
+                del top[MAX_ENTITIES:]
+                self._listed = [listed for _, _, listed in top]
             self._changed = {}
             self._stale = stale
         if self._stale:
             self._top = heapq.nsmallest(
                 MAX_ENTITIES, [(-record[4], record[6], name) for name, record in self._records.items() if record[4] is not None and record[4] > 0]
             )
+            self._listed = [listed for _, _, listed in self._top]
             self._stale = False
-        return [name for _, _, name in self._top]
+        return list(self._listed)
 
 
 def _role(mentions: int, user_mentions: int, flags: int) -> int:
