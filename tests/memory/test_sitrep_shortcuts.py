@@ -13,7 +13,7 @@ from tests.memory.corpus import load_split
 from trooper.conversation import ToolResultBlock
 from trooper.memory.sitrep import agent_steps, cues, entities
 from trooper.memory.sitrep.builder import _LIST_ITEM, SitrepBuilder, _window, extract_sitrep
-from trooper.memory.sitrep.intent import read_refinement
+from trooper.memory.sitrep.intent import may_change_task
 
 DEV = load_split("dev")
 TEXTS = [_window(m.text()) for s in DEV for m in s.messages if m.text()]
@@ -56,12 +56,12 @@ def test_log_lines_after_a_newline_are_the_multiline_pattern():
         assert bool(entities._HAS_LOG_LINE.search("\n" + text)) == bool(entities._LOG_LINE.search(text)), text
 
 
-def test_a_long_turns_refinement_is_found_with_or_without_its_words():
-    long_turns = [text for text in TEXTS if len(text) > 600 and text.isascii()]
-    long_turns += [text * 3 + " actually i now want to add a cache instead" for text in _fuzzed(300, 4) if text.isascii()]
-    assert long_turns
-    for text in long_turns:
-        assert read_refinement(text, cues.turn_words(text.lower())) == read_refinement(text), text
+def test_a_change_of_task_is_found_with_or_without_the_turns_words():
+    turns = [text for text in TEXTS if text.isascii()]
+    turns += [text * 3 + " actually i now want to add a cache instead" for text in _fuzzed(300, 4) if text.isascii()]
+    assert [text for text in turns if len(text) > 600] and [text for text in turns if may_change_task(text)]
+    for text in turns:
+        assert may_change_task(text, cues.turn_words(text.lower())) == may_change_task(text), text
 
 
 def test_a_build_after_every_turn_equals_extraction_of_the_prefix():

@@ -4,7 +4,8 @@
   the rendered block compaction injects;
 - ``agent_steps``: what agents' tool calls and results say (checks, commits, PRs, TODO lists);
 - ``cues``: the prose cues of done, open, questions, decisions and constraints;
-- ``intent``: the goal, from the request sentence of the first substantive turn;
+- ``intent``: the statements of a goal a user turn offers; ``intent_choice``: the one the intent
+  model (``models/intent.json``, a ``linear.LinearModel``) scores best;
 - ``entities``: the candidate names (technologies, files, commands, env vars, errors, quantities);
 - ``entity_ranker``: which of them matter, by a learned model over how and where each was mentioned.
 """

@@ -35,7 +35,8 @@ from trooper.memory.sitrep.entity_ranker import (
     USER,
     EntityRanker,
 )
-from trooper.memory.sitrep.intent import read_intent, read_refinement
+from trooper.memory.sitrep.intent_choice import IntentChooser
+from trooper.memory.sitrep.intent_choice import clear_cache as _clear_intent_cache
 from trooper.memory.tokens import count_tokens
 
 HEAD_CHARS = 1000
@@ -62,8 +63,6 @@ _STOPWORDS = frozenset(
     fail fails failed failing bug broken wrong again still there""".split()
 )
 _ANSWER_MIN_CHARS = 40
-#: User turns a guessed intent (no request, no question) waits for one that asks for something.
-_GUESS_TURNS = 3
 #: Turn texts whose reading is kept: a text read before (a history the server rebuilds after a
 #: branch, "ok", a repeated tool command or output) then costs one look-up. Texts are windowed,
 #: so an entry holds at most ~1.4k characters.
@@ -221,8 +220,8 @@ class Sitrep:
     """What a session is about and where it stands; ``to_dict`` is its JSON form."""
 
     intent: str = ""
-    #: 0..1, see ``docs/sitrep.md``: explicit intent 0.6 or first-clause guess 0.35, plus up to 0.3
-    #: for the intent's words recurring later, plus 0.1 when it names an entity, minus 0.15 a pivot.
+    #: 0..1, see ``docs/sitrep.md``: the intent model's probability, plus up to 0.3 for the
+    #: intent's words recurring later, plus 0.1 when it names an entity, minus 0.15 a change of task.
     confidence: float = 0.0
     entities: list[str] = field(default_factory=list)
     open_loops: list[str] = field(default_factory=list)
@@ -266,12 +265,10 @@ class _Unique:
 class SitrepBuilder:
     """Folds a conversation, message by message, into a ``Sitrep``."""
 
-    def __init__(self) -> None:
+    def __init__(self, intent: IntentChooser | None = None) -> None:
+        """``intent``: what chooses the intent (by default with the shipped model)."""
         self._intent = ""
-        self._explicit = False
-        #: The intent is only a first turn's first clause (``IntentMatch.guess``).
-        self._guess = False
-        self._pivots = 0
+        self._chooser = intent or IntentChooser()
         self._intent_turn = -1
         self._intent_words: frozenset[str] = frozenset()
         #: Intent words seen in a turn after the intent was stated: kept per turn, so that
@@ -377,22 +374,10 @@ class SitrepBuilder:
         if not turn:
             return
         self._user_turns += 1
-        # "hey" / "the demo went well" / "any ideas for a team dinner place?": a first turn that
-        # asks nothing leaves the intent to the first request of the next turns
-        refined = read_refinement(text, turn.words) if self._intent else None
-        guessed = self._guess and self._user_turns <= _GUESS_TURNS and not refined
-        found = read_intent(text) if not self._intent or guessed else None
-        if found and (found.explicit or not self._intent):
-            self._intent, self._explicit, self._intent_turn = found.text, found.explicit, self._turns - 1
-            self._guess = found.guess
-            self._intent_words = keywords(found.text)
-        elif self._intent:
-            if refined and refined != self._intent:
-                self._intent, self._explicit, self._intent_turn = refined, True, self._turns - 1
-                self._guess = False
-                self._intent_words = keywords(refined)
-                self._supported = set()  # support for the new intent counts from here on
-                self._pivots += 1
+        if self._chooser.add(text, turn.words) and self._chooser.text != self._intent:
+            self._intent, self._intent_turn = self._chooser.text, self._turns - 1
+            self._intent_words = keywords(self._intent)
+            self._supported = set()  # support for the new intent counts from here on
         self._read_sentences(turn, from_user=True)
 
     def _add_assistant(self, message: Message, text: str, turn: _TurnReading | None, with_tools: bool) -> None:
@@ -543,7 +528,7 @@ class SitrepBuilder:
     def _confidence(self, entities: list[str]) -> float:
         if not self._intent:
             return 0.0
-        inputs = (self._intent, self._explicit, self._pivots, len(self._supported), entities)
+        inputs = (self._intent, self._chooser.probability, self._chooser.changes, len(self._supported), entities)
         if self._built_confidence[0] != inputs:
             self._built_confidence = (inputs, self._score(entities))
         return self._built_confidence[1]
@@ -552,7 +537,7 @@ class SitrepBuilder:
         words = self._intent_words
         support = len(self._supported) / len(words) if words else 0.0
         names_entity = any(e.lower() in self._intent for e in entities)
-        score = (0.6 if self._explicit else 0.35) + 0.3 * support + 0.1 * names_entity - 0.15 * self._pivots
+        score = self._chooser.probability + 0.3 * support + 0.1 * names_entity - 0.15 * self._chooser.changes
         return round(min(1.0, max(0.0, score)), 2)
 
     def _git_loops(self) -> list[str]:
@@ -750,3 +735,4 @@ def clear_cache() -> None:
     for cached in (_read, _entities, _stem, _code_names, keywords, _wrap_up_items, _phrases, _commands):
         cached.cache_clear()
     entity_ranker.clear_cache()
+    _clear_intent_cache()
