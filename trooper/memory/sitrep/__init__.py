@@ -6,7 +6,8 @@
 - ``cues``: the prose cues of done, open, questions, decisions and constraints;
 - ``intent``: the statements of a goal a user turn offers; ``intent_choice``: the one the intent
   model (``models/intent.json``, a ``linear.LinearModel``) scores best;
-- ``entities``: the names that matter (technologies, files, env vars, errors, quantities).
+- ``entities``: the candidate names (technologies, files, commands, env vars, errors, quantities);
+- ``entity_ranker``: which of them matter, by a learned model over how and where each was mentioned.
 """
 
 from trooper.memory.sitrep.builder import Sitrep, SitrepBuilder, clear_cache, extract_sitrep, render_sitrep
