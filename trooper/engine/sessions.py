@@ -52,6 +52,10 @@ from trooper.store.records import AttemptRecord, EventRecord, SessionRecord, Sit
 MAX_LIVE_SESSIONS = 1000
 #: Waiting this long after a turn lets a burst of turns share one SITREP computation.
 SITREP_DEBOUNCE_SECONDS = 0.05
+#: A session's SITREP is rebuilt and stored at most this often: under many clients each turn
+#: comes more than the debounce after the last, and each rebuild cost a stored row and its
+#: ``to_dict`` (bench/README.md, Many clients). Needing it sooner (compaction) builds it at once.
+SITREP_INTERVAL_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -86,6 +90,8 @@ class LiveSession:
     #: How many of ``messages`` the builder has read: turns are folded in when a SITREP is built
     #: (debounced, off the request path), not while a request is being answered.
     sitrep_read: int = 0
+    #: When (``time.monotonic``) its SITREP was last rebuilt and stored; None: not yet.
+    sitrep_updated_at: float | None = None
     #: Tool-call id → the signature its provider attached (Gemini's thought signature), so a
     #: client that resends the call without it (every Anthropic client) still sends it back.
     tool_signatures: dict[str, str] = field(default_factory=dict)
@@ -411,10 +417,14 @@ class SessionService:
         if session.id in self._sitrep_tasks:
             return
         loop = asyncio.get_running_loop()
-        self._sitrep_tasks[session.id] = loop.call_later(SITREP_DEBOUNCE_SECONDS, self._update_sitrep, session)
+        delay = SITREP_DEBOUNCE_SECONDS
+        if session.sitrep_updated_at is not None:
+            delay = max(delay, session.sitrep_updated_at + SITREP_INTERVAL_SECONDS - time.monotonic())
+        self._sitrep_tasks[session.id] = loop.call_later(delay, self._update_sitrep, session)
 
     def _update_sitrep(self, session: LiveSession) -> None:
         self._sitrep_tasks.pop(session.id, None)
+        session.sitrep_updated_at = time.monotonic()
         session.sitrep = _build_sitrep(session)
         self._store.add_sitrep(SitrepRecord(session.id, self._stored(session.sitrep.to_dict()), turn_count=len(session.messages)))
         self._feed.publish({"type": "sitrep", "session_id": session.id})
