@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 from typing import Any
@@ -58,10 +59,12 @@ class TrooperApplication(tornado.web.Application):
     def log_request(self, handler: tornado.web.RequestHandler) -> None:
         self._answering.discard(handler.request)
         status = handler.get_status()
-        log = access_log.info if status < 400 else access_log.warning if status < 500 else access_log.error
+        level = logging.INFO if status < 400 else logging.WARNING if status < 500 else logging.ERROR
+        if not access_log.isEnabledFor(level):  # off by default (TROOPER_ACCESS_LOG): no line, no URI to mask
+            return
         request = handler.request
         elapsed_ms = 1000.0 * request.request_time()
-        log("%d %s %s (%s) %.2fms", status, request.method, logged_uri(request.uri or ""), request.remote_ip, elapsed_ms)
+        access_log.log(level, "%d %s %s (%s) %.2fms", status, request.method, logged_uri(request.uri or ""), request.remote_ip, elapsed_ms)
 
     async def wait_answered(self, timeout: float) -> bool:
         """Wait until every POST being answered has finished or lost its client; False on timeout."""
