@@ -71,6 +71,13 @@ def test_a_resend_hashes_only_the_messages_that_differ_from_the_stored_ones(monk
     assert diff.common_prefix == 4 and not diff.branched and diff.appended == [resent[4]]
     assert hashed == [reformatted]
 
+    # Fingerprints not computed yet (None) are computed where needed, and kept.
+    hashed.clear()
+    lazy: list[str | None] = [None] * len(HISTORY)
+    assert diff_history(HISTORY, resent, stored_fingerprints=lazy) == diff
+    assert hashed == [HISTORY[2], reformatted]
+    assert lazy == [None, None, fingerprints[2], None]
+
 
 def test_fingerprint_ignores_block_splitting_whitespace_and_line_endings():
     one_block = Message("user", [TextBlock("hello\nworld")])

@@ -39,7 +39,7 @@ from trooper.memory.identity import (
 from trooper.memory.sitrep import Sitrep, SitrepBuilder, extract_sitrep
 from trooper.memory.sitrep.subagents import Subagent, subagent_of, subagents_from, with_subagents
 from trooper.memory.tokens import count_message_tokens
-from trooper.memory.transcript import diff_history, message_fingerprint
+from trooper.memory.transcript import diff_history
 from trooper.prices import PriceTable
 from trooper.privacy.placeholders import Placeholders
 from trooper.privacy.storage import StoreMask
@@ -72,8 +72,9 @@ class LiveSession:
     id: str
     source: str
     messages: list[Message] = field(default_factory=list)
-    #: ``message_fingerprint`` of each of ``messages``: a resend is compared without rehashing them.
-    fingerprints: list[str] = field(default_factory=list)
+    #: ``message_fingerprint`` of each of ``messages``, None until a resend differing from it needs
+    #: it (``diff_history``: a message resent unchanged is matched without hashing).
+    fingerprints: list[str | None] = field(default_factory=list)
     branch: int = 0
     route: str = "local"
     tokens_saved: int = 0
@@ -233,7 +234,7 @@ class SessionService:
             session.escalations = int(stored.get("escalations") or 0)
             session.branch = int(stored.get("branch") or 0)
             session.messages = [message_from_dict(m) for m in await self._store.session_messages(session_id)]
-            session.fingerprints = [message_fingerprint(m) for m in session.messages]
+            session.fingerprints = [None] * len(session.messages)
             _remember_signatures(session, session.messages)
             session.private = pinned_kind(await self._store.events(session_id))
             session.masked_prefix = len(session.messages) if self._mask is not None else 0
@@ -315,7 +316,7 @@ class SessionService:
         start = len(session.messages)
         session.messages.extend(messages)
         _remember_signatures(session, messages)
-        session.fingerprints.extend(message_fingerprint(m) for m in messages)
+        session.fingerprints.extend([None] * len(messages))
         now = time.time()
         records = []
         for offset, message in enumerate(messages):
