@@ -1,7 +1,7 @@
 """Proxy overhead: the same requests straight to a fake Anthropic and through Trooper, interleaved.
 
 Run: .venv/bin/python bench/overhead.py [--quick] [--requests N] [--baseline DIR] [--doors messages,chat,responses]
-                                        [--postgres postgresql://…]
+                                        [--postgres postgresql://…] [--baseline-postgres postgresql://…]
 
 Three processes: this client (a plain keep-alive httpx client, one request at a time), Trooper
 (``python -m trooper serve``, file-backed store, no local tier) and the fake upstream it forwards
@@ -12,7 +12,9 @@ and sends every turn through it too: a before/after comparison taken in one run.
 sends every turn through each of Trooper's front doors named (Anthropic Messages, OpenAI Chat
 Completions, OpenAI Responses), each door's turns in sessions of their own: the doors side by
 side in one run. ``--postgres URL`` also runs a Trooper whose store is that PostgreSQL database
-(an empty one: its tables are created) next to the one on a SQLite file, interleaved the same way.
+(an empty one: its tables are created) next to the one on a SQLite file, interleaved the same way;
+``--baseline-postgres URL`` (another empty database) runs the ``--baseline`` checkout's Trooper on
+PostgreSQL too: a before/after of the PostgreSQL store in one run.
 Targets: added p50 ≤ 1 ms and p99 ≤ 3 ms (non-streaming, one client).
 """
 
@@ -93,7 +95,10 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, help="a checkout whose Trooper is measured alongside, interleaved")
     parser.add_argument("--postgres", help="a PostgreSQL URL: a Trooper on that store is measured alongside, interleaved")
     parser.add_argument("--doors", default="messages", help="front doors to go through, comma-separated: " + ", ".join(DOORS))
+    parser.add_argument("--baseline-postgres", help="another PostgreSQL URL: the baseline's Trooper on that store, alongside")
     args = parser.parse_args()
+    if args.baseline_postgres is not None and args.baseline is None:
+        parser.error("--baseline-postgres needs --baseline")
     count = 600 if args.quick else args.requests
     doors = args.doors.split(",")
     unknown = set(doors) - set(DOORS)
@@ -108,6 +113,10 @@ def main() -> None:
         troopers["baseline"] = start_trooper(trooper_env(temp_db(), CLAUDE_API_KEY="sk-ant-bench", CLAUDE_URL=upstream), args.baseline)
     if args.postgres is not None:
         troopers["PostgreSQL"] = start_trooper(trooper_env(args.postgres, CLAUDE_API_KEY="sk-ant-bench", CLAUDE_URL=upstream))
+    if args.baseline_postgres is not None:
+        troopers["baseline PostgreSQL"] = start_trooper(
+            trooper_env(args.baseline_postgres, CLAUDE_API_KEY="sk-ant-bench", CLAUDE_URL=upstream), args.baseline
+        )
     trooper = troopers["Trooper"]
     print(f"load before: {load_conditions()}")
     try:

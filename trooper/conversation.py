@@ -40,6 +40,9 @@ class TextBlock:
     text: str
     type: Literal["text"] = "text"
     cache_control: CacheControl | None = None
+    #: OpenAI's annotations of the text (``url_citation``… from its built-in tools), verbatim;
+    #: None when the provider gave none. Only the Responses door shows them.
+    annotations: list[dict[str, Any]] | None = None
 
 
 @dataclass
@@ -93,7 +96,18 @@ class ThinkingBlock:
     redacted: str | None = None
 
 
-Block = TextBlock | ImageBlock | ToolUseBlock | ToolResultBlock | ThinkingBlock
+@dataclass
+class HostedToolBlock:
+    """An item of a built-in tool that only OpenAI's Responses API runs or knows
+    (``web_search_call``, ``computer_call_output``…), kept verbatim: OpenAI gets it back as it
+    came; every other upstream gets the conversation without it (``Request.without_hosted_items``),
+    the answer text around it kept."""
+
+    item: dict[str, Any]
+    type: Literal["hosted_tool"] = "hosted_tool"
+
+
+Block = TextBlock | ImageBlock | ToolUseBlock | ToolResultBlock | ThinkingBlock | HostedToolBlock
 
 
 @dataclass
@@ -169,6 +183,11 @@ class Request:
     #: models as ``reasoning_effort``. Claude gets ``thinking`` instead, which the Responses door
     #: derives from the effort.
     reasoning_effort: str | None = None
+    #: Built-in tools only OpenAI's Responses API runs (``{"type": "web_search"}``…), verbatim:
+    #: a turn offering any is answered by OpenAI or refused (``routing/builtin_tools.py``).
+    hosted_tools: list[dict[str, Any]] = field(default_factory=list)
+    #: A ``tool_choice`` naming one of them (``{"type": "web_search"}``), verbatim.
+    hosted_tool_choice: dict[str, Any] | None = None
 
     def system_as_blocks(self) -> list[TextBlock] | None:
         """The client's system blocks, unless the system prompt was changed since (compaction)."""
@@ -185,6 +204,15 @@ class Request:
 
     def needs_tools(self) -> bool:
         return bool(self.tools) and (self.tool_choice is None or self.tool_choice.type != "none")
+
+    def has_hosted_items(self) -> bool:
+        return any(isinstance(b, HostedToolBlock) for m in self.messages for b in m.content)
+
+    def without_hosted_items(self) -> Request:
+        """The request as an upstream that cannot read built-in tool items gets it: those items
+        dropped (the answers around them stay), and messages left empty by that too."""
+        messages = [Message(m.role, [b for b in m.content if not isinstance(b, HostedToolBlock)]) for m in self.messages]
+        return replace(self, messages=[m for m in messages if m.content])
 
     def has_images(self) -> bool:
         return any(
@@ -287,7 +315,7 @@ class BlockStart:
     ``ToolUseBlock`` with id and name (input arrives as JSON deltas), or an empty ``ThinkingBlock``."""
 
     index: int
-    block: TextBlock | ToolUseBlock | ThinkingBlock
+    block: TextBlock | ToolUseBlock | ThinkingBlock | HostedToolBlock
 
 
 @dataclass
@@ -308,6 +336,33 @@ class ToolInputDelta:
 class ThinkingDelta:
     index: int
     thinking: str
+
+
+@dataclass
+class TextAnnotation:
+    """An annotation of a text block (OpenAI's ``response.output_text.annotation.added``)."""
+
+    index: int
+    annotation: dict[str, Any]
+
+
+@dataclass
+class HostedToolProgress:
+    """Progress of a built-in tool call OpenAI runs (``response.web_search_call.searching``…),
+    passed through: ``kind`` is the event's type, ``fields`` its own fields but its numbering."""
+
+    index: int
+    kind: str
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class HostedToolUpdate:
+    """A built-in tool call's item as it now stands (OpenAI's ``output_item.done``), replacing
+    the one its ``BlockStart`` carried."""
+
+    index: int
+    item: dict[str, Any]
 
 
 @dataclass
@@ -347,6 +402,7 @@ class StreamError:
 
 StreamEvent = (
     MessageStart | BlockStart | TextDelta | ToolInputDelta | ThinkingDelta | BlockStop | MessageDelta | MessageStop | StreamError
+    | TextAnnotation | HostedToolProgress | HostedToolUpdate
 )
 #: A stream of events as providers and the router yield them: an async generator, so whoever
 #: reads one can ``aclose()`` it (and so stop the upstream) when its own client leaves.
@@ -378,6 +434,9 @@ class StreamAccumulator:
                 self.blocks[event.index] = TextBlock(block.text)
             elif isinstance(block, ThinkingBlock):
                 self.blocks[event.index] = ThinkingBlock(block.thinking, block.signature, redacted=block.redacted)
+            elif isinstance(block, HostedToolBlock):
+                self.blocks[event.index] = HostedToolBlock(dict(block.item))
+                self.emitted_output = True
             else:
                 self.blocks[event.index] = ToolUseBlock(block.id, block.name, {}, signature=block.signature)
                 self._json[event.index] = []
@@ -393,6 +452,12 @@ class StreamAccumulator:
             thinking_block.thinking += event.thinking
         elif isinstance(event, ToolInputDelta):
             self._json[event.index].append(event.partial_json)
+        elif isinstance(event, TextAnnotation):
+            annotated = self.blocks[event.index]
+            assert isinstance(annotated, TextBlock)
+            annotated.annotations = [*(annotated.annotations or []), event.annotation]
+        elif isinstance(event, HostedToolUpdate):
+            self.blocks[event.index] = HostedToolBlock(dict(event.item))
         elif isinstance(event, BlockStop):
             stopped = self.blocks.get(event.index)
             if isinstance(stopped, (ThinkingBlock, ToolUseBlock)) and event.signature:
@@ -427,7 +492,11 @@ def response_events(response: Response) -> list[StreamEvent]:
     index = 0
     for block in response.content:
         if isinstance(block, TextBlock):
-            events += [BlockStart(index, TextBlock("")), TextDelta(index, block.text), BlockStop(index)]
+            events += [BlockStart(index, TextBlock("")), TextDelta(index, block.text)]
+            events += [TextAnnotation(index, annotation) for annotation in block.annotations or []]
+            events.append(BlockStop(index))
+        elif isinstance(block, HostedToolBlock):
+            events += [BlockStart(index, block), HostedToolUpdate(index, block.item), BlockStop(index)]
         elif isinstance(block, ToolUseBlock):
             events += [
                 BlockStart(index, ToolUseBlock(block.id, block.name, {}, signature=block.signature)),
@@ -453,8 +522,9 @@ def response_events(response: Response) -> list[StreamEvent]:
 
 def _provider_only(block: Block, key: str) -> bool:
     """Fields only some providers fill, shown only when set: a tool call's signature (Gemini) and
-    redacted thinking (Claude). A thinking block's own signature is always shown."""
-    return key == "redacted" or (key == "signature" and isinstance(block, ToolUseBlock))
+    redacted thinking (Claude), text annotations (OpenAI). A thinking block's own signature is
+    always shown."""
+    return key in ("redacted", "annotations") or (key == "signature" and isinstance(block, ToolUseBlock))
 
 
 def block_to_dict(block: Block) -> dict[str, Any]:
@@ -482,6 +552,8 @@ def block_from_dict(data: dict[str, Any]) -> Block:
         return ToolUseBlock(**fields)
     if kind == "thinking":
         return ThinkingBlock(**fields)
+    if kind == "hosted_tool":
+        return HostedToolBlock(**fields)
     if kind == "tool_result":
         inner = [block_from_dict(b) for b in fields.pop("content", [])]
         return ToolResultBlock(content=[b for b in inner if isinstance(b, (TextBlock, ImageBlock))], **fields)

@@ -32,17 +32,31 @@ _PERCENT_RUN = re.compile(r"[A-Za-z0-9_\-.~+]*(?:%[0-9A-Fa-f]{2}[A-Za-z0-9_\-.~+
 _lock = threading.Lock()
 _secrets: frozenset[str] = frozenset()
 _pattern: re.Pattern[str] | None = None
+#: Secrets were remembered since ``_pattern`` was compiled: the next ``redact`` compiles it again
+#: (each client's key is remembered on its first request; compiling then cost O(keys) a new client).
+_stale = False
 
 
 def remember_secret(value: str | None) -> None:
     """Mask ``value`` (and its percent-encoded forms) in everything ``redact`` sees from now on."""
-    global _secrets, _pattern
+    global _secrets, _stale
     if not value or len(value) < MIN_SECRET_CHARS or value in _secrets:
         return
     with _lock:
         _secrets = _secrets | {value}
-        forms = {form for secret in _secrets for form in (secret, quote(secret, safe=""), _escaped(secret))}
-        _pattern = re.compile("|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True)))
+        _stale = True
+
+
+def _secret_pattern() -> re.Pattern[str] | None:
+    """The pattern of every remembered secret's forms, compiled again when one was added since."""
+    global _pattern, _stale
+    if _stale:
+        with _lock:
+            if _stale:
+                forms = {form for secret in _secrets for form in (secret, quote(secret, safe=""), _escaped(secret))}
+                _pattern = re.compile("|".join(re.escape(form) for form in sorted(forms, key=len, reverse=True)))
+                _stale = False
+    return _pattern
 
 
 def _escaped(value: str) -> str:
@@ -53,7 +67,8 @@ def _escaped(value: str) -> str:
 def _decoded_run(match: re.Match[str]) -> str:
     run = match.group(0)
     decoded = unquote(run)
-    if decoded != run and (_KEY_SHAPES.search(decoded) or (_pattern is not None and _pattern.search(decoded))):
+    pattern = _secret_pattern()
+    if decoded != run and (_KEY_SHAPES.search(decoded) or (pattern is not None and pattern.search(decoded))):
         return MASK
     return run
 
@@ -62,7 +77,7 @@ def redact(text: str) -> str:
     """``text`` with every known secret and every key-shaped string masked."""
     if not text:
         return text
-    pattern = _pattern
+    pattern = _secret_pattern()
     if pattern is not None:
         text = pattern.sub(MASK, text)
     if "%" in text:

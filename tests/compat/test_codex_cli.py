@@ -274,3 +274,37 @@ def test_a_custom_apply_patch_is_a_function_upstream_and_its_call_comes_back_byt
     assert schema["type"] == "object" and schema["required"] == ["input"] and schema["properties"]["input"]["type"] == "string"
     assert_tool_history(answered, [SentCall(call.call_id, "apply_patch", {"input": PATCH})], [(call.call_id, PATCHED)])
     assert answered.user_texts() == [USER_INSTRUCTIONS, ENVIRONMENT, "Fix the separator in src/config.py."]
+
+
+#: What recent Codex offers by default besides its own tools (``web_search = "disabled"`` leaves it out).
+WEB_SEARCH = {"type": "web_search"}
+
+
+@CREATE_AND_STREAM
+def test_codex_with_web_search_is_answered_by_openai_and_refused_clearly_elsewhere(upstream: Upstream, stream: bool) -> None:
+    upstream.fake.enqueue(reply_text("Use pytest 9."), reply_text("Run `pytest -q`."))
+    items = first_input("Which pytest is current?")
+    client, session = codex(upstream)
+    with client:
+        request = codex_request(items, tools=[*CUSTOM_TOOLS, WEB_SEARCH], store=False)
+        if upstream.kind != "openai":
+            with pytest.raises(openai.BadRequestError) as refused:
+                ask(client, stream, request)
+            message = refused.value.message
+            assert "'web_search' run only on OpenAI's servers" in message and 'web_search = "disabled"' in message
+            assert upstream.received() == [], "nothing reached the upstream"
+            return
+        first, headers = ask(client, stream, request)
+        search, answer = first.output
+        assert headers["x-trooper-decision"] == "openai (built-in tools: web_search)" and headers["x-trooper-session"] == session
+        assert search.type == "web_search_call" and search.status == "completed" and answer.content[0].annotations
+        # A stateless Codex resends every item, OpenAI's search among them.
+        items += [item.model_dump(exclude_none=True) for item in first.output] + [user_message("And how do I run it?")]
+        second, _ = ask(client, stream, codex_request(items, tools=[*CUSTOM_TOOLS, WEB_SEARCH], store=False))
+    assert second.output_text == "Run `pytest -q`."
+    sent = [r.json for r in upstream.fake.requests if r.path == "/v1/responses"]
+    assert len(sent) == 2 and sent[-1]["tools"][-1] == WEB_SEARCH and sent[-1]["instructions"] == INSTRUCTIONS
+    assert [t["name"] for t in sent[-1]["tools"][:3]] == ["shell", "update_plan", "apply_patch"], "custom tools go as functions"
+    resent = [item for item in sent[-1]["input"] if item.get("type") == "web_search_call"]
+    assert resent == [search.model_dump(exclude_none=True)], "the search item goes back once, verbatim"
+    assert sent[-1]["reasoning"] == {"effort": "medium"} and sent[-1]["prompt_cache_key"] == "019a2b3c-prompt-cache"

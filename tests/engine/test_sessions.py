@@ -7,8 +7,11 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from trooper.config import Settings
 from trooper.conversation import Message, Request, Response, TextBlock, ToolUseBlock
+from trooper.engine import sessions as sessions_module
 from trooper.engine.live import LiveFeed
 from trooper.engine.sessions import SessionService
 from trooper.memory.identity import ClientIds
@@ -51,4 +54,35 @@ async def test_a_restart_keeps_the_main_opening_and_the_subagents(tmp_path: Path
     again = await sessions.resolve(ClientIds("cc"), MAIN, "anthropic")
     assert again.id == "cc" and list(again.subagents) == [child.id]
     assert sessions.sitrep_now(again).open_loops[-1].startswith("subagent: find where sessions are stored")
+    await store.close()
+
+
+async def test_a_sessions_sitrep_is_stored_at_once_then_at_most_once_an_interval(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first turn's SITREP comes after the short debounce; the next turns' wait out the
+    interval since the last one, and share it."""
+    monkeypatch.setattr(sessions_module, "SITREP_DEBOUNCE_SECONDS", 0.01)
+    monkeypatch.setattr(sessions_module, "SITREP_INTERVAL_SECONDS", 1.0)
+    store = open_store(Settings(db_path=":memory:"))
+    sessions = SessionService(store, LiveFeed(), would_answer=lambda: None, prices=Settings().prices)
+    session = await sessions.open("s", "anthropic")
+    answer = Response("msg_1", "m", [TextBlock("Sure.")], "end_turn")
+
+    def turn(question: str) -> None:
+        sessions.record_history(session, [*session.messages, Message("user", [TextBlock(question)])])
+        sessions.record_answer(session, answer, provider="claude", tier="cloud", latency_ms=1.0)
+
+    async def stored() -> list[int]:
+        await store.flush()
+        return [row["turn_count"] for row in await store.sitreps("s")]
+
+    turn("Map the package for me.")
+    await asyncio.sleep(0.1)
+    assert await stored() == [2]
+    turn("Now the store.")
+    await asyncio.sleep(0.05)
+    turn("And the engine.")
+    await asyncio.sleep(0.05)
+    assert await stored() == [2]  # within the interval: not yet
+    await asyncio.sleep(1.0)
+    assert await stored() == [2, 6]  # both turns in one
     await store.close()

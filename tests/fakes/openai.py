@@ -13,6 +13,7 @@ import string
 import time
 from typing import Any, ClassVar, Sequence
 
+from tests.fakes import openai_responses
 from tests.fakes.behaviours import HttpError, Reply, http_error, word_chunks
 from tests.fakes.playback import Exchange, Frame
 from tests.fakes.recording import RecordedRequest, count_tokens
@@ -65,8 +66,18 @@ class FakeOpenAI(FakeServer):
     def chat_completions_url(self) -> str:
         return self.url + self.chat_path
 
+    @property
+    def responses_url(self) -> str:
+        """OpenAI's Responses API (``tests/fakes/openai_responses.py``), beside Chat Completions."""
+        return self.url + openai_responses.PATH
+
     def routes(self) -> dict[tuple[str, str], Route]:
-        return {("POST", self.chat_path): self.answer, ("GET", self.models_path): self._list_models}
+        routes = {("POST", self.chat_path): self.answer, ("GET", self.models_path): self._list_models}
+        return {**routes, ("POST", openai_responses.PATH): self.answer} if self.provider == "openai" else routes
+
+    @staticmethod
+    def _is_responses(request: RecordedRequest) -> bool:
+        return request.path == openai_responses.PATH
 
     async def _list_models(self, exchange: Exchange, request: RecordedRequest) -> None:
         listing = [{"id": m, "object": "model", "created": 1_700_000_000, "owned_by": "system"} for m in self.models]
@@ -138,6 +149,8 @@ class FakeOpenAI(FakeServer):
         return {}
 
     def complete_body(self, reply: Reply, request: RecordedRequest) -> dict[str, Any]:
+        if self._is_responses(request):
+            return openai_responses.ResponsesAnswer(reply, request, self.seen_prefixes).complete_body()
         text = "".join(reply.text_chunks(request))
         message: dict[str, Any] = {
             "role": "assistant",
@@ -162,6 +175,8 @@ class FakeOpenAI(FakeServer):
         return body
 
     def stream_frames(self, reply: Reply, request: RecordedRequest) -> list[Frame]:
+        if self._is_responses(request):
+            return openai_responses.ResponsesAnswer(reply, request, self.seen_prefixes).frames()
         body = request.json if isinstance(request.json, dict) else {}
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         envelope = self._envelope(request, "chatcmpl-" + _random(29), int(time.time()), "chat.completion.chunk")

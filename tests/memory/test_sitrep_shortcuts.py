@@ -1,12 +1,11 @@
 """The SITREP extractor's shortcuts decide as the plain computation would: literal prefilters
-before regexes, the rank order kept between builds, what a build keeps from the last one.
+before regexes, what a build keeps from the last one (the entities listed: tests/memory/test_entity_ranker.py).
 
 (Every dev session's SITREP before and after a speed change: ``bench/sitrep_outputs.py --baseline``.)
 """
 
 from __future__ import annotations
 
-import heapq
 import random
 import re
 
@@ -14,8 +13,7 @@ from tests.memory.corpus import load_split
 from trooper.conversation import ToolResultBlock
 from trooper.memory.sitrep import agent_steps, cues, entities
 from trooper.memory.sitrep.builder import _LIST_ITEM, SitrepBuilder, _window, extract_sitrep
-from trooper.memory.sitrep.intent import read_refinement
-from trooper.memory.sitrep.ranking import Ranking
+from trooper.memory.sitrep.intent import may_change_task
 
 DEV = load_split("dev")
 TEXTS = [_window(m.text()) for s in DEV for m in s.messages if m.text()]
@@ -58,33 +56,12 @@ def test_log_lines_after_a_newline_are_the_multiline_pattern():
         assert bool(entities._HAS_LOG_LINE.search("\n" + text)) == bool(entities._LOG_LINE.search(text)), text
 
 
-def test_a_long_turns_refinement_is_found_with_or_without_its_words():
-    long_turns = [text for text in TEXTS if len(text) > 600 and text.isascii()]
-    long_turns += [text * 3 + " actually i now want to add a cache instead" for text in _fuzzed(300, 4) if text.isascii()]
-    assert long_turns
-    for text in long_turns:
-        assert read_refinement(text, cues.turn_words(text.lower())) == read_refinement(text), text
-
-
-def test_ranking_is_nlargest_of_the_counts():
-    """Counts that grow, names renamed onto new or known ones, ties: the top is always ``nlargest``."""
-    rng = random.Random(7)
-    for _ in range(1500):
-        ranking, counts = Ranking(), {}
-        names = [f"n{i}" for i in range(rng.randint(1, 30))]
-        for _ in range(rng.randint(1, 150)):
-            if counts and rng.random() < 0.1:
-                old, new = rng.choice(list(counts)), rng.choice(names)
-                if old != new:
-                    counts[new] = counts.pop(old)
-                    ranking.rename(old, new)
-            else:
-                name, weight = rng.choice(names), rng.choice([1.5, 1.3, 1.2, 1.0, 0.8, 0.7])
-                counts[name] = counts.get(name, 0.0) + weight
-                assert ranking.add(name, weight) == counts[name]
-            if rng.random() < 0.3:
-                top = rng.randint(1, 10)
-                assert ranking.top(top) == heapq.nlargest(top, counts, key=counts.__getitem__)
+def test_a_change_of_task_is_found_with_or_without_the_turns_words():
+    turns = [text for text in TEXTS if text.isascii()]
+    turns += [text * 3 + " actually i now want to add a cache instead" for text in _fuzzed(300, 4) if text.isascii()]
+    assert [text for text in turns if len(text) > 600] and [text for text in turns if may_change_task(text)]
+    for text in turns:
+        assert may_change_task(text, cues.turn_words(text.lower())) == may_change_task(text), text
 
 
 def test_a_build_after_every_turn_equals_extraction_of_the_prefix():

@@ -6,6 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from trooper.conversation import Message, TextBlock, ThinkingBlock, ToolResultBlock, ToolUseBlock
+from trooper.memory import transcript as transcript_module
 from trooper.memory.transcript import diff_history, message_fingerprint
 
 
@@ -53,6 +54,29 @@ def test_truncated_history_is_a_branch_with_nothing_new():
 def test_first_message_of_a_fresh_session_is_appended():
     diff = diff_history([], HISTORY[:1])
     assert diff.appended == HISTORY[:1] and not diff.branched
+
+
+def test_a_resend_hashes_only_the_messages_that_differ_from_the_stored_ones(monkeypatch):
+    hashed: list[Message] = []
+
+    def counting(message: Message) -> str:
+        hashed.append(message)
+        return message_fingerprint(message)
+
+    monkeypatch.setattr(transcript_module, "message_fingerprint", counting)
+    fingerprints = [message_fingerprint(m) for m in HISTORY]
+    reformatted = user("  it times out after 5000ms\r\n")  # another form of the same turn
+    resent = [user(HISTORY[0].content[0].text), HISTORY[1], reformatted, HISTORY[3], user("found the leak")]
+    diff = diff_history(HISTORY, resent, stored_fingerprints=fingerprints)
+    assert diff.common_prefix == 4 and not diff.branched and diff.appended == [resent[4]]
+    assert hashed == [reformatted]
+
+    # Fingerprints not computed yet (None) are computed where needed, and kept.
+    hashed.clear()
+    lazy: list[str | None] = [None] * len(HISTORY)
+    assert diff_history(HISTORY, resent, stored_fingerprints=lazy) == diff
+    assert hashed == [HISTORY[2], reformatted]
+    assert lazy == [None, None, fingerprints[2], None]
 
 
 def test_fingerprint_ignores_block_splitting_whitespace_and_line_endings():

@@ -265,8 +265,9 @@ def test_kept_responses_survive_a_restart_and_continue_from_the_store(fake_anthr
 
 
 BAD_BODIES = [
-    ({"model": "gpt-5", "input": "x", "tools": [{"type": "web_search"}]}, "'web_search' tools are not supported"),
-    ({"model": "gpt-5", "input": "x", "tools": [{"type": "local_shell"}]}, "'local_shell' tools are not supported"),
+    # Built-in tools with no OpenAI configured (tests/server/test_responses_builtin_tools.py has the rest).
+    ({"model": "gpt-5", "input": "x", "tools": [{"type": "web_search"}]}, "'web_search' run only on OpenAI's servers"),
+    ({"model": "gpt-5", "input": "x", "tools": [{"type": "local_shell"}]}, "'local_shell' run only on OpenAI's servers"),
     ({"model": "gpt-5", "input": "x", "tools": [{"type": "custom", "name": "p", "format": {"type": "grammar", "syntax": "ebnf", "definition": "s"}}]},
      "tools[0].format.syntax: must be one of lark, regex"),
     ({"model": "gpt-5", "input": [{"type": "item_reference", "id": "msg_1"}]}, "'item_reference' items are not supported"),

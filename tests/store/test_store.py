@@ -4,6 +4,7 @@ concurrency, durability, retention."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from pathlib import Path
 
@@ -129,6 +130,29 @@ async def test_routes_change_only_through_set_route(store: QueuedStore) -> None:
     await store.flush()
     session = await store.get_session("s")
     assert session is not None and session["route"] == "local"
+
+
+async def test_one_group_mixing_every_write_lands_as_if_written_one_by_one(store: QueuedStore) -> None:
+    """A route set before the session row exists, a turn rewritten within the group (the last one
+    wins), and numbers JSON cannot hold: the PostgreSQL store sends such a group as one document."""
+    store.set_route("s", "cloud")  # the session row does not exist yet
+    store.add_turns([TurnRecord("s", 0, "user", text("first draft"), created_at=T0 + 1)])
+    store.add_turns([TurnRecord("s", 0, "user", text("q"), created_at=T0 + 2),
+                     TurnRecord("s", 1, "assistant", text("a"), latency_ms=float("inf"), cost_spent=float("-inf"),
+                                created_at=T0 + 3)])
+    store.add_event(EventRecord("s", "fallback", {"from": "claude"}, created_at=T0 + 4))
+    store.add_sitrep(SitrepRecord("s", {"intent": "x"}, turn_count=2, created_at=T0 + 5))
+    store.add_response(ResponseRecord("resp_1", "s", 0, 1, {"id": "resp_1", "draft": True}, created_at=T0 + 5))
+    store.add_response(ResponseRecord("resp_1", "s", 0, 1, {"id": "resp_1"}, created_at=T0 + 6))
+    await store.flush("s")
+    session = await store.get_session("s")
+    assert session is not None and (session["route"], session["source"]) == ("cloud", "unknown")
+    turns = await store.table("turns", "s")
+    assert (turns["seq"], turns["text"]) == ([0, 1], ["q", "a"])
+    assert (turns["latency_ms"][1], turns["cost_spent"][1]) == (float("inf"), float("-inf"))
+    assert [e["kind"] for e in await store.events("s")] == ["fallback"]
+    assert [s["turn_count"] for s in await store.sitreps("s")] == [2]
+    assert (await store.get_response("resp_1"))["body"] == {"id": "resp_1"}  # type: ignore[index]
 
 
 async def test_a_session_keeps_its_client_when_upserted_without_one(store: QueuedStore) -> None:
@@ -307,6 +331,64 @@ async def test_writes_close_together_share_one_commit(store: QueuedStore, monkey
         store.add_turns([TurnRecord("s", seq, "user", text(str(seq)))])
     await store.flush()
     assert transactions == [6]
+
+
+def _writer_held(store: QueuedStore, monkeypatch: pytest.MonkeyPatch) -> tuple[list[int], threading.Event]:
+    """The sizes of the transactions the writer runs; the first one waits until the event is set,
+    so what is queued meanwhile reaches the writer in its next batch."""
+    transactions: list[int] = []
+    release = threading.Event()
+    real = type(store)._transaction
+
+    def held(self: QueuedStore, pending: list[Pending]) -> None:
+        transactions.append(len(pending))
+        if len(transactions) == 1:
+            release.wait(10)
+        real(self, pending)
+
+    monkeypatch.setattr(type(store), "_transaction", held)
+    return transactions, release
+
+
+async def test_the_writes_after_a_flush_in_a_batch_share_its_commit(
+    store: QueuedStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    transactions, release = _writer_held(store, monkeypatch)
+    store.upsert_session(SessionRecord("s", "chat"))
+    first = asyncio.ensure_future(store.flush())
+    await asyncio.sleep(0.05)  # the writer holds the session's upsert
+    flushes = []
+    for seq in range(3):
+        store.add_turns([TurnRecord("s", seq, "user", text(str(seq)))])
+        flushes.append(asyncio.ensure_future(store.flush()))
+        await asyncio.sleep(0)  # each flush is handed over after its write
+    release.set()
+    await asyncio.gather(first, *flushes)
+    assert transactions == [1, 3]
+    assert [t["text"] for t in await store.transcript("s")] == ["0", "1", "2"]
+
+
+async def test_a_write_dropped_after_a_flush_is_reported_to_the_flush_after_it(
+    store: QueuedStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Committed with an earlier flush's writes, a later turn's dropped write fails the later
+    turn, not the earlier one, whose writes are all stored."""
+    _, release = _writer_held(store, monkeypatch)
+    store.upsert_session(SessionRecord("s", "chat"))
+    first = asyncio.ensure_future(store.flush("s"))
+    await asyncio.sleep(0.05)
+    store.add_turns([TurnRecord("s", 0, "user", text("q"))])
+    earlier = asyncio.ensure_future(store.flush("s"))
+    await asyncio.sleep(0)
+    store.add_turns([TurnRecord("s", 1, "assistant", [{"type": "text", "text": object()}])])
+    later = asyncio.ensure_future(store.flush("s"))
+    await asyncio.sleep(0)
+    release.set()
+    await first
+    await earlier
+    with pytest.raises(StoreWriteError):
+        await later
+    assert [t["text"] for t in await store.transcript("s")] == ["q"]
 
 
 async def test_a_dropped_transcript_write_is_reported_to_its_sessions_flush(

@@ -8,6 +8,9 @@ from tests.wire.sdk import openai_response, openai_response_stream, response_fie
 from trooper.conversation import (
     BlockStart,
     BlockStop,
+    HostedToolBlock,
+    HostedToolProgress,
+    HostedToolUpdate,
     ImageBlock,
     Message,
     MessageDelta,
@@ -15,6 +18,7 @@ from trooper.conversation import (
     MessageStop,
     Response,
     StreamError,
+    TextAnnotation,
     TextBlock,
     TextDelta,
     ThinkingBlock,
@@ -148,7 +152,6 @@ def test_envelope_echoes_the_request() -> None:
         ({"model": "m", "input": [{"role": "user", "content": [{"type": "input_image", "image_url": "data:image/png,abc"}]}]}, "base64"),
         ({"model": "m", "input": [{"type": "function_call", "call_id": "c", "name": "f", "arguments": "{"}]}, "input[0].arguments: must be a JSON object"),
         ({"model": "m", "input": [{"type": "function_call_output", "output": "x"}]}, "input[0].call_id: field required"),
-        ({"model": "m", "input": "x", "tools": [{"type": "web_search"}]}, "tools[0].type: 'web_search' tools are not supported"),
         ({"model": "m", "input": "x", "tool_choice": {"type": "file_search"}}, "tool_choice.type: must be one of function"),
         ({"model": "m", "input": "x", "tool_choice": "sometimes"}, "tool_choice: must be one of auto, none, required"),
         ({"model": "m", "input": "x", "text": {"format": {"type": "json_schema", "name": "s", "schema": {}}}}, "structured output"),
@@ -423,3 +426,55 @@ def test_a_streamed_custom_call_has_its_input_events_and_accumulates_to_the_crea
     added = next(e for e in events if e.type == "response.output_item.added")
     assert (added.item.type, added.item.input, added.item.id) == ("custom_tool_call", "", "ctc_ct_0")
     assert response_fields(final) == response_fields(openai_response(codec.encode_response(answer, CUSTOM_ENVELOPE)))
+
+
+# ---------------------------------------------------------------- OpenAI's built-in tools
+
+SEARCH_ITEM = {"id": "ws_1", "type": "web_search_call", "status": "completed", "action": {"type": "search", "query": "news"}}
+CITATION = {"type": "url_citation", "start_index": 0, "end_index": 5, "title": "News", "url": "https://news.example/"}
+
+
+def test_built_in_tools_their_items_and_a_choice_of_one_are_kept_verbatim() -> None:
+    computer_output = {"type": "computer_call_output", "call_id": "cu_1", "output": {"type": "computer_screenshot", "image_url": "https://s.example/1.png"}}
+    body = {
+        "model": "gpt-5",
+        "input": [{"role": "user", "content": "news?"}, SEARCH_ITEM, {"role": "assistant", "content": "Calm."}, computer_output],
+        "tools": [WEATHER, {"type": "web_search", "search_context_size": "low"}, {"type": "computer_use_preview", "display_width": 800}],
+        "tool_choice": {"type": "web_search"},
+    }  # fmt: skip
+    request = codec.decode_request(body)
+    assert [t.name for t in request.tools] == ["get_weather"] and request.hosted_tools == body["tools"][1:]
+    assert request.hosted_tool_choice == {"type": "web_search"} and request.tool_choice is None
+    assert [m.content for m in request.messages] == [
+        [TextBlock("news?")], [HostedToolBlock(SEARCH_ITEM), TextBlock("Calm.")], [HostedToolBlock(computer_output)],
+    ]  # fmt: skip
+
+
+def test_built_in_tool_items_and_citations_stream_to_the_same_response_the_sdk_validates() -> None:
+    answer = Response(id="resp_up", model="gpt-5", content=[HostedToolBlock(SEARCH_ITEM), TextBlock("Calm.", annotations=[CITATION])])
+    whole = codec.encode_response(answer, ENVELOPE)
+    assert whole["output"][0] == SEARCH_ITEM and whole["output"][1]["content"][0]["annotations"] == [CITATION]
+    events = [
+        MessageStart("resp_up", "gpt-5"),
+        BlockStart(0, HostedToolBlock({**SEARCH_ITEM, "status": "in_progress"})),
+        HostedToolProgress(0, "response.web_search_call.searching"),
+        HostedToolUpdate(0, SEARCH_ITEM),
+        BlockStop(0),
+        BlockStart(1, TextBlock("")),
+        TextDelta(1, "Calm."),
+        TextAnnotation(1, CITATION),
+        BlockStop(1),
+        MessageDelta("end_turn"),
+        MessageStop(),
+    ]
+    sse = encode_all(events)
+    payloads = frames(sse)
+    searched = next(p for p in payloads if p["type"] == "response.web_search_call.searching")
+    assert searched == {"type": "response.web_search_call.searching", "sequence_number": 3, "item_id": "ws_1", "output_index": 0}
+    annotated = next(p for p in payloads if p["type"] == "response.output_text.annotation.added")
+    assert (annotated["annotation"], annotated["annotation_index"], annotated["output_index"]) == (CITATION, 0, 1)
+    sdk_events, final = openai_response_stream(sse)
+    assert response_fields(final) == response_fields(openai_response(whole))
+    assert [e.type for e in sdk_events][:5] == [
+        "response.created", "response.in_progress", "response.output_item.added", "response.web_search_call.searching", "response.output_item.done",
+    ]  # fmt: skip

@@ -39,7 +39,7 @@ from trooper.memory.identity import (
 from trooper.memory.sitrep import Sitrep, SitrepBuilder, extract_sitrep
 from trooper.memory.sitrep.subagents import Subagent, subagent_of, subagents_from, with_subagents
 from trooper.memory.tokens import count_message_tokens
-from trooper.memory.transcript import diff_history, message_fingerprint
+from trooper.memory.transcript import diff_history
 from trooper.prices import PriceTable
 from trooper.privacy.placeholders import Placeholders
 from trooper.privacy.storage import StoreMask
@@ -52,6 +52,10 @@ from trooper.store.records import AttemptRecord, EventRecord, SessionRecord, Sit
 MAX_LIVE_SESSIONS = 1000
 #: Waiting this long after a turn lets a burst of turns share one SITREP computation.
 SITREP_DEBOUNCE_SECONDS = 0.05
+#: A session's SITREP is rebuilt and stored at most this often: under many clients each turn
+#: comes more than the debounce after the last, and each rebuild cost a stored row and its
+#: ``to_dict`` (bench/README.md, Many clients). Needing it sooner (compaction) builds it at once.
+SITREP_INTERVAL_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -68,8 +72,9 @@ class LiveSession:
     id: str
     source: str
     messages: list[Message] = field(default_factory=list)
-    #: ``message_fingerprint`` of each of ``messages``: a resend is compared without rehashing them.
-    fingerprints: list[str] = field(default_factory=list)
+    #: ``message_fingerprint`` of each of ``messages``, None until a resend differing from it needs
+    #: it (``diff_history``: a message resent unchanged is matched without hashing).
+    fingerprints: list[str | None] = field(default_factory=list)
     branch: int = 0
     route: str = "local"
     tokens_saved: int = 0
@@ -86,6 +91,8 @@ class LiveSession:
     #: How many of ``messages`` the builder has read: turns are folded in when a SITREP is built
     #: (debounced, off the request path), not while a request is being answered.
     sitrep_read: int = 0
+    #: When (``time.monotonic``) its SITREP was last rebuilt and stored; None: not yet.
+    sitrep_updated_at: float | None = None
     #: Tool-call id → the signature its provider attached (Gemini's thought signature), so a
     #: client that resends the call without it (every Anthropic client) still sends it back.
     tool_signatures: dict[str, str] = field(default_factory=dict)
@@ -227,7 +234,7 @@ class SessionService:
             session.escalations = int(stored.get("escalations") or 0)
             session.branch = int(stored.get("branch") or 0)
             session.messages = [message_from_dict(m) for m in await self._store.session_messages(session_id)]
-            session.fingerprints = [message_fingerprint(m) for m in session.messages]
+            session.fingerprints = [None] * len(session.messages)
             _remember_signatures(session, session.messages)
             session.private = pinned_kind(await self._store.events(session_id))
             session.masked_prefix = len(session.messages) if self._mask is not None else 0
@@ -309,7 +316,7 @@ class SessionService:
         start = len(session.messages)
         session.messages.extend(messages)
         _remember_signatures(session, messages)
-        session.fingerprints.extend(message_fingerprint(m) for m in messages)
+        session.fingerprints.extend([None] * len(messages))
         now = time.time()
         records = []
         for offset, message in enumerate(messages):
@@ -411,10 +418,14 @@ class SessionService:
         if session.id in self._sitrep_tasks:
             return
         loop = asyncio.get_running_loop()
-        self._sitrep_tasks[session.id] = loop.call_later(SITREP_DEBOUNCE_SECONDS, self._update_sitrep, session)
+        delay = SITREP_DEBOUNCE_SECONDS
+        if session.sitrep_updated_at is not None:
+            delay = max(delay, session.sitrep_updated_at + SITREP_INTERVAL_SECONDS - time.monotonic())
+        self._sitrep_tasks[session.id] = loop.call_later(delay, self._update_sitrep, session)
 
     def _update_sitrep(self, session: LiveSession) -> None:
         self._sitrep_tasks.pop(session.id, None)
+        session.sitrep_updated_at = time.monotonic()
         session.sitrep = _build_sitrep(session)
         self._store.add_sitrep(SitrepRecord(session.id, self._stored(session.sitrep.to_dict()), turn_count=len(session.messages)))
         self._feed.publish({"type": "sitrep", "session_id": session.id})

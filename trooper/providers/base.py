@@ -18,6 +18,9 @@ class Capabilities:
     supports_images: bool = True
     #: Accepts a trailing assistant message to continue (used to rescue a cut stream).
     supports_prefill: bool = True
+    #: Runs OpenAI's built-in tools (web search…) through OpenAI's Responses API: only the
+    #: provider configured by ``OPENAI_API_KEY`` (``routing/builtin_tools.py``).
+    runs_builtin_tools: bool = False
 
 
 @dataclass

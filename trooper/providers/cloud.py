@@ -7,7 +7,7 @@ import aiohttp
 from trooper.config import Settings
 from trooper.providers.anthropic import AnthropicProvider
 from trooper.providers.base import Provider
-from trooper.providers.openai_compat import GEMINI_MODEL_PREFIXES, OPENAI_MODEL_PREFIXES, OpenAICompatProvider
+from trooper.providers.openai_compat import GEMINI_MODEL_PREFIXES, OPENAI_MODEL_PREFIXES, OpenAICompatProvider, responses_url_of
 
 CLAUDE_CONTEXT = 200_000
 GEMINI_CONTEXT = 1_000_000
@@ -37,6 +37,7 @@ def build_cloud_chain(settings: Settings, client: aiohttp.ClientSession) -> list
                 name="openai", tier="cloud", url=settings.openai_url, api_key=settings.openai_api_key,
                 model=settings.openai_model, client=client, context_window=OPENAI_CONTEXT,
                 model_prefixes=OPENAI_MODEL_PREFIXES, prompt_cache_key=True, reasoning_effort=True,
+                responses_url=responses_url_of(settings.openai_url),
             )
         )
     return chain

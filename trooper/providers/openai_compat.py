@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import aiohttp
 
+from trooper.conversation import EventStream, Request, Response
 from trooper.providers.base import CallOptions, Capabilities, Tier
 from trooper.providers.http import CodecProvider, HttpUpstream
 from trooper.wire import openai as wire_codec
+from trooper.wire import openai_responses
 
 #: Model names that belong to OpenAI and to Gemini, for ``model_prefixes``.
 OPENAI_MODEL_PREFIXES = ("gpt-", "chatgpt-", "o1", "o3", "o4")
@@ -21,7 +23,12 @@ class OpenAICompatProvider(CodecProvider):
     token, and no Authorization header is sent when there is no key. ``tool_call_signatures``
     (Gemini) sends tool calls' thought signatures back upstream; ``prompt_cache_key`` and
     ``reasoning_effort`` (OpenAI) pass on the client's cache key and reasoning effort, which other
-    servers may refuse."""
+    servers may refuse.
+
+    ``responses_url`` (OpenAI's own, set by ``build_cloud_chain`` only): OpenAI's Responses API,
+    which answers the turns offering OpenAI's built-in tools (``Request.hosted_tools``), with
+    those tools; every other turn goes by Chat Completions. A provider without it (Gemini, a
+    local OpenAI-compatible server) does not claim ``runs_builtin_tools``."""
 
     codec = wire_codec
 
@@ -40,6 +47,7 @@ class OpenAICompatProvider(CodecProvider):
         tool_call_signatures: bool = False,
         prompt_cache_key: bool = False,
         reasoning_effort: bool = False,
+        responses_url: str | None = None,
     ) -> None:
         self.name = name
         self.tier = tier
@@ -49,8 +57,10 @@ class OpenAICompatProvider(CodecProvider):
         # Chat Completions has no assistant prefill: a trailing assistant message is taken as a
         # finished turn, so a rescue must restart with an instruction instead of continuing.
         self._capabilities = Capabilities(
-            context_window=context_window, supports_tools=supports_tools, supports_prefill=False
+            context_window=context_window, supports_tools=supports_tools, supports_prefill=False,
+            runs_builtin_tools=responses_url is not None,
         )
+        self.responses_url = responses_url
         self._model_prefixes = model_prefixes
         self.encode_options = {
             "tool_call_signatures": tool_call_signatures, "prompt_cache_key": prompt_cache_key, "reasoning_effort": reasoning_effort,
@@ -75,3 +85,26 @@ class OpenAICompatProvider(CodecProvider):
         if key:
             headers["authorization"] = f"Bearer {key}"
         return headers
+
+    async def complete(self, request: Request, options: CallOptions) -> Response:
+        if not (request.hosted_tools and self.responses_url):
+            return await super().complete(request, options)
+        body = openai_responses.encode_request(request, self.upstream_model(request.model), stream=False)
+        raw = await self._http.post_json(self.responses_url, self._headers(options), body, options)
+        return self._http.decode_response(openai_responses.decode_response, raw)
+
+    async def stream(self, request: Request, options: CallOptions) -> EventStream:
+        if not (request.hosted_tools and self.responses_url):
+            events = super().stream(request, options)
+        else:
+            body = openai_responses.encode_request(request, self.upstream_model(request.model), stream=True)
+            events = self._http.post_stream(self.responses_url, self._headers(options), body, options, openai_responses.StreamDecoder())
+        async for event in events:
+            yield event
+
+
+def responses_url_of(chat_completions_url: str) -> str | None:
+    """OpenAI's Responses API beside its Chat Completions URL (``…/v1/chat/completions`` →
+    ``…/v1/responses``); None for a URL of another shape."""
+    base, found, rest = chat_completions_url.rstrip("/").rpartition("/chat/completions")
+    return base + "/responses" if found and not rest else None

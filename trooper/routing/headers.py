@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from trooper.routing.builtin_tools import is_builtin_reason
 from trooper.routing.classifier import Route
 from trooper.routing.policy import SLOW_FIRST_TOKEN
 from trooper.wording import counted
@@ -84,7 +85,10 @@ class Trail:
 
 def first_trigger(route: str, reason: str, forced: bool) -> str:
     """Why a turn's first provider was tried, in the words the store and the decision header
-    share: ``direct`` (a forced route), ``escalated``, or the local reason (``simple turn``…)."""
+    share: ``direct`` (a forced route), ``escalated``, or the local reason (``simple turn``…); a
+    turn only OpenAI could answer says so (``built-in tools: web_search``) whatever its route."""
+    if is_builtin_reason(reason):
+        return reason
     if forced:
         return "direct"
     # Trooper is local first: every turn the router sends to the cloud is an escalation.

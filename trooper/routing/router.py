@@ -38,6 +38,7 @@ from trooper.memory.sitrep import Sitrep
 from trooper.memory.tokens import count_request_tokens
 from trooper.privacy.placeholders import Redactor, StreamRestorer
 from trooper.providers.base import CallOptions, Provider
+from trooper.routing import builtin_tools
 from trooper.routing.breaker import BreakerBoard
 from trooper.routing.classifier import classify
 from trooper.routing.client_keys import key_for_provider
@@ -174,6 +175,8 @@ class Router:
     def plan(self, request: Request, forced: str | None = None, *, escalate: bool = False, private: str | None = None) -> Plan:
         """``private``: the kind of private data that keeps this turn on this machine
         (``routing.privacy``); the local tier answers it alone, with no cloud to fall back to."""
+        if request.hosted_tools:
+            return self._builtin_tools_plan(request, forced, private)
         local = self.local
         usable_local = local if local is not None and self._can_serve(local, request) else None
         if private is not None:
@@ -210,6 +213,22 @@ class Router:
         if decision.route == "local" and usable_local is not None:
             return Plan("local", decision.reason, [usable_local] + self.cloud)
         return Plan("cloud", decision.reason, self.cloud + self._as_fallback(usable_local, self.cloud))
+
+    def check_builtin_tools(self, request: Request, forced: str | None) -> list[Provider]:
+        """Who may answer a turn offering built-in tools (``routing/builtin_tools.py``), or the
+        400 saying why nobody may; a door asks before it records anything of such a turn."""
+        if forced == "local":
+            raise builtin_tools.refusal(request, "the route is forced to the local model (X-Trooper-Route: local)")
+        hosts = builtin_tools.hosts(self.cloud)
+        if not hosts:
+            raise builtin_tools.refusal(request, "no OpenAI is configured to run them (its Responses API sits beside an OPENAI_URL ending in /chat/completions)")
+        return hosts
+
+    def _builtin_tools_plan(self, request: Request, forced: str | None, private: str | None) -> Plan:
+        if private is not None:
+            raise builtin_tools.refusal(request, f"this conversation holds private data ({private}), which TROOPER_PRIVACY keeps on this machine")
+        hosts = self.check_builtin_tools(request, forced)
+        return Plan("cloud", builtin_tools.reason(request), hosts, forced=forced == "cloud")
 
     @staticmethod
     def _as_fallback(local: Provider | None, chain: list[Provider]) -> list[Provider]:
@@ -265,6 +284,8 @@ class Router:
                 "compacted", provider=provider.name, dropped_turns=compacted.dropped_turns,
                 dropped_tokens=compacted.dropped_tokens, kept_tokens=compacted.kept_tokens,
             )
+        if request.has_hosted_items() and not (caps.runs_builtin_tools and request.hosted_tools):
+            request = request.without_hosted_items()  # OpenAI's own items: no other upstream reads them
         if not caps.supports_images and request.has_images():
             request = replace(request, messages=[_without_images(m) for m in request.messages])
             trail.images_omitted = True
@@ -304,10 +325,10 @@ class Router:
         if surfaced is not None:
             return RoutedError(surfaced.status or 502, surfaced.message or str(surfaced), surfaced.error_type, trail)
         detail = _failures(trail) or "no provider could be tried"
-        return RoutedError(
-            503, f"Every provider failed for this turn ({detail}). Trooper already retried and fell back.",
-            "overloaded_error", trail,
-        )
+        message = f"Every provider failed for this turn ({detail}). Trooper already retried and fell back."
+        if builtin_tools.is_builtin_reason(trail.reason):
+            message += " " + builtin_tools.NO_FALLBACK
+        return RoutedError(503, message, "overloaded_error", trail)
 
     # ------------------------------------------------------------------ non-streaming
 

@@ -15,12 +15,16 @@ from trooper.conversation import (
     Block,
     BlockStart,
     BlockStop,
+    HostedToolBlock,
+    HostedToolProgress,
+    HostedToolUpdate,
     MessageDelta,
     MessageStart,
     MessageStop,
     StreamAccumulator,
     StreamError,
     StreamEvent,
+    TextAnnotation,
     TextBlock,
     TextDelta,
     ThinkingDelta,
@@ -90,11 +94,11 @@ class Stitcher:
             self._segment_usage = Usage().merged(event.usage)  # the prompt's counts, cached ones included
             return []
         if isinstance(event, BlockStart):
-            if not self._started and not isinstance(event.block, ToolUseBlock):
+            if not self._started and not isinstance(event.block, (ToolUseBlock, HostedToolBlock)):
                 self._pending_block = event
                 return []
             return self._start_block(event)
-        if isinstance(event, (TextDelta, ToolInputDelta, ThinkingDelta)):
+        if isinstance(event, (TextDelta, ToolInputDelta, ThinkingDelta, TextAnnotation, HostedToolProgress, HostedToolUpdate)):
             out = self._start_block(self._pending_block) if self._pending_block is not None else []
             self._pending_block = None
             index = self._index_map.get(event.index)

@@ -12,7 +12,16 @@ from __future__ import annotations
 import asyncio
 from typing import Awaitable, Callable, NamedTuple, TypeVar
 
-from trooper.conversation import BlockStart, EventStream, StreamEvent, TextDelta, ThinkingDelta, ToolInputDelta, ToolUseBlock
+from trooper.conversation import (
+    BlockStart,
+    EventStream,
+    HostedToolBlock,
+    StreamEvent,
+    TextDelta,
+    ThinkingDelta,
+    ToolInputDelta,
+    ToolUseBlock,
+)
 from trooper.errors import UpstreamError
 
 T = TypeVar("T")
@@ -149,7 +158,8 @@ def _timeout(provider: str, got_content: bool, budget: float) -> UpstreamError:
 
 
 def is_content(event: StreamEvent) -> bool:
-    """The first token: a delta, or a tool call's start (its name is already content)."""
+    """The first token: a delta, or a tool call's start (its name is already content), a built-in
+    tool's call among them."""
     if isinstance(event, (TextDelta, ThinkingDelta, ToolInputDelta)):
         return True
-    return isinstance(event, BlockStart) and isinstance(event.block, ToolUseBlock)
+    return isinstance(event, BlockStart) and isinstance(event.block, (ToolUseBlock, HostedToolBlock))

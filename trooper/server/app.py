@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import time
 from typing import Any
@@ -27,6 +28,10 @@ class NotFoundHandler(BaseHandler):
         raise TrooperError(404, f"no route for {self.request.method} {self.request.path}", "not_found_error")
 
 
+#: Requests being answered that are tracked before the first sweep for clients gone.
+ANSWERING_SWEEP_MIN = 64
+
+
 class TrooperApplication(tornado.web.Application):
     """Every request passes the access check before it is routed (one gate, no handler can forget
     it), and the POSTs being answered are tracked so a graceful stop can wait for them."""
@@ -34,6 +39,8 @@ class TrooperApplication(tornado.web.Application):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._answering: set[tornado.httputil.HTTPServerRequest] = set()
+        #: The size at which ``_answering`` is next swept for requests whose client left.
+        self._sweep_at = ANSWERING_SWEEP_MIN
 
     # Tornado's own return type is its private _HandlerDelegate: named as it does.
     def find_handler(self, request: tornado.httputil.HTTPServerRequest, **kwargs: Any) -> tornado.web._HandlerDelegate:
@@ -41,18 +48,23 @@ class TrooperApplication(tornado.web.Application):
         if refusal is not None:
             return self.get_handler_delegate(request, RefusedHandler, {"refusal": refusal})
         if request.method == "POST":
-            # A request whose client left before its handler ran is never logged: forget it here.
-            self._answering = {r for r in self._answering if not _client_gone(r)}
             self._answering.add(request)
+            if len(self._answering) >= self._sweep_at:
+                # A request whose client left before its handler ran is never logged: forget it
+                # here, once the set has doubled (a sweep per POST cost one check per turn in flight).
+                self._answering = {r for r in self._answering if not _client_gone(r)}
+                self._sweep_at = max(ANSWERING_SWEEP_MIN, 2 * len(self._answering))
         return super().find_handler(request, **kwargs)
 
     def log_request(self, handler: tornado.web.RequestHandler) -> None:
         self._answering.discard(handler.request)
         status = handler.get_status()
-        log = access_log.info if status < 400 else access_log.warning if status < 500 else access_log.error
+        level = logging.INFO if status < 400 else logging.WARNING if status < 500 else logging.ERROR
+        if not access_log.isEnabledFor(level):  # off by default (TROOPER_ACCESS_LOG): no line, no URI to mask
+            return
         request = handler.request
         elapsed_ms = 1000.0 * request.request_time()
-        log("%d %s %s (%s) %.2fms", status, request.method, logged_uri(request.uri or ""), request.remote_ip, elapsed_ms)
+        access_log.log(level, "%d %s %s (%s) %.2fms", status, request.method, logged_uri(request.uri or ""), request.remote_ip, elapsed_ms)
 
     async def wait_answered(self, timeout: float) -> bool:
         """Wait until every POST being answered has finished or lost its client; False on timeout."""

@@ -7,6 +7,8 @@ the history up to that answer put before the new input (the upstream still gets 
 conversation; instructions are the new request's own, as in OpenAI's API). Each answered response
 is kept with its turn unless the request said ``store: false``, so it can be continued and
 ``GET /v1/responses/{id}`` returns it, after a restart too; its turns are recorded either way.
+A request offering OpenAI's built-in tools that nobody may run is refused before its session is
+opened, so nothing of it is recorded, as for any other bad request.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from trooper.conversation import Request, Response
 from trooper.engine.sessions import LiveSession, TurnPlace
 from trooper.errors import TrooperError
+from trooper.routing.classifier import forced_route
 from trooper.server.base import BaseHandler
 from trooper.server.proxy import FrontDoor, StreamEncoder, openai_client_key
 from trooper.server.response_log import ResponseLog
@@ -40,6 +43,8 @@ class ResponsesHandler(FrontDoor):
 
     async def decode(self, body: dict[str, Any]) -> tuple[Request, str | None]:
         request = responses.decode_request(body)
+        if request.hosted_tools:  # refused before anything is recorded when nobody may run them
+            self.runner.router.check_builtin_tools(request, forced_route(self.request.headers, body))
         self.envelope = responses.envelope_for(body)
         previous = self.envelope.previous_response_id
         if previous is None:

@@ -2,8 +2,8 @@
 commits, on a database that several replicas share.
 
 The queueing is ``QueuedStore``'s: the request path only enqueues, one writer thread commits each
-group of writes in one transaction (statements pipelined: one round trip per group, not per
-statement), and reads run in a small thread pool on connections of their own, each read one
+group of writes in one transaction (its rows one statement, postgres_writes.py: one round trip per
+group, not per record), and reads run in a small thread pool on connections of their own, each read one
 REPEATABLE READ snapshot. Transactions from several replicas touching the same sessions can
 deadlock; PostgreSQL then aborts one, and its group is run again.
 
@@ -131,8 +131,8 @@ class PostgresStore(QueuedStore):
             raise unavailable(url, exc) from None
         self._writer_pool = ConnectionPool(url, min_size=1, max_size=1, kwargs={"autocommit": True},
                                            configure=_commit_without_waiting_for_disk, open=False, name="trooper-store-writer")
-        self._reader_pool = ConnectionPool(url, min_size=1, max_size=READER_THREADS, configure=_read_only, open=False,
-                                           name="trooper-store-read")
+        self._reader_pool = ConnectionPool(url, min_size=1, max_size=READER_THREADS, kwargs={"autocommit": True},
+                                           configure=_read_only, open=False, name="trooper-store-read")
         self._writer_pool.open(wait=True, timeout=CONNECT_SECONDS)
         self._reader_pool.open(wait=True, timeout=CONNECT_SECONDS)
         #: Names this process's notices, which its own listener skips.
@@ -143,34 +143,51 @@ class PostgresStore(QueuedStore):
         super().__init__()
 
     def _transaction(self, pending: list[Pending]) -> None:
-        def run(conn: Any) -> None:
-            for item in pending:
-                item.write(conn, item.payload)
-            # Delivered to the other replicas' listeners when (and only if) this commits.
-            for payload in change_notices(self.replica, [item.change for item in pending if item.change is not None]):
-                conn.execute("SELECT pg_notify(%s, %s)", (CHANGES_CHANNEL, payload))
+        group = postgres_writes.Group()
+        for item in pending:
+            item.write(group, item.payload)
+        # Delivered to the other replicas' listeners when (and only if) this commits.
+        notices = change_notices(self.replica, [item.change for item in pending if item.change is not None])
+        rows, parameters = group.statement(CHANGES_CHANNEL, notices)
 
-        self._run_in_transaction(run, pipelined=True)
+        def run(conn: Any) -> None:
+            for statement, values in group.statements:
+                conn.execute(statement, values)
+            conn.execute(rows, parameters, prepare=True)
+
+        if group.statements:  # session rows first, in order: then the rest, in one transaction
+            self._run_in_transaction(run, pipelined=True)
+        else:  # the rows alone: one statement is its own transaction
+            self._on_writer(run)
 
     def _run_in_transaction(self, run: Callable[[Any], T], *, pipelined: bool = False) -> T:
         """``pipelined``: BEGIN, the statements and COMMIT go out together, one round trip in all
         (for writes, whose results nothing reads)."""
+
+        def transaction(conn: Any) -> T:
+            if not pipelined:
+                with conn.transaction():
+                    return run(conn)
+            try:
+                with conn.pipeline():
+                    conn.execute("BEGIN")
+                    result = run(conn)
+                    conn.execute("COMMIT")
+            except BaseException:
+                if conn.info.transaction_status != TransactionStatus.IDLE:
+                    conn.rollback()
+                raise
+            return result
+
+        return self._on_writer(transaction)
+
+    def _on_writer(self, run: Callable[[Any], T]) -> T:
+        """``run`` on the writer's connection (in autocommit: a statement alone is its own
+        transaction), run again when PostgreSQL aborted it."""
         for attempt in range(RETRIES):
             try:
                 with self._writer_pool.connection() as conn:
-                    if not pipelined:
-                        with conn.transaction():
-                            return run(conn)
-                    try:
-                        with conn.pipeline():
-                            conn.execute("BEGIN")
-                            result = run(conn)
-                            conn.execute("COMMIT")
-                    except BaseException:
-                        if conn.info.transaction_status != TransactionStatus.IDLE:
-                            conn.rollback()
-                        raise
-                    return result
+                    return run(conn)
             except (psycopg.errors.DeadlockDetected, psycopg.errors.SerializationFailure):
                 if attempt == RETRIES - 1:
                     raise
@@ -201,15 +218,16 @@ class PostgresStore(QueuedStore):
         self._listener.start()
 
     def _listen(self, publish: Callable[[Row], None], loop: asyncio.AbstractEventLoop) -> None:
+        own = _notice(self.replica, [])[: -len("[]}")]
         while not self._watching.is_set():
             try:
                 with psycopg.connect(self.url, autocommit=True, connect_timeout=int(CONNECT_SECONDS)) as conn:
                     conn.execute(f"LISTEN {CHANGES_CHANNEL}")
                     while not self._watching.is_set():
                         for notice in conn.notifies(timeout=LISTEN_POLL_SECONDS):
-                            message = json.loads(notice.payload)
-                            if message["from"] != self.replica:
-                                for update in message["changes"]:
+                            # This replica's own notices (one each commit) are skipped unparsed.
+                            if not notice.payload.startswith(own):
+                                for update in json.loads(notice.payload)["changes"]:
                                     loop.call_soon_threadsafe(publish, update)
             except psycopg.Error as exc:  # the database restarted or is unreachable: listen again
                 log.warning("listening for other replicas' changes failed (%s); again in 1 s", exc)
@@ -227,6 +245,7 @@ def _commit_without_waiting_for_disk(conn: psycopg.Connection[Any]) -> None:
 
 
 def _read_only(conn: psycopg.Connection[Any]) -> None:
-    # Every read is one consistent snapshot, as a SQLite read transaction is.
+    # Every read is one consistent snapshot, as a SQLite read transaction is: a read of several
+    # statements runs them in one such transaction (postgres_reads.py), a statement alone is one.
     conn.isolation_level = IsolationLevel.REPEATABLE_READ
     conn.read_only = True

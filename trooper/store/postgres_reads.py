@@ -1,17 +1,34 @@
 """The queries behind the PostgreSQL store's read side: those of sqlite_reads.py in PostgreSQL's
 dialect, returning the same rows and columns (the APIs and DataFrames cannot tell the stores
-apart). Each runs in a reader thread inside one REPEATABLE READ, read-only transaction."""
+apart). Each runs in a reader thread, on a connection in autocommit, and sees one snapshot: a
+query of one statement is one by itself; one of several runs them in one REPEATABLE READ,
+read-only transaction (``_snapshot``). A statement alone saves the ``BEGIN`` and ``COMMIT``, two
+round trips of a new session's lookup on the request path."""
 
 from __future__ import annotations
 
+import functools
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from trooper.store.base import PINNED_EVENT, Columns, Row, branch_view, session_columns
 from trooper.store.sqlite_reads import _ATTEMPT_COLUMNS, _JSON_COLUMNS, _PAGE_KEYS, _SESSION_COLUMNS, _TURN_COLUMNS
 from trooper.store.summaries import SummaryQueries, summarise
 
 Connection = Any  # psycopg.Connection
+Query = TypeVar("Query", bound=Callable[..., Any])
+
+
+def _snapshot(query: Query) -> Query:
+    """``query``'s statements in one transaction (the connection's: REPEATABLE READ, read only)."""
+
+    @functools.wraps(query)
+    def in_one_snapshot(conn: Connection, *args: Any, **kwargs: Any) -> Any:
+        with conn.transaction():
+            return query(conn, *args, **kwargs)
+
+    return in_one_snapshot  # type: ignore[return-value]
 
 
 def _rows(conn: Connection, sql: str, params: tuple[Any, ...] | list[Any] = ()) -> list[Row]:
@@ -33,6 +50,7 @@ def _where_session(session_id: str | None) -> tuple[str, tuple[Any, ...]]:
     return ("WHERE session_id = %s", (session_id,)) if session_id is not None else ("", ())
 
 
+@_snapshot
 def list_sessions(conn: Connection, limit: int | None, offset: int, since: float | None) -> list[Row]:
     where, params = ("WHERE last_activity >= %s", (since,)) if since is not None else ("", ())
     order = f"FROM sessions {where} ORDER BY last_activity DESC, id LIMIT %s OFFSET %s"  # LIMIT NULL: all
@@ -42,8 +60,17 @@ def list_sessions(conn: Connection, limit: int | None, offset: int, since: float
 
 
 def get_session(conn: Connection, session_id: str) -> Row | None:
+    # A new session's lookup (on its first turn's request path) is this one statement; a session
+    # found is read again whole in one snapshot.
+    if not conn.execute("SELECT 1 FROM sessions WHERE id = %s", (session_id,)).fetchone():
+        return None
+    return _session(conn, session_id)
+
+
+@_snapshot
+def _session(conn: Connection, session_id: str) -> Row | None:
     sessions = _rows(conn, f"SELECT {_SESSION_COLUMNS}, opening FROM sessions WHERE id = %s", (session_id,))
-    if not sessions:
+    if not sessions:  # pruned since
         return None
     (summary,) = summarise(conn, _SUMMARY_QUERIES, sessions, "SELECT %s::text", (session_id,))
     latest = conn.execute(
@@ -142,6 +169,7 @@ def table_page(conn: Connection, name: str, session_id: str | None, after: int |
     return _parse_json_columns(columns), (keys[-1] if len(keys) == limit else None)
 
 
+@_snapshot
 def _sessions_page(conn: Connection, where: str, params: list[Any], limit: int) -> tuple[Columns, int | None]:
     ids_sql = f"SELECT id FROM sessions {where} ORDER BY rowid LIMIT %s"
     rows = _rows(conn, f"SELECT rowid AS page_key, {_SESSION_COLUMNS} FROM sessions {where} ORDER BY rowid LIMIT %s",

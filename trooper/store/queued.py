@@ -6,6 +6,11 @@ Writes are queued and the writer thread commits them in groups: after a write it
 commit, made after the answer has gone out rather than while the proxy is answering. A read waits
 for the queued writes it could see, so every read sees every write made before it.
 
+The event loop hands the writes it queued to the writer once per loop iteration, in one piece
+(a flush or another task at once, with the writes before it): one queue operation, and at most
+one wake-up of the writer, for the writes of every turn the iteration handled. The writer commits
+all the writes it drained in one transaction, then answers the flushes among them.
+
 A store built on this says how to run a group of writes in one transaction, a task in one
 transaction and a read in one snapshot, and names the modules holding its SQL: ``writes`` (one
 function per write, of a connection and a record) and ``reads`` (one function per query).
@@ -71,7 +76,8 @@ PENDING_SESSIONS_KEPT = 4096
 
 class _Task:
     """Work that needs the writer's position in the queue (flush, prune) and reports back; a
-    flush has nothing to run (``run`` None): it only waits for the writes queued before it."""
+    flush has nothing to run (``run`` None): it only waits for the writes queued before it, and
+    is answered once those and the rest of the writer's batch are committed."""
 
     def __init__(self, run: Callable[[Any], Any] | None) -> None:
         self.run = run
@@ -94,14 +100,21 @@ class QueuedStore(Store):
 
     def __init__(self) -> None:
         self._readers = ThreadPoolExecutor(READER_THREADS, thread_name_prefix="trooper-store-read")
-        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        #: Hand-overs to the writer: the items queued in one loop iteration, in order, and whether
+        #: someone waits for them (a task or the stop among them: the writer stops gathering).
+        self._queue: queue.SimpleQueue[tuple[list[Any], bool]] = queue.SimpleQueue()
+        #: What this loop iteration queued so far, handed over by ``_hand_over`` at the next one.
+        self._outbox: list[Any] = []
+        #: The loop a hand-over is scheduled on (one that ended before running it does not count).
+        self._hand_over_loop: asyncio.AbstractEventLoop | None = None
         # Writes are numbered as they are queued; the writer publishes the number of the last one
         # it committed. Only the event loop's thread queues writes and reads these counters.
         self._queued = 0
         self._committed = 0
         self._last_write: dict[str, int] = {}
-        #: Sessions whose writes were dropped, until a ``flush`` for that session reports it.
-        self._dropped: set[str] = set()
+        #: Sessions whose writes were dropped (→ the number of the first one), until a ``flush`` for
+        #: that session asked for after it reports it.
+        self._dropped: dict[str, int] = {}
         #: Set when a task or a stop is queued: someone waits for the writer, which stops gathering.
         self._waited_for = threading.Event()
         self._closed = False
@@ -137,7 +150,40 @@ class QueuedStore(Store):
         if len(self._last_write) >= PENDING_SESSIONS_KEPT:
             self._last_write = {k: n for k, n in self._last_write.items() if n > self._committed}
         self._last_write[session_id] = self._queued
-        self._queue.put(Pending(write, payload, self._queued, session_id, transcript, change))
+        self._to_writer(Pending(write, payload, self._queued, session_id, transcript, change))
+
+    def _to_writer(self, item: Any) -> None:
+        """Queue ``item`` for the writer: a write in the outbox handed over at the next loop
+        iteration (at once without a running loop, or when the outbox holds a batch's worth), a
+        task (someone waits for it) at once."""
+        self._outbox.append(item)
+        if not isinstance(item, Pending):
+            self._hand_over(waited_for=True)
+        elif len(self._outbox) >= BATCH_SIZE:
+            self._hand_over()
+        else:
+            self._schedule_hand_over()
+
+    def _schedule_hand_over(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # called outside the event loop (a script): nothing to gather with
+            self._hand_over()
+            return
+        if self._hand_over_loop is not loop:
+            self._hand_over_loop = loop
+            loop.call_soon(self._hand_over)
+
+    def _hand_over(self, *, waited_for: bool = False) -> None:
+        """Give the writer the outbox; ``waited_for``: a task ends it, the writer stops gathering."""
+        self._hand_over_loop = None
+        items = self._outbox
+        if not items:
+            return
+        self._outbox = []
+        if waited_for:
+            self._waited_for.set()
+        self._queue.put((items, waited_for))
 
     def upsert_session(self, session: SessionRecord) -> None:
         self._enqueue(self.writes.upsert_session, session, session.id, _change("session", session.id), transcript=True)
@@ -164,9 +210,13 @@ class QueuedStore(Store):
         self._enqueue(self.writes.add_response, response, response.session_id, None, transcript=True)
 
     async def flush(self, session_id: str | None = None) -> None:
+        if self._closed:
+            raise RuntimeError("the store is closed")
+        position = self._queued
         await self._submit(None)
-        if session_id is not None and session_id in self._dropped:
-            self._dropped.discard(session_id)
+        # Writes queued after this call share its flush: one of them dropped is for a later flush.
+        if session_id is not None and self._dropped.get(session_id, position + 1) <= position:
+            del self._dropped[session_id]
             raise StoreWriteError(f"writes of session {session_id!r} could not be committed (see the log)")
 
     async def prune(self, older_than_days: float) -> int:
@@ -177,8 +227,7 @@ class QueuedStore(Store):
         if self._closed:
             raise RuntimeError("the store is closed")
         task = _Task(run)
-        self._queue.put(task)
-        self._waited_for.set()
+        self._to_writer(task)
         result: T = await asyncio.wrap_future(task.done)
         return result
 
@@ -186,7 +235,8 @@ class QueuedStore(Store):
         if self._closed:
             return
         self._closed = True
-        self._queue.put(_STOP)  # the writer commits everything queued before it, then stops
+        self._hand_over()
+        self._queue.put(([_STOP], True))  # the writer commits everything queued before it, then stops
         self._waited_for.set()
         await asyncio.to_thread(self._writer.join)
         await asyncio.to_thread(self._readers.shutdown)
@@ -195,31 +245,39 @@ class QueuedStore(Store):
     def _write_loop(self) -> None:
         while True:
             pending: list[Pending] = []
+            flushes: list[_Task] = []
             for item in self._next_batch():
                 if isinstance(item, Pending):
                     pending.append(item)
-                    continue
-                self._commit(pending)
-                pending = []
-                if item is _STOP:
-                    return
-                self._run_task(item)
+                elif item is not _STOP and item.run is None:
+                    # A flush waits for the writes before it; those after it in the batch share
+                    # their commit (one transaction instead of two).
+                    flushes.append(item)
+                else:  # the stop, or a task that must see exactly the writes queued before it
+                    self._commit(pending)
+                    pending = []
+                    self._answer(flushes)
+                    flushes = []
+                    if item is _STOP:
+                        return
+                    self._run_task(item)
             self._commit(pending)
+            self._answer(flushes)
 
     def _next_batch(self) -> list[Any]:
-        """The next items to handle: after a write, what queues up within ``GROUP_COMMIT_SECONDS``
-        or until a task or a stop is queued (someone waits for those), up to ``BATCH_SIZE``.
+        """The next items to handle: after writes, what queues up within ``GROUP_COMMIT_SECONDS``
+        or until a task or a stop is queued (someone waits for those), up to about ``BATCH_SIZE``.
 
         While gathering, the writer waits on an event that only tasks set, not on the queue: a
         write then queues without waking this thread (a wake-up per write cost the event loop
         more than the write itself on a busy machine)."""
-        batch = [self._queue.get()]
-        if isinstance(batch[0], Pending):
+        batch, waited_for = self._queue.get()
+        if not waited_for:
             self._waited_for.wait(GROUP_COMMIT_SECONDS)
         self._waited_for.clear()  # a task queued from here on is in the queue: drained below
         while len(batch) < BATCH_SIZE:
             try:
-                batch.append(self._queue.get_nowait())
+                batch.extend(self._queue.get_nowait()[0])
             except queue.Empty:
                 break
         return batch
@@ -238,7 +296,7 @@ class QueuedStore(Store):
                 except Exception:
                     log.exception("store write %s dropped", item.write.__name__)
                     if item.transcript:
-                        self._dropped.add(item.session_id)
+                        self._dropped.setdefault(item.session_id, item.number)
         self._committed = pending[-1].number
 
     def _still_wanted(self, pending: list[Pending]) -> list[Pending]:
@@ -246,10 +304,14 @@ class QueuedStore(Store):
         # committed until that is reported.
         return [item for item in pending if not (item.transcript and item.session_id in self._dropped)]
 
+    @staticmethod
+    def _answer(flushes: list[_Task]) -> None:
+        """Answer flushes whose writes are committed (a flush runs no transaction of its own)."""
+        for flush in flushes:
+            flush.done.set_result(None)
+
     def _run_task(self, task: _Task) -> None:
-        if task.run is None:  # a flush: the writes before it are committed, no transaction of its own
-            task.done.set_result(None)
-            return
+        assert task.run is not None, "flushes are answered by _answer"
         try:
             result = self._run_in_transaction(task.run)
         except Exception as exc:  # noqa: BLE001 - handed to the awaiting caller

@@ -17,6 +17,7 @@ from trooper.conversation import (
     BlockStart,
     BlockStop,
     CacheControl,
+    HostedToolBlock,
     ImageBlock,
     Message,
     MessageDelta,
@@ -310,6 +311,8 @@ def _encode_block(block: Block) -> dict[str, Any] | None:
         if block.is_error:
             out["is_error"] = True
         return _cached(out, block.cache_control)
+    if isinstance(block, HostedToolBlock):  # OpenAI's own items: Claude cannot read them
+        return None
     # Thinking without Anthropic's signature (e.g. a local model's reasoning) would be rejected.
     return _encode_thinking(block) if block.signature or block.redacted is not None else None
 
@@ -596,6 +599,8 @@ class StreamEncoder:
 
     def _block_start(self, event: BlockStart) -> bytes:
         block = event.block
+        if isinstance(block, HostedToolBlock):  # only a Responses request offers built-in tools
+            return b""
         self._open[event.index] = block
         self._emitted.append(block)
         if isinstance(block, TextBlock):

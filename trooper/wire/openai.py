@@ -347,6 +347,11 @@ def encode_request(
     return body
 
 
+def is_reasoning_model(model: str) -> bool:
+    """OpenAI's reasoning models, which take a reasoning effort (others refuse it, 400)."""
+    return _REASONING_MODEL.match(model) is not None
+
+
 def _within_output_limit(max_tokens: int, model: str) -> int:
     matches = [(len(prefix), limit) for prefix, limit in OUTPUT_LIMITS.items() if model.startswith(prefix)]
     return min(max_tokens, max(matches)[1]) if matches else max_tokens

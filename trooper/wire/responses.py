@@ -16,10 +16,16 @@ A reasoning item's ``encrypted_content`` carries what Claude needs back with its
 signature, or redacted thinking's data), tagged: opaque reasoning from elsewhere (OpenAI's own) is
 then never sent to Claude as if it were Claude's.
 
-Refused with a 400 naming the field: built-in tools (they run on OpenAI's servers and no other
-upstream has them, or only OpenAI's models know them: every tool type but ``function`` and
-``custom``) and tool choices naming them, file inputs, structured-output formats,
-``background``, ``conversation`` and prompt templates.
+Built-in tools (every tool type but ``function`` and ``custom``: they run on OpenAI's servers, or
+only OpenAI's models know them) are kept verbatim in ``Request.hosted_tools``, and a tool choice
+naming one in ``hosted_tool_choice``; the router sends such a turn to OpenAI's Responses API or
+refuses it (``routing/builtin_tools.py``). Their items (``web_search_call``…, and the client's
+``computer_call_output``…) are ``HostedToolBlock``s, passed through verbatim both ways, with
+OpenAI's own ids; a text's ``annotations`` (``url_citation``…) too. In a stream, their events
+(``response.web_search_call.searching``…) pass through in order, renumbered.
+
+Refused with a 400 naming the field: file inputs, structured-output formats, ``background``,
+``conversation`` and prompt templates.
 """
 
 from __future__ import annotations
@@ -35,6 +41,9 @@ from trooper.conversation import (
     Block,
     BlockStart,
     BlockStop,
+    HostedToolBlock,
+    HostedToolProgress,
+    HostedToolUpdate,
     ImageBlock,
     Message,
     MessageDelta,
@@ -45,6 +54,7 @@ from trooper.conversation import (
     StreamAccumulator,
     StreamError,
     StreamEvent,
+    TextAnnotation,
     TextBlock,
     TextDelta,
     ThinkingBlock,
@@ -79,6 +89,16 @@ _SIGNATURE, _REDACTED = "trooper.signature:", "trooper.redacted:"
 PREVIOUS_RESPONSE_NOT_FOUND = "previous_response_not_found"
 _ITEM_PREFIXES = {"text": "msg", "tool_use": "fc", "thinking": "rs"}
 _CUSTOM_CALL_PREFIX = "ctc"
+#: Items of OpenAI's built-in tools a client may send back: those OpenAI's answers hold, and the
+#: client's own answers to the tools it runs (computer use, shell, MCP approvals).
+_HOSTED_ITEMS = frozenset({
+    "web_search_call", "file_search_call", "code_interpreter_call", "image_generation_call", "computer_call",
+    "local_shell_call", "shell_call", "apply_patch_call", "mcp_call", "mcp_list_tools", "mcp_approval_request",
+    "tool_search_call",
+})  # fmt: skip
+_CLIENT_HOSTED_ITEMS = frozenset({
+    "computer_call_output", "local_shell_call_output", "shell_call_output", "apply_patch_call_output", "mcp_approval_response",
+})  # fmt: skip
 #: One encoder for every event: ``json.dumps`` with options builds a new one per call, and a
 #: stream of this API has several events per block.
 _to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -135,6 +155,8 @@ def decode_request(body: dict[str, Any]) -> Request:
     metadata = openai.caller_metadata(body)
     reasoning = f.field(body, "reasoning", dict)
     effort = f.choice(reasoning, "effort", openai.REASONING_EFFORTS, "reasoning") if reasoning else None
+    tools, hosted_tools = _decode_tools(body)
+    tool_choice, hosted_tool_choice = _decode_tool_choice(body, hosted_tools)
     return Request(
         model=model,
         messages=messages,
@@ -142,8 +164,10 @@ def decode_request(body: dict[str, Any]) -> Request:
         max_tokens=max_tokens,
         temperature=f.field(body, "temperature", float),
         top_p=f.field(body, "top_p", float),
-        tools=_decode_tools(body),
-        tool_choice=_decode_tool_choice(body),
+        tools=tools,
+        tool_choice=tool_choice,
+        hosted_tools=hosted_tools,
+        hosted_tool_choice=hosted_tool_choice,
         stream=bool(f.field(body, "stream", bool)),
         metadata=metadata,
         thinking=_thinking(effort, max_tokens),
@@ -225,11 +249,15 @@ def _decode_input(body: dict[str, Any], system: list[str]) -> list[Message]:
             _tool_results_turn(messages).content.append(result)
         elif kind == "reasoning":
             _assistant_turn(messages).content.append(_decode_reasoning(path, item))
+        elif kind in _HOSTED_ITEMS:
+            _assistant_turn(messages).content.append(HostedToolBlock(item))
+        elif kind in _CLIENT_HOSTED_ITEMS:
+            _tool_results_turn(messages).content.append(HostedToolBlock(item))
         else:
             raise InvalidRequest(
                 f"{path}.type: {kind!r} items are not supported by Trooper "
                 "(it takes message, function_call, function_call_output, custom_tool_call, "
-                "custom_tool_call_output and reasoning items)"
+                "custom_tool_call_output, reasoning and built-in tool items)"
             )
     if not messages:
         raise InvalidRequest("input: at least one user, assistant or function_call_output item is required")
@@ -244,9 +272,10 @@ def _assistant_turn(messages: list[Message]) -> Message:
 
 
 def _tool_results_turn(messages: list[Message]) -> Message:
-    """Outputs in a row answer one assistant turn: they make one user message of tool results."""
+    """Outputs in a row answer one assistant turn: they make one user message of tool results
+    (built-in tools' outputs among them)."""
     last = messages[-1] if messages else None
-    if last is None or last.role != "user" or not all(isinstance(b, ToolResultBlock) for b in last.content):
+    if last is None or last.role != "user" or not all(isinstance(b, (ToolResultBlock, HostedToolBlock)) for b in last.content):
         messages.append(Message("user", []))
     return messages[-1]
 
@@ -323,31 +352,33 @@ def _decode_reasoning(path: str, item: dict[str, Any]) -> ThinkingBlock:
     return ThinkingBlock("".join(texts), signature)
 
 
-def _decode_tools(body: dict[str, Any]) -> list[Tool]:
-    tools = [_decode_tool(path, tool) for path, tool in f.items(body, "tools")]
+def _decode_tools(body: dict[str, Any]) -> tuple[list[Tool], list[dict[str, Any]]]:
+    """The function and custom tools as canonical tools, and the built-in tools as they came."""
+    tools: list[Tool] = []
+    hosted: list[dict[str, Any]] = []
+    for path, tool in f.items(body, "tools"):
+        kind = f.field(tool, "type", str, path, required=True)
+        if kind == "custom":
+            tools.append(custom_tools.canonical_tool(tool, path))
+        elif kind == "function":
+            tools.append(openai.function_tool(tool, path))
+        else:
+            hosted.append(tool)
     custom_tools.check_unique(tools)
-    return tools
+    return tools, hosted
 
 
-def _decode_tool(path: str, tool: dict[str, Any]) -> Tool:
-    kind = f.field(tool, "type", str, path, required=True)
-    if kind == "custom":
-        return custom_tools.canonical_tool(tool, path)
-    if kind != "function":
-        raise InvalidRequest(
-            f"{path}.type: {kind!r} tools are not supported by Trooper, which serves function and custom tools only "
-            "(built-in tools are OpenAI's own: it runs them, or only its models know them)"
-        )
-    return openai.function_tool(tool, path)
-
-
-def _decode_tool_choice(body: dict[str, Any]) -> ToolChoice | None:
-    """``tool_choice`` as both OpenAI APIs take it, or naming a custom tool (``{"type": "custom", "name"}``)."""
+def _decode_tool_choice(body: dict[str, Any], hosted: list[dict[str, Any]]) -> tuple[ToolChoice | None, dict[str, Any] | None]:
+    """``tool_choice`` as both OpenAI APIs take it, or naming a custom tool (``{"type": "custom",
+    "name"}``), or naming one of the built-in tools offered (``{"type": "web_search"}``), kept as it came."""
     choice = body.get("tool_choice")
     if isinstance(choice, dict) and choice.get("type") == "custom":
         disable_parallel = f.field(body, "parallel_tool_calls", bool) is False
-        return ToolChoice("tool", _function_name(choice), disable_parallel)
-    return openai.decode_tool_choice(body, _function_name)
+        return ToolChoice("tool", _function_name(choice), disable_parallel), None
+    if isinstance(choice, dict) and choice.get("type") in {tool["type"] for tool in hosted}:
+        disable_parallel = f.field(body, "parallel_tool_calls", bool) is False
+        return (ToolChoice("auto", disable_parallel=True) if disable_parallel else None), choice
+    return openai.decode_tool_choice(body, _function_name), None
 
 
 def _function_name(choice: dict[str, Any]) -> str:
@@ -433,6 +464,8 @@ def _response_object(
 
 
 def _item_id(block: Block, envelope: Envelope, index: int) -> str:
+    if isinstance(block, HostedToolBlock):  # OpenAI's item, with OpenAI's id
+        return str(block.item.get("id", ""))
     prefix = _CUSTOM_CALL_PREFIX if envelope.is_custom_call(block) else _ITEM_PREFIXES[block.type]
     return f"{prefix}_{envelope.id.removeprefix('resp_')}_{index}"
 
@@ -440,8 +473,10 @@ def _item_id(block: Block, envelope: Envelope, index: int) -> str:
 def _output_item(block: Block, envelope: Envelope, index: int, status: str) -> dict[str, Any] | None:
     """A finished block as an output item; None for blocks no answer holds (images, tool results)."""
     if isinstance(block, TextBlock):
-        content = [_text_part(block.text)]
+        content = [_text_part(block.text, block.annotations)]
         return {"id": _item_id(block, envelope, index), "type": "message", "role": "assistant", "status": status, "content": content}
+    if isinstance(block, HostedToolBlock):
+        return block.item
     if envelope.is_custom_call(block):
         assert isinstance(block, ToolUseBlock)
         return _custom_tool_call(block, envelope, index, custom_tools.call_input(block))
@@ -460,8 +495,8 @@ def _output_item(block: Block, envelope: Envelope, index: int, status: str) -> d
     return None
 
 
-def _text_part(text: str) -> dict[str, Any]:
-    return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+def _text_part(text: str, annotations: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"type": "output_text", "text": text, "annotations": list(annotations or []), "logprobs": []}
 
 
 def _reasoning_part(text: str) -> dict[str, Any]:
@@ -528,6 +563,9 @@ class StreamEncoder:
     block's closing events wait for the event after its ``BlockStop``: a
     ``MessageDelta`` saying the answer was cut short there makes that item incomplete. A
     ``StreamError`` ends the stream with ``response.failed``, holding the items finished so far.
+    A built-in tool's item opens with OpenAI's item and its progress events pass through as they
+    came (``response.web_search_call.searching``…), with the item's id and this stream's numbers;
+    a text's annotations are ``response.output_text.annotation.added`` events.
     """
 
     def __init__(self, envelope: Envelope) -> None:
@@ -584,6 +622,8 @@ class StreamEncoder:
     def _block_start(self, event: BlockStart) -> bytes:
         index, block = event.index, event.block
         self._open.add(index)
+        if isinstance(block, HostedToolBlock):
+            return self._event("response.output_item.added", output_index=index, item=block.item)
         if self._envelope.is_custom_call(block):
             assert isinstance(block, ToolUseBlock)
             item = _custom_tool_call(block, self._envelope, index, "")
@@ -608,8 +648,19 @@ class StreamEncoder:
             out += self._delta(TextDelta(index, block.text))
         return out
 
-    def _delta(self, event: TextDelta | ThinkingDelta | ToolInputDelta) -> bytes:
+    def _delta(self, event: TextDelta | ThinkingDelta | ToolInputDelta | TextAnnotation | HostedToolProgress | HostedToolUpdate) -> bytes:
         fields = self._item_fields(event.index)
+        if isinstance(event, TextAnnotation):
+            block = self._answer.blocks[event.index]
+            assert isinstance(block, TextBlock) and block.annotations  # the accumulator has just added it
+            return self._event(
+                "response.output_text.annotation.added", **fields, content_index=0,
+                annotation_index=len(block.annotations) - 1, annotation=event.annotation,
+            )
+        if isinstance(event, HostedToolProgress):
+            return self._event(event.kind, **fields, **event.fields)
+        if isinstance(event, HostedToolUpdate):  # its item is sent whole by output_item.done
+            return b""
         if isinstance(event, TextDelta) and event.text:
             return self._event("response.output_text.delta", **fields, content_index=0, delta=event.text, logprobs=[])
         if isinstance(event, ThinkingDelta) and event.thinking:
@@ -632,12 +683,13 @@ class StreamEncoder:
             return b""
         block = self._answer.blocks[index]
         item = _output_item(block, self._envelope, index, status)
-        assert item is not None  # a streamed block is text, a tool call or thinking
+        assert item is not None  # a streamed block is text, a tool call, thinking or a built-in tool's item
         fields = self._item_fields(index)
         out = b""
         if isinstance(block, TextBlock):
             out += self._event("response.output_text.done", **fields, content_index=0, text=block.text, logprobs=[])
-            out += self._event("response.content_part.done", **fields, content_index=0, part=_text_part(block.text))
+            part = _text_part(block.text, block.annotations)
+            out += self._event("response.content_part.done", **fields, content_index=0, part=part)
         elif self._envelope.is_custom_call(block):
             if item["input"]:
                 out += self._event("response.custom_tool_call_input.delta", **fields, delta=item["input"])

@@ -20,11 +20,24 @@ from typing import NamedTuple
 
 from trooper.client_context import without_client_context
 from trooper.conversation import Message, TextBlock, ToolResultBlock, ToolUseBlock
-from trooper.memory.lexicon import AMBIGUOUS, TECHNOLOGIES
-from trooper.memory.sitrep import agent_steps, cues
+from trooper.memory.sitrep import agent_steps, cues, entity_ranker
 from trooper.memory.sitrep.agent_steps import MAX_ITEM_WORDS
-from trooper.memory.sitrep.entities import extract_entities, extract_errors
-from trooper.memory.sitrep.intent import read_intent, read_refinement
+from trooper.memory.sitrep.entities import command_names, extract_entities, extract_errors, quoted_phrases
+from trooper.memory.sitrep.entity_ranker import (
+    ASSISTANT,
+    COMMAND,
+    DONE_TURN,
+    FAILED_RESULT,
+    FIRST_USER_TURN,
+    PROBLEM_TURN,
+    QUOTED,
+    TOOL_INPUT,
+    TOOL_OUTPUT,
+    USER,
+    EntityRanker,
+)
+from trooper.memory.sitrep.intent_choice import IntentChooser
+from trooper.memory.sitrep.intent_choice import clear_cache as _clear_intent_cache
 from trooper.memory.sitrep.items import (
     TEXT_SOURCES,
     Candidate,
@@ -38,7 +51,6 @@ from trooper.memory.sitrep.items import (
     shipped_selector,
     text_features,
 )
-from trooper.memory.sitrep.ranking import Ranking
 from trooper.memory.tokens import count_tokens
 
 HEAD_CHARS = 1000
@@ -65,8 +77,6 @@ _STOPWORDS = frozenset(
     fail fails failed failing bug broken wrong again still there""".split()
 )
 _ANSWER_MIN_CHARS = 40
-#: User turns a guessed intent (no request, no question) waits for one that asks for something.
-_GUESS_TURNS = 3
 #: Turn texts whose reading is kept: a text read before (a history the server rebuilds after a
 #: branch, "ok", a repeated tool command or output) then costs one look-up. Texts are windowed,
 #: so an entry holds at most ~1.4k characters.
@@ -101,9 +111,6 @@ _SUBJECT = re.compile(
     re.IGNORECASE,
 )
 _SIGN_OFF = re.compile(r"[\s,;:-]+(?:thx|thanks|thank you|ty|cheers|gotta go|lol)[\s!.]*$", re.IGNORECASE)
-_TECHNOLOGY_NAMES = frozenset(TECHNOLOGIES.values()) | frozenset(AMBIGUOUS.values())
-#: Entities shown at most: a SITREP names what matters, not every name it saw.
-MAX_ENTITIES = 8
 #: Names too generic to tell one session from another.
 _NOISE_ENTITIES = frozenset("github git sql exception error json http https".split())
 # Shapes that are never what a session is about: positional shell variables ("$1"), CSS pixel
@@ -206,13 +213,18 @@ class _TurnReading(NamedTuple):
     lead: str
     #: Its words (``cues.turn_words``), for the look-ups that rule out a change of intent.
     words: set[str] | None
+    #: ``PROBLEM_TURN`` / ``DONE_TURN`` when a sentence reports something open / done: the
+    #: context of the turn's entities.
+    context: int
 
 
 @lru_cache(maxsize=_CACHED_TEXTS)
 def _read(text: str, from_user: bool) -> _TurnReading:
     words = cues.turn_words(text.lower())
     turn = cues.read_turn(text, from_user, words)
-    return _TurnReading(tuple(map(_sentence, turn.readings)), tuple(extract_entities(text, words)), turn.lead, words)
+    readings = turn.readings
+    context = (PROBLEM_TURN if any(r.open for r in readings) else 0) | (DONE_TURN if any(r.done for r in readings) else 0)
+    return _TurnReading(tuple(map(_sentence, readings)), tuple(extract_entities(text, words)), turn.lead, words, context)
 
 
 @lru_cache(maxsize=_CACHED_TEXTS)
@@ -225,8 +237,8 @@ class Sitrep:
     """What a session is about and where it stands; ``to_dict`` is its JSON form."""
 
     intent: str = ""
-    #: 0..1, see ``docs/sitrep.md``: explicit intent 0.6 or first-clause guess 0.35, plus up to 0.3
-    #: for the intent's words recurring later, plus 0.1 when it names an entity, minus 0.15 a pivot.
+    #: 0..1, see ``docs/sitrep.md``: the intent model's probability, plus up to 0.3 for the
+    #: intent's words recurring later, plus 0.1 when it names an entity, minus 0.15 a change of task.
     confidence: float = 0.0
     entities: list[str] = field(default_factory=list)
     open_loops: list[str] = field(default_factory=list)
@@ -276,10 +288,11 @@ class SitrepBuilder:
 
     ``selector`` decides which candidate steps and loops are listed (the shipped models by
     default); with ``collect``, every candidate proposed is kept in ``candidates`` with its
-    features (what the models are trained on).
+    features (what the models are trained on). ``intent``: what chooses the intent (by default
+    with the shipped model).
     """
 
-    def __init__(self, selector: Selector | None = None, collect: bool = False) -> None:
+    def __init__(self, selector: Selector | None = None, collect: bool = False, intent: IntentChooser | None = None) -> None:
         self._selector = selector or shipped_selector()
         #: (field, item) → the candidate, when collecting.
         self.candidates: dict[tuple[Field, str], Candidate] | None = {} if collect else None
@@ -291,20 +304,14 @@ class SitrepBuilder:
         #: Candidates proposed in the current turn: a clause the cues read is not proposed again.
         self._proposed: set[tuple[Field, str]] = set()
         self._intent = ""
-        self._explicit = False
-        #: The intent is only a first turn's first clause (``IntentMatch.guess``).
-        self._guess = False
-        self._pivots = 0
+        self._chooser = intent or IntentChooser()
         self._intent_turn = -1
         self._intent_words: frozenset[str] = frozenset()
         #: Intent words seen in a turn after the intent was stated: kept per turn, so that
         #: ``add`` costs one turn's work and ``build`` none of the session's.
         self._supported: set[str] = set()
-        #: Entity → how many times it was named, each mention weighted by the entity's kind
-        #: (``_weight``): the most named rank first.
-        self._entities = Ranking()
-        #: The ranked entities as last built; None when a new mention may have changed them.
-        self._top: list[str] | None = None
+        #: Candidate names with how and where they were named, ranked by the learned model.
+        self._entities = EntityRanker()
         #: File name → the path it was last named by: a file is one entity however it is reached.
         self._paths: dict[str, str] = {}
         self._loops: list[_Loop] = []
@@ -342,6 +349,10 @@ class SitrepBuilder:
         #: User turns with text (tool results aside).
         self._user_turns = 0
 
+    def entity_candidates(self) -> list[tuple[str, tuple[str, ...]]]:
+        """Every candidate name with its features, first mentioned first: the entity ranker's training examples."""
+        return self._entities.records()
+
     def copy(self) -> SitrepBuilder:
         """An independent builder in this state: a request's new turns are folded into a copy."""
         return copy.deepcopy(self)
@@ -361,25 +372,28 @@ class SitrepBuilder:
         else:
             self._add_user(message, text, turn, with_tools)
         if turn:
+            role = ASSISTANT if message.role == "assistant" else USER | (FIRST_USER_TURN if self._user_turns == 1 else 0)
             for entity in turn.entities:
-                self._add_entity(entity, from_assistant=message.role == "assistant")
+                self._add_entity(entity, role | turn.context)
             if "`" in text:
                 for entity in _code_names(text):
-                    self._add_entity(entity)
+                    self._add_entity(entity, role | turn.context | QUOTED)
+                for entity in _phrases(text):
+                    if entity not in turn.entities:  # a name the rules read already
+                        self._add_entity(entity, role | turn.context | QUOTED)
             if 0 <= self._intent_turn < self._turns - 1 and len(self._supported) < len(self._intent_words):
                 lowered = text.lower()
                 self._supported.update(w for w in self._intent_words - self._supported if w in lowered)
             self._previous_lead = turn.lead
 
-    def _add_entity(self, entity: str, from_assistant: bool = False) -> None:
+    def _add_entity(self, entity: str, flags: int) -> None:
+        """One mention of a candidate name, read in the roles and contexts of ``flags``."""
         if len(entity) < 2 or entity.lower() in _NOISE_ENTITIES or _NOISE_SHAPE.fullmatch(entity):
             return
-        if from_assistant and entity[:1] in _QUANTITY_STARTS:
+        if flags & ASSISTANT and entity[:1] in _QUANTITY_STARTS:
             return  # sizes and durations an assistant mentions in passing matter to nobody
         if entity.startswith("/"):
             entity = _project_path(entity)
-            if not entity:
-                return
         if "/" in entity:
             entity = _LINE_SUFFIX.sub("", entity)  # "app/orders.py:27" is app/orders.py
             name = entity.rsplit("/", 1)[-1]
@@ -388,15 +402,10 @@ class SitrepBuilder:
                 entity = min(known, entity, key=len)  # one file named from two roots: the shorter name
                 if known != entity and known in self._entities:
                     self._entities.rename(known, entity)
-                    self._top = None
             self._paths[name] = entity
         elif entity in self._paths:
             return  # a bare file name repeating a path already known
-        count = self._entities.add(entity, _weight(entity))
-        top = self._top
-        if top is not None and (len(top) < MAX_ENTITIES or entity in top or count >= self._entities[top[-1]]):
-            # A tie can change the ranking too (the name seen first wins it): computed again at the next build.
-            self._top = None
+        self._entities.mention(entity, flags)
 
     # ------------------------------------------------------------ per role
 
@@ -406,22 +415,10 @@ class SitrepBuilder:
         if not turn:
             return
         self._user_turns += 1
-        # "hey" / "the demo went well" / "any ideas for a team dinner place?": a first turn that
-        # asks nothing leaves the intent to the first request of the next turns
-        refined = read_refinement(text, turn.words) if self._intent else None
-        guessed = self._guess and self._user_turns <= _GUESS_TURNS and not refined
-        found = read_intent(text) if not self._intent or guessed else None
-        if found and (found.explicit or not self._intent):
-            self._intent, self._explicit, self._intent_turn = found.text, found.explicit, self._turns - 1
-            self._guess = found.guess
-            self._intent_words = keywords(found.text)
-        elif self._intent:
-            if refined and refined != self._intent:
-                self._intent, self._explicit, self._intent_turn = refined, True, self._turns - 1
-                self._guess = False
-                self._intent_words = keywords(refined)
-                self._supported = set()  # support for the new intent counts from here on
-                self._pivots += 1
+        if self._chooser.add(text, turn.words) and self._chooser.text != self._intent:
+            self._intent, self._intent_turn = self._chooser.text, self._turns - 1
+            self._intent_words = keywords(self._intent)
+            self._supported = set()  # support for the new intent counts from here on
         self._read_sentences(turn, from_user=True)
         for item, sentence, where in _report_clauses(text, True):
             if _REQUEST_START.match(sentence.lower()):
@@ -441,7 +438,11 @@ class SitrepBuilder:
             for value in use.input.values():
                 if isinstance(value, str) and len(value) <= 200:
                     for entity in _entities(value):
-                        self._add_entity(entity)
+                        self._add_entity(entity, TOOL_INPUT)
+            command = agent_steps.command_of(use.name, use.input)
+            if command:
+                for entity in _commands(command):
+                    self._add_entity(entity, TOOL_INPUT | COMMAND)
         if len(text) >= _ANSWER_MIN_CHARS:
             self._questions.clear()  # a substantive reply answers what the user asked before it
         if turn:
@@ -464,11 +465,12 @@ class SitrepBuilder:
     def _add_tool_result(self, result: ToolResultBlock) -> None:
         use = self._tool_calls.get(result.tool_use_id)
         output = _window(result.text())
+        outcome = agent_steps.read_tool_call(use.name, use.input, output, result.is_error) if use is not None else None
+        failed = FAILED_RESULT if result.is_error or (outcome is not None and outcome.kind == "open") else 0
         for error in extract_errors(output):
-            self._add_entity(error)
+            self._add_entity(error, TOOL_OUTPUT | failed)
         if use is None:
             return
-        outcome = agent_steps.read_tool_call(use.name, use.input, output, result.is_error)
         self._track_git(agent_steps.command_of(use.name, use.input), outcome, output, result.is_error)
         if outcome is None and result.is_error:
             first_line = next((line.strip() for line in output.splitlines() if line.strip()), "")
@@ -648,7 +650,7 @@ class SitrepBuilder:
     def _confidence(self, entities: list[str]) -> float:
         if not self._intent:
             return 0.0
-        inputs = (self._intent, self._explicit, self._pivots, len(self._supported), entities)
+        inputs = (self._intent, self._chooser.probability, self._chooser.changes, len(self._supported), entities)
         if self._built_confidence[0] != inputs:
             self._built_confidence = (inputs, self._score(entities))
         return self._built_confidence[1]
@@ -657,7 +659,7 @@ class SitrepBuilder:
         words = self._intent_words
         support = len(self._supported) / len(words) if words else 0.0
         names_entity = any(e.lower() in self._intent for e in entities)
-        score = (0.6 if self._explicit else 0.35) + 0.3 * support + 0.1 * names_entity - 0.15 * self._pivots
+        score = self._chooser.probability + 0.3 * support + 0.1 * names_entity - 0.15 * self._chooser.changes
         return round(min(1.0, max(0.0, score)), 2)
 
     def _git_loops(self) -> list[str]:
@@ -687,9 +689,7 @@ class SitrepBuilder:
         loops += [question for question, listed in self._questions if listed]
         for kind, item in self._latest:  # the latest turn's candidates the FINAL weight lists
             (steps if kind == "completed_steps" else loops).append(item)
-        if self._top is None:
-            self._top = self._entities.top(MAX_ENTITIES)
-        entities = list(self._top)
+        entities = self._entities.top()
         return Sitrep(
             intent=self._intent,
             confidence=self._confidence(entities),
@@ -717,6 +717,19 @@ def _code_names(text: str) -> tuple[str, ...]:
     return tuple(
         name for name in _CODE_SPAN.findall(text) if (_CODE_NAME.fullmatch(name) or "/" in name) and not _CALL_WITH_ARGUMENTS.search(name)
     )
+
+
+@lru_cache(maxsize=_CACHED_TEXTS)
+def _phrases(text: str) -> tuple[str, ...]:
+    """Other quoted spans of a turn (commands, flags, phrases, short paths), not read as names
+    otherwise; not expressions (`len(b.buf)`)."""
+    named = _code_names(text)
+    return tuple(phrase for phrase in quoted_phrases(text) if phrase not in named and not _CALL_WITH_ARGUMENTS.search(phrase))
+
+
+@lru_cache(maxsize=_CACHED_TEXTS)
+def _commands(command: str) -> tuple[str, ...]:
+    return tuple(command_names(command))
 
 
 # A list item of a report: "- `app/routers/items.py`: offset is now (page - 1) * size", "2. Added …".
@@ -819,40 +832,14 @@ def _retells(keys: frozenset[str], step_keys: frozenset[str]) -> bool:
     return len(keys & step_keys) * 2 >= min(len(keys), len(step_keys))
 
 
-# What a mention of each kind of entity weighs in the ranking. Errors, files and technologies
-# are what a person summarising a session names; code names and quantities are named in passing
-# far more often than they matter (the share of each kind that a person listed, on the dev split).
-_KIND_WEIGHTS = {"error": 1.5, "file": 1.3, "technology": 1.2, "env": 1.0, "code": 0.8, "quantity": 0.7}
-_ERROR_SHAPE = re.compile(r".*(?:Error|Exception)|HTTP \d{3}|exit (?:code|status) \d+|[A-Z]{1,4}-?\d{3,5}|E[A-Z]{3,}|SIG[A-Z]+")
-_ENV_SHAPE = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
-_FILE_SHAPE = re.compile(r".*/.*|.*\.[A-Za-z]{1,5}|Dockerfile|Makefile")
-
-
-@lru_cache(maxsize=_CACHED_TEXTS)
-def _weight(entity: str) -> float:
-    if entity in _TECHNOLOGY_NAMES:
-        kind = "technology"
-    elif _ERROR_SHAPE.fullmatch(entity):
-        kind = "error"
-    elif entity[:1].isdigit() or entity[:1] == "$":
-        kind = "quantity"
-    elif _ENV_SHAPE.fullmatch(entity):
-        kind = "env"
-    elif "(" not in entity and _FILE_SHAPE.fullmatch(entity):
-        kind = "file"
-    else:
-        kind = "code"
-    return _KIND_WEIGHTS[kind]
-
-
 def _project_path(path: str) -> str:
     """An absolute path as the project names it: ``/home/maya/src/api/app/main.py`` → ``app/main.py``.
 
-    A directory (no file name with an extension) is left out: tools list them, people rarely care.
+    A directory or a URL route (no file name with an extension) is kept as written: ``/api/export``.
     """
     name = path.rsplit("/", 1)[-1]
     if "." not in name.strip("."):
-        return ""
+        return path
     match = _HOME_PREFIX.match(path)
     if not match:
         return path
@@ -920,5 +907,10 @@ def _render(sitrep: Sitrep, intent: str, limits: dict[str, int]) -> str:
 
 def clear_cache() -> None:
     """Forget the readings kept of earlier texts: benchmarks start each round cold with it."""
-    for cached in (_read, _entities, _stem, _code_names, keywords, _wrap_up_items, _report_clauses, _references, _weight, candidate_features, text_features, sentence_features, deferred):
+    for cached in (
+        _read, _entities, _stem, _code_names, keywords, _wrap_up_items, _phrases, _commands,
+        _report_clauses, _references, candidate_features, text_features, sentence_features, deferred,
+    ):
         cached.cache_clear()
+    entity_ranker.clear_cache()
+    _clear_intent_cache()

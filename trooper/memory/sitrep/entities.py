@@ -73,6 +73,10 @@ _MAGNITUDES = ("", "k", "K", "M")
 _NON_ASCII_RUN = re.compile(r"[^\x00-\x7f°µ]+")
 _FILE = re.compile(r"(?:\.{0,2}/|~/)?(?:[\w.-]+/)*[\w-][\w.-]*\.(\w+)", re.ASCII)
 _PATH = re.compile(r"(?:\./|~/|/)(?:[\w.-]+/)+[\w-]+(?:\.[\w-]+)*", re.ASCII)
+# A URL route or a directory written alone: "/healthz", "/docs" (longer paths are ``_PATH``).
+_ROUTE = re.compile(r"/[A-Za-z][\w-]{1,40}", re.ASCII)
+# A command's long option, as people name it: "--dry-run", "--max-warnings=0".
+_LONG_FLAG = re.compile(r"--[a-z][a-z0-9-]+(?:=\S+)?", re.ASCII)
 _ENV = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?|([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)", re.ASCII)
 _IDENTIFIER = re.compile(r"[A-Z][A-Za-z0-9]*", re.ASCII)
 # Names from code: camelCase and PascalCase with two humps or more (``useEffect``, ``ClientSession``),
@@ -130,10 +134,17 @@ def _http_status(token: str, raw: str, previous: str, following: list[str]) -> s
     if not (len(token) == 3 and token.isdigit() and token[0] in "2345"):
         return None
     after = following[0] if following else ""
-    if after in _STATUS_WORDS:
-        return f"HTTP {token}"
     if previous.lower() in _HTTP_NAMING:
         return f"HTTP {token}"
+    if after in _STATUS_WORDS:  # "502 Bad Gateway": named as written, its reason phrase along
+        reason = []
+        for word in following:
+            if not word[:1].isupper():
+                break
+            reason.append(word.rstrip(_TRAILING))
+            if word[-1] in _TRAILING:
+                break
+        return f"{token} {' '.join(reason)}"
     ends_clause = raw != token or not after or not after[0].isalnum()
     return f"HTTP {token}" if previous.lower() in _HTTP_BEFORE and ends_clause else None
 
@@ -143,7 +154,7 @@ def _file(token: str) -> str | None:
         return token
     if token.rsplit(".", 1)[-1].lower() in _EXTENSIONS and _FILE.fullmatch(token) and token.lower() not in TECHNOLOGIES:
         return token
-    return token if _PATH.fullmatch(token) else None
+    return token if _PATH.fullmatch(token) or _ROUTE.fullmatch(token) else None
 
 
 def _env(token: str) -> str | None:
@@ -182,9 +193,11 @@ def _shapes(tokens: list[str], errors_only: bool) -> Iterator[str]:
         if not errors_only and found is None:
             if token[0].isdigit() or token[0] == "$":
                 previous = tokens[index - 1] if index else ""
-                found = _http_status(token, raw, previous, following) or _quantity(token, following)
+                found = _http_status(token, raw, previous, tokens[index + 1 : index + 4]) or _quantity(token, following)
             if found is None and ("/" in token or "." in token or token in _NAMED_FILES):
                 found = _file(token)
+            if found is None and token[:2] == "--" and _LONG_FLAG.fullmatch(token):
+                found = token
             if found is None and ("_" in token or token[0] == "$"):
                 found = _env(token) or (token if _SNAKE_IDENTIFIER.fullmatch(token) else None)
         if found:
@@ -279,3 +292,44 @@ def extract_entities(text: str, words: set[str] | None = None) -> list[str]:
         found.update(dict.fromkeys(extract_errors(text)))
     found.update(dict.fromkeys(_shapes(tokens, errors_only=False)))
     return list(found)
+
+
+# Commands: the program a shell command runs and its subcommand ("go vet", "cargo clippy",
+# "terraform validate"), read from a tool call's command line. Shell plumbing names nothing.
+_SHELL_PLUMBING = frozenset(
+    """cd ls cat echo grep rg sed awk head tail find rm mkdir cp mv touch chmod chown pwd wc sort uniq xargs tee
+    true false test env export set source sleep which less more diff tr cut printf time timeout sudo git""".split()
+)
+#: Wrappers whose next word is the program that runs: "npx vitest", "uv run pytest", "python -m mypy".
+_RUNNERS = frozenset("npx pnpx bunx exec run uv poetry pipenv bundle python python3 -m nohup".split())
+_COMMAND_SEPARATORS = re.compile(r"\s*(?:&&|\|\||;|\|)\s*")
+_PROGRAM = re.compile(r"[a-z][a-z0-9_.+-]*", re.ASCII)
+_SUBCOMMAND = re.compile(r"[a-z][a-z-]*[a-z]", re.ASCII)
+
+
+def command_names(command: str) -> list[str]:
+    """Programs a command line runs, each with its subcommand when it has one: ``kubectl``,
+    ``kubectl rollout``; not the shell's plumbing (``cd``, ``grep``…) nor ``git``."""
+    names: dict[str, None] = {}
+    for part in _COMMAND_SEPARATORS.split(command):
+        words = part.split()
+        while words and (words[0] in _RUNNERS or "=" in words[0]):  # wrappers, "FOO=1 pytest"
+            words = words[1:]
+        if not words:
+            continue
+        program = words[0].rsplit("/", 1)[-1]
+        if program in _SHELL_PLUMBING or not _PROGRAM.fullmatch(program):
+            continue
+        names[TECHNOLOGIES.get(program, program)] = None
+        if len(words) > 1 and _SUBCOMMAND.fullmatch(words[1]):
+            names[f"{program} {words[1]}"] = None
+    return list(names)
+
+
+# A phrase a person quotes as code: `go vet`, `set -euo pipefail`, `--dry-run`, `/healthz`.
+_QUOTED = re.compile(r"`([^`\n]{2,40})`")
+
+
+def quoted_phrases(text: str) -> list[str]:
+    """What a text quotes as code that no other rule reads: commands, flags, phrases, short paths."""
+    return [span.strip() for span in _QUOTED.findall(text) if span.strip() and not span.strip().isdigit()]

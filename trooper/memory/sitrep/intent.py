@@ -1,8 +1,14 @@
-"""The session's intent: what the user set out to do, in their own words.
+"""The statements of a goal a user turn offers, for the intent model to choose from.
 
-Taken from the first substantive user turn ("i am building a postgres connection pool in go" →
-``building a postgres connection pool in go``) and replaced when a later user turn announces a
-change of plan ("actually, now i want to …").
+A turn is read sentence by sentence in the user's own words (pasted code and logs aside): each
+sentence offers itself whole, its request or question cut from the request's verb on ("hi! so
+i've been on this for a while and can you set up a pool with timeouts" → ``set up a pool with
+timeouts``), that request beside the problem the turn reports or the sentence before it, what the
+user is doing ("building a postgres connection pool in go") and the problem it reports. Each
+candidate carries shape features only (its kind, its place, its length, a question mark, the
+request's form, a preamble before it, a greeting, a paste, a change of task before it);
+``intent_choice`` scores them. The phrase patterns below are the multilingual lexicon the
+features come from.
 """
 
 from __future__ import annotations
@@ -64,7 +70,7 @@ _ACTIVITY = re.compile(
 # as a request or a problem.
 _REFINEMENT = re.compile(
     r"(?:(?:^|[.!?,;:]\s*|\b(?:oh|ok|okay|hmm|but|so|wait)\s+)actually\b)"  # not "what we actually want"
-    r"|\b(?:instead|scratch that|pivot|switching to|forget (?:that|the)|on second thought|"
+    r"|\b(?:instead(?! of\b)|scratch that|pivot|switching to|forget (?:that|the)|on second thought|"
     r"different approach|(?<!for )now i (?:want|need)|(?<!for )now we (?:want|need)|while i'm (?:here|at it)|"
     r"while we're at it)\b"
 )
@@ -74,12 +80,6 @@ _NEW_TASK = re.compile(
     r"different (?:question|thing|topic)|unrelated|(?:one|another) more thing|another (?:thing|question|task)|"
     r"switching gears|moving on|separate (?:issue|question|thing)|other thing|totally different|"
     r"otra cosa|otra pregunta|autre chose|autre question|andere frage|noch (?:was|etwas)|outra coisa|outra pergunta)\b"
-)
-_REFINED = re.compile(
-    rf"""\b(?:(?:i|we)\s+(?:now\s+)?(?:want|need|would\s+like|'d\s+like)\s+to\s+(?P<wish>.*)
-    |(?:i\s+am|i'm|we\s+are|we're)\s+(?:now\s+)?(?P<activity>(?:{_ACTIVITIES})\b.*)
-    |(?:goal|plan|task)\s+is\s+(?:now\s+)?to\s+(?P<goal>.*))""",
-    re.VERBOSE,
 )
 _REFINEMENT_TRIGGERS = derive_triggers([_REFINEMENT.pattern, _NEW_TASK.pattern])
 #: The part of a turn read for its intent. A longer turn, cut there, may end in a trigger cut
@@ -92,38 +92,19 @@ _LEADING_NOISE = re.compile(
     r"^(?:(?:hi|hello|hey|ok|okay|so|well|yo|please|thanks|thank you|hola|hallo|bonjour|salut|olá|oi|ciao|moin|"
     r"servus|guten (?:morgen|tag)|buenos días|buenas)\b[\s,!.]*)+"
 )
-_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 _PRONOUN_OBJECT = frozenset("it this that them these those".split())
 #: Pronouns that stand for an object wherever they are ("that" may open a relative clause).
 _PRONOUNS = _PRONOUN_OBJECT - {"that"}
-MIN_WORDS = 5
 _WORD = re.compile(r"[\w'+#.%$/-]+")
 _TRYING = re.compile(r"^trying\s+to\s+")
 MAX_INTENT_WORDS = 20
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
-#: Sentences of the first turn a guess looks at for a problem before taking the first clause.
-_GUESS_SENTENCES = 4
-
-
-@dataclass
-class IntentMatch:
-    text: str
-    #: The turn said what it wants in so many words (not a fallback to its first sentence).
-    explicit: bool
-    #: Only the turn's first clause: a later turn that asks for something says more.
-    guess: bool = False
-
 
 def _clause(text: str) -> str:
     end = _CLAUSE_END.search(text)
     clause = text[: end.start()] if end else text
     words = _WORD.findall(clause)[:MAX_INTENT_WORDS]
     return " ".join(words).strip(" .,'-")
-
-
-def _substantive(text: str) -> bool:
-    """Long enough to state a purpose: five words, or six CJK characters."""
-    return len(text.split()) >= MIN_WORDS or len(_CJK.findall(text)) >= 6
 
 
 # What a user pastes rather than says: fenced code, and log, trace or code lines.
@@ -186,6 +167,8 @@ _TROUBLE = re.compile(
 
 
 def _troubled(sentence: str) -> bool:
+    if sentence.startswith(("don't ", "do not ")):  # "don't change the public api": a constraint
+        return is_problem(sentence)
     return is_problem(sentence) or bool(_TROUBLE.search(sentence))
 
 
@@ -221,76 +204,161 @@ def _asked(sentence: str) -> tuple[str, bool] | None:
     return None
 
 
-def read_intent(text: str) -> IntentMatch | None:
-    """The intent a user turn states, a weaker guess from its first clause, or ``None``.
+def _bucket(count: int, edges: tuple[int, ...]) -> str:
+    """``count`` as the first edge it does not pass ("<=3", "<=12", ">20"): lengths as shapes."""
+    return next((f"<={edge}" for edge in edges if count <= edge), f">{edges[-1]}")
 
-    Read sentence by sentence, pasted code and logs aside: the first request or question is the
-    intent; one too vague to name its object ("fix it pls", "any idea what's going on?") is
-    read beside the problem the turn reports, or its opening. Without a request, what the user
-    is doing ("i'm building …"), then the problem reported (``fix: <the problem>``), then the
-    first clause.
+
+@dataclass(frozen=True)
+class Candidate:
+    """One way of stating a turn's goal, with the shape features the intent model weighs."""
+
+    text: str
+    #: ``kind=…`` (request, question, activity, problem, the sentence whole…), where it sits in
+    #: the turn, its length, what the turn around it looks like: never the words themselves.
+    features: tuple[str, ...]
+    #: Read in or after a phrase that changes the task ("different thing:", "actually … instead").
+    changes_task: bool = False
+
+
+#: Sentences of a turn read for candidates: the goal is stated early.
+_CANDIDATE_SENTENCES = 8
+#: Sentences read from a later turn's change of task on: the new task is said right after it.
+_CHANGE_SENTENCES = 3
+_WORD_EDGES = (3, 6, 12, 20)
+#: Sentence features also crossed with the candidate's kind: whether a request names its object
+#: tells a request apart from the sentence whole, not from a problem.
+_CROSSED = ("vague", "named", "preamble", "question", "troubled")
+_SHAPES = (
+    ("path", re.compile(r"[\w-]/[\w.-]|\.(?:py|go|rs|ts|tsx|js|java|rb|cs|yml|yaml|json|toml|sh|sql|tf)\b")),
+    ("code", re.compile(r"`|\w_\w|[a-z][A-Z]|\(\)")),
+    ("digit", re.compile(r"\d")),
+)
+
+
+def _sentence_candidates(sentence: str, problem: str | None, earlier: list[str], shared: list[str]) -> list[tuple[str, list[str]]]:
+    """What one sentence offers as the goal, each with its features: the sentence whole (its
+    request first when a preamble leads to it), its request or question (cut from the request's
+    verb on: the preamble dropped), alone or beside the problem the turn reports or the sentence
+    before it (``earlier``: the sentences of the task before this one), what the user is doing,
+    the problem itself."""
+    features = shared + [f"words{_bucket(len(sentence.split()), _WORD_EDGES)}"]
+    features += [name for name, shape in _SHAPES if shape.search(sentence)]
+    troubled = _troubled(sentence)
+    if troubled:
+        features.append("troubled")
+    question = sentence.endswith(("?", "？"))
+    if question:
+        features.append("question")
+    whole = _context(" ".join(_WORD.findall(sentence)[:MAX_INTENT_WORDS]))
+    found: list[tuple[str, list[str]]] = [(whole, ["kind=whole"])]
+    request = _REQUEST.search(sentence)
+    asked = ""
+    if request:
+        asked = _TRYING.sub("", _clause(next(group for group in request.groups() if group is not None)))
+        preamble = _WORD.findall(sentence[: request.start()])
+        features += [f"request={request.lastgroup}", f"preamble{_bucket(len(preamble), (0, 3, 8))}"]
+        if len(preamble) >= 3:  # the sentence whole, the request first: the goal in the first words
+            found[0] = (f"{' '.join(asked.split()[:12])}: {_context(' '.join(preamble))}", ["kind=request+preamble"])
+    elif question:
+        asked = _context(sentence)
+    if asked:
+        kind = "request" if request else "question"
+        features.append("vague" if _vague(asked) else "named")
+        found.append((asked, [f"kind={kind}"]))
+        head = " ".join(asked.split()[:12])
+        contexts = (("problem", problem if problem != sentence else None), ("opening", earlier[0] if earlier else None),
+                    ("previous", earlier[-1] if earlier else None))
+        for name, context in contexts:
+            if context and len(context.split()) >= 3:
+                found.append((f"{head}: {_context(context)}", [f"kind={kind}+{name}"]))
+    activity = _ACTIVITY.search(sentence)
+    if activity:
+        clause = _TRYING.sub("", _clause(next(group for group in activity.groups() if group is not None)))
+        vague = len(set(clause.split()) - _PRONOUN_OBJECT) < 2 or bool(_PRONOUN_OBJECT.intersection(clause.split()[1:2]))
+        found.append((clause, ["kind=activity", "activity_vague" if vague else "activity_named"]))
+    if troubled:
+        found.append(("fix: " + whole, ["kind=problem"]))
+    crossed = [feature for feature in features if feature.startswith(_CROSSED)]
+    return [
+        (text, [*features, *marks, *_text_shape(text), *(f"{marks[0]}&{feature}" for feature in crossed + marks[1:])])
+        for text, marks in found
+        if len(text.split()) >= 2
+    ]
+
+
+def _text_shape(text: str) -> list[str]:
+    """How much the candidate itself says: its length and how many of its words name something."""
+    words = text.split()
+    content = len(set(words) - _EMPTY_WORDS)
+    return [f"text{_bucket(len(words), _WORD_EDGES)}", f"content{_bucket(content, (1, 3, 6))}"]
+
+
+def _changes_task(sentence: str) -> re.Match[str] | None:
+    return _NEW_TASK.search(sentence) or _REFINEMENT.search(sentence)
+
+
+def read_candidates(text: str, changes_only: bool = False) -> tuple[Candidate, ...]:
+    """Every statement of a goal a user turn offers (``Candidate``), in the order it says them.
+
+    Read sentence by sentence in what the user wrote themselves (pasted code and logs aside, but
+    a paste's error line kept, greetings dropped); what follows a phrase that changes the task
+    ("different thing:", "actually", "instead") is marked so. ``changes_only``: only from the
+    first such phrase on (a later turn offers a goal only by changing the task).
     """
     prose = _prose(text[: _READ_CHARS * 2])
-    sentences = [_LEADING_NOISE.sub("", " ".join(part.lower().split())) for part in _SENTENCE.split(prose)]
-    sentences = [sentence for sentence in sentences if sentence][:_GUESS_SENTENCES * 2]
+    raw = [" ".join(part.lower().split()) for part in _SENTENCE.split(prose)]
+    raw = [sentence for sentence in raw if sentence]
+    stripped = [_LEADING_NOISE.sub("", sentence) for sentence in raw]
+    sentences = [sentence for sentence in stripped if sentence][:_CANDIDATE_SENTENCES]
+    if changes_only:
+        start = next((i for i, s in enumerate(sentences) if _changes_task(s)), len(sentences))
+        sentences = sentences[start : start + _CHANGE_SENTENCES]
     if not sentences:
-        return None
+        return ()
+    shared = [f"sentences{_bucket(len(sentences), (1, 3))}"]
+    if stripped[0] != raw[0]:  # "hi!", "ok so", "hola": the turn opens on a greeting or filler
+        shared.append("greeted")
+    if len(prose) * 2 < min(len(text), _READ_CHARS * 2):
+        shared.append("pasted")
     problem = next((s for s in sentences if len(s.split()) >= 3 and _troubled(s) and not _REQUEST.match(s)), None)
+    candidates: dict[str, Candidate] = {}
+    changed = False
+    task: list[str] = []  # the sentences of the task read so far: a change of task starts anew
     for index, sentence in enumerate(sentences):
-        found = _asked(sentence)
-        if not found:
-            continue
-        asked, vague = found
-        if vague:
-            # "fix it and open a PR", "make it fast": the problem or the opening says what "it" is
-            context = problem if problem != sentence else None
-            context = context or (sentences[0] if index else "")
-            if len(context.split()) < 3:  # "nice. anything to watch out for?" names nothing
-                continue
-            asked = f"{asked}: {_context(context)}"
-        return IntentMatch(" ".join(asked.split()[: MAX_INTENT_WORDS + 6]), explicit=True)
-    lowered = " ".join(sentences)
-    match = _ACTIVITY.search(lowered)
-    if match:
-        clause = _TRYING.sub("", _clause(next(group for group in match.groups() if group is not None)))
-        if len(set(clause.split()) - _PRONOUN_OBJECT) >= 2 and not _PRONOUN_OBJECT.intersection(clause.split()[1:2]):
-            return IntentMatch(clause, explicit=True)  # not "debugging it, here is the log"
-    if not _substantive(lowered):
-        return None
-    if problem:  # "we get 502s from the ALB under load": the problem is what the user wants gone
-        return IntentMatch("fix: " + _context(problem), explicit=False)
-    clauses = [_clause(sentence) for sentence in sentences[:_GUESS_SENTENCES]]
-    clause = next((c for c in clauses if len(c.split()) >= 3), clauses[0])
-    return IntentMatch(clause, explicit=False, guess=True) if clause else None
+        place = [f"sentence={min(index, 3)}", *(["last"] if index == len(sentences) - 1 else []), *shared]
+        parts = [(sentence, place + (["after_change"] if changed else []))]
+        change = _changes_task(sentence)
+        if change:
+            kind = "new_task" if change.re is _NEW_TASK else "change"
+            rest = sentence[change.end() :].lstrip(" ,:;.-")
+            parts = [(sentence, place + [f"{kind}_sentence"])]
+            if len(rest.split()) >= 2:
+                parts.append((rest, place + [f"after_{kind}"]))
+        for part, features in parts:
+            moved = changed or part is not sentence or bool(change)
+            for found, marks in _sentence_candidates(part, problem, task, features):
+                candidates.setdefault(found, Candidate(found, tuple(marks), moved))
+        if change:
+            changed, task = True, [parts[-1][0]] if len(parts) > 1 else []
+        else:
+            task.append(sentence)
+    return tuple(candidates.values())
 
 
-def read_refinement(text: str, words: set[str] | None = None) -> str | None:
-    """A new intent announced by a later user turn, or ``None``.
+def may_change_task(text: str, words: set[str] | None = None) -> bool:
+    """Whether a later user turn may announce a change of task: only such a turn, after the
+    first few, is read for its intent.
 
     ``words``: the turn's words when known (``cues.turn_words``): without a trigger word of
     ``_REFINEMENT`` or ``_NEW_TASK`` among them, the turn announces nothing.
     """
     if words is not None and len(text) <= _READ_CHARS and words.isdisjoint(_REFINEMENT_TRIGGERS.words):
-        return None
+        return False
     if words is not None and len(text) > _READ_CHARS:
         # the part read, with its own words (the cut may make a trigger of a longer word's start)
         head = text[:_READ_CHARS].lower()
         if not _REFINEMENT_TRIGGERS.any_in_ascii(ascii_words(head), head):
-            return None
+            return False
     lowered = " ".join(text[:_READ_CHARS].lower().split())
-    new_task = _NEW_TASK.search(lowered)
-    if new_task:  # "different thing: the footer doesn't stick to the bottom"
-        found = read_intent(lowered[new_task.end() :].lstrip(" ,:;.-"))
-        if found:
-            return found.text
-    trigger = _REFINEMENT.search(lowered)
-    if not trigger:
-        return None
-    match = _REFINED.search(lowered) or _REQUEST.search(lowered)
-    if match:
-        clause = _clause(next(group for group in match.groups() if group is not None))
-        if len(clause.split()) >= 2:
-            return clause
-    # "while I'm here, the jest test for this component is flaky": a new problem is the new task
-    clause = _clause(lowered[trigger.end() :].lstrip(" ,:;-"))
-    return f"fix: {clause}" if len(clause.split()) >= 3 and is_problem(clause) else None
+    return bool(_NEW_TASK.search(lowered) or _REFINEMENT.search(lowered))

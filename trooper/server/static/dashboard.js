@@ -300,6 +300,12 @@ function blockNode(block, pendingMarkdown) {
     case "thinking":
       return el("div", { className: "block thinking" },
         el("details", {}, el("summary", { text: "Thinking" }), el("pre", { text: block.thinking || "" })));
+    case "hosted_tool": {  // an item of a built-in tool OpenAI ran (web_search_call…), as OpenAI sent it
+      const item = block.item || {};
+      return el("div", { className: "block tool-use" },
+        el("div", { className: "block-title", text: `Built-in tool · ${item.type || "?"}${item.status ? ` · ${item.status}` : ""}` }),
+        el("pre", { text: JSON.stringify(item.action ?? item, null, 2) }));
+    }
     case "image":
       return el("div", { className: "block muted", text: "[image — not shown]" });
     default:

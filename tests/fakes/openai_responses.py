@@ -1,0 +1,173 @@
+"""OpenAI's Responses API (``POST /v1/responses``) as ``FakeOpenAI`` also serves it.
+
+Trooper reaches it only for turns offering OpenAI's built-in tools. The fake runs its web search
+for real, in its way: when the request offers ``web_search`` (or ``web_search_preview``), its
+answer starts with a ``web_search_call`` item searching for the last user text, and the answer's
+text cites a page (a ``url_citation`` annotation over the whole text). Streamed, the search has
+its ``in_progress``/``searching``/``completed`` events. Function calls, reasoning (a summary),
+usage with cached and reasoning tokens, and the error event are OpenAI's shapes.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+import urllib.parse
+from typing import Any
+
+from tests.fakes.behaviours import Reply, word_chunks
+from tests.fakes.playback import Frame
+from tests.fakes.recording import RecordedRequest, count_tokens
+
+PATH = "/v1/responses"
+SEARCH_TOOLS = ("web_search", "web_search_preview")
+
+
+def _body(request: RecordedRequest) -> dict[str, Any]:
+    return request.json if isinstance(request.json, dict) else {}
+
+
+def _search_query(request: RecordedRequest) -> str | None:
+    """What the fake searches for: the last user text, when a search tool is offered."""
+    body = _body(request)
+    if not any(isinstance(t, dict) and t.get("type") in SEARCH_TOOLS for t in body.get("tools") or []):
+        return None
+    for item in reversed(body.get("input") or []):
+        if isinstance(item, dict) and item.get("role") == "user":
+            content = item.get("content")
+            if isinstance(content, str):
+                return content
+            return " ".join(p.get("text", "") for p in content or [] if isinstance(p, dict) and p.get("type") == "input_text")
+    return ""
+
+
+def citation_url(query: str) -> str:
+    return "https://search.example/result?" + urllib.parse.urlencode({"q": query})
+
+
+class ResponsesAnswer:
+    """One answer to one request: its items, built once so the stream and its final response agree."""
+
+    def __init__(self, reply: Reply, request: RecordedRequest, seen_prefixes: set[str]) -> None:
+        self.request = request
+        self.reply = reply
+        self.id = "resp_" + secrets.token_hex(24)
+        self.created_at = int(time.time())
+        self.query = _search_query(request)
+        self.chunks = reply.text_chunks(request) if reply.echo is None else word_chunks(self.query or "")
+        self.text = "".join(self.chunks)
+        self.items: list[dict[str, Any]] = []
+        if self.query is not None:
+            self.items.append({
+                "id": "ws_" + secrets.token_hex(24), "type": "web_search_call", "status": "completed",
+                "action": {"type": "search", "query": self.query},
+            })  # fmt: skip
+        if reply.thinking:
+            self.items.append({"id": "rs_" + secrets.token_hex(24), "type": "reasoning", "summary": [{"type": "summary_text", "text": reply.thinking}]})
+        if self.text or not reply.tool_calls:
+            self.items.append({
+                "id": "msg_" + secrets.token_hex(24), "type": "message", "role": "assistant", "status": "completed",
+                "content": [{"type": "output_text", "text": self.text, "annotations": self.annotations(), "logprobs": []}],
+            })  # fmt: skip
+        for call in reply.tool_calls:
+            self.items.append({
+                "id": "fc_" + secrets.token_hex(24), "type": "function_call", "status": "completed",
+                "call_id": call.id or "call_" + secrets.token_hex(12), "name": call.name, "arguments": call.arguments_json(),
+            })  # fmt: skip
+        self.usage = self._usage(seen_prefixes)
+
+    def annotations(self) -> list[dict[str, Any]]:
+        if self.query is None or not self.text:
+            return []
+        title = f"Result for {self.query}"
+        return [{"type": "url_citation", "start_index": 0, "end_index": len(self.text), "title": title, "url": citation_url(self.query)}]
+
+    def _usage(self, seen_prefixes: set[str]) -> dict[str, Any]:
+        """OpenAI's prompt caching, as the Chat Completions fake counts it: the longest run of
+        input items seen before, from 1,024 tokens, in steps of 128."""
+        body = _body(self.request)
+        items = body.get("input") if isinstance(body.get("input"), list) else []
+        head = json.dumps([body.get("instructions"), body.get("tools")])
+        prompt = count_tokens(head + json.dumps(items))
+        cached = 0
+        for end in range(1, len(items) + 1):
+            key = head + json.dumps(items[:end], sort_keys=True)
+            tokens = count_tokens(key)
+            if key in seen_prefixes and tokens >= 1024:
+                cached = tokens // 128 * 128
+            seen_prefixes.add(key)
+        reasoning = count_tokens(self.reply.thinking) if self.reply.thinking else 0
+        output = max(1, reasoning + count_tokens(self.text) + sum(count_tokens(c.name + c.arguments_json()) for c in self.reply.tool_calls))
+        return {
+            "input_tokens": prompt, "input_tokens_details": {"cached_tokens": min(cached, prompt)},
+            "output_tokens": output, "output_tokens_details": {"reasoning_tokens": reasoning},
+            "total_tokens": prompt + output,
+        }  # fmt: skip
+
+    def response(self, status: str, output: list[dict[str, Any]], usage: dict[str, Any] | None) -> dict[str, Any]:
+        body = _body(self.request)
+        incomplete = self.reply.stop_reason == "max_tokens" and status != "in_progress"
+        return {
+            "id": self.id, "object": "response", "created_at": self.created_at,
+            "status": "incomplete" if incomplete else status, "error": None,
+            "incomplete_details": {"reason": "max_output_tokens"} if incomplete else None,
+            "instructions": body.get("instructions"), "max_output_tokens": body.get("max_output_tokens"),
+            "model": body.get("model") or "unknown", "output": output, "parallel_tool_calls": body.get("parallel_tool_calls", True),
+            "previous_response_id": None, "reasoning": body.get("reasoning"), "store": body.get("store", True),
+            "temperature": body.get("temperature"), "text": {"format": {"type": "text"}},
+            "tool_choice": body.get("tool_choice", "auto"), "tools": body.get("tools") or [], "top_p": body.get("top_p"),
+            "truncation": "disabled", "usage": usage, "user": None, "metadata": {},
+        }  # fmt: skip
+
+    def complete_body(self) -> dict[str, Any]:
+        return self.response("completed", self.items, self.usage)
+
+    def frames(self) -> list[Frame]:
+        """The stream: every event numbered, the text and argument pieces content frames."""
+        sequence = iter(range(1_000_000))
+        frames: list[Frame] = []
+
+        def event(kind: str, content: bool = False, terminator: bool = False, **fields: Any) -> None:
+            payload = {"type": kind, "sequence_number": next(sequence), **fields}
+            frames.append(Frame(f"event: {kind}\ndata: {json.dumps(payload)}\n\n".encode(), content=content, terminator=terminator))
+
+        started = self.response("in_progress", [], None)
+        event("response.created", response=started)
+        event("response.in_progress", response=started)
+        for index, item in enumerate(self.items):
+            place = {"item_id": item["id"], "output_index": index}
+            kind = item["type"]
+            if kind == "web_search_call":
+                event("response.output_item.added", output_index=index, item={**item, "status": "in_progress"})
+                for step in ("in_progress", "searching", "completed"):
+                    event(f"response.web_search_call.{step}", content=step == "searching", **place)
+            elif kind == "reasoning":
+                event("response.output_item.added", output_index=index, item={**item, "summary": []})
+                summary = item["summary"][0]["text"]
+                part = {"type": "summary_text", "text": ""}
+                event("response.reasoning_summary_part.added", **place, summary_index=0, part=part)
+                for piece in word_chunks(summary):
+                    event("response.reasoning_summary_text.delta", content=True, **place, summary_index=0, delta=piece)
+                event("response.reasoning_summary_text.done", **place, summary_index=0, text=summary)
+                event("response.reasoning_summary_part.done", **place, summary_index=0, part={**part, "text": summary})
+            elif kind == "message":
+                event("response.output_item.added", output_index=index, item={**item, "status": "in_progress", "content": []})
+                event("response.content_part.added", **place, content_index=0, part={"type": "output_text", "text": "", "annotations": [], "logprobs": []})
+                for piece in self.chunks:
+                    event("response.output_text.delta", content=True, **place, content_index=0, delta=piece, logprobs=[])
+                for position, annotation in enumerate(item["content"][0]["annotations"]):
+                    event("response.output_text.annotation.added", **place, content_index=0, annotation_index=position, annotation=annotation)
+                event("response.output_text.done", **place, content_index=0, text=self.text, logprobs=[])
+                event("response.content_part.done", **place, content_index=0, part=item["content"][0])
+            else:
+                call = next(c for c in self.reply.tool_calls if c.name == item["name"])
+                event("response.output_item.added", output_index=index, item={**item, "status": "in_progress", "arguments": ""})
+                for piece in call.argument_fragments():
+                    event("response.function_call_arguments.delta", content=True, **place, delta=piece)
+                event("response.function_call_arguments.done", **place, arguments=item["arguments"])
+            event("response.output_item.done", output_index=index, item=item)
+        final = self.response("completed", self.items, self.usage)
+        event("response.incomplete" if final["status"] == "incomplete" else "response.completed", terminator=True, response=final)
+        return frames
+

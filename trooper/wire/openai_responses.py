@@ -1,0 +1,388 @@
+"""OpenAI's Responses API as an upstream (``POST {base}/v1/responses``): the codec of the turns
+only OpenAI can answer, those offering its built-in tools (web search, file search, code
+interpreter…; see ``routing/builtin_tools.py``). Every other OpenAI turn goes by Chat Completions.
+
+The request: the system prompt is ``instructions``; each message becomes input items (user text
+and images as a user message, an assistant's text as an assistant message, tool calls as
+``function_call`` items, tool results as ``function_call_output`` items, built-in tool items
+verbatim). Thinking is left out: another model's means nothing to OpenAI, and OpenAI's own comes
+back as a summary only. Function tools (custom tools among them, in their canonical form as for
+every upstream) go with ``strict: false`` (the Responses API's default is strict), the built-in
+tools verbatim. ``store`` is false: Trooper keeps the conversation and sends it whole.
+
+The answer: a ``message`` item's ``output_text`` parts are text blocks with their annotations
+(``url_citation``…), a ``refusal`` part a text block (stop reason ``refusal``), ``function_call``
+a tool call, ``reasoning`` a thinking block holding its summary (none when it has none), and every other item a
+``HostedToolBlock``, verbatim. In a stream, the events of those items pass through as
+``HostedToolProgress`` (their type and fields), and their ``output_item.done`` gives the item's
+final state (``HostedToolUpdate``).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from typing import Any
+
+from trooper import json_text
+from trooper.conversation import (
+    Block,
+    BlockStart,
+    BlockStop,
+    HostedToolBlock,
+    HostedToolProgress,
+    HostedToolUpdate,
+    ImageBlock,
+    Message,
+    MessageDelta,
+    MessageStart,
+    MessageStop,
+    Request,
+    Response,
+    StopReason,
+    StreamEvent,
+    TextAnnotation,
+    TextBlock,
+    TextDelta,
+    ThinkingBlock,
+    ThinkingDelta,
+    ToolInputDelta,
+    ToolResultBlock,
+    ToolUseBlock,
+    Usage,
+    derive_stop_reason,
+)
+from trooper.wire import openai
+from trooper.wire.errors import UnterminatedStream, UpstreamStreamError, WireError
+from trooper.wire.sse import SSEParser
+
+#: Output items the canonical model has blocks of; every other item is a built-in tool's.
+_OWN_ITEMS = ("message", "function_call", "reasoning")
+#: Fields of a stream event that say where it belongs, renumbered by whoever passes it on.
+_PLACE_FIELDS = ("type", "sequence_number", "output_index", "item_id")
+
+decode_error = openai.decode_error
+
+
+# ---------------------------------------------------------------- request
+
+
+def encode_request(request: Request, model: str, *, stream: bool) -> dict[str, Any]:
+    """The body for ``POST .../v1/responses``."""
+    body: dict[str, Any] = {"model": model, "input": [item for m in request.messages for item in _input_items(m)]}
+    if request.system:
+        body["instructions"] = request.system
+    tools = [
+        {"type": "function", "name": t.name, "description": t.description, "parameters": t.input_schema, "strict": False}
+        for t in request.tools
+    ]
+    body["tools"] = [*tools, *request.hosted_tools]
+    choice = request.hosted_tool_choice or (_tool_choice(request) if request.tool_choice else None)
+    if choice is not None:
+        body["tool_choice"] = choice
+    if request.tool_choice is not None and request.tool_choice.disable_parallel:
+        body["parallel_tool_calls"] = False
+    if request.max_tokens is not None:
+        body["max_output_tokens"] = request.max_tokens
+    if request.temperature is not None:
+        body["temperature"] = request.temperature
+    if request.top_p is not None:
+        body["top_p"] = request.top_p
+    if request.reasoning_effort is not None and openai.is_reasoning_model(model):
+        body["reasoning"] = {"effort": request.reasoning_effort}
+    if request.prompt_cache_key:
+        body["prompt_cache_key"] = request.prompt_cache_key
+    body["store"] = False
+    body["stream"] = stream
+    return body
+
+
+def _tool_choice(request: Request) -> str | dict[str, Any]:
+    choice = request.tool_choice
+    assert choice is not None
+    if choice.type == "tool":
+        return {"type": "function", "name": choice.name}
+    return {"auto": "auto", "none": "none", "any": "required"}[choice.type]
+
+
+def _input_items(message: Message) -> list[dict[str, Any]]:
+    """One canonical message as input items, in its blocks' order."""
+    items: list[dict[str, Any]] = []
+    parts: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        if parts:
+            items.append({"type": "message", "role": message.role, "content": list(parts)})
+            parts.clear()
+
+    for block in message.content:
+        part = _content_part(block, message.role)
+        if part is not None:
+            parts.append(part)
+            continue
+        item = _item(block)
+        if item is not None:
+            flush()
+            items.append(item)
+    flush()
+    return items
+
+
+def _content_part(block: Block, role: str) -> dict[str, Any] | None:
+    if isinstance(block, TextBlock):
+        if role == "assistant":
+            return {"type": "output_text", "text": block.text, "annotations": block.annotations or []}
+        return {"type": "input_text", "text": block.text}
+    if isinstance(block, ImageBlock) and role == "user":
+        return _image_part(block)
+    return None
+
+
+def _image_part(block: ImageBlock) -> dict[str, Any]:
+    return {"type": "input_image", "image_url": block.data_url(), "detail": "auto"}
+
+
+def _item(block: Block) -> dict[str, Any] | None:
+    if isinstance(block, ToolUseBlock):
+        arguments = json.dumps(block.input, ensure_ascii=False)
+        return {"type": "function_call", "call_id": block.id, "name": block.name, "arguments": arguments}
+    if isinstance(block, ToolResultBlock):
+        text = block.text()
+        images = [_image_part(b) for b in block.content if isinstance(b, ImageBlock)]
+        output: str | list[dict[str, Any]] = f"Error: {text}" if block.is_error else text
+        if images:
+            output = [{"type": "input_text", "text": output}, *images] if output else images
+        return {"type": "function_call_output", "call_id": block.tool_use_id, "output": output}
+    if isinstance(block, HostedToolBlock):
+        return block.item
+    return None  # thinking: see the module's docstring
+
+
+# ---------------------------------------------------------------- response
+
+
+def decode_response(body: dict[str, Any]) -> Response:
+    _raise_failure(body)
+    content: list[Block] = []
+    refused = False
+    for item in _list(body.get("output")):
+        kind = item.get("type")
+        if kind == "message":
+            for part in _list(item.get("content")):
+                if part.get("type") == "refusal":
+                    refused = True
+                    content.append(TextBlock(str(part.get("refusal") or "")))
+                elif part.get("type") == "output_text":
+                    content.append(TextBlock(str(part.get("text") or ""), annotations=_list(part.get("annotations")) or None))
+        elif kind == "function_call":
+            content.append(_function_call(item, str(item.get("arguments") or "")))
+        elif kind == "reasoning":
+            summary = "\n\n".join(str(p.get("text") or "") for p in _list(item.get("summary")))
+            content += [ThinkingBlock(summary)] if summary else []  # reasoning without a summary shows nothing
+        elif isinstance(kind, str):
+            content.append(HostedToolBlock(item))
+    stop_reason = _stop_reason(body, refused)
+    return Response(
+        id=str(body.get("id") or "resp_" + secrets.token_hex(12)),
+        model=str(body.get("model") or ""),
+        content=content,
+        stop_reason=derive_stop_reason(content, stop_reason),
+        usage=_usage(body.get("usage")),
+    )
+
+
+def _list(value: Any) -> list[dict[str, Any]]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _function_call(item: dict[str, Any], arguments: str) -> ToolUseBlock:
+    call_id, name = item.get("call_id"), item.get("name")
+    if not isinstance(call_id, str) or not isinstance(name, str):
+        raise WireError(f"OpenAI function_call item without call_id or name: {json.dumps(item)[:120]}")
+    try:
+        parsed = json_text.loads(arguments) if arguments.strip() else {}
+    except ValueError:
+        raise WireError(f"OpenAI function_call arguments are not JSON: {arguments[:120]!r}") from None
+    return ToolUseBlock(call_id, name, parsed if isinstance(parsed, dict) else {})
+
+
+def _stop_reason(body: dict[str, Any], refused: bool) -> StopReason:
+    details = body.get("incomplete_details")
+    reason = details.get("reason") if isinstance(details, dict) else None
+    if body.get("status") == "incomplete" and reason == "max_output_tokens":
+        return "max_tokens"
+    if refused or reason == "content_filter":
+        return "refusal"
+    return "end_turn"
+
+
+def _usage(usage: Any) -> Usage:
+    """The Responses API's usage: its ``input_tokens`` include the cached ones, counted apart here."""
+    if not isinstance(usage, dict):
+        return Usage()
+    cached = _detail(usage, "input_tokens_details", "cached_tokens")
+    return Usage(
+        max(0, int(usage.get("input_tokens") or 0) - cached),
+        int(usage.get("output_tokens") or 0),
+        cache_read_input_tokens=cached,
+        reasoning_tokens=_detail(usage, "output_tokens_details", "reasoning_tokens"),
+    )
+
+
+def _detail(usage: dict[str, Any], details: str, name: str) -> int:
+    part = usage.get(details)
+    return int(part.get(name) or 0) if isinstance(part, dict) else 0
+
+
+def _raise_failure(response: dict[str, Any]) -> None:
+    """A failed response's error as the upstream's own (the router classifies it like an HTTP one)."""
+    error = response.get("error")
+    if isinstance(error, dict) or response.get("status") == "failed":
+        error = error if isinstance(error, dict) else {"message": "the response failed"}
+        _raise_error(error)
+
+
+def _raise_error(error: dict[str, Any]) -> None:
+    wire = {"error": {"message": error.get("message") or "the response failed", "type": error.get("type"), "code": error.get("code")}}
+    error_type, message = decode_error(0, json.dumps(wire).encode())
+    raise UpstreamStreamError(error_type, message)
+
+
+# ---------------------------------------------------------------- streaming
+
+
+class StreamDecoder:
+    """The Responses API's SSE events to canonical events (see the module's docstring). Blocks get
+    contiguous indexes in the order their items and content parts open; ``response.completed``
+    (or ``.incomplete``) ends the message, ``response.failed`` and ``error`` events raise
+    ``UpstreamStreamError``, and a stream that ends before either is unterminated."""
+
+    def __init__(self) -> None:
+        self._sse = SSEParser()
+        self._started = False
+        self._done = False
+        self._refused = False
+        self._next = 0
+        #: Canonical index of each open item (by output index) and text part (by output and content index).
+        self._items: dict[int, int] = {}
+        self._parts: dict[tuple[int, int], int] = {}
+        self._hosted: set[int] = set()
+        #: Reasoning items (by output index) whose summary has not begun.
+        self._reasoning: set[int] = set()
+        self._arguments_seen: set[int] = set()
+
+    def feed(self, data: bytes) -> list[StreamEvent]:
+        return [event for frame in self._sse.feed(data) for event in self._frame(frame.data)]
+
+    def finish(self) -> list[StreamEvent]:
+        events = [event for frame in self._sse.flush() for event in self._frame(frame.data)]
+        if not self._done:
+            raise UnterminatedStream("OpenAI Responses stream ended without response.completed")
+        return events
+
+    def _frame(self, data: str) -> list[StreamEvent]:
+        if self._done or not data.strip() or data.strip() == "[DONE]":
+            return []
+        try:
+            event = json_text.loads(data)
+        except ValueError:
+            raise WireError(f"OpenAI Responses event is not JSON: {data[:120]!r}") from None
+        if not isinstance(event, dict) or not isinstance(event.get("type"), str):
+            raise WireError(f"OpenAI Responses event has no type: {data[:120]!r}")
+        try:
+            return self._event(event["type"], event)
+        except WireError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise WireError(f"OpenAI Responses event is malformed ({exc!r}): {data[:120]!r}") from None
+
+    def _open(self, block: TextBlock | ToolUseBlock | ThinkingBlock | HostedToolBlock) -> tuple[int, list[StreamEvent]]:
+        index, self._next = self._next, self._next + 1
+        return index, [BlockStart(index, block)]
+
+    def _event(self, kind: str, event: dict[str, Any]) -> list[StreamEvent]:
+        out: list[StreamEvent] = []
+        if not self._started and kind != "error":
+            self._started = True
+            response = event.get("response")
+            response = response if isinstance(response, dict) else {}
+            out.append(MessageStart(str(response.get("id") or "resp_" + secrets.token_hex(12)), str(response.get("model") or "")))
+        if kind == "error":
+            _raise_error(event)
+        if kind == "response.failed":
+            _raise_failure(event["response"])
+        if kind in ("response.completed", "response.incomplete"):
+            return out + self._end(event["response"])
+        if kind == "response.output_item.added":
+            return out + self._item_added(event["output_index"], event["item"])
+        if kind == "response.output_item.done":
+            return out + self._item_done(event["output_index"], event["item"])
+        if kind == "response.content_part.added" and event["part"].get("type") in ("output_text", "refusal"):
+            index, events = self._open(TextBlock(""))
+            self._parts[(event["output_index"], event["content_index"])] = index
+            return out + events
+        if kind == "response.content_part.done":
+            key = (event["output_index"], event["content_index"])
+            return out + ([BlockStop(self._parts.pop(key))] if key in self._parts else [])
+        part = self._parts.get((event.get("output_index", -1), event.get("content_index", -1)))
+        if kind in ("response.output_text.delta", "response.refusal.delta") and part is not None:
+            self._refused = self._refused or kind == "response.refusal.delta"
+            return out + [TextDelta(part, event["delta"])]
+        if kind == "response.output_text.annotation.added" and part is not None:
+            return out + [TextAnnotation(part, event["annotation"])]
+        output_index = event.get("output_index", -1)
+        if kind in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta") and output_index in self._reasoning:
+            self._reasoning.discard(output_index)  # the reasoning has a summary to show: its block opens
+            index, opened = self._open(ThinkingBlock(""))
+            self._items[output_index] = index
+            out += opened
+        item = self._items.get(output_index)
+        if item is None:
+            return out
+        if kind == "response.function_call_arguments.delta":
+            self._arguments_seen.add(item)
+            return out + [ToolInputDelta(item, event["delta"])]
+        if kind in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta"):
+            return out + [ThinkingDelta(item, event["delta"])]
+        if item in self._hosted:
+            fields = {k: v for k, v in event.items() if k not in _PLACE_FIELDS}
+            return out + [HostedToolProgress(item, kind, fields)]
+        return out
+
+    def _item_added(self, output_index: int, item: dict[str, Any]) -> list[StreamEvent]:
+        kind = item.get("type")
+        if kind == "message":
+            return []  # its content parts are the blocks
+        if kind == "reasoning":  # its block opens with its first summary delta: most show none
+            self._reasoning.add(output_index)
+            return []
+        block: ToolUseBlock | HostedToolBlock
+        if kind == "function_call":
+            block = ToolUseBlock(str(item["call_id"]), str(item["name"]))
+        else:
+            block = HostedToolBlock(item)
+        index, events = self._open(block)
+        self._items[output_index] = index
+        if isinstance(block, HostedToolBlock):
+            self._hosted.add(index)
+        return events
+
+    def _item_done(self, output_index: int, item: dict[str, Any]) -> list[StreamEvent]:
+        self._reasoning.discard(output_index)
+        if output_index not in self._items:
+            return []
+        index = self._items.pop(output_index)
+        events: list[StreamEvent] = []
+        if index in self._hosted:
+            events.append(HostedToolUpdate(index, item))
+        elif item.get("type") == "function_call" and index not in self._arguments_seen and item.get("arguments"):
+            events.append(ToolInputDelta(index, str(item["arguments"])))  # the arguments came whole
+        return [*events, BlockStop(index)]
+
+    def _end(self, response: dict[str, Any]) -> list[StreamEvent]:
+        self._done = True
+        events: list[StreamEvent] = [BlockStop(index) for index in sorted({*self._items.values(), *self._parts.values()})]
+        self._items.clear()
+        self._parts.clear()
+        stop_reason = _stop_reason(response, self._refused)
+        return [*events, MessageDelta(stop_reason, _usage(response.get("usage"))), MessageStop()]
