@@ -429,7 +429,7 @@ def decode_response(body: dict[str, Any]) -> Response:
         model=str(body.get("model") or ""),
         content=blocks,
         stop_reason=derive_stop_reason(blocks, reported),
-        usage=_decode_usage(body.get("usage")),
+        usage=decode_usage(body.get("usage")),
     )
 
 
@@ -448,17 +448,17 @@ def _decode_response_call(call: Any) -> ToolUseBlock:
         raise WireError(f"OpenAI tool call is malformed ({exc}): {str(call)[:120]}") from None
 
 
-def _decode_usage(usage: Any) -> Usage:
-    """OpenAI's usage: its ``prompt_tokens`` include the cached ones, which Trooper counts apart."""
+def decode_usage(usage: Any, inputs: str = "prompt", outputs: str = "completion") -> Usage:
+    """OpenAI's usage (Chat Completions names its counts ``prompt``/``completion``, the Responses
+    API ``input``/``output``): the input count includes the cached tokens, which Trooper counts apart."""
     if not isinstance(usage, dict):
         return Usage()
-    cached = _detail(usage, "prompt_tokens_details", "cached_tokens")
-    prompt = int(usage.get("prompt_tokens") or 0)
+    cached = _detail(usage, f"{inputs}_tokens_details", "cached_tokens")
     return Usage(
-        max(0, prompt - cached),
-        int(usage.get("completion_tokens") or 0),
+        max(0, int(usage.get(f"{inputs}_tokens") or 0) - cached),
+        int(usage.get(f"{outputs}_tokens") or 0),
         cache_read_input_tokens=cached,
-        reasoning_tokens=_detail(usage, "completion_tokens_details", "reasoning_tokens"),
+        reasoning_tokens=_detail(usage, f"{outputs}_tokens_details", "reasoning_tokens"),
     )
 
 
@@ -603,7 +603,7 @@ class StreamDecoder:
             self._started = True
             events.append(MessageStart(str(chunk.get("id") or "chatcmpl-" + secrets.token_hex(12)), str(chunk.get("model") or "")))
         if chunk.get("usage"):
-            self._usage = _decode_usage(chunk["usage"])
+            self._usage = decode_usage(chunk["usage"])
         for choice in chunk.get("choices") or []:
             if choice.get("index", 0) != 0:
                 continue

@@ -49,7 +49,6 @@ from trooper.conversation import (
     ToolInputDelta,
     ToolResultBlock,
     ToolUseBlock,
-    Usage,
     derive_stop_reason,
 )
 from trooper.wire import openai
@@ -187,7 +186,7 @@ def decode_response(body: dict[str, Any]) -> Response:
         model=str(body.get("model") or ""),
         content=content,
         stop_reason=derive_stop_reason(content, stop_reason),
-        usage=_usage(body.get("usage")),
+        usage=openai.decode_usage(body.get("usage"), "input", "output"),
     )
 
 
@@ -214,24 +213,6 @@ def _stop_reason(body: dict[str, Any], refused: bool) -> StopReason:
     if refused or reason == "content_filter":
         return "refusal"
     return "end_turn"
-
-
-def _usage(usage: Any) -> Usage:
-    """The Responses API's usage: its ``input_tokens`` include the cached ones, counted apart here."""
-    if not isinstance(usage, dict):
-        return Usage()
-    cached = _detail(usage, "input_tokens_details", "cached_tokens")
-    return Usage(
-        max(0, int(usage.get("input_tokens") or 0) - cached),
-        int(usage.get("output_tokens") or 0),
-        cache_read_input_tokens=cached,
-        reasoning_tokens=_detail(usage, "output_tokens_details", "reasoning_tokens"),
-    )
-
-
-def _detail(usage: dict[str, Any], details: str, name: str) -> int:
-    part = usage.get(details)
-    return int(part.get(name) or 0) if isinstance(part, dict) else 0
 
 
 def _raise_failure(response: dict[str, Any]) -> None:
@@ -385,4 +366,4 @@ class StreamDecoder:
         self._items.clear()
         self._parts.clear()
         stop_reason = _stop_reason(response, self._refused)
-        return [*events, MessageDelta(stop_reason, _usage(response.get("usage"))), MessageStop()]
+        return [*events, MessageDelta(stop_reason, openai.decode_usage(response.get("usage"), "input", "output")), MessageStop()]
