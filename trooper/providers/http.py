@@ -18,8 +18,7 @@ import email.utils
 import errno
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
-from types import ModuleType
-from typing import Any, Protocol
+from typing import Any
 
 import aiohttp
 
@@ -35,6 +34,7 @@ from trooper.conversation import (
 from trooper.errors import UpstreamError
 from trooper.providers.base import CallOptions, Provider
 from trooper.providers.upstream_client import TRANSPORT_ERRORS, open_single_use_client
+from trooper.wire.codec import StreamDecoding, UpstreamCodec
 from trooper.wire.errors import EmptyStream, UpstreamStreamError, WireError
 
 ErrorDecoder = Callable[[int, bytes], "tuple[str, str]"]
@@ -45,12 +45,6 @@ _KEPT_HEADERS = ("retry-after", "retry-after-ms", "x-request-id", "request-id", 
 #: The ``error_type`` of a connection refused or dropped before the response, by socket error.
 #: A broken pipe is the reset seen while the request was still being written.
 _DROPPED_BY_ERRNO = {errno.ECONNREFUSED: "connection_refused", errno.ECONNRESET: "connection_reset", errno.EPIPE: "connection_reset"}
-
-
-class StreamDecoder(Protocol):
-    def feed(self, data: bytes) -> list[StreamEvent]: ...
-
-    def finish(self) -> list[StreamEvent]: ...
 
 
 def retry_after(headers: Mapping[str, str], now: float | None = None) -> float | None:
@@ -133,7 +127,7 @@ class HttpUpstream:
         return parsed
 
     async def post_stream(
-        self, url: str, headers: dict[str, str], body: dict[str, Any], options: CallOptions, decoder: StreamDecoder
+        self, url: str, headers: dict[str, str], body: dict[str, Any], options: CallOptions, decoder: StreamDecoding
     ) -> EventStream:
         """Canonical events decoded from the response body as its bytes arrive.
 
@@ -253,7 +247,7 @@ class CodecProvider(Provider):
     headers authenticate a call.
     """
 
-    codec: ModuleType
+    codec: UpstreamCodec
     url: str
     _http: HttpUpstream
     #: Options of this provider's ``codec.encode_request`` beyond the common ones.

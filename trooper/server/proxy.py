@@ -14,15 +14,15 @@ A door differs from another in its codec and its edges: the hooks ``decode``, ``
 
 from __future__ import annotations
 
+import abc
 import asyncio
 from datetime import datetime, timezone
-from types import ModuleType
-from typing import Any, Protocol
+from typing import Any
 
 from tornado.httputil import HTTPHeaders
 from tornado.iostream import StreamClosedError
 
-from trooper.conversation import Request, Response, StreamEvent
+from trooper.conversation import Request, Response
 from trooper.engine.sessions import LiveSession, TurnPlace
 from trooper.engine.turn_runner import Turn, TurnRunner
 from trooper.errors import InvalidRequest, TrooperError
@@ -40,15 +40,12 @@ from trooper.server.base import BaseHandler
 from trooper.server.body import LimitedBodyHandler
 from trooper.server.secret import bearer_token
 from trooper.wire import anthropic, openai
+from trooper.wire.codec import AnswerCodec, DoorCodec, StreamEncoding
 from trooper.wording import counted
 
 
-class StreamEncoder(Protocol):
-    def encode(self, event: StreamEvent) -> bytes: ...
-
-
 class FrontDoor(LimitedBodyHandler):
-    codec: ModuleType
+    codec: DoorCodec
     source: str
 
     def error_body(self, status: int, error_type: str, message: str) -> dict[str, Any]:
@@ -67,13 +64,13 @@ class FrontDoor(LimitedBodyHandler):
         session is resolved from the headers and the request)."""
         return self.codec.decode_request(body), None
 
-    def stream_encoder(self, request: Request) -> StreamEncoder:
-        encoder: StreamEncoder = self.codec.StreamEncoder(request.model, include_usage=request.include_usage)
-        return encoder
+    @abc.abstractmethod
+    def stream_encoder(self, request: Request) -> StreamEncoding:
+        """What writes this request's answer as the client's stream."""
 
+    @abc.abstractmethod
     def encode_response(self, response: Response) -> dict[str, Any]:
-        payload: dict[str, Any] = self.codec.encode_response(response)
-        return payload
+        """The answer as the client's response body."""
 
     def answered(self, session: LiveSession, place: TurnPlace, response: Response) -> None:
         """Keep what this door keeps of an answer besides its turn (at ``place``), in time for the
@@ -157,7 +154,19 @@ class FrontDoor(LimitedBodyHandler):
             self.set_header(name, value)
 
 
-class MessagesHandler(FrontDoor):
+class AnswerDoor(FrontDoor):
+    """A door whose protocol writes an answer from the answer alone (Messages, Chat Completions)."""
+
+    codec: AnswerCodec
+
+    def stream_encoder(self, request: Request) -> StreamEncoding:
+        return self.codec.StreamEncoder(request.model, include_usage=request.include_usage)
+
+    def encode_response(self, response: Response) -> dict[str, Any]:
+        return self.codec.encode_response(response)
+
+
+class MessagesHandler(AnswerDoor):
     """``POST /v1/messages`` (Anthropic Messages API)."""
 
     codec = anthropic
@@ -167,7 +176,7 @@ class MessagesHandler(FrontDoor):
         return anthropic_client_key(self.request.headers)
 
 
-class ChatCompletionsHandler(FrontDoor):
+class ChatCompletionsHandler(AnswerDoor):
     """``POST /v1/chat/completions`` and ``/chat/completions`` (OpenAI Chat Completions API)."""
 
     codec = openai

@@ -21,9 +21,10 @@ from trooper.engine.sessions import LiveSession, TurnPlace
 from trooper.errors import TrooperError
 from trooper.routing.classifier import forced_route
 from trooper.server.base import BaseHandler
-from trooper.server.proxy import FrontDoor, StreamEncoder, openai_client_key
+from trooper.server.proxy import FrontDoor, openai_client_key
 from trooper.server.response_log import ResponseLog
 from trooper.wire import responses
+from trooper.wire.codec import StreamEncoding
 
 
 class ResponsesHandler(FrontDoor):
@@ -55,7 +56,7 @@ class ResponsesHandler(FrontDoor):
         history = await self.services.sessions.history_at(place, self.source)
         return replace(request, messages=[*history, *request.messages]), place.session_id
 
-    def stream_encoder(self, request: Request) -> StreamEncoder:
+    def stream_encoder(self, request: Request) -> StreamEncoding:
         return responses.StreamEncoder(self.envelope)
 
     def encode_response(self, response: Response) -> dict[str, Any]:

@@ -6,7 +6,9 @@ Every codec module (``anthropic``, ``openai``, ``ollama``) exposes the same name
 ``openai`` codec through Google's OpenAI-compatible endpoint (its quirks are handled there).
 ``responses`` (OpenAI's Responses API) faces clients only: ``decode_request``, ``encode_response``,
 ``StreamEncoder`` and ``encode_error``, the last three taking the response's ``Envelope`` (its id
-and what it echoes of its request).
+and what it echoes of its request). ``codec.py`` states these roles as Protocols
+(``UpstreamCodec``, ``DoorCodec``, ``AnswerCodec``) that mypy checks each module against where a
+provider or a front door takes it.
 """
 
 from trooper.wire.errors import UpstreamStreamError, WireError
