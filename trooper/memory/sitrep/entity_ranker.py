@@ -138,7 +138,7 @@ def choose(candidates: Iterable[tuple[str, Iterable[str]]], model: LinearModel, 
     ``candidates``: (name, features) in the order the names were first mentioned. What
     ``EntityRanker.top`` gives, computed from scratch (the training script scores folds with it).
     """
-    scored = [(-model.score(found), order, name) for order, (name, found) in enumerate(candidates)]
+    scored = [(-_rounded(model.score(found)), order, name) for order, (name, found) in enumerate(candidates)]
     return [name for score, _, name in sorted(scored)[:limit] if score < 0]
 
 
@@ -219,7 +219,7 @@ class EntityRanker:
                 name_score = record[5]
                 if name_score is None:
                     name_score = record[5] = model.score(name_features(name))
-                score, before = name_score + role_score, record[4]
+                score, before = _rounded(name_score + role_score), record[4]
                 if score == before:
                     continue
                 record[4] = score
@@ -246,6 +246,12 @@ class EntityRanker:
             self._listed = [listed for _, _, listed in self._top]
             self._stale = False
         return list(self._listed)
+
+
+def _rounded(score: float) -> float:
+    """A score without the last bits of float noise: the ranker sums a name's weights in two parts,
+    ``choose`` in one, and two names of equal weights must tie (the first named first) either way."""
+    return round(score, 9)
 
 
 def _role(mentions: int, user_mentions: int, flags: int) -> int:
