@@ -329,3 +329,11 @@ def test_the_shipped_intent_model_is_the_one_fitted_on_dev():
 
     model = fit_choice([examples_of(session) for session in load_split("dev")], **SETTINGS)
     assert model.to_json() == MODEL_PATH.read_text(encoding="utf-8")
+
+
+def test_a_problem_the_user_says_still_is_stays_open_until_a_fix_closes_it():
+    report = user("Help me fix the flaky login test in the auth service. It still fails on CI.")
+    answered = [report, assistant("Use pytest fixtures for setup.")]
+    assert extract_sitrep(answered).open_loops == ["Help me fix the flaky login test: It still fails on CI"]
+    fixed = answered + [user("ok I fixed the flaky login test, it passes on CI now"), assistant("great")]
+    assert extract_sitrep(fixed).open_loops == []

@@ -589,7 +589,9 @@ class SitrepBuilder:
         if score is None:
             return
         put_off = deferred(sentence)
-        listed = score > 0.0 or (put_off and source == "prose")  # work put off stays open, by rule
+        # By rule: work put off stays open, and so does a problem the user says still is ("It still
+        # fails on CI"), until a later turn closes it
+        listed = score > 0.0 or (source == "prose" and (put_off or (from_user and "still" in extra)))
         lifted = not listed and self._final_lifts("open_loops", source, from_user, score)
         if listed or lifted:
             self._note(item, sentence)
