@@ -54,6 +54,8 @@ class LabelledSession:
     messages: list[Message]
     expected: dict[str, Any]
     system: str | None = None
+    #: Who wrote and labelled it: the split's folder it sits in (``original``, ``writer-a``…).
+    writer: str = ""
 
 
 def _decode(data: dict[str, Any]) -> tuple[list[Message], str | None]:
@@ -74,7 +76,8 @@ def load_split(split: str) -> list[LabelledSession]:
     for path in sorted((SESSIONS_DIR / split).rglob("*.json")):
         data = json.loads(path.read_text(encoding="utf-8"))
         messages, system = _decode(data)
-        sessions.append(LabelledSession(data["id"], data["kind"], split, messages, data["expected"], system))
+        writer = path.parent.relative_to(SESSIONS_DIR / split).parts[0] if path.parent != SESSIONS_DIR / split else ""
+        sessions.append(LabelledSession(data["id"], data["kind"], split, messages, data["expected"], system, writer))
     return sessions
 
 

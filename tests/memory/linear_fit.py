@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import random
 from collections import Counter
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import TypeVar
 
 from trooper.memory.sitrep.linear import LinearModel
@@ -54,6 +54,13 @@ def fit(
                 squares[feature] = squares.get(feature, 0.0) + gradient * gradient
                 weights[feature] = weights.get(feature, 0.0) - rate * gradient / math.sqrt(squares[feature] + 1e-8)
     return LinearModel(weights, bias)
+
+
+def writer_folds(items: Sequence[Item], writer: Callable[[Item], str]) -> list[tuple[list[Item], list[Item]]]:
+    """One (train, held-out) pair per writer: each writer's items held out in turn, so a figure
+    measures labels written by a hand the model never saw (what a test split written by others is)."""
+    writers = sorted({writer(item) for item in items})
+    return [([item for item in items if writer(item) != name], [item for item in items if writer(item) == name]) for name in writers]
 
 
 def folds(items: Sequence[Item], k: int = 5) -> list[tuple[list[Item], list[Item]]]:

@@ -1,6 +1,6 @@
 """The learned SITREP choices' model: fitting, scoring, explaining, and its JSON form."""
 
-from tests.memory.linear_fit import fit, folds
+from tests.memory.linear_fit import fit, folds, writer_folds
 from trooper.memory.sitrep.linear import LinearModel
 
 
@@ -35,3 +35,10 @@ def test_folds_hold_each_item_out_exactly_once():
     held_out = [item for _, out in folds(items, 3) for item in out]
     assert sorted(held_out) == items
     assert all(set(train).isdisjoint(out) for train, out in folds(items, 3))
+
+
+def test_writer_folds_hold_each_writer_out_whole():
+    items = [("a", 1), ("b", 2), ("a", 3), ("c", 4)]
+    pairs = writer_folds(items, lambda item: item[0])
+    assert [sorted(out) for _, out in pairs] == [[("a", 1), ("a", 3)], [("b", 2)], [("c", 4)]]
+    assert all({w for w, _ in train}.isdisjoint({w for w, _ in out}) for train, out in pairs)

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tests.memory.corpus import LabelledSession, Tally, entity_match, load_split, normal_entity, one_to_one
-from tests.memory.linear_fit import fit, folds
+from tests.memory.linear_fit import fit, folds, writer_folds
 from trooper.memory.sitrep import SitrepBuilder
 from trooper.memory.sitrep.entity_ranker import MAX_ENTITIES, MODEL, choose
 from trooper.memory.sitrep.linear import LinearModel
@@ -62,10 +62,12 @@ def train(sessions: Sequence[tuple[LabelledSession, Candidates]]) -> LinearModel
     return fit([example for session, found in sessions for example in examples(session, found)])
 
 
-def cross_validate(sessions: Sequence[tuple[LabelledSession, Candidates]]) -> dict[float, Tally]:
-    """Micro-averaged held-out tallies, per cut-off, over ``FOLDS`` folds of the sessions."""
+def cross_validate(sessions: Sequence[tuple[LabelledSession, Candidates]], by_writer: bool = False) -> dict[float, Tally]:
+    """Micro-averaged held-out tallies, per cut-off, over ``FOLDS`` folds of the sessions (or one
+    fold per writer)."""
     tallies = {probability: Tally() for probability in CUT_OFFS}
-    for fitting, held_out in folds(sessions, FOLDS):
+    splits = writer_folds(sessions, lambda pair: pair[0].writer) if by_writer else folds(sessions, FOLDS)
+    for fitting, held_out in splits:
         model = train(fitting)
         for probability, tally in tallies.items():
             fold = score(held_out, cut(model, probability))
@@ -90,6 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     model = cut(train(sessions), best)
     fitted = score(sessions, model)
     print(f"chosen cut-off {best}: cross-validated F1 {tallies[best].f1:.3f}; fitted on all of dev, dev F1 {fitted.f1:.3f}")
+    print(f"each writer held out in turn (a labeller not seen): F1 {cross_validate(sessions, by_writer=True)[best].f1:.3f}")
     heaviest = sorted(model.weights.items(), key=lambda pair: (-abs(pair[1]), pair[0]))[:15]
     print("heaviest features: " + ", ".join(f"{name} {weight:+.2f}" for name, weight in heaviest))
     text = model.to_json()

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from tests.memory.choice_fit import fit_choice
 from tests.memory.corpus import LabelledSession, intent_hit, load_split
-from tests.memory.linear_fit import folds
+from tests.memory.linear_fit import folds, writer_folds
 from trooper.memory.sitrep.builder import SitrepBuilder
 from trooper.memory.sitrep.intent import Candidate
 from trooper.memory.sitrep.intent_choice import IntentChooser
@@ -65,9 +65,10 @@ def intent_hits(model: LinearModel, sessions: Sequence[LabelledSession]) -> int:
     return hits
 
 
-def cross_validated(sessions: Sequence[LabelledSession], examples: dict[str, list[Example]], k: int = 5) -> float:
+def cross_validated(sessions: Sequence[LabelledSession], examples: dict[str, list[Example]], by_writer: bool = False) -> float:
+    """Held-out hits over 5 folds of the sessions, or one fold per writer."""
     hits = 0
-    for train, held_out in folds(sessions, k):
+    for train, held_out in writer_folds(sessions, lambda session: session.writer) if by_writer else folds(sessions, 5):
         model = fit_choice([examples[session.id] for session in train], **SETTINGS)
         hits += intent_hits(model, held_out)
     return hits / len(sessions)
@@ -86,6 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     model = fit_choice(list(examples.values()), **SETTINGS)
     print(f"intent on dev, model fitted on all of dev: {intent_hits(model, sessions) / len(sessions):.3f}")
     print(f"intent on dev, 5-fold cross-validated:     {cross_validated(sessions, examples):.3f}")
+    print(f"intent on dev, each writer held out:       {cross_validated(sessions, examples, by_writer=True):.3f}")
     if not args.check:
         MODEL_PATH.parent.mkdir(exist_ok=True)
         MODEL_PATH.write_text(model.to_json(), encoding="utf-8")

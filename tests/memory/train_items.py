@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from tests.memory.corpus import JACCARD, LabelledSession, Scores, jaccard, load_split, one_to_one, score
-from tests.memory.linear_fit import fit, folds
+from tests.memory.linear_fit import fit, folds, writer_folds
 from trooper.memory.sitrep import SitrepBuilder, extract_sitrep
 from trooper.memory.sitrep.items import FIELDS, KEEP_ALL, Field, Selector, final_features
 from trooper.memory.sitrep.linear import LinearModel
@@ -86,10 +86,10 @@ def _scores(sessions: Sequence[LabelledSession], models: dict[Field, LinearModel
     return score(sessions, lambda session: extract_sitrep(session.messages, selector).to_dict())
 
 
-def cross_validate(sessions: Sequence[LabelledSession]) -> dict[float, Scores]:
-    """Pooled held-out scores of 5-fold cross-validation, per threshold."""
+def cross_validate(sessions: Sequence[LabelledSession], by_writer: bool = False) -> dict[float, Scores]:
+    """Pooled held-out scores of 5-fold cross-validation (or one fold per writer), per threshold."""
     pooled = {threshold: Scores() for threshold in THRESHOLDS}
-    for train, held_out in folds(list(sessions)):
+    for train, held_out in writer_folds(sessions, lambda session: session.writer) if by_writer else folds(list(sessions)):
         models = fitted(train)
         for threshold in THRESHOLDS:
             scores = _scores(held_out, {field: shifted(model, threshold) for field, model in models.items()})
@@ -120,6 +120,8 @@ def main(argv: list[str] | None = None) -> None:
         print(_line(f"5-fold CV, threshold {threshold:+.2f}", scores))
     best = {field: max(THRESHOLDS, key=lambda t: (getattr(pooled[t], field).f1, -abs(t))) for field in FIELDS}
     print("chosen thresholds:", ", ".join(f"{field} {best[field]:+.2f}" for field in FIELDS))
+    by_writer = cross_validate(sessions, by_writer=True)
+    print("each writer held out:", ", ".join(f"{field} {getattr(by_writer[best[field]], field).f1:.3f}" for field in FIELDS))
     models = {field: shifted(model, best[field]) for field, model in fitted(sessions).items()}
     print(_line("fitted on all of dev, dev", _scores(sessions, models)))
     if not args.check:
