@@ -442,7 +442,7 @@ def read_turn(text: str, from_user: bool, words: set[str] | None = None) -> Turn
     lead = ""
     previous = None
     for raw in sentences(text):
-        sentence = _BULLET.sub("", raw.strip())
+        sentence = strip_bullet(raw.strip())
         if sentence and not lead:
             lead = raw
         if len(sentence) >= 4 and not is_log_line(sentence):
