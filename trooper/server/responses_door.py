@@ -33,6 +33,8 @@ class ResponsesHandler(FrontDoor):
     codec = responses
     source = "responses"
     envelope: responses.Envelope
+    #: The last answer encoded, with its encoding.
+    _encoded: tuple[Response, dict[str, Any]] | None = None
 
     @property
     def log(self) -> ResponseLog:
@@ -60,7 +62,12 @@ class ResponsesHandler(FrontDoor):
         return responses.StreamEncoder(self.envelope)
 
     def encode_response(self, response: Response) -> dict[str, Any]:
-        return responses.encode_response(response, self.envelope)
+        # A kept response is encoded when its turn is recorded (``answered``), then again as the
+        # body sent: the same answer, so the first encoding serves both.
+        encoded = self._encoded
+        if encoded is None or encoded[0] is not response:
+            encoded = self._encoded = (response, responses.encode_response(response, self.envelope))
+        return encoded[1]
 
     def answered(self, session: LiveSession, place: TurnPlace, response: Response) -> None:
         if self.envelope.store:
