@@ -43,8 +43,9 @@ def candidates(session: LabelledSession) -> dict[Field, list[tuple[str, tuple[st
     builder.build()
     found: dict[Field, list[tuple[str, tuple[str, ...], bool]]] = {field: [] for field in FIELDS}
     for (field, item), candidate in (builder.candidates or {}).items():
-        final = candidate.text and candidate.turn == builder.last_text_turn
-        features = candidate.features + final_features(candidate.source, candidate.role) if final else candidate.features
+        recent = builder.recent_text_turns[::-1]
+        rank = recent.index(candidate.turn) if candidate.text and candidate.turn in recent else -1
+        features = candidate.features + final_features(candidate.source, candidate.role, rank) if rank >= 0 else candidate.features
         found[field].append((item, features, candidate.text))
     return found
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from functools import lru_cache
 from typing import NamedTuple
@@ -39,6 +40,7 @@ from trooper.memory.sitrep.entity_ranker import (
 from trooper.memory.sitrep.intent_choice import IntentChooser
 from trooper.memory.sitrep.intent_choice import clear_cache as _clear_intent_cache
 from trooper.memory.sitrep.items import (
+    RECENT_TURNS,
     TEXT_SOURCES,
     Candidate,
     Field,
@@ -297,12 +299,15 @@ class SitrepBuilder:
         #: (field, item) → the candidate, when collecting.
         self.candidates: dict[tuple[Field, str], Candidate] | None = {} if collect else None
         #: The latest text turn (-1: none yet).
-        self.last_text_turn = -1
-        #: Text candidates of the latest text turn that only the ``FINAL`` weight lifts above 0:
-        #: listed at ``build`` while no other text turn follows.
-        self._latest: list[tuple[Field, str]] = []
+        #: The latest text turns, oldest first (``RECENT_TURNS`` at most), each with its text
+        #: candidates that only ``final_features`` may lift above 0: (field, item, source, role,
+        #: score); listed at ``build`` while the turn's rank among the latest lifts them.
+        self._recent: list[tuple[int, list[tuple[Field, str, str, str, float]]]] = []
         #: Candidates proposed in the current turn: a clause the cues read is not proposed again.
         self._proposed: set[tuple[Field, str]] = set()
+        #: Items listed (or kept for ``build``) in the current turn, by field and sentence: one
+        #: sentence's clause read twice (by the cues and as a clause) is listed once.
+        self._listed_here: dict[tuple[Field, str], list[frozenset[str]]] = {}
         self._intent = ""
         self._chooser = intent or IntentChooser()
         self._intent_turn = -1
@@ -360,12 +365,13 @@ class SitrepBuilder:
     def add(self, message: Message) -> None:
         self._turns += 1
         self._proposed.clear()
+        if self._listed_here:
+            self._listed_here.clear()
         single = _single_text(message)
         text = _window(single.text if single else _turn_text(message))
         turn = _read(text, message.role != "assistant") if text else None
         if text:
-            self.last_text_turn = self._turns - 1
-            self._latest = []
+            self._recent = [*self._recent[1 - RECENT_TURNS :], (self._turns - 1, [])]
         with_tools = single is None
         if message.role == "assistant":
             self._add_assistant(message, text, turn, with_tools)
@@ -420,12 +426,8 @@ class SitrepBuilder:
             self._intent_words = keywords(self._intent)
             self._supported = set()  # support for the new intent counts from here on
         self._read_sentences(turn, from_user=True)
-        for item, sentence, where in _report_clauses(text, True):
-            if _REQUEST_START.match(sentence.lower()):
-                continue  # a request is the intent, neither a step nor a loop
-            if self._user_turns > 1:  # the first user turn sets the scene: no step yet
-                self._complete(item, sentence, True, "clause", closes=False, extra=where)
-            self._open(item, sentence, True, "clause", extra=where)
+        # the first user turn sets the scene: no step yet
+        self._propose_clauses(text, True, "clause", steps=self._user_turns > 1)
 
     def _add_assistant(self, message: Message, text: str, turn: _TurnReading | None, with_tools: bool) -> None:
         for use in message.tool_uses() if with_tools else ():
@@ -451,12 +453,32 @@ class SitrepBuilder:
             # an agent's report after its edits: "- `flush()` now swaps `buf` under the mutex."
             for item, sentence in _wrap_up_items(text):
                 self._complete(item, sentence, False, "report_item")
-        if not with_tools and self._tool_calls and text:
-            # an agent's closing words: each clause may be a step it reports or a loop it leaves
-            for item, sentence, where in _report_clauses(text, False):
-                if not planned_or_asked(item, sentence):  # "I'll add a benchmark next", "Is the ticker needed?"
-                    self._complete(item, sentence, False, "report_clause", closes=False, extra=where)
-                self._open(item, sentence, False, "report_clause", extra=where)
+        if not with_tools and text:
+            # an agent's closing words, a chat's answer: each clause may be a step or a loop
+            self._propose_clauses(text, False, "report_clause", steps=True)
+
+    def _propose_clauses(self, text: str, from_user: bool, source: str, steps: bool) -> None:
+        """Each clause of a turn's sentences proposed as a step and as a loop: of a clause read
+        several ways (whole, or one of its comma-separated parts) only the best-scoring way."""
+        role = "user" if from_user else "assistant"
+        for variants in _report_clauses(text, from_user):
+            sentence = variants[0][1]
+            if from_user and _REQUEST_START.match(sentence.lower()):
+                continue  # a request is the intent, neither a step nor a loop
+            if steps:
+                # "I'll add a benchmark next", "Is the ticker needed?": no step
+                done = [variant for variant in variants if from_user or not planned_or_asked(variant[0], sentence)]
+                if done:
+                    (item, _, where), score = self._best("completed_steps", done, source, role)
+                    self._complete(item, sentence, from_user, source, closes=False, extra=where, score=score)
+            (item, _, where), score = self._best("open_loops", variants, source, role)
+            self._open(item, sentence, from_user, source, extra=where, score=score)
+
+    def _best(self, field: Field, variants: Sequence[_Variant], source: str, role: str) -> tuple[_Variant, float | None]:
+        """The variant of a clause the selector scores highest, with its score (the only one, not scored yet)."""
+        if len(variants) == 1:
+            return variants[0], None
+        return max(((variant, self._candidate_score(field, variant[0], source, role, variant[2])) for variant in variants), key=lambda pair: pair[1])
 
     def _keeps_todo(self, status: str, item: str) -> bool:
         field: Field = "completed_steps" if status == "completed" else "open_loops"
@@ -547,22 +569,45 @@ class SitrepBuilder:
             if reading.constraint:
                 self._constraints.setdefault(sentence.item, None)
 
-    def _proposal_score(self, field: Field, item: str, source: str, from_user: bool, extra: tuple[str, ...] = ()) -> float | None:
+    def _proposal_score(
+        self, field: Field, item: str, source: str, from_user: bool, extra: tuple[str, ...] = (), score: float | None = None
+    ) -> float | None:
         """The selector's score of a candidate (listed when positive), from its text and where it
-        comes from; None when this turn proposed it already (the cues read the clause)."""
+        comes from (``score``: known already); None when this turn proposed it already (the cues read the clause)."""
         if (field, item) in self._proposed:
             return None
         self._proposed.add((field, item))
+        if score is not None:
+            return score
         return self._candidate_score(field, item, source, "user" if from_user else "assistant", extra)
 
+    @property
+    def recent_text_turns(self) -> list[int]:
+        """The latest text turns (0-based), oldest first: the ones whose candidates ``final_features`` may lift."""
+        return [turn for turn, _ in self._recent]
+
     def _final_lifts(self, field: Field, source: str, from_user: bool, score: float) -> bool:
-        """The ``FINAL`` features lift a text candidate's score above 0 (while its turn is the latest)."""
-        return source in TEXT_SOURCES and score + self._selector.bonus(field, source, "user" if from_user else "assistant") > 0.0
+        """The ``final_features`` may lift a text candidate's score above 0 (while its turn is one of the latest)."""
+        return source in TEXT_SOURCES and score + self._selector.best_bonus(field, source, "user" if from_user else "assistant") > 0.0
+
+    def _keep_recent(self, field: Field, item: str, source: str, from_user: bool, score: float) -> None:
+        """A text candidate not listed that the ``final_features`` may lift: judged again at ``build``."""
+        self._recent[-1][1].append((field, item, source, "user" if from_user else "assistant", score))
 
     def _keep_if_final(self, field: Field, item: str, source: str, from_user: bool, score: float) -> None:
-        """A text candidate not listed that the ``FINAL`` weight lifts: listed while its turn is the latest."""
+        """A text candidate not listed that the ``final_features`` may lift: kept while its turn is recent."""
         if score <= 0.0 and self._final_lifts(field, source, from_user, score):
-            self._latest.append((field, item))
+            self._keep_recent(field, item, source, from_user, score)
+
+    def _lifted(self) -> list[tuple[Field, str]]:
+        """The recent turns' candidates their turn's rank among the latest lifts above 0."""
+        bonus = self._selector.bonus
+        return [
+            (field, item)
+            for rank, (_, kept) in enumerate(reversed(self._recent))
+            for field, item, source, role, score in kept
+            if score + bonus(field, source, role, rank) > 0.0
+        ]
 
     def _candidate_score(self, field: Field, item: str, source: str, role: str, extra: tuple[str, ...] = ()) -> float:
         """The selector's score of a text candidate; what tool calls, ``TodoWrite`` and git state
@@ -575,7 +620,9 @@ class SitrepBuilder:
             self.candidates[(field, item)] = Candidate(features, self._turns - 1, role, text, source)
         return self._selector.score(field, features) if text else math.inf
 
-    def _open(self, item: str, sentence: str, from_user: bool, source: str, context: str = "", extra: tuple[str, ...] = ()) -> None:
+    def _open(
+        self, item: str, sentence: str, from_user: bool, source: str, context: str = "", extra: tuple[str, ...] = (), score: float | None = None
+    ) -> None:
         """A loop opened: tracked (closed by a later completion, replaced by newer news) when the
         cues read it, listed when the selector keeps it."""
         keys = keywords(item)
@@ -585,7 +632,7 @@ class SitrepBuilder:
             keys = keys | keywords(context)  # "It still fails on CI": what "it" is comes before
             if len(keys) < _MIN_ITEM_KEYWORDS:
                 return
-        score = self._proposal_score("open_loops", item, source, from_user, extra)
+        score = self._proposal_score("open_loops", item, source, from_user, extra, score)
         if score is None:
             return
         put_off = deferred(sentence)
@@ -593,10 +640,12 @@ class SitrepBuilder:
         # fails on CI"), until a later turn closes it
         listed = score > 0.0 or (source == "prose" and (put_off or (from_user and "still" in extra)))
         lifted = not listed and self._final_lifts("open_loops", source, from_user, score)
+        if (listed or lifted) and self._told_here("open_loops", sentence, keys):
+            return
         if listed or lifted:
             self._note(item, sentence)
         if lifted:
-            self._latest.append(("open_loops", item))
+            self._keep_recent("open_loops", item, source, from_user, score)
         if not listed and source not in _TRACKED_SOURCES:
             return
         for index, loop in enumerate(self._loops):
@@ -608,7 +657,14 @@ class SitrepBuilder:
         self._loops.append(_Loop(item, keys, turn=self._turns, deferred=put_off, listed=listed))
 
     def _complete(
-        self, item: str, sentence: str, from_user: bool, source: str, closes: bool = True, extra: tuple[str, ...] = ()
+        self,
+        item: str,
+        sentence: str,
+        from_user: bool,
+        source: str,
+        closes: bool = True,
+        extra: tuple[str, ...] = (),
+        score: float | None = None,
     ) -> None:
         keys = keywords(item)
         references = _references(sentence)
@@ -616,7 +672,7 @@ class SitrepBuilder:
             self._close(keys, from_user)
         if len(keys) < _MIN_ITEM_KEYWORDS and not references:
             return  # "Reproduced.", "That worked.": it closes a problem but names no step
-        score = self._proposal_score("completed_steps", item, source, from_user, extra)
+        score = self._proposal_score("completed_steps", item, source, from_user, extra, score)
         if score is None or (score <= 0.0 and not self._final_lifts("completed_steps", source, from_user, score)):
             return  # most clauses: not listed, no need to look for the step they would retell
         step_key = " ".join(sorted(keys))
@@ -624,13 +680,23 @@ class SitrepBuilder:
             return  # the same PR / step reported again
         if not references and (keys & self._hashes or any(_retells(keys, keywords(step)) for step in self._steps[-8:])):
             return  # prose retelling a step already taken ("Committed as 9b04d1e" after the commit itself)
+        if self._told_here("completed_steps", sentence, keys):
+            return
         self._note(item, sentence)
         if score <= 0.0:
-            self._latest.append(("completed_steps", item))
+            self._keep_recent("completed_steps", item, source, from_user, score)
             return
         self._references |= references
         self._step_keys.add(step_key)
         self._steps.append(item)
+
+    def _told_here(self, field: Field, sentence: str, keys: frozenset[str]) -> bool:
+        """Whether an item of this turn's ``sentence`` listed already retells this one; if not, it is noted as listed."""
+        told = self._listed_here.setdefault((field, sentence), [])
+        if any(_retells(keys, other) for other in told):
+            return True
+        told.append(keys)
+        return False
 
     def _close(self, keys: frozenset[str], from_user: bool) -> None:
         """The loops a completion closes: those it names (work put off needs two of its words)."""
@@ -689,7 +755,7 @@ class SitrepBuilder:
         for status, item in self._todos:
             (steps if status == "completed" else loops).append(item)
         loops += [question for question, listed in self._questions if listed]
-        for kind, item in self._latest:  # the latest turn's candidates the FINAL weight lists
+        for kind, item in self._lifted():  # the latest turns' candidates their final_features list
             (steps if kind == "completed_steps" else loops).append(item)
         entities = self._entities.top()
         return Sitrep(
@@ -762,18 +828,22 @@ _REPORT_CLAUSE_SPLIT = re.compile(r";\s+|,\s+(?:and|but|so|which|while)\s+|\s+(?
 _FENCE = re.compile(r"```.*?(?:```|\Z)", re.S)
 
 
+#: One reading of a clause: its item, its sentence and what is known of it (``_report_clauses``).
+_Variant = tuple[str, str, tuple[str, ...]]
+#: The readings of one clause: whole, and each of its comma-separated parts.
+_Variants = tuple[_Variant, ...]
+_COMMA = re.compile(r",\s+")
+
+
 @lru_cache(maxsize=_CACHED_TEXTS)
-def _report_clauses(text: str, from_user: bool) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
-    """The clauses of a prose turn, each concise, with its sentence and what is known of it: its
-    place (a list item, the sentence's first clause or a later one), what its sentence says
-    (work put off, "still") and what the cues read there (done, open). An agent's report is read
-    whole (fenced code and log lines aside); a user's turn only where the cues read something (its
-    other clauses were not worth their cost in cross-validation)."""
+def _report_clauses(text: str, from_user: bool) -> tuple[_Variants, ...]:
+    """The clauses of a prose turn (fenced code and log lines aside), each concise, with its
+    sentence and what is known of it: its place (a list item, the sentence's first clause or a
+    later one), what its sentence says (``items.sentence_features``) and what the cues read there
+    (done, open). A clause holding commas is also read as each of its parts ("part"): a person's
+    summary is often one of them."""
     said = {sentence.reading.sentence: sentence.reading for sentence in _read(text, from_user).sentences}
-    if from_user:
-        lines = [(sentence, sentence) for sentence, reading in said.items() if reading.done or reading.open]
-    else:
-        lines = [(raw.strip(), cues.strip_bullet(raw.strip())) for raw in cues.sentences(_FENCE.sub("\n", text) if "```" in text else text)]
+    lines = [(raw.strip(), cues.strip_bullet(raw.strip())) for raw in cues.sentences(_FENCE.sub("\n", text) if "```" in text else text)]
     clauses = []
     for line, sentence in lines:
         if len(sentence) < 8 or cues.is_log_line(sentence):
@@ -782,9 +852,15 @@ def _report_clauses(text: str, from_user: bool) -> tuple[tuple[str, str, tuple[s
         if len(sentence) < len(line):
             marks += ("bullet",)
         for index, part in enumerate(_REPORT_CLAUSE_SPLIT.split(sentence)):
-            item = core(concise(part))
-            if len(keywords(item)) >= _MIN_ITEM_KEYWORDS:
-                clauses.append((item, sentence, (*marks, "clause=later" if index else "clause=first")))
+            place = "clause=later" if index else "clause=first"
+            variants = [(item, sentence, (*marks, place)) for item in (core(concise(part)),) if len(keywords(item)) >= _MIN_ITEM_KEYWORDS]
+            if ", " in part:
+                for piece in _COMMA.split(part):
+                    item = core(concise(piece))
+                    if len(keywords(item)) >= _MIN_ITEM_KEYWORDS and all(item != known for known, _, _ in variants):
+                        variants.append((item, sentence, (*marks, place, "part")))
+            if variants:
+                clauses.append(tuple(variants))
     return tuple(clauses)
 
 

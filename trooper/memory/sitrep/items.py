@@ -21,17 +21,21 @@ from trooper.memory.sitrep.linear import LinearModel, load_model
 
 Field = Literal["completed_steps", "open_loops"]
 FIELDS: tuple[Field, ...] = ("completed_steps", "open_loops")
-#: The feature of a text candidate read from the session's latest text turn (an agent's closing
-#: report, the user's last word): known only at ``build``, so it is added to the score there.
+#: The features of a text candidate read from one of the session's latest text turns (an agent's
+#: closing report, the user's last word and the answer to it): known only at ``build``, so they
+#: are added to the score there. ``final`` is the latest text turn, ``final1`` the one before…
 FINAL = "final"
+#: How many of the latest text turns have their own ``final_features``.
+RECENT_TURNS = 3
 #: Where text candidates come from; the others come from tool calls, ``TodoWrite`` and git state.
 TEXT_SOURCES = frozenset({"question", "prose", "report_item", "report_clause", "clause"})
 
 
 @lru_cache(maxsize=64)
-def final_features(source: str, role: str) -> tuple[str, ...]:
-    """The features a text candidate has while its turn is the session's latest text turn."""
-    return (FINAL, f"{FINAL}:{source}:{role}")
+def final_features(source: str, role: str, rank: int = 0) -> tuple[str, ...]:
+    """The features a text candidate has while its turn is the ``rank``-th latest text turn (0: the latest)."""
+    name = f"{FINAL}{rank}" if rank else FINAL
+    return (name, f"{name}:{source}:{role}")
 
 
 class Candidate(NamedTuple):
@@ -40,7 +44,7 @@ class Candidate(NamedTuple):
     features: tuple[str, ...]
     turn: int
     role: str
-    #: From a text turn: ``final_features`` apply when it is the session's latest.
+    #: From a text turn: ``final_features`` apply while it is one of the session's latest.
     text: bool
     source: str
 
@@ -141,29 +145,71 @@ def deferred(text: str) -> bool:
     return bool(_DEFERRED.search(text.lower()))
 
 
+# Language-independent cues of a sentence (English, German, Spanish, French, Portuguese): the
+# selector reads them in any clause, not only in those the rules read as done or open. One
+# alternation of named groups: a sentence is scanned once for all of them.
+_SENTENCE_CUES = re.compile(
+    # a day or a time to come: "monday", "next week", "nächste Woche", "semana que vem", "plus tard"
+    r"\b(?P<later>monday|tuesday|wednesday|thursday|friday|tomorrow|tonight|next (?:week|sprint|release|month|time)|"
+    r"montag|dienstag|mittwoch|donnerstag|freitag|morgen|später|nächste[nr]? (?:woche|sprint|release|monat)|"
+    r"lunes|martes|miércoles|jueves|viernes|mañana|más tarde|próxima semana|semana que viene|"
+    r"lundi|mardi|mercredi|jeudi|vendredi|demain|plus tard|semaine prochaine|"
+    r"segunda|terça|quarta|quinta|sexta|amanhã|mais tarde|depois|semana que vem)\b|"
+    # the writer's own work to come: "I'll", "ill", "we will", "je vais", "ich werde", "vou", "voy a"
+    r"\b(?P<future_self>i'll|ill|i will|we'll|we will|i'm going to|gonna|i need to|we need to|"
+    r"je vais|on va|ich werde|wir werden|voy a|vamos a|vou|vamos)\b|"
+    # not done yet: "not yet", "noch nicht", "pas encore", "todavía no", "ainda não", "yet to", "still to"
+    r"\b(?P<not_yet>not (?:\w+ )?yet|yet to|still to|noch nicht|pas encore|todavía no|aún no|ainda não)\b|"
+    # a check named: tests, CI, a build passing or failing
+    r"\b(?P<check>tests?|ci|build|pipeline|suite|pytest|lint)\b"
+)
+#: What marks code in prose: a path's slash, a call's brackets, a snake_case, dotted or camelCase name.
+_CODE_MARK = re.compile(r"[/_()=<>`]|\w\.\w|[a-z][A-Z]")
+
+
 @lru_cache(maxsize=8192)
 def sentence_features(sentence: str) -> tuple[str, ...]:
-    """What the whole sentence of a clause says: that work is put off, that something still is."""
+    """What the whole sentence of a clause says: work put off, something that still is, a day to
+    come, the writer's own work to come, not yet done, a check named, a question, how much is code."""
     lowered = sentence.lower()
-    return tuple(name for name, found in (("deferred", deferred(sentence)), ("still", cues.says_still(lowered))) if found)
+    code = len(_CODE_MARK.findall(sentence)) / (sentence.count(" ") + 1)  # marks per word
+    first = _SENTENCE_CUES.search(lowered)  # most sentences hold none: one search says so
+    features = {match.lastgroup or "": None for match in _SENTENCE_CUES.finditer(lowered, first.start())} if first else {}
+    features[f"code={'none' if not code else 'some' if code < 0.34 else 'much'}"] = None
+    for name, found in (
+        ("deferred", deferred(sentence)),
+        ("still", cues.says_still(lowered)),
+        ("asks", lowered.rstrip().endswith(("?", "？"))),
+    ):
+        if found:
+            features[name] = None
+    return tuple(features)
 
 
 class Selector:
     """The two fields' models; a candidate is listed when its ``score`` is positive."""
 
-    __slots__ = ("models",)
+    __slots__ = ("_best_bonus", "models")
 
     def __init__(self, models: dict[Field, LinearModel] | None) -> None:
         #: ``None``: every candidate is kept (what training reads the candidates with).
         self.models = models
+        self._best_bonus: dict[tuple[Field, str, str], float] = {}
 
     def score(self, field: Field, features: tuple[str, ...]) -> float:
         """The candidate's log-odds, threshold included: listed when positive."""
         return math.inf if self.models is None else self.models[field].score(features)
 
-    def bonus(self, field: Field, source: str, role: str) -> float:
-        """What a candidate of the session's latest text turn gains (its ``final_features``)."""
-        return 0.0 if self.models is None else self.models[field].score(final_features(source, role)) - self.models[field].bias
+    def bonus(self, field: Field, source: str, role: str, rank: int) -> float:
+        """What a candidate of the ``rank``-th latest text turn gains (its ``final_features``)."""
+        return 0.0 if self.models is None else self.models[field].score(final_features(source, role, rank)) - self.models[field].bias
+
+    def best_bonus(self, field: Field, source: str, role: str) -> float:
+        """The most a candidate gains while its turn is one of the latest (``bonus`` at its best rank)."""
+        key = (field, source, role)
+        if key not in self._best_bonus:
+            self._best_bonus[key] = max(self.bonus(field, source, role, rank) for rank in range(RECENT_TURNS))
+        return self._best_bonus[key]
 
     def __deepcopy__(self, memo: dict[int, object]) -> Selector:
         return self  # shared, never changed: a builder's copy uses the same models
