@@ -347,6 +347,8 @@ class SitrepBuilder:
         self._built_evidence: tuple[list[str], int, dict[str, dict[str, object]]] = ([], 0, {})
         self._unique_steps = _Unique()
         self._unique_resolved = _Unique()
+        #: ``_lifted``'s result at the last build, with the state of ``_recent`` it was chosen in.
+        self._built_lifted: tuple[tuple[tuple[int, int], ...], list[tuple[Field, str]]] = ((), [])
         #: ``_confidence``'s inputs and result at the last build.
         self._built_confidence: tuple[tuple[object, ...], float] = ((), 0.0)
         self._previous_lead = ""
@@ -600,14 +602,19 @@ class SitrepBuilder:
             self._keep_recent(field, item, source, from_user, score)
 
     def _lifted(self) -> list[tuple[Field, str]]:
-        """The recent turns' candidates their turn's rank among the latest lifts above 0."""
-        bonus = self._selector.bonus
-        return [
-            (field, item)
-            for rank, (_, kept) in enumerate(reversed(self._recent))
-            for field, item, source, role, score in kept
-            if score + bonus(field, source, role, rank) > 0.0
-        ]
+        """The recent turns' candidates their turn's rank among the latest lifts above 0 (kept
+        from the last ``build`` while no candidate or text turn was added since)."""
+        state = tuple((turn, len(kept)) for turn, kept in self._recent)
+        if self._built_lifted[0] != state:
+            bonus = self._selector.bonus
+            lifted = [
+                (field, item)
+                for rank, (_, kept) in enumerate(reversed(self._recent))
+                for field, item, source, role, score in kept
+                if score + bonus(field, source, role, rank) > 0.0
+            ]
+            self._built_lifted = (state, lifted)
+        return self._built_lifted[1]
 
     def _candidate_score(self, field: Field, item: str, source: str, role: str, extra: tuple[str, ...] = ()) -> float:
         """The selector's score of a text candidate; what tool calls, ``TodoWrite`` and git state
@@ -833,15 +840,18 @@ _Variant = tuple[str, str, tuple[str, ...]]
 #: The readings of one clause: whole, and each of its comma-separated parts.
 _Variants = tuple[_Variant, ...]
 _COMMA = re.compile(r",\s+")
+#: A clause of more words than this is also read as its comma-separated parts (a shorter one is
+#: read whole: its parts were seldom the better read, and each read costs its features).
+_PARTS_FROM_WORDS = 8
 
 
 @lru_cache(maxsize=_CACHED_TEXTS)
 def _report_clauses(text: str, from_user: bool) -> tuple[_Variants, ...]:
-    """The clauses of a prose turn (fenced code and log lines aside), each concise, with its
-    sentence and what is known of it: its place (a list item, the sentence's first clause or a
-    later one), what its sentence says (``items.sentence_features``) and what the cues read there
-    (done, open). A clause holding commas is also read as each of its parts ("part"): a person's
-    summary is often one of them."""
+    """The clauses of every sentence of a text turn (fenced code and log lines aside), each
+    concise, with its sentence and what is known of it: its place (a list item, the sentence's
+    first clause or a later one), what its sentence says (``items.sentence_features``) and what
+    the cues read there (done, open). A long clause holding commas is also read as each of its
+    parts ("part"): a person's summary is often one of them."""
     said = {sentence.reading.sentence: sentence.reading for sentence in _read(text, from_user).sentences}
     lines = [(raw.strip(), cues.strip_bullet(raw.strip())) for raw in cues.sentences(_FENCE.sub("\n", text) if "```" in text else text)]
     clauses = []
@@ -853,8 +863,9 @@ def _report_clauses(text: str, from_user: bool) -> tuple[_Variants, ...]:
             marks += ("bullet",)
         for index, part in enumerate(_REPORT_CLAUSE_SPLIT.split(sentence)):
             place = "clause=later" if index else "clause=first"
-            variants = [(item, sentence, (*marks, place)) for item in (core(concise(part)),) if len(keywords(item)) >= _MIN_ITEM_KEYWORDS]
-            if ", " in part:
+            whole = core(concise(part))
+            variants = [(whole, sentence, (*marks, place))] if len(keywords(whole)) >= _MIN_ITEM_KEYWORDS else []
+            if ", " in part and part.count(" ") >= _PARTS_FROM_WORDS:
                 for piece in _COMMA.split(part):
                     item = core(concise(piece))
                     if len(keywords(item)) >= _MIN_ITEM_KEYWORDS and all(item != known for known, _, _ in variants):
