@@ -298,7 +298,6 @@ class SitrepBuilder:
         self._selector = selector or shipped_selector()
         #: (field, item) → the candidate, when collecting.
         self.candidates: dict[tuple[Field, str], Candidate] | None = {} if collect else None
-        #: The latest text turn (-1: none yet).
         #: The latest text turns, oldest first (``RECENT_TURNS`` at most), each with its text
         #: candidates that only ``final_features`` may lift above 0: (field, item, source, role,
         #: score); listed at ``build`` while the turn's rank among the latest lifts them.

@@ -1,9 +1,10 @@
 """Which candidate items a SITREP lists as completed steps and open loops: a learned choice.
 
-The fold proposes candidates (a prose clause the cues read as done or open, a clause of an
-agent's report cut to its core, a question…); each is described by features of its shape and
-its role (who wrote it, where it comes from, the cue words it and its sentence hold, its length,
-a path or a number in it) and a ``LinearModel`` per field lists it when its score is positive.
+The fold proposes candidates (a prose clause the cues read as done or open, every clause of a
+text turn cut to its core and a long one's comma-separated parts, a question…); each is
+described by features of its shape and its role (who wrote it, where it comes from, the cue
+words it and its sentence hold in any of five languages, its length, a path or a number in it,
+how recent its turn is) and a ``LinearModel`` per field lists it when its score is positive.
 What tool calls, ``TodoWrite`` and git state say is listed by rule (structure before prose). The models are fitted on the dev split by
 ``python -m tests.memory.train_items`` and shipped as ``models/completed_steps.json`` and
 ``models/open_loops.json``; a model's bias already holds the threshold its cross-validation chose.
