@@ -150,6 +150,20 @@ def start_trooper(env: dict[str, str], source: Path = ROOT) -> Process:
     raise RuntimeError(f"Trooper did not start; see {log}:\n{log.read_text()[-2000:]}")
 
 
+def start_reference(kind: str, upstream: str) -> Process:
+    """``bench/minimal_proxy.py``'s proxy that only forwards (``aiohttp`` or ``tornado`` server) to
+    ``upstream``: the floor of a Python proxy hop, served at ``/v1/messages``."""
+    popen = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "minimal_proxy.py"), kind, upstream], stdout=subprocess.PIPE, text=True
+    )
+    assert popen.stdout is not None
+    match = re.search(r"listening on (http://\S+)", popen.stdout.readline())
+    if match is None:
+        popen.kill()
+        raise RuntimeError(f"the {kind} reference proxy did not start")
+    return Process(popen, match.group(1))
+
+
 def temp_db() -> str:
     return str(Path(tempfile.mkdtemp(prefix="trooper-bench-")) / "trooper.db")
 

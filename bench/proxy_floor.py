@@ -14,14 +14,10 @@ exchanges, two JSON round trips and the processes' wake-ups on the shared cores.
 from __future__ import annotations
 
 import argparse
-import re
-import subprocess
-import sys
 from collections.abc import Callable
 
 from common import (
     LATENCY_HEADERS,
-    ROOT,
     Process,
     conversations,
     http_client,
@@ -33,6 +29,7 @@ from common import (
     per_round,
     percentile,
     start_fake,
+    start_reference,
     start_trooper,
     temp_db,
     timed_post,
@@ -41,18 +38,6 @@ from common import (
 
 REFERENCES = ("aiohttp", "tornado")
 WARMUP = 30
-
-
-def start_reference(kind: str, upstream: str) -> Process:
-    popen = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / "minimal_proxy.py"), kind, upstream], stdout=subprocess.PIPE, text=True
-    )
-    assert popen.stdout is not None
-    match = re.search(r"listening on (http://\S+)", popen.stdout.readline())
-    if match is None:
-        popen.kill()
-        raise RuntimeError(f"the {kind} reference proxy did not start")
-    return Process(popen, match.group(1))
 
 
 def main() -> None:

@@ -1,7 +1,7 @@
 """Throughput under many clients: req/s and latency at 16, 64 and 128 clients, direct and through Trooper.
 
 Run: .venv/bin/python bench/throughput.py [--quick] [--seconds S] [--clients 16,64,128] [--baseline DIR]
-                                          [--postgres postgresql://…]
+                                          [--floor] [--postgres postgresql://…]
 
 Three processes, as in bench/overhead.py: this load generator (asyncio + aiohttp, one keep-alive
 connection and one session per client), Trooper (``python -m trooper serve``, file store, no
@@ -12,6 +12,10 @@ Reported per side: requests per second, p50 and p99 latency, and for each Troope
 (all threads) per proxied turn. On a shared two-core machine the load generator, the fake and
 Trooper compete for the same cores, so the ratio to direct measures Trooper's CPU per turn more
 than anything else. Targets (issue #17): ≥ 0.6× direct at 64 clients with p99 ≤ 2× direct's.
+
+``--floor`` adds bench/minimal_proxy.py's Tornado proxy, which only forwards (bench/proxy_floor.py):
+the throughput a proxy hop on Trooper's server reaches on this machine with no work of its own,
+the ceiling of Trooper's ratio to direct here.
 
 ``--postgres URL`` (an empty database) adds two sides: one Trooper on that PostgreSQL store, and
 two replicas on it behind Debian's nginx configured with deploy/nginx-trooper.conf (tests/nginx.py),
@@ -37,6 +41,7 @@ from common import (
     ms,
     percentile,
     start_fake,
+    start_reference,
     start_trooper,
     temp_db,
     trooper_env,
@@ -45,6 +50,7 @@ from common import (
 from tests.nginx import Nginx  # common.py put the repository on the path
 
 BALANCED = "2 replicas + nginx, PostgreSQL"
+FLOOR = "minimal proxy (Tornado)"
 TARGET_RATIO_AT_64 = 0.6
 TARGET_P99_RATIO_AT_64 = 2.0
 #: Turns per conversation before a client starts a new one (each turn resends the history).
@@ -91,6 +97,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="blocks per side and client count")
     parser.add_argument("--quick", action="store_true", help="one 2-second round at 16 clients: a smoke run")
     parser.add_argument("--baseline", type=Path, help="a checkout whose Trooper is measured alongside, interleaved")
+    parser.add_argument("--floor", action="store_true", help="a proxy that only forwards, on Tornado, measured alongside")
     parser.add_argument("--postgres", help="a PostgreSQL URL: two replicas on it behind nginx are measured alongside")
     args = parser.parse_args()
     counts = [16] if args.quick else [int(c) for c in args.clients.split(",")]
@@ -101,6 +108,8 @@ def main() -> None:
     troopers = {"Trooper": start_trooper(_env(upstream))}
     if args.baseline is not None:
         troopers["baseline"] = start_trooper(_env(upstream), args.baseline)
+    if args.floor:
+        troopers[FLOOR] = start_reference("tornado", upstream)
     balancer: Nginx | None = None
     if args.postgres is not None:
         # One Trooper on PostgreSQL alone too: the store's cost apart from the replicas'.
@@ -147,7 +156,7 @@ def main() -> None:
     print(f"load after:  {load_conditions()}")
     print(f"\n{rounds} interleaved {seconds:g}-second blocks per side and client count, one session per client, "
           f"{TURNS_EACH}-turn conversations")
-    headers = ("clients", "side", "req/s", "× direct", "p50 ms", "p99 ms", "p99 × direct", "Trooper CPU ms / turn")
+    headers = ("clients", "side", "req/s", "× direct", "p50 ms", "p99 ms", "p99 × direct", "proxy CPU ms / turn")
     print(markdown_table(headers, rows))
     balanced = {row[0]: float(row[2]) / float(one[2]) for row in rows if row[1] == BALANCED
                 for one in rows if one[0] == row[0] and one[1] == "Trooper"}

@@ -18,6 +18,7 @@ TINY_RUNS = {
     "store_latency.py": (["--requests", "8"], ["file − memory", "store threads"]),
     "sse_fanout.py": (["--rounds", "1", "--block", "4", "--listeners", "2"], ["2 listeners", "received every update"]),
 }
+THROUGHPUT_HEADER = "| clients | side | req/s | × direct | p50 ms | p99 ms | p99 × direct | proxy CPU ms / turn |"
 
 
 @pytest.mark.parametrize("script", sorted(TINY_RUNS))
@@ -30,3 +31,15 @@ def test_benchmark_prints_its_tables(script: str) -> None:
     assert TABLE_HEADER in result.stdout
     for text in expected:
         assert text in result.stdout, result.stdout
+
+
+def test_throughput_measures_the_forwarding_floor_alongside() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "throughput.py"), "--quick", "--floor"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert THROUGHPUT_HEADER in result.stdout
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| 16 |")]
+    assert [row.split("|")[2].strip() for row in rows] == ["direct", "Trooper", "minimal proxy (Tornado)"], result.stdout
+    assert all(float(row.split("|")[3]) > 0 for row in rows), result.stdout  # each side answered

@@ -167,6 +167,20 @@ def test_the_intent_is_the_question_not_the_background():
     assert extract_sitrep([user(turn)]).intent.startswith("pgvector vs qdrant what would you pick")
 
 
+@pytest.mark.parametrize("turn, goal", [
+    ("Seit dem Update auf Airflow 2.9 hängen die Sensoren. Kannst du mir bitte den Sensor auf Reschedule umstellen.",
+     "den sensor auf reschedule umstellen"),
+    ("Tenemos un problema con los backups desde ayer. Puedes migrar el cron de backups a systemd timers.",
+     "migrar el cron de backups a systemd timers"),
+    ("On a un souci de CORS depuis la mise à jour du front. Pourriez-vous corriger la config nginx du proxy.",
+     "corriger la config nginx du proxy"),
+    ("Estamos com problemas no deploy desde ontem. Você pode revisar o Dockerfile do serviço de pagamentos.",
+     "revisar o dockerfile do serviço de pagamentos"),
+])
+def test_a_polite_request_after_the_background_is_the_intent_in_other_languages_too(turn: str, goal: str):
+    assert extract_sitrep([user(turn)]).intent.startswith(goal)
+
+
 def test_a_pasted_log_is_not_the_intent_but_its_error_line_is_read():
     turn = "the app dies on the first request:\n\n```\n2024-05-02T10:00:00Z INFO started\njava.lang.NoSuchMethodError: 'JsonParser.getReadCapabilities()'\n```"
     intent = extract_sitrep([user(turn)]).intent

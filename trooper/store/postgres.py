@@ -34,6 +34,7 @@ from trooper.store.health import SharedHealth
 from trooper.store.postgres_health import SEEN_SECONDS, PostgresHealth
 from trooper.store.postgres_schema import REPLICA_MIGRATIONS, REPLICA_SCHEMA_TABLE, migrate, schema_version
 from trooper.store.queued import READER_THREADS, Pending, QueuedStore
+from trooper.store.statements import ReadQueries, WriteStatements
 
 log = logging.getLogger(__name__)
 
@@ -117,8 +118,8 @@ def replicas_seen(url: str, timeout: float, within: float = SEEN_SECONDS) -> lis
 
 
 class PostgresStore(QueuedStore):
-    writes = postgres_writes
-    reads = postgres_reads
+    writes: WriteStatements = postgres_writes
+    reads: ReadQueries = postgres_reads
     shared = True
 
     def __init__(self, url: str) -> None:

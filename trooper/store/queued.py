@@ -13,7 +13,8 @@ all the writes it drained in one transaction, then answers the flushes among the
 
 A store built on this says how to run a group of writes in one transaction, a task in one
 transaction and a read in one snapshot, and names the modules holding its SQL: ``writes`` (one
-function per write, of a connection and a record) and ``reads`` (one function per query).
+function per write, of a connection and a record) and ``reads`` (one function per query), typed by
+the Protocols of ``trooper.store.statements``.
 """
 
 from __future__ import annotations
@@ -27,7 +28,6 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
-from types import ModuleType
 from typing import Any, NamedTuple, TypeVar
 
 from trooper.store.base import TABLES, Columns, Row, Store, StoreWriteError
@@ -39,6 +39,7 @@ from trooper.store.records import (
     SitrepRecord,
     TurnRecord,
 )
+from trooper.store.statements import ReadQueries, WriteStatements
 
 log = logging.getLogger(__name__)
 
@@ -93,10 +94,10 @@ def _change(kind: str, session_id: str) -> Row:
 
 
 class QueuedStore(Store):
-    #: The module of write functions (``upsert_session``, ``add_turns``… and ``prune``).
-    writes: ModuleType
-    #: The module of read queries (``list_sessions``, ``transcript``, ``table``…).
-    reads: ModuleType
+    #: The dialect's module of write functions (``upsert_session``, ``add_turns``… and ``prune``).
+    writes: WriteStatements
+    #: The dialect's module of read queries (``list_sessions``, ``transcript``, ``table``…).
+    reads: ReadQueries
 
     def __init__(self) -> None:
         self._readers = ThreadPoolExecutor(READER_THREADS, thread_name_prefix="trooper-store-read")

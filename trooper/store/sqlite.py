@@ -23,6 +23,7 @@ from trooper.store import sqlite_reads, sqlite_writes
 from trooper.store.base import Row
 from trooper.store.queued import Pending, QueuedStore
 from trooper.store.schema import migrate
+from trooper.store.statements import ReadQueries, WriteStatements
 
 T = TypeVar("T")
 
@@ -37,8 +38,8 @@ def _connect(path: str) -> sqlite3.Connection:
 
 
 class SqliteStore(QueuedStore):
-    writes = sqlite_writes
-    reads = sqlite_reads
+    writes: WriteStatements = sqlite_writes
+    reads: ReadQueries = sqlite_reads
 
     def __init__(self, path: str) -> None:
         self.path = path

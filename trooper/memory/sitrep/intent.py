@@ -48,8 +48,12 @@ _REQUEST = re.compile(
     |\b(?:my|our)\s+(?:goal|task|plan|job)\s+is\s+to\s+(?P<goal>.*)
     |\b(?:my|our)\s+(?:boss|manager|team|client|customer|lead|pm)\s+(?:wants|needs)\s+(?:me\s+to\s+|us\s+to\s+)?(?P<asked>.*)
     |{_OPENING}(?:i\s+|we\s+)?(?:really\s+)?(?:want|need)\s+(?!to\b)(?P<want>(?:a|an|the|some|to|my|our|\w+/)\S*\s.*|\w+.*)
-    |\b(?:help\s+me|can\s+you\s+help\s+me|could\s+you\s+help\s+me)(?:\s+to|\s+with)?\s+(?P<help>.*)
-    |{_OPENING}(?:please\s+)?(?:can|could|would)\s+you\s+(?:please\s+)?(?P<request>.*)
+    |\b(?:help\s+me|can\s+you\s+help\s+me|could\s+you\s+help\s+me|hilf\s+mir|ayúdame|aide-moi|me\s+ajuda)
+        (?:\s+to|\s+with|\s+bei|\s+a|\s+con|\s+à|\s+com)?\s+(?P<help>.*)
+    |{_OPENING}¿?(?:please\s+|bitte\s+)?(?:(?:can|could|would)\s+you|kannst\s+du|könntest\s+du|können\s+sie|könnten\s+sie|
+        (?:me\s+)?puedes|(?:me\s+)?podrías|peux-tu|pourrais-tu|pouvez-vous|pourriez-vous|você\s+pode|você\s+poderia|
+        vc\s+pode|pode\s+me|poderia\s+me)\s+(?:mir\s+|uns\s+)?(?:please\s+|bitte\s+|por\s+favor\s+|s'il\s+te\s+plaît\s+)?
+        (?P<request>.*)
     |{_OPENING}how\s+(?:do|can|should|would)\s+(?:i|we|you|people|one)\s+(?:actually\s+)?(?P<howto>.*)
     |{_OPENING}(?:what(?:'s|\s+is)\s+the\s+best\s+way|is\s+there\s+a\s+way)\s+to\s+(?P<way>.*)
     |{_OPENING}(?:let's|lets|let\s+us)\s+(?P<lets>.*)
