@@ -551,12 +551,15 @@ class SitrepBuilder:
         for sentence in turn.sentences:
             reading = sentence.reading
             if reading.question:
-                score = self._proposal_score("open_loops", sentence.item, "question", from_user)
+                # a question is listed as asked; a sentence read as one without its "?" ("will do
+                # the profiling later…") is cut like any other item
+                asked = sentence.item if sentence.item.endswith(("?", "？")) else concise(reading.sentence)
+                score = self._proposal_score("open_loops", asked, "question", from_user)
                 if score is not None:
-                    self._questions.append((sentence.item, score > 0.0))
+                    self._questions.append((asked, score > 0.0))
                     if score > 0.0 or self._final_lifts("open_loops", "question", from_user, score):
-                        self._note(sentence.item, reading.sentence)
-                    self._keep_if_final("open_loops", sentence.item, "question", from_user, score)
+                        self._note(asked, reading.sentence)
+                    self._keep_if_final("open_loops", asked, "question", from_user, score)
             if reading.done and not (from_user and self._user_turns == 1):
                 # the first user turn sets the scene ("I inherited this script"): no step yet
                 self._complete(concise(reading.done_clause), reading.sentence, from_user, "prose", extra=_prose_marks(reading))
@@ -601,17 +604,28 @@ class SitrepBuilder:
             self._keep_recent(field, item, source, from_user, score)
 
     def _lifted(self) -> list[tuple[Field, str]]:
-        """The recent turns' candidates their turn's rank among the latest lifts above 0 (kept
-        from the last ``build`` while no candidate or text turn was added since)."""
+        """The recent turns' candidates their turn's rank among the latest lifts above 0, oldest
+        turn first; a step that retells a step listed or lifted before (its PR / step numbers,
+        else half its words) once (kept from the last ``build`` while no candidate or text turn
+        was added since)."""
         state = tuple((turn, len(kept)) for turn, kept in self._recent)
         if self._built_lifted[0] != state:
             bonus = self._selector.bonus
-            lifted = [
-                (field, item)
-                for rank, (_, kept) in enumerate(reversed(self._recent))
-                for field, item, source, role, score in kept
-                if score + bonus(field, source, role, rank) > 0.0
-            ]
+            lifted: list[tuple[Field, str]] = []
+            references = set(self._references)
+            told: list[frozenset[str]] = []
+            for index, (_, kept) in enumerate(self._recent):
+                rank = len(self._recent) - 1 - index
+                for field, item, source, role, score in kept:
+                    if score + bonus(field, source, role, rank) <= 0.0:
+                        continue
+                    if field == "completed_steps":
+                        named, keys = _references(item), keywords(item)
+                        if (named and named <= references) or (not named and any(_retells(keys, other) for other in told)):
+                            continue
+                        references |= named
+                        told.append(keys)
+                    lifted.append((field, item))
             self._built_lifted = (state, lifted)
         return self._built_lifted[1]
 
