@@ -107,6 +107,11 @@ class HostedToolBlock:
     type: Literal["hosted_tool"] = "hosted_tool"
 
 
+#: The keys of OpenAI's items and responses whose values are identifiers (minted by OpenAI, by
+#: Trooper or by the client), never a person's text: privacy leaves them as they are, so each still
+#: names what it names, and spends no scan on their random characters.
+IDENTIFIER_KEYS = frozenset({"id", "call_id", "previous_response_id"})
+
 Block = TextBlock | ImageBlock | ToolUseBlock | ToolResultBlock | ThinkingBlock | HostedToolBlock
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
+from trooper.conversation import IDENTIFIER_KEYS
 from trooper.engine.sessions import TurnPlace
 from trooper.privacy.storage import StoreMask
 from trooper.store.base import Row, Store
@@ -29,7 +30,9 @@ class ResponseLog:
 
     def keep(self, response_id: str, place: TurnPlace, body: dict[str, Any]) -> None:
         """Keep a response; queued with its turn's writes, so the turn's commit covers it."""
-        kept = body if self._mask is None else self._mask.data(body)
+        # Its ids are not masked: random characters cost a scan each (most of a kept response's
+        # cost) and cannot hold what the mask looks for.
+        kept = body if self._mask is None else self._mask.data(body, skip=IDENTIFIER_KEYS)
         self._store.add_response(ResponseRecord(response_id, place.session_id, place.branch, place.seq, kept))
         self._places[response_id] = place
         while len(self._places) > MAX_REMEMBERED:
