@@ -35,6 +35,7 @@ from trooper.memory.sitrep.entity_ranker import (
     TOOL_OUTPUT,
     USER,
     EntityRanker,
+    entity_limit,
 )
 from trooper.memory.sitrep.intent_choice import IntentChooser
 from trooper.memory.sitrep.intent_choice import clear_cache as _clear_intent_cache
@@ -691,7 +692,7 @@ class SitrepBuilder:
         loops += [question for question, listed in self._questions if listed]
         for kind, item in self._latest:  # the latest turn's candidates the FINAL weight lists
             (steps if kind == "completed_steps" else loops).append(item)
-        entities = self._entities.top()
+        entities = self._entities.top(entity_limit(self._turns))
         return Sitrep(
             intent=self._intent,
             confidence=self._confidence(entities),

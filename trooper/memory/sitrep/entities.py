@@ -51,6 +51,13 @@ _TELLING_AFTER = frozenset(
     lint linter formatter plugin config file files""".split()
 )
 _TECHNOLOGY_NAMES = frozenset(TECHNOLOGIES)
+#: Words in capitals that name nothing of a session's own: SQL's and logs' words, everyday abbreviations.
+_GENERIC_CAPITALS = frozenset(
+    """SELECT FROM WHERE AND OR NOT NULL AS ON BY IN IS IF SET INTO VALUES TABLE GROUP ORDER JOIN LEFT RIGHT INNER
+    OUTER DESC ASC LIMIT INSERT UPDATE DELETE CREATE ALTER DROP PRIMARY KEY DEFAULT TRUE FALSE WITH CASE WHEN THEN
+    ELSE END INFO WARN WARNING DEBUG TRACE FATAL ERROR OK TODO FIXME NOTE PR CI API URL ID DB UI OS PS FYI ASAP
+    IMO BTW TL DR AM PM""".split()
+)
 #: Names written in humps that are products or technologies, not code (``GitHub``, ``MacBook``).
 _KNOWN_NAMES = _TECHNOLOGY_NAMES | frozenset(
     """github gitlab javascript typescript macbook iphone ipad youtube linkedin powershell wordpress paypal devops
@@ -83,6 +90,17 @@ _IDENTIFIER = re.compile(r"[A-Z][A-Za-z0-9]*", re.ASCII)
 # snake_case (``send_invoice_email``, ``env_prefix``).
 _CODE_IDENTIFIER = re.compile(r"[a-z]+[A-Z][A-Za-z]*|[A-Z][a-z]+[A-Z][A-Za-z]*", re.ASCII)
 _SNAKE_IDENTIFIER = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+", re.ASCII)
+# Names people give things in kebab-case: services, packages, hosts ("report-worker",
+# "pydantic-settings", "etl-01"), a package's version after "@" left off.
+_KEBAB = re.compile(r"([a-z][a-z0-9]*(?:-[a-z0-9]+)+)(?:@[\w.-]+)?", re.ASCII)
+# Short names in capitals, digits allowed after the first letter: "ALB", "HPA", "PG16", "SA1019".
+_ACRONYM = re.compile(r"[A-Z][A-Z0-9]{1,7}", re.ASCII)
+# Tickets and advisories: "CAT-412", "GO-2024-3333", "GHSA-wj6h-64fc-37mp"; issues and PRs, "#198".
+_TICKET = re.compile(r"[A-Z][A-Z0-9]{1,9}-(?:\d+(?:-\d+)*|[a-z0-9]{4}(?:-[a-z0-9]{4})+)|#\d{1,6}", re.ASCII)
+# A member of a module or an object: "asyncio.gather", "sync.RWMutex", "healthchecks.io".
+_DOTTED = re.compile(r"[A-Za-z_$][\w$]+(?:\.[A-Za-z_$][\w$]*)+", re.ASCII)
+# A function named with its empty call: "flush()", "datetime.now()" (the blanked brackets lose it).
+_EMPTY_CALL = re.compile(r"(?<![\w.])([A-Za-z_][\w.]*[\w]\(\))")
 #: Every error name ``_error`` accepts holds one of these: a suffix, a named error, a vendor code.
 _MAY_NAME_ERROR = re.compile(
     "|".join([*_ERROR_SUFFIXES, *sorted(_NAMED_ERRORS), r"ORA-\d{5}", r"E\d{4}", r"TS\d{4}", r"CS\d{4}", "SQLSTATE"])
@@ -92,6 +110,7 @@ _VENDOR_CODE = re.compile(r"ORA-\d{5}|E\d{4}|TS\d{4}|CS\d{4}", re.ASCII)
 _LOG_LINE = re.compile(r"^[ \t]*(?:\[?\d{4}-\d\d-\d\d[T ]|\d\d:\d\d:\d\d|at [\w.$]+\(|File \").*$", re.MULTILINE)
 #: Whether a text after a "\n" holds such a line: opening with a literal, it is scanned for it in
 #: C, where ``^`` under re.M is tried at every position.
+_FENCE = re.compile(r"```.*?(?:```|\Z)", re.S)
 _HAS_LOG_LINE = re.compile(r"\n[ \t]*(?:\[?\d{4}-\d\d-\d\d[T ]|\d\d:\d\d:\d\d|at [\w.$]+\(|File \")")
 
 
@@ -200,11 +219,38 @@ def _shapes(tokens: list[str], errors_only: bool) -> Iterator[str]:
                 found = token
             if found is None and ("_" in token or token[0] == "$"):
                 found = _env(token) or (token if _SNAKE_IDENTIFIER.fullmatch(token) else None)
+            if found is None:
+                found = _name(token)
         if found:
             yield found
     if not errors_only and "exit" in tokens:
         index = tokens.index("exit")
         yield from _exit_code(tokens[index + 1 : index + 3])
+
+
+def _name(token: str) -> str | None:
+    """A name by its shape alone: a ticket, a short name in capitals, kebab-case, a dotted member."""
+    first = token[0]
+    if (first.isupper() or first == "#") and _TICKET.fullmatch(token):
+        return token
+    if "-" in token and first.islower():
+        match = _KEBAB.fullmatch(token)
+        if match and match.group(1) not in TECHNOLOGIES:
+            return match.group(1)
+    if "." in token and _DOTTED.fullmatch(token) and token.lower() not in TECHNOLOGIES:
+        return token
+    return None
+
+
+def _capitals(tokens: list[str]) -> Iterator[str]:
+    """Short names in capitals of prose, not code: "ALB", "PG16", "SA1019"; not SQL's or a log's
+    words, nor a technology's or an error's name (read as such)."""
+    for index in [i for i, token in enumerate(tokens) if token[:1].isupper() and token[1:2].isupper() or token[1:2].isdigit()]:
+        token = tokens[index].rstrip(_TRAILING)
+        if token not in _GENERIC_CAPITALS and _ACRONYM.fullmatch(token) and token not in _NAMED_ERRORS:
+            lowered = token.lower()
+            if lowered not in _KNOWN_NAMES and lowered not in _AMBIGUOUS_NAMES:
+                yield token
 
 
 def _exit_code(following: list[str]) -> Iterator[str]:
@@ -291,6 +337,11 @@ def extract_entities(text: str, words: set[str] | None = None) -> list[str]:
     if prose is not text:
         found.update(dict.fromkeys(extract_errors(text)))
     found.update(dict.fromkeys(_shapes(tokens, errors_only=False)))
+    if "```" in prose:  # a fenced block is code or a log: its capitals are its keywords
+        tokens = _clean(_FENCE.sub(" . ", prose)).split()
+    found.update(dict.fromkeys(_capitals(tokens)))
+    if "()" in prose:
+        found.update(dict.fromkeys(_EMPTY_CALL.findall(prose)))
     return list(found)
 
 
