@@ -22,7 +22,7 @@ from trooper.client_context import without_client_context
 from trooper.conversation import Message, TextBlock, ToolResultBlock, ToolUseBlock
 from trooper.memory.sitrep import agent_steps, cues, entity_ranker
 from trooper.memory.sitrep.agent_steps import MAX_ITEM_WORDS
-from trooper.memory.sitrep.entities import command_names, extract_entities, extract_errors, quoted_phrases
+from trooper.memory.sitrep.entities import command_names, extract_entities, extract_errors, extract_paths, quoted_phrases
 from trooper.memory.sitrep.entity_ranker import (
     ASSISTANT,
     COMMAND,
@@ -470,6 +470,8 @@ class SitrepBuilder:
         failed = FAILED_RESULT if result.is_error or (outcome is not None and outcome.kind == "open") else 0
         for error in extract_errors(output):
             self._add_entity(error, TOOL_OUTPUT | failed)
+        for path in extract_paths(output):
+            self._add_entity(path, TOOL_OUTPUT | failed)
         if use is None:
             return
         self._track_git(agent_steps.command_of(use.name, use.input), outcome, output, result.is_error)

@@ -16,7 +16,7 @@ from typing import Iterator
 
 from trooper.memory.lexicon import AMBIGUOUS, TECHNOLOGIES
 
-_EXTENSIONS = frozenset(
+FILE_EXTENSIONS = frozenset(
     """py pyi go rs ts tsx js jsx mjs json jsonl yaml yml toml md rst sql sh bash rb java kt c h cc cpp hpp cs
     php swift css scss html ipynb csv tsv parquet txt env ini cfg conf lock log proto tf xml gradle mod sum vue
     svelte dart ex exs lua r plist gguf db sqlite pem crt zip gz tar pdf png jpg svg""".split()
@@ -171,7 +171,7 @@ def _http_status(token: str, raw: str, previous: str, following: list[str]) -> s
 def _file(token: str) -> str | None:
     if token in _NAMED_FILES:
         return token
-    if token.rsplit(".", 1)[-1].lower() in _EXTENSIONS and _FILE.fullmatch(token) and token.lower() not in TECHNOLOGIES:
+    if token.rsplit(".", 1)[-1].lower() in FILE_EXTENSIONS and _FILE.fullmatch(token) and token.lower() not in TECHNOLOGIES:
         return token
     return token if _PATH.fullmatch(token) or _ROUTE.fullmatch(token) else None
 
@@ -322,6 +322,19 @@ def extract_errors(text: str) -> list[str]:
         return []
     kept = sorted({*wanted, *(i + 1 for i in wanted if "SQLSTATE" in lines[i] and i + 1 < len(lines))})
     return list(dict.fromkeys(_shapes(_clean("\n".join(lines[i] for i in kept)).split(), errors_only=True)))
+
+
+# A file path in a tool's output (a test runner's, a linter's, grep's): a folder at least, so a
+# word before a dot ("done.") is none.
+_EXTENSION_ALTERNATIVES = "|".join(sorted(FILE_EXTENSIONS, key=len, reverse=True))
+_OUTPUT_PATH = re.compile(rf"(?<![\w/.~-])((?:\.{{0,2}}/)?(?:[\w.-]+/)+[\w.-]*\w\.(?:{_EXTENSION_ALTERNATIVES}))(?![\w/])", re.ASCII)
+
+
+def extract_paths(text: str) -> list[str]:
+    """The file paths a tool's output names, each once, in order (its lines may come JSON-escaped)."""
+    if "/" not in text:
+        return []
+    return list(dict.fromkeys(_OUTPUT_PATH.findall(text.replace("\\n", "\n") if "\\n" in text else text)))
 
 
 def extract_entities(text: str, words: set[str] | None = None) -> list[str]:

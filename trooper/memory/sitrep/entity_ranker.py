@@ -21,6 +21,7 @@ from functools import lru_cache
 from typing import Any
 
 from trooper.memory.lexicon import AMBIGUOUS, TECHNOLOGIES
+from trooper.memory.sitrep.entities import FILE_EXTENSIONS
 from trooper.memory.sitrep.linear import LinearModel, load_model
 
 #: Entities shown at most, by the session's length (its turns so far): a person summarising a
@@ -106,9 +107,9 @@ def entity_kind(entity: str) -> str:
 
 
 def _has_extension(entity: str) -> bool:
-    """Ends with a dot and one to five letters: ``main.py``, ``Chart.yaml``."""
+    """Ends with a file's extension: ``main.py``, ``Chart.yaml``; not ``asyncio.run``."""
     _, dot, extension = entity.rpartition(".")
-    return bool(dot) and 1 <= len(extension) <= 5 and extension.isascii() and extension.isalpha()
+    return bool(dot) and extension.lower() in FILE_EXTENSIONS
 
 
 def _bucket(count: int) -> str:
