@@ -82,6 +82,9 @@ _FILE = re.compile(r"(?:\.{0,2}/|~/)?(?:[\w.-]+/)*[\w-][\w.-]*\.(\w+)", re.ASCII
 _PATH = re.compile(r"(?:\./|~/|/)(?:[\w.-]+/)+[\w-]+(?:\.[\w-]+)*", re.ASCII)
 # A URL route or a directory written alone: "/healthz", "/docs" (longer paths are ``_PATH``).
 _ROUTE = re.compile(r"/[A-Za-z][\w-]{1,40}", re.ASCII)
+# A name in two or more parts joined by "/" that is not a file: a folder ("charts/api"), a package
+# or an action ("@testing-library/react", "actions/setup-python"), a rule ("react-hooks/exhaustive-deps").
+_SLASHED = re.compile(r"(@?[a-z][\w.-]*(?:/[\w.-]+)+/?)(?:@[\w.-]+)?", re.ASCII)  # its version left off
 # A command's long option, as people name it: "--dry-run", "--max-warnings=0".
 _LONG_FLAG = re.compile(r"--[a-z][a-z0-9-]+(?:=\S+)?", re.ASCII)
 _ENV = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?|([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)", re.ASCII)
@@ -173,7 +176,10 @@ def _file(token: str) -> str | None:
         return token
     if token.rsplit(".", 1)[-1].lower() in FILE_EXTENSIONS and _FILE.fullmatch(token) and token.lower() not in TECHNOLOGIES:
         return token
-    return token if _PATH.fullmatch(token) or _ROUTE.fullmatch(token) else None
+    if _PATH.fullmatch(token) or _ROUTE.fullmatch(token):
+        return token
+    slashed = _SLASHED.fullmatch(token)
+    return slashed.group(1) if slashed else None
 
 
 def _env(token: str) -> str | None:

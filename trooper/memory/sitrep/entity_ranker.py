@@ -29,7 +29,7 @@ from trooper.memory.sitrep.linear import LinearModel, load_model
 #: longer session has more to choose from. Chosen by cross-validation with the cut-off
 #: (``tests/memory/train_entities.py`` checks them).
 SHORT_SESSION_TURNS = 8
-MAX_ENTITIES_SHORT = 9
+MAX_ENTITIES_SHORT = 8
 MAX_ENTITIES_LONG = 9
 MAX_ENTITIES = max(MAX_ENTITIES_SHORT, MAX_ENTITIES_LONG)
 MODEL = "entities"
@@ -75,8 +75,9 @@ _PROPER_SHAPE = re.compile(r"[A-Z][a-z]+")
 
 @lru_cache(maxsize=4096)
 def entity_kind(entity: str) -> str:
-    """What kind of name ``entity`` is, by its shape: technology, error, quantity, env, flag,
-    route (a URL route or a directory), phrase, file or code. (String tests before regexes:
+    """What kind of name ``entity`` is, by its shape: technology, error, ticket, quantity, env,
+    acronym, flag, route (a URL route or a directory), phrase, slashed (a folder, a package or a
+    rule), file, kebab (a kebab-case name) or code. (String tests before regexes:
     every new name of a session is classified once.)"""
     if entity in _TECHNOLOGY_NAMES or entity in _AMBIGUOUS_NAMES:
         return "technology"
@@ -99,6 +100,8 @@ def entity_kind(entity: str) -> str:
         return "route"
     if " " in entity:
         return "phrase"
+    if "/" in entity and (first.islower() or first == "@") and not _has_extension(entity) and "(" not in entity:
+        return "slashed"  # a folder, a package, an action, a rule: charts/api, actions/setup-python
     if "(" not in entity and ("/" in entity or entity in ("Dockerfile", "Makefile") or _has_extension(entity)):
         return "file"
     if first.islower() and _KEBAB_SHAPE.fullmatch(entity):
