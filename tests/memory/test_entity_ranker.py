@@ -69,6 +69,7 @@ def test_commands_are_their_program_and_subcommand(command, names):
         ("can you add cancel() and flush()?", "flush()"),
         ("the job uses actions/setup-python@v5", "actions/setup-python"),
         ("helm template for charts/api fails", "charts/api"),
+        ("the handler runs on AWS Lambda behind the ALB", "AWS Lambda"),
     ],
 )
 def test_names_are_read_as_written(text, entity):
@@ -82,10 +83,10 @@ def test_capitals_of_code_and_queries_are_no_names():
 
 
 def test_kinds_by_shape():
-    names = ("postgres", "502 Bad Gateway", "--dry-run", "/api/export", "set -e", "a/b.py", "useId", "ALB", "CAT-412", "report-worker", "@testing-library/react")
+    names = ("postgres", "502 Bad Gateway", "--dry-run", "/api/export", "set -e", "a/b.py", "useId", "ALB", "CAT-412", "report-worker", "@testing-library/react", "GitLab CI")
     kinds = {name: entity_kind(name) for name in names}
     assert kinds == {
         "postgres": "technology", "502 Bad Gateway": "error", "--dry-run": "flag", "/api/export": "route",
         "set -e": "phrase", "a/b.py": "file", "useId": "code", "ALB": "acronym", "CAT-412": "ticket", "report-worker": "kebab",
-        "@testing-library/react": "slashed",
+        "@testing-library/react": "slashed", "GitLab CI": "product",
     }

@@ -259,6 +259,26 @@ def _capitals(tokens: list[str]) -> Iterator[str]:
                 yield token
 
 
+def _product_names(tokens: list[str]) -> Iterator[str]:
+    """Names of two or three capitalised words inside a sentence, one of them a technology's name
+    or in capitals: "AWS Lambda", "GitLab CI", "React Native", "Argo CD", "Chrome DevTools"."""
+    index, count = 1, len(tokens)
+    while index < count:
+        previous = tokens[index - 1]
+        if not (tokens[index][:1].isupper() and previous.isalpha() and previous.islower()):
+            index += 1
+            continue
+        run = [tokens[index]]
+        while len(run) < 4 and run[-1][-1:].isalnum() and index + len(run) < count and tokens[index + len(run)][:1].isupper():
+            run.append(tokens[index + len(run)])
+        index += len(run)
+        words = [word.rstrip(_TRAILING) for word in run]
+        if 2 <= len(words) <= 3 and all(word.isalnum() for word in words) and any(
+            word.lower() in _KNOWN_NAMES or word.isupper() or _CODE_IDENTIFIER.fullmatch(word) for word in words
+        ):
+            yield " ".join(words)
+
+
 def _exit_code(following: list[str]) -> Iterator[str]:
     if len(following) == 2 and following[0] in ("code", "status"):
         code = following[1].rstrip(_TRAILING)
@@ -359,6 +379,7 @@ def extract_entities(text: str, words: set[str] | None = None) -> list[str]:
     if "```" in prose:  # a fenced block is code or a log: its capitals are its keywords
         tokens = _clean(_FENCE.sub(" . ", prose)).split()
     found.update(dict.fromkeys(_capitals(tokens)))
+    found.update(dict.fromkeys(_product_names(tokens)))
     if "()" in prose:
         found.update(dict.fromkeys(_EMPTY_CALL.findall(prose)))
     return list(found)

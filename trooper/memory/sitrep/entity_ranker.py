@@ -76,7 +76,7 @@ _PROPER_SHAPE = re.compile(r"[A-Z][a-z]+")
 @lru_cache(maxsize=4096)
 def entity_kind(entity: str) -> str:
     """What kind of name ``entity`` is, by its shape: technology, error, ticket, quantity, env,
-    acronym, flag, route (a URL route or a directory), phrase, slashed (a folder, a package or a
+    acronym, flag, route (a URL route or a directory), product (capitalised words: AWS Lambda), phrase, slashed (a folder, a package or a
     rule), file, kebab (a kebab-case name) or code. (String tests before regexes:
     every new name of a session is classified once.)"""
     if entity in _TECHNOLOGY_NAMES or entity in _AMBIGUOUS_NAMES:
@@ -99,7 +99,7 @@ def entity_kind(entity: str) -> str:
     if first == "/" and "." not in entity.rsplit("/", 1)[-1]:
         return "route"
     if " " in entity:
-        return "phrase"
+        return "product" if entity.replace(" ", "").isalnum() and all(word[:1].isupper() for word in entity.split(" ")) else "phrase"
     if "/" in entity and (first.islower() or first == "@") and not _has_extension(entity) and "(" not in entity:
         return "slashed"  # a folder, a package, an action, a rule: charts/api, actions/setup-python
     if "(" not in entity and ("/" in entity or entity in ("Dockerfile", "Makefile") or _has_extension(entity)):
