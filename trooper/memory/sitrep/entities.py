@@ -261,7 +261,8 @@ def _capitals(tokens: list[str]) -> Iterator[str]:
 
 def _product_names(tokens: list[str]) -> Iterator[str]:
     """Names of two or three capitalised words inside a sentence, one of them a technology's name
-    or in capitals: "AWS Lambda", "GitLab CI", "React Native", "Argo CD", "Chrome DevTools"."""
+    or in capitals: "AWS Lambda", "GitLab CI", "React Native", "Argo CD", "Chrome DevTools"; not
+    SQL's words ("IS NULL")."""
     index, count = 1, len(tokens)
     while index < count:
         previous = tokens[index - 1]
@@ -273,7 +274,7 @@ def _product_names(tokens: list[str]) -> Iterator[str]:
             run.append(tokens[index + len(run)])
         index += len(run)
         words = [word.rstrip(_TRAILING) for word in run]
-        if 2 <= len(words) <= 3 and all(word.isalnum() for word in words) and any(
+        if 2 <= len(words) <= 3 and all(word.isalnum() and word not in _GENERIC_CAPITALS for word in words) and any(
             word.lower() in _KNOWN_NAMES or word.isupper() or _CODE_IDENTIFIER.fullmatch(word) for word in words
         ):
             yield " ".join(words)
