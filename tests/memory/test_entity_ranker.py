@@ -76,9 +76,9 @@ def test_names_are_read_as_written(text, entity):
     assert entity in extract_entities(text)
 
 
-def test_capitals_of_code_and_queries_are_no_names():
-    """SQL's words and a fenced block's capitals name nothing; a technology is named as itself."""
-    text = "run SELECT id FROM orders WHERE total IS NULL on AWS\n```\nINFO STARTED HPA\n```\n"
+def test_capitals_of_queries_and_logs_are_no_names():
+    """SQL's and a log's words in capitals name nothing; a technology is named as itself."""
+    text = "run SELECT id FROM orders WHERE total IS NULL on AWS\n```\nINFO job STARTED, 3 PASSED\n```\n"
     assert extract_entities(text) == ["aws"]
 
 

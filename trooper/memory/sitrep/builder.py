@@ -470,7 +470,7 @@ class SitrepBuilder:
         failed = FAILED_RESULT if result.is_error or (outcome is not None and outcome.kind == "open") else 0
         for error in extract_errors(output):
             self._add_entity(error, TOOL_OUTPUT | failed)
-        for path in extract_paths(output):
+        for path in extract_paths(output) if failed else ():  # the files a failure names: a test's, a linter's
             self._add_entity(path, TOOL_OUTPUT | failed)
         if use is None:
             return

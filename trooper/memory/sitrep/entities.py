@@ -2,7 +2,9 @@
 
 Only these kinds count: technologies from a closed vocabulary, file names and paths, environment
 variable names, error codes (exception classes, errno names, signals, HTTP statuses, vendor
-codes), and numbers with a measurement unit. Ordinary words never do, whatever their shape.
+codes), numbers with a measurement unit, and names by a shape prose does not take: code names,
+kebab-case, short names in capitals, products' names around one, tickets, names joined by "/",
+dotted members and empty calls. Ordinary words never do, whatever their shape.
 
 The text is split into tokens once (``str.translate`` and ``str.split`` run in C); plain
 lowercase words, the bulk of any text, are skipped with one test each, and only the rest is
@@ -56,6 +58,7 @@ _GENERIC_CAPITALS = frozenset(
     """SELECT FROM WHERE AND OR NOT NULL AS ON BY IN IS IF SET INTO VALUES TABLE GROUP ORDER JOIN LEFT RIGHT INNER
     OUTER DESC ASC LIMIT INSERT UPDATE DELETE CREATE ALTER DROP PRIMARY KEY DEFAULT TRUE FALSE WITH CASE WHEN THEN
     ELSE END INFO WARN WARNING DEBUG TRACE FATAL ERROR OK TODO FIXME NOTE PR CI API URL ID DB UI OS PS FYI ASAP
+    PASS PASSED FAIL FAILED SUCCESS STARTED DONE RUNNING SKIPPED
     IMO BTW TL DR AM PM""".split()
 )
 #: Names written in humps that are products or technologies, not code (``GitHub``, ``MacBook``).
@@ -113,7 +116,6 @@ _VENDOR_CODE = re.compile(r"ORA-\d{5}|E\d{4}|TS\d{4}|CS\d{4}", re.ASCII)
 _LOG_LINE = re.compile(r"^[ \t]*(?:\[?\d{4}-\d\d-\d\d[T ]|\d\d:\d\d:\d\d|at [\w.$]+\(|File \").*$", re.MULTILINE)
 #: Whether a text after a "\n" holds such a line: opening with a literal, it is scanned for it in
 #: C, where ``^`` under re.M is tried at every position.
-_FENCE = re.compile(r"```.*?(?:```|\Z)", re.S)
 _HAS_LOG_LINE = re.compile(r"\n[ \t]*(?:\[?\d{4}-\d\d-\d\d[T ]|\d\d:\d\d:\d\d|at [\w.$]+\(|File \")")
 
 
@@ -207,8 +209,18 @@ def _shapes(tokens: list[str], errors_only: bool) -> Iterator[str]:
                 found = _error(raw, tokens[index + 1 : index + 3])
                 if found:
                     yield found
-            elif not errors_only and _CODE_IDENTIFIER.fullmatch(raw) and raw.lower() not in _KNOWN_NAMES:
-                yield raw  # useEffect, GridSearchCV, ClientSession: nobody writes prose like that
+            elif not errors_only:
+                if raw.isupper():
+                    found = _capital_name(raw)
+                elif _CODE_IDENTIFIER.fullmatch(raw) and raw.lower() not in _KNOWN_NAMES:
+                    found = raw  # useEffect, GridSearchCV, ClientSession: nobody writes prose like that
+                else:
+                    found = None
+                if found:
+                    yield found
+                product = _product_at(tokens, index)
+                if product:
+                    yield product
             continue
         token = raw.rstrip(_TRAILING)
         if not token:
@@ -235,10 +247,15 @@ def _shapes(tokens: list[str], errors_only: bool) -> Iterator[str]:
 
 
 def _name(token: str) -> str | None:
-    """A name by its shape alone: a ticket, a short name in capitals, kebab-case, a dotted member."""
+    """A name by its shape alone: a ticket, a short name in capitals (with digits, or before a
+    stop), kebab-case, a dotted member."""
     first = token[0]
     if (first.isupper() or first == "#") and _TICKET.fullmatch(token):
         return token
+    if first.isupper() and not token.isdigit():
+        found = _capital_name(token)
+        if found:
+            return found
     if "-" in token and first.islower():
         match = _KEBAB.fullmatch(token)
         if match and match.group(1) not in TECHNOLOGIES:
@@ -248,36 +265,32 @@ def _name(token: str) -> str | None:
     return None
 
 
-def _capitals(tokens: list[str]) -> Iterator[str]:
-    """Short names in capitals of prose, not code: "ALB", "PG16", "SA1019"; not SQL's or a log's
-    words, nor a technology's or an error's name (read as such)."""
-    for index in [i for i, token in enumerate(tokens) if token[:1].isupper() and token[1:2].isupper() or token[1:2].isdigit()]:
-        token = tokens[index].rstrip(_TRAILING)
-        if token not in _GENERIC_CAPITALS and _ACRONYM.fullmatch(token) and token not in _NAMED_ERRORS:
-            lowered = token.lower()
-            if lowered not in _KNOWN_NAMES and lowered not in _AMBIGUOUS_NAMES:
-                yield token
+def _product_at(tokens: list[str], index: int) -> str | None:
+    """The product's name of two or three capitalised words around ``tokens[index]`` (a word in
+    capitals or in humps), after a lowercase word and in one sentence: "AWS Lambda", "GitLab CI",
+    "Chrome DevTools", "Argo CD"; not SQL's words ("IS NULL")."""
+    start = index
+    while start > 0 and index - start < 2 and tokens[start - 1][:1].isupper() and tokens[start - 1][-1].isalnum():
+        start -= 1
+    end = index + 1
+    while end < len(tokens) and end - start < 4 and tokens[end][:1].isupper() and tokens[end - 1][-1].isalnum():
+        end += 1
+    if not (2 <= end - start <= 3 and start):
+        return None
+    previous = tokens[start - 1]
+    words = [word.rstrip(_TRAILING) for word in tokens[start:end]]
+    if previous.isalpha() and previous.islower() and all(word.isalnum() and word not in _GENERIC_CAPITALS for word in words):
+        return " ".join(words)
+    return None
 
 
-def _product_names(tokens: list[str]) -> Iterator[str]:
-    """Names of two or three capitalised words inside a sentence, one of them a technology's name
-    or in capitals: "AWS Lambda", "GitLab CI", "React Native", "Argo CD", "Chrome DevTools"; not
-    SQL's words ("IS NULL")."""
-    index, count = 1, len(tokens)
-    while index < count:
-        previous = tokens[index - 1]
-        if not (tokens[index][:1].isupper() and previous.isalpha() and previous.islower()):
-            index += 1
-            continue
-        run = [tokens[index]]
-        while len(run) < 4 and run[-1][-1:].isalnum() and index + len(run) < count and tokens[index + len(run)][:1].isupper():
-            run.append(tokens[index + len(run)])
-        index += len(run)
-        words = [word.rstrip(_TRAILING) for word in run]
-        if 2 <= len(words) <= 3 and all(word.isalnum() and word not in _GENERIC_CAPITALS for word in words) and any(
-            word.lower() in _KNOWN_NAMES or word.isupper() or _CODE_IDENTIFIER.fullmatch(word) for word in words
-        ):
-            yield " ".join(words)
+def _capital_name(token: str) -> str | None:
+    """A short name in capitals: "ALB", "HPA", "PG16", "SA1019"; not SQL's or a log's words, nor
+    a technology's name (read as such)."""
+    if token in _GENERIC_CAPITALS or not _ACRONYM.fullmatch(token):
+        return None
+    lowered = token.lower()
+    return None if lowered in _KNOWN_NAMES or lowered in _AMBIGUOUS_NAMES else token
 
 
 def _exit_code(following: list[str]) -> Iterator[str]:
@@ -377,10 +390,6 @@ def extract_entities(text: str, words: set[str] | None = None) -> list[str]:
     if prose is not text:
         found.update(dict.fromkeys(extract_errors(text)))
     found.update(dict.fromkeys(_shapes(tokens, errors_only=False)))
-    if "```" in prose:  # a fenced block is code or a log: its capitals are its keywords
-        tokens = _clean(_FENCE.sub(" . ", prose)).split()
-    found.update(dict.fromkeys(_capitals(tokens)))
-    found.update(dict.fromkeys(_product_names(tokens)))
     if "()" in prose:
         found.update(dict.fromkeys(_EMPTY_CALL.findall(prose)))
     return list(found)
