@@ -62,6 +62,7 @@ _TECHNOLOGY_NAMES = frozenset(TECHNOLOGIES.values())
 #: Every spelling of a technology: a name holding one as a part belongs to it.
 _TECHNOLOGY_RUNS = frozenset(TECHNOLOGIES)
 _RUN = re.compile(r"[a-z0-9]+")
+_DIGIT = re.compile(r"\d")
 _AMBIGUOUS_NAMES = frozenset(AMBIGUOUS.values())
 #: Error names that do not end in "Error" / "Exception"; each opens with a capital, a digit or "exit".
 _ERROR_SHAPE = re.compile(r"HTTP \d{3}|\d{3} [A-Z].*|exit (?:code|status) \d+|[A-Z]{1,4}-?\d{3,5}|E[A-Z]{3,}|SIG[A-Z]+")
@@ -129,7 +130,7 @@ def name_features(entity: str) -> tuple[str, ...]:
         features.append("ambiguous_technology")
     elif kind != "technology" and not _TECHNOLOGY_RUNS.isdisjoint(_RUN.findall(entity.lower())):
         features.append("holds_technology")  # pydantic-settings, react-hook-form, aws_route.tgw_a
-    if any(character.isdigit() for character in entity):
+    if _DIGIT.search(entity):
         features.append("has_digit")
     if kind == "file":
         features.append(f"path_depth={min(entity.count('/'), 3)}")
