@@ -77,7 +77,8 @@ _PROPER_SHAPE = re.compile(r"[A-Z][a-z]+")
 @lru_cache(maxsize=4096)
 def entity_kind(entity: str) -> str:
     """What kind of name ``entity`` is, by its shape: technology, error, ticket, quantity, env,
-    acronym, flag, route (a URL route or a directory), product (capitalised words: AWS Lambda), phrase, slashed (a folder, a package or a
+    acronym (in capitals), proper (one capitalised word), flag, route (a URL route or a
+    directory), product (capitalised words: AWS Lambda), phrase, slashed (a folder, a package or a
     rule), file, kebab (a kebab-case name) or code. (String tests before regexes:
     every new name of a session is classified once.)"""
     if entity in _TECHNOLOGY_NAMES or entity in _AMBIGUOUS_NAMES:
