@@ -76,6 +76,21 @@ class Process:
         tick = os.sysconf("SC_CLK_TCK")
         return main / tick, other / tick
 
+    def cpu_ns(self) -> tuple[int, int]:
+        """CPU time so far in nanoseconds, as the scheduler counts it (``schedstat``: no 10 ms
+        ticks, so fine enough to tell one request's share): (the main thread, every other thread)."""
+        main = other = 0
+        for task in Path(f"/proc/{self.pid}/task").iterdir():
+            try:
+                ran = int((task / "schedstat").read_text().split()[0])
+            except FileNotFoundError:  # the thread ended while we looked
+                continue
+            if task.name == str(self.pid):
+                main += ran
+            else:
+                other += ran
+        return main, other
+
     def stop(self) -> None:
         if self.popen.poll() is None:
             self.popen.send_signal(signal.SIGTERM)

@@ -11,7 +11,9 @@ so machine noise hits both sides alike. Added latency = through − direct at th
 and sends every turn through it too: a before/after comparison taken in one run. ``--doors``
 sends every turn through each of Trooper's front doors named (Anthropic Messages, OpenAI Chat
 Completions, OpenAI Responses), each door's turns in sessions of their own: the doors side by
-side in one run. ``--postgres URL`` also runs a Trooper whose store is that PostgreSQL database
+side in one run, with the CPU each door's requests cost Trooper (the scheduler's run time of its
+threads from a request's start to its response's end, per request: robust where the machine's load
+drowns a small latency difference). ``--postgres URL`` also runs a Trooper whose store is that PostgreSQL database
 (an empty one: its tables are created) next to the one on a SQLite file, interleaved the same way;
 ``--baseline-postgres URL`` (another empty database) runs the ``--baseline`` checkout's Trooper on
 PostgreSQL too: a before/after of the PostgreSQL store in one run.
@@ -123,18 +125,23 @@ def main() -> None:
         with http_client() as client:
             turns = conversations("overhead", args.turns)
 
-            def sides(stream: bool) -> list[Callable[[int], float]]:
+            def sides(stream: bool, cpu: dict[str, list[tuple[int, int]]] | None = None) -> list[Callable[[int], float]]:
                 body = per_round(turns, stream)
                 direct: list[Callable[[int], float]] = [
                     (lambda i: timed_stream(client, upstream, body(i))[0]) if stream else (lambda i: timed_post(client, upstream, body(i)))
                 ]
-                return direct + [door_side(client, process.url, door, body, stream) for process in troopers.values() for door in doors]
+                return direct + [
+                    door_side(client, process, door, body, stream, None if cpu is None else cpu.setdefault(side_name(name, door, doors), []))
+                    for name, process in troopers.items()
+                    for door in doors
+                ]
 
             interleave(WARMUP, sides(stream=False))
             rss_before = trooper.rss_mb()
             cpu_before = {name: process.cpu_seconds() for name, process in troopers.items()}
             fake_before = sum(fake.cpu_seconds())
-            direct, *through = interleave(count, sides(stream=False))
+            request_cpu: dict[str, list[tuple[int, int]]] = {}
+            direct, *through = interleave(count, sides(stream=False, cpu=request_cpu))
             cpu_after = {name: process.cpu_seconds() for name, process in troopers.items()}
             fake_after = sum(fake.cpu_seconds())
             rss_after = trooper.rss_mb()
@@ -160,6 +167,8 @@ def main() -> None:
         print(f"{name} CPU per proxied request: {ms(loop_cpu)} ms on the event-loop thread, {ms(other_cpu)} ms on "
               f"other threads (store)" + (f", over its doors ({', '.join(doors)})" if len(doors) > 1 else ""))
     print(f"the fake upstream: {ms((fake_after - fake_before) / ((1 + len(names)) * count))} ms per request")
+    if len(doors) > 1:
+        print_request_cpu(request_cpu)
 
     print_comparison(f"\nStreaming time to first byte, {len(stream_direct)} interleaved rounds",
                      "stream TTFB", stream_direct, dict(zip(names, stream_through)))
@@ -170,18 +179,40 @@ def main() -> None:
           f"growth {(rss_end - rss_before) / max((count + len(stream_direct)) * len(doors), 1) * 1024:.2f} kB per request")
 
 
-def door_side(client: Any, base_url: str, door: str, body: Callable[[int], dict[str, Any]], stream: bool) -> Callable[[int], float]:
-    """One side of the interleaved rounds: round i's turn through ``door`` of the Trooper at ``base_url``."""
+def door_side(
+    client: Any, process: Process, door: str, body: Callable[[int], dict[str, Any]], stream: bool,
+    cpu: list[tuple[int, int]] | None = None,
+) -> Callable[[int], float]:
+    """One side of the interleaved rounds: round i's turn through ``door`` of the Trooper ``process``;
+    with ``cpu``, what each request cost its threads (main, others; ns) is appended there."""
     path, shaped = DOORS[door]
-    url = base_url + path
+    url = process.url + path
 
     def side(i: int) -> float:
         turn = body(i)
+        before = process.cpu_ns() if cpu is not None else (0, 0)
         if stream:
-            return timed_stream(client, url, shaped(turn), door_headers(door, turn))[0]
-        return timed_post(client, url, shaped(turn), door_headers(door, turn))
+            took = timed_stream(client, url, shaped(turn), door_headers(door, turn))[0]
+        else:
+            took = timed_post(client, url, shaped(turn), door_headers(door, turn))
+        if cpu is not None:  # read after the timing: it does not count in the latency
+            after = process.cpu_ns()
+            cpu.append((after[0] - before[0], after[1] - before[1]))
+        return took
 
     return side
+
+
+def print_request_cpu(request_cpu: dict[str, list[tuple[int, int]]]) -> None:
+    """Each side's CPU per request, mean and median. What a thread does after a response has gone
+    (its last bookkeeping) counts in the next request of whichever side comes next."""
+    rows = []
+    for name, samples in request_cpu.items():
+        loop = [main / 1e9 for main, _ in samples]
+        others = [other / 1e9 for _, other in samples]
+        rows.append([name, ms(sum(loop) / len(loop)), ms(percentile(loop, 50)), ms(sum(others) / len(others)), ms(percentile(others, 50))])
+    headers = ("CPU per request", "event loop mean ms", "event loop p50 ms", "other threads mean ms", "other threads p50 ms")
+    print(markdown_table(headers, rows))
 
 
 def side_name(trooper: str, door: str, doors: list[str]) -> str:

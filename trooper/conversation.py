@@ -94,6 +94,9 @@ class ThinkingBlock:
     #: Anthropic's ``redacted_thinking``: the encrypted reasoning (``thinking`` is then empty),
     #: which Claude needs back unchanged in the next request.
     redacted: str | None = None
+    #: ``thinking`` is a summary of reasoning the model keeps to itself (OpenAI's reasoning
+    #: summary), not the reasoning itself: a Responses client gets it as the item's ``summary``.
+    summary: bool = False
 
 
 @dataclass
@@ -106,6 +109,11 @@ class HostedToolBlock:
     item: dict[str, Any]
     type: Literal["hosted_tool"] = "hosted_tool"
 
+
+#: The keys of OpenAI's items and responses whose values are identifiers (minted by OpenAI, by
+#: Trooper or by the client), never a person's text: privacy leaves them as they are, so each still
+#: names what it names, and spends no scan on their random characters.
+IDENTIFIER_KEYS = frozenset({"id", "call_id", "previous_response_id"})
 
 Block = TextBlock | ImageBlock | ToolUseBlock | ToolResultBlock | ThinkingBlock | HostedToolBlock
 
@@ -188,6 +196,11 @@ class Request:
     hosted_tools: list[dict[str, Any]] = field(default_factory=list)
     #: A ``tool_choice`` naming one of them (``{"type": "web_search"}``), verbatim.
     hosted_tool_choice: dict[str, Any] | None = None
+    #: The Responses API's ``reasoning.summary`` (``auto``, ``concise``, ``detailed``) and
+    #: ``include`` (``web_search_call.action.sources``…), as the client sent them: passed on to
+    #: OpenAI's Responses API, which alone knows them.
+    reasoning_summary: str | None = None
+    include: list[str] = field(default_factory=list)
 
     def system_as_blocks(self) -> list[TextBlock] | None:
         """The client's system blocks, unless the system prompt was changed since (compaction)."""
@@ -433,7 +446,7 @@ class StreamAccumulator:
             if isinstance(block, TextBlock):
                 self.blocks[event.index] = TextBlock(block.text)
             elif isinstance(block, ThinkingBlock):
-                self.blocks[event.index] = ThinkingBlock(block.thinking, block.signature, redacted=block.redacted)
+                self.blocks[event.index] = replace(block)
             elif isinstance(block, HostedToolBlock):
                 self.blocks[event.index] = HostedToolBlock(dict(block.item))
                 self.emitted_output = True
@@ -504,7 +517,7 @@ def response_events(response: Response) -> list[StreamEvent]:
                 BlockStop(index),
             ]
         elif isinstance(block, ThinkingBlock):
-            events.append(BlockStart(index, ThinkingBlock("", block.signature, redacted=block.redacted)))
+            events.append(BlockStart(index, replace(block, thinking="")))
             events += [ThinkingDelta(index, block.thinking)] if block.thinking else []
             events.append(BlockStop(index))
         else:
@@ -521,10 +534,10 @@ def response_events(response: Response) -> list[StreamEvent]:
 
 
 def _provider_only(block: Block, key: str) -> bool:
-    """Fields only some providers fill, shown only when set: a tool call's signature (Gemini) and
-    redacted thinking (Claude), text annotations (OpenAI). A thinking block's own signature is
-    always shown."""
-    return key in ("redacted", "annotations") or (key == "signature" and isinstance(block, ToolUseBlock))
+    """Fields only some providers fill, shown only when set: a tool call's signature (Gemini),
+    redacted thinking (Claude), text annotations and a reasoning summary (OpenAI). A thinking
+    block's own signature is always shown."""
+    return key in ("redacted", "annotations", "summary") or (key == "signature" and isinstance(block, ToolUseBlock))
 
 
 def block_to_dict(block: Block) -> dict[str, Any]:
@@ -532,7 +545,7 @@ def block_to_dict(block: Block) -> dict[str, Any]:
     hints are left out: they say how a request travelled, not what the conversation holds."""
     data = {"type": block.type}
     for key, value in block.__dict__.items():
-        if key in ("type", "cache_control") or (value is None and _provider_only(block, key)):
+        if key in ("type", "cache_control") or (value in (None, False) and _provider_only(block, key)):
             continue
         if key == "content" and isinstance(block, ToolResultBlock):
             value = [block_to_dict(b) for b in block.content]

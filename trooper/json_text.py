@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 REPLACEMENT = "\ufffd"
@@ -36,15 +36,18 @@ def scrub(text: str) -> str:
     return _LONE_SURROGATE.sub(REPLACEMENT, text)
 
 
-def map_strings(value: Any, change: Callable[[str], str], *, keys: bool = False) -> Any:
+def map_strings(value: Any, change: Callable[[str], str], *, keys: bool = False, skip: Collection[str] = ()) -> Any:
     """``value`` (parsed JSON) with ``change`` applied to every string in it, and to the keys of
-    its objects when ``keys``."""
+    its objects when ``keys``; what an object holds under a key in ``skip`` is left as it is."""
     if isinstance(value, str):
         return change(value)
     if isinstance(value, list):
-        return [map_strings(item, change, keys=keys) for item in value]
+        return [map_strings(item, change, keys=keys, skip=skip) for item in value]
     if isinstance(value, dict):
-        return {(change(key) if keys else key): map_strings(item, change, keys=keys) for key, item in value.items()}
+        return {
+            (change(key) if keys else key): item if key in skip else map_strings(item, change, keys=keys, skip=skip)
+            for key, item in value.items()
+        }
     return value
 
 

@@ -307,4 +307,5 @@ def test_codex_with_web_search_is_answered_by_openai_and_refused_clearly_elsewhe
     assert [t["name"] for t in sent[-1]["tools"][:3]] == ["shell", "update_plan", "apply_patch"], "custom tools go as functions"
     resent = [item for item in sent[-1]["input"] if item.get("type") == "web_search_call"]
     assert resent == [search.model_dump(exclude_none=True)], "the search item goes back once, verbatim"
-    assert sent[-1]["reasoning"] == {"effort": "medium"} and sent[-1]["prompt_cache_key"] == "019a2b3c-prompt-cache"
+    assert sent[-1]["reasoning"] == REASONING and sent[-1]["prompt_cache_key"] == "019a2b3c-prompt-cache"
+    assert sent[-1]["include"] == ["reasoning.encrypted_content"], "Codex's include reaches OpenAI as it came"

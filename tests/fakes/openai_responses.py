@@ -3,9 +3,12 @@
 Trooper reaches it only for turns offering OpenAI's built-in tools. The fake runs its web search
 for real, in its way: when the request offers ``web_search`` (or ``web_search_preview``), its
 answer starts with a ``web_search_call`` item searching for the last user text, and the answer's
-text cites a page (a ``url_citation`` annotation over the whole text). Streamed, the search has
-its ``in_progress``/``searching``/``completed`` events. Function calls, reasoning (a summary),
-usage with cached and reasoning tokens, and the error event are OpenAI's shapes.
+text cites a page (a ``url_citation`` annotation over the whole text); with ``include`` naming
+``web_search_call.action.sources`` its action lists the page. Streamed, the search has its
+``in_progress``/``searching``/``completed`` events. A reply that thinks has a ``reasoning`` item,
+whose summary is the reply's thinking only when the request asks for one (``reasoning.summary``),
+as OpenAI's is. Function calls, usage with cached and reasoning tokens, and the error event are
+OpenAI's shapes.
 """
 
 from __future__ import annotations
@@ -58,13 +61,16 @@ class ResponsesAnswer:
         self.chunks = reply.text_chunks(request) if reply.echo is None else word_chunks(self.query or "")
         self.text = "".join(self.chunks)
         self.items: list[dict[str, Any]] = []
+        body = _body(request)
         if self.query is not None:
-            self.items.append({
-                "id": "ws_" + secrets.token_hex(24), "type": "web_search_call", "status": "completed",
-                "action": {"type": "search", "query": self.query},
-            })  # fmt: skip
+            action: dict[str, Any] = {"type": "search", "query": self.query}
+            if "web_search_call.action.sources" in (body.get("include") or []):
+                action["sources"] = [{"type": "url", "url": citation_url(self.query)}]
+            self.items.append({"id": "ws_" + secrets.token_hex(24), "type": "web_search_call", "status": "completed", "action": action})
         if reply.thinking:
-            self.items.append({"id": "rs_" + secrets.token_hex(24), "type": "reasoning", "summary": [{"type": "summary_text", "text": reply.thinking}]})
+            summarised = isinstance(body.get("reasoning"), dict) and body["reasoning"].get("summary") is not None
+            summary = [{"type": "summary_text", "text": reply.thinking}] if summarised else []
+            self.items.append({"id": "rs_" + secrets.token_hex(24), "type": "reasoning", "summary": summary})
         if self.text or not reply.tool_calls:
             self.items.append({
                 "id": "msg_" + secrets.token_hex(24), "type": "message", "role": "assistant", "status": "completed",
@@ -142,6 +148,8 @@ class ResponsesAnswer:
                 event("response.output_item.added", output_index=index, item={**item, "status": "in_progress"})
                 for step in ("in_progress", "searching", "completed"):
                     event(f"response.web_search_call.{step}", content=step == "searching", **place)
+            elif kind == "reasoning" and not item["summary"]:
+                event("response.output_item.added", output_index=index, item=item)
             elif kind == "reasoning":
                 event("response.output_item.added", output_index=index, item={**item, "summary": []})
                 summary = item["summary"][0]["text"]

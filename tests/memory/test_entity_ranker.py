@@ -10,7 +10,7 @@ from tests.memory.corpus import load_split
 from trooper.conversation import Message, TextBlock
 from trooper.memory.sitrep import SitrepBuilder, extract_sitrep
 from trooper.memory.sitrep.entities import command_names, extract_entities
-from trooper.memory.sitrep.entity_ranker import MODEL, choose, entity_kind
+from trooper.memory.sitrep.entity_ranker import MODEL, choose, entity_kind, entity_limit
 from trooper.memory.sitrep.linear import load_model
 
 DEV = load_split("dev")
@@ -27,7 +27,7 @@ def test_the_builder_lists_what_the_model_chooses_from_its_candidates_after_ever
         builder = SitrepBuilder()
         for turn, message in enumerate(session.messages):
             builder.add(message)
-            assert builder.build().entities == choose(builder.entity_candidates(), model), (session.id, turn)
+            assert builder.build().entities == choose(builder.entity_candidates(), model, entity_limit(turn + 1)), (session.id, turn)
 
 
 def test_a_name_mentioned_in_more_roles_ranks_higher():
@@ -60,15 +60,33 @@ def test_commands_are_their_program_and_subcommand(command, names):
         ("HTTP 403 Forbidden on upload", "HTTP 403"),
         ("the /healthz probe fails", "/healthz"),
         ("ran it with --dry-run first", "--dry-run"),
+        ("the report-worker pods keep restarting", "report-worker"),
+        ("pin react-day-picker@8.10.0 for now", "react-day-picker"),
+        ("behind an AWS ALB, load tested with k6", "ALB"),
+        ("staticcheck flags SA1019 everywhere", "SA1019"),
+        ("there's a ticket for it (CAT-412), leave it", "CAT-412"),
+        ("sizes = await asyncio.gather(*tasks)", "asyncio.gather"),
+        ("can you add cancel() and flush()?", "flush()"),
+        ("the job uses actions/setup-python@v5", "actions/setup-python"),
+        ("helm template for charts/api fails", "charts/api"),
+        ("the handler runs on AWS Lambda behind the ALB", "AWS Lambda"),
     ],
 )
 def test_names_are_read_as_written(text, entity):
     assert entity in extract_entities(text)
 
 
+def test_capitals_of_queries_and_logs_are_no_names():
+    """SQL's and a log's words in capitals name nothing; a technology is named as itself."""
+    text = "run SELECT id FROM orders WHERE total IS NULL on AWS\n```\nINFO job STARTED, 3 PASSED\n```\n"
+    assert extract_entities(text) == ["aws"]
+
+
 def test_kinds_by_shape():
-    kinds = {name: entity_kind(name) for name in ("postgres", "502 Bad Gateway", "--dry-run", "/api/export", "set -e", "a/b.py", "useId")}
+    names = ("postgres", "502 Bad Gateway", "--dry-run", "/api/export", "set -e", "a/b.py", "useId", "ALB", "CAT-412", "report-worker", "@testing-library/react", "GitLab CI")
+    kinds = {name: entity_kind(name) for name in names}
     assert kinds == {
         "postgres": "technology", "502 Bad Gateway": "error", "--dry-run": "flag", "/api/export": "route",
-        "set -e": "phrase", "a/b.py": "file", "useId": "code",
+        "set -e": "phrase", "a/b.py": "file", "useId": "code", "ALB": "acronym", "CAT-412": "ticket", "report-worker": "kebab",
+        "@testing-library/react": "slashed", "GitLab CI": "product",
     }

@@ -4,7 +4,22 @@ from __future__ import annotations
 
 import json
 
-from trooper.conversation import BlockStop, Message, MessageStop, Request, TextBlock, TextDelta, ToolInputDelta, ToolUseBlock
+from trooper.conversation import (
+    BlockStart,
+    BlockStop,
+    HostedToolBlock,
+    HostedToolProgress,
+    HostedToolUpdate,
+    Message,
+    MessageStop,
+    Request,
+    Response,
+    TextAnnotation,
+    TextBlock,
+    TextDelta,
+    ToolInputDelta,
+    ToolUseBlock,
+)
 from trooper.privacy import CustomRules
 from trooper.privacy.placeholders import Placeholders, Redactor
 
@@ -61,3 +76,25 @@ def test_a_placeholder_split_across_deltas_is_restored_and_json_stays_valid():
 def test_unknown_placeholders_and_plain_brackets_pass_through():
     r = redactor()
     assert r.placeholders.restore_text("a [SECRET_9] and [x]") == "a [SECRET_9] and [x]"
+
+
+def test_openai_s_items_and_citations_are_redacted_and_restored_but_their_ids():
+    r = redactor()
+    item = {"id": f"ws_{KEY}", "type": "web_search_call", "action": {"type": "search", "query": f"is {KEY} leaked"}}
+    citation = {"type": "url_citation", "title": f"About {KEY}", "url": "https://a.example"}
+    request = Request("m", [Message("user", [TextBlock(f"key {KEY}")]), Message("assistant", [HostedToolBlock(item), TextBlock("No.", annotations=[citation])])])
+    search, text = r.redact(request).messages[1].content
+    assert search == HostedToolBlock({**item, "action": {"type": "search", "query": "is [SECRET_1] leaked"}}), "its id stays as it was"
+    assert isinstance(text, TextBlock) and text.annotations == [{**citation, "title": "About [SECRET_1]"}]
+    answer = Response("r", "m", [search, text])
+    assert r.restore(answer).content == [HostedToolBlock(item), TextBlock("No.", annotations=[citation])]
+    restorer = r.stream_restorer()
+    events = [
+        BlockStart(0, search), HostedToolProgress(0, "response.web_search_call.searching", {"query": "[SECRET_1]"}),
+        HostedToolUpdate(0, search.item), TextAnnotation(1, text.annotations[0]),
+    ]  # fmt: skip
+    restored = [out for event in events for out in restorer.restore(event)]
+    assert restored == [
+        BlockStart(0, HostedToolBlock(item)), HostedToolProgress(0, "response.web_search_call.searching", {"query": KEY}),
+        HostedToolUpdate(0, item), TextAnnotation(1, citation),
+    ]  # fmt: skip

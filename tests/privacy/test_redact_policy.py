@@ -89,3 +89,29 @@ def test_openai_clients_stream_restored_values(fake_openai, fake_ollama, make_tr
     assert text == f"Mail {EMAIL} today"
     assert EMAIL.encode() not in b"".join(r.body for r in fake_openai.requests)
     assert json.loads(fake_openai.requests[-1].body)["messages"][-1]["content"].endswith("to [EMAIL_1] about the outage")
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["create", "stream"])
+def test_openai_s_built_in_tool_items_are_redacted_out_and_restored_back(fake_openai, make_trooper, stream):
+    """A web search's query holds what the user asked: OpenAI sees its placeholders, the client the
+    values, in the item and the citation, created and streamed; a stateless client resending the
+    item sends the values, and OpenAI again gets placeholders (its item's id untouched)."""
+    fake_openai.default = reply_text("Rotate it now.")
+    server = make_trooper(OPENAI_API_KEY="sk-test-openai-0123456789", OPENAI_URL=fake_openai.chat_completions_url, TROOPER_PRIVACY="redact")
+    question = f"Was the key {AWS_KEY} leaked anywhere public?"
+    web_search = [{"type": "web_search"}]
+    with openai.OpenAI(base_url=f"{server.url}/v1", api_key="local", max_retries=0, _strict_response_validation=True) as c:
+        if stream:
+            with c.responses.stream(model="gpt-5", input=question, tools=web_search) as events:
+                first = events.get_final_response()
+        else:
+            first = c.responses.create(model="gpt-5", input=question, tools=web_search)
+        search, answer = first.output
+        assert search.type == "web_search_call" and search.action.query == question, "the client sees its own words"
+        assert AWS_KEY in answer.content[0].annotations[0].title
+        resent = [{"role": "user", "content": question}, *(item.model_dump(exclude_none=True) for item in first.output)]
+        c.responses.create(model="gpt-5", input=[*resent, {"role": "user", "content": "And what now?"}], tools=web_search, store=False)
+    assert AWS_KEY.encode() not in b"".join(r.body for r in fake_openai.requests), "the key never reached OpenAI"
+    sent = [r.json for r in fake_openai.requests if r.path == "/v1/responses"][-1]["input"]
+    (item,) = [item for item in sent if item["type"] == "web_search_call"]
+    assert item["action"]["query"] == "Was the key [SECRET_1] leaked anywhere public?" and item["id"] == search.id

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from trooper.conversation import Message, TextBlock, ToolResultBlock, ToolUseBlock
+from trooper.conversation import HostedToolBlock, Message, TextBlock, ToolResultBlock, ToolUseBlock
 from trooper.privacy import compile_rules
-from trooper.privacy.turns import SYSTEM_TURN, find_in_system, find_in_turns, unseen_from, where
+from trooper.privacy.turns import SYSTEM_TURN, find_in_system, find_in_turns, message_texts, unseen_from, where
 
 KEY = "AKIAQ3EGRTW5J2KD7XPL"
 
@@ -31,6 +31,13 @@ def test_tool_results_and_tool_call_paths_are_looked_at():
     found = find_in_turns(messages, 0, rules)
     assert [(f.turn, f.finding.kind) for f in found] == [(0, "private_path"), (1, "aws_access_key")]
     assert found[1].describe() == {"finding": "aws_access_key", "category": "secret", "turn": 1}
+
+
+def test_openai_s_built_in_tool_items_are_looked_at_but_their_ids():
+    item = {"id": "ws_1", "type": "web_search_call", "action": {"type": "search", "query": f"leak {KEY}"}, "call_id": "c_9"}
+    message = Message("assistant", [HostedToolBlock(item)])
+    assert list(message_texts(message)) == ["web_search_call", "search", f"leak {KEY}"]
+    assert [f.finding.kind for f in find_in_turns([message], 0, compile_rules([], []))] == ["aws_access_key"]
 
 
 def test_system_prompt_findings_are_at_the_system_turn():

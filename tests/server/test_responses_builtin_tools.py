@@ -89,6 +89,33 @@ def test_web_search_is_answered_by_openai_and_its_items_reach_the_client_verbati
         assert [item.model_dump() for item in done] == [item.model_dump() for item in response.output]
 
 
+@pytest.mark.parametrize("stream", [False, True], ids=["create", "stream"])
+def test_reasoning_summary_and_include_reach_openai_and_the_summary_reaches_the_client(both, stream):
+    server, claude, fake = both
+    fake.default = reply_text("Trooper 2.0 shipped on Monday.", thinking="Searching the web first, then reading.")
+    include = ["web_search_call.action.sources", "reasoning.encrypted_content"]
+    with sdk(server) as client:
+        response, _, events = ask(
+            client, stream, model="gpt-5", input="latest trooper release", tools=[WEB_SEARCH],
+            reasoning={"effort": "low", "summary": "auto"}, include=include,
+        )  # fmt: skip
+    (sent,) = responses_calls(fake)
+    assert sent["reasoning"] == {"effort": "low", "summary": "auto"} and sent["include"] == include
+    search, reasoning, message = response.output
+    assert [source.url for source in search.action.sources] == [citation_url("latest trooper release")]
+    assert reasoning.type == "reasoning" and reasoning.id.startswith("rs_") and not reasoning.content
+    assert [(part.type, part.text) for part in reasoning.summary] == [("summary_text", "Searching the web first, then reading.")]
+    assert message.content[0].text == "Trooper 2.0 shipped on Monday."
+    if stream:
+        deltas = [e for e in events if e.type == "response.reasoning_summary_text.delta"]
+        assert len(deltas) > 1 and "".join(e.delta for e in deltas) == reasoning.summary[0].text
+        assert all(e.item_id == reasoning.id and e.output_index == 1 and e.summary_index == 0 for e in deltas)
+        kinds = [e.type for e in events]
+        assert kinds.index("response.reasoning_summary_part.added") < kinds.index("response.reasoning_summary_text.delta")
+        assert kinds.index("response.reasoning_summary_text.done") < kinds.index("response.reasoning_summary_part.done")
+        assert "response.reasoning_text.delta" not in kinds, "a summary is not the reasoning itself"
+
+
 def test_function_calls_beside_web_search_continue_with_previous_response_id(both):
     server, claude, fake = both
     fake.enqueue(reply_tool_calls(tool_call("get_weather", {"city": "Paris"}, id="call_paris")), reply_text("Sunny in Paris."))
@@ -111,7 +138,7 @@ def test_the_turn_is_stored_and_a_later_turn_elsewhere_reads_the_answer_without_
     server, claude, fake = both
     fake.default = reply_text("Trooper 2.0 shipped on Monday.", thinking="Searching the web first.")
     with sdk(server) as client:
-        first = client.responses.create(model="gpt-5", input="latest trooper release", tools=[WEB_SEARCH])
+        first = client.responses.create(model="gpt-5", input="latest trooper release", tools=[WEB_SEARCH], reasoning={"summary": "auto"})
         assert first.usage.output_tokens_details.reasoning_tokens > 0
         later = client.responses.create(model="gpt-5", input="thanks, and in one word?", previous_response_id=first.id)
     assert later.output_text and len(responses_calls(fake)) == 1, "without built-in tools the turn routes as usual (Claude)"

@@ -4,6 +4,7 @@ concurrency, durability, retention."""
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 from pathlib import Path
@@ -142,8 +143,8 @@ async def test_one_group_mixing_every_write_lands_as_if_written_one_by_one(store
                                 created_at=T0 + 3)])
     store.add_event(EventRecord("s", "fallback", {"from": "claude"}, created_at=T0 + 4))
     store.add_sitrep(SitrepRecord("s", {"intent": "x"}, turn_count=2, created_at=T0 + 5))
-    store.add_response(ResponseRecord("resp_1", "s", 0, 1, {"id": "resp_1", "draft": True}, created_at=T0 + 5))
-    store.add_response(ResponseRecord("resp_1", "s", 0, 1, {"id": "resp_1"}, created_at=T0 + 6))
+    store.add_response(ResponseRecord("resp_1", "s", 0, 1, '{"id": "resp_1", "draft": true}', created_at=T0 + 5))
+    store.add_response(ResponseRecord("resp_1", "s", 0, 1, '{"id": "resp_1"}', created_at=T0 + 6))
     await store.flush("s")
     session = await store.get_session("s")
     assert session is not None and (session["route"], session["source"]) == ("cloud", "unknown")
@@ -279,7 +280,7 @@ async def test_responses_are_kept_by_id_and_survive_a_restart(durable_db: str) -
     path = durable_db
     store = open_store(Settings(db_path=path))
     body = {"id": "resp_1", "object": "response", "output": [{"type": "message", "content": [{"text": "é"}]}]}
-    store.add_response(ResponseRecord("resp_1", "s", 2, 5, body, created_at=T0))
+    store.add_response(ResponseRecord("resp_1", "s", 2, 5, json.dumps(body, ensure_ascii=False), created_at=T0))
     assert await store.get_response("resp_1") == {"id": "resp_1", "session_id": "s", "branch": 2, "seq": 5, "body": body, "created_at": T0}
     assert await store.get_response("resp_2") is None
     assert [s["id"] for s in await store.list_sessions()] == ["s"], "a response touches its session like any row"
@@ -295,8 +296,8 @@ async def test_prune_removes_idle_sessions_with_their_rows(store: QueuedStore) -
     store.upsert_session(SessionRecord("fresh", "chat", created_at=fresh))
     store.add_turns([TurnRecord("fresh", 0, "user", text("hi"), created_at=fresh)])
     store.add_sitrep(SitrepRecord("fresh", {"intent": "x"}, created_at=fresh))
-    store.add_response(ResponseRecord("resp_old", "alpha", 0, 3, {"id": "resp_old"}, created_at=T0 + 4))
-    store.add_response(ResponseRecord("resp_new", "fresh", 0, 1, {"id": "resp_new"}, created_at=fresh))
+    store.add_response(ResponseRecord("resp_old", "alpha", 0, 3, '{"id": "resp_old"}', created_at=T0 + 4))
+    store.add_response(ResponseRecord("resp_new", "fresh", 0, 1, '{"id": "resp_new"}', created_at=fresh))
     assert await store.prune(30) == 2
     assert await store.get_response("resp_old") is None and await store.get_response("resp_new") is not None
     assert [s["id"] for s in await store.list_sessions()] == ["fresh"]
@@ -418,7 +419,7 @@ async def test_a_dropped_transcript_write_is_reported_to_its_sessions_flush(
 
 async def test_a_response_that_could_not_be_kept_fails_its_turn(store: QueuedStore) -> None:
     """A client must not be handed a response id it cannot continue from."""
-    store.add_response(ResponseRecord("resp_bad", "s", 0, 1, {"not json": object()}))
+    store.add_response(ResponseRecord("resp_bad", "s", 0, 1, '{"text": "\ud800"}'))
     with pytest.raises(StoreWriteError):
         await store.flush("s")
     assert await store.get_response("resp_bad") is None

@@ -47,6 +47,8 @@ def test_the_request_carries_the_conversation_as_items_and_the_built_in_tools_ve
         hosted_tool_choice={"type": "web_search"},
         max_tokens=500,
         reasoning_effort="low",
+        reasoning_summary="auto",
+        include=["web_search_call.action.sources", "reasoning.encrypted_content"],
         prompt_cache_key="k",
     )  # fmt: skip
     body = codec.encode_request(request, "gpt-5", stream=True)
@@ -65,12 +67,20 @@ def test_the_request_carries_the_conversation_as_items_and_the_built_in_tools_ve
         {"type": "web_search", "search_context_size": "low"},
     ]
     assert body["tool_choice"] == {"type": "web_search"} and body["parallel_tool_calls"] is False
-    assert (body["max_output_tokens"], body["reasoning"], body["prompt_cache_key"]) == (500, {"effort": "low"}, "k")
-    assert "reasoning" not in codec.encode_request(request, "gpt-4o-mini", stream=False), "a model that does not reason refuses it"
+    assert (body["max_output_tokens"], body["reasoning"], body["prompt_cache_key"]) == (500, {"effort": "low", "summary": "auto"}, "k")
+    assert body["include"] == ["web_search_call.action.sources", "reasoning.encrypted_content"]
+    plain = codec.encode_request(request, "gpt-4o-mini", stream=False)
+    assert "reasoning" not in plain, "a model that does not reason refuses it"
+    assert plain["include"] == ["web_search_call.action.sources"], "and what reasoning would include"
+    summary_only = codec.encode_request(Request(model="gpt-5", messages=[], reasoning_summary="detailed"), "gpt-5", stream=False)
+    assert summary_only["reasoning"] == {"summary": "detailed"} and "include" not in summary_only
 
 
 def _request(tools: list[dict]) -> RecordedRequest:
-    body = {"model": "gpt-5", "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "news"}]}], "tools": tools}
+    body = {
+        "model": "gpt-5", "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "news"}]}],
+        "tools": tools, "reasoning": {"summary": "auto"},
+    }  # fmt: skip
     return RecordedRequest("POST", "/v1/responses", "", {}, json.dumps(body).encode(), body, 0.0)
 
 
@@ -107,7 +117,7 @@ def test_the_whole_body_reads_as_blocks_and_usage() -> None:
     response = codec.decode_response(body)
     search, thinking, text = response.content
     assert isinstance(search, HostedToolBlock) and search.item == answer.items[0]
-    assert thinking == ThinkingBlock("Look it up.")
+    assert thinking == ThinkingBlock("Look it up.", summary=True)
     assert isinstance(text, TextBlock) and text.text == "News today." and text.annotations == answer.annotations()
     usage = body["usage"]
     assert response.usage.prompt_tokens == usage["input_tokens"] and response.usage.cache_read_input_tokens == 3

@@ -70,6 +70,7 @@ FULL_REQUEST: dict[str, Any] = {
     "store": False,
     "stream": True,
     "prompt_cache_key": "k1",
+    "include": ["reasoning.encrypted_content"],
 }
 
 
@@ -95,6 +96,7 @@ def test_decode_request_reads_every_field() -> None:
     assert (request.max_tokens, request.temperature, request.top_p, request.stream) == (4000, 0.5, 0.9, True)
     assert request.thinking == {"type": "enabled", "budget_tokens": 3999}, "the budget counts within max_output_tokens"
     assert request.metadata == {"ticket": "T-1", "user_id": "u1"} and request.prompt_cache_key == "k1"
+    assert (request.reasoning_summary, request.include) == ("auto", ["reasoning.encrypted_content"]), "kept for OpenAI"
 
 
 def test_a_string_input_is_one_user_turn() -> None:
@@ -159,6 +161,8 @@ def test_envelope_echoes_the_request() -> None:
         ({"model": "m", "input": "x", "conversation": "conv_1"}, "previous_response_id"),
         ({"model": "m", "input": "x", "max_output_tokens": 0}, "max_output_tokens: must be at least 1"),
         ({"model": "m", "input": "x", "reasoning": {"effort": "extreme"}}, "reasoning.effort: must be one of"),
+        ({"model": "m", "input": "x", "reasoning": {"summary": "verbose"}}, "reasoning.summary: must be one of"),
+        ({"model": "m", "input": "x", "include": ["file_search_call.results", 3]}, "include[1]: must be a string, got an integer"),
     ],
 )
 def test_decode_request_rejects_bad_input_naming_the_field(body: dict, message: str) -> None:
@@ -171,7 +175,6 @@ def test_decode_request_rejects_bad_input_naming_the_field(body: dict, message: 
     [
         ({"model": "m", "input": "x", "metadata": {"n": 1}}, r"metadata\.n: must be a string"),
         ({"model": "m", "input": "x", "previous_response_id": 7}, "previous_response_id: must be a string"),
-        ({"model": "m", "input": "x", "reasoning": {"summary": "verbose"}}, "reasoning.summary: must be one of"),
     ],
 )
 def test_envelope_rejects_what_it_could_not_echo(body: dict, message: str) -> None:
@@ -224,7 +227,7 @@ def test_reasoning_items_come_back_as_the_thinking_they_were() -> None:
     assert request.messages[0] == Message("assistant", [*thinking, TextBlock("ok")])
     foreign = {"type": "reasoning", "id": "rs_x", "summary": [{"type": "summary_text", "text": "gist"}], "encrypted_content": "gAAAA-openai"}
     request = codec.decode_request({"model": "m", "input": [foreign, {"role": "user", "content": "more"}]})
-    assert request.messages[0].content == [ThinkingBlock("gist")], "another provider's opaque reasoning is never sent on as a signature"
+    assert request.messages[0].content == [ThinkingBlock("gist", summary=True)], "another provider's opaque reasoning is never sent on as a signature"
 
 
 def test_errors_have_openai_shape() -> None:
@@ -279,6 +282,22 @@ def test_the_sdk_accumulates_the_stream_to_the_non_streaming_response() -> None:
     assert response_fields(final) == response_fields(openai_response(codec.encode_response(ANSWER, ENVELOPE)))
     assert "".join(e.delta for e in events if e.type == "response.output_text.delta") == "Let me check."
     assert next(e for e in events if e.type == "response.output_text.delta").snapshot == "Let me check."
+
+
+def test_a_reasoning_summary_is_the_item_s_summary_created_streamed_and_resent() -> None:
+    summarised = Response("m", "gpt-5", [ThinkingBlock("Search first.", summary=True), TextBlock("Done.")], usage=Usage(3, 4))
+    created = openai_response(codec.encode_response(summarised, ENVELOPE))
+    reasoning = created.output[0]
+    assert [(p.type, p.text) for p in reasoning.summary] == [("summary_text", "Search first.")] and not reasoning.content
+    events, final = openai_response_stream(encode_all(response_events(summarised)))
+    assert response_fields(final) == response_fields(created)
+    kinds = [e.type for e in events]
+    assert kinds[2:8] == [
+        "response.output_item.added", "response.reasoning_summary_part.added", "response.reasoning_summary_text.delta",
+        "response.reasoning_summary_text.done", "response.reasoning_summary_part.done", "response.output_item.done",
+    ]  # fmt: skip
+    resent = codec.decode_request({"model": "m", "input": [*codec.encode_response(summarised, ENVELOPE)["output"], {"role": "user", "content": "ok"}]})
+    assert resent.messages[0].content == summarised.content
 
 
 def test_a_stream_cut_by_max_tokens_ends_incomplete() -> None:

@@ -1,7 +1,8 @@
 """``TROOPER_PRIVACY=redact``: each private value becomes a placeholder (``[SECRET_1]``,
 ``[EMAIL_2]``) before a request leaves the machine, and the placeholders in the answer become the
-values again — in text, in tool-call arguments, and in streams where a placeholder arrives split
-across deltas.
+values again — in text, in tool-call arguments, in OpenAI's built-in tool items (a web search's
+query…) and a text's citations, and in streams where a placeholder arrives split across deltas.
+The ids in OpenAI's items (``id``, ``call_id``) are left as they are: they are no one's text.
 
 A session's placeholders are stable (the same value is the same placeholder on every turn, so the
 cloud model can refer to it) and live in memory only: the mapping holds the values.
@@ -12,17 +13,24 @@ from __future__ import annotations
 import json
 import re
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from trooper.conversation import (
+    IDENTIFIER_KEYS,
     Block,
+    BlockStart,
     BlockStop,
+    HostedToolBlock,
+    HostedToolProgress,
+    HostedToolUpdate,
     Message,
     MessageStop,
     Request,
     Response,
     StreamEvent,
+    TextAnnotation,
     TextBlock,
     TextDelta,
     ToolInputDelta,
@@ -127,11 +135,14 @@ class Redactor:
 
     def _block(self, block: Block) -> Block:
         if isinstance(block, TextBlock):
-            return replace(block, text=self._text(block.text))
+            annotations = _mapped(block.annotations, self._text) if block.annotations else block.annotations
+            return replace(block, text=self._text(block.text), annotations=annotations)
         if isinstance(block, ToolResultBlock):
             return replace(block, content=[replace(p, text=self._text(p.text)) if isinstance(p, TextBlock) else p for p in block.content])
         if isinstance(block, ToolUseBlock):
             return replace(block, input=map_strings(block.input, self._text))
+        if isinstance(block, HostedToolBlock):
+            return replace(block, item=_mapped(block.item, self._text))
         return block
 
     # the answer, on its way back to the client
@@ -140,10 +151,14 @@ class Redactor:
         return replace(response, content=[self._restored(b) for b in response.content])
 
     def _restored(self, block: Block) -> Block:
+        restore = self.placeholders.restore_text
         if isinstance(block, TextBlock):
-            return replace(block, text=self.placeholders.restore_text(block.text))
+            annotations = _mapped(block.annotations, restore) if block.annotations else block.annotations
+            return replace(block, text=restore(block.text), annotations=annotations)
         if isinstance(block, ToolUseBlock):
-            return replace(block, input=map_strings(block.input, self.placeholders.restore_text))
+            return replace(block, input=map_strings(block.input, restore))
+        if isinstance(block, HostedToolBlock):
+            return replace(block, item=_mapped(block.item, restore))
         return block
 
     def stream_restorer(self) -> StreamRestorer:
@@ -160,10 +175,21 @@ class StreamRestorer:
         self._held: dict[int, tuple[str, bool]] = {}
 
     def restore(self, event: StreamEvent) -> Iterator[StreamEvent]:
+        restore = self.placeholders.restore_text
         if isinstance(event, TextDelta):
             yield from self._delta(event.index, event.text, in_json=False)
         elif isinstance(event, ToolInputDelta):
             yield from self._delta(event.index, event.partial_json, in_json=True)
+        elif isinstance(event, BlockStart) and isinstance(event.block, HostedToolBlock):
+            yield replace(event, block=replace(event.block, item=_mapped(event.block.item, restore)))
+        elif isinstance(event, HostedToolUpdate):
+            yield replace(event, item=_mapped(event.item, restore))
+        elif isinstance(event, HostedToolProgress):
+            # each event whole: a placeholder split across a tool's own deltas stays as it came
+            # there, and its item's final state (``HostedToolUpdate``) is restored whole
+            yield replace(event, fields=_mapped(event.fields, restore))
+        elif isinstance(event, TextAnnotation):
+            yield replace(event, annotation=_mapped(event.annotation, restore))
         else:
             if isinstance(event, BlockStop | MessageStop):
                 indexes = [event.index] if isinstance(event, BlockStop) else list(self._held)
@@ -180,6 +206,11 @@ class StreamRestorer:
             self._held[index] = (rest, in_json)
         if ready:
             yield _delta(index, self.placeholders.restore_text(ready, in_json=in_json), in_json)
+
+
+def _mapped(value: Any, change: Callable[[str], str]) -> Any:
+    """An OpenAI item (or a citation, an event's fields) with ``change`` applied to its strings but its ids."""
+    return map_strings(value, change, skip=IDENTIFIER_KEYS)
 
 
 def _delta(index: int, text: str, in_json: bool) -> StreamEvent:

@@ -6,6 +6,7 @@ and to each SITREP as they are written, so the SQLite file, the pages, the DataF
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Collection
 from typing import Any
 
 from trooper.config import Settings
@@ -46,9 +47,10 @@ class StoreMask:
     def _label(self, found: Finding) -> str | None:
         return None if found.category == "personal" and self.keep_personal else f"[REDACTED:{found.kind}]"
 
-    def data(self, value: Any) -> Any:
-        """``value`` (stored blocks, a SITREP) with every string in it masked."""
-        return map_strings(value, self.text)
+    def data(self, value: Any, *, skip: Collection[str] = ()) -> Any:
+        """``value`` (stored blocks, a SITREP) with every string in it masked but what its objects
+        hold under a key in ``skip``."""
+        return map_strings(value, self.text, skip=skip)
 
     def message(self, message: Message) -> Message:
         """``message`` as the store keeps it (and gives it back after a restart)."""

@@ -9,7 +9,7 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from trooper.conversation import Message, TextBlock, ToolResultBlock, ToolUseBlock
+from trooper.conversation import IDENTIFIER_KEYS, HostedToolBlock, Message, TextBlock, ToolResultBlock, ToolUseBlock
 from trooper.privacy.custom import CustomRules
 from trooper.privacy.detect import detect
 from trooper.privacy.findings import Finding
@@ -37,7 +37,8 @@ def where(turn: int) -> str:
 
 
 def message_texts(message: Message) -> Iterator[str]:
-    """The texts of ``message`` a secret can be in: text, tool results, tool-call arguments."""
+    """The texts of ``message`` a secret can be in: text, tool results, tool-call arguments, the
+    strings of OpenAI's built-in tool items but their ids (a web search's query…)."""
     for block in message.content:
         if isinstance(block, TextBlock):
             yield block.text
@@ -45,6 +46,20 @@ def message_texts(message: Message) -> Iterator[str]:
             yield from (part.text for part in block.content if isinstance(part, TextBlock))
         elif isinstance(block, ToolUseBlock) and block.input:
             yield json.dumps(block.input, ensure_ascii=False)
+        elif isinstance(block, HostedToolBlock):
+            yield from _item_texts(block.item)
+
+
+def _item_texts(value: object) -> Iterator[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for item in value:
+            yield from _item_texts(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key not in IDENTIFIER_KEYS:
+                yield from _item_texts(item)
 
 
 def unseen_from(held: int, messages: Sequence[Message]) -> int:

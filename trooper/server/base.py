@@ -25,6 +25,11 @@ WRITE_TIMEOUT_SECONDS = 60.0
 READ_AHEAD_BYTES = 256 * 1024
 
 
+def to_json(payload: Any) -> str:
+    """A response body's JSON text, as every handler writes it."""
+    return json.dumps(payload, ensure_ascii=False, default=str)
+
+
 class BaseHandler(tornado.web.RequestHandler):
     """Trooper's own JSON API. Errors are ``{"error": {"type": ..., "message": ...}}``.
 
@@ -54,9 +59,13 @@ class BaseHandler(tornado.web.RequestHandler):
         self.set_header("X-Content-Type-Options", "nosniff")
 
     def write_json(self, payload: Any, status: int = 200) -> None:
+        self.write_json_text(to_json(payload), status)
+
+    def write_json_text(self, text: str, status: int = 200) -> None:
+        """Answer with a JSON body already serialised (``to_json``)."""
         self.set_status(status)
         self.set_header("Content-Type", "application/json; charset=utf-8")
-        self.finish(json.dumps(payload, ensure_ascii=False, default=str))
+        self.finish(text)
 
     def start_event_stream(self) -> None:
         """Headers of a Server-Sent Events answer; proxies (nginx) must not hold events back."""

@@ -36,7 +36,7 @@ from trooper.routing.classifier import forced_route
 from trooper.routing.headers import Trail, trooper_headers
 from trooper.routing.privacy import holds_private_data
 from trooper.routing.router import Plan, RoutedError
-from trooper.server.base import BaseHandler
+from trooper.server.base import BaseHandler, to_json
 from trooper.server.body import LimitedBodyHandler
 from trooper.server.secret import bearer_token
 from trooper.wire import anthropic, openai
@@ -71,6 +71,10 @@ class FrontDoor(LimitedBodyHandler):
     @abc.abstractmethod
     def encode_response(self, response: Response) -> dict[str, Any]:
         """The answer as the client's response body."""
+
+    def response_text(self, response: Response) -> str:
+        """That body's JSON text, as sent."""
+        return to_json(self.encode_response(response))
 
     def answered(self, session: LiveSession, place: TurnPlace, response: Response) -> None:
         """Keep what this door keeps of an answer besides its turn (at ``place``), in time for the
@@ -124,7 +128,7 @@ class FrontDoor(LimitedBodyHandler):
         answered = await self.runner.complete(turn, plan, self.answered)
         assert turn.trail is not None
         self._set_trooper_headers(turn.trail, turn.session)
-        self.write_json(self.encode_response(answered.response))
+        self.write_json_text(self.response_text(answered.response))
 
     async def _stream(self, turn: Turn, plan: Plan) -> None:
         assert turn.trail is not None

@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
+from trooper.conversation import IDENTIFIER_KEYS
 from trooper.engine.sessions import TurnPlace
 from trooper.privacy.storage import StoreMask
+from trooper.server.base import to_json
 from trooper.store.base import Row, Store
 from trooper.store.records import ResponseRecord
 
@@ -27,10 +29,14 @@ class ResponseLog:
         self._mask = mask
         self._places: OrderedDict[str, TurnPlace] = OrderedDict()
 
-    def keep(self, response_id: str, place: TurnPlace, body: dict[str, Any]) -> None:
-        """Keep a response; queued with its turn's writes, so the turn's commit covers it."""
-        kept = body if self._mask is None else self._mask.data(body)
-        self._store.add_response(ResponseRecord(response_id, place.session_id, place.branch, place.seq, kept))
+    def keep(self, response_id: str, place: TurnPlace, body: dict[str, Any], text: str) -> None:
+        """Keep a response (``body``, and ``text``, its JSON as sent); queued with its turn's
+        writes, so the turn's commit covers it."""
+        # Its ids are not masked: random characters cost a scan each (most of a kept response's
+        # cost) and cannot hold what the mask looks for.
+        kept = body if self._mask is None else self._mask.data(body, skip=IDENTIFIER_KEYS)
+        kept_text = text if kept == body else to_json(kept)  # most hold nothing to mask: sent as kept
+        self._store.add_response(ResponseRecord(response_id, place.session_id, place.branch, place.seq, kept_text))
         self._places[response_id] = place
         while len(self._places) > MAX_REMEMBERED:
             self._places.popitem(last=False)

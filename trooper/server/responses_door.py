@@ -20,7 +20,7 @@ from trooper.conversation import Request, Response
 from trooper.engine.sessions import LiveSession, TurnPlace
 from trooper.errors import TrooperError
 from trooper.routing.classifier import forced_route
-from trooper.server.base import BaseHandler
+from trooper.server.base import BaseHandler, to_json
 from trooper.server.proxy import FrontDoor, openai_client_key
 from trooper.server.response_log import ResponseLog
 from trooper.wire import responses
@@ -33,8 +33,8 @@ class ResponsesHandler(FrontDoor):
     codec = responses
     source = "responses"
     envelope: responses.Envelope
-    #: The last answer encoded, with its encoding.
-    _encoded: tuple[Response, dict[str, Any]] | None = None
+    #: The last answer encoded, with its encoding and that encoding's JSON text.
+    _encoded: tuple[Response, dict[str, Any], str] | None = None
 
     @property
     def log(self) -> ResponseLog:
@@ -62,16 +62,23 @@ class ResponsesHandler(FrontDoor):
         return responses.StreamEncoder(self.envelope)
 
     def encode_response(self, response: Response) -> dict[str, Any]:
-        # A kept response is encoded when its turn is recorded (``answered``), then again as the
-        # body sent: the same answer, so the first encoding serves both.
+        return self._encoding(response)[0]
+
+    def response_text(self, response: Response) -> str:
+        return self._encoding(response)[1]
+
+    def _encoding(self, response: Response) -> tuple[dict[str, Any], str]:
+        # A kept response is encoded and serialised when its turn is recorded (``answered``), and
+        # the body sent is the same answer: one encoding, one JSON text, serve both.
         encoded = self._encoded
         if encoded is None or encoded[0] is not response:
-            encoded = self._encoded = (response, responses.encode_response(response, self.envelope))
-        return encoded[1]
+            body = responses.encode_response(response, self.envelope)
+            encoded = self._encoded = (response, body, to_json(body))
+        return encoded[1], encoded[2]
 
     def answered(self, session: LiveSession, place: TurnPlace, response: Response) -> None:
         if self.envelope.store:
-            self.log.keep(self.envelope.id, place, self.encode_response(response))
+            self.log.keep(self.envelope.id, place, *self._encoding(response))
 
 
 class StoredResponseHandler(BaseHandler):

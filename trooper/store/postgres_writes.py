@@ -207,7 +207,7 @@ def add_sitrep(group: Group, s: SitrepRecord) -> None:
 def add_response(group: Group, r: ResponseRecord) -> None:
     group.responses[r.id] = {
         "id": r.id, "session_id": r.session_id, "branch": r.branch, "seq": r.seq,
-        "body": json.dumps(r.body, ensure_ascii=False), "created_at": r.created_at,
+        "body": r.body, "created_at": r.created_at,
     }
     group.touch(r.session_id, r.created_at)
 

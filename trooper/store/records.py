@@ -121,8 +121,8 @@ class ResponseRecord:
     session_id: str
     branch: int
     seq: int
-    #: The response object, as ``GET /v1/responses/{id}`` returns it.
-    body: dict[str, Any]
+    #: The response object's JSON text, as ``GET /v1/responses/{id}`` returns it.
+    body: str
     created_at: float = field(default_factory=now)
 
 

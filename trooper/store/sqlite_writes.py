@@ -116,7 +116,7 @@ def add_sitrep(conn: sqlite3.Connection, s: SitrepRecord) -> None:
 def add_response(conn: sqlite3.Connection, r: ResponseRecord) -> None:
     conn.execute(
         "INSERT OR REPLACE INTO responses (id, session_id, branch, seq, body, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        (r.id, r.session_id, r.branch, r.seq, json.dumps(r.body, ensure_ascii=False), r.created_at),
+        (r.id, r.session_id, r.branch, r.seq, r.body, r.created_at),
     )
     _touch(conn, r.session_id, r.created_at)
 

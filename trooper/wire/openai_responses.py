@@ -8,12 +8,14 @@ and images as a user message, an assistant's text as an assistant message, tool 
 verbatim). Thinking is left out: another model's means nothing to OpenAI, and OpenAI's own comes
 back as a summary only. Function tools (custom tools among them, in their canonical form as for
 every upstream) go with ``strict: false`` (the Responses API's default is strict), the built-in
-tools verbatim. ``store`` is false: Trooper keeps the conversation and sends it whole.
+tools verbatim. ``store`` is false: Trooper keeps the conversation and sends it whole. The
+client's ``reasoning`` (effort and ``summary``) goes to a reasoning model, and its ``include`` as
+it came (its ``reasoning.*`` values to a reasoning model only).
 
 The answer: a ``message`` item's ``output_text`` parts are text blocks with their annotations
 (``url_citation``…), a ``refusal`` part a text block (stop reason ``refusal``), ``function_call``
-a tool call, ``reasoning`` a thinking block holding its summary (none when it has none), and every other item a
-``HostedToolBlock``, verbatim. In a stream, the events of those items pass through as
+a tool call, ``reasoning`` a thinking block holding its summary, marked as one (none when it has
+none: OpenAI summarises only when asked), and every other item a ``HostedToolBlock``, verbatim. In a stream, the events of those items pass through as
 ``HostedToolProgress`` (their type and fields), and their ``output_item.done`` gives the item's
 final state (``HostedToolUpdate``).
 """
@@ -87,8 +89,14 @@ def encode_request(request: Request, model: str, *, stream: bool) -> dict[str, A
         body["temperature"] = request.temperature
     if request.top_p is not None:
         body["top_p"] = request.top_p
-    if request.reasoning_effort is not None and openai.is_reasoning_model(model):
-        body["reasoning"] = {"effort": request.reasoning_effort}
+    # Only OpenAI's reasoning models take ``reasoning`` and what it includes (others refuse them, 400).
+    reasons = openai.is_reasoning_model(model)
+    reasoning = {"effort": request.reasoning_effort, "summary": request.reasoning_summary}
+    if reasons and any(reasoning.values()):
+        body["reasoning"] = {key: value for key, value in reasoning.items() if value is not None}
+    include = [value for value in request.include if reasons or not value.startswith("reasoning.")]
+    if include:
+        body["include"] = include
     if request.prompt_cache_key:
         body["prompt_cache_key"] = request.prompt_cache_key
     body["store"] = False
@@ -177,7 +185,7 @@ def decode_response(body: dict[str, Any]) -> Response:
             content.append(_function_call(item, str(item.get("arguments") or "")))
         elif kind == "reasoning":
             summary = "\n\n".join(str(p.get("text") or "") for p in _list(item.get("summary")))
-            content += [ThinkingBlock(summary)] if summary else []  # reasoning without a summary shows nothing
+            content += [ThinkingBlock(summary, summary=True)] if summary else []  # reasoning without a summary shows nothing
         elif isinstance(kind, str):
             content.append(HostedToolBlock(item))
     stop_reason = _stop_reason(body, refused)
@@ -314,7 +322,7 @@ class StreamDecoder:
         output_index = event.get("output_index", -1)
         if kind in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta") and output_index in self._reasoning:
             self._reasoning.discard(output_index)  # the reasoning has a summary to show: its block opens
-            index, opened = self._open(ThinkingBlock(""))
+            index, opened = self._open(ThinkingBlock("", summary=True))
             self._items[output_index] = index
             out += opened
         item = self._items.get(output_index)

@@ -83,6 +83,7 @@ _UNSUPPORTED = {
 _THINKING_BUDGETS = {"minimal": 1024, "low": 2048, "medium": 8192, "high": 16384, "xhigh": 24576, "max": 32768}
 #: Claude's smallest thinking budget: below it a request does not think.
 _MIN_THINKING_BUDGET = 1024
+_REASONING_SUMMARIES = ("auto", "concise", "detailed")
 #: Tags of what a reasoning item's ``encrypted_content`` carries for Claude (see the module's docstring).
 _SIGNATURE, _REDACTED = "trooper.signature:", "trooper.redacted:"
 #: The error type of a ``previous_response_id`` that names no kept response (OpenAI's code for it).
@@ -153,8 +154,8 @@ def decode_request(body: dict[str, Any]) -> Request:
     messages = _decode_input(body, system)
     max_tokens = f.positive_int(body, "max_output_tokens")
     metadata = openai.caller_metadata(body)
-    reasoning = f.field(body, "reasoning", dict)
-    effort = f.choice(reasoning, "effort", openai.REASONING_EFFORTS, "reasoning") if reasoning else None
+    reasoning = f.field(body, "reasoning", dict) or {}
+    effort = f.choice(reasoning, "effort", openai.REASONING_EFFORTS, "reasoning")
     tools, hosted_tools = _decode_tools(body)
     tool_choice, hosted_tool_choice = _decode_tool_choice(body, hosted_tools)
     return Request(
@@ -173,14 +174,23 @@ def decode_request(body: dict[str, Any]) -> Request:
         thinking=_thinking(effort, max_tokens),
         prompt_cache_key=f.field(body, "prompt_cache_key", str),
         reasoning_effort=effort,
+        reasoning_summary=f.choice(reasoning, "summary", _REASONING_SUMMARIES, "reasoning"),
+        include=_include(body),
     )
+
+
+def _include(body: dict[str, Any]) -> list[str]:
+    """``include``: what else OpenAI's answer should hold, passed on as it came (only OpenAI knows it)."""
+    values = f.field(body, "include", list) or []
+    for position, value in enumerate(values):
+        if not isinstance(value, str):
+            raise InvalidRequest(f"{f.where('include', position)}: must be a string, got {f.json_type(value)}")
+    return list(values)
 
 
 def envelope_for(body: dict[str, Any]) -> Envelope:
     """The envelope of the response to ``body`` (one ``decode_request`` accepted), with a new id."""
     reasoning = f.field(body, "reasoning", dict)
-    if reasoning:
-        f.choice(reasoning, "summary", ("auto", "concise", "detailed"), "reasoning")
     metadata = f.field(body, "metadata", dict) or {}
     for key in metadata:
         f.field(metadata, key, str, "metadata")  # echoed back, and OpenAI's metadata holds strings
@@ -347,7 +357,8 @@ def _decode_reasoning(path: str, item: dict[str, Any]) -> ThinkingBlock:
         return ThinkingBlock("", redacted=encrypted.removeprefix(_REDACTED))
     texts = [f.field(part, "text", str, p, required=True) for p, _, part in _parts(path, item, "content", ("reasoning_text",))]
     if not texts:  # reasoning from elsewhere shows its summary only
-        texts = [f.field(part, "text", str, p, required=True) for p, _, part in _parts(path, item, "summary", ("summary_text",))]
+        summary = [f.field(part, "text", str, p, required=True) for p, _, part in _parts(path, item, "summary", ("summary_text",))]
+        return ThinkingBlock("\n\n".join(summary), summary=True)
     signature = encrypted.removeprefix(_SIGNATURE) if encrypted.startswith(_SIGNATURE) else None
     return ThinkingBlock("".join(texts), signature)
 
@@ -488,6 +499,9 @@ def _output_item(block: Block, envelope: Envelope, index: int, status: str) -> d
         if block.redacted is not None:
             item["encrypted_content"] = _REDACTED + block.redacted
             return item
+        if block.summary:
+            item["summary"] = [_summary_part(block.thinking)]
+            return item
         item["content"] = [_reasoning_part(block.thinking)]
         if block.signature:
             item["encrypted_content"] = _SIGNATURE + block.signature
@@ -501,6 +515,10 @@ def _text_part(text: str, annotations: list[dict[str, Any]] | None = None) -> di
 
 def _reasoning_part(text: str) -> dict[str, Any]:
     return {"type": "reasoning_text", "text": text}
+
+
+def _summary_part(text: str) -> dict[str, Any]:
+    return {"type": "summary_text", "text": text}
 
 
 def _function_call(block: ToolUseBlock, envelope: Envelope, index: int, arguments: str, status: str) -> dict[str, Any]:
@@ -636,6 +654,10 @@ class StreamEncoder:
             if block.redacted is not None:
                 item["encrypted_content"] = _REDACTED + block.redacted
                 return self._event("response.output_item.added", output_index=index, item=item)
+            if block.summary:
+                out = self._event("response.output_item.added", output_index=index, item=item)
+                part = _summary_part("")
+                return out + self._event("response.reasoning_summary_part.added", **self._item_fields(index), summary_index=0, part=part)
             item["content"] = []
             part = _reasoning_part("")
         else:
@@ -664,6 +686,9 @@ class StreamEncoder:
         if isinstance(event, TextDelta) and event.text:
             return self._event("response.output_text.delta", **fields, content_index=0, delta=event.text, logprobs=[])
         if isinstance(event, ThinkingDelta) and event.thinking:
+            block = self._answer.blocks[event.index]
+            if isinstance(block, ThinkingBlock) and block.summary:
+                return self._event("response.reasoning_summary_text.delta", **fields, summary_index=0, delta=event.thinking)
             return self._event("response.reasoning_text.delta", **fields, content_index=0, delta=event.thinking)
         custom = self._envelope.is_custom_call(self._answer.blocks[event.index])
         if isinstance(event, ToolInputDelta) and event.partial_json and not custom:  # a custom call's input comes whole
@@ -696,6 +721,9 @@ class StreamEncoder:
             out += self._event("response.custom_tool_call_input.done", **fields, input=item["input"])
         elif isinstance(block, ToolUseBlock):
             out += self._event("response.function_call_arguments.done", **fields, arguments=item["arguments"])
+        elif isinstance(block, ThinkingBlock) and block.summary:
+            out += self._event("response.reasoning_summary_text.done", **fields, summary_index=0, text=block.thinking)
+            out += self._event("response.reasoning_summary_part.done", **fields, summary_index=0, part=_summary_part(block.thinking))
         elif isinstance(block, ThinkingBlock) and block.redacted is None:
             out += self._event("response.reasoning_text.done", **fields, content_index=0, text=block.thinking)
             out += self._event("response.content_part.done", **fields, content_index=0, part=_reasoning_part(block.thinking))

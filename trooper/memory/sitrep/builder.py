@@ -23,7 +23,7 @@ from trooper.client_context import without_client_context
 from trooper.conversation import Message, TextBlock, ToolResultBlock, ToolUseBlock
 from trooper.memory.sitrep import agent_steps, cues, entity_ranker
 from trooper.memory.sitrep.agent_steps import MAX_ITEM_WORDS
-from trooper.memory.sitrep.entities import command_names, extract_entities, extract_errors, quoted_phrases
+from trooper.memory.sitrep.entities import command_names, extract_entities, extract_errors, extract_paths, quoted_phrases
 from trooper.memory.sitrep.entity_ranker import (
     ASSISTANT,
     COMMAND,
@@ -36,6 +36,7 @@ from trooper.memory.sitrep.entity_ranker import (
     TOOL_OUTPUT,
     USER,
     EntityRanker,
+    entity_limit,
 )
 from trooper.memory.sitrep.intent_choice import IntentChooser
 from trooper.memory.sitrep.intent_choice import clear_cache as _clear_intent_cache
@@ -492,6 +493,8 @@ class SitrepBuilder:
         failed = FAILED_RESULT if result.is_error or (outcome is not None and outcome.kind == "open") else 0
         for error in extract_errors(output):
             self._add_entity(error, TOOL_OUTPUT | failed)
+        for path in extract_paths(output) if failed else ():  # the files a failure names: a test's, a linter's
+            self._add_entity(path, TOOL_OUTPUT | failed)
         if use is None:
             return
         self._track_git(agent_steps.command_of(use.name, use.input), outcome, output, result.is_error)
@@ -777,7 +780,7 @@ class SitrepBuilder:
         loops += [question for question, listed in self._questions if listed]
         for kind, item in self._lifted():  # the latest turns' candidates their final_features list
             (steps if kind == "completed_steps" else loops).append(item)
-        entities = self._entities.top()
+        entities = self._entities.top(entity_limit(self._turns))
         return Sitrep(
             intent=self._intent,
             confidence=self._confidence(entities),

@@ -2,7 +2,9 @@
 
 Only these kinds count: technologies from a closed vocabulary, file names and paths, environment
 variable names, error codes (exception classes, errno names, signals, HTTP statuses, vendor
-codes), and numbers with a measurement unit. Ordinary words never do, whatever their shape.
+codes), numbers with a measurement unit, and names by a shape prose does not take: code names,
+kebab-case, short names in capitals, products' names around one, tickets, names joined by "/",
+dotted members and empty calls. Ordinary words never do, whatever their shape.
 
 The text is split into tokens once (``str.translate`` and ``str.split`` run in C); plain
 lowercase words, the bulk of any text, are skipped with one test each, and only the rest is
@@ -16,7 +18,7 @@ from typing import Iterator
 
 from trooper.memory.lexicon import AMBIGUOUS, TECHNOLOGIES
 
-_EXTENSIONS = frozenset(
+FILE_EXTENSIONS = frozenset(
     """py pyi go rs ts tsx js jsx mjs json jsonl yaml yml toml md rst sql sh bash rb java kt c h cc cpp hpp cs
     php swift css scss html ipynb csv tsv parquet txt env ini cfg conf lock log proto tf xml gradle mod sum vue
     svelte dart ex exs lua r plist gguf db sqlite pem crt zip gz tar pdf png jpg svg""".split()
@@ -51,6 +53,14 @@ _TELLING_AFTER = frozenset(
     lint linter formatter plugin config file files""".split()
 )
 _TECHNOLOGY_NAMES = frozenset(TECHNOLOGIES)
+#: Words in capitals that name nothing of a session's own: SQL's and logs' words, everyday abbreviations.
+_GENERIC_CAPITALS = frozenset(
+    """SELECT FROM WHERE AND OR NOT NULL AS ON BY IN IS IF SET INTO VALUES TABLE GROUP ORDER JOIN LEFT RIGHT INNER
+    OUTER DESC ASC LIMIT INSERT UPDATE DELETE CREATE ALTER DROP PRIMARY KEY DEFAULT TRUE FALSE WITH CASE WHEN THEN
+    ELSE END INFO WARN WARNING DEBUG TRACE FATAL ERROR OK TODO FIXME NOTE PR CI API URL ID DB UI OS PS FYI ASAP
+    PASS PASSED FAIL FAILED SUCCESS STARTED DONE RUNNING SKIPPED
+    IMO BTW TL DR AM PM""".split()
+)
 #: Names written in humps that are products or technologies, not code (``GitHub``, ``MacBook``).
 _KNOWN_NAMES = _TECHNOLOGY_NAMES | frozenset(
     """github gitlab javascript typescript macbook iphone ipad youtube linkedin powershell wordpress paypal devops
@@ -75,6 +85,9 @@ _FILE = re.compile(r"(?:\.{0,2}/|~/)?(?:[\w.-]+/)*[\w-][\w.-]*\.(\w+)", re.ASCII
 _PATH = re.compile(r"(?:\./|~/|/)(?:[\w.-]+/)+[\w-]+(?:\.[\w-]+)*", re.ASCII)
 # A URL route or a directory written alone: "/healthz", "/docs" (longer paths are ``_PATH``).
 _ROUTE = re.compile(r"/[A-Za-z][\w-]{1,40}", re.ASCII)
+# A name in two or more parts joined by "/" that is not a file: a folder ("charts/api"), a package
+# or an action ("@testing-library/react", "actions/setup-python"), a rule ("react-hooks/exhaustive-deps").
+_SLASHED = re.compile(r"(@?[a-z][\w.-]*(?:/[\w.-]+)+/?)(?:@[\w.-]+)?", re.ASCII)  # its version left off
 # A command's long option, as people name it: "--dry-run", "--max-warnings=0".
 _LONG_FLAG = re.compile(r"--[a-z][a-z0-9-]+(?:=\S+)?", re.ASCII)
 _ENV = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?|([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)", re.ASCII)
@@ -83,6 +96,17 @@ _IDENTIFIER = re.compile(r"[A-Z][A-Za-z0-9]*", re.ASCII)
 # snake_case (``send_invoice_email``, ``env_prefix``).
 _CODE_IDENTIFIER = re.compile(r"[a-z]+[A-Z][A-Za-z]*|[A-Z][a-z]+[A-Z][A-Za-z]*", re.ASCII)
 _SNAKE_IDENTIFIER = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+", re.ASCII)
+# Names people give things in kebab-case: services, packages, hosts ("report-worker",
+# "pydantic-settings", "etl-01"), a package's version after "@" left off.
+_KEBAB = re.compile(r"([a-z][a-z0-9]*(?:-[a-z0-9]+)+)(?:@[\w.-]+)?", re.ASCII)
+# Short names in capitals, digits allowed after the first letter: "ALB", "HPA", "PG16", "SA1019".
+_ACRONYM = re.compile(r"[A-Z][A-Z0-9]{1,7}", re.ASCII)
+# Tickets and advisories: "CAT-412", "GO-2024-3333", "GHSA-wj6h-64fc-37mp"; issues and PRs, "#198".
+_TICKET = re.compile(r"[A-Z][A-Z0-9]{1,9}-(?:\d+(?:-\d+)*|[a-z0-9]{4}(?:-[a-z0-9]{4})+)|#\d{1,6}", re.ASCII)
+# A member of a module or an object: "asyncio.gather", "sync.RWMutex", "healthchecks.io".
+_DOTTED = re.compile(r"[A-Za-z_$][\w$]+(?:\.[A-Za-z_$][\w$]*)+", re.ASCII)
+# A function named with its empty call: "flush()", "datetime.now()" (the blanked brackets lose it).
+_EMPTY_CALL = re.compile(r"(?<![\w.])([A-Za-z_][\w.]*[\w]\(\))")
 #: Every error name ``_error`` accepts holds one of these: a suffix, a named error, a vendor code.
 _MAY_NAME_ERROR = re.compile(
     "|".join([*_ERROR_SUFFIXES, *sorted(_NAMED_ERRORS), r"ORA-\d{5}", r"E\d{4}", r"TS\d{4}", r"CS\d{4}", "SQLSTATE"])
@@ -152,9 +176,12 @@ def _http_status(token: str, raw: str, previous: str, following: list[str]) -> s
 def _file(token: str) -> str | None:
     if token in _NAMED_FILES:
         return token
-    if token.rsplit(".", 1)[-1].lower() in _EXTENSIONS and _FILE.fullmatch(token) and token.lower() not in TECHNOLOGIES:
+    if token.rsplit(".", 1)[-1].lower() in FILE_EXTENSIONS and _FILE.fullmatch(token) and token.lower() not in TECHNOLOGIES:
         return token
-    return token if _PATH.fullmatch(token) or _ROUTE.fullmatch(token) else None
+    if _PATH.fullmatch(token) or _ROUTE.fullmatch(token):
+        return token
+    slashed = _SLASHED.fullmatch(token)
+    return slashed.group(1) if slashed else None
 
 
 def _env(token: str) -> str | None:
@@ -182,8 +209,18 @@ def _shapes(tokens: list[str], errors_only: bool) -> Iterator[str]:
                 found = _error(raw, tokens[index + 1 : index + 3])
                 if found:
                     yield found
-            elif not errors_only and _CODE_IDENTIFIER.fullmatch(raw) and raw.lower() not in _KNOWN_NAMES:
-                yield raw  # useEffect, GridSearchCV, ClientSession: nobody writes prose like that
+            elif not errors_only:
+                if raw.isupper():
+                    found = _capital_name(raw)
+                elif _CODE_IDENTIFIER.fullmatch(raw) and raw.lower() not in _KNOWN_NAMES:
+                    found = raw  # useEffect, GridSearchCV, ClientSession: nobody writes prose like that
+                else:
+                    found = None
+                if found:
+                    yield found
+                product = _product_at(tokens, index)
+                if product:
+                    yield product
             continue
         token = raw.rstrip(_TRAILING)
         if not token:
@@ -200,11 +237,60 @@ def _shapes(tokens: list[str], errors_only: bool) -> Iterator[str]:
                 found = token
             if found is None and ("_" in token or token[0] == "$"):
                 found = _env(token) or (token if _SNAKE_IDENTIFIER.fullmatch(token) else None)
+            if found is None:
+                found = _name(token)
         if found:
             yield found
     if not errors_only and "exit" in tokens:
         index = tokens.index("exit")
         yield from _exit_code(tokens[index + 1 : index + 3])
+
+
+def _name(token: str) -> str | None:
+    """A name by its shape alone: a ticket, a short name in capitals (with digits, or before a
+    stop), kebab-case, a dotted member."""
+    first = token[0]
+    if (first.isupper() or first == "#") and _TICKET.fullmatch(token):
+        return token
+    if first.isupper() and not token.isdigit():
+        found = _capital_name(token)
+        if found:
+            return found
+    if "-" in token and first.islower():
+        match = _KEBAB.fullmatch(token)
+        if match and match.group(1) not in TECHNOLOGIES:
+            return match.group(1)
+    if "." in token and _DOTTED.fullmatch(token) and token.lower() not in TECHNOLOGIES:
+        return token
+    return None
+
+
+def _product_at(tokens: list[str], index: int) -> str | None:
+    """The product's name of two or three capitalised words around ``tokens[index]`` (a word in
+    capitals or in humps), after a lowercase word and in one sentence: "AWS Lambda", "GitLab CI",
+    "Chrome DevTools", "Argo CD"; not SQL's words ("IS NULL")."""
+    start = index
+    while start > 0 and index - start < 2 and tokens[start - 1][:1].isupper() and tokens[start - 1][-1].isalnum():
+        start -= 1
+    end = index + 1
+    while end < len(tokens) and end - start < 4 and tokens[end][:1].isupper() and tokens[end - 1][-1].isalnum():
+        end += 1
+    if not (2 <= end - start <= 3 and start):
+        return None
+    previous = tokens[start - 1]
+    words = [word.rstrip(_TRAILING) for word in tokens[start:end]]
+    if previous.isalpha() and previous.islower() and all(word.isalnum() and word not in _GENERIC_CAPITALS for word in words):
+        return " ".join(words)
+    return None
+
+
+def _capital_name(token: str) -> str | None:
+    """A short name in capitals: "ALB", "HPA", "PG16", "SA1019"; not SQL's or a log's words, nor
+    a technology's name (read as such)."""
+    if token in _GENERIC_CAPITALS or not _ACRONYM.fullmatch(token):
+        return None
+    lowered = token.lower()
+    return None if lowered in _KNOWN_NAMES or lowered in _AMBIGUOUS_NAMES else token
 
 
 def _exit_code(following: list[str]) -> Iterator[str]:
@@ -278,6 +364,19 @@ def extract_errors(text: str) -> list[str]:
     return list(dict.fromkeys(_shapes(_clean("\n".join(lines[i] for i in kept)).split(), errors_only=True)))
 
 
+# A file path in a tool's output (a test runner's, a linter's, grep's): a folder at least, so a
+# word before a dot ("done.") is none.
+_EXTENSION_ALTERNATIVES = "|".join(sorted(FILE_EXTENSIONS, key=len, reverse=True))
+_OUTPUT_PATH = re.compile(rf"(?<![\w/.~-])((?:\.{{0,2}}/)?(?:[\w.-]+/)+[\w.-]*\w\.(?:{_EXTENSION_ALTERNATIVES}))(?![\w/])", re.ASCII)
+
+
+def extract_paths(text: str) -> list[str]:
+    """The file paths a tool's output names, each once, in order (its lines may come JSON-escaped)."""
+    if "/" not in text:
+        return []
+    return list(dict.fromkeys(_OUTPUT_PATH.findall(text.replace("\\n", "\n") if "\\n" in text else text)))
+
+
 def extract_entities(text: str, words: set[str] | None = None) -> list[str]:
     """Entities named in ``text``, each once, technologies first, then by position.
 
@@ -291,6 +390,8 @@ def extract_entities(text: str, words: set[str] | None = None) -> list[str]:
     if prose is not text:
         found.update(dict.fromkeys(extract_errors(text)))
     found.update(dict.fromkeys(_shapes(tokens, errors_only=False)))
+    if "()" in prose:
+        found.update(dict.fromkeys(_EMPTY_CALL.findall(prose)))
     return list(found)
 
 

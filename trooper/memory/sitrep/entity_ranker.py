@@ -7,7 +7,7 @@ result) and scores it with the shipped ``LinearModel`` ``models/entities.json``.
 what kind of name it is and what role it played, never which word it is: a model fitted on a
 hundred sessions must not learn their vocabulary. The names listed are the best-scored ones whose
 score is positive (the training script folds the probability cut-off chosen by cross-validation
-into the bias), at most ``MAX_ENTITIES``, the first named first among equals.
+into the bias), at most ``entity_limit`` of the session's turns, the first named first among equals.
 
 Fitted by ``python -m tests.memory.train_entities`` on the dev split only.
 """
@@ -21,10 +21,17 @@ from functools import lru_cache
 from typing import Any
 
 from trooper.memory.lexicon import AMBIGUOUS, TECHNOLOGIES
+from trooper.memory.sitrep.entities import FILE_EXTENSIONS
 from trooper.memory.sitrep.linear import LinearModel, load_model
 
-#: Entities shown at most: a person summarising a session names at most eight (tests/data/LABELLING.md).
-MAX_ENTITIES = 8
+#: Entities shown at most, by the session's length (its turns so far): a person summarising a
+#: session names at most eight (tests/data/LABELLING.md), but which eight is uncertain, and a
+#: longer session has more to choose from. Chosen by cross-validation with the cut-off
+#: (``tests/memory/train_entities.py`` checks them).
+SHORT_SESSION_TURNS = 8
+MAX_ENTITIES_SHORT = 8
+MAX_ENTITIES_LONG = 9
+MAX_ENTITIES = max(MAX_ENTITIES_SHORT, MAX_ENTITIES_LONG)
 MODEL = "entities"
 
 # Where a mention was read: bits of a name's record, one per role or context.
@@ -52,41 +59,62 @@ _FLAG_NAMES = {
 }
 
 _TECHNOLOGY_NAMES = frozenset(TECHNOLOGIES.values())
+#: Every spelling of a technology: a name holding one as a part belongs to it.
+_TECHNOLOGY_RUNS = frozenset(TECHNOLOGIES)
+_RUN = re.compile(r"[a-z0-9]+")
+_DIGIT = re.compile(r"\d")
 _AMBIGUOUS_NAMES = frozenset(AMBIGUOUS.values())
 #: Error names that do not end in "Error" / "Exception"; each opens with a capital, a digit or "exit".
 _ERROR_SHAPE = re.compile(r"HTTP \d{3}|\d{3} [A-Z].*|exit (?:code|status) \d+|[A-Z]{1,4}-?\d{3,5}|E[A-Z]{3,}|SIG[A-Z]+")
 _ENV_SHAPE = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
+#: A ticket's number has no leading zero; a vendor's error code has ("ORA-00942").
+_TICKET_SHAPE = re.compile(r"[A-Z][A-Z0-9]{1,9}-(?:[1-9][0-9-]*|[a-z0-9]{4}-[a-z0-9-]+)|#\d+")
+_ACRONYM_SHAPE = re.compile(r"[A-Z][A-Z0-9]{1,7}")
+_KEBAB_SHAPE = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)+")
+_PROPER_SHAPE = re.compile(r"[A-Z][a-z]+")
 
 
 @lru_cache(maxsize=4096)
 def entity_kind(entity: str) -> str:
-    """What kind of name ``entity`` is, by its shape: technology, error, quantity, env, flag,
-    route (a URL route or a directory), phrase, file or code. (String tests before regexes:
+    """What kind of name ``entity`` is, by its shape: technology, error, ticket, quantity, env,
+    acronym (in capitals), proper (one capitalised word), flag, route (a URL route or a
+    directory), product (capitalised words: AWS Lambda), phrase, slashed (a folder, a package or a
+    rule), file, kebab (a kebab-case name) or code. (String tests before regexes:
     every new name of a session is classified once.)"""
     if entity in _TECHNOLOGY_NAMES or entity in _AMBIGUOUS_NAMES:
         return "technology"
     first = entity[:1]
+    if (first.isupper() or first == "#") and _TICKET_SHAPE.fullmatch(entity):
+        return "ticket"
     if entity.endswith(("Error", "Exception")) or ((first.isupper() or first.isdigit() or first == "e") and _ERROR_SHAPE.fullmatch(entity)):
         return "error"
     if first.isdigit() or first == "$":
         return "quantity"
     if first.isupper() and _ENV_SHAPE.fullmatch(entity):
         return "env"
+    if first.isupper() and _ACRONYM_SHAPE.fullmatch(entity):
+        return "acronym"
+    if first.isupper() and _PROPER_SHAPE.fullmatch(entity):
+        return "proper"
     if first == "-":
         return "flag"
     if first == "/" and "." not in entity.rsplit("/", 1)[-1]:
         return "route"
     if " " in entity:
-        return "phrase"
+        return "product" if entity.replace(" ", "").isalnum() and all(word[:1].isupper() for word in entity.split(" ")) else "phrase"
+    if "/" in entity and (first.islower() or first == "@") and not _has_extension(entity) and "(" not in entity:
+        return "slashed"  # a folder, a package, an action, a rule: charts/api, actions/setup-python
     if "(" not in entity and ("/" in entity or entity in ("Dockerfile", "Makefile") or _has_extension(entity)):
         return "file"
+    if first.islower() and _KEBAB_SHAPE.fullmatch(entity):
+        return "kebab"
     return "code"
 
 
 def _has_extension(entity: str) -> bool:
-    """Ends with a dot and one to five letters: ``main.py``, ``Chart.yaml``."""
+    """Ends with a file's extension: ``main.py``, ``Chart.yaml``; not ``asyncio.run``."""
     _, dot, extension = entity.rpartition(".")
-    return bool(dot) and 1 <= len(extension) <= 5 and extension.isascii() and extension.isalpha()
+    return bool(dot) and extension.lower() in FILE_EXTENSIONS
 
 
 def _bucket(count: int) -> str:
@@ -101,6 +129,10 @@ def name_features(entity: str) -> tuple[str, ...]:
     features = ["kind=" + kind, "length=short" if size <= 4 else "length=medium" if size <= 12 else "length=long" if size <= 30 else "length=very long"]
     if entity in _AMBIGUOUS_NAMES:
         features.append("ambiguous_technology")
+    elif kind != "technology" and not _TECHNOLOGY_RUNS.isdisjoint(_RUN.findall(entity.lower())):
+        features.append("holds_technology")  # pydantic-settings, react-hook-form, aws_route.tgw_a
+    if _DIGIT.search(entity):
+        features.append("has_digit")
     if kind == "file":
         features.append(f"path_depth={min(entity.count('/'), 3)}")
         if "test" in entity.lower():
@@ -122,6 +154,8 @@ def role_features(mentions: int, user_mentions: int, flags: int) -> tuple[str, .
 
     (Crossing each with the name's kind fitted dev better and held-out sessions worse.)"""
     roles = [name for bit, name in _FLAG_NAMES.items() if flags & bit]
+    if flags & USER and flags & (ASSISTANT | TOOL_INPUT):
+        roles.append("by_both")  # the user and the assistant each named it
     roles.append(f"mentions={_bucket(mentions)}")
     roles.append(f"user_mentions={min(user_mentions, 2)}")
     return tuple(roles)
@@ -130,6 +164,11 @@ def role_features(mentions: int, user_mentions: int, flags: int) -> tuple[str, .
 def features(entity: str, mentions: int, user_mentions: int, flags: int) -> tuple[str, ...]:
     """Every feature of a name with this record (the training script's examples, the ranker's scores)."""
     return name_features(entity) + role_features(mentions, user_mentions, flags)
+
+
+def entity_limit(turns: int, short: int = MAX_ENTITIES_SHORT, long: int = MAX_ENTITIES_LONG) -> int:
+    """How many names a session of ``turns`` turns lists at most."""
+    return short if turns <= SHORT_SESSION_TURNS else long
 
 
 def choose(candidates: Iterable[tuple[str, Iterable[str]]], model: LinearModel, limit: int = MAX_ENTITIES) -> list[str]:
@@ -150,7 +189,7 @@ class EntityRanker:
     may be any name): once a name is named often, or when a file is renamed.
     """
 
-    __slots__ = ("_records", "_changed", "_top", "_listed", "_stale", "_next")
+    __slots__ = ("_records", "_changed", "_top", "_listed", "_stale", "_next", "_limit")
 
     def __init__(self) -> None:
         #: Name → [mentions, mentions by the user, flags, role, score, the name's part of it,
@@ -167,6 +206,8 @@ class EntityRanker:
         self._stale = False
         #: The order the next new name takes.
         self._next = 0
+        #: How many names are listed at most (``entity_limit``), as of the last ``top``.
+        self._limit = 0
 
     def __contains__(self, name: str) -> bool:
         return name in self._records
@@ -206,8 +247,11 @@ class EntityRanker:
         """Every candidate with its features, in the order first mentioned (for training)."""
         return [(name, features(name, *record[:3])) for name, record in sorted(self._records.items(), key=lambda item: item[1][6])]
 
-    def top(self) -> list[str]:
-        """The names listed: ``choose`` over the records with the shipped model, kept between calls."""
+    def top(self, limit: int = MAX_ENTITIES) -> list[str]:
+        """The names listed, at most ``limit``: ``choose`` over the records with the shipped model,
+        kept between calls (found again from every record when the limit changes)."""
+        if limit != self._limit:
+            self._limit, self._stale = limit, True
         if self._changed:
             model, records, roles, top, stale = load_model(MODEL), self._records, _ROLE_SCORES, self._top, self._stale
             for name in self._changed:
@@ -230,18 +274,18 @@ class EntityRanker:
                         stale = True  # it may fall behind a name not listed: look at them all
                         continue
                     top[self._listed.index(name)] = (-score, record[6], name)
-                elif score <= 0 or (len(top) == MAX_ENTITIES and (-score, record[6]) > top[-1][:2]):
+                elif score <= 0 or (len(top) == limit and (-score, record[6]) > top[-1][:2]):
                     continue  # not listed, nor to be: most rescored names
                 else:
                     top.append((-score, record[6], name))
                 top.sort()
-                del top[MAX_ENTITIES:]
+                del top[limit:]
                 self._listed = [listed for _, _, listed in top]
             self._changed = {}
             self._stale = stale
         if self._stale:
             self._top = heapq.nsmallest(
-                MAX_ENTITIES, [(-record[4], record[6], name) for name, record in self._records.items() if record[4] is not None and record[4] > 0]
+                limit, [(-record[4], record[6], name) for name, record in self._records.items() if record[4] is not None and record[4] > 0]
             )
             self._listed = [listed for _, _, listed in self._top]
             self._stale = False
