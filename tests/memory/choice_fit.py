@@ -24,7 +24,7 @@ def fit_choice(groups: Sequence[Group], *, l2: float = 1e-2, epochs: int = 30, r
     over features seen in at least ``min_count`` groups (rarer ones would memorise a group)."""
     seen = Counter(feature for group in groups for feature in {f for features, _ in group for f in features})
     kept = [
-        [([f for f in set(features) if seen[f] >= min_count], right) for features, right in group]
+        [([f for f in sorted(set(features)) if seen[f] >= min_count], right) for features, right in group]
         for group in groups
         if any(right for _, right in group) and not all(right for _, right in group)
     ]

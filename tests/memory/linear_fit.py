@@ -33,8 +33,8 @@ def fit(
     ``positive_weight`` > 1 counts each positive example that many times (rare classes);
     features rarer than ``min_count`` are dropped so the model cannot memorise one session's words.
     """
-    seen = Counter(feature for features, _ in examples for feature in set(features))
-    kept = [([f for f in set(features) if seen[f] >= min_count], label) for features, label in examples]
+    seen = Counter(feature for features, _ in examples for feature in sorted(set(features)))
+    kept = [([f for f in sorted(set(features)) if seen[f] >= min_count], label) for features, label in examples]
     weights: dict[str, float] = {}
     squares: dict[str, float] = {}
     bias, bias_square = 0.0, 0.0
