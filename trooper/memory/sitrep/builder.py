@@ -696,6 +696,8 @@ class SitrepBuilder:
         if len(keys) < _MIN_ITEM_KEYWORDS and not references:
             return  # "Reproduced.", "That worked.": it closes a problem but names no step
         score = self._proposal_score("completed_steps", item, source, from_user, extra, score)
+        if score is not None and references and cues.says_done(sentence.lower()):
+            score = math.inf  # by rule, like tool outcomes: a completion naming its PR / step number ("Completed PR #1")
         if score is None or (score <= 0.0 and not self._final_lifts("completed_steps", source, from_user, score)):
             return  # most clauses: not listed, no need to look for the step they would retell
         step_key = " ".join(sorted(keys))
