@@ -5,6 +5,7 @@ and to each SITREP as they are written, so the SQLite file, the pages, the DataF
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from collections.abc import Collection
 from typing import Any
@@ -18,6 +19,10 @@ from trooper.privacy.findings import Finding, replace_findings
 
 #: Texts already masked, by content: a reloaded session's history is compared masked on each turn.
 _CACHE_SIZE = 4096
+#: Secret values remembered once found in context, to mask wherever they appear alone again.
+_SECRETS_KEPT = 1024
+#: Shorter values ("password=abc") are masked where found, not remembered: alone they are words.
+_SECRET_MIN_CHARS = 8
 
 
 class StoreMask:
@@ -25,6 +30,10 @@ class StoreMask:
         self.rules = rules
         self.keep_personal = keep_personal
         self._masked: OrderedDict[str, str] = OrderedDict()
+        #: A secret found in context ("aws_secret_access_key=…") → its label: the value alone (a
+        #: SITREP entity read from that line) is no longer recognisable, so it is masked by value.
+        self._secrets: OrderedDict[str, str] = OrderedDict()
+        self._secret_values: re.Pattern[str] | None = None
 
     @classmethod
     def of(cls, settings: Settings) -> StoreMask | None:
@@ -42,7 +51,26 @@ class StoreMask:
         return masked
 
     def _mask(self, text: str) -> str:
-        return replace_findings(text, detect(text, self.rules), self._label)
+        findings = detect(text, self.rules)
+        learned = {
+            text[f.start : f.end]: f"[REDACTED:{f.kind}]"
+            for f in findings
+            if f.category == "secret" and f.end - f.start >= _SECRET_MIN_CHARS
+        }
+        if learned.keys() - self._secrets.keys():
+            self._remember(learned)
+        masked = replace_findings(text, findings, self._label)
+        if self._secret_values is None:
+            return masked
+        return self._secret_values.sub(lambda match: self._secrets[match.group()], masked)
+
+    def _remember(self, secrets: dict[str, str]) -> None:
+        self._secrets.update(secrets)
+        while len(self._secrets) > _SECRETS_KEPT:
+            self._secrets.popitem(last=False)
+        # Longest first, so a value holding another is masked whole.
+        self._secret_values = re.compile("|".join(map(re.escape, sorted(self._secrets, key=len, reverse=True))))
+        self._masked.clear()  # a text kept as it was may hold a value known only now
 
     def _label(self, found: Finding) -> str | None:
         return None if found.category == "personal" and self.keep_personal else f"[REDACTED:{found.kind}]"
