@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
 REPLACEMENT = "\ufffd"
@@ -49,6 +49,20 @@ def map_strings(value: Any, change: Callable[[str], str], *, keys: bool = False,
             for key, item in value.items()
         }
     return value
+
+
+def strings(value: Any, *, skip: Collection[str] = ()) -> Iterator[str]:
+    """Every string in ``value`` (parsed JSON), in order, but what its objects hold under a key
+    in ``skip`` (the same rule as ``map_strings``)."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings(item, skip=skip)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if key not in skip:
+                yield from strings(item, skip=skip)
 
 
 def loads(text: str | bytes) -> Any:

@@ -10,6 +10,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from trooper.conversation import IDENTIFIER_KEYS, HostedToolBlock, Message, TextBlock, ToolResultBlock, ToolUseBlock
+from trooper.json_text import strings
 from trooper.privacy.custom import CustomRules
 from trooper.privacy.detect import detect
 from trooper.privacy.findings import Finding
@@ -47,19 +48,7 @@ def message_texts(message: Message) -> Iterator[str]:
         elif isinstance(block, ToolUseBlock) and block.input:
             yield json.dumps(block.input, ensure_ascii=False)
         elif isinstance(block, HostedToolBlock):
-            yield from _item_texts(block.item)
-
-
-def _item_texts(value: object) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, list):
-        for item in value:
-            yield from _item_texts(item)
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            if key not in IDENTIFIER_KEYS:
-                yield from _item_texts(item)
+            yield from strings(block.item, skip=IDENTIFIER_KEYS)
 
 
 def unseen_from(held: int, messages: Sequence[Message]) -> int:
