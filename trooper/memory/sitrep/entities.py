@@ -98,9 +98,10 @@ _CODE_IDENTIFIER = re.compile(r"[a-z]+[A-Z][A-Za-z]*|[A-Z][a-z]+[A-Z][A-Za-z]*",
 _SNAKE_IDENTIFIER = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+)+", re.ASCII)
 # Names people give things in kebab-case: services, packages, hosts ("report-worker",
 # "pydantic-settings", "etl-01"), a package's version after "@" left off.
-_KEBAB = re.compile(r"([a-z][a-z0-9]*(?:-[a-z0-9]+)+)(?:@[\w.-]+)?", re.ASCII)
+KEBAB_NAME = r"[a-z][a-z0-9]*(?:-[a-z0-9]+)+"
+_KEBAB = re.compile(rf"({KEBAB_NAME})(?:@[\w.-]+)?", re.ASCII)
 # Short names in capitals, digits allowed after the first letter: "ALB", "HPA", "PG16", "SA1019".
-_ACRONYM = re.compile(r"[A-Z][A-Z0-9]{1,7}", re.ASCII)
+ACRONYM = re.compile(r"[A-Z][A-Z0-9]{1,7}", re.ASCII)
 # Tickets and advisories: "CAT-412", "GO-2024-3333", "GHSA-wj6h-64fc-37mp"; issues and PRs, "#198".
 _TICKET = re.compile(r"[A-Z][A-Z0-9]{1,9}-(?:\d+(?:-\d+)*|[a-z0-9]{4}(?:-[a-z0-9]{4})+)|#\d{1,6}", re.ASCII)
 # A member of a module or an object: "asyncio.gather", "sync.RWMutex", "healthchecks.io".
@@ -287,7 +288,7 @@ def _product_at(tokens: list[str], index: int) -> str | None:
 def _capital_name(token: str) -> str | None:
     """A short name in capitals: "ALB", "HPA", "PG16", "SA1019"; not SQL's or a log's words, nor
     a technology's name (read as such)."""
-    if token in _GENERIC_CAPITALS or not _ACRONYM.fullmatch(token):
+    if token in _GENERIC_CAPITALS or not ACRONYM.fullmatch(token):
         return None
     lowered = token.lower()
     return None if lowered in _KNOWN_NAMES or lowered in _AMBIGUOUS_NAMES else token

@@ -21,7 +21,7 @@ from functools import lru_cache
 from typing import Any
 
 from trooper.memory.lexicon import AMBIGUOUS, TECHNOLOGIES
-from trooper.memory.sitrep.entities import FILE_EXTENSIONS
+from trooper.memory.sitrep.entities import ACRONYM, FILE_EXTENSIONS, KEBAB_NAME
 from trooper.memory.sitrep.linear import LinearModel, load_model
 
 #: Entities shown at most, by the session's length (its turns so far): a person summarising a
@@ -69,8 +69,7 @@ _ERROR_SHAPE = re.compile(r"HTTP \d{3}|\d{3} [A-Z].*|exit (?:code|status) \d+|[A
 _ENV_SHAPE = re.compile(r"[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
 #: A ticket's number has no leading zero; a vendor's error code has ("ORA-00942").
 _TICKET_SHAPE = re.compile(r"[A-Z][A-Z0-9]{1,9}-(?:[1-9][0-9-]*|[a-z0-9]{4}-[a-z0-9-]+)|#\d+")
-_ACRONYM_SHAPE = re.compile(r"[A-Z][A-Z0-9]{1,7}")
-_KEBAB_SHAPE = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)+")
+_KEBAB_SHAPE = re.compile(KEBAB_NAME, re.ASCII)
 _PROPER_SHAPE = re.compile(r"[A-Z][a-z]+")
 
 
@@ -92,7 +91,7 @@ def entity_kind(entity: str) -> str:
         return "quantity"
     if first.isupper() and _ENV_SHAPE.fullmatch(entity):
         return "env"
-    if first.isupper() and _ACRONYM_SHAPE.fullmatch(entity):
+    if first.isupper() and ACRONYM.fullmatch(entity):
         return "acronym"
     if first.isupper() and _PROPER_SHAPE.fullmatch(entity):
         return "proper"
