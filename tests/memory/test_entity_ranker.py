@@ -76,6 +76,15 @@ def test_names_are_read_as_written(text, entity):
     assert entity in extract_entities(text)
 
 
+def test_a_generated_key_holding_slashes_is_no_name():
+    """An AWS secret read from its assignment is no slash-joined name (the store would keep it in
+    the SITREP where the transcript masks it); a package's or a module's path still is one."""
+    text = "aws_secret_access_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYzK8h3jq9Pz; go get github.com/gorilla/mux"
+    names = extract_entities(text)
+    assert not [name for name in names if "K7MDENG" in name]
+    assert "github.com/gorilla/mux" in names
+
+
 def test_capitals_of_queries_and_logs_are_no_names():
     """SQL's and a log's words in capitals name nothing; a technology is named as itself."""
     text = "run SELECT id FROM orders WHERE total IS NULL on AWS\n```\nINFO job STARTED, 3 PASSED\n```\n"

@@ -24,6 +24,18 @@ def shannon_entropy(value: str) -> float:
     return -sum(count / length * math.log2(count / length) for count in Counter(value).values())
 
 
+def looks_random(value: str) -> bool:
+    """A value of 16 characters or more mixing digits, lower and upper case at 4 bits a character
+    or more, and no placeholder: how a generated key looks (``wJalrXUtnFEMI/K7MDENG/…``), and no
+    name a person writes."""
+    return (
+        len(value) >= 16
+        and any(c.isdigit() for c in value) and any(c.islower() for c in value) and any(c.isupper() for c in value)
+        and shannon_entropy(value) >= 4.0
+        and not looks_made_up(value)
+    )
+
+
 def looks_made_up(value: str) -> bool:
     """True for documentation placeholders and fixtures: ``AKIAIOSFODNN7EXAMPLE``, ``<your-key>``,
     ``${DB_PASSWORD}``, ``xxxxxxxx``, ``abcdef0123456789``, one character repeated."""

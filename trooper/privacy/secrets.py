@@ -15,7 +15,7 @@ from detect_secrets.plugins.basic_auth import BasicAuthDetector
 from detect_secrets.plugins.jwt import JwtTokenDetector
 from detect_secrets.plugins.private_key import PrivateKeyDetector
 
-from trooper.privacy.entropy import looks_made_up, shannon_entropy
+from trooper.privacy.entropy import looks_made_up, looks_random, shannon_entropy
 from trooper.privacy.examples import is_published_example
 from trooper.privacy.findings import Finding, finding
 from trooper.privacy.shapes import KEY_LITERALS, named_key_pattern
@@ -125,13 +125,9 @@ def _aws_secret_near(text: str, after: int) -> Iterator[Finding]:
     window = text[after : after + _AWS_PAIR_WINDOW]
     for match in _AWS_SECRET.finditer(window):
         value = match.group()
-        if _mixed(value) and shannon_entropy(value) >= 4.0 and not looks_made_up(value):
+        if looks_random(value):  # 40 characters: long enough for the rule's 16
             yield finding("aws_secret_key", after + match.start(), after + match.end(), 0.85)
             return
-
-
-def _mixed(value: str) -> bool:
-    return any(c.isdigit() for c in value) and any(c.islower() for c in value) and any(c.isupper() for c in value)
 
 
 def _jwts(text: str) -> Iterator[Finding]:

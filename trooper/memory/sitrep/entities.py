@@ -17,6 +17,7 @@ import re
 from typing import Iterator
 
 from trooper.memory.lexicon import AMBIGUOUS, TECHNOLOGIES
+from trooper.privacy.entropy import looks_random
 
 FILE_EXTENSIONS = frozenset(
     """py pyi go rs ts tsx js jsx mjs json jsonl yaml yml toml md rst sql sh bash rb java kt c h cc cpp hpp cs
@@ -182,7 +183,8 @@ def _file(token: str) -> str | None:
     if _PATH.fullmatch(token) or _ROUTE.fullmatch(token):
         return token
     slashed = _SLASHED.fullmatch(token)
-    return slashed.group(1) if slashed else None
+    # a generated key that holds slashes ("wJalrXUtnFEMI/K7MDENG/…", an AWS secret) names nothing
+    return slashed.group(1) if slashed and not looks_random(token) else None
 
 
 def _env(token: str) -> str | None:
