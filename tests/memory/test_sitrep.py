@@ -63,6 +63,11 @@ def test_concise_takes_the_clause_without_its_filler():
     assert len(concise("we " + "really " * 30 + "did it").split()) == 12
 
 
+def test_an_item_cut_short_does_not_end_on_a_word_that_leads_on():
+    cut = concise("I'd keep it for a follow-up PR so this one stays a small fix")
+    assert cut == "I'd keep it for a follow-up PR so this one stays"  # not "… stays a"
+
+
 def test_every_item_points_at_the_turn_it_was_read_from():
     session = SESSIONS["agent-fix-failing-test"]
     sitrep = extract_sitrep(session.messages)

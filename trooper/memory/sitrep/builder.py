@@ -49,6 +49,7 @@ from trooper.memory.sitrep.items import (
     candidate_features,
     core,
     deferred,
+    first_words,
     planned_or_asked,
     sentence_features,
     shipped_selector,
@@ -146,7 +147,7 @@ def concise(clause: str) -> str:
     text = " ".join(clause.replace("`", "").replace("**", "").split())
     text = _SIGN_OFF.sub("", _SUBJECT.sub("", _FILLER.sub("", text))).strip(" -*>#:;,")
     words = text.split()
-    return " ".join(words[:MAX_ITEM_WORDS]).rstrip(".,;:") if words else ""
+    return first_words(words, MAX_ITEM_WORDS).rstrip(".,;:")
 
 
 def _item(sentence: str) -> str:

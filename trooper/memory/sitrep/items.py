@@ -119,7 +119,26 @@ def core(clause: str) -> str:
     cut = _TAIL.sub("", text)
     if len(cut.split()) >= 3:
         text = cut
-    return " ".join(text.split()[:CORE_WORDS]).rstrip(".,;:-")
+    return first_words(text.split(), CORE_WORDS).rstrip(".,;:-")
+
+
+#: Words that lead to what follows them: an item cut right after one reads as broken off.
+_DANGLING = frozenset(
+    "a an the and or but so to of for on in at by with from into onto as than that this these those "
+    "is are was were be been my our your their its his her when if while after before then because "
+    "which who whose where until via per".split()
+)
+
+
+def first_words(words: list[str], limit: int) -> str:
+    """At most ``limit`` of ``words``, joined; when that cuts the text short, without the words the
+    cut leaves dangling ("… keep it for a follow-up PR so this one stays a" ends on "stays")."""
+    if len(words) <= limit:
+        return " ".join(words)
+    kept = words[:limit]
+    while len(kept) > 1 and kept[-1].lower().strip(".,;:-") in _DANGLING:
+        kept.pop()
+    return " ".join(kept)
 
 
 @lru_cache(maxsize=8192)
