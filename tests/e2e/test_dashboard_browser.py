@@ -134,8 +134,8 @@ def test_rows_name_client_first_words_and_short_id_and_can_be_filtered_and_searc
     claude_code = page.locator(".session-item[data-session-id='s-0123456789abcdefabcd']")
     expect(claude_code.locator(".client-tag")).to_have_text("Claude Code")
     expect(claude_code.locator(".session-short-id")).to_have_text("01234567")
-    # the question is the session's intent now (the SITREP's, lowercase), so the row leads with it
-    expect(claude_code).to_contain_text("why does the checkout test fail on ci", ignore_case=True)
+    # the question is the session's intent now (the SITREP's, its words as written), so the row leads with it
+    expect(claude_code).to_contain_text("why does the checkout test fail on CI")
     expect(page.locator(".session-item[data-session-id='agent-notes'] .client-tag")).to_have_text("anthropic-python")
     hostile = page.locator(".session-item[data-session-id='agent-xss']")
     expect(hostile).to_contain_text("<img src=x onerror=alert(1)> look at this")

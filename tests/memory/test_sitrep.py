@@ -164,7 +164,7 @@ def test_a_change_of_plan_refines_the_intent_and_costs_confidence():
 
 def test_a_vague_request_is_read_beside_the_problem_the_turn_reports():
     sitrep = extract_sitrep([user("CI has been red since we added node 22 to the matrix. fix it pls")])
-    assert sitrep.intent.startswith("fix it pls: ci has been red since we added node 22")
+    assert sitrep.intent.startswith("fix it pls: CI has been red since we added node 22")
 
 
 def test_the_intent_is_the_question_not_the_background():
@@ -174,13 +174,13 @@ def test_the_intent_is_the_question_not_the_background():
 
 @pytest.mark.parametrize("turn, goal", [
     ("Seit dem Update auf Airflow 2.9 hängen die Sensoren. Kannst du mir bitte den Sensor auf Reschedule umstellen.",
-     "den sensor auf reschedule umstellen"),
+     "den Sensor auf Reschedule umstellen"),
     ("Tenemos un problema con los backups desde ayer. Puedes migrar el cron de backups a systemd timers.",
      "migrar el cron de backups a systemd timers"),
     ("On a un souci de CORS depuis la mise à jour du front. Pourriez-vous corriger la config nginx du proxy.",
      "corriger la config nginx du proxy"),
     ("Estamos com problemas no deploy desde ontem. Você pode revisar o Dockerfile do serviço de pagamentos.",
-     "revisar o dockerfile do serviço de pagamentos"),
+     "revisar o Dockerfile do serviço de pagamentos"),
 ])
 def test_a_polite_request_after_the_background_is_the_intent_in_other_languages_too(turn: str, goal: str):
     assert extract_sitrep([user(turn)]).intent.startswith(goal)
@@ -189,7 +189,13 @@ def test_a_polite_request_after_the_background_is_the_intent_in_other_languages_
 def test_a_pasted_log_is_not_the_intent_but_its_error_line_is_read():
     turn = "the app dies on the first request:\n\n```\n2024-05-02T10:00:00Z INFO started\njava.lang.NoSuchMethodError: 'JsonParser.getReadCapabilities()'\n```"
     intent = extract_sitrep([user(turn)]).intent
-    assert "nosuchmethoderror" in intent and "info" not in intent
+    assert "NoSuchMethodError" in intent and "INFO" not in intent
+
+
+def test_the_intent_is_shown_as_the_user_wrote_its_names():
+    """Read lower-cased, shown as written: a name's capitals are kept, a sentence's opening capital is not."""
+    turn = "We have the Next.js frontend on app.tienda.io. Can you fix the 403 CSRF errors on POSTs to the Django API?"
+    assert extract_sitrep([user(turn)]).intent.startswith("fix the 403 CSRF errors on POSTs to the Django API: we have the Next.js")
 
 
 def test_a_turn_that_asks_nothing_leaves_the_intent_to_the_next_request():

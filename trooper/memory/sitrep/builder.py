@@ -752,7 +752,8 @@ class SitrepBuilder:
     def _score(self, entities: list[str]) -> float:
         words = self._intent_words
         support = len(self._supported) / len(words) if words else 0.0
-        names_entity = any(e.lower() in self._intent for e in entities)
+        intent = self._intent.lower()
+        names_entity = any(e.lower() in intent for e in entities)
         score = self._chooser.probability + 0.3 * support + 0.1 * names_entity - 0.15 * self._chooser.changes
         return round(min(1.0, max(0.0, score)), 2)
 

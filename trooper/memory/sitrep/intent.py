@@ -347,7 +347,35 @@ def read_candidates(text: str, changes_only: bool = False) -> tuple[Candidate, .
             changed, task = True, [parts[-1][0]] if len(parts) > 1 else []
         else:
             task.append(sentence)
-    return tuple(candidates.values())
+    forms = _written_forms(prose)
+    return tuple(
+        Candidate(_WORD.sub(lambda word: forms.get(word.group(), word.group()), c.text), c.features, c.changes_task)
+        for c in candidates.values()
+    )
+
+
+def _written_forms(prose: str) -> dict[str, str]:
+    """How the user writes each word they wrote with a capital ("CSRF", "FlatList", "Django"),
+    by its lower-case form: candidates are read lower-cased and shown as written. A capital that
+    only opens a sentence is no form of its own; a word written both ways takes the commoner way
+    (the first, on a tie)."""
+    counts: dict[str, dict[str, int]] = {}
+    for word in _WORD.finditer(prose):
+        written = word.group().rstrip(".'-")  # "Vitest." ends a sentence; the candidate's word does not
+        lowered = written.lower()
+        if len(lowered) != len(written):
+            continue  # a letter lower-casing changes the length of: no form to map back to
+        if written != lowered and written[1:] == lowered[1:] and _opens_sentence(prose, word.start()):
+            continue
+        forms = counts.setdefault(lowered, {})
+        forms[written] = forms.get(written, 0) + 1
+    return {lowered: max(forms, key=forms.__getitem__) for lowered, forms in counts.items() if any(f != lowered for f in forms)}
+
+
+def _opens_sentence(prose: str, start: int) -> bool:
+    """The word at ``start`` opens a line, a list item or a sentence."""
+    before = prose[max(0, start - 12) : start].rstrip(" \t-*>#")
+    return not before or before[-1] in ".!?:\n"
 
 
 def may_change_task(text: str, words: set[str] | None = None) -> bool:
