@@ -63,6 +63,13 @@ def test_concise_takes_the_clause_without_its_filler():
     assert len(concise("we " + "really " * 30 + "did it").split()) == 12
 
 
+def test_no_item_is_both_open_and_done():
+    """A clause both selectors list is a step, not also an open loop (20 dev sessions listed one twice)."""
+    for session in CORPUS:
+        sitrep = extract_sitrep(session.messages)
+        assert not set(sitrep.open_loops) & set(sitrep.completed_steps), session.id
+
+
 def test_an_item_cut_short_does_not_end_on_a_word_that_leads_on():
     cut = concise("I'd keep it for a follow-up PR so this one stays a small fix")
     assert cut == "I'd keep it for a follow-up PR so this one stays"  # not "… stays a"

@@ -785,6 +785,9 @@ class SitrepBuilder:
         for kind, item in self._lifted():  # the latest turns' candidates their final_features list
             (steps if kind == "completed_steps" else loops).append(item)
         entities = self._entities.top(entity_limit(self._turns))
+        if steps and loops:  # a clause both models list is a step: the same words are not open and done
+            done = set(steps)
+            loops = [loop for loop in loops if loop not in done]
         return Sitrep(
             intent=self._intent,
             confidence=self._confidence(entities),
