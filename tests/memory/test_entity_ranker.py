@@ -85,6 +85,15 @@ def test_a_generated_key_holding_slashes_is_no_name():
     assert "github.com/gorilla/mux" in names
 
 
+def test_an_agents_working_directory_is_no_name():
+    """A folder in a home directory (where an agent works) is never a name; the files in it are,
+    by the project's own path."""
+    builder = SitrepBuilder()
+    builder.add(Message("user", [TextBlock("cd /home/sven/src/photosort and fix /home/sven/src/photosort/photosort/cli.py")]))
+    names = [name for name, _ in builder.entity_candidates()]
+    assert names == ["src/photosort/photosort/cli.py"]
+
+
 def test_capitals_of_queries_and_logs_are_no_names():
     """SQL's and a log's words in capitals name nothing; a technology is named as itself."""
     text = "run SELECT id FROM orders WHERE total IS NULL on AWS\n```\nINFO job STARTED, 3 PASSED\n```\n"

@@ -123,6 +123,8 @@ _NOISE_SHAPE = re.compile(r"\$?\d+|\d+(?:\.\d+)?(?:px|rem|em)")
 _LINE_SUFFIX = re.compile(r":\d+(?::\d+)?$")
 _QUANTITY_STARTS = frozenset("0123456789$")
 _HOME_PREFIX = re.compile(r"/(?:home|Users)/[^/]+/|/root/|/workspaces?/|/app/|/code/|/srv/|/opt/")
+#: A user's home folder, where an agent's working directory sits.
+_HOME_FOLDER = re.compile(r"/(?:home|Users)/[^/]+/|/root/")
 #: Top-level folders a project's own paths start with.
 _PROJECT_DIRS = frozenset(
     "src app apps lib libs tests test spec internal cmd pkg infra config configs scripts docs migrations "
@@ -402,6 +404,8 @@ class SitrepBuilder:
         if flags & ASSISTANT and entity[:1] in _QUANTITY_STARTS:
             return  # sizes and durations an assistant mentions in passing matter to nobody
         if entity.startswith("/"):
+            if _HOME_FOLDER.match(entity) and "." not in entity.rsplit("/", 1)[-1].strip("."):
+                return  # a folder in someone's home, an agent's working directory: nobody names it
             entity = _project_path(entity)
         if "/" in entity:
             entity = _LINE_SUFFIX.sub("", entity)  # "app/orders.py:27" is app/orders.py

@@ -25,12 +25,12 @@ from trooper.memory.sitrep.entities import ACRONYM, FILE_EXTENSIONS, KEBAB_NAME
 from trooper.memory.sitrep.linear import LinearModel, load_model
 
 #: Entities shown at most, by the session's length (its turns so far): a person summarising a
-#: session names at most eight (tests/data/LABELLING.md), but which eight is uncertain (a few more
-#: listed find more of them than they cost), and a longer session has more to choose from. Chosen
-#: by cross-validation with the cut-off (``tests/memory/train_entities.py`` checks them).
+#: session names at most eight (tests/data/LABELLING.md), but which eight is uncertain, and a
+#: longer session has more to choose from. Chosen by cross-validation with the cut-off
+#: (``tests/memory/train_entities.py`` checks them).
 SHORT_SESSION_TURNS = 8
-MAX_ENTITIES_SHORT = 10
-MAX_ENTITIES_LONG = 10
+MAX_ENTITIES_SHORT = 8
+MAX_ENTITIES_LONG = 9
 MAX_ENTITIES = max(MAX_ENTITIES_SHORT, MAX_ENTITIES_LONG)
 MODEL = "entities"
 
