@@ -177,6 +177,27 @@ def test_reasoning_effort_makes_claude_think_and_its_signed_thinking_goes_back(c
     assert thinking["signature"].startswith("sig_"), "Claude gets its thinking back with its signature"
 
 
+@pytest.mark.parametrize("upstream", UPSTREAMS, indirect=True)
+def test_openai_s_encrypted_reasoning_is_left_out_for_any_other_upstream(upstream):
+    """A client that talked to OpenAI before resends its reasoning items: only OpenAI can read
+    their ``encrypted_content``, so another upstream gets the conversation without it, and answers."""
+    server, fake, kind = upstream
+    fake.default = reply_text("Monday.")
+    blob = "gAAAAABopaque-reasoning-0123456789abcdefghijklmnopqrstuvwxyz"
+    reasoning = {"type": "reasoning", "id": "rs_openai_1", "summary": [{"type": "summary_text", "text": "Check the notes."}], "encrypted_content": blob}
+    conversation = [
+        {"role": "user", "content": "when did trooper 2.0 ship?"},
+        reasoning,
+        {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "On Monday."}]},
+        {"role": "user", "content": "which day again?"},
+    ]
+    with sdk(server) as client:
+        response = client.responses.create(model="gpt-5", input=conversation, store=False)
+    assert response.output_text == "Monday."
+    assert blob not in sent(fake) and "rs_openai_1" not in sent(fake)
+    assert "On Monday." in sent(fake), "the answer it preceded is kept"
+
+
 # ---------------------------------------------------------------- streams and kept responses
 
 
