@@ -35,6 +35,8 @@ class ResponsesHandler(FrontDoor):
     envelope: responses.Envelope
     #: The last answer encoded, with its encoding and that encoding's JSON text.
     _encoded: tuple[Response, dict[str, Any], str] | None = None
+    #: A stream's encoder, which encodes its final response once, for the client and for the log.
+    _streaming: responses.StreamEncoder | None = None
 
     @property
     def log(self) -> ResponseLog:
@@ -59,7 +61,8 @@ class ResponsesHandler(FrontDoor):
         return replace(request, messages=[*history, *request.messages]), place.session_id
 
     def stream_encoder(self, request: Request) -> StreamEncoding:
-        return responses.StreamEncoder(self.envelope)
+        self._streaming = responses.StreamEncoder(self.envelope)
+        return self._streaming
 
     def encode_response(self, response: Response) -> dict[str, Any]:
         return self._encoding(response)[0]
@@ -68,7 +71,8 @@ class ResponsesHandler(FrontDoor):
         return self._encoding(response)[1]
 
     def _encoding(self, response: Response) -> tuple[dict[str, Any], str]:
-        # A kept response is encoded and serialised when its turn is recorded (``answered``), and
+        # A kept response is encoded and serialised when its turn is recorded (``answered``; a
+        # stream's encoder does the same for its last event), and
         # the body sent is the same answer: one encoding, one JSON text, serve both.
         encoded = self._encoded
         if encoded is None or encoded[0] is not response:
@@ -78,7 +82,8 @@ class ResponsesHandler(FrontDoor):
 
     def answered(self, session: LiveSession, place: TurnPlace, response: Response) -> None:
         if self.envelope.store:
-            self.log.keep(self.envelope.id, place, *self._encoding(response))
+            encoded = self._encoding(response) if self._streaming is None else self._streaming.final(response)
+            self.log.keep(self.envelope.id, place, *encoded)
 
 
 class StoredResponseHandler(BaseHandler):

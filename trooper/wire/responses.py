@@ -594,7 +594,11 @@ class StreamEncoder:
     ``StreamError`` ends the stream with ``response.failed``, holding the items finished so far.
     A built-in tool's item opens with OpenAI's item and its progress events pass through as they
     came (``response.web_search_call.searching``…), with the item's id and this stream's numbers;
-    a text's annotations are ``response.output_text.annotation.added`` events.
+    a text's annotations are ``response.output_text.annotation.added`` events. A reasoning
+    summary's part opens with its first text.
+
+    A kept response is the final one: ``final`` encodes and serialises it once, for the door to
+    keep, and the last event sends that same text.
     """
 
     def __init__(self, envelope: Envelope) -> None:
@@ -610,6 +614,16 @@ class StreamEncoder:
         self._done: dict[int, dict[str, Any]] = {}
         #: Summary blocks whose summary part is open: it opens with its first text.
         self._summarised: set[int] = set()
+        #: The final response and its JSON text, once ``final`` has made them.
+        self._final: tuple[dict[str, Any], str] | None = None
+
+    def final(self, response: Response) -> tuple[dict[str, Any], str]:
+        """The stream's final response to ``response`` (the answer as the turn recorded it) and its
+        JSON text, which the last event then sends as they are: what the door keeps is what the
+        client received, encoded once."""
+        body = encode_response(response, self._envelope)
+        self._final = (body, _to_json(body))
+        return self._final
 
     def encode(self, event: StreamEvent) -> bytes:
         if self._finished:
@@ -759,9 +773,12 @@ class StreamEncoder:
     def _complete(self) -> bytes:
         self._finished = True
         self._answer.add(MessageStop())
-        response = encode_response(self._answer.response(), self._envelope)
-        kind = "response.incomplete" if response["status"] == "incomplete" else "response.completed"
-        return self._event(kind, response=response)
+        body, text = self._final or self.final(self._answer.response())
+        kind = "response.incomplete" if body["status"] == "incomplete" else "response.completed"
+        # ``_event`` with the response's text spliced in, not serialised again: the same bytes.
+        payload = f'{{"type":{_to_json(kind)},"sequence_number":{self._sequence},"response":{text}}}'
+        self._sequence += 1
+        return format_sse(payload, kind)
 
     def _fail(self, error: StreamError) -> bytes:
         self._finished = True
