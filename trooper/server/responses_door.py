@@ -20,7 +20,7 @@ from trooper.conversation import Request, Response
 from trooper.engine.sessions import LiveSession, TurnPlace
 from trooper.errors import TrooperError
 from trooper.routing.classifier import forced_route
-from trooper.server.base import BaseHandler, to_json
+from trooper.server.base import BaseHandler
 from trooper.server.proxy import FrontDoor, openai_client_key
 from trooper.server.response_log import ResponseLog
 from trooper.wire import responses
@@ -76,8 +76,7 @@ class ResponsesHandler(FrontDoor):
         # the body sent is the same answer: one encoding, one JSON text, serve both.
         encoded = self._encoded
         if encoded is None or encoded[0] is not response:
-            body = responses.encode_response(response, self.envelope)
-            encoded = self._encoded = (response, body, to_json(body))
+            encoded = self._encoded = (response, *responses.encoded(response, self.envelope))
         return encoded[1], encoded[2]
 
     def answered(self, session: LiveSession, place: TurnPlace, response: Response) -> None:
