@@ -529,6 +529,8 @@ def response_events(response: Response) -> list[StreamEvent]:
         elif isinstance(block, ThinkingBlock):
             events.append(BlockStart(index, replace(block, thinking="")))
             events += [ThinkingDelta(index, block.thinking)] if block.thinking else []
+            # OpenAI's item as a stream gives it: whole at its end (and not an empty block to drop)
+            events += [HostedToolUpdate(index, block.openai_item)] if block.openai_item else []
             events.append(BlockStop(index))
         else:
             continue
