@@ -10,7 +10,8 @@ so machine noise hits both sides alike. Added latency = through − direct at th
 ``--baseline DIR`` also runs the Trooper of another checkout (``git worktree add DIR <commit>``)
 and sends every turn through it too: a before/after comparison taken in one run. ``--doors``
 sends every turn through each of Trooper's front doors named (Anthropic Messages, OpenAI Chat
-Completions, OpenAI Responses), each door's turns in sessions of their own: the doors side by
+Completions, OpenAI Responses), each door's turns in sessions of their own and with user texts of
+their own (``own_texts``): the doors side by
 side in one run, with the CPU each door's requests cost Trooper (the scheduler's run time of its
 threads from a request's start to its response's end, per request: robust where the machine's load
 drowns a small latency difference). ``--postgres URL`` also runs a Trooper whose store is that PostgreSQL database
