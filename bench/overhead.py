@@ -10,7 +10,8 @@ so machine noise hits both sides alike. Added latency = through − direct at th
 ``--baseline DIR`` also runs the Trooper of another checkout (``git worktree add DIR <commit>``)
 and sends every turn through it too: a before/after comparison taken in one run. ``--doors``
 sends every turn through each of Trooper's front doors named (Anthropic Messages, OpenAI Chat
-Completions, OpenAI Responses), each door's turns in sessions of their own: the doors side by
+Completions, OpenAI Responses), each door's turns in sessions of their own and with user texts of
+their own (``own_texts``): the doors side by
 side in one run, with the CPU each door's requests cost Trooper (the scheduler's run time of its
 threads from a request's start to its response's end, per request: robust where the machine's load
 drowns a small latency difference). ``--postgres URL`` also runs a Trooper whose store is that PostgreSQL database
@@ -66,6 +67,15 @@ DOORS: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, Any]]]] = {
     "chat": ("/v1/chat/completions", lambda body: body),
     "responses": ("/v1/responses", as_responses),
 }
+
+
+def own_texts(door: str, body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with its user messages marked as ``door``'s, the same way on every turn. Each door
+    then meets texts of its own, as in use: with one text for all, the door named first met each
+    new text first in two rounds of three and paid, for both doors, what is cached by content
+    after it (the store mask's and privacy's scans)."""
+    messages = [{**m, "content": f"[{door}] {m['content']}"} if m["role"] == "user" else m for m in body["messages"]]
+    return {**body, "messages": messages}
 
 
 def door_headers(door: str, body: dict[str, Any]) -> dict[str, str]:
@@ -131,7 +141,10 @@ def main() -> None:
                     (lambda i: timed_stream(client, upstream, body(i))[0]) if stream else (lambda i: timed_post(client, upstream, body(i)))
                 ]
                 return direct + [
-                    door_side(client, process, door, body, stream, None if cpu is None else cpu.setdefault(side_name(name, door, doors), []))
+                    door_side(
+                        client, process, door, body, stream, None if cpu is None else cpu.setdefault(side_name(name, door, doors), []),
+                        own=len(doors) > 1,
+                    )
                     for name, process in troopers.items()
                     for door in doors
                 ]
@@ -181,15 +194,16 @@ def main() -> None:
 
 def door_side(
     client: Any, process: Process, door: str, body: Callable[[int], dict[str, Any]], stream: bool,
-    cpu: list[tuple[int, int]] | None = None,
+    cpu: list[tuple[int, int]] | None = None, own: bool = False,
 ) -> Callable[[int], float]:
-    """One side of the interleaved rounds: round i's turn through ``door`` of the Trooper ``process``;
-    with ``cpu``, what each request cost its threads (main, others; ns) is appended there."""
+    """One side of the interleaved rounds: round i's turn through ``door`` of the Trooper ``process``
+    (with ``own``, its texts marked as the door's: ``own_texts``); with ``cpu``, what each request
+    cost its threads (main, others; ns) is appended there."""
     path, shaped = DOORS[door]
     url = process.url + path
 
     def side(i: int) -> float:
-        turn = body(i)
+        turn = own_texts(door, body(i)) if own else body(i)
         before = process.cpu_ns() if cpu is not None else (0, 0)
         if stream:
             took = timed_stream(client, url, shaped(turn), door_headers(door, turn))[0]

@@ -97,6 +97,11 @@ class ThinkingBlock:
     #: ``thinking`` is a summary of reasoning the model keeps to itself (OpenAI's reasoning
     #: summary), not the reasoning itself: a Responses client gets it as the item's ``summary``.
     summary: bool = False
+    #: OpenAI's reasoning item as its Responses API gave it (its ``id``, ``summary`` and, when the
+    #: client included it, ``encrypted_content``), verbatim: OpenAI's Responses API gets it back
+    #: as it came and in place; no other upstream can read it, so none gets it (they see the
+    #: ``thinking`` alone, as they would any thinking without their own signature).
+    openai_item: dict[str, Any] | None = None
 
 
 @dataclass
@@ -371,8 +376,9 @@ class HostedToolProgress:
 
 @dataclass
 class HostedToolUpdate:
-    """A built-in tool call's item as it now stands (OpenAI's ``output_item.done``), replacing
-    the one its ``BlockStart`` carried."""
+    """An OpenAI item as it now stands (its ``output_item.done``): a built-in tool call's,
+    replacing the one its ``BlockStart`` carried, or a reasoning item's, kept on its thinking
+    block (``openai_item``: its ``encrypted_content`` is whole only now)."""
 
     index: int
     item: dict[str, Any]
@@ -470,7 +476,11 @@ class StreamAccumulator:
             assert isinstance(annotated, TextBlock)
             annotated.annotations = [*(annotated.annotations or []), event.annotation]
         elif isinstance(event, HostedToolUpdate):
-            self.blocks[event.index] = HostedToolBlock(dict(event.item))
+            updated = self.blocks.get(event.index)
+            if isinstance(updated, ThinkingBlock):
+                updated.openai_item = dict(event.item)
+            else:
+                self.blocks[event.index] = HostedToolBlock(dict(event.item))
         elif isinstance(event, BlockStop):
             stopped = self.blocks.get(event.index)
             if isinstance(stopped, (ThinkingBlock, ToolUseBlock)) and event.signature:
@@ -519,6 +529,8 @@ def response_events(response: Response) -> list[StreamEvent]:
         elif isinstance(block, ThinkingBlock):
             events.append(BlockStart(index, replace(block, thinking="")))
             events += [ThinkingDelta(index, block.thinking)] if block.thinking else []
+            # OpenAI's item as a stream gives it: whole at its end (and not an empty block to drop)
+            events += [HostedToolUpdate(index, block.openai_item)] if block.openai_item else []
             events.append(BlockStop(index))
         else:
             continue
@@ -535,9 +547,9 @@ def response_events(response: Response) -> list[StreamEvent]:
 
 def _provider_only(block: Block, key: str) -> bool:
     """Fields only some providers fill, shown only when set: a tool call's signature (Gemini),
-    redacted thinking (Claude), text annotations and a reasoning summary (OpenAI). A thinking
-    block's own signature is always shown."""
-    return key in ("redacted", "annotations", "summary") or (key == "signature" and isinstance(block, ToolUseBlock))
+    redacted thinking (Claude), text annotations, a reasoning summary and its item (OpenAI). A
+    thinking block's own signature is always shown."""
+    return key in ("redacted", "annotations", "summary", "openai_item") or (key == "signature" and isinstance(block, ToolUseBlock))
 
 
 def block_to_dict(block: Block) -> dict[str, Any]:

@@ -61,6 +61,8 @@ class FakeOpenAI(FakeServer):
         self.interleaves_tool_calls = False
         #: Message prefixes seen, for OpenAI's automatic prompt caching.
         self.seen_prefixes: set[str] = set()
+        #: The Responses API's reasoning items given an ``encrypted_content``: id → that content.
+        self.issued_reasoning: dict[str, str] = {}
 
     @property
     def chat_completions_url(self) -> str:
@@ -89,7 +91,7 @@ class FakeOpenAI(FakeServer):
         body = request.json if isinstance(request.json, dict) else {}
         if not self.supports_tools and body.get("tools"):
             return HttpError(kind="tools_unsupported")
-        return None
+        return openai_responses.refusal(request, self.issued_reasoning) if self._is_responses(request) else None
 
     def response_headers(self, request: RecordedRequest) -> dict[str, str]:
         return {"x-request-id": "req_" + secrets.token_hex(16)}
@@ -150,7 +152,7 @@ class FakeOpenAI(FakeServer):
 
     def complete_body(self, reply: Reply, request: RecordedRequest) -> dict[str, Any]:
         if self._is_responses(request):
-            return openai_responses.ResponsesAnswer(reply, request, self.seen_prefixes).complete_body()
+            return openai_responses.ResponsesAnswer(reply, request, self.seen_prefixes, self.issued_reasoning).complete_body()
         text = "".join(reply.text_chunks(request))
         message: dict[str, Any] = {
             "role": "assistant",
@@ -176,7 +178,7 @@ class FakeOpenAI(FakeServer):
 
     def stream_frames(self, reply: Reply, request: RecordedRequest) -> list[Frame]:
         if self._is_responses(request):
-            return openai_responses.ResponsesAnswer(reply, request, self.seen_prefixes).frames()
+            return openai_responses.ResponsesAnswer(reply, request, self.seen_prefixes, self.issued_reasoning).frames()
         body = request.json if isinstance(request.json, dict) else {}
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         envelope = self._envelope(request, "chatcmpl-" + _random(29), int(time.time()), "chat.completion.chunk")

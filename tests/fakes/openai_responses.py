@@ -7,24 +7,30 @@ text cites a page (a ``url_citation`` annotation over the whole text); with ``in
 ``web_search_call.action.sources`` its action lists the page. Streamed, the search has its
 ``in_progress``/``searching``/``completed`` events. A reply that thinks has a ``reasoning`` item,
 whose summary is the reply's thinking only when the request asks for one (``reasoning.summary``),
-as OpenAI's is. Function calls, usage with cached and reasoning tokens, and the error event are
-OpenAI's shapes.
+as OpenAI's is; with ``include`` naming ``reasoning.encrypted_content`` the item carries an opaque
+``encrypted_content`` (in a stream, only in its ``output_item.done``, as OpenAI warns). A request's
+reasoning items are checked as OpenAI checks them under ``store: false`` (``refusal``): each must
+bring back an ``encrypted_content`` this fake issued for its id, followed by the item it preceded.
+Function calls, usage with cached and reasoning tokens, and the error event are OpenAI's shapes.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import secrets
 import time
 import urllib.parse
 from typing import Any
 
-from tests.fakes.behaviours import Reply, word_chunks
+from tests.fakes.behaviours import HttpError, Reply, word_chunks
 from tests.fakes.playback import Frame
 from tests.fakes.recording import RecordedRequest, count_tokens
 
 PATH = "/v1/responses"
 SEARCH_TOOLS = ("web_search", "web_search_preview")
+ENCRYPTED_REASONING = "reasoning.encrypted_content"
 
 
 def _body(request: RecordedRequest) -> dict[str, Any]:
@@ -45,6 +51,35 @@ def _search_query(request: RecordedRequest) -> str | None:
     return ""
 
 
+def sealed(item_id: str, thinking: str) -> str:
+    """The ``encrypted_content`` of a reasoning item: opaque to its reader, like OpenAI's."""
+    digest = hashlib.sha256(f"{item_id}\0{thinking}".encode()).digest()
+    return "gAAAAA" + base64.urlsafe_b64encode(digest * 4).decode()
+
+
+def refusal(request: RecordedRequest, issued: dict[str, str]) -> HttpError | None:
+    """OpenAI's error for a request's reasoning items it cannot use (``issued``: id → the
+    ``encrypted_content`` given with it). Nothing is kept under ``store: false``, so an item must
+    bring its content back unchanged, and be followed by the item that followed it."""
+    items = _body(request).get("input")
+    items = items if isinstance(items, list) else []
+    for position, item in enumerate(items):
+        if not isinstance(item, dict) or item.get("type") != "reasoning":
+            continue
+        item_id = str(item.get("id"))
+        if "encrypted_content" not in item:
+            message = f"Item with id '{item_id}' not found. Items are not persisted when `store` is set to false."
+            return HttpError(status=404, type="invalid_request_error", message=message)
+        if issued.get(item_id) != item["encrypted_content"]:
+            message = f"The encrypted content for item {item_id} could not be verified."
+            return HttpError(status=400, type="invalid_request_error", code="invalid_encrypted_content", message=message)
+        following = items[position + 1] if position + 1 < len(items) else {}
+        if following.get("type") not in ("message", "function_call", "web_search_call") or following.get("role") == "user":
+            message = f"Item '{item_id}' of type 'reasoning' was provided without its required following item."
+            return HttpError(status=400, type="invalid_request_error", message=message)
+    return None
+
+
 def citation_url(query: str) -> str:
     return "https://search.example/result?" + urllib.parse.urlencode({"q": query})
 
@@ -52,7 +87,7 @@ def citation_url(query: str) -> str:
 class ResponsesAnswer:
     """One answer to one request: its items, built once so the stream and its final response agree."""
 
-    def __init__(self, reply: Reply, request: RecordedRequest, seen_prefixes: set[str]) -> None:
+    def __init__(self, reply: Reply, request: RecordedRequest, seen_prefixes: set[str], issued: dict[str, str]) -> None:
         self.request = request
         self.reply = reply
         self.id = "resp_" + secrets.token_hex(24)
@@ -70,7 +105,10 @@ class ResponsesAnswer:
         if reply.thinking:
             summarised = isinstance(body.get("reasoning"), dict) and body["reasoning"].get("summary") is not None
             summary = [{"type": "summary_text", "text": reply.thinking}] if summarised else []
-            self.items.append({"id": "rs_" + secrets.token_hex(24), "type": "reasoning", "summary": summary})
+            reasoning: dict[str, Any] = {"id": "rs_" + secrets.token_hex(24), "type": "reasoning", "summary": summary}
+            if ENCRYPTED_REASONING in (body.get("include") or []):
+                reasoning["encrypted_content"] = issued[reasoning["id"]] = sealed(reasoning["id"], reply.thinking)
+            self.items.append(reasoning)
         if self.text or not reply.tool_calls:
             self.items.append({
                 "id": "msg_" + secrets.token_hex(24), "type": "message", "role": "assistant", "status": "completed",
@@ -149,9 +187,9 @@ class ResponsesAnswer:
                 for step in ("in_progress", "searching", "completed"):
                     event(f"response.web_search_call.{step}", content=step == "searching", **place)
             elif kind == "reasoning" and not item["summary"]:
-                event("response.output_item.added", output_index=index, item=item)
+                event("response.output_item.added", output_index=index, item=_unsealed(item))
             elif kind == "reasoning":
-                event("response.output_item.added", output_index=index, item={**item, "summary": []})
+                event("response.output_item.added", output_index=index, item={**_unsealed(item), "summary": []})
                 summary = item["summary"][0]["text"]
                 part = {"type": "summary_text", "text": ""}
                 event("response.reasoning_summary_part.added", **place, summary_index=0, part=part)
@@ -179,3 +217,7 @@ class ResponsesAnswer:
         event("response.incomplete" if final["status"] == "incomplete" else "response.completed", terminator=True, response=final)
         return frames
 
+
+def _unsealed(item: dict[str, Any]) -> dict[str, Any]:
+    """A reasoning item as its ``output_item.added`` shows it: its content comes with ``.done``."""
+    return {key: value for key, value in item.items() if key != "encrypted_content"}

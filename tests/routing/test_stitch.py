@@ -8,12 +8,15 @@ from trooper.conversation import (
     MessageDelta,
     MessageStart,
     MessageStop,
+    Response,
     StreamAccumulator,
     TextBlock,
     TextDelta,
+    ThinkingBlock,
     ToolInputDelta,
     ToolUseBlock,
     Usage,
+    response_events,
 )
 from trooper.routing.stitch import Stitcher
 
@@ -101,3 +104,12 @@ def test_an_empty_answer_is_still_a_valid_message():
     stitcher = Stitcher()
     out = feed(stitcher, [MessageStart("m", "x"), MessageDelta("end_turn"), MessageStop()])
     assert [type(e).__name__ for e in out] == ["MessageStart", "MessageDelta", "MessageStop"]
+
+
+def test_openai_s_reasoning_item_without_a_summary_is_kept_for_its_encrypted_content() -> None:
+    item = {"id": "rs_1", "type": "reasoning", "summary": [], "encrypted_content": "gAAAA-sealed"}
+    answer = Response("m", "gpt-5", [ThinkingBlock("", summary=True, openai_item=item), TextBlock("Hi")])
+    stitcher = Stitcher()
+    for event in response_events(answer):
+        stitcher.feed(event)
+    assert stitcher.accumulator.response().content == answer.content, "not an empty block to drop: OpenAI needs it back"

@@ -15,7 +15,7 @@ import pytest
 
 from tests.client_tools import WEATHER_TOOL_ANTHROPIC
 from tests.fakes.behaviours import overloaded, reply_text, reply_tool_calls, tool_call
-from tests.fakes.openai_responses import citation_url
+from tests.fakes.openai_responses import ENCRYPTED_REASONING, citation_url
 from tests.harness import TrooperThread
 
 ANTHROPIC_KEY = "sk-ant-test-0123456789abcdef"
@@ -132,6 +132,53 @@ def test_function_calls_beside_web_search_continue_with_previous_response_id(bot
     assert sent[1] == search.model_dump(exclude_none=True), "OpenAI gets its own item back verbatim"
     assert sent[2] == {"type": "function_call", "call_id": "call_paris", "name": "get_weather", "arguments": '{"city": "Paris"}'}
     assert sent[3] == {"type": "function_call_output", "call_id": "call_paris", "output": "18C, sunny"}
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["create", "stream"])
+@pytest.mark.parametrize("encrypted", [True, False], ids=["encrypted", "summary-only"])
+def test_openai_s_reasoning_items_reach_the_client_and_go_back_to_openai_verbatim_and_in_place(both, stream, encrypted):
+    """Codex CLI and the Agents SDK with ``store: false``: the client keeps the conversation, and
+    OpenAI's reasoning comes back in its ``encrypted_content``, or not at all (OpenAI kept nothing)."""
+    server, claude, fake = both
+    fake.enqueue(reply_text("Trooper 2.0 shipped on Monday.", thinking="Search, then read the notes."), reply_text("Yes, on Monday."))
+    question = {"role": "user", "content": "latest trooper release"}
+    stateless = {
+        "model": "gpt-5", "tools": [WEB_SEARCH], "store": False, "reasoning": {"summary": "auto"},
+        "include": [ENCRYPTED_REASONING] if encrypted else [],
+    }  # fmt: skip
+    with sdk(server) as client:
+        first, _, events = ask(client, stream, input=[question], **stateless)
+        search, reasoning, message = first.output
+        assert reasoning.type == "reasoning" and [part.text for part in reasoning.summary] == ["Search, then read the notes."]
+        if encrypted:
+            (issued,) = fake.issued_reasoning.items()
+            assert (reasoning.id, reasoning.encrypted_content) == issued, "OpenAI's own id and encrypted_content reach the client"
+        else:
+            assert reasoning.encrypted_content is None and fake.issued_reasoning == {}
+        if stream:
+            (done,) = [e.item for e in events if e.type == "response.output_item.done" and e.item.type == "reasoning"]
+            assert done.model_dump() == reasoning.model_dump(), "the streamed item is the completed response's"
+        resent = [question, *(item.model_dump(exclude_none=True) for item in first.output), {"role": "user", "content": "on Monday?"}]
+        second, _, _ = ask(client, stream, input=resent, **stateless)
+    assert second.output_text == "Yes, on Monday."
+    sent = responses_calls(fake)[-1]["input"]
+    if encrypted:
+        assert [item.get("type") for item in sent] == ["message", "web_search_call", "reasoning", "message", "message"]
+        assert sent[2] == reasoning.model_dump(exclude_none=True), "OpenAI gets its reasoning item back verbatim, in place"
+    else:
+        assert "reasoning" not in [item.get("type") for item in sent], "without its content OpenAI could not find it (store: false)"
+
+
+def test_openai_s_encrypted_reasoning_continues_from_a_kept_response(both):
+    server, claude, fake = both
+    fake.enqueue(reply_text("Trooper 2.0 shipped on Monday.", thinking="Search first."), reply_text("Yes."))
+    with sdk(server) as client:
+        first = client.responses.create(model="gpt-5", input="latest trooper release", tools=[WEB_SEARCH], include=[ENCRYPTED_REASONING])
+        client.responses.create(model="gpt-5", input="on Monday?", tools=[WEB_SEARCH], previous_response_id=first.id)
+    search, reasoning, message = first.output
+    sent = responses_calls(fake)[-1]["input"]
+    assert [item.get("type") for item in sent] == ["message", "web_search_call", "reasoning", "message", "message"]
+    assert sent[2] == reasoning.model_dump(exclude_none=True), "the store kept OpenAI's item as it came"
 
 
 def test_the_turn_is_stored_and_a_later_turn_elsewhere_reads_the_answer_without_the_search(both):

@@ -5,6 +5,7 @@ images, usage, truncation, reasoning, streams, kept responses, bad input and fai
 from __future__ import annotations
 
 import json
+import sqlite3
 from typing import Any
 
 import httpx
@@ -177,6 +178,27 @@ def test_reasoning_effort_makes_claude_think_and_its_signed_thinking_goes_back(c
     assert thinking["signature"].startswith("sig_"), "Claude gets its thinking back with its signature"
 
 
+@pytest.mark.parametrize("upstream", UPSTREAMS, indirect=True)
+def test_openai_s_encrypted_reasoning_is_left_out_for_any_other_upstream(upstream):
+    """A client that talked to OpenAI before resends its reasoning items: only OpenAI can read
+    their ``encrypted_content``, so another upstream gets the conversation without it, and answers."""
+    server, fake, kind = upstream
+    fake.default = reply_text("Monday.")
+    blob = "gAAAAABopaque-reasoning-0123456789abcdefghijklmnopqrstuvwxyz"
+    reasoning = {"type": "reasoning", "id": "rs_openai_1", "summary": [{"type": "summary_text", "text": "Check the notes."}], "encrypted_content": blob}
+    conversation = [
+        {"role": "user", "content": "when did trooper 2.0 ship?"},
+        reasoning,
+        {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "On Monday."}]},
+        {"role": "user", "content": "which day again?"},
+    ]
+    with sdk(server) as client:
+        response = client.responses.create(model="gpt-5", input=conversation, store=False)
+    assert response.output_text == "Monday."
+    assert blob not in sent(fake) and "rs_openai_1" not in sent(fake)
+    assert "On Monday." in sent(fake), "the answer it preceded is kept"
+
+
 # ---------------------------------------------------------------- streams and kept responses
 
 
@@ -210,6 +232,27 @@ def test_a_stream_accumulates_to_the_created_response_and_both_are_kept(claude):
     numbers = [e.sequence_number for e in events]
     assert numbers == list(range(len(numbers)))
     assert [e.type for e in events][:2] == ["response.created", "response.in_progress"] and events[-1].type == "response.completed"
+
+
+def final_event_response(sse: str) -> tuple[str, str]:
+    """(the response id, the JSON text of the response) of a stream's ``response.completed``, as sent."""
+    (data,) = [line.removeprefix("data: ") for line in sse.splitlines() if line.startswith('data: {"type":"response.completed"')]
+    text = data[data.index('"response":') + len('"response":') : -1]
+    return json.loads(text)["id"], text
+
+
+def test_a_streamed_kept_response_is_stored_as_the_bytes_its_client_received(fake_anthropic, make_trooper, tmp_path):
+    fake_anthropic.default = reply_tool_calls(tool_call("get_weather", {"city": "Oslo"}), text="Let me check.", thinking="Oslo is cold.")
+    database = tmp_path / "trooper.db"
+    server = make_trooper(**claude_env(fake_anthropic), TROOPER_DB=str(database))
+    body = {"model": "gpt-5", "input": "weather in Oslo, «today»?", "tools": [WEATHER], "metadata": {"ticket": "T-9"}, "stream": True}
+    with httpx.Client(base_url=server.url) as client:
+        sse = client.post("/v1/responses", json=body).text
+    response_id, sent = final_event_response(sse)
+    server.flush()
+    with sqlite3.connect(database) as db:
+        (stored,) = db.execute("SELECT body FROM responses WHERE id = ?", (response_id,)).fetchone()
+    assert stored == sent, "one encoding serves the stream's last event and the store"
 
 
 def test_an_unknown_or_unkept_response_is_not_found(claude):

@@ -5,11 +5,12 @@ fake's frames, split anywhere, accumulate to the same answer as its non-streamin
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 
 from tests.fakes.behaviours import reply_text, reply_tool_calls, tool_call
-from tests.fakes.openai_responses import ResponsesAnswer
+from tests.fakes.openai_responses import ENCRYPTED_REASONING, ResponsesAnswer
 from tests.fakes.recording import RecordedRequest
 from trooper.conversation import (
     HostedToolBlock,
@@ -29,6 +30,7 @@ from trooper.wire.errors import UnterminatedStream, UpstreamStreamError
 
 SEARCH_ITEM = {"id": "ws_1", "type": "web_search_call", "status": "completed", "action": {"type": "search", "query": "q"}}
 CITATION = {"type": "url_citation", "start_index": 0, "end_index": 4, "title": "T", "url": "https://a.example"}
+SEALED = {"id": "rs_1", "type": "reasoning", "summary": [{"type": "summary_text", "text": "gist"}], "encrypted_content": "gAAAA-1"}
 
 
 def test_the_request_carries_the_conversation_as_items_and_the_built_in_tools_verbatim() -> None:
@@ -37,7 +39,9 @@ def test_the_request_carries_the_conversation_as_items_and_the_built_in_tools_ve
         system="Be terse.",
         messages=[
             Message("user", [TextBlock("look"), ImageBlock(url="https://img.example/a.png")]),
-            Message("assistant", [HostedToolBlock(SEARCH_ITEM), ThinkingBlock("mine", "sig"), TextBlock("Done", annotations=[CITATION]),
+            Message("assistant", [HostedToolBlock(SEARCH_ITEM), ThinkingBlock("mine", "sig"),
+                                  ThinkingBlock("gist", summary=True, openai_item=SEALED), TextBlock("Done", annotations=[CITATION]),
+                                  ThinkingBlock("gist", summary=True, openai_item={"id": "rs_2", "type": "reasoning", "summary": []}),
                                   ToolUseBlock("call_1", "get_weather", {"city": "Paris"})]),
             Message("user", [ToolResultBlock("call_1", [TextBlock("sunny")]), TextBlock("and now?")]),
         ],
@@ -57,11 +61,12 @@ def test_the_request_carries_the_conversation_as_items_and_the_built_in_tools_ve
         {"type": "message", "role": "user", "content": [
             {"type": "input_text", "text": "look"}, {"type": "input_image", "image_url": "https://img.example/a.png", "detail": "auto"}]},
         SEARCH_ITEM,
+        SEALED,
         {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Done", "annotations": [CITATION]}]},
         {"type": "function_call", "call_id": "call_1", "name": "get_weather", "arguments": '{"city": "Paris"}'},
         {"type": "function_call_output", "call_id": "call_1", "output": "sunny"},
         {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "and now?"}]},
-    ], "thinking is left out, everything else in order"
+    ], "OpenAI's reasoning with its encrypted_content goes back in place; other thinking is left out"
     assert body["tools"] == [
         {"type": "function", "name": "get_weather", "description": "Weather", "parameters": request.tools[0].input_schema, "strict": False},
         {"type": "web_search", "search_context_size": "low"},
@@ -71,15 +76,16 @@ def test_the_request_carries_the_conversation_as_items_and_the_built_in_tools_ve
     assert body["include"] == ["web_search_call.action.sources", "reasoning.encrypted_content"]
     plain = codec.encode_request(request, "gpt-4o-mini", stream=False)
     assert "reasoning" not in plain, "a model that does not reason refuses it"
+    assert SEALED not in plain["input"], "and reasoning items"
     assert plain["include"] == ["web_search_call.action.sources"], "and what reasoning would include"
     summary_only = codec.encode_request(Request(model="gpt-5", messages=[], reasoning_summary="detailed"), "gpt-5", stream=False)
     assert summary_only["reasoning"] == {"summary": "detailed"} and "include" not in summary_only
 
 
-def _request(tools: list[dict]) -> RecordedRequest:
+def _request(tools: list[dict], **fields: Any) -> RecordedRequest:
     body = {
         "model": "gpt-5", "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "news"}]}],
-        "tools": tools, "reasoning": {"summary": "auto"},
+        "tools": tools, "reasoning": {"summary": "auto"}, **fields,
     }  # fmt: skip
     return RecordedRequest("POST", "/v1/responses", "", {}, json.dumps(body).encode(), body, 0.0)
 
@@ -88,14 +94,16 @@ ANSWERS = {
     "search": (reply_text("News today.", chunks=["News ", "today."], thinking="Look it up."), [{"type": "web_search"}]),
     "calls": (reply_tool_calls(tool_call("get_weather", {"city": "Paris"}), tool_call("get_time", {"zone": "CET"})), [{"type": "web_search"}]),
     "truncated": (reply_text("Cut", stop_reason="max_tokens"), []),
+    "sealed": (reply_text("Hi.", thinking="Greet."), [], {"include": [ENCRYPTED_REASONING]}),
+    "sealed-unsummarised": (reply_text("Hi.", thinking="Greet."), [], {"include": [ENCRYPTED_REASONING], "reasoning": None}),
 }
 
 
 @pytest.mark.parametrize("name", ANSWERS)
 @pytest.mark.parametrize("piece", [1, 7, 10_000])
 def test_the_stream_accumulates_to_the_answer_of_the_whole_body(name: str, piece: int) -> None:
-    reply, tools = ANSWERS[name]
-    answer = ResponsesAnswer(reply, _request(tools), set())
+    reply, tools, *fields = ANSWERS[name]
+    answer = ResponsesAnswer(reply, _request(tools, **(fields[0] if fields else {})), set(), {})
     whole = codec.decode_response(answer.complete_body())
     data = b"".join(frame.data for frame in answer.frames())
     decoder, accumulated = codec.StreamDecoder(), StreamAccumulator()
@@ -108,21 +116,25 @@ def test_the_stream_accumulates_to_the_answer_of_the_whole_body(name: str, piece
     assert (streamed.id, streamed.model, streamed.content, streamed.stop_reason, streamed.usage) == (
         whole.id, whole.model, whole.content, whole.stop_reason, whole.usage,
     )  # fmt: skip
+    if name.startswith("sealed"):
+        assert streamed.content[0] == ThinkingBlock(answer.reply.thinking if name == "sealed" else "", summary=True, openai_item=answer.items[0]), (
+            "the item as done: its encrypted_content is whole only there"
+        )
 
 
 def test_the_whole_body_reads_as_blocks_and_usage() -> None:
-    answer = ResponsesAnswer(ANSWERS["search"][0], _request([{"type": "web_search"}]), set())
+    answer = ResponsesAnswer(ANSWERS["search"][0], _request([{"type": "web_search"}]), set(), {})
     body = answer.complete_body()
     body["usage"]["input_tokens_details"]["cached_tokens"] = 3
     response = codec.decode_response(body)
     search, thinking, text = response.content
     assert isinstance(search, HostedToolBlock) and search.item == answer.items[0]
-    assert thinking == ThinkingBlock("Look it up.", summary=True)
+    assert thinking == ThinkingBlock("Look it up.", summary=True, openai_item=answer.items[1])
     assert isinstance(text, TextBlock) and text.text == "News today." and text.annotations == answer.annotations()
     usage = body["usage"]
     assert response.usage.prompt_tokens == usage["input_tokens"] and response.usage.cache_read_input_tokens == 3
     assert response.usage.reasoning_tokens == usage["output_tokens_details"]["reasoning_tokens"] > 0
-    assert codec.decode_response(ResponsesAnswer(*ANSWERS["truncated"][:1], _request([]), set()).complete_body()).stop_reason == "max_tokens"
+    assert codec.decode_response(ResponsesAnswer(*ANSWERS["truncated"][:1], _request([]), set(), {}).complete_body()).stop_reason == "max_tokens"
 
 
 def _sse(payload: dict) -> bytes:

@@ -227,7 +227,9 @@ def test_reasoning_items_come_back_as_the_thinking_they_were() -> None:
     assert request.messages[0] == Message("assistant", [*thinking, TextBlock("ok")])
     foreign = {"type": "reasoning", "id": "rs_x", "summary": [{"type": "summary_text", "text": "gist"}], "encrypted_content": "gAAAA-openai"}
     request = codec.decode_request({"model": "m", "input": [foreign, {"role": "user", "content": "more"}]})
-    assert request.messages[0].content == [ThinkingBlock("gist", summary=True)], "another provider's opaque reasoning is never sent on as a signature"
+    assert request.messages[0].content == [ThinkingBlock("gist", summary=True, openai_item=foreign)], (
+        "OpenAI's opaque reasoning is kept whole for OpenAI, never sent on as a signature"
+    )
 
 
 def test_errors_have_openai_shape() -> None:
@@ -298,6 +300,22 @@ def test_a_reasoning_summary_is_the_item_s_summary_created_streamed_and_resent()
     ]  # fmt: skip
     resent = codec.decode_request({"model": "m", "input": [*codec.encode_response(summarised, ENVELOPE)["output"], {"role": "user", "content": "ok"}]})
     assert resent.messages[0].content == summarised.content
+
+
+@pytest.mark.parametrize("summary", ["Search first.", ""], ids=["summarised", "unsummarised"])
+def test_openai_s_reasoning_item_reaches_the_client_as_it_came_created_and_streamed(summary: str) -> None:
+    parts = [{"type": "summary_text", "text": summary}] if summary else []
+    item = {"id": "rs_openai_7", "type": "reasoning", "summary": parts, "encrypted_content": "gAAAA-sealed"}
+    answer = Response("m", "gpt-5", [ThinkingBlock(summary, summary=True, openai_item=item), TextBlock("Done.")], usage=Usage(3, 4))
+    created = openai_response(codec.encode_response(answer, ENVELOPE))
+    assert created.output[0].model_dump(exclude_none=True) == item, "OpenAI's id and encrypted_content, verbatim"
+    events, final = openai_response_stream(encode_all(response_events(answer)))
+    assert response_fields(final) == response_fields(created)
+    added = next(e for e in events if e.type == "response.output_item.added")
+    assert added.item.id == "rs_openai_7" and added.item.summary == []
+    kinds = [e.type for e in events]
+    assert ("response.reasoning_summary_part.added" in kinds) == bool(summary), "a summary part opens with its first text"
+    assert all(e.item_id == "rs_openai_7" for e in events if e.type.startswith("response.reasoning_summary"))
 
 
 def test_a_stream_cut_by_max_tokens_ends_incomplete() -> None:

@@ -20,7 +20,7 @@ from trooper.conversation import Request, Response
 from trooper.engine.sessions import LiveSession, TurnPlace
 from trooper.errors import TrooperError
 from trooper.routing.classifier import forced_route
-from trooper.server.base import BaseHandler, to_json
+from trooper.server.base import BaseHandler
 from trooper.server.proxy import FrontDoor, openai_client_key
 from trooper.server.response_log import ResponseLog
 from trooper.wire import responses
@@ -35,6 +35,8 @@ class ResponsesHandler(FrontDoor):
     envelope: responses.Envelope
     #: The last answer encoded, with its encoding and that encoding's JSON text.
     _encoded: tuple[Response, dict[str, Any], str] | None = None
+    #: A stream's encoder, which encodes its final response once, for the client and for the log.
+    _streaming: responses.StreamEncoder | None = None
 
     @property
     def log(self) -> ResponseLog:
@@ -59,7 +61,8 @@ class ResponsesHandler(FrontDoor):
         return replace(request, messages=[*history, *request.messages]), place.session_id
 
     def stream_encoder(self, request: Request) -> StreamEncoding:
-        return responses.StreamEncoder(self.envelope)
+        self._streaming = responses.StreamEncoder(self.envelope)
+        return self._streaming
 
     def encode_response(self, response: Response) -> dict[str, Any]:
         return self._encoding(response)[0]
@@ -68,17 +71,18 @@ class ResponsesHandler(FrontDoor):
         return self._encoding(response)[1]
 
     def _encoding(self, response: Response) -> tuple[dict[str, Any], str]:
-        # A kept response is encoded and serialised when its turn is recorded (``answered``), and
+        # A kept response is encoded and serialised when its turn is recorded (``answered``; a
+        # stream's encoder does the same for its last event), and
         # the body sent is the same answer: one encoding, one JSON text, serve both.
         encoded = self._encoded
         if encoded is None or encoded[0] is not response:
-            body = responses.encode_response(response, self.envelope)
-            encoded = self._encoded = (response, body, to_json(body))
+            encoded = self._encoded = (response, *responses.encoded(response, self.envelope))
         return encoded[1], encoded[2]
 
     def answered(self, session: LiveSession, place: TurnPlace, response: Response) -> None:
         if self.envelope.store:
-            self.log.keep(self.envelope.id, place, *self._encoding(response))
+            encoded = self._encoding(response) if self._streaming is None else self._streaming.final(response)
+            self.log.keep(self.envelope.id, place, *encoded)
 
 
 class StoredResponseHandler(BaseHandler):

@@ -313,7 +313,8 @@ def _encode_block(block: Block) -> dict[str, Any] | None:
         return _cached(out, block.cache_control)
     if isinstance(block, HostedToolBlock):  # OpenAI's own items: Claude cannot read them
         return None
-    # Thinking without Anthropic's signature (e.g. a local model's reasoning) would be rejected.
+    # Thinking without Anthropic's signature (a local model's reasoning, OpenAI's reasoning summary
+    # and its encrypted_content, which only OpenAI reads) would be rejected: the turn goes without it.
     return _encode_thinking(block) if block.signature or block.redacted is not None else None
 
 

@@ -5,8 +5,10 @@ interpreter…; see ``routing/builtin_tools.py``). Every other OpenAI turn goes 
 The request: the system prompt is ``instructions``; each message becomes input items (user text
 and images as a user message, an assistant's text as an assistant message, tool calls as
 ``function_call`` items, tool results as ``function_call_output`` items, built-in tool items
-verbatim). Thinking is left out: another model's means nothing to OpenAI, and OpenAI's own comes
-back as a summary only. Function tools (custom tools among them, in their canonical form as for
+verbatim). OpenAI's own reasoning items go back verbatim and in place, to a reasoning model, when
+they hold their ``encrypted_content``: with ``store`` false OpenAI keeps nothing, so an item
+without it names nothing OpenAI can find (it would refuse the turn). Any other thinking is left
+out: another model's means nothing to OpenAI. Function tools (custom tools among them, in their canonical form as for
 every upstream) go with ``strict: false`` (the Responses API's default is strict), the built-in
 tools verbatim. ``store`` is false: Trooper keeps the conversation and sends it whole. The
 client's ``reasoning`` (effort and ``summary``) goes to a reasoning model, and its ``include`` as
@@ -14,10 +16,12 @@ it came (its ``reasoning.*`` values to a reasoning model only).
 
 The answer: a ``message`` item's ``output_text`` parts are text blocks with their annotations
 (``url_citation``…), a ``refusal`` part a text block (stop reason ``refusal``), ``function_call``
-a tool call, ``reasoning`` a thinking block holding its summary, marked as one (none when it has
-none: OpenAI summarises only when asked), and every other item a ``HostedToolBlock``, verbatim. In a stream, the events of those items pass through as
+a tool call, ``reasoning`` a thinking block holding its summary, marked as one, and the item
+itself (``openai_item``, its ``encrypted_content`` with it when asked for; no block when it has
+neither: OpenAI summarises only when asked), and every other item a ``HostedToolBlock``, verbatim. In a stream, the events of those items pass through as
 ``HostedToolProgress`` (their type and fields), and their ``output_item.done`` gives the item's
-final state (``HostedToolUpdate``).
+final state (``HostedToolUpdate``), a reasoning item's too: its ``encrypted_content`` is whole
+only there.
 """
 
 from __future__ import annotations
@@ -70,7 +74,9 @@ decode_error = openai.decode_error
 
 def encode_request(request: Request, model: str, *, stream: bool) -> dict[str, Any]:
     """The body for ``POST .../v1/responses``."""
-    body: dict[str, Any] = {"model": model, "input": [item for m in request.messages for item in _input_items(m)]}
+    # Only OpenAI's reasoning models take ``reasoning``, what it includes and reasoning items (others refuse them, 400).
+    reasons = openai.is_reasoning_model(model)
+    body: dict[str, Any] = {"model": model, "input": [item for m in request.messages for item in _input_items(m, reasons)]}
     if request.system:
         body["instructions"] = request.system
     tools = [
@@ -89,8 +95,6 @@ def encode_request(request: Request, model: str, *, stream: bool) -> dict[str, A
         body["temperature"] = request.temperature
     if request.top_p is not None:
         body["top_p"] = request.top_p
-    # Only OpenAI's reasoning models take ``reasoning`` and what it includes (others refuse them, 400).
-    reasons = openai.is_reasoning_model(model)
     reasoning = {"effort": request.reasoning_effort, "summary": request.reasoning_summary}
     if reasons and any(reasoning.values()):
         body["reasoning"] = {key: value for key, value in reasoning.items() if value is not None}
@@ -112,7 +116,7 @@ def _tool_choice(request: Request) -> str | dict[str, Any]:
     return {"auto": "auto", "none": "none", "any": "required"}[choice.type]
 
 
-def _input_items(message: Message) -> list[dict[str, Any]]:
+def _input_items(message: Message, reasons: bool) -> list[dict[str, Any]]:
     """One canonical message as input items, in its blocks' order."""
     items: list[dict[str, Any]] = []
     parts: list[dict[str, Any]] = []
@@ -127,7 +131,7 @@ def _input_items(message: Message) -> list[dict[str, Any]]:
         if part is not None:
             parts.append(part)
             continue
-        item = _item(block)
+        item = _item(block, reasons)
         if item is not None:
             flush()
             items.append(item)
@@ -149,7 +153,7 @@ def _image_part(block: ImageBlock) -> dict[str, Any]:
     return {"type": "input_image", "image_url": block.data_url(), "detail": "auto"}
 
 
-def _item(block: Block) -> dict[str, Any] | None:
+def _item(block: Block, reasons: bool) -> dict[str, Any] | None:
     if isinstance(block, ToolUseBlock):
         arguments = json.dumps(block.input, ensure_ascii=False)
         return {"type": "function_call", "call_id": block.id, "name": block.name, "arguments": arguments}
@@ -162,7 +166,9 @@ def _item(block: Block) -> dict[str, Any] | None:
         return {"type": "function_call_output", "call_id": block.tool_use_id, "output": output}
     if isinstance(block, HostedToolBlock):
         return block.item
-    return None  # thinking: see the module's docstring
+    if isinstance(block, ThinkingBlock) and reasons and block.openai_item and block.openai_item.get("encrypted_content"):
+        return block.openai_item
+    return None  # any other thinking: see the module's docstring
 
 
 # ---------------------------------------------------------------- response
@@ -185,7 +191,8 @@ def decode_response(body: dict[str, Any]) -> Response:
             content.append(_function_call(item, str(item.get("arguments") or "")))
         elif kind == "reasoning":
             summary = "\n\n".join(str(p.get("text") or "") for p in _list(item.get("summary")))
-            content += [ThinkingBlock(summary, summary=True)] if summary else []  # reasoning without a summary shows nothing
+            if summary or item.get("encrypted_content"):  # else nothing to show, nor to send back
+                content.append(ThinkingBlock(summary, summary=True, openai_item=item))
         elif isinstance(kind, str):
             content.append(HostedToolBlock(item))
     stop_reason = _stop_reason(body, refused)
@@ -256,8 +263,8 @@ class StreamDecoder:
         self._items: dict[int, int] = {}
         self._parts: dict[tuple[int, int], int] = {}
         self._hosted: set[int] = set()
-        #: Reasoning items (by output index) whose summary has not begun.
-        self._reasoning: set[int] = set()
+        #: Reasoning items (by output index, as added) whose summary has not begun.
+        self._reasoning: dict[int, dict[str, Any]] = {}
         self._arguments_seen: set[int] = set()
 
     def feed(self, data: bytes) -> list[StreamEvent]:
@@ -321,8 +328,8 @@ class StreamDecoder:
             return out + [TextAnnotation(part, event["annotation"])]
         output_index = event.get("output_index", -1)
         if kind in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta") and output_index in self._reasoning:
-            self._reasoning.discard(output_index)  # the reasoning has a summary to show: its block opens
-            index, opened = self._open(ThinkingBlock("", summary=True))
+            added = self._reasoning.pop(output_index)  # the reasoning has a summary to show: its block opens
+            index, opened = self._open(ThinkingBlock("", summary=True, openai_item=added))
             self._items[output_index] = index
             out += opened
         item = self._items.get(output_index)
@@ -342,8 +349,8 @@ class StreamDecoder:
         kind = item.get("type")
         if kind == "message":
             return []  # its content parts are the blocks
-        if kind == "reasoning":  # its block opens with its first summary delta: most show none
-            self._reasoning.add(output_index)
+        if kind == "reasoning":  # its block opens with its first summary delta, or when done with its encrypted_content
+            self._reasoning[output_index] = item
             return []
         block: ToolUseBlock | HostedToolBlock
         if kind == "function_call":
@@ -357,12 +364,16 @@ class StreamDecoder:
         return events
 
     def _item_done(self, output_index: int, item: dict[str, Any]) -> list[StreamEvent]:
-        self._reasoning.discard(output_index)
-        if output_index not in self._items:
-            return []
-        index = self._items.pop(output_index)
         events: list[StreamEvent] = []
-        if index in self._hosted:
+        if self._reasoning.pop(output_index, None) is not None:  # reasoning no summary opened
+            if not item.get("encrypted_content"):
+                return []  # nothing to show, nor to send back
+            index, events = self._open(ThinkingBlock("", summary=True, openai_item=item))
+            self._items[output_index] = index
+        if output_index not in self._items:
+            return events
+        index = self._items.pop(output_index)
+        if index in self._hosted or item.get("type") == "reasoning":  # its final state: whole only now
             events.append(HostedToolUpdate(index, item))
         elif item.get("type") == "function_call" and index not in self._arguments_seen and item.get("arguments"):
             events.append(ToolInputDelta(index, str(item["arguments"])))  # the arguments came whole

@@ -14,7 +14,11 @@ non-streaming encoding of the same answer are the same response.
 
 A reasoning item's ``encrypted_content`` carries what Claude needs back with its thinking (the
 signature, or redacted thinking's data), tagged: opaque reasoning from elsewhere (OpenAI's own) is
-then never sent to Claude as if it were Claude's.
+then never sent to Claude as if it were Claude's. OpenAI's reasoning items (from OpenAI's
+Responses API, with their ``encrypted_content`` when the client included it) reach the client
+verbatim, with OpenAI's ids, and come back as they went: a thinking block holding the item
+(``openai_item``), which only OpenAI's Responses API gets again (``openai_responses.py``); every
+other upstream gets the conversation without it (their codecs send no thinking that is not theirs).
 
 Built-in tools (every tool type but ``function`` and ``custom``: they run on OpenAI's servers, or
 only OpenAI's models know them) are kept verbatim in ``Request.hosted_tools``, and a tool choice
@@ -109,9 +113,11 @@ def new_response_id() -> str:
     return "resp_" + secrets.token_hex(24)
 
 
-@dataclass(frozen=True)
+@dataclass
 class Envelope:
-    """A response's id and creation time, and what it echoes of its request."""
+    """A response's id and creation time, and what it echoes of its request. Never changed once
+    made; not a frozen dataclass, whose ``__init__`` sets each of these fields through
+    ``object.__setattr__`` (≈ 3 µs more a request)."""
 
     id: str
     created_at: int
@@ -351,16 +357,19 @@ def _assistant_content(path: str, item: dict[str, Any]) -> list[Block]:
 
 
 def _decode_reasoning(path: str, item: dict[str, Any]) -> ThinkingBlock:
-    """A reasoning item as a client resends it; only Trooper's own ``encrypted_content`` is kept."""
+    """A reasoning item as a client resends it: Trooper's own (Claude's or a local model's thinking,
+    as its text and its tagged ``encrypted_content``), OpenAI's with its ``encrypted_content``
+    (kept whole, for OpenAI alone), or a summary only."""
     encrypted = f.field(item, "encrypted_content", str, path) or ""
     if encrypted.startswith(_REDACTED):
         return ThinkingBlock("", redacted=encrypted.removeprefix(_REDACTED))
+    summary = [f.field(part, "text", str, p, required=True) for p, _, part in _parts(path, item, "summary", ("summary_text",))]
+    if encrypted and not encrypted.startswith(_SIGNATURE):
+        return ThinkingBlock("\n\n".join(summary), summary=True, openai_item=dict(item))
     texts = [f.field(part, "text", str, p, required=True) for p, _, part in _parts(path, item, "content", ("reasoning_text",))]
     if not texts:  # reasoning from elsewhere shows its summary only
-        summary = [f.field(part, "text", str, p, required=True) for p, _, part in _parts(path, item, "summary", ("summary_text",))]
         return ThinkingBlock("\n\n".join(summary), summary=True)
-    signature = encrypted.removeprefix(_SIGNATURE) if encrypted.startswith(_SIGNATURE) else None
-    return ThinkingBlock("".join(texts), signature)
+    return ThinkingBlock("".join(texts), encrypted.removeprefix(_SIGNATURE) or None)
 
 
 def _decode_tools(body: dict[str, Any]) -> tuple[list[Tool], list[dict[str, Any]]]:
@@ -407,6 +416,13 @@ def _thinking(effort: str | None, max_tokens: int | None) -> dict[str, Any] | No
 
 
 # ---------------------------------------------------------------- response
+
+
+def encoded(response: Response, envelope: Envelope) -> tuple[dict[str, Any], str]:
+    """The response body and its JSON text, compact as each event of a stream is (one encoder
+    serves them all; ``json.dumps`` with options builds a new one per call)."""
+    body = encode_response(response, envelope)
+    return body, _to_json(body)
 
 
 def encode_response(response: Response, envelope: Envelope) -> dict[str, Any]:
@@ -477,6 +493,8 @@ def _response_object(
 def _item_id(block: Block, envelope: Envelope, index: int) -> str:
     if isinstance(block, HostedToolBlock):  # OpenAI's item, with OpenAI's id
         return str(block.item.get("id", ""))
+    if isinstance(block, ThinkingBlock) and block.openai_item is not None:
+        return str(block.openai_item.get("id", ""))
     prefix = _CUSTOM_CALL_PREFIX if envelope.is_custom_call(block) else _ITEM_PREFIXES[block.type]
     return f"{prefix}_{envelope.id.removeprefix('resp_')}_{index}"
 
@@ -494,6 +512,8 @@ def _output_item(block: Block, envelope: Envelope, index: int, status: str) -> d
     if isinstance(block, ToolUseBlock):
         arguments = json.dumps(block.input, ensure_ascii=False)
         return _function_call(block, envelope, index, arguments, status)
+    if isinstance(block, ThinkingBlock) and block.openai_item is not None:
+        return block.openai_item
     if isinstance(block, ThinkingBlock):
         item = _reasoning_item(block, envelope, index, status)
         if block.redacted is not None:
@@ -583,7 +603,11 @@ class StreamEncoder:
     ``StreamError`` ends the stream with ``response.failed``, holding the items finished so far.
     A built-in tool's item opens with OpenAI's item and its progress events pass through as they
     came (``response.web_search_call.searching``…), with the item's id and this stream's numbers;
-    a text's annotations are ``response.output_text.annotation.added`` events.
+    a text's annotations are ``response.output_text.annotation.added`` events. A reasoning
+    summary's part opens with its first text.
+
+    A kept response is the final one: ``final`` encodes and serialises it once, for the door to
+    keep, and the last event sends that same text.
     """
 
     def __init__(self, envelope: Envelope) -> None:
@@ -597,6 +621,17 @@ class StreamEncoder:
         #: The block stopped last, whose closing events wait for the next event.
         self._stopped: int | None = None
         self._done: dict[int, dict[str, Any]] = {}
+        #: Summary blocks whose summary part is open: it opens with its first text.
+        self._summarised: set[int] = set()
+        #: The final response and its JSON text, once ``final`` has made them.
+        self._final: tuple[dict[str, Any], str] | None = None
+
+    def final(self, response: Response) -> tuple[dict[str, Any], str]:
+        """The stream's final response to ``response`` (the answer as the turn recorded it) and its
+        JSON text, which the last event then sends as they are: what the door keeps is what the
+        client received, encoded once."""
+        self._final = encoded(response, self._envelope)
+        return self._final
 
     def encode(self, event: StreamEvent) -> bytes:
         if self._finished:
@@ -655,9 +690,7 @@ class StreamEncoder:
                 item["encrypted_content"] = _REDACTED + block.redacted
                 return self._event("response.output_item.added", output_index=index, item=item)
             if block.summary:
-                out = self._event("response.output_item.added", output_index=index, item=item)
-                part = _summary_part("")
-                return out + self._event("response.reasoning_summary_part.added", **self._item_fields(index), summary_index=0, part=part)
+                return self._event("response.output_item.added", output_index=index, item=item)
             item["content"] = []
             part = _reasoning_part("")
         else:
@@ -688,7 +721,11 @@ class StreamEncoder:
         if isinstance(event, ThinkingDelta) and event.thinking:
             block = self._answer.blocks[event.index]
             if isinstance(block, ThinkingBlock) and block.summary:
-                return self._event("response.reasoning_summary_text.delta", **fields, summary_index=0, delta=event.thinking)
+                out = b""
+                if event.index not in self._summarised:
+                    self._summarised.add(event.index)
+                    out = self._event("response.reasoning_summary_part.added", **fields, summary_index=0, part=_summary_part(""))
+                return out + self._event("response.reasoning_summary_text.delta", **fields, summary_index=0, delta=event.thinking)
             return self._event("response.reasoning_text.delta", **fields, content_index=0, delta=event.thinking)
         custom = self._envelope.is_custom_call(self._answer.blocks[event.index])
         if isinstance(event, ToolInputDelta) and event.partial_json and not custom:  # a custom call's input comes whole
@@ -721,10 +758,10 @@ class StreamEncoder:
             out += self._event("response.custom_tool_call_input.done", **fields, input=item["input"])
         elif isinstance(block, ToolUseBlock):
             out += self._event("response.function_call_arguments.done", **fields, arguments=item["arguments"])
-        elif isinstance(block, ThinkingBlock) and block.summary:
+        elif isinstance(block, ThinkingBlock) and block.summary and index in self._summarised:
             out += self._event("response.reasoning_summary_text.done", **fields, summary_index=0, text=block.thinking)
             out += self._event("response.reasoning_summary_part.done", **fields, summary_index=0, part=_summary_part(block.thinking))
-        elif isinstance(block, ThinkingBlock) and block.redacted is None:
+        elif isinstance(block, ThinkingBlock) and not block.summary and block.redacted is None:
             out += self._event("response.reasoning_text.done", **fields, content_index=0, text=block.thinking)
             out += self._event("response.content_part.done", **fields, content_index=0, part=_reasoning_part(block.thinking))
         self._done[index] = item
@@ -744,9 +781,12 @@ class StreamEncoder:
     def _complete(self) -> bytes:
         self._finished = True
         self._answer.add(MessageStop())
-        response = encode_response(self._answer.response(), self._envelope)
-        kind = "response.incomplete" if response["status"] == "incomplete" else "response.completed"
-        return self._event(kind, response=response)
+        body, text = self._final or self.final(self._answer.response())
+        kind = "response.incomplete" if body["status"] == "incomplete" else "response.completed"
+        # ``_event`` with the response's text spliced in, not serialised again: the same bytes.
+        payload = f'{{"type":{_to_json(kind)},"sequence_number":{self._sequence},"response":{text}}}'
+        self._sequence += 1
+        return format_sse(payload, kind)
 
     def _fail(self, error: StreamError) -> bytes:
         self._finished = True
