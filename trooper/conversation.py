@@ -119,6 +119,10 @@ class HostedToolBlock:
 #: Trooper or by the client), never a person's text: privacy leaves them as they are, so each still
 #: names what it names, and spends no scan on their random characters.
 IDENTIFIER_KEYS = frozenset({"id", "call_id", "previous_response_id"})
+#: The keys whose values are a provider's ciphertext (an OpenAI reasoning item's
+#: ``encrypted_content``): nobody's readable text, and one changed character makes the provider
+#: refuse the turn, so privacy never rewrites them.
+OPAQUE_KEYS = frozenset({"encrypted_content"})
 
 Block = TextBlock | ImageBlock | ToolUseBlock | ToolResultBlock | ThinkingBlock | HostedToolBlock
 

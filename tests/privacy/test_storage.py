@@ -18,6 +18,17 @@ def test_a_kept_response_is_masked_but_its_ids():
     assert mask.data(body)["output"][0]["call_id"] == "[REDACTED:aws_access_key]", "only what it is told to skip"
 
 
+def test_a_providers_ciphertext_is_stored_as_it_came():
+    """An OpenAI reasoning item's encrypted_content that happens to hold a key's shape is not
+    rewritten: the continuation read from the store sends it back to OpenAI, which checks it."""
+    mask = StoreMask(CustomRules(), keep_personal=False)
+    blob = f"gAAAAB/{KEY}/Zm9vYmFy"  # base64 holds "/": the key shape stands alone
+    block = {"type": "thinking", "openai_item": {"type": "reasoning", "encrypted_content": blob}, "thinking": f"key {KEY}"}
+    kept = mask.data([block])[0]
+    assert kept["openai_item"]["encrypted_content"] == blob
+    assert kept["thinking"] == "key [REDACTED:aws_access_key]"
+
+
 def test_a_secret_found_in_context_is_masked_where_it_appears_alone_later():
     mask = StoreMask(CustomRules(), keep_personal=False)
     secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzK8h3jq9Pz"

@@ -11,7 +11,7 @@ from collections.abc import Collection
 from typing import Any
 
 from trooper.config import Settings
-from trooper.conversation import Message, block_from_dict, block_to_dict
+from trooper.conversation import OPAQUE_KEYS, Message, block_from_dict, block_to_dict
 from trooper.json_text import map_strings
 from trooper.privacy.custom import CustomRules
 from trooper.privacy.detect import detect
@@ -77,8 +77,9 @@ class StoreMask:
 
     def data(self, value: Any, *, skip: Collection[str] = ()) -> Any:
         """``value`` (stored blocks, a SITREP) with every string in it masked but what its objects
-        hold under a key in ``skip``."""
-        return map_strings(value, self.text, skip=skip)
+        hold under a key in ``skip`` or in ``OPAQUE_KEYS`` (a false match would corrupt the blob
+        a continuation read from the store sends back)."""
+        return map_strings(value, self.text, skip=OPAQUE_KEYS.union(skip) if skip else OPAQUE_KEYS)
 
     def message(self, message: Message) -> Message:
         """``message`` as the store keeps it (and gives it back after a restart)."""

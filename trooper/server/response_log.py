@@ -20,11 +20,6 @@ from trooper.store.records import ResponseRecord
 
 #: Places remembered; older responses are looked up in the store.
 MAX_REMEMBERED = 4096
-#: What the mask leaves as it is: ids (random characters cost a scan each, most of a kept
-#: response's cost, and cannot hold what the mask looks for), and reasoning items'
-#: ``encrypted_content``, ciphertext only its issuer reads (one masked by a false match, as 1 in
-#: 100 random base64 texts of 2 KB holds an "sk-…" key shape, could never be sent back).
-_UNMASKED_KEYS = IDENTIFIER_KEYS | {"encrypted_content"}
 
 
 class ResponseLog:
@@ -37,7 +32,8 @@ class ResponseLog:
     def keep(self, response_id: str, place: TurnPlace, body: dict[str, Any], text: str) -> None:
         """Keep a response (``body``, and ``text``, its JSON as sent); queued with its turn's
         writes, so the turn's commit covers it."""
-        kept = body if self._mask is None else self._mask.data(body, skip=_UNMASKED_KEYS)
+        # ids left as they are: their random characters cost a scan each and hold nothing to mask
+        kept = body if self._mask is None else self._mask.data(body, skip=IDENTIFIER_KEYS)
         kept_text = text if kept == body else to_json(kept)  # most hold nothing to mask: sent as kept
         self._store.add_response(ResponseRecord(response_id, place.session_id, place.branch, place.seq, kept_text))
         self._places[response_id] = place
