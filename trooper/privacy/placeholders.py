@@ -19,6 +19,7 @@ from typing import Any
 
 from trooper.conversation import (
     IDENTIFIER_KEYS,
+    OPAQUE_KEYS,
     Block,
     BlockStart,
     BlockStop,
@@ -209,8 +210,12 @@ class StreamRestorer:
 
 
 def _mapped(value: Any, change: Callable[[str], str]) -> Any:
-    """An OpenAI item (or a citation, an event's fields) with ``change`` applied to its strings but its ids."""
-    return map_strings(value, change, skip=IDENTIFIER_KEYS)
+    """An OpenAI item (or a citation, an event's fields) with ``change`` applied to its strings but
+    its ids and ciphertext."""
+    return map_strings(value, change, skip=_UNCHANGED_KEYS)
+
+
+_UNCHANGED_KEYS = IDENTIFIER_KEYS | OPAQUE_KEYS
 
 
 def _delta(index: int, text: str, in_json: bool) -> StreamEvent:
