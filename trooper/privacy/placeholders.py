@@ -209,13 +209,13 @@ class StreamRestorer:
             yield _delta(index, self.placeholders.restore_text(ready, in_json=in_json), in_json)
 
 
+_UNCHANGED_KEYS = IDENTIFIER_KEYS | OPAQUE_KEYS
+
+
 def _mapped(value: Any, change: Callable[[str], str]) -> Any:
     """An OpenAI item (or a citation, an event's fields) with ``change`` applied to its strings but
     its ids and ciphertext."""
     return map_strings(value, change, skip=_UNCHANGED_KEYS)
-
-
-_UNCHANGED_KEYS = IDENTIFIER_KEYS | OPAQUE_KEYS
 
 
 def _delta(index: int, text: str, in_json: bool) -> StreamEvent:
