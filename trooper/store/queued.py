@@ -6,10 +6,11 @@ Writes are queued and the writer thread commits them in groups: after a write it
 commit, made after the answer has gone out rather than while the proxy is answering. A read waits
 for the queued writes it could see, so every read sees every write made before it.
 
-The event loop hands the writes it queued to the writer once per loop iteration, in one piece
-(a flush or another task at once, with the writes before it): one queue operation, and at most
-one wake-up of the writer, for the writes of every turn the iteration handled. The writer commits
-all the writes it drained in one transaction, then answers the flushes among them.
+The event loop hands what it queued to the writer once per loop iteration, in one piece: one
+queue operation, and at most one wake-up of the writer, for the writes and flushes of every turn
+the iteration handled (under many clients several turns finish in one iteration, and each waited
+for its commit with a hand-over of its own). The writer commits all the writes it drained in one
+transaction, then answers the flushes among them.
 
 A store built on this says how to run a group of writes in one transaction, a task in one
 transaction and a read in one snapshot, and names the modules holding its SQL: ``writes`` (one
@@ -104,8 +105,10 @@ class QueuedStore(Store):
         #: Hand-overs to the writer: the items queued in one loop iteration, in order, and whether
         #: someone waits for them (a task or the stop among them: the writer stops gathering).
         self._queue: queue.SimpleQueue[tuple[list[Any], bool]] = queue.SimpleQueue()
-        #: What this loop iteration queued so far, handed over by ``_hand_over`` at the next one.
+        #: What this loop iteration queued so far, handed over by ``_hand_over`` at the next one,
+        #: and whether a task is among it (the writer must not wait for more).
         self._outbox: list[Any] = []
+        self._outbox_waited_for = False
         #: The loop a hand-over is scheduled on (one that ended before running it does not count).
         self._hand_over_loop: asyncio.AbstractEventLoop | None = None
         # Writes are numbered as they are queued; the writer publishes the number of the last one
@@ -154,13 +157,12 @@ class QueuedStore(Store):
         self._to_writer(Pending(write, payload, self._queued, session_id, transcript, change))
 
     def _to_writer(self, item: Any) -> None:
-        """Queue ``item`` for the writer: a write in the outbox handed over at the next loop
-        iteration (at once without a running loop, or when the outbox holds a batch's worth), a
-        task (someone waits for it) at once."""
+        """Queue ``item`` for the writer, in the outbox handed over at the next loop iteration (at
+        once without a running loop, or when the outbox holds a batch's worth)."""
         self._outbox.append(item)
         if not isinstance(item, Pending):
-            self._hand_over(waited_for=True)
-        elif len(self._outbox) >= BATCH_SIZE:
+            self._outbox_waited_for = True
+        if len(self._outbox) >= BATCH_SIZE:
             self._hand_over()
         else:
             self._schedule_hand_over()
@@ -175,13 +177,13 @@ class QueuedStore(Store):
             self._hand_over_loop = loop
             loop.call_soon(self._hand_over)
 
-    def _hand_over(self, *, waited_for: bool = False) -> None:
-        """Give the writer the outbox; ``waited_for``: a task ends it, the writer stops gathering."""
+    def _hand_over(self) -> None:
+        """Give the writer the outbox; with a task in it, the writer stops gathering."""
         self._hand_over_loop = None
-        items = self._outbox
+        items, waited_for = self._outbox, self._outbox_waited_for
         if not items:
             return
-        self._outbox = []
+        self._outbox, self._outbox_waited_for = [], False
         if waited_for:
             self._waited_for.set()
         self._queue.put((items, waited_for))
