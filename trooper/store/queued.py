@@ -29,7 +29,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, NamedTuple, TypeVar
 
@@ -81,11 +81,36 @@ PENDING_SESSIONS_KEPT = 4096
 class _Task:
     """Work that needs the writer's position in the queue (flush, prune) and reports back; a
     flush has nothing to run (``run`` None): it only waits for the writes queued before it, and
-    is answered once those and the rest of the writer's batch are committed."""
+    is answered once those and the rest of the writer's batch are committed. ``done`` is settled
+    on its loop's thread (``_settle``), from the writer by one ``call_soon_threadsafe`` per batch."""
 
     def __init__(self, run: Callable[[Any], Any] | None) -> None:
         self.run = run
-        self.done: Future[Any] = Future()
+        self.loop = asyncio.get_running_loop()
+        self.done: asyncio.Future[Any] = self.loop.create_future()
+
+
+def _settle(outcomes: list[tuple[_Task, Any, BaseException | None]]) -> None:
+    """Give each task its result or its error (on the tasks' loop; a caller gone is skipped)."""
+    for task, result, error in outcomes:
+        if task.done.cancelled():
+            continue
+        if error is None:
+            task.done.set_result(result)
+        else:
+            task.done.set_exception(error)
+
+
+def _report(outcomes: list[tuple[_Task, Any, BaseException | None]]) -> None:
+    """Hand ``outcomes`` to their tasks' loops, one call per loop (from the writer's thread)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Task, Any, BaseException | None]]] = {}
+    for outcome in outcomes:
+        by_loop.setdefault(outcome[0].loop, []).append(outcome)
+    for loop, settled in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_settle, settled)
+        except RuntimeError:  # that loop is closed: nobody waits any more
+            pass
 
 
 _STOP = object()
@@ -245,7 +270,7 @@ class QueuedStore(Store):
             raise RuntimeError("the store is closed")
         task = _Task(run)
         self._to_writer(task)
-        result: T = await asyncio.wrap_future(task.done)
+        result: T = await task.done
         return result
 
     async def close(self) -> None:
@@ -324,17 +349,17 @@ class QueuedStore(Store):
     @staticmethod
     def _answer(flushes: list[_Task]) -> None:
         """Answer flushes whose writes are committed (a flush runs no transaction of its own)."""
-        for flush in flushes:
-            flush.done.set_result(None)
+        if flushes:
+            _report([(flush, None, None) for flush in flushes])
 
     def _run_task(self, task: _Task) -> None:
         assert task.run is not None, "flushes are answered by _answer"
         try:
             result = self._run_in_transaction(task.run)
         except Exception as exc:  # noqa: BLE001 - handed to the awaiting caller
-            task.done.set_exception(exc)
+            _report([(task, None, exc)])
             return
-        task.done.set_result(result)
+        _report([(task, result, None)])
 
     # ------------------------------------------------------------ read side
 
