@@ -6,13 +6,11 @@ Writes are queued and the writer thread commits them in groups: after a write it
 commit, made after the answer has gone out rather than while the proxy is answering. A read waits
 for the queued writes it could see, so every read sees every write made before it.
 
-The event loop hands what it queued to the writer in one piece: once per loop iteration when a
-flush or another task is among it (for the writes and flushes of every turn the iteration
-handled: under many clients several turns finish in one iteration), else ``GROUP_COMMIT_SECONDS``
-after the first write, unless a task comes sooner. One queue operation, and one wake-up of the
-writer, per commit: writes nobody waits for yet (a turn's question, its attempt, a SITREP) do not
-wake it on their own only for it to wait for the flush that follows. The writer commits all the
-writes it drained in one transaction, then answers the flushes among them.
+The event loop hands what it queued to the writer once per loop iteration, in one piece: one
+queue operation, and at most one wake-up of the writer, for the writes and flushes of every turn
+the iteration handled (under many clients several turns finish in one iteration, and each waited
+for its commit with a hand-over of its own). The writer commits all the writes it drained in one
+transaction, then answers the flushes among them.
 
 A store built on this says how to run a group of writes in one transaction, a task in one
 transaction and a read in one snapshot, and names the modules holding its SQL: ``writes`` (one
@@ -136,11 +134,8 @@ class QueuedStore(Store):
         #: and whether a task is among it (the writer must not wait for more).
         self._outbox: list[Any] = []
         self._outbox_waited_for = False
-        #: The loop a hand-over is scheduled on (one that ended before running it does not count),
-        #: and that hand-over: at the next iteration, or after ``GROUP_COMMIT_SECONDS``.
+        #: The loop a hand-over is scheduled on (one that ended before running it does not count).
         self._hand_over_loop: asyncio.AbstractEventLoop | None = None
-        self._hand_over_handle: asyncio.Handle | None = None
-        self._hand_over_soon = False
         # Writes are numbered as they are queued; the writer publishes the number of the last one
         # it committed. Only the event loop's thread queues writes and reads these counters.
         self._queued = 0
@@ -203,22 +198,13 @@ class QueuedStore(Store):
         except RuntimeError:  # called outside the event loop (a script): nothing to gather with
             self._hand_over()
             return
-        soon = self._outbox_waited_for
-        if self._hand_over_loop is loop and (self._hand_over_soon or not soon):
-            return  # one is scheduled, soon enough
-        if self._hand_over_handle is not None:
-            self._hand_over_handle.cancel()
-        self._hand_over_loop, self._hand_over_soon = loop, soon
-        if soon:
-            self._hand_over_handle = loop.call_soon(self._hand_over)
-        else:
-            self._hand_over_handle = loop.call_later(GROUP_COMMIT_SECONDS, self._hand_over)
+        if self._hand_over_loop is not loop:
+            self._hand_over_loop = loop
+            loop.call_soon(self._hand_over)
 
     def _hand_over(self) -> None:
         """Give the writer the outbox; with a task in it, the writer stops gathering."""
-        if self._hand_over_handle is not None:
-            self._hand_over_handle.cancel()  # called before its time (a batch's worth, closing)
-        self._hand_over_loop, self._hand_over_handle = None, None
+        self._hand_over_loop = None
         items, waited_for = self._outbox, self._outbox_waited_for
         if not items:
             return
