@@ -28,6 +28,7 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from tests.fakes import DEFAULT_TEXT  # noqa: E402
 from tests.fakes.remote import RemoteFake  # noqa: E402
 
 #: Nothing listens here: Trooper finds no Ollama and no local tier unless a benchmark gives one.
@@ -207,7 +208,9 @@ class Conversation:
         self.messages.append({"role": "user", "content": text})
         return {"model": model, "max_tokens": 256, "messages": list(self.messages), "stream": stream}
 
-    def answer(self, text: str = "The cache key includes the lockfile hash.") -> None:
+    def answer(self, text: str = DEFAULT_TEXT) -> None:
+        """Append the answer as the client resends it: by default the fake upstream's own answer
+        (another text would be an edit of the history, which Trooper records as a new branch)."""
         self.messages.append({"role": "assistant", "content": text})
 
 

@@ -43,3 +43,12 @@ def test_throughput_measures_the_forwarding_floor_alongside() -> None:
     rows = [line for line in result.stdout.splitlines() if line.startswith("| 16 |")]
     assert [row.split("|")[2].strip() for row in rows] == ["direct", "Trooper", "minimal proxy (Tornado)"], result.stdout
     assert all(float(row.split("|")[3]) > 0 for row in rows), result.stdout  # each side answered
+
+
+def test_long_history_prints_cpu_per_request() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "long_history.py"), "--quick"], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "| side | requests | CPU ms / request, median | mean |" in result.stdout
+    assert "| Trooper | 8 |" in result.stdout, result.stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.resources
 import json
+from collections import OrderedDict
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from trooper.conversation import ImageBlock, Message, TextBlock, Tool, ToolResultBlock, ToolUseBlock
+from trooper.memory import tokens
 from trooper.memory.tokens import (
     IMAGE_TOKENS,
     MESSAGE_OVERHEAD,
@@ -90,3 +92,19 @@ def test_request_count_is_the_sum_of_its_parts():
     parts = count_tokens("You are terse.") + sum(map(count_message_tokens, messages)) + count_tool_tokens(tools[0])
     assert total == REQUEST_OVERHEAD + parts
     assert count_tool_tokens(tools[0]) > count_tokens("Run a shell command")
+
+
+def test_a_long_text_resent_as_a_new_string_gets_the_count_it_got_first():
+    text = "Traceback (most recent call last):\n  File \"app.py\", line 12, in handler\n" * 20
+    first = count_tokens(text)
+    resent = "".join(list(text))  # equal, another object: what the next request's JSON decodes to
+    assert resent is not text and count_tokens(resent) == first == tokens._count(text)
+    assert count_tokens(text + " and one more line") == tokens._count(text + " and one more line") != first
+
+
+def test_remembered_counts_are_bounded(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(tokens, "REMEMBERED_COUNTS", 8)
+    monkeypatch.setattr(tokens, "_remembered", OrderedDict())
+    for n in range(50):
+        count_tokens(f"message {n}: " + "words of a long tool result " * 20)
+    assert len(tokens._remembered) <= 8

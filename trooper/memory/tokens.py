@@ -7,11 +7,18 @@ slightly pessimistic estimate. The text is mapped to character classes with one
 
 The coefficients were fitted against the SmolLM2 byte-level BPE (49k vocabulary) on English
 prose and source code; ``tests/memory/test_tokens.py`` checks the ±15% bound on its own samples.
+
+Counting still reads every byte about a dozen times (~16 ns a character), and a turn counts its
+whole history twice (the prompt limit, then compaction) while an agent resends that history with
+every turn: a long text's count is remembered by its hash and length. The second count of a turn
+then costs a dictionary look-up (a ``str`` keeps its hash), and a resent text one hash (~2 ns a
+character) instead of a count.
 """
 
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
 from typing import Iterable
 
 from trooper.conversation import (
@@ -74,10 +81,30 @@ TOOL_OVERHEAD = 8
 IMAGE_TOKENS = 1600
 
 
+#: Texts at least this long have their count remembered (a shorter one costs less to count than
+#: to look up), and how many counts are remembered, least recently used forgotten first.
+REMEMBERED_MIN_CHARS = 256
+REMEMBERED_COUNTS = 65536
+_remembered: OrderedDict[tuple[int, int], int] = OrderedDict()
+
+
 def count_tokens(text: str) -> int:
     """Estimated BPE tokens of ``text``: ``0`` for the empty string, at least ``1`` otherwise."""
-    if not text:
-        return 0
+    if len(text) < REMEMBERED_MIN_CHARS:
+        return _count(text) if text else 0
+    # Python's str hash is keyed per process (SipHash): two texts of one length sharing it by
+    # chance is a 2^-64 event, and would only misestimate a count.
+    key = (hash(text), len(text))
+    count = _remembered.pop(key, None)  # taken out and put back: the most recently used is last
+    if count is None:
+        count = _count(text)
+    _remembered[key] = count
+    if len(_remembered) > REMEMBERED_COUNTS:
+        _remembered.popitem(last=False)
+    return count
+
+
+def _count(text: str) -> int:
     classes = text.encode("utf-8", "surrogatepass").translate(_CLASSES)
     letters = classes.translate(_LETTERS)
     count = classes.count

@@ -18,8 +18,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections import Counter
-from contextlib import asynccontextmanager
-from typing import AsyncIterator
+from types import TracebackType
 
 from trooper.conversation import Request
 from trooper.errors import InvalidRequest, TrooperError
@@ -58,12 +57,11 @@ class StreamLimiter:
         self.queue_seconds = queue_seconds
         self._by_session: Counter[str] = Counter()
         self._by_client: Counter[str] = Counter()
-        #: Set (and replaced) whenever a turn ends: what waiting turns wake up on.
+        #: Turns admitted and not ended yet.
+        self.in_flight = 0
+        #: Set (and replaced) when a turn ends while others wait for room: what they wake up on.
         self._turn_ended = asyncio.Event()
-
-    @property
-    def in_flight(self) -> int:
-        return sum(self._by_session.values())
+        self._waiting = 0
 
     def _refusal(self, session_id: str, client: str) -> str | None:
         """Why one more turn of this session and client cannot start now; None when it can."""
@@ -82,25 +80,54 @@ class StreamLimiter:
             left = deadline - loop.time()
             if left <= 0:
                 raise _too_many(refusal)
+            self._waiting += 1
             try:
                 await asyncio.wait_for(self._turn_ended.wait(), left)
             except asyncio.TimeoutError:
                 pass  # checked once more above, then refused
+            finally:
+                self._waiting -= 1
 
-    @asynccontextmanager
-    async def admit(self, session_id: str, client: str = "") -> AsyncIterator[None]:
-        await self._wait_for_room(session_id, client)
+    def admit(self, session_id: str, client: str = "") -> Admitted:
+        """``async with`` it: the turn holds its slot inside."""
+        return Admitted(self, session_id, client)
+
+    def _take(self, session_id: str, client: str) -> None:
+        self.in_flight += 1
         self._by_session[session_id] += 1
         self._by_client[client] += 1
-        try:
-            yield
-        finally:
-            for counter, key in ((self._by_session, session_id), (self._by_client, client)):
-                counter[key] -= 1
-                if counter[key] <= 0:
-                    del counter[key]  # no entry per session or client ever seen
+
+    def _release(self, session_id: str, client: str) -> None:
+        self.in_flight -= 1
+        for counter, key in ((self._by_session, session_id), (self._by_client, client)):
+            counter[key] -= 1
+            if counter[key] <= 0:
+                del counter[key]  # no entry per session or client ever seen
+        if self._waiting:
             self._turn_ended.set()
             self._turn_ended = asyncio.Event()
+
+
+class Admitted:
+    """One turn's slot, held inside ``async with``; a turn with room (nearly always) is admitted
+    without a coroutine of its own (an ``asynccontextmanager`` cost a generator, a task step and
+    a new Event per turn)."""
+
+    __slots__ = ("_limiter", "_session_id", "_client")
+
+    def __init__(self, limiter: StreamLimiter, session_id: str, client: str) -> None:
+        self._limiter, self._session_id, self._client = limiter, session_id, client
+
+    async def __aenter__(self) -> None:
+        limiter = self._limiter
+        if limiter._refusal(self._session_id, self._client) is not None:
+            await limiter._wait_for_room(self._session_id, self._client)
+        limiter._take(self._session_id, self._client)
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self._limiter._release(self._session_id, self._client)
 
 
 def _too_many(reason: str) -> TrooperError:

@@ -6,10 +6,11 @@ Writes are queued and the writer thread commits them in groups: after a write it
 commit, made after the answer has gone out rather than while the proxy is answering. A read waits
 for the queued writes it could see, so every read sees every write made before it.
 
-The event loop hands the writes it queued to the writer once per loop iteration, in one piece
-(a flush or another task at once, with the writes before it): one queue operation, and at most
-one wake-up of the writer, for the writes of every turn the iteration handled. The writer commits
-all the writes it drained in one transaction, then answers the flushes among them.
+The event loop hands what it queued to the writer once per loop iteration, in one piece: one
+queue operation, and at most one wake-up of the writer, for the writes and flushes of every turn
+the iteration handled (under many clients several turns finish in one iteration, and each waited
+for its commit with a hand-over of its own). The writer commits all the writes it drained in one
+transaction, then answers the flushes among them.
 
 A store built on this says how to run a group of writes in one transaction, a task in one
 transaction and a read in one snapshot, and names the modules holding its SQL: ``writes`` (one
@@ -26,7 +27,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, NamedTuple, TypeVar
 
@@ -78,11 +79,36 @@ PENDING_SESSIONS_KEPT = 4096
 class _Task:
     """Work that needs the writer's position in the queue (flush, prune) and reports back; a
     flush has nothing to run (``run`` None): it only waits for the writes queued before it, and
-    is answered once those and the rest of the writer's batch are committed."""
+    is answered once those and the rest of the writer's batch are committed. ``done`` is settled
+    on its loop's thread (``_settle``), from the writer by one ``call_soon_threadsafe`` per batch."""
 
     def __init__(self, run: Callable[[Any], Any] | None) -> None:
         self.run = run
-        self.done: Future[Any] = Future()
+        self.loop = asyncio.get_running_loop()
+        self.done: asyncio.Future[Any] = self.loop.create_future()
+
+
+def _settle(outcomes: list[tuple[_Task, Any, BaseException | None]]) -> None:
+    """Give each task its result or its error (on the tasks' loop; a caller gone is skipped)."""
+    for task, result, error in outcomes:
+        if task.done.cancelled():
+            continue
+        if error is None:
+            task.done.set_result(result)
+        else:
+            task.done.set_exception(error)
+
+
+def _report(outcomes: list[tuple[_Task, Any, BaseException | None]]) -> None:
+    """Hand ``outcomes`` to their tasks' loops, one call per loop (from the writer's thread)."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Task, Any, BaseException | None]]] = {}
+    for outcome in outcomes:
+        by_loop.setdefault(outcome[0].loop, []).append(outcome)
+    for loop, settled in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_settle, settled)
+        except RuntimeError:  # that loop is closed: nobody waits any more
+            pass
 
 
 _STOP = object()
@@ -104,8 +130,10 @@ class QueuedStore(Store):
         #: Hand-overs to the writer: the items queued in one loop iteration, in order, and whether
         #: someone waits for them (a task or the stop among them: the writer stops gathering).
         self._queue: queue.SimpleQueue[tuple[list[Any], bool]] = queue.SimpleQueue()
-        #: What this loop iteration queued so far, handed over by ``_hand_over`` at the next one.
+        #: What this loop iteration queued so far, handed over by ``_hand_over`` at the next one,
+        #: and whether a task is among it (the writer must not wait for more).
         self._outbox: list[Any] = []
+        self._outbox_waited_for = False
         #: The loop a hand-over is scheduled on (one that ended before running it does not count).
         self._hand_over_loop: asyncio.AbstractEventLoop | None = None
         # Writes are numbered as they are queued; the writer publishes the number of the last one
@@ -154,13 +182,12 @@ class QueuedStore(Store):
         self._to_writer(Pending(write, payload, self._queued, session_id, transcript, change))
 
     def _to_writer(self, item: Any) -> None:
-        """Queue ``item`` for the writer: a write in the outbox handed over at the next loop
-        iteration (at once without a running loop, or when the outbox holds a batch's worth), a
-        task (someone waits for it) at once."""
+        """Queue ``item`` for the writer, in the outbox handed over at the next loop iteration (at
+        once without a running loop, or when the outbox holds a batch's worth)."""
         self._outbox.append(item)
         if not isinstance(item, Pending):
-            self._hand_over(waited_for=True)
-        elif len(self._outbox) >= BATCH_SIZE:
+            self._outbox_waited_for = True
+        if len(self._outbox) >= BATCH_SIZE:
             self._hand_over()
         else:
             self._schedule_hand_over()
@@ -175,13 +202,13 @@ class QueuedStore(Store):
             self._hand_over_loop = loop
             loop.call_soon(self._hand_over)
 
-    def _hand_over(self, *, waited_for: bool = False) -> None:
-        """Give the writer the outbox; ``waited_for``: a task ends it, the writer stops gathering."""
+    def _hand_over(self) -> None:
+        """Give the writer the outbox; with a task in it, the writer stops gathering."""
         self._hand_over_loop = None
-        items = self._outbox
+        items, waited_for = self._outbox, self._outbox_waited_for
         if not items:
             return
-        self._outbox = []
+        self._outbox, self._outbox_waited_for = [], False
         if waited_for:
             self._waited_for.set()
         self._queue.put((items, waited_for))
@@ -229,7 +256,7 @@ class QueuedStore(Store):
             raise RuntimeError("the store is closed")
         task = _Task(run)
         self._to_writer(task)
-        result: T = await asyncio.wrap_future(task.done)
+        result: T = await task.done
         return result
 
     async def close(self) -> None:
@@ -308,17 +335,17 @@ class QueuedStore(Store):
     @staticmethod
     def _answer(flushes: list[_Task]) -> None:
         """Answer flushes whose writes are committed (a flush runs no transaction of its own)."""
-        for flush in flushes:
-            flush.done.set_result(None)
+        if flushes:
+            _report([(flush, None, None) for flush in flushes])
 
     def _run_task(self, task: _Task) -> None:
         assert task.run is not None, "flushes are answered by _answer"
         try:
             result = self._run_in_transaction(task.run)
         except Exception as exc:  # noqa: BLE001 - handed to the awaiting caller
-            task.done.set_exception(exc)
+            _report([(task, None, exc)])
             return
-        task.done.set_result(result)
+        _report([(task, result, None)])
 
     # ------------------------------------------------------------ read side
 

@@ -59,7 +59,13 @@ class SqliteStore(QueuedStore):
             yield self._writer_conn
 
     def _transaction(self, pending: list[Pending]) -> None:
-        self._run_in_transaction(lambda conn: [item.write(conn, item.payload) for item in pending])
+        def run(conn: sqlite3.Connection) -> None:
+            batch = sqlite_writes.Batch(conn)
+            for item in pending:
+                item.write(batch, item.payload)
+            batch.finish()
+
+        self._run_in_transaction(run)
 
     def _run_in_transaction(self, run: Callable[[sqlite3.Connection], T]) -> T:
         with self._writing() as conn:
