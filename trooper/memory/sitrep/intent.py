@@ -348,28 +348,52 @@ def read_candidates(text: str, changes_only: bool = False) -> tuple[Candidate, .
         else:
             task.append(sentence)
     forms = _written_forms(prose)
+    if not forms:
+        return tuple(candidates.values())
     return tuple(
         Candidate(_WORD.sub(lambda word: forms.get(word.group(), word.group()), c.text), c.features, c.changes_task)
         for c in candidates.values()
     )
 
 
+#: A word as ``_WORD`` reads it that holds a capital (of the Latin letters): the words whose
+#: written form is kept; found in C, so a turn without one costs one scan.
+_CAPITALISED = re.compile(r"(?<![\w'+#.%$/-])[\w'+#.%$/-]*[A-ZÀ-ÖØ-Þ][\w'+#.%$/-]*")
+#: What ends a word at a sentence's end ("Vitest."): a candidate's word does not hold it.
+_WORD_END = ".'-"
+
+
 def _written_forms(prose: str) -> dict[str, str]:
     """How the user writes each word they wrote with a capital ("CSRF", "FlatList", "Django"),
     by its lower-case form: candidates are read lower-cased and shown as written. A capital that
     only opens a sentence is no form of its own; a word written both ways takes the commoner way
-    (the first, on a tie)."""
-    counts: dict[str, dict[str, int]] = {}
-    for word in _WORD.finditer(prose):
-        written = word.group().rstrip(".'-")  # "Vitest." ends a sentence; the candidate's word does not
+    (the first written, on a tie: the user's prose comes before a paste's SQL or log words)."""
+    capitalised: dict[str, dict[str, int]] = {}
+    for word in _CAPITALISED.finditer(prose):
+        written = word.group().rstrip(_WORD_END)
         lowered = written.lower()
-        if len(lowered) != len(written):
+        if len(lowered) != len(written) or written == lowered:
             continue  # a letter lower-casing changes the length of: no form to map back to
-        if written != lowered and written[1:] == lowered[1:] and _opens_sentence(prose, word.start()):
+        if written[1:] == lowered[1:] and _opens_sentence(prose, word.start()):
             continue
-        forms = counts.setdefault(lowered, {})
+        forms = capitalised.setdefault(lowered, {})
         forms[written] = forms.get(written, 0) + 1
-    return {lowered: max(forms, key=forms.__getitem__) for lowered, forms in counts.items() if any(f != lowered for f in forms)}
+    if not capitalised:
+        return {}
+    words = _WORD.findall(prose)
+    for lowered, forms in capitalised.items():
+        written_lower = words.count(lowered) + words.count(lowered + ".")  # counted in C
+        if written_lower:
+            forms[lowered] = written_lower
+
+    def first_seen(written: str) -> int:
+        return min((words.index(variant) for variant in (written, written + ".") if variant in words), default=len(words))
+
+    return {
+        lowered: form
+        for lowered, forms in capitalised.items()
+        if (form := max(forms, key=lambda written: (forms[written], -first_seen(written)))) != lowered
+    }
 
 
 def _opens_sentence(prose: str, start: int) -> bool:
