@@ -99,9 +99,7 @@ _LEADING_NOISE = re.compile(
 _PRONOUN_OBJECT = frozenset("it this that them these those".split())
 #: Pronouns that stand for an object wherever they are ("that" may open a relative clause).
 _PRONOUNS = _PRONOUN_OBJECT - {"that"}
-#: A word of a candidate: a colon stays inside a URL, a port or a line number ("https://…",
-#: "localhost:8080", "app.py:27"), not after a word ("error: …").
-_WORD = re.compile(r"[\w'+#.%$/-]+(?::(?=//|\d)[\w'+#.%$/-]+)*")
+_WORD = re.compile(r"[\w'+#.%$/-]+")
 _TRYING = re.compile(r"^trying\s+to\s+")
 MAX_INTENT_WORDS = 20
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
@@ -371,8 +369,7 @@ def _written_forms(prose: str) -> dict[str, str]:
     only opens a sentence is no form of its own; a word written both ways takes the commoner way
     (the first written, on a tie: the user's prose comes before a paste's SQL or log words)."""
     capitalised: dict[str, dict[str, int]] = {}
-    for capital in _CAPITALISED.finditer(prose):
-        word = _WORD.match(prose, capital.start()) or capital  # the whole word: "App.py:27" with its line
+    for word in _CAPITALISED.finditer(prose):
         written = word.group().rstrip(_WORD_END)
         lowered = written.lower()
         if len(lowered) != len(written) or written == lowered:
