@@ -122,9 +122,9 @@ _NOISE_ENTITIES = frozenset("github git sql exception error json http https".spl
 _NOISE_SHAPE = re.compile(r"\$?\d+|\d+(?:\.\d+)?(?:px|rem|em)")
 _LINE_SUFFIX = re.compile(r":\d+(?::\d+)?$")
 _QUANTITY_STARTS = frozenset("0123456789$")
-_HOME_PREFIX = re.compile(r"/(?:home|Users)/[^/]+/|/root/|/workspaces?/|/app/|/code/|/srv/|/opt/")
 #: A user's home folder, where an agent's working directory sits.
 _HOME_FOLDER = re.compile(r"/(?:home|Users)/[^/]+/|/root/")
+_HOME_PREFIX = re.compile(_HOME_FOLDER.pattern + r"|/workspaces?/|/app/|/code/|/srv/|/opt/")
 #: Top-level folders a project's own paths start with.
 _PROJECT_DIRS = frozenset(
     "src app apps lib libs tests test spec internal cmd pkg infra config configs scripts docs migrations "
@@ -404,7 +404,7 @@ class SitrepBuilder:
         if flags & ASSISTANT and entity[:1] in _QUANTITY_STARTS:
             return  # sizes and durations an assistant mentions in passing matter to nobody
         if entity.startswith("/"):
-            if _HOME_FOLDER.match(entity) and "." not in entity.rsplit("/", 1)[-1].strip("."):
+            if _HOME_FOLDER.match(entity) and _names_folder(entity):
                 return  # a folder in someone's home, an agent's working directory: nobody names it
             entity = _project_path(entity)
         if "/" in entity:
@@ -948,13 +948,17 @@ def _retells(keys: frozenset[str], step_keys: frozenset[str]) -> bool:
     return len(keys & step_keys) * 2 >= min(len(keys), len(step_keys))
 
 
+def _names_folder(path: str) -> bool:
+    """The path names a folder or a route, not a file: its last name has no extension."""
+    return "." not in path.rsplit("/", 1)[-1].strip(".")
+
+
 def _project_path(path: str) -> str:
     """An absolute path as the project names it: ``/home/maya/src/api/app/main.py`` → ``app/main.py``.
 
     A directory or a URL route (no file name with an extension) is kept as written: ``/api/export``.
     """
-    name = path.rsplit("/", 1)[-1]
-    if "." not in name.strip("."):
+    if _names_folder(path):
         return path
     match = _HOME_PREFIX.match(path)
     if not match:
