@@ -72,8 +72,8 @@ class ResponsesHandler(FrontDoor):
 
     def _encoding(self, response: Response) -> tuple[dict[str, Any], str]:
         # A kept response is encoded and serialised when its turn is recorded (``answered``; a
-        # stream's encoder does the same for its last event), and
-        # the body sent is the same answer: one encoding, one JSON text, serve both.
+        # stream's encoder does the same for its last event), and the body sent is the same
+        # answer: one encoding, one JSON text, serve both.
         encoded = self._encoded
         if encoded is None or encoded[0] is not response:
             encoded = self._encoded = (response, *responses.encoded(response, self.envelope))

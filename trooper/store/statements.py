@@ -4,8 +4,9 @@
 
 A module meets one of these Protocols by having the functions with these signatures, which mypy
 checks where a store names its modules. The first parameter is the dialect's own: the SQLite
-writer's ``Batch`` or the PostgreSQL writer's ``Group`` of rows for a write, a ``sqlite3.Connection``
-or a psycopg ``Connection`` for a query (and ``prune``); only that dialect's store passes it, so it is typed ``Any`` here and exactly in each module.
+writer's ``Batch`` or the PostgreSQL writer's ``Group`` of rows for a write, a
+``sqlite3.Connection`` or a psycopg ``Connection`` for a query (and ``prune``); only that
+dialect's store passes it, so it is typed ``Any`` here and exactly in each module.
 """
 
 from __future__ import annotations

@@ -8,8 +8,8 @@ and images as a user message, an assistant's text as an assistant message, tool 
 verbatim). OpenAI's own reasoning items go back verbatim and in place, to a reasoning model, when
 they hold their ``encrypted_content``: with ``store`` false OpenAI keeps nothing, so an item
 without it names nothing OpenAI can find (it would refuse the turn). Any other thinking is left
-out: another model's means nothing to OpenAI. Function tools (custom tools among them, in their canonical form as for
-every upstream) go with ``strict: false`` (the Responses API's default is strict), the built-in
+out: another model's means nothing to OpenAI. Function tools (custom tools among them, in their
+canonical form as for every upstream) go with ``strict: false`` (the Responses API's default is strict), the built-in
 tools verbatim. ``store`` is false: Trooper keeps the conversation and sends it whole. The
 client's ``reasoning`` (effort and ``summary``) goes to a reasoning model, and its ``include`` as
 it came (its ``reasoning.*`` values to a reasoning model only).
@@ -18,7 +18,8 @@ The answer: a ``message`` item's ``output_text`` parts are text blocks with thei
 (``url_citation``…), a ``refusal`` part a text block (stop reason ``refusal``), ``function_call``
 a tool call, ``reasoning`` a thinking block holding its summary, marked as one, and the item
 itself (``openai_item``, its ``encrypted_content`` with it when asked for; no block when it has
-neither: OpenAI summarises only when asked), and every other item a ``HostedToolBlock``, verbatim. In a stream, the events of those items pass through as
+neither: OpenAI summarises only when asked), and every other item a ``HostedToolBlock``,
+verbatim. In a stream, the events of those items pass through as
 ``HostedToolProgress`` (their type and fields), and their ``output_item.done`` gives the item's
 final state (``HostedToolUpdate``), a reasoning item's too: its ``encrypted_content`` is whole
 only there.
