@@ -219,12 +219,15 @@ def reply_tool_calls(
 def echo(
     render: Callable[[RecordedRequest], str] | None = None,
     *,
+    prefix: str = "",
     chunk_delay: float = 0.0,
     first_token_delay: float = 0.0,
 ) -> Reply:
-    """Answer with text derived from the request: by default the last user (or tool) text."""
+    """Answer with text derived from the request: by default the last user (or tool) text, after
+    ``prefix`` (which a fake in another process can be given as data, where ``render`` is code)."""
+    read = render or RecordedRequest.last_user_text
     return Reply(
-        echo=render or RecordedRequest.last_user_text,
+        echo=(lambda request: prefix + read(request)) if prefix else read,
         chunk_delay=chunk_delay,
         first_token_delay=first_token_delay,
     )

@@ -1,7 +1,7 @@
 """Faults under load: many concurrent sessions, both protocols, streams and not, while the cloud
 upstreams fail at random (429, 5xx, resets, stalls, cut streams) and the primary is stopped and
-restarted. The local tier (a healthy fake Ollama) can always answer, so the client must never see
-an error, every answer must be exactly what the fakes sent, every turn must be in the store,
+restarted. The local tier (a healthy fake Ollama, in its own process so that the load in this one
+cannot starve it) can always answer, so the client must never see an error, every answer must be exactly what the fakes sent, every turn must be in the store,
 memory must stay flat, and traffic must return to the primary once it is healthy.
 
 CI runs it for ``SOAK_SECONDS`` (default 45) with 16 clients, then a third as long with 64 (each
@@ -18,12 +18,14 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Iterator
 
 import httpx
 import psutil
 import pytest
 
 from tests.fakes.behaviours import Behaviour, connection_reset, echo, hang, overloaded, rate_limited, server_error
+from tests.reliability.processes import FakeProcess
 
 SOAK_SECONDS = float(os.environ.get("SOAK_SECONDS", "45"))
 #: Concurrent clients, and the share of ``SOAK_SECONDS`` each phase runs.
@@ -31,7 +33,7 @@ PHASES = {16: 1.0, 64: 1 / 3}
 #: A session starts over after this many turns, so resent histories stay small.
 TURNS_PER_SESSION = 12
 FAULT_RATE = 0.3
-ECHO = echo(lambda request: "echo: " + request.last_user_text())
+ECHO = echo(prefix="echo: ")
 #: Faults before any content (cut streams, stalls, resets, errors): Trooper falls back cleanly, so every
 #: success can be compared word for word with what the fakes sent.
 FAULTS: dict[str, Behaviour] = {
@@ -156,11 +158,21 @@ def sample_memory(me: psutil.Process, fakes: list, until: float, samples: list[i
         time.sleep(1)
 
 
+@pytest.fixture
+def local_tier() -> Iterator[FakeProcess]:
+    """The healthy fake Ollama, in a process of its own: sharing this one's interpreter lock with
+    the clients, the cloud fakes and Trooper, it was starved past the soak's 1 s first-token and idle
+    timeouts now and then, and the last resort's silence became an error no server could prevent."""
+    fake = FakeProcess("ollama", behaviour="echo", prefix="echo: ")
+    yield fake
+    fake.stop()
+
+
 @pytest.mark.parametrize("clients", list(PHASES))
-def test_soak(fake_anthropic, fake_openai, fake_ollama, make_trooper, tmp_path, clients):
+def test_soak(fake_anthropic, fake_openai, local_tier, make_trooper, tmp_path, clients):
     seconds = SOAK_SECONDS * PHASES[clients]
     rng = random.Random(2024)
-    for fake in (fake_anthropic, fake_openai, fake_ollama):
+    for fake in (fake_anthropic, fake_openai):
         fake.default = ECHO
     scripts = {}
     for fake in (fake_anthropic, fake_openai):
@@ -170,14 +182,14 @@ def test_soak(fake_anthropic, fake_openai, fake_ollama, make_trooper, tmp_path, 
     server = make_trooper(
         CLAUDE_API_KEY="sk-ant-soak-configured-0123456789abcdef", CLAUDE_URL=fake_anthropic.messages_url,
         OPENAI_API_KEY="sk-soak-openai-configured-0123456789abcdef", OPENAI_URL=fake_openai.chat_completions_url,
-        FALLBACK_URL=fake_ollama.api_chat_url, TROOPER_DB=str(tmp_path / "soak.db"), **ENV,
+        FALLBACK_URL=local_tier.remote.url + "/api/chat", TROOPER_DB=str(tmp_path / "soak.db"), **ENV,
     )
     me = psutil.Process()
     tally, histories = Tally(), {}
     deadline = time.monotonic() + seconds
     workers = [threading.Thread(target=converse, args=(server.url, w, deadline, tally, histories)) for w in range(clients)]
     samples: list[int] = []
-    sampler = threading.Thread(target=sample_memory, args=(me, [fake_anthropic, fake_openai, fake_ollama], deadline, samples))
+    sampler = threading.Thread(target=sample_memory, args=(me, [fake_anthropic, fake_openai], deadline, samples))
     for worker in [*workers, sampler]:
         worker.start()
     time.sleep(seconds / 3)
@@ -226,7 +238,7 @@ def test_soak(fake_anthropic, fake_openai, fake_ollama, make_trooper, tmp_path, 
     assert tally.truncated == [], tally.truncated[:5]
     assert lost == 0
     assert back == "claude", "traffic returned to the primary after it recovered"
-    # Coarse: Trooper shares this process with the fakes, the clients and whatever tests ran before
+    # Coarse: Trooper shares this process with the cloud fakes, the clients and whatever tests ran before
     # (their freed arenas make RSS noisy); it catches unbounded buffering, not a slow per-turn leak.
     assert growth_mb < MAX_GROWTH_MB, f"memory grew {growth_mb:.0f} MB"
 
