@@ -277,16 +277,31 @@ class _Loop:
 
 
 class _Unique:
-    """``list(dict.fromkeys(items))``, kept from one build to the next: most turns add no item."""
+    """``list(dict.fromkeys(items))``, kept from one build to the next: most turns add no item.
+    With ``near``, an item that shares half its keywords with an earlier one is dropped too: one
+    loop read twice ("Write tests for useTheme", "Still to do: the useTheme tests"), or a question
+    and its own 10-word cut, is listed once. (Steps are not: "cargo build passes" and "cargo test
+    passes" share as many words and are two steps.)"""
 
-    def __init__(self) -> None:
+    def __init__(self, near: bool = False) -> None:
+        self._near = near
         self._items: list[str] = []
         self._unique: list[str] = []
 
     def __call__(self, items: list[str]) -> list[str]:
         if items != self._items:  # the same strings: compared by identity, in C
-            self._items, self._unique = list(items), list(dict.fromkeys(items))
+            unique = list(dict.fromkeys(items))
+            self._items, self._unique = list(items), _without_near_repeats(unique) if self._near else unique
         return list(self._unique)
+
+
+def _without_near_repeats(items: list[str]) -> list[str]:
+    kept: list[tuple[str, frozenset[str]]] = []
+    for item in items:
+        words = keywords(item)
+        if not any(words and other and len(words & other) * 2 >= len(words | other) for _, other in kept):
+            kept.append((item, words))
+    return [item for item, _ in kept]
 
 
 class SitrepBuilder:
@@ -349,6 +364,7 @@ class SitrepBuilder:
         self._notes = 0
         self._built_evidence: tuple[list[str], int, dict[str, dict[str, object]]] = ([], 0, {})
         self._unique_steps = _Unique()
+        self._unique_loops = _Unique(near=True)
         self._unique_resolved = _Unique()
         #: ``_lifted``'s result at the last build, with the state of ``_recent`` it was chosen in.
         self._built_lifted: tuple[tuple[tuple[int, int], ...], list[tuple[Field, str]]] = ((), [])
@@ -792,12 +808,13 @@ class SitrepBuilder:
         if steps and loops:  # a clause both models list is a step: the same words are not open and done
             done = set(steps)
             loops = [loop for loop in loops if loop not in done]
+        loops, steps = self._unique_loops(loops), self._unique_steps(steps)
         return Sitrep(
             intent=self._intent,
             confidence=self._confidence(entities),
             entities=entities,
-            open_loops=list(dict.fromkeys(loops)),
-            completed_steps=self._unique_steps(steps),
+            open_loops=loops,
+            completed_steps=steps,
             resolved_loops=self._unique_resolved(self._resolved),
             decisions=list(self._decisions),
             constraints=list(self._constraints),
