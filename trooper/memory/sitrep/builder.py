@@ -355,6 +355,8 @@ class SitrepBuilder:
         #: (and that commit's hash), of its last push; PRs it opened and not seen merged.
         self._edited = self._committed = self._pushed = -1
         self._commit_hash = ""
+        #: Whether a text turn spoke of committing: only then are edits left uncommitted an open loop.
+        self._commit_talk = False
         #: Hashes of the commits seen: prose naming one retells its commit ("Committed 3d9a0e6 on …").
         self._hashes: set[str] = set()
         self._prs: dict[str, None] = {}
@@ -394,6 +396,8 @@ class SitrepBuilder:
         if text:
             self._recent = [*self._recent[1 - RECENT_TURNS :], (self._turns - 1, [])]
         with_tools = single is None
+        if text and not self._commit_talk:
+            self._commit_talk = _COMMIT_TALK.search(text) is not None
         if message.role == "assistant":
             self._add_assistant(message, text, turn, with_tools)
         else:
@@ -781,7 +785,8 @@ class SitrepBuilder:
         """What an agent left half-way in git: edits not committed, a commit not pushed, PRs open."""
         loops = []
         if self._edited > self._committed:
-            loops.append("changes not committed")
+            if self._committed >= 0 or self._commit_talk:
+                loops.append("changes not committed")
         elif self._committed >= 0 and self._committed > self._pushed:
             loops.append(f"commit {self._commit_hash} not pushed" if self._commit_hash else "commit not pushed")
         loops += [f"PR #{number} awaiting review" for number in self._prs]
@@ -822,6 +827,11 @@ class SitrepBuilder:
             evidence=self._evidence_of(steps + loops),
         )
 
+
+# Edits an agent leaves uncommitted are open work only in a session that speaks of committing
+# ("commit it when green", "não commitei nada"): elsewhere committing is the person's own next step,
+# and a SITREP listing it for every editing session was wrong 93 times in 102 on dev.
+_COMMIT_TALK = re.compile(r"\bcommit", re.IGNORECASE)
 
 # A name a person quotes as code: `createRoot`, `Stats()`, `atomic.Int64`, `test_checkout`.
 _CODE_SPAN = re.compile(r"`([A-Za-z_@.][\w@.:/()\[\]-]{2,48})`")
