@@ -129,14 +129,15 @@ def decision_header(trail: Trail) -> str:
         return f"{provider_header(trail)} (failed: {last_failure.error_class if last_failure else 'no provider'})"
     cancelled = trail.cancelled_hedges()
     hedges = f" | hedge cancelled: {', '.join(cancelled)}" if cancelled else ""
+    # Which API answered, when it was chosen for the client's reasoning items, whoever was tried first.
+    api = f" | Responses API: {REASONING_KEPT}" if trail.responses_api == answered.provider else ""
     if trail.attempts[0].provider != answered.provider and last_failure is not None:
         switch = "hedge" if last_failure.error_class == SLOW_FIRST_TOKEN else "fallback"
-        return f"{answered.provider} ({switch}: {last_failure.error_class}){hedges}"
+        return f"{answered.provider} ({switch}: {last_failure.error_class}){hedges}{api}"
     decision = f"{answered.provider} ({_mode(trail)}){hedges}"
     if trail.images_omitted:
         decision += " | images omitted: the model cannot see them"
-    if trail.responses_api == answered.provider:
-        decision += f" | Responses API: {REASONING_KEPT}"
+    decision += api
     # A cancelled hedge from a local answer went to the cloud: the cloud was not skipped.
     return f"{decision} | cloud skipped" if trail.route == "local" and not trail.forced and not cancelled else decision
 
