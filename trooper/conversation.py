@@ -237,11 +237,15 @@ class Request:
         (``store: false``): it resends OpenAI's reasoning items with their ``encrypted_content``,
         or asks for that content (``include``) to resend it next turn. Only OpenAI's Responses API
         reads them, so such a turn goes there when OpenAI answers it with a reasoning model."""
-        return ENCRYPTED_REASONING in self.include or any(
-            isinstance(b, ThinkingBlock) and b.openai_item and b.openai_item.get("encrypted_content")
-            for m in self.messages
-            for b in m.content
-        )
+        if ENCRYPTED_REASONING in self.include:
+            return True
+        for message in self.messages:  # a plain loop: an agent's history is long, and read each attempt
+            if message.role != "assistant":  # where every reasoning item is (the Responses door's decoding)
+                continue
+            for block in message.content:
+                if isinstance(block, ThinkingBlock) and block.openai_item and block.openai_item.get("encrypted_content"):
+                    return True
+        return False
 
     def without_hosted_items(self) -> Request:
         """The request as an upstream that cannot read built-in tool items gets it: those items
