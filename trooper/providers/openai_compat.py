@@ -94,19 +94,24 @@ class OpenAICompatProvider(CodecProvider):
         reasons = wire_codec.is_reasoning_model(self.upstream_model(request.model))
         return bool(request.hosted_tools) or (reasons and request.keeps_openai_reasoning())
 
+    def _responses_url_for(self, request: Request) -> str | None:
+        return self.responses_url if self.uses_responses_api(request) else None
+
     async def complete(self, request: Request, options: CallOptions) -> Response:
-        if self.responses_url is None or not self.uses_responses_api(request):
+        url = self._responses_url_for(request)
+        if url is None:
             return await super().complete(request, options)
         body = openai_responses.encode_request(request, self.upstream_model(request.model), stream=False)
-        raw = await self._http.post_json(self.responses_url, self._headers(options), body, options)
+        raw = await self._http.post_json(url, self._headers(options), body, options)
         return self._http.decode_response(openai_responses.decode_response, raw)
 
     async def stream(self, request: Request, options: CallOptions) -> EventStream:
-        if self.responses_url is None or not self.uses_responses_api(request):
+        url = self._responses_url_for(request)
+        if url is None:
             events = super().stream(request, options)
         else:
             body = openai_responses.encode_request(request, self.upstream_model(request.model), stream=True)
-            events = self._http.post_stream(self.responses_url, self._headers(options), body, options, openai_responses.StreamDecoder())
+            events = self._http.post_stream(url, self._headers(options), body, options, openai_responses.StreamDecoder())
         async for event in events:
             yield event
 
