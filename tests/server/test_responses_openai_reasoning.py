@@ -134,3 +134,15 @@ def test_openai_answering_as_the_fallback_gets_the_reasoning_by_its_responses_ap
     assert responses_calls(fake_openai)[-1]["input"][1] == reasoning.model_dump(exclude_none=True)
     to_claude = [r.body.decode() for r in fake_anthropic.requests if r.path == "/v1/messages"]
     assert to_claude and all(reasoning.encrypted_content not in body for body in to_claude), "Claude never gets OpenAI's blob"
+
+
+def test_an_item_openai_cannot_verify_fails_the_turn_with_openai_s_error(openai_only):
+    """Reasoning encrypted for another organisation (a client that talked to OpenAI with another
+    key): OpenAI's refusal reaches the client as OpenAI's 400, as it would have directly; Trooper
+    does not answer on as if the reasoning had never been there."""
+    server, fake = openai_only
+    foreign = {"type": "reasoning", "id": "rs_elsewhere", "summary": [], "encrypted_content": "gAAAAAB-another-organisation"}
+    answer = {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "On Monday."}]}
+    with sdk(server) as client, pytest.raises(openai.BadRequestError) as refused:
+        client.responses.create(model="gpt-5", input=[QUESTION, foreign, answer, {"role": "user", "content": "sure?"}], store=False)
+    assert "could not be verified" in refused.value.message and paths(fake) == ["/v1/responses"]
