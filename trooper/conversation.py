@@ -123,6 +123,8 @@ IDENTIFIER_KEYS = frozenset({"id", "call_id", "previous_response_id"})
 #: ``encrypted_content``): nobody's readable text, and one changed character makes the provider
 #: refuse the turn, so privacy never rewrites them.
 OPAQUE_KEYS = frozenset({"encrypted_content"})
+#: The Responses API's ``include`` value asking for reasoning items' ``encrypted_content``.
+ENCRYPTED_REASONING = "reasoning.encrypted_content"
 
 Block = TextBlock | ImageBlock | ToolUseBlock | ToolResultBlock | ThinkingBlock | HostedToolBlock
 
@@ -229,6 +231,21 @@ class Request:
 
     def has_hosted_items(self) -> bool:
         return any(isinstance(b, HostedToolBlock) for m in self.messages for b in m.content)
+
+    def keeps_openai_reasoning(self) -> bool:
+        """Whether the client keeps OpenAI's reasoning itself, as a stateless client does
+        (``store: false``): it resends OpenAI's reasoning items with their ``encrypted_content``,
+        or asks for that content (``include``) to resend it next turn. Only OpenAI's Responses API
+        reads them, so such a turn goes there when OpenAI answers it with a reasoning model."""
+        if ENCRYPTED_REASONING in self.include:
+            return True
+        for message in self.messages:  # a plain loop: an agent's history is long, and read each attempt
+            if message.role != "assistant":  # where every reasoning item is (the Responses door's decoding)
+                continue
+            for block in message.content:
+                if isinstance(block, ThinkingBlock) and block.openai_item and block.openai_item.get("encrypted_content"):
+                    return True
+        return False
 
     def without_hosted_items(self) -> Request:
         """The request as an upstream that cannot read built-in tool items gets it: those items

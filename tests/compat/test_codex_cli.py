@@ -5,7 +5,9 @@ user messages ahead of the prompt, function tools (``shell``, ``update_plan``, `
 ``tool_choice: auto`` with ``parallel_tool_calls: false``, ``reasoning.effort``, a
 ``prompt_cache_key`` and its ``session-id`` header. A function call is answered with a
 ``function_call_output`` continued by ``previous_response_id``; a stateless Codex (``store:
-false``) instead resends every item, its reasoning with ``encrypted_content``. Current Codex
+false``) instead resends every item, its reasoning with ``encrypted_content``. Codex asks for
+that content (``include``), so OpenAI answers it by its Responses API, which alone reads its
+reasoning items back (every other upstream gets the conversation without them). Current Codex
 offers ``apply_patch`` as a custom (freeform) tool with a Lark grammar of its patch format: every
 upstream gets it as a function taking one string, and Codex gets its call back as a
 ``custom_tool_call`` holding the patch exactly as the model wrote it. Streamed and not.
@@ -130,13 +132,13 @@ def assert_usage(response: Any) -> None:
 
 
 def assert_reasoning_translated(upstream: Upstream, body: dict[str, Any]) -> None:
-    """reasoning.effort is a thinking budget for Claude and OpenAI's own ``reasoning_effort`` for
-    OpenAI (gpt-5-codex reasons); no other upstream is asked to think."""
+    """reasoning.effort is a thinking budget for Claude, and OpenAI's Responses API gets Codex's
+    ``reasoning`` and ``include`` as they came (gpt-5-codex reasons); no other upstream is asked to think."""
     asked = {"thinking", "think", "reasoning", "reasoning_effort"} & body.keys()
     if upstream.kind == "claude":
         assert body["thinking"] == CLAUDE_THINKING and body["max_tokens"] == 4096 + 8192
     elif upstream.kind == "openai":
-        assert asked == {"reasoning_effort"} and body["reasoning_effort"] == REASONING["effort"]
+        assert asked == {"reasoning"} and body["reasoning"] == REASONING and body["include"] == ["reasoning.encrypted_content"]
     else:
         assert not asked
 
@@ -164,6 +166,9 @@ def test_a_turn_reaches_the_upstream_in_its_own_shape(upstream: Upstream, stream
     assert_reasoning_translated(upstream, body)
     if upstream.kind == "claude":
         assert body["system"] == INSTRUCTIONS and body["tool_choice"] == {"type": "auto", "disable_parallel_tool_use": True}
+    elif upstream.kind == "openai":
+        assert received.wire == "responses" and body["instructions"] == INSTRUCTIONS and body["store"] is False
+        assert body["tool_choice"] == "auto" and body["parallel_tool_calls"] is False
     elif upstream.wire == "openai":
         assert body["messages"][0] == {"role": "system", "content": INSTRUCTIONS}, "the prefix is the client's own"
         assert body["tool_choice"] == "auto" and body["parallel_tool_calls"] is False
@@ -189,8 +194,11 @@ def test_a_function_call_is_answered_by_its_output_through_previous_response_id(
     assert second.output_text == "One test fails: test_parse." and second.previous_response_id == first.id
     assert_usage(second)
     assert headers["x-trooper-session"] == session, "the continued response stays in Codex's session"
-    thoughts = [item for item in first.output if item.type == "reasoning"]
-    assert [t.content[0].text for t in thoughts] == ([] if upstream.kind == "ollama" else [reasoning])
+    (thought,) = [item for item in first.output if item.type == "reasoning"] or [None]
+    if upstream.kind == "openai":  # OpenAI's reasoning shows as the summary Codex asked for
+        assert thought is not None and [part.text for part in thought.summary] == [reasoning] and thought.encrypted_content
+    else:
+        assert ([] if thought is None else [part.text for part in thought.content or []]) == ([] if upstream.kind == "ollama" else [reasoning])
 
     received = upstream.last_received
     assert received.system_text == INSTRUCTIONS and received.user_texts() == [USER_INSTRUCTIONS, ENVIRONMENT, "Run the tests."]
@@ -199,6 +207,8 @@ def test_a_function_call_is_answered_by_its_output_through_previous_response_id(
     if upstream.kind == "claude":
         signed = {"type": "thinking", "thinking": reasoning, "signature": FakeAnthropic._signature(reasoning)}
         assert received.conversation[3]["content"][0] == signed, "Claude gets its signed thinking back before its call"
+    elif upstream.kind == "openai":
+        assert thought is not None and received.conversation[3] == thought.model_dump(exclude_none=True), "OpenAI's item, in place"
     else:
         assert_nothing_of(received, reasoning)
 
@@ -221,12 +231,17 @@ def test_a_stateless_codex_resends_its_items_and_claude_gets_its_signed_reasonin
     assert second.output_text == "Patched." and headers["x-trooper-session"] == session
     received = upstream.last_received
     assert_tool_history(received, [call], [(call.id, "Success. Updated the following files:\nM src/config.py")])
-    assert len(received.conversation) == 5, "the resent items, each once"
+    # The resent items, each once: OpenAI's Responses API takes the reasoning as an item of its own.
+    assert len(received.conversation) == (6 if upstream.kind == "openai" else 5)
     encrypted = [item.encrypted_content for item in first.output if item.type == "reasoning"]
     if upstream.kind == "claude":
         signature = FakeAnthropic._signature(reasoning)
         assert encrypted == ["trooper.signature:" + signature]
         assert received.conversation[3]["content"][0] == {"type": "thinking", "thinking": reasoning, "signature": signature}
+    elif upstream.kind == "openai":
+        (thought,) = [item for item in first.output if item.type == "reasoning"]
+        assert encrypted == [upstream.fake.issued_reasoning[thought.id]], "OpenAI's own encrypted_content reaches Codex"
+        assert received.conversation[3] == thought.model_dump(exclude_none=True), "and goes back verbatim, before its call"
     else:
         assert encrypted == ([] if upstream.kind == "ollama" else [None]), "only Claude's thinking is signed"
         assert_nothing_of(received, reasoning)

@@ -19,12 +19,16 @@ import openai
 import pytest
 
 from tests.fakes import FakeAnthropic, FakeGemini, FakeOllama, FakeOpenAI, FakeServer, OllamaModel, RecordedRequest
+from tests.fakes.openai_responses import PATH as RESPONSES_PATH
 from tests.fakes.recording import content_text
 from tests.harness import TrooperThread, settings_from
 
 UpstreamKind = Literal["claude", "openai", "gemini", "ollama"]
 UPSTREAM_KINDS: tuple[UpstreamKind, ...] = ("claude", "openai", "gemini", "ollama")
-Wire = Literal["anthropic", "openai", "ollama"]
+#: How a call reached its upstream: ``responses`` is OpenAI's Responses API, which Trooper uses for
+#: OpenAI's turns offering built-in tools or keeping OpenAI's reasoning (every other OpenAI turn
+#: goes by Chat Completions, ``openai``).
+Wire = Literal["anthropic", "openai", "responses", "ollama"]
 
 #: The model each provider is configured with: what it is sent when the client names another
 #: provider's model. Gemini 3 signs its tool calls and refuses them back unsigned, as the real API does.
@@ -113,7 +117,10 @@ class Upstream:
     def received(self) -> list[Received]:
         """Every model call the fake answered, oldest first (not Ollama's model look-ups, nor counts)."""
         paths = ("/v1/messages", FakeOpenAI.chat_path, FakeGemini.chat_path, "/api/chat")
-        return [Received(self.wire, r) for r in self.fake.requests if r.path in paths]
+        return [
+            Received("responses" if r.path == RESPONSES_PATH else self.wire, r)
+            for r in self.fake.requests if r.path in (*paths, RESPONSES_PATH)
+        ]
 
     @property
     def last_received(self) -> Received:
@@ -175,6 +182,8 @@ class Received:
 
     @property
     def system_text(self) -> str | None:
+        if self.wire == "responses":
+            return self.body.get("instructions")
         if self.wire == "anthropic":
             system = self.body.get("system")
             return "\n\n".join(b["text"] for b in system) if isinstance(system, list) else system
@@ -183,7 +192,9 @@ class Received:
 
     @property
     def conversation(self) -> list[dict[str, Any]]:
-        """The messages after the system prompt."""
+        """The messages after the system prompt (a Responses API call's input items)."""
+        if self.wire == "responses":
+            return list(self.body.get("input", []))
         return [m for m in self.body.get("messages", []) if m.get("role") != "system"]
 
     def user_texts(self) -> list[str]:
@@ -196,7 +207,7 @@ class Received:
             if isinstance(content, str):
                 texts.append(content)
             else:
-                texts += [part["text"] for part in content or [] if part.get("type") == "text"]
+                texts += [part["text"] for part in content or [] if part.get("type") in ("text", "input_text")]
         return texts
 
     def as_sent(self, *texts: str) -> list[str]:
@@ -208,6 +219,8 @@ class Received:
         """The tools offered, as (name, description, JSON schema)."""
         if self.wire == "anthropic":
             return [(t["name"], t.get("description", ""), t["input_schema"]) for t in self.body.get("tools", [])]
+        if self.wire == "responses":
+            return [(t["name"], t.get("description", ""), t["parameters"]) for t in self.body.get("tools", []) if t.get("type") == "function"]
         return [
             (t["function"]["name"], t["function"].get("description", ""), t["function"]["parameters"])
             for t in self.body.get("tools", [])
@@ -215,6 +228,9 @@ class Received:
 
     def tool_calls(self) -> list[SentCall]:
         """Every assistant tool call in the history, in order."""
+        if self.wire == "responses":
+            items = [i for i in self.conversation if i.get("type") == "function_call"]
+            return [SentCall(i["call_id"], i["name"], json.loads(i["arguments"])) for i in items]
         calls = []
         for message in self.conversation:
             if message.get("role") != "assistant":
@@ -230,6 +246,8 @@ class Received:
 
     def tool_results(self) -> list[SentResult]:
         """Every tool result in the history, in order."""
+        if self.wire == "responses":
+            return [SentResult(i["call_id"], content_text(i["output"])) for i in self.conversation if i.get("type") == "function_call_output"]
         if self.wire == "anthropic":
             return [
                 SentResult(block["tool_use_id"], content_text(block.get("content")))
@@ -252,13 +270,15 @@ class Received:
                     data.append(part["source"]["data"])
                 elif part.get("type") == "image_url":
                     data.append(part["image_url"]["url"].partition("base64,")[2])
+                elif part.get("type") == "input_image":
+                    data.append(part["image_url"].partition("base64,")[2])
         return data
 
     @property
     def max_tokens(self) -> int | None:
         if self.wire == "ollama":
             return (self.body.get("options") or {}).get("num_predict")
-        return self.body.get("max_tokens") or self.body.get("max_completion_tokens")
+        return self.body.get("max_tokens") or self.body.get("max_completion_tokens") or self.body.get("max_output_tokens")
 
 
 # ---------------------------------------------------------------- shared assertions

@@ -1,6 +1,7 @@
 """OpenAI's Responses API (``POST /v1/responses``) as ``FakeOpenAI`` also serves it.
 
-Trooper reaches it only for turns offering OpenAI's built-in tools. The fake runs its web search
+Trooper reaches it for turns offering OpenAI's built-in tools, and for those keeping OpenAI's
+reasoning asked of a reasoning model. The fake runs its web search
 for real, in its way: when the request offers ``web_search`` (or ``web_search_preview``), its
 answer starts with a ``web_search_call`` item searching for the last user text, and the answer's
 text cites a page (a ``url_citation`` annotation over the whole text); with ``include`` naming

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import aiohttp
 import pytest
 
@@ -16,10 +18,10 @@ from tests.fakes.behaviours import (
     tool_call,
 )
 from tests.fakes.openai import FakeGemini, FakeOpenAI
-from trooper.conversation import Message, Request, StreamAccumulator, TextBlock, ToolUseBlock
+from trooper.conversation import Message, Request, StreamAccumulator, TextBlock, ThinkingBlock, ToolUseBlock
 from trooper.errors import UpstreamError
 from trooper.providers.base import CallOptions
-from trooper.providers.openai_compat import GEMINI_MODEL_PREFIXES, OPENAI_MODEL_PREFIXES, OpenAICompatProvider
+from trooper.providers.openai_compat import GEMINI_MODEL_PREFIXES, OPENAI_MODEL_PREFIXES, OpenAICompatProvider, responses_url_of
 
 KEY = "sk-proj-secret"
 REQUEST = Request(model="claude-haiku-4-5", messages=[Message("user", [TextBlock("hi")])], max_tokens=20)
@@ -72,6 +74,29 @@ def test_upstream_model_rule(client: aiohttp.ClientSession) -> None:
     assert openai.upstream_model("claude-sonnet-4") == "gpt-4o-mini"
     gemini = _provider("http://127.0.0.1:9/v1/chat/completions", client, name="gemini", prefixes=GEMINI_MODEL_PREFIXES)
     assert gemini.upstream_model("gemini-2.5-pro") == "gemini-2.5-pro" and gemini.upstream_model("gpt-4o") == "gpt-4o-mini"
+
+
+def test_openai_s_responses_api_answers_built_in_tools_and_the_turns_keeping_its_reasoning(client: aiohttp.ClientSession) -> None:
+    url = "http://127.0.0.1:9/v1/chat/completions"
+    openai = OpenAICompatProvider(
+        name="openai", tier="cloud", url=url, api_key=KEY, model="gpt-4o-mini", client=client, context_window=128_000,
+        model_prefixes=OPENAI_MODEL_PREFIXES, responses_url=responses_url_of(url),
+    )  # fmt: skip
+    item = {"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": "gAAAAA-opaque"}
+    resent = [Message("user", [TextBlock("hi")]), Message("assistant", [ThinkingBlock("", summary=True, openai_item=item), TextBlock("Hello")])]
+    kept = Request(model="gpt-5", messages=resent)
+    asking = Request(model="o3", messages=REQUEST.messages, include=["reasoning.encrypted_content"])
+    assert openai.uses_responses_api(kept) and openai.uses_responses_api(asking)
+    assert openai.uses_responses_api(Request(model="gpt-4.1", messages=REQUEST.messages, hosted_tools=[{"type": "web_search"}]))
+    without_content = [Message("assistant", [ThinkingBlock("", summary=True, openai_item={**item, "encrypted_content": None})])]
+    chat_completions = [
+        Request(model="gpt-5", messages=REQUEST.messages, include=["web_search_call.action.sources"]),  # keeps nothing
+        replace(kept, messages=without_content),  # OpenAI could not find it (store: false)
+        replace(kept, model="gpt-4.1"), replace(asking, model="claude-sonnet-4"),  # models that do not reason (gpt-4o-mini)
+    ]  # fmt: skip
+    assert not any(openai.uses_responses_api(request) for request in chat_completions)
+    gemini = _provider(url, client, name="gemini", prefixes=GEMINI_MODEL_PREFIXES)  # no Responses API
+    assert not gemini.uses_responses_api(kept) and not gemini.uses_responses_api(asking)
 
 
 async def test_stream_yields_tool_call_events(fake_openai: FakeOpenAI, client: aiohttp.ClientSession) -> None:

@@ -1,5 +1,6 @@
 """Planning a turn that offers OpenAI's built-in tools (``trooper/routing/builtin_tools.py``):
-OpenAI's Responses API alone, or a 400 saying why nobody may answer it."""
+OpenAI's Responses API alone, or a 400 saying why nobody may answer it; and what of OpenAI's own
+items each provider of a turn gets."""
 
 from __future__ import annotations
 
@@ -7,15 +8,15 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.scripted import ScriptedProvider
+from tests.scripted import Fail, ScriptedProvider
 from trooper.config import Settings
-from trooper.conversation import HostedToolBlock, Message, Request, TextBlock
+from trooper.conversation import HostedToolBlock, Message, Request, TextBlock, ThinkingBlock
 from trooper.errors import TrooperError
-from trooper.providers.base import Capabilities
+from trooper.providers.base import CallOptions, Capabilities
 from trooper.providers.openai_compat import responses_url_of
 from trooper.routing.headers import Attempt as TrailAttempt
 from trooper.routing.headers import Trail, decision_header
-from trooper.routing.router import Router
+from trooper.routing.router import Router, TurnRecorder
 
 SEARCH_ITEM = {"id": "ws_1", "type": "web_search_call", "status": "completed", "action": {"type": "search", "query": "q"}}
 
@@ -24,6 +25,14 @@ SEARCH_ITEM = {"id": "ws_1", "type": "web_search_call", "status": "completed", "
 class OpenAIResponses(ScriptedProvider):
     def capabilities(self) -> Capabilities:
         return Capabilities(context_window=self.context_window, runs_builtin_tools=True)
+
+
+@dataclass
+class OpenAIKeepingReasoning(OpenAIResponses):
+    """OpenAI's provider: its Responses API also answers the turns keeping its reasoning."""
+
+    def uses_responses_api(self, request: Request) -> bool:
+        return super().uses_responses_api(request) or request.keeps_openai_reasoning()
 
 
 def searching(*tools: str) -> Request:
@@ -85,3 +94,22 @@ def test_other_upstreams_get_the_answers_without_the_built_in_items() -> None:
     assert [(m.role, m.content) for m in stripped.messages] == [
         ("user", [TextBlock("news?")]), ("assistant", [TextBlock("Calm today.")]), ("user", [TextBlock("thanks")]),
     ] and not stripped.has_hosted_items()  # fmt: skip
+
+
+async def test_openai_s_responses_api_gets_the_items_in_place_for_reasoning_and_others_get_none() -> None:
+    """A turn keeping OpenAI's reasoning, after a web search: Claude, first, gets neither item;
+    OpenAI, answering by its Responses API, gets both in place (the search item too: what the
+    reasoning item preceded stays where it was), and the turn says why it went that way."""
+    reasoning = ThinkingBlock("", summary=True, openai_item={"type": "reasoning", "id": "rs_1", "summary": [], "encrypted_content": "gAAAAA"})
+    answer = Message("assistant", [reasoning, HostedToolBlock(SEARCH_ITEM), TextBlock("Calm today.")])
+    request = Request(model="gpt-5", messages=[Message("user", [TextBlock("news?")]), answer, Message("user", [TextBlock("sure?")])])
+    claude, openai = ScriptedProvider("claude", default=Fail(status=529, error_type="overloaded_error")), OpenAIKeepingReasoning("openai")
+    events: list[tuple[str, dict]] = []
+    recorder = TurnRecorder("s", attempt=lambda record: None, event=lambda kind, **detail: events.append((kind, detail)))
+    r = Router(Settings(retry_backoff=0.0), cloud=[claude, openai], local=lambda: None)
+    plan = r.plan(request, "cloud")
+    _, trail, provider = await r.complete(request, plan, CallOptions(), recorder)
+    assert provider is openai and trail.responses_api == "openai"
+    assert claude.calls[0].request.messages[1].content == [reasoning, TextBlock("Calm today.")], "Claude's codec drops the thinking it did not sign"
+    assert openai.calls[0].request.messages[1].content == answer.content
+    assert [kind for kind, _ in events if kind == "responses_api"] == ["responses_api"]

@@ -65,6 +65,13 @@ HEDGE_LOST = Trail("cloud", "risk word: explain", attempts=[ok("claude"), Attemp
         (HEDGE_WON, "ollama (hedge: slow_first_token)"),
         (HEDGE_LOST, "claude (escalated) | hedge cancelled: ollama"),
         (Trail("local", "simple turn", attempts=[ok("ollama"), Attempt("claude", "cancelled")]), "ollama (simple turn) | hedge cancelled: claude"),
+        # OpenAI got the turn by its Responses API to keep the client's reasoning items…
+        (Trail("cloud", "agent session", attempts=[ok("openai")], responses_api="openai"), "openai (escalated) | Responses API: reasoning items kept"),
+        (Trail("cloud", "agent session", attempts=[failed("claude", "overloaded", 529), ok("openai")], responses_api="openai"),
+         "openai (fallback: overloaded) | Responses API: reasoning items kept"),
+        # …which a hedge racing it, answering first, did not.
+        (Trail("cloud", "agent session", attempts=[ok("claude"), Attempt("openai", "cancelled")], responses_api="openai"),
+         "claude (escalated) | hedge cancelled: openai"),
     ],
 )
 def test_decision(trail: Trail, decision: str) -> None:

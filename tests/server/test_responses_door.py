@@ -180,8 +180,10 @@ def test_reasoning_effort_makes_claude_think_and_its_signed_thinking_goes_back(c
 
 @pytest.mark.parametrize("upstream", UPSTREAMS, indirect=True)
 def test_openai_s_encrypted_reasoning_is_left_out_for_any_other_upstream(upstream):
-    """A client that talked to OpenAI before resends its reasoning items: only OpenAI can read
-    their ``encrypted_content``, so another upstream gets the conversation without it, and answers."""
+    """A client that talked to OpenAI before resends its reasoning items: only OpenAI's Responses
+    API can read their ``encrypted_content``, and only for a reasoning model, so another upstream
+    (and OpenAI asked for a model that does not reason, by Chat Completions) gets the conversation
+    without it, and answers."""
     server, fake, kind = upstream
     fake.default = reply_text("Monday.")
     blob = "gAAAAABopaque-reasoning-0123456789abcdefghijklmnopqrstuvwxyz"
@@ -193,7 +195,7 @@ def test_openai_s_encrypted_reasoning_is_left_out_for_any_other_upstream(upstrea
         {"role": "user", "content": "which day again?"},
     ]
     with sdk(server) as client:
-        response = client.responses.create(model="gpt-5", input=conversation, store=False)
+        response = client.responses.create(model="gpt-4.1", input=conversation, store=False)
     assert response.output_text == "Monday."
     assert blob not in sent(fake) and "rs_openai_1" not in sent(fake)
     assert "On Monday." in sent(fake), "the answer it preceded is kept"

@@ -62,6 +62,13 @@ class Provider(abc.ABC):
         never sent to OpenAI or Ollama."""
         return self.model
 
+    def uses_responses_api(self, request: Request) -> bool:
+        """Whether this provider sends ``request`` to OpenAI's Responses API, the one upstream
+        that reads OpenAI's own items (built-in tool items, reasoning items) back: every other
+        call gets the request without them. Here: a turn offering built-in tools, to a provider
+        that runs them."""
+        return self.capabilities().runs_builtin_tools and bool(request.hosted_tools)
+
     @abc.abstractmethod
     async def complete(self, request: Request, options: CallOptions) -> Response: ...
 

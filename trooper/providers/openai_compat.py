@@ -27,7 +27,9 @@ class OpenAICompatProvider(CodecProvider):
 
     ``responses_url`` (OpenAI's own, set by ``build_cloud_chain`` only): OpenAI's Responses API,
     which answers the turns offering OpenAI's built-in tools (``Request.hosted_tools``), with
-    those tools; every other turn goes by Chat Completions. A provider without it (Gemini, a
+    those tools, and the turns of a client keeping OpenAI's reasoning itself
+    (``Request.keeps_openai_reasoning``) asked of a reasoning model, whose reasoning items only
+    it reads back; every other turn goes by Chat Completions. A provider without it (Gemini, a
     local OpenAI-compatible server) does not claim ``runs_builtin_tools``."""
 
     codec = wire_codec
@@ -86,19 +88,30 @@ class OpenAICompatProvider(CodecProvider):
             headers["authorization"] = f"Bearer {key}"
         return headers
 
+    def uses_responses_api(self, request: Request) -> bool:
+        if self.responses_url is None:
+            return False
+        reasons = wire_codec.is_reasoning_model(self.upstream_model(request.model))
+        return bool(request.hosted_tools) or (reasons and request.keeps_openai_reasoning())
+
+    def _responses_url_for(self, request: Request) -> str | None:
+        return self.responses_url if self.uses_responses_api(request) else None
+
     async def complete(self, request: Request, options: CallOptions) -> Response:
-        if not (request.hosted_tools and self.responses_url):
+        url = self._responses_url_for(request)
+        if url is None:
             return await super().complete(request, options)
         body = openai_responses.encode_request(request, self.upstream_model(request.model), stream=False)
-        raw = await self._http.post_json(self.responses_url, self._headers(options), body, options)
+        raw = await self._http.post_json(url, self._headers(options), body, options)
         return self._http.decode_response(openai_responses.decode_response, raw)
 
     async def stream(self, request: Request, options: CallOptions) -> EventStream:
-        if not (request.hosted_tools and self.responses_url):
+        url = self._responses_url_for(request)
+        if url is None:
             events = super().stream(request, options)
         else:
             body = openai_responses.encode_request(request, self.upstream_model(request.model), stream=True)
-            events = self._http.post_stream(self.responses_url, self._headers(options), body, options, openai_responses.StreamDecoder())
+            events = self._http.post_stream(url, self._headers(options), body, options, openai_responses.StreamDecoder())
         async for event in events:
             yield event
 

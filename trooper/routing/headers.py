@@ -3,7 +3,7 @@
 | header                     | example                                   |
 |----------------------------|-------------------------------------------|
 | X-Trooper-Provider         | ``ollama`` (who answered, or whose error the caller sees) |
-| X-Trooper-Decision         | ``ollama (simple turn) | cloud skipped``, ``claude (escalated)``, ``claude (direct)``, ``ollama (fallback: credit_balance)``, ``ollama (hedge: slow_first_token)``, ``claude (escalated) | hedge cancelled: ollama`` |
+| X-Trooper-Decision         | ``ollama (simple turn) | cloud skipped``, ``claude (escalated)``, ``openai (escalated) | Responses API: reasoning items kept``, ``claude (direct)``, ``ollama (fallback: credit_balance)``, ``ollama (hedge: slow_first_token)``, ``claude (escalated) | hedge cancelled: ollama`` |
 | X-Trooper-Summary          | ``claude (direct) ✓``, ``claude → ollama (529) | context ✓`` |
 | X-Trooper-Trigger          | the failure that caused the first switch (``overloaded (claude 529)``), else the route reason |
 | X-Trooper-Fallback-Count   | provider switches (retries on one provider are not switches) |
@@ -26,6 +26,10 @@ from trooper.routing.builtin_tools import is_builtin_reason
 from trooper.routing.classifier import Route
 from trooper.routing.policy import SLOW_FIRST_TOKEN
 from trooper.wording import counted
+
+#: Why OpenAI got a turn by its Responses API when it offers no built-in tools (the decision
+#: header and the ``responses_api`` event say it).
+REASONING_KEPT = "reasoning items kept"
 
 Outcome = Literal["ok", "failed", "skipped", "cancelled", "pending"]
 
@@ -59,6 +63,9 @@ class Trail:
     compacted: bool = False
     #: Images were left out for a model that cannot see them (it got a placeholder instead).
     images_omitted: bool = False
+    #: The provider that got the turn by OpenAI's Responses API, not Chat Completions, to keep the
+    #: client's OpenAI reasoning items (a turn with built-in tools says so in its reason instead).
+    responses_api: str | None = None
     #: Cloud tokens the session has avoided so far by being answered locally.
     tokens_saved: int = 0
 
@@ -122,12 +129,15 @@ def decision_header(trail: Trail) -> str:
         return f"{provider_header(trail)} (failed: {last_failure.error_class if last_failure else 'no provider'})"
     cancelled = trail.cancelled_hedges()
     hedges = f" | hedge cancelled: {', '.join(cancelled)}" if cancelled else ""
+    # Which API answered, when it was chosen for the client's reasoning items, whoever was tried first.
+    api = f" | Responses API: {REASONING_KEPT}" if trail.responses_api == answered.provider else ""
     if trail.attempts[0].provider != answered.provider and last_failure is not None:
         switch = "hedge" if last_failure.error_class == SLOW_FIRST_TOKEN else "fallback"
-        return f"{answered.provider} ({switch}: {last_failure.error_class}){hedges}"
+        return f"{answered.provider} ({switch}: {last_failure.error_class}){hedges}{api}"
     decision = f"{answered.provider} ({_mode(trail)}){hedges}"
     if trail.images_omitted:
         decision += " | images omitted: the model cannot see them"
+    decision += api
     # A cancelled hedge from a local answer went to the cloud: the cloud was not skipped.
     return f"{decision} | cloud skipped" if trail.route == "local" and not trail.forced and not cancelled else decision
 

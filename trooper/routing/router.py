@@ -42,8 +42,8 @@ from trooper.routing import builtin_tools
 from trooper.routing.breaker import BreakerBoard
 from trooper.routing.classifier import classify
 from trooper.routing.client_keys import key_for_provider
+from trooper.routing.headers import REASONING_KEPT, Outcome, Trail, first_trigger
 from trooper.routing.headers import Attempt as TrailEntry
-from trooper.routing.headers import Outcome, Trail, first_trigger
 from trooper.routing.hedge import FirstTokenTimes, Key
 from trooper.routing.policy import HANG_WEIGHT, SLOW_FIRST_TOKEN, Failure, classify_failure
 from trooper.routing.race import Attempt, NoAnswer, Race
@@ -284,8 +284,14 @@ class Router:
                 "compacted", provider=provider.name, dropped_turns=compacted.dropped_turns,
                 dropped_tokens=compacted.dropped_tokens, kept_tokens=compacted.kept_tokens,
             )
-        if request.has_hosted_items() and not (caps.runs_builtin_tools and request.hosted_tools):
+        by_responses_api = provider.uses_responses_api(request)
+        if request.has_hosted_items() and not by_responses_api:
             request = request.without_hosted_items()  # OpenAI's own items: no other upstream reads them
+        if by_responses_api and not request.hosted_tools and trail.responses_api != provider.name:
+            # Chat Completions would drop the reasoning items the client keeps: say why this API
+            # (once a turn: a retry or a rescue prepares the request again).
+            trail.responses_api = provider.name
+            recorder.event("responses_api", provider=provider.name, reason=REASONING_KEPT)
         if not caps.supports_images and request.has_images():
             request = replace(request, messages=[_without_images(m) for m in request.messages])
             trail.images_omitted = True

@@ -1,6 +1,8 @@
 """OpenAI's Responses API as an upstream (``POST {base}/v1/responses``): the codec of the turns
 only OpenAI can answer, those offering its built-in tools (web search, file search, code
-interpreter…; see ``routing/builtin_tools.py``). Every other OpenAI turn goes by Chat Completions.
+interpreter…; see ``routing/builtin_tools.py``), and of the turns keeping OpenAI's reasoning
+(``Request.keeps_openai_reasoning``) when OpenAI answers them with a reasoning model, since only
+this API reads its reasoning items back. Every other OpenAI turn goes by Chat Completions.
 
 The request: the system prompt is ``instructions``; each message becomes input items (user text
 and images as a user message, an assistant's text as an assistant message, tool calls as

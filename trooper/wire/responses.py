@@ -1,7 +1,7 @@
 """OpenAI Responses API (``POST /v1/responses``) to and from the canonical model.
 
-A client-side codec: no upstream is reached through this protocol (OpenAI is reached through Chat
-Completions), so it decodes requests and encodes responses, streams and errors only.
+A client-side codec: it decodes requests and encodes responses, streams and errors only (OpenAI's
+Responses API as an upstream is ``openai_responses.py``).
 
 A response echoes parts of its request (instructions, tools, sampling, metadata…) and has an id
 Trooper mints: an ``Envelope`` holds them, and every encoding of the answer takes it. Each
