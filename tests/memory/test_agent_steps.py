@@ -50,7 +50,7 @@ def result(n: int, output: str, is_error: bool = False) -> Message:
 
 
 def test_git_state_at_the_end_is_an_open_loop():
-    start = [Message("user", [TextBlock("fix the offset bug and open a PR")])]
+    start = [Message("user", [TextBlock("fix the offset bug, commit it and open a PR")])]
     edit = [call(1, "Edit", file_path="app/items.py", old_string="a", new_string="b"), result(1, "ok")]
     commit = [call(2, "Bash", command="git commit -am 'fix'"), result(2, "[main 9b04d1e] fix\n 1 file changed")]
     push = [call(3, "Bash", command="git push"), result(3, "To github.com:o/r.git")]
@@ -63,6 +63,16 @@ def test_git_state_at_the_end_is_an_open_loop():
     assert not any("commit" in loop or "changes" in loop for loop in pushed)
     assert "PR #7 awaiting review" in extract_sitrep(start + edit + commit + pr).open_loops
     assert not any("PR #7" in loop for loop in extract_sitrep(start + edit + commit + pr + merge).open_loops)
+    assert "changes not committed" in extract_sitrep(start + edit + commit + edit).open_loops
+
+
+def test_edits_left_uncommitted_are_open_only_where_committing_is_in_question():
+    """Committing is the person's own next step unless the session commits or speaks of it."""
+    edit = [call(1, "Edit", file_path="app/items.py", old_string="a", new_string="b"), result(1, "ok")]
+    asked = [Message("user", [TextBlock("fix the offset bug")])]
+    assert "changes not committed" not in extract_sitrep(asked + edit).open_loops
+    told = [Message("assistant", [TextBlock("Fixed. I have not committed anything yet.")])]
+    assert "changes not committed" in extract_sitrep(asked + edit + told).open_loops
 
 
 def test_a_check_red_then_green_closes_its_loop_and_is_a_step():
