@@ -96,3 +96,18 @@ def test_a_passing_chain_closes_every_check_it_ran():
         call(3, "Bash", command="go test -race ./... && go vet ./... && shellcheck deploy.sh"), result(3, "ok  acme/batcher 1.2s"),
     ]
     assert extract_sitrep(messages).open_loops == []
+
+
+def test_the_agent_s_report_of_a_pr_it_opened_is_not_a_second_step_or_loop():
+    """"Draft PR #96 is open: …/pull/96" after ``gh pr create`` retold the PR as a second step (3
+    dev sessions), or, refused as a step, as a loop beside "PR #96 awaiting review"."""
+    messages = [
+        Message("user", [TextBlock("fix the offset bug, commit it and open a PR")]),
+        call(1, "Edit", file_path="app/items.py", old_string="a", new_string="b"), result(1, "ok"),
+        call(2, "Bash", command="git commit -am 'fix' && git push"), result(2, "[fix 9b04d1e] fix\n 1 file changed"),
+        call(3, "Bash", command="gh pr create --title 'Fix offset'"), result(3, "https://github.com/o/r/pull/7"),
+        Message("assistant", [TextBlock("Done. PR opened: https://github.com/o/r/pull/7 and it is open for review.")]),
+    ]
+    sitrep = extract_sitrep(messages)
+    assert [step for step in sitrep.completed_steps if "7" in step] == ["opened PR #7: Fix offset"], sitrep.completed_steps
+    assert [loop for loop in sitrep.open_loops if "7" in loop] == ["PR #7 awaiting review"], sitrep.open_loops

@@ -60,8 +60,11 @@ from trooper.memory.tokens import count_tokens
 HEAD_CHARS = 1000
 TAIL_CHARS = 400
 MAX_ITEM_CHARS = 160
-# "PR #3", "issue 12", "step 4", "#7": the numbered unit of work a completed step names.
-_REFERENCE = re.compile(r"\b(?:pr|pull request|mr|merge request|issue|ticket|bug|step|phase|task|stage)\s*#?\s*(\d+)\b|#(\d+)\b")
+# "PR #3", "issue 12", "step 4", "#7", ".../pull/214": the numbered unit of work a completed step names.
+_REFERENCE = re.compile(
+    r"\b(?:pr|pull request|mr|merge request|issue|ticket|bug|step|phase|task|stage)\s*#?\s*(\d+)\b|#(\d+)\b"
+    r"|/(?:pull|merge_requests|issues)/(\d+)\b"
+)
 #: Every reference holds a number: a sentence without a digit is not scanned for one.
 _DIGIT = re.compile(r"\d")
 _KEYWORD = re.compile(r"[^\W_][\w.+#'-]*[^\W_+#]|[^\W_]")
@@ -553,6 +556,8 @@ class SitrepBuilder:
         else:
             self._keyed_steps[outcome.key] = len(self._steps)
             self._steps.append(outcome.text)
+            if outcome.key.startswith("pr:") and outcome.ref:
+                self._references.add(outcome.ref)  # the agent's report of it ("PR: …/pull/214") retells it
 
     def _track_git(self, command: str | None, outcome: agent_steps.Outcome | None, output: str, is_error: bool) -> None:
         """Where the agent's git work stands after one tool call (see ``_git_loops``)."""
@@ -803,7 +808,8 @@ class SitrepBuilder:
 
     def build(self) -> Sitrep:
         steps = list(self._steps)
-        loops = [loop.text for loop in self._loops if loop.listed] + self._git_loops()
+        git_loops = self._git_loops()
+        loops = [loop.text for loop in self._loops if loop.listed] + git_loops
         for status, item in self._todos:
             (steps if status == "completed" else loops).append(item)
         loops += [question for question, listed in self._questions if listed]
@@ -813,6 +819,9 @@ class SitrepBuilder:
         if steps and loops:  # a clause both models list is a step: the same words are not open and done
             done = set(steps)
             loops = [loop for loop in loops if loop not in done]
+        if self._prs:  # "PR #96 is open: …/pull/96" retells "PR #96 awaiting review"
+            awaiting = self._prs.keys()
+            loops = [loop for loop in loops if loop in git_loops or not (refs := _references(loop)) or not refs <= awaiting]
         loops, steps = self._unique_loops(loops), self._unique_steps(steps)
         return Sitrep(
             intent=self._intent,
@@ -934,7 +943,7 @@ def _references(sentence: str) -> frozenset[str]:
     """The PR / issue / step numbers a sentence names."""
     if not _DIGIT.search(sentence):
         return frozenset()
-    return frozenset(named or bare for named, bare in _REFERENCE.findall(sentence.lower()))
+    return frozenset(named or bare or linked for named, bare, linked in _REFERENCE.findall(sentence.lower()))
 
 
 def _prose_marks(reading: cues.Reading) -> tuple[str, ...]:
