@@ -28,8 +28,10 @@ TASKS = [
     "List the front doors the proxy serves.",
     "Find the stream limits and their settings.",
 ]
-#: Each answer streams for about this long, so the four subagents are answered at the same time.
-ANSWER_SECONDS = 0.4
+#: Each answer takes this long to start, so the four subagents are answered at the same time; a
+#: queued one would start an answer later (1 s: at 0.4 s, a loaded machine spread four requests
+#: answered at once over more than the margin).
+ANSWER_SECONDS = 1.0
 TOOLS: list[Any] = [
     {"name": name, "description": name, "input_schema": {"type": "object", "properties": {"q": {"type": "string"}}}}
     for name in ("Task", "Grep")
