@@ -167,8 +167,9 @@ def read_tool_call(name: str, tool_input: dict[str, Any], output: str, is_error:
         oneline = None if line or "--oneline" not in command else _ONELINE.search(output)
         commit_hash = line.group(2) if line else oneline.group(1) if oneline else ""
         where = where or commit_hash
-        headline = _short(message, _COMMIT_WORDS)
-        text = _short(f"committed {where}: {headline}" if where else f"committed: {headline}")
+        # Where it went says which commit; its subject only when nothing else does (cut to a few
+        # words it was a fragment, "committed 9b04d1e on main: batcher: fix data").
+        text = f"committed {where}" if where else _short(f"committed: {_short(message, _COMMIT_WORDS)}")
         return Outcome("done", text, f"commit:{message}", commit_hash)
     if "gh pr create" in command and not failed:
         number = _PR_URL.search(output)
