@@ -13,6 +13,7 @@ from tests.memory.corpus import load_split
 from trooper.conversation import ToolResultBlock
 from trooper.memory.sitrep import agent_steps, cues, entities
 from trooper.memory.sitrep.builder import _LIST_ITEM, SitrepBuilder, _window, extract_sitrep
+from trooper.memory.sitrep import intent
 from trooper.memory.sitrep.intent import may_change_task
 
 DEV = load_split("dev")
@@ -22,6 +23,8 @@ FRAGMENTS = (
     "3 failed", "FAIL", "FAILED", "error: x", "error TS2304", "BUILD FAILURE", "npm ERR!", "Traceback (most recent call last)",
     "panic: x", "exit code 2", "exit status 1", "Error: y", "ERROR", "Tests: 4 failed", "could not compile", "INFO", "WARNING",
     "DEBUG", "TRACE", "xINFO", "- item", "12) two", "* three", "• four", "instead", "actually", "scratch that", "é",
+    "it dies", "returns 503", "keeps crashing", "don't", "we don't", "do not", "no longer", "app.py", "a/b", "`x`", "foo()",
+    "a_b", "different thing:", "fails", "erro", "stuck",
 )
 
 
@@ -62,6 +65,26 @@ def test_a_change_of_task_is_found_with_or_without_the_turns_words():
     assert [text for text in turns if len(text) > 600] and [text for text in turns if may_change_task(text)]
     for text in turns:
         assert may_change_task(text, cues.turn_words(text.lower())) == may_change_task(text), text
+
+
+def test_intent_prefilters_match_the_regexes():
+    """A sentence the intent reads is tested for trouble, a change of task and its shapes by
+    literals and trigger words before the regexes: the same answers as the regexes alone."""
+    sentences = [" ".join(s.lower().split()) for text in TEXTS + _fuzzed(6000, 6) for s in intent._SENTENCE.split(text)]
+    sentences = [s for s in sentences if s]
+    for sentence in sentences:
+        assert cues.is_problem(sentence) == bool(cues._PROBLEM.search(sentence)), sentence
+        plain_trouble = bool(cues._PROBLEM.search(sentence)) or (
+            not sentence.startswith(("don't ", "do not ")) and bool(intent._TROUBLE.search(sentence))
+        )
+        assert intent._troubled(sentence) == plain_trouble, sentence
+        change = intent._NEW_TASK.search(sentence) or intent._REFINEMENT.search(sentence)
+        found = intent._changes_task(sentence)
+        assert (found and (found.re, found.span())) == (change and (change.re, change.span())), sentence
+        for name, shape in intent._SHAPES:
+            marks = intent._SHAPE_MARKS[name]
+            if marks and not any(mark in sentence for mark in marks):
+                assert not shape.search(sentence), (name, sentence)
 
 
 def test_a_build_after_every_turn_equals_extraction_of_the_prefix():

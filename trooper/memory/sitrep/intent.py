@@ -168,12 +168,27 @@ _TROUBLE = re.compile(
     r"\b(?:dies|died|dying|doesn't|does not|won't|isn't|aren't|no longer|[45]\d\ds?|keeps? \S+ing|forever|collaps(?:es|ed|ing))\b"
     r"|(?<!\bi )(?<!\bwe )(?<!\byou )\b(?:don't|do not)\b"
 )
+#: Text every alternative of ``_TROUBLE`` holds (a status code's first digit for ``[45]\d\d``):
+#: a sentence holding none is not scanned.
+_TROUBLE_LITERALS = (
+    "die", "dying", "doesn't", "does not", "won't", "isn't", "aren't", "no longer", "4", "5", "keep", "forever",
+    "collaps", "don't", "do not",
+)
 
 
 def _troubled(sentence: str) -> bool:
     if sentence.startswith(("don't ", "do not ")):  # "don't change the public api": a constraint
         return is_problem(sentence)
-    return is_problem(sentence) or bool(_TROUBLE.search(sentence))
+    return is_problem(sentence) or (any(map(sentence.__contains__, _TROUBLE_LITERALS)) and bool(_TROUBLE.search(sentence)))
+
+
+def _troubled_once(sentence: str, known: dict[str, bool]) -> bool:
+    """``_troubled``, each sentence of a turn tested once (the problem scan and the sentence's own
+    candidates both ask)."""
+    found = known.get(sentence)
+    if found is None:
+        found = known[sentence] = _troubled(sentence)
+    return found
 
 
 def _context(sentence: str) -> str:
@@ -238,17 +253,24 @@ _SHAPES = (
     ("code", re.compile(r"`|\w_\w|[a-z][A-Z]|\(\)")),
     ("digit", re.compile(r"\d")),
 )
+#: Characters each shape needs (its every alternative holds one): a sentence without any is not
+#: searched. A sentence is read lower-cased, so "code" never meets a capital.
+_SHAPE_MARKS = {"path": ("/", "."), "code": ("`", "_", "()"), "digit": ()}
 
 
-def _sentence_candidates(sentence: str, problem: str | None, earlier: list[str], shared: list[str]) -> list[tuple[str, list[str]]]:
+def _sentence_candidates(
+    sentence: str, problem: str | None, earlier: list[str], shared: list[str], troubles: dict[str, bool]
+) -> list[tuple[str, list[str]]]:
     """What one sentence offers as the goal, each with its features: the sentence whole (its
     request first when a preamble leads to it), its request or question (cut from the request's
     verb on: the preamble dropped), alone or beside the problem the turn reports or the sentence
     before it (``earlier``: the sentences of the task before this one), what the user is doing,
-    the problem itself."""
+    the problem itself (``troubles``: the turn's sentences known to report trouble or not)."""
     features = shared + [f"words{_bucket(len(sentence.split()), _WORD_EDGES)}"]
-    features += [name for name, shape in _SHAPES if shape.search(sentence)]
-    troubled = _troubled(sentence)
+    features += [
+        name for name, shape in _SHAPES if (not _SHAPE_MARKS[name] or any(map(sentence.__contains__, _SHAPE_MARKS[name]))) and shape.search(sentence)
+    ]
+    troubled = _troubled_once(sentence, troubles)
     if troubled:
         features.append("troubled")
     question = sentence.endswith(("?", "？"))
@@ -299,6 +321,8 @@ def _text_shape(text: str) -> list[str]:
 
 
 def _changes_task(sentence: str) -> re.Match[str] | None:
+    if sentence.isascii() and not _REFINEMENT_TRIGGERS.any_in_ascii(ascii_words(sentence), sentence):
+        return None  # most sentences: no trigger word of either pattern
     return _NEW_TASK.search(sentence) or _REFINEMENT.search(sentence)
 
 
@@ -325,7 +349,8 @@ def read_candidates(text: str, changes_only: bool = False) -> tuple[Candidate, .
         shared.append("greeted")
     if len(prose) * 2 < min(len(text), _READ_CHARS * 2):
         shared.append("pasted")
-    problem = next((s for s in sentences if len(s.split()) >= 3 and _troubled(s) and not _REQUEST.match(s)), None)
+    troubles: dict[str, bool] = {}
+    problem = next((s for s in sentences if len(s.split()) >= 3 and _troubled_once(s, troubles) and not _REQUEST.match(s)), None)
     candidates: dict[str, Candidate] = {}
     changed = False
     task: list[str] = []  # the sentences of the task read so far: a change of task starts anew
@@ -341,7 +366,7 @@ def read_candidates(text: str, changes_only: bool = False) -> tuple[Candidate, .
                 parts.append((rest, place + [f"after_{kind}"]))
         for part, features in parts:
             moved = changed or part is not sentence or bool(change)
-            for found, marks in _sentence_candidates(part, problem, task, features):
+            for found, marks in _sentence_candidates(part, problem, task, features, troubles):
                 candidates.setdefault(found, Candidate(found, tuple(marks), moved))
         if change:
             changed, task = True, [parts[-1][0]] if len(parts) > 1 else []
