@@ -11,7 +11,7 @@ import re
 
 from tests.memory.corpus import load_split
 from trooper.conversation import ToolResultBlock
-from trooper.memory.sitrep import agent_steps, cues, entities
+from trooper.memory.sitrep import agent_steps, builder, cues, entities, items
 from trooper.memory.sitrep.builder import _LIST_ITEM, SitrepBuilder, _window, extract_sitrep
 from trooper.memory.sitrep import intent
 from trooper.memory.sitrep.intent import may_change_task
@@ -24,7 +24,8 @@ FRAGMENTS = (
     "panic: x", "exit code 2", "exit status 1", "Error: y", "ERROR", "Tests: 4 failed", "could not compile", "INFO", "WARNING",
     "DEBUG", "TRACE", "xINFO", "- item", "12) two", "* three", "• four", "instead", "actually", "scratch that", "é",
     "it dies", "returns 503", "keeps crashing", "don't", "we don't", "do not", "no longer", "app.py", "a/b", "`x`", "foo()",
-    "a_b", "different thing:", "fails", "erro", "stuck",
+    "a_b", "different thing:", "fails", "erro", "stuck", " because x", " so that", " e.g. x", " like x", "thanks!", " thx .",
+    "Cheers", " ty", "tomorrow", "next sprint", "not yet", "I'll", "tests", "still", "again", "main.py", ".py", "x-.go",
 )
 
 
@@ -85,6 +86,26 @@ def test_intent_prefilters_match_the_regexes():
             marks = intent._SHAPE_MARKS[name]
             if marks and not any(mark in sentence for mark in marks):
                 assert not shape.search(sentence), (name, sentence)
+
+
+def test_item_prefilters_match_the_regexes():
+    """A clause's tail, sign-off and file names, a sentence's cues, work put off and "still" are
+    looked for only where the words or literals their patterns need occur: the same answers."""
+    plain_core = re.compile(items._TAIL.pattern)
+    sentences = [cues.strip_bullet(s.strip()) for text in TEXTS + _fuzzed(6000, 7) for s in cues.sentences(text)]
+    for sentence in [s for s in sentences if s]:
+        lowered = sentence.lower()
+        clause = " ".join(sentence.split())
+        assert items._TAIL_WORDS.isdisjoint(clause.split()) <= (not plain_core.search(clause)), clause
+        signed = builder._SUBJECT.sub("", builder._FILLER.sub("", clause))
+        gated = signed.isascii() and not signed.rstrip(builder._SIGN_OFF_TRAIL).lower().endswith(builder._SIGN_OFF_ENDS)
+        assert gated <= (not builder._SIGN_OFF.search(signed)), signed
+        file_named = "." in sentence and bool(items._FILE_EXTENSION.search(sentence)) and bool(items._PATH.search(sentence))
+        assert ("/" in sentence or file_named) == ("/" in sentence or "." in sentence and bool(items._PATH.search(sentence))), sentence
+        words = cues.turn_words(lowered)
+        assert items._may_match(items._SENTENCE_CUE_TRIGGERS, lowered, words) >= bool(items._SENTENCE_CUES.search(lowered)), sentence
+        assert items._deferred(lowered, words) == bool(items._DEFERRED.search(lowered)), sentence
+        assert cues.says_still(lowered, words) == bool(cues._STILL.search(lowered)), sentence
 
 
 def test_a_build_after_every_turn_equals_extraction_of_the_prefix():

@@ -244,8 +244,15 @@ def says_done(lowered: str) -> bool:
     return bool(_DONE.search(lowered))
 
 
-def says_still(lowered: str) -> bool:
-    """"still", "again" or their French, German, Spanish, Portuguese forms."""
+#: Trigger words of ``_STILL``.
+_STILL_TRIGGERS = derive_triggers([_STILL.pattern])
+
+
+def says_still(lowered: str, words: set[str] | None = None) -> bool:
+    """"still", "again" or their French, German, Spanish, Portuguese forms (``words``: the text's
+    ``turn_words`` when known: without a trigger among them, no scan)."""
+    if words is not None and not _STILL_TRIGGERS.any_in_ascii(words, lowered):
+        return False
     return bool(_STILL.search(lowered))
 
 
