@@ -11,9 +11,8 @@ import re
 
 from tests.memory.corpus import load_split
 from trooper.conversation import ToolResultBlock
-from trooper.memory.sitrep import agent_steps, builder, cues, entities, items
+from trooper.memory.sitrep import agent_steps, builder, cues, entities, intent, items
 from trooper.memory.sitrep.builder import _LIST_ITEM, SitrepBuilder, _window, extract_sitrep
-from trooper.memory.sitrep import intent
 from trooper.memory.sitrep.intent import may_change_task
 
 DEV = load_split("dev")
