@@ -24,7 +24,8 @@ FRAGMENTS = (
     "DEBUG", "TRACE", "xINFO", "- item", "12) two", "* three", "• four", "instead", "actually", "scratch that", "é",
     "it dies", "returns 503", "keeps crashing", "don't", "we don't", "do not", "no longer", "app.py", "a/b", "`x`", "foo()",
     "a_b", "different thing:", "fails", "erro", "stuck", " because x", " so that", " e.g. x", " like x", "thanks!", " thx .",
-    "Cheers", " ty", "tomorrow", "next sprint", "not yet", "I'll", "tests", "still", "again", "main.py", ".py", "x-.go",
+    "Cheers", " ty", "tomorrow", "so fix it", "i want to", "we need a", ", can you", "help me", "let's go", "¿puedes",
+    "j'aimerais", "ayúdame con", "how do i", "my goal is to", "our boss wants", "next sprint", "not yet", "I'll", "tests", "still", "again", "main.py", ".py", "x-.go",
 )
 
 
@@ -81,6 +82,10 @@ def test_intent_prefilters_match_the_regexes():
         change = intent._NEW_TASK.search(sentence) or intent._REFINEMENT.search(sentence)
         found = intent._changes_task(sentence)
         assert (found and (found.re, found.span())) == (change and (change.re, change.span())), sentence
+        found_request, request = intent._find_request(sentence), intent._REQUEST.search(sentence)
+        assert (found_request and (found_request.span(), found_request.lastgroup, found_request.groups())) == (
+            request and (request.span(), request.lastgroup, request.groups())
+        ), sentence
         for name, shape in intent._SHAPES:
             marks = intent._SHAPE_MARKS[name]
             if marks and not any(mark in sentence for mark in marks):
