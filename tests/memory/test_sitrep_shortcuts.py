@@ -25,7 +25,7 @@ FRAGMENTS = (
     "it dies", "returns 503", "keeps crashing", "don't", "we don't", "do not", "no longer", "app.py", "a/b", "`x`", "foo()",
     "a_b", "different thing:", "fails", "erro", "stuck", " because x", " so that", " e.g. x", " like x", "thanks!", " thx .",
     "Cheers", " ty", "tomorrow", "so fix it", "i want to", "we need a", ", can you", "help me", "let's go", "¿puedes",
-    "j'aimerais", "ayúdame con", "how do i", "my goal is to", "our boss wants", "next sprint", "not yet", "I'll", "tests", "still", "again", "main.py", ".py", "x-.go",
+    "j'aimerais", "ayúdame con", "how do i", "my goal is to", "our boss wants", "passes", "green", "works", "next sprint", "not yet", "I'll", "tests", "still", "again", "main.py", ".py", "x-.go",
 )
 
 
@@ -110,6 +110,8 @@ def test_item_prefilters_match_the_regexes():
         assert items._may_match(items._SENTENCE_CUE_TRIGGERS, lowered, words) >= bool(items._SENTENCE_CUES.search(lowered)), sentence
         assert items._deferred(lowered, words) == bool(items._DEFERRED.search(lowered)), sentence
         assert cues.says_still(lowered, words) == bool(cues._STILL.search(lowered)), sentence
+        assert items._may_match(items._GREEN_TRIGGERS, lowered, words) >= bool(items._GREEN.search(lowered)), sentence
+        assert cues.says_done(lowered, words) == bool(cues._DONE.search(lowered)), sentence
 
 
 def test_a_build_after_every_turn_equals_extraction_of_the_prefix():

@@ -237,9 +237,10 @@ PAST_FORMS = _IRREGULAR_PAST
 _DONE_TRIGGERS = derive_triggers([_DONE.pattern])
 
 
-def says_done(lowered: str) -> bool:
-    """A finish is named ("fixed", "tests pass", "works now"), whatever qualifies it."""
-    if lowered.isascii() and not _DONE_TRIGGERS.any_in_ascii(ascii_words(lowered), lowered):
+def says_done(lowered: str, words: set[str] | None = None) -> bool:
+    """A finish is named ("fixed", "tests pass", "works now"), whatever qualifies it (``words``:
+    the text's ``turn_words`` when the caller has them)."""
+    if lowered.isascii() and not _DONE_TRIGGERS.any_in_ascii(ascii_words(lowered) if words is None else words, lowered):
         return False  # most clauses: one set look-up instead of the long alternation
     return bool(_DONE.search(lowered))
 

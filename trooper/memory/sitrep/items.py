@@ -64,6 +64,7 @@ _FILE_EXTENSION = re.compile(rf"\.{_EXTENSIONS}\b")
 _NUMBER = re.compile(r"\d")
 _NOW = re.compile(r"\bnow\b")
 _GREEN = re.compile(r"\b(?:pass(?:es|ed|ing)?|green|clean|succeed(?:s|ed)?|works?)\b")
+_GREEN_TRIGGERS = derive_triggers([_GREEN.pattern])
 _MODAL = frozenset("will would should could might may can need needs must i'll we'll let's".split())
 _STAND_INS = frozenset("it that this they these those which".split())
 _DETERMINERS = frozenset("the a an".split())
@@ -82,6 +83,7 @@ def text_features(item: str) -> tuple[str, ...]:
     (what the cues read in its sentence is told by the caller: ``said_done``, ``said_open``)."""
     lowered = item.lower()
     words = lowered.split()
+    word_set = cues.turn_words(lowered)  # the trigger look-ups below share it
     first = words[0].strip(",.:;!()") if words else ""
     features = [f"words={_bucket(len(words), (3, 6, 9))}"]
     if first.endswith("ed") or first in cues.PAST_FORMS:
@@ -97,12 +99,12 @@ def text_features(item: str) -> tuple[str, ...]:
     if item[:1].isupper():
         features.append("capitalised")
     for name, found in (
-        ("done_cue", cues.says_done(lowered)),
+        ("done_cue", cues.says_done(lowered, word_set)),
         ("question", lowered.rstrip().endswith("?")),
         ("path", "/" in item or "." in item and bool(_FILE_EXTENSION.search(item)) and bool(_PATH.search(item))),
         ("number", bool(_NUMBER.search(item))),
         ("now", "now" in lowered and bool(_NOW.search(lowered))),
-        ("green", bool(_GREEN.search(lowered))),
+        ("green", _may_match(_GREEN_TRIGGERS, lowered, word_set) and bool(_GREEN.search(lowered))),
         ("colon", ":" in item),
     ):
         if found:
