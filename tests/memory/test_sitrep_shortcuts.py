@@ -11,7 +11,7 @@ import re
 
 from tests.memory.corpus import load_split
 from trooper.conversation import ToolResultBlock
-from trooper.memory.sitrep import agent_steps, cues, entities
+from trooper.memory.sitrep import agent_steps, builder, cues, entities, intent, items
 from trooper.memory.sitrep.builder import _LIST_ITEM, SitrepBuilder, _window, extract_sitrep
 from trooper.memory.sitrep.intent import may_change_task
 
@@ -22,6 +22,10 @@ FRAGMENTS = (
     "3 failed", "FAIL", "FAILED", "error: x", "error TS2304", "BUILD FAILURE", "npm ERR!", "Traceback (most recent call last)",
     "panic: x", "exit code 2", "exit status 1", "Error: y", "ERROR", "Tests: 4 failed", "could not compile", "INFO", "WARNING",
     "DEBUG", "TRACE", "xINFO", "- item", "12) two", "* three", "• four", "instead", "actually", "scratch that", "é",
+    "it dies", "returns 503", "keeps crashing", "don't", "we don't", "do not", "no longer", "app.py", "a/b", "`x`", "foo()",
+    "a_b", "different thing:", "fails", "erro", "stuck", " because x", " so that", " e.g. x", " like x", "thanks!", " thx .",
+    "Cheers", " ty", "tomorrow", "so fix it", "i want to", "we need a", ", can you", "help me", "let's go", "¿puedes",
+    "j'aimerais", "ayúdame con", "how do i", "my goal is to", "our boss wants", "passes", "green", "works", "next sprint", "not yet", "I'll", "tests", "still", "again", "main.py", ".py", "x-.go",
 )
 
 
@@ -62,6 +66,52 @@ def test_a_change_of_task_is_found_with_or_without_the_turns_words():
     assert [text for text in turns if len(text) > 600] and [text for text in turns if may_change_task(text)]
     for text in turns:
         assert may_change_task(text, cues.turn_words(text.lower())) == may_change_task(text), text
+
+
+def test_intent_prefilters_match_the_regexes():
+    """A sentence the intent reads is tested for trouble, a change of task and its shapes by
+    literals and trigger words before the regexes: the same answers as the regexes alone."""
+    sentences = [" ".join(s.lower().split()) for text in TEXTS + _fuzzed(6000, 6) for s in intent._SENTENCE.split(text)]
+    sentences = [s for s in sentences if s]
+    for sentence in sentences:
+        assert cues.is_problem(sentence) == bool(cues._PROBLEM.search(sentence)), sentence
+        plain_trouble = bool(cues._PROBLEM.search(sentence)) or (
+            not sentence.startswith(("don't ", "do not ")) and bool(intent._TROUBLE.search(sentence))
+        )
+        assert intent._troubled(sentence) == plain_trouble, sentence
+        change = intent._NEW_TASK.search(sentence) or intent._REFINEMENT.search(sentence)
+        found = intent._changes_task(sentence)
+        assert (found and (found.re, found.span())) == (change and (change.re, change.span())), sentence
+        found_request, request = intent._find_request(sentence), intent._REQUEST.search(sentence)
+        assert (found_request and (found_request.span(), found_request.lastgroup, found_request.groups())) == (
+            request and (request.span(), request.lastgroup, request.groups())
+        ), sentence
+        for name, shape in intent._SHAPES:
+            marks = intent._SHAPE_MARKS[name]
+            if marks and not any(mark in sentence for mark in marks):
+                assert not shape.search(sentence), (name, sentence)
+
+
+def test_item_prefilters_match_the_regexes():
+    """A clause's tail, sign-off and file names, a sentence's cues, work put off and "still" are
+    looked for only where the words or literals their patterns need occur: the same answers."""
+    plain_core = re.compile(items._TAIL.pattern)
+    sentences = [cues.strip_bullet(s.strip()) for text in TEXTS + _fuzzed(6000, 7) for s in cues.sentences(text)]
+    for sentence in [s for s in sentences if s]:
+        lowered = sentence.lower()
+        clause = " ".join(sentence.split())
+        assert items._TAIL_WORDS.isdisjoint(clause.split()) <= (not plain_core.search(clause)), clause
+        signed = builder._SUBJECT.sub("", builder._FILLER.sub("", clause))
+        gated = signed.isascii() and not signed.rstrip(builder._SIGN_OFF_TRAIL).lower().endswith(builder._SIGN_OFF_ENDS)
+        assert gated <= (not builder._SIGN_OFF.search(signed)), signed
+        file_named = "." in sentence and bool(items._FILE_EXTENSION.search(sentence)) and bool(items._PATH.search(sentence))
+        assert ("/" in sentence or file_named) == ("/" in sentence or "." in sentence and bool(items._PATH.search(sentence))), sentence
+        words = cues.turn_words(lowered)
+        assert items._may_match(items._SENTENCE_CUE_TRIGGERS, lowered, words) >= bool(items._SENTENCE_CUES.search(lowered)), sentence
+        assert items._deferred(lowered, words) == bool(items._DEFERRED.search(lowered)), sentence
+        assert cues.says_still(lowered, words) == bool(cues._STILL.search(lowered)), sentence
+        assert items._may_match(items._GREEN_TRIGGERS, lowered, words) >= bool(items._GREEN.search(lowered)), sentence
+        assert cues.says_done(lowered, words) == bool(cues._DONE.search(lowered)), sentence
 
 
 def test_a_build_after_every_turn_equals_extraction_of_the_prefix():

@@ -118,6 +118,10 @@ _SUBJECT = re.compile(
     re.IGNORECASE,
 )
 _SIGN_OFF = re.compile(r"[\s,;:-]+(?:thx|thanks|thank you|ty|cheers|gotta go|lol)[\s!.]*$", re.IGNORECASE)
+#: How a sign-off ends, before its blanks, "!" and "."; an ASCII clause ending otherwise has none
+#: (the regex is tried at every blank of the clause).
+_SIGN_OFF_ENDS = ("thx", "thanks", "thank you", "ty", "cheers", "gotta go", "lol")
+_SIGN_OFF_TRAIL = "".join(chr(c) for c in range(128) if chr(c).isspace()) + "!."
 #: Names too generic to tell one session from another.
 _NOISE_ENTITIES = frozenset("github git sql exception error json http https".split())
 # Shapes that are never what a session is about: positional shell variables ("$1"), CSS pixel
@@ -150,7 +154,10 @@ _MIN_ITEM_KEYWORDS = 2
 def concise(clause: str) -> str:
     """A clause as a dashboard item: markup, interjections and a leading "I"/"we" off, 12 words at most."""
     text = " ".join(clause.replace("`", "").replace("**", "").split())
-    text = _SIGN_OFF.sub("", _SUBJECT.sub("", _FILLER.sub("", text))).strip(" -*>#:;,")
+    text = _SUBJECT.sub("", _FILLER.sub("", text))
+    if not text.isascii() or text.rstrip(_SIGN_OFF_TRAIL).lower().endswith(_SIGN_OFF_ENDS):
+        text = _SIGN_OFF.sub("", text)
+    text = text.strip(" -*>#:;,")
     words = text.split()
     return first_words(words, MAX_ITEM_WORDS).rstrip(".,;:")
 

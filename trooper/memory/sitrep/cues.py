@@ -237,19 +237,33 @@ PAST_FORMS = _IRREGULAR_PAST
 _DONE_TRIGGERS = derive_triggers([_DONE.pattern])
 
 
-def says_done(lowered: str) -> bool:
-    """A finish is named ("fixed", "tests pass", "works now"), whatever qualifies it."""
-    if lowered.isascii() and not _DONE_TRIGGERS.any_in_ascii(ascii_words(lowered), lowered):
+def says_done(lowered: str, words: set[str] | None = None) -> bool:
+    """A finish is named ("fixed", "tests pass", "works now"), whatever qualifies it (``words``:
+    the text's ``turn_words`` when the caller has them)."""
+    if lowered.isascii() and not _DONE_TRIGGERS.any_in_ascii(ascii_words(lowered) if words is None else words, lowered):
         return False  # most clauses: one set look-up instead of the long alternation
     return bool(_DONE.search(lowered))
 
 
-def says_still(lowered: str) -> bool:
-    """"still", "again" or their French, German, Spanish, Portuguese forms."""
+#: Trigger words of ``_STILL``.
+_STILL_TRIGGERS = derive_triggers([_STILL.pattern])
+
+
+def says_still(lowered: str, words: set[str] | None = None) -> bool:
+    """"still", "again" or their French, German, Spanish, Portuguese forms (``words``: the text's
+    ``turn_words`` when known: without a trigger among them, no scan)."""
+    if words is not None and not _STILL_TRIGGERS.any_in_ascii(words, lowered):
+        return False
     return bool(_STILL.search(lowered))
 
 
+#: Trigger words of ``_PROBLEM``: an ASCII text holding none reports no problem, without the regex.
+_PROBLEM_TRIGGERS = derive_triggers([_PROBLEM.pattern])
+
+
 def is_problem(text: str) -> bool:
+    if text.isascii() and not _PROBLEM_TRIGGERS.any_in_ascii(ascii_words(text), text):
+        return False  # most sentences: a set look-up instead of the long alternation
     return bool(_PROBLEM.search(text))
 
 

@@ -19,6 +19,7 @@ from typing import Literal, NamedTuple
 
 from trooper.memory.sitrep import cues
 from trooper.memory.sitrep.linear import LinearModel, load_model
+from trooper.memory.triggers import Triggers, derive_triggers
 
 Field = Literal["completed_steps", "open_loops"]
 FIELDS: tuple[Field, ...] = ("completed_steps", "open_loops")
@@ -55,10 +56,15 @@ _DEFERRED = re.compile(
     r"separate (?:pr|ticket|issue)|own pr|ticket|left (?:it |them )?(?:for|as)|leave (?:it|that|them)|"
     r"todo|not (?:yet )?(?:done|committed|pushed|merged|tested|measured|verified|confirmed))\b"
 )
-_PATH = re.compile(r"[\w-]+(?:/[\w.-]+)+|\b[\w-]+\.(?:py|go|rs|ts|tsx|js|jsx|rb|java|kt|cs|sql|tf|ya?ml|json|toml|css|html|sh|md)\b")
+_EXTENSIONS = r"(?:py|go|rs|ts|tsx|js|jsx|rb|java|kt|cs|sql|tf|ya?ml|json|toml|css|html|sh|md)"
+_PATH = re.compile(rf"[\w-]+(?:/[\w.-]+)+|\b[\w-]+\.{_EXTENSIONS}\b")
+#: What a file name of ``_PATH`` holds: scanned for in C (a literal "."), where ``_PATH`` tries
+#: every word start and backtracks over its word.
+_FILE_EXTENSION = re.compile(rf"\.{_EXTENSIONS}\b")
 _NUMBER = re.compile(r"\d")
 _NOW = re.compile(r"\bnow\b")
 _GREEN = re.compile(r"\b(?:pass(?:es|ed|ing)?|green|clean|succeed(?:s|ed)?|works?)\b")
+_GREEN_TRIGGERS = derive_triggers([_GREEN.pattern])
 _MODAL = frozenset("will would should could might may can need needs must i'll we'll let's".split())
 _STAND_INS = frozenset("it that this they these those which".split())
 _DETERMINERS = frozenset("the a an".split())
@@ -77,6 +83,7 @@ def text_features(item: str) -> tuple[str, ...]:
     (what the cues read in its sentence is told by the caller: ``said_done``, ``said_open``)."""
     lowered = item.lower()
     words = lowered.split()
+    word_set = cues.turn_words(lowered)  # the trigger look-ups below share it
     first = words[0].strip(",.:;!()") if words else ""
     features = [f"words={_bucket(len(words), (3, 6, 9))}"]
     if first.endswith("ed") or first in cues.PAST_FORMS:
@@ -92,12 +99,12 @@ def text_features(item: str) -> tuple[str, ...]:
     if item[:1].isupper():
         features.append("capitalised")
     for name, found in (
-        ("done_cue", cues.says_done(lowered)),
+        ("done_cue", cues.says_done(lowered, word_set)),
         ("question", lowered.rstrip().endswith("?")),
-        ("path", "/" in item or "." in item and bool(_PATH.search(item))),
+        ("path", "/" in item or "." in item and bool(_FILE_EXTENSION.search(item)) and bool(_PATH.search(item))),
         ("number", bool(_NUMBER.search(item))),
         ("now", "now" in lowered and bool(_NOW.search(lowered))),
-        ("green", bool(_GREEN.search(lowered))),
+        ("green", _may_match(_GREEN_TRIGGERS, lowered, word_set) and bool(_GREEN.search(lowered))),
         ("colon", ":" in item),
     ):
         if found:
@@ -109,6 +116,8 @@ def text_features(item: str) -> tuple[str, ...]:
 # clause ("fixed (LastUpdated gets …)", "… so node 22 installs", "…, which fixes Safari").
 _ASIDE = re.compile(r"\s*\([^)]*\)?")
 _TAIL = re.compile(r"\s+(?:because|since|so that|which|so|as|instead of|otherwise|meaning|until)\s.*$|[,:]?\s+(?:e\.g\.|i\.e\.|like)\s.*$")
+#: The blank-separated word each alternative of ``_TAIL`` needs: a clause holding none has no tail to cut.
+_TAIL_WORDS = frozenset("because since so which as instead otherwise meaning until e.g. i.e. like".split())
 #: Words of a core at most: a person's summary of a step or a loop runs six or seven.
 CORE_WORDS = 10
 
@@ -116,10 +125,12 @@ CORE_WORDS = 10
 def core(clause: str) -> str:
     """The core of a concise clause: without its aside, reason or consequence, ``CORE_WORDS`` at most."""
     text = _ASIDE.sub("", clause) if "(" in clause else clause
-    cut = _TAIL.sub("", text)
-    if len(cut.split()) >= 3:
-        text = cut
-    return first_words(text.split(), CORE_WORDS).rstrip(".,;:-")
+    words = text.split()
+    if not _TAIL_WORDS.isdisjoint(words):
+        cut = _TAIL.sub("", text)
+        if len(cut.split()) >= 3:
+            words = cut.split()
+    return first_words(words, CORE_WORDS).rstrip(".,;:-")
 
 
 #: Words that lead to what follows them: an item cut right after one reads as broken off.
@@ -162,7 +173,22 @@ def planned_or_asked(item: str, sentence: str) -> bool:
 @lru_cache(maxsize=8192)
 def deferred(text: str) -> bool:
     """The text puts work off ("tomorrow", "next PR", "for now"): a loop it opens stays open."""
-    return bool(_DEFERRED.search(text.lower()))
+    lowered = text.lower()
+    return _deferred(lowered, cues.turn_words(lowered))
+
+
+def _deferred(lowered: str, words: set[str] | None) -> bool:
+    return _may_match(_DEFERRED_TRIGGERS, lowered, words) and bool(_DEFERRED.search(lowered))
+
+
+#: Trigger words (``triggers``) of the sentence patterns: an ASCII sentence holding none of a
+#: pattern's is not scanned with it.
+_DEFERRED_TRIGGERS = derive_triggers([_DEFERRED.pattern])
+
+
+def _may_match(triggers: Triggers, lowered: str, words: set[str] | None) -> bool:
+    """Whether a pattern of these ``triggers`` may match the lowercase text (``words``: its ASCII words, else None)."""
+    return words is None or triggers.any_in_ascii(words, lowered)
 
 
 # Language-independent cues of a sentence (English, German, Spanish, French, Portuguese): the
@@ -183,6 +209,7 @@ _SENTENCE_CUES = re.compile(
     # a check named: tests, CI, a build passing or failing
     r"\b(?P<check>tests?|ci|build|pipeline|suite|pytest|lint)\b"
 )
+_SENTENCE_CUE_TRIGGERS = derive_triggers([_SENTENCE_CUES.pattern])
 #: What marks code in prose: a path's slash, a call's brackets, a snake_case, dotted or camelCase name.
 _CODE_MARK = re.compile(r"[/_()=<>`]|\w\.\w|[a-z][A-Z]")
 
@@ -192,13 +219,14 @@ def sentence_features(sentence: str) -> tuple[str, ...]:
     """What the whole sentence of a clause says: work put off, something that still is, a day to
     come, the writer's own work to come, not yet done, a check named, a question, how much is code."""
     lowered = sentence.lower()
+    words = cues.turn_words(lowered)  # most sentences hold no pattern's trigger word: no scan
     code = len(_CODE_MARK.findall(sentence)) / (sentence.count(" ") + 1)  # marks per word
-    first = _SENTENCE_CUES.search(lowered)  # most sentences hold none: one search says so
+    first = _SENTENCE_CUES.search(lowered) if _may_match(_SENTENCE_CUE_TRIGGERS, lowered, words) else None
     features = {match.lastgroup or "": None for match in _SENTENCE_CUES.finditer(lowered, first.start())} if first else {}
     features[f"code={'none' if not code else 'some' if code < 0.34 else 'much'}"] = None
     for name, found in (
-        ("deferred", deferred(sentence)),
-        ("still", cues.says_still(lowered)),
+        ("deferred", _deferred(lowered, words)),
+        ("still", cues.says_still(lowered, words)),
         ("asks", lowered.rstrip().endswith(("?", "？"))),
     ):
         if found:

@@ -16,6 +16,7 @@ import math
 from collections.abc import Iterable
 from functools import cache
 from importlib import resources
+from itertools import repeat
 
 
 class LinearModel:
@@ -29,8 +30,7 @@ class LinearModel:
 
     def score(self, features: Iterable[str]) -> float:
         """The item's log-odds: the bias plus the weight of every feature it has."""
-        weight = self.weights.get
-        return self.bias + sum(weight(feature, 0.0) for feature in features)
+        return self.bias + sum(map(self.weights.get, features, repeat(0.0)))  # summed in the features' order
 
     def probability(self, features: Iterable[str]) -> float:
         """The item's score as a probability (the logistic of the log-odds)."""
