@@ -228,23 +228,6 @@ def _vague(clause: str) -> bool:
     return len(set(words[opening + 1 :]) - _EMPTY_WORDS) < 2
 
 
-def _asked(sentence: str) -> tuple[str, bool] | None:
-    """What one sentence asks for (a request's object, a question), and whether that names
-    nothing without the problem the turn reports; ``None`` when it asks for nothing."""
-    match = _find_request(sentence)
-    if match:
-        clause = _TRYING.sub("", _clause(next(group for group in match.groups() if group is not None)))
-        if not _vague(clause):
-            return clause, False
-        # "our workflow takes 14 minutes, i want to get it under 5": the sentence names the object
-        before = _WORD.findall(sentence[: match.start(match.lastgroup or 0)])
-        return _context(sentence), len(set(before) - _EMPTY_WORDS) < 2
-    if sentence.endswith(("?", "？")):
-        question = _context(sentence)
-        return question, _vague(question)
-    return None
-
-
 def _bucket(count: int, edges: tuple[int, ...]) -> str:
     """``count`` as the first edge it does not pass ("<=3", "<=12", ">20"): lengths as shapes."""
     for edge in edges:
