@@ -14,6 +14,18 @@ from trooper.memory.sitrep.agent_steps import Outcome, read_todos, read_tool_cal
     [
         ("Bash", {"command": "pytest -q tests/test_api.py"}, "..F\n1 failed, 41 passed in 2.1s", True,
          Outcome("open", "pytest tests fail: 1 failed, 41 passed", "check:pytest -q")),
+        ("Bash", {"command": "pytest -q"}, "FAILED tests/test_pages.py::test_page_zero_rejected - assert 500 == 422\n"
+         "FAILED tests/test_pages.py::test_last_page - assert 3 == 2\nFAILED tests/test_x.py::test_third\n3 failed, 55 passed in 3.1s",
+         True, Outcome("open", "pytest tests fail: test_page_zero_rejected, test_last_page; 3 failed, 55 passed", "check:pytest -q")),
+        ("Bash", {"command": "go test ./..."}, "--- FAIL: TestBatcherConcurrentAdd (0.21s)\nFAIL\tgithub.com/a/b\t1.4s", True,
+         Outcome("open", "go test tests fail: TestBatcherConcurrentAdd", "check:go test")),
+        ("Bash", {"command": "cargo test"}, "test cli::tests::snapshot_help_output ... FAILED\n\nfailures:\n\n"
+         "test result: FAILED. 13 passed; 1 failed; 0 ignored", True,
+         Outcome("open", "cargo test tests fail: snapshot_help_output; 13 passed, 1 failed", "check:cargo test")),
+        ("Bash", {"command": "npx vitest run"}, " FAIL  test/board.test.tsx > Board > reorders a column on drop\n"
+         " Tests  1 failed | 19 passed (20)", True, Outcome("open", "vitest tests fail: reorders a column on drop; 1 failed, 19 passed", "check:npx vitest")),
+        ("Bash", {"command": "dotnet test"}, "  Failed Shop.Tests.OrderMapperTests.ToDto_MapsNullShipping [4 ms]\n"
+         "Failed!  - Failed:     1, Passed:   142", True, Outcome("open", "dotnet test tests fail: ToDto_MapsNullShipping", "check:dotnet test")),
         ("Bash", {"command": "cd api && pytest -q"}, "42 passed in 2.3s", False,
          Outcome("done", "pytest tests pass: 42 passed", "check:pytest -q")),
         ("run_terminal_cmd", {"command": "npm run build"}, "vite v5 building...\nbuilt in 3.1s", False,
@@ -111,3 +123,14 @@ def test_the_agent_s_report_of_a_pr_it_opened_is_not_a_second_step_or_loop():
     sitrep = extract_sitrep(messages)
     assert [step for step in sitrep.completed_steps if "7" in step] == ["opened PR #7: Fix offset"], sitrep.completed_steps
     assert [loop for loop in sitrep.open_loops if "7" in loop] == ["PR #7 awaiting review"], sitrep.open_loops
+
+
+def test_a_failed_command_that_is_no_check_is_open_only_while_the_session_ends_on_it():
+    """A probe, a refused edit or a lookup with no match is how an agent explores (listed whatever
+    came after, such failures were wrong 11 times in 11 on dev); the session ending on one is open."""
+    start = [Message("user", [TextBlock("the build is broken, find out why")])]
+    probe = [call(1, "Bash", command="git checkout -b fix-build"), result(1, "fatal: a branch named 'fix-build' already exists", True)]
+    refused = [call(2, "Write", file_path="build.sh", content="x"), result(2, "The user doesn't want to proceed with this tool use", True)]
+    read = [call(3, "Read", file_path="build.sh"), result(3, "1 #!/bin/sh")]
+    assert "git checkout -b fix-build failed: fatal: a branch named 'fix-build' already exists" in extract_sitrep(start + probe).open_loops
+    assert not any("failed" in loop for loop in extract_sitrep(start + probe + refused + read).open_loops)

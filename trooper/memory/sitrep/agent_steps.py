@@ -53,6 +53,16 @@ _TEST_RUNNER = re.compile(
     r"\b(?:pytest|tox|nox|jest|vitest|mocha|go test|cargo test|cargo nextest|rspec|phpunit|mix test|ctest|"
     r"dotnet test|(?:npm|pnpm|yarn|bun)(?: run)? test|mvnw? test|gradlew? test|rails test|rake test)\b"
 )
+#: A failing test's name as runners print it: pytest's ``FAILED path::name``, go's ``--- FAIL: Name``,
+#: cargo's ``test mod::name ... FAILED``, vitest's ``FAIL file > suite > name``, jest's ``✕ name``,
+#: dotnet's ``Failed Namespace.Class.Name [4 ms]``, rspec's ``rspec ./spec/x_spec.rb:12 # what``.
+_FAILING_TEST = re.compile(
+    r"^FAILED \S*::(\S+)|^\s*--- FAIL: (\S+)|^test (\S+) \.\.\. FAILED$|^\s*FAIL\s+\S+ > (.+)$|"
+    r"^\s*[✕×] (.+?)(?: \(\d+ ?ms\))?$|^\s*Failed ([\w.]+) \[|^rspec \S+ # (.+)$",
+    re.MULTILINE,
+)
+#: Failing tests an open loop names: the ones a person would look at first.
+_FAILING_NAMES = 2
 _COMMIT_LINE = re.compile(r"^\[([\w./-]+)(?: \(root-commit\))? ([0-9a-f]{7,12})\] (.+)$", re.MULTILINE)
 _ONELINE = re.compile(r"^([0-9a-f]{7,12}) \S", re.MULTILINE)
 _COMMIT_MESSAGE = re.compile(r"""\bgit commit\b.*?-\w*m\s+(?:"([^"]+)"|'([^']+)'|(\S+))""")
@@ -139,6 +149,17 @@ _COUNTS = re.compile(r"\b\d+ (?:passed|failed|failures?|errors?|examples?|tests?
 _QUIET_FLAGS = re.compile(r"\s+(?:-[qxvs]+|--no-?[\w-]*|--quiet|--verbose|-count=\d+|-out=\S+|--color=\w+)(?=\s|$)")
 
 
+def _failing_tests(output: str) -> list[str]:
+    """The failing tests a run names, each once, by its own name (not its file or suite)."""
+    names: dict[str, None] = {}
+    for match in _FAILING_TEST.finditer(output):
+        name = next(group for group in match.groups() if group)
+        names[re.split(r"::| > |\.(?=\w+$)", name.strip())[-1]] = None
+        if len(names) == _FAILING_NAMES:
+            break
+    return list(names)
+
+
 def _summary(output: str, failed: bool) -> str:
     """The counts of a run, else (for a failure) its first error line."""
     tail = "\n".join(output[-_TAIL_CHARS:].splitlines()[-_SUMMARY_LINES:])  # runners end with their verdict
@@ -192,6 +213,9 @@ def read_tool_call(name: str, tool_input: dict[str, Any], output: str, is_error:
     if runner:  # people say "tests pass", whatever runs them
         check = f"{runner.group(0)} tests"
     verb = ("fail" if runner else "failing") if failed else ("pass" if runner else "passes")
+    failing = _failing_tests(output) if failed and runner else []
+    if failing:  # what fails is what a person names ("snapshot_help_output still failing")
+        summary = "; ".join(filter(None, (", ".join(failing), summary if _COUNTS.match(summary) else "")))
     text = _short(f"{check} {verb}: {summary}" if summary else f"{check} {verb}")
     return Outcome("open" if failed else "done", text, key, also=also)
 

@@ -367,6 +367,8 @@ class SitrepBuilder:
         self._commit_hash = ""
         #: Whether a text turn spoke of committing: only then are edits left uncommitted an open loop.
         self._commit_talk = False
+        #: The turn of the latest tool result: a failed command is open work only if the session ends on it.
+        self._last_result_turn = -1
         #: Hashes of the commits seen: prose naming one retells its commit ("Committed 3d9a0e6 on …").
         self._hashes: set[str] = set()
         self._prs: dict[str, None] = {}
@@ -522,6 +524,7 @@ class SitrepBuilder:
         return self._candidate_score(field, item, f"todo_{status}", "assistant") > 0.0
 
     def _add_tool_result(self, result: ToolResultBlock) -> None:
+        self._last_result_turn = self._turns
         use = self._tool_calls.get(result.tool_use_id)
         output = _window(result.text())
         outcome = agent_steps.read_tool_call(use.name, use.input, output, result.is_error) if use is not None else None
@@ -793,6 +796,12 @@ class SitrepBuilder:
         score = self._chooser.probability + 0.3 * support + 0.1 * names_entity - 0.15 * self._chooser.changes
         return round(min(1.0, max(0.0, score)), 2)
 
+    def _still_failing(self, loop: _Loop) -> bool:
+        """A command or tool call that failed (not a check: a probe, a refused edit, a lookup with
+        no match) is how an agent explores: open work only while it is the latest result. Listed
+        whatever came after, such failures were wrong 11 times in 11 on dev."""
+        return not loop.tool.startswith(("cmd:", "tool:")) or loop.turn == self._last_result_turn
+
     def _git_loops(self) -> list[str]:
         """What an agent left half-way in git: edits not committed, a commit not pushed, PRs open."""
         loops = []
@@ -816,7 +825,7 @@ class SitrepBuilder:
     def build(self) -> Sitrep:
         steps = list(self._steps)
         git_loops = self._git_loops()
-        loops = [loop.text for loop in self._loops if loop.listed] + git_loops
+        loops = [loop.text for loop in self._loops if loop.listed and self._still_failing(loop)] + git_loops
         for status, item in self._todos:
             (steps if status == "completed" else loops).append(item)
         loops += [question for question, listed in self._questions if listed]
