@@ -17,7 +17,8 @@ threads from a request's start to its response's end, per request: robust where 
 drowns a small latency difference). ``--postgres URL`` also runs a Trooper whose store is that PostgreSQL database
 (an empty one: its tables are created) next to the one on a SQLite file, interleaved the same way;
 ``--baseline-postgres URL`` (another empty database) runs the ``--baseline`` checkout's Trooper on
-PostgreSQL too: a before/after of the PostgreSQL store in one run.
+PostgreSQL too: a before/after of the PostgreSQL store in one run. ``--gc`` serves each Trooper
+through bench/gc_probe.py and reports its garbage collections during the non-streaming rounds.
 Targets: added p50 ≤ 1 ms and p99 ≤ 3 ms (non-streaming, one client).
 """
 
@@ -25,15 +26,20 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from common import (
     ANTHROPIC_HEADERS,
+    FULL_COLLECTION_WAIT,
     LATENCY_HEADERS,
     Process,
+    collections_between,
     conversations,
+    full_collection,
     http_client,
     interleave,
     latency_row,
@@ -42,6 +48,7 @@ from common import (
     ms,
     per_round,
     percentile,
+    print_collections,
     start_fake,
     start_trooper,
     temp_db,
@@ -108,6 +115,7 @@ def main() -> None:
     parser.add_argument("--postgres", help="a PostgreSQL URL: a Trooper on that store is measured alongside, interleaved")
     parser.add_argument("--doors", default="messages", help="front doors to go through, comma-separated: " + ", ".join(DOORS))
     parser.add_argument("--baseline-postgres", help="another PostgreSQL URL: the baseline's Trooper on that store, alongside")
+    parser.add_argument("--gc", action="store_true", help="record each Trooper's garbage collections (bench/gc_probe.py)")
     args = parser.parse_args()
     if args.baseline_postgres is not None and args.baseline is None:
         parser.error("--baseline-postgres needs --baseline")
@@ -120,9 +128,14 @@ def main() -> None:
     fake = start_fake("anthropic")
     upstream = fake.url + "/v1/messages"
     env = trooper_env(temp_db(), CLAUDE_API_KEY="sk-ant-bench", CLAUDE_URL=upstream)
-    troopers: dict[str, Process] = {"Trooper": start_trooper(env)}
+    gc_logs: dict[str, Path] = {}
+    if args.gc:
+        gc_logs = {name: Path(tempfile.mkstemp(prefix="trooper-bench-gc-", suffix=".jsonl")[1]) for name in ("Trooper", "baseline")}
+    troopers: dict[str, Process] = {"Trooper": start_trooper(env, gc_log=gc_logs.get("Trooper"))}
     if args.baseline is not None:
-        troopers["baseline"] = start_trooper(trooper_env(temp_db(), CLAUDE_API_KEY="sk-ant-bench", CLAUDE_URL=upstream), args.baseline)
+        troopers["baseline"] = start_trooper(
+            trooper_env(temp_db(), CLAUDE_API_KEY="sk-ant-bench", CLAUDE_URL=upstream), args.baseline, gc_logs.get("baseline")
+        )
     if args.postgres is not None:
         troopers["PostgreSQL"] = start_trooper(trooper_env(args.postgres, CLAUDE_API_KEY="sk-ant-bench", CLAUDE_URL=upstream))
     if args.baseline_postgres is not None:
@@ -154,7 +167,11 @@ def main() -> None:
             cpu_before = {name: process.cpu_seconds() for name, process in troopers.items()}
             fake_before = sum(fake.cpu_seconds())
             request_cpu: dict[str, list[tuple[int, int]]] = {}
+            window_start = time.monotonic()
             direct, *through = interleave(count, sides(stream=False, cpu=request_cpu))
+            window_end = time.monotonic()
+            if gc_logs:
+                full_collection(troopers[name] for name in gc_logs if name in troopers)
             cpu_after = {name: process.cpu_seconds() for name, process in troopers.items()}
             fake_after = sum(fake.cpu_seconds())
             rss_after = trooper.rss_mb()
@@ -182,6 +199,9 @@ def main() -> None:
     print(f"the fake upstream: {ms((fake_after - fake_before) / ((1 + len(names)) * count))} ms per request")
     if len(doors) > 1:
         print_request_cpu(request_cpu)
+    for name, log in gc_logs.items():
+        if name in troopers:
+            print_collections(name, collections_between(log, window_start, window_end + FULL_COLLECTION_WAIT), count * len(doors))
 
     print_comparison(f"\nStreaming time to first byte, {len(stream_direct)} interleaved rounds",
                      "stream TTFB", stream_direct, dict(zip(names, stream_through)))
