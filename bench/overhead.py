@@ -19,6 +19,7 @@ drowns a small latency difference). ``--postgres URL`` also runs a Trooper whose
 ``--baseline-postgres URL`` (another empty database) runs the ``--baseline`` checkout's Trooper on
 PostgreSQL too: a before/after of the PostgreSQL store in one run. ``--gc`` serves each Trooper
 through bench/gc_probe.py and reports its garbage collections during the non-streaming rounds.
+``--tools N`` makes every turn offer N function tools in its door's shape, as agents' turns do.
 Targets: added p50 ≤ 1 ms and p99 ≤ 3 ms (non-streaming, one client).
 """
 
@@ -76,6 +77,22 @@ DOORS: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, Any]]]] = {
 }
 
 
+#: A function tool in each door's shape, from its name, description and JSON schema.
+TOOL_SHAPES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "messages": lambda t: {"name": t["name"], "description": t["description"], "input_schema": t["parameters"]},
+    "chat": lambda t: {"type": "function", "function": t},
+    "responses": lambda t: {"type": "function", **t},
+}
+
+
+def agent_tools(count: int) -> list[dict[str, Any]]:
+    """``count`` function tools of eight arguments each, the same on every turn, as an agent offers them."""
+    arguments = {f"arg{j}": {"type": "string", "description": f"argument {j}: the path or text to work on"} for j in range(8)}
+    schema = {"type": "object", "properties": arguments, "required": ["arg0"], "additionalProperties": False}
+    return [{"name": f"tool_{i}", "description": f"Runs step {i} of the workspace's build, carefully.", "parameters": schema}
+            for i in range(count)]
+
+
 def own_texts(door: str, body: dict[str, Any]) -> dict[str, Any]:
     """``body`` with its user messages marked as ``door``'s, the same way on every turn. Each door
     then meets texts of its own, as in use: with one text for all, the door named first met each
@@ -115,6 +132,7 @@ def main() -> None:
     parser.add_argument("--postgres", help="a PostgreSQL URL: a Trooper on that store is measured alongside, interleaved")
     parser.add_argument("--doors", default="messages", help="front doors to go through, comma-separated: " + ", ".join(DOORS))
     parser.add_argument("--baseline-postgres", help="another PostgreSQL URL: the baseline's Trooper on that store, alongside")
+    parser.add_argument("--tools", type=int, default=0, help="function tools every turn offers, as agents' turns do")
     parser.add_argument("--gc", action="store_true", help="record each Trooper's garbage collections (bench/gc_probe.py)")
     args = parser.parse_args()
     if args.baseline_postgres is not None and args.baseline is None:
@@ -156,7 +174,7 @@ def main() -> None:
                 return direct + [
                     door_side(
                         client, process, door, body, stream, None if cpu is None else cpu.setdefault(side_name(name, door, doors), []),
-                        own=len(doors) > 1,
+                        own=len(doors) > 1, tools=[TOOL_SHAPES[door](t) for t in agent_tools(args.tools)],
                     )
                     for name, process in troopers.items()
                     for door in doors
@@ -214,21 +232,22 @@ def main() -> None:
 
 def door_side(
     client: Any, process: Process, door: str, body: Callable[[int], dict[str, Any]], stream: bool,
-    cpu: list[tuple[int, int]] | None = None, own: bool = False,
+    cpu: list[tuple[int, int]] | None = None, own: bool = False, tools: list[dict[str, Any]] | None = None,
 ) -> Callable[[int], float]:
     """One side of the interleaved rounds: round i's turn through ``door`` of the Trooper ``process``
-    (with ``own``, its texts marked as the door's: ``own_texts``); with ``cpu``, what each request
-    cost its threads (main, others; ns) is appended there."""
+    (with ``own``, its texts marked as the door's: ``own_texts``; with ``tools``, offering them);
+    with ``cpu``, what each request cost its threads (main, others; ns) is appended there."""
     path, shaped = DOORS[door]
     url = process.url + path
 
     def side(i: int) -> float:
         turn = own_texts(door, body(i)) if own else body(i)
+        payload = {**shaped(turn), "tools": tools} if tools else shaped(turn)
         before = process.cpu_ns() if cpu is not None else (0, 0)
         if stream:
-            took = timed_stream(client, url, shaped(turn), door_headers(door, turn))[0]
+            took = timed_stream(client, url, payload, door_headers(door, turn))[0]
         else:
-            took = timed_post(client, url, shaped(turn), door_headers(door, turn))
+            took = timed_post(client, url, payload, door_headers(door, turn))
         if cpu is not None:  # read after the timing: it does not count in the latency
             after = process.cpu_ns()
             cpu.append((after[0] - before[0], after[1] - before[1]))
