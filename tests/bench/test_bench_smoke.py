@@ -13,7 +13,7 @@ TABLE_HEADER = "| case | n | p50 ms | p90 ms | p99 ms | max ms |"
 
 TINY_RUNS = {
     "overhead.py": (
-        ["--requests", "6", "--doors", "messages,chat,responses", "--gc"],
+        ["--requests", "6", "--doors", "messages,chat,responses", "--gc", "--tools", "2"],
         ["Trooper /v1/responses: added p50", "| Trooper /v1/responses |", "Trooper RSS", "| Trooper: generation 2 |",
          "Trooper: a full collection after the rounds walked"],
     ),
