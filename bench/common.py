@@ -145,12 +145,14 @@ def trooper_env(db: str, **overrides: str) -> dict[str, str]:
     return env
 
 
-def start_trooper(env: dict[str, str], source: Path = ROOT) -> Process:
-    """``python -m trooper serve`` from the checkout at ``source``; its log goes to a temp file."""
+def start_trooper(env: dict[str, str], source: Path = ROOT, gc_log: Path | None = None) -> Process:
+    """``python -m trooper serve`` from the checkout at ``source``; its log goes to a temp file.
+    With ``gc_log``, served by bench/gc_probe.py, which writes every garbage collection there on exit."""
     log = Path(tempfile.mkstemp(prefix="trooper-bench-", suffix=".log")[1])
+    command = ["-m", "trooper", "serve"] if gc_log is None else [str(ROOT / "bench" / "gc_probe.py"), str(gc_log)]
     with log.open("w") as log_file:
         popen = subprocess.Popen(
-            [sys.executable, "-m", "trooper", "serve"], cwd=source, env={**env, "PYTHONPATH": str(source)},
+            [sys.executable, *command], cwd=source, env={**env, "PYTHONPATH": str(source)},
             stdout=subprocess.PIPE, stderr=log_file, text=True,
         )
     assert popen.stdout is not None
@@ -309,3 +311,47 @@ def load_conditions() -> str:
     return (
         f"{os.cpu_count()} cores, Python {platform.python_version()}, load average {one:.2f} (1 min) / {five:.2f} (5 min)"
     )
+
+
+# ---------------------------------------------------------------- the garbage collector (bench/gc_probe.py)
+
+
+#: How long a probed Trooper is given to run a full collection on SIGUSR1.
+FULL_COLLECTION_WAIT = 2.0
+
+
+def full_collection(processes: Iterable[Process]) -> float:
+    """Ask each Trooper served by bench/gc_probe.py to run a full collection now and time it (it
+    walks what serving kept); waits for them. Returns when that was (``time.monotonic``)."""
+    asked = time.monotonic()
+    for process in processes:
+        process.popen.send_signal(signal.SIGUSR1)
+    time.sleep(FULL_COLLECTION_WAIT)
+    return asked
+
+
+def collections_between(log: Path, start: float, end: float) -> list[dict[str, Any]]:
+    """The collections ``log`` recorded that began within [start, end] (``time.monotonic``), the
+    forced ones (SIGUSR1) included: they carry ``forced``."""
+    rows = [json.loads(line) for line in log.read_text().splitlines() if line]
+    return [row for row in rows if start <= row["start"] <= end]
+
+
+def print_collections(name: str, collections: list[dict[str, Any]], requests: int) -> None:
+    """What the garbage collector did in ``name`` while it answered ``requests`` proxied requests:
+    collections per 1,000 requests, their pauses (wall clock) and CPU time, the collector's CPU per
+    request, and the forced full collection (``full_collection``) if one is among ``collections``."""
+    rows = []
+    for generation in (0, 1, 2):
+        done = [c for c in collections if c.get("generation") == generation]
+        pauses, cpu = [c["pause"] for c in done], [c["cpu"] for c in done]
+        rows.append([
+            f"{name}: generation {generation}", f"{len(done) * 1000 / requests:.1f}",
+            *((ms(percentile(pauses, 50)), ms(max(pauses)), ms(percentile(cpu, 50))) if done else ("—", "—", "—")),
+            f"{sum(cpu) / requests * 1e6:.1f}",
+        ])
+    headers = ("garbage collector", "collections per 1,000 requests", "pause p50 ms", "pause max ms", "CPU p50 ms", "CPU µs per request")
+    print(markdown_table(headers, rows))
+    for forced in (c for c in collections if c.get("forced")):
+        print(f"{name}: a full collection after the rounds walked {forced['tracked']:,} objects "
+              f"({forced['frozen']:,} frozen, not walked): {ms(forced['pause'])} ms, {ms(forced['cpu'])} ms of CPU")

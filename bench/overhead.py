@@ -17,7 +17,9 @@ threads from a request's start to its response's end, per request: robust where 
 drowns a small latency difference). ``--postgres URL`` also runs a Trooper whose store is that PostgreSQL database
 (an empty one: its tables are created) next to the one on a SQLite file, interleaved the same way;
 ``--baseline-postgres URL`` (another empty database) runs the ``--baseline`` checkout's Trooper on
-PostgreSQL too: a before/after of the PostgreSQL store in one run.
+PostgreSQL too: a before/after of the PostgreSQL store in one run. ``--gc`` serves each Trooper
+through bench/gc_probe.py and reports its garbage collections during the non-streaming rounds.
+``--tools N`` makes every turn offer N function tools in its door's shape, as agents' turns do.
 Targets: added p50 ≤ 1 ms and p99 ≤ 3 ms (non-streaming, one client).
 """
 
@@ -25,15 +27,20 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from common import (
     ANTHROPIC_HEADERS,
+    FULL_COLLECTION_WAIT,
     LATENCY_HEADERS,
     Process,
+    collections_between,
     conversations,
+    full_collection,
     http_client,
     interleave,
     latency_row,
@@ -42,6 +49,7 @@ from common import (
     ms,
     per_round,
     percentile,
+    print_collections,
     start_fake,
     start_trooper,
     temp_db,
@@ -67,6 +75,22 @@ DOORS: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, Any]]]] = {
     "chat": ("/v1/chat/completions", lambda body: body),
     "responses": ("/v1/responses", as_responses),
 }
+
+
+#: A function tool in each door's shape, from its name, description and JSON schema.
+TOOL_SHAPES: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
+    "messages": lambda t: {"name": t["name"], "description": t["description"], "input_schema": t["parameters"]},
+    "chat": lambda t: {"type": "function", "function": t},
+    "responses": lambda t: {"type": "function", **t},
+}
+
+
+def agent_tools(count: int) -> list[dict[str, Any]]:
+    """``count`` function tools of eight arguments each, the same on every turn, as an agent offers them."""
+    arguments = {f"arg{j}": {"type": "string", "description": f"argument {j}: the path or text to work on"} for j in range(8)}
+    schema = {"type": "object", "properties": arguments, "required": ["arg0"], "additionalProperties": False}
+    return [{"name": f"tool_{i}", "description": f"Runs step {i} of the workspace's build, carefully.", "parameters": schema}
+            for i in range(count)]
 
 
 def own_texts(door: str, body: dict[str, Any]) -> dict[str, Any]:
@@ -108,6 +132,8 @@ def main() -> None:
     parser.add_argument("--postgres", help="a PostgreSQL URL: a Trooper on that store is measured alongside, interleaved")
     parser.add_argument("--doors", default="messages", help="front doors to go through, comma-separated: " + ", ".join(DOORS))
     parser.add_argument("--baseline-postgres", help="another PostgreSQL URL: the baseline's Trooper on that store, alongside")
+    parser.add_argument("--tools", type=int, default=0, help="function tools every turn offers, as agents' turns do")
+    parser.add_argument("--gc", action="store_true", help="record each Trooper's garbage collections (bench/gc_probe.py)")
     args = parser.parse_args()
     if args.baseline_postgres is not None and args.baseline is None:
         parser.error("--baseline-postgres needs --baseline")
@@ -120,9 +146,14 @@ def main() -> None:
     fake = start_fake("anthropic")
     upstream = fake.url + "/v1/messages"
     env = trooper_env(temp_db(), CLAUDE_API_KEY="sk-ant-bench", CLAUDE_URL=upstream)
-    troopers: dict[str, Process] = {"Trooper": start_trooper(env)}
+    gc_logs: dict[str, Path] = {}
+    if args.gc:
+        gc_logs = {name: Path(tempfile.mkstemp(prefix="trooper-bench-gc-", suffix=".jsonl")[1]) for name in ("Trooper", "baseline")}
+    troopers: dict[str, Process] = {"Trooper": start_trooper(env, gc_log=gc_logs.get("Trooper"))}
     if args.baseline is not None:
-        troopers["baseline"] = start_trooper(trooper_env(temp_db(), CLAUDE_API_KEY="sk-ant-bench", CLAUDE_URL=upstream), args.baseline)
+        troopers["baseline"] = start_trooper(
+            trooper_env(temp_db(), CLAUDE_API_KEY="sk-ant-bench", CLAUDE_URL=upstream), args.baseline, gc_logs.get("baseline")
+        )
     if args.postgres is not None:
         troopers["PostgreSQL"] = start_trooper(trooper_env(args.postgres, CLAUDE_API_KEY="sk-ant-bench", CLAUDE_URL=upstream))
     if args.baseline_postgres is not None:
@@ -143,7 +174,7 @@ def main() -> None:
                 return direct + [
                     door_side(
                         client, process, door, body, stream, None if cpu is None else cpu.setdefault(side_name(name, door, doors), []),
-                        own=len(doors) > 1,
+                        own=len(doors) > 1, tools=[TOOL_SHAPES[door](t) for t in agent_tools(args.tools)],
                     )
                     for name, process in troopers.items()
                     for door in doors
@@ -154,7 +185,11 @@ def main() -> None:
             cpu_before = {name: process.cpu_seconds() for name, process in troopers.items()}
             fake_before = sum(fake.cpu_seconds())
             request_cpu: dict[str, list[tuple[int, int]]] = {}
+            window_start = time.monotonic()
             direct, *through = interleave(count, sides(stream=False, cpu=request_cpu))
+            window_end = time.monotonic()
+            if gc_logs:
+                full_collection(troopers[name] for name in gc_logs if name in troopers)
             cpu_after = {name: process.cpu_seconds() for name, process in troopers.items()}
             fake_after = sum(fake.cpu_seconds())
             rss_after = trooper.rss_mb()
@@ -182,6 +217,9 @@ def main() -> None:
     print(f"the fake upstream: {ms((fake_after - fake_before) / ((1 + len(names)) * count))} ms per request")
     if len(doors) > 1:
         print_request_cpu(request_cpu)
+    for name, log in gc_logs.items():
+        if name in troopers:
+            print_collections(name, collections_between(log, window_start, window_end + FULL_COLLECTION_WAIT), count * len(doors))
 
     print_comparison(f"\nStreaming time to first byte, {len(stream_direct)} interleaved rounds",
                      "stream TTFB", stream_direct, dict(zip(names, stream_through)))
@@ -194,21 +232,22 @@ def main() -> None:
 
 def door_side(
     client: Any, process: Process, door: str, body: Callable[[int], dict[str, Any]], stream: bool,
-    cpu: list[tuple[int, int]] | None = None, own: bool = False,
+    cpu: list[tuple[int, int]] | None = None, own: bool = False, tools: list[dict[str, Any]] | None = None,
 ) -> Callable[[int], float]:
     """One side of the interleaved rounds: round i's turn through ``door`` of the Trooper ``process``
-    (with ``own``, its texts marked as the door's: ``own_texts``); with ``cpu``, what each request
-    cost its threads (main, others; ns) is appended there."""
+    (with ``own``, its texts marked as the door's: ``own_texts``; with ``tools``, offering them);
+    with ``cpu``, what each request cost its threads (main, others; ns) is appended there."""
     path, shaped = DOORS[door]
     url = process.url + path
 
     def side(i: int) -> float:
         turn = own_texts(door, body(i)) if own else body(i)
+        payload = {**shaped(turn), "tools": tools} if tools else shaped(turn)
         before = process.cpu_ns() if cpu is not None else (0, 0)
         if stream:
-            took = timed_stream(client, url, shaped(turn), door_headers(door, turn))[0]
+            took = timed_stream(client, url, payload, door_headers(door, turn))[0]
         else:
-            took = timed_post(client, url, shaped(turn), door_headers(door, turn))
+            took = timed_post(client, url, payload, door_headers(door, turn))
         if cpu is not None:  # read after the timing: it does not count in the latency
             after = process.cpu_ns()
             cpu.append((after[0] - before[0], after[1] - before[1]))

@@ -35,11 +35,15 @@ from pathlib import Path
 import aiohttp
 from common import (
     ANTHROPIC_HEADERS,
+    FULL_COLLECTION_WAIT,
     Conversation,
+    collections_between,
+    full_collection,
     load_conditions,
     markdown_table,
     ms,
     percentile,
+    print_collections,
     start_fake,
     start_reference,
     start_trooper,
@@ -99,15 +103,19 @@ def main() -> None:
     parser.add_argument("--baseline", type=Path, help="a checkout whose Trooper is measured alongside, interleaved")
     parser.add_argument("--floor", action="store_true", help="a proxy that only forwards, on Tornado, measured alongside")
     parser.add_argument("--postgres", help="a PostgreSQL URL: two replicas on it behind nginx are measured alongside")
+    parser.add_argument("--gc", action="store_true", help="record Trooper's (and the baseline's) garbage collections (bench/gc_probe.py)")
     args = parser.parse_args()
     counts = [16] if args.quick else [int(c) for c in args.clients.split(",")]
     seconds, rounds = (2.0, 1) if args.quick else (args.seconds, args.rounds)
 
     fake = start_fake("anthropic")
     upstream = fake.url + "/v1/messages"
-    troopers = {"Trooper": start_trooper(_env(upstream))}
+    gc_logs: dict[str, Path] = {}
+    if args.gc:
+        gc_logs = {name: Path(tempfile.mkstemp(prefix="trooper-bench-gc-", suffix=".jsonl")[1]) for name in ("Trooper", "baseline")}
+    troopers = {"Trooper": start_trooper(_env(upstream), gc_log=gc_logs.get("Trooper"))}
     if args.baseline is not None:
-        troopers["baseline"] = start_trooper(_env(upstream), args.baseline)
+        troopers["baseline"] = start_trooper(_env(upstream), args.baseline, gc_logs.get("baseline"))
     if args.floor:
         troopers[FLOOR] = start_reference("tornado", upstream)
     balancer: Nginx | None = None
@@ -123,11 +131,13 @@ def main() -> None:
         sides[BALANCED] = balancer.url + "/v1/messages"
     print(f"load before: {load_conditions()}")
     rows = []
+    turns: dict[str, int] = {name: 0 for name in sides}
     try:
         asyncio.run(load_block(upstream, 4, 1.0, "warm"))
         for name, url in sides.items():
             if name != "direct":
                 asyncio.run(load_block(url, 4, 1.0, "warm"))
+        measured_from = time.monotonic()
         for clients in counts:
             latencies: dict[str, list[float]] = {name: [] for name in sides}
             cpu: dict[str, float] = {name: 0.0 for name in sides if name != "direct"}
@@ -140,6 +150,8 @@ def main() -> None:
                     latencies[name] += asyncio.run(load_block(sides[name], clients, seconds, f"{prefix}-{clients}-{round_number}"))
                     if name in cpu:
                         cpu[name] += sum(sum(process.cpu_seconds()) for process in measured) - before
+            for name, samples in latencies.items():
+                turns[name] += len(samples)
             direct_rate = len(latencies["direct"]) / (seconds * rounds)
             direct_p99 = percentile(latencies["direct"], 99)
             for name, samples in latencies.items():
@@ -147,6 +159,9 @@ def main() -> None:
                 per_turn = ms(cpu[name] / len(samples)) if name in cpu and samples else "—"
                 rows.append([clients, name, f"{rate:.0f}", f"{rate / direct_rate:.2f}", ms(percentile(samples, 50)),
                              ms(percentile(samples, 99)), f"{percentile(samples, 99) / direct_p99:.2f}", per_turn])
+        measured_to = time.monotonic()
+        if gc_logs:
+            full_collection(troopers[name] for name in gc_logs if name in troopers)
     finally:
         if balancer is not None:
             balancer.stop()
@@ -158,6 +173,9 @@ def main() -> None:
           f"{TURNS_EACH}-turn conversations")
     headers = ("clients", "side", "req/s", "× direct", "p50 ms", "p99 ms", "p99 × direct", "proxy CPU ms / turn")
     print(markdown_table(headers, rows))
+    for name, log in gc_logs.items():
+        if name in troopers:
+            print_collections(name, collections_between(log, measured_from, measured_to + FULL_COLLECTION_WAIT), turns[name])
     balanced = {row[0]: float(row[2]) / float(one[2]) for row in rows if row[1] == BALANCED
                 for one in rows if one[0] == row[0] and one[1] == "Trooper"}
     if balanced:

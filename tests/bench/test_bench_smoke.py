@@ -12,7 +12,11 @@ ROOT = Path(__file__).resolve().parents[2]
 TABLE_HEADER = "| case | n | p50 ms | p90 ms | p99 ms | max ms |"
 
 TINY_RUNS = {
-    "overhead.py": (["--requests", "6", "--doors", "messages,chat,responses"], ["Trooper /v1/responses: added p50", "| Trooper /v1/responses |", "Trooper RSS"]),
+    "overhead.py": (
+        ["--requests", "6", "--doors", "messages,chat,responses", "--gc", "--tools", "2"],
+        ["Trooper /v1/responses: added p50", "| Trooper /v1/responses |", "Trooper RSS", "| Trooper: generation 2 |",
+         "Trooper: a full collection after the rounds walked"],
+    ),
     "failover.py": (["--decisions", "4", "--rounds", "1", "--block", "8", "--clients", "2"], ["primary arrival → fallback arrival", "failover overhead"]),
     "proxy_floor.py": (["--requests", "6"], ["minimal proxy (aiohttp server)", "minimal proxy (tornado server)", "| Trooper |"]),
     "store_latency.py": (["--requests", "8"], ["file − memory", "store threads"]),

@@ -34,6 +34,8 @@ class StoreMask:
         #: SITREP entity read from that line) is no longer recognisable, so it is masked by value.
         self._secrets: OrderedDict[str, str] = OrderedDict()
         self._secret_values: re.Pattern[str] | None = None
+        #: How many times it learned secret values: what it masked before may be masked otherwise now.
+        self.learned = 0
 
     @classmethod
     def of(cls, settings: Settings) -> StoreMask | None:
@@ -65,6 +67,7 @@ class StoreMask:
         return self._secret_values.sub(lambda match: self._secrets[match.group()], masked)
 
     def _remember(self, secrets: dict[str, str]) -> None:
+        self.learned += 1
         self._secrets.update(secrets)
         while len(self._secrets) > _SECRETS_KEPT:
             self._secrets.popitem(last=False)
