@@ -27,6 +27,9 @@ def test_the_store_and_the_log_hold_no_secret(policy, fake_anthropic, fake_ollam
     )
     question = f"Explain in depth why the upload fails:\naws_access_key_id={AWS_KEY}\naws_secret_access_key={AWS_SECRET}\nowner: {EMAIL}"
     caplog.set_level(logging.DEBUG)
+    # and the access log's own logger, which `trooper serve` quietens when TROOPER_ACCESS_LOG is off
+    # (a CLI test run before this one in the same process leaves it so)
+    caplog.set_level(logging.DEBUG, logger="tornado.access")
     with anthropic.Anthropic(base_url=server.url, api_key="local", max_retries=0) as client:
         for turn in range(2):
             messages = [{"role": "user", "content": question}]
