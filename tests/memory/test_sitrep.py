@@ -223,6 +223,14 @@ def test_the_intent_is_shown_as_the_user_wrote_its_names():
     assert extract_sitrep([user(turn)]).intent.startswith("fix the 403 CSRF errors on POSTs to the Django API: we have the Next.js")
 
 
+def test_the_intent_shows_a_url_whole():
+    """Read as words, "https://api…" was shown "https //api…"; a "//" that was no URL's stays apart."""
+    turn = "fix: fetch to 'https://api.brightdesk.io/v2/tickets' from 'https://app.brightdesk.io' is blocked by CORS"
+    assert "'https://api.brightdesk.io/v2/tickets' from 'https://app.brightdesk.io'" in extract_sitrep([user(turn)]).intent
+    turn = "can you fix the parser, it breaks on foo //bar comments and on postgres://db/x urls"
+    assert "foo //bar comments and on postgres://db/x" in extract_sitrep([user(turn)]).intent
+
+
 def test_a_turn_that_asks_nothing_leaves_the_intent_to_the_next_request():
     turns = [user("hey"), assistant("Hi! What's up?"), user("nothing much, the demo went really well yesterday"),
              assistant("Congrats, that is great to hear!"), user("thanks! any ideas for a team dinner place for vegetarians?")]

@@ -381,12 +381,26 @@ def read_candidates(text: str, changes_only: bool = False) -> tuple[Candidate, .
         else:
             task.append(sentence)
     forms = _written_forms(prose)
-    if not forms:
+    schemes = {scheme.lower() for scheme in _SCHEME.findall(prose)} if "://" in prose else set()
+    if not forms and not schemes:
         return tuple(candidates.values())
-    return tuple(
-        Candidate(_WORD.sub(lambda word: forms.get(word.group(), word.group()), c.text), c.features, c.changes_task)
-        for c in candidates.values()
-    )
+    return tuple(Candidate(_shown(c.text, forms, schemes), c.features, c.changes_task) for c in candidates.values())
+
+
+def _shown(text: str, forms: dict[str, str], schemes: set[str]) -> str:
+    """A candidate as the user wrote it: each word in its written form, and the URLs of the turn
+    whole again (``_WORD`` reads "https://api…" as "https", "//api…"). Display only: the words the
+    model and the scorer read are the same."""
+    if forms:
+        text = _WORD.sub(lambda word: forms.get(word.group(), word.group()), text)
+    if schemes:
+        text = _SPLIT_SCHEME.sub(lambda m: m.group(1) + ("://" if m.group(1).lower() in schemes else " //"), text)
+    return text
+
+
+#: A URL's scheme, before its "://"; and as ``_WORD`` leaves it, apart from the rest of the address.
+_SCHEME = re.compile(r"\b([a-z][a-z0-9+.-]{1,15})://", re.IGNORECASE)
+_SPLIT_SCHEME = re.compile(r"\b([a-z][a-z0-9+.-]{1,15}) //(?=\S)", re.IGNORECASE)
 
 
 #: A word as ``_WORD`` reads it that holds a capital (of the Latin letters): the words whose
