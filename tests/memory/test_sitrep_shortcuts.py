@@ -107,10 +107,10 @@ def test_item_prefilters_match_the_regexes():
         file_named = "." in sentence and bool(items._FILE_EXTENSION.search(sentence)) and bool(items._PATH.search(sentence))
         assert ("/" in sentence or file_named) == ("/" in sentence or "." in sentence and bool(items._PATH.search(sentence))), sentence
         words = cues.turn_words(lowered)
-        assert items._may_match(items._SENTENCE_CUE_TRIGGERS, lowered, words) >= bool(items._SENTENCE_CUES.search(lowered)), sentence
+        assert items._SENTENCE_CUE_TRIGGERS.may_match(lowered, words) >= bool(items._SENTENCE_CUES.search(lowered)), sentence
         assert items._deferred(lowered, words) == bool(items._DEFERRED.search(lowered)), sentence
         assert cues.says_still(lowered, words) == bool(cues._STILL.search(lowered)), sentence
-        assert items._may_match(items._GREEN_TRIGGERS, lowered, words) >= bool(items._GREEN.search(lowered)), sentence
+        assert items._GREEN_TRIGGERS.may_match(lowered, words) >= bool(items._GREEN.search(lowered)), sentence
         assert cues.says_done(lowered, words) == bool(cues._DONE.search(lowered)), sentence
 
 

@@ -100,3 +100,10 @@ def test_named_groups_expand_and_other_inline_groups_are_refused():
     assert expand(r"(?P<verb>fixed|merged)\b") == ["fixed\x01", "merged\x01"]
     with pytest.raises(ValueError):
         expand(r"(?i)fixed")
+
+
+def test_may_match_gates_ascii_texts_only_and_takes_their_words_when_known():
+    triggers = derive_triggers([r"\b(?:still|again)\b"])
+    assert triggers.may_match("it still fails") and triggers.may_match("it still fails", ascii_words("it still fails"))
+    assert not triggers.may_match("it fails on ci") and not triggers.may_match("it fails on ci", ascii_words("it fails on ci"))
+    assert triggers.may_match("es schlägt fehl")  # not ASCII: the pattern itself decides

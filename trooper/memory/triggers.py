@@ -145,6 +145,15 @@ class Triggers:
         """Whether any trigger is present: ``found_in_ascii`` without collecting them."""
         return not self.words.isdisjoint(words) or any(map(lowered.__contains__, self.ascii_substrings))
 
+    def may_match(self, lowered: str, words: set[str] | None = None) -> bool:
+        """Whether a pattern of these triggers may match ``lowered``: always in a text that is not
+        ASCII, else only where a trigger occurs (``words``: its ``ascii_words``, when known)."""
+        if words is None:
+            if not lowered.isascii():
+                return True
+            words = ascii_words(lowered)
+        return self.any_in_ascii(words, lowered)
+
 
 def derive_triggers(patterns: Iterable[str]) -> Triggers:
     """``Triggers`` of regex patterns of lowercase phrases, matched against lowercase text.

@@ -240,7 +240,7 @@ _DONE_TRIGGERS = derive_triggers([_DONE.pattern])
 def says_done(lowered: str, words: set[str] | None = None) -> bool:
     """A finish is named ("fixed", "tests pass", "works now"), whatever qualifies it (``words``:
     the text's ``turn_words`` when the caller has them)."""
-    if lowered.isascii() and not _DONE_TRIGGERS.any_in_ascii(ascii_words(lowered) if words is None else words, lowered):
+    if not _DONE_TRIGGERS.may_match(lowered, words):
         return False  # most clauses: one set look-up instead of the long alternation
     return bool(_DONE.search(lowered))
 
@@ -252,7 +252,7 @@ _STILL_TRIGGERS = derive_triggers([_STILL.pattern])
 def says_still(lowered: str, words: set[str] | None = None) -> bool:
     """"still", "again" or their French, German, Spanish, Portuguese forms (``words``: the text's
     ``turn_words`` when known: without a trigger among them, no scan)."""
-    if words is not None and not _STILL_TRIGGERS.any_in_ascii(words, lowered):
+    if not _STILL_TRIGGERS.may_match(lowered, words):
         return False
     return bool(_STILL.search(lowered))
 
@@ -262,7 +262,7 @@ _PROBLEM_TRIGGERS = derive_triggers([_PROBLEM.pattern])
 
 
 def is_problem(text: str) -> bool:
-    if text.isascii() and not _PROBLEM_TRIGGERS.any_in_ascii(ascii_words(text), text):
+    if not _PROBLEM_TRIGGERS.may_match(text):
         return False  # most sentences: a set look-up instead of the long alternation
     return bool(_PROBLEM.search(text))
 

@@ -17,7 +17,7 @@ import re
 from dataclasses import dataclass
 
 from trooper.memory.sitrep.cues import is_problem
-from trooper.memory.triggers import ascii_words, derive_triggers
+from trooper.memory.triggers import derive_triggers
 
 _ACTIVITIES = (
     "building|writing|working on|migrating|debugging|setting up|creating|developing|implementing|porting|"
@@ -329,7 +329,7 @@ def _text_shape(text: str) -> list[str]:
 
 
 def _changes_task(sentence: str) -> re.Match[str] | None:
-    if sentence.isascii() and not _REFINEMENT_TRIGGERS.any_in_ascii(ascii_words(sentence), sentence):
+    if not _REFINEMENT_TRIGGERS.may_match(sentence):
         return None  # most sentences: no trigger word of either pattern
     return _NEW_TASK.search(sentence) or _REFINEMENT.search(sentence)
 
@@ -461,7 +461,7 @@ def may_change_task(text: str, words: set[str] | None = None) -> bool:
     if words is not None and len(text) > _READ_CHARS:
         # the part read, with its own words (the cut may make a trigger of a longer word's start)
         head = text[:_READ_CHARS].lower()
-        if not _REFINEMENT_TRIGGERS.any_in_ascii(ascii_words(head), head):
+        if not _REFINEMENT_TRIGGERS.may_match(head):
             return False
     lowered = " ".join(text[:_READ_CHARS].lower().split())
     return bool(_NEW_TASK.search(lowered) or _REFINEMENT.search(lowered))

@@ -19,7 +19,7 @@ from typing import Literal, NamedTuple
 
 from trooper.memory.sitrep import cues
 from trooper.memory.sitrep.linear import LinearModel, load_model
-from trooper.memory.triggers import Triggers, derive_triggers
+from trooper.memory.triggers import derive_triggers
 
 Field = Literal["completed_steps", "open_loops"]
 FIELDS: tuple[Field, ...] = ("completed_steps", "open_loops")
@@ -104,7 +104,7 @@ def text_features(item: str) -> tuple[str, ...]:
         ("path", "/" in item or "." in item and bool(_FILE_EXTENSION.search(item)) and bool(_PATH.search(item))),
         ("number", bool(_NUMBER.search(item))),
         ("now", "now" in lowered and bool(_NOW.search(lowered))),
-        ("green", _may_match(_GREEN_TRIGGERS, lowered, word_set) and bool(_GREEN.search(lowered))),
+        ("green", _GREEN_TRIGGERS.may_match(lowered, word_set) and bool(_GREEN.search(lowered))),
         ("colon", ":" in item),
     ):
         if found:
@@ -178,17 +178,12 @@ def deferred(text: str) -> bool:
 
 
 def _deferred(lowered: str, words: set[str] | None) -> bool:
-    return _may_match(_DEFERRED_TRIGGERS, lowered, words) and bool(_DEFERRED.search(lowered))
+    return _DEFERRED_TRIGGERS.may_match(lowered, words) and bool(_DEFERRED.search(lowered))
 
 
 #: Trigger words (``triggers``) of the sentence patterns: an ASCII sentence holding none of a
 #: pattern's is not scanned with it.
 _DEFERRED_TRIGGERS = derive_triggers([_DEFERRED.pattern])
-
-
-def _may_match(triggers: Triggers, lowered: str, words: set[str] | None) -> bool:
-    """Whether a pattern of these ``triggers`` may match the lowercase text (``words``: its ASCII words, else None)."""
-    return words is None or triggers.any_in_ascii(words, lowered)
 
 
 # Language-independent cues of a sentence (English, German, Spanish, French, Portuguese): the
@@ -221,7 +216,7 @@ def sentence_features(sentence: str) -> tuple[str, ...]:
     lowered = sentence.lower()
     words = cues.turn_words(lowered)  # most sentences hold no pattern's trigger word: no scan
     code = len(_CODE_MARK.findall(sentence)) / (sentence.count(" ") + 1)  # marks per word
-    first = _SENTENCE_CUES.search(lowered) if _may_match(_SENTENCE_CUE_TRIGGERS, lowered, words) else None
+    first = _SENTENCE_CUES.search(lowered) if _SENTENCE_CUE_TRIGGERS.may_match(lowered, words) else None
     features = {match.lastgroup or "": None for match in _SENTENCE_CUES.finditer(lowered, first.start())} if first else {}
     features[f"code={'none' if not code else 'some' if code < 0.34 else 'much'}"] = None
     for name, found in (
