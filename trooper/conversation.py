@@ -103,6 +103,11 @@ class ThinkingBlock:
     #: ``thinking`` alone, as they would any thinking without their own signature).
     openai_item: dict[str, Any] | None = None
 
+    def resends_openai_reasoning(self) -> bool:
+        """It holds OpenAI's reasoning item with its ``encrypted_content``: what OpenAI's Responses
+        API can be given back (under ``store: false`` an item without it names nothing OpenAI has)."""
+        return bool(self.openai_item and self.openai_item.get("encrypted_content"))
+
 
 @dataclass
 class HostedToolBlock:
@@ -123,6 +128,8 @@ IDENTIFIER_KEYS = frozenset({"id", "call_id", "previous_response_id"})
 #: ``encrypted_content``): nobody's readable text, and one changed character makes the provider
 #: refuse the turn, so privacy never rewrites them.
 OPAQUE_KEYS = frozenset({"encrypted_content"})
+#: What privacy neither masks nor restores in an item: its ids and its ciphertext.
+UNREAD_KEYS = IDENTIFIER_KEYS | OPAQUE_KEYS
 #: The Responses API's ``include`` value asking for reasoning items' ``encrypted_content``.
 ENCRYPTED_REASONING = "reasoning.encrypted_content"
 
@@ -243,7 +250,7 @@ class Request:
             if message.role != "assistant":  # where every reasoning item is (the Responses door's decoding)
                 continue
             for block in message.content:
-                if isinstance(block, ThinkingBlock) and block.openai_item and block.openai_item.get("encrypted_content"):
+                if isinstance(block, ThinkingBlock) and block.resends_openai_reasoning():
                     return True
         return False
 

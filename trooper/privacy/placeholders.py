@@ -18,8 +18,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from trooper.conversation import (
-    IDENTIFIER_KEYS,
-    OPAQUE_KEYS,
+    UNREAD_KEYS,
     Block,
     BlockStart,
     BlockStop,
@@ -209,13 +208,10 @@ class StreamRestorer:
             yield _delta(index, self.placeholders.restore_text(ready, in_json=in_json), in_json)
 
 
-_UNCHANGED_KEYS = IDENTIFIER_KEYS | OPAQUE_KEYS
-
-
 def _mapped(value: Any, change: Callable[[str], str]) -> Any:
     """An OpenAI item (or a citation, an event's fields) with ``change`` applied to its strings but
     its ids and ciphertext."""
-    return map_strings(value, change, skip=_UNCHANGED_KEYS)
+    return map_strings(value, change, skip=UNREAD_KEYS)
 
 
 def _delta(index: int, text: str, in_json: bool) -> StreamEvent:

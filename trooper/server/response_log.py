@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
-from trooper.conversation import IDENTIFIER_KEYS, OPAQUE_KEYS
+from trooper.conversation import IDENTIFIER_KEYS, UNREAD_KEYS
 from trooper.engine.sessions import TurnPlace
 from trooper.privacy.storage import StoreMask
 from trooper.server.base import to_json
@@ -22,8 +22,6 @@ from trooper.store.records import ResponseRecord
 MAX_REMEMBERED = 4096
 #: Sessions whose last kept tools are remembered masked (agents answered in turn, not all sessions).
 MAX_TOOLS_REMEMBERED = 128
-#: What a kept response's object holds as it came, as ``StoreMask.data`` leaves it (ids, ciphertext).
-_KEPT_AS_IS = IDENTIFIER_KEYS | OPAQUE_KEYS
 
 
 class ResponseLog:
@@ -54,7 +52,7 @@ class ResponseLog:
         if not body.get("tools"):
             return mask.data(body, skip=IDENTIFIER_KEYS)
         return {
-            key: value if key in _KEPT_AS_IS else self._masked_tools(mask, value, session_id) if key == "tools"
+            key: value if key in UNREAD_KEYS else self._masked_tools(mask, value, session_id) if key == "tools"
             else mask.data(value, skip=IDENTIFIER_KEYS)
             for key, value in body.items()
         }

@@ -169,7 +169,7 @@ def _item(block: Block, reasons: bool) -> dict[str, Any] | None:
         return {"type": "function_call_output", "call_id": block.tool_use_id, "output": output}
     if isinstance(block, HostedToolBlock):
         return block.item
-    if isinstance(block, ThinkingBlock) and reasons and block.openai_item and block.openai_item.get("encrypted_content"):
+    if isinstance(block, ThinkingBlock) and reasons and block.resends_openai_reasoning():
         return block.openai_item
     return None  # any other thinking: see the module's docstring
 
