@@ -13,38 +13,52 @@ from trooper.memory.sitrep.agent_steps import Outcome, read_todos, read_tool_cal
     ("name", "tool_input", "output", "is_error", "expected"),
     [
         ("Bash", {"command": "pytest -q tests/test_api.py"}, "..F\n1 failed, 41 passed in 2.1s", True,
-         Outcome("open", "pytest tests fail: 1 failed, 41 passed", "check:pytest -q")),
+         (Outcome("open", "pytest tests fail: 1 failed, 41 passed", "check:pytest -q"),)),
         ("Bash", {"command": "pytest -q"}, "FAILED tests/test_pages.py::test_page_zero_rejected - assert 500 == 422\n"
          "FAILED tests/test_pages.py::test_last_page - assert 3 == 2\nFAILED tests/test_x.py::test_third\n3 failed, 55 passed in 3.1s",
-         True, Outcome("open", "pytest tests fail: test_page_zero_rejected, test_last_page; 3 failed, 55 passed", "check:pytest -q")),
+         True, (Outcome("open", "pytest tests fail: test_page_zero_rejected, test_last_page; 3 failed, 55 passed", "check:pytest -q"),)),
         ("Bash", {"command": "go test ./..."}, "--- FAIL: TestBatcherConcurrentAdd (0.21s)\nFAIL\tgithub.com/a/b\t1.4s", True,
-         Outcome("open", "go test tests fail: TestBatcherConcurrentAdd", "check:go test")),
+         (Outcome("open", "go test tests fail: TestBatcherConcurrentAdd", "check:go test"),)),
         ("Bash", {"command": "cargo test"}, "test cli::tests::snapshot_help_output ... FAILED\n\nfailures:\n\n"
          "test result: FAILED. 13 passed; 1 failed; 0 ignored", True,
-         Outcome("open", "cargo test tests fail: snapshot_help_output; 13 passed, 1 failed", "check:cargo test")),
+         (Outcome("open", "cargo test tests fail: snapshot_help_output; 13 passed, 1 failed", "check:cargo test"),)),
         ("Bash", {"command": "npx vitest run"}, " FAIL  test/board.test.tsx > Board > reorders a column on drop\n"
-         " Tests  1 failed | 19 passed (20)", True, Outcome("open", "vitest tests fail: reorders a column on drop; 1 failed, 19 passed", "check:npx vitest")),
+         " Tests  1 failed | 19 passed (20)", True, (Outcome("open", "vitest tests fail: reorders a column on drop; 1 failed, 19 passed", "check:npx vitest"),)),
         ("Bash", {"command": "dotnet test"}, "  Failed Shop.Tests.OrderMapperTests.ToDto_MapsNullShipping [4 ms]\n"
-         "Failed!  - Failed:     1, Passed:   142", True, Outcome("open", "dotnet test tests fail: ToDto_MapsNullShipping", "check:dotnet test")),
+         "Failed!  - Failed:     1, Passed:   142", True, (Outcome("open", "dotnet test tests fail: ToDto_MapsNullShipping", "check:dotnet test"),)),
         ("Bash", {"command": "cd api && pytest -q"}, "42 passed in 2.3s", False,
-         Outcome("done", "pytest tests pass: 42 passed", "check:pytest -q")),
+         (Outcome("done", "pytest tests pass: 42 passed", "check:pytest -q"),)),
         ("run_terminal_cmd", {"command": "npm run build"}, "vite v5 building...\nbuilt in 3.1s", False,
-         Outcome("done", "npm run build passes", "check:npm run")),
+         (Outcome("done", "npm run build passes", "check:npm run"),)),
         ("shell", {"command": ["bash", "-lc", "cargo build"]}, "error[E0502]: cannot borrow\nerror: could not compile", True,
-         Outcome("open", "cargo build failing: error[E0502]: cannot borrow", "check:cargo build")),
+         (Outcome("open", "cargo build failing: error[E0502]: cannot borrow", "check:cargo build"),)),
         ("Bash", {"command": 'git commit -am "fix: offset"'}, "[fix/offset 4e1a9c2] fix: offset\n 1 file changed", False,
-         Outcome("done", "committed 4e1a9c2 on fix/offset", "commit:fix: offset", "4e1a9c2")),
+         (Outcome("done", "committed 4e1a9c2 on fix/offset", "commit:fix: offset", "4e1a9c2"),)),
         ("Bash", {"command": 'git commit -q -m "billing: log the Postmark id" && git log --oneline -1'},
          "3d9a0e6 billing: log the Postmark id", False,
-         Outcome("done", "committed 3d9a0e6", "commit:billing: log the Postmark id", "3d9a0e6")),
+         (Outcome("done", "committed 3d9a0e6", "commit:billing: log the Postmark id", "3d9a0e6"),)),
         ("Bash", {"command": 'gh pr create --title "Fix offset" --body x'}, "https://github.com/o/r/pull/214", False,
-         Outcome("done", "opened PR #214: Fix offset", "pr:opened PR #214", "214")),
-        ("Bash", {"command": "ls src"}, "a.py b.py", False, None),
-        ("Read", {"file_path": "src/a.py"}, "1 import os", False, None),
+         (Outcome("done", "opened PR #214: Fix offset", "pr:opened PR #214", "214"),)),
+        ("Bash", {"command": "ls src"}, "a.py b.py", False, ()),
+        ("Read", {"file_path": "src/a.py"}, "1 import os", False, ()),
     ],
 )
 def test_read_tool_call(name, tool_input, output, is_error, expected):
     assert read_tool_call(name, tool_input, output, is_error) == expected
+
+
+def test_a_check_chained_before_a_commit_is_read_as_well():
+    # The commit ran, so the chain passed; what the run printed says how (piped through tail,
+    # a failing run would not stop the commit: then no commit is read, as for any failure).
+    command = 'bundle exec rspec 2>&1 | tail -4 && git commit -am "Eager load customer"'
+    output = "Finished in 1 minute\n418 examples, 0 failures, 3 pending\n\n[main 7c12fa9] Eager load customer\n 2 files changed"
+    assert read_tool_call("Bash", {"command": command}, output, False) == (
+        Outcome("done", "rspec tests pass: 418 examples, 0 failures", "check:bundle exec"),
+        Outcome("done", "committed 7c12fa9 on main", "commit:Eager load customer", "7c12fa9"),
+    )
+    assert read_tool_call("Bash", {"command": 'git add -A && git commit -m "x"'}, "[main 1234567] x", False) == (
+        Outcome("done", "committed 1234567 on main", "commit:x", "1234567"),
+    )
 
 
 def test_read_todos():
@@ -108,6 +122,19 @@ def test_a_passing_chain_closes_every_check_it_ran():
         call(3, "Bash", command="go test -race ./... && go vet ./... && shellcheck deploy.sh"), result(3, "ok  acme/batcher 1.2s"),
     ]
     assert extract_sitrep(messages).open_loops == []
+
+
+def test_tests_run_in_the_commit_s_own_command_close_their_loop():
+    """"pytest -q && git commit …" was read as the commit alone: the red run before it stayed open."""
+    messages = [
+        Message("user", [TextBlock("fix the pagination tests and commit")]),
+        call(1, "Bash", command="pytest -q"), result(1, "2 failed, 56 passed in 2.0s", is_error=True),
+        call(2, "Edit", file_path="app/items.py", old_string="x", new_string="y"), result(2, "ok"),
+        call(3, "Bash", command="pytest -q && git commit -qam 'fix offset'"), result(3, "58 passed in 2.1s\n[main 4e1a9c2] fix offset"),
+    ]
+    sitrep = extract_sitrep(messages)
+    assert not any("fail" in loop for loop in sitrep.open_loops), sitrep.open_loops
+    assert {"pytest tests pass: 58 passed", "committed 4e1a9c2 on main"} <= set(sitrep.completed_steps)
 
 
 def test_the_agent_s_report_of_a_pr_it_opened_is_not_a_second_step_or_loop():

@@ -174,37 +174,50 @@ def _summary(output: str, failed: bool) -> str:
     return ""
 
 
-def read_tool_call(name: str, tool_input: dict[str, Any], output: str, is_error: bool) -> Outcome | None:
-    """The progress one tool call and its result report, if any."""
+def read_tool_call(name: str, tool_input: dict[str, Any], output: str, is_error: bool) -> tuple[Outcome, ...]:
+    """The progress one tool call and its result report, in the order they happened: a check
+    chained before a commit ("pytest -q && git commit …") is read as well as the commit."""
     command = command_of(name, tool_input)
     if command is None:
-        return None
+        return ()
     failed = is_error or _reports_failure(output[-_TAIL_CHARS:])
     if "git commit" in command and not failed:
         line = _COMMIT_LINE.search(output)
-        message = line.group(3) if line else _commit_message(command)
-        where = f"{line.group(2)} on {line.group(1)}" if line else ""
-        # "git commit -q … && git log --oneline -1" prints the hash on a line of its own
-        oneline = None if line or "--oneline" not in command else _ONELINE.search(output)
-        commit_hash = line.group(2) if line else oneline.group(1) if oneline else ""
-        where = where or commit_hash
-        # Where it went says which commit; its subject only when nothing else does (cut to a few
-        # words it was a fragment, "committed 9b04d1e on main: batcher: fix data").
-        text = f"committed {where}" if where else _short(f"committed: {_short(message, _COMMIT_WORDS)}")
-        return Outcome("done", text, f"commit:{message}", commit_hash)
+        checked = _read_checks(command.partition("git commit")[0], output[: line.start()] if line else output, False)
+        return (*checked, _read_commit(command, output, line))
     if "gh pr create" in command and not failed:
         number = _PR_URL.search(output)
         title = _PR_TITLE.search(command)
         label = f"opened PR #{number.group(1)}" if number else "opened a PR"
         text = f"{label}: {title.group(1) or title.group(2)}" if title else label
-        return Outcome("done", _short(text), f"pr:{label}", number.group(1) if number else "")
+        return (Outcome("done", _short(text), f"pr:{label}", number.group(1) if number else ""),)
+    return _read_checks(command, output, is_error)
+
+
+def _read_commit(command: str, output: str, line: re.Match[str] | None) -> Outcome:
+    message = line.group(3) if line else _commit_message(command)
+    where = f"{line.group(2)} on {line.group(1)}" if line else ""
+    # "git commit -q … && git log --oneline -1" prints the hash on a line of its own
+    oneline = None if line or "--oneline" not in command else _ONELINE.search(output)
+    commit_hash = line.group(2) if line else oneline.group(1) if oneline else ""
+    where = where or commit_hash
+    # Where it went says which commit; its subject only when nothing else does (cut to a few
+    # words it was a fragment, "committed 9b04d1e on main: batcher: fix data").
+    text = f"committed {where}" if where else _short(f"committed: {_short(message, _COMMIT_WORDS)}")
+    return Outcome("done", text, f"commit:{message}", commit_hash)
+
+
+def _read_checks(command: str, output: str, is_error: bool) -> tuple[Outcome, ...]:
+    """What the checks a command ran say (the last of a chain speaks for it), or a failed
+    command's first line."""
+    failed = is_error or _reports_failure(output[-_TAIL_CHARS:])
     checks = _check_names(command)
     check = checks[0] if checks else None
     if check is None:
         if failed and is_error:
             first = next((line.strip() for line in output.splitlines() if line.strip()), "")
-            return Outcome("open", _short(f"{_short(command, 4)} failed: {first}"), f"cmd:{command}")
-        return None
+            return (Outcome("open", _short(f"{_short(command, 4)} failed: {first}"), f"cmd:{command}"),)
+        return ()
     summary = _summary(output, failed)
     key = _check_key(check)
     also = () if failed else tuple(dict.fromkeys(k for k in map(_check_key, checks[1:]) if k != key))
@@ -217,7 +230,7 @@ def read_tool_call(name: str, tool_input: dict[str, Any], output: str, is_error:
     if failing:  # what fails is what a person names ("snapshot_help_output still failing")
         summary = "; ".join(filter(None, (", ".join(failing), summary if _COUNTS.match(summary) else "")))
     text = _short(f"{check} {verb}: {summary}" if summary else f"{check} {verb}")
-    return Outcome("open" if failed else "done", text, key, also=also)
+    return (Outcome("open" if failed else "done", text, key, also=also),)
 
 
 def read_todos(tool_input: dict[str, Any]) -> list[tuple[str, str]] | None:

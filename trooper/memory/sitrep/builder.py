@@ -527,20 +527,25 @@ class SitrepBuilder:
         self._last_result_turn = self._turns
         use = self._tool_calls.get(result.tool_use_id)
         output = _window(result.text())
-        outcome = agent_steps.read_tool_call(use.name, use.input, output, result.is_error) if use is not None else None
-        failed = FAILED_RESULT if result.is_error or (outcome is not None and outcome.kind == "open") else 0
+        outcomes = agent_steps.read_tool_call(use.name, use.input, output, result.is_error) if use is not None else ()
+        failed = FAILED_RESULT if result.is_error or any(outcome.kind == "open" for outcome in outcomes) else 0
         for error in extract_errors(output):
             self._add_entity(error, TOOL_OUTPUT | failed)
         for path in extract_paths(output) if failed else ():  # the files a failure names: a test's, a linter's
             self._add_entity(path, TOOL_OUTPUT | failed)
         if use is None:
             return
-        self._track_git(agent_steps.command_of(use.name, use.input), outcome, output, result.is_error)
-        if outcome is None and result.is_error:
+        self._track_git(agent_steps.command_of(use.name, use.input), outcomes, output, result.is_error)
+        if not outcomes and result.is_error:
             first_line = next((line.strip() for line in output.splitlines() if line.strip()), "")
-            outcome = agent_steps.Outcome("open", concise(f"{use.name} failed: {first_line}"), f"tool:{use.name}")
-        elif outcome is None:
-            outcome = agent_steps.Outcome("done", "", f"tool:{use.name}")  # closes the tool's failure, says nothing
+            outcomes = (agent_steps.Outcome("open", concise(f"{use.name} failed: {first_line}"), f"tool:{use.name}"),)
+        elif not outcomes:
+            outcomes = (agent_steps.Outcome("done", "", f"tool:{use.name}"),)  # closes the tool's failure, says nothing
+        for outcome in outcomes:
+            self._add_outcome(outcome, use)
+
+    def _add_outcome(self, outcome: agent_steps.Outcome, use: ToolUseBlock) -> None:
+        """A tool call's outcome: it closes or supersedes the loops of its key, and is listed if chosen."""
         keys = {outcome.key, *outcome.also}
         for loop in [loop for loop in self._loops if loop.tool in keys]:
             if outcome.kind == "open":
@@ -569,17 +574,18 @@ class SitrepBuilder:
             if outcome.key.startswith("pr:") and outcome.ref:
                 self._references.add(outcome.ref)  # the agent's report of it ("PR: …/pull/214") retells it
 
-    def _track_git(self, command: str | None, outcome: agent_steps.Outcome | None, output: str, is_error: bool) -> None:
+    def _track_git(self, command: str | None, outcomes: tuple[agent_steps.Outcome, ...], output: str, is_error: bool) -> None:
         """Where the agent's git work stands after one tool call (see ``_git_loops``)."""
         if agent_steps.pushes(command, output, is_error):
             self._pushed = self._turns
-        if outcome is not None and outcome.key.startswith("commit:"):
-            self._committed = self._turns
-            self._commit_hash = outcome.ref
-            if outcome.ref:
-                self._hashes.add(outcome.ref)
-        if outcome is not None and outcome.key.startswith("pr:") and outcome.ref:
-            self._prs[outcome.ref] = None
+        for outcome in outcomes:
+            if outcome.key.startswith("commit:"):
+                self._committed = self._turns
+                self._commit_hash = outcome.ref
+                if outcome.ref:
+                    self._hashes.add(outcome.ref)
+            if outcome.key.startswith("pr:") and outcome.ref:
+                self._prs[outcome.ref] = None
         merged = agent_steps.merged_pr(command, is_error)
         if merged:
             self._prs.pop(merged, None)
