@@ -395,3 +395,13 @@ def test_a_problem_the_user_says_still_is_stays_open_until_a_fix_closes_it():
     assert extract_sitrep(answered).open_loops == ["Help me fix the flaky login test: It still fails on CI"]
     fixed = answered + [user("ok I fixed the flaky login test, it passes on CI now"), assistant("great")]
     assert extract_sitrep(fixed).open_loops == []
+
+
+def test_no_sentence_is_listed_as_open_and_done():
+    """Both models could list cuts of one sentence ("/pricing: switched from flex gap to CSS grid"
+    as a loop beside the same sentence as a step): 11 dev sessions showed a sentence twice."""
+    for session in CORPUS:
+        sitrep = extract_sitrep(session.messages)
+        said = {field: {(note["turn"], note["text"]) for item in items if (note := sitrep.evidence.get(item))}
+                for field, items in (("steps", sitrep.completed_steps), ("loops", sitrep.open_loops))}
+        assert not said["steps"] & said["loops"], session.id

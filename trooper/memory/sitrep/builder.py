@@ -819,6 +819,26 @@ class SitrepBuilder:
         loops += [f"PR #{number} awaiting review" for number in self._prs]
         return [loop for loop in loops if self._candidate_score("open_loops", loop, "git", "assistant") > 0.0]
 
+    def _open_or_done(self, steps: list[str], loops: list[str]) -> tuple[list[str], list[str]]:
+        """A sentence both models list is one or the other, not open and done: open when it puts
+        work off or says something still is or is not ("18th not loaded", "still flaky"), else a step."""
+        done = set(steps)
+        step_at = {where: step for step in steps if (where := self._said_where(step))}
+        kept = []
+        for loop in loops:
+            where = self._said_where(loop)
+            if loop in done or (where in step_at and where is not None and not _reads_open(where[1])):
+                continue
+            kept.append(loop)
+            if where in step_at:
+                done.discard(step_at[where])
+        return [step for step in steps if step in done], kept
+
+    def _said_where(self, item: str) -> tuple[object, str] | None:
+        """The turn and sentence an item was read from (its evidence), if noted."""
+        note = self._evidence.get(item)
+        return (note["turn"], str(note["text"])) if note else None
+
     def _evidence_of(self, items: list[str]) -> dict[str, dict[str, object]]:
         """Each item's evidence, in the items' order (iterated in C: ``build`` runs every turn)."""
         built_items, built_notes, built = self._built_evidence
@@ -838,9 +858,8 @@ class SitrepBuilder:
         for kind, item in self._lifted():  # the latest turns' candidates their final_features list
             (steps if kind == "completed_steps" else loops).append(item)
         entities = self._entities.top(entity_limit(self._turns))
-        if steps and loops:  # a clause both models list is a step: the same words are not open and done
-            done = set(steps)
-            loops = [loop for loop in loops if loop not in done]
+        if steps and loops:
+            steps, loops = self._open_or_done(steps, loops)
         if self._prs:  # "PR #96 is open: …/pull/96" retells "PR #96 awaiting review"
             awaiting = self._prs.keys()
             loops = [loop for loop in loops if loop in git_loops or not (refs := _references(loop)) or not refs <= awaiting]
@@ -999,6 +1018,14 @@ def _open_item(reading: cues.Reading, context: str) -> str:
         return item
     room = MAX_ITEM_WORDS - len(words)
     return f"{' '.join(named.split()[:max(room, 3)])}: {item}"
+
+
+_STILL_OR_NOT = re.compile(r"\b(?:not|never|isn't|wasn't|hasn't|haven't|didn't|aren't|doesn't|don't)\b")
+
+
+def _reads_open(sentence: str) -> bool:
+    lowered = sentence.lower()
+    return deferred(sentence) or cues.says_still(lowered) or bool(_STILL_OR_NOT.search(lowered))
 
 
 def _retells(keys: frozenset[str], step_keys: frozenset[str]) -> bool:
