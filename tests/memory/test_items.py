@@ -2,7 +2,7 @@
 
 from trooper.conversation import Message, TextBlock, ToolResultBlock, ToolUseBlock
 from trooper.memory.sitrep import extract_sitrep
-from trooper.memory.sitrep.items import FIELDS, KEEP_ALL, Selector, core, planned_or_asked
+from trooper.memory.sitrep.items import FIELDS, KEEP_ALL, Selector, core, first_words, planned_or_asked
 from trooper.memory.sitrep.linear import LinearModel
 
 
@@ -19,6 +19,15 @@ def test_the_core_of_a_clause_drops_its_aside_and_its_consequence():
     assert core("package.json engines now >=18, so node 22 installs") == "package.json engines now >=18"
     assert core("so it") == "so it"  # too little left: kept whole
     assert len(core(" ".join(["word"] * 30)).split()) == 10
+
+
+def test_an_item_never_ends_inside_an_aside_it_leaves_open():
+    """A cut at 12 words, or a sentence split at "e.g.", left "… for that session (e.g" on the dashboard."""
+    assert first_words("Set maintenance_work_mem higher for that session (e.g".split(), 12) == "Set maintenance_work_mem higher for that session"
+    cut = "mypy receiptr/core failing: Found 7 errors in 3 files (checked 6 source files)".split()
+    assert first_words(cut, 12) == "mypy receiptr/core failing: Found 7 errors in 3 files"
+    assert first_words("closed (urls.txt".split(), 12) == "closed (urls.txt"  # too little before it: kept
+    assert first_words("useId() in FleetChart (done)".split(), 12) == "useId() in FleetChart (done)"
 
 
 def test_a_plan_or_a_question_is_no_step():

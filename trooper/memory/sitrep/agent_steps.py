@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from trooper.memory.sitrep.items import first_words
 from trooper.memory.triggers import GatedSearch
 
 MAX_ITEM_WORDS = 12
@@ -110,7 +111,7 @@ class Outcome:
 
 
 def _short(text: str, words: int = MAX_ITEM_WORDS) -> str:
-    return " ".join(text.replace("`", "").split()[:words])
+    return first_words(text.replace("`", "").split(), words)
 
 
 def command_of(name: str, tool_input: dict[str, Any]) -> str | None:

@@ -141,12 +141,24 @@ _DANGLING = frozenset(
 )
 
 
+#: Words before an aside the cut leaves open for the item to stand without it.
+_KEPT_BEFORE_ASIDE = 3
+
+
 def first_words(words: list[str], limit: int) -> str:
-    """At most ``limit`` of ``words``, joined; when that cuts the text short, without the words the
-    cut leaves dangling ("… keep it for a follow-up PR so this one stays a" ends on "stays")."""
-    if len(words) <= limit:
-        return " ".join(words)
+    """At most ``limit`` of ``words``, joined, without an aside left open at the end; when that
+    cuts the text short, without the words the cut leaves dangling ("… keep it for a follow-up PR
+    so this one stays a" ends on "stays")."""
     kept = words[:limit]
+    depth, opened = 0, 0
+    for index, word in enumerate(kept):
+        if not depth:
+            opened = index
+        depth = max(0, depth + word.count("(") - word.count(")"))
+    if depth and opened >= _KEPT_BEFORE_ASIDE:
+        kept = kept[:opened]  # an aside left open ("… higher for that session (e.g") goes whole
+    elif len(words) <= limit:
+        return " ".join(words)
     while len(kept) > 1 and kept[-1].lower().strip(".,;:-") in _DANGLING:
         kept.pop()
     return " ".join(kept)
