@@ -28,8 +28,8 @@ SESSIONS = {session.id: session for session in CORPUS}
 #: Floors under the figures measured at the last change of rules or models (docs/sitrep.md, strict metric): a
 #: rule change that loses more than a couple of points on either split fails here.
 FLOORS = {
-    "dev": {"entities": 0.46, "open_loops": 0.24, "completed_steps": 0.30, "intent": 0.77},
-    "test": {"entities": 0.44, "open_loops": 0.20, "completed_steps": 0.35, "intent": 0.49},
+    "dev": {"entities": 0.46, "open_loops": 0.24, "completed_steps": 0.32, "intent": 0.78},
+    "test": {"entities": 0.45, "open_loops": 0.22, "completed_steps": 0.35, "intent": 0.49},
 }
 
 
