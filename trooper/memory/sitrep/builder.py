@@ -297,21 +297,34 @@ class _Unique:
         self._near = near
         self._items: list[str] = []
         self._unique: list[str] = []
+        #: With ``near``: the distinct items last judged, how many of them were kept up to each,
+        #: and the kept ones with their keywords. An item's fate depends only on the items before
+        #: it, so a build judges only the items after the part it shares with the last one's.
+        self._judged: list[str] = []
+        self._kept_up_to: list[int] = []
+        self._kept: list[tuple[str, frozenset[str]]] = []
 
     def __call__(self, items: list[str]) -> list[str]:
         if items != self._items:  # the same strings: compared by identity, in C
             unique = list(dict.fromkeys(items))
-            self._items, self._unique = list(items), _without_near_repeats(unique) if self._near else unique
+            self._items, self._unique = list(items), self._without_near_repeats(unique) if self._near else unique
         return list(self._unique)
 
-
-def _without_near_repeats(items: list[str]) -> list[str]:
-    kept: list[tuple[str, frozenset[str]]] = []
-    for item in items:
-        words = keywords(item)
-        if not any(words and other and len(words & other) * 2 >= len(words | other) for _, other in kept):
-            kept.append((item, words))
-    return [item for item, _ in kept]
+    def _without_near_repeats(self, unique: list[str]) -> list[str]:
+        same = 0
+        for judged, item in zip(self._judged, unique):
+            if judged != item:
+                break
+            same += 1
+        kept = self._kept[: self._kept_up_to[same - 1]] if same else []
+        kept_up_to = self._kept_up_to[:same]
+        for item in unique[same:]:
+            words = keywords(item)
+            if not (words and any(not words.isdisjoint(other) and len(words & other) * 2 >= len(words | other) for _, other in kept)):
+                kept.append((item, words))
+            kept_up_to.append(len(kept))
+        self._judged, self._kept_up_to, self._kept = unique, kept_up_to, kept
+        return [item for item, _ in kept]
 
 
 class SitrepBuilder:
