@@ -945,10 +945,9 @@ def _report_clauses(text: str, from_user: bool) -> tuple[_Variants, ...]:
     the cues read there (done, open). A long clause holding commas is also read as each of its
     parts ("part"): a person's summary is often one of them."""
     said = {sentence.reading.sentence: sentence.reading for sentence in _read(text, from_user).sentences}
-    lines = [(raw.strip(), cues.strip_bullet(raw.strip())) for raw in cues.sentences(_FENCE.sub("\n", text) if "```" in text else text)]
     clauses = []
-    for line, sentence in lines:
-        if len(sentence) < 8 or cues.is_log_line(sentence):
+    for _, line, sentence, readable in cues.lines(_FENCE.sub("\n", text) if "```" in text else text):
+        if len(sentence) < 8 or not readable:
             continue
         marks = (*sentence_features(sentence), *_said(said.get(sentence)))
         if len(sentence) < len(line):
@@ -1097,5 +1096,6 @@ def clear_cache() -> None:
         _report_clauses, _references, candidate_features, text_features, sentence_features, deferred,
     ):
         cached.cache_clear()
+    cues.lines.cache_clear()
     entity_ranker.clear_cache()
     _clear_intent_cache()
