@@ -122,3 +122,34 @@ def test_a_build_after_every_turn_equals_extraction_of_the_prefix():
             builder.add(message)
             built, extracted = builder.build(), extract_sitrep(session.messages[:count])
             assert built == extracted, (session.id, count)
+
+
+def test_open_loops_near_repeats_judged_after_the_shared_part_equal_judging_them_all():
+    """A build judges only the open loops after the part its list shares with the last build's:
+    the same list as judging every loop, whatever happens between builds (loops added, replaced,
+    closed, the latest turns' candidates changing at the end)."""
+
+    def judged_whole(items: list[str]) -> list[str]:
+        kept: list[tuple[str, frozenset[str]]] = []
+        for item in dict.fromkeys(items):
+            words = builder.keywords(item)
+            if not any(words and other and len(words & other) * 2 >= len(words | other) for _, other in kept):
+                kept.append((item, words))
+        return [item for item, _ in kept]
+
+    rng = random.Random(9)
+    vocabulary = "cache flaky test login timeout retry the fix pool ci migration users".split()
+    pool = [" ".join(rng.sample(vocabulary, rng.randint(1, 4))) for _ in range(60)] + ["", "ok", "Still to do: the login test"]
+    unique, items = builder._Unique(near=True), []
+    for _ in range(4000):
+        at = rng.randrange(len(items) + 1)
+        edit = rng.random()
+        if edit < 0.4:
+            items = items + [rng.choice(pool)]
+        elif edit < 0.6:
+            items = items[:at] + items[at + 1 :]
+        elif edit < 0.8:
+            items = items[:at] + [rng.choice(pool)] + items[at + 1 :]
+        else:
+            items = items[:at] + rng.sample(pool, rng.randint(0, 3))
+        assert unique(items) == judged_whole(items), items

@@ -297,21 +297,34 @@ class _Unique:
         self._near = near
         self._items: list[str] = []
         self._unique: list[str] = []
+        #: With ``near``: the distinct items last judged, how many of them were kept up to each,
+        #: and the kept ones with their keywords. An item's fate depends only on the items before
+        #: it, so a build judges only the items after the part it shares with the last one's.
+        self._judged: list[str] = []
+        self._kept_up_to: list[int] = []
+        self._kept: list[tuple[str, frozenset[str]]] = []
 
     def __call__(self, items: list[str]) -> list[str]:
         if items != self._items:  # the same strings: compared by identity, in C
             unique = list(dict.fromkeys(items))
-            self._items, self._unique = list(items), _without_near_repeats(unique) if self._near else unique
+            self._items, self._unique = list(items), self._without_near_repeats(unique) if self._near else unique
         return list(self._unique)
 
-
-def _without_near_repeats(items: list[str]) -> list[str]:
-    kept: list[tuple[str, frozenset[str]]] = []
-    for item in items:
-        words = keywords(item)
-        if not any(words and other and len(words & other) * 2 >= len(words | other) for _, other in kept):
-            kept.append((item, words))
-    return [item for item, _ in kept]
+    def _without_near_repeats(self, unique: list[str]) -> list[str]:
+        same = 0
+        for judged, item in zip(self._judged, unique):
+            if judged != item:
+                break
+            same += 1
+        kept = self._kept[: self._kept_up_to[same - 1]] if same else []
+        kept_up_to = self._kept_up_to[:same]
+        for item in unique[same:]:
+            words = keywords(item)
+            if not (words and any(not words.isdisjoint(other) and len(words & other) * 2 >= len(words | other) for _, other in kept)):
+                kept.append((item, words))
+            kept_up_to.append(len(kept))
+        self._judged, self._kept_up_to, self._kept = unique, kept_up_to, kept
+        return [item for item, _ in kept]
 
 
 class SitrepBuilder:
@@ -957,10 +970,9 @@ def _report_clauses(text: str, from_user: bool) -> tuple[_Variants, ...]:
     the cues read there (done, open). A long clause holding commas is also read as each of its
     parts ("part"): a person's summary is often one of them."""
     said = {sentence.reading.sentence: sentence.reading for sentence in _read(text, from_user).sentences}
-    lines = [(raw.strip(), cues.strip_bullet(raw.strip())) for raw in cues.sentences(_FENCE.sub("\n", text) if "```" in text else text)]
     clauses = []
-    for line, sentence in lines:
-        if len(sentence) < 8 or cues.is_log_line(sentence):
+    for _, line, sentence, readable in cues.lines(_FENCE.sub("\n", text) if "```" in text else text):
+        if len(sentence) < 8 or not readable:
             continue
         marks = (*sentence_features(sentence), *_said(said.get(sentence)))
         if len(sentence) < len(line):
@@ -1117,5 +1129,6 @@ def clear_cache() -> None:
         _report_clauses, _references, candidate_features, text_features, sentence_features, deferred,
     ):
         cached.cache_clear()
+    cues.lines.cache_clear()
     entity_ranker.clear_cache()
     _clear_intent_cache()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import NamedTuple
 
 from trooper.memory.phrases import Phrases, compile_phrases, split_at_word_starts
@@ -433,6 +434,28 @@ def strip_bullet(line: str) -> str:
     return _BULLET.sub("", line)
 
 
+class Line(NamedTuple):
+    """One item of ``sentences(text)`` as the rules and the clause candidates take it."""
+
+    raw: str
+    #: Stripped of its blanks, and of its list marker (``strip_bullet``).
+    stripped: str
+    sentence: str
+    #: What the rules read: four characters or more, not a log line.
+    readable: bool
+
+
+@lru_cache(maxsize=4)  # a turn's text is split for its cues and again for its clause candidates
+def lines(text: str) -> tuple[Line, ...]:
+    """The sentences and lines of ``text`` (``sentences``), each stripped and classified once."""
+    found = []
+    for raw in sentences(text):
+        stripped = raw.strip()
+        sentence = strip_bullet(stripped)
+        found.append(Line(raw, stripped, sentence, len(sentence) >= 4 and not is_log_line(sentence)))
+    return tuple(found)
+
+
 def turn_words(lowered: str) -> set[str] | None:
     """The words of a lowercase turn, as the look-ups take them; ``None`` unless it is ASCII."""
     return ascii_words(lowered) if lowered.isascii() else None
@@ -461,11 +484,10 @@ def read_turn(text: str, from_user: bool, words: set[str] | None = None) -> Turn
     readings = []
     lead = ""
     previous = None
-    for raw in sentences(text):
-        sentence = strip_bullet(raw.strip())
+    for raw, _, sentence, readable in lines(text):
         if sentence and not lead:
             lead = raw
-        if len(sentence) >= 4 and not is_log_line(sentence):
+        if readable:
             reading = _read_sentence(sentence, from_user, cues, previous)
             if reading:
                 readings.append(reading)
