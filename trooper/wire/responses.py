@@ -121,8 +121,9 @@ def new_response_id() -> str:
 @dataclass
 class Envelope:
     """A response's id and creation time, and what it echoes of its request. Never changed once
-    made; not a frozen dataclass, whose ``__init__`` sets each of these fields through
-    ``object.__setattr__`` (≈ 3 µs more a request)."""
+    made (its ``tools`` may be the list earlier envelopes echo: ``wire/resent.py``); not a frozen
+    dataclass, whose ``__init__`` sets each of these fields through ``object.__setattr__`` (≈ 3 µs
+    more a request)."""
 
     id: str
     created_at: int
