@@ -88,3 +88,14 @@ def test_sessions_keep_their_own_tools():
     keep(log, store, response(1, [tool("ships the build")]), session="a")
     assert keep(log, store, response(2, [tool("runs the tests")]), session="b")["tools"][0]["description"] == "runs the tests"
     assert keep(log, store, response(3, [tool("ships the build")]), session="a")["tools"][0]["description"] == "ships the build"
+
+
+def test_tools_python_finds_equal_but_json_does_not_are_stored_as_each_response_had_them():
+    """``"strict": 1`` equals ``True`` to Python: the session's last masked tools are reused for the
+    same list only (the codec gives back the one it met before), so each response keeps its own."""
+    log, store, _ = new_log()
+    strict = {**tool("ships the build"), "strict": True}
+    assert keep(log, store, response(1, [strict]))["tools"][0]["strict"] is True
+    # A secret in the answer: the body kept is masked, so serialised anew from the masked tools.
+    kept = keep(log, store, response(2, [{**strict, "strict": 1}], text="key AKIAQ3EGRTW5J2KD7XPL"))
+    assert '"strict": 1' in store.kept[-1].body and kept["tools"][0]["strict"] is not True

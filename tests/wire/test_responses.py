@@ -213,6 +213,18 @@ def test_encoded_response_passes_sdk_validation() -> None:
     assert response.tools[0].name == "get_weather" and response.metadata == {"ticket": "T-1"}
 
 
+def test_an_agent_s_resent_tools_are_echoed_as_the_list_met_before_in_the_same_bytes() -> None:
+    request = {"model": "m", "input": "x", "tools": [WEATHER]}
+    first, again = (codec.envelope_for(json.loads(json.dumps(request))) for _ in range(2))
+    assert again.tools is first.tools, "an agent's tools, resent each turn, are the list met before"
+    strict_one = codec.envelope_for({**request, "tools": [{**WEATHER, "strict": 1}]})  # equal to Python, not in JSON
+    assert strict_one.tools is not first.tools
+    for envelope in (first, strict_one, codec.envelope_for({"model": "m", "input": "x"})):
+        body, text = codec.encoded(ANSWER, envelope)
+        assert text == json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    assert '"strict":1' in codec.encoded(ANSWER, strict_one)[1]
+
+
 def test_a_truncated_answer_is_incomplete_and_so_is_its_last_item() -> None:
     cut = Response("m", "gpt-x", [TextBlock("First."), TextBlock("Second, cut")], stop_reason="max_tokens", usage=Usage(3, 4))
     response = openai_response(codec.encode_response(cut, ENVELOPE))
@@ -277,6 +289,15 @@ def test_stream_event_sequence_is_numbered_and_complete() -> None:
     ]
     assert b"event: response.created\ndata: " in sse
     assert payloads[0]["response"]["status"] == "in_progress" and payloads[0]["response"]["output"] == []
+
+
+def test_every_event_is_its_payload_s_compact_json() -> None:
+    """The response objects spliced into events (``response.created``…) are the bytes ``_event`` wrote."""
+    failed = [MessageStart("m", "gpt-x"), BlockStart(0, TextBlock("")), TextDelta(0, "Hi"), BlockStop(0), StreamError("api_error", "boom")]
+    for events in (response_events(ANSWER), failed):
+        for line in encode_all(list(events)).decode().splitlines():
+            if line.startswith("data: "):
+                assert line[6:] == json.dumps(json.loads(line[6:]), ensure_ascii=False, separators=(",", ":"))
 
 
 def test_the_sdk_accumulates_the_stream_to_the_non_streaming_response() -> None:

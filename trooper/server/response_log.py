@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from typing import Any
 
-from trooper.conversation import IDENTIFIER_KEYS, UNREAD_KEYS
+from trooper.conversation import IDENTIFIER_KEYS
 from trooper.engine.sessions import TurnPlace
 from trooper.privacy.storage import StoreMask
 from trooper.server.base import to_json
@@ -46,24 +46,29 @@ class ResponseLog:
     def _masked(self, mask: StoreMask, body: dict[str, Any], session_id: str) -> dict[str, Any]:
         """``mask.data(body, skip=IDENTIFIER_KEYS)`` (ids left as they are: their random characters
         cost a scan each and hold nothing to mask), its ``tools`` taken from the session's last
-        kept response while they are equal and the mask has learned nothing since: an agent
-        resends the same tools every turn, and walking them was most of keeping its response
-        (≈ 0.75 ms for 20 function tools). Key by key, in order, as ``mask.data`` walks them."""
+        kept response while they are the same list and the mask has learned nothing since: an
+        agent resends the same tools every turn, and walking them was most of keeping its response
+        (≈ 0.75 ms for 20 function tools). The codec echoes the one list it keeps of tools it met
+        before (``wire/resent.py``), so the same tools are the same object, compared by identity
+        (``==`` would take ``1`` for ``true``). Key by key, in order, as ``mask.data`` walks them."""
         if not body.get("tools"):
             return mask.data(body, skip=IDENTIFIER_KEYS)
-        return {
-            key: value if key in UNREAD_KEYS else self._masked_tools(mask, value, session_id) if key == "tools"
-            else mask.data(value, skip=IDENTIFIER_KEYS)
-            for key, value in body.items()
-        }
+        keys = list(body)
+        at = keys.index("tools")
+        before = mask.data({key: body[key] for key in keys[:at]}, skip=IDENTIFIER_KEYS)
+        tools = self._masked_tools(mask, body["tools"], session_id)  # after what comes before, as in the whole walk
+        after = mask.data({key: body[key] for key in keys[at + 1 :]}, skip=IDENTIFIER_KEYS)
+        return {**before, "tools": tools, **after}
 
     def _masked_tools(self, mask: StoreMask, tools: Any, session_id: str) -> Any:
         last = self._tools.get(session_id)
-        if last is not None and last[0] == mask.learned and last[1] == tools:
+        if last is not None and last[0] == mask.learned and last[1] is tools:
             self._tools.move_to_end(session_id)
             return last[2]
         learned = mask.learned  # read first: what masking these tools learns makes them stale too
         masked = mask.data(tools, skip=IDENTIFIER_KEYS)
+        if masked == tools:  # nothing masked: ``keep`` then finds the body unchanged by identity
+            masked = tools
         self._tools[session_id] = (learned, tools, masked)
         self._tools.move_to_end(session_id)
         while len(self._tools) > MAX_TOOLS_REMEMBERED:

@@ -75,6 +75,7 @@ from trooper.errors import InvalidRequest
 from trooper.wire import custom_tools, openai
 from trooper.wire import fields as f
 from trooper.wire.images import decode_image_url
+from trooper.wire.resent import Resent
 from trooper.wire.sse import format_sse
 
 #: Request fields Trooper does not serve, and what to do instead.
@@ -107,6 +108,10 @@ _CLIENT_HOSTED_ITEMS = frozenset({
 #: One encoder for every event: ``json.dumps`` with options builds a new one per call, and a
 #: stream of this API has several events per block.
 _to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+#: The distinct tools of requests met lately (an agent resends the same), each kept once with its JSON text.
+_RESENT_TOOLS = Resent(_to_json, 64)
+#: A response object's keys after ``tools``: its JSON text is spliced around the tools' (``_response_json``).
+_AFTER_TOOLS = ("top_p", "truncation", "usage", "user", "metadata")
 
 
 def new_response_id() -> str:
@@ -116,14 +121,17 @@ def new_response_id() -> str:
 @dataclass
 class Envelope:
     """A response's id and creation time, and what it echoes of its request. Never changed once
-    made; not a frozen dataclass, whose ``__init__`` sets each of these fields through
-    ``object.__setattr__`` (≈ 3 µs more a request)."""
+    made (its ``tools`` may be the list earlier envelopes echo: ``wire/resent.py``); not a frozen
+    dataclass, whose ``__init__`` sets each of these fields through ``object.__setattr__`` (≈ 3 µs
+    more a request)."""
 
     id: str
     created_at: int
     model: str
     instructions: str | None = None
     tools: list[dict[str, Any]] = field(default_factory=list)
+    #: ``tools``' JSON text, as every encoding of the response holds it.
+    tools_json: str = field(init=False, default="[]")
     tool_choice: str | dict[str, Any] = "auto"
     parallel_tool_calls: bool = True
     temperature: float | None = None
@@ -134,6 +142,10 @@ class Envelope:
     previous_response_id: str | None = None
     store: bool = True
     user: str | None = None
+
+    def __post_init__(self) -> None:
+        # An agent offers the same tools every turn: the list met before is echoed, with its text.
+        self.tools, self.tools_json = _RESENT_TOOLS.get(self.tools)
 
     @cached_property
     def custom_tools(self) -> frozenset[str]:
@@ -422,7 +434,7 @@ def encoded(response: Response, envelope: Envelope) -> tuple[dict[str, Any], str
     """The response body and its JSON text, compact as each event of a stream is (one encoder
     serves them all; ``json.dumps`` with options builds a new one per call)."""
     body = encode_response(response, envelope)
-    return body, _to_json(body)
+    return body, _response_json(body, envelope)
 
 
 def encode_response(response: Response, envelope: Envelope) -> dict[str, Any]:
@@ -488,6 +500,17 @@ def _response_object(
         "user": envelope.user,
         "metadata": envelope.metadata,
     }
+
+
+def _response_json(response: dict[str, Any], envelope: Envelope) -> str:
+    """``_to_json(response)``, a response object of ``envelope``'s, byte for byte, with the text of
+    its tools the envelope's own: made once for tools an agent resends (``wire/resent.py``)."""
+    if not envelope.tools:
+        return _to_json(response)
+    head = dict(response)
+    del head["tools"]
+    tail = {key: head.pop(key) for key in _AFTER_TOOLS}
+    return f'{_to_json(head)[:-1]},"tools":{envelope.tools_json},{_to_json(tail)[1:]}'
 
 
 def _item_id(block: Block, envelope: Envelope, index: int) -> str:
@@ -667,7 +690,8 @@ class StreamEncoder:
         self._started = True
         model = event.model if isinstance(event, MessageStart) and event.model else self._envelope.model
         response = _response_object(self._envelope, model=model, status="in_progress", output=[], usage=None)
-        return self._event("response.created", response=response) + self._event("response.in_progress", response=response)
+        text = _response_json(response, self._envelope)  # both events hold the same response
+        return self._response_event("response.created", text) + self._response_event("response.in_progress", text)
 
     def _item_fields(self, index: int) -> dict[str, Any]:
         return {"item_id": _item_id(self._answer.blocks[index], self._envelope, index), "output_index": index}
@@ -783,10 +807,7 @@ class StreamEncoder:
         self._answer.add(MessageStop())
         body, text = self._final or self.final(self._answer.response())
         kind = "response.incomplete" if body["status"] == "incomplete" else "response.completed"
-        # ``_event`` with the response's text spliced in, not serialised again: the same bytes.
-        payload = f'{{"type":{_to_json(kind)},"sequence_number":{self._sequence},"response":{text}}}'
-        self._sequence += 1
-        return format_sse(payload, kind)
+        return self._response_event(kind, text)
 
     def _fail(self, error: StreamError) -> bytes:
         self._finished = True
@@ -796,4 +817,10 @@ class StreamEncoder:
             self._envelope, model=self._answer.model or self._envelope.model, status="failed", output=output, usage=None,
             error={"code": code, "message": error.message},
         )
-        return self._event("response.failed", response=response)
+        return self._response_event("response.failed", _response_json(response, self._envelope))
+
+    def _response_event(self, kind: str, text: str) -> bytes:
+        """``_event(kind, response=…)`` with the response's JSON ``text`` spliced in: the same bytes."""
+        payload = f'{{"type":{_to_json(kind)},"sequence_number":{self._sequence},"response":{text}}}'
+        self._sequence += 1
+        return format_sse(payload, kind)
