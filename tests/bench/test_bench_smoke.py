@@ -18,7 +18,11 @@ TINY_RUNS = {
          "Trooper: a full collection after the rounds walked"],
     ),
     "failover.py": (["--decisions", "4", "--rounds", "1", "--block", "8", "--clients", "2"], ["primary arrival → fallback arrival", "failover overhead"]),
-    "proxy_floor.py": (["--requests", "6"], ["minimal proxy (aiohttp server)", "minimal proxy (tornado server)", "| Trooper |"]),
+    "proxy_floor.py": (
+        ["--requests", "6", "--baseline", str(ROOT)],
+        ["minimal proxy (aiohttp server)", "minimal proxy (tornado server)", "| Trooper |", "| baseline |",
+         "| own work, less the Tornado forwarder's |"],
+    ),
     "store_latency.py": (["--requests", "8"], ["file − memory", "store threads"]),
     "sse_fanout.py": (["--rounds", "1", "--block", "4", "--listeners", "2"], ["2 listeners", "received every update"]),
 }

@@ -86,3 +86,40 @@ async def test_a_sessions_sitrep_is_stored_at_once_then_at_most_once_an_interval
     await asyncio.sleep(1.0)
     assert await stored() == [2, 6]  # both turns in one
     await store.close()
+
+
+async def test_a_sitrep_due_while_a_turn_is_answered_waits_for_its_response(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A rebuild would delay the answer in flight: it runs once the last response has gone, or at
+    the latest after the quiet wait when turns never stop."""
+    monkeypatch.setattr(sessions_module, "SITREP_DEBOUNCE_SECONDS", 0.01)
+    monkeypatch.setattr(sessions_module, "SITREP_INTERVAL_SECONDS", 0.05)
+    monkeypatch.setattr(sessions_module, "SITREP_QUIET_WAIT_SECONDS", 0.3)
+    answering = [True, True]  # two turns being answered
+    store = open_store(Settings(db_path=":memory:"))
+    sessions = SessionService(
+        store, LiveFeed(), would_answer=lambda: None, prices=Settings().prices, answering=lambda: any(answering)
+    )
+    quiet, busy = await sessions.open("quiet", "anthropic"), await sessions.open("busy", "anthropic")
+
+    async def stored(session_id: str) -> list[int]:
+        await store.flush()
+        return [row["turn_count"] for row in await store.sitreps(session_id)]
+
+    for session in (quiet, busy):
+        sessions.record_history(session, [Message("user", [TextBlock("Map the package for me.")])])
+    await asyncio.sleep(0.05)
+    assert await stored("quiet") == [] and await stored("busy") == []  # due, waiting
+    answering[0] = False
+    sessions.answered()  # one response gone, another turn still being answered
+    assert await stored("quiet") == []
+    answering[1] = False
+    sessions.answered()  # the last one
+    assert await stored("quiet") == [1] and await stored("busy") == [1]
+
+    answering[0] = True  # turns that never stop: the wait has its bound
+    sessions.record_history(quiet, [*quiet.messages, Message("user", [TextBlock("Now the store.")])])
+    await asyncio.sleep(0.15)  # due after the interval, then waiting
+    assert await stored("quiet") == [1]
+    await asyncio.sleep(0.4)  # the quiet wait is over
+    assert await stored("quiet") == [1, 2]
+    await store.close()

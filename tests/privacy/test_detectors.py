@@ -3,6 +3,8 @@ The labelled corpus (test_corpus.py) measures recall and false positives at scal
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 
 from trooper.config import ConfigError, Settings
@@ -120,3 +122,24 @@ def test_made_up_values(value: str, made_up: bool) -> None:
 def test_an_ipv6_address_needs_a_double_colon_or_eight_groups() -> None:
     text = "at 10:23:45 mac 00:1a:2b:3c:4d:5e peer 2001:4860:4860:0:0:0:0:8888 and 2a00:1450:4001:81b::200e"
     assert [text[f.start : f.end] for f in detect(text)] == ["2001:4860:4860:0:0:0:0:8888", "2a00:1450:4001:81b::200e"]
+
+
+def test_a_text_scanned_again_is_not_scanned_twice(monkeypatch) -> None:
+    """Routing scans a turn's new text, then the store masks it: the second scan is remembered."""
+    detection = importlib.import_module("trooper.privacy.detect")  # the package names the function detect too
+
+    scans: list[str] = []
+    real_scan = detection._scan
+    monkeypatch.setattr(detection, "_scan", lambda text, rules: scans.append(text) or real_scan(text, rules))
+    monkeypatch.setattr(detection, "_recent", detection.RecentScans(texts=2, characters=100))
+    text = "mail jane.doe@acme.io today"
+    first = detect(text)
+    first.clear()  # a caller changing its list changes nothing remembered
+    assert [f.kind for f in detect(text)] == ["email"]
+    assert scans == [text]
+    rules = compile_rules(["today"], [])
+    assert detect(text, rules) != [] and scans == [text, text], "other rules: scanned with them"
+    detect("x" * 200)  # past the characters kept: the older texts are forgotten, the last kept
+    detect("x" * 200)
+    detect(text)
+    assert scans == [text, text, "x" * 200, text]

@@ -3,7 +3,7 @@
 Every front door goes through here: it resolves the session (a subagent's child session
 included), records the turns a client sent (each message once, however often the history is
 resent), records the answer, every upstream attempt and every routing event, publishes a live
-update for the dashboard, and recomputes the SITREP off the request path.
+update for the dashboard, and recomputes the SITREP off the request path, between answers.
 """
 
 from __future__ import annotations
@@ -56,6 +56,9 @@ SITREP_DEBOUNCE_SECONDS = 0.05
 #: comes more than the debounce after the last, and each rebuild cost a stored row and its
 #: ``to_dict`` (bench/README.md, Many clients). Needing it sooner (compaction) builds it at once.
 SITREP_INTERVAL_SECONDS = 1.0
+#: A rebuild that comes due while a turn is being answered waits for the moment none is (its
+#: milliseconds would delay that answer: bench/README.md, own work per turn), at most this long.
+SITREP_QUIET_WAIT_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -162,7 +165,7 @@ def _build_sitrep(session: LiveSession) -> Sitrep:
 class SessionService:
     def __init__(
         self, store: Store, feed: LiveFeed, *, would_answer: Callable[[], str | None], prices: PriceTable,
-        mask: StoreMask | None = None,
+        mask: StoreMask | None = None, answering: Callable[[], bool] = lambda: False,
     ) -> None:
         self._store = store
         #: What private data the store must not keep in clear (``TROOPER_PRIVACY``); None: all of it.
@@ -176,6 +179,10 @@ class SessionService:
         self._live: OrderedDict[str, LiveSession] = OrderedDict()
         self._loading: dict[str, asyncio.Future[LiveSession]] = {}
         self._sitrep_tasks: dict[str, asyncio.TimerHandle] = {}
+        #: Whether the server is answering a turn now (the runtime asks its app); then a SITREP
+        #: rebuild waits, in ``_after_answers``, for ``answered``.
+        self._answering = answering
+        self._after_answers: dict[str, LiveSession] = {}
 
     async def resolve(self, ids: ClientIds, request: Request, source: str, client: str = "") -> LiveSession:
         """The session a front door's request belongs to: the one its client named (or the one its
@@ -421,10 +428,33 @@ class SessionService:
         delay = SITREP_DEBOUNCE_SECONDS
         if session.sitrep_updated_at is not None:
             delay = max(delay, session.sitrep_updated_at + SITREP_INTERVAL_SECONDS - time.monotonic())
-        self._sitrep_tasks[session.id] = loop.call_later(delay, self._update_sitrep, session)
+        self._sitrep_tasks[session.id] = loop.call_later(delay, self._sitrep_due, session)
+
+    def _sitrep_due(self, session: LiveSession) -> None:
+        """Rebuild now, unless a turn is being answered: then after the last answer (``answered``),
+        or at the latest ``SITREP_QUIET_WAIT_SECONDS`` on."""
+        if not self._answering():
+            self._update_sitrep(session)
+            return
+        self._after_answers[session.id] = session
+        loop = asyncio.get_running_loop()
+        self._sitrep_tasks[session.id] = loop.call_later(SITREP_QUIET_WAIT_SECONDS, self._update_sitrep, session)
+
+    def answered(self) -> None:
+        """A response has gone out: if no other turn is being answered, the SITREP rebuilds that
+        came due meanwhile run now, before the next request comes."""
+        if not self._after_answers or self._answering():
+            return
+        waiting, self._after_answers = self._after_answers, {}
+        for session_id, session in waiting.items():
+            handle = self._sitrep_tasks.get(session_id)
+            if handle is not None:
+                handle.cancel()
+                self._update_sitrep(session)
 
     def _update_sitrep(self, session: LiveSession) -> None:
         self._sitrep_tasks.pop(session.id, None)
+        self._after_answers.pop(session.id, None)
         session.sitrep_updated_at = time.monotonic()
         session.sitrep = _build_sitrep(session)
         self._store.add_sitrep(SitrepRecord(session.id, self._stored(session.sitrep.to_dict()), turn_count=len(session.messages)))

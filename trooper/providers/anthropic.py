@@ -35,14 +35,14 @@ class AnthropicProvider(CodecProvider):
         self.url = url
         self.model = model
         self._api_key = api_key
-        self._context_window = context_window
+        self._capabilities = Capabilities(context_window=context_window)
         self._http = HttpUpstream(name, client, wire_codec.decode_error)
 
     def __repr__(self) -> str:
         return f"AnthropicProvider(name={self.name!r}, url={self.url!r}, model={self.model!r})"
 
     def capabilities(self) -> Capabilities:
-        return Capabilities(context_window=self._context_window)
+        return self._capabilities
 
     def upstream_model(self, requested: str) -> str:
         return requested if requested.startswith("claude-") else self.model

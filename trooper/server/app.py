@@ -56,8 +56,15 @@ class TrooperApplication(tornado.web.Application):
                 self._sweep_at = max(ANSWERING_SWEEP_MIN, 2 * len(self._answering))
         return super().find_handler(request, **kwargs)
 
+    def answering(self) -> bool:
+        """Whether a POST (a turn, most often) is being answered now."""
+        return bool(self._answering)
+
     def log_request(self, handler: tornado.web.RequestHandler) -> None:
         self._answering.discard(handler.request)
+        services = self.settings["trooper_state"].services
+        if services is not None and not self._answering:
+            services.sessions.answered()  # its response has gone: the SITREPs that waited for it
         status = handler.get_status()
         level = logging.INFO if status < 400 else logging.WARNING if status < 500 else logging.ERROR
         if not access_log.isEnabledFor(level):  # off by default (TROOPER_ACCESS_LOG): no line, no URI to mask

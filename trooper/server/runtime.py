@@ -58,7 +58,7 @@ class Runtime:
         store_mask = StoreMask.of(settings)
         self.sessions = SessionService(
             self.store, self.feed, would_answer=lambda: self.router.cloud[0].model if self.router.cloud else None,
-            prices=settings.prices, mask=store_mask,
+            prices=settings.prices, mask=store_mask, answering=lambda: self.app.answering(),
         )
         admission = StreamLimiter(settings.max_streams, settings.max_session_streams, settings.queue_seconds)
         # Replicas on one PostgreSQL share their breakers; on SQLite they are this process's own.
