@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
+
 from trooper.privacy.custom import CustomRules, find_custom
 from trooper.privacy.findings import Finding, without_overlaps
 from trooper.privacy.personal import find_personal
@@ -22,7 +24,7 @@ class RecentScans:
     def __init__(self, texts: int = 256, characters: int = 4_000_000) -> None:
         self.texts = texts
         self.characters = characters
-        self._found: dict[tuple[str, CustomRules], tuple[Finding, ...]] = {}
+        self._found: OrderedDict[tuple[str, CustomRules], tuple[Finding, ...]] = OrderedDict()
         self._kept_characters = 0
 
     def findings(self, text: str, rules: CustomRules) -> tuple[Finding, ...]:
@@ -36,9 +38,11 @@ class RecentScans:
 
     def _forget_oldest(self) -> None:
         while len(self._found) > 1 and (len(self._found) > self.texts or self._kept_characters > self.characters):
-            oldest = next(iter(self._found))
-            if self._found.pop(oldest, None) is not None:  # another thread may have taken it
-                self._kept_characters -= len(oldest[0])
+            try:  # one call, so another thread's scan cannot change the dict between finding and taking
+                (oldest, _) = self._found.popitem(last=False)
+            except KeyError:
+                return
+            self._kept_characters -= len(oldest[0])
 
 
 _recent = RecentScans()
