@@ -1032,12 +1032,15 @@ def _open_item(reading: cues.Reading, context: str) -> str:
     return f"{' '.join(named.split()[:max(room, 3)])}: {item}"
 
 
-_STILL_OR_NOT = re.compile(r"\b(?:not|never|isn't|wasn't|hasn't|haven't|didn't|aren't|doesn't|don't)\b")
+# A sentence saying something is not so ("18th not loaded"); not the cues' wider negation, whose
+# "no" reads "no ioutil left" as open.
+_NEGATED = re.compile(r"\b(?:not|never|isn't|wasn't|hasn't|haven't|didn't|aren't|doesn't|don't)\b")
 
 
 def _reads_open(sentence: str) -> bool:
+    """The sentence puts work off, or says something still is or is not."""
     lowered = sentence.lower()
-    return deferred(sentence) or cues.says_still(lowered) or bool(_STILL_OR_NOT.search(lowered))
+    return deferred(sentence) or cues.says_still(lowered) or bool(_NEGATED.search(lowered))
 
 
 def _retells(keys: frozenset[str], step_keys: frozenset[str]) -> bool:
