@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from trooper.conversation import IDENTIFIER_KEYS
+from trooper.conversation import IDENTIFIER_KEYS, HostedToolBlock, Message, TextBlock, ToolResultBlock, ToolUseBlock
 from trooper.privacy import CustomRules
 from trooper.privacy.storage import StoreMask
 
@@ -44,3 +44,20 @@ def test_a_short_secret_is_masked_where_found_but_not_remembered():
     mask = StoreMask(CustomRules(), keep_personal=False)
     assert "abc1" not in mask.text("password=abc1")
     assert mask.text("the abc1 build") == "the abc1 build"
+
+
+def test_a_blocks_own_ids_are_stored_as_they_came():
+    """A random tool call id can hold a digit run a card number's check accepts ("toolu_b4539…"):
+    masked, the stored transcript no longer matched the history its client resent (a 32-client
+    balancer run found one) and the result no longer named its call. What the blocks hold is
+    masked, ids inside a tool's input included."""
+    mask = StoreMask(CustomRules(), keep_personal=False)
+    call_id, card = "toolu_b4539148803436467c163344e", "4539 1488 0343 6467"
+    call = mask.message(Message("assistant", [ToolUseBlock(call_id, "pay", {"card": card, "id": card.replace(" ", "")})]))
+    result = mask.message(Message("user", [ToolResultBlock(call_id, [TextBlock(f"charged {card}")])]))
+    assert call.content[0].id == call_id and result.content[0].tool_use_id == call_id
+    assert call.content[0].input == {"card": "[REDACTED:card_number]", "id": "[REDACTED:card_number]"}
+    assert result.content[0].content[0].text == "charged [REDACTED:card_number]"
+    item = {"type": "web_search_call", "id": "ws_4539148803436467", "action": {"query": f"card {card}"}}
+    kept = mask.message(Message("assistant", [HostedToolBlock(item)])).content[0].item
+    assert kept == {**item, "action": {"query": "card [REDACTED:card_number]"}}

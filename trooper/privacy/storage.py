@@ -11,7 +11,7 @@ from collections.abc import Collection
 from typing import Any
 
 from trooper.config import Settings
-from trooper.conversation import OPAQUE_KEYS, Message, block_from_dict, block_to_dict
+from trooper.conversation import IDENTIFIER_KEYS, OPAQUE_KEYS, Message, block_from_dict, block_to_dict
 from trooper.json_text import map_strings
 from trooper.privacy.custom import CustomRules
 from trooper.privacy.detect import detect
@@ -23,6 +23,19 @@ _CACHE_SIZE = 4096
 _SECRETS_KEPT = 1024
 #: Shorter values ("password=abc") are masked where found, not remembered: alone they are words.
 _SECRET_MIN_CHARS = 8
+
+
+#: The keys of a stored block, or of an OpenAI item it carries, that name it or the call it
+#: answers (``ToolUseBlock.id``, ``ToolResultBlock.tool_use_id``, an item's ``id``/``call_id``):
+#: identifiers, never a person's text.
+_BLOCK_IDS = IDENTIFIER_KEYS | {"tool_use_id"}
+#: Where a block carries an OpenAI item verbatim (``HostedToolBlock.item``, ``ThinkingBlock.openai_item``).
+_CARRIED_ITEMS = ("item", "openai_item")
+
+
+def _keep_ids(masked: dict[str, Any], original: dict[str, Any]) -> None:
+    """``masked`` (a block or item the store mask walked) with ``original``'s own ids back."""
+    masked.update((key, original[key]) for key in _BLOCK_IDS if key in original)
 
 
 class StoreMask:
@@ -85,5 +98,16 @@ class StoreMask:
         return map_strings(value, self.text, skip=OPAQUE_KEYS.union(skip) if skip else OPAQUE_KEYS)
 
     def message(self, message: Message) -> Message:
-        """``message`` as the store keeps it (and gives it back after a restart)."""
-        return Message(message.role, [block_from_dict(b) for b in self.data([block_to_dict(b) for b in message.content])])
+        """``message`` as the store keeps it (and gives it back after a restart): its blocks' own
+        ids as they came (a random ``toolu_…`` may hold a digit run a card number's check accepts,
+        and a masked id no longer pairs a tool call with its result nor matches the history a
+        client resends), what the blocks hold masked, ids within a tool's input included."""
+        return Message(message.role, [block_from_dict(self._block(block_to_dict(block))) for block in message.content])
+
+    def _block(self, block: dict[str, Any]) -> dict[str, Any]:
+        masked: dict[str, Any] = self.data(block)
+        _keep_ids(masked, block)
+        for key in _CARRIED_ITEMS:
+            if isinstance(block.get(key), dict):
+                _keep_ids(masked[key], block[key])
+        return masked
