@@ -150,18 +150,25 @@ def first_words(words: list[str], limit: int) -> str:
     cuts the text short, without the words the cut leaves dangling ("… keep it for a follow-up PR
     so this one stays a" ends on "stays")."""
     kept = words[:limit]
-    depth, opened = 0, 0
-    for index, word in enumerate(kept):
-        if not depth:
-            opened = index
-        depth = max(0, depth + word.count("(") - word.count(")"))
-    if depth and opened >= _KEPT_BEFORE_ASIDE:
+    text = " ".join(kept)
+    opened = _open_aside(kept) if "(" in text else -1  # most items hold no "(": one scan in C
+    if opened >= _KEPT_BEFORE_ASIDE:
         kept = kept[:opened]  # an aside left open ("… higher for that session (e.g") goes whole
     elif len(words) <= limit:
-        return " ".join(words)
+        return text
     while len(kept) > 1 and kept[-1].lower().strip(".,;:-") in _DANGLING:
         kept.pop()
     return " ".join(kept)
+
+
+def _open_aside(words: list[str]) -> int:
+    """Where the aside ``words`` leave open at their end starts; -1 when every "(" is closed."""
+    depth, opened = 0, 0
+    for index, word in enumerate(words):
+        if not depth:
+            opened = index
+        depth = max(0, depth + word.count("(") - word.count(")"))
+    return opened if depth else -1
 
 
 @lru_cache(maxsize=8192)
