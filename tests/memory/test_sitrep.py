@@ -29,7 +29,7 @@ SESSIONS = {session.id: session for session in CORPUS}
 #: rule change that loses more than a couple of points on either split fails here.
 FLOORS = {
     "dev": {"entities": 0.46, "open_loops": 0.24, "completed_steps": 0.32, "intent": 0.78},
-    "test": {"entities": 0.45, "open_loops": 0.22, "completed_steps": 0.35, "intent": 0.49},
+    "test": {"entities": 0.46, "open_loops": 0.16, "completed_steps": 0.36, "intent": 0.58},
 }
 
 
