@@ -334,9 +334,11 @@ async def test_writes_close_together_share_one_commit(store: QueuedStore, monkey
     assert transactions == [6]
 
 
-def _writer_held(store: QueuedStore, monkeypatch: pytest.MonkeyPatch) -> tuple[list[int], threading.Event]:
-    """The sizes of the transactions the writer runs; the first one waits until the event is set,
-    so what is queued meanwhile reaches the writer in its next batch."""
+async def _writer_held(store: QueuedStore, monkeypatch: pytest.MonkeyPatch) -> tuple[list[int], threading.Event]:
+    """The sizes of the transactions the writer runs; the first one, session "s"'s upsert (queued
+    here, no flush: the writer thread commits it once it has gathered), waits until the event is
+    set, so what is queued meanwhile reaches the writer in its next batch. Returns once the writer
+    holds it."""
     transactions: list[int] = []
     release = threading.Event()
     real = type(store)._transaction
@@ -348,23 +350,23 @@ def _writer_held(store: QueuedStore, monkeypatch: pytest.MonkeyPatch) -> tuple[l
         real(self, pending)
 
     monkeypatch.setattr(type(store), "_transaction", held)
+    store.upsert_session(SessionRecord("s", "chat"))
+    while not transactions:
+        await asyncio.sleep(0.005)
     return transactions, release
 
 
 async def test_the_writes_after_a_flush_in_a_batch_share_its_commit(
     store: QueuedStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    transactions, release = _writer_held(store, monkeypatch)
-    store.upsert_session(SessionRecord("s", "chat"))
-    first = asyncio.ensure_future(store.flush())
-    await asyncio.sleep(0.05)  # the writer holds the session's upsert
+    transactions, release = await _writer_held(store, monkeypatch)
     flushes = []
     for seq in range(3):
         store.add_turns([TurnRecord("s", seq, "user", text(str(seq)))])
         flushes.append(asyncio.ensure_future(store.flush()))
         await asyncio.sleep(0)  # each flush is handed over after its write
     release.set()
-    await asyncio.gather(first, *flushes)
+    await asyncio.gather(*flushes)
     assert transactions == [1, 3]
     assert [t["text"] for t in await store.transcript("s")] == ["0", "1", "2"]
 
@@ -374,10 +376,7 @@ async def test_a_write_dropped_after_a_flush_is_reported_to_the_flush_after_it(
 ) -> None:
     """Committed with an earlier flush's writes, a later turn's dropped write fails the later
     turn, not the earlier one, whose writes are all stored."""
-    _, release = _writer_held(store, monkeypatch)
-    store.upsert_session(SessionRecord("s", "chat"))
-    first = asyncio.ensure_future(store.flush("s"))
-    await asyncio.sleep(0.05)
+    _, release = await _writer_held(store, monkeypatch)
     store.add_turns([TurnRecord("s", 0, "user", text("q"))])
     earlier = asyncio.ensure_future(store.flush("s"))
     await asyncio.sleep(0)
@@ -385,7 +384,6 @@ async def test_a_write_dropped_after_a_flush_is_reported_to_the_flush_after_it(
     later = asyncio.ensure_future(store.flush("s"))
     await asyncio.sleep(0)
     release.set()
-    await first
     await earlier
     with pytest.raises(StoreWriteError):
         await later

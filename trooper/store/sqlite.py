@@ -58,6 +58,10 @@ class SqliteStore(QueuedStore):
         self._shared_lock = threading.Lock()
         self._reader_local = threading.local()
         self._reader_conns: list[sqlite3.Connection] = []
+        # A file's commit waits on nothing but its statements and the WAL's write (no sync: the
+        # checkpoints have their own thread), so the event loop may run it; an in-memory database's
+        # would wait for a reader holding the connection.
+        self.commits_inline = not self._in_memory
         super().__init__()
 
     @contextlib.contextmanager
