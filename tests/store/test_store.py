@@ -16,7 +16,7 @@ from trooper.config import Settings
 from trooper.store import StoreWriteError, open_store
 from trooper.store import queued as queued_module
 from trooper.store.queued import Pending, QueuedStore
-from trooper.store.records import EventRecord, ResponseRecord, SessionRecord, SitrepRecord, TurnRecord
+from trooper.store.records import AttemptRecord, EventRecord, ResponseRecord, SessionRecord, SitrepRecord, TurnRecord
 
 
 async def test_session_summaries(store: QueuedStore) -> None:
@@ -154,6 +154,25 @@ async def test_one_group_mixing_every_write_lands_as_if_written_one_by_one(store
     assert [e["kind"] for e in await store.events("s")] == ["fallback"]
     assert [s["turn_count"] for s in await store.sitreps("s")] == [2]
     assert (await store.get_response("resp_1"))["body"] == {"id": "resp_1"}  # type: ignore[index]
+
+
+async def test_values_are_stored_exactly_as_written(store: QueuedStore) -> None:
+    """Floats at full precision, tiny and huge, and text with escapes, control characters and
+    non-ASCII land bit for bit (the PostgreSQL store sends them inside one JSON document)."""
+    odd = "é ☃ 𝄞 \\u00e9 \"quoted\" \t tab \x01 control, a backslash \\ and a NUL \x00 in the content"
+    store.add_turns([TurnRecord("s", 0, "assistant", text(odd), "claude", "m", 3, 4, latency_ms=0.1 + 0.2,
+                                created_at=T0 + 1 / 3, cost_spent=1e-07, cost_avoided=1.7976931348623157e308)])
+    store.add_attempt(AttemptRecord("s", "claude", "m", 200, "direct", "ok", connect_ms=5e-324, total_ms=123456.789012345,
+                                    created_at=T0 + 2 / 3))
+    await store.flush("s")
+    [turn] = await store.transcript("s")
+    assert turn["content"] == text(odd)
+    turns = await store.table("turns", "s")
+    assert turns["text"] == [odd.replace("\x00", "") if store.shared else odd]
+    assert (turns["latency_ms"], turns["created_at"]) == ([0.1 + 0.2], [T0 + 1 / 3])
+    assert (turns["cost_spent"], turns["cost_avoided"]) == ([1e-07], [1.7976931348623157e308])
+    [attempt] = await store.attempts("s")
+    assert (attempt["connect_ms"], attempt["total_ms"], attempt["created_at"]) == (5e-324, 123456.789012345, T0 + 2 / 3)
 
 
 async def test_a_session_keeps_its_client_when_upserted_without_one(store: QueuedStore) -> None:
