@@ -232,7 +232,8 @@ class QueuedStore(Store):
         self._outbox, self._outbox_waited_for = [], False
         inline = waited_for and self.commits_inline and all(isinstance(i, Pending) or i.run is None for i in items)
         with self._handing:
-            # The writer is committing, or was woken for a task: the hand-over waits for it.
+            # Not while the writer commits, or was woken for a task: what it takes must not pass
+            # the writes before it.
             if inline and not self._writer_busy and not self._handed_waited_for:
                 batch, self._handed = self._handed + items, []
             else:
@@ -244,13 +245,6 @@ class QueuedStore(Store):
                     self._handing.notify()
         if batch is not None:
             self._handle(batch)
-
-    def _hand_to_writer(self, items: list[Any]) -> None:
-        """Give the writer ``items`` someone waits for, whatever it is doing."""
-        with self._handing:
-            self._handed.extend(items)
-            self._handed_waited_for = True
-            self._handing.notify()
 
     def upsert_session(self, session: SessionRecord) -> None:
         self._enqueue(self.writes.upsert_session, session, session.id, _change("session", session.id), transcript=True)
@@ -303,7 +297,10 @@ class QueuedStore(Store):
             return
         self._closed = True
         self._hand_over()
-        self._hand_to_writer([_STOP])  # the writer commits everything queued before it, then stops
+        with self._handing:  # the writer commits everything handed over before the stop, then stops
+            self._handed.append(_STOP)
+            self._handed_waited_for = True
+            self._handing.notify()
         await asyncio.to_thread(self._writer.join)
         await asyncio.to_thread(self._readers.shutdown)
         self._release()
@@ -354,9 +351,10 @@ class QueuedStore(Store):
             while True:
                 while not self._handed:
                     self._handing.wait()
-                if not self._handed_waited_for:
-                    self._handing.wait(GROUP_COMMIT_SECONDS)
-                if self._handed:  # (unless the event loop committed them meanwhile)
+                deadline = time.monotonic() + GROUP_COMMIT_SECONDS
+                while self._handed and not self._handed_waited_for and (left := deadline - time.monotonic()) > 0:
+                    self._handing.wait(left)
+                if self._handed:  # (unless the event loop committed them meanwhile: wait for more)
                     break
             batch, self._handed = self._handed[:BATCH_SIZE], self._handed[BATCH_SIZE:]
             self._handed_waited_for = any(not isinstance(item, Pending) for item in self._handed)
