@@ -15,7 +15,7 @@ import trooper.store.queued as queued_module
 from trooper.config import Settings
 from trooper.store import SqliteStore, open_store
 from trooper.store.queued import Pending
-from trooper.store.records import SessionRecord, TurnRecord
+from trooper.store.records import EventRecord, SessionRecord, TurnRecord
 from trooper.store.sqlite_checkpoint import CHECKPOINT_COMMITS
 
 
@@ -49,9 +49,9 @@ async def test_the_wal_is_checkpointed_off_the_writers_commits(tmp_path: Path) -
 async def test_a_flush_is_committed_on_the_event_loop_with_the_writes_the_writer_gathered(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # A hand-over holding a flush, made while the writer thread gathers writes nobody waits for,
-    # commits those and its own on the event loop's thread, in one transaction: no wake-up of the
-    # writer and of the loop after it on the acknowledgement's path.
+    # A hand-over holding a flush, made while writes nobody waits for are gathered, commits those
+    # and its own on the event loop's thread, in one transaction: no wake-up of the writer and of
+    # the loop after it on the acknowledgement's path.
     store = open_store(Settings(db_path=str(tmp_path / "t.db")))
     transactions: list[tuple[int, int]] = []
     real = SqliteStore._transaction
@@ -63,11 +63,22 @@ async def test_a_flush_is_committed_on_the_event_loop_with_the_writes_the_writer
     monkeypatch.setattr(SqliteStore, "_transaction", recorded)
     monkeypatch.setattr(queued_module, "GROUP_COMMIT_SECONDS", 0.5)  # the writer gathers that long
     store.upsert_session(SessionRecord("s", "chat"))
-    await asyncio.sleep(0.05)  # handed over: the writer thread gathers it
+    await asyncio.sleep(0.05)  # handed over, gathered
     store.add_turns([TurnRecord("s", 0, "user", [{"type": "text", "text": "q"}])])
     await store.flush("s")
     assert transactions == [(threading.get_ident(), 2)]
     await asyncio.sleep(0.6)  # the writer's wait ends with nothing left to commit
     assert len(transactions) == 1
     assert [t["text"] for t in await store.transcript("s")] == ["q"]
+    await store.close()
+
+
+async def test_writes_nobody_waits_for_are_committed_within_the_gathering_window(tmp_path: Path) -> None:
+    # They wake no thread when handed over; the end of the window hands them to the writer.
+    path = tmp_path / "t.db"
+    store = open_store(Settings(db_path=str(path)))
+    store.add_event(EventRecord("s", "fallback", {"to": "claude"}))
+    await asyncio.sleep(queued_module.GROUP_COMMIT_SECONDS * 10)
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as reader:
+        assert reader.execute("SELECT kind FROM events").fetchall() == [("fallback",)]
     await store.close()

@@ -104,16 +104,20 @@ def _settle(outcomes: list[tuple[_Task, Any, BaseException | None]]) -> None:
             task.done.set_exception(error)
 
 
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 def _report(outcomes: list[tuple[_Task, Any, BaseException | None]]) -> None:
     """Hand ``outcomes`` to their tasks' loops, one call per loop (from the writer's thread), or
     settle them at once on their own loop (committed inline)."""
     by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Task, Any, BaseException | None]]] = {}
     for outcome in outcomes:
         by_loop.setdefault(outcome[0].loop, []).append(outcome)
-    try:
-        here: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
-    except RuntimeError:  # the writer's thread
-        here = None
+    here = _running_loop()  # None on the writer's thread
     for loop, settled in by_loop.items():
         if loop is here:
             _settle(settled)
@@ -152,6 +156,9 @@ class QueuedStore(Store):
         self._handed: list[Any] = []
         self._handed_waited_for = False
         self._writer_busy = False
+        #: The end of the window in which writes nobody waits for stay handed over, unwoken, for
+        #: a flush committed inline to take (``commits_inline``); None when no window is open.
+        self._gathered_due: asyncio.TimerHandle | None = None
         #: What this loop iteration queued so far, handed over by ``_hand_over`` at the next one,
         #: and whether a task is among it (the writer must not wait for more).
         self._outbox: list[Any] = []
@@ -231,6 +238,11 @@ class QueuedStore(Store):
             return
         self._outbox, self._outbox_waited_for = [], False
         inline = waited_for and self.commits_inline and all(isinstance(i, Pending) or i.run is None for i in items)
+        loop = _running_loop()
+        # Writes nobody waits for, on a store that commits inline, do not wake the writer (waking
+        # it cost the event loop more than the write): they wait in the hand-over for a flush to
+        # take them along, or for the end of ``GROUP_COMMIT_SECONDS``, then go to the writer.
+        deferred = not waited_for and self.commits_inline and loop is not None
         with self._handing:
             # Not while the writer commits, or was woken for a task: what it takes must not pass
             # the writes before it.
@@ -238,13 +250,23 @@ class QueuedStore(Store):
                 batch, self._handed = self._handed + items, []
             else:
                 batch = None
-                wake = waited_for or not self._handed  # the writer waits for a first item, or a task
+                first = not self._handed
                 self._handed.extend(items)
                 self._handed_waited_for = self._handed_waited_for or waited_for
-                if wake:
+                if waited_for or (first and not deferred):  # the writer waits for a first item, or a task
                     self._handing.notify()
+        if deferred and loop is not None and self._gathered_due is None:
+            self._gathered_due = loop.call_later(GROUP_COMMIT_SECONDS, self._gathering_over)
         if batch is not None:
             self._handle(batch)
+
+    def _gathering_over(self) -> None:
+        """The window of deferred writes is over: the writer takes what no flush took, at once."""
+        self._gathered_due = None
+        with self._handing:
+            if self._handed and not self._handed_waited_for:
+                self._handed_waited_for = True
+                self._handing.notify()
 
     def upsert_session(self, session: SessionRecord) -> None:
         self._enqueue(self.writes.upsert_session, session, session.id, _change("session", session.id), transcript=True)
