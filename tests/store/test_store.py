@@ -16,7 +16,7 @@ from trooper.config import Settings
 from trooper.store import StoreWriteError, open_store
 from trooper.store import queued as queued_module
 from trooper.store.queued import Pending, QueuedStore
-from trooper.store.records import EventRecord, ResponseRecord, SessionRecord, SitrepRecord, TurnRecord
+from trooper.store.records import AttemptRecord, EventRecord, ResponseRecord, SessionRecord, SitrepRecord, TurnRecord
 
 
 async def test_session_summaries(store: QueuedStore) -> None:
@@ -154,6 +154,25 @@ async def test_one_group_mixing_every_write_lands_as_if_written_one_by_one(store
     assert [e["kind"] for e in await store.events("s")] == ["fallback"]
     assert [s["turn_count"] for s in await store.sitreps("s")] == [2]
     assert (await store.get_response("resp_1"))["body"] == {"id": "resp_1"}  # type: ignore[index]
+
+
+async def test_values_are_stored_exactly_as_written(store: QueuedStore) -> None:
+    """Floats at full precision, tiny and huge, and text with escapes, control characters and
+    non-ASCII land bit for bit (the PostgreSQL store sends them inside one JSON document)."""
+    odd = "é ☃ 𝄞 \\u00e9 \"quoted\" \t tab \x01 control, a backslash \\ and a NUL \x00 in the content"
+    store.add_turns([TurnRecord("s", 0, "assistant", text(odd), "claude", "m", 3, 4, latency_ms=0.1 + 0.2,
+                                created_at=T0 + 1 / 3, cost_spent=1e-07, cost_avoided=1.7976931348623157e308)])
+    store.add_attempt(AttemptRecord("s", "claude", "m", 200, "direct", "ok", connect_ms=5e-324, total_ms=123456.789012345,
+                                    created_at=T0 + 2 / 3))
+    await store.flush("s")
+    [turn] = await store.transcript("s")
+    assert turn["content"] == text(odd)
+    turns = await store.table("turns", "s")
+    assert turns["text"] == [odd.replace("\x00", "") if store.shared else odd]
+    assert (turns["latency_ms"], turns["created_at"]) == ([0.1 + 0.2], [T0 + 1 / 3])
+    assert (turns["cost_spent"], turns["cost_avoided"]) == ([1e-07], [1.7976931348623157e308])
+    [attempt] = await store.attempts("s")
+    assert (attempt["connect_ms"], attempt["total_ms"], attempt["created_at"]) == (5e-324, 123456.789012345, T0 + 2 / 3)
 
 
 async def test_a_session_keeps_its_client_when_upserted_without_one(store: QueuedStore) -> None:
@@ -334,9 +353,11 @@ async def test_writes_close_together_share_one_commit(store: QueuedStore, monkey
     assert transactions == [6]
 
 
-def _writer_held(store: QueuedStore, monkeypatch: pytest.MonkeyPatch) -> tuple[list[int], threading.Event]:
-    """The sizes of the transactions the writer runs; the first one waits until the event is set,
-    so what is queued meanwhile reaches the writer in its next batch."""
+async def _writer_held(store: QueuedStore, monkeypatch: pytest.MonkeyPatch) -> tuple[list[int], threading.Event]:
+    """The sizes of the transactions the writer runs; the first one, session "s"'s upsert (queued
+    here, no flush: the writer thread commits it once it has gathered), waits until the event is
+    set, so what is queued meanwhile reaches the writer in its next batch. Returns once the writer
+    holds it."""
     transactions: list[int] = []
     release = threading.Event()
     real = type(store)._transaction
@@ -348,23 +369,23 @@ def _writer_held(store: QueuedStore, monkeypatch: pytest.MonkeyPatch) -> tuple[l
         real(self, pending)
 
     monkeypatch.setattr(type(store), "_transaction", held)
+    store.upsert_session(SessionRecord("s", "chat"))
+    while not transactions:
+        await asyncio.sleep(0.005)
     return transactions, release
 
 
 async def test_the_writes_after_a_flush_in_a_batch_share_its_commit(
     store: QueuedStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    transactions, release = _writer_held(store, monkeypatch)
-    store.upsert_session(SessionRecord("s", "chat"))
-    first = asyncio.ensure_future(store.flush())
-    await asyncio.sleep(0.05)  # the writer holds the session's upsert
+    transactions, release = await _writer_held(store, monkeypatch)
     flushes = []
     for seq in range(3):
         store.add_turns([TurnRecord("s", seq, "user", text(str(seq)))])
         flushes.append(asyncio.ensure_future(store.flush()))
         await asyncio.sleep(0)  # each flush is handed over after its write
     release.set()
-    await asyncio.gather(first, *flushes)
+    await asyncio.gather(*flushes)
     assert transactions == [1, 3]
     assert [t["text"] for t in await store.transcript("s")] == ["0", "1", "2"]
 
@@ -374,10 +395,7 @@ async def test_a_write_dropped_after_a_flush_is_reported_to_the_flush_after_it(
 ) -> None:
     """Committed with an earlier flush's writes, a later turn's dropped write fails the later
     turn, not the earlier one, whose writes are all stored."""
-    _, release = _writer_held(store, monkeypatch)
-    store.upsert_session(SessionRecord("s", "chat"))
-    first = asyncio.ensure_future(store.flush("s"))
-    await asyncio.sleep(0.05)
+    _, release = await _writer_held(store, monkeypatch)
     store.add_turns([TurnRecord("s", 0, "user", text("q"))])
     earlier = asyncio.ensure_future(store.flush("s"))
     await asyncio.sleep(0)
@@ -385,7 +403,6 @@ async def test_a_write_dropped_after_a_flush_is_reported_to_the_flush_after_it(
     later = asyncio.ensure_future(store.flush("s"))
     await asyncio.sleep(0)
     release.set()
-    await first
     await earlier
     with pytest.raises(StoreWriteError):
         await later

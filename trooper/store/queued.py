@@ -6,11 +6,17 @@ Writes are queued and the writer thread commits them in groups: after a write it
 commit, made after the answer has gone out rather than while the proxy is answering. A read waits
 for the queued writes it could see, so every read sees every write made before it.
 
-The event loop hands what it queued to the writer once per loop iteration, in one piece: one
-queue operation, and at most one wake-up of the writer, for the writes and flushes of every turn
-the iteration handled (under many clients several turns finish in one iteration, and each waited
-for its commit with a hand-over of its own). The writer commits all the writes it drained in one
-transaction, then answers the flushes among them.
+The event loop hands what it queued to the writer once per loop iteration, in one piece: at
+most one wake-up of the writer for the writes and flushes of every turn the iteration handled
+(under many clients several turns finish in one iteration, and each waited for its commit with a
+hand-over of its own). The writer commits all the writes it took in one transaction, then answers
+the flushes among them.
+
+A store may commit on the event loop's thread instead (``commits_inline``): a hand-over holding a
+flush, made while the writer thread is not committing, is committed there at once, with the writes
+the writer was gathering. Waking the writer and then the loop again cost an acknowledged turn more
+than the commit's own statements on a busy 2-core machine (bench/README.md); while the writer
+commits, flushes still queue for it and share its next commit.
 
 A store built on this says how to run a group of writes in one transaction, a task in one
 transaction and a read in one snapshot, and names the modules holding its SQL: ``writes`` (one
@@ -23,7 +29,6 @@ from __future__ import annotations
 import abc
 import asyncio
 import logging
-import queue
 import threading
 import time
 from collections.abc import Callable
@@ -99,12 +104,24 @@ def _settle(outcomes: list[tuple[_Task, Any, BaseException | None]]) -> None:
             task.done.set_exception(error)
 
 
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
 def _report(outcomes: list[tuple[_Task, Any, BaseException | None]]) -> None:
-    """Hand ``outcomes`` to their tasks' loops, one call per loop (from the writer's thread)."""
+    """Hand ``outcomes`` to their tasks' loops, one call per loop (from the writer's thread), or
+    settle them at once on their own loop (committed inline)."""
     by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Task, Any, BaseException | None]]] = {}
     for outcome in outcomes:
         by_loop.setdefault(outcome[0].loop, []).append(outcome)
+    here = _running_loop()  # None on the writer's thread
     for loop, settled in by_loop.items():
+        if loop is here:
+            _settle(settled)
+            continue
         try:
             loop.call_soon_threadsafe(_settle, settled)
         except RuntimeError:  # that loop is closed: nobody waits any more
@@ -125,11 +142,23 @@ class QueuedStore(Store):
     #: The dialect's module of read queries (``list_sessions``, ``transcript``, ``table``…).
     reads: ReadQueries
 
+    #: Whether a hand-over holding a flush may be committed on the event loop's thread when the
+    #: writer thread is not committing (a store whose commit never waits on the network or a sync).
+    commits_inline = False
+
     def __init__(self) -> None:
         self._readers = ThreadPoolExecutor(READER_THREADS, thread_name_prefix="trooper-store-read")
-        #: Hand-overs to the writer: the items queued in one loop iteration, in order, and whether
-        #: someone waits for them (a task or the stop among them: the writer stops gathering).
-        self._queue: queue.SimpleQueue[tuple[list[Any], bool]] = queue.SimpleQueue()
+        #: Guards what is handed to the writer thread, and tells it when to stop waiting.
+        self._handing = threading.Condition(threading.Lock())
+        #: Handed over, in order, and not yet taken by the writer; whether a task or the stop is
+        #: among them (someone waits: the writer stops gathering); whether the writer is committing
+        #: what it took.
+        self._handed: list[Any] = []
+        self._handed_waited_for = False
+        self._writer_busy = False
+        #: The end of the window in which writes nobody waits for stay handed over, unwoken, for
+        #: a flush committed inline to take (``commits_inline``); None when no window is open.
+        self._gathered_due: asyncio.TimerHandle | None = None
         #: What this loop iteration queued so far, handed over by ``_hand_over`` at the next one,
         #: and whether a task is among it (the writer must not wait for more).
         self._outbox: list[Any] = []
@@ -144,8 +173,6 @@ class QueuedStore(Store):
         #: Sessions whose writes were dropped (→ the number of the first one), until a ``flush`` for
         #: that session asked for after it reports it.
         self._dropped: dict[str, int] = {}
-        #: Set when a task or a stop is queued: someone waits for the writer, which stops gathering.
-        self._waited_for = threading.Event()
         self._closed = False
         self._writer = threading.Thread(target=self._write_loop, name="trooper-store-writer", daemon=True)
         self._writer.start()
@@ -203,15 +230,43 @@ class QueuedStore(Store):
             loop.call_soon(self._hand_over)
 
     def _hand_over(self) -> None:
-        """Give the writer the outbox; with a task in it, the writer stops gathering."""
+        """Give the writer the outbox; with a task in it, the writer stops gathering. Or commit it
+        here, with what the writer gathers (``commits_inline``)."""
         self._hand_over_loop = None
         items, waited_for = self._outbox, self._outbox_waited_for
         if not items:
             return
         self._outbox, self._outbox_waited_for = [], False
-        if waited_for:
-            self._waited_for.set()
-        self._queue.put((items, waited_for))
+        inline = waited_for and self.commits_inline and all(isinstance(i, Pending) or i.run is None for i in items)
+        loop = _running_loop()
+        # Writes nobody waits for, on a store that commits inline, do not wake the writer (waking
+        # it cost the event loop more than the write): they wait in the hand-over for a flush to
+        # take them along, or for the end of ``GROUP_COMMIT_SECONDS``, then go to the writer.
+        deferred = not waited_for and self.commits_inline and loop is not None
+        with self._handing:
+            # Not while the writer commits, or was woken for a task: what it takes must not pass
+            # the writes before it.
+            if inline and not self._writer_busy and not self._handed_waited_for:
+                batch, self._handed = self._handed + items, []
+            else:
+                batch = None
+                first = not self._handed
+                self._handed.extend(items)
+                self._handed_waited_for = self._handed_waited_for or waited_for
+                if waited_for or (first and not deferred):  # the writer waits for a first item, or a task
+                    self._handing.notify()
+        if deferred and loop is not None and self._gathered_due is None:
+            self._gathered_due = loop.call_later(GROUP_COMMIT_SECONDS, self._gathering_over)
+        if batch is not None:
+            self._handle(batch)
+
+    def _gathering_over(self) -> None:
+        """The window of deferred writes is over: the writer takes what no flush took, at once."""
+        self._gathered_due = None
+        with self._handing:
+            if self._handed and not self._handed_waited_for:
+                self._handed_waited_for = True
+                self._handing.notify()
 
     def upsert_session(self, session: SessionRecord) -> None:
         self._enqueue(self.writes.upsert_session, session, session.id, _change("session", session.id), transcript=True)
@@ -264,50 +319,68 @@ class QueuedStore(Store):
             return
         self._closed = True
         self._hand_over()
-        self._queue.put(([_STOP], True))  # the writer commits everything queued before it, then stops
-        self._waited_for.set()
+        with self._handing:  # the writer commits everything handed over before the stop, then stops
+            self._handed.append(_STOP)
+            self._handed_waited_for = True
+            self._handing.notify()
         await asyncio.to_thread(self._writer.join)
         await asyncio.to_thread(self._readers.shutdown)
         self._release()
 
     def _write_loop(self) -> None:
         while True:
-            pending: list[Pending] = []
-            flushes: list[_Task] = []
-            for item in self._next_batch():
-                if isinstance(item, Pending):
-                    pending.append(item)
-                elif item is not _STOP and item.run is None:
-                    # A flush waits for the writes before it; those after it in the batch share
-                    # their commit (one transaction instead of two).
-                    flushes.append(item)
-                else:  # the stop, or a task that must see exactly the writes queued before it
-                    self._commit(pending)
-                    pending = []
-                    self._answer(flushes)
-                    flushes = []
-                    if item is _STOP:
-                        return
-                    self._run_task(item)
-            self._commit(pending)
-            self._answer(flushes)
+            batch = self._next_batch()
+            try:
+                if self._handle(batch):
+                    return
+            finally:
+                with self._handing:
+                    self._writer_busy = False
+
+    def _handle(self, batch: list[Any]) -> bool:
+        """Commit the writes of ``batch``, run its tasks where they stand and answer its flushes;
+        True at the stop."""
+        pending: list[Pending] = []
+        flushes: list[_Task] = []
+        for item in batch:
+            if isinstance(item, Pending):
+                pending.append(item)
+            elif item is not _STOP and item.run is None:
+                # A flush waits for the writes before it; those after it in the batch share
+                # their commit (one transaction instead of two).
+                flushes.append(item)
+            else:  # the stop, or a task that must see exactly the writes queued before it
+                self._commit(pending)
+                pending = []
+                self._answer(flushes)
+                flushes = []
+                if item is _STOP:
+                    return True
+                self._run_task(item)
+        self._commit(pending)
+        self._answer(flushes)
+        return False
 
     def _next_batch(self) -> list[Any]:
-        """The next items to handle: after writes, what queues up within ``GROUP_COMMIT_SECONDS``
-        or until a task or a stop is queued (someone waits for those), up to about ``BATCH_SIZE``.
+        """The next items to handle: after writes, what is handed over within
+        ``GROUP_COMMIT_SECONDS`` or until a task or a stop is (someone waits for those), up to
+        ``BATCH_SIZE``; the writer is then busy until it has handled them.
 
-        While gathering, the writer waits on an event that only tasks set, not on the queue: a
-        write then queues without waking this thread (a wake-up per write cost the event loop
-        more than the write itself on a busy machine)."""
-        batch, waited_for = self._queue.get()
-        if not waited_for:
-            self._waited_for.wait(GROUP_COMMIT_SECONDS)
-        self._waited_for.clear()  # a task queued from here on is in the queue: drained below
-        while len(batch) < BATCH_SIZE:
-            try:
-                batch.extend(self._queue.get_nowait()[0])
-            except queue.Empty:
-                break
+        While gathering, the writer is woken only by a task, not by each hand-over of writes (a
+        wake-up per write cost the event loop more than the write itself on a busy machine). What
+        it gathers stays handed over, not taken, so a hand-over committed inline takes it along."""
+        with self._handing:
+            while True:
+                while not self._handed:
+                    self._handing.wait()
+                deadline = time.monotonic() + GROUP_COMMIT_SECONDS
+                while self._handed and not self._handed_waited_for and (left := deadline - time.monotonic()) > 0:
+                    self._handing.wait(left)
+                if self._handed:  # (unless the event loop committed them meanwhile: wait for more)
+                    break
+            batch, self._handed = self._handed[:BATCH_SIZE], self._handed[BATCH_SIZE:]
+            self._handed_waited_for = any(not isinstance(item, Pending) for item in self._handed)
+            self._writer_busy = True
         return batch
 
     def _commit(self, pending: list[Pending]) -> None:

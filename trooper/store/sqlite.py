@@ -16,6 +16,7 @@ import contextlib
 import sqlite3
 import threading
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
@@ -23,6 +24,7 @@ from trooper.store import sqlite_reads, sqlite_writes
 from trooper.store.base import Row
 from trooper.store.queued import Pending, QueuedStore
 from trooper.store.schema import migrate
+from trooper.store.sqlite_checkpoint import BACKSTOP_PAGES, Checkpointer
 from trooper.store.statements import ReadQueries, WriteStatements
 
 T = TypeVar("T")
@@ -48,9 +50,18 @@ class SqliteStore(QueuedStore):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._writer_conn = _connect(path)
         migrate(self._writer_conn)
+        #: Checkpoints the WAL off the writer's commits (an in-memory database has no WAL).
+        self._checkpointer: Checkpointer | None = None
+        if not self._in_memory:
+            self._writer_conn.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP_PAGES}")
+            self._checkpointer = Checkpointer(partial(_connect, path))
         self._shared_lock = threading.Lock()
         self._reader_local = threading.local()
         self._reader_conns: list[sqlite3.Connection] = []
+        # A file's commit waits on nothing but its statements and the WAL's write (no sync: the
+        # checkpoints have their own thread), so the event loop may run it; an in-memory database's
+        # would wait for a reader holding the connection.
+        self.commits_inline = not self._in_memory
         super().__init__()
 
     @contextlib.contextmanager
@@ -77,12 +88,16 @@ class SqliteStore(QueuedStore):
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
+        if self._checkpointer is not None:
+            self._checkpointer.committed()
         return result
 
     def watch(self, publish: Callable[[Row], None], loop: asyncio.AbstractEventLoop) -> None:
         """Nothing to watch: one process writes a SQLite file, and it publishes its own changes."""
 
     def _release(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         for conn in [*self._reader_conns, self._writer_conn]:
             conn.close()
 
