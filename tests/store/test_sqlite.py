@@ -82,3 +82,24 @@ async def test_writes_nobody_waits_for_are_committed_within_the_gathering_window
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as reader:
         assert reader.execute("SELECT kind FROM events").fetchall() == [("fallback",)]
     await store.close()
+
+
+async def test_a_flush_never_makes_the_event_loop_wait_for_another_process_lock(tmp_path: Path) -> None:
+    # Another process holds the file's write lock: the flush's commit goes to the writer thread,
+    # which waits for the lock, while the event loop goes on serving.
+    path = tmp_path / "t.db"
+    store = open_store(Settings(db_path=str(path)))
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    store.add_turns([TurnRecord("s", 0, "user", [{"type": "text", "text": "q"}])])
+    flushed = asyncio.ensure_future(store.flush("s"))
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    await asyncio.sleep(0.2)
+    assert loop.time() - started < 0.5  # the loop was not held by the lock
+    assert not flushed.done()
+    other.execute("COMMIT")
+    await asyncio.wait_for(flushed, 5)
+    assert [t["text"] for t in await store.transcript("s")] == ["q"]
+    other.close()
+    await store.close()

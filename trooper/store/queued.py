@@ -257,8 +257,22 @@ class QueuedStore(Store):
                     self._handing.notify()
         if deferred and loop is not None and self._gathered_due is None:
             self._gathered_due = loop.call_later(GROUP_COMMIT_SECONDS, self._gathering_over)
-        if batch is not None:
-            self._handle(batch)
+        if batch is None:
+            return
+        if any(isinstance(item, Pending) for item in batch) and not self._begin_inline():
+            # Another process holds the database's write lock: the loop must not wait for it, so
+            # the batch goes to the writer thread, which waits (nothing was handed over since).
+            with self._handing:
+                self._handed[:0] = batch
+                self._handed_waited_for = True
+                self._handing.notify()
+            return
+        self._handle(batch)
+
+    def _begin_inline(self) -> bool:
+        """Begin the transaction of a commit on the event loop if that needs no waiting; False
+        leaves the commit to the writer thread (a store that ``commits_inline`` says how)."""
+        raise NotImplementedError
 
     def _gathering_over(self) -> None:
         """The window of deferred writes is over: the writer takes what no flush took, at once."""

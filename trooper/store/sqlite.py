@@ -28,12 +28,14 @@ from trooper.store.sqlite_checkpoint import BACKSTOP_PAGES, Checkpointer
 from trooper.store.statements import ReadQueries, WriteStatements
 
 T = TypeVar("T")
+#: How long a connection waits for another process's write lock before it fails.
+BUSY_TIMEOUT_MS = 10_000
 
 
 def _connect(path: str) -> sqlite3.Connection:
     # isolation_level=None: transactions are explicit; check_same_thread=False: a connection is
     # created in one thread and used (never concurrently) in another.
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=10.0)
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MS / 1000)
     conn.execute("PRAGMA journal_mode = WAL")
     conn.execute("PRAGMA synchronous = NORMAL")
     return conn
@@ -78,9 +80,23 @@ class SqliteStore(QueuedStore):
 
         self._run_in_transaction(run)
 
+    def _begin_inline(self) -> bool:
+        # Take the write lock only if it is free: SQLite would otherwise wait up to the busy
+        # timeout for another process's transaction, and the event loop with it.
+        conn = self._writer_conn
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError:  # database is locked
+            return False
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        return True
+
     def _run_in_transaction(self, run: Callable[[sqlite3.Connection], T]) -> T:
         with self._writing() as conn:
-            conn.execute("BEGIN IMMEDIATE")
+            if not conn.in_transaction:  # (an inline commit's began in ``_begin_inline``)
+                conn.execute("BEGIN IMMEDIATE")
             try:
                 result = run(conn)
                 conn.execute("COMMIT")

@@ -39,7 +39,8 @@ class Checkpointer:
         self._thread.start()
 
     def committed(self) -> None:
-        """Count a commit of the writer (called on its thread only)."""
+        """Count a commit of the writer's connection (by the writer thread or, inline, the event loop:
+        never both at once)."""
         self._commits += 1
         if self._commits >= CHECKPOINT_COMMITS:
             self._commits = 0
