@@ -72,7 +72,7 @@ from trooper.conversation import (
     derive_stop_reason,
 )
 from trooper.errors import InvalidRequest
-from trooper.wire import custom_tools, openai
+from trooper.wire import compact_json, custom_tools, openai
 from trooper.wire import fields as f
 from trooper.wire.images import decode_image_url
 from trooper.wire.resent import Resent
@@ -105,9 +105,9 @@ _HOSTED_ITEMS = frozenset({
 _CLIENT_HOSTED_ITEMS = frozenset({
     "computer_call_output", "local_shell_call_output", "shell_call_output", "apply_patch_call_output", "mcp_approval_response",
 })  # fmt: skip
-#: One encoder for every event: ``json.dumps`` with options builds a new one per call, and a
-#: stream of this API has several events per block.
-_to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+#: One encoder for every event and response (``json.dumps`` with options builds a new one per
+#: call, and a stream of this API has several events per block).
+_to_json = compact_json.encode
 #: The distinct tools of requests met lately (an agent resends the same), each kept once with its JSON text.
 _RESENT_TOOLS = Resent(_to_json, 64)
 #: A response object's keys after ``tools``: its JSON text is spliced around the tools' (``_response_json``).
