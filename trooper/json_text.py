@@ -90,6 +90,55 @@ def _walk_dict(value: dict[str, Any], change: Callable[[str], str], keys: bool, 
     return walked
 
 
+def map_strings_shared(value: Any, change: Callable[[str], str], *, skip: Collection[str] = ()) -> Any:
+    """``map_strings(value, change, skip=skip)`` (an equal value), but with each list and object
+    none of whose strings ``change`` changes given back as it is: ``result is value`` says nothing
+    changed, and nothing was copied to find it out (a kept Responses body, most of which the store
+    mask leaves as it is). What is changed is copied, its containers with it; ``value`` is never
+    changed. The same calls of ``change``, in the same order, as ``map_strings``."""
+    return _shared(value, change, skip)
+
+
+def _shared(value: Any, change: Callable[[str], str], skip: Collection[str]) -> Any:
+    if isinstance(value, str):
+        changed = change(value)
+        return value if changed is value or changed == value else changed
+    if isinstance(value, dict):
+        return _shared_dict(value, change, skip)
+    if isinstance(value, list):
+        copied = None
+        for at, item in enumerate(value):
+            if type(item) in _SCALARS:
+                continue
+            walked = _shared(item, change, skip)
+            if walked is not item:
+                if copied is None:
+                    copied = list(value)
+                copied[at] = walked
+        return value if copied is None else copied
+    return value
+
+
+def _shared_dict(value: dict[str, Any], change: Callable[[str], str], skip: Collection[str]) -> dict[str, Any]:
+    copied = None
+    for key, item in value.items():
+        kind = type(item)
+        if kind in _SCALARS or key in skip:
+            continue
+        if kind is str:
+            walked = change(item)
+            if walked is item or walked == item:
+                continue
+        else:
+            walked = _shared(item, change, skip)
+            if walked is item:
+                continue
+        if copied is None:
+            copied = dict(value)
+        copied[key] = walked
+    return value if copied is None else copied
+
+
 def strings(value: Any, *, skip: Collection[str] = ()) -> Iterator[str]:
     """Every string in ``value`` (parsed JSON), in order, but what its objects hold under a key
     in ``skip`` (the same rule as ``map_strings``)."""

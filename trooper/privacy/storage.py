@@ -12,7 +12,7 @@ from typing import Any
 
 from trooper.config import Settings
 from trooper.conversation import IDENTIFIER_KEYS, OPAQUE_KEYS, Message, block_from_dict, block_to_dict
-from trooper.json_text import map_strings
+from trooper.json_text import map_strings, map_strings_shared
 from trooper.privacy.custom import CustomRules
 from trooper.privacy.detect import detect
 from trooper.privacy.findings import Finding, replace_findings
@@ -91,11 +91,14 @@ class StoreMask:
     def _label(self, found: Finding) -> str | None:
         return None if found.category == "personal" and self.keep_personal else f"[REDACTED:{found.kind}]"
 
-    def data(self, value: Any, *, skip: Collection[str] = ()) -> Any:
+    def data(self, value: Any, *, skip: Collection[str] = (), share: bool = False) -> Any:
         """``value`` (stored blocks, a SITREP) with every string in it masked but what its objects
         hold under a key in ``skip`` or in ``OPAQUE_KEYS`` (a false match would corrupt the blob
-        a continuation read from the store sends back)."""
-        return map_strings(value, self.text, skip=OPAQUE_KEYS.union(skip) if skip else OPAQUE_KEYS)
+        a continuation read from the store sends back). With ``share``, what the mask leaves as it
+        is comes back as the very object (``map_strings_shared``): ``data(v, share=True) is v``
+        when nothing in ``v`` is masked."""
+        walk = map_strings_shared if share else map_strings
+        return walk(value, self.text, skip=OPAQUE_KEYS.union(skip) if skip else OPAQUE_KEYS)
 
     def message(self, message: Message) -> Message:
         """``message`` as the store keeps it (and gives it back after a restart): its blocks' own
