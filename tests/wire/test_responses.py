@@ -105,6 +105,28 @@ def test_a_string_input_is_one_user_turn() -> None:
     assert request.tool_choice is None and request.thinking is None and request.max_tokens is None
 
 
+def test_text_items_decode_alike_as_strings_and_as_parts() -> None:
+    """A resent history's text items (content a string, with or without ``"type": "message"``) are
+    the turns their content parts make; an empty assistant text adds no block."""
+    as_strings = [
+        {"role": "user", "content": "hi"}, {"type": "message", "role": "assistant", "content": "hello"},
+        {"role": "assistant", "content": ""}, {"type": "function_call", "call_id": "c1", "name": "f", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "c1", "output": "ok"}, {"type": "message", "role": "user", "content": "and?"},
+    ]  # fmt: skip
+    as_parts = [
+        {"role": "user", "content": [{"type": "input_text", "text": "hi"}]},
+        {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "hello"}]},
+        {"role": "assistant", "content": []}, as_strings[3], as_strings[4],
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "and?"}]},
+    ]
+    decoded = codec.decode_request({"model": "m", "input": as_strings}).messages
+    assert decoded == codec.decode_request({"model": "m", "input": as_parts}).messages
+    assert decoded == [
+        Message("user", [TextBlock("hi")]), Message("assistant", [TextBlock("hello"), ToolUseBlock("c1", "f", {})]),
+        Message("user", [ToolResultBlock("c1", [TextBlock("ok")])]), Message("user", [TextBlock("and?")]),
+    ]  # fmt: skip
+
+
 @pytest.mark.parametrize(
     ("reasoning", "max_output_tokens", "thinking"),
     [
