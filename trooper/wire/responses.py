@@ -35,12 +35,12 @@ Refused with a 400 naming the field: file inputs, structured-output formats, ``b
 from __future__ import annotations
 
 import json
-import secrets
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from trooper import random_ids
 from trooper.conversation import (
     Block,
     BlockStart,
@@ -115,7 +115,7 @@ _AFTER_TOOLS = ("top_p", "truncation", "usage", "user", "metadata")
 
 
 def new_response_id() -> str:
-    return "resp_" + secrets.token_hex(24)
+    return "resp_" + random_ids.token_hex(24)
 
 
 @dataclass
@@ -145,7 +145,8 @@ class Envelope:
 
     def __post_init__(self) -> None:
         # An agent offers the same tools every turn: the list met before is echoed, with its text.
-        self.tools, self.tools_json = _RESENT_TOOLS.get(self.tools)
+        if self.tools:
+            self.tools, self.tools_json = _RESENT_TOOLS.get(self.tools)
 
     @cached_property
     def custom_tools(self) -> frozenset[str]:
