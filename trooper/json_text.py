@@ -106,17 +106,27 @@ def _shared(value: Any, change: Callable[[str], str], skip: Collection[str]) -> 
     if isinstance(value, dict):
         return _shared_dict(value, change, skip)
     if isinstance(value, list):
-        copied = None
-        for at, item in enumerate(value):
-            if type(item) in _SCALARS:
-                continue
-            walked = _shared(item, change, skip)
-            if walked is not item:
-                if copied is None:
-                    copied = list(value)
-                copied[at] = walked
-        return value if copied is None else copied
+        return _shared_list(value, change, skip)
     return value
+
+
+# Each container is handled in its parent's loop when it is empty, and a dict or list is walked by
+# its own function at once: a kept response holds a dozen small containers (usage, its output
+# item's parts, empty annotations), and a call costs more than its work.
+
+
+def _shared_list(value: list[Any], change: Callable[[str], str], skip: Collection[str]) -> list[Any]:
+    copied = None
+    for at, item in enumerate(value):
+        kind = type(item)
+        if kind in _SCALARS:
+            continue
+        walked = _shared_dict(item, change, skip) if kind is dict else _shared(item, change, skip)
+        if walked is not item:
+            if copied is None:
+                copied = list(value)
+            copied[at] = walked
+    return value if copied is None else copied
 
 
 def _shared_dict(value: dict[str, Any], change: Callable[[str], str], skip: Collection[str]) -> dict[str, Any]:
@@ -128,6 +138,12 @@ def _shared_dict(value: dict[str, Any], change: Callable[[str], str], skip: Coll
         if kind is str:
             walked = change(item)
             if walked is item or walked == item:
+                continue
+        elif kind is dict or kind is list:
+            if not item:
+                continue
+            walked = _shared_dict(item, change, skip) if kind is dict else _shared_list(item, change, skip)
+            if walked is item:
                 continue
         else:
             walked = _shared(item, change, skip)
