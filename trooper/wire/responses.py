@@ -208,11 +208,13 @@ def _include(body: dict[str, Any]) -> list[str]:
 
 
 def envelope_for(body: dict[str, Any]) -> Envelope:
-    """The envelope of the response to ``body`` (one ``decode_request`` accepted), with a new id."""
-    reasoning = f.field(body, "reasoning", dict)
-    metadata = f.field(body, "metadata", dict) or {}
-    for key in metadata:
-        f.field(metadata, key, str, "metadata")  # echoed back, and OpenAI's metadata holds strings
+    """The envelope of the response to ``body`` (one ``decode_request`` accepted, which checked
+    that ``reasoning`` and ``metadata`` are objects), with a new id."""
+    reasoning = body.get("reasoning")
+    metadata = body.get("metadata") or {}
+    for key, value in metadata.items():
+        if value is not None and type(value) is not str:
+            f.field(metadata, key, str, "metadata")  # refused: echoed back, and OpenAI's metadata holds strings
     return Envelope(
         id=new_response_id(),
         created_at=int(time.time()),
