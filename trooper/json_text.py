@@ -138,6 +138,7 @@ def _shared_dict(
     value: dict[str, Any], change: Callable[[str], str], skip: Collection[str], as_is: Collection[str]
 ) -> dict[str, Any]:
     copied = None
+    walked: Any
     for key, item in value.items():
         kind = type(item)
         if kind in _SCALARS or key in skip:

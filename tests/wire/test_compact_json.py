@@ -37,3 +37,8 @@ def test_the_same_text_for_what_plain_json_holds_apart() -> None:
 def test_what_json_cannot_hold_is_refused_as_json_dumps_refuses_it() -> None:
     with pytest.raises(TypeError, match="not JSON serializable"):
         compact_json.encode({"when": object()})
+
+
+@given(st.text())
+def test_a_string_is_written_as_encode_writes_it(text: str) -> None:
+    assert compact_json.string(text) == compact_json.encode(text) == reference(text)

@@ -20,7 +20,7 @@ def _not_serialisable(value: Any) -> Any:
 
 
 def _make() -> Callable[[Any], str]:
-    make_encoder = _encoder.c_make_encoder
+    make_encoder = getattr(_encoder, "c_make_encoder", None)  # the C accelerator's, when Python has it
     if make_encoder is None:
         return json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
     # The arguments ``JSONEncoder.iterencode`` passes: markers (None: no circularity check),
@@ -31,3 +31,5 @@ def _make() -> Callable[[Any], str]:
 
 #: ``value`` (parsed JSON, or what Trooper builds of it) as compact JSON text.
 encode: Callable[[Any], str] = _make()
+#: A string's JSON text, as ``encode`` writes it (the function it calls for strings).
+string: Callable[[str], str] = _encoder.encode_basestring

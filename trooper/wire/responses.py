@@ -38,7 +38,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 from trooper import random_ids
 from trooper.conversation import (
@@ -108,10 +108,56 @@ _CLIENT_HOSTED_ITEMS = frozenset({
 #: One encoder for every event and response (``json.dumps`` with options builds a new one per
 #: call, and a stream of this API has several events per block).
 _to_json = compact_json.encode
+#: A string's JSON text, as ``_to_json`` writes it, without an encoder's round.
+_json_string = compact_json.string
 #: The distinct tools of requests met lately (an agent resends the same), each kept once with its JSON text.
-_RESENT_TOOLS = Resent(_to_json, 64)
-#: A response object's keys after ``tools``: its JSON text is spliced around the tools' (``_response_json``).
-_AFTER_TOOLS = ("top_p", "truncation", "usage", "user", "metadata")
+_RESENT_TOOLS: Resent[str] = Resent(_to_json, 64)
+
+
+class EchoText(NamedTuple):
+    """The JSON text of what a response object echoes of its request but its id, creation time,
+    previous response and tools, in the pieces that go between the answer's own values
+    (``_response_text``)."""
+
+    #: From ``instructions`` to the ``model`` member.
+    to_model: str
+    #: From ``parallel_tool_calls`` to the ``"previous_response_id":`` key.
+    to_previous: str
+    #: From ``reasoning`` to the ``"tools":`` key.
+    to_tools: str
+    #: From ``top_p`` to the ``"usage":`` key.
+    to_usage: str
+    #: ``user`` and ``metadata``, and the object's end.
+    to_end: str
+
+
+def _echo_text(echo: tuple[Any, ...]) -> EchoText:
+    """``EchoText`` of ``(instructions, max_output_tokens, parallel_tool_calls, reasoning, store,
+    temperature, tool_choice, top_p, user, metadata)``: each piece cut from the text of the keys
+    it holds, as a whole response object's text holds them."""
+    instructions, max_output_tokens, parallel_tool_calls, reasoning, store, temperature, tool_choice, top_p, user, metadata = echo
+
+    def members(**values: Any) -> str:  # the object's text without its braces, keys in this order
+        return _to_json(values)[1:-1]
+
+    return EchoText(
+        to_model=f",{members(instructions=instructions, max_output_tokens=max_output_tokens)},",
+        to_previous=f",{members(parallel_tool_calls=parallel_tool_calls)},\"previous_response_id\":",
+        to_tools=f",{members(reasoning=reasoning, store=store, temperature=temperature, text=_TEXT_FORMAT, tool_choice=tool_choice)},\"tools\":",
+        to_usage=f",{members(top_p=top_p, truncation='disabled')},\"usage\":",
+        to_end=f",{members(user=user, metadata=metadata)}}}",
+    )
+
+
+#: A response's text format: plain text (structured output is refused).
+_TEXT_FORMAT = {"format": {"type": "text"}}
+#: What an agent's responses echo, met lately (each turn resends the same), each with its ``EchoText``.
+_RESENT_ECHOES: Resent[EchoText] = Resent(_echo_text, 64)
+#: The text of a status with no error and no incomplete details, by status.
+_PLAIN_STATUS = {
+    status: _to_json({"status": status, "error": None, "incomplete_details": None})[1:-1]
+    for status in ("in_progress", "completed", "incomplete", "failed")
+}
 
 
 def new_response_id() -> str:
@@ -143,10 +189,26 @@ class Envelope:
     store: bool = True
     user: str | None = None
 
+    #: The JSON text of every response object of this envelope's, in the pieces that go before
+    #: its status, its model, its tools (``tools_json``), its usage and after it (``_response_text``).
+    text: tuple[str, str, str, str, str] = field(init=False, repr=False, compare=False)
+
     def __post_init__(self) -> None:
         # An agent offers the same tools every turn: the list met before is echoed, with its text.
         if self.tools:
             self.tools, self.tools_json = _RESENT_TOOLS.get(self.tools)
+        self.text = self._text()
+
+    def _text(self) -> tuple[str, str, str, str, str]:
+        # What it echoes is made once for each distinct echo an agent resends (``EchoText``).
+        echo = (
+            self.instructions, self.max_output_tokens, self.parallel_tool_calls, self.reasoning, self.store,
+            self.temperature, self.tool_choice, self.top_p, self.user, self.metadata,
+        )  # fmt: skip
+        pieces = _RESENT_ECHOES.get(echo)[1]
+        previous = "null" if self.previous_response_id is None else _json_string(self.previous_response_id)
+        opening = f'{{"id":{_json_string(self.id)},"object":"response","created_at":{_to_json(self.created_at)},'
+        return opening, pieces.to_model, f"{pieces.to_previous}{previous}{pieces.to_tools}", pieces.to_usage, pieces.to_end
 
     @cached_property
     def custom_tools(self) -> frozenset[str]:
@@ -445,7 +507,11 @@ def encoded(response: Response, envelope: Envelope) -> tuple[dict[str, Any], str
     """The response body and its JSON text, compact as each event of a stream is (one encoder
     serves them all; ``json.dumps`` with options builds a new one per call)."""
     body = encode_response(response, envelope)
-    return body, _response_json(body, envelope)
+    text = _response_text(
+        envelope, status=body["status"], model=body["model"], output=body["output"], usage=body["usage"],
+        incomplete_details=body["incomplete_details"],
+    )
+    return body, text
 
 
 def encode_response(response: Response, envelope: Envelope) -> dict[str, Any]:
@@ -502,7 +568,7 @@ def _response_object(
         "reasoning": envelope.reasoning,
         "store": envelope.store,
         "temperature": envelope.temperature,
-        "text": {"format": {"type": "text"}},
+        "text": {"format": {"type": "text"}},  # _TEXT_FORMAT, a copy of its own
         "tool_choice": envelope.tool_choice,
         "tools": envelope.tools,
         "top_p": envelope.top_p,
@@ -513,15 +579,25 @@ def _response_object(
     }
 
 
-def _response_json(response: dict[str, Any], envelope: Envelope) -> str:
-    """``_to_json(response)``, a response object of ``envelope``'s, byte for byte, with the text of
-    its tools the envelope's own: made once for tools an agent resends (``wire/resent.py``)."""
-    if not envelope.tools:
-        return _to_json(response)
-    head = dict(response)
-    del head["tools"]
-    tail = {key: head.pop(key) for key in _AFTER_TOOLS}
-    return f'{_to_json(head)[:-1]},"tools":{envelope.tools_json},{_to_json(tail)[1:]}'
+def _response_text(
+    envelope: Envelope,
+    *,
+    model: str,
+    status: str,
+    output: list[dict[str, Any]],
+    usage: dict[str, Any] | None,
+    error: dict[str, Any] | None = None,
+    incomplete_details: dict[str, Any] | None = None,
+) -> str:
+    """``_to_json(_response_object(envelope, …))`` byte for byte, without making the object: what
+    it echoes is the envelope's text (``Envelope.text``, its tools' ``tools_json``), the answer's
+    own values are encoded here."""
+    opening, to_model, to_tools, to_usage, to_end = envelope.text
+    outcome = _PLAIN_STATUS.get(status) if error is None and incomplete_details is None else None
+    if outcome is None:
+        outcome = _to_json({"status": status, "error": error, "incomplete_details": incomplete_details})[1:-1]
+    answer = _to_json({"model": model, "output": output})[1:-1]
+    return f"{opening}{outcome}{to_model}{answer}{to_tools}{envelope.tools_json}{to_usage}{_to_json(usage)}{to_end}"
 
 
 def _item_id(block: Block, envelope: Envelope, index: int) -> str:
@@ -700,8 +776,7 @@ class StreamEncoder:
     def _start(self, event: StreamEvent) -> bytes:
         self._started = True
         model = event.model if isinstance(event, MessageStart) and event.model else self._envelope.model
-        response = _response_object(self._envelope, model=model, status="in_progress", output=[], usage=None)
-        text = _response_json(response, self._envelope)  # both events hold the same response
+        text = _response_text(self._envelope, model=model, status="in_progress", output=[], usage=None)  # both events hold it
         return self._response_event("response.created", text) + self._response_event("response.in_progress", text)
 
     def _item_fields(self, index: int) -> dict[str, Any]:
@@ -824,11 +899,11 @@ class StreamEncoder:
         self._finished = True
         code = "rate_limit_exceeded" if error.error_type == "rate_limit_error" else "server_error"
         output = [self._done[index] for index in sorted(self._done)]
-        response = _response_object(
+        text = _response_text(
             self._envelope, model=self._answer.model or self._envelope.model, status="failed", output=output, usage=None,
             error={"code": code, "message": error.message},
         )
-        return self._response_event("response.failed", _response_json(response, self._envelope))
+        return self._response_event("response.failed", text)
 
     def _response_event(self, kind: str, text: str) -> bytes:
         """``_event(kind, response=…)`` with the response's JSON ``text`` spliced in: the same bytes."""
