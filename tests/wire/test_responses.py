@@ -276,9 +276,15 @@ def test_a_response_s_text_is_its_whole_serialisation_whatever_it_echoes(echo: d
         for ending in ([MessageDelta(stop), MessageStop()], [StreamError("api_error", text)]):
             encoder = codec.StreamEncoder(envelope)
             frames = b"".join(encoder.encode(event) for event in opening + ending).decode()
-            for frame in frames.split("\n\n")[:-1]:
+            for number, frame in enumerate(frames.split("\n\n")[:-1]):
                 data = frame.split("data: ", 1)[1]
                 assert data == json.dumps(json.loads(data), ensure_ascii=False, separators=(",", ":"))
+                assert json.loads(data)["sequence_number"] == number
+            deltas = [json.loads(frame.split("data: ", 1)[1]) for frame in frames.split("\n\n") if "output_text.delta" in frame]
+            assert [{**delta, "sequence_number": 0} for delta in deltas] == [
+                {"type": "response.output_text.delta", "sequence_number": 0, "item_id": "msg_abc_0", "output_index": 0,
+                 "content_index": 0, "delta": text, "logprobs": []}
+            ] * bool(text)  # fmt: skip
 
 
 def test_a_truncated_answer_is_incomplete_and_so_is_its_last_item() -> None:

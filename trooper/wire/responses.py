@@ -735,6 +735,8 @@ class StreamEncoder:
         self._summarised: set[int] = set()
         #: The final response and its JSON text, once ``final`` has made them.
         self._final: tuple[dict[str, Any], str] | None = None
+        #: The ids of the message items opened, by index: their text deltas are most of a stream.
+        self._message_ids: dict[int, str] = {}
 
     def final(self, response: Response) -> tuple[dict[str, Any], str]:
         """The stream's final response to ``response`` (the answer as the turn recorded it) and its
@@ -804,7 +806,7 @@ class StreamEncoder:
             item["content"] = []
             part = _reasoning_part("")
         else:
-            item_id = _item_id(block, self._envelope, index)
+            item_id = self._message_ids[index] = _item_id(block, self._envelope, index)
             item = {"id": item_id, "type": "message", "role": "assistant", "status": "in_progress", "content": []}
             part = _text_part("")
         out = self._event("response.output_item.added", output_index=index, item=item)
@@ -814,6 +816,8 @@ class StreamEncoder:
         return out
 
     def _delta(self, event: TextDelta | ThinkingDelta | ToolInputDelta | TextAnnotation | HostedToolProgress | HostedToolUpdate) -> bytes:
+        if isinstance(event, TextDelta) and event.text and event.index in self._message_ids:
+            return self._text_delta(event.index, event.text)
         fields = self._item_fields(event.index)
         if isinstance(event, TextAnnotation):
             block = self._answer.blocks[event.index]
@@ -841,6 +845,16 @@ class StreamEncoder:
         if isinstance(event, ToolInputDelta) and event.partial_json and not custom:  # a custom call's input comes whole
             return self._event("response.function_call_arguments.delta", **fields, delta=event.partial_json)
         return b""
+
+    def _text_delta(self, index: int, text: str) -> bytes:
+        """``_event("response.output_text.delta", …)`` of a message item's text, byte for byte,
+        written without making the event's object: the event most of a stream is."""
+        payload = (
+            f'{{"type":"response.output_text.delta","sequence_number":{self._sequence},"item_id":{_json_string(self._message_ids[index])},'
+            f'"output_index":{index},"content_index":0,"delta":{_json_string(text)},"logprobs":[]}}'
+        )
+        self._sequence += 1
+        return format_sse(payload, "response.output_text.delta")
 
     def _stop(self, index: int) -> bytes:
         out = self._close_stopped("completed")
