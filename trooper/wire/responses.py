@@ -312,15 +312,17 @@ def _decode_input(body: dict[str, Any], system: list[str]) -> list[Message]:
     if value is not None and not isinstance(value, list):
         raise InvalidRequest(f"input: must be a string or an array of input items, got {f.json_type(value)}")
     messages: list[Message] = []
-    for path, item in f.items(body, "input", required=True):
-        content = item.get("content")
-        if type(content) is str and item.get("type") in (None, "message") and item.get("role") in ("user", "assistant"):
+    for position, entry in enumerate(f.field(body, "input", list, required=True)):
+        content = entry.get("content") if type(entry) is dict else None
+        if type(content) is str and entry.get("type") in (None, "message") and entry.get("role") in ("user", "assistant"):
             # What a resent history mostly holds, taken as the general case below takes it, in fewer calls.
-            if item["role"] == "user":
+            if entry["role"] == "user":
                 messages.append(Message("user", [TextBlock(content)]))
             elif content:
                 _assistant_turn(messages).content.append(TextBlock(content))
             continue
+        path = f"input[{position}]"
+        item = f.object_at(path, entry)
         kind = f.field(item, "type", str, path) or "message"
         if kind == "message":
             role = f.choice(item, "role", ("user", "assistant", "system", "developer"), path, required=True)
