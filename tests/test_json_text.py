@@ -1,4 +1,5 @@
-"""``map_strings``: every string of parsed JSON changed, nothing else, whatever the nesting."""
+"""``map_strings``: every string of parsed JSON changed, nothing else, whatever the nesting;
+``map_strings_shared``: the same, sharing what it leaves as it is."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trooper.json_text import map_strings
+from trooper.json_text import map_strings, map_strings_shared, strings
 
 SKIPPED = "skipped"
 _leaves = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=8)
@@ -57,3 +58,35 @@ def test_subclasses_of_str_list_and_dict_are_walked_like_their_bases() -> None:
 
     value = Fields(a=Items([Name("x"), 1, None]), skipped=Name("y"))
     assert map_strings(value, marked, skip={SKIPPED}) == {"a": ["<x>", 1, None], "skipped": "y"}
+
+
+def marked_if_a(text: str) -> str:
+    """Changes only texts holding an ``a``; gives the others back equal, as a new object."""
+    return marked(text) if "a" in text else "".join(list(text))
+
+
+def shared_parts(value: Any, result: Any) -> bool:
+    """Each list and object of ``value`` holding no ``a`` (where ``marked_if_a`` changes nothing)
+    is the very one in ``result``; the others are new."""
+    if isinstance(value, (list, dict)):
+        holds_a = any("a" in text for text in strings(value, skip={SKIPPED}))
+        if (result is value) == holds_a:
+            return False
+        pairs = zip(value, result) if isinstance(value, list) else ((value[k], result[k]) for k in value if k != SKIPPED)
+        return all(shared_parts(item, walked) for item, walked in pairs)
+    return True
+
+
+@given(_json, st.sets(st.text(alphabet="bc", max_size=2), max_size=3))
+@settings(deadline=None)
+def test_the_shared_walk_gives_what_map_strings_gives_sharing_what_it_leaves(value: Any, as_is: set[str]) -> None:
+    """The same value and the same calls as ``map_strings``, but none for strings in ``as_is``
+    (here texts without an ``a``, which ``marked_if_a`` leaves as they are)."""
+    before = json.dumps(value)
+    calls: list[str] = []
+    plain = map_strings(value, lambda text: calls.append(text) or marked_if_a(text), skip={SKIPPED})
+    shared_calls: list[str] = []
+    shared = map_strings_shared(value, lambda text: shared_calls.append(text) or marked_if_a(text), skip={SKIPPED}, as_is=as_is)
+    assert json.dumps(shared) == json.dumps(plain) and shared_calls == [text for text in calls if text not in as_is]
+    assert json.dumps(value) == before  # the input is left as it was
+    assert shared_parts(value, shared)

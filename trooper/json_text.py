@@ -90,6 +90,81 @@ def _walk_dict(value: dict[str, Any], change: Callable[[str], str], keys: bool, 
     return walked
 
 
+def map_strings_shared(
+    value: Any, change: Callable[[str], str], *, skip: Collection[str] = (), as_is: Collection[str] = ()
+) -> Any:
+    """``map_strings(value, change, skip=skip)`` (an equal value), but with each list and object
+    none of whose strings ``change`` changes given back as it is: ``result is value`` says nothing
+    changed, and nothing was copied to find it out (a kept Responses body, most of which the store
+    mask leaves as it is). What is changed is copied, its containers with it; ``value`` is never
+    changed. The same calls of ``change``, in the same order, as ``map_strings``, but for strings
+    in ``as_is``, which the caller knows ``change`` to leave as they are."""
+    return _shared(value, change, skip, as_is)
+
+
+def _shared(value: Any, change: Callable[[str], str], skip: Collection[str], as_is: Collection[str]) -> Any:
+    if isinstance(value, str):
+        if value in as_is:
+            return value
+        changed = change(value)
+        return value if changed is value or changed == value else changed
+    if isinstance(value, dict):
+        return _shared_dict(value, change, skip, as_is)
+    if isinstance(value, list):
+        return _shared_list(value, change, skip, as_is)
+    return value
+
+
+# Each container is handled in its parent's loop when it is empty, and a dict or list is walked by
+# its own function at once: a kept response holds a dozen small containers (usage, its output
+# item's parts, empty annotations), and a call costs more than its work.
+
+
+def _shared_list(value: list[Any], change: Callable[[str], str], skip: Collection[str], as_is: Collection[str]) -> list[Any]:
+    copied = None
+    for at, item in enumerate(value):
+        kind = type(item)
+        if kind in _SCALARS:
+            continue
+        walked = _shared_dict(item, change, skip, as_is) if kind is dict else _shared(item, change, skip, as_is)
+        if walked is not item:
+            if copied is None:
+                copied = list(value)
+            copied[at] = walked
+    return value if copied is None else copied
+
+
+def _shared_dict(
+    value: dict[str, Any], change: Callable[[str], str], skip: Collection[str], as_is: Collection[str]
+) -> dict[str, Any]:
+    copied = None
+    walked: Any
+    for key, item in value.items():
+        kind = type(item)
+        if kind in _SCALARS or key in skip:
+            continue
+        if kind is str:
+            if item in as_is:
+                continue
+            walked = change(item)
+            if walked is item or walked == item:
+                continue
+        elif kind is dict or kind is list:
+            if not item:
+                continue
+            walked = _shared_dict(item, change, skip, as_is) if kind is dict else _shared_list(item, change, skip, as_is)
+            if walked is item:
+                continue
+        else:
+            walked = _shared(item, change, skip, as_is)
+            if walked is item:
+                continue
+        if copied is None:
+            copied = dict(value)
+        copied[key] = walked
+    return value if copied is None else copied
+
+
 def strings(value: Any, *, skip: Collection[str] = ()) -> Iterator[str]:
     """Every string in ``value`` (parsed JSON), in order, but what its objects hold under a key
     in ``skip`` (the same rule as ``map_strings``)."""

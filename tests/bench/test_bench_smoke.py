@@ -60,3 +60,14 @@ def test_long_history_prints_cpu_per_request() -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     assert "| side | requests | CPU ms / request, median | mean |" in result.stdout
     assert "| Trooper | 8 |" in result.stdout, result.stdout
+
+
+def test_door_cpu_compares_the_doors_of_each_trooper() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "door_cpu.py"), "--rounds", "4", "--baseline", str(ROOT), "--tools", "2"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "| Trooper | Chat Completions p50 | Responses p50 | Responses − Chat, median of rounds | mean of rounds |" in result.stdout
+    rows = [line.split("|")[1].strip() for line in result.stdout.splitlines() if line.startswith("| ") and "p50" not in line]
+    assert rows == ["Trooper", "baseline"], result.stdout

@@ -40,6 +40,19 @@ def test_a_secret_found_in_context_is_masked_where_it_appears_alone_later():
     assert secret not in str(sitrep) and sitrep["entities"][0] == "aws_secret_access_key"
 
 
+def test_a_shared_walk_masks_a_text_it_left_as_it_was_once_the_mask_learns_a_secret_in_it():
+    """``data(share=True)`` passes over texts the mask is known to leave as they are; learning a
+    secret forgets them, so the next walk masks the value where it appears alone."""
+    mask = StoreMask(CustomRules(), keep_personal=False)
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzK8h3jq9Pz"
+    body = {"object": "response", "output": [{"text": secret}]}
+    assert mask.data(body, share=True) is body
+    mask.text(f"aws_secret_access_key={secret}")  # a later turn, masked as it is recorded
+    kept = mask.data(body, share=True)
+    assert kept == {"object": "response", "output": [{"text": "[REDACTED:aws_secret_key]"}]} and body["output"][0]["text"] == secret
+    assert kept == mask.data(body)
+
+
 def test_a_short_secret_is_masked_where_found_but_not_remembered():
     mask = StoreMask(CustomRules(), keep_personal=False)
     assert "abc1" not in mask.text("password=abc1")

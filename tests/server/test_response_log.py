@@ -99,3 +99,16 @@ def test_tools_python_finds_equal_but_json_does_not_are_stored_as_each_response_
     # A secret in the answer: the body kept is masked, so serialised anew from the masked tools.
     kept = keep(log, store, response(2, [{**strict, "strict": 1}], text="key AKIAQ3EGRTW5J2KD7XPL"))
     assert '"strict": 1' in store.kept[-1].body and kept["tools"][0]["strict"] is not True
+
+
+def test_a_response_the_mask_leaves_as_it_is_is_stored_as_the_text_sent():
+    """Its text is kept as it is (not serialised again), with or without tools; a masked one is
+    serialised from what the mask made of it."""
+    log, store, _ = new_log()
+    for body in (response(1, []), response(2, [tool("ships the build")]), response(3, [tool("ships the build")])):
+        text = json.dumps(body, separators=(",", ":"))
+        log.keep(body["id"], TurnPlace("s1", 0, 1), body, text)
+        assert store.kept[-1].body is text
+    masked = response(4, [tool("ships the build")], text="key AKIAQ3EGRTW5J2KD7XPL")
+    log.keep(masked["id"], TurnPlace("s1", 0, 1), masked, json.dumps(masked, separators=(",", ":")))
+    assert store.kept[-1].body == to_json(json.loads(store.kept[-1].body)) and "[REDACTED:aws_access_key]" in store.kept[-1].body

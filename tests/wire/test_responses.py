@@ -2,6 +2,8 @@ import json
 from typing import Any, get_args
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openai.types.shared import ReasoningEffort
 
 from tests.wire.sdk import openai_response, openai_response_stream, response_fields
@@ -103,6 +105,28 @@ def test_a_string_input_is_one_user_turn() -> None:
     request = codec.decode_request({"model": "m", "input": "hi"})
     assert request.messages == [Message("user", [TextBlock("hi")])] and request.system is None
     assert request.tool_choice is None and request.thinking is None and request.max_tokens is None
+
+
+def test_text_items_decode_alike_as_strings_and_as_parts() -> None:
+    """A resent history's text items (content a string, with or without ``"type": "message"``) are
+    the turns their content parts make; an empty assistant text adds no block."""
+    as_strings = [
+        {"role": "user", "content": "hi"}, {"type": "message", "role": "assistant", "content": "hello"},
+        {"role": "assistant", "content": ""}, {"type": "function_call", "call_id": "c1", "name": "f", "arguments": "{}"},
+        {"type": "function_call_output", "call_id": "c1", "output": "ok"}, {"type": "message", "role": "user", "content": "and?"},
+    ]  # fmt: skip
+    as_parts = [
+        {"role": "user", "content": [{"type": "input_text", "text": "hi"}]},
+        {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "hello"}]},
+        {"role": "assistant", "content": []}, as_strings[3], as_strings[4],
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "and?"}]},
+    ]
+    decoded = codec.decode_request({"model": "m", "input": as_strings}).messages
+    assert decoded == codec.decode_request({"model": "m", "input": as_parts}).messages
+    assert decoded == [
+        Message("user", [TextBlock("hi")]), Message("assistant", [TextBlock("hello"), ToolUseBlock("c1", "f", {})]),
+        Message("user", [ToolResultBlock("c1", [TextBlock("ok")])]), Message("user", [TextBlock("and?")]),
+    ]  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -223,6 +247,44 @@ def test_an_agent_s_resent_tools_are_echoed_as_the_list_met_before_in_the_same_b
         body, text = codec.encoded(ANSWER, envelope)
         assert text == json.dumps(body, ensure_ascii=False, separators=(",", ":"))
     assert '"strict":1' in codec.encoded(ANSWER, strict_one)[1]
+
+
+_TEXTS = st.text(max_size=6)
+_ECHOES = st.fixed_dictionaries(
+    {
+        "instructions": st.none() | _TEXTS, "max_output_tokens": st.none() | st.integers(1, 10**6), "parallel_tool_calls": st.booleans(),
+        "reasoning": st.none() | st.fixed_dictionaries({"effort": st.none() | st.just("low"), "summary": st.none() | st.just("auto")}),
+        "store": st.booleans(), "temperature": st.none() | st.integers(0, 2) | st.floats(0, 2), "top_p": st.none() | st.floats(0, 1),
+        "tool_choice": st.just("auto") | st.just("required") | st.fixed_dictionaries({"type": st.just("function"), "name": _TEXTS}),
+        "user": st.none() | _TEXTS, "metadata": st.dictionaries(_TEXTS, _TEXTS, max_size=2),
+        "previous_response_id": st.none() | _TEXTS, "tools": st.just([]) | st.just([WEATHER]),
+    }
+)  # fmt: skip
+
+
+@given(_ECHOES, _TEXTS, st.sampled_from(["end_turn", "max_tokens", "refusal"]))
+@settings(deadline=None)  # a loaded machine is slow, not wrong
+def test_a_response_s_text_is_its_whole_serialisation_whatever_it_echoes(echo: dict[str, Any], text: str, stop: str) -> None:
+    """What a response echoes is written from text made once for each distinct echo (and the
+    same echo met again gives the same text): every response object and stream event holds the
+    bytes of its whole compact serialisation."""
+    for _ in range(2):
+        envelope = codec.Envelope(id="resp_abc", created_at=1_767_225_600, model="m", **json.loads(json.dumps(echo)))
+        body, sent = codec.encoded(Response("msg_1", "m", [TextBlock(text)], stop), envelope)
+        assert sent == json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+        opening = [MessageStart("msg_1", "m"), BlockStart(0, TextBlock("")), TextDelta(0, text), BlockStop(0)]
+        for ending in ([MessageDelta(stop), MessageStop()], [StreamError("api_error", text)]):
+            encoder = codec.StreamEncoder(envelope)
+            frames = b"".join(encoder.encode(event) for event in opening + ending).decode()
+            for number, frame in enumerate(frames.split("\n\n")[:-1]):
+                data = frame.split("data: ", 1)[1]
+                assert data == json.dumps(json.loads(data), ensure_ascii=False, separators=(",", ":"))
+                assert json.loads(data)["sequence_number"] == number
+            deltas = [json.loads(frame.split("data: ", 1)[1]) for frame in frames.split("\n\n") if "output_text.delta" in frame]
+            assert [{**delta, "sequence_number": 0} for delta in deltas] == [
+                {"type": "response.output_text.delta", "sequence_number": 0, "item_id": "msg_abc_0", "output_index": 0,
+                 "content_index": 0, "delta": text, "logprobs": []}
+            ] * bool(text)  # fmt: skip
 
 
 def test_a_truncated_answer_is_incomplete_and_so_is_its_last_item() -> None:

@@ -43,3 +43,9 @@ def test_format_sse_round_trips_multiline_data() -> None:
     raw = format_sse("line1\nline2", "delta")
     assert raw == b"event: delta\ndata: line1\ndata: line2\n\n"
     assert SSEParser().feed(raw) == [SSEFrame("delta", "line1\nline2")]
+
+
+def test_format_sse_writes_one_line_data_with_or_without_an_event() -> None:
+    assert format_sse('{"a":"é"}', "delta") == 'event: delta\ndata: {"a":"é"}\n\n'.encode()
+    assert format_sse("[DONE]") == b"data: [DONE]\n\n"
+    assert SSEParser().feed(format_sse('{"a":1}', "delta")) == [SSEFrame("delta", '{"a":1}')]

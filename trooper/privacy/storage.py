@@ -12,7 +12,7 @@ from typing import Any
 
 from trooper.config import Settings
 from trooper.conversation import IDENTIFIER_KEYS, OPAQUE_KEYS, Message, block_from_dict, block_to_dict
-from trooper.json_text import map_strings
+from trooper.json_text import map_strings, map_strings_shared
 from trooper.privacy.custom import CustomRules
 from trooper.privacy.detect import detect
 from trooper.privacy.findings import Finding, replace_findings
@@ -49,6 +49,9 @@ class StoreMask:
         self._secret_values: re.Pattern[str] | None = None
         #: How many times it learned secret values: what it masked before may be masked otherwise now.
         self.learned = 0
+        #: Texts it leaves as they are, as far as it knows now (forgotten when it learns): a walk
+        #: with ``share`` passes over them without a call each (a kept response's own words).
+        self._as_is: set[str] = set()
 
     @classmethod
     def of(cls, settings: Settings) -> StoreMask | None:
@@ -63,6 +66,10 @@ class StoreMask:
             masked = self._masked[text] = self._mask(text)
             if len(self._masked) > _CACHE_SIZE:
                 self._masked.popitem(last=False)
+            if masked == text:  # masking it found no secret, so learned nothing
+                if len(self._as_is) >= _CACHE_SIZE:
+                    self._as_is.clear()
+                self._as_is.add(text)
         return masked
 
     def _mask(self, text: str) -> str:
@@ -87,15 +94,21 @@ class StoreMask:
         # Longest first, so a value holding another is masked whole.
         self._secret_values = re.compile("|".join(map(re.escape, sorted(self._secrets, key=len, reverse=True))))
         self._masked.clear()  # a text kept as it was may hold a value known only now
+        self._as_is.clear()
 
     def _label(self, found: Finding) -> str | None:
         return None if found.category == "personal" and self.keep_personal else f"[REDACTED:{found.kind}]"
 
-    def data(self, value: Any, *, skip: Collection[str] = ()) -> Any:
+    def data(self, value: Any, *, skip: Collection[str] = (), share: bool = False) -> Any:
         """``value`` (stored blocks, a SITREP) with every string in it masked but what its objects
         hold under a key in ``skip`` or in ``OPAQUE_KEYS`` (a false match would corrupt the blob
-        a continuation read from the store sends back)."""
-        return map_strings(value, self.text, skip=OPAQUE_KEYS.union(skip) if skip else OPAQUE_KEYS)
+        a continuation read from the store sends back). With ``share``, what the mask leaves as it
+        is comes back as the very object (``map_strings_shared``): ``data(v, share=True) is v``
+        when nothing in ``v`` is masked; texts it is known to leave as they are are not looked up."""
+        skip = OPAQUE_KEYS.union(skip) if skip else OPAQUE_KEYS
+        if share:
+            return map_strings_shared(value, self.text, skip=skip, as_is=self._as_is)
+        return map_strings(value, self.text, skip=skip)
 
     def message(self, message: Message) -> Message:
         """``message`` as the store keeps it (and gives it back after a restart): its blocks' own

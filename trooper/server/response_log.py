@@ -37,7 +37,7 @@ class ResponseLog:
         """Keep a response (``body``, and ``text``, its JSON as sent); queued with its turn's
         writes, so the turn's commit covers it."""
         kept = body if self._mask is None else self._masked(self._mask, body, place.session_id)
-        kept_text = text if kept == body else to_json(kept)  # most hold nothing to mask: sent as kept
+        kept_text = text if kept is body else to_json(kept)  # most hold nothing to mask: sent as kept
         self._store.add_response(ResponseRecord(response_id, place.session_id, place.branch, place.seq, kept_text))
         self._places[response_id] = place
         while len(self._places) > MAX_REMEMBERED:
@@ -50,14 +50,19 @@ class ResponseLog:
         agent resends the same tools every turn, and walking them was most of keeping its response
         (≈ 0.75 ms for 20 function tools). The codec echoes the one list it keeps of tools it met
         before (``wire/resent.py``), so the same tools are the same object, compared by identity
-        (``==`` would take ``1`` for ``true``). Key by key, in order, as ``mask.data`` walks them."""
+        (``==`` would take ``1`` for ``true``). Key by key, in order, as ``mask.data`` walks them.
+        ``body`` itself when the mask leaves all of it as it is (most responses): nothing is
+        copied to find that out."""
         if not body.get("tools"):
-            return mask.data(body, skip=IDENTIFIER_KEYS)
+            return mask.data(body, skip=IDENTIFIER_KEYS, share=True)
         keys = list(body)
         at = keys.index("tools")
-        before = mask.data({key: body[key] for key in keys[:at]}, skip=IDENTIFIER_KEYS)
+        head, tail = {key: body[key] for key in keys[:at]}, {key: body[key] for key in keys[at + 1 :]}
+        before = mask.data(head, skip=IDENTIFIER_KEYS, share=True)
         tools = self._masked_tools(mask, body["tools"], session_id)  # after what comes before, as in the whole walk
-        after = mask.data({key: body[key] for key in keys[at + 1 :]}, skip=IDENTIFIER_KEYS)
+        after = mask.data(tail, skip=IDENTIFIER_KEYS, share=True)
+        if before is head and tools is body["tools"] and after is tail:
+            return body
         return {**before, "tools": tools, **after}
 
     def _masked_tools(self, mask: StoreMask, tools: Any, session_id: str) -> Any:
@@ -66,9 +71,7 @@ class ResponseLog:
             self._tools.move_to_end(session_id)
             return last[2]
         learned = mask.learned  # read first: what masking these tools learns makes them stale too
-        masked = mask.data(tools, skip=IDENTIFIER_KEYS)
-        if masked == tools:  # nothing masked: ``keep`` then finds the body unchanged by identity
-            masked = tools
+        masked = mask.data(tools, skip=IDENTIFIER_KEYS, share=True)  # nothing masked: ``tools`` itself
         self._tools[session_id] = (learned, tools, masked)
         self._tools.move_to_end(session_id)
         while len(self._tools) > MAX_TOOLS_REMEMBERED:

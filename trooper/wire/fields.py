@@ -53,13 +53,19 @@ def field(obj: dict[str, Any], key: str, kind: type, path: str = "", *, required
 def items(obj: dict[str, Any], key: str, path: str = "", *, required: bool = False) -> list[tuple[str, dict[str, Any]]]:
     """The objects of the array ``obj[key]``, each with its own path."""
     values = field(obj, key, list, path, required=required) or []
+    array = where(path, key)
     out = []
     for i, value in enumerate(values):
-        item_path = where(where(path, key), i)
-        if not isinstance(value, dict):
-            raise InvalidRequest(f"{item_path}: must be an object, got {json_type(value)}")
-        out.append((item_path, value))
+        item_path = f"{array}[{i}]"
+        out.append((item_path, value if type(value) is dict else object_at(item_path, value)))
     return out
+
+
+def object_at(path: str, value: Any) -> dict[str, Any]:
+    """``value``, an item of an array at ``path``, checked to be an object."""
+    if not isinstance(value, dict):
+        raise InvalidRequest(f"{path}: must be an object, got {json_type(value)}")
+    return value
 
 
 @overload

@@ -1,4 +1,5 @@
-"""What a client resends unchanged on every turn (an agent's tools), kept once with its JSON text.
+"""What a client resends unchanged on every turn (an agent's tools, what a response echoes), kept
+once with its JSON text.
 
 A Responses API response echoes its request's tools, and an agent offers the same tools on every
 turn: serialising them again was most of encoding its response (20 function tools, 18 kB: 185
@@ -14,19 +15,23 @@ from __future__ import annotations
 import marshal
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+#: What is made of a value: its JSON text, or pieces of one.
+T = TypeVar("T")
 
 
-class Resent:
-    """The last ``size`` distinct values met, each with its JSON text (``encode``)."""
+class Resent(Generic[T]):
+    """The last ``size`` distinct values met, each with its JSON text (what ``encode`` makes of it)."""
 
-    def __init__(self, encode: Callable[[Any], str], size: int) -> None:
+    def __init__(self, encode: Callable[[Any], T], size: int) -> None:
         self._encode = encode
         self._size = size
-        self._kept: OrderedDict[bytes, tuple[Any, str]] = OrderedDict()
+        self._kept: OrderedDict[bytes, tuple[Any, T]] = OrderedDict()
 
-    def get(self, value: Any) -> tuple[Any, str]:
-        """``value``, or the identical one met before, and its JSON text. ``value`` is parsed JSON."""
+    def get(self, value: Any) -> tuple[Any, T]:
+        """``value``, or the identical one met before, and its JSON text. ``value`` is parsed JSON
+        (or a tuple of such values)."""
         # Equal bytes are equal values of the same types. Its back-references follow reference
         # counts, which the same code path gives each request alike: at worst an equal value missed.
         key = marshal.dumps(value)

@@ -35,12 +35,12 @@ Refused with a 400 naming the field: file inputs, structured-output formats, ``b
 from __future__ import annotations
 
 import json
-import secrets
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
+from trooper import random_ids
 from trooper.conversation import (
     Block,
     BlockStart,
@@ -72,7 +72,7 @@ from trooper.conversation import (
     derive_stop_reason,
 )
 from trooper.errors import InvalidRequest
-from trooper.wire import custom_tools, openai
+from trooper.wire import compact_json, custom_tools, openai
 from trooper.wire import fields as f
 from trooper.wire.images import decode_image_url
 from trooper.wire.resent import Resent
@@ -105,17 +105,63 @@ _HOSTED_ITEMS = frozenset({
 _CLIENT_HOSTED_ITEMS = frozenset({
     "computer_call_output", "local_shell_call_output", "shell_call_output", "apply_patch_call_output", "mcp_approval_response",
 })  # fmt: skip
-#: One encoder for every event: ``json.dumps`` with options builds a new one per call, and a
-#: stream of this API has several events per block.
-_to_json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+#: One encoder for every event and response (``json.dumps`` with options builds a new one per
+#: call, and a stream of this API has several events per block).
+_to_json = compact_json.encode
+#: A string's JSON text, as ``_to_json`` writes it, without an encoder's round.
+_json_string = compact_json.string
 #: The distinct tools of requests met lately (an agent resends the same), each kept once with its JSON text.
-_RESENT_TOOLS = Resent(_to_json, 64)
-#: A response object's keys after ``tools``: its JSON text is spliced around the tools' (``_response_json``).
-_AFTER_TOOLS = ("top_p", "truncation", "usage", "user", "metadata")
+_RESENT_TOOLS: Resent[str] = Resent(_to_json, 64)
+
+
+class EchoText(NamedTuple):
+    """The JSON text of what a response object echoes of its request but its id, creation time,
+    previous response and tools, in the pieces that go between the answer's own values
+    (``_response_text``)."""
+
+    #: From ``instructions`` to the ``model`` member.
+    to_model: str
+    #: From ``parallel_tool_calls`` to the ``"previous_response_id":`` key.
+    to_previous: str
+    #: From ``reasoning`` to the ``"tools":`` key.
+    to_tools: str
+    #: From ``top_p`` to the ``"usage":`` key.
+    to_usage: str
+    #: ``user`` and ``metadata``, and the object's end.
+    to_end: str
+
+
+def _echo_text(echo: tuple[Any, ...]) -> EchoText:
+    """``EchoText`` of ``(instructions, max_output_tokens, parallel_tool_calls, reasoning, store,
+    temperature, tool_choice, top_p, user, metadata)``: each piece cut from the text of the keys
+    it holds, as a whole response object's text holds them."""
+    instructions, max_output_tokens, parallel_tool_calls, reasoning, store, temperature, tool_choice, top_p, user, metadata = echo
+
+    def members(**values: Any) -> str:  # the object's text without its braces, keys in this order
+        return _to_json(values)[1:-1]
+
+    return EchoText(
+        to_model=f",{members(instructions=instructions, max_output_tokens=max_output_tokens)},",
+        to_previous=f",{members(parallel_tool_calls=parallel_tool_calls)},\"previous_response_id\":",
+        to_tools=f",{members(reasoning=reasoning, store=store, temperature=temperature, text=_TEXT_FORMAT, tool_choice=tool_choice)},\"tools\":",
+        to_usage=f",{members(top_p=top_p, truncation='disabled')},\"usage\":",
+        to_end=f",{members(user=user, metadata=metadata)}}}",
+    )
+
+
+#: A response's text format: plain text (structured output is refused).
+_TEXT_FORMAT = {"format": {"type": "text"}}
+#: What an agent's responses echo, met lately (each turn resends the same), each with its ``EchoText``.
+_RESENT_ECHOES: Resent[EchoText] = Resent(_echo_text, 64)
+#: The text of a status with no error and no incomplete details, by status.
+_PLAIN_STATUS = {
+    status: _to_json({"status": status, "error": None, "incomplete_details": None})[1:-1]
+    for status in ("in_progress", "completed", "incomplete", "failed")
+}
 
 
 def new_response_id() -> str:
-    return "resp_" + secrets.token_hex(24)
+    return "resp_" + random_ids.token_hex(24)
 
 
 @dataclass
@@ -143,9 +189,26 @@ class Envelope:
     store: bool = True
     user: str | None = None
 
+    #: The JSON text of every response object of this envelope's, in the pieces that go before
+    #: its status, its model, its tools (``tools_json``), its usage and after it (``_response_text``).
+    text: tuple[str, str, str, str, str] = field(init=False, repr=False, compare=False)
+
     def __post_init__(self) -> None:
         # An agent offers the same tools every turn: the list met before is echoed, with its text.
-        self.tools, self.tools_json = _RESENT_TOOLS.get(self.tools)
+        if self.tools:
+            self.tools, self.tools_json = _RESENT_TOOLS.get(self.tools)
+        self.text = self._text()
+
+    def _text(self) -> tuple[str, str, str, str, str]:
+        # What it echoes is made once for each distinct echo an agent resends (``EchoText``).
+        echo = (
+            self.instructions, self.max_output_tokens, self.parallel_tool_calls, self.reasoning, self.store,
+            self.temperature, self.tool_choice, self.top_p, self.user, self.metadata,
+        )  # fmt: skip
+        pieces = _RESENT_ECHOES.get(echo)[1]
+        previous = "null" if self.previous_response_id is None else _json_string(self.previous_response_id)
+        opening = f'{{"id":{_json_string(self.id)},"object":"response","created_at":{_to_json(self.created_at)},'
+        return opening, pieces.to_model, f"{pieces.to_previous}{previous}{pieces.to_tools}", pieces.to_usage, pieces.to_end
 
     @cached_property
     def custom_tools(self) -> frozenset[str]:
@@ -207,11 +270,13 @@ def _include(body: dict[str, Any]) -> list[str]:
 
 
 def envelope_for(body: dict[str, Any]) -> Envelope:
-    """The envelope of the response to ``body`` (one ``decode_request`` accepted), with a new id."""
-    reasoning = f.field(body, "reasoning", dict)
-    metadata = f.field(body, "metadata", dict) or {}
-    for key in metadata:
-        f.field(metadata, key, str, "metadata")  # echoed back, and OpenAI's metadata holds strings
+    """The envelope of the response to ``body`` (one ``decode_request`` accepted, which checked
+    that ``reasoning`` and ``metadata`` are objects), with a new id."""
+    reasoning = body.get("reasoning")
+    metadata = body.get("metadata") or {}
+    for key, value in metadata.items():
+        if value is not None and type(value) is not str:
+            f.field(metadata, key, str, "metadata")  # refused: echoed back, and OpenAI's metadata holds strings
     return Envelope(
         id=new_response_id(),
         created_at=int(time.time()),
@@ -247,7 +312,17 @@ def _decode_input(body: dict[str, Any], system: list[str]) -> list[Message]:
     if value is not None and not isinstance(value, list):
         raise InvalidRequest(f"input: must be a string or an array of input items, got {f.json_type(value)}")
     messages: list[Message] = []
-    for path, item in f.items(body, "input", required=True):
+    for position, entry in enumerate(f.field(body, "input", list, required=True)):
+        content = entry.get("content") if type(entry) is dict else None
+        if type(content) is str and entry.get("type") in (None, "message") and entry.get("role") in ("user", "assistant"):
+            # What a resent history mostly holds, taken as the general case below takes it, in fewer calls.
+            if entry["role"] == "user":
+                messages.append(Message("user", [TextBlock(content)]))
+            elif content:
+                _assistant_turn(messages).content.append(TextBlock(content))
+            continue
+        path = f"input[{position}]"
+        item = f.object_at(path, entry)
         kind = f.field(item, "type", str, path) or "message"
         if kind == "message":
             role = f.choice(item, "role", ("user", "assistant", "system", "developer"), path, required=True)
@@ -434,7 +509,11 @@ def encoded(response: Response, envelope: Envelope) -> tuple[dict[str, Any], str
     """The response body and its JSON text, compact as each event of a stream is (one encoder
     serves them all; ``json.dumps`` with options builds a new one per call)."""
     body = encode_response(response, envelope)
-    return body, _response_json(body, envelope)
+    text = _response_text(
+        envelope, status=body["status"], model=body["model"], output=body["output"], usage=body["usage"],
+        incomplete_details=body["incomplete_details"],
+    )
+    return body, text
 
 
 def encode_response(response: Response, envelope: Envelope) -> dict[str, Any]:
@@ -491,7 +570,7 @@ def _response_object(
         "reasoning": envelope.reasoning,
         "store": envelope.store,
         "temperature": envelope.temperature,
-        "text": {"format": {"type": "text"}},
+        "text": {"format": {"type": "text"}},  # _TEXT_FORMAT, a copy of its own
         "tool_choice": envelope.tool_choice,
         "tools": envelope.tools,
         "top_p": envelope.top_p,
@@ -502,15 +581,25 @@ def _response_object(
     }
 
 
-def _response_json(response: dict[str, Any], envelope: Envelope) -> str:
-    """``_to_json(response)``, a response object of ``envelope``'s, byte for byte, with the text of
-    its tools the envelope's own: made once for tools an agent resends (``wire/resent.py``)."""
-    if not envelope.tools:
-        return _to_json(response)
-    head = dict(response)
-    del head["tools"]
-    tail = {key: head.pop(key) for key in _AFTER_TOOLS}
-    return f'{_to_json(head)[:-1]},"tools":{envelope.tools_json},{_to_json(tail)[1:]}'
+def _response_text(
+    envelope: Envelope,
+    *,
+    model: str,
+    status: str,
+    output: list[dict[str, Any]],
+    usage: dict[str, Any] | None,
+    error: dict[str, Any] | None = None,
+    incomplete_details: dict[str, Any] | None = None,
+) -> str:
+    """``_to_json(_response_object(envelope, …))`` byte for byte, without making the object: what
+    it echoes is the envelope's text (``Envelope.text``, its tools' ``tools_json``), the answer's
+    own values are encoded here."""
+    opening, to_model, to_tools, to_usage, to_end = envelope.text
+    outcome = _PLAIN_STATUS.get(status) if error is None and incomplete_details is None else None
+    if outcome is None:
+        outcome = _to_json({"status": status, "error": error, "incomplete_details": incomplete_details})[1:-1]
+    answer = _to_json({"model": model, "output": output})[1:-1]
+    return f"{opening}{outcome}{to_model}{answer}{to_tools}{envelope.tools_json}{to_usage}{_to_json(usage)}{to_end}"
 
 
 def _item_id(block: Block, envelope: Envelope, index: int) -> str:
@@ -648,6 +737,8 @@ class StreamEncoder:
         self._summarised: set[int] = set()
         #: The final response and its JSON text, once ``final`` has made them.
         self._final: tuple[dict[str, Any], str] | None = None
+        #: The ids of the message items opened, by index: their text deltas are most of a stream.
+        self._message_ids: dict[int, str] = {}
 
     def final(self, response: Response) -> tuple[dict[str, Any], str]:
         """The stream's final response to ``response`` (the answer as the turn recorded it) and its
@@ -689,8 +780,7 @@ class StreamEncoder:
     def _start(self, event: StreamEvent) -> bytes:
         self._started = True
         model = event.model if isinstance(event, MessageStart) and event.model else self._envelope.model
-        response = _response_object(self._envelope, model=model, status="in_progress", output=[], usage=None)
-        text = _response_json(response, self._envelope)  # both events hold the same response
+        text = _response_text(self._envelope, model=model, status="in_progress", output=[], usage=None)  # both events hold it
         return self._response_event("response.created", text) + self._response_event("response.in_progress", text)
 
     def _item_fields(self, index: int) -> dict[str, Any]:
@@ -718,7 +808,7 @@ class StreamEncoder:
             item["content"] = []
             part = _reasoning_part("")
         else:
-            item_id = _item_id(block, self._envelope, index)
+            item_id = self._message_ids[index] = _item_id(block, self._envelope, index)
             item = {"id": item_id, "type": "message", "role": "assistant", "status": "in_progress", "content": []}
             part = _text_part("")
         out = self._event("response.output_item.added", output_index=index, item=item)
@@ -728,6 +818,8 @@ class StreamEncoder:
         return out
 
     def _delta(self, event: TextDelta | ThinkingDelta | ToolInputDelta | TextAnnotation | HostedToolProgress | HostedToolUpdate) -> bytes:
+        if isinstance(event, TextDelta) and event.text and event.index in self._message_ids:
+            return self._text_delta(event.index, event.text)
         fields = self._item_fields(event.index)
         if isinstance(event, TextAnnotation):
             block = self._answer.blocks[event.index]
@@ -755,6 +847,16 @@ class StreamEncoder:
         if isinstance(event, ToolInputDelta) and event.partial_json and not custom:  # a custom call's input comes whole
             return self._event("response.function_call_arguments.delta", **fields, delta=event.partial_json)
         return b""
+
+    def _text_delta(self, index: int, text: str) -> bytes:
+        """``_event("response.output_text.delta", …)`` of a message item's text, byte for byte,
+        written without making the event's object: the event most of a stream is."""
+        payload = (
+            f'{{"type":"response.output_text.delta","sequence_number":{self._sequence},"item_id":{_json_string(self._message_ids[index])},'
+            f'"output_index":{index},"content_index":0,"delta":{_json_string(text)},"logprobs":[]}}'
+        )
+        self._sequence += 1
+        return format_sse(payload, "response.output_text.delta")
 
     def _stop(self, index: int) -> bytes:
         out = self._close_stopped("completed")
@@ -813,11 +915,11 @@ class StreamEncoder:
         self._finished = True
         code = "rate_limit_exceeded" if error.error_type == "rate_limit_error" else "server_error"
         output = [self._done[index] for index in sorted(self._done)]
-        response = _response_object(
+        text = _response_text(
             self._envelope, model=self._answer.model or self._envelope.model, status="failed", output=output, usage=None,
             error={"code": code, "message": error.message},
         )
-        return self._response_event("response.failed", _response_json(response, self._envelope))
+        return self._response_event("response.failed", text)
 
     def _response_event(self, kind: str, text: str) -> bytes:
         """``_event(kind, response=…)`` with the response's JSON ``text`` spliced in: the same bytes."""

@@ -84,6 +84,8 @@ class SSEParser:
 
 def format_sse(data: str, event: str | None = None) -> bytes:
     """One SSE frame; multi-line ``data`` is split over several ``data:`` lines."""
+    if "\n" not in data:  # JSON text, every stream's data: one line (1.3 -> 0.2 µs a frame)
+        return (f"event: {event}\ndata: {data}\n\n" if event else f"data: {data}\n\n").encode("utf-8")
     lines = [f"event: {event}"] if event else []
     lines += [f"data: {part}" for part in data.split("\n")]
     return ("\n".join(lines) + "\n\n").encode("utf-8")
