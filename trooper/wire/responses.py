@@ -506,8 +506,8 @@ def _thinking(effort: str | None, max_tokens: int | None) -> dict[str, Any] | No
 
 
 def encoded(response: Response, envelope: Envelope) -> tuple[dict[str, Any], str]:
-    """The response body and its JSON text, compact as each event of a stream is (one encoder
-    serves them all; ``json.dumps`` with options builds a new one per call)."""
+    """The response body and its compact JSON text, written from the envelope's pieces by
+    ``_response_text`` (the same bytes as encoding ``body``) rather than by encoding it."""
     body = encode_response(response, envelope)
     text = _response_text(
         envelope, status=body["status"], model=body["model"], output=body["output"], usage=body["usage"],
@@ -544,6 +544,9 @@ def _outcome(stop_reason: str) -> tuple[str, str | None]:
     return "completed", None
 
 
+# ``_response_object`` builds a response object; ``_response_text`` writes its text without it, in
+# the same key order (``EchoText``'s pieces): a key added to one goes into the other, and the tests
+# that compare each text with the whole object's serialisation fail until it does.
 def _response_object(
     envelope: Envelope,
     *,
