@@ -35,13 +35,16 @@ class FakeProcess:
 
 
 class TrooperProcess:
-    """``python -m trooper serve`` on a free port, with Claude pointed at a fake and no local tier."""
+    """``python -m trooper serve`` on a free port, with Claude pointed at a fake and no local tier
+    (``settings``: more environment variables, or ones to override these)."""
 
-    def __init__(self, db: Path, claude_url: str, port: int | None = None) -> None:
+    def __init__(self, db: Path, claude_url: str, port: int | None = None, **settings: str) -> None:
         self.port = port or free_port()
         env = {
             **os.environ, "CLAUDE_API_KEY": CLAUDE_KEY, "CLAUDE_URL": claude_url, "TROOPER_DB": str(db),
             "TROOPER_EMBEDDED": "false", "FALLBACK_URL": "http://127.0.0.1:9/api/chat", "TROOPER_RETRY_BACKOFF": "0.05",
+            "TROOPER_ENV_FILE": "", "TROOPER_KEYS_FILE": "",  # no developer's .env or saved keys
+            **settings,
         }
         self.log = db.with_suffix(f".{self.port}.log").open("w")
         self.process = subprocess.Popen(
@@ -57,6 +60,12 @@ class TrooperProcess:
             except httpx.HTTPError:
                 time.sleep(0.1)
         raise RuntimeError(f"trooper did not start: {Path(self.log.name).read_text()}")
+
+    def stop(self) -> None:
+        """Stop it the way a service manager does (SIGTERM), if it still runs."""
+        if self.process.poll() is None:
+            self.process.terminate()
+        self.wait(20)
 
     def wait(self, timeout: float) -> int:
         code = self.process.wait(timeout)
