@@ -171,9 +171,17 @@ def test_subagents_are_listed_under_their_session(trooper, fake_ollama, watched)
     expect(page.locator("#session-list > li")).to_have_count(2)  # the two sessions; subagents sit inside theirs
     expect(subagents.filter(has_text="onerror alert")).to_have_count(1)  # its task, as text
     expect(subagents.first).to_contain_text("subagent")
-    own_box = parent.locator(":scope > .session-item").bounding_box()
-    child_box = subagents.first.bounding_box()
-    assert own_box and child_box and child_box["x"] > own_box["x"] + 8, "indented under its session"
+    # Both measured in one script run: the list is rebuilt on every live update, and a node
+    # replaced between two separate measurements has no box.
+    indent = page.evaluate(
+        """() => {
+            const parent = document.querySelector("#session-list > li[data-session-id='agent-tree']");
+            const own = parent.querySelector(":scope > .session-item").getBoundingClientRect();
+            const child = parent.querySelector(":scope > ol.session-children > li > .session-item").getBoundingClientRect();
+            return child.x - own.x;
+        }"""
+    )
+    assert indent > 8, "indented under its session"
 
     subagents.filter(has_text="tokenizer").click()
     expect(page.locator("#detail-parent")).to_be_visible()
