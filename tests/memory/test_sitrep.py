@@ -277,6 +277,23 @@ def test_products_written_in_humps_are_not_code_names():
     assert extract_entities("pushed it to GitHub from my MacBook and my iPhone") == ["github"]
 
 
+def test_sql_keywords_are_not_entities():
+    """What a (demo) model's SQL says in capitals names nothing of the session's own."""
+    turns = [
+        user("I am building a recipes app with sqlite and flask. how do I store my recipes?"),
+        assistant(
+            "Create the table once with `CREATE TABLE IF NOT EXISTS recipes (id INTEGER PRIMARY KEY AUTO_INCREMENT)`. "
+            "EXISTS keeps it from failing the second time; add an INDEX on the name and use DISTINCT when you list them. "
+            "Wrap the inserts in BEGIN and COMMIT."
+        ),
+        user("ok and how do I list them in flask?"),
+        assistant("Query with DISTINCT in a flask route: SELECT DISTINCT name FROM recipes. EXISTS works too."),
+    ]
+    entities = extract_sitrep(turns).entities
+    assert {"flask", "sqlite"} <= set(entities)
+    assert not {"EXISTS", "AUTO_INCREMENT", "INDEX", "DISTINCT", "BEGIN", "COMMIT", "INTEGER"} & set(entities), entities
+
+
 def test_quoted_expressions_are_not_entities():
     sitrep = extract_sitrep([user("why is `len(b.buf)` racy when `flush()` and `b.mu.Lock` run?")])
     assert "len(b.buf)" not in sitrep.entities and "flush()" in sitrep.entities

@@ -23,7 +23,14 @@ from trooper.client_context import without_client_context
 from trooper.conversation import Message, TextBlock, ToolResultBlock, ToolUseBlock
 from trooper.memory.sitrep import agent_steps, cues, entity_ranker
 from trooper.memory.sitrep.agent_steps import MAX_ITEM_WORDS
-from trooper.memory.sitrep.entities import command_names, extract_entities, extract_errors, extract_paths, quoted_phrases
+from trooper.memory.sitrep.entities import (
+    GENERIC_CAPITALS,
+    command_names,
+    extract_entities,
+    extract_errors,
+    extract_paths,
+    quoted_phrases,
+)
 from trooper.memory.sitrep.entity_ranker import (
     ASSISTANT,
     COMMAND,
@@ -444,7 +451,7 @@ class SitrepBuilder:
 
     def _add_entity(self, entity: str, flags: int) -> None:
         """One mention of a candidate name, read in the roles and contexts of ``flags``."""
-        if len(entity) < 2 or entity.lower() in _NOISE_ENTITIES or _NOISE_SHAPE.fullmatch(entity):
+        if len(entity) < 2 or entity.lower() in _NOISE_ENTITIES or entity in GENERIC_CAPITALS or _NOISE_SHAPE.fullmatch(entity):
             return
         if flags & ASSISTANT and entity[:1] in _QUANTITY_STARTS:
             return  # sizes and durations an assistant mentions in passing matter to nobody

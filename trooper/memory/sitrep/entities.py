@@ -55,10 +55,12 @@ _TELLING_AFTER = frozenset(
 )
 _TECHNOLOGY_NAMES = frozenset(TECHNOLOGIES)
 #: Words in capitals that name nothing of a session's own: SQL's and logs' words, everyday abbreviations.
-_GENERIC_CAPITALS = frozenset(
+GENERIC_CAPITALS = frozenset(
     """SELECT FROM WHERE AND OR NOT NULL AS ON BY IN IS IF SET INTO VALUES TABLE GROUP ORDER JOIN LEFT RIGHT INNER
     OUTER DESC ASC LIMIT INSERT UPDATE DELETE CREATE ALTER DROP PRIMARY KEY DEFAULT TRUE FALSE WITH CASE WHEN THEN
-    ELSE END INFO WARN WARNING DEBUG TRACE FATAL ERROR OK TODO FIXME NOTE PR CI API URL ID DB UI OS PS FYI ASAP
+    ELSE END EXISTS INDEX DISTINCT UNIQUE FOREIGN REFERENCES CONSTRAINT CASCADE HAVING UNION ALL BETWEEN LIKE
+    RETURNING BEGIN COMMIT ROLLBACK EXECUTE FOR CONCURRENTLY AUTO_INCREMENT AUTOINCREMENT INTEGER
+    INFO WARN WARNING DEBUG TRACE FATAL ERROR OK TODO FIXME NOTE PR CI API URL ID DB UI OS PS FYI ASAP
     PASS PASSED FAIL FAILED SUCCESS STARTED DONE RUNNING SKIPPED
     IMO BTW TL DR AM PM""".split()
 )
@@ -282,7 +284,7 @@ def _product_at(tokens: list[str], index: int) -> str | None:
         return None
     previous = tokens[start - 1]
     words = [word.rstrip(_TRAILING) for word in tokens[start:end]]
-    if previous.isalpha() and previous.islower() and all(word.isalnum() and word not in _GENERIC_CAPITALS for word in words):
+    if previous.isalpha() and previous.islower() and all(word.isalnum() and word not in GENERIC_CAPITALS for word in words):
         return " ".join(words)
     return None
 
@@ -290,7 +292,7 @@ def _product_at(tokens: list[str], index: int) -> str | None:
 def _capital_name(token: str) -> str | None:
     """A short name in capitals: "ALB", "HPA", "PG16", "SA1019"; not SQL's or a log's words, nor
     a technology's name (read as such)."""
-    if token in _GENERIC_CAPITALS or not ACRONYM.fullmatch(token):
+    if token in GENERIC_CAPITALS or not ACRONYM.fullmatch(token):
         return None
     lowered = token.lower()
     return None if lowered in _KNOWN_NAMES or lowered in _AMBIGUOUS_NAMES else token

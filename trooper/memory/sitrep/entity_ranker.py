@@ -29,7 +29,7 @@ from trooper.memory.sitrep.linear import LinearModel, load_model
 #: longer session has more to choose from. Chosen by cross-validation with the cut-off
 #: (``tests/memory/train_entities.py`` checks them).
 SHORT_SESSION_TURNS = 8
-MAX_ENTITIES_SHORT = 10
+MAX_ENTITIES_SHORT = 8
 MAX_ENTITIES_LONG = 10
 MAX_ENTITIES = max(MAX_ENTITIES_SHORT, MAX_ENTITIES_LONG)
 MODEL = "entities"
