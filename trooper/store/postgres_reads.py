@@ -13,7 +13,16 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from trooper.store.base import PINNED_EVENT, Columns, Row, branch_view, session_columns
-from trooper.store.sqlite_reads import _ATTEMPT_COLUMNS, _JSON_COLUMNS, _PAGE_KEYS, _SESSION_COLUMNS, _TURN_COLUMNS
+from trooper.store.read_sql import (
+    ATTEMPT_COLUMNS,
+    SESSION_COLUMNS,
+    TURN_COLUMNS,
+    page_filter,
+    paged,
+    parse_json_columns,
+    table_queries,
+    where_session,
+)
 from trooper.store.summaries import SummaryQueries, summarise
 
 Connection = Any  # psycopg.Connection
@@ -46,16 +55,12 @@ def _columns(conn: Connection, sql: str, params: tuple[Any, ...] | list[Any]) ->
     return {name: list(column) for name, column in zip(names, zip(*values))}
 
 
-def _where_session(session_id: str | None) -> tuple[str, tuple[Any, ...]]:
-    return ("WHERE session_id = %s", (session_id,)) if session_id is not None else ("", ())
-
-
 @_snapshot
 def list_sessions(conn: Connection, limit: int | None, offset: int, since: float | None) -> list[Row]:
     where, params = ("WHERE last_activity >= %s", (since,)) if since is not None else ("", ())
     order = f"FROM sessions {where} ORDER BY last_activity DESC, id LIMIT %s OFFSET %s"  # LIMIT NULL: all
     page_params = (*params, limit, offset)
-    sessions = _rows(conn, f"SELECT {_SESSION_COLUMNS} {order}", page_params)
+    sessions = _rows(conn, f"SELECT {SESSION_COLUMNS} {order}", page_params)
     return summarise(conn, _SUMMARY_QUERIES, sessions, f"SELECT id {order}", page_params)
 
 
@@ -69,7 +74,7 @@ def get_session(conn: Connection, session_id: str) -> Row | None:
 
 @_snapshot
 def _session(conn: Connection, session_id: str) -> Row | None:
-    sessions = _rows(conn, f"SELECT {_SESSION_COLUMNS}, opening FROM sessions WHERE id = %s", (session_id,))
+    sessions = _rows(conn, f"SELECT {SESSION_COLUMNS}, opening FROM sessions WHERE id = %s", (session_id,))
     if not sessions:  # pruned since
         return None
     (summary,) = summarise(conn, _SUMMARY_QUERIES, sessions, "SELECT %s::text", (session_id,))
@@ -119,72 +124,48 @@ _SUMMARY_QUERIES = SummaryQueries(
 
 
 def transcript(conn: Connection, session_id: str, branch: int | None) -> list[Row]:
-    rows = _rows(conn, f"SELECT {_TURN_COLUMNS} FROM turns WHERE session_id = %s", (session_id,))
+    rows = _rows(conn, f"SELECT {TURN_COLUMNS} FROM turns WHERE session_id = %s", (session_id,))
     for row in rows:
         row["content"] = json.loads(row["content"])
     return branch_view(rows, branch)
 
 
-#: The bulk queries behind ``Store.table``; column names are the DataFrames' (docs/dataframes.md).
-_TABLE_SQL = {
-    "turns": "SELECT session_id, branch, seq, role, provider, model, text, content AS content_json, tokens_in, "
-    "tokens_out, tokens_cached, tokens_saved, cost_spent, cost_avoided, stop_reason, tier, latency_ms, created_at "
-    "FROM turns {where} ORDER BY rowid",
-    "attempts": f"SELECT {_ATTEMPT_COLUMNS} FROM attempts {{where}} ORDER BY id",
-    "events": "SELECT id, session_id, kind, detail, created_at FROM events {where} ORDER BY id",
-    "sitreps": "SELECT id, session_id, sitrep::json ->> 'intent' AS intent, turn_count, sitrep, created_at "
-    "FROM sitreps {where} ORDER BY id",
-}
-
-
-def _parse_json_columns(columns: Columns) -> Columns:
-    for column in _JSON_COLUMNS:
-        if column in columns:
-            columns[column] = [json.loads(v) for v in columns[column]]
-    return columns
+_TABLE_SQL = table_queries(sitrep_intent="sitrep::json ->> 'intent'")
 
 
 def table(conn: Connection, name: str, session_id: str | None) -> Columns:
     if name == "sessions":
         return session_columns(list_sessions(conn, None, 0, None))
-    where, params = _where_session(session_id)
-    return _parse_json_columns(_columns(conn, _TABLE_SQL[name].format(where=where), params))
+    where, params = where_session(session_id, "%s")
+    return parse_json_columns(_columns(conn, _TABLE_SQL[name].format(where=where), params))
 
 
 def table_page(conn: Connection, name: str, session_id: str | None, after: int | None, limit: int) -> tuple[Columns, int | None]:
     """Up to ``limit`` rows of a table written after the row ``after``, and the next cursor."""
-    key = _PAGE_KEYS[name]
-    session_column = "id" if name == "sessions" else "session_id"
-    clauses: list[str] = [] if session_id is None else [f"{session_column} = %s"]
-    params: list[Any] = [] if session_id is None else [session_id]
-    if after is not None:
-        clauses.append(f"{key} > %s")
-        params.append(after)
-    where = "WHERE " + " AND ".join(clauses) if clauses else ""
+    where, params = page_filter(name, session_id, after, "%s")
     if name == "sessions":
         return _sessions_page(conn, where, params, limit)
-    sql = _TABLE_SQL[name].format(where=where).replace("SELECT ", f"SELECT {key} AS page_key, ", 1) + " LIMIT %s"
-    columns = _columns(conn, sql, (*params, limit))
+    columns = _columns(conn, paged(_TABLE_SQL[name].format(where=where), name, "%s"), (*params, limit))
     keys = columns.pop("page_key")
-    return _parse_json_columns(columns), (keys[-1] if len(keys) == limit else None)
+    return parse_json_columns(columns), (keys[-1] if len(keys) == limit else None)
 
 
 @_snapshot
 def _sessions_page(conn: Connection, where: str, params: list[Any], limit: int) -> tuple[Columns, int | None]:
     ids_sql = f"SELECT id FROM sessions {where} ORDER BY rowid LIMIT %s"
-    rows = _rows(conn, f"SELECT rowid AS page_key, {_SESSION_COLUMNS} FROM sessions {where} ORDER BY rowid LIMIT %s",
+    rows = _rows(conn, f"SELECT rowid AS page_key, {SESSION_COLUMNS} FROM sessions {where} ORDER BY rowid LIMIT %s",
                  (*params, limit))
     keys = [row.pop("page_key") for row in rows]
     return session_columns(summarise(conn, _SUMMARY_QUERIES, rows, ids_sql, (*params, limit))), (keys[-1] if len(keys) == limit else None)
 
 
 def attempts(conn: Connection, session_id: str | None) -> list[Row]:
-    where, params = _where_session(session_id)
-    return _rows(conn, f"SELECT {_ATTEMPT_COLUMNS} FROM attempts {where} ORDER BY id", params)
+    where, params = where_session(session_id, "%s")
+    return _rows(conn, f"SELECT {ATTEMPT_COLUMNS} FROM attempts {where} ORDER BY id", params)
 
 
 def events(conn: Connection, session_id: str | None) -> list[Row]:
-    where, params = _where_session(session_id)
+    where, params = where_session(session_id, "%s")
     rows = _rows(conn, f"SELECT id, session_id, kind, detail, created_at FROM events {where} ORDER BY id", params)
     for row in rows:
         row["detail"] = json.loads(row["detail"])
@@ -192,7 +173,7 @@ def events(conn: Connection, session_id: str | None) -> list[Row]:
 
 
 def sitreps(conn: Connection, session_id: str | None) -> list[Row]:
-    where, params = _where_session(session_id)
+    where, params = where_session(session_id, "%s")
     rows = _rows(conn, f"SELECT id, session_id, sitrep, turn_count, created_at FROM sitreps {where} ORDER BY id", params)
     for row in rows:
         row["sitrep"] = json.loads(row["sitrep"])

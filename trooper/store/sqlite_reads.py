@@ -8,27 +8,22 @@ import sqlite3
 from typing import Any
 
 from trooper.store.base import PINNED_EVENT, Columns, Row, branch_view, session_columns
+from trooper.store.read_sql import (
+    ATTEMPT_COLUMNS,
+    SESSION_COLUMNS,
+    TURN_COLUMNS,
+    page_filter,
+    paged,
+    parse_json_columns,
+    table_queries,
+    where_session,
+)
 from trooper.store.summaries import SummaryQueries, summarise
-
-_TURN_COLUMNS = (
-    "session_id, branch, seq, role, content, text, provider, model, tokens_in, tokens_out, tokens_cached, tokens_saved, "
-    "cost_spent, cost_avoided, stop_reason, tier, latency_ms, created_at"
-)
-#: A session row as its summary starts (docs/store.md).
-_SESSION_COLUMNS = "id, parent_id, source, client, route, title, created_at, last_activity"
-_ATTEMPT_COLUMNS = (
-    "id, session_id, provider, model, status, trigger, outcome, error_class, connect_ms, first_token_ms, total_ms, "
-    "tokens_in, tokens_out, created_at"
-)
 
 
 def _rows(cursor: sqlite3.Cursor) -> list[Row]:
     names = [d[0] for d in cursor.description]
     return [dict(zip(names, values)) for values in cursor]
-
-
-def _where_session(session_id: str | None) -> tuple[str, tuple[Any, ...]]:
-    return ("WHERE session_id = ?", (session_id,)) if session_id is not None else ("", ())
 
 
 def list_sessions(conn: sqlite3.Connection, limit: int | None, offset: int, since: float | None) -> list[Row]:
@@ -37,7 +32,7 @@ def list_sessions(conn: sqlite3.Connection, limit: int | None, offset: int, sinc
     page_params = (*params, -1 if limit is None else limit, offset)
     sessions = _rows(
         conn.execute(
-            f"SELECT {_SESSION_COLUMNS} FROM sessions {where} ORDER BY last_activity DESC, id LIMIT ? OFFSET ?",
+            f"SELECT {SESSION_COLUMNS} FROM sessions {where} ORDER BY last_activity DESC, id LIMIT ? OFFSET ?",
             page_params,
         )
     )
@@ -45,7 +40,7 @@ def list_sessions(conn: sqlite3.Connection, limit: int | None, offset: int, sinc
 
 
 def get_session(conn: sqlite3.Connection, session_id: str) -> Row | None:
-    sessions = _rows(conn.execute(f"SELECT {_SESSION_COLUMNS}, opening FROM sessions WHERE id = ?", (session_id,)))
+    sessions = _rows(conn.execute(f"SELECT {SESSION_COLUMNS}, opening FROM sessions WHERE id = ?", (session_id,)))
     if not sessions:
         return None
     (summary,) = summarise(conn, _SUMMARY_QUERIES, sessions, "SELECT ?", (session_id,))
@@ -95,40 +90,21 @@ _SUMMARY_QUERIES = SummaryQueries(
 
 
 def transcript(conn: sqlite3.Connection, session_id: str, branch: int | None) -> list[Row]:
-    rows = _rows(conn.execute(f"SELECT {_TURN_COLUMNS} FROM turns WHERE session_id = ?", (session_id,)))
+    rows = _rows(conn.execute(f"SELECT {TURN_COLUMNS} FROM turns WHERE session_id = ?", (session_id,)))
     for row in rows:
         row["content"] = json.loads(row["content"])
     return branch_view(rows, branch)
 
 
-#: The bulk queries behind ``Store.table``; column names are the DataFrames' (docs/dataframes.md).
-_TABLE_SQL = {
-    "turns": "SELECT session_id, branch, seq, role, provider, model, text, content AS content_json, tokens_in, "
-    "tokens_out, tokens_cached, tokens_saved, cost_spent, cost_avoided, stop_reason, tier, latency_ms, created_at "
-    "FROM turns {where} ORDER BY rowid",
-    "attempts": f"SELECT {_ATTEMPT_COLUMNS} FROM attempts {{where}} ORDER BY id",
-    "events": "SELECT id, session_id, kind, detail, created_at FROM events {where} ORDER BY id",
-    "sitreps": "SELECT id, session_id, json_extract(sitrep, '$.intent') AS intent, turn_count, sitrep, created_at "
-    "FROM sitreps {where} ORDER BY id",
-}
-#: Small JSON columns parsed for analysis (turn content stays JSON text: parsing 100k is slow).
-_JSON_COLUMNS = ("detail", "sitrep")
+_TABLE_SQL = table_queries(sitrep_intent="json_extract(sitrep, '$.intent')")
 
 
 def table(conn: sqlite3.Connection, name: str, session_id: str | None) -> Columns:
     if name == "sessions":
         return session_columns(list_sessions(conn, None, 0, None))
-    where, params = _where_session(session_id)
+    where, params = where_session(session_id, "?")
     cursor = conn.execute(_TABLE_SQL[name].format(where=where), params)
-    columns = _columns([d[0] for d in cursor.description], cursor.fetchall())
-    for column in _JSON_COLUMNS:
-        if column in columns:
-            columns[column] = [json.loads(v) for v in columns[column]]
-    return columns
-
-
-#: The key each table is paged by: increasing with every row written.
-_PAGE_KEYS = {"sessions": "rowid", "turns": "rowid", "attempts": "id", "events": "id", "sitreps": "id"}
+    return parse_json_columns(_columns([d[0] for d in cursor.description], cursor.fetchall()))
 
 
 def table_page(
@@ -137,31 +113,20 @@ def table_page(
     """Up to ``limit`` rows of a table (as ``table`` gives them) written after the row ``after``,
     and the cursor of the next page (None on the last). Sessions come in the order they were
     created, so a session that becomes active while they are read is neither skipped nor repeated."""
-    key = _PAGE_KEYS[name]
-    session_column = "id" if name == "sessions" else "session_id"
-    clauses: list[str] = [] if session_id is None else [f"{session_column} = ?"]
-    params: list[Any] = [] if session_id is None else [session_id]
-    if after is not None:
-        clauses.append(f"{key} > ?")
-        params.append(after)
-    where = "WHERE " + " AND ".join(clauses) if clauses else ""
+    where, params = page_filter(name, session_id, after, "?")
     if name == "sessions":
         return _sessions_page(conn, where, params, limit)
-    sql = _TABLE_SQL[name].format(where=where).replace("SELECT ", f"SELECT {key} AS page_key, ", 1) + " LIMIT ?"
-    cursor = conn.execute(sql, (*params, limit))
+    cursor = conn.execute(paged(_TABLE_SQL[name].format(where=where), name, "?"), (*params, limit))
     columns = _columns([d[0] for d in cursor.description], cursor.fetchall())
     keys = columns.pop("page_key")
-    for column in _JSON_COLUMNS:
-        if column in columns:
-            columns[column] = [json.loads(v) for v in columns[column]]
-    return columns, (keys[-1] if len(keys) == limit else None)
+    return parse_json_columns(columns), (keys[-1] if len(keys) == limit else None)
 
 
 def _sessions_page(conn: sqlite3.Connection, where: str, params: list[Any], limit: int) -> tuple[Columns, int | None]:
     ids_sql = f"SELECT id FROM sessions {where} ORDER BY rowid LIMIT ?"
     rows = _rows(
         conn.execute(
-            f"SELECT rowid AS page_key, {_SESSION_COLUMNS} FROM sessions {where} ORDER BY rowid LIMIT ?",
+            f"SELECT rowid AS page_key, {SESSION_COLUMNS} FROM sessions {where} ORDER BY rowid LIMIT ?",
             (*params, limit),
         )
     )
@@ -176,12 +141,12 @@ def _columns(names: list[str], values: list[tuple[Any, ...]]) -> Columns:
 
 
 def attempts(conn: sqlite3.Connection, session_id: str | None) -> list[Row]:
-    where, params = _where_session(session_id)
-    return _rows(conn.execute(f"SELECT {_ATTEMPT_COLUMNS} FROM attempts {where} ORDER BY id", params))
+    where, params = where_session(session_id, "?")
+    return _rows(conn.execute(f"SELECT {ATTEMPT_COLUMNS} FROM attempts {where} ORDER BY id", params))
 
 
 def events(conn: sqlite3.Connection, session_id: str | None) -> list[Row]:
-    where, params = _where_session(session_id)
+    where, params = where_session(session_id, "?")
     rows = _rows(conn.execute(f"SELECT id, session_id, kind, detail, created_at FROM events {where} ORDER BY id", params))
     for row in rows:
         row["detail"] = json.loads(row["detail"])
@@ -189,7 +154,7 @@ def events(conn: sqlite3.Connection, session_id: str | None) -> list[Row]:
 
 
 def sitreps(conn: sqlite3.Connection, session_id: str | None) -> list[Row]:
-    where, params = _where_session(session_id)
+    where, params = where_session(session_id, "?")
     rows = _rows(
         conn.execute(f"SELECT id, session_id, sitrep, turn_count, created_at FROM sitreps {where} ORDER BY id", params)
     )
