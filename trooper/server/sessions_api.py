@@ -163,6 +163,9 @@ class SessionTableHandler(_ReadHandler):
 
     table: str
 
+    def initialize(self, table: str) -> None:
+        self.table = table  # from the route table
+
     async def get(self, session_id: str) -> None:
         await self.known_session(session_id)
         store = self.state.store
@@ -181,6 +184,9 @@ class TableHandler(_ReadHandler):
 
     table: str
 
+    def initialize(self, table: str) -> None:
+        self.table = table  # from the route table
+
     async def get(self) -> None:
         await _write_table_page(self, self.table, self.get_query_argument("session_id", None))
 
@@ -196,34 +202,6 @@ async def _write_table_page(handler: _ReadHandler, table: str, session_id: str |
         handler.write_frame(build_frame(table, columns))
         return
     handler.write_json({table: _records(columns), "next_cursor": next_cursor})
-
-
-class SessionAttemptsHandler(SessionTableHandler):
-    table = "attempts"
-
-
-class SessionEventsHandler(SessionTableHandler):
-    table = "events"
-
-
-class SessionSitrepsHandler(SessionTableHandler):
-    table = "sitreps"
-
-
-class TurnsHandler(TableHandler):
-    table = "turns"
-
-
-class AttemptsHandler(TableHandler):
-    table = "attempts"
-
-
-class EventsHandler(TableHandler):
-    table = "events"
-
-
-class SitrepsHandler(TableHandler):
-    table = "sitreps"
 
 
 class LiveHandler(BaseHandler):
@@ -307,18 +285,13 @@ class RecoveryHandler(_LiveSessionHandler):
         self.write_json(build_recovery(session.id, session.messages, self.state.settings.context_window))
 
 
-ROUTES: list[tuple[str, type]] = [
+ROUTES: list[tuple[str, type] | tuple[str, type, dict[str, str]]] = [
     (r"/sessions", SessionListHandler),
     (_SESSION, SessionHandler),
     (_SESSION + r"/transcript", TranscriptHandler),
-    (_SESSION + r"/attempts", SessionAttemptsHandler),
-    (_SESSION + r"/events", SessionEventsHandler),
-    (_SESSION + r"/sitreps", SessionSitrepsHandler),
+    *((_SESSION + "/" + table, SessionTableHandler, {"table": table}) for table in ("attempts", "events", "sitreps")),
     (r"/clients", ClientsHandler),
-    (r"/turns", TurnsHandler),
-    (r"/attempts", AttemptsHandler),
-    (r"/events", EventsHandler),
-    (r"/sitreps", SitrepsHandler),
+    *(("/" + table, TableHandler, {"table": table}) for table in ("turns", "attempts", "events", "sitreps")),
     (r"/api/live", LiveHandler),
     (r"/sitrep/([^/]+)", CurrentSitrepHandler),
     (r"/recovery/([^/]+)", RecoveryHandler),
