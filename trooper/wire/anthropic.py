@@ -42,6 +42,7 @@ from trooper.conversation import (
     new_message_id,
 )
 from trooper.errors import InvalidRequest, error_type_for_status
+from trooper.wire import compact_json
 from trooper.wire import fields as f
 from trooper.wire.errors import UnterminatedStream, UpstreamStreamError, WireError
 from trooper.wire.sse import SSEParser, format_sse
@@ -653,4 +654,4 @@ class StreamEncoder:
 
 
 def _sse(event: str, payload: dict[str, Any]) -> bytes:
-    return format_sse(json.dumps(payload, ensure_ascii=False, separators=(",", ":")), event)
+    return format_sse(compact_json.encode(payload), event)

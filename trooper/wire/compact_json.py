@@ -1,8 +1,8 @@
 """Compact JSON text (no spaces, non-ASCII as it is), from one encoder made once.
 
 ``json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode`` gives the same text, but
-its ``encode`` makes a new C encoder on every call (≈ 1 µs), and the Responses API writes several
-objects a turn (a stream: an event per part of each block). The C encoder is made once here,
+its ``encode`` makes a new C encoder on every call (≈ 1 µs), and every front door's stream writes
+an object per event (the Responses API several per part of each block). The C encoder is made once here,
 without the circular-reference check (what is encoded here is built by Trooper and never
 circular); where Python lacks it, the plain encoder serves.
 """

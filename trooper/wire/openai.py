@@ -44,6 +44,7 @@ from trooper.conversation import (
     derive_stop_reason,
 )
 from trooper.errors import InvalidRequest, error_type_for_status
+from trooper.wire import compact_json
 from trooper.wire import fields as f
 from trooper.wire.errors import UnterminatedStream, UpstreamStreamError, WireError
 from trooper.wire.images import decode_image_url
@@ -762,4 +763,4 @@ class StreamEncoder:
 
 
 def _data(payload: dict[str, Any]) -> bytes:
-    return format_sse(json.dumps(payload, ensure_ascii=False, separators=(",", ":")))
+    return format_sse(compact_json.encode(payload))
