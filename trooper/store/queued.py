@@ -220,9 +220,8 @@ class QueuedStore(Store):
             self._schedule_hand_over()
 
     def _schedule_hand_over(self) -> None:
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:  # called outside the event loop (a script): nothing to gather with
+        loop = _running_loop()
+        if loop is None:  # called outside the event loop (a script): nothing to gather with
             self._hand_over()
             return
         if self._hand_over_loop is not loop:
@@ -261,13 +260,21 @@ class QueuedStore(Store):
             return
         if any(isinstance(item, Pending) for item in batch) and not self._begin_inline():
             # Another process holds the database's write lock: the loop must not wait for it, so
-            # the batch goes to the writer thread, which waits (nothing was handed over since).
-            with self._handing:
-                self._handed[:0] = batch
-                self._handed_waited_for = True
-                self._handing.notify()
+            # the batch goes to the writer thread, which waits, ahead of anything handed over since.
+            self._hand_to_writer(batch, ahead=True)
             return
         self._handle(batch)
+
+    def _hand_to_writer(self, items: list[Any], *, ahead: bool = False) -> None:
+        """Give the writer ``items`` someone waits for, whatever it is doing (``ahead``: before
+        what is handed over already)."""
+        with self._handing:
+            if ahead:
+                self._handed[:0] = items
+            else:
+                self._handed.extend(items)
+            self._handed_waited_for = True
+            self._handing.notify()
 
     def _begin_inline(self) -> bool:
         """Begin the transaction of a commit on the event loop if that needs no waiting; False
@@ -333,10 +340,7 @@ class QueuedStore(Store):
             return
         self._closed = True
         self._hand_over()
-        with self._handing:  # the writer commits everything handed over before the stop, then stops
-            self._handed.append(_STOP)
-            self._handed_waited_for = True
-            self._handing.notify()
+        self._hand_to_writer([_STOP])  # the writer commits everything handed over before it, then stops
         await asyncio.to_thread(self._writer.join)
         await asyncio.to_thread(self._readers.shutdown)
         self._release()
