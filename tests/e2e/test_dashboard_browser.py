@@ -85,6 +85,17 @@ def test_a_new_turn_and_an_open_loop_appear_live_without_a_reload(trooper, fake_
     loop.locator("button.evidence").click()
     expect(page.locator("#transcript .turn.evidence-turn")).to_have_attribute("data-seq", "2")
     expect(page.locator("#transcript .turn.evidence-turn")).to_contain_text("still fails on CI")
+    # A live update redraws the transcript: the turn the reader asked for stays marked.
+    fake_ollama.enqueue(reply_text("Looking at it now."))
+    agent_turn(trooper.url, "agent-live", [
+        first_question,
+        {"role": "assistant", "content": first_answer},
+        {"role": "user", "content": "The checkout test still fails on CI."},
+        {"role": "assistant", "content": "I will look at the checkout test next."},
+        {"role": "user", "content": "Any news?"},
+    ])
+    expect(page.locator("#transcript .turn")).to_have_count(6, timeout=LIVE_TIMEOUT_MS)
+    expect(page.locator("#transcript .turn.evidence-turn")).to_have_attribute("data-seq", "2")
     expect(page.locator("#detail-providers")).to_contain_text("ollama")
     assert page.evaluate("window.__sameDocument") is True, "the page reloaded"
     # A full-page capture of a scrolled page draws the sticky top bar where the scroll left it:

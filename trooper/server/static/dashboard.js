@@ -16,6 +16,8 @@ let sessions = [];
 let sessionsWanted = PAGE_SIZE;
 let selectedId = sessionFromHash();
 let detailRequest = 0; // increases per load, so a slow older response never overwrites a newer one
+// The turn a SITREP item's button marked ({ session, seq }): marked again when a live update redraws the transcript.
+let evidenceTurn = null;
 const renderedMarkdown = new Map(); // Markdown text → sanitised HTML from the server
 
 // ---------- sessions list ----------
@@ -317,7 +319,8 @@ function turnNode(turn, pendingMarkdown) {
   const role = turnRole(turn);
   const blocks = Array.isArray(turn.content) ? turn.content : [{ type: "text", text: String(turn.content ?? "") }];
   const providerClass = role === "assistant" && turn.provider ? providerSlot(turn.provider) : "";
-  return el("li", { className: `turn turn-${role} ${providerClass}`, attrs: { "data-seq": turn.seq } },
+  const marked = evidenceTurn && evidenceTurn.session === selectedId && evidenceTurn.seq === turn.seq ? " evidence-turn" : "";
+  return el("li", { className: `turn turn-${role} ${providerClass}${marked}`, attrs: { "data-seq": turn.seq } },
     el("div", { className: "turn-head" },
       el("span", { className: "turn-role", text: role }),
       turn.provider ? el("span", { className: `provider-tag ${providerSlot(turn.provider)}`, text: [turn.provider, turn.model].filter(Boolean).join(" · ") }) : null,
@@ -386,8 +389,10 @@ function fillSnippets() {
 
 // A SITREP item's "turn N" button: bring the turn it was read from into view, and mark it.
 $("sitrep").addEventListener("sitrep-evidence", (event) => {
-  const turn = document.querySelector(`#transcript [data-seq="${Number(event.detail.turn)}"]`);
+  const seq = Number(event.detail.turn);
+  const turn = document.querySelector(`#transcript [data-seq="${seq}"]`);
   if (!turn) return;
+  evidenceTurn = { session: selectedId, seq };
   for (const marked of document.querySelectorAll("#transcript .evidence-turn")) marked.classList.remove("evidence-turn");
   turn.classList.add("evidence-turn");
   turn.scrollIntoView({ behavior: "smooth", block: "center" });
