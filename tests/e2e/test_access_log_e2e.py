@@ -7,7 +7,7 @@ from typing import Callable
 import httpx
 import pytest
 
-from tests.e2e.conftest import TrooperProcess
+from tests.processes import TrooperProcess
 
 
 def _log_after_requests(trooper: TrooperProcess) -> str:

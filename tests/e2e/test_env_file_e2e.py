@@ -8,7 +8,7 @@ from typing import Callable
 
 import httpx
 
-from tests.e2e.conftest import TrooperProcess
+from tests.processes import TrooperProcess
 
 KEY = "sk-ant-from-dotenv-0123456789abcdef"
 

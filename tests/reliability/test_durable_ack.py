@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.reliability.processes import FakeProcess, TrooperProcess
+from tests.reliability.processes import FakeProcess, trooper_serve
 
 RUN_SECONDS = 4.0
 
@@ -65,7 +65,7 @@ def converse(url: str, session_id: str, stream: bool, stop: threading.Event, ack
 def test_no_acknowledged_turn_is_lost_to_a_sigkill(tmp_path, clients):
     fake = FakeProcess("anthropic", behaviour="echo", chunk_delay=0.002)
     db = tmp_path / "trooper.db"
-    server = TrooperProcess(db, fake.remote.url + "/v1/messages")
+    server = trooper_serve(db, fake.remote.url + "/v1/messages")
     stop = threading.Event()
     acked: list[tuple[str, str, str]] = []
     threads = [
@@ -76,7 +76,7 @@ def test_no_acknowledged_turn_is_lost_to_a_sigkill(tmp_path, clients):
         for thread in threads:
             thread.start()
         time.sleep(RUN_SECONDS)
-        server.process.send_signal(signal.SIGKILL)
+        server.signal(signal.SIGKILL)
         stop.set()
         for thread in threads:
             thread.join(15)

@@ -13,7 +13,7 @@ import anthropic
 import httpx
 import pytest
 
-from tests.reliability.processes import FakeProcess, TrooperProcess
+from tests.reliability.processes import FakeProcess, trooper_serve
 
 WORDS = [f"word{i} " for i in range(12)]
 ANSWER = "".join(WORDS)
@@ -36,7 +36,7 @@ def stored_turns(db: Path, session_id: str) -> list[tuple[str, str]]:
 
 def test_sigterm_finishes_the_stream_in_flight_and_flushes_the_store(slow_claude, tmp_path):
     db = tmp_path / "trooper.db"
-    server = TrooperProcess(db, slow_claude.remote.url + "/v1/messages")
+    server = trooper_serve(db, slow_claude.remote.url + "/v1/messages")
     sdk = anthropic.Anthropic(base_url=server.url, api_key="local", max_retries=0)
     received: list[str] = []
     with sdk.messages.stream(
@@ -46,7 +46,7 @@ def test_sigterm_finishes_the_stream_in_flight_and_flushes_the_store(slow_claude
         for text in stream.text_stream:
             received.append(text)
             if len(received) == 2:
-                server.process.send_signal(signal.SIGTERM)
+                server.signal(signal.SIGTERM)
         final = stream.get_final_message()
     assert "".join(received) == ANSWER and final.stop_reason == "end_turn"
     assert server.wait(20) == 0
@@ -56,7 +56,7 @@ def test_sigterm_finishes_the_stream_in_flight_and_flushes_the_store(slow_claude
 def test_sigkill_under_load_leaves_a_store_every_session_continues_from(tmp_path):
     fake = FakeProcess("anthropic", behaviour="echo", chunk_delay=0.01)
     db = tmp_path / "trooper.db"
-    server = TrooperProcess(db, fake.remote.url + "/v1/messages")
+    server = trooper_serve(db, fake.remote.url + "/v1/messages")
     histories: dict[str, list[dict[str, str]]] = {f"s-kill-{i}": [] for i in range(8)}
     stop = threading.Event()
 
@@ -83,7 +83,7 @@ def test_sigkill_under_load_leaves_a_store_every_session_continues_from(tmp_path
         thread.start()
     while sum(len(h) for h in histories.values()) < 80:
         stop.wait(0.05)
-    server.process.send_signal(signal.SIGKILL)
+    server.signal(signal.SIGKILL)
     stop.set()
     for thread in threads:
         thread.join(15)
@@ -91,7 +91,7 @@ def test_sigkill_under_load_leaves_a_store_every_session_continues_from(tmp_path
 
     with sqlite3.connect(db) as connection:
         assert connection.execute("PRAGMA integrity_check").fetchone() == ("ok",)
-    restarted = TrooperProcess(db, fake.remote.url + "/v1/messages")
+    restarted = trooper_serve(db, fake.remote.url + "/v1/messages")
     try:
         with httpx.Client(base_url=restarted.url, timeout=10) as client:
             for session_id, history in histories.items():
@@ -107,6 +107,6 @@ def test_sigkill_under_load_leaves_a_store_every_session_continues_from(tmp_path
                 texts = [(t["role"], "".join(b.get("text", "") for b in t["content"])) for t in restarted_transcript]
                 assert texts == expected, f"{session_id} lost or duplicated turns across the kill"
     finally:
-        restarted.process.send_signal(signal.SIGTERM)
+        restarted.signal(signal.SIGTERM)
         restarted.wait(20)
         fake.stop()

@@ -27,7 +27,8 @@ import psutil
 import pytest
 
 from tests.fakes.behaviours import Behaviour, connection_reset, echo, hang, overloaded, rate_limited, server_error
-from tests.reliability.processes import FakeProcess, TrooperProcess
+from tests.processes import TrooperProcess
+from tests.reliability.processes import FakeProcess, trooper_serve
 
 SOAK_SECONDS = float(os.environ.get("SOAK_SECONDS", "45"))
 #: Concurrent clients, and the share of ``SOAK_SECONDS`` each phase runs.
@@ -183,7 +184,7 @@ def test_soak(fake_anthropic, fake_openai, local_tier, tmp_path, clients):
         scripts[fake.provider] = names
     # In its own process: sharing this one's interpreter lock with 64 client threads, its event loop
     # was starved past the 1 s timeouts now and then (one error in 1,053 answers on a slow CI run).
-    server = TrooperProcess(
+    server = trooper_serve(
         tmp_path / "soak.db", fake_anthropic.messages_url, CLAUDE_API_KEY="sk-ant-soak-configured-0123456789abcdef",
         OPENAI_API_KEY="sk-soak-openai-configured-0123456789abcdef", OPENAI_URL=fake_openai.chat_completions_url,
         FALLBACK_URL=local_tier.remote.url + "/api/chat", **ENV,
@@ -191,11 +192,11 @@ def test_soak(fake_anthropic, fake_openai, local_tier, tmp_path, clients):
     try:
         _soak(server, fake_anthropic, fake_openai, scripts, seconds, clients)
     finally:
-        server.stop()
+        server.terminate()
 
 
 def _soak(server: TrooperProcess, fake_anthropic, fake_openai, scripts: dict[str, list[str]], seconds: float, clients: int) -> None:
-    me = psutil.Process(server.process.pid)
+    me = psutil.Process(server.pid)
     tally, histories = Tally(), {}
     deadline = time.monotonic() + seconds
     workers = [threading.Thread(target=converse, args=(server.url, w, deadline, tally, histories)) for w in range(clients)]
