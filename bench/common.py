@@ -145,16 +145,18 @@ def trooper_env(db: str, **overrides: str) -> dict[str, str]:
     return env
 
 
-def start_trooper(
-    env: dict[str, str], source: Path = ROOT, gc_log: Path | None = None, serve_with: list[str] | None = None
-) -> Process:
+def gc_probe(gc_log: Path | None) -> list[str] | None:
+    """What serves a Trooper that writes every garbage collection to ``gc_log`` on exit
+    (bench/gc_probe.py; ``start_trooper``'s ``serve``); None without a log: ``trooper serve``."""
+    return None if gc_log is None else [str(ROOT / "bench" / "gc_probe.py"), str(gc_log)]
+
+
+def start_trooper(env: dict[str, str], source: Path = ROOT, serve: list[str] | None = None) -> Process:
     """``python -m trooper serve`` from the checkout at ``source``; its log goes to a temp file.
-    With ``gc_log``, served by bench/gc_probe.py, which writes every garbage collection there on exit;
-    with ``serve_with``, by that script and its arguments (a probe serving as ``trooper serve`` does)."""
+    With ``serve``, that script and its arguments serve instead (a probe serving as ``trooper serve``
+    does: ``gc_probe``, bench/door_cpu_probe.py)."""
     log = Path(tempfile.mkstemp(prefix="trooper-bench-", suffix=".log")[1])
-    command = ["-m", "trooper", "serve"] if gc_log is None else [str(ROOT / "bench" / "gc_probe.py"), str(gc_log)]
-    if serve_with is not None:
-        command = serve_with
+    command = serve or ["-m", "trooper", "serve"]
     with log.open("w") as log_file:
         popen = subprocess.Popen(
             [sys.executable, *command], cwd=source, env={**env, "PYTHONPATH": str(source)},

@@ -76,7 +76,7 @@ def main() -> None:
     try:
         for name, source in checkouts.items():
             env = trooper_env(temp_db(), CLAUDE_API_KEY="sk-ant-bench", CLAUDE_URL=upstream)
-            troopers[name] = start_trooper(env, source, serve_with=[str(ROOT / "bench" / "door_cpu_probe.py"), str(records[name])])
+            troopers[name] = start_trooper(env, source, serve=[str(ROOT / "bench" / "door_cpu_probe.py"), str(records[name])])
         print(f"load before: {load_conditions()}")
         sides = [(name, door) for name in troopers for door in MEASURED_DOORS]
         order = random.Random(args.seed)

@@ -41,6 +41,7 @@ from common import (
     collections_between,
     conversations,
     full_collection,
+    gc_probe,
     http_client,
     interleave,
     latency_row,
@@ -149,10 +150,10 @@ def main() -> None:
     gc_logs: dict[str, Path] = {}
     if args.gc:
         gc_logs = {name: Path(tempfile.mkstemp(prefix="trooper-bench-gc-", suffix=".jsonl")[1]) for name in ("Trooper", "baseline")}
-    troopers: dict[str, Process] = {"Trooper": start_trooper(env, gc_log=gc_logs.get("Trooper"))}
+    troopers: dict[str, Process] = {"Trooper": start_trooper(env, serve=gc_probe(gc_logs.get("Trooper")))}
     if args.baseline is not None:
         troopers["baseline"] = start_trooper(
-            trooper_env(temp_db(), CLAUDE_API_KEY="sk-ant-bench", CLAUDE_URL=upstream), args.baseline, gc_logs.get("baseline")
+            trooper_env(temp_db(), CLAUDE_API_KEY="sk-ant-bench", CLAUDE_URL=upstream), args.baseline, gc_probe(gc_logs.get("baseline"))
         )
     if args.postgres is not None:
         troopers["PostgreSQL"] = start_trooper(trooper_env(args.postgres, CLAUDE_API_KEY="sk-ant-bench", CLAUDE_URL=upstream))

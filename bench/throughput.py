@@ -39,6 +39,7 @@ from common import (
     Conversation,
     collections_between,
     full_collection,
+    gc_probe,
     load_conditions,
     markdown_table,
     ms,
@@ -113,9 +114,9 @@ def main() -> None:
     gc_logs: dict[str, Path] = {}
     if args.gc:
         gc_logs = {name: Path(tempfile.mkstemp(prefix="trooper-bench-gc-", suffix=".jsonl")[1]) for name in ("Trooper", "baseline")}
-    troopers = {"Trooper": start_trooper(_env(upstream), gc_log=gc_logs.get("Trooper"))}
+    troopers = {"Trooper": start_trooper(_env(upstream), serve=gc_probe(gc_logs.get("Trooper")))}
     if args.baseline is not None:
-        troopers["baseline"] = start_trooper(_env(upstream), args.baseline, gc_logs.get("baseline"))
+        troopers["baseline"] = start_trooper(_env(upstream), args.baseline, gc_probe(gc_logs.get("baseline")))
     if args.floor:
         troopers[FLOOR] = start_reference("tornado", upstream)
     balancer: Nginx | None = None
