@@ -43,6 +43,9 @@ class TextBlock:
     #: OpenAI's annotations of the text (``url_citation``… from its built-in tools), verbatim;
     #: None when the provider gave none. Only the Responses door shows them.
     annotations: list[dict[str, Any]] | None = None
+    #: Claude's citations of the text (``web_search_result_location``… from its server tools),
+    #: verbatim; None when it gave none. Only the Messages door shows them, and Claude gets them back.
+    citations: list[dict[str, Any]] | None = None
 
 
 @dataclass
@@ -109,25 +112,33 @@ class ThinkingBlock:
         return bool(self.openai_item and self.openai_item.get("encrypted_content"))
 
 
+#: Who runs a request's built-in tools and reads their items back: OpenAI (its Responses API's
+#: ``web_search``…) or Anthropic (Claude's server tools, ``web_search_20250305``…).
+ToolHost = Literal["openai", "anthropic"]
+
+
 @dataclass
 class HostedToolBlock:
-    """An item of a built-in tool that only OpenAI's Responses API runs or knows
-    (``web_search_call``, ``computer_call_output``…), kept verbatim: OpenAI gets it back as it
-    came; every other upstream gets the conversation without it (``Request.without_hosted_items``),
-    the answer text around it kept."""
+    """An item of a built-in tool that only its ``host`` runs or knows, kept verbatim: OpenAI's
+    Responses API items (``web_search_call``, ``computer_call_output``…) or Claude's server-tool
+    blocks (``server_tool_use``, ``web_search_tool_result``…). The host gets it back as it came;
+    every other upstream gets the conversation without it (``Request.without_hosted_items``), the
+    answer text around it kept."""
 
     item: dict[str, Any]
     type: Literal["hosted_tool"] = "hosted_tool"
+    host: ToolHost = "openai"
 
 
 #: The keys of OpenAI's items and responses whose values are identifiers (minted by OpenAI, by
 #: Trooper or by the client), never a person's text: privacy leaves them as they are, so each still
 #: names what it names, and spends no scan on their random characters.
-IDENTIFIER_KEYS = frozenset({"id", "call_id", "previous_response_id"})
-#: The keys whose values are a provider's ciphertext (an OpenAI reasoning item's
-#: ``encrypted_content``): nobody's readable text, and one changed character makes the provider
-#: refuse the turn, so privacy never rewrites them.
-OPAQUE_KEYS = frozenset({"encrypted_content"})
+IDENTIFIER_KEYS = frozenset({"id", "call_id", "previous_response_id", "tool_use_id"})
+#: The keys whose values are a provider's ciphertext (an OpenAI reasoning item's or a Claude web
+#: search result's ``encrypted_content``, a Claude citation's ``encrypted_index``): nobody's
+#: readable text, and one changed character makes the provider refuse the turn, so privacy never
+#: rewrites them.
+OPAQUE_KEYS = frozenset({"encrypted_content", "encrypted_index"})
 #: What privacy neither masks nor restores in an item: its ids and its ciphertext.
 UNREAD_KEYS = IDENTIFIER_KEYS | OPAQUE_KEYS
 #: The Responses API's ``include`` value asking for reasoning items' ``encrypted_content``.
@@ -209,9 +220,11 @@ class Request:
     #: models as ``reasoning_effort``. Claude gets ``thinking`` instead, which the Responses door
     #: derives from the effort.
     reasoning_effort: str | None = None
-    #: Built-in tools only OpenAI's Responses API runs (``{"type": "web_search"}``…), verbatim:
-    #: a turn offering any is answered by OpenAI or refused (``routing/builtin_tools.py``).
+    #: Built-in tools only ``tools_host`` runs (OpenAI's Responses API: ``{"type": "web_search"}``…;
+    #: Claude: ``{"type": "web_search_20250305", "name": "web_search"}``…), verbatim: a turn offering
+    #: any is answered by that host or refused (``routing/builtin_tools.py``).
     hosted_tools: list[dict[str, Any]] = field(default_factory=list)
+    tools_host: ToolHost = "openai"
     #: A ``tool_choice`` naming one of them (``{"type": "web_search"}``), verbatim.
     hosted_tool_choice: dict[str, Any] | None = None
     #: The Responses API's ``reasoning.summary`` (``auto``, ``concise``, ``detailed``) and
@@ -254,10 +267,12 @@ class Request:
                     return True
         return False
 
-    def without_hosted_items(self) -> Request:
+    def without_hosted_items(self, keep: ToolHost | None = None) -> Request:
         """The request as an upstream that cannot read built-in tool items gets it: those items
-        dropped (the answers around them stay), and messages left empty by that too."""
-        messages = [Message(m.role, [b for b in m.content if not isinstance(b, HostedToolBlock)]) for m in self.messages]
+        dropped (the answers around them stay), but ``keep``'s own, and messages left empty by that too."""
+        messages = [
+            Message(m.role, [b for b in m.content if not isinstance(b, HostedToolBlock) or b.host == keep]) for m in self.messages
+        ]
         return replace(self, messages=[m for m in messages if m.content])
 
     def has_images(self) -> bool:
@@ -393,6 +408,14 @@ class TextAnnotation:
 
 
 @dataclass
+class TextCitation:
+    """A citation of a text block (Anthropic's ``citations_delta``)."""
+
+    index: int
+    citation: dict[str, Any]
+
+
+@dataclass
 class HostedToolProgress:
     """Progress of a built-in tool call OpenAI runs (``response.web_search_call.searching``…),
     passed through: ``kind`` is the event's type, ``fields`` its own fields but its numbering."""
@@ -449,7 +472,7 @@ class StreamError:
 
 StreamEvent = (
     MessageStart | BlockStart | TextDelta | ToolInputDelta | ThinkingDelta | BlockStop | MessageDelta | MessageStop | StreamError
-    | TextAnnotation | HostedToolProgress | HostedToolUpdate
+    | TextAnnotation | TextCitation | HostedToolProgress | HostedToolUpdate
 )
 #: A stream of events as providers and the router yield them: an async generator, so whoever
 #: reads one can ``aclose()`` it (and so stop the upstream) when its own client leaves.
@@ -482,7 +505,8 @@ class StreamAccumulator:
             elif isinstance(block, ThinkingBlock):
                 self.blocks[event.index] = replace(block)
             elif isinstance(block, HostedToolBlock):
-                self.blocks[event.index] = HostedToolBlock(dict(block.item))
+                self.blocks[event.index] = HostedToolBlock(dict(block.item), host=block.host)
+                self._json[event.index] = []  # Claude streams a server tool's input as JSON deltas
                 self.emitted_output = True
             else:
                 self.blocks[event.index] = ToolUseBlock(block.id, block.name, {}, signature=block.signature)
@@ -503,12 +527,17 @@ class StreamAccumulator:
             annotated = self.blocks[event.index]
             assert isinstance(annotated, TextBlock)
             annotated.annotations = [*(annotated.annotations or []), event.annotation]
+        elif isinstance(event, TextCitation):
+            cited = self.blocks[event.index]
+            assert isinstance(cited, TextBlock)
+            cited.citations = [*(cited.citations or []), event.citation]
         elif isinstance(event, HostedToolUpdate):
             updated = self.blocks.get(event.index)
             if isinstance(updated, ThinkingBlock):
                 updated.openai_item = dict(event.item)
             else:
-                self.blocks[event.index] = HostedToolBlock(dict(event.item))
+                host = updated.host if isinstance(updated, HostedToolBlock) else "openai"
+                self.blocks[event.index] = HostedToolBlock(dict(event.item), host=host)
         elif isinstance(event, BlockStop):
             stopped = self.blocks.get(event.index)
             if isinstance(stopped, (ThinkingBlock, ToolUseBlock)) and event.signature:
@@ -516,6 +545,10 @@ class StreamAccumulator:
             if isinstance(stopped, ToolUseBlock):
                 raw = "".join(self._json.get(event.index, []))
                 stopped.input = json_text.loads(raw) if raw.strip() else {}
+            elif isinstance(stopped, HostedToolBlock):
+                raw = "".join(self._json.pop(event.index, []))
+                if raw.strip():  # a server tool's input, streamed after its start
+                    stopped.item["input"] = json_text.loads(raw)
         elif isinstance(event, MessageDelta):
             self.stop_reason = event.stop_reason
             self.stop_sequence = event.stop_sequence
@@ -545,6 +578,7 @@ def response_events(response: Response) -> list[StreamEvent]:
         if isinstance(block, TextBlock):
             events += [BlockStart(index, TextBlock("")), TextDelta(index, block.text)]
             events += [TextAnnotation(index, annotation) for annotation in block.annotations or []]
+            events += [TextCitation(index, citation) for citation in block.citations or []]
             events.append(BlockStop(index))
         elif isinstance(block, HostedToolBlock):
             events += [BlockStart(index, block), HostedToolUpdate(index, block.item), BlockStop(index)]
@@ -577,7 +611,7 @@ def _provider_only(block: Block, key: str) -> bool:
     """Fields only some providers fill, shown only when set: a tool call's signature (Gemini),
     redacted thinking (Claude), text annotations, a reasoning summary and its item (OpenAI). A
     thinking block's own signature is always shown."""
-    return key in ("redacted", "annotations", "summary", "openai_item") or (key == "signature" and isinstance(block, ToolUseBlock))
+    return key in ("redacted", "annotations", "citations", "summary", "openai_item") or (key == "signature" and isinstance(block, ToolUseBlock))
 
 
 def block_to_dict(block: Block) -> dict[str, Any]:
@@ -587,6 +621,8 @@ def block_to_dict(block: Block) -> dict[str, Any]:
     for key, value in block.__dict__.items():
         if key in ("type", "cache_control") or (value in (None, False) and _provider_only(block, key)):
             continue
+        if key == "host" and value == "openai":
+            continue  # the host of every built-in tool item before Claude's server tools came
         if key == "content" and isinstance(block, ToolResultBlock):
             value = [block_to_dict(b) for b in block.content]
         data[key] = value

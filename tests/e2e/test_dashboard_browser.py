@@ -282,3 +282,36 @@ def test_pinned_sessions_are_marked_in_the_list(trooper, fake_ollama, watched) -
     expect(page.locator(".session-item[data-session-id='plain-1'] .private-badge")).to_have_count(0)
     assert aws_key not in page.locator("#session-list").inner_html()
     assert not watched.errors
+
+
+def test_claude_server_tool_blocks_show_the_search_and_its_pages_not_their_ciphertext(trooper, fake_ollama, watched) -> None:  # type: ignore[no-untyped-def]
+    # Claude Code's WebSearch answer, resent in the history (the local model answers without it).
+    fake_ollama.enqueue(reply_text("Noted."))
+    agent_turn(trooper.url, "agent-websearch", [
+        {"role": "user", "content": "latest trooper release"},
+        {"role": "assistant", "content": [
+            {"type": "server_tool_use", "id": "srvtoolu_01", "name": "web_search", "input": {"query": "trooper release"}},
+            {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_01", "content": [{
+                "type": "web_search_result", "url": "https://example.org/notes", "title": "<img src=x onerror=alert('title')>",
+                "encrypted_content": "EqCIPHERTEXT", "page_age": None,
+            }]},
+            {"type": "text", "text": "Trooper 2.0 shipped.", "citations": [{
+                "type": "web_search_result_location", "url": "https://example.org/notes", "title": "Notes",
+                "encrypted_index": "EoINDEX", "cited_text": "2.0 shipped",
+            }]},
+        ]},
+        {"role": "user", "content": "thanks"},
+    ])
+
+    page = watched.page
+    page.goto(f"{trooper.url}/dashboard#agent-websearch")
+    transcript = page.locator("#transcript")
+    expect(transcript.locator(".turn")).to_have_count(4, timeout=5_000)
+    search, results = transcript.locator(".tool-use").all()
+    expect(search.locator(".block-title")).to_have_text("Server tool · web_search")
+    expect(search.locator("pre")).to_contain_text('"query": "trooper release"')
+    expect(results.locator(".block-title")).to_have_text("Server tool result · web_search_tool_result")
+    expect(results.locator("pre")).to_contain_text("https://example.org/notes")
+    expect(results.locator("pre")).to_contain_text("<img src=x onerror=alert('title')>")  # as text
+    expect(transcript).not_to_contain_text("EqCIPHERTEXT")
+    assert page.locator("#session-view img").count() == 0 and watched.dialogs == [] and watched.errors == []

@@ -1,4 +1,9 @@
-"""A fake Anthropic Messages API: POST /v1/messages (SSE or JSON) and /v1/messages/count_tokens."""
+"""A fake Anthropic Messages API: POST /v1/messages (SSE or JSON) and /v1/messages/count_tokens.
+
+Claude's web search server tool is imitated as Claude runs it: when the request offers a
+``web_search_…`` tool, the answer starts with a ``server_tool_use`` searching for the last user
+text and its ``web_search_tool_result`` (one page, its ``encrypted_content``), and the text cites
+that page (``citations``, ``citations_delta`` when streamed)."""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import hashlib
 import json
 import secrets
 import string
-from typing import Any
+from typing import Any, NamedTuple
 
 from tests.fakes.behaviours import HttpError, Reply, word_chunks
 from tests.fakes.playback import Exchange, Frame
@@ -152,10 +157,12 @@ class FakeAnthropic(FakeServer):
 
     def complete_body(self, reply: Reply, request: RecordedRequest) -> dict[str, Any]:
         text = "".join(reply.text_chunks(request))
+        search = _web_search(request)
         content: list[dict[str, Any]] = (
             [{"type": "thinking", "thinking": reply.thinking, "signature": self._signature(reply.thinking)}] if reply.thinking else []
         )
-        content += [{"type": "text", "text": text}] if text or not reply.tool_calls else []
+        content += [search.use, search.result] if search else []
+        content += [{"type": "text", "text": text, **({"citations": [search.citation]} if search else {})}] if text or not reply.tool_calls else []
         content += [
             {"type": "tool_use", "id": c.id or anthropic_id("toolu_01"), "name": c.name, "input": dict(c.arguments)}
             for c in reply.tool_calls
@@ -174,10 +181,18 @@ class FakeAnthropic(FakeServer):
             frames.append(_block_delta(index, {"type": "signature_delta", "signature": self._signature(reply.thinking)}))
             frames.append(_block_stop(index))
             index += 1
+        search = _web_search(request)
+        if search:  # as Claude streams it: the query as input deltas, the results whole
+            frames.append(_block_start(index, {**search.use, "input": {}}, content=True))
+            frames.append(_block_delta(index, {"type": "input_json_delta", "partial_json": json.dumps(search.use["input"])}))
+            frames.append(_block_stop(index))
+            frames += [_block_start(index + 1, search.result, content=True), _block_stop(index + 1)]
+            index += 2
         if chunks or not reply.tool_calls:
             frames.append(_block_start(index, {"type": "text", "text": ""}))
             frames.append(Frame(_sse("ping", {"type": "ping"})))
             frames += [_block_delta(index, {"type": "text_delta", "text": piece}) for piece in chunks]
+            frames += [_block_delta(index, {"type": "citations_delta", "citation": search.citation})] if search else []
             frames.append(_block_stop(index))
             index += 1
         for call in reply.tool_calls:
@@ -252,6 +267,29 @@ _DEFAULT_MESSAGES = {
     503: "Service unavailable",
     529: "Overloaded",
 }
+
+
+class WebSearch(NamedTuple):
+    use: dict[str, Any]
+    result: dict[str, Any]
+    citation: dict[str, Any]
+
+
+def _web_search(request: RecordedRequest) -> WebSearch | None:
+    """Claude's web search for this request, when it offers the tool: the last user text searched,
+    one page found, and the citation of it."""
+    body = request.json if isinstance(request.json, dict) else {}
+    if not any(isinstance(tool, dict) and str(tool.get("type", "")).startswith("web_search_") for tool in body.get("tools") or []):
+        return None
+    query = request.last_user_text()
+    use = {"type": "server_tool_use", "id": anthropic_id("srvtoolu_01"), "name": "web_search", "input": {"query": query}}
+    page = {"url": "https://example.org/found", "title": f"About {query}"[:80]}
+    result = {
+        "type": "web_search_tool_result", "tool_use_id": use["id"],
+        "content": [{"type": "web_search_result", **page, "encrypted_content": "Eq" + secrets.token_urlsafe(24), "page_age": "2 days ago"}],
+    }
+    citation = {"type": "web_search_result_location", **page, "encrypted_index": "Eo" + secrets.token_urlsafe(12), "cited_text": query[:150]}
+    return WebSearch(use, result, citation)
 
 
 def _block_start(index: int, block: dict[str, Any], content: bool = False) -> Frame:

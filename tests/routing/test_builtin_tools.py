@@ -24,7 +24,7 @@ SEARCH_ITEM = {"id": "ws_1", "type": "web_search_call", "status": "completed", "
 @dataclass
 class OpenAIResponses(ScriptedProvider):
     def capabilities(self) -> Capabilities:
-        return Capabilities(context_window=self.context_window, runs_builtin_tools=True)
+        return Capabilities(context_window=self.context_window, builtin_tools_host="openai")
 
 
 @dataclass

@@ -6,6 +6,7 @@ from tests.wire.sdk import anthropic_message, anthropic_stream_message
 from trooper.conversation import (
     BlockStart,
     BlockStop,
+    HostedToolBlock,
     ImageBlock,
     Message,
     MessageDelta,
@@ -148,7 +149,7 @@ def test_a_default_max_tokens_leaves_room_for_the_thinking_budget() -> None:
         ({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}], "system": 4}, "system: must be a string or an array"),
         ({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}], "tool_choice": {"type": "tool"}}, "tool_choice.name: field required"),
         ({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}], "tools": [{"name": "t"}]}, "tools[0].input_schema: field required"),
-        ({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}], "tools": [{"type": "web_search_20250305", "name": "w"}]}, "server tool"),
+        ({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}], "tools": [{"type": "web_search_20250305"}]}, "tools[0].name: field required"),
         ({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": "x"}], "stream": "yes"}, "stream: must be a boolean"),
     ],
 )
@@ -192,10 +193,15 @@ def test_encode_response_derives_the_stop_reason_from_the_content() -> None:
     assert codec.encode_response(Response("m", "c", [TextBlock("x")], stop_reason="error"))["stop_reason"] == "end_turn"
 
 
-def test_decode_response_skips_server_blocks_and_rejects_a_missing_content() -> None:
+def test_decode_response_keeps_server_blocks_and_citations_skips_unknown_ones_and_rejects_a_missing_content() -> None:
     server_tool = {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {"query": "x"}}
-    body = {"id": "m", "model": "c", "content": [server_tool, {"type": "text", "text": "hi"}], "stop_reason": "end_turn"}
-    assert codec.decode_response(body).content == [TextBlock("hi")]
+    cited = {"type": "text", "text": "hi", "citations": [CITATION]}
+    body = {"id": "m", "model": "c", "content": [server_tool, SEARCH_RESULT, cited, {"type": "a_future_block"}], "stop_reason": "end_turn"}
+    response = codec.decode_response(body)
+    assert response.content == [
+        HostedToolBlock(server_tool, host="anthropic"), HostedToolBlock(SEARCH_RESULT, host="anthropic"), TextBlock("hi", citations=[CITATION]),
+    ]
+    assert codec.encode_response(response)["content"] == [server_tool, SEARCH_RESULT, cited]  # as Claude gave them
     with pytest.raises(WireError):
         codec.decode_response({"id": "m"})
 
@@ -210,6 +216,14 @@ def test_error_bodies_both_ways() -> None:
 
 # ---------------------------------------------------------------- streaming
 
+CITATION = {
+    "type": "web_search_result_location", "url": "https://example.org/a", "title": "A", "encrypted_index": "Eo8BCioIAhgB", "cited_text": "a",
+}
+SEARCH_RESULT = {
+    "type": "web_search_tool_result", "tool_use_id": "srv",
+    "content": [{"type": "web_search_result", "url": "https://example.org/a", "title": "A", "encrypted_content": "EqgfCioIARgB", "page_age": None}],
+}
+
 UPSTREAM_SSE = b"".join(
     f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
     for name, data in [
@@ -220,36 +234,62 @@ UPSTREAM_SSE = b"".join(
         ("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "signature_delta", "signature": "s"}}),
         ("content_block_stop", {"type": "content_block_stop", "index": 0}),
         ("content_block_start", {"type": "content_block_start", "index": 1, "content_block": {"type": "server_tool_use", "id": "srv", "name": "web_search", "input": {}}}),
+        ("content_block_delta", {"type": "content_block_delta", "index": 1, "delta": {"type": "input_json_delta", "partial_json": "{\"query\": \"x\"}"}}),
         ("content_block_stop", {"type": "content_block_stop", "index": 1}),
-        ("content_block_start", {"type": "content_block_start", "index": 2, "content_block": {"type": "text", "text": ""}}),
-        ("content_block_delta", {"type": "content_block_delta", "index": 2, "delta": {"type": "text_delta", "text": "Héllo"}}),
+        ("content_block_start", {"type": "content_block_start", "index": 2, "content_block": SEARCH_RESULT}),
         ("content_block_stop", {"type": "content_block_stop", "index": 2}),
-        ("content_block_start", {"type": "content_block_start", "index": 3, "content_block": {"type": "tool_use", "id": "toolu_1", "name": "get", "input": {}}}),
-        ("content_block_delta", {"type": "content_block_delta", "index": 3, "delta": {"type": "input_json_delta", "partial_json": "{\"city\": \"Pa"}}),
-        ("content_block_delta", {"type": "content_block_delta", "index": 3, "delta": {"type": "input_json_delta", "partial_json": "ris\"}"}}),
+        ("content_block_start", {"type": "content_block_start", "index": 3, "content_block": {"type": "text", "text": ""}}),
+        ("content_block_delta", {"type": "content_block_delta", "index": 3, "delta": {"type": "text_delta", "text": "Héllo"}}),
+        ("content_block_delta", {"type": "content_block_delta", "index": 3, "delta": {"type": "citations_delta", "citation": CITATION}}),
         ("content_block_stop", {"type": "content_block_stop", "index": 3}),
+        ("content_block_start", {"type": "content_block_start", "index": 4, "content_block": {"type": "a_future_block"}}),
+        ("content_block_stop", {"type": "content_block_stop", "index": 4}),
+        ("content_block_start", {"type": "content_block_start", "index": 5, "content_block": {"type": "tool_use", "id": "toolu_1", "name": "get", "input": {}}}),
+        ("content_block_delta", {"type": "content_block_delta", "index": 5, "delta": {"type": "input_json_delta", "partial_json": "{\"city\": \"Pa"}}),
+        ("content_block_delta", {"type": "content_block_delta", "index": 5, "delta": {"type": "input_json_delta", "partial_json": "ris\"}"}}),
+        ("content_block_stop", {"type": "content_block_stop", "index": 5}),
         ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "tool_use", "stop_sequence": None}, "usage": {"output_tokens": 30}}),
         ("message_stop", {"type": "message_stop"}),
     ]
 )
 
 
-def test_stream_decoder_maps_events_and_renumbers_skipped_blocks() -> None:
+def test_stream_decoder_maps_events_keeps_server_blocks_and_renumbers_skipped_blocks() -> None:
     decoder = codec.StreamDecoder()
     events = [e for i in range(len(UPSTREAM_SSE)) for e in decoder.feed(UPSTREAM_SSE[i : i + 1])] + decoder.finish()
     assert events[0] == MessageStart("msg_9", "claude-x", Usage(12, 1))
     assert [type(e).__name__ for e in events[1:]] == [
         "BlockStart", "ThinkingDelta", "BlockStop",
-        "BlockStart", "TextDelta", "BlockStop",
+        "BlockStart", "ToolInputDelta", "BlockStop",
+        "BlockStart", "BlockStop",
+        "BlockStart", "TextDelta", "TextCitation", "BlockStop",
         "BlockStart", "ToolInputDelta", "ToolInputDelta", "BlockStop",
         "MessageDelta", "MessageStop",
     ]
-    assert events[7] == BlockStart(2, ToolUseBlock("toolu_1", "get", {}))
+    assert events[4] == BlockStart(1, HostedToolBlock({"type": "server_tool_use", "id": "srv", "name": "web_search", "input": {}}, host="anthropic"))
+    assert events[13] == BlockStart(4, ToolUseBlock("toolu_1", "get", {}))  # the unknown block left no gap
     assert events[-2] == MessageDelta("tool_use", Usage(12, 30))
     accumulator = StreamAccumulator()
     for event in events:
         accumulator.add(event)
-    assert accumulator.response().content == [ThinkingBlock("ponder", "s"), TextBlock("Héllo"), ToolUseBlock("toolu_1", "get", {"city": "Paris"})]
+    assert accumulator.response().content == [
+        ThinkingBlock("ponder", "s"),
+        HostedToolBlock({"type": "server_tool_use", "id": "srv", "name": "web_search", "input": {"query": "x"}}, host="anthropic"),
+        HostedToolBlock(SEARCH_RESULT, host="anthropic"),
+        TextBlock("Héllo", citations=[CITATION]),
+        ToolUseBlock("toolu_1", "get", {"city": "Paris"}),
+    ]
+
+
+def test_server_blocks_stream_to_the_client_as_claude_sent_them() -> None:
+    # Claude Code's WebSearch: the SDK rebuilds the server tool's input, its results and the citations.
+    decoder = codec.StreamDecoder()
+    message = anthropic_stream_message(_encode(decoder.feed(UPSTREAM_SSE) + decoder.finish()))
+    kinds = [block.type for block in message.content]
+    assert kinds == ["thinking", "server_tool_use", "web_search_tool_result", "text", "tool_use"]
+    assert message.content[1].input == {"query": "x"}
+    assert message.content[2].model_dump(exclude_none=True)["content"][0]["encrypted_content"] == "EqgfCioIARgB"
+    assert message.content[3].citations[0].encrypted_index == "Eo8BCioIAhgB"
 
 
 def test_a_streamed_thinking_signature_reaches_the_client() -> None:
@@ -318,3 +358,30 @@ def test_stream_error_becomes_an_error_event_the_sdk_raises() -> None:
     assert raw.endswith(b'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"upstream gone"}}\n\n')
     with pytest.raises(anthropic.APIStatusError, match="upstream gone"):
         anthropic_stream_message(raw)
+
+
+def test_server_tools_and_their_blocks_reach_claude_verbatim_and_in_place() -> None:
+    # Claude Code's WebSearch request, then its history resent: Claude must get both back as they were.
+    web_search = {"type": "web_search_20250305", "name": "web_search", "max_uses": 8, "allowed_domains": ["example.org"]}
+    server_use = {"type": "server_tool_use", "id": "srv", "name": "web_search", "input": {"query": "x"}}
+    body = {
+        "model": "claude-sonnet-4-5", "max_tokens": 512,
+        "tools": [{"name": "get", "description": "", "input_schema": {"type": "object"}, "cache_control": {"type": "ephemeral"}}, web_search],
+        "messages": [
+            {"role": "user", "content": "search x"},
+            {"role": "assistant", "content": [server_use, SEARCH_RESULT, {"type": "text", "text": "found", "citations": [CITATION]}]},
+            {"role": "user", "content": "more"},
+        ],
+    }
+    request = codec.decode_request(body)
+    assert request.hosted_tools == [web_search] and request.tools_host == "anthropic"
+    assert request.messages[1].content[:2] == [HostedToolBlock(server_use, host="anthropic"), HostedToolBlock(SEARCH_RESULT, host="anthropic")]
+    encoded = codec.encode_request(request, "claude-sonnet-4-5", stream=False)
+    assert encoded["tools"] == body["tools"]
+    assert encoded["messages"][1] == body["messages"][1]
+    # Another upstream gets the conversation without Claude's own blocks, the text around them kept.
+    bare = request.without_hosted_items()
+    assert bare.messages[1].content == [TextBlock("found", citations=[CITATION])]
+    # A server block only Claude writes is refused in a user message, as Claude would.
+    with pytest.raises(InvalidRequest, match="not a supported content block type"):
+        codec.decode_request({**body, "messages": [{"role": "user", "content": [server_use]}]})

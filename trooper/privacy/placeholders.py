@@ -32,6 +32,7 @@ from trooper.conversation import (
     StreamEvent,
     TextAnnotation,
     TextBlock,
+    TextCitation,
     TextDelta,
     ToolInputDelta,
     ToolResultBlock,
@@ -136,7 +137,8 @@ class Redactor:
     def _block(self, block: Block) -> Block:
         if isinstance(block, TextBlock):
             annotations = _mapped(block.annotations, self._text) if block.annotations else block.annotations
-            return replace(block, text=self._text(block.text), annotations=annotations)
+            citations = _mapped(block.citations, self._text) if block.citations else block.citations
+            return replace(block, text=self._text(block.text), annotations=annotations, citations=citations)
         if isinstance(block, ToolResultBlock):
             return replace(block, content=[replace(p, text=self._text(p.text)) if isinstance(p, TextBlock) else p for p in block.content])
         if isinstance(block, ToolUseBlock):
@@ -154,7 +156,8 @@ class Redactor:
         restore = self.placeholders.restore_text
         if isinstance(block, TextBlock):
             annotations = _mapped(block.annotations, restore) if block.annotations else block.annotations
-            return replace(block, text=restore(block.text), annotations=annotations)
+            citations = _mapped(block.citations, restore) if block.citations else block.citations
+            return replace(block, text=restore(block.text), annotations=annotations, citations=citations)
         if isinstance(block, ToolUseBlock):
             return replace(block, input=map_strings(block.input, restore))
         if isinstance(block, HostedToolBlock):
@@ -190,6 +193,8 @@ class StreamRestorer:
             yield replace(event, fields=_mapped(event.fields, restore))
         elif isinstance(event, TextAnnotation):
             yield replace(event, annotation=_mapped(event.annotation, restore))
+        elif isinstance(event, TextCitation):
+            yield replace(event, citation=_mapped(event.citation, restore))
         else:
             if isinstance(event, BlockStop | MessageStop):
                 indexes = [event.index] if isinstance(event, BlockStop) else list(self._held)

@@ -28,7 +28,7 @@ _SECRET_MIN_CHARS = 8
 #: The keys of a stored block, or of an OpenAI item it carries, that name it or the call it
 #: answers (``ToolUseBlock.id``, ``ToolResultBlock.tool_use_id``, an item's ``id``/``call_id``):
 #: identifiers, never a person's text.
-_BLOCK_IDS = IDENTIFIER_KEYS | {"tool_use_id"}
+_BLOCK_IDS = IDENTIFIER_KEYS
 #: Where a block carries an OpenAI item verbatim (``HostedToolBlock.item``, ``ThinkingBlock.openai_item``).
 _CARRIED_ITEMS = ("item", "openai_item")
 

@@ -9,7 +9,7 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from trooper.conversation import IDENTIFIER_KEYS, HostedToolBlock, Message, TextBlock, ToolResultBlock, ToolUseBlock
+from trooper.conversation import UNREAD_KEYS, HostedToolBlock, Message, TextBlock, ToolResultBlock, ToolUseBlock
 from trooper.json_text import strings
 from trooper.privacy.custom import CustomRules
 from trooper.privacy.detect import detect
@@ -39,7 +39,7 @@ def where(turn: int) -> str:
 
 def message_texts(message: Message) -> Iterator[str]:
     """The texts of ``message`` a secret can be in: text, tool results, tool-call arguments, the
-    strings of OpenAI's built-in tool items but their ids (a web search's query…)."""
+    strings of built-in tool items but their ids and ciphertext (a web search's query…)."""
     for block in message.content:
         if isinstance(block, TextBlock):
             yield block.text
@@ -48,7 +48,7 @@ def message_texts(message: Message) -> Iterator[str]:
         elif isinstance(block, ToolUseBlock) and block.input:
             yield json.dumps(block.input, ensure_ascii=False)
         elif isinstance(block, HostedToolBlock):
-            yield from strings(block.item, skip=IDENTIFIER_KEYS)
+            yield from strings(block.item, skip=UNREAD_KEYS)
 
 
 def unseen_from(held: int, messages: Sequence[Message]) -> int:

@@ -6,7 +6,7 @@ import abc
 from dataclasses import dataclass, field
 from typing import Literal
 
-from trooper.conversation import EventStream, Request, Response
+from trooper.conversation import EventStream, Request, Response, ToolHost
 
 Tier = Literal["cloud", "local"]
 
@@ -18,9 +18,10 @@ class Capabilities:
     supports_images: bool = True
     #: Accepts a trailing assistant message to continue (used to rescue a cut stream).
     supports_prefill: bool = True
-    #: Runs OpenAI's built-in tools (web search…) through OpenAI's Responses API: only the
-    #: provider configured by ``OPENAI_API_KEY`` (``routing/builtin_tools.py``).
-    runs_builtin_tools: bool = False
+    #: Whose built-in tools it runs (``routing/builtin_tools.py``): OpenAI's (web search…,
+    #: through OpenAI's Responses API: only the provider configured by ``OPENAI_API_KEY``) or
+    #: Anthropic's (Claude's server tools); None for most providers.
+    builtin_tools_host: ToolHost | None = None
 
 
 @dataclass
@@ -67,7 +68,13 @@ class Provider(abc.ABC):
         that reads OpenAI's own items (built-in tool items, reasoning items) back: every other
         call gets the request without them. Here: a turn offering built-in tools, to a provider
         that runs them."""
-        return self.capabilities().runs_builtin_tools and bool(request.hosted_tools)
+        return self.capabilities().builtin_tools_host == "openai" == request.tools_host and bool(request.hosted_tools)
+
+    def reads_hosted_items(self) -> ToolHost | None:
+        """Whose built-in tool items this provider gets back verbatim when it is not reached by
+        OpenAI's Responses API: Claude its server-tool blocks; nobody else any."""
+        host = self.capabilities().builtin_tools_host
+        return host if host == "anthropic" else None
 
     @abc.abstractmethod
     async def complete(self, request: Request, options: CallOptions) -> Response: ...

@@ -30,7 +30,7 @@ class OpenAICompatProvider(CodecProvider):
     those tools, and the turns of a client keeping OpenAI's reasoning itself
     (``Request.keeps_openai_reasoning``) asked of a reasoning model, whose reasoning items only
     it reads back; every other turn goes by Chat Completions. A provider without it (Gemini, a
-    local OpenAI-compatible server) does not claim ``runs_builtin_tools``."""
+    local OpenAI-compatible server) does not claim ``builtin_tools_host``."""
 
     codec = wire_codec
 
@@ -60,7 +60,7 @@ class OpenAICompatProvider(CodecProvider):
         # finished turn, so a rescue must restart with an instruction instead of continuing.
         self._capabilities = Capabilities(
             context_window=context_window, supports_tools=supports_tools, supports_prefill=False,
-            runs_builtin_tools=responses_url is not None,
+            builtin_tools_host="openai" if responses_url is not None else None,
         )
         self.responses_url = responses_url
         self._model_prefixes = model_prefixes
@@ -92,7 +92,7 @@ class OpenAICompatProvider(CodecProvider):
         if self.responses_url is None:
             return False
         reasons = wire_codec.is_reasoning_model(self.upstream_model(request.model))
-        return bool(request.hosted_tools) or (reasons and request.keeps_openai_reasoning())
+        return (bool(request.hosted_tools) and request.tools_host == "openai") or (reasons and request.keeps_openai_reasoning())
 
     def _responses_url_for(self, request: Request) -> str | None:
         return self.responses_url if self.uses_responses_api(request) else None

@@ -219,9 +219,9 @@ class Router:
         400 saying why nobody may; a door asks before it records anything of such a turn."""
         if forced == "local":
             raise builtin_tools.refusal(request, "the route is forced to the local model (X-Trooper-Route: local)")
-        hosts = builtin_tools.hosts(self.cloud)
+        hosts = builtin_tools.hosts(self.cloud, request)
         if not hosts:
-            raise builtin_tools.refusal(request, "no OpenAI is configured to run them (its Responses API sits beside an OPENAI_URL ending in /chat/completions)")
+            raise builtin_tools.refusal(request, builtin_tools.unconfigured(request))
         return hosts
 
     def _builtin_tools_plan(self, request: Request, forced: str | None, private: str | None) -> Plan:
@@ -285,8 +285,8 @@ class Router:
                 dropped_tokens=compacted.dropped_tokens, kept_tokens=compacted.kept_tokens,
             )
         by_responses_api = provider.uses_responses_api(request)
-        if request.has_hosted_items() and not by_responses_api:
-            request = request.without_hosted_items()  # OpenAI's own items: no other upstream reads them
+        if request.has_hosted_items():  # a host's own items: no other upstream reads them
+            request = request.without_hosted_items("openai" if by_responses_api else provider.reads_hosted_items())
         if by_responses_api and not request.hosted_tools and trail.responses_api != provider.name:
             # Chat Completions would drop the reasoning items the client keeps: say why this API
             # (once a turn: a retry or a rescue prepares the request again).
@@ -326,14 +326,14 @@ class Router:
             fresh_connection=retry,
         )
 
-    def _final_error(self, trail: Trail, no_answer: NoAnswer) -> RoutedError:
+    def _final_error(self, trail: Trail, no_answer: NoAnswer, request: Request) -> RoutedError:
         surfaced = no_answer.surfaced
         if surfaced is not None:
             return RoutedError(surfaced.status or 502, surfaced.message or str(surfaced), surfaced.error_type, trail)
         detail = _failures(trail) or "no provider could be tried"
         message = f"Every provider failed for this turn ({detail}). Trooper already retried and fell back."
         if builtin_tools.is_builtin_reason(trail.reason):
-            message += " " + builtin_tools.NO_FALLBACK
+            message += " " + builtin_tools.no_fallback(request.tools_host)
         return RoutedError(503, message, "overloaded_error", trail)
 
     # ------------------------------------------------------------------ non-streaming
@@ -346,7 +346,7 @@ class Router:
         try:
             attempt, response = await Race(turn).run(turn.first)
         except NoAnswer as no_answer:
-            raise self._final_error(trail, no_answer) from None
+            raise self._final_error(trail, no_answer, request) from None
         usage = (response.usage.input_tokens, response.usage.output_tokens)
         turn.succeeded(attempt, "ok", usage, model=response.model)
         if plan.redactor is not None:
@@ -397,7 +397,7 @@ class Router:
             turn.succeeded(attempt, "rescued" if rescuing else "ok", (usage.input_tokens, usage.output_tokens))
             return
         if not stitcher.committed:
-            raise self._final_error(trail, no_answer)
+            raise self._final_error(trail, no_answer, request)
         yield _cut_off(trail, no_answer)
 
     async def aclose(self) -> None:

@@ -26,6 +26,7 @@ from trooper.conversation import (
     StreamEvent,
     TextAnnotation,
     TextBlock,
+    TextCitation,
     TextDelta,
     ThinkingDelta,
     ToolInputDelta,
@@ -98,7 +99,7 @@ class Stitcher:
                 self._pending_block = event
                 return []
             return self._start_block(event)
-        if isinstance(event, (TextDelta, ToolInputDelta, ThinkingDelta, TextAnnotation, HostedToolProgress, HostedToolUpdate)):
+        if isinstance(event, (TextDelta, ToolInputDelta, ThinkingDelta, TextAnnotation, TextCitation, HostedToolProgress, HostedToolUpdate)):
             out = self._start_block(self._pending_block) if self._pending_block is not None else []
             self._pending_block = None
             index = self._index_map.get(event.index)

@@ -84,6 +84,10 @@ class FrontDoor(LimitedBodyHandler):
         self.read_body()
         body = self.json_body()
         request, continued = await self.decode(body)
+        headers = self.request.headers
+        forced = forced_route(headers, body)
+        if request.hosted_tools:  # refused before anything is recorded when nobody may run them
+            self.runner.router.check_builtin_tools(request, forced)
         settings = self.state.settings
         if len(request.messages) > settings.max_messages:
             raise InvalidRequest(
@@ -91,8 +95,6 @@ class FrontDoor(LimitedBodyHandler):
                 f"{settings.max_messages} (TROOPER_MAX_MESSAGES)"
             )
         check_prompt_tokens(request, settings.max_request_tokens)
-        headers = self.request.headers
-        forced = forced_route(headers, body)
         try:
             ids = client_ids(headers)
         except InvalidSessionId as exc:

@@ -19,7 +19,6 @@ from typing import Any
 from trooper.conversation import Request, Response
 from trooper.engine.sessions import LiveSession, TurnPlace
 from trooper.errors import TrooperError
-from trooper.routing.classifier import forced_route
 from trooper.server.base import BaseHandler
 from trooper.server.proxy import FrontDoor, openai_client_key
 from trooper.server.response_log import ResponseLog
@@ -48,8 +47,6 @@ class ResponsesHandler(FrontDoor):
 
     async def decode(self, body: dict[str, Any]) -> tuple[Request, str | None]:
         request = responses.decode_request(body)
-        if request.hosted_tools:  # refused before anything is recorded when nobody may run them
-            self.runner.router.check_builtin_tools(request, forced_route(self.request.headers, body))
         self.envelope = responses.envelope_for(body)
         previous = self.envelope.previous_response_id
         if previous is None:

@@ -1,9 +1,13 @@
 """Anthropic Messages API (``POST /v1/messages``) to and from the canonical model.
 
-Known limits of the canonical model: documents and server tools are rejected with a clear
-message. A streamed thinking block's ``signature_delta`` travels on its ``BlockStop``, so a client
-resending the history keeps a valid signature; ``redacted_thinking`` is a thinking block whose
-``redacted`` data goes back to Claude unchanged (and to no other provider).
+Server tools (``web_search_20250305``, ``web_fetch_…``, ``code_execution_…``, and Anthropic's
+schema-less client tools such as ``bash_…``) are built-in tools only Claude runs: kept verbatim in
+``Request.hosted_tools`` (``tools_host`` "anthropic"), and the blocks they give (``server_tool_use``,
+``web_search_tool_result``…) are ``HostedToolBlock``s passed through verbatim both ways, with the
+text's ``citations``. Documents are rejected with a clear message. A streamed thinking block's
+``signature_delta`` travels on its ``BlockStop``, so a client resending the history keeps a valid
+signature; ``redacted_thinking`` is a thinking block whose ``redacted`` data goes back to Claude
+unchanged (and to no other provider).
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from trooper.conversation import (
     StreamError,
     StreamEvent,
     TextBlock,
+    TextCitation,
     TextDelta,
     ThinkingBlock,
     ThinkingDelta,
@@ -78,7 +83,13 @@ def decode_request(body: dict[str, Any]) -> Request:
     messages = [_decode_message(path, m) for path, m in f.items(body, "messages", required=True)]
     if not messages:
         raise InvalidRequest("messages: at least one message is required")
-    tools = [_decode_tool(path, t) for path, t in f.items(body, "tools")]
+    tools: list[Tool] = []
+    server_tools: list[dict[str, Any]] = []
+    for path, tool in f.items(body, "tools"):
+        if _is_server_tool(path, tool):
+            server_tools.append(dict(tool))
+        else:
+            tools.append(_decode_tool(path, tool))
     stream = f.field(body, "stream", bool)
     system, system_blocks = _decode_system(body.get("system"))
     return Request(
@@ -96,6 +107,8 @@ def decode_request(body: dict[str, Any]) -> Request:
         stream=bool(stream),
         metadata=f.field(body, "metadata", dict) or {},
         thinking=f.field(body, "thinking", dict),
+        hosted_tools=server_tools,
+        tools_host="anthropic",
     )
 
 
@@ -138,15 +151,28 @@ _USER_BLOCKS = ("text", "image", "tool_result")
 _ASSISTANT_BLOCKS = ("text", "tool_use", "thinking", "redacted_thinking")
 
 
+def is_server_tool_block(kind: object) -> bool:
+    """A block a server tool gives (``server_tool_use``, ``web_search_tool_result``,
+    ``mcp_tool_use``…): Claude's own, passed through verbatim."""
+    return isinstance(kind, str) and (
+        kind in ("server_tool_use", "mcp_tool_use", "container_upload") or (kind.endswith("_tool_result") and kind != "tool_result")
+    )
+
+
 def _decode_block(path: str, block: dict[str, Any], role: str) -> Block:
     kind = f.field(block, "type", str, path, required=True)
+    if role == "assistant" and is_server_tool_block(kind):
+        return HostedToolBlock(dict(block), host="anthropic")
     allowed = _USER_BLOCKS if role == "user" else _ASSISTANT_BLOCKS
     if kind not in allowed:
         known = kind in _USER_BLOCKS + _ASSISTANT_BLOCKS
         reason = f"is not allowed in a {role} message" if known else "is not a supported content block type"
         raise InvalidRequest(f"{path}.type: {kind!r} {reason} (expected one of {', '.join(allowed)})")
     if kind == "text":
-        return TextBlock(f.field(block, "text", str, path, required=True), cache_control=_cache_control(block, path))
+        return TextBlock(
+            f.field(block, "text", str, path, required=True), cache_control=_cache_control(block, path),
+            citations=f.field(block, "citations", list, path) or None,
+        )
     if kind == "image":
         return _decode_image(path, block)
     if kind == "tool_use":
@@ -198,10 +224,17 @@ def _decode_tool_result(path: str, block: dict[str, Any]) -> ToolResultBlock:
     return ToolResultBlock(tool_use_id, parts, is_error, cache_control=cache)
 
 
-def _decode_tool(path: str, tool: dict[str, Any]) -> Tool:
+def _is_server_tool(path: str, tool: dict[str, Any]) -> bool:
+    """A tool Anthropic defines (``{"type": "web_search_20250305", "name": "web_search"}``): one
+    its servers run, or one with a schema only Claude knows (``bash_20250124``)."""
     kind = f.field(tool, "type", str, path)
-    if kind not in (None, "custom"):
-        raise InvalidRequest(f"{path}.type: server tool {kind!r} is not supported by Trooper; define a custom tool with input_schema")
+    if kind in (None, "custom"):
+        return False
+    f.field(tool, "name", str, path, required=True)
+    return True
+
+
+def _decode_tool(path: str, tool: dict[str, Any]) -> Tool:
     schema = f.field(tool, "input_schema", dict, path, required=True)
     return Tool(
         name=f.field(tool, "name", str, path, required=True),
@@ -243,11 +276,12 @@ def encode_request(request: Request, model: str, *, stream: bool, num_ctx: int |
         body["top_k"] = request.top_k
     if request.stop:
         body["stop_sequences"] = list(request.stop)
-    if request.tools:
+    server_tools = request.hosted_tools if request.tools_host == "anthropic" else []
+    if request.tools or server_tools:
         body["tools"] = [
             _cached({"name": t.name, "description": t.description, "input_schema": t.input_schema}, t.cache_control)
             for t in request.tools
-        ]
+        ] + server_tools
         if request.tool_choice is not None:
             body["tool_choice"] = _encode_tool_choice(request.tool_choice)
     if request.thinking is not None:
@@ -297,7 +331,7 @@ def _encode_block(block: Block) -> dict[str, Any] | None:
     """One block in Anthropic's shape; ``None`` for blocks Anthropic would reject."""
     if isinstance(block, TextBlock):
         # Anthropic rejects empty text blocks.
-        return _cached({"type": "text", "text": block.text}, block.cache_control) if block.text else None
+        return _cached(_encode_text(block), block.cache_control) if block.text else None
     if isinstance(block, ImageBlock):
         return _encode_image(block)
     if isinstance(block, ToolUseBlock):
@@ -312,11 +346,18 @@ def _encode_block(block: Block) -> dict[str, Any] | None:
         if block.is_error:
             out["is_error"] = True
         return _cached(out, block.cache_control)
-    if isinstance(block, HostedToolBlock):  # OpenAI's own items: Claude cannot read them
-        return None
+    if isinstance(block, HostedToolBlock):  # Claude's own server-tool blocks as they came; not OpenAI's items
+        return block.item if block.host == "anthropic" else None
     # Thinking without Anthropic's signature (a local model's reasoning, OpenAI's reasoning summary
     # and its encrypted_content, which only OpenAI reads) would be rejected: the turn goes without it.
     return _encode_thinking(block) if block.signature or block.redacted is not None else None
+
+
+def _encode_text(block: TextBlock) -> dict[str, Any]:
+    encoded: dict[str, Any] = {"type": "text", "text": block.text}
+    if block.citations:
+        encoded["citations"] = block.citations
+    return encoded
 
 
 def _encode_thinking(block: ThinkingBlock) -> dict[str, Any]:
@@ -364,13 +405,15 @@ _USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_creation_input_tokens",
 
 
 def _decode_response_block(block: Any) -> Block | None:
-    """A response block; server-tool blocks have no canonical form and are skipped."""
+    """A response block; server-tool blocks are kept verbatim, unknown ones skipped."""
     if not isinstance(block, dict):
         raise WireError(f"Anthropic content block is not an object: {block!r:.80}")
     kind = block.get("type")
+    if is_server_tool_block(kind):
+        return HostedToolBlock(dict(block), host="anthropic")
     try:
         if kind == "text":
-            return TextBlock(str(block["text"]))
+            return TextBlock(str(block["text"]), citations=_citations(block.get("citations")))
         if kind == "tool_use":
             return ToolUseBlock(str(block["id"]), str(block["name"]), dict(block.get("input") or {}))
         if kind == "thinking":
@@ -382,11 +425,17 @@ def _decode_response_block(block: Any) -> Block | None:
     return None
 
 
+def _citations(value: Any) -> list[dict[str, Any]] | None:
+    return [c for c in value if isinstance(c, dict)] or None if isinstance(value, list) else None
+
+
 def encode_response(response: Response) -> dict[str, Any]:
     content: list[dict[str, Any]] = []
     for block in response.content:
         if isinstance(block, TextBlock):
-            content.append({"type": "text", "text": block.text})
+            content.append(_encode_text(block))
+        elif isinstance(block, HostedToolBlock) and block.host == "anthropic":
+            content.append(block.item)
         elif isinstance(block, ToolUseBlock):
             content.append({"type": "tool_use", "id": block.id, "name": block.name, "input": block.input})
         elif isinstance(block, ThinkingBlock):
@@ -508,9 +557,12 @@ class StreamDecoder:
 
     def _block_start(self, upstream: int, block: dict[str, Any]) -> list[StreamEvent]:
         kind = block["type"]
-        if kind not in ("text", "tool_use", "thinking", "redacted_thinking"):
+        server_block = is_server_tool_block(kind)
+        if kind not in ("text", "tool_use", "thinking", "redacted_thinking") and not server_block:
             return []
         index = self._indexes[upstream] = len(self._indexes)
+        if server_block:  # its input, if any, follows as JSON deltas
+            return [BlockStart(index, HostedToolBlock(dict(block), host="anthropic"))]
         if kind == "text":
             events: list[StreamEvent] = [BlockStart(index, TextBlock(""))]
             return events + ([TextDelta(index, block["text"])] if block.get("text") else [])
@@ -533,9 +585,11 @@ class StreamDecoder:
             return [ToolInputDelta(index, str(delta["partial_json"]))]
         if kind == "thinking_delta":
             return [ThinkingDelta(index, str(delta["thinking"]))]
+        if kind == "citations_delta":
+            return [TextCitation(index, dict(delta["citation"]))]
         if kind == "signature_delta":
             self._signatures[index] = str(delta["signature"])
-        return []  # citation deltas have no canonical event
+        return []
 
 
 class StreamEncoder:
@@ -550,7 +604,7 @@ class StreamEncoder:
     def __init__(self, model: str = "", *, include_usage: bool = False) -> None:
         self._model = model
         self._started = False
-        self._open: dict[int, TextBlock | ToolUseBlock | ThinkingBlock] = {}
+        self._open: dict[int, TextBlock | ToolUseBlock | ThinkingBlock | HostedToolBlock] = {}
         self._emitted: list[Block] = []
         self._delta_sent = False
         self._finished = False
@@ -572,6 +626,8 @@ class StreamEncoder:
             out += self._delta(event.index, {"type": "thinking_delta", "thinking": event.thinking})
         elif isinstance(event, ToolInputDelta):
             out += self._delta(event.index, {"type": "input_json_delta", "partial_json": event.partial_json})
+        elif isinstance(event, TextCitation):
+            out += self._delta(event.index, {"type": "citations_delta", "citation": event.citation})
         elif isinstance(event, BlockStop):
             out += self._block_stop(event.index, event.signature)
         elif isinstance(event, MessageDelta):
@@ -601,12 +657,14 @@ class StreamEncoder:
 
     def _block_start(self, event: BlockStart) -> bytes:
         block = event.block
-        if isinstance(block, HostedToolBlock):  # only a Responses request offers built-in tools
+        if isinstance(block, HostedToolBlock) and block.host != "anthropic":  # OpenAI's items: a Responses client's
             return b""
         self._open[event.index] = block
         self._emitted.append(block)
-        if isinstance(block, TextBlock):
-            wire: dict[str, Any] = {"type": "text", "text": ""}
+        if isinstance(block, HostedToolBlock):  # as Claude streamed it: a server tool's input follows as deltas
+            wire: dict[str, Any] = block.item
+        elif isinstance(block, TextBlock):
+            wire = {"type": "text", "text": ""}
         elif isinstance(block, ToolUseBlock):
             wire = {"type": "tool_use", "id": block.id, "name": block.name, "input": {}}
         else:

@@ -60,6 +60,7 @@ from trooper.conversation import (
     StreamEvent,
     TextAnnotation,
     TextBlock,
+    TextCitation,
     TextDelta,
     ThinkingBlock,
     ThinkingDelta,
@@ -820,9 +821,13 @@ class StreamEncoder:
             out += self._delta(TextDelta(index, block.text))
         return out
 
-    def _delta(self, event: TextDelta | ThinkingDelta | ToolInputDelta | TextAnnotation | HostedToolProgress | HostedToolUpdate) -> bytes:
+    def _delta(
+        self, event: TextDelta | ThinkingDelta | ToolInputDelta | TextAnnotation | TextCitation | HostedToolProgress | HostedToolUpdate
+    ) -> bytes:
         if isinstance(event, TextDelta) and event.text and event.index in self._message_ids:
             return self._text_delta(event.index, event.text)
+        if isinstance(event, TextCitation):  # Claude's citations: the Responses API has its own annotations
+            return b""
         fields = self._item_fields(event.index)
         if isinstance(event, TextAnnotation):
             block = self._answer.blocks[event.index]

@@ -302,17 +302,30 @@ function blockNode(block, pendingMarkdown) {
     case "thinking":
       return el("div", { className: "block thinking" },
         el("details", {}, el("summary", { text: "Thinking" }), el("pre", { text: block.thinking || "" })));
-    case "hosted_tool": {  // an item of a built-in tool OpenAI ran (web_search_call…), as OpenAI sent it
-      const item = block.item || {};
-      return el("div", { className: "block tool-use" },
-        el("div", { className: "block-title", text: `Built-in tool · ${item.type || "?"}${item.status ? ` · ${item.status}` : ""}` }),
-        el("pre", { text: JSON.stringify(item.action ?? item, null, 2) }));
-    }
+    case "hosted_tool":  // an item of a built-in tool its host ran, as the host sent it
+      return block.host === "anthropic" ? claudeServerBlock(block.item || {}) : openaiBuiltinItem(block.item || {});
     case "image":
       return el("div", { className: "block muted", text: "[image — not shown]" });
     default:
       return el("div", { className: "block muted", text: `[${block.type || "unknown"} block]` });
   }
+}
+
+/** OpenAI's built-in tool item (web_search_call…): its type, status and action. */
+function openaiBuiltinItem(item) {
+  return el("div", { className: "block tool-use" },
+    el("div", { className: "block-title", text: `Built-in tool · ${item.type || "?"}${item.status ? ` · ${item.status}` : ""}` }),
+    el("pre", { text: JSON.stringify(item.action ?? item, null, 2) }));
+}
+
+/** Claude's server-tool block: the call's input, or a result's pages (their ciphertext left out). */
+function claudeServerBlock(item) {
+  const pages = Array.isArray(item.content) ? item.content.map((page) => ({ title: page.title, url: page.url })) : item.content;
+  const shown = item.type === "server_tool_use" ? item.input ?? {} : pages ?? item;
+  const title = item.type === "server_tool_use" ? `Server tool · ${item.name || "?"}` : `Server tool result · ${item.type || "?"}`;
+  return el("div", { className: "block tool-use" },
+    el("div", { className: "block-title", text: title }),
+    el("pre", { text: JSON.stringify(shown, null, 2) }));
 }
 
 function turnNode(turn, pendingMarkdown) {
