@@ -284,6 +284,24 @@ def test_models_list_validates_in_both_sdks(fake_anthropic, fake_ollama, make_tr
     assert "claude-haiku-4-5-20251001" in ids and "llama3.1:8b" in ids
 
 
+def test_a_model_is_retrieved_by_id_in_both_sdks_and_an_unknown_one_is_their_404(fake_anthropic, fake_ollama, make_trooper):
+    server = make_trooper(
+        CLAUDE_API_KEY=ANTHROPIC_KEY, CLAUDE_URL=fake_anthropic.messages_url, FALLBACK_URL=fake_ollama.api_chat_url
+    )
+    with anthropic_client(server) as client:
+        claude = client.models.retrieve("claude-haiku-4-5-20251001")
+        with pytest.raises(anthropic.NotFoundError) as unknown:
+            client.models.retrieve("claude-unknown")
+    with openai_client(server) as client:
+        local = client.models.retrieve("llama3.1:8b")  # an Ollama tag's colon stays in the path
+        with pytest.raises(openai.NotFoundError) as missing:
+            client.models.retrieve("gpt-unknown")
+    assert (claude.id, claude.display_name) == ("claude-haiku-4-5-20251001", "claude-haiku-4-5-20251001 (claude, cloud)")
+    assert (local.id, local.owned_by) == ("llama3.1:8b", "ollama")
+    assert unknown.value.response.json()["error"]["type"] == "not_found_error" and "llama3.1:8b" in unknown.value.message
+    assert missing.value.response.json()["error"]["code"] == "model_not_found" and "'gpt-unknown'" in missing.value.message
+
+
 def test_count_tokens(fake_anthropic, make_trooper):
     server = make_trooper(CLAUDE_API_KEY=ANTHROPIC_KEY, CLAUDE_URL=fake_anthropic.messages_url)
     with anthropic_client(server) as client:

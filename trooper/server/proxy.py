@@ -35,7 +35,7 @@ from trooper.routing.admission import check_prompt_tokens, client_identity
 from trooper.routing.classifier import forced_route
 from trooper.routing.headers import Trail, trooper_headers
 from trooper.routing.privacy import holds_private_data
-from trooper.routing.router import Plan, RoutedError
+from trooper.routing.router import Plan, RoutedError, Router
 from trooper.server.base import BaseHandler, to_json
 from trooper.server.body import LimitedBodyHandler
 from trooper.server.secret import bearer_token
@@ -208,29 +208,31 @@ def call_options(headers: HTTPHeaders, api_key: str | None) -> CallOptions:
     return CallOptions(api_key=api_key, forward_headers={h: headers[h] for h in FORWARDED_HEADERS if h in headers})
 
 
+def model_entries(router: Router) -> list[dict[str, Any]]:
+    """The models Trooper routes to, each as both the Anthropic and the OpenAI SDK read a model."""
+    providers = [*router.cloud, *([router.local] if router.local is not None else [])]
+    now = datetime.now(timezone.utc)
+    return [
+        {
+            "id": p.model,
+            "type": "model",
+            "object": "model",
+            "display_name": f"{p.model} ({p.name}, {p.tier})",
+            "created_at": now.isoformat().replace("+00:00", "Z"),
+            "created": int(now.timestamp()),
+            "owned_by": p.name,
+            "lifecycle": "active",
+            "max_input_tokens": p.capabilities().context_window,
+        }
+        for p in providers
+    ]
+
+
 class ModelsHandler(BaseHandler):
     """``GET /v1/models``: one list that both the Anthropic and the OpenAI SDK accept."""
 
     def get(self) -> None:
-        router = self.services.router
-        providers = list(router.cloud)
-        if router.local is not None:
-            providers.append(router.local)
-        now = datetime.now(timezone.utc)
-        data = [
-            {
-                "id": p.model,
-                "type": "model",
-                "object": "model",
-                "display_name": f"{p.model} ({p.name}, {p.tier})",
-                "created_at": now.isoformat().replace("+00:00", "Z"),
-                "created": int(now.timestamp()),
-                "owned_by": p.name,
-                "lifecycle": "active",
-                "max_input_tokens": p.capabilities().context_window,
-            }
-            for p in providers
-        ]
+        data = model_entries(self.services.router)
         self.write_json(
             {
                 "object": "list",
@@ -240,6 +242,27 @@ class ModelsHandler(BaseHandler):
                 "last_id": data[-1]["id"] if data else None,
             }
         )
+
+
+class ModelHandler(BaseHandler):
+    """``GET /v1/models/{id}`` (both SDKs' ``models.retrieve``): one of the listed models, or a 404
+    in the caller's error shape (Anthropic's when it sends ``anthropic-version``, else OpenAI's)."""
+
+    def error_body(self, status: int, error_type: str, message: str) -> dict[str, Any]:
+        if "anthropic-version" in self.request.headers:
+            return anthropic.encode_error(status, error_type, message)
+        body = openai.encode_error(status, error_type, message)
+        if status == 404:
+            body["error"]["code"] = "model_not_found"  # OpenAI's code for a model it does not have
+        return body
+
+    def get(self, model_id: str) -> None:
+        entries = model_entries(self.services.router)
+        found = next((entry for entry in entries if entry["id"] == model_id), None)
+        if found is None:
+            listed = ", ".join(entry["id"] for entry in entries) or "none"
+            raise TrooperError(404, f"model {model_id!r} is not one Trooper routes to (GET /v1/models lists them: {listed})", "not_found_error")
+        self.write_json(found)
 
 
 class CountTokensHandler(LimitedBodyHandler):
@@ -276,5 +299,6 @@ ROUTES = [
     (r"/v1/chat/completions", ChatCompletionsHandler),
     (r"/chat/completions", ChatCompletionsHandler),
     (r"/v1/models", ModelsHandler),
+    (r"/v1/models/(.+)", ModelHandler),
     (r"/v1/messages/count_tokens", CountTokensHandler),
 ]
