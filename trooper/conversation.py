@@ -80,7 +80,8 @@ class ToolUseBlock:
 @dataclass
 class ToolResultBlock:
     tool_use_id: str
-    content: list[TextBlock | ImageBlock] = field(default_factory=list)
+    #: Text and images; a ``HostedToolBlock`` a document only Claude reads (Claude Code's Read of a PDF).
+    content: list[ToolResultPart] = field(default_factory=list)
     is_error: bool = False
     type: Literal["tool_result"] = "tool_result"
     cache_control: CacheControl | None = None
@@ -129,6 +130,38 @@ class HostedToolBlock:
     type: Literal["hosted_tool"] = "hosted_tool"
     host: ToolHost = "openai"
 
+    def is_document(self) -> bool:
+        """A document the client sent Claude (a PDF, a text), not a tool's item."""
+        return self.item.get("type") == "document"
+
+    def stand_in(self) -> TextBlock | None:
+        """What an upstream that cannot read it gets instead: a document's text (a text document)
+        or a note that it was left out (a PDF); nothing for a tool's item."""
+        if not self.is_document():
+            return None
+        text = document_text(self.item)
+        title = str(self.item.get("title") or "")
+        if text:
+            return TextBlock(f"[document{': ' + title if title else ''}]\n{text}")
+        source = self.item.get("source")
+        named = (source.get("media_type") or source.get("url")) if isinstance(source, dict) else None
+        what = title or str(named or "a document")
+        return TextBlock(f"[document omitted ({what}): this model cannot read it]")
+
+
+def document_text(document: dict[str, Any]) -> str:
+    """A document's readable text: a text source's data, a content source's text blocks; "" for
+    a PDF (base64, URL or file), whose bytes are nobody's text to read or scan."""
+    source = document.get("source")
+    if not isinstance(source, dict):
+        return ""
+    if source.get("type") == "text":
+        return str(source.get("data") or "")
+    content = source.get("content")
+    if source.get("type") == "content" and isinstance(content, list):
+        return "\n".join(str(part.get("text") or "") for part in content if isinstance(part, dict) and part.get("type") == "text")
+    return ""
+
 
 #: The keys of OpenAI's items and responses whose values are identifiers (minted by OpenAI, by
 #: Trooper or by the client), never a person's text: privacy leaves them as they are, so each still
@@ -145,6 +178,8 @@ UNREAD_KEYS = IDENTIFIER_KEYS | OPAQUE_KEYS
 ENCRYPTED_REASONING = "reasoning.encrypted_content"
 
 Block = TextBlock | ImageBlock | ToolUseBlock | ToolResultBlock | ThinkingBlock | HostedToolBlock
+#: What a tool result holds.
+ToolResultPart = TextBlock | ImageBlock | HostedToolBlock
 
 
 @dataclass
@@ -250,7 +285,11 @@ class Request:
         return bool(self.tools) and (self.tool_choice is None or self.tool_choice.type != "none")
 
     def has_hosted_items(self) -> bool:
-        return any(isinstance(b, HostedToolBlock) for m in self.messages for b in m.content)
+        return any(
+            isinstance(b, HostedToolBlock) or (isinstance(b, ToolResultBlock) and any(isinstance(p, HostedToolBlock) for p in b.content))
+            for m in self.messages
+            for b in m.content
+        )
 
     def keeps_openai_reasoning(self) -> bool:
         """Whether the client keeps OpenAI's reasoning itself, as a stateless client does
@@ -270,10 +309,18 @@ class Request:
     def without_hosted_items(self, keep: ToolHost | None = None) -> Request:
         """The request as an upstream that cannot read built-in tool items gets it: those items
         dropped (the answers around them stay), but ``keep``'s own, and messages left empty by that too."""
-        messages = [
-            Message(m.role, [b for b in m.content if not isinstance(b, HostedToolBlock) or b.host == keep]) for m in self.messages
-        ]
+        messages = [Message(m.role, _without_hosted(m.content, keep)) for m in self.messages]
         return replace(self, messages=[m for m in messages if m.content])
+
+    def documents(self) -> list[dict[str, Any]]:
+        """The documents only Claude reads, anywhere in the conversation (in a message or a tool result)."""
+        return [
+            part.item
+            for m in self.messages
+            for b in m.content
+            for part in (b.content if isinstance(b, ToolResultBlock) else [b])
+            if isinstance(part, HostedToolBlock) and part.is_document()
+        ]
 
     def has_images(self) -> bool:
         return any(
@@ -282,6 +329,25 @@ class Request:
             for m in self.messages
             for b in m.content
         )
+
+
+def _without_hosted(blocks: list[Block], keep: ToolHost | None) -> list[Block]:
+    """``blocks`` but the hosted items of another host than ``keep``: a document becomes its
+    stand-in (its text, or a note), a tool's item goes; a tool result's parts alike."""
+    kept: list[Block] = []
+    for block in blocks:
+        if isinstance(block, ToolResultBlock) and any(isinstance(part, HostedToolBlock) and part.host != keep for part in block.content):
+            parts: list[ToolResultPart] = []
+            for part in block.content:
+                stand_in = part.stand_in() if isinstance(part, HostedToolBlock) and part.host != keep else part
+                parts += [stand_in] if stand_in is not None else []
+            kept.append(replace(block, content=parts))
+        elif isinstance(block, HostedToolBlock) and block.host != keep:
+            stand_in = block.stand_in()
+            kept += [stand_in] if stand_in is not None else []
+        else:
+            kept.append(block)
+    return kept
 
 
 # ---------------------------------------------------------------- response
@@ -645,7 +711,7 @@ def block_from_dict(data: dict[str, Any]) -> Block:
         return HostedToolBlock(**fields)
     if kind == "tool_result":
         inner = [block_from_dict(b) for b in fields.pop("content", [])]
-        return ToolResultBlock(content=[b for b in inner if isinstance(b, (TextBlock, ImageBlock))], **fields)
+        return ToolResultBlock(content=[b for b in inner if isinstance(b, (TextBlock, ImageBlock, HostedToolBlock))], **fields)
     raise ValueError(f"unknown block type {kind!r}")
 
 

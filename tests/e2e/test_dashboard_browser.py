@@ -284,11 +284,14 @@ def test_pinned_sessions_are_marked_in_the_list(trooper, fake_ollama, watched) -
     assert not watched.errors
 
 
-def test_claude_server_tool_blocks_show_the_search_and_its_pages_not_their_ciphertext(trooper, fake_ollama, watched) -> None:  # type: ignore[no-untyped-def]
+def test_claude_server_tool_blocks_and_documents_show_what_they_are_not_their_bytes(trooper, fake_ollama, watched) -> None:  # type: ignore[no-untyped-def]
     # Claude Code's WebSearch answer, resent in the history (the local model answers without it).
     fake_ollama.enqueue(reply_text("Noted."))
     agent_turn(trooper.url, "agent-websearch", [
-        {"role": "user", "content": "latest trooper release"},
+        {"role": "user", "content": [
+            {"type": "document", "title": "notes.pdf", "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBERi0xLjQ="}},
+            {"type": "text", "text": "latest trooper release"},
+        ]},
         {"role": "assistant", "content": [
             {"type": "server_tool_use", "id": "srvtoolu_01", "name": "web_search", "input": {"query": "trooper release"}},
             {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_01", "content": [{
@@ -314,4 +317,6 @@ def test_claude_server_tool_blocks_show_the_search_and_its_pages_not_their_ciphe
     expect(results.locator("pre")).to_contain_text("https://example.org/notes")
     expect(results.locator("pre")).to_contain_text("<img src=x onerror=alert('title')>")  # as text
     expect(transcript).not_to_contain_text("EqCIPHERTEXT")
+    expect(transcript).to_contain_text("[document: notes.pdf]")  # its title: a PDF's bytes are not shown
+    expect(transcript).not_to_contain_text("JVBERi0xLjQ=")
     assert page.locator("#session-view img").count() == 0 and watched.dialogs == [] and watched.errors == []

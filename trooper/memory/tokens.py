@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from typing import Iterable
+from typing import Any, Iterable
 
 from trooper.conversation import (
+    HostedToolBlock,
     ImageBlock,
     Message,
     TextBlock,
@@ -29,6 +30,7 @@ from trooper.conversation import (
     Tool,
     ToolResultBlock,
     ToolUseBlock,
+    document_text,
 )
 
 
@@ -79,6 +81,9 @@ REQUEST_OVERHEAD = 3
 TOOL_OVERHEAD = 8
 #: An image, counted like the largest image the cloud APIs bill without downscaling.
 IMAGE_TOKENS = 1600
+#: A PDF's bytes per token, for a document sent as base64 (a URL's or a file's size is unknown:
+#: counted as one page).
+PDF_BYTES_PER_TOKEN = 40
 
 
 #: Texts at least this long have their count remembered (a shorter one costs less to count than
@@ -134,7 +139,20 @@ def _block_tokens(block: object) -> int:
         return 3 + sum(_block_tokens(inner) for inner in block.content)
     if isinstance(block, ImageBlock):
         return IMAGE_TOKENS
+    if isinstance(block, HostedToolBlock) and block.is_document():
+        return _document_tokens(block.item)
     return 0
+
+
+def _document_tokens(document: dict[str, Any]) -> int:
+    """A document's tokens: its text's, or a PDF's by its size (Claude reads each page as text and
+    as an image: ~1,500–3,000 tokens a page, a page ~50–100 kB)."""
+    text = document_text(document)
+    if text:
+        return count_tokens(text)
+    source = document.get("source")
+    data = source.get("data") if isinstance(source, dict) else None
+    return max(IMAGE_TOKENS, len(data) * 3 // 4 // PDF_BYTES_PER_TOKEN) if isinstance(data, str) else IMAGE_TOKENS
 
 
 def count_message_tokens(message: Message) -> int:

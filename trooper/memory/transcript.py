@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import MutableSequence
+from collections.abc import MutableSequence, Sequence
 from dataclasses import dataclass, field
 
-from trooper.conversation import ImageBlock, Message, TextBlock, ThinkingBlock, ToolResultBlock, ToolUseBlock
+from trooper.conversation import HostedToolBlock, ImageBlock, Message, TextBlock, ThinkingBlock, ToolResultBlock, ToolUseBlock
 
 
 def _clean_text(text: str) -> str:
@@ -25,8 +25,8 @@ def _image_key(block: ImageBlock) -> str:
     return "url:" + (block.url or "")
 
 
-def _text_parts(blocks: list[TextBlock | ImageBlock]) -> list[list[str]]:
-    """Text and images in order, adjacent texts joined: one block or several read the same."""
+def _text_parts(blocks: Sequence[TextBlock | ImageBlock | HostedToolBlock]) -> list[list[str]]:
+    """Text and images (and documents) in order, adjacent texts joined: one block or several read the same."""
     parts: list[list[str]] = []
     pending: list[str] = []
     for block in blocks:
@@ -36,7 +36,7 @@ def _text_parts(blocks: list[TextBlock | ImageBlock]) -> list[list[str]]:
         if pending:
             parts.append(["text", _clean_text("".join(pending))])
             pending = []
-        parts.append(["image", _image_key(block)])
+        parts.append(["image", _image_key(block)] if isinstance(block, ImageBlock) else ["hosted", str(block.item.get("type"))])
     if pending:
         parts.append(["text", _clean_text("".join(pending))])
     return [part for part in parts if part != ["text", ""]]

@@ -9,7 +9,7 @@ import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from trooper.conversation import UNREAD_KEYS, HostedToolBlock, Message, TextBlock, ToolResultBlock, ToolUseBlock
+from trooper.conversation import UNREAD_KEYS, HostedToolBlock, Message, TextBlock, ToolResultBlock, ToolUseBlock, document_text
 from trooper.json_text import strings
 from trooper.privacy.custom import CustomRules
 from trooper.privacy.detect import detect
@@ -45,8 +45,11 @@ def message_texts(message: Message) -> Iterator[str]:
             yield block.text
         elif isinstance(block, ToolResultBlock):
             yield from (part.text for part in block.content if isinstance(part, TextBlock))
+            yield from (document_text(part.item) for part in block.content if isinstance(part, HostedToolBlock))
         elif isinstance(block, ToolUseBlock) and block.input:
             yield json.dumps(block.input, ensure_ascii=False)
+        elif isinstance(block, HostedToolBlock) and block.is_document():
+            yield document_text(block.item)  # a text document's text; a PDF's bytes are nobody's text
         elif isinstance(block, HostedToolBlock):
             yield from strings(block.item, skip=UNREAD_KEYS)
 

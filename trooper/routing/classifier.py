@@ -32,7 +32,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Iterable, Literal, Mapping
 
-from trooper.conversation import ImageBlock, Message, Request, ToolResultBlock
+from trooper.conversation import HostedToolBlock, ImageBlock, Message, Request, ToolResultBlock
 from trooper.errors import InvalidRequest
 from trooper.memory.lexicon import TECHNOLOGIES
 from trooper.routing import simple_turns
@@ -181,6 +181,8 @@ def classify(request: Request, *, local_supports_tools: bool) -> Classification:
         return Classification("cloud", "tool results")
     if any(isinstance(b, ImageBlock) for b in turn.content):
         return Classification("cloud", "images")
+    if any(isinstance(b, HostedToolBlock) and b.is_document() for b in turn.content):
+        return Classification("cloud", "documents")
     if request.thinking is not None:
         return Classification("cloud", "thinking requested")
     if request.needs_tools() and not local_supports_tools:

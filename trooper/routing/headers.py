@@ -63,6 +63,8 @@ class Trail:
     compacted: bool = False
     #: Images were left out for a model that cannot see them (it got a placeholder instead).
     images_omitted: bool = False
+    #: PDF documents were left out for a model that cannot read them (it got a note instead).
+    documents_omitted: bool = False
     #: The provider that got the turn by OpenAI's Responses API, not Chat Completions, to keep the
     #: client's OpenAI reasoning items (a turn with built-in tools says so in its reason instead).
     responses_api: str | None = None
@@ -137,6 +139,8 @@ def decision_header(trail: Trail) -> str:
     decision = f"{answered.provider} ({_mode(trail)}){hedges}"
     if trail.images_omitted:
         decision += " | images omitted: the model cannot see them"
+    if trail.documents_omitted:
+        decision += " | documents omitted: the model cannot read them"
     decision += api
     # A cancelled hedge from a local answer went to the cloud: the cloud was not skipped.
     return f"{decision} | cloud skipped" if trail.route == "local" and not trail.forced and not cancelled else decision

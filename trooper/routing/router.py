@@ -31,6 +31,8 @@ from trooper.conversation import (
     StreamEvent,
     TextBlock,
     ToolResultBlock,
+    ToolResultPart,
+    document_text,
 )
 from trooper.errors import TrooperError, UpstreamError
 from trooper.memory.compaction import ContextTooLarge, compact
@@ -286,7 +288,11 @@ class Router:
             )
         by_responses_api = provider.uses_responses_api(request)
         if request.has_hosted_items():  # a host's own items: no other upstream reads them
-            request = request.without_hosted_items("openai" if by_responses_api else provider.reads_hosted_items())
+            keep = "openai" if by_responses_api else provider.reads_hosted_items()
+            if keep != "anthropic" and any(not document_text(document) for document in request.documents()):
+                trail.documents_omitted = True
+                recorder.event("documents_omitted", provider=provider.name, reason=f"{provider.name} cannot read PDF documents")
+            request = request.without_hosted_items(keep)
         if by_responses_api and not request.hosted_tools and trail.responses_api != provider.name:
             # Chat Completions would drop the reasoning items the client keeps: say why this API
             # (once a turn: a retry or a rescue prepares the request again).
@@ -418,7 +424,7 @@ def _without_images(message: Message) -> Message:
         if isinstance(block, ImageBlock):
             blocks.append(TextBlock("[image omitted: this model cannot see images]"))
         elif isinstance(block, ToolResultBlock) and any(isinstance(b, ImageBlock) for b in block.content):
-            inner: list[TextBlock | ImageBlock] = [b if isinstance(b, TextBlock) else TextBlock("[image omitted]") for b in block.content]
+            inner: list[ToolResultPart] = [TextBlock("[image omitted]") if isinstance(b, ImageBlock) else b for b in block.content]
             blocks.append(replace(block, content=inner))
         else:
             blocks.append(block)

@@ -4,7 +4,9 @@ Server tools (``web_search_20250305``, ``web_fetch_…``, ``code_execution_…``
 schema-less client tools such as ``bash_…``) are built-in tools only Claude runs: kept verbatim in
 ``Request.hosted_tools`` (``tools_host`` "anthropic"), and the blocks they give (``server_tool_use``,
 ``web_search_tool_result``…) are ``HostedToolBlock``s passed through verbatim both ways, with the
-text's ``citations``. Documents are rejected with a clear message. A streamed thinking block's
+text's ``citations``. A ``document`` (a PDF, a text; in a message or a tool result) is Claude's to
+read too: a ``HostedToolBlock`` Claude gets verbatim, and any other upstream as its text or a note
+that it was left out (``HostedToolBlock.stand_in``). A streamed thinking block's
 ``signature_delta`` travels on its ``BlockStop``, so a client resending the history keeps a valid
 signature; ``redacted_thinking`` is a thinking block whose ``redacted`` data goes back to Claude
 unchanged (and to no other provider).
@@ -41,6 +43,7 @@ from trooper.conversation import (
     ToolChoice,
     ToolInputDelta,
     ToolResultBlock,
+    ToolResultPart,
     ToolUseBlock,
     Usage,
     derive_stop_reason,
@@ -147,7 +150,7 @@ def _decode_message(path: str, message: dict[str, Any]) -> Message:
     return Message(role, blocks)  # type: ignore[arg-type]  # choice() checked the role
 
 
-_USER_BLOCKS = ("text", "image", "tool_result")
+_USER_BLOCKS = ("text", "image", "tool_result", "document")
 _ASSISTANT_BLOCKS = ("text", "tool_use", "thinking", "redacted_thinking")
 
 
@@ -175,6 +178,8 @@ def _decode_block(path: str, block: dict[str, Any], role: str) -> Block:
         )
     if kind == "image":
         return _decode_image(path, block)
+    if kind == "document":
+        return _decode_document(path, block)
     if kind == "tool_use":
         return ToolUseBlock(
             id=f.field(block, "id", str, path, required=True),
@@ -202,6 +207,13 @@ def _decode_image(path: str, block: dict[str, Any]) -> ImageBlock:
     )
 
 
+def _decode_document(path: str, block: dict[str, Any]) -> HostedToolBlock:
+    """A document as the client sent it (its source, title, context, citations setting, cache hint):
+    Claude validates the rest itself."""
+    f.field(block, "source", dict, path, required=True)
+    return HostedToolBlock(dict(block), host="anthropic")
+
+
 def _decode_tool_result(path: str, block: dict[str, Any]) -> ToolResultBlock:
     tool_use_id = f.field(block, "tool_use_id", str, path, required=True)
     is_error = bool(f.field(block, "is_error", bool, path))
@@ -213,14 +225,13 @@ def _decode_tool_result(path: str, block: dict[str, Any]) -> ToolResultBlock:
         return ToolResultBlock(tool_use_id, [TextBlock(content)], is_error, cache_control=cache)
     if not isinstance(content, list):
         raise InvalidRequest(f"{path}.content: must be a string or an array of text and image blocks, got {f.json_type(content)}")
-    parts: list[TextBlock | ImageBlock] = []
+    parts: list[ToolResultPart] = []
     for part_path, part in f.items(block, "content", path):
-        kind = f.choice(part, "type", ("text", "image"), part_path, required=True)
-        parts.append(
-            TextBlock(f.field(part, "text", str, part_path, required=True), cache_control=_cache_control(part, part_path))
-            if kind == "text"
-            else _decode_image(part_path, part)
-        )
+        kind = f.choice(part, "type", ("text", "image", "document"), part_path, required=True)
+        if kind == "text":
+            parts.append(TextBlock(f.field(part, "text", str, part_path, required=True), cache_control=_cache_control(part, part_path)))
+        else:
+            parts.append(_decode_image(part_path, part) if kind == "image" else _decode_document(part_path, part))
     return ToolResultBlock(tool_use_id, parts, is_error, cache_control=cache)
 
 
@@ -337,11 +348,7 @@ def _encode_block(block: Block) -> dict[str, Any] | None:
     if isinstance(block, ToolUseBlock):
         return _cached({"type": "tool_use", "id": block.id, "name": block.name, "input": block.input}, block.cache_control)
     if isinstance(block, ToolResultBlock):
-        content = [
-            _cached({"type": "text", "text": part.text}, part.cache_control) if isinstance(part, TextBlock) else _encode_image(part)
-            for part in block.content
-            if not (isinstance(part, TextBlock) and not part.text)
-        ]
+        content = [encoded for encoded in map(_encode_result_part, block.content) if encoded is not None]
         out: dict[str, Any] = {"type": "tool_result", "tool_use_id": block.tool_use_id, "content": content}
         if block.is_error:
             out["is_error"] = True
@@ -351,6 +358,15 @@ def _encode_block(block: Block) -> dict[str, Any] | None:
     # Thinking without Anthropic's signature (a local model's reasoning, OpenAI's reasoning summary
     # and its encrypted_content, which only OpenAI reads) would be rejected: the turn goes without it.
     return _encode_thinking(block) if block.signature or block.redacted is not None else None
+
+
+def _encode_result_part(part: ToolResultPart) -> dict[str, Any] | None:
+    """A tool result's part: text (not empty), an image, or Claude's document as it came."""
+    if isinstance(part, TextBlock):
+        return _cached({"type": "text", "text": part.text}, part.cache_control) if part.text else None
+    if isinstance(part, ImageBlock):
+        return _encode_image(part)
+    return part.item if part.host == "anthropic" else None
 
 
 def _encode_text(block: TextBlock) -> dict[str, Any]:

@@ -279,7 +279,7 @@ function plainText(text) {
 function toolResultText(content) {
   if (typeof content === "string") return content;
   if (!Array.isArray(content)) return JSON.stringify(content, null, 2);
-  return content.map((part) => (part && part.type === "text" ? part.text : `[${(part && part.type) || "block"}]`)).join("\n");
+  return content.map((part) => (part && part.type === "text" ? part.text : `[${documentTitle(part) || (part && part.type) || "block"}]`)).join("\n");
 }
 
 /** One content block as DOM. Text blocks get a placeholder filled with server-rendered Markdown. */
@@ -318,8 +318,20 @@ function openaiBuiltinItem(item) {
     el("pre", { text: JSON.stringify(item.action ?? item, null, 2) }));
 }
 
-/** Claude's server-tool block: the call's input, or a result's pages (their ciphertext left out). */
+/** "document: its title" for a document a client sent Claude (in a tool result: a hosted part). */
+function documentTitle(part) {
+  const item = part && part.type === "hosted_tool" ? part.item || {} : {};
+  if (item.type !== "document") return "";
+  const source = item.source || {};
+  return `document: ${item.title || source.media_type || source.url || source.type || "?"}`;
+}
+
+/** Claude's server-tool block: the call's input, or a result's pages (their ciphertext left out);
+ *  or a document the client sent (its title: a PDF's bytes are not shown). */
 function claudeServerBlock(item) {
+  if (item.type === "document") {
+    return el("div", { className: "block muted", text: `[${documentTitle({ type: "hosted_tool", item })}]` });
+  }
   const pages = Array.isArray(item.content) ? item.content.map((page) => ({ title: page.title, url: page.url })) : item.content;
   const shown = item.type === "server_tool_use" ? item.input ?? {} : pages ?? item;
   const title = item.type === "server_tool_use" ? `Server tool · ${item.name || "?"}` : `Server tool result · ${item.type || "?"}`;
