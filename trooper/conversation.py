@@ -22,8 +22,9 @@ from trooper.redaction import redact
 Role = Literal["user", "assistant"]
 
 #: Canonical stop reasons (Anthropic's vocabulary; codecs map to and from their own).
-StopReason = Literal["end_turn", "max_tokens", "stop_sequence", "tool_use", "refusal", "error"]
-STOP_REASONS: tuple[str, ...] = ("end_turn", "max_tokens", "stop_sequence", "tool_use", "refusal", "error")
+#: ``pause_turn``: Claude paused a long server-tool turn; the client resends the history to continue it.
+StopReason = Literal["end_turn", "max_tokens", "stop_sequence", "tool_use", "refusal", "pause_turn", "error"]
+STOP_REASONS: tuple[str, ...] = ("end_turn", "max_tokens", "stop_sequence", "tool_use", "refusal", "pause_turn", "error")
 
 
 # ---------------------------------------------------------------- content blocks

@@ -17,7 +17,7 @@ from tests.fakes.recording import RecordedRequest
 DEFAULT_TEXT = "The quick brown fox jumps over the lazy dog."
 
 #: Canonical stop reasons a reply may force; each fake maps them to its own vocabulary.
-StopReason = Literal["end_turn", "max_tokens", "stop_sequence", "tool_use"]
+StopReason = Literal["end_turn", "max_tokens", "stop_sequence", "tool_use", "pause_turn"]
 
 FaultKind = Literal["cut", "reset", "stall", "malformed", "no_terminator", "error_event"]
 

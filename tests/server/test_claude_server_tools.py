@@ -7,6 +7,7 @@ verbatim and any other upstream without them; and a turn no Claude may answer is
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import anthropic
@@ -99,6 +100,18 @@ def test_the_history_with_server_blocks_reaches_claude_verbatim_and_the_local_mo
     assert [m["content"] for m in local_history[-3:]] == ["latest trooper release", "Trooper 2.0 shipped on Monday.", "thanks!"]
     kinds = [block["type"] for block in transcript[1]["content"]]
     assert kinds == ["hosted_tool", "hosted_tool", "text"] and transcript[1]["content"][0]["host"] == "anthropic"
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["create", "stream"])
+def test_a_paused_server_tool_turn_tells_the_client_to_resend(claude_first, stream):
+    # Claude pauses a long server-tool turn: its client must see pause_turn to resend and continue it.
+    server, claude, _, _ = claude_first
+    claude.default = replace(reply_text("Searching further"), stop_reason="pause_turn")
+    with sdk(server) as client:
+        message, _ = ask(client, stream, model="claude-sonnet-4-5", max_tokens=512, tools=[WEB_SEARCH],
+                         messages=[{"role": "user", "content": "every trooper release"}])
+    assert message.stop_reason == "pause_turn"
+    assert [block.type for block in message.content] == ["server_tool_use", "web_search_tool_result", "text"]
 
 
 def test_claude_failing_fails_the_turn_clearly_without_a_fallback(claude_first):

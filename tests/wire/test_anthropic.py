@@ -180,7 +180,7 @@ def test_encoded_response_passes_sdk_validation_and_round_trips() -> None:
 @pytest.mark.parametrize(
     ("wire", "canonical"),
     [("end_turn", "end_turn"), ("max_tokens", "max_tokens"), ("stop_sequence", "stop_sequence"), ("refusal", "refusal"),
-     ("pause_turn", "end_turn"), ("model_context_window_exceeded", "max_tokens"), ("tool_use", "end_turn")],
+     ("pause_turn", "pause_turn"), ("model_context_window_exceeded", "max_tokens"), ("tool_use", "end_turn")],
 )
 def test_decode_response_maps_stop_reasons(wire: str, canonical: str) -> None:
     body = {"id": "m", "model": "c", "content": [{"type": "text", "text": "x"}], "stop_reason": wire, "usage": {"input_tokens": 1, "output_tokens": 2}}

@@ -66,8 +66,8 @@ _STOP_FROM_WIRE: dict[str, StopReason] = {
     "stop_sequence": "stop_sequence",
     "tool_use": "tool_use",
     "refusal": "refusal",
-    # A paused server-tool turn ended this response normally; the client may resend to continue.
-    "pause_turn": "end_turn",
+    # A paused server-tool turn: the client resends the history to continue it.
+    "pause_turn": "pause_turn",
     "model_context_window_exceeded": "max_tokens",
 }
 

@@ -64,6 +64,7 @@ _STOP_TO_WIRE = {
     "max_tokens": "length",
     "tool_use": "tool_calls",
     "refusal": "content_filter",
+    "pause_turn": "stop",  # only Claude's server tools pause, and only the Messages door offers them
     "error": "stop",
 }
 
