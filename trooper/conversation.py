@@ -307,10 +307,11 @@ class Request:
                     return True
         return False
 
-    def without_hosted_items(self, keep: ToolHost | None = None) -> Request:
+    def without_hosted_items(self, keep: ToolHost | None = None, *, documents: bool = False) -> Request:
         """The request as an upstream that cannot read built-in tool items gets it: those items
-        dropped (the answers around them stay), but ``keep``'s own, and messages left empty by that too."""
-        messages = [Message(m.role, _without_hosted(m.content, keep)) for m in self.messages]
+        dropped (the answers around them stay), but ``keep``'s own (and the documents, with
+        ``documents``: an upstream that reads them), and messages left empty by that too."""
+        messages = [Message(m.role, _without_hosted(m.content, keep, documents)) for m in self.messages]
         return replace(self, messages=[m for m in messages if m.content])
 
     def documents(self) -> list[dict[str, Any]]:
@@ -332,18 +333,23 @@ class Request:
         )
 
 
-def _without_hosted(blocks: list[Block], keep: ToolHost | None) -> list[Block]:
-    """``blocks`` but the hosted items of another host than ``keep``: a document becomes its
-    stand-in (its text, or a note), a tool's item goes; a tool result's parts alike."""
+def _without_hosted(blocks: list[Block], keep: ToolHost | None, documents: bool) -> list[Block]:
+    """``blocks`` but the hosted items of another host than ``keep`` (documents kept with
+    ``documents``): a document becomes its stand-in (its text, or a note), a tool's item goes; a
+    tool result's parts alike."""
+
+    def dropped(block: object) -> bool:
+        return isinstance(block, HostedToolBlock) and block.host != keep and not (documents and block.is_document())
+
     kept: list[Block] = []
     for block in blocks:
-        if isinstance(block, ToolResultBlock) and any(isinstance(part, HostedToolBlock) and part.host != keep for part in block.content):
+        if isinstance(block, ToolResultBlock) and any(map(dropped, block.content)):
             parts: list[ToolResultPart] = []
             for part in block.content:
-                stand_in = part.stand_in() if isinstance(part, HostedToolBlock) and part.host != keep else part
+                stand_in = part.stand_in() if isinstance(part, HostedToolBlock) and dropped(part) else part
                 parts += [stand_in] if stand_in is not None else []
             kept.append(replace(block, content=parts))
-        elif isinstance(block, HostedToolBlock) and block.host != keep:
+        elif isinstance(block, HostedToolBlock) and dropped(block):
             stand_in = block.stand_in()
             kept += [stand_in] if stand_in is not None else []
         else:

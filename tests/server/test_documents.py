@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 
 import anthropic
+import openai
 import pytest
 
 from tests.fakes.behaviours import overloaded, reply_text
@@ -81,3 +82,50 @@ def test_a_model_that_cannot_read_documents_gets_their_text_or_a_note_and_the_he
     assert "[document: notes.txt]\nShip on Friday." in content, "a text document's text"
     assert "[document omitted (Q3 report): this model cannot read it]" in content and "when do we ship?" in content
     assert PDF["source"]["data"] not in content and claude.requests == []
+
+
+PDF_DATA_URL = f"data:application/pdf;base64,{PDF['source']['data']}"
+
+
+def openai_sdk(server: TrooperThread) -> openai.OpenAI:
+    return openai.OpenAI(base_url=server.url + "/v1", api_key="local", max_retries=0, _strict_response_validation=True)
+
+
+def test_an_openai_clients_pdf_reaches_claude_as_a_document_and_openai_as_a_file(fake_anthropic, fake_openai, make_trooper):
+    # Chat Completions' file part and the Responses API's input_file, inline: Claude reads them as documents.
+    server = make_trooper(
+        CLAUDE_API_KEY=ANTHROPIC_KEY, CLAUDE_URL=fake_anthropic.messages_url,
+        OPENAI_API_KEY="sk-test-openai-0123456789abcdef", OPENAI_URL=fake_openai.chat_completions_url,
+    )
+    fake_anthropic.default = reply_text("Revenue grew.")
+    file_part = {"type": "file", "file": {"filename": "q3.pdf", "file_data": PDF_DATA_URL}}
+    with openai_sdk(server) as client:
+        chat = client.chat.completions.create(
+            model="gpt-4o", messages=[{"role": "user", "content": [file_part, {"type": "text", "text": "summarise"}]}],
+        )
+        response = client.responses.create(
+            model="gpt-4o", input=[{"role": "user", "content": [
+                {"type": "input_file", "filename": "q3.pdf", "file_data": PDF_DATA_URL}, {"type": "input_text", "text": "summarise"},
+            ]}],
+        )
+    assert chat.choices[0].message.content == "Revenue grew." and response.output_text == "Revenue grew."
+    document = {"type": "document", "source": PDF["source"], "title": "q3.pdf"}
+    assert [r.json["messages"][0]["content"][0] for r in fake_anthropic.requests] == [document, document]
+    # Claude failing, OpenAI answers: it gets the PDF back as its own file part.
+    fake_anthropic.default = overloaded()
+    fake_openai.default = reply_text("Revenue grew, says OpenAI.")
+    with openai_sdk(server) as client:
+        raw = client.chat.completions.with_raw_response.create(
+            model="gpt-4o", messages=[{"role": "user", "content": [file_part, {"type": "text", "text": "summarise"}]}],
+        )
+    assert raw.headers["x-trooper-decision"].startswith("openai (fallback")
+    (asked,) = [r.json for r in fake_openai.requests if r.path.endswith("/chat/completions")]
+    assert asked["messages"][-1]["content"][0] == file_part
+
+
+def test_a_file_by_id_is_a_clear_400_trooper_keeps_no_files(fake_anthropic, make_trooper):
+    server = make_trooper(CLAUDE_API_KEY=ANTHROPIC_KEY, CLAUDE_URL=fake_anthropic.messages_url)
+    with openai_sdk(server) as client:
+        with pytest.raises(openai.BadRequestError) as raised:
+            client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": [{"type": "file", "file": {"file_id": "file-1"}}]}])
+    assert "file_data: field required (Trooper has no file store" in raised.value.message and fake_anthropic.requests == []

@@ -173,7 +173,7 @@ def test_envelope_echoes_the_request() -> None:
         ({"model": "m", "input": [{"role": "system", "content": "x"}]}, "at least one user"),
         ({"model": "m", "input": [{"role": "wizard", "content": "x"}]}, "input[0].role: must be one of user"),
         ({"model": "m", "input": [{"type": "item_reference", "id": "msg_1"}]}, "'item_reference' items are not supported"),
-        ({"model": "m", "input": [{"role": "user", "content": [{"type": "input_file", "file_id": "f"}]}]}, "input[0].content[0].type: 'input_file' is not supported"),
+        ({"model": "m", "input": [{"role": "user", "content": [{"type": "input_file", "file_id": "f"}]}]}, "input[0].content[0].file_data: field required (Trooper has no file store"),
         ({"model": "m", "input": [{"role": "user", "content": [{"type": "input_image", "file_id": "f"}]}]}, "input[0].content[0].image_url: field required"),
         ({"model": "m", "input": [{"role": "user", "content": [{"type": "input_image", "image_url": "data:image/png,abc"}]}]}, "base64"),
         ({"model": "m", "input": [{"type": "function_call", "call_id": "c", "name": "f", "arguments": "{"}]}, "input[0].arguments: must be a JSON object"),

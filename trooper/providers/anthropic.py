@@ -35,7 +35,7 @@ class AnthropicProvider(CodecProvider):
         self.url = url
         self.model = model
         self._api_key = api_key
-        self._capabilities = Capabilities(context_window=context_window, builtin_tools_host="anthropic")  # its server tools
+        self._capabilities = Capabilities(context_window=context_window, builtin_tools_host="anthropic", reads_documents=True)
         self._http = HttpUpstream(name, client, wire_codec.decode_error)
 
     def __repr__(self) -> str:

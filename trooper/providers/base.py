@@ -22,6 +22,9 @@ class Capabilities:
     #: through OpenAI's Responses API: only the provider configured by ``OPENAI_API_KEY``) or
     #: Anthropic's (Claude's server tools); None for most providers.
     builtin_tools_host: ToolHost | None = None
+    #: Reads documents (PDFs) a client sends: Claude, and OpenAI's own API (as file parts); any
+    #: other provider gets a text document's text, or a note in place of a PDF.
+    reads_documents: bool = False
 
 
 @dataclass

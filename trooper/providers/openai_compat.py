@@ -61,6 +61,7 @@ class OpenAICompatProvider(CodecProvider):
         self._capabilities = Capabilities(
             context_window=context_window, supports_tools=supports_tools, supports_prefill=False,
             builtin_tools_host="openai" if responses_url is not None else None,
+            reads_documents=responses_url is not None,  # OpenAI's own API takes PDFs as file parts
         )
         self.responses_url = responses_url
         self._model_prefixes = model_prefixes

@@ -289,10 +289,10 @@ class Router:
         by_responses_api = provider.uses_responses_api(request)
         if request.has_hosted_items():  # a host's own items: no other upstream reads them
             keep = "openai" if by_responses_api else provider.reads_hosted_items()
-            if keep != "anthropic" and any(not document_text(document) for document in request.documents()):
+            if not caps.reads_documents and any(not document_text(document) for document in request.documents()):
                 trail.documents_omitted = True
                 recorder.event("documents_omitted", provider=provider.name, reason=f"{provider.name} cannot read PDF documents")
-            request = request.without_hosted_items(keep)
+            request = request.without_hosted_items(keep, documents=caps.reads_documents)
         if by_responses_api and not request.hosted_tools and trail.responses_api != provider.name:
             # Chat Completions would drop the reasoning items the client keeps: say why this API
             # (once a turn: a retry or a rescue prepares the request again).

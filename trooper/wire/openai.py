@@ -22,6 +22,7 @@ from trooper import json_text
 from trooper.conversation import (
     Block,
     BlockStart,
+    HostedToolBlock,
     ImageBlock,
     Message,
     MessageDelta,
@@ -46,6 +47,7 @@ from trooper.conversation import (
 from trooper.errors import InvalidRequest, error_type_for_status
 from trooper.wire import compact_json
 from trooper.wire import fields as f
+from trooper.wire.documents import document_from_file, file_of
 from trooper.wire.errors import UnterminatedStream, UpstreamStreamError, WireError
 from trooper.wire.images import decode_image_url
 from trooper.wire.sequencer import BlockSequencer
@@ -192,9 +194,13 @@ def _user_content(path: str, message: dict[str, Any]) -> list[Block]:
         raise InvalidRequest(f"{path}.content: must be a string or an array of content parts, got {f.json_type(content)}")
     blocks: list[Block] = []
     for part_path, part in f.items(message, "content", path):
-        kind = f.choice(part, "type", ("text", "image_url"), part_path, required=True)
+        kind = f.choice(part, "type", ("text", "image_url", "file"), part_path, required=True)
         if kind == "text":
             blocks.append(TextBlock(f.field(part, "text", str, part_path, required=True)))
+        elif kind == "file":
+            file = f.field(part, "file", dict, part_path, required=True)
+            file_path = f"{part_path}.file"
+            blocks.append(document_from_file(f.field(file, "file_data", str, file_path), f.field(file, "filename", str, file_path), file_path))
         else:
             image = f.field(part, "image_url", dict, part_path, required=True)
             blocks.append(decode_image_url(f.field(image, "url", str, f"{part_path}.image_url", required=True), f"{part_path}.image_url.url"))
@@ -385,12 +391,14 @@ def _encode_message(message: Message, tool_call_signatures: bool = False) -> lis
         if isinstance(block, ToolResultBlock):
             text = block.text()
             encoded.append({"role": "tool", "tool_call_id": block.tool_use_id, "content": f"Error: {text}" if block.is_error else text})
-            # Tool messages carry text only; images in a result follow in the next user message.
-            parts += [_image_part(b) for b in block.content if isinstance(b, ImageBlock)]
+            # Tool messages carry text only; images and documents in a result follow in the next user message.
+            parts += [_image_part(b) if isinstance(b, ImageBlock) else _file_part(b) for b in block.content if not isinstance(b, TextBlock)]
         elif isinstance(block, TextBlock):
             parts.append({"type": "text", "text": block.text})
         elif isinstance(block, ImageBlock):
             parts.append(_image_part(block))
+        elif isinstance(block, HostedToolBlock) and block.is_document():
+            parts.append(_file_part(block))
     if parts:
         # One text part goes as the plain string every server takes; several stay parts, so the
         # bounds between a client's text blocks survive (joined, "a" and "b" would read "ab").
@@ -401,6 +409,16 @@ def _encode_message(message: Message, tool_call_signatures: bool = False) -> lis
 
 def _image_part(block: ImageBlock) -> dict[str, Any]:
     return {"type": "image_url", "image_url": {"url": block.data_url()}}
+
+
+def _file_part(block: HostedToolBlock) -> dict[str, Any]:
+    """A document as a ``file`` part with its bytes inline; one OpenAI cannot be sent (a URL) as its stand-in's text."""
+    file = file_of(block.item)
+    if file is None:
+        stand_in = block.stand_in()
+        return {"type": "text", "text": stand_in.text if stand_in else ""}
+    filename, file_data = file
+    return {"type": "file", "file": {"filename": filename, "file_data": file_data}}
 
 
 # ---------------------------------------------------------------- response

@@ -61,6 +61,7 @@ from trooper.conversation import (
     derive_stop_reason,
 )
 from trooper.wire import openai
+from trooper.wire.documents import file_of
 from trooper.wire.errors import UnterminatedStream, UpstreamStreamError, WireError
 from trooper.wire.sse import SSEParser
 
@@ -149,11 +150,23 @@ def _content_part(block: Block, role: str) -> dict[str, Any] | None:
         return {"type": "input_text", "text": block.text}
     if isinstance(block, ImageBlock) and role == "user":
         return _image_part(block)
+    if isinstance(block, HostedToolBlock) and block.is_document():
+        return _file_part(block)
     return None
 
 
 def _image_part(block: ImageBlock) -> dict[str, Any]:
     return {"type": "input_image", "image_url": block.data_url(), "detail": "auto"}
+
+
+def _file_part(block: HostedToolBlock) -> dict[str, Any]:
+    """A document as an ``input_file`` with its bytes inline; one OpenAI cannot be sent (a URL) as its stand-in's text."""
+    file = file_of(block.item)
+    if file is None:
+        stand_in = block.stand_in()
+        return {"type": "input_text", "text": stand_in.text if stand_in else ""}
+    filename, file_data = file
+    return {"type": "input_file", "filename": filename, "file_data": file_data}
 
 
 def _item(block: Block, reasons: bool) -> dict[str, Any] | None:
@@ -162,7 +175,7 @@ def _item(block: Block, reasons: bool) -> dict[str, Any] | None:
         return {"type": "function_call", "call_id": block.id, "name": block.name, "arguments": arguments}
     if isinstance(block, ToolResultBlock):
         text = block.text()
-        images = [_image_part(b) for b in block.content if isinstance(b, ImageBlock)]
+        images = [_image_part(b) if isinstance(b, ImageBlock) else _file_part(b) for b in block.content if not isinstance(b, TextBlock)]
         output: str | list[dict[str, Any]] = f"Error: {text}" if block.is_error else text
         if images:
             output = [{"type": "input_text", "text": output}, *images] if output else images

@@ -68,6 +68,7 @@ from trooper.conversation import (
     ToolChoice,
     ToolInputDelta,
     ToolResultBlock,
+    ToolResultPart,
     ToolUseBlock,
     Usage,
     derive_stop_reason,
@@ -75,6 +76,7 @@ from trooper.conversation import (
 from trooper.errors import InvalidRequest
 from trooper.wire import compact_json, custom_tools, openai
 from trooper.wire import fields as f
+from trooper.wire.documents import document_from_file
 from trooper.wire.images import decode_image_url
 from trooper.wire.resent import Resent
 from trooper.wire.sse import format_sse
@@ -403,17 +405,22 @@ def _content(path: str, item: dict[str, Any], key: str = "content") -> str | lis
     return content
 
 
-def _user_content(path: str, item: dict[str, Any], key: str = "content") -> list[TextBlock | ImageBlock]:
+def _user_content(path: str, item: dict[str, Any], key: str = "content") -> list[ToolResultPart]:
     content = _content(path, item, key)
     if isinstance(content, str):
         return [TextBlock(content)]
-    return [
-        TextBlock(f.field(part, "text", str, part_path, required=True)) if kind == "input_text" else _decode_image(part_path, part)
-        for part_path, kind, part in _parts(path, item, key, ("input_text", "input_image"))
-    ]
+    parts: list[ToolResultPart] = []
+    for part_path, kind, part in _parts(path, item, key, ("input_text", "input_image", "input_file")):
+        if kind == "input_text":
+            parts.append(TextBlock(f.field(part, "text", str, part_path, required=True)))
+        elif kind == "input_image":
+            parts.append(_decode_image(part_path, part))
+        else:
+            parts.append(document_from_file(f.field(part, "file_data", str, part_path), f.field(part, "filename", str, part_path), part_path))
+    return parts
 
 
-def _output_content(path: str, item: dict[str, Any]) -> list[TextBlock | ImageBlock]:
+def _output_content(path: str, item: dict[str, Any]) -> list[ToolResultPart]:
     """A function call's output: text, or text and image parts."""
     return _user_content(path, item, "output")
 
