@@ -30,10 +30,12 @@ def document_from_file(file_data: str | None, filename: str | None, path: str) -
     return HostedToolBlock(document, host="anthropic")
 
 
-def file_of(document: dict[str, Any]) -> tuple[str, str] | None:
-    """(filename, ``data:`` URL) of a document OpenAI can be sent inline: one with base64 bytes."""
-    source = document.get("source")
+def inline_file(block: HostedToolBlock) -> tuple[str, str] | str:
+    """(filename, ``data:`` URL) of a document OpenAI can be sent inline (one with base64 bytes);
+    for any other (a URL, a text), the text OpenAI gets instead: its stand-in's."""
+    source = block.item.get("source")
     if not isinstance(source, dict) or source.get("type") != "base64":
-        return None
+        stand_in = block.stand_in()
+        return stand_in.text if stand_in is not None else ""
     media_type = str(source.get("media_type") or "application/pdf")
-    return str(document.get("title") or UNNAMED), f"data:{media_type};base64,{source.get('data') or ''}"
+    return str(block.item.get("title") or UNNAMED), f"data:{media_type};base64,{source.get('data') or ''}"

@@ -47,7 +47,7 @@ from trooper.conversation import (
 from trooper.errors import InvalidRequest, error_type_for_status
 from trooper.wire import compact_json
 from trooper.wire import fields as f
-from trooper.wire.documents import document_from_file, file_of
+from trooper.wire.documents import document_from_file, inline_file
 from trooper.wire.errors import UnterminatedStream, UpstreamStreamError, WireError
 from trooper.wire.images import decode_image_url
 from trooper.wire.sequencer import BlockSequencer
@@ -413,12 +413,10 @@ def _image_part(block: ImageBlock) -> dict[str, Any]:
 
 def _file_part(block: HostedToolBlock) -> dict[str, Any]:
     """A document as a ``file`` part with its bytes inline; one OpenAI cannot be sent (a URL) as its stand-in's text."""
-    file = file_of(block.item)
-    if file is None:
-        stand_in = block.stand_in()
-        return {"type": "text", "text": stand_in.text if stand_in else ""}
-    filename, file_data = file
-    return {"type": "file", "file": {"filename": filename, "file_data": file_data}}
+    file = inline_file(block)
+    if isinstance(file, str):
+        return {"type": "text", "text": file}
+    return {"type": "file", "file": {"filename": file[0], "file_data": file[1]}}
 
 
 # ---------------------------------------------------------------- response

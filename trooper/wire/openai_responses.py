@@ -61,7 +61,7 @@ from trooper.conversation import (
     derive_stop_reason,
 )
 from trooper.wire import openai
-from trooper.wire.documents import file_of
+from trooper.wire.documents import inline_file
 from trooper.wire.errors import UnterminatedStream, UpstreamStreamError, WireError
 from trooper.wire.sse import SSEParser
 
@@ -161,12 +161,10 @@ def _image_part(block: ImageBlock) -> dict[str, Any]:
 
 def _file_part(block: HostedToolBlock) -> dict[str, Any]:
     """A document as an ``input_file`` with its bytes inline; one OpenAI cannot be sent (a URL) as its stand-in's text."""
-    file = file_of(block.item)
-    if file is None:
-        stand_in = block.stand_in()
-        return {"type": "input_text", "text": stand_in.text if stand_in else ""}
-    filename, file_data = file
-    return {"type": "input_file", "filename": filename, "file_data": file_data}
+    file = inline_file(block)
+    if isinstance(file, str):
+        return {"type": "input_text", "text": file}
+    return {"type": "input_file", "filename": file[0], "file_data": file[1]}
 
 
 def _item(block: Block, reasons: bool) -> dict[str, Any] | None:
