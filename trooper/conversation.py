@@ -268,6 +268,9 @@ class Request:
     #: OpenAI's Responses API, which alone knows them.
     reasoning_summary: str | None = None
     include: list[str] = field(default_factory=list)
+    #: Claude's code-execution container to run in (an id from an earlier answer, or its
+    #: settings), as the client sent it: Claude alone gets it.
+    container: str | dict[str, Any] | None = None
 
     def system_as_blocks(self) -> list[TextBlock] | None:
         """The client's system blocks, unless the system prompt was changed since (compaction)."""
@@ -407,6 +410,9 @@ class Response:
     stop_reason: StopReason = "end_turn"
     stop_sequence: str | None = None
     usage: Usage = field(default_factory=Usage)
+    #: The code-execution container Claude ran in (``{"id": …, "expires_at": …}``), which the
+    #: client names in its next request to run there again.
+    container: dict[str, Any] | None = None
 
     def text(self) -> str:
         return "".join(b.text for b in self.content if isinstance(b, TextBlock))
@@ -524,6 +530,8 @@ class MessageDelta:
     #: Set when another model finished an answer that a failed one started (a rescued stream),
     #: so the final event tells the client who really answered.
     answered_by: str | None = None
+    #: Claude's code-execution container (``Response.container``).
+    container: dict[str, Any] | None = None
 
 
 @dataclass
@@ -564,6 +572,7 @@ class StreamAccumulator:
         self.stop_sequence: str | None = None
         self.usage = Usage()
         self.error: StreamError | None = None
+        self.container: dict[str, Any] | None = None
         self.finished = False
         self.emitted_output = False
 
@@ -626,6 +635,7 @@ class StreamAccumulator:
             self.stop_reason = event.stop_reason
             self.stop_sequence = event.stop_sequence
             self.usage = self.usage.merged(event.usage)
+            self.container = event.container or self.container
         elif isinstance(event, MessageStop):
             self.finished = True
         elif isinstance(event, StreamError):
@@ -640,6 +650,7 @@ class StreamAccumulator:
             stop_reason=derive_stop_reason(content, self.stop_reason),
             stop_sequence=self.stop_sequence,
             usage=self.usage,
+            container=self.container,
         )
 
 
@@ -671,7 +682,10 @@ def response_events(response: Response) -> list[StreamEvent]:
             continue
         index += 1
     events += [
-        MessageDelta(derive_stop_reason(response.content, response.stop_reason), response.usage, response.stop_sequence),
+        MessageDelta(
+            derive_stop_reason(response.content, response.stop_reason), response.usage, response.stop_sequence,
+            container=response.container,
+        ),
         MessageStop(),
     ]
     return events

@@ -3,7 +3,9 @@
 Claude's web search server tool is imitated as Claude runs it: when the request offers a
 ``web_search_…`` tool, the answer starts with a ``server_tool_use`` searching for the last user
 text and its ``web_search_tool_result`` (one page, its ``encrypted_content``), and the text cites
-that page (``citations``, ``citations_delta`` when streamed)."""
+that page (``citations``, ``citations_delta`` when streamed). A request offering a
+``code_execution_…`` tool runs in a container: the one it names, or a new one, which the answer
+names (``container``, in the ``message_delta`` when streamed)."""
 
 from __future__ import annotations
 
@@ -168,7 +170,8 @@ class FakeAnthropic(FakeServer):
             for c in reply.tool_calls
         ]
         usage = self._usage(request, self._output_tokens(reply, text))
-        return self._message(request, content, self._stop_reason(reply), usage)
+        container = _container(request)
+        return self._message(request, content, self._stop_reason(reply), usage) | ({"container": container} if container else {})
 
     def stream_frames(self, reply: Reply, request: RecordedRequest) -> list[Frame]:
         chunks = reply.text_chunks(request)
@@ -202,7 +205,11 @@ class FakeAnthropic(FakeServer):
             frames.append(_block_stop(index))
             index += 1
         output_tokens = self._output_tokens(reply, "".join(chunks))
-        delta = {"type": "message_delta", "delta": {"stop_reason": self._stop_reason(reply), "stop_sequence": None}, "usage": {"output_tokens": output_tokens}}
+        container = _container(request)
+        delta = {
+            "type": "message_delta", "delta": {"stop_reason": self._stop_reason(reply), "stop_sequence": None, **({"container": container} if container else {})},
+            "usage": {"output_tokens": output_tokens},
+        }
         frames.append(Frame(_sse("message_delta", delta)))
         frames.append(Frame(_sse("message_stop", {"type": "message_stop"}), terminator=True))
         return frames
@@ -267,6 +274,15 @@ _DEFAULT_MESSAGES = {
     503: "Service unavailable",
     529: "Overloaded",
 }
+
+
+def _container(request: RecordedRequest) -> dict[str, Any] | None:
+    """The code-execution container the answer ran in, when the request offers the tool."""
+    body = request.json if isinstance(request.json, dict) else {}
+    if not any(isinstance(tool, dict) and str(tool.get("type", "")).startswith("code_execution_") for tool in body.get("tools") or []):
+        return None
+    named = body.get("container")
+    return {"id": named if isinstance(named, str) else anthropic_id("container_011C"), "expires_at": "2026-12-07T18:00:00Z"}
 
 
 class WebSearch(NamedTuple):

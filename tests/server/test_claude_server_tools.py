@@ -114,6 +114,20 @@ def test_a_paused_server_tool_turn_tells_the_client_to_resend(claude_first, stre
     assert [block.type for block in message.content] == ["server_tool_use", "web_search_tool_result", "text"]
 
 
+@pytest.mark.parametrize("stream", [False, True], ids=["create", "stream"])
+def test_code_execution_runs_in_the_container_the_client_names_and_the_answer_names_it(claude_first, stream):
+    server, claude, _, _ = claude_first
+    claude.default = reply_text("Done.")
+    code_execution = {"type": "code_execution_20250825", "name": "code_execution"}
+    with sdk(server) as client:
+        first, _ = ask(client, stream, model="claude-sonnet-4-5", max_tokens=512, tools=[code_execution],
+                       messages=[{"role": "user", "content": "make a csv"}])
+        again, _ = ask(client, stream, model="claude-sonnet-4-5", max_tokens=512, tools=[code_execution], container=first.container.id,
+                       messages=[{"role": "user", "content": "now plot it"}])
+    assert first.container.id.startswith("container_") and again.container.id == first.container.id
+    assert "container" not in claude.requests[0].json and claude.requests[1].json["container"] == first.container.id
+
+
 def test_claude_failing_fails_the_turn_clearly_without_a_fallback(claude_first):
     server, claude, openai_fake, local = claude_first
     claude.default = overloaded()

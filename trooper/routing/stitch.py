@@ -167,7 +167,8 @@ class Stitcher:
         stop_sequence = self._final_delta.stop_sequence if self._final_delta else None
         blocks = self.partial_blocks()
         answered_by = self._segment_model if self._rescued else None
-        out.append(MessageDelta(derive_stop_reason(blocks, reported), usage, stop_sequence, answered_by))
+        container = self._final_delta.container if self._final_delta else None
+        out.append(MessageDelta(derive_stop_reason(blocks, reported), usage, stop_sequence, answered_by, container))
         out.append(MessageStop())
         self.finished = True
         return out

@@ -112,7 +112,16 @@ def decode_request(body: dict[str, Any]) -> Request:
         thinking=f.field(body, "thinking", dict),
         hosted_tools=server_tools,
         tools_host="anthropic",
+        container=_container(body),
     )
+
+
+def _container(body: dict[str, Any]) -> str | dict[str, Any] | None:
+    """The code-execution container the client names: an id, or its settings (skills…)."""
+    container = body.get("container")
+    if container is None or isinstance(container, (str, dict)):
+        return container
+    raise InvalidRequest(f"container: must be a container id or an object, got {f.json_type(container)}")
 
 
 def _decode_system(system: Any) -> tuple[str | None, list[TextBlock] | None]:
@@ -297,6 +306,8 @@ def encode_request(request: Request, model: str, *, stream: bool, num_ctx: int |
             body["tool_choice"] = _encode_tool_choice(request.tool_choice)
     if request.thinking is not None:
         body["thinking"] = request.thinking
+    if request.container is not None:
+        body["container"] = request.container
     user_id = request.metadata.get("user_id")
     if isinstance(user_id, str):
         # Anthropic accepts only user_id in metadata.
@@ -403,6 +414,7 @@ def decode_response(body: dict[str, Any]) -> Response:
         stop_reason=derive_stop_reason(blocks, _STOP_FROM_WIRE.get(str(body.get("stop_reason")), "end_turn")),
         stop_sequence=body.get("stop_sequence"),
         usage=decode_usage(usage),
+        container=body.get("container") if isinstance(body.get("container"), dict) else None,
     )
 
 
@@ -466,6 +478,7 @@ def encode_response(response: Response) -> dict[str, Any]:
         "stop_reason": _stop_to_wire(stop_reason),
         "stop_sequence": response.stop_sequence if stop_reason == "stop_sequence" else None,
         "usage": encode_usage(response.usage),
+        **({"container": response.container} if response.container else {}),
     }
 
 
@@ -561,6 +574,7 @@ class StreamDecoder:
                     _STOP_FROM_WIRE.get(str(delta.get("stop_reason")), "end_turn"),
                     usage,
                     delta.get("stop_sequence"),
+                    container=delta.get("container") if isinstance(delta.get("container"), dict) else None,
                 )
             ]
         if kind == "message_stop":
@@ -716,10 +730,12 @@ class StreamEncoder:
         for name in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"):
             if getattr(event.usage, name):
                 usage[name] = getattr(event.usage, name)
-        delta = {
+        delta: dict[str, Any] = {
             "stop_reason": _stop_to_wire(stop_reason),
             "stop_sequence": event.stop_sequence if stop_reason == "stop_sequence" else None,
         }
+        if event.container:
+            delta["container"] = event.container
         payload: dict[str, Any] = {"type": "message_delta", "delta": delta, "usage": usage}
         if event.answered_by:
             # Not part of Anthropic's schema; SDKs keep unknown fields, so a client can tell.
