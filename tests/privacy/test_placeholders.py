@@ -18,6 +18,7 @@ from trooper.conversation import (
     TextBlock,
     TextDelta,
     ToolInputDelta,
+    ToolResultBlock,
     ToolUseBlock,
 )
 from trooper.privacy import CustomRules
@@ -98,3 +99,19 @@ def test_openai_s_items_and_citations_are_redacted_and_restored_but_their_ids():
         BlockStart(0, HostedToolBlock(item)), HostedToolProgress(0, "response.web_search_call.searching", {"query": KEY}),
         HostedToolUpdate(0, item), TextAnnotation(1, citation),
     ]  # fmt: skip
+
+
+def test_a_text_documents_secret_is_masked_in_a_tool_result_too_and_a_pdfs_bytes_are_never_rewritten():
+    # Claude Code's Read of a .env as a text document, and a PDF whose base64 holds the key's very characters.
+    pdf_data = "JVBERi0xLjQK" + KEY + "Zm9vYmFy"
+    text_document = {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": f"AWS_ACCESS_KEY_ID={KEY}"}}
+    pdf = {"type": "document", "source": {"type": "base64", "media_type": "application/pdf", "data": pdf_data}}
+    request = Request("m", [
+        Message("user", [TextBlock(f"my key is {KEY}"), HostedToolBlock(pdf, host="anthropic")]),
+        Message("assistant", [ToolUseBlock("t1", "Read", {"file_path": ".env"})]),
+        Message("user", [ToolResultBlock("t1", [HostedToolBlock(text_document, host="anthropic")])]),
+    ])  # fmt: skip
+    out = redactor().redact(request)
+    assert out.messages[0].content[0].text == "my key is [SECRET_1]"
+    assert out.messages[0].content[1].item["source"]["data"] == pdf_data, "a changed byte breaks the PDF"
+    assert out.messages[2].content[0].content[0].item["source"]["data"] == "AWS_ACCESS_KEY_ID=[SECRET_1]"

@@ -36,7 +36,9 @@ from trooper.conversation import (
     TextDelta,
     ToolInputDelta,
     ToolResultBlock,
+    ToolResultPart,
     ToolUseBlock,
+    document_text,
 )
 from trooper.json_text import map_strings
 from trooper.privacy.custom import CustomRules
@@ -140,12 +142,22 @@ class Redactor:
             citations = _mapped(block.citations, self._text) if block.citations else block.citations
             return replace(block, text=self._text(block.text), annotations=annotations, citations=citations)
         if isinstance(block, ToolResultBlock):
-            return replace(block, content=[replace(p, text=self._text(p.text)) if isinstance(p, TextBlock) else p for p in block.content])
+            return replace(block, content=[self._part(p) for p in block.content])
         if isinstance(block, ToolUseBlock):
             return replace(block, input=map_strings(block.input, self._text))
         if isinstance(block, HostedToolBlock):
-            return replace(block, item=_mapped(block.item, self._text))
+            return self._hosted(block)
         return block
+
+    def _part(self, part: ToolResultPart) -> ToolResultPart:
+        if isinstance(part, TextBlock):
+            return replace(part, text=self._text(part.text))
+        return self._hosted(part) if isinstance(part, HostedToolBlock) else part
+
+    def _hosted(self, block: HostedToolBlock) -> HostedToolBlock:
+        if block.is_document() and not document_text(block.item):
+            return block  # a PDF's bytes are nobody's text, and one changed byte breaks the file
+        return replace(block, item=_mapped(block.item, self._text))
 
     # the answer, on its way back to the client
 
