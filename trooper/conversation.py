@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterator
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -288,12 +288,16 @@ class Request:
     def needs_tools(self) -> bool:
         return bool(self.tools) and (self.tool_choice is None or self.tool_choice.type != "none")
 
+    def _parts(self) -> Iterator[Block]:
+        """Every block of every message, and every part of each tool result."""
+        for message in self.messages:
+            for block in message.content:
+                yield block
+                if isinstance(block, ToolResultBlock):
+                    yield from block.content
+
     def has_hosted_items(self) -> bool:
-        return any(
-            isinstance(b, HostedToolBlock) or (isinstance(b, ToolResultBlock) and any(isinstance(p, HostedToolBlock) for p in b.content))
-            for m in self.messages
-            for b in m.content
-        )
+        return any(isinstance(part, HostedToolBlock) for part in self._parts())
 
     def keeps_openai_reasoning(self) -> bool:
         """Whether the client keeps OpenAI's reasoning itself, as a stateless client does
@@ -319,21 +323,10 @@ class Request:
 
     def documents(self) -> list[dict[str, Any]]:
         """The documents only Claude reads, anywhere in the conversation (in a message or a tool result)."""
-        return [
-            part.item
-            for m in self.messages
-            for b in m.content
-            for part in (b.content if isinstance(b, ToolResultBlock) else [b])
-            if isinstance(part, HostedToolBlock) and part.is_document()
-        ]
+        return [part.item for part in self._parts() if isinstance(part, HostedToolBlock) and part.is_document()]
 
     def has_images(self) -> bool:
-        return any(
-            isinstance(b, ImageBlock)
-            or (isinstance(b, ToolResultBlock) and any(isinstance(c, ImageBlock) for c in b.content))
-            for m in self.messages
-            for b in m.content
-        )
+        return any(isinstance(part, ImageBlock) for part in self._parts())
 
 
 def _without_hosted(blocks: list[Block], keep: ToolHost | None, documents: bool) -> list[Block]:
@@ -344,17 +337,17 @@ def _without_hosted(blocks: list[Block], keep: ToolHost | None, documents: bool)
     def dropped(block: object) -> bool:
         return isinstance(block, HostedToolBlock) and block.host != keep and not (documents and block.is_document())
 
+    def instead(block: HostedToolBlock) -> list[TextBlock]:
+        stand_in = block.stand_in()
+        return [stand_in] if stand_in is not None else []
+
     kept: list[Block] = []
     for block in blocks:
-        if isinstance(block, ToolResultBlock) and any(map(dropped, block.content)):
-            parts: list[ToolResultPart] = []
-            for part in block.content:
-                stand_in = part.stand_in() if isinstance(part, HostedToolBlock) and dropped(part) else part
-                parts += [stand_in] if stand_in is not None else []
+        if isinstance(block, HostedToolBlock) and dropped(block):
+            kept += instead(block)
+        elif isinstance(block, ToolResultBlock) and any(map(dropped, block.content)):
+            parts = [new for part in block.content for new in (instead(part) if isinstance(part, HostedToolBlock) and dropped(part) else [part])]
             kept.append(replace(block, content=parts))
-        elif isinstance(block, HostedToolBlock) and dropped(block):
-            stand_in = block.stand_in()
-            kept += [stand_in] if stand_in is not None else []
         else:
             kept.append(block)
     return kept

@@ -351,7 +351,7 @@ def _decode_input(body: dict[str, Any], system: list[str]) -> list[Message]:
             )
             _assistant_turn(messages).content.append(call)
         elif kind in ("function_call_output", "custom_tool_call_output"):
-            result = ToolResultBlock(f.field(item, "call_id", str, path, required=True), list(_output_content(path, item)))
+            result = ToolResultBlock(f.field(item, "call_id", str, path, required=True), _output_content(path, item))
             _tool_results_turn(messages).content.append(result)
         elif kind == "reasoning":
             _assistant_turn(messages).content.append(_decode_reasoning(path, item))
