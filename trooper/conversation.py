@@ -226,6 +226,20 @@ class ToolChoice:
 
 
 @dataclass
+class OutputFormat:
+    """Structured output the client asked for: an answer that is JSON matching ``schema`` (OpenAI's
+    ``json_schema`` format, Claude's ``output_config.format``, Ollama's ``format``), or any JSON
+    object when ``schema`` is None (OpenAI's JSON mode, Ollama's ``"json"``)."""
+
+    schema: dict[str, Any] | None = None
+    #: OpenAI's name for the schema (it requires one; other clients send none), and its description.
+    name: str = "output"
+    description: str | None = None
+    #: OpenAI's ``strict`` (the schema is enforced when true); None when the client did not say.
+    strict: bool | None = None
+
+
+@dataclass
 class Request:
     """One turn as a client asked for it, in no particular wire format."""
 
@@ -271,6 +285,10 @@ class Request:
     #: Claude's code-execution container to run in (an id from an earlier answer, or its
     #: settings), as the client sent it: Claude alone gets it.
     container: str | dict[str, Any] | None = None
+    #: Structured output: every upstream gets it in its own shape (``OutputFormat``).
+    output_format: OutputFormat | None = None
+    #: OpenAI's ``verbosity`` (``low``, ``medium``, ``high``), passed on to OpenAI, which alone knows it.
+    verbosity: str | None = None
 
     def system_as_blocks(self) -> list[TextBlock] | None:
         """The client's system blocks, unless the system prompt was changed since (compaction)."""

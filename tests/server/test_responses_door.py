@@ -316,7 +316,7 @@ BAD_BODIES = [
     ({"model": "gpt-5", "input": "x", "tools": [{"type": "custom", "name": "p", "format": {"type": "grammar", "syntax": "ebnf", "definition": "s"}}]},
      "tools[0].format.syntax: must be one of lark, regex"),
     ({"model": "gpt-5", "input": [{"type": "item_reference", "id": "msg_1"}]}, "'item_reference' items are not supported"),
-    ({"model": "gpt-5", "input": "x", "text": {"format": {"type": "json_object"}}}, "structured output"),
+    ({"model": "gpt-5", "input": "x", "text": {"format": {"type": "json_schema", "schema": {"type": "object"}}}}, "text.format.name: field required"),
     ({"model": "gpt-5", "input": [{"role": "user", "content": [{"type": "input_file", "file_id": "file-1"}]}]}, "file_data: field required (Trooper has no file store"),
     ({"model": "gpt-5", "input": "x", "metadata": {"n": 1}}, "metadata.n: must be a string"),
     ({"model": "gpt-5"}, "input: field required"),

@@ -119,6 +119,10 @@ def _sampling(request: Request) -> dict[str, Any]:
         value = getattr(request, name)
         if value is not None:
             params[name] = value
+    form = request.output_format
+    if form is not None:
+        # llama.cpp constrains sampling by a grammar: to JSON, or to the schema when there is one.
+        params["response_format"] = {"type": "json_object", **({"schema": form.schema} if form.schema is not None else {})}
     return params
 
 

@@ -29,6 +29,7 @@ from trooper.conversation import (
     MessageDelta,
     MessageStart,
     MessageStop,
+    OutputFormat,
     Request,
     Response,
     StopReason,
@@ -50,7 +51,7 @@ from trooper.conversation import (
     new_message_id,
 )
 from trooper.errors import InvalidRequest, error_type_for_status
-from trooper.wire import compact_json
+from trooper.wire import compact_json, output_format
 from trooper.wire import fields as f
 from trooper.wire.errors import UnterminatedStream, UpstreamStreamError, WireError
 from trooper.wire.sse import SSEParser, format_sse
@@ -113,6 +114,7 @@ def decode_request(body: dict[str, Any]) -> Request:
         hosted_tools=server_tools,
         tools_host="anthropic",
         container=_container(body),
+        output_format=output_format.from_anthropic(body),
     )
 
 
@@ -287,6 +289,8 @@ def encode_request(request: Request, model: str, *, stream: bool, num_ctx: int |
         body["system"] = [_cached({"type": "text", "text": b.text}, b.cache_control) for b in system_blocks]
     elif request.system:
         body["system"] = request.system
+    if request.output_format is not None:
+        _ask_for_format(body, request.output_format)
     if request.temperature is not None:
         body["temperature"] = request.temperature
     elif request.top_p is not None:
@@ -313,6 +317,21 @@ def encode_request(request: Request, model: str, *, stream: bool, num_ctx: int |
         # Anthropic accepts only user_id in metadata.
         body["metadata"] = {"user_id": user_id}
     return body
+
+
+def _ask_for_format(body: dict[str, Any], form: OutputFormat) -> None:
+    """Structured output as Claude takes it: a schema in ``output_config``; for JSON mode, which
+    Claude has no setting for, an instruction after the system prompt (its cached prefix kept)."""
+    schema_format = output_format.to_anthropic(form)
+    if schema_format is not None:
+        body["output_config"] = {"format": schema_format}
+        return
+    instruction = output_format.JSON_MODE_INSTRUCTION
+    system = body.get("system")
+    if isinstance(system, list):
+        body["system"] = [*system, {"type": "text", "text": instruction}]
+    else:
+        body["system"] = f"{system}\n\n{instruction}" if system else instruction
 
 
 def _default_max_tokens(thinking: dict[str, Any] | None) -> int:

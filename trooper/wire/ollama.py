@@ -46,6 +46,7 @@ from trooper.conversation import (
 )
 from trooper.errors import InvalidRequest, error_type_for_status
 from trooper.wire import fields as f
+from trooper.wire import output_format
 from trooper.wire.errors import UnterminatedStream, UpstreamStreamError, WireError
 from trooper.wire.sequencer import BlockSequencer
 
@@ -111,6 +112,7 @@ def decode_request(body: dict[str, Any]) -> Request:
         stop=f.string_list(options, "stop", "options"),
         tools=[_decode_tool(path, t) for path, t in f.items(body, "tools")],
         stream=True if stream is None else stream,  # Ollama streams unless told not to
+        output_format=output_format.from_ollama(body),
     )
 
 
@@ -192,6 +194,8 @@ def encode_request(request: Request, model: str, *, stream: bool, num_ctx: int |
             {"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.input_schema}}
             for t in request.tools
         ]
+    if request.output_format is not None:
+        body["format"] = output_format.to_ollama(request.output_format)
     return body
 
 

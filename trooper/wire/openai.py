@@ -45,7 +45,7 @@ from trooper.conversation import (
     derive_stop_reason,
 )
 from trooper.errors import InvalidRequest, error_type_for_status
-from trooper.wire import compact_json
+from trooper.wire import compact_json, output_format
 from trooper.wire import fields as f
 from trooper.wire.documents import document_from_file, inline_file
 from trooper.wire.errors import UnterminatedStream, UpstreamStreamError, WireError
@@ -98,6 +98,9 @@ _ERRORS_FROM_WIRE = {
 _REASONING_MODEL = re.compile(r"^(o\d|gpt-5)")
 #: The reasoning efforts OpenAI's APIs take (the openai SDK's ``ReasoningEffort``).
 REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
+#: The verbosities of GPT-5 models' answers (``verbosity``; the Responses API's ``text.verbosity``),
+#: which other models refuse.
+VERBOSITIES = ("low", "medium", "high")
 #: The most output tokens a model accepts to be asked for, by model-name prefix (the longest that
 #: matches): a larger ask is refused with a 400. Claude Code asks for 32,000, which must still
 #: reach gpt-4o-mini as an answer when it is the fallback. Models not listed are asked as sent.
@@ -167,6 +170,8 @@ def decode_request(body: dict[str, Any]) -> Request:
         # Not made a thinking budget for Claude: this API's answers cannot carry Claude's signed
         # thinking back, and Claude refuses a thinking turn's tool results without it.
         reasoning_effort=f.choice(body, "reasoning_effort", REASONING_EFFORTS),
+        output_format=output_format.from_chat(body),
+        verbosity=f.choice(body, "verbosity", VERBOSITIES),
     )
 
 
@@ -321,7 +326,8 @@ def encode_request(
     model) carries Google's documented bypass value instead. Other upstreams get no signatures.
     ``prompt_cache_key`` (OpenAI): the client's ``prompt_cache_key`` is passed on.
     ``reasoning_effort`` (OpenAI): the client's effort is passed on to a reasoning model (OpenAI
-    refuses it, 400, for one that does not reason: gpt-4o-mini answering a fallback).
+    refuses it, 400, for one that does not reason: gpt-4o-mini answering a fallback), and its
+    verbosity to a GPT-5 model.
     """
     messages: list[dict[str, Any]] = [{"role": "system", "content": request.system}] if request.system else []
     for message in request.messages:
@@ -352,6 +358,10 @@ def encode_request(
         body["prompt_cache_key"] = request.prompt_cache_key
     if reasoning_effort and request.reasoning_effort is not None and _REASONING_MODEL.match(model):
         body["reasoning_effort"] = request.reasoning_effort
+    if request.output_format is not None:
+        body["response_format"] = output_format.to_chat(request.output_format)
+    if reasoning_effort and request.verbosity is not None and model.startswith("gpt-5"):
+        body["verbosity"] = request.verbosity
     return body
 
 

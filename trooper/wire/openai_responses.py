@@ -60,7 +60,7 @@ from trooper.conversation import (
     ToolUseBlock,
     derive_stop_reason,
 )
-from trooper.wire import openai
+from trooper.wire import openai, output_format
 from trooper.wire.documents import inline_file
 from trooper.wire.errors import UnterminatedStream, UpstreamStreamError, WireError
 from trooper.wire.sse import SSEParser
@@ -107,9 +107,22 @@ def encode_request(request: Request, model: str, *, stream: bool) -> dict[str, A
         body["include"] = include
     if request.prompt_cache_key:
         body["prompt_cache_key"] = request.prompt_cache_key
+    text = _text(request, model)
+    if text:
+        body["text"] = text
     body["store"] = False
     body["stream"] = stream
     return body
+
+
+def _text(request: Request, model: str) -> dict[str, Any]:
+    """``text``: the answer's format (structured output), and its verbosity for a GPT-5 model."""
+    text: dict[str, Any] = {}
+    if request.output_format is not None:
+        text["format"] = output_format.to_responses(request.output_format)
+    if request.verbosity is not None and model.startswith("gpt-5"):
+        text["verbosity"] = request.verbosity
+    return text
 
 
 def _tool_choice(request: Request) -> str | dict[str, Any]:

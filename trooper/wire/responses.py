@@ -74,7 +74,7 @@ from trooper.conversation import (
     derive_stop_reason,
 )
 from trooper.errors import InvalidRequest
-from trooper.wire import compact_json, custom_tools, openai
+from trooper.wire import compact_json, custom_tools, openai, output_format
 from trooper.wire import fields as f
 from trooper.wire.documents import document_from_file
 from trooper.wire.images import decode_image_url
@@ -136,9 +136,9 @@ class EchoText(NamedTuple):
 
 def _echo_text(echo: tuple[Any, ...]) -> EchoText:
     """``EchoText`` of ``(instructions, max_output_tokens, parallel_tool_calls, reasoning, store,
-    temperature, tool_choice, top_p, user, metadata)``: each piece cut from the text of the keys
-    it holds, as a whole response object's text holds them."""
-    instructions, max_output_tokens, parallel_tool_calls, reasoning, store, temperature, tool_choice, top_p, user, metadata = echo
+    temperature, text, tool_choice, top_p, user, metadata)``: each piece cut from the text of the
+    keys it holds, as a whole response object's text holds them."""
+    instructions, max_output_tokens, parallel_tool_calls, reasoning, store, temperature, text, tool_choice, top_p, user, metadata = echo
 
     def members(**values: Any) -> str:  # the object's text without its braces, keys in this order
         return _to_json(values)[1:-1]
@@ -146,14 +146,14 @@ def _echo_text(echo: tuple[Any, ...]) -> EchoText:
     return EchoText(
         to_model=f",{members(instructions=instructions, max_output_tokens=max_output_tokens)},",
         to_previous=f",{members(parallel_tool_calls=parallel_tool_calls)},\"previous_response_id\":",
-        to_tools=f",{members(reasoning=reasoning, store=store, temperature=temperature, text=_TEXT_FORMAT, tool_choice=tool_choice)},\"tools\":",
+        to_tools=f",{members(reasoning=reasoning, store=store, temperature=temperature, text=text, tool_choice=tool_choice)},\"tools\":",
         to_usage=f",{members(top_p=top_p, truncation='disabled')},\"usage\":",
         to_end=f",{members(user=user, metadata=metadata)}}}",
     )
 
 
-#: A response's text format: plain text (structured output is refused).
-_TEXT_FORMAT = {"format": {"type": "text"}}
+#: A response's ``text`` when its request asked for no format: plain text.
+_PLAIN_TEXT = {"format": {"type": "text"}}
 #: What an agent's responses echo, met lately (each turn resends the same), each with its ``EchoText``.
 _RESENT_ECHOES: Resent[EchoText] = Resent(_echo_text, 64)
 #: The text of a status with no error and no incomplete details, by status.
@@ -187,6 +187,8 @@ class Envelope:
     top_p: float | None = None
     max_output_tokens: int | None = None
     reasoning: dict[str, Any] | None = None
+    #: The request's ``text`` (its format, its verbosity), as it came.
+    text_settings: dict[str, Any] = field(default_factory=lambda: _PLAIN_TEXT)
     metadata: dict[str, Any] = field(default_factory=dict)
     previous_response_id: str | None = None
     store: bool = True
@@ -206,7 +208,7 @@ class Envelope:
         # What it echoes is made once for each distinct echo an agent resends (``EchoText``).
         echo = (
             self.instructions, self.max_output_tokens, self.parallel_tool_calls, self.reasoning, self.store,
-            self.temperature, self.tool_choice, self.top_p, self.user, self.metadata,
+            self.temperature, self.text_settings, self.tool_choice, self.top_p, self.user, self.metadata,
         )  # fmt: skip
         pieces = _RESENT_ECHOES.get(echo)[1]
         previous = "null" if self.previous_response_id is None else _json_string(self.previous_response_id)
@@ -232,7 +234,6 @@ def decode_request(body: dict[str, Any]) -> Request:
     for name, instead in _UNSUPPORTED.items():
         if body.get(name) not in (None, False):
             raise InvalidRequest(f"{name}: not supported by Trooper; {instead}")
-    _check_text_format(body)
     instructions = f.field(body, "instructions", str)
     system = [instructions] if instructions else []
     messages = _decode_input(body, system)
@@ -260,6 +261,8 @@ def decode_request(body: dict[str, Any]) -> Request:
         reasoning_effort=effort,
         reasoning_summary=f.choice(reasoning, "summary", _REASONING_SUMMARIES, "reasoning"),
         include=_include(body),
+        output_format=output_format.from_responses(body),
+        verbosity=f.choice(f.field(body, "text", dict) or {}, "verbosity", openai.VERBOSITIES, "text"),
     )
 
 
@@ -292,6 +295,7 @@ def envelope_for(body: dict[str, Any]) -> Envelope:
         top_p=body.get("top_p"),
         max_output_tokens=body.get("max_output_tokens"),
         reasoning={"effort": reasoning.get("effort"), "summary": reasoning.get("summary")} if reasoning else None,
+        text_settings=_echoed_text(body.get("text")),
         metadata=dict(metadata),
         previous_response_id=f.field(body, "previous_response_id", str),
         store=f.field(body, "store", bool) is not False,
@@ -299,12 +303,11 @@ def envelope_for(body: dict[str, Any]) -> Envelope:
     )
 
 
-def _check_text_format(body: dict[str, Any]) -> None:
-    text = f.field(body, "text", dict)
-    form = f.field(text, "format", dict, "text") if text else None
-    kind = f.field(form, "type", str, "text.format") if form else None
-    if kind not in (None, "text"):
-        raise InvalidRequest(f"text.format.type: {kind!r} (structured output) is not supported by Trooper; only plain text")
+def _echoed_text(text: dict[str, Any] | None) -> dict[str, Any]:
+    """A response's ``text``: the request's format (plain text when it named none) and verbosity."""
+    if not text:
+        return _PLAIN_TEXT
+    return {"format": text.get("format") or _PLAIN_TEXT["format"], **({"verbosity": text["verbosity"]} if "verbosity" in text else {})}
 
 
 def _decode_input(body: dict[str, Any], system: list[str]) -> list[Message]:
@@ -581,7 +584,7 @@ def _response_object(
         "reasoning": envelope.reasoning,
         "store": envelope.store,
         "temperature": envelope.temperature,
-        "text": {"format": {"type": "text"}},  # _TEXT_FORMAT, a copy of its own
+        "text": envelope.text_settings,
         "tool_choice": envelope.tool_choice,
         "tools": envelope.tools,
         "top_p": envelope.top_p,
