@@ -77,6 +77,10 @@ class ToolUseBlock:
     signature: str | None = None
     cache_control: CacheControl | None = None
 
+    def as_text(self) -> str:
+        """The call told in words, for a model or a request that takes no tools."""
+        return f"[called tool {self.name} with {json.dumps(self.input)}]"
+
 
 @dataclass
 class ToolResultBlock:
@@ -89,6 +93,10 @@ class ToolResultBlock:
 
     def text(self) -> str:
         return "".join(b.text for b in self.content if isinstance(b, TextBlock))
+
+    def as_text(self) -> str:
+        """The result told in words (its text), for a model or a request that takes no tools."""
+        return f"[{'tool error' if self.is_error else 'tool result'}: {self.text()}]"
 
 
 @dataclass
@@ -137,7 +145,9 @@ class HostedToolBlock:
 
     def stand_in(self) -> TextBlock | None:
         """What an upstream that cannot read it gets instead: a document's text (a text document)
-        or a note that it was left out (a PDF); nothing for a tool's item."""
+        or a note that it was left out (a PDF), or of OpenAI's compaction; nothing for a tool's item."""
+        if self.item.get("type") == "compaction":
+            return TextBlock("[the earlier conversation was compacted by OpenAI; only OpenAI can read its summary]")
         if not self.is_document():
             return None
         text = document_text(self.item)

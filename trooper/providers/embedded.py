@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import importlib.metadata
 import importlib.util
-import json
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -105,11 +104,10 @@ def _block_text(block: Block) -> str:
     if isinstance(block, ImageBlock):
         return IMAGE_NOTE
     if isinstance(block, ToolUseBlock):
-        return f"[called tool {block.name} with {json.dumps(block.input)}]"
+        return block.as_text()
     if isinstance(block, ToolResultBlock):
         images = [IMAGE_NOTE for part in block.content if isinstance(part, ImageBlock)]
-        label = "tool error" if block.is_error else "tool result"
-        return "\n".join([f"[{label}: {block.text()}]", *images])
+        return "\n".join([block.as_text(), *images])
     return ""  # thinking is the model's private scratchpad; it is not replayed
 
 

@@ -15,7 +15,7 @@ from tornado.log import access_log
 
 from trooper.errors import TrooperError
 from trooper.redaction import MASK, redact
-from trooper.server import auth, chat_api, health, keys_api, pages, proxy, responses_door, sessions_api
+from trooper.server import auth, chat_api, compact_door, health, keys_api, pages, proxy, responses_door, sessions_api
 from trooper.server.auth import RefusedHandler, access_refusal
 from trooper.server.base import BaseHandler
 from trooper.server.state import AppState
@@ -107,7 +107,8 @@ def _client_gone(request: tornado.httputil.HTTPServerRequest) -> bool:
 
 def make_app(state: AppState) -> TrooperApplication:
     routes = [
-        *proxy.ROUTES, *responses_door.ROUTES, *health.ROUTES, *sessions_api.ROUTES, *chat_api.ROUTES, *keys_api.ROUTES,
+        # The compaction route before the kept responses' (/v1/responses/{id}), which would take it.
+        *proxy.ROUTES, *compact_door.ROUTES, *responses_door.ROUTES, *health.ROUTES, *sessions_api.ROUTES, *chat_api.ROUTES, *keys_api.ROUTES,
         *pages.ROUTES, *auth.ROUTES,
     ]
     return TrooperApplication(

@@ -94,6 +94,11 @@ _MIN_THINKING_BUDGET = 1024
 _REASONING_SUMMARIES = ("auto", "concise", "detailed")
 #: Tags of what a reasoning item's ``encrypted_content`` carries for Claude (see the module's docstring).
 _SIGNATURE, _REDACTED = "trooper.signature:", "trooper.redacted:"
+#: The tag of a compaction item's ``encrypted_content`` when Trooper compacted the conversation:
+#: what follows is the summary's text, which any model reads (OpenAI's own is readable by OpenAI only).
+_SUMMARY = "trooper.summary:"
+#: What a model is told of the summary that stands for the earlier conversation.
+SUMMARY_HEADING = "[Summary of the earlier conversation, made when it was compacted]"
 #: The error type of a ``previous_response_id`` that names no kept response (OpenAI's code for it).
 PREVIOUS_RESPONSE_NOT_FOUND = "previous_response_not_found"
 _ITEM_PREFIXES = {"text": "msg", "tool_use": "fc", "thinking": "rs"}
@@ -104,6 +109,8 @@ _HOSTED_ITEMS = frozenset({
     "web_search_call", "file_search_call", "code_interpreter_call", "image_generation_call", "computer_call",
     "local_shell_call", "shell_call", "apply_patch_call", "mcp_call", "mcp_list_tools", "mcp_approval_request",
     "tool_search_call",
+    # Not a tool's, but as opaque: OpenAI's compaction of the earlier conversation, for OpenAI alone.
+    "compaction",
 })  # fmt: skip
 _CLIENT_HOSTED_ITEMS = frozenset({
     "computer_call_output", "local_shell_call_output", "shell_call_output", "apply_patch_call_output", "mcp_approval_response",
@@ -358,6 +365,9 @@ def _decode_input(body: dict[str, Any], system: list[str]) -> list[Message]:
             _tool_results_turn(messages).content.append(result)
         elif kind == "reasoning":
             _assistant_turn(messages).content.append(_decode_reasoning(path, item))
+        elif kind == "compaction" and str(item.get("encrypted_content")).startswith(_SUMMARY):
+            summary = f"{SUMMARY_HEADING}\n{item['encrypted_content'].removeprefix(_SUMMARY)}"
+            _user_turn(messages).content.append(TextBlock(summary))
         elif kind in _HOSTED_ITEMS:
             _assistant_turn(messages).content.append(HostedToolBlock(item))
         elif kind in _CLIENT_HOSTED_ITEMS:
@@ -377,6 +387,14 @@ def _assistant_turn(messages: list[Message]) -> Message:
     """The assistant message an assistant item belongs to: items in a row make one turn."""
     if not messages or messages[-1].role != "assistant":
         messages.append(Message("assistant", []))
+    return messages[-1]
+
+
+def _user_turn(messages: list[Message]) -> Message:
+    """The user message text joins: the last one when it is the user's words, else a new one."""
+    last = messages[-1] if messages else None
+    if last is None or last.role != "user" or not all(isinstance(b, TextBlock) for b in last.content):
+        messages.append(Message("user", []))
     return messages[-1]
 
 
@@ -699,6 +717,24 @@ def _encode_usage(usage: Usage) -> dict[str, Any]:
         "output_tokens": usage.output_tokens,
         "output_tokens_details": {"reasoning_tokens": usage.reasoning_tokens},
         "total_tokens": usage.prompt_tokens + usage.output_tokens,
+    }
+
+
+# ---------------------------------------------------------------- compaction
+
+
+def encode_compaction(envelope: Envelope, kept: list[str], summary: str, usage: Usage) -> dict[str, Any]:
+    """``POST /v1/responses/compact``'s answer, in OpenAI's shape: the user messages ``kept``, then
+    one compaction item, whose content is the ``summary`` (tagged as Trooper's, read back by
+    ``decode_request`` as text any model reads)."""
+    users = [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": text}]} for text in kept]
+    compaction = {"type": "compaction", "id": "cmp_" + random_ids.token_hex(24), "encrypted_content": _SUMMARY + summary}
+    return {
+        "id": envelope.id,
+        "object": "response.compaction",
+        "created_at": envelope.created_at,
+        "output": [*users, compaction],
+        "usage": _encode_usage(usage),
     }
 
 

@@ -1,0 +1,103 @@
+"""``POST /v1/responses/compact``: the Responses API's compaction of a conversation (Codex's remote
+compaction when its provider is OpenAI's, the SDK's ``responses.compact``), by the model the turn
+routes to.
+
+OpenAI answers this call with the user's messages and one compaction item whose content only
+OpenAI can read. Trooper answers in the same shape, but its compaction item holds a summary that
+any model reads (tagged as Trooper's, ``wire/responses.py``): the compacted conversation stays
+readable by Claude, a local model and OpenAI alike, as the rest of a session is. The summary is
+asked of the routed model as one more turn of the session (recorded as any turn is, as a
+client's own compaction prompt would be); the call offers no tools, so the history's tool calls
+and results reach the model told as text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from trooper.conversation import Block, Message, Request, Response, TextBlock, ThinkingBlock, ToolResultBlock, ToolUseBlock
+from trooper.engine.sessions import LiveSession, TurnPlace
+from trooper.memory.compaction import truncate_text
+from trooper.memory.tokens import count_tokens
+from trooper.server.base import to_json
+from trooper.server.responses_door import ResponsesHandler
+from trooper.wire import responses
+
+#: The turn that asks for the summary.
+COMPACTION_PROMPT = (
+    "Compact this conversation: write a summary another model can continue the work from, with "
+    "no other record of it. Give the user's goal and constraints, the decisions made and why, "
+    "the files, commands and names that matter, what is done, what is still open or failing, and "
+    "the next step. Be concise and factual; do not call tools; answer with the summary only."
+)
+#: How much of the user's own words the compacted conversation keeps verbatim, newest first
+#: (Codex's own local compaction keeps as much).
+KEPT_USER_TOKENS = 20_000
+
+
+class CompactHandler(ResponsesHandler):
+    """``POST /v1/responses/compact`` and ``/responses/compact``."""
+
+    #: The user's own messages the compacted conversation keeps, oldest first.
+    kept: list[str]
+
+    async def decode(self, body: dict[str, Any]) -> tuple[Request, str | None]:
+        request, continued = await super().decode(body)
+        self.kept = kept_user_texts(request.messages)
+        told = [message for message in map(told_as_text, request.messages) if message.content]
+        asked = replace(
+            request, messages=[*told, Message("user", [TextBlock(COMPACTION_PROMPT)])], stream=False,
+            tools=[], tool_choice=None, hosted_tools=[], hosted_tool_choice=None, output_format=None,
+        )  # fmt: skip
+        return asked, continued
+
+    def encode_response(self, response: Response) -> dict[str, Any]:
+        return responses.encode_compaction(self.envelope, self.kept, response.text(), response.usage)
+
+    def response_text(self, response: Response) -> str:
+        return to_json(self.encode_response(response))
+
+    def answered(self, session: LiveSession, place: TurnPlace, response: Response) -> None:
+        """Nothing is kept by id: a compaction is not a response to continue or fetch."""
+
+
+def kept_user_texts(messages: list[Message], budget: int = KEPT_USER_TOKENS) -> list[str]:
+    """The texts the user wrote (not tool results, not an earlier compaction's summary), the newest
+    that fit in ``budget`` tokens, oldest first; the oldest of them cut to fit."""
+    texts = [
+        block.text
+        for message in messages
+        if message.role == "user"
+        for block in message.content
+        if isinstance(block, TextBlock) and block.text and not block.text.startswith(responses.SUMMARY_HEADING)
+    ]
+    kept: list[str] = []
+    room = budget
+    for text in reversed(texts):
+        tokens = count_tokens(text)
+        if tokens > room:
+            if room > 0:
+                kept.append(truncate_text(text, room))
+            break
+        kept.append(text)
+        room -= tokens
+    return kept[::-1]
+
+
+def told_as_text(message: Message) -> Message:
+    """``message`` with its tool calls and results as text (the summary's turn offers no tools)
+    and without thinking (private to the turn it was made in)."""
+    blocks: list[Block] = []
+    for block in message.content:
+        if isinstance(block, (ToolUseBlock, ToolResultBlock)):
+            blocks.append(TextBlock(block.as_text()))
+        elif not isinstance(block, ThinkingBlock):
+            blocks.append(block)
+    return Message(message.role, blocks)
+
+
+ROUTES = [
+    (r"/v1/responses/compact", CompactHandler),
+    (r"/responses/compact", CompactHandler),
+]
