@@ -299,6 +299,9 @@ class Request:
     output_format: OutputFormat | None = None
     #: OpenAI's ``verbosity`` (``low``, ``medium``, ``high``), passed on to OpenAI, which alone knows it.
     verbosity: str | None = None
+    #: Other settings only OpenAI knows (``seed``, ``service_tier``…), as the client sent them:
+    #: passed on when OpenAI answers (``wire/openai_options.py``).
+    openai_options: dict[str, Any] = field(default_factory=dict)
 
     def system_as_blocks(self) -> list[TextBlock] | None:
         """The client's system blocks, unless the system prompt was changed since (compaction)."""

@@ -136,7 +136,7 @@ def test_reasoning_effort_reaches_reasoning_models_of_upstreams_that_take_it(mod
     request = codec.decode_request({"model": model, "messages": [{"role": "user", "content": "x"}], "reasoning_effort": "low"})
     assert request.reasoning_effort == "low"
     assert request.thinking is None, "Chat Completions cannot carry Claude's signed thinking back"
-    body = codec.encode_request(request, model, stream=False, reasoning_effort=passed_on)
+    body = codec.encode_request(request, model, stream=False, openai_settings=passed_on)
     assert body.get("reasoning_effort") == sent
 
 

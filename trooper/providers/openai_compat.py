@@ -21,8 +21,8 @@ class OpenAICompatProvider(CodecProvider):
     ``OPENAI_MODEL_PREFIXES``) is sent as asked; anything else, and everything when no prefixes are
     given (a local server), is replaced by the configured ``model``. The key is sent as a Bearer
     token, and no Authorization header is sent when there is no key. ``tool_call_signatures``
-    (Gemini) sends tool calls' thought signatures back upstream; ``prompt_cache_key`` and
-    ``reasoning_effort`` (OpenAI) pass on the client's cache key and reasoning effort, which other
+    (Gemini) sends tool calls' thought signatures back upstream; ``openai_settings`` (OpenAI) passes
+    on what only OpenAI knows of the request (its cache key, reasoning effort, seed…), which other
     servers may refuse.
 
     ``responses_url`` (OpenAI's own, set by ``build_cloud_chain`` only): OpenAI's Responses API,
@@ -47,8 +47,7 @@ class OpenAICompatProvider(CodecProvider):
         supports_tools: bool = True,
         model_prefixes: tuple[str, ...] = (),
         tool_call_signatures: bool = False,
-        prompt_cache_key: bool = False,
-        reasoning_effort: bool = False,
+        openai_settings: bool = False,
         responses_url: str | None = None,
     ) -> None:
         self.name = name
@@ -66,7 +65,7 @@ class OpenAICompatProvider(CodecProvider):
         self.responses_url = responses_url
         self._model_prefixes = model_prefixes
         self.encode_options = {
-            "tool_call_signatures": tool_call_signatures, "prompt_cache_key": prompt_cache_key, "reasoning_effort": reasoning_effort,
+            "tool_call_signatures": tool_call_signatures, "openai_settings": openai_settings,
         }
         self._http = HttpUpstream(name, client, wire_codec.decode_error)
 

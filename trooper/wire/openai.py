@@ -45,7 +45,7 @@ from trooper.conversation import (
     derive_stop_reason,
 )
 from trooper.errors import InvalidRequest, error_type_for_status
-from trooper.wire import compact_json, output_format
+from trooper.wire import compact_json, openai_options, output_format
 from trooper.wire import fields as f
 from trooper.wire.documents import document_from_file, inline_file
 from trooper.wire.errors import UnterminatedStream, UpstreamStreamError, WireError
@@ -171,6 +171,7 @@ def decode_request(body: dict[str, Any]) -> Request:
         # thinking back, and Claude refuses a thinking turn's tool results without it.
         reasoning_effort=f.choice(body, "reasoning_effort", REASONING_EFFORTS),
         output_format=output_format.from_chat(body),
+        openai_options=openai_options.from_chat(body),
         verbosity=f.choice(body, "verbosity", VERBOSITIES),
     )
 
@@ -316,18 +317,17 @@ def encode_request(
     stream: bool,
     num_ctx: int | None = None,
     tool_call_signatures: bool = False,
-    prompt_cache_key: bool = False,
-    reasoning_effort: bool = False,
+    openai_settings: bool = False,
 ) -> dict[str, Any]:
     """The body for ``POST .../chat/completions``. ``num_ctx`` is Ollama-only and ignored.
 
     ``tool_call_signatures`` (Gemini): assistant tool calls carry their ``thought_signature``,
     which Gemini 3 requires back; the first call of a turn that has none (it came from another
     model) carries Google's documented bypass value instead. Other upstreams get no signatures.
-    ``prompt_cache_key`` (OpenAI): the client's ``prompt_cache_key`` is passed on.
-    ``reasoning_effort`` (OpenAI): the client's effort is passed on to a reasoning model (OpenAI
-    refuses it, 400, for one that does not reason: gpt-4o-mini answering a fallback), and its
-    verbosity to a GPT-5 model.
+    ``openai_settings`` (OpenAI's own API, which other servers may refuse): the client's
+    ``prompt_cache_key``, its settings only OpenAI knows (``wire/openai_options.py``), its
+    reasoning effort for a reasoning model (OpenAI refuses it, 400, for one that does not reason:
+    gpt-4o-mini answering a fallback) and its verbosity for a GPT-5 model are passed on.
     """
     messages: list[dict[str, Any]] = [{"role": "system", "content": request.system}] if request.system else []
     for message in request.messages:
@@ -354,15 +354,21 @@ def encode_request(
             body["tool_choice"] = _encode_tool_choice(request.tool_choice)
             if request.tool_choice.disable_parallel:
                 body["parallel_tool_calls"] = False
-    if prompt_cache_key and request.prompt_cache_key:
-        body["prompt_cache_key"] = request.prompt_cache_key
-    if reasoning_effort and request.reasoning_effort is not None and _REASONING_MODEL.match(model):
-        body["reasoning_effort"] = request.reasoning_effort
     if request.output_format is not None:
         body["response_format"] = output_format.to_chat(request.output_format)
-    if reasoning_effort and request.verbosity is not None and model.startswith("gpt-5"):
-        body["verbosity"] = request.verbosity
+    if openai_settings:
+        _add_openai_settings(body, request, model)
     return body
+
+
+def _add_openai_settings(body: dict[str, Any], request: Request, model: str) -> None:
+    if request.prompt_cache_key:
+        body["prompt_cache_key"] = request.prompt_cache_key
+    if request.reasoning_effort is not None and _REASONING_MODEL.match(model):
+        body["reasoning_effort"] = request.reasoning_effort
+    if request.verbosity is not None and model.startswith("gpt-5"):
+        body["verbosity"] = request.verbosity
+    body.update(openai_options.for_api(request.openai_options, openai_options.CHAT))
 
 
 def is_reasoning_model(model: str) -> bool:

@@ -60,7 +60,7 @@ from trooper.conversation import (
     ToolUseBlock,
     derive_stop_reason,
 )
-from trooper.wire import openai, output_format
+from trooper.wire import openai, openai_options, output_format
 from trooper.wire.documents import inline_file
 from trooper.wire.errors import UnterminatedStream, UpstreamStreamError, WireError
 from trooper.wire.sse import SSEParser
@@ -110,6 +110,7 @@ def encode_request(request: Request, model: str, *, stream: bool) -> dict[str, A
     text = _text(request, model)
     if text:
         body["text"] = text
+    body.update(openai_options.for_api(request.openai_options, openai_options.RESPONSES))
     body["store"] = False
     body["stream"] = stream
     return body

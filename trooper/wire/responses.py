@@ -74,7 +74,7 @@ from trooper.conversation import (
     derive_stop_reason,
 )
 from trooper.errors import InvalidRequest
-from trooper.wire import compact_json, custom_tools, openai, output_format
+from trooper.wire import compact_json, custom_tools, openai, openai_options, output_format
 from trooper.wire import fields as f
 from trooper.wire.documents import document_from_file
 from trooper.wire.images import decode_image_url
@@ -143,9 +143,12 @@ class EchoText(NamedTuple):
 
 def _echo_text(echo: tuple[Any, ...]) -> EchoText:
     """``EchoText`` of ``(instructions, max_output_tokens, parallel_tool_calls, reasoning, store,
-    temperature, text, tool_choice, top_p, user, metadata)``: each piece cut from the text of the
-    keys it holds, as a whole response object's text holds them."""
-    instructions, max_output_tokens, parallel_tool_calls, reasoning, store, temperature, text, tool_choice, top_p, user, metadata = echo
+    temperature, text, tool_choice, top_p, truncation, user, metadata)``: each piece cut from the
+    text of the keys it holds, as a whole response object's text holds them."""
+    (
+        instructions, max_output_tokens, parallel_tool_calls, reasoning, store, temperature, text, tool_choice, top_p,
+        truncation, user, metadata,
+    ) = echo  # fmt: skip
 
     def members(**values: Any) -> str:  # the object's text without its braces, keys in this order
         return _to_json(values)[1:-1]
@@ -154,7 +157,7 @@ def _echo_text(echo: tuple[Any, ...]) -> EchoText:
         to_model=f",{members(instructions=instructions, max_output_tokens=max_output_tokens)},",
         to_previous=f",{members(parallel_tool_calls=parallel_tool_calls)},\"previous_response_id\":",
         to_tools=f",{members(reasoning=reasoning, store=store, temperature=temperature, text=text, tool_choice=tool_choice)},\"tools\":",
-        to_usage=f",{members(top_p=top_p, truncation='disabled')},\"usage\":",
+        to_usage=f",{members(top_p=top_p, truncation=truncation)},\"usage\":",
         to_end=f",{members(user=user, metadata=metadata)}}}",
     )
 
@@ -196,6 +199,7 @@ class Envelope:
     reasoning: dict[str, Any] | None = None
     #: The request's ``text`` (its format, its verbosity), as it came.
     text_settings: dict[str, Any] = field(default_factory=lambda: _PLAIN_TEXT)
+    truncation: str = "disabled"
     metadata: dict[str, Any] = field(default_factory=dict)
     previous_response_id: str | None = None
     store: bool = True
@@ -215,7 +219,7 @@ class Envelope:
         # What it echoes is made once for each distinct echo an agent resends (``EchoText``).
         echo = (
             self.instructions, self.max_output_tokens, self.parallel_tool_calls, self.reasoning, self.store,
-            self.temperature, self.text_settings, self.tool_choice, self.top_p, self.user, self.metadata,
+            self.temperature, self.text_settings, self.tool_choice, self.top_p, self.truncation, self.user, self.metadata,
         )  # fmt: skip
         pieces = _RESENT_ECHOES.get(echo)[1]
         previous = "null" if self.previous_response_id is None else _json_string(self.previous_response_id)
@@ -269,6 +273,7 @@ def decode_request(body: dict[str, Any]) -> Request:
         reasoning_summary=f.choice(reasoning, "summary", _REASONING_SUMMARIES, "reasoning"),
         include=_include(body),
         output_format=output_format.from_responses(body),
+        openai_options=openai_options.from_responses(body),
         verbosity=f.choice(f.field(body, "text", dict) or {}, "verbosity", openai.VERBOSITIES, "text"),
     )
 
@@ -303,6 +308,7 @@ def envelope_for(body: dict[str, Any]) -> Envelope:
         max_output_tokens=body.get("max_output_tokens"),
         reasoning={"effort": reasoning.get("effort"), "summary": reasoning.get("summary")} if reasoning else None,
         text_settings=_echoed_text(body.get("text")),
+        truncation=body.get("truncation") or "disabled",
         metadata=dict(metadata),
         previous_response_id=f.field(body, "previous_response_id", str),
         store=f.field(body, "store", bool) is not False,
@@ -606,7 +612,7 @@ def _response_object(
         "tool_choice": envelope.tool_choice,
         "tools": envelope.tools,
         "top_p": envelope.top_p,
-        "truncation": "disabled",
+        "truncation": envelope.truncation,
         "usage": usage,
         "user": envelope.user,
         "metadata": envelope.metadata,
