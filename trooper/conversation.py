@@ -214,6 +214,10 @@ class Tool:
     description: str = ""
     input_schema: dict[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
     cache_control: CacheControl | None = None
+    #: The client asked that calls' arguments be held to ``input_schema`` (OpenAI's and Claude's
+    #: ``strict``): True or False as it said (a Responses API tool that left it out: True), None
+    #: when it did not say, which is non-strict wherever it is sent.
+    strict: bool | None = None
 
 
 @dataclass

@@ -22,9 +22,9 @@ class OpenAICompatProvider(CodecProvider):
     ``OPENAI_MODEL_PREFIXES``) is sent as asked; anything else, and everything when no prefixes are
     given (a local server), is replaced by the configured ``model``. The key is sent as a Bearer
     token, and no Authorization header is sent when there is no key. ``tool_call_signatures``
-    (Gemini) sends tool calls' thought signatures back upstream; ``prompt_cache_key`` and
-    ``reasoning_effort`` (OpenAI) pass on the client's cache key and reasoning effort, which other
-    servers may refuse.
+    (Gemini) sends tool calls' thought signatures back upstream; ``prompt_cache_key``,
+    ``reasoning_effort`` and ``strict_tools`` (OpenAI) pass on the client's cache key, reasoning
+    effort and tools' ``strict``, which other servers may refuse.
 
     ``responses_url`` (OpenAI's own, set by ``build_cloud_chain`` only): OpenAI's Responses API,
     which answers the turns offering OpenAI's built-in tools (``Request.hosted_tools``), with
@@ -50,6 +50,7 @@ class OpenAICompatProvider(CodecProvider):
         tool_call_signatures: bool = False,
         prompt_cache_key: bool = False,
         reasoning_effort: bool = False,
+        strict_tools: bool = False,
         responses_url: str | None = None,
     ) -> None:
         self.name = name
@@ -68,6 +69,7 @@ class OpenAICompatProvider(CodecProvider):
         self._model_prefixes = model_prefixes
         self.encode_options = {
             "tool_call_signatures": tool_call_signatures, "prompt_cache_key": prompt_cache_key, "reasoning_effort": reasoning_effort,
+            "strict_tools": strict_tools,
         }
         self._http = HttpUpstream(name, client, wire_codec.decode_error)
 

@@ -260,13 +260,15 @@ def _decode_tool(path: str, tool: dict[str, Any]) -> Tool:
 
 
 def function_tool(function: dict[str, Any], path: str) -> Tool:
-    """A function tool from its ``name``, ``description`` and ``parameters`` (both OpenAI APIs name
-    them so; Responses puts them on the tool itself); no parameters is an empty object schema."""
+    """A function tool from its ``name``, ``description``, ``parameters`` and ``strict`` (both
+    OpenAI APIs name them so; Responses puts them on the tool itself); no parameters is an empty
+    object schema."""
     parameters = f.field(function, "parameters", dict, path)
     return Tool(
         name=f.field(function, "name", str, path, required=True),
         description=f.field(function, "description", str, path) or "",
         input_schema=parameters if parameters is not None else {"type": "object", "properties": {}},
+        strict=f.field(function, "strict", bool, path),
     )
 
 
@@ -313,6 +315,7 @@ def encode_request(
     tool_call_signatures: bool = False,
     prompt_cache_key: bool = False,
     reasoning_effort: bool = False,
+    strict_tools: bool = False,
 ) -> dict[str, Any]:
     """The body for ``POST .../chat/completions``. ``num_ctx`` is Ollama-only and ignored.
 
@@ -322,6 +325,7 @@ def encode_request(
     ``prompt_cache_key`` (OpenAI): the client's ``prompt_cache_key`` is passed on.
     ``reasoning_effort`` (OpenAI): the client's effort is passed on to a reasoning model (OpenAI
     refuses it, 400, for one that does not reason: gpt-4o-mini answering a fallback).
+    ``strict_tools`` (OpenAI): a tool's ``strict``, when the client said it, is passed on.
     """
     messages: list[dict[str, Any]] = [{"role": "system", "content": request.system}] if request.system else []
     for message in request.messages:
@@ -340,10 +344,7 @@ def encode_request(
     if request.stop:
         body["stop"] = list(request.stop)
     if request.tools:
-        body["tools"] = [
-            {"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.input_schema}}
-            for t in request.tools
-        ]
+        body["tools"] = [{"type": "function", "function": _encode_function(t, strict_tools)} for t in request.tools]
         if request.tool_choice is not None:
             body["tool_choice"] = _encode_tool_choice(request.tool_choice)
             if request.tool_choice.disable_parallel:
@@ -353,6 +354,13 @@ def encode_request(
     if reasoning_effort and request.reasoning_effort is not None and _REASONING_MODEL.match(model):
         body["reasoning_effort"] = request.reasoning_effort
     return body
+
+
+def _encode_function(tool: Tool, strict: bool) -> dict[str, Any]:
+    function: dict[str, Any] = {"name": tool.name, "description": tool.description, "parameters": tool.input_schema}
+    if strict and tool.strict is not None:
+        function["strict"] = tool.strict
+    return function
 
 
 def is_reasoning_model(model: str) -> bool:
