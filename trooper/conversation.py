@@ -224,6 +224,10 @@ class Tool:
     description: str = ""
     input_schema: dict[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
     cache_control: CacheControl | None = None
+    #: The client asked that calls' arguments be held to ``input_schema`` (OpenAI's and Claude's
+    #: ``strict``): True or False as it said (a Responses API tool that left it out: True), None
+    #: when it did not say, which is non-strict wherever it is sent.
+    strict: bool | None = None
 
 
 @dataclass
@@ -348,8 +352,17 @@ class Request:
     def without_hosted_items(self, keep: ToolHost | None = None, *, documents: bool = False) -> Request:
         """The request as an upstream that cannot read built-in tool items gets it: those items
         dropped (the answers around them stay), but ``keep``'s own (and the documents, with
-        ``documents``: an upstream that reads them), and messages left empty by that too."""
-        messages = [Message(m.role, _without_hosted(m.content, keep, documents)) for m in self.messages]
+        ``documents``: an upstream that reads them), and messages left empty by that too. A tool
+        result answering a dropped call (older Codex answers its ``local_shell_call`` with a
+        ``function_call_output``) becomes a note of that output: as a tool result it would answer
+        no call, which Claude and OpenAI refuse (400)."""
+        gone = _Dropped(keep, documents)
+        calls = {
+            part.item["call_id"]: part.item
+            for part in self._parts()
+            if isinstance(part, HostedToolBlock) and gone(part) and isinstance(part.item.get("call_id"), str)
+        }
+        messages = [Message(m.role, _without_hosted(m.content, gone, calls)) for m in self.messages]
         return replace(self, messages=[m for m in messages if m.content])
 
     def documents(self) -> list[dict[str, Any]]:
@@ -360,28 +373,60 @@ class Request:
         return any(isinstance(part, ImageBlock) for part in self._parts())
 
 
-def _without_hosted(blocks: list[Block], keep: ToolHost | None, documents: bool) -> list[Block]:
-    """``blocks`` but the hosted items of another host than ``keep`` (documents kept with
-    ``documents``): a document becomes its stand-in (its text, or a note), a tool's item goes; a
-    tool result's parts alike."""
+@dataclass(frozen=True)
+class _Dropped:
+    """Whether a block is a hosted item an upstream goes without: one of another host than
+    ``keep``, but a document when ``documents`` (an upstream that reads them)."""
 
-    def dropped(block: object) -> bool:
-        return isinstance(block, HostedToolBlock) and block.host != keep and not (documents and block.is_document())
+    keep: ToolHost | None
+    documents: bool
+
+    def __call__(self, block: object) -> bool:
+        return isinstance(block, HostedToolBlock) and block.host != self.keep and not (self.documents and block.is_document())
+
+
+def _without_hosted(blocks: list[Block], dropped: _Dropped, calls: dict[str, dict[str, Any]]) -> list[Block]:
+    """``blocks`` but the ``dropped`` hosted items: a document becomes its stand-in (its text, or a
+    note), a tool's item goes; a tool result's parts alike. A tool result answering one of the
+    dropped ``calls`` becomes a note of its output, after the message's other tool results
+    (Claude takes a user turn's text only after them)."""
 
     def instead(block: HostedToolBlock) -> list[TextBlock]:
         stand_in = block.stand_in()
         return [stand_in] if stand_in is not None else []
 
+    def parts_of(result: ToolResultBlock) -> list[ToolResultPart]:
+        return [new for part in result.content for new in (instead(part) if isinstance(part, HostedToolBlock) and dropped(part) else [part])]
+
     kept: list[Block] = []
+    notes: list[Block] = []
+    notes_at = 0
     for block in blocks:
         if isinstance(block, HostedToolBlock) and dropped(block):
             kept += instead(block)
+        elif isinstance(block, ToolResultBlock) and block.tool_use_id in calls:
+            notes_at = notes_at if notes else len(kept)
+            notes += _output_note(calls[block.tool_use_id], replace(block, content=parts_of(block)))
         elif isinstance(block, ToolResultBlock) and any(map(dropped, block.content)):
-            parts = [new for part in block.content for new in (instead(part) if isinstance(part, HostedToolBlock) and dropped(part) else [part])]
-            kept.append(replace(block, content=parts))
+            kept.append(replace(block, content=parts_of(block)))
         else:
             kept.append(block)
+    if notes:
+        after_results = max((i + 1 for i, block in enumerate(kept) if isinstance(block, ToolResultBlock)), default=0)
+        at = max(notes_at, after_results)
+        kept[at:at] = notes
     return kept
+
+
+def _output_note(call: dict[str, Any], result: ToolResultBlock) -> list[Block]:
+    """A built-in call's output as the conversation's text, saying which call it answers (its
+    type and what it was asked to do: the call itself is gone), then the output's other parts."""
+    asked = {key: value for key, value in call.items() if key not in ("type", "id", "call_id", "status")}
+    error = " (an error)" if result.is_error else ""
+    header = f"[output{error} of {call.get('type')} {json.dumps(asked, ensure_ascii=False)}]"
+    text = result.text()
+    others: list[Block] = [part for part in result.content if not isinstance(part, TextBlock)]
+    return [TextBlock(f"{header}\n{text}" if text else header), *others]
 
 
 # ---------------------------------------------------------------- response

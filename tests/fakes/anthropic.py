@@ -87,7 +87,7 @@ class FakeAnthropic(FakeServer):
         messages = request.messages
         if self.rejects_prefill and messages and messages[-1].get("role") == "assistant":
             return HttpError(kind="prefill_rejected")
-        return None
+        return _orphan_tool_result(messages)
 
     def response_headers(self, request: RecordedRequest) -> dict[str, str]:
         return {"request-id": anthropic_id("req_011C")}
@@ -274,6 +274,25 @@ _DEFAULT_MESSAGES = {
     503: "Service unavailable",
     529: "Overloaded",
 }
+
+
+def _orphan_tool_result(messages: list[dict[str, Any]]) -> HttpError | None:
+    """Claude's 400 for a ``tool_result`` answering no ``tool_use`` of the assistant message just before it."""
+    for i, message in enumerate(messages):
+        previous = messages[i - 1] if i and messages[i - 1].get("role") == "assistant" else {}
+        calls = {b.get("id") for b in _blocks(previous) if b.get("type") == "tool_use"}
+        for j, block in enumerate(_blocks(message)):
+            if block.get("type") == "tool_result" and block.get("tool_use_id") not in calls:
+                return HttpError(status=400, type="invalid_request_error", message=(
+                    f"messages.{i}.content.{j}: unexpected `tool_use_id` found in `tool_result` blocks: {block.get('tool_use_id')}. "
+                    "Each `tool_result` block must have a corresponding `tool_use` block in the previous message."
+                ))  # fmt: skip
+    return None
+
+
+def _blocks(message: dict[str, Any]) -> list[dict[str, Any]]:
+    content = message.get("content")
+    return [b for b in content if isinstance(b, dict)] if isinstance(content, list) else []
 
 
 def _container(request: RecordedRequest) -> dict[str, Any] | None:

@@ -131,6 +131,18 @@ def test_echo_reflects_a_tool_result(fake_anthropic: FakeAnthropic, client: anth
     assert message.content[0].text == "18C, clear"  # type: ignore[union-attr]
 
 
+def test_a_tool_result_answering_no_tool_use_is_claude_s_400(fake_anthropic: FakeAnthropic, client: anthropic.Anthropic) -> None:
+    orphan = [*USER, {"role": "assistant", "content": "Looking."},
+              {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "call_ls", "content": "README.md"}]}]  # fmt: skip
+    with pytest.raises(anthropic.BadRequestError) as refused:
+        client.messages.create(model=MODEL, max_tokens=100, messages=orphan)  # type: ignore[arg-type]
+    assert refused.value.body["error"] == {  # type: ignore[index]
+        "type": "invalid_request_error",
+        "message": "messages.2.content.0: unexpected `tool_use_id` found in `tool_result` blocks: call_ls. "
+        "Each `tool_result` block must have a corresponding `tool_use` block in the previous message.",
+    }
+
+
 def test_count_tokens(fake_anthropic: FakeAnthropic, client: anthropic.Anthropic) -> None:
     counted = client.messages.count_tokens(model=MODEL, messages=USER)
     assert counted.input_tokens == 7

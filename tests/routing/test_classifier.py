@@ -150,6 +150,16 @@ def test_tools_go_to_the_cloud_when_the_local_model_cannot_call_them() -> None:
     assert classify(request(user("hi"), tools=tools, tool_choice=no_calls), local_supports_tools=False).route == "local"
 
 
+@pytest.mark.parametrize("choice", [ToolChoice("any"), ToolChoice("tool", "get_weather")], ids=["required", "named"])
+def test_a_forced_tool_call_goes_to_the_cloud(choice: ToolChoice) -> None:
+    # The local model (Ollama) takes no tool choice: it would answer a simple turn in words.
+    forced = request(user("hi"), tools=[Tool("get_weather")], tool_choice=choice)
+    assert classify(forced, local_supports_tools=True) == Classification("cloud", "tool call forced")
+    assert classify(request(user("hi"), tool_choice=choice), local_supports_tools=True).route == "local", "no tool to force"
+    chosen = request(user("hi"), tools=[Tool("get_weather")], tool_choice=ToolChoice("auto"))
+    assert classify(chosen, local_supports_tools=True) == Classification("local", SIMPLE), "the model's choice is not a force"
+
+
 def test_no_user_turn_goes_to_the_cloud() -> None:
     assert classify(request(), local_supports_tools=True) == Classification("cloud", "no user turn")
 

@@ -82,6 +82,13 @@ def test_the_request_carries_the_conversation_as_items_and_the_built_in_tools_ve
     assert summary_only["reasoning"] == {"summary": "detailed"} and "include" not in summary_only
 
 
+def test_a_tool_s_strict_goes_as_its_client_said_else_false() -> None:
+    # False for a tool whose client said nothing: Chat Completions' and Claude's default, not the Responses API's.
+    said = [Tool("a", strict=True), Tool("b", strict=False), Tool("c")]
+    body = codec.encode_request(Request(model="gpt-5", messages=[], tools=said), "gpt-5", stream=False)
+    assert [tool["strict"] for tool in body["tools"]] == [True, False, False]
+
+
 def _request(tools: list[dict], **fields: Any) -> RecordedRequest:
     body = {
         "model": "gpt-5", "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "news"}]}],

@@ -93,7 +93,7 @@ def test_decode_request_reads_every_field() -> None:
         Message("user", [ToolResultBlock("call_1", [TextBlock("4 C")]), ToolResultBlock("call_2", [TextBlock("sunny")])]),
         Message("user", [TextBlock("thanks")]),
     ]
-    assert request.tools == [Tool("get_weather", "Weather", WEATHER["parameters"])]
+    assert request.tools == [Tool("get_weather", "Weather", WEATHER["parameters"], strict=True)], "strict as the client said"
     assert request.tool_choice == ToolChoice("tool", "get_weather", disable_parallel=True)
     assert (request.max_tokens, request.temperature, request.top_p, request.stream) == (4000, 0.5, 0.9, True)
     assert request.thinking == {"type": "enabled", "budget_tokens": 3999}, "the budget counts within max_output_tokens"

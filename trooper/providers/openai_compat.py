@@ -11,8 +11,9 @@ from trooper.providers.http import CodecProvider, HttpUpstream
 from trooper.wire import openai as wire_codec
 from trooper.wire import openai_responses
 
-#: Model names that belong to OpenAI and to Gemini, for ``model_prefixes``.
-OPENAI_MODEL_PREFIXES = ("gpt-", "chatgpt-", "o1", "o3", "o4")
+#: Model names that belong to OpenAI and to Gemini, for ``model_prefixes``. ``codex-``: Codex's
+#: ``codex-mini-latest``; ``computer-use-``: the computer-use agent's model.
+OPENAI_MODEL_PREFIXES = ("gpt-", "chatgpt-", "o1", "o3", "o4", "codex-", "computer-use-")
 GEMINI_MODEL_PREFIXES = ("gemini-",)
 
 

@@ -4,8 +4,9 @@ The request's shape is read before its words, as agents' own routers do; then on
 turn's text. Earlier history never makes a turn simple by itself: a long conversation with a
 short "thanks!" at the end is still a simple turn. The rules, in order:
 
-1. the turn carries tool results or images, extended thinking is asked for, or the request needs
-   tools the local model cannot call → cloud;
+1. the turn carries tool results or images, extended thinking is asked for, a tool call is forced
+   (``tool_choice`` required or naming a tool: Ollama has no tool choice, so the force would be
+   dropped), or the request needs tools the local model cannot call → cloud;
 2. a side call (a small model such as Haiku, no tools, a system prompt asking for a title or a
    topic: Claude Code's own bookkeeping calls) → local;
 3. tools defined in a session already under way (an agent at work: never switch models inside
@@ -185,6 +186,8 @@ def classify(request: Request, *, local_supports_tools: bool) -> Classification:
         return Classification("cloud", "documents")
     if request.thinking is not None:
         return Classification("cloud", "thinking requested")
+    if _forces_tool_call(request):
+        return Classification("cloud", "tool call forced")
     if request.needs_tools() and not local_supports_tools:
         return Classification("cloud", "tools needed")
     if _is_side_call(request):
@@ -192,6 +195,12 @@ def classify(request: Request, *, local_supports_tools: bool) -> Classification:
     if request.needs_tools() and _agent_at_work(request):
         return Classification("cloud", "agent session")
     return classify_text(turn.text())
+
+
+def _forces_tool_call(request: Request) -> bool:
+    """The client requires a tool call (any tool, or one named): OpenAI's ``required`` or a
+    function, Claude's ``any`` or ``tool``. The local model (Ollama) takes no tool choice."""
+    return bool(request.tools) and request.tool_choice is not None and request.tool_choice.type in ("any", "tool")
 
 
 def _is_side_call(request: Request) -> bool:

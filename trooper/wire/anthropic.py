@@ -263,6 +263,7 @@ def _decode_tool(path: str, tool: dict[str, Any]) -> Tool:
         description=f.field(tool, "description", str, path) or "",
         input_schema=schema,
         cache_control=_cache_control(tool, path),
+        strict=f.field(tool, "strict", bool, path),
     )
 
 
@@ -302,10 +303,7 @@ def encode_request(request: Request, model: str, *, stream: bool, num_ctx: int |
         body["stop_sequences"] = list(request.stop)
     server_tools = request.hosted_tools if request.tools_host == "anthropic" else []
     if request.tools or server_tools:
-        body["tools"] = [
-            _cached({"name": t.name, "description": t.description, "input_schema": t.input_schema}, t.cache_control)
-            for t in request.tools
-        ] + server_tools
+        body["tools"] = [_cached(_encode_tool(t), t.cache_control) for t in request.tools] + server_tools
         if request.tool_choice is not None:
             body["tool_choice"] = _encode_tool_choice(request.tool_choice)
     if request.thinking is not None:
@@ -317,6 +315,14 @@ def encode_request(request: Request, model: str, *, stream: bool, num_ctx: int |
         # Anthropic accepts only user_id in metadata.
         body["metadata"] = {"user_id": user_id}
     return body
+
+
+def _encode_tool(tool: Tool) -> dict[str, Any]:
+    encoded: dict[str, Any] = {"name": tool.name, "description": tool.description, "input_schema": tool.input_schema}
+    if tool.strict:
+        # Claude's strict tool use (GA on Claude 4.5 models and later); false is its default.
+        encoded["strict"] = True
+    return encoded
 
 
 def _ask_for_format(body: dict[str, Any], form: OutputFormat) -> None:

@@ -266,13 +266,15 @@ def _decode_tool(path: str, tool: dict[str, Any]) -> Tool:
 
 
 def function_tool(function: dict[str, Any], path: str) -> Tool:
-    """A function tool from its ``name``, ``description`` and ``parameters`` (both OpenAI APIs name
-    them so; Responses puts them on the tool itself); no parameters is an empty object schema."""
+    """A function tool from its ``name``, ``description``, ``parameters`` and ``strict`` (both
+    OpenAI APIs name them so; Responses puts them on the tool itself); no parameters is an empty
+    object schema."""
     parameters = f.field(function, "parameters", dict, path)
     return Tool(
         name=f.field(function, "name", str, path, required=True),
         description=f.field(function, "description", str, path) or "",
         input_schema=parameters if parameters is not None else {"type": "object", "properties": {}},
+        strict=f.field(function, "strict", bool, path),
     )
 
 
@@ -325,9 +327,10 @@ def encode_request(
     which Gemini 3 requires back; the first call of a turn that has none (it came from another
     model) carries Google's documented bypass value instead. Other upstreams get no signatures.
     ``openai_settings`` (OpenAI's own API, which other servers may refuse): the client's
-    ``prompt_cache_key``, its settings only OpenAI knows (``wire/openai_options.py``), its
-    reasoning effort for a reasoning model (OpenAI refuses it, 400, for one that does not reason:
-    gpt-4o-mini answering a fallback) and its verbosity for a GPT-5 model are passed on.
+    ``prompt_cache_key``, its settings only OpenAI knows (``wire/openai_options.py``), its tools'
+    ``strict`` (when the client said it), its reasoning effort for a reasoning model (OpenAI
+    refuses it, 400, for one that does not reason: gpt-4o-mini answering a fallback) and its
+    verbosity for a GPT-5 model are passed on.
     """
     messages: list[dict[str, Any]] = [{"role": "system", "content": request.system}] if request.system else []
     for message in request.messages:
@@ -346,10 +349,7 @@ def encode_request(
     if request.stop:
         body["stop"] = list(request.stop)
     if request.tools:
-        body["tools"] = [
-            {"type": "function", "function": {"name": t.name, "description": t.description, "parameters": t.input_schema}}
-            for t in request.tools
-        ]
+        body["tools"] = [{"type": "function", "function": _encode_function(t, openai_settings)} for t in request.tools]
         if request.tool_choice is not None:
             body["tool_choice"] = _encode_tool_choice(request.tool_choice)
             if request.tool_choice.disable_parallel:
@@ -369,6 +369,13 @@ def _add_openai_settings(body: dict[str, Any], request: Request, model: str) -> 
     if request.verbosity is not None and model.startswith("gpt-5"):
         body["verbosity"] = request.verbosity
     body.update(openai_options.for_api(request.openai_options, openai_options.CHAT))
+
+
+def _encode_function(tool: Tool, strict: bool) -> dict[str, Any]:
+    function: dict[str, Any] = {"name": tool.name, "description": tool.description, "parameters": tool.input_schema}
+    if strict and tool.strict is not None:
+        function["strict"] = tool.strict
+    return function
 
 
 def is_reasoning_model(model: str) -> bool:

@@ -11,7 +11,8 @@ verbatim). OpenAI's own reasoning items go back verbatim and in place, to a reas
 they hold their ``encrypted_content``: with ``store`` false OpenAI keeps nothing, so an item
 without it names nothing OpenAI can find (it would refuse the turn). Any other thinking is left
 out: another model's means nothing to OpenAI. Function tools (custom tools among them, in their
-canonical form as for every upstream) go with ``strict: false`` (the Responses API's default is strict), the built-in
+canonical form as for every upstream) go with the ``strict`` their client said, else ``strict: false``
+(the Responses API's default is strict, which a tool from another API never asked for), the built-in
 tools verbatim. ``store`` is false: Trooper keeps the conversation and sends it whole. The
 client's ``reasoning`` (effort and ``summary``) goes to a reasoning model, and its ``include`` as
 it came (its ``reasoning.*`` values to a reasoning model only).
@@ -84,7 +85,7 @@ def encode_request(request: Request, model: str, *, stream: bool) -> dict[str, A
     if request.system:
         body["instructions"] = request.system
     tools = [
-        {"type": "function", "name": t.name, "description": t.description, "parameters": t.input_schema, "strict": False}
+        {"type": "function", "name": t.name, "description": t.description, "parameters": t.input_schema, "strict": bool(t.strict)}
         for t in request.tools
     ]
     body["tools"] = [*tools, *request.hosted_tools]

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, NamedTuple
 
@@ -74,7 +74,7 @@ from trooper.conversation import (
     derive_stop_reason,
 )
 from trooper.errors import InvalidRequest
-from trooper.wire import compact_json, custom_tools, openai, openai_options, output_format
+from trooper.wire import compact_json, custom_tools, openai, openai_options, output_format, strict_schema
 from trooper.wire import fields as f
 from trooper.wire.documents import document_from_file
 from trooper.wire.images import decode_image_url
@@ -503,11 +503,21 @@ def _decode_tools(body: dict[str, Any]) -> tuple[list[Tool], list[dict[str, Any]
         if kind == "custom":
             tools.append(custom_tools.canonical_tool(tool, path))
         elif kind == "function":
-            tools.append(openai.function_tool(tool, path))
+            tools.append(_strict_unless_said(openai.function_tool(tool, path)))
         else:
             hosted.append(tool)
     custom_tools.check_unique(tools)
     return tools, hosted
+
+
+def _strict_unless_said(tool: Tool) -> Tool:
+    """A function tool as the Responses API takes it: strict unless the client said false, its
+    schema then normalised as OpenAI would (``strict_schema``); one strict mode cannot express
+    (an open object) stays non-strict."""
+    if tool.strict is not None:
+        return tool
+    schema = strict_schema.normalised(tool.input_schema)
+    return tool if schema is None else replace(tool, input_schema=schema, strict=True)
 
 
 def _decode_tool_choice(body: dict[str, Any], hosted: list[dict[str, Any]]) -> tuple[ToolChoice | None, dict[str, Any] | None]:
