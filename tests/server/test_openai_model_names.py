@@ -27,6 +27,25 @@ def test_an_openai_model_reaches_openai_unchanged(server, fake_openai, model: st
     assert fake_openai.requests[-1].json["model"] == model
 
 
+@pytest.mark.parametrize("model", ["gpt-5-codex", "gpt-5.1-codex-mini", "codex-mini-latest", "o3-pro", "computer-use-preview"])
+def test_a_model_only_the_responses_api_serves_goes_by_it_from_any_door(server, fake_openai, model: str) -> None:
+    # OpenAI's Chat Completions refuses these models ("only supported in v1/responses").
+    with openai.OpenAI(base_url=server.url + "/v1", api_key="local", max_retries=0, _strict_response_validation=True) as oai:
+        completion = oai.chat.completions.create(model=model, messages=[{"role": "user", "content": "List the files."}],
+                                                 extra_headers=CLOUD)
+    assert completion.choices[0].message.content == "Sent as asked."
+    sent = fake_openai.requests[-1]
+    assert sent.path.endswith("/responses") and sent.json["model"] == model
+
+
+def test_gpt_5_takes_a_verbosity_its_codex_models_do_not(server, fake_openai) -> None:
+    with openai.OpenAI(base_url=server.url + "/v1", api_key="local", max_retries=0, _strict_response_validation=True) as oai:
+        for model in ("gpt-5", "gpt-5-codex"):
+            oai.responses.create(model=model, input="List the files.", text={"verbosity": "low"}, extra_headers=CLOUD)
+            sent = fake_openai.requests[-1].json  # by Chat Completions (gpt-5), by the Responses API (gpt-5-codex)
+            assert sent.get("verbosity", (sent.get("text") or {}).get("verbosity")) == ("low" if model == "gpt-5" else None)
+
+
 def test_another_model_is_replaced_by_the_configured_one(server, fake_openai) -> None:
     with openai.OpenAI(base_url=server.url + "/v1", api_key="local", max_retries=0, _strict_response_validation=True) as oai:
         oai.responses.create(model="claude-sonnet-4-5", input="List the files.", extra_headers=CLOUD)

@@ -30,7 +30,8 @@ class OpenAICompatProvider(CodecProvider):
     which answers the turns offering OpenAI's built-in tools (``Request.hosted_tools``), with
     those tools, and the turns of a client keeping OpenAI's reasoning itself
     (``Request.keeps_openai_reasoning``) asked of a reasoning model, whose reasoning items only
-    it reads back; every other turn goes by Chat Completions. A provider without it (Gemini, a
+    it reads back, and every turn of a model only it serves (the Codex models, the -pro models…);
+    every other turn goes by Chat Completions. A provider without it (Gemini, a
     local OpenAI-compatible server) does not claim ``builtin_tools_host``."""
 
     codec = wire_codec
@@ -92,7 +93,10 @@ class OpenAICompatProvider(CodecProvider):
     def uses_responses_api(self, request: Request) -> bool:
         if self.responses_url is None:
             return False
-        reasons = wire_codec.is_reasoning_model(self.upstream_model(request.model))
+        model = self.upstream_model(request.model)
+        if wire_codec.responses_api_only(model):
+            return True
+        reasons = wire_codec.is_reasoning_model(model)
         return (bool(request.hosted_tools) and request.tools_host == "openai") or (reasons and request.keeps_openai_reasoning())
 
     def _responses_url_for(self, request: Request) -> str | None:

@@ -95,7 +95,11 @@ _ERRORS_FROM_WIRE = {
 }
 
 #: Models that take ``max_completion_tokens`` and reject ``max_tokens``.
-_REASONING_MODEL = re.compile(r"^(o\d|gpt-5)")
+_REASONING_MODEL = re.compile(r"^(o\d|gpt-5|codex-)")
+#: OpenAI's models that its Responses API alone serves (Chat Completions refuses them: "This model
+#: is only supported in v1/responses"): the Codex models, the -pro reasoning models, computer use,
+#: deep research.
+_RESPONSES_ONLY_MODEL = re.compile(r"^(o1-pro|o3-pro|gpt-5-pro|computer-use-)|codex|deep-research")
 #: The reasoning efforts OpenAI's APIs take (the openai SDK's ``ReasoningEffort``).
 REASONING_EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh", "max")
 #: The verbosities of GPT-5 models' answers (``verbosity``; the Responses API's ``text.verbosity``),
@@ -366,7 +370,7 @@ def _add_openai_settings(body: dict[str, Any], request: Request, model: str) -> 
         body["prompt_cache_key"] = request.prompt_cache_key
     if request.reasoning_effort is not None and _REASONING_MODEL.match(model):
         body["reasoning_effort"] = request.reasoning_effort
-    if request.verbosity is not None and model.startswith("gpt-5"):
+    if request.verbosity is not None and takes_verbosity(model):
         body["verbosity"] = request.verbosity
     body.update(openai_options.for_api(request.openai_options, openai_options.CHAT))
 
@@ -376,6 +380,16 @@ def _encode_function(tool: Tool, strict: bool) -> dict[str, Any]:
     if strict and tool.strict is not None:
         function["strict"] = tool.strict
     return function
+
+
+def takes_verbosity(model: str) -> bool:
+    """GPT-5 models take a verbosity; its Codex models do not (nor does any other model)."""
+    return model.startswith("gpt-5") and "codex" not in model
+
+
+def responses_api_only(model: str) -> bool:
+    """An OpenAI model only its Responses API serves."""
+    return _RESPONSES_ONLY_MODEL.search(model) is not None
 
 
 def is_reasoning_model(model: str) -> bool:

@@ -122,7 +122,7 @@ def _text(request: Request, model: str) -> dict[str, Any]:
     text: dict[str, Any] = {}
     if request.output_format is not None:
         text["format"] = output_format.to_responses(request.output_format)
-    if request.verbosity is not None and model.startswith("gpt-5"):
+    if request.verbosity is not None and openai.takes_verbosity(model):
         text["verbosity"] = request.verbosity
     return text
 
