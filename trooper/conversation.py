@@ -228,6 +228,10 @@ class Tool:
     #: ``strict``): True or False as it said (a Responses API tool that left it out: True), None
     #: when it did not say, which is non-strict wherever it is sent.
     strict: bool | None = None
+    #: A Responses API custom tool (one free-form string in, a grammar perhaps) as the client sent
+    #: it: OpenAI's Responses API gets it so; every other upstream the function standing for it
+    #: (``wire/custom_tools.py``). None for a function tool.
+    custom: dict[str, Any] | None = None
 
 
 @dataclass

@@ -8,9 +8,10 @@ user messages ahead of the prompt, function tools (``shell``, ``update_plan``, `
 false``) instead resends every item, its reasoning with ``encrypted_content``. Codex asks for
 that content (``include``), so OpenAI answers it by its Responses API, which alone reads its
 reasoning items back (every other upstream gets the conversation without them). Current Codex
-offers ``apply_patch`` as a custom (freeform) tool with a Lark grammar of its patch format: every
-upstream gets it as a function taking one string, and Codex gets its call back as a
-``custom_tool_call`` holding the patch exactly as the model wrote it. Streamed and not.
+offers ``apply_patch`` as a custom (freeform) tool with a Lark grammar of its patch format: OpenAI
+(whose Responses API alone serves gpt-5-codex) gets it as Codex sent it, every other upstream as a
+function taking one string, and Codex gets its call back as a ``custom_tool_call`` holding the
+patch exactly as the model wrote it. Streamed and not.
 
 How each upstream is forced: ``tests/compat/upstreams.py`` (one provider configured per Trooper,
 ``X-Trooper-Route`` on every request).
@@ -283,10 +284,14 @@ def test_a_custom_apply_patch_is_a_function_upstream_and_its_call_comes_back_byt
 
     asked, answered = upstream.received()[-2:]
     offered = {name: (description, schema) for name, description, schema in asked.tools()}
-    assert list(offered) == ["shell", "update_plan", "apply_patch"]
-    description, schema = offered["apply_patch"]
-    assert description.startswith(APPLY_PATCH["description"]) and f"```lark\n{PATCH_GRAMMAR}\n```" in description
-    assert schema["type"] == "object" and schema["required"] == ["input"] and schema["properties"]["input"]["type"] == "string"
+    if asked.wire == "responses":  # gpt-5-codex, OpenAI's Responses API's alone, which has custom tools
+        assert list(offered) == ["shell", "update_plan"] and asked.body["tools"][2] == APPLY_PATCH
+        assert [i["type"] for i in answered.conversation[-2:]] == ["custom_tool_call", "custom_tool_call_output"]
+    else:
+        assert list(offered) == ["shell", "update_plan", "apply_patch"]
+        description, schema = offered["apply_patch"]
+        assert description.startswith(APPLY_PATCH["description"]) and f"```lark\n{PATCH_GRAMMAR}\n```" in description
+        assert schema["type"] == "object" and schema["required"] == ["input"] and schema["properties"]["input"]["type"] == "string"
     assert_tool_history(answered, [SentCall(call.call_id, "apply_patch", {"input": PATCH})], [(call.call_id, PATCHED)])
     assert answered.user_texts() == [USER_INSTRUCTIONS, ENVIRONMENT, "Fix the separator in src/config.py."]
 
@@ -319,7 +324,8 @@ def test_codex_with_web_search_is_answered_by_openai_and_refused_clearly_elsewhe
     assert second.output_text == "Run `pytest -q`."
     sent = [r.json for r in upstream.fake.requests if r.path == "/v1/responses"]
     assert len(sent) == 2 and sent[-1]["tools"][-1] == WEB_SEARCH and sent[-1]["instructions"] == INSTRUCTIONS
-    assert [t["name"] for t in sent[-1]["tools"][:3]] == ["shell", "update_plan", "apply_patch"], "custom tools go as functions"
+    assert [t["name"] for t in sent[-1]["tools"][:3]] == ["shell", "update_plan", "apply_patch"]
+    assert sent[-1]["tools"][2] == APPLY_PATCH, "a custom tool goes to OpenAI's Responses API as Codex sent it"
     resent = [item for item in sent[-1]["input"] if item.get("type") == "web_search_call"]
     assert resent == [search.model_dump(exclude_none=True)], "the search item goes back once, verbatim"
     assert sent[-1]["reasoning"] == REASONING and sent[-1]["prompt_cache_key"] == "019a2b3c-prompt-cache"

@@ -228,9 +228,11 @@ class Received:
 
     def tool_calls(self) -> list[SentCall]:
         """Every assistant tool call in the history, in order."""
-        if self.wire == "responses":
-            items = [i for i in self.conversation if i.get("type") == "function_call"]
-            return [SentCall(i["call_id"], i["name"], json.loads(i["arguments"])) for i in items]
+        if self.wire == "responses":  # a custom tool's call as its function's: its input the "input" argument
+            return [
+                SentCall(i["call_id"], i["name"], json.loads(i["arguments"]) if i["type"] == "function_call" else {"input": i["input"]})
+                for i in self.conversation if i.get("type") in ("function_call", "custom_tool_call")
+            ]  # fmt: skip
         calls = []
         for message in self.conversation:
             if message.get("role") != "assistant":
@@ -247,7 +249,8 @@ class Received:
     def tool_results(self) -> list[SentResult]:
         """Every tool result in the history, in order."""
         if self.wire == "responses":
-            return [SentResult(i["call_id"], content_text(i["output"])) for i in self.conversation if i.get("type") == "function_call_output"]
+            outputs = ("function_call_output", "custom_tool_call_output")
+            return [SentResult(i["call_id"], content_text(i["output"])) for i in self.conversation if i.get("type") in outputs]
         if self.wire == "anthropic":
             return [
                 SentResult(block["tool_use_id"], content_text(block.get("content")))

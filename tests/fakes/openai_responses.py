@@ -61,7 +61,8 @@ def sealed(item_id: str, thinking: str) -> str:
 def refusal(request: RecordedRequest, issued: dict[str, str]) -> HttpError | None:
     """OpenAI's error for a request's reasoning items it cannot use (``issued``: id → the
     ``encrypted_content`` given with it). Nothing is kept under ``store: false``, so an item must
-    bring its content back unchanged, and be followed by the item that followed it."""
+    bring its content back unchanged, and be followed by the item that followed it. An item may
+    come without its id (Codex sends none): its content alone names it."""
     items = _body(request).get("input")
     items = items if isinstance(items, list) else []
     for position, item in enumerate(items):
@@ -71,11 +72,12 @@ def refusal(request: RecordedRequest, issued: dict[str, str]) -> HttpError | Non
         if "encrypted_content" not in item:
             message = f"Item with id '{item_id}' not found. Items are not persisted when `store` is set to false."
             return HttpError(status=404, type="invalid_request_error", message=message)
-        if issued.get(item_id) != item["encrypted_content"]:
+        content = item["encrypted_content"]
+        if (issued.get(item_id) != content) if "id" in item else (content not in issued.values()):
             message = f"The encrypted content for item {item_id} could not be verified."
             return HttpError(status=400, type="invalid_request_error", code="invalid_encrypted_content", message=message)
         following = items[position + 1] if position + 1 < len(items) else {}
-        if following.get("type") not in ("message", "function_call", "web_search_call") or following.get("role") == "user":
+        if following.get("type") not in ("message", "function_call", "custom_tool_call", "web_search_call") or following.get("role") == "user":
             message = f"Item '{item_id}' of type 'reasoning' was provided without its required following item."
             return HttpError(status=400, type="invalid_request_error", message=message)
     return None
@@ -115,10 +117,18 @@ class ResponsesAnswer:
                 "id": "msg_" + secrets.token_hex(24), "type": "message", "role": "assistant", "status": "completed",
                 "content": [{"type": "output_text", "text": self.text, "annotations": self.annotations(), "logprobs": []}],
             })  # fmt: skip
+        custom = {t.get("name") for t in body.get("tools") or [] if isinstance(t, dict) and t.get("type") == "custom"}
         for call in reply.tool_calls:
+            call_id = call.id or "call_" + secrets.token_hex(12)
+            if call.name in custom:  # a custom tool's call: its input is one string (the reply's "input" argument)
+                self.items.append({
+                    "id": "ctc_" + secrets.token_hex(24), "type": "custom_tool_call", "status": "completed",
+                    "call_id": call_id, "name": call.name, "input": str(call.arguments.get("input", "")),
+                })  # fmt: skip
+                continue
             self.items.append({
                 "id": "fc_" + secrets.token_hex(24), "type": "function_call", "status": "completed",
-                "call_id": call.id or "call_" + secrets.token_hex(12), "name": call.name, "arguments": call.arguments_json(),
+                "call_id": call_id, "name": call.name, "arguments": call.arguments_json(),
             })  # fmt: skip
         self.usage = self._usage(seen_prefixes)
 
@@ -207,6 +217,11 @@ class ResponsesAnswer:
                     event("response.output_text.annotation.added", **place, content_index=0, annotation_index=position, annotation=annotation)
                 event("response.output_text.done", **place, content_index=0, text=self.text, logprobs=[])
                 event("response.content_part.done", **place, content_index=0, part=item["content"][0])
+            elif kind == "custom_tool_call":
+                event("response.output_item.added", output_index=index, item={**item, "status": "in_progress", "input": ""})
+                for piece in word_chunks(item["input"]):
+                    event("response.custom_tool_call_input.delta", content=True, **place, delta=piece)
+                event("response.custom_tool_call_input.done", **place, input=item["input"])
             else:
                 call = next(c for c in self.reply.tool_calls if c.name == item["name"])
                 event("response.output_item.added", output_index=index, item={**item, "status": "in_progress", "arguments": ""})

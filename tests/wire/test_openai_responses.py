@@ -26,6 +26,7 @@ from trooper.conversation import (
     ToolUseBlock,
 )
 from trooper.wire import openai_responses as codec
+from trooper.wire import responses
 from trooper.wire.errors import UnterminatedStream, UpstreamStreamError
 
 SEARCH_ITEM = {"id": "ws_1", "type": "web_search_call", "status": "completed", "action": {"type": "search", "query": "q"}}
@@ -89,6 +90,22 @@ def test_a_tool_s_strict_goes_as_its_client_said_else_false() -> None:
     assert [tool["strict"] for tool in body["tools"]] == [True, False, False]
 
 
+PATCH = '*** Begin Patch\n*** Update File: "é.py"\n+print("a\\tb")\n*** End Patch'
+
+
+def test_a_custom_tool_and_its_calls_go_as_custom_items() -> None:
+    patch_tool = {"type": "custom", "name": "apply_patch", "format": {"type": "grammar", "syntax": "lark", "definition": "start: /.+/"}}
+    history = [
+        {"type": "message", "role": "user", "content": "Fix it."},
+        {"type": "custom_tool_call", "call_id": "call_1", "name": "apply_patch", "input": PATCH},
+        {"type": "custom_tool_call_output", "call_id": "call_1", "output": "Done."},
+    ]
+    request = responses.decode_request({"model": "gpt-5-codex", "input": history, "tools": [patch_tool], "tool_choice": {"type": "custom", "name": "apply_patch"}})
+    body = codec.encode_request(request, "gpt-5-codex", stream=False)
+    assert body["tools"] == [patch_tool] and body["tool_choice"] == {"type": "custom", "name": "apply_patch"}
+    assert body["input"][1:] == history[1:]
+
+
 def _request(tools: list[dict], **fields: Any) -> RecordedRequest:
     body = {
         "model": "gpt-5", "input": [{"type": "message", "role": "user", "content": [{"type": "input_text", "text": "news"}]}],
@@ -103,6 +120,8 @@ ANSWERS = {
     "truncated": (reply_text("Cut", stop_reason="max_tokens"), []),
     "sealed": (reply_text("Hi.", thinking="Greet."), [], {"include": [ENCRYPTED_REASONING]}),
     "sealed-unsummarised": (reply_text("Hi.", thinking="Greet."), [], {"include": [ENCRYPTED_REASONING], "reasoning": None}),
+    # A custom tool's input, streamed in pieces, made the JSON of its function's arguments piece by piece.
+    "custom": (reply_tool_calls(tool_call("apply_patch", {"input": PATCH})), [{"type": "custom", "name": "apply_patch"}]),
 }
 
 

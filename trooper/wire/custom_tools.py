@@ -6,6 +6,8 @@ format. No upstream but OpenAI's Responses API has such tools, so the canonical 
 taking one string parameter, ``input``, and the tool's format (its grammar's syntax and text) is
 folded into the description, where the model reads it. A call's ``input`` argument is the custom
 call's input, byte for byte, and a custom call a client resends becomes that argument again.
+OpenAI's Responses API, which has such tools, gets the tool as the client sent it (``Tool.custom``),
+and its calls and their outputs as custom items: its model writes the input under the grammar.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ def canonical_tool(tool: dict[str, Any], path: str) -> Tool:
         description = f"{description}\n\n{rule}" if description else rule
     parameter = {"type": "string", "description": "The tool's whole input, as raw text (not JSON)."}
     schema = {"type": "object", "properties": {INPUT: parameter}, "required": [INPUT]}
-    return Tool(name=name, description=description, input_schema=schema)
+    return Tool(name=name, description=description, input_schema=schema, custom=dict(tool))
 
 
 def _format_rule(form: dict[str, Any], path: str) -> str | None:
@@ -55,6 +57,17 @@ def call_input(call: ToolUseBlock) -> str:
     that shape (a model that ignored the schema) as their JSON text, so the client sees them."""
     value = call.input.get(INPUT)
     return value if isinstance(value, str) else json.dumps(call.input, ensure_ascii=False)
+
+
+def input_fragment(text: str, first: bool) -> str:
+    """A piece of a custom call's input, streamed, as a piece of its ``{"input": ...}`` arguments'
+    JSON text (the first piece opens them; ``INPUT_END`` closes them)."""
+    escaped = json.dumps(text)[1:-1]
+    return f'{{"{INPUT}": "{escaped}' if first else escaped
+
+
+#: What closes a custom call's arguments streamed by ``input_fragment``.
+INPUT_END = '"}'
 
 
 def call_block(call_id: str, name: str, text: str) -> ToolUseBlock:

@@ -10,16 +10,17 @@ and images as a user message, an assistant's text as an assistant message, tool 
 verbatim). OpenAI's own reasoning items go back verbatim and in place, to a reasoning model, when
 they hold their ``encrypted_content``: with ``store`` false OpenAI keeps nothing, so an item
 without it names nothing OpenAI can find (it would refuse the turn). Any other thinking is left
-out: another model's means nothing to OpenAI. Function tools (custom tools among them, in their
-canonical form as for every upstream) go with the ``strict`` their client said, else ``strict: false``
-(the Responses API's default is strict, which a tool from another API never asked for), the built-in
-tools verbatim. ``store`` is false: Trooper keeps the conversation and sends it whole. The
+out: another model's means nothing to OpenAI. Function tools go with the ``strict`` their client
+said, else ``strict: false`` (the Responses API's default is strict, which a tool from another API
+never asked for); custom tools as their client sent them, their calls and outputs as
+``custom_tool_call`` / ``custom_tool_call_output`` items; the built-in tools verbatim. ``store`` is false: Trooper keeps the conversation and sends it whole. The
 client's ``reasoning`` (effort and ``summary``) goes to a reasoning model, and its ``include`` as
 it came (its ``reasoning.*`` values to a reasoning model only).
 
 The answer: a ``message`` item's ``output_text`` parts are text blocks with their annotations
 (``url_citation``…), a ``refusal`` part a text block (stop reason ``refusal``), ``function_call``
-a tool call, ``reasoning`` a thinking block holding its summary, marked as one, and the item
+a tool call, ``custom_tool_call`` a call of the function standing for its tool (its input the
+``input`` argument; streamed, as pieces of that argument's JSON), ``reasoning`` a thinking block holding its summary, marked as one, and the item
 itself (``openai_item``, its ``encrypted_content`` with it when asked for; no block when it has
 neither: OpenAI summarises only when asked), and every other item a ``HostedToolBlock``,
 verbatim. In a stream, the events of those items pass through as
@@ -61,7 +62,7 @@ from trooper.conversation import (
     ToolUseBlock,
     derive_stop_reason,
 )
-from trooper.wire import openai, openai_options, output_format
+from trooper.wire import custom_tools, openai, openai_options, output_format
 from trooper.wire.documents import inline_file
 from trooper.wire.errors import UnterminatedStream, UpstreamStreamError, WireError
 from trooper.wire.sse import SSEParser
@@ -81,15 +82,19 @@ def encode_request(request: Request, model: str, *, stream: bool) -> dict[str, A
     """The body for ``POST .../v1/responses``."""
     # Only OpenAI's reasoning models take ``reasoning``, what it includes and reasoning items (others refuse them, 400).
     reasons = openai.is_reasoning_model(model)
-    body: dict[str, Any] = {"model": model, "input": [item for m in request.messages for item in _input_items(m, reasons)]}
+    custom = frozenset(t.name for t in request.tools if t.custom is not None)
+    # The calls of custom tools, and their outputs, go as custom items.
+    custom_calls = frozenset(b.id for m in request.messages for b in m.tool_uses() if b.name in custom)
+    body: dict[str, Any] = {"model": model, "input": [item for m in request.messages for item in _input_items(m, reasons, custom_calls)]}
     if request.system:
         body["instructions"] = request.system
     tools = [
-        {"type": "function", "name": t.name, "description": t.description, "parameters": t.input_schema, "strict": bool(t.strict)}
+        t.custom if t.custom is not None
+        else {"type": "function", "name": t.name, "description": t.description, "parameters": t.input_schema, "strict": bool(t.strict)}
         for t in request.tools
-    ]
+    ]  # fmt: skip
     body["tools"] = [*tools, *request.hosted_tools]
-    choice = request.hosted_tool_choice or (_tool_choice(request) if request.tool_choice else None)
+    choice = request.hosted_tool_choice or (_tool_choice(request, custom) if request.tool_choice else None)
     if choice is not None:
         body["tool_choice"] = choice
     if request.tool_choice is not None and request.tool_choice.disable_parallel:
@@ -127,15 +132,15 @@ def _text(request: Request, model: str) -> dict[str, Any]:
     return text
 
 
-def _tool_choice(request: Request) -> str | dict[str, Any]:
+def _tool_choice(request: Request, custom: frozenset[str]) -> str | dict[str, Any]:
     choice = request.tool_choice
     assert choice is not None
     if choice.type == "tool":
-        return {"type": "function", "name": choice.name}
+        return {"type": "custom" if choice.name in custom else "function", "name": choice.name}
     return {"auto": "auto", "none": "none", "any": "required"}[choice.type]
 
 
-def _input_items(message: Message, reasons: bool) -> list[dict[str, Any]]:
+def _input_items(message: Message, reasons: bool, custom_calls: frozenset[str]) -> list[dict[str, Any]]:
     """One canonical message as input items, in its blocks' order."""
     items: list[dict[str, Any]] = []
     parts: list[dict[str, Any]] = []
@@ -150,7 +155,7 @@ def _input_items(message: Message, reasons: bool) -> list[dict[str, Any]]:
         if part is not None:
             parts.append(part)
             continue
-        item = _item(block, reasons)
+        item = _item(block, reasons, custom_calls)
         if item is not None:
             flush()
             items.append(item)
@@ -182,7 +187,9 @@ def _file_part(block: HostedToolBlock) -> dict[str, Any]:
     return {"type": "input_file", "filename": file[0], "file_data": file[1]}
 
 
-def _item(block: Block, reasons: bool) -> dict[str, Any] | None:
+def _item(block: Block, reasons: bool, custom_calls: frozenset[str]) -> dict[str, Any] | None:
+    if isinstance(block, ToolUseBlock) and block.id in custom_calls:
+        return {"type": "custom_tool_call", "call_id": block.id, "name": block.name, "input": custom_tools.call_input(block)}
     if isinstance(block, ToolUseBlock):
         arguments = json.dumps(block.input, ensure_ascii=False)
         return {"type": "function_call", "call_id": block.id, "name": block.name, "arguments": arguments}
@@ -192,7 +199,8 @@ def _item(block: Block, reasons: bool) -> dict[str, Any] | None:
         output: str | list[dict[str, Any]] = f"Error: {text}" if block.is_error else text
         if images:
             output = [{"type": "input_text", "text": output}, *images] if output else images
-        return {"type": "function_call_output", "call_id": block.tool_use_id, "output": output}
+        kind = "custom_tool_call_output" if block.tool_use_id in custom_calls else "function_call_output"
+        return {"type": kind, "call_id": block.tool_use_id, "output": output}
     if isinstance(block, HostedToolBlock):
         return block.item
     if isinstance(block, ThinkingBlock) and reasons and block.resends_openai_reasoning():
@@ -218,6 +226,8 @@ def decode_response(body: dict[str, Any]) -> Response:
                     content.append(TextBlock(str(part.get("text") or ""), annotations=_list(part.get("annotations")) or None))
         elif kind == "function_call":
             content.append(_function_call(item, str(item.get("arguments") or "")))
+        elif kind == "custom_tool_call":
+            content.append(_custom_call(item))
         elif kind == "reasoning":
             summary = "\n\n".join(str(p.get("text") or "") for p in _list(item.get("summary")))
             if summary or item.get("encrypted_content"):  # else nothing to show, nor to send back
@@ -247,6 +257,13 @@ def _function_call(item: dict[str, Any], arguments: str) -> ToolUseBlock:
     except ValueError:
         raise WireError(f"OpenAI function_call arguments are not JSON: {arguments[:120]!r}") from None
     return ToolUseBlock(call_id, name, parsed if isinstance(parsed, dict) else {})
+
+
+def _custom_call(item: dict[str, Any]) -> ToolUseBlock:
+    call_id, name, text = item.get("call_id"), item.get("name"), item.get("input")
+    if not isinstance(call_id, str) or not isinstance(name, str) or not isinstance(text, str):
+        raise WireError(f"OpenAI custom_tool_call item without call_id, name or input: {json.dumps(item)[:120]}")
+    return custom_tools.call_block(call_id, name, text)
 
 
 def _stop_reason(body: dict[str, Any], refused: bool) -> StopReason:
@@ -295,6 +312,8 @@ class StreamDecoder:
         #: Reasoning items (by output index, as added) whose summary has not begun.
         self._reasoning: dict[int, dict[str, Any]] = {}
         self._arguments_seen: set[int] = set()
+        #: Custom calls' blocks (by index), and those whose input has begun.
+        self._custom: set[int] = set()
 
     def feed(self, data: bytes) -> list[StreamEvent]:
         return [event for frame in self._sse.feed(data) for event in self._frame(frame.data)]
@@ -367,6 +386,10 @@ class StreamDecoder:
         if kind == "response.function_call_arguments.delta":
             self._arguments_seen.add(item)
             return out + [ToolInputDelta(item, event["delta"])]
+        if kind == "response.custom_tool_call_input.delta" and item in self._custom:
+            first = item not in self._arguments_seen
+            self._arguments_seen.add(item)
+            return out + [ToolInputDelta(item, custom_tools.input_fragment(event["delta"], first))]
         if kind in ("response.reasoning_summary_text.delta", "response.reasoning_text.delta"):
             return out + [ThinkingDelta(item, event["delta"])]
         if item in self._hosted:
@@ -382,7 +405,7 @@ class StreamDecoder:
             self._reasoning[output_index] = item
             return []
         block: ToolUseBlock | HostedToolBlock
-        if kind == "function_call":
+        if kind in ("function_call", "custom_tool_call"):
             block = ToolUseBlock(str(item["call_id"]), str(item["name"]))
         else:
             block = HostedToolBlock(item)
@@ -390,6 +413,8 @@ class StreamDecoder:
         self._items[output_index] = index
         if isinstance(block, HostedToolBlock):
             self._hosted.add(index)
+        elif kind == "custom_tool_call":
+            self._custom.add(index)
         return events
 
     def _item_done(self, output_index: int, item: dict[str, Any]) -> list[StreamEvent]:
@@ -406,11 +431,18 @@ class StreamDecoder:
             events.append(HostedToolUpdate(index, item))
         elif item.get("type") == "function_call" and index not in self._arguments_seen and item.get("arguments"):
             events.append(ToolInputDelta(index, str(item["arguments"])))  # the arguments came whole
+        elif index in self._custom:
+            self._custom.discard(index)
+            # Its arguments close; or, its input not streamed, come whole.
+            whole = json.dumps({custom_tools.INPUT: str(item.get("input") or "")})
+            events.append(ToolInputDelta(index, custom_tools.INPUT_END if index in self._arguments_seen else whole))
         return [*events, BlockStop(index)]
 
     def _end(self, response: dict[str, Any]) -> list[StreamEvent]:
         self._done = True
-        events: list[StreamEvent] = [BlockStop(index) for index in sorted({*self._items.values(), *self._parts.values()})]
+        # A custom call still open has its arguments closed first.
+        events: list[StreamEvent] = [ToolInputDelta(index, custom_tools.INPUT_END) for index in sorted(self._custom & self._arguments_seen)]
+        events += [BlockStop(index) for index in sorted({*self._items.values(), *self._parts.values()})]
         self._items.clear()
         self._parts.clear()
         stop_reason = _stop_reason(response, self._refused)
