@@ -33,41 +33,30 @@ def _schema(obj: dict[str, Any], path: str) -> dict[str, Any]:
 
 
 def from_chat(body: dict[str, Any]) -> OutputFormat | None:
-    """Chat Completions' ``response_format``."""
-    form = f.field(body, "response_format", dict)
-    if form is None:
-        return None
-    kind = f.choice(form, "type", _KINDS, "response_format", required=True)
-    if kind == "json_object":
-        return OutputFormat()
-    if kind != "json_schema":
-        return None
-    spec = f.field(form, "json_schema", dict, "response_format", required=True)
-    path = "response_format.json_schema"
-    return OutputFormat(
-        schema=_schema(spec, path),
-        name=f.field(spec, "name", str, path, required=True),
-        description=f.field(spec, "description", str, path),
-        strict=f.field(spec, "strict", bool, path),
-    )
+    """Chat Completions' ``response_format`` (its schema's fields under ``json_schema``)."""
+    return _openai_format(f.field(body, "response_format", dict), "response_format", "json_schema")
 
 
 def from_responses(body: dict[str, Any]) -> OutputFormat | None:
-    """The Responses API's ``text.format``."""
+    """The Responses API's ``text.format`` (its schema's fields in the format itself)."""
     text = f.field(body, "text", dict)
-    form = f.field(text, "format", dict, "text") if text else None
+    return _openai_format(f.field(text, "format", dict, "text") if text else None, "text.format", None)
+
+
+def _openai_format(form: dict[str, Any] | None, path: str, nested: str | None) -> OutputFormat | None:
     if form is None:
         return None
-    kind = f.choice(form, "type", _KINDS, "text.format", required=True)
+    kind = f.choice(form, "type", _KINDS, path, required=True)
     if kind == "json_object":
         return OutputFormat()
     if kind != "json_schema":
         return None
+    spec, where = (f.field(form, nested, dict, path, required=True), f"{path}.{nested}") if nested else (form, path)
     return OutputFormat(
-        schema=_schema(form, "text.format"),
-        name=f.field(form, "name", str, "text.format", required=True),
-        description=f.field(form, "description", str, "text.format"),
-        strict=f.field(form, "strict", bool, "text.format"),
+        schema=_schema(spec, where),
+        name=f.field(spec, "name", str, where, required=True),
+        description=f.field(spec, "description", str, where),
+        strict=f.field(spec, "strict", bool, where),
     )
 
 
