@@ -310,6 +310,10 @@ class Request:
     #: Other settings only OpenAI knows (``seed``, ``service_tier``…), as the client sent them:
     #: passed on when OpenAI answers (``wire/openai_options.py``).
     openai_options: dict[str, Any] = field(default_factory=dict)
+    #: Settings only Claude knows (``context_management``, a top-level ``cache_control``,
+    #: ``output_config``'s effort…), as the client sent them: Claude alone gets them
+    #: (``wire/anthropic_options.py``).
+    anthropic_options: dict[str, Any] = field(default_factory=dict)
 
     def system_as_blocks(self) -> list[TextBlock] | None:
         """The client's system blocks, unless the system prompt was changed since (compaction)."""
@@ -323,6 +327,11 @@ class Request:
             if message.role == "user":
                 return message.text()
         return ""
+
+    def forces_tool_call(self) -> bool:
+        """The client requires a tool call (any tool, or one named): OpenAI's ``required`` or a
+        function, Claude's ``any`` or ``tool``."""
+        return bool(self.tools) and self.tool_choice is not None and self.tool_choice.type in ("any", "tool")
 
     def needs_tools(self) -> bool:
         return bool(self.tools) and (self.tool_choice is None or self.tool_choice.type != "none")

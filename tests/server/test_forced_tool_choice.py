@@ -6,6 +6,7 @@ choice, so the force was silently dropped and the model could answer in words.""
 from __future__ import annotations
 
 import anthropic
+import httpx
 import openai
 import pytest
 
@@ -71,3 +72,19 @@ def test_auto_leaves_a_simple_turn_local(server, fake_anthropic, fake_ollama) ->
     with oai(server) as client:
         raw = client.chat.completions.with_raw_response.create(model="gpt-4.1", messages=HELLO, tools=tools, tool_choice="auto")  # type: ignore[arg-type]
     assert raw.headers["x-trooper-decision"] == "ollama (simple turn) | cloud skipped"
+
+
+def test_a_forced_call_that_must_stay_local_says_the_force_is_dropped(server, fake_ollama) -> None:
+    # Kept local (X-Trooper-Route: local, or a fallback), the turn reaches Ollama, which takes no
+    # tool choice: the answer may be words, and the headers and the session's events say why.
+    tools = [{"type": "function", "function": {"name": "get_weather", "parameters": WEATHER}}]
+    with oai(server) as client:
+        raw = client.chat.completions.with_raw_response.create(
+            model="gpt-4.1", messages=HELLO, tools=tools, tool_choice="required", extra_headers={"X-Trooper-Route": "local"},
+        )  # fmt: skip
+    server.flush()
+    events = httpx.get(f"{server.url}/sessions/{raw.headers['x-trooper-session']}/events", timeout=10).json()["events"]
+    assert raw.parse().choices[0].message.content == "from Ollama"
+    assert raw.headers["x-trooper-decision"].endswith("| tool choice dropped: the model takes none")
+    assert "tool_choice" not in fake_ollama.requests[-1].json
+    assert [e["kind"] for e in events if e["kind"] == "tool_choice_dropped"] == ["tool_choice_dropped"]

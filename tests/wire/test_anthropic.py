@@ -140,7 +140,7 @@ def test_a_default_max_tokens_leaves_room_for_the_thinking_budget() -> None:
         ({"model": "m", "max_tokens": 5}, "messages: field required"),
         ({"model": "m", "max_tokens": 5, "messages": []}, "at least one message"),
         ({"model": "m", "max_tokens": "5", "messages": []}, "max_tokens: must be an integer, got a string"),
-        ({"model": "m", "max_tokens": 5, "messages": [{"role": "system", "content": "x"}]}, "messages[0].role: must be one of user, assistant"),
+        ({"model": "m", "max_tokens": 5, "messages": [{"role": "system", "content": "x"}]}, 'messages[0].role: role "system" in messages is not supported by Trooper'),
         ({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": 3}]}, "messages[0].content: must be a string or an array"),
         ({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": [{"type": "video"}]}]}, "messages[0].content[0].type: 'video' is not a supported"),
         ({"model": "m", "max_tokens": 5, "messages": [{"role": "user", "content": [{"type": "tool_use", "id": "a", "name": "b", "input": {}}]}]}, "'tool_use' is not allowed in a user message"),

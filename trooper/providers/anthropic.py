@@ -9,6 +9,7 @@ from trooper.errors import UpstreamError
 from trooper.providers.base import CallOptions, Capabilities
 from trooper.providers.http import CodecProvider, HttpUpstream
 from trooper.wire import anthropic as wire_codec
+from trooper.wire import anthropic_options
 
 #: Client headers passed through so features the client opted into keep working.
 FORWARDED_HEADERS = ("anthropic-version", "anthropic-beta")
@@ -53,7 +54,8 @@ class AnthropicProvider(CodecProvider):
     async def count_tokens(self, request: Request, options: CallOptions) -> int:
         """Claude's own count of the request's input tokens (``POST /v1/messages/count_tokens``)."""
         body = self._encode(request, stream=False)
-        for name in ("max_tokens", "stream", "temperature", "top_p", "top_k", "stop_sequences", "metadata"):
+        uncounted = [name for name in request.anthropic_options if name not in anthropic_options.COUNTED]
+        for name in ("max_tokens", "stream", "temperature", "top_p", "top_k", "stop_sequences", "metadata", *uncounted):
             body.pop(name, None)  # count_tokens takes the prompt only
         raw = await self._http.post_json(self.url + "/count_tokens", self._headers(options), body, options)
         tokens = raw.get("input_tokens")

@@ -25,6 +25,9 @@ class Capabilities:
     #: Reads documents (PDFs) a client sends: Claude, and OpenAI's own API (as file parts); any
     #: other provider gets a text document's text, or a note in place of a PDF.
     reads_documents: bool = False
+    #: Honours a tool choice that forces a call (``any``, or a named tool); Ollama takes no tool
+    #: choice, so a forced call reaches it as a free one.
+    forces_tool_choice: bool = True
 
 
 @dataclass

@@ -73,6 +73,7 @@ class OllamaProvider(Provider):
             context_window=info.context_length or self._default_context,
             supports_tools=info.supports_tools,
             supports_images=info.supports_images,
+            forces_tool_choice=False,
         )
 
     async def refresh(self) -> Capabilities:

@@ -186,7 +186,7 @@ def classify(request: Request, *, local_supports_tools: bool) -> Classification:
         return Classification("cloud", "documents")
     if request.thinking is not None:
         return Classification("cloud", "thinking requested")
-    if _forces_tool_call(request):
+    if request.forces_tool_call():
         return Classification("cloud", "tool call forced")
     if request.needs_tools() and not local_supports_tools:
         return Classification("cloud", "tools needed")
@@ -195,12 +195,6 @@ def classify(request: Request, *, local_supports_tools: bool) -> Classification:
     if request.needs_tools() and _agent_at_work(request):
         return Classification("cloud", "agent session")
     return classify_text(turn.text())
-
-
-def _forces_tool_call(request: Request) -> bool:
-    """The client requires a tool call (any tool, or one named): OpenAI's ``required`` or a
-    function, Claude's ``any`` or ``tool``. The local model (Ollama) takes no tool choice."""
-    return bool(request.tools) and request.tool_choice is not None and request.tool_choice.type in ("any", "tool")
 
 
 def _is_side_call(request: Request) -> bool:

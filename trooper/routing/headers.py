@@ -65,6 +65,8 @@ class Trail:
     images_omitted: bool = False
     #: PDF documents were left out for a model that cannot read them (it got a note instead).
     documents_omitted: bool = False
+    #: A forced tool call reached a model that takes no tool choice (Ollama): it may answer in text.
+    tool_choice_dropped: bool = False
     #: The provider that got the turn by OpenAI's Responses API, not Chat Completions, to keep the
     #: client's OpenAI reasoning items (a turn with built-in tools says so in its reason instead).
     responses_api: str | None = None
@@ -141,6 +143,8 @@ def decision_header(trail: Trail) -> str:
         decision += " | images omitted: the model cannot see them"
     if trail.documents_omitted:
         decision += " | documents omitted: the model cannot read them"
+    if trail.tool_choice_dropped:
+        decision += " | tool choice dropped: the model takes none"
     decision += api
     # A cancelled hedge from a local answer went to the cloud: the cloud was not skipped.
     return f"{decision} | cloud skipped" if trail.route == "local" and not trail.forced and not cancelled else decision

@@ -298,6 +298,9 @@ class Router:
             # (once a turn: a retry or a rescue prepares the request again).
             trail.responses_api = provider.name
             recorder.event("responses_api", provider=provider.name, reason=REASONING_KEPT)
+        if not caps.forces_tool_choice and request.forces_tool_call() and not trail.tool_choice_dropped:
+            trail.tool_choice_dropped = True
+            recorder.event("tool_choice_dropped", provider=provider.name, reason=f"{provider.name} takes no tool choice: the call is not forced")
         if not caps.supports_images and request.has_images():
             request = replace(request, messages=[_without_images(m) for m in request.messages])
             trail.images_omitted = True

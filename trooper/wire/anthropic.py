@@ -51,7 +51,7 @@ from trooper.conversation import (
     new_message_id,
 )
 from trooper.errors import InvalidRequest, error_type_for_status
-from trooper.wire import compact_json, output_format
+from trooper.wire import anthropic_options, compact_json, output_format
 from trooper.wire import fields as f
 from trooper.wire.errors import UnterminatedStream, UpstreamStreamError, WireError
 from trooper.wire.sse import SSEParser, format_sse
@@ -115,6 +115,7 @@ def decode_request(body: dict[str, Any]) -> Request:
         tools_host="anthropic",
         container=_container(body),
         output_format=output_format.from_anthropic(body),
+        anthropic_options=anthropic_options.from_body(body),
     )
 
 
@@ -151,6 +152,10 @@ def _cache_control(block: dict[str, Any], path: str) -> CacheControl | None:
 
 
 def _decode_message(path: str, message: dict[str, Any]) -> Message:
+    if message.get("role") == "system":
+        # Worded so that Claude Code, which sends mid-conversation system messages when the API
+        # takes them, sees its cue ("not supported", "role … system") and resends without them.
+        raise InvalidRequest(f'{path}.role: role "system" in messages is not supported by Trooper; put system text in the top-level system field')
     role = f.choice(message, "role", ("user", "assistant"), path, required=True)
     content = message.get("content")
     if isinstance(content, str):
@@ -290,6 +295,7 @@ def encode_request(request: Request, model: str, *, stream: bool, num_ctx: int |
         body["system"] = [_cached({"type": "text", "text": b.text}, b.cache_control) for b in system_blocks]
     elif request.system:
         body["system"] = request.system
+    body.update(request.anthropic_options)
     if request.output_format is not None:
         _ask_for_format(body, request.output_format)
     if request.temperature is not None:
@@ -330,7 +336,7 @@ def _ask_for_format(body: dict[str, Any], form: OutputFormat) -> None:
     Claude has no setting for, an instruction after the system prompt (its cached prefix kept)."""
     schema_format = output_format.to_anthropic(form)
     if schema_format is not None:
-        body["output_config"] = {"format": schema_format}
+        body["output_config"] = {**body.get("output_config", {}), "format": schema_format}
         return
     instruction = output_format.JSON_MODE_INSTRUCTION
     system = body.get("system")

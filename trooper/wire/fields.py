@@ -6,6 +6,7 @@ Every helper takes the JSON path of the object it reads (``messages[2].content[0
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal, overload
 
 from trooper import json_text
@@ -109,3 +110,28 @@ def json_object(text: str, path: str) -> dict[str, Any]:
     if not isinstance(parsed, dict):
         raise InvalidRequest(f"{path}: must encode a JSON object, got {json_type(parsed)}")
     return parsed
+
+
+#: A check of one setting of a body: its value (checked), or None when absent.
+Check = Callable[[dict[str, Any], str], Any]
+
+
+def of(kind: type) -> Check:
+    """The check of a setting of JSON type ``kind``."""
+    return lambda body, name: field(body, name, kind)
+
+
+def one_of(*allowed: str) -> Check:
+    """The check of a setting that is one of the strings ``allowed``."""
+    return lambda body, name: choice(body, name, allowed)
+
+
+def settings(body: dict[str, Any], checks: dict[str, Check]) -> dict[str, Any]:
+    """The settings of ``checks`` that ``body`` holds, each checked (a bad one is the client's 400)."""
+    kept = {}
+    for name, check in checks.items():
+        if name in body:  # most bodies hold none: each check only when its setting is there
+            value = check(body, name)
+            if value is not None:
+                kept[name] = value
+    return kept

@@ -8,18 +8,9 @@ error the router would fall back on); an OpenAI encoder sends those its own API 
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from trooper.wire import fields as f
-
-
-def _choice(*allowed: str) -> Callable[[dict[str, Any], str], Any]:
-    return lambda body, name: f.choice(body, name, allowed)
-
-
-def _of(kind: type) -> Callable[[dict[str, Any], str], Any]:
-    return lambda body, name: f.field(body, name, kind)
 
 
 def _count(body: dict[str, Any], name: str) -> Any:
@@ -27,43 +18,34 @@ def _count(body: dict[str, Any], name: str) -> Any:
 
 
 #: Each setting, with the check of its value.
-_SHARED = {
-    "service_tier": _choice("auto", "default", "flex", "scale", "priority"),
-    "safety_identifier": _of(str),
-    "prompt_cache_retention": _choice("in_memory", "24h"),
+_SHARED: dict[str, f.Check] = {
+    "service_tier": f.one_of("auto", "default", "flex", "scale", "priority"),
+    "safety_identifier": f.of(str),
+    "prompt_cache_retention": f.one_of("in_memory", "24h"),
 }
 _CHAT = {
     **_SHARED,
-    "seed": _of(int),
-    "frequency_penalty": _of(float),
-    "presence_penalty": _of(float),
-    "logit_bias": _of(dict),
-    "prediction": _of(dict),
+    "seed": f.of(int),
+    "frequency_penalty": f.of(float),
+    "presence_penalty": f.of(float),
+    "logit_bias": f.of(dict),
+    "prediction": f.of(dict),
 }
-_RESPONSES = {**_SHARED, "truncation": _choice("auto", "disabled"), "max_tool_calls": _count}
+_RESPONSES = {**_SHARED, "truncation": f.one_of("auto", "disabled"), "max_tool_calls": _count}
 
 #: The names each API takes.
 CHAT = frozenset(_CHAT)
 RESPONSES = frozenset(_RESPONSES)
 
 
-def _kept(body: dict[str, Any], checks: dict[str, Callable[[dict[str, Any], str], Any]]) -> dict[str, Any]:
-    kept = {}
-    for name, check in checks.items():
-        value = check(body, name)
-        if value is not None:
-            kept[name] = value
-    return kept
-
-
 def from_chat(body: dict[str, Any]) -> dict[str, Any]:
     """The OpenAI-only settings a Chat Completions body holds."""
-    return _kept(body, _CHAT)
+    return f.settings(body, _CHAT)
 
 
 def from_responses(body: dict[str, Any]) -> dict[str, Any]:
     """The OpenAI-only settings a Responses body holds."""
-    return _kept(body, _RESPONSES)
+    return f.settings(body, _RESPONSES)
 
 
 def for_api(options: dict[str, Any], names: frozenset[str]) -> dict[str, Any]:

@@ -1,0 +1,39 @@
+"""Settings only Claude knows, passed on as the client sent them when Claude answers: context
+editing (``context_management``, which Claude Code sends whenever it thinks, to keep its earlier
+thinking and the prompt cache), automatic prompt caching (a top-level ``cache_control``), the
+effort and task budget in ``output_config`` (its ``format`` is structured output, carried apart:
+``wire/output_format.py``), the service tier, inference region, speed, server-side fallbacks,
+cache diagnostics and MCP servers. Any other upstream answers without them: they mean nothing to
+it. Each is checked at the door for its JSON type only: Claude checks the rest, and its 400 is
+the client's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from trooper.wire import fields as f
+
+_CHECKS: dict[str, f.Check] = {
+    "context_management": f.of(dict),
+    "cache_control": f.of(dict),
+    "service_tier": f.of(str),
+    "inference_geo": f.of(str),
+    "speed": f.of(str),
+    "fallbacks": lambda body, name: body[name],  # "default", or a list of models
+    "fallback_credit_token": f.of(str),
+    "diagnostics": f.of(dict),
+    "mcp_servers": f.of(list),
+}
+#: Those Claude's ``count_tokens`` takes besides the prompt (it refuses the others, 400).
+COUNTED = frozenset({"context_management", "cache_control", "mcp_servers", "output_config", "speed"})
+
+
+def from_body(body: dict[str, Any]) -> dict[str, Any]:
+    """The Claude-only settings a Messages body holds, ``output_config`` without its ``format``."""
+    options = f.settings(body, _CHECKS)
+    config = f.field(body, "output_config", dict)
+    rest = {key: value for key, value in config.items() if key != "format"} if config else {}
+    if rest:
+        options["output_config"] = rest
+    return options
