@@ -328,6 +328,10 @@ class Request:
                 return message.text()
         return ""
 
+    def asks_for_thinking(self) -> bool:
+        """The client asked Claude to think (``enabled``, ``adaptive``); ``{"type": "disabled"}`` says not to."""
+        return self.thinking is not None and self.thinking.get("type") != "disabled"
+
     def forces_tool_call(self) -> bool:
         """The client requires a tool call (any tool, or one named): OpenAI's ``required`` or a
         function, Claude's ``any`` or ``tool``."""

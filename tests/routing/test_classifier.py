@@ -160,6 +160,16 @@ def test_a_forced_tool_call_goes_to_the_cloud(choice: ToolChoice) -> None:
     assert classify(chosen, local_supports_tools=True) == Classification("local", SIMPLE), "the model's choice is not a force"
 
 
+@pytest.mark.parametrize(
+    ("thinking", "route"),
+    [({"type": "enabled", "budget_tokens": 1024}, "cloud"), ({"type": "adaptive"}, "cloud"), ({"type": "disabled"}, "local")],
+)
+def test_thinking_asked_for_goes_to_the_cloud_and_thinking_turned_off_does_not(thinking: dict, route: str) -> None:
+    # Turning thinking off is no reason to escalate a simple turn.
+    request = Request(model="claude-haiku-4-5", messages=[Message("user", [TextBlock("thanks!")])], thinking=thinking)
+    assert classify(request, local_supports_tools=True).route == route
+
+
 def test_no_user_turn_goes_to_the_cloud() -> None:
     assert classify(request(), local_supports_tools=True) == Classification("cloud", "no user turn")
 

@@ -184,7 +184,7 @@ def classify(request: Request, *, local_supports_tools: bool) -> Classification:
         return Classification("cloud", "images")
     if any(isinstance(b, HostedToolBlock) and b.is_document() for b in turn.content):
         return Classification("cloud", "documents")
-    if request.thinking is not None:
+    if request.asks_for_thinking():
         return Classification("cloud", "thinking requested")
     if request.forces_tool_call():
         return Classification("cloud", "tool call forced")
