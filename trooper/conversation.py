@@ -232,6 +232,9 @@ class Tool:
     #: it: OpenAI's Responses API gets it so; every other upstream the function standing for it
     #: (``wire/custom_tools.py``). None for a function tool.
     custom: dict[str, Any] | None = None
+    #: A Claude tool's settings only Claude knows (``input_examples``, ``defer_loading``…), as
+    #: the client sent them: Claude alone gets them (``wire/anthropic_options.py``).
+    claude_options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -91,3 +91,19 @@ def test_a_bad_setting_is_a_400(server, fake_anthropic):
         response = http.post("/v1/messages", json=body, headers=CLOUD)
     assert response.status_code == 400 and "context_management: must be an object" in response.json()["error"]["message"]
     assert fake_anthropic.requests == []
+
+
+TOOL_SETTINGS = {"input_examples": [{"city": "Paris"}], "defer_loading": True, "eager_input_streaming": True}
+WEATHER = {"name": "get_weather", "description": "Weather.", "input_schema": {"type": "object", "properties": {"city": {"type": "string"}}}}
+
+
+def test_a_tools_own_settings_reach_claude_alone(server, fake_anthropic, fake_ollama):
+    body = {"model": "claude-sonnet-4-5", "max_tokens": 64, "messages": [{"role": "user", "content": "Weather in Paris?"}],
+            "tools": [{**WEATHER, **TOOL_SETTINGS}]}  # fmt: skip
+    with httpx.Client(base_url=server.url) as http:
+        assert http.post("/v1/messages", json=body, headers=CLOUD).status_code == 200
+        assert http.post("/v1/messages", json=body, headers={"X-Trooper-Route": "local"}).status_code == 200
+        bad = http.post("/v1/messages", json={**body, "tools": [{**WEATHER, "input_examples": {"city": "Paris"}}]}, headers=CLOUD)
+    assert fake_anthropic.requests[-1].json["tools"] == [{**WEATHER, **TOOL_SETTINGS}]
+    assert not set(TOOL_SETTINGS) & set(fake_ollama.requests[-1].json["tools"][0]["function"])
+    assert bad.status_code == 400 and "tools[0].input_examples: must be an array" in bad.json()["error"]["message"]

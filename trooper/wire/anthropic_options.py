@@ -4,8 +4,8 @@ thinking and the prompt cache), automatic prompt caching (a top-level ``cache_co
 effort and task budget in ``output_config`` (its ``format`` is structured output, carried apart:
 ``wire/output_format.py``), the service tier, inference region, speed, server-side fallbacks,
 cache diagnostics and MCP servers. Any other upstream answers without them: they mean nothing to
-it. Each is checked at the door for its JSON type only: Claude checks the rest, and its 400 is
-the client's.
+it. So do a tool's own (its input examples, deferred loading…). Each is checked at the door for
+its JSON type only: Claude checks the rest, and its 400 is the client's.
 """
 
 from __future__ import annotations
@@ -20,13 +20,26 @@ _CHECKS: dict[str, f.Check] = {
     "service_tier": f.of(str),
     "inference_geo": f.of(str),
     "speed": f.of(str),
-    "fallbacks": lambda body, name: body[name],  # "default", or a list of models
+    "fallbacks": f.any_json,  # "default", or a list of models
     "fallback_credit_token": f.of(str),
     "diagnostics": f.of(dict),
     "mcp_servers": f.of(list),
 }
+#: A tool's settings only Claude knows: examples of its input, loading it only when the tool
+#: search finds it, streaming its input unbuffered, the callers allowed (programmatic tool calling).
+_TOOL_CHECKS: dict[str, f.Check] = {
+    "input_examples": f.of(list),
+    "defer_loading": f.of(bool),
+    "eager_input_streaming": f.of(bool),
+    "allowed_callers": f.of(list),
+}
 #: Those Claude's ``count_tokens`` takes besides the prompt (it refuses the others, 400).
 COUNTED = frozenset({"context_management", "cache_control", "mcp_servers", "output_config", "speed"})
+
+
+def of_tool(tool: dict[str, Any], path: str) -> dict[str, Any]:
+    """The Claude-only settings of a tool definition (``tools[i]`` at ``path``)."""
+    return f.settings(tool, _TOOL_CHECKS, path)
 
 
 def from_body(body: dict[str, Any]) -> dict[str, Any]:

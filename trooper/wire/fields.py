@@ -112,26 +112,31 @@ def json_object(text: str, path: str) -> dict[str, Any]:
     return parsed
 
 
-#: A check of one setting of a body: its value (checked), or None when absent.
-Check = Callable[[dict[str, Any], str], Any]
+#: A check of one setting of an object (at a path): its value (checked), or None when absent.
+Check = Callable[[dict[str, Any], str, str], Any]
 
 
 def of(kind: type) -> Check:
     """The check of a setting of JSON type ``kind``."""
-    return lambda body, name: field(body, name, kind)
+    return lambda obj, name, path: field(obj, name, kind, path)
 
 
 def one_of(*allowed: str) -> Check:
     """The check of a setting that is one of the strings ``allowed``."""
-    return lambda body, name: choice(body, name, allowed)
+    return lambda obj, name, path: choice(obj, name, allowed, path)
 
 
-def settings(body: dict[str, Any], checks: dict[str, Check]) -> dict[str, Any]:
-    """The settings of ``checks`` that ``body`` holds, each checked (a bad one is the client's 400)."""
+def any_json(obj: dict[str, Any], name: str, path: str) -> Any:
+    """The check of a setting of any JSON value (the upstream checks it)."""
+    return obj[name]
+
+
+def settings(obj: dict[str, Any], checks: dict[str, Check], path: str = "") -> dict[str, Any]:
+    """The settings of ``checks`` that ``obj`` holds, each checked (a bad one is the client's 400)."""
     kept = {}
     for name, check in checks.items():
-        if name in body:  # most bodies hold none: each check only when its setting is there
-            value = check(body, name)
+        if name in obj:  # most bodies hold none: each check only when its setting is there
+            value = check(obj, name, path)
             if value is not None:
                 kept[name] = value
     return kept

@@ -13,8 +13,8 @@ from typing import Any
 from trooper.wire import fields as f
 
 
-def _count(body: dict[str, Any], name: str) -> Any:
-    return f.positive_int(body, name)
+def _count(body: dict[str, Any], name: str, path: str) -> Any:
+    return f.positive_int(body, name, path)
 
 
 #: Each setting, with the check of its value.
