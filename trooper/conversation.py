@@ -145,9 +145,16 @@ class HostedToolBlock:
 
     def stand_in(self) -> TextBlock | None:
         """What an upstream that cannot read it gets instead: a document's text (a text document)
-        or a note that it was left out (a PDF), or of OpenAI's compaction; nothing for a tool's item."""
-        if self.item.get("type") == "compaction":
+        or a note that it was left out (a PDF), a search result's text, a note of a tool reference or
+        of OpenAI's compaction; nothing for a tool's item."""
+        kind = self.item.get("type")
+        if kind == "compaction":
             return TextBlock("[the earlier conversation was compacted by OpenAI; only OpenAI can read its summary]")
+        if kind == "search_result":
+            texts = [str(part.get("text") or "") for part in self.item.get("content") or [] if isinstance(part, dict)]
+            return TextBlock("\n".join([f"[search result: {self.item.get('title')} ({self.item.get('source')})]", *texts]))
+        if kind == "tool_reference":
+            return TextBlock(f"[tool {self.item.get('tool_name')} is available]")
         if not self.is_document():
             return None
         text = document_text(self.item)

@@ -184,6 +184,8 @@ def classify(request: Request, *, local_supports_tools: bool) -> Classification:
         return Classification("cloud", "images")
     if any(isinstance(b, HostedToolBlock) and b.is_document() for b in turn.content):
         return Classification("cloud", "documents")
+    if any(isinstance(b, HostedToolBlock) and b.item.get("type") == "search_result" for b in turn.content):
+        return Classification("cloud", "search results")
     if request.asks_for_thinking():
         return Classification("cloud", "thinking requested")
     if request.forces_tool_call():

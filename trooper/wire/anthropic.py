@@ -166,7 +166,13 @@ def _decode_message(path: str, message: dict[str, Any]) -> Message:
     return Message(role, blocks)  # type: ignore[arg-type]  # choice() checked the role
 
 
-_USER_BLOCKS = ("text", "image", "tool_result", "document")
+_USER_BLOCKS = ("text", "image", "tool_result", "document", "search_result")
+#: The fields Claude's own content blocks need, checked at the door; Claude checks the rest.
+_CLAUDE_BLOCKS: dict[str, tuple[tuple[str, type], ...]] = {
+    "document": (("source", dict),),
+    "search_result": (("source", str), ("title", str), ("content", list)),  # a RAG result Claude cites
+    "tool_reference": (("tool_name", str),),  # a tool search's find: a deferred tool to load
+}
 _ASSISTANT_BLOCKS = ("text", "tool_use", "thinking", "redacted_thinking")
 
 
@@ -194,8 +200,8 @@ def _decode_block(path: str, block: dict[str, Any], role: str) -> Block:
         )
     if kind == "image":
         return _decode_image(path, block)
-    if kind == "document":
-        return _decode_document(path, block)
+    if kind in _CLAUDE_BLOCKS:
+        return _claude_block(path, block)
     if kind == "tool_use":
         return ToolUseBlock(
             id=f.field(block, "id", str, path, required=True),
@@ -223,10 +229,11 @@ def _decode_image(path: str, block: dict[str, Any]) -> ImageBlock:
     )
 
 
-def _decode_document(path: str, block: dict[str, Any]) -> HostedToolBlock:
-    """A document as the client sent it (its source, title, context, citations setting, cache hint):
-    Claude validates the rest itself."""
-    f.field(block, "source", dict, path, required=True)
+def _claude_block(path: str, block: dict[str, Any]) -> HostedToolBlock:
+    """A block only Claude reads, as the client sent it (a document, a search result, a tool
+    reference): the fields it needs checked, Claude validates the rest itself."""
+    for name, kind in _CLAUDE_BLOCKS[block["type"]]:
+        f.field(block, name, kind, path, required=True)
     return HostedToolBlock(dict(block), host="anthropic")
 
 
@@ -243,11 +250,11 @@ def _decode_tool_result(path: str, block: dict[str, Any]) -> ToolResultBlock:
         raise InvalidRequest(f"{path}.content: must be a string or an array of text and image blocks, got {f.json_type(content)}")
     parts: list[ToolResultPart] = []
     for part_path, part in f.items(block, "content", path):
-        kind = f.choice(part, "type", ("text", "image", "document"), part_path, required=True)
+        kind = f.choice(part, "type", ("text", "image", *_CLAUDE_BLOCKS), part_path, required=True)
         if kind == "text":
             parts.append(TextBlock(f.field(part, "text", str, part_path, required=True), cache_control=_cache_control(part, part_path)))
         else:
-            parts.append(_decode_image(part_path, part) if kind == "image" else _decode_document(part_path, part))
+            parts.append(_decode_image(part_path, part) if kind == "image" else _claude_block(part_path, part))
     return ToolResultBlock(tool_use_id, parts, is_error, cache_control=cache)
 
 
