@@ -19,12 +19,14 @@ CHAT_CLAUDE_KEY = "sk-ant-test-0123456789abcdef"
 
 
 @pytest.fixture
-def chat(fake_anthropic, fake_ollama, make_trooper):
-    """A Trooper with a cloud (the fake Claude) and a local tier (the fake Ollama), and an HTTP
-    client on its chat API: (server, client, fake Claude, fake Ollama)."""
-    server = make_trooper(
-        CLAUDE_API_KEY=CHAT_CLAUDE_KEY, CLAUDE_URL=fake_anthropic.messages_url, FALLBACK_URL=fake_ollama.api_chat_url
-    )
-    client = httpx.Client(base_url=server.url + "/api/chat", timeout=30)
-    yield server, client, fake_anthropic, fake_ollama
+def claude_and_ollama(fake_anthropic, fake_ollama, make_trooper):
+    """A Trooper with a cloud tier (the fake Claude) and a local one (the fake Ollama)."""
+    return make_trooper(CLAUDE_API_KEY=CHAT_CLAUDE_KEY, CLAUDE_URL=fake_anthropic.messages_url, FALLBACK_URL=fake_ollama.api_chat_url)
+
+
+@pytest.fixture
+def chat(claude_and_ollama, fake_anthropic, fake_ollama):
+    """That Trooper and an HTTP client on its chat API: (server, client, fake Claude, fake Ollama)."""
+    client = httpx.Client(base_url=claude_and_ollama.url + "/api/chat", timeout=30)
+    yield claude_and_ollama, client, fake_anthropic, fake_ollama
     client.close()

@@ -28,11 +28,10 @@ SCHEMA = {"type": "object", "properties": {"ok": {"type": "boolean"}}, "required
 
 
 @pytest.fixture
-def server(fake_anthropic, fake_ollama, make_trooper):
+def server(claude_and_ollama, fake_anthropic, fake_ollama):
     fake_anthropic.default = reply_text("Done.")
     fake_ollama.default = reply_text("Done locally.")
-    return make_trooper(CLAUDE_API_KEY="sk-ant-test-0123456789abcdef", CLAUDE_URL=fake_anthropic.messages_url,
-                        FALLBACK_URL=fake_ollama.api_chat_url)  # fmt: skip
+    return claude_and_ollama
 
 
 def sdk(url: str) -> anthropic.Anthropic:

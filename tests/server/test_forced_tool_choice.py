@@ -17,11 +17,10 @@ HELLO = [{"role": "user", "content": "hola"}]
 
 
 @pytest.fixture
-def server(fake_anthropic, fake_ollama, make_trooper):
+def server(claude_and_ollama, fake_anthropic, fake_ollama):
     fake_anthropic.default = reply_text("from Claude")
     fake_ollama.default = reply_text("from Ollama")
-    return make_trooper(CLAUDE_API_KEY="sk-ant-test-0123456789abcdef", CLAUDE_URL=fake_anthropic.messages_url,
-                        FALLBACK_URL=fake_ollama.api_chat_url)  # fmt: skip
+    return claude_and_ollama
 
 
 def oai(server) -> openai.OpenAI:

@@ -27,11 +27,9 @@ HISTORY = [
 
 
 @pytest.fixture
-def server(fake_anthropic, fake_ollama, make_trooper):
-    fake_anthropic.default = reply_text("Twice the cores.")
-    fake_ollama.default = reply_text("Twice the cores.")
-    return make_trooper(CLAUDE_API_KEY="sk-ant-test-0123456789abcdef", CLAUDE_URL=fake_anthropic.messages_url,
-                        FALLBACK_URL=fake_ollama.api_chat_url)  # fmt: skip
+def server(claude_and_ollama, fake_anthropic, fake_ollama):
+    fake_anthropic.default = fake_ollama.default = reply_text("Twice the cores.")
+    return claude_and_ollama
 
 
 def post(server, messages: list, headers: dict | None = None) -> httpx.Response:
