@@ -241,7 +241,7 @@ class Tool:
     custom: dict[str, Any] | None = None
     #: A Claude tool's settings only Claude knows (``input_examples``, ``defer_loading``…), as
     #: the client sent them: Claude alone gets them (``wire/anthropic_options.py``).
-    claude_options: dict[str, Any] = field(default_factory=dict)
+    anthropic_options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass

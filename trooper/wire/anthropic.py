@@ -276,7 +276,7 @@ def _decode_tool(path: str, tool: dict[str, Any]) -> Tool:
         input_schema=schema,
         cache_control=_cache_control(tool, path),
         strict=f.field(tool, "strict", bool, path),
-        claude_options=anthropic_options.of_tool(tool, path),
+        anthropic_options=anthropic_options.of_tool(tool, path),
     )
 
 
@@ -336,7 +336,7 @@ def _encode_tool(tool: Tool) -> dict[str, Any]:
     if tool.strict:
         # Claude's strict tool use (GA on Claude 4.5 models and later); false is its default.
         encoded["strict"] = True
-    encoded.update(tool.claude_options)
+    encoded.update(tool.anthropic_options)
     return encoded
 
 

@@ -434,8 +434,10 @@ class StreamDecoder:
         elif index in self._custom:
             self._custom.discard(index)
             # Its arguments close; or, its input not streamed, come whole.
-            whole = json.dumps({custom_tools.INPUT: str(item.get("input") or "")})
-            events.append(ToolInputDelta(index, custom_tools.INPUT_END if index in self._arguments_seen else whole))
+            if index in self._arguments_seen:
+                events.append(ToolInputDelta(index, custom_tools.INPUT_END))
+            else:
+                events.append(ToolInputDelta(index, json.dumps({custom_tools.INPUT: str(item.get("input") or "")})))
         return [*events, BlockStop(index)]
 
     def _end(self, response: dict[str, Any]) -> list[StreamEvent]:
