@@ -23,8 +23,14 @@ Role = Literal["user", "assistant"]
 
 #: Canonical stop reasons (Anthropic's vocabulary; codecs map to and from their own).
 #: ``pause_turn``: Claude paused a long server-tool turn; the client resends the history to continue it.
-StopReason = Literal["end_turn", "max_tokens", "stop_sequence", "tool_use", "refusal", "pause_turn", "error"]
-STOP_REASONS: tuple[str, ...] = ("end_turn", "max_tokens", "stop_sequence", "tool_use", "refusal", "pause_turn", "error")
+#: ``compaction``: Claude compacted the conversation and paused (``pause_after_compaction``), its
+#: answer a compaction block alone; the client resends the history with it to continue.
+StopReason = Literal["end_turn", "max_tokens", "stop_sequence", "tool_use", "refusal", "pause_turn", "compaction", "error"]
+STOP_REASONS: tuple[str, ...] = ("end_turn", "max_tokens", "stop_sequence", "tool_use", "refusal", "pause_turn", "compaction", "error")
+
+#: How a summary of the earlier conversation opens when a model that did not write it reads it
+#: (Trooper's own compaction item, Claude's compaction block), and how it is told from a person's text.
+SUMMARY_HEADING = "[Summary of the earlier conversation, made when it was compacted]"
 
 
 # ---------------------------------------------------------------- content blocks
@@ -143,11 +149,19 @@ class HostedToolBlock:
         """A document the client sent Claude (a PDF, a text), not a tool's item."""
         return self.item.get("type") == "document"
 
+    def is_claude_compaction(self) -> bool:
+        """Claude's compaction block (``compact_20260112``): its summary stands for everything
+        before it, which Claude then ignores."""
+        return self.host == "anthropic" and self.item.get("type") == "compaction"
+
     def stand_in(self) -> TextBlock | None:
         """What an upstream that cannot read it gets instead: a document's text (a text document)
         or a note that it was left out (a PDF), a search result's text, a note of a tool reference or
         of OpenAI's compaction; nothing for a tool's item."""
         kind = self.item.get("type")
+        if self.is_claude_compaction():  # Claude's summary is plain text; a failed one (no summary) is nothing
+            summary = self.item.get("content")
+            return TextBlock(f"{SUMMARY_HEADING}\n{summary}") if isinstance(summary, str) and summary else None
         if kind == "compaction":
             return TextBlock("[the earlier conversation was compacted by OpenAI; only OpenAI can read its summary]")
         if kind == "search_result":
@@ -389,7 +403,8 @@ class Request:
             for part in self._parts()
             if isinstance(part, HostedToolBlock) and gone(part) and isinstance(part.item.get("call_id"), str)
         }
-        messages = [Message(m.role, _without_hosted(m.content, gone, calls)) for m in self.messages]
+        kept = self.messages if keep == "anthropic" else _since_claude_compaction(self.messages)
+        messages = [Message(m.role, _without_hosted(m.content, gone, calls)) for m in kept]
         return replace(self, messages=[m for m in messages if m.content])
 
     def documents(self) -> list[dict[str, Any]]:
@@ -410,6 +425,26 @@ class _Dropped:
 
     def __call__(self, block: object) -> bool:
         return isinstance(block, HostedToolBlock) and block.host != self.keep and not (self.documents and block.is_document())
+
+
+def _since_claude_compaction(messages: list[Message]) -> list[Message]:
+    """The conversation as Claude reads it when it holds Claude's compaction blocks, for a model
+    that cannot read them: the last one with a summary stands for everything before it, so that
+    summary opens the conversation as a user's turn, then comes what followed the block. A
+    compaction that failed (no summary) changes nothing, as for Claude."""
+    for at in range(len(messages) - 1, -1, -1):
+        blocks = messages[at].content
+        for i in range(len(blocks) - 1, -1, -1):
+            block = blocks[i]
+            summary = block.stand_in() if isinstance(block, HostedToolBlock) and block.is_claude_compaction() else None
+            if summary is None:
+                continue
+            after = [Message(messages[at].role, blocks[i + 1 :]), *messages[at + 1 :]]
+            after = [message for message in after if message.content]
+            if after and after[0].role == "user":  # one user turn, not two in a row
+                return [Message("user", [summary, *after[0].content]), *after[1:]]
+            return [Message("user", [summary]), *after]
+    return messages
 
 
 def _without_hosted(blocks: list[Block], dropped: _Dropped, calls: dict[str, dict[str, Any]]) -> list[Block]:

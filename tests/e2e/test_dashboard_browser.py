@@ -320,3 +320,23 @@ def test_claude_server_tool_blocks_and_documents_show_what_they_are_not_their_by
     expect(transcript).to_contain_text("[document: notes.pdf]")  # its title: a PDF's bytes are not shown
     expect(transcript).not_to_contain_text("JVBERi0xLjQ=")
     assert page.locator("#session-view img").count() == 0 and watched.dialogs == [] and watched.errors == []
+
+
+def test_claudes_compaction_shows_its_summary_as_text(trooper, fake_ollama, watched) -> None:  # type: ignore[no-untyped-def]
+    # A history resent with Claude's compaction block: the local model answers from its summary.
+    fake_ollama.enqueue(reply_text("Noted."))
+    summary = "The user is fixing a build. <img src=x onerror=alert('summary')>"
+    agent_turn(trooper.url, "agent-compacted", [
+        {"role": "user", "content": "a long build log"},
+        {"role": "assistant", "content": [{"type": "compaction", "content": summary}, {"type": "text", "text": "Add the include."}]},
+        {"role": "user", "content": "which header?"},
+    ])
+
+    page = watched.page
+    page.goto(f"{trooper.url}/dashboard#agent-compacted")
+    transcript = page.locator("#transcript")
+    expect(transcript.locator(".turn")).to_have_count(4, timeout=5_000)
+    compaction = transcript.locator("details", has_text="Claude compacted the conversation before this point")
+    compaction.locator("summary").click()
+    expect(compaction.locator("pre")).to_have_text(summary)  # as text
+    assert page.locator("#session-view img").count() == 0 and watched.dialogs == [] and watched.errors == []

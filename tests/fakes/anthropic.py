@@ -5,7 +5,12 @@ Claude's web search server tool is imitated as Claude runs it: when the request 
 text and its ``web_search_tool_result`` (one page, its ``encrypted_content``), and the text cites
 that page (``citations``, ``citations_delta`` when streamed). A request offering a
 ``code_execution_…`` tool runs in a container: the one it names, or a new one, which the answer
-names (``container``, in the ``message_delta`` when streamed)."""
+names (``container``, in the ``message_delta`` when streamed). Server-side compaction
+(``compact_20260112`` in ``context_management``, under the ``compact-2026-01-12`` beta) runs as
+Claude runs it: once the input passes the trigger, the answer opens with a ``compaction`` block
+summarising the user's turns (streamed as one ``compaction_delta``), and stops there
+(``compaction``) when ``pause_after_compaction`` asks; a resent compaction block is refused outside
+an assistant turn or without the beta, and stands for everything before it."""
 
 from __future__ import annotations
 
@@ -85,6 +90,9 @@ class FakeAnthropic(FakeServer):
         if self.api_key is not None and request.api_key != self.api_key:
             return HttpError(kind="invalid_api_key")
         messages = request.messages
+        refused = _misplaced_compaction(request)
+        if refused is not None:
+            return refused
         if self.rejects_prefill and messages and messages[-1].get("role") == "assistant":
             return HttpError(kind="prefill_rejected")
         return _orphan_tool_result(messages)
@@ -160,7 +168,11 @@ class FakeAnthropic(FakeServer):
     def complete_body(self, reply: Reply, request: RecordedRequest) -> dict[str, Any]:
         text = "".join(reply.text_chunks(request))
         search = _web_search(request)
-        content: list[dict[str, Any]] = (
+        compaction = _compaction(request)
+        if compaction is not None and compaction.pause:
+            return self._message(request, [compaction.block], "compaction", self._usage(request, count_tokens(compaction.summary)))
+        content: list[dict[str, Any]] = [compaction.block] if compaction else []
+        content += (
             [{"type": "thinking", "thinking": reply.thinking, "signature": self._signature(reply.thinking)}] if reply.thinking else []
         )
         content += [search.use, search.result] if search else []
@@ -178,6 +190,14 @@ class FakeAnthropic(FakeServer):
         start_usage = self._usage(request, 1)
         frames = [Frame(_sse("message_start", {"type": "message_start", "message": self._message(request, [], None, start_usage)}))]
         index = 0
+        compaction = _compaction(request)
+        if compaction is not None:  # the summary whole, in one delta
+            frames.append(_block_start(index, {"type": "compaction", "content": None}, content=True))
+            frames.append(_block_delta(index, {"type": "compaction_delta", "content": compaction.summary, "encrypted_content": None}))
+            frames.append(_block_stop(index))
+            index += 1
+            if compaction.pause:
+                return frames + self._end_frames(request, "compaction", count_tokens(compaction.summary), None)
         if reply.thinking:
             frames.append(_block_start(index, {"type": "thinking", "thinking": "", "signature": ""}))
             frames += [_block_delta(index, {"type": "thinking_delta", "thinking": piece}) for piece in word_chunks(reply.thinking)]
@@ -205,14 +225,15 @@ class FakeAnthropic(FakeServer):
             frames.append(_block_stop(index))
             index += 1
         output_tokens = self._output_tokens(reply, "".join(chunks))
-        container = _container(request)
+        return frames + self._end_frames(request, self._stop_reason(reply), output_tokens, _container(request))
+
+    @staticmethod
+    def _end_frames(request: RecordedRequest, stop_reason: str, output_tokens: int, container: dict[str, Any] | None) -> list[Frame]:
         delta = {
-            "type": "message_delta", "delta": {"stop_reason": self._stop_reason(reply), "stop_sequence": None, **({"container": container} if container else {})},
+            "type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": None, **({"container": container} if container else {})},
             "usage": {"output_tokens": output_tokens},
-        }
-        frames.append(Frame(_sse("message_delta", delta)))
-        frames.append(Frame(_sse("message_stop", {"type": "message_stop"}), terminator=True))
-        return frames
+        }  # fmt: skip
+        return [Frame(_sse("message_delta", delta)), Frame(_sse("message_stop", {"type": "message_stop"}), terminator=True)]
 
     def malformed_frame(self) -> bytes:
         return b'event: content_block_delta\ndata: {"type": "content_block_delta", "index": 0, "delta": {"type": "te\n\n'
@@ -302,6 +323,62 @@ def _container(request: RecordedRequest) -> dict[str, Any] | None:
         return None
     named = body.get("container")
     return {"id": named if isinstance(named, str) else anthropic_id("container_011C"), "expires_at": "2026-12-07T18:00:00Z"}
+
+
+#: Claude's default compaction trigger (input tokens).
+_COMPACTION_TRIGGER = 150_000
+COMPACTION_BETA = "compact-2026-01-12"
+
+
+class Compaction(NamedTuple):
+    summary: str
+    #: The answer stops after the compaction block (``pause_after_compaction``).
+    pause: bool
+
+    @property
+    def block(self) -> dict[str, Any]:
+        return {"type": "compaction", "content": self.summary, "encrypted_content": None}
+
+
+def _compaction(request: RecordedRequest) -> Compaction | None:
+    """Claude's compaction of this request, when it asks for one and its input passes the trigger:
+    a summary naming the user's turns since the last compaction."""
+    body = request.json if isinstance(request.json, dict) else {}
+    edits = (body.get("context_management") or {}).get("edits") or []
+    edit = next((e for e in edits if isinstance(e, dict) and e.get("type") == "compact_20260112"), None)
+    if edit is None:
+        return None
+    trigger = (edit.get("trigger") or {}).get("value") or _COMPACTION_TRIGGER
+    if request.input_tokens() < trigger:
+        return None
+    asked = [_text(message)[:40] for message in _since_compaction(request.messages) if message.get("role") == "user"]
+    return Compaction("Summary: the user asked " + "; ".join(a for a in asked if a), bool(edit.get("pause_after_compaction")))
+
+
+def _since_compaction(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What Claude reads of a conversation: the messages after its last compaction block."""
+    for at in range(len(messages) - 1, -1, -1):
+        if any(block.get("type") == "compaction" and block.get("content") for block in _blocks(messages[at])):
+            return messages[at + 1 :]
+    return messages
+
+
+def _text(message: dict[str, Any]) -> str:
+    content = message.get("content")
+    return content if isinstance(content, str) else " ".join(str(b.get("text") or "") for b in _blocks(message) if b.get("type") == "text")
+
+
+def _misplaced_compaction(request: RecordedRequest) -> HttpError | None:
+    """Claude's 400 for a resent compaction block outside an assistant turn, or without the beta."""
+    for i, message in enumerate(request.messages):
+        for j, block in enumerate(_blocks(message)):
+            if block.get("type") != "compaction":
+                continue
+            if message.get("role") != "assistant":
+                return HttpError(status=400, type="invalid_request_error", message=f"messages.{i}.content.{j}: compaction blocks are only allowed in assistant messages")
+            if COMPACTION_BETA not in request.headers.get("anthropic-beta", ""):
+                return HttpError(status=400, type="invalid_request_error", message=f"messages.{i}.content.{j}.type: 'compaction' requires the {COMPACTION_BETA} beta")
+    return None
 
 
 class WebSearch(NamedTuple):

@@ -10,9 +10,8 @@ import openai
 import pytest
 
 from tests.fakes.behaviours import reply_text
-from trooper.conversation import Message, TextBlock
+from trooper.conversation import SUMMARY_HEADING, Message, TextBlock
 from trooper.server.compact_door import COMPACTION_PROMPT, kept_user_texts
-from trooper.wire.responses import SUMMARY_HEADING
 
 CLAUDE_KEY = "sk-ant-test-0123456789abcdef"
 OPENAI_KEY = "sk-test-openai-0123456789abcdef"

@@ -51,6 +51,12 @@ def anthropic_stream_message(sse: bytes) -> anthropic.types.Message:
         return stream.get_final_message()
 
 
+def anthropic_beta_stream_message(sse: bytes) -> anthropic.types.beta.BetaMessage:
+    """The same by the SDK's beta client, which knows the beta's blocks (Claude's compaction)."""
+    with _anthropic(sse, "text/event-stream").beta.messages.stream(**_ANTHROPIC_ARGS) as stream:
+        return stream.get_final_message()
+
+
 def anthropic_message(body: dict[str, Any]) -> anthropic.types.Message:
     return _anthropic(json.dumps(body).encode(), "application/json").messages.create(**_ANTHROPIC_ARGS)
 

@@ -2,8 +2,9 @@ import json
 
 import pytest
 
-from tests.wire.sdk import anthropic_message, anthropic_stream_message
+from tests.wire.sdk import anthropic_beta_stream_message, anthropic_message, anthropic_stream_message
 from trooper.conversation import (
+    SUMMARY_HEADING,
     BlockStart,
     BlockStop,
     HostedToolBlock,
@@ -180,7 +181,7 @@ def test_encoded_response_passes_sdk_validation_and_round_trips() -> None:
 @pytest.mark.parametrize(
     ("wire", "canonical"),
     [("end_turn", "end_turn"), ("max_tokens", "max_tokens"), ("stop_sequence", "stop_sequence"), ("refusal", "refusal"),
-     ("pause_turn", "pause_turn"), ("model_context_window_exceeded", "max_tokens"), ("tool_use", "end_turn")],
+     ("pause_turn", "pause_turn"), ("compaction", "compaction"), ("model_context_window_exceeded", "max_tokens"), ("tool_use", "end_turn")],
 )
 def test_decode_response_maps_stop_reasons(wire: str, canonical: str) -> None:
     body = {"id": "m", "model": "c", "content": [{"type": "text", "text": "x"}], "stop_reason": wire, "usage": {"input_tokens": 1, "output_tokens": 2}}
@@ -385,3 +386,64 @@ def test_server_tools_and_their_blocks_reach_claude_verbatim_and_in_place() -> N
     # A server block only Claude writes is refused in a user message, as Claude would.
     with pytest.raises(InvalidRequest, match="not a supported content block type"):
         codec.decode_request({**body, "messages": [{"role": "user", "content": [server_use]}]})
+
+
+# ---------------------------------------------------------------- Claude's compaction
+
+COMPACTION = {"type": "compaction", "content": "Summary: the build fails on a missing header.", "encrypted_content": None}
+
+
+def _claude_sse(*frames: tuple[str, dict]) -> bytes:
+    return b"".join(f"event: {name}\ndata: {json.dumps(data)}\n\n".encode() for name, data in frames)
+
+
+COMPACTION_SSE = _claude_sse(
+    ("message_start", {"type": "message_start", "message": {"id": "msg_c", "type": "message", "role": "assistant", "content": [], "model": "claude-x", "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 9, "output_tokens": 1}}}),
+    ("content_block_start", {"type": "content_block_start", "index": 0, "content_block": {"type": "compaction", "content": None}}),
+    ("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": {"type": "compaction_delta", "content": COMPACTION["content"], "encrypted_content": None}}),
+    ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+    ("message_delta", {"type": "message_delta", "delta": {"stop_reason": "compaction", "stop_sequence": None}, "usage": {"output_tokens": 12}}),
+    ("message_stop", {"type": "message_stop"}),
+)  # fmt: skip
+
+
+def test_a_compaction_streams_as_claude_sent_it_and_a_created_one_streams_as_claude_would_send_it() -> None:
+    decoder = codec.StreamDecoder()
+    events = [e for i in range(len(COMPACTION_SSE)) for e in decoder.feed(COMPACTION_SSE[i : i + 1])] + decoder.finish()
+    accumulator = StreamAccumulator()
+    for event in events:
+        accumulator.add(event)
+    response = accumulator.response()
+    assert response.content == [HostedToolBlock(COMPACTION, host="anthropic")] and response.stop_reason == "compaction"
+    for sse in (_encode(events), _encode(response_events(response))):  # streamed through; created, then streamed
+        message = anthropic_beta_stream_message(sse)
+        assert message.stop_reason == "compaction"
+        assert [block.model_dump() for block in message.content] == [{**COMPACTION, "signature": None, "tool_changes": None}]
+    created = codec.decode_response({"id": "m", "model": "c", "content": [COMPACTION], "stop_reason": "compaction"})
+    assert codec.encode_response(created)["content"] == [COMPACTION] and created.stop_reason == "compaction"
+
+
+def test_a_resent_compaction_reaches_claude_in_place_and_stands_for_all_before_it_elsewhere() -> None:
+    failed = {"type": "compaction", "content": None}
+    messages = [
+        {"role": "user", "content": "a long first step"},
+        {"role": "assistant", "content": [failed, {"type": "text", "text": "first answer"}]},
+        {"role": "user", "content": "second step"},
+        {"role": "assistant", "content": [COMPACTION, {"type": "text", "text": "Add the include."}]},
+        {"role": "user", "content": "which header?"},
+    ]
+    request = codec.decode_request({"model": "claude-x", "max_tokens": 64, "messages": messages})
+    assert [m["content"][0] for m in codec.encode_request(request, "claude-x", stream=False)["messages"][1::2]] == [failed, COMPACTION]
+    summary = TextBlock(f"{SUMMARY_HEADING}\n{COMPACTION['content']}")
+    assert request.without_hosted_items().messages == [
+        Message("user", [summary]), Message("assistant", [TextBlock("Add the include.")]), Message("user", [TextBlock("which header?")]),
+    ]
+    # A paused compaction's summary opens the next user turn; one that failed is nothing, as for Claude.
+    paused = codec.decode_request({"model": "claude-x", "max_tokens": 64, "messages": [*messages[:2], {"role": "assistant", "content": [COMPACTION]}, messages[4]]})
+    assert paused.without_hosted_items().messages == [Message("user", [summary, TextBlock("which header?")])]
+    only_failed = codec.decode_request({"model": "claude-x", "max_tokens": 64, "messages": messages[:3]})
+    assert only_failed.without_hosted_items().messages == [
+        Message("user", [TextBlock("a long first step")]), Message("assistant", [TextBlock("first answer")]), Message("user", [TextBlock("second step")]),
+    ]
+    with pytest.raises(InvalidRequest, match="content: must be a string"):
+        codec.decode_request({"model": "claude-x", "max_tokens": 64, "messages": [messages[0], {"role": "assistant", "content": [{"type": "compaction", "content": 3}]}]})

@@ -274,8 +274,17 @@ class Router:
         if provider.tier == "local":
             window = min(window, self.settings.context_window)
         reserve = min(request.max_tokens or DEFAULT_ANSWER_RESERVE, max(window // 4, 1))
+        carried = request.messages  # the whole story, for a SITREP: what this upstream reads may be less
+        by_responses_api = provider.uses_responses_api(request)
+        if request.has_hosted_items():  # a host's own items: no other upstream reads them
+            keep = "openai" if by_responses_api else provider.reads_hosted_items()
+            if not caps.reads_documents and any(not document_text(document) for document in request.documents()):
+                trail.documents_omitted = True
+                recorder.event("documents_omitted", provider=provider.name, reason=f"{provider.name} cannot read PDF documents")
+            # Before compaction, which fits what the upstream reads (a Claude compaction's summary
+            # stands for all before it) into its window.
+            request = request.without_hosted_items(keep, documents=caps.reads_documents)
         try:
-            carried = request.messages
             compacted = compact(request, window - reserve, sitrep=lambda: recorder.sitrep(carried))
         except ContextTooLarge as exc:
             raise UpstreamError(provider.name, "context", str(exc), status=400, error_type="invalid_request_error") from None
@@ -286,13 +295,6 @@ class Router:
                 "compacted", provider=provider.name, dropped_turns=compacted.dropped_turns,
                 dropped_tokens=compacted.dropped_tokens, kept_tokens=compacted.kept_tokens,
             )
-        by_responses_api = provider.uses_responses_api(request)
-        if request.has_hosted_items():  # a host's own items: no other upstream reads them
-            keep = "openai" if by_responses_api else provider.reads_hosted_items()
-            if not caps.reads_documents and any(not document_text(document) for document in request.documents()):
-                trail.documents_omitted = True
-                recorder.event("documents_omitted", provider=provider.name, reason=f"{provider.name} cannot read PDF documents")
-            request = request.without_hosted_items(keep, documents=caps.reads_documents)
         if by_responses_api and not request.hosted_tools and trail.responses_api != provider.name:
             # Chat Completions would drop the reasoning items the client keeps: say why this API
             # (once a turn: a retry or a rescue prepares the request again).

@@ -16,7 +16,17 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from trooper.conversation import Block, Message, Request, Response, TextBlock, ThinkingBlock, ToolResultBlock, ToolUseBlock
+from trooper.conversation import (
+    SUMMARY_HEADING,
+    Block,
+    Message,
+    Request,
+    Response,
+    TextBlock,
+    ThinkingBlock,
+    ToolResultBlock,
+    ToolUseBlock,
+)
 from trooper.engine.sessions import LiveSession, TurnPlace
 from trooper.memory.compaction import truncate_text
 from trooper.memory.tokens import count_tokens
@@ -70,7 +80,7 @@ def kept_user_texts(messages: list[Message], budget: int = KEPT_USER_TOKENS) -> 
         for message in messages
         if message.role == "user"
         for block in message.content
-        if isinstance(block, TextBlock) and block.text and not block.text.startswith(responses.SUMMARY_HEADING)
+        if isinstance(block, TextBlock) and block.text and not block.text.startswith(SUMMARY_HEADING)
     ]
     kept: list[str] = []
     room = budget

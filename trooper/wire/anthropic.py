@@ -9,7 +9,10 @@ read too: a ``HostedToolBlock`` Claude gets verbatim, and any other upstream as 
 that it was left out (``HostedToolBlock.stand_in``). A streamed thinking block's
 ``signature_delta`` travels on its ``BlockStop``, so a client resending the history keeps a valid
 signature; ``redacted_thinking`` is a thinking block whose ``redacted`` data goes back to Claude
-unchanged (and to no other provider).
+unchanged (and to no other provider). Claude's server-side compaction (``compact_20260112`` in
+``context_management``) answers with a ``compaction`` block, its summary streamed whole in one
+``compaction_delta`` (a ``HostedToolUpdate``): Claude gets it back verbatim, any other model its
+summary in place of everything before it (``Request.without_hosted_items``).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from trooper.conversation import (
     BlockStop,
     CacheControl,
     HostedToolBlock,
+    HostedToolUpdate,
     ImageBlock,
     Message,
     MessageDelta,
@@ -69,6 +73,8 @@ _STOP_FROM_WIRE: dict[str, StopReason] = {
     "refusal": "refusal",
     # A paused server-tool turn: the client resends the history to continue it.
     "pause_turn": "pause_turn",
+    # Claude compacted the conversation and paused (``pause_after_compaction``).
+    "compaction": "compaction",
     "model_context_window_exceeded": "max_tokens",
 }
 
@@ -173,7 +179,7 @@ _CLAUDE_BLOCKS: dict[str, tuple[tuple[str, type], ...]] = {
     "search_result": (("source", str), ("title", str), ("content", list)),  # a RAG result Claude cites
     "tool_reference": (("tool_name", str),),  # a tool search's find: a deferred tool to load
 }
-_ASSISTANT_BLOCKS = ("text", "tool_use", "thinking", "redacted_thinking")
+_ASSISTANT_BLOCKS = ("text", "tool_use", "thinking", "redacted_thinking", "compaction")
 
 
 def is_server_tool_block(kind: object) -> bool:
@@ -202,6 +208,9 @@ def _decode_block(path: str, block: dict[str, Any], role: str) -> Block:
         return _decode_image(path, block)
     if kind in _CLAUDE_BLOCKS:
         return _claude_block(path, block)
+    if kind == "compaction":  # its summary, or null for a compaction that failed (Claude skips it)
+        f.field(block, "content", str, path)
+        return HostedToolBlock(dict(block), host="anthropic")
     if kind == "tool_use":
         return ToolUseBlock(
             id=f.field(block, "id", str, path, required=True),
@@ -477,7 +486,7 @@ def _decode_response_block(block: Any) -> Block | None:
     if not isinstance(block, dict):
         raise WireError(f"Anthropic content block is not an object: {block!r:.80}")
     kind = block.get("type")
-    if is_server_tool_block(kind):
+    if is_server_tool_block(kind) or kind == "compaction":
         return HostedToolBlock(dict(block), host="anthropic")
     try:
         if kind == "text":
@@ -549,8 +558,8 @@ def decode_error(status: int, body: bytes) -> tuple[str, str]:
 class StreamDecoder:
     """Anthropic SSE bytes to canonical events.
 
-    Block indexes are renumbered so skipped block types (server tools, citations) leave no
-    gaps. ``event: error`` raises ``UpstreamStreamError``; ``finish`` raises ``WireError`` when
+    Block indexes are renumbered so skipped block types (those this decoder does not know) leave
+    no gaps. ``event: error`` raises ``UpstreamStreamError``; ``finish`` raises ``WireError`` when
     ``message_stop`` never came.
     """
 
@@ -559,6 +568,8 @@ class StreamDecoder:
         #: Upstream block index to canonical index, for the blocks that are passed on.
         self._indexes: dict[int, int] = {}
         self._signatures: dict[int, str] = {}
+        #: Claude's compaction blocks as they stand so far, by canonical index (the summary comes in a delta).
+        self._compactions: dict[int, dict[str, Any]] = {}
         self._input_tokens = 0
         self._done = False
 
@@ -627,11 +638,13 @@ class StreamDecoder:
 
     def _block_start(self, upstream: int, block: dict[str, Any]) -> list[StreamEvent]:
         kind = block["type"]
-        server_block = is_server_tool_block(kind)
+        server_block = is_server_tool_block(kind) or kind == "compaction"
         if kind not in ("text", "tool_use", "thinking", "redacted_thinking") and not server_block:
             return []
         index = self._indexes[upstream] = len(self._indexes)
-        if server_block:  # its input, if any, follows as JSON deltas
+        if server_block:  # a server tool's input, if any, follows as JSON deltas; a compaction's summary whole
+            if kind == "compaction":
+                self._compactions[index] = dict(block)
             return [BlockStart(index, HostedToolBlock(dict(block), host="anthropic"))]
         if kind == "text":
             events: list[StreamEvent] = [BlockStart(index, TextBlock(""))]
@@ -659,6 +672,9 @@ class StreamDecoder:
             return [TextCitation(index, dict(delta["citation"]))]
         if kind == "signature_delta":
             self._signatures[index] = str(delta["signature"])
+        if kind == "compaction_delta" and index in self._compactions:
+            item = self._compactions[index] = {**self._compactions[index], **{k: delta.get(k) for k in _COMPACTED}}
+            return [HostedToolUpdate(index, dict(item))]
         return []
 
 
@@ -675,6 +691,7 @@ class StreamEncoder:
         self._model = model
         self._started = False
         self._open: dict[int, TextBlock | ToolUseBlock | ThinkingBlock | HostedToolBlock] = {}
+        self._compactions: set[int] = set()  # the open blocks that are Claude's compactions
         self._emitted: list[Block] = []
         self._delta_sent = False
         self._finished = False
@@ -698,6 +715,8 @@ class StreamEncoder:
             out += self._delta(event.index, {"type": "input_json_delta", "partial_json": event.partial_json})
         elif isinstance(event, TextCitation):
             out += self._delta(event.index, {"type": "citations_delta", "citation": event.citation})
+        elif isinstance(event, HostedToolUpdate) and event.index in self._compactions:
+            out += self._delta(event.index, {"type": "compaction_delta", **{k: event.item.get(k) for k in _COMPACTED}})
         elif isinstance(event, BlockStop):
             out += self._block_stop(event.index, event.signature)
         elif isinstance(event, MessageDelta):
@@ -731,8 +750,11 @@ class StreamEncoder:
             return b""
         self._open[event.index] = block
         self._emitted.append(block)
-        if isinstance(block, HostedToolBlock):  # as Claude streamed it: a server tool's input follows as deltas
-            wire: dict[str, Any] = block.item
+        if isinstance(block, HostedToolBlock) and block.is_claude_compaction():  # its summary follows, whole
+            wire: dict[str, Any] = {**block.item, **dict.fromkeys(_COMPACTED)}
+            self._compactions.add(event.index)
+        elif isinstance(block, HostedToolBlock):  # as Claude streamed it: a server tool's input follows as deltas
+            wire = block.item
         elif isinstance(block, TextBlock):
             wire = {"type": "text", "text": ""}
         elif isinstance(block, ToolUseBlock):
@@ -781,6 +803,10 @@ class StreamEncoder:
             # Not part of Anthropic's schema; SDKs keep unknown fields, so a client can tell.
             payload["trooper"] = {"answered_by": event.answered_by}
         return out + _sse("message_delta", payload)
+
+
+#: What a ``compaction_delta`` carries of its block: the summary and Claude's opaque metadata.
+_COMPACTED = ("content", "encrypted_content")
 
 
 def _sse(event: str, payload: dict[str, Any]) -> bytes:

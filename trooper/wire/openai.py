@@ -67,6 +67,7 @@ _STOP_TO_WIRE = {
     "tool_use": "tool_calls",
     "refusal": "content_filter",
     "pause_turn": "stop",  # only Claude's server tools pause, and only the Messages door offers them
+    "compaction": "stop",  # only Claude compacts, when asked by a setting only the Messages door takes
     "error": "stop",
 }
 

@@ -42,6 +42,7 @@ from typing import Any, NamedTuple
 
 from trooper import random_ids
 from trooper.conversation import (
+    SUMMARY_HEADING,
     Block,
     BlockStart,
     BlockStop,
@@ -97,8 +98,6 @@ _SIGNATURE, _REDACTED = "trooper.signature:", "trooper.redacted:"
 #: The tag of a compaction item's ``encrypted_content`` when Trooper compacted the conversation:
 #: what follows is the summary's text, which any model reads (OpenAI's own is readable by OpenAI only).
 _SUMMARY = "trooper.summary:"
-#: What a model is told of the summary that stands for the earlier conversation.
-SUMMARY_HEADING = "[Summary of the earlier conversation, made when it was compacted]"
 #: The error type of a ``previous_response_id`` that names no kept response (OpenAI's code for it).
 PREVIOUS_RESPONSE_NOT_FOUND = "previous_response_not_found"
 _ITEM_PREFIXES = {"text": "msg", "tool_use": "fc", "thinking": "rs"}

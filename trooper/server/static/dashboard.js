@@ -327,10 +327,16 @@ function documentTitle(part) {
 }
 
 /** Claude's server-tool block: the call's input, or a result's pages (their ciphertext left out);
- *  or a document the client sent (its title: a PDF's bytes are not shown). */
+ *  a document the client sent (its title: a PDF's bytes are not shown); or Claude's compaction
+ *  (its summary, which stands for the conversation before it). */
 function claudeServerBlock(item) {
   if (item.type === "document") {
     return el("div", { className: "block muted", text: `[${documentTitle({ type: "hosted_tool", item })}]` });
+  }
+  if (item.type === "compaction") {
+    return el("div", { className: "block thinking" },
+      el("details", {}, el("summary", { text: "Claude compacted the conversation before this point" }),
+        el("pre", { text: item.content || "(the compaction failed: no summary)" })));
   }
   const pages = Array.isArray(item.content) ? item.content.map((page) => ({ title: page.title, url: page.url })) : item.content;
   const shown = item.type === "server_tool_use" ? item.input ?? {} : pages ?? item;

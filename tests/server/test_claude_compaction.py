@@ -1,0 +1,99 @@
+"""Claude's server-side compaction through the Messages door, with the official anthropic SDK
+(strict validation): asked for (``compact_20260112`` under the ``compact-2026-01-12`` beta), Claude's
+``compaction`` block reaches the client as Claude sent it, created and streamed (one
+``compaction_delta``), and a paused compaction says ``compaction``; the history resent with the
+block reaches Claude verbatim and in place, and a model that cannot read it (the local one, when
+Claude fails) gets what Claude would read: the summary, then what followed it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anthropic
+import pytest
+
+from tests.fakes.anthropic import COMPACTION_BETA
+from tests.fakes.behaviours import overloaded, reply_text
+from tests.server.test_claude_server_tools import chats, sdk
+from trooper.conversation import SUMMARY_HEADING
+
+#: Compaction past 50,000 input tokens (the API's smallest trigger).
+COMPACT = {"edits": [{"type": "compact_20260112", "trigger": {"type": "input_tokens", "value": 50_000}}]}
+PAUSED = {"edits": [{**COMPACT["edits"][0], "pause_after_compaction": True}]}
+MODEL = "claude-sonnet-4-6"
+
+
+def long_history() -> list[dict[str, Any]]:
+    """Six turns of a session, ~60,000 tokens: past the trigger."""
+    history: list[dict[str, Any]] = []
+    for turn in range(3):
+        history.append({"role": "user", "content": f"step {turn}: look at this log " + "line of the build log " * 4000})
+        history.append({"role": "assistant", "content": f"Read step {turn}; the build fails on a missing header."})
+    return history + [{"role": "user", "content": "so what do we fix first?"}]
+
+
+def ask(client: anthropic.Anthropic, stream: bool, session: str, **request: Any) -> Any:
+    request = {"model": MODEL, "max_tokens": 512, "betas": [COMPACTION_BETA], "extra_headers": {"X-Session-ID": session}, **request}
+    if not stream:
+        return client.beta.messages.create(**request)
+    with client.beta.messages.stream(**request) as events:
+        return events.get_final_message()
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["create", "stream"])
+def test_claudes_compaction_block_reaches_the_client_as_claude_sent_it(claude_and_ollama, fake_anthropic, fake_ollama, stream):
+    fake_anthropic.default = reply_text("Fix the missing header first.", chunks=["Fix the ", "missing header first."])
+    with sdk(claude_and_ollama) as client:
+        message = ask(client, stream, f"compaction-{stream}", messages=long_history(), context_management=COMPACT)
+    compaction, text = message.content
+    assert compaction.type == "compaction" and compaction.content.startswith("Summary: the user asked step 0: look at this log")
+    assert text.text == "Fix the missing header first." and message.stop_reason == "end_turn"
+    (sent,) = fake_anthropic.requests
+    assert sent.json["context_management"] == COMPACT and COMPACTION_BETA in sent.headers["anthropic-beta"]
+    assert chats(fake_ollama) == []
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["create", "stream"])
+def test_a_paused_compaction_tells_the_client_to_resend(claude_and_ollama, fake_anthropic, stream):
+    fake_anthropic.default = reply_text("never reached")
+    with sdk(claude_and_ollama) as client:
+        message = ask(client, stream, f"paused-{stream}", messages=long_history(), context_management=PAUSED)
+    assert message.stop_reason == "compaction"
+    assert [block.type for block in message.content] == ["compaction"] and message.content[0].content.startswith("Summary:")
+
+
+def test_the_history_resent_with_the_block_reaches_claude_in_place_and_the_local_model_as_its_summary(
+    claude_and_ollama, fake_anthropic, fake_ollama
+):
+    fake_anthropic.default = reply_text("Fix the missing header first.")
+    fake_ollama.default = reply_text("Add the include, then rebuild.")
+    history = long_history()
+    with sdk(claude_and_ollama) as client:
+        first = ask(client, False, "resent", messages=history, context_management=COMPACT)
+        answer = {"role": "assistant", "content": [block.model_dump(exclude_none=True) for block in first.content]}
+        resent = [*history, answer, {"role": "user", "content": "which header?"}]
+        ask(client, False, "resent", messages=resent, context_management=COMPACT)
+        fake_anthropic.default = overloaded()
+        raw = client.beta.messages.with_raw_response.create(
+            model=MODEL, max_tokens=512, betas=[COMPACTION_BETA], messages=[*resent, answer, {"role": "user", "content": "and then?"}],
+            context_management=COMPACT, extra_headers={"X-Session-ID": "resent"},
+        )  # fmt: skip
+    assert fake_anthropic.requests[1].json["messages"][len(history)] == answer, "Claude gets its block back verbatim, in place"
+    assert raw.headers["x-trooper-decision"].startswith("ollama") and raw.parse().content[0].text == "Add the include, then rebuild."
+    local = chats(fake_ollama)[0].json["messages"]
+    turns = [(m["role"], m["content"]) for m in local if m["role"] != "system"]
+    summary = first.content[0].content
+    # Claude reads nothing before its last compaction block: neither does the local model, which
+    # gets the summary as the conversation's opening, then what followed the block.
+    assert turns == [("user", f"{SUMMARY_HEADING}\n{summary}"), ("assistant", "Fix the missing header first."), ("user", "and then?")]
+    assert not any("line of the build log" in m["content"] for m in local)
+
+
+def test_a_compaction_block_in_a_user_turn_is_a_clear_400(claude_and_ollama, fake_anthropic):
+    with sdk(claude_and_ollama) as client, pytest.raises(anthropic.BadRequestError) as raised:
+        client.beta.messages.create(
+            model=MODEL, max_tokens=64, betas=[COMPACTION_BETA],
+            messages=[{"role": "user", "content": [{"type": "compaction", "content": "Summary"}]}],  # type: ignore[list-item]
+        )  # fmt: skip
+    assert "'compaction' is not allowed in a user message" in raised.value.message
+    assert fake_anthropic.requests == []
