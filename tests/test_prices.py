@@ -34,6 +34,16 @@ def test_cost_counts_cached_input_apart() -> None:
     assert haiku.cost(tokens_in=200, tokens_cached=10_000, tokens_out=100) == pytest.approx((200 + 1000 + 500) / 1_000_000)
 
 
+def test_cache_writes_cost_claudes_multiples_of_input_unless_priced() -> None:
+    haiku = Price(1.00, 5.00, 0.10)
+    assert haiku.cost(0, 0, 0, tokens_written=1_000_000) == pytest.approx(1.25)
+    assert haiku.cost(0, 0, 0, tokens_written=1_000_000, tokens_written_1h=400_000) == pytest.approx(0.6 * 1.25 + 0.4 * 2.0)
+    given = load_prices(json.dumps({"my-model": {"input": 1, "output": 2, "cache_write": 1.5, "cache_write_1h": 3}}))
+    assert given.price_of("my-model") == Price(1.0, 2.0, 1.0, 1.5, 3.0)
+    with pytest.raises(PriceError, match="cache_write must be a number"):
+        load_prices(json.dumps({"my-model": {"input": 1, "output": 2, "cache_write": "cheap"}}))
+
+
 def test_trooper_prices_as_json_or_a_file_over_the_list(tmp_path: Path) -> None:
     given = {"claude-haiku-4-5": {"input": 0.5, "output": 2.5, "cached_input": 0.05}, "my-gateway-model": {"input": 1, "output": 2}}
     from_json = load_prices(json.dumps(given))

@@ -506,6 +506,12 @@ class Usage:
     #: Of ``output_tokens``, those spent reasoning, when the provider counts them apart (OpenAI's
     #: ``reasoning_tokens``; Claude counts thinking in ``output_tokens`` only).
     reasoning_tokens: int = 0
+    #: The rest of Claude's usage object, as Claude reported it: the cache writes by lifetime
+    #: (``cache_creation``), the server tools' requests (``server_tool_use``), the compactions'
+    #: tokens (``iterations``), ``service_tier``… Cost trackers read them; an Anthropic client gets
+    #: them back. Added or merged, a later report's keys win (a stitched answer keeps its last
+    #: Claude segment's).
+    claude: dict[str, Any] = field(default_factory=dict)
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
@@ -514,6 +520,7 @@ class Usage:
             self.cache_creation_input_tokens + other.cache_creation_input_tokens,
             self.cache_read_input_tokens + other.cache_read_input_tokens,
             self.reasoning_tokens + other.reasoning_tokens,
+            {**self.claude, **other.claude},
         )
 
     def merged(self, later: Usage) -> Usage:
@@ -525,6 +532,7 @@ class Usage:
             later.cache_creation_input_tokens or self.cache_creation_input_tokens,
             later.cache_read_input_tokens or self.cache_read_input_tokens,
             later.reasoning_tokens or self.reasoning_tokens,
+            {**self.claude, **later.claude},
         )
 
     @property

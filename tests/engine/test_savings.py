@@ -4,6 +4,8 @@ their own model; unpriced models stay unpriced (None), never $0."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from trooper.conversation import Response, TextBlock, Usage
@@ -32,6 +34,18 @@ def test_a_cloud_answer_is_spent_at_its_own_model_cached_input_apart() -> None:
     cloud = answer("gpt-4o-mini-2024-07-18", 400, 100, cached=2000)
     savings = savings_of(cloud, "cloud", would_answer="claude-haiku-4-5", prices=PRICES)
     assert savings == AnswerSavings(0, pytest.approx((400 * 0.15 + 2000 * 0.075 + 100 * 0.60) / 1_000_000), 0.0)
+
+
+def test_claudes_cache_writes_are_spent_at_their_lifetimes_price() -> None:
+    # Claude Code writes its prompt to the cache each turn, part to the hour's cache: 1.25× and 2× input.
+    usage = Usage(input_tokens=100, output_tokens=50, cache_creation_input_tokens=3000, cache_read_input_tokens=20_000,
+                  claude={"cache_creation": {"ephemeral_5m_input_tokens": 1000, "ephemeral_1h_input_tokens": 2000}})
+    cloud = Response(id="msg-1", model="claude-haiku-4-5", content=[TextBlock("ok")], usage=usage)
+    spent = (100 * 1.00 + 20_000 * 0.10 + 1000 * 1.25 + 2000 * 2.00 + 50 * 5.00) / 1_000_000
+    assert savings_of(cloud, "cloud", would_answer="claude-haiku-4-5", prices=PRICES).cost_spent == pytest.approx(spent)
+    without_split = Response(id="msg-1", model="claude-haiku-4-5", content=[TextBlock("ok")], usage=replace(usage, claude={}))
+    spent_5m = (100 * 1.00 + 20_000 * 0.10 + 3000 * 1.25 + 50 * 5.00) / 1_000_000  # no split: the five-minute cache's
+    assert savings_of(without_split, "cloud", would_answer="claude-haiku-4-5", prices=PRICES).cost_spent == pytest.approx(spent_5m)
 
 
 def test_unpriced_models_are_unknown_not_free() -> None:

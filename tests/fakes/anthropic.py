@@ -181,7 +181,7 @@ class FakeAnthropic(FakeServer):
             {"type": "tool_use", "id": c.id or anthropic_id("toolu_01"), "name": c.name, "input": dict(c.arguments)}
             for c in reply.tool_calls
         ]
-        usage = self._usage(request, self._output_tokens(reply, text))
+        usage = self._usage(request, self._output_tokens(reply, text)) | (_SEARCHED if search else {})
         container = _container(request)
         return self._message(request, content, self._stop_reason(reply), usage) | ({"container": container} if container else {})
 
@@ -197,7 +197,7 @@ class FakeAnthropic(FakeServer):
             frames.append(_block_stop(index))
             index += 1
             if compaction.pause:
-                return frames + self._end_frames(request, "compaction", count_tokens(compaction.summary), None)
+                return frames + self._end_frames(request, "compaction", {"output_tokens": count_tokens(compaction.summary)}, None)
         if reply.thinking:
             frames.append(_block_start(index, {"type": "thinking", "thinking": "", "signature": ""}))
             frames += [_block_delta(index, {"type": "thinking_delta", "thinking": piece}) for piece in word_chunks(reply.thinking)]
@@ -225,13 +225,14 @@ class FakeAnthropic(FakeServer):
             frames.append(_block_stop(index))
             index += 1
         output_tokens = self._output_tokens(reply, "".join(chunks))
-        return frames + self._end_frames(request, self._stop_reason(reply), output_tokens, _container(request))
+        usage = {"output_tokens": output_tokens} | (_SEARCHED if search else {})  # the searches, counted at the end
+        return frames + self._end_frames(request, self._stop_reason(reply), usage, _container(request))
 
     @staticmethod
-    def _end_frames(request: RecordedRequest, stop_reason: str, output_tokens: int, container: dict[str, Any] | None) -> list[Frame]:
+    def _end_frames(request: RecordedRequest, stop_reason: str, usage: dict[str, Any], container: dict[str, Any] | None) -> list[Frame]:
         delta = {
             "type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": None, **({"container": container} if container else {})},
-            "usage": {"output_tokens": output_tokens},
+            "usage": usage,
         }  # fmt: skip
         return [Frame(_sse("message_delta", delta)), Frame(_sse("message_stop", {"type": "message_stop"}), terminator=True)]
 
@@ -379,6 +380,10 @@ def _misplaced_compaction(request: RecordedRequest) -> HttpError | None:
             if COMPACTION_BETA not in request.headers.get("anthropic-beta", ""):
                 return HttpError(status=400, type="invalid_request_error", message=f"messages.{i}.content.{j}.type: 'compaction' requires the {COMPACTION_BETA} beta")
     return None
+
+
+#: What a web search adds to Claude's usage: the searches it billed.
+_SEARCHED = {"server_tool_use": {"web_search_requests": 1, "web_fetch_requests": 0}}
 
 
 class WebSearch(NamedTuple):

@@ -72,6 +72,9 @@ def test_web_search_is_answered_by_claude_and_its_blocks_reach_the_client_verbat
     assert result.type == "web_search_tool_result" and result.tool_use_id == use.id
     assert result.content[0].url == "https://example.org/found" and result.content[0].encrypted_content.startswith("Eq")
     assert text.text == "Trooper 2.0 shipped on Monday."
+    # Claude's usage whole, as cost trackers read it: the searches billed, the cache writes by lifetime.
+    assert message.usage.server_tool_use.web_search_requests == 1 and message.usage.service_tier == "standard"
+    assert message.usage.cache_creation.ephemeral_5m_input_tokens == message.usage.cache_creation_input_tokens
     (citation,) = text.citations
     assert citation.type == "web_search_result_location" and citation.encrypted_index.startswith("Eo")
 

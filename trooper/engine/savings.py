@@ -47,4 +47,8 @@ def savings_of(response: Response, tier: str, *, would_answer: str | None, price
 def _cost(prices: PriceTable, model: str, response: Response) -> float | None:
     price = prices.price_of(model)
     usage = response.usage
-    return None if price is None else price.cost(usage.input_tokens, usage.cache_read_input_tokens, usage.output_tokens)
+    if price is None:
+        return None
+    by_lifetime = usage.claude.get("cache_creation")  # Claude's split of the writes (5 minutes, an hour)
+    hour = int(by_lifetime.get("ephemeral_1h_input_tokens") or 0) if isinstance(by_lifetime, dict) else 0
+    return price.cost(usage.input_tokens, usage.cache_read_input_tokens, usage.output_tokens, usage.cache_creation_input_tokens, hour)

@@ -468,17 +468,23 @@ def decode_response(body: dict[str, Any]) -> Response:
 
 
 def decode_usage(usage: Any) -> Usage:
-    """Anthropic's usage object (cache counts included); absent or null counts are 0."""
+    """Anthropic's usage object (cache counts included); absent or null counts are 0. Its other
+    fields are kept as they came (``Usage.claude``)."""
     if not isinstance(usage, dict):
         return Usage()
-    return Usage(*(int(usage.get(name) or 0) for name in _USAGE_FIELDS))
+    rest = {name: value for name, value in usage.items() if name not in _USAGE_FIELDS and value is not None}
+    sent_in, sent_out, written, read = (int(usage.get(name) or 0) for name in _USAGE_FIELDS)
+    return Usage(sent_in, sent_out, written, read, claude=rest)
 
 
-def encode_usage(usage: Usage) -> dict[str, int]:
-    return {name: getattr(usage, name) for name in _USAGE_FIELDS}
+def encode_usage(usage: Usage) -> dict[str, Any]:
+    return {**{name: getattr(usage, name) for name in _USAGE_FIELDS}, **usage.claude}
 
 
 _USAGE_FIELDS = ("input_tokens", "output_tokens", "cache_creation_input_tokens", "cache_read_input_tokens")
+#: Claude's usage fields a stream reports at its end (in ``message_delta``): the others come with
+#: the prompt, in ``message_start``.
+_FINAL_USAGE = ("server_tool_use", "iterations", "output_tokens_details", "fallback_credit")
 
 
 def _decode_response_block(block: Any) -> Block | None:
@@ -788,10 +794,11 @@ class StreamEncoder:
         out = b"".join(self._block_stop(index) for index in sorted(self._open))
         self._delta_sent = True
         stop_reason = derive_stop_reason(self._emitted, event.stop_reason)
-        usage: dict[str, int] = {"output_tokens": event.usage.output_tokens}
+        usage: dict[str, Any] = {"output_tokens": event.usage.output_tokens}
         for name in ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens"):
             if getattr(event.usage, name):
                 usage[name] = getattr(event.usage, name)
+        usage |= {name: value for name, value in event.usage.claude.items() if name in _FINAL_USAGE}
         delta: dict[str, Any] = {
             "stop_reason": _stop_to_wire(stop_reason),
             "stop_sequence": event.stop_sequence if stop_reason == "stop_sequence" else None,
