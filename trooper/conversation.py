@@ -31,6 +31,9 @@ STOP_REASONS: tuple[str, ...] = ("end_turn", "max_tokens", "stop_sequence", "too
 #: How a summary of the earlier conversation opens when a model that did not write it reads it
 #: (Trooper's own compaction item, Claude's compaction block), and how it is told from a person's text.
 SUMMARY_HEADING = "[Summary of the earlier conversation, made when it was compacted]"
+#: The ``encrypted_content`` of a compaction block Trooper made (another model's summary, given
+#: where Claude would give its own): no Claude signed it, so Claude too reads it as text.
+TROOPER_COMPACTION = "trooper.summary"
 
 
 # ---------------------------------------------------------------- content blocks
@@ -150,9 +153,13 @@ class HostedToolBlock:
         return self.item.get("type") == "document"
 
     def is_claude_compaction(self) -> bool:
-        """Claude's compaction block (``compact_20260112``): its summary stands for everything
-        before it, which Claude then ignores."""
+        """A compaction block of Claude's protocol (``compact_20260112``, a ``compaction``
+        request): its summary stands for everything before it, which Claude then ignores."""
         return self.host == "anthropic" and self.item.get("type") == "compaction"
+
+    def made_by_trooper(self) -> bool:
+        """A compaction block whose summary another model wrote for Trooper (``TROOPER_COMPACTION``)."""
+        return self.is_claude_compaction() and self.item.get("encrypted_content") == TROOPER_COMPACTION
 
     def stand_in(self) -> TextBlock | None:
         """What an upstream that cannot read it gets instead: a document's text (a text document)
@@ -352,6 +359,14 @@ class Request:
                 return message.text()
         return ""
 
+    def asks_for_compaction(self) -> dict[str, Any] | None:
+        """Claude's compaction request (``compaction``: ``{"type": "summarize", "instructions"?}``),
+        when the client asks for the conversation compacted rather than answered: Claude answers
+        with a compaction block alone; another model is asked for the summary
+        (``memory/summary_request.py``)."""
+        asked = self.anthropic_options.get("compaction")
+        return asked if isinstance(asked, dict) else None
+
     def asks_for_thinking(self) -> bool:
         """The client asked Claude to think (``enabled``, ``adaptive``); ``{"type": "disabled"}`` says not to."""
         return self.thinking is not None and self.thinking.get("type") != "disabled"
@@ -403,7 +418,7 @@ class Request:
             for part in self._parts()
             if isinstance(part, HostedToolBlock) and gone(part) and isinstance(part.item.get("call_id"), str)
         }
-        kept = self.messages if keep == "anthropic" else _since_claude_compaction(self.messages)
+        kept = _since_compaction(self.messages, claude=keep == "anthropic")
         messages = [Message(m.role, _without_hosted(m.content, gone, calls)) for m in kept]
         return replace(self, messages=[m for m in messages if m.content])
 
@@ -418,25 +433,31 @@ class Request:
 @dataclass(frozen=True)
 class _Dropped:
     """Whether a block is a hosted item an upstream goes without: one of another host than
-    ``keep``, but a document when ``documents`` (an upstream that reads them)."""
+    ``keep`` (or a compaction Trooper made), but a document when ``documents`` (an upstream that
+    reads them)."""
 
     keep: ToolHost | None
     documents: bool
 
     def __call__(self, block: object) -> bool:
-        return isinstance(block, HostedToolBlock) and block.host != self.keep and not (self.documents and block.is_document())
+        if not isinstance(block, HostedToolBlock) or (self.documents and block.is_document()):
+            return False
+        return block.host != self.keep or block.made_by_trooper()  # no Claude signed Trooper's compactions
 
 
-def _since_claude_compaction(messages: list[Message]) -> list[Message]:
-    """The conversation as Claude reads it when it holds Claude's compaction blocks, for a model
-    that cannot read them: the last one with a summary stands for everything before it, so that
-    summary opens the conversation as a user's turn, then comes what followed the block. A
-    compaction that failed (no summary) changes nothing, as for Claude."""
+def _since_compaction(messages: list[Message], *, claude: bool) -> list[Message]:
+    """The conversation as Claude reads it when it holds compaction blocks, for a model that
+    cannot read them (any but Claude; for Claude, those Trooper made): the last one with a
+    summary stands for everything before it, so that summary opens the conversation as a user's
+    turn, then comes what followed the block. A compaction that failed (no summary) changes
+    nothing, as for Claude."""
     for at in range(len(messages) - 1, -1, -1):
         blocks = messages[at].content
         for i in range(len(blocks) - 1, -1, -1):
             block = blocks[i]
-            summary = block.stand_in() if isinstance(block, HostedToolBlock) and block.is_claude_compaction() else None
+            if not isinstance(block, HostedToolBlock) or not block.is_claude_compaction() or (claude and not block.made_by_trooper()):
+                continue
+            summary = block.stand_in()
             if summary is None:
                 continue
             after = [Message(messages[at].role, blocks[i + 1 :]), *messages[at + 1 :]]

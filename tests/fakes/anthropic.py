@@ -9,8 +9,10 @@ names (``container``, in the ``message_delta`` when streamed). Server-side compa
 (``compact_20260112`` in ``context_management``, under the ``compact-2026-01-12`` beta) runs as
 Claude runs it: once the input passes the trigger, the answer opens with a ``compaction`` block
 summarising the user's turns (streamed as one ``compaction_delta``), and stops there
-(``compaction``) when ``pause_after_compaction`` asks; a resent compaction block is refused outside
-an assistant turn or without the beta, and stands for everything before it."""
+(``compaction``) when ``pause_after_compaction`` asks; a compaction request (``compaction``, under
+the ``compact-2026-09-04`` beta) is answered with that block alone. A resent compaction block is
+refused outside an assistant turn or without a compaction beta, and stands for everything before
+it."""
 
 from __future__ import annotations
 
@@ -192,7 +194,7 @@ class FakeAnthropic(FakeServer):
         index = 0
         compaction = _compaction(request)
         if compaction is not None:  # the summary whole, in one delta
-            frames.append(_block_start(index, {"type": "compaction", "content": None}, content=True))
+            frames.append(_block_start(index, {"type": "compaction", "content": None, "signature": compaction.block["signature"]}, content=True))
             frames.append(_block_delta(index, {"type": "compaction_delta", "content": compaction.summary, "encrypted_content": None}))
             frames.append(_block_stop(index))
             index += 1
@@ -329,6 +331,8 @@ def _container(request: RecordedRequest) -> dict[str, Any] | None:
 #: Claude's default compaction trigger (input tokens).
 _COMPACTION_TRIGGER = 150_000
 COMPACTION_BETA = "compact-2026-01-12"
+#: The beta of compaction requests (a ``compaction`` setting in the body).
+COMPACTION_REQUEST_BETA = "compact-2026-09-04"
 
 
 class Compaction(NamedTuple):
@@ -338,7 +342,12 @@ class Compaction(NamedTuple):
 
     @property
     def block(self) -> dict[str, Any]:
-        return {"type": "compaction", "content": self.summary, "encrypted_content": None}
+        return {"type": "compaction", "content": self.summary, "encrypted_content": None, "signature": _signed(self.summary)}
+
+
+def _signed(summary: str) -> str:
+    """Claude's signature over a compaction's summary: opaque; here derived from it, so a block no Claude wrote is refused."""
+    return "sig_" + hashlib.sha256(summary.encode()).hexdigest()[:24]
 
 
 def _compaction(request: RecordedRequest) -> Compaction | None:
@@ -347,13 +356,16 @@ def _compaction(request: RecordedRequest) -> Compaction | None:
     body = request.json if isinstance(request.json, dict) else {}
     edits = (body.get("context_management") or {}).get("edits") or []
     edit = next((e for e in edits if isinstance(e, dict) and e.get("type") == "compact_20260112"), None)
+    asked = [_text(message)[:40] for message in _since_compaction(request.messages) if message.get("role") == "user"]
+    summary = "Summary: the user asked " + "; ".join(a for a in asked if a)
+    if isinstance(body.get("compaction"), dict):  # a compaction request: the block alone, whatever the length
+        return Compaction(summary, True)
     if edit is None:
         return None
     trigger = (edit.get("trigger") or {}).get("value") or _COMPACTION_TRIGGER
     if request.input_tokens() < trigger:
         return None
-    asked = [_text(message)[:40] for message in _since_compaction(request.messages) if message.get("role") == "user"]
-    return Compaction("Summary: the user asked " + "; ".join(a for a in asked if a), bool(edit.get("pause_after_compaction")))
+    return Compaction(summary, bool(edit.get("pause_after_compaction")))
 
 
 def _since_compaction(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -370,14 +382,21 @@ def _text(message: dict[str, Any]) -> str:
 
 
 def _misplaced_compaction(request: RecordedRequest) -> HttpError | None:
-    """Claude's 400 for a resent compaction block outside an assistant turn, or without the beta."""
+    """Claude's 400 for a resent compaction block outside an assistant turn, or without a
+    compaction beta; and for a compaction request without its beta."""
+    betas = request.headers.get("anthropic-beta", "")
+    body = request.json if isinstance(request.json, dict) else {}
+    if "compaction" in body and COMPACTION_REQUEST_BETA not in betas:
+        return HttpError(status=400, type="invalid_request_error", message=f"compaction: requires the {COMPACTION_REQUEST_BETA} beta")
     for i, message in enumerate(request.messages):
         for j, block in enumerate(_blocks(message)):
             if block.get("type") != "compaction":
                 continue
             if message.get("role") != "assistant":
                 return HttpError(status=400, type="invalid_request_error", message=f"messages.{i}.content.{j}: compaction blocks are only allowed in assistant messages")
-            if COMPACTION_BETA not in request.headers.get("anthropic-beta", ""):
+            if block.get("content") is not None and block.get("signature") != _signed(str(block["content"])):  # not Claude's
+                return HttpError(status=400, type="invalid_request_error", message=f"messages.{i}.content.{j}: invalid compaction block signature")
+            if COMPACTION_BETA not in betas and COMPACTION_REQUEST_BETA not in betas:
                 return HttpError(status=400, type="invalid_request_error", message=f"messages.{i}.content.{j}.type: 'compaction' requires the {COMPACTION_BETA} beta")
     return None
 

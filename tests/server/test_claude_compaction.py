@@ -3,7 +3,9 @@
 ``compaction`` block reaches the client as Claude sent it, created and streamed (one
 ``compaction_delta``), and a paused compaction says ``compaction``; the history resent with the
 block reaches Claude verbatim and in place, and a model that cannot read it (the local one, when
-Claude fails) gets what Claude would read: the summary, then what followed it."""
+Claude fails) gets what Claude would read: the summary, then what followed it. A compaction
+request (``compaction``, the SDK tool runner's ``compact_before_next_turn``) is answered with a
+compaction block whoever answers: Claude's own, or the summary another model was asked for."""
 
 from __future__ import annotations
 
@@ -12,10 +14,11 @@ from typing import Any
 import anthropic
 import pytest
 
-from tests.fakes.anthropic import COMPACTION_BETA
+from tests.fakes.anthropic import COMPACTION_BETA, COMPACTION_REQUEST_BETA
 from tests.fakes.behaviours import overloaded, reply_text
 from tests.server.test_claude_server_tools import chats, sdk
-from trooper.conversation import SUMMARY_HEADING
+from trooper.conversation import SUMMARY_HEADING, TROOPER_COMPACTION
+from trooper.memory.summary_request import COMPACTION_PROMPT
 
 #: Compaction past 50,000 input tokens (the API's smallest trigger).
 COMPACT = {"edits": [{"type": "compact_20260112", "trigger": {"type": "input_tokens", "value": 50_000}}]}
@@ -97,3 +100,63 @@ def test_a_compaction_block_in_a_user_turn_is_a_clear_400(claude_and_ollama, fak
         )  # fmt: skip
     assert "'compaction' is not allowed in a user message" in raised.value.message
     assert fake_anthropic.requests == []
+
+
+def compact(client: anthropic.Anthropic, stream: bool, session: str, messages: list[dict[str, Any]], **request: Any) -> Any:
+    """A compaction request, as the SDK's tool runner sends it."""
+    return ask(client, stream, session, messages=messages, compaction={"type": "summarize", **request}, betas=[COMPACTION_REQUEST_BETA])
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["create", "stream"])
+def test_a_compaction_request_is_answered_by_claudes_compaction(claude_and_ollama, fake_anthropic, fake_ollama, stream):
+    fake_anthropic.default = reply_text("never sampled")
+    with sdk(claude_and_ollama) as client:
+        message = compact(client, stream, f"summarize-{stream}", [{"role": "user", "content": "plan the migration"}])
+    assert message.stop_reason == "compaction" and [block.type for block in message.content] == ["compaction"]
+    assert message.content[0].content == "Summary: the user asked plan the migration" and message.content[0].signature.startswith("sig_")
+    (sent,) = fake_anthropic.requests
+    assert sent.json["compaction"] == {"type": "summarize"} and COMPACTION_REQUEST_BETA in sent.headers["anthropic-beta"]
+    assert chats(fake_ollama) == []
+
+
+@pytest.mark.parametrize("stream", [False, True], ids=["create", "stream"])
+def test_when_claude_fails_another_model_writes_the_summary_and_it_comes_back_as_a_compaction(
+    claude_and_ollama, fake_anthropic, fake_ollama, stream
+):
+    fake_anthropic.default = overloaded()
+    fake_ollama.default = reply_text("The user is migrating the orders table; next: backfill.", chunks=["The user is migrating ", "the orders table; next: backfill."])
+    history = [
+        {"role": "user", "content": "plan the migration"},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1", "name": "Read", "input": {"path": "schema.sql"}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "CREATE TABLE orders (id int);"}]},
+    ]
+    with sdk(claude_and_ollama) as client:
+        message = compact(client, stream, f"summarized-{stream}", history)
+    assert message.stop_reason == "compaction"
+    (block,) = message.content
+    assert block.type == "compaction" and block.content == "The user is migrating the orders table; next: backfill."
+    assert block.encrypted_content == TROOPER_COMPACTION, "marked as not Claude's: no Claude signed it"
+    asked = chats(fake_ollama)[0].json["messages"]
+    assert asked[-1] == {"role": "user", "content": COMPACTION_PROMPT}
+    assert any("CREATE TABLE orders" in m["content"] for m in asked), "the tool result told as text"
+    assert "tools" not in chats(fake_ollama)[0].json
+
+
+def test_a_summary_trooper_made_reaches_claude_as_text_and_the_clients_instructions_are_the_prompt(
+    claude_and_ollama, fake_anthropic, fake_ollama
+):
+    fake_anthropic.default = overloaded()
+    fake_ollama.default = reply_text("Orders table migration; next: backfill.")
+    with sdk(claude_and_ollama) as client:
+        made = compact(client, False, "runner", [{"role": "user", "content": "plan the migration"}], instructions="Keep table names.")
+        fake_anthropic.default = reply_text("Backfill in batches of 1,000.")
+        # The tool runner's next turn: the compaction in place of what it summarizes, then the new turn.
+        ask(client, False, "runner", betas=[COMPACTION_REQUEST_BETA], messages=[
+            {"role": "assistant", "content": [made.content[0].model_dump(exclude_none=True)]},
+            {"role": "user", "content": "how do we backfill?"},
+        ])  # fmt: skip
+    assert chats(fake_ollama)[0].json["messages"][-1] == {"role": "user", "content": "Keep table names."}
+    sent = fake_anthropic.requests[-1].json["messages"]
+    assert sent == [{"role": "user", "content": [
+        {"type": "text", "text": f"{SUMMARY_HEADING}\nOrders table migration; next: backfill."}, {"type": "text", "text": "how do we backfill?"},
+    ]}], "Claude would refuse a compaction block it did not sign"  # fmt: skip

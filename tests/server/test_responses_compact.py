@@ -11,7 +11,8 @@ import pytest
 
 from tests.fakes.behaviours import reply_text
 from trooper.conversation import SUMMARY_HEADING, Message, TextBlock
-from trooper.server.compact_door import COMPACTION_PROMPT, kept_user_texts
+from trooper.memory.summary_request import COMPACTION_PROMPT
+from trooper.server.compact_door import kept_user_texts
 
 CLAUDE_KEY = "sk-ant-test-0123456789abcdef"
 OPENAI_KEY = "sk-test-openai-0123456789abcdef"

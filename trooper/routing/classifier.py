@@ -175,6 +175,8 @@ _GREETING_WORDS = {tuple(g.split()) for g in _GREETINGS}
 
 def classify(request: Request, *, local_supports_tools: bool) -> Classification:
     """Route the request's last user turn to the local model or the cloud, with a short reason."""
+    if request.asks_for_compaction() is not None:  # Claude compacts natively; a summary is not a simple turn
+        return Classification("cloud", "compaction requested")
     turn = _last_user_turn(request)
     if turn is None:
         return Classification("cloud", "no user turn")

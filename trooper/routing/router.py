@@ -37,6 +37,7 @@ from trooper.conversation import (
 from trooper.errors import TrooperError, UpstreamError
 from trooper.memory.compaction import ContextTooLarge, compact
 from trooper.memory.sitrep import Sitrep
+from trooper.memory.summary_request import summary_request
 from trooper.memory.tokens import count_request_tokens
 from trooper.privacy.placeholders import Redactor, StreamRestorer
 from trooper.providers.base import CallOptions, Provider
@@ -284,6 +285,13 @@ class Router:
             # Before compaction, which fits what the upstream reads (a Claude compaction's summary
             # stands for all before it) into its window.
             request = request.without_hosted_items(keep, documents=caps.reads_documents)
+        compaction = request.asks_for_compaction()
+        if compaction is not None and caps.builtin_tools_host != "anthropic":
+            # Only Claude compacts: another model is asked for the summary, which the door gives
+            # back as Claude's compaction block (wire/compaction.py).
+            instructions = compaction.get("instructions")
+            request = summary_request(request, instructions if isinstance(instructions, str) else None)
+            recorder.event("compaction_summarised", provider=provider.name, reason=f"{provider.name} was asked for the summary Claude would write")
         try:
             compacted = compact(request, window - reserve, sitrep=lambda: recorder.sitrep(carried))
         except ContextTooLarge as exc:

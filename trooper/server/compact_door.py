@@ -16,31 +16,15 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-from trooper.conversation import (
-    SUMMARY_HEADING,
-    Block,
-    Message,
-    Request,
-    Response,
-    TextBlock,
-    ThinkingBlock,
-    ToolResultBlock,
-    ToolUseBlock,
-)
+from trooper.conversation import SUMMARY_HEADING, Message, Request, Response, TextBlock
 from trooper.engine.sessions import LiveSession, TurnPlace
 from trooper.memory.compaction import truncate_text
+from trooper.memory.summary_request import summary_request
 from trooper.memory.tokens import count_tokens
 from trooper.server.base import to_json
 from trooper.server.responses_door import ResponsesHandler
 from trooper.wire import responses
 
-#: The turn that asks for the summary.
-COMPACTION_PROMPT = (
-    "Compact this conversation: write a summary another model can continue the work from, with "
-    "no other record of it. Give the user's goal and constraints, the decisions made and why, "
-    "the files, commands and names that matter, what is done, what is still open or failing, and "
-    "the next step. Be concise and factual; do not call tools; answer with the summary only."
-)
 #: How much of the user's own words the compacted conversation keeps verbatim, newest first
 #: (Codex's own local compaction keeps as much).
 KEPT_USER_TOKENS = 20_000
@@ -55,12 +39,7 @@ class CompactHandler(ResponsesHandler):
     async def decode(self, body: dict[str, Any]) -> tuple[Request, str | None]:
         request, continued = await super().decode(body)
         self.kept = kept_user_texts(request.messages)
-        told = [message for message in map(told_as_text, request.messages) if message.content]
-        asked = replace(
-            request, messages=[*told, Message("user", [TextBlock(COMPACTION_PROMPT)])], stream=False,
-            tools=[], tool_choice=None, hosted_tools=[], hosted_tool_choice=None, output_format=None,
-        )  # fmt: skip
-        return asked, continued
+        return replace(summary_request(request), stream=False), continued
 
     def encode_response(self, response: Response) -> dict[str, Any]:
         return responses.encode_compaction(self.envelope, self.kept, response.text(), response.usage)
@@ -93,18 +72,6 @@ def kept_user_texts(messages: list[Message], budget: int = KEPT_USER_TOKENS) -> 
         kept.append(text)
         room -= tokens
     return kept[::-1]
-
-
-def told_as_text(message: Message) -> Message:
-    """``message`` with its tool calls and results as text (the summary's turn offers no tools)
-    and without thinking (private to the turn it was made in)."""
-    blocks: list[Block] = []
-    for block in message.content:
-        if isinstance(block, (ToolUseBlock, ToolResultBlock)):
-            blocks.append(TextBlock(block.as_text()))
-        elif not isinstance(block, ThinkingBlock):
-            blocks.append(block)
-    return Message(message.role, blocks)
 
 
 ROUTES = [

@@ -39,7 +39,7 @@ from trooper.routing.router import Plan, RoutedError, Router
 from trooper.server.base import BaseHandler, to_json
 from trooper.server.body import LimitedBodyHandler
 from trooper.server.secret import bearer_token
-from trooper.wire import anthropic, openai
+from trooper.wire import anthropic, compaction, openai
 from trooper.wire.codec import AnswerCodec, DoorCodec, StreamEncoding
 from trooper.wording import counted
 
@@ -173,10 +173,24 @@ class AnswerDoor(FrontDoor):
 
 
 class MessagesHandler(AnswerDoor):
-    """``POST /v1/messages`` (Anthropic Messages API)."""
+    """``POST /v1/messages`` (Anthropic Messages API). A compaction request's answer is Claude's
+    compaction block, whoever answered (``wire/compaction.py``)."""
 
     codec = anthropic
     source = "anthropic"
+    compacting = False
+
+    async def decode(self, body: dict[str, Any]) -> tuple[Request, str | None]:
+        request, continued = await super().decode(body)
+        self.compacting = request.asks_for_compaction() is not None
+        return request, continued
+
+    def stream_encoder(self, request: Request) -> StreamEncoding:
+        encoder = super().stream_encoder(request)
+        return compaction.CompactionStream(encoder) if self.compacting else encoder
+
+    def encode_response(self, response: Response) -> dict[str, Any]:
+        return super().encode_response(compaction.as_compaction(response) if self.compacting else response)
 
     def client_key(self) -> str | None:
         return anthropic_client_key(self.request.headers)

@@ -3,9 +3,10 @@ editing (``context_management``, which Claude Code sends whenever it thinks, to 
 thinking and the prompt cache), automatic prompt caching (a top-level ``cache_control``), the
 effort and task budget in ``output_config`` (its ``format`` is structured output, carried apart:
 ``wire/output_format.py``), the service tier, inference region, speed, server-side fallbacks,
-cache diagnostics and MCP servers. Any other upstream answers without them: they mean nothing to
-it. So do a tool's own (its input examples, deferred loading…). Each is checked at the door for
-its JSON type only: Claude checks the rest, and its 400 is the client's.
+cache diagnostics, MCP servers and compaction requests. Any other upstream answers without them:
+they mean nothing to it (but a compaction request, for which another model is asked for the
+summary instead). So do a tool's own (its input examples, deferred loading…). Each is checked at
+the door for its JSON type only: Claude checks the rest, and its 400 is the client's.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ _CHECKS: dict[str, f.Check] = {
     "fallback_credit_token": f.of(str),
     "diagnostics": f.of(dict),
     "mcp_servers": f.of(list),
+    # A compaction request ({"type": "summarize"}): Claude answers with a compaction block alone,
+    # another model with the summary it is asked for (``Request.asks_for_compaction``).
+    "compaction": f.of(dict),
 }
 #: A tool's settings only Claude knows: examples of its input, loading it only when the tool
 #: search finds it, streaming its input unbuffered, the callers allowed (programmatic tool calling).
