@@ -157,6 +157,11 @@ class HostedToolBlock:
         request): its summary stands for everything before it, which Claude then ignores."""
         return self.host == "anthropic" and self.item.get("type") == "compaction"
 
+    def summary(self) -> str | None:
+        """A compaction block's summary; None for a compaction that failed, or another item."""
+        content = self.item.get("content") if self.is_claude_compaction() else None
+        return content.strip() if isinstance(content, str) and content.strip() else None
+
     def made_by_trooper(self) -> bool:
         """A compaction block whose summary another model wrote for Trooper (``TROOPER_COMPACTION``)."""
         return self.is_claude_compaction() and self.item.get("encrypted_content") == TROOPER_COMPACTION
@@ -167,8 +172,8 @@ class HostedToolBlock:
         of OpenAI's compaction; nothing for a tool's item."""
         kind = self.item.get("type")
         if self.is_claude_compaction():  # Claude's summary is plain text; a failed one (no summary) is nothing
-            summary = self.item.get("content")
-            return TextBlock(f"{SUMMARY_HEADING}\n{summary}") if isinstance(summary, str) and summary else None
+            summary = self.summary()
+            return TextBlock(f"{SUMMARY_HEADING}\n{summary}") if summary else None
         if kind == "compaction":
             return TextBlock("[the earlier conversation was compacted by OpenAI; only OpenAI can read its summary]")
         if kind == "search_result":

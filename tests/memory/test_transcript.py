@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trooper.conversation import Message, TextBlock, ThinkingBlock, ToolResultBlock, ToolUseBlock
+from trooper.conversation import HostedToolBlock, Message, TextBlock, ThinkingBlock, ToolResultBlock, ToolUseBlock
 from trooper.memory import transcript as transcript_module
 from trooper.memory.transcript import diff_history, message_fingerprint
 
@@ -144,3 +144,22 @@ def test_package_exports_the_public_api():
         ]
     )
     assert all(hasattr(memory, name) for name in memory.__all__)
+
+
+def _compaction(summary: str, **more: object) -> Message:
+    return Message("assistant", [HostedToolBlock({"type": "compaction", "content": summary, **more}, host="anthropic")])
+
+
+def test_a_history_opening_with_a_stored_compaction_continues_after_it():
+    ask, compacted = Message("user", [TextBlock("plan the migration")]), _compaction("The user plans the migration.", signature="s")
+    stored = [ask, Message("assistant", [TextBlock("Read the schema.")]), Message("user", [TextBlock("go on")]), compacted]
+    new = Message("user", [TextBlock("next?")])
+    # As the SDK resends it (its model's dump, without the null fields), in place of all it summarises.
+    diff = diff_history(stored, [_compaction("The user plans the migration.\n", signature="s"), new])
+    assert (diff.common_prefix, diff.appended, diff.branched, diff.resumed_at) == (4, [new], False, 3)
+    # Another model's summary, recorded as its text, and the compaction block the client got of it.
+    as_text = [*stored[:3], Message("assistant", [TextBlock("The user plans the migration.")])]
+    assert diff_history(as_text, [_compaction("The user plans the migration.", encrypted_content="trooper.summary"), new]).resumed_at == 3
+    # A compaction the session does not hold starts a branch, as any other edited history.
+    other = diff_history(stored, [_compaction("Something else."), new])
+    assert (other.common_prefix, other.branched, other.resumed_at) == (0, True, 0)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import anthropic
+import httpx
 import pytest
 
 from tests.fakes.anthropic import COMPACTION_BETA, COMPACTION_REQUEST_BETA
@@ -160,3 +161,31 @@ def test_a_summary_trooper_made_reaches_claude_as_text_and_the_clients_instructi
     assert sent == [{"role": "user", "content": [
         {"type": "text", "text": f"{SUMMARY_HEADING}\nOrders table migration; next: backfill."}, {"type": "text", "text": "how do we backfill?"},
     ]}], "Claude would refuse a compaction block it did not sign"  # fmt: skip
+
+
+@pytest.mark.parametrize("claude_answers", [True, False], ids=["claudes-compaction", "another-models-summary"])
+def test_a_history_resent_opening_with_the_compaction_continues_its_session(
+    claude_and_ollama, fake_anthropic, fake_ollama, claude_answers
+):
+    # The SDK's tool runner names no session, and after a compaction resends only the compaction
+    # and what follows it: that is still the same session, its transcript and SITREP going on.
+    fake_anthropic.default = reply_text("Read schema.sql first.") if claude_answers else overloaded()
+    fake_ollama.default = reply_text("The user plans the orders table migration.")
+    opening = [{"role": "user", "content": "plan the migration of the orders table"}]
+    with sdk(claude_and_ollama) as client:
+        first = client.beta.messages.with_raw_response.create(model=MODEL, max_tokens=256, betas=[COMPACTION_REQUEST_BETA], messages=opening)
+        history = [*opening, {"role": "assistant", "content": first.parse().content[0].text}, {"role": "user", "content": "go on"}]
+        made = client.beta.messages.with_raw_response.create(
+            model=MODEL, max_tokens=256, betas=[COMPACTION_REQUEST_BETA], messages=history, compaction={"type": "summarize"},
+        )  # fmt: skip
+        fake_anthropic.default = reply_text("Now backfill.")
+        compacted = [{"role": "assistant", "content": [made.parse().content[0].model_dump(exclude_none=True)]}, {"role": "user", "content": "next?"}]
+        after = client.beta.messages.with_raw_response.create(model=MODEL, max_tokens=256, betas=[COMPACTION_REQUEST_BETA], messages=compacted)
+    session = first.headers["x-trooper-session"]
+    assert made.headers["x-trooper-session"] == session and after.headers["x-trooper-session"] == session
+    claude_and_ollama.flush()
+    stored = httpx.get(f"{claude_and_ollama.url}/sessions/{session}/transcript", timeout=10).json()
+    texts = [turn["content"][0].get("text") or turn["content"][0].get("item", {}).get("content") for turn in stored["turns"]]
+    assert texts[:3] == ["plan the migration of the orders table", "Read schema.sql first." if claude_answers else "The user plans the orders table migration.", "go on"]
+    assert texts[-2:] == ["next?", "Now backfill."] and len(texts) == 6, "one transcript: the compaction, then what followed it"
+    assert {turn["branch"] for turn in stored["turns"]} == {0}

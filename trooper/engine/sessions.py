@@ -32,6 +32,7 @@ from trooper.memory.identity import (
     Opening,
     agent_key,
     child_session_id,
+    compaction_key,
     derived_session_id,
     opening_key,
     opening_of,
@@ -39,7 +40,7 @@ from trooper.memory.identity import (
 from trooper.memory.sitrep import Sitrep, SitrepBuilder, extract_sitrep
 from trooper.memory.sitrep.subagents import Subagent, subagent_of, subagents_from, with_subagents
 from trooper.memory.tokens import count_message_tokens
-from trooper.memory.transcript import diff_history
+from trooper.memory.transcript import compaction_opening, diff_history
 from trooper.prices import PriceTable
 from trooper.privacy.placeholders import Placeholders
 from trooper.privacy.storage import StoreMask
@@ -177,6 +178,9 @@ class SessionService:
         self._would_answer = would_answer
         self._prices = prices
         self._live: OrderedDict[str, LiveSession] = OrderedDict()
+        #: The sessions answers compacted, by their compaction (``identity.compaction_key``), the
+        #: newest: a history that opens with one, and names no session, continues that session.
+        self._compacted: OrderedDict[str, str] = OrderedDict()
         self._loading: dict[str, asyncio.Future[LiveSession]] = {}
         self._sitrep_tasks: dict[str, asyncio.TimerHandle] = {}
         #: Whether the server is answering a turn now (the runtime asks its app); then a SITREP
@@ -190,7 +194,9 @@ class SessionService:
         one that names an agent, or whose opening differs from the named session's. ``client``:
         who sends it, as ``identity.client_name`` names it."""
         if ids.session is None:
-            return await self.open(derived_session_id(request), source, client)
+            summary = compaction_opening(request.messages)
+            resumed = self._compacted.get(compaction_key(summary)) if summary else None
+            return await self.open(resumed or derived_session_id(request), source, client)
         named = await self.open(ids.session, source, client)
         if ids.agent is not None:
             parent = named if ids.parent_agent is None else await self._child(named, agent_key(ids.parent_agent), named, client)
@@ -202,6 +208,14 @@ class SessionService:
         if not opening.starts_another(named.opening):
             return named
         return await self._child(named, opening_key(opening), named, client)
+
+    def compacted(self, session: LiveSession, summary: str) -> None:
+        """An answer of ``session`` compacted it into ``summary`` (Claude's compaction block)."""
+        key = compaction_key(summary)
+        self._compacted[key] = session.id
+        self._compacted.move_to_end(key)
+        while len(self._compacted) > MAX_LIVE_SESSIONS:
+            self._compacted.popitem(last=False)
 
     async def _child(self, named: LiveSession, key: str, parent: LiveSession, client: str) -> LiveSession:
         """The child session ``key`` of the session the client named, under ``parent``."""
@@ -273,7 +287,7 @@ class SessionService:
         diff = diff_history(session.messages, incoming, stored_fingerprints=session.fingerprints)
         if diff.branched:
             session.branch += 1
-            session.messages = list(incoming[: diff.common_prefix])
+            session.messages = [*session.messages[: diff.resumed_at], *incoming[: diff.common_prefix - diff.resumed_at]]
             session.fingerprints = session.fingerprints[: diff.common_prefix]
             session.sitrep_builder = SitrepBuilder()
             session.sitrep_read = 0

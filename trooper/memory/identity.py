@@ -4,7 +4,9 @@ A client may name its session: ``X-Session-ID`` (Trooper's own) wins, then Claud
 ``X-Claude-Code-Session-Id``, then Codex's ``session-id`` (``session_id`` in older versions).
 Otherwise the id is derived from what every resend of a conversation repeats unchanged: the system
 prompt, the caller's user id if it sends one, and the first user turn. A stateless client that
-resends its history therefore always lands in the same session.
+resends its history therefore always lands in the same session. A history that opens with a
+compaction in place of all it summarises continues the session that compaction was answered in
+(``compaction_key``; the session service keeps the newest ones, in this process).
 
 Agents run subagents under their own session id. Claude Code names each subagent in
 ``x-claude-code-agent-id`` (and the subagent that spawned it, if any, in
@@ -114,6 +116,11 @@ def derived_session_id(request: Request) -> str:
     """A stable id from the conversation's opening: system prompt, caller id and first user turn."""
     caller = str(request.metadata.get("user_id") or request.metadata.get("user") or "")
     return "s-" + _digest(request.system or "", caller, _first_user_text(request))[:20]
+
+
+def compaction_key(summary: str) -> str:
+    """What names a compaction (its summary's digest), for the session it compacted."""
+    return "c-" + _digest(summary)[:32]
 
 
 @dataclass(frozen=True)

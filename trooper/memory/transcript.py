@@ -2,7 +2,9 @@
 
 Stateless clients resend the whole history every turn. Messages are compared by a content
 fingerprint that survives a round trip through any wire codec, so a resend adds only what is
-really new; an edited or truncated history starts a new branch instead of duplicating turns.
+really new; an edited or truncated history starts a new branch instead of duplicating turns. A
+history that opens with a compaction the session holds (Claude's compaction block, in place of
+all it summarises, as the SDK's tool runner resends it) continues the session from there.
 """
 
 from __future__ import annotations
@@ -51,6 +53,10 @@ def _normal_form(message: Message) -> list[object]:
         if isinstance(block, (TextBlock, ImageBlock)):
             plain.append(block)
             continue
+        summary = block.summary() if isinstance(block, HostedToolBlock) else None
+        if summary is not None:  # a compaction reads as its summary, whoever wrote it and however it is sent
+            plain.append(TextBlock(summary))
+            continue
         if plain:
             form.extend(_text_parts(plain))
             plain = []
@@ -93,10 +99,20 @@ class HistoryDiff:
     appended: list[Message] = field(default_factory=list)
     #: The incoming history edits or truncates the stored one: record ``appended`` on a new branch.
     branched: bool = False
+    #: Where in the stored history the incoming one starts: 0, or the stored compaction it opens with.
+    resumed_at: int = 0
 
     @property
     def unchanged(self) -> bool:
         return not self.appended and not self.branched
+
+
+def compaction_opening(messages: list[Message]) -> str | None:
+    """The summary of the compaction a history opens with (Claude's compaction block, first in
+    an assistant turn, in place of all it summarises); None when it opens otherwise."""
+    first = messages[0] if messages and messages[0].role == "assistant" else None
+    summaries = [block.summary() for block in first.content if isinstance(block, HostedToolBlock)] if first else []
+    return next((summary for summary in summaries if summary), None)
 
 
 def diff_history(
@@ -111,9 +127,23 @@ def diff_history(
     messages' fingerprints as the caller keeps them, None for one not computed yet (computed
     here when needed, and kept in the list).
     """
+    start = _resumed_at(stored, incoming, stored_fingerprints)
     common = 0
-    for index, (old, new) in enumerate(zip(stored, incoming)):
+    for index, (old, new) in enumerate(zip(stored[start:], incoming), start):
         if old != new and _stored_fingerprint(stored, stored_fingerprints, index) != message_fingerprint(new):
             break
         common += 1
-    return HistoryDiff(common_prefix=common, appended=list(incoming[common:]), branched=common < len(stored))
+    return HistoryDiff(start + common, list(incoming[common:]), start + common < len(stored), start)
+
+
+def _resumed_at(stored: list[Message], incoming: list[Message], fingerprints: MutableSequence[str | None] | None) -> int:
+    """Where the stored history holds the compaction an incoming history opens with (the answer
+    that made it: Claude's block, or the summary another model wrote), the last such place; 0
+    when it opens otherwise, or with a compaction the session does not hold."""
+    if compaction_opening(incoming) is None:
+        return 0
+    opening = message_fingerprint(incoming[0])
+    for index in range(len(stored) - 1, 0, -1):
+        if stored[index].role == "assistant" and _stored_fingerprint(stored, fingerprints, index) == opening:
+            return index
+    return 0

@@ -22,7 +22,7 @@ from typing import Any
 from tornado.httputil import HTTPHeaders
 from tornado.iostream import StreamClosedError
 
-from trooper.conversation import Request, Response
+from trooper.conversation import HostedToolBlock, Request, Response
 from trooper.engine.sessions import LiveSession, TurnPlace
 from trooper.engine.turn_runner import Turn, TurnRunner
 from trooper.errors import InvalidRequest, TrooperError
@@ -191,6 +191,13 @@ class MessagesHandler(AnswerDoor):
 
     def encode_response(self, response: Response) -> dict[str, Any]:
         return super().encode_response(compaction.as_compaction(response) if self.compacting else response)
+
+    def answered(self, session: LiveSession, place: TurnPlace, response: Response) -> None:
+        """An answer that compacted the conversation names this session for the history the
+        client resends opening with that compaction."""
+        answer = compaction.as_compaction(response) if self.compacting else response
+        for summary in filter(None, (block.summary() for block in answer.content if isinstance(block, HostedToolBlock))):
+            self.runner.sessions.compacted(session, summary)
 
     def client_key(self) -> str | None:
         return anthropic_client_key(self.request.headers)
