@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from trooper.redaction import redact
 
@@ -34,14 +35,16 @@ def error_type_for_status(status: int) -> str:
 
 
 class TrooperError(Exception):
-    """An error to show the caller, with an HTTP status and a canonical error type."""
+    """An error to show the caller, with an HTTP status and a canonical error type; ``details``,
+    what the error body's ``error.details`` tells a client's SDK (Claude's ``error_code``s)."""
 
-    def __init__(self, status: int, message: str, error_type: str | None = None) -> None:
+    def __init__(self, status: int, message: str, error_type: str | None = None, details: dict[str, Any] | None = None) -> None:
         message = redact(message)  # it may quote what a client sent: a key pasted in the wrong field
         super().__init__(message)
         self.status = status
         self.message = message
         self.error_type = error_type or error_type_for_status(status)
+        self.details = details or {}
         #: Response headers that go with the error (Tornado clears earlier ones before an error).
         self.headers: dict[str, str] = {}
 

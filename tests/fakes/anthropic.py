@@ -92,6 +92,8 @@ class FakeAnthropic(FakeServer):
         if self.api_key is not None and request.api_key != self.api_key:
             return HttpError(kind="invalid_api_key")
         messages = request.messages
+        if isinstance(request.json, dict) and "thread" in request.json:  # a proxy must hold what it was asked to hold
+            return HttpError(status=400, type="invalid_request_error", message="thread: this fake Claude holds no threads")
         refused = _misplaced_compaction(request)
         if refused is not None:
             return refused

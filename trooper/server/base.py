@@ -125,8 +125,9 @@ class BaseHandler(tornado.web.RequestHandler):
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
+        details: dict[str, Any] = {}
         if isinstance(exc, TrooperError):
-            status, error_type, message = exc.status, exc.error_type, exc.message
+            status, error_type, message, details = exc.status, exc.error_type, exc.message, exc.details
             for name, value in exc.headers.items():
                 self.set_header(name, value)
         elif isinstance(exc, tornado.web.HTTPError):
@@ -138,7 +139,10 @@ class BaseHandler(tornado.web.RequestHandler):
         self.clear_header("Content-Type")
         self.set_status(status)
         self.set_header("Content-Type", "application/json; charset=utf-8")
-        self.finish(json.dumps(self.error_body(status, error_type, message), ensure_ascii=False))
+        body = self.error_body(status, error_type, message)
+        if details and isinstance(body.get("error"), dict):
+            body["error"]["details"] = details
+        self.finish(json.dumps(body, ensure_ascii=False))
 
     def _handle_request_exception(self, e: BaseException) -> None:
         # A TrooperError is an expected, explained failure: answer it without a traceback in the log.

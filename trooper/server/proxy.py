@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import abc
 import asyncio
+from dataclasses import replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -174,16 +175,24 @@ class AnswerDoor(FrontDoor):
 
 class MessagesHandler(AnswerDoor):
     """``POST /v1/messages`` (Anthropic Messages API). A compaction request's answer is Claude's
-    compaction block, whoever answered (``wire/compaction.py``)."""
+    compaction block, whoever answered (``wire/compaction.py``); a threaded request's conversation
+    is held by Trooper (``message_threads.py``)."""
 
     codec = anthropic
     source = "anthropic"
     compacting = False
+    thread: anthropic.Thread | None = None
 
     async def decode(self, body: dict[str, Any]) -> tuple[Request, str | None]:
-        request, continued = await super().decode(body)
+        request = anthropic.decode_request(body)
         self.compacting = request.asks_for_compaction() is not None
-        return request, continued
+        self.thread = anthropic.decode_thread(body)
+        previous = self.thread.previous_message_id if self.thread is not None else None
+        if previous is None:
+            return request, None
+        place = self.services.threads.place(previous)
+        history = await self.services.sessions.history_at(place, self.source)
+        return replace(request, messages=[*history, *request.messages]), place.session_id
 
     def stream_encoder(self, request: Request) -> StreamEncoding:
         encoder = super().stream_encoder(request)
@@ -193,8 +202,11 @@ class MessagesHandler(AnswerDoor):
         return super().encode_response(compaction.as_compaction(response) if self.compacting else response)
 
     def answered(self, session: LiveSession, place: TurnPlace, response: Response) -> None:
-        """An answer that compacted the conversation names this session for the history the
-        client resends opening with that compaction."""
+        """A threaded answer's id names its place, for the thread's next turn; an answer that
+        compacted the conversation names this session for the history the client resends
+        opening with that compaction."""
+        if self.thread is not None:
+            self.services.threads.keep(response.id, place)
         answer = compaction.as_compaction(response) if self.compacting else response
         for summary in filter(None, (block.summary() for block in answer.content if isinstance(block, HostedToolBlock))):
             self.runner.sessions.compacted(session, summary)

@@ -23,6 +23,7 @@ from trooper.routing.shared_breakers import share_breakers
 from trooper.server.app import make_app
 from trooper.server.cloud_keys import CloudKeys
 from trooper.server.connections import GuardedHTTPServer, connection_cap, raise_open_file_limit
+from trooper.server.message_threads import MessageThreads
 from trooper.server.response_log import ResponseLog
 from trooper.server.state import AppState, Services
 from trooper.store import open_store, store_label
@@ -70,7 +71,7 @@ class Runtime:
             self.feed,
             services=Services(
                 self.router, self.sessions, TurnRunner(self.router, self.sessions, admission, settings), self.local_tier,
-                ResponseLog(self.store, store_mask), self.cloud_keys,
+                ResponseLog(self.store, store_mask), self.cloud_keys, MessageThreads(),
             ),
         )
         self.app = make_app(self.state)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from trooper.providers.local import LocalTier
     from trooper.routing.router import Router
     from trooper.server.cloud_keys import CloudKeys
+    from trooper.server.message_threads import MessageThreads
     from trooper.server.response_log import ResponseLog
     from trooper.store.base import Store
 
@@ -31,6 +32,7 @@ class Services:
     local_tier: LocalTier
     responses: ResponseLog
     cloud_keys: CloudKeys
+    threads: MessageThreads
 
 
 @dataclass

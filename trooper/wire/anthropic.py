@@ -18,6 +18,7 @@ summary in place of everything before it (``Request.without_hosted_items``).
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from trooper import json_text
@@ -123,6 +124,24 @@ def decode_request(body: dict[str, Any]) -> Request:
         output_format=output_format.from_anthropic(body),
         anthropic_options=anthropic_options.from_body(body),
     )
+
+
+@dataclass(frozen=True)
+class Thread:
+    """A request's ``thread`` (server-held conversation state, beta): ``create`` asks for the
+    conversation held under the answer's id; ``continue`` goes on after ``previous_message_id``,
+    the request holding only the new turn's messages (``server/message_threads.py``)."""
+
+    previous_message_id: str | None = None
+
+
+def decode_thread(body: dict[str, Any]) -> Thread | None:
+    thread = f.field(body, "thread", dict)
+    if thread is None:
+        return None
+    if f.choice(thread, "type", ("create", "continue"), "thread", required=True) == "create":
+        return Thread()
+    return Thread(f.field(thread, "previous_message_id", str, "thread", required=True))
 
 
 def _container(body: dict[str, Any]) -> str | dict[str, Any] | None:
