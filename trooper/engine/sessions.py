@@ -41,6 +41,7 @@ from trooper.memory.sitrep import Sitrep, SitrepBuilder, extract_sitrep
 from trooper.memory.sitrep.subagents import Subagent, subagent_of, subagents_from, with_subagents
 from trooper.memory.tokens import count_message_tokens
 from trooper.memory.transcript import compaction_opening, diff_history
+from trooper.newest import Newest
 from trooper.prices import PriceTable
 from trooper.privacy.placeholders import Placeholders
 from trooper.privacy.storage import StoreMask
@@ -180,7 +181,7 @@ class SessionService:
         self._live: OrderedDict[str, LiveSession] = OrderedDict()
         #: The sessions answers compacted, by their compaction (``identity.compaction_key``), the
         #: newest: a history that opens with one, and names no session, continues that session.
-        self._compacted: OrderedDict[str, str] = OrderedDict()
+        self._compacted: Newest[str, str] = Newest(MAX_LIVE_SESSIONS)
         self._loading: dict[str, asyncio.Future[LiveSession]] = {}
         self._sitrep_tasks: dict[str, asyncio.TimerHandle] = {}
         #: Whether the server is answering a turn now (the runtime asks its app); then a SITREP
@@ -211,11 +212,7 @@ class SessionService:
 
     def compacted(self, session: LiveSession, summary: str) -> None:
         """An answer of ``session`` compacted it into ``summary`` (Claude's compaction block)."""
-        key = compaction_key(summary)
-        self._compacted[key] = session.id
-        self._compacted.move_to_end(key)
-        while len(self._compacted) > MAX_LIVE_SESSIONS:
-            self._compacted.popitem(last=False)
+        self._compacted.put(compaction_key(summary), session.id)
 
     async def _child(self, named: LiveSession, key: str, parent: LiveSession, client: str) -> LiveSession:
         """The child session ``key`` of the session the client named, under ``parent``."""

@@ -12,10 +12,9 @@ conversation under a new thread.
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 from trooper.engine.sessions import TurnPlace
 from trooper.errors import TrooperError
+from trooper.newest import Newest
 
 #: Threaded answers whose places are held; older ones are ``thread_not_found``.
 MAX_REMEMBERED = 4096
@@ -23,14 +22,11 @@ MAX_REMEMBERED = 4096
 
 class MessageThreads:
     def __init__(self) -> None:
-        self._places: OrderedDict[str, TurnPlace] = OrderedDict()
+        self._places: Newest[str, TurnPlace] = Newest(MAX_REMEMBERED)
 
     def keep(self, message_id: str, place: TurnPlace) -> None:
         """A threaded answer ``message_id`` is the turn at ``place``."""
-        self._places[message_id] = place
-        self._places.move_to_end(message_id)
-        while len(self._places) > MAX_REMEMBERED:
-            self._places.popitem(last=False)
+        self._places.put(message_id, place)
 
     def holds(self, message_id: str) -> bool:
         return message_id in self._places

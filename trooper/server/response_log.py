@@ -13,6 +13,7 @@ from typing import Any
 
 from trooper.conversation import IDENTIFIER_KEYS
 from trooper.engine.sessions import TurnPlace
+from trooper.newest import Newest
 from trooper.privacy.storage import StoreMask
 from trooper.server.base import to_json
 from trooper.store.base import Row, Store
@@ -29,7 +30,7 @@ class ResponseLog:
         self._store = store
         #: Private values are kept masked, as in the turns (``TROOPER_PRIVACY``).
         self._mask = mask
-        self._places: OrderedDict[str, TurnPlace] = OrderedDict()
+        self._places: Newest[str, TurnPlace] = Newest(MAX_REMEMBERED)
         #: Session → (the mask's ``learned`` then, its last kept tools, those tools masked).
         self._tools: OrderedDict[str, tuple[int, list[Any], list[Any]]] = OrderedDict()
 
@@ -39,9 +40,7 @@ class ResponseLog:
         kept = body if self._mask is None else self._masked(self._mask, body, place.session_id)
         kept_text = text if kept is body else to_json(kept)  # most hold nothing to mask: sent as kept
         self._store.add_response(ResponseRecord(response_id, place.session_id, place.branch, place.seq, kept_text))
-        self._places[response_id] = place
-        while len(self._places) > MAX_REMEMBERED:
-            self._places.popitem(last=False)
+        self._places.put(response_id, place)
 
     def _masked(self, mask: StoreMask, body: dict[str, Any], session_id: str) -> dict[str, Any]:
         """``mask.data(body, skip=IDENTIFIER_KEYS)`` (ids left as they are: their random characters
