@@ -13,6 +13,7 @@ import hashlib
 import json
 from collections.abc import MutableSequence, Sequence
 from dataclasses import dataclass, field
+from itertools import islice
 
 from trooper.conversation import HostedToolBlock, ImageBlock, Message, TextBlock, ThinkingBlock, ToolResultBlock, ToolUseBlock
 
@@ -129,7 +130,7 @@ def diff_history(
     """
     start = _resumed_at(stored, incoming, stored_fingerprints)
     common = 0
-    for index, (old, new) in enumerate(zip(stored[start:], incoming), start):
+    for index, (old, new) in enumerate(zip(islice(stored, start, None), incoming), start):
         if old != new and _stored_fingerprint(stored, stored_fingerprints, index) != message_fingerprint(new):
             break
         common += 1
