@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import aiohttp
 
 from trooper.conversation import Request
@@ -57,15 +60,21 @@ class AnthropicProvider(CodecProvider):
         uncounted = [name for name in request.anthropic_options if name not in anthropic_options.COUNTED]
         for name in ("max_tokens", "stream", "temperature", "top_p", "top_k", "stop_sequences", "metadata", *uncounted):
             body.pop(name, None)  # count_tokens takes the prompt only
-        raw = await self._http.post_json(self.url + "/count_tokens", self._headers(options), body, options)
+        raw = await self._http.post_json(self.url + "/count_tokens", self._headers(options, body), body, options)
         tokens = raw.get("input_tokens")
         if not isinstance(tokens, int):
             raise UpstreamError(self.name, "stream", f"count_tokens answered without input_tokens: {str(raw)[:120]}")
         return tokens
 
-    def _headers(self, options: CallOptions) -> dict[str, str]:
+    def _headers(self, options: CallOptions, body: Mapping[str, Any]) -> dict[str, str]:
+        """The client's Anthropic headers, with the betas ``body`` needs that the client did not
+        name (a Responses client's compaction, mapped to Claude's, names none)."""
         key = options.api_key or self._api_key
         if not key:
             raise UpstreamError(self.name, "unavailable", "no Anthropic API key configured (CLAUDE_API_KEY)")
         forwarded = {k.lower(): v for k, v in options.forward_headers.items() if k.lower() in FORWARDED_HEADERS}
+        named = [beta.strip() for beta in forwarded.get("anthropic-beta", "").split(",") if beta.strip()]
+        betas = [*named, *(beta for beta in wire_codec.betas_needed(body) if beta not in named)]
+        if betas:
+            forwarded["anthropic-beta"] = ",".join(betas)
         return {"anthropic-version": wire_codec.ANTHROPIC_VERSION, **forwarded, "x-api-key": key, "content-type": "application/json"}

@@ -254,18 +254,19 @@ class CodecProvider(Provider):
     encode_options: Mapping[str, Any] = {}
 
     @abc.abstractmethod
-    def _headers(self, options: CallOptions) -> dict[str, str]: ...
+    def _headers(self, options: CallOptions, body: Mapping[str, Any]) -> dict[str, str]:
+        """The headers of a call sending ``body`` (a feature it uses may need one)."""
 
     def _encode(self, request: Request, *, stream: bool) -> dict[str, Any]:
         return self.codec.encode_request(request, self.upstream_model(request.model), stream=stream, **self.encode_options)
 
     async def complete(self, request: Request, options: CallOptions) -> Response:
         body = self._encode(request, stream=False)
-        raw = await self._http.post_json(self.url, self._headers(options), body, options)
+        raw = await self._http.post_json(self.url, self._headers(options, body), body, options)
         return self._http.decode_response(self.codec.decode_response, raw)
 
     async def stream(self, request: Request, options: CallOptions) -> EventStream:
         body = self._encode(request, stream=True)
-        events = self._http.post_stream(self.url, self._headers(options), body, options, self.codec.StreamDecoder())
+        events = self._http.post_stream(self.url, self._headers(options, body), body, options, self.codec.StreamDecoder())
         async for event in events:
             yield event

@@ -3,6 +3,9 @@ OpenAI-compatible servers (llama-server, LM Studio, vLLM)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import aiohttp
 
 from trooper.conversation import EventStream, Request, Response
@@ -83,7 +86,7 @@ class OpenAICompatProvider(CodecProvider):
     async def available(self) -> bool:
         return bool(self.url and self.model) and (self.tier == "local" or bool(self._api_key))
 
-    def _headers(self, options: CallOptions) -> dict[str, str]:
+    def _headers(self, options: CallOptions, body: Mapping[str, Any]) -> dict[str, str]:
         headers = {"content-type": "application/json"}
         key = options.api_key or self._api_key
         if key:
@@ -94,7 +97,7 @@ class OpenAICompatProvider(CodecProvider):
         if self.responses_url is None:
             return False
         model = self.upstream_model(request.model)
-        if wire_codec.responses_api_only(model):
+        if wire_codec.responses_api_only(model) or "context_management" in request.openai_options:  # compaction: this API's
             return True
         reasons = wire_codec.is_reasoning_model(model)
         return (bool(request.hosted_tools) and request.tools_host == "openai") or (reasons and request.keeps_openai_reasoning())
@@ -107,7 +110,7 @@ class OpenAICompatProvider(CodecProvider):
         if url is None:
             return await super().complete(request, options)
         body = openai_responses.encode_request(request, self.upstream_model(request.model), stream=False)
-        raw = await self._http.post_json(url, self._headers(options), body, options)
+        raw = await self._http.post_json(url, self._headers(options, body), body, options)
         return self._http.decode_response(openai_responses.decode_response, raw)
 
     async def stream(self, request: Request, options: CallOptions) -> EventStream:
@@ -116,7 +119,7 @@ class OpenAICompatProvider(CodecProvider):
             events = super().stream(request, options)
         else:
             body = openai_responses.encode_request(request, self.upstream_model(request.model), stream=True)
-            events = self._http.post_stream(url, self._headers(options), body, options, openai_responses.StreamDecoder())
+            events = self._http.post_stream(url, self._headers(options, body), body, options, openai_responses.StreamDecoder())
         async for event in events:
             yield event
 

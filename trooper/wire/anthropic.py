@@ -18,6 +18,7 @@ summary in place of everything before it (``Request.without_hosted_items``).
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -124,6 +125,18 @@ def decode_request(body: dict[str, Any]) -> Request:
         output_format=output_format.from_anthropic(body),
         anthropic_options=anthropic_options.from_body(body),
     )
+
+
+#: The beta Claude's server-side compaction (a ``compact_…`` context edit) needs.
+COMPACTION_BETA = "compact-2026-01-12"
+
+
+def betas_needed(body: Mapping[str, Any]) -> list[str]:
+    """The betas the features ``body`` uses need (a client of another protocol names none)."""
+    management = body.get("context_management")
+    edits = management.get("edits") if isinstance(management, dict) else None
+    compacts = isinstance(edits, list) and any(isinstance(e, dict) and str(e.get("type", "")).startswith("compact_") for e in edits)
+    return [COMPACTION_BETA] if compacts else []
 
 
 @dataclass(frozen=True)

@@ -31,7 +31,12 @@ _CHAT = {
     "logit_bias": f.of(dict),
     "prediction": f.of(dict),
 }
-_RESPONSES = {**_SHARED, "truncation": f.one_of("auto", "disabled"), "max_tool_calls": _count}
+_RESPONSES = {
+    **_SHARED, "truncation": f.one_of("auto", "disabled"), "max_tool_calls": _count,
+    # Server-side compaction ([{"type": "compaction", "compact_threshold": N}]): Claude gets its own
+    # (``responses.decode_request``); OpenAI answers such a turn by this API (``uses_responses_api``).
+    "context_management": f.of(list),
+}  # fmt: skip
 
 #: The names each API takes.
 CHAT = frozenset(_CHAT)

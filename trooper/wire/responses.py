@@ -98,6 +98,8 @@ _SIGNATURE, _REDACTED = "trooper.signature:", "trooper.redacted:"
 #: The tag of a compaction item's ``encrypted_content`` when Trooper compacted the conversation:
 #: what follows is the summary's text, which any model reads (OpenAI's own is readable by OpenAI only).
 _SUMMARY = "trooper.summary:"
+#: Claude's smallest compaction trigger (input tokens).
+_MIN_COMPACTION_TRIGGER = 50_000
 #: The error type of a ``previous_response_id`` that names no kept response (OpenAI's code for it).
 PREVIOUS_RESPONSE_NOT_FOUND = "previous_response_not_found"
 _ITEM_PREFIXES = {"text": "msg", "tool_use": "fc", "thinking": "rs"}
@@ -273,8 +275,27 @@ def decode_request(body: dict[str, Any]) -> Request:
         include=_include(body),
         output_format=output_format.from_responses(body),
         openai_options=openai_options.from_responses(body),
+        anthropic_options=_claude_compaction(body),
         verbosity=f.choice(f.field(body, "text", dict) or {}, "verbosity", openai.VERBOSITIES, "text"),
     )
+
+
+def _claude_compaction(body: dict[str, Any]) -> dict[str, Any]:
+    """OpenAI's server-side compaction (``context_management: [{"type": "compaction",
+    "compact_threshold": N}]``) as Claude's (``compact_20260112``, triggered at N input tokens, or
+    at Claude's smallest trigger): the conversation summarised once it grows past the threshold,
+    the summary given as a compaction item any model reads (``_output_item``)."""
+    threshold: int | None = None
+    entries = f.items(body, "context_management")
+    for path, entry in entries:
+        f.choice(entry, "type", ("compaction",), path, required=True)
+        threshold = f.positive_int(entry, "compact_threshold", path) or threshold
+    if not entries:
+        return {}
+    edit: dict[str, Any] = {"type": "compact_20260112"}
+    if threshold is not None:
+        edit["trigger"] = {"type": "input_tokens", "value": max(threshold, _MIN_COMPACTION_TRIGGER)}
+    return {"context_management": {"edits": [edit]}}
 
 
 def _include(body: dict[str, Any]) -> list[str]:
@@ -650,6 +671,8 @@ def _response_text(
 
 
 def _item_id(block: Block, envelope: Envelope, index: int) -> str:
+    if isinstance(block, HostedToolBlock) and block.is_claude_compaction():
+        return f"cmp_{envelope.id.removeprefix('resp_')}_{index}"
     if isinstance(block, HostedToolBlock):  # OpenAI's item, with OpenAI's id
         return str(block.item.get("id", ""))
     if isinstance(block, ThinkingBlock) and block.openai_item is not None:
@@ -663,6 +686,8 @@ def _output_item(block: Block, envelope: Envelope, index: int, status: str) -> d
     if isinstance(block, TextBlock):
         content = [_text_part(block.text, block.annotations)]
         return {"id": _item_id(block, envelope, index), "type": "message", "role": "assistant", "status": status, "content": content}
+    if isinstance(block, HostedToolBlock) and block.is_claude_compaction():  # its summary, tagged as Trooper's
+        return {"id": _item_id(block, envelope, index), "type": "compaction", "encrypted_content": _SUMMARY + (block.summary() or "")}
     if isinstance(block, HostedToolBlock):
         return block.item
     if envelope.is_custom_call(block):
@@ -854,6 +879,8 @@ class StreamEncoder:
     def _block_start(self, event: BlockStart) -> bytes:
         index, block = event.index, event.block
         self._open.add(index)
+        if isinstance(block, HostedToolBlock) and block.is_claude_compaction():  # added when its summary has come
+            return b""
         if isinstance(block, HostedToolBlock):
             return self._event("response.output_item.added", output_index=index, item=block.item)
         if self._envelope.is_custom_call(block):
@@ -943,6 +970,8 @@ class StreamEncoder:
         assert item is not None  # a streamed block is text, a tool call, thinking or a built-in tool's item
         fields = self._item_fields(index)
         out = b""
+        if isinstance(block, HostedToolBlock) and block.is_claude_compaction():
+            out += self._event("response.output_item.added", output_index=index, item=item)
         if isinstance(block, TextBlock):
             out += self._event("response.output_text.done", **fields, content_index=0, text=block.text, logprobs=[])
             part = _text_part(block.text, block.annotations)
