@@ -14,7 +14,7 @@ import json
 import secrets
 from collections.abc import AsyncGenerator, Iterator
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 from trooper import json_text
 from trooper.redaction import redact
@@ -191,6 +191,11 @@ class HostedToolBlock:
         named = (source.get("media_type") or source.get("url")) if isinstance(source, dict) else None
         what = title or str(named or "a document")
         return TextBlock(f"[document omitted ({what}): this model cannot read it]")
+
+
+def is_claude_compaction(block: object) -> TypeGuard[HostedToolBlock]:
+    """``block`` is a compaction block of Claude's protocol (``HostedToolBlock.is_claude_compaction``)."""
+    return isinstance(block, HostedToolBlock) and block.is_claude_compaction()
 
 
 def document_text(document: dict[str, Any]) -> str:
@@ -460,7 +465,7 @@ def _since_compaction(messages: list[Message], *, claude: bool) -> list[Message]
         blocks = messages[at].content
         for i in range(len(blocks) - 1, -1, -1):
             block = blocks[i]
-            if not isinstance(block, HostedToolBlock) or not block.is_claude_compaction() or (claude and not block.made_by_trooper()):
+            if not is_claude_compaction(block) or (claude and not block.made_by_trooper()):
                 continue
             summary = block.stand_in()
             if summary is None:

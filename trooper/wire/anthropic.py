@@ -54,6 +54,7 @@ from trooper.conversation import (
     ToolUseBlock,
     Usage,
     derive_stop_reason,
+    is_claude_compaction,
     new_message_id,
 )
 from trooper.errors import InvalidRequest, error_type_for_status
@@ -220,6 +221,12 @@ def is_server_tool_block(kind: object) -> bool:
     return isinstance(kind, str) and (
         kind in ("server_tool_use", "mcp_tool_use", "container_upload") or (kind.endswith("_tool_result") and kind != "tool_result")
     )
+
+
+def _passed_verbatim(kind: object) -> bool:
+    """A block of Claude's answer that reaches the client as Claude sent it: a server tool's, or
+    a compaction."""
+    return is_server_tool_block(kind) or kind == "compaction"
 
 
 def _decode_block(path: str, block: dict[str, Any], role: str) -> Block:
@@ -524,7 +531,7 @@ def _decode_response_block(block: Any) -> Block | None:
     if not isinstance(block, dict):
         raise WireError(f"Anthropic content block is not an object: {block!r:.80}")
     kind = block.get("type")
-    if is_server_tool_block(kind) or kind == "compaction":
+    if _passed_verbatim(kind):
         return HostedToolBlock(dict(block), host="anthropic")
     try:
         if kind == "text":
@@ -676,7 +683,7 @@ class StreamDecoder:
 
     def _block_start(self, upstream: int, block: dict[str, Any]) -> list[StreamEvent]:
         kind = block["type"]
-        server_block = is_server_tool_block(kind) or kind == "compaction"
+        server_block = _passed_verbatim(kind)
         if kind not in ("text", "tool_use", "thinking", "redacted_thinking") and not server_block:
             return []
         index = self._indexes[upstream] = len(self._indexes)
@@ -788,7 +795,7 @@ class StreamEncoder:
             return b""
         self._open[event.index] = block
         self._emitted.append(block)
-        if isinstance(block, HostedToolBlock) and block.is_claude_compaction():  # its summary follows, whole
+        if is_claude_compaction(block):  # its summary follows, whole
             wire: dict[str, Any] = {**block.item, **dict.fromkeys(_COMPACTED)}
             self._compactions.add(event.index)
         elif isinstance(block, HostedToolBlock):  # as Claude streamed it: a server tool's input follows as deltas

@@ -24,13 +24,14 @@ from trooper.conversation import (
     StreamEvent,
     TextBlock,
     TextDelta,
+    is_claude_compaction,
 )
 from trooper.wire.codec import StreamEncoding
 
 
 def as_compaction(response: Response) -> Response:
     """``response`` as the answer to a compaction request."""
-    if any(_is_compaction(block) for block in response.content):
+    if any(map(is_claude_compaction, response.content)):
         return response
     summary = "".join(block.text for block in response.content if isinstance(block, TextBlock))
     return replace(response, content=[_block(summary)], stop_reason="compaction", stop_sequence=None)
@@ -47,7 +48,7 @@ class CompactionStream:
         self._summary: list[str] = []
 
     def encode(self, event: StreamEvent) -> bytes:
-        if isinstance(event, BlockStart) and _is_compaction(event.block):
+        if isinstance(event, BlockStart) and is_claude_compaction(event.block):
             self._claudes = True
         if self._claudes or isinstance(event, (MessageStart, MessageStop, StreamError)):
             return self._inner.encode(event)
@@ -60,10 +61,6 @@ class CompactionStream:
             BlockStart(0, block), HostedToolUpdate(0, block.item), BlockStop(0), replace(event, stop_reason="compaction", stop_sequence=None),
         ]  # fmt: skip
         return b"".join(map(self._inner.encode, events))
-
-
-def _is_compaction(block: object) -> bool:
-    return isinstance(block, HostedToolBlock) and block.is_claude_compaction()
 
 
 def _block(summary: str) -> HostedToolBlock:

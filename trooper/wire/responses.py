@@ -73,6 +73,7 @@ from trooper.conversation import (
     ToolUseBlock,
     Usage,
     derive_stop_reason,
+    is_claude_compaction,
 )
 from trooper.errors import InvalidRequest
 from trooper.wire import compact_json, custom_tools, openai, openai_options, output_format, strict_schema
@@ -671,7 +672,7 @@ def _response_text(
 
 
 def _item_id(block: Block, envelope: Envelope, index: int) -> str:
-    if isinstance(block, HostedToolBlock) and block.is_claude_compaction():
+    if is_claude_compaction(block):
         return f"cmp_{envelope.id.removeprefix('resp_')}_{index}"
     if isinstance(block, HostedToolBlock):  # OpenAI's item, with OpenAI's id
         return str(block.item.get("id", ""))
@@ -686,7 +687,7 @@ def _output_item(block: Block, envelope: Envelope, index: int, status: str) -> d
     if isinstance(block, TextBlock):
         content = [_text_part(block.text, block.annotations)]
         return {"id": _item_id(block, envelope, index), "type": "message", "role": "assistant", "status": status, "content": content}
-    if isinstance(block, HostedToolBlock) and block.is_claude_compaction():  # its summary, tagged as Trooper's
+    if is_claude_compaction(block):  # its summary, tagged as Trooper's
         return {"id": _item_id(block, envelope, index), "type": "compaction", "encrypted_content": _SUMMARY + (block.summary() or "")}
     if isinstance(block, HostedToolBlock):
         return block.item
@@ -879,7 +880,7 @@ class StreamEncoder:
     def _block_start(self, event: BlockStart) -> bytes:
         index, block = event.index, event.block
         self._open.add(index)
-        if isinstance(block, HostedToolBlock) and block.is_claude_compaction():  # added when its summary has come
+        if is_claude_compaction(block):  # added when its summary has come
             return b""
         if isinstance(block, HostedToolBlock):
             return self._event("response.output_item.added", output_index=index, item=block.item)
@@ -970,7 +971,7 @@ class StreamEncoder:
         assert item is not None  # a streamed block is text, a tool call, thinking or a built-in tool's item
         fields = self._item_fields(index)
         out = b""
-        if isinstance(block, HostedToolBlock) and block.is_claude_compaction():
+        if is_claude_compaction(block):
             out += self._event("response.output_item.added", output_index=index, item=item)
         if isinstance(block, TextBlock):
             out += self._event("response.output_text.done", **fields, content_index=0, text=block.text, logprobs=[])
