@@ -31,6 +31,16 @@ STOP_REASONS: tuple[str, ...] = ("end_turn", "max_tokens", "stop_sequence", "too
 #: How a summary of the earlier conversation opens when a model that did not write it reads it
 #: (Trooper's own compaction item, Claude's compaction block), and how it is told from a person's text.
 SUMMARY_HEADING = "[Summary of the earlier conversation, made when it was compacted]"
+
+
+def summary_text(summary: str) -> str:
+    """A compaction's summary as the text any model reads in place of what it summarises."""
+    return f"{SUMMARY_HEADING}\n{summary}"
+
+
+def summary_in(text: str) -> str | None:
+    """The summary a ``summary_text`` holds; None for any other text."""
+    return text[len(SUMMARY_HEADING) + 1 :].strip() if text.startswith(SUMMARY_HEADING + "\n") else None
 #: The ``encrypted_content`` of a compaction block Trooper made (another model's summary, given
 #: where Claude would give its own): no Claude signed it, so Claude too reads it as text.
 TROOPER_COMPACTION = "trooper.summary"
@@ -173,7 +183,7 @@ class HostedToolBlock:
         kind = self.item.get("type")
         if self.is_claude_compaction():  # Claude's summary is plain text; a failed one (no summary) is nothing
             summary = self.summary()
-            return TextBlock(f"{SUMMARY_HEADING}\n{summary}") if summary else None
+            return TextBlock(summary_text(summary)) if summary else None
         if kind == "compaction":
             return TextBlock("[the earlier conversation was compacted by OpenAI; only OpenAI can read its summary]")
         if kind == "search_result":

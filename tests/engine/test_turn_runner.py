@@ -43,7 +43,7 @@ def runner_over(store: Store, *cloud: ScriptedProvider) -> TurnRunner:
 async def open_turn(runner: TurnRunner, session_id: str, *, stream: bool) -> Turn:
     request = Request("claude-haiku-4-5", [Message("user", [TextBlock(QUESTION)])], max_tokens=64, stream=stream)
     session = await runner.session_for(request, ClientIds(session_id), "anthropic", "")
-    return runner.open(session, request, client="127.0.0.1|")
+    return runner.open(session, request, client="127.0.0.1|", question=request.messages)
 
 
 async def stored(store: Store, session_id: str) -> list[tuple[str, str]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from trooper.conversation import HostedToolBlock, Message, TextBlock, ThinkingBlock, ToolResultBlock, ToolUseBlock
+from trooper.conversation import HostedToolBlock, Message, TextBlock, ThinkingBlock, ToolResultBlock, ToolUseBlock, summary_text
 from trooper.memory import transcript as transcript_module
 from trooper.memory.transcript import diff_history, message_fingerprint
 
@@ -163,3 +163,24 @@ def test_a_history_opening_with_a_stored_compaction_continues_after_it():
     # A compaction the session does not hold starts a branch, as any other edited history.
     other = diff_history(stored, [_compaction("Something else."), new])
     assert (other.common_prefix, other.branched, other.resumed_at) == (0, True, 0)
+
+
+def test_a_history_holding_a_stored_summary_continues_after_it():
+    # Codex after /v1/responses/compact: the user's own messages, then the summary the session's
+    # compaction turn wrote, in place of everything else, then the new turn.
+    ask, go_on = Message("user", [TextBlock("plan the migration")]), Message("user", [TextBlock("go on")])
+    prompt, summary = Message("user", [TextBlock("Summarise the conversation.")]), Message("assistant", [TextBlock("The user plans the migration.\n")])
+    stored = [ask, Message("assistant", [TextBlock("Read the schema.")]), go_on, prompt, summary]
+    new = Message("user", [TextBlock("next?")])
+    compacted = [ask, Message("user", [TextBlock("go on"), TextBlock(summary_text("The user plans the migration."))]), new]
+    diff = diff_history(stored, compacted)
+    assert (diff.common_prefix, diff.appended, diff.branched, diff.resumed_at, diff.incoming_at) == (5, [new], False, 5, 2)
+    # The next turn resends the compacted history with what followed: only the newest turn is new.
+    answered = [*stored, new, Message("assistant", [TextBlock("Backfill next.")])]
+    newer = Message("user", [TextBlock("and then?")])
+    assert diff_history(answered, [*compacted, answered[-1], newer]).appended == [newer]
+    # An edit after the summary branches there; a summary the session did not write, at the start.
+    edited = diff_history(answered, [*compacted[:2], Message("user", [TextBlock("something else")])])
+    assert (edited.common_prefix, edited.branched, edited.resumed_at, edited.incoming_at) == (5, True, 5, 2)
+    foreign = [ask, Message("user", [TextBlock(summary_text("Another summary."))]), new]
+    assert (diff_history(stored, foreign).common_prefix, diff_history(stored, foreign).branched) == (1, True)

@@ -88,6 +88,34 @@ def test_the_compacted_history_continues_on_any_model(claude):
     assert not any(item.get("type") == "compaction" for item in openai_input), "Trooper's summary reaches OpenAI as text"
 
 
+def test_the_compacted_history_continues_the_sessions_transcript(claude):
+    # It branched the transcript: the compacted history shares only its first message with the
+    # stored one, so the session's dashboard and SITREP lost everything before the compaction.
+    server, fake_claude, _ = claude
+    with httpx.Client(base_url=server.url, timeout=30) as client:
+        assert client.post("/v1/responses", json={"model": "gpt-5-codex", "input": HISTORY}, headers=CLOUD).status_code == 200
+        compacted = compact(server, {"model": "gpt-5-codex", "input": [*HISTORY, {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": SUMMARY}]}]})
+        output = compacted.json()["output"]
+        fake_claude.default = reply_text("Lock added.")
+        ask = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Add the lock now."}]}
+        first = client.post("/v1/responses", json={"model": "gpt-5-codex", "input": [*output, ask]}, headers=CLOUD)
+        answer = {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Lock added."}]}
+        again = {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "Commit it."}]}
+        second = client.post("/v1/responses", json={"model": "gpt-5-codex", "input": [*output, ask, answer, again]}, headers=CLOUD)
+    assert first.status_code == second.status_code == 200
+    session = first.headers["X-Trooper-Session"]
+    assert compacted.headers["X-Trooper-Session"] == session
+    server.flush()
+    turns = httpx.get(f"{server.url}/sessions/{session}/transcript", timeout=10).json()["turns"]
+    assert {turn["branch"] for turn in turns} == {0}, "one transcript: the compaction's turn, then what followed it"
+    texts = [block.get("text") for turn in turns for block in turn["content"] if block.get("type") == "text"]
+    assert texts[-4:] == ["Add the lock now.", "Lock added.", "Commit it.", "Lock added."]
+    assert texts.count("Add the lock now.") == 1 and SUMMARY in texts
+    # The turn that asked for the summary is Trooper's, not the user's: never the session's intent.
+    sitrep = httpx.get(f"{server.url}/sitrep/{session}", timeout=10).json()
+    assert "flaky" in sitrep["intent"] and not any("summary" in loop for loop in sitrep["open_loops"])
+
+
 def test_openais_own_compaction_goes_back_to_openai_alone(claude):
     server, fake_claude, fake_openai = claude
     theirs = {"type": "compaction", "id": "cmp_1", "encrypted_content": "gAAAAB-opaque"}

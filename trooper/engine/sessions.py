@@ -284,7 +284,8 @@ class SessionService:
         diff = diff_history(session.messages, incoming, stored_fingerprints=session.fingerprints)
         if diff.branched:
             session.branch += 1
-            session.messages = [*session.messages[: diff.resumed_at], *incoming[: diff.common_prefix - diff.resumed_at]]
+            kept = incoming[diff.incoming_at : diff.incoming_at + diff.common_prefix - diff.resumed_at]
+            session.messages = [*session.messages[: diff.resumed_at], *kept]
             session.fingerprints = session.fingerprints[: diff.common_prefix]
             session.sitrep_builder = SitrepBuilder()
             session.sitrep_read = 0

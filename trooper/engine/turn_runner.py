@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 from trooper.config import Settings
-from trooper.conversation import EventStream, MessageStop, Request, Response, StreamAccumulator, StreamError, StreamEvent
+from trooper.conversation import EventStream, Message, MessageStop, Request, Response, StreamAccumulator, StreamError, StreamEvent
 from trooper.engine.sessions import LiveSession, SessionService, TurnPlace, with_tool_signatures
 from trooper.engine.turn_book import TurnBook
 from trooper.errors import TrooperError
@@ -89,13 +89,14 @@ class TurnRunner:
         return await self.sessions.resolve(ids, request, source, client)
 
     def open(
-        self, session: LiveSession, request: Request, *, client: str, options: CallOptions | None = None,
-        question: bool = True,
+        self, session: LiveSession, request: Request, *, client: str, question: list[Message] | None,
+        options: CallOptions | None = None,
     ) -> Turn:
-        """A turn of ``session`` asking ``request``. ``question``: record the request's messages the
-        session does not hold yet; False when the caller recorded them and holds the session's lock
-        for the whole turn (the chat)."""
-        book = TurnBook(self.sessions, session, request.messages if question else None)
+        """A turn of ``session`` asking ``request``. ``question``: the history whose messages the
+        session does not hold yet are recorded (the request's, unless the door asks the model in
+        other words than the client's); None when the caller recorded them and holds the
+        session's lock for the whole turn (the chat)."""
+        book = TurnBook(self.sessions, session, question)
         request = with_tool_signatures(session, request)
         return Turn(session, request, options or CallOptions(), client, book, self.sessions.recorder_for(session))
 

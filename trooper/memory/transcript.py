@@ -4,7 +4,9 @@ Stateless clients resend the whole history every turn. Messages are compared by 
 fingerprint that survives a round trip through any wire codec, so a resend adds only what is
 really new; an edited or truncated history starts a new branch instead of duplicating turns. A
 history that opens with a compaction the session holds (Claude's compaction block, in place of
-all it summarises, as the SDK's tool runner resends it) continues the session from there.
+all it summarises, as the SDK's tool runner resends it) continues the session from there, and so
+does one that holds a summary the session's compaction turn wrote (Codex's history after
+``/v1/responses/compact``: the user's own messages, then the summary, in place of the rest).
 """
 
 from __future__ import annotations
@@ -15,7 +17,16 @@ from collections.abc import MutableSequence, Sequence
 from dataclasses import dataclass, field
 from itertools import islice
 
-from trooper.conversation import HostedToolBlock, ImageBlock, Message, TextBlock, ThinkingBlock, ToolResultBlock, ToolUseBlock
+from trooper.conversation import (
+    HostedToolBlock,
+    ImageBlock,
+    Message,
+    TextBlock,
+    ThinkingBlock,
+    ToolResultBlock,
+    ToolUseBlock,
+    summary_in,
+)
 
 
 def _clean_text(text: str) -> str:
@@ -100,8 +111,12 @@ class HistoryDiff:
     appended: list[Message] = field(default_factory=list)
     #: The incoming history edits or truncates the stored one: record ``appended`` on a new branch.
     branched: bool = False
-    #: Where in the stored history the incoming one starts: 0, or the stored compaction it opens with.
+    #: Where in the stored history the incoming one starts: 0, or the stored compaction it opens with,
+    #: or the turn after the stored summary it holds.
     resumed_at: int = 0
+    #: Where in the incoming history the comparison with the stored one starts: 0, or the message
+    #: after the one holding a stored summary.
+    incoming_at: int = 0
 
     @property
     def unchanged(self) -> bool:
@@ -128,13 +143,45 @@ def diff_history(
     messages' fingerprints as the caller keeps them, None for one not computed yet (computed
     here when needed, and kept in the list).
     """
-    start = _resumed_at(stored, incoming, stored_fingerprints)
+    diff = _compared(stored, incoming, _resumed_at(stored, incoming, stored_fingerprints), 0, stored_fingerprints)
+    if diff.branched and not diff.resumed_at:  # looked for only then: a resend that matches pays nothing
+        after_summary = _after_summary(stored, incoming)
+        if after_summary is not None:
+            return _compared(stored, incoming, *after_summary, stored_fingerprints)
+    return diff
+
+
+def _compared(
+    stored: list[Message], incoming: list[Message], start: int, incoming_start: int, fingerprints: MutableSequence[str | None] | None
+) -> HistoryDiff:
+    """The diff of the two histories compared from ``stored[start]`` and ``incoming[incoming_start]`` on."""
     common = 0
-    for index, (old, new) in enumerate(zip(islice(stored, start, None), incoming), start):
-        if old != new and _stored_fingerprint(stored, stored_fingerprints, index) != message_fingerprint(new):
+    for index, (old, new) in enumerate(zip(islice(stored, start, None), islice(incoming, incoming_start, None)), start):
+        if old != new and _stored_fingerprint(stored, fingerprints, index) != message_fingerprint(new):
             break
         common += 1
-    return HistoryDiff(start + common, list(incoming[common:]), start + common < len(stored), start)
+    return HistoryDiff(start + common, list(incoming[incoming_start + common :]), start + common < len(stored), start, incoming_start)
+
+
+def _after_summary(stored: list[Message], incoming: list[Message]) -> tuple[int, int] | None:
+    """(stored, incoming) places right after a summary the stored history holds as the answer of
+    its compaction turn and the incoming one holds as the last text of a user message (the
+    newest such message); None when it holds none, or one the session did not write."""
+    for incoming_index in range(len(incoming) - 1, -1, -1):
+        message = incoming[incoming_index]
+        last = message.content[-1] if message.role == "user" and message.content else None
+        summary = summary_in(last.text) if isinstance(last, TextBlock) else None
+        if summary is None:
+            continue
+        for index in range(len(stored) - 1, 0, -1):
+            if stored[index].role == "assistant" and _answer_text(stored[index]) == summary:
+                return index + 1, incoming_index + 1
+        return None
+    return None
+
+
+def _answer_text(message: Message) -> str:
+    return "".join(block.text for block in message.content if isinstance(block, TextBlock)).strip()
 
 
 def _resumed_at(stored: list[Message], incoming: list[Message], fingerprints: MutableSequence[str | None] | None) -> int:

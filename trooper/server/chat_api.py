@@ -204,7 +204,7 @@ class StreamingChatHandler(ChatHandler):
     def open_turn(self, session: LiveSession, request: Request) -> Turn:
         """A turn of ``session``, whose question is recorded and whose lock this handler holds."""
         client = client_identity(self.request.remote_ip or "", None)
-        return self.runner.open(session, request, client=client, question=False)
+        return self.runner.open(session, request, client=client, question=None)
 
     async def send_error_event(self, exc: TrooperError) -> None:
         """A turn that cannot start is still answered in the stream's own terms."""

@@ -8,7 +8,9 @@ any model reads (tagged as Trooper's, ``wire/responses.py``): the compacted conv
 readable by Claude, a local model and OpenAI alike, as the rest of a session is. The summary is
 asked of the routed model as one more turn of the session (recorded as any turn is, as a
 client's own compaction prompt would be); the call offers no tools, so the history's tool calls
-and results reach the model told as text.
+and results reach the model told as text, but the session records the conversation as the client
+sent it: the compacted history Codex sends next (the user's messages, then the summary) continues
+the session's transcript after the summary (``memory/transcript.py``) instead of branching it.
 """
 
 from __future__ import annotations
@@ -35,11 +37,20 @@ class CompactHandler(ResponsesHandler):
 
     #: The user's own messages the compacted conversation keeps, oldest first.
     kept: list[str]
+    #: The conversation as the client sent it, then the turn asking for its summary.
+    recorded: list[Message]
 
     async def decode(self, body: dict[str, Any]) -> tuple[Request, str | None]:
         request, continued = await super().decode(body)
         self.kept = kept_user_texts(request.messages)
-        return replace(summary_request(request), stream=False), continued
+        asking = summary_request(request)
+        self.recorded = [*request.messages, asking.messages[-1]]
+        return replace(asking, stream=False), continued
+
+    def question_of(self, request: Request) -> list[Message]:
+        """The conversation as sent, tool calls and all, and the summary's turn: recorded so, the
+        session goes on from it (the model reads the tool calls told as text)."""
+        return self.recorded
 
     def encode_response(self, response: Response) -> dict[str, Any]:
         return responses.encode_compaction(self.envelope, self.kept, response.text(), response.usage)

@@ -23,7 +23,7 @@ from typing import Any
 from tornado.httputil import HTTPHeaders
 from tornado.iostream import StreamClosedError
 
-from trooper.conversation import HostedToolBlock, Request, Response
+from trooper.conversation import HostedToolBlock, Message, Request, Response
 from trooper.engine.sessions import LiveSession, TurnPlace
 from trooper.engine.turn_runner import Turn, TurnRunner
 from trooper.errors import InvalidRequest, TrooperError
@@ -77,6 +77,10 @@ class FrontDoor(LimitedBodyHandler):
         """That body's JSON text, as sent."""
         return to_json(self.encode_response(response))
 
+    def question_of(self, request: Request) -> list[Message]:
+        """The history the turn records as its question: the request's own messages."""
+        return request.messages
+
     def answered(self, session: LiveSession, place: TurnPlace, response: Response) -> None:
         """Keep what this door keeps of an answer besides its turn (at ``place``), in time for the
         turn's commit. The Messages and Chat Completions doors keep nothing more."""
@@ -106,7 +110,7 @@ class FrontDoor(LimitedBodyHandler):
         client_key = self.client_key()
         turn = runner.open(
             session, request, client=client_identity(self.request.remote_ip or "", client_key),
-            options=call_options(headers, client_key),
+            question=self.question_of(request), options=call_options(headers, client_key),
         )
         try:
             plan = runner.plan(turn, forced)

@@ -42,7 +42,6 @@ from typing import Any, NamedTuple
 
 from trooper import random_ids
 from trooper.conversation import (
-    SUMMARY_HEADING,
     Block,
     BlockStart,
     BlockStop,
@@ -74,6 +73,7 @@ from trooper.conversation import (
     Usage,
     derive_stop_reason,
     is_claude_compaction,
+    summary_text,
 )
 from trooper.errors import InvalidRequest
 from trooper.wire import compact_json, custom_tools, openai, openai_options, output_format, strict_schema
@@ -393,8 +393,7 @@ def _decode_input(body: dict[str, Any], system: list[str]) -> list[Message]:
         elif kind == "reasoning":
             _assistant_turn(messages).content.append(_decode_reasoning(path, item))
         elif kind == "compaction" and str(item.get("encrypted_content")).startswith(_SUMMARY):
-            summary = f"{SUMMARY_HEADING}\n{item['encrypted_content'].removeprefix(_SUMMARY)}"
-            _user_turn(messages).content.append(TextBlock(summary))
+            _user_turn(messages).content.append(TextBlock(summary_text(item["encrypted_content"].removeprefix(_SUMMARY))))
         elif kind in _HOSTED_ITEMS:
             _assistant_turn(messages).content.append(HostedToolBlock(item))
         elif kind in _CLIENT_HOSTED_ITEMS:

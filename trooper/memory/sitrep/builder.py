@@ -62,6 +62,7 @@ from trooper.memory.sitrep.items import (
     shipped_selector,
     text_features,
 )
+from trooper.memory.summary_request import COMPACTION_PROMPT
 from trooper.memory.tokens import count_tokens
 
 HEAD_CHARS = 1000
@@ -98,13 +99,16 @@ _CACHED_TEXTS = 4096
 
 
 # What Trooper itself puts into a conversation: its SITREP block (echoed back by a model that saw
-# it in a fallback's system prompt) and the bridge turn of a compacted history. Never content.
+# it in a fallback's system prompt), the bridge turn of a compacted history and the turn that asks
+# a model for a summary (recorded in a session compacted at /v1/responses/compact). Never content.
 _OWN_BLOCK = re.compile(r"\[TROOPER_SITREP\].*?(?:\[/TROOPER_SITREP\]|\Z)|^\[Trooper: \d+ earlier messages compacted[^\]]*\]", re.S | re.M)
 
 
 def _window(text: str) -> str:
     """The part of a turn's text that is read: without what Trooper or the client's agent put
     into it, and only its head and tail when it is long."""
+    if text == COMPACTION_PROMPT:  # the turn asking for a summary: Trooper's words, not the user's
+        return ""
     if "[TROOPER_SITREP]" in text or "[Trooper: " in text:
         text = _OWN_BLOCK.sub("", text)
     text = without_client_context(text)
