@@ -106,3 +106,27 @@ def test_a_tools_own_settings_reach_claude_alone(server, fake_anthropic, fake_ol
     assert fake_anthropic.requests[-1].json["tools"] == [{**WEATHER, **TOOL_SETTINGS}]
     assert not set(TOOL_SETTINGS) & set(fake_ollama.requests[-1].json["tools"][0]["function"])
     assert bad.status_code == 400 and "tools[0].input_examples: must be an array" in bad.json()["error"]["message"]
+
+
+def test_who_is_billed_and_which_workspace_reach_claude(server, fake_anthropic, fake_ollama):
+    # The SDK sends the user profile and the workspace as headers, and the billing policy in the
+    # body: all three were dropped, so a customer's request was billed to the operator's
+    # organisation, in its default workspace, without a word.
+    policy = {"type": "billing_policy", "bill_to": "user_profile"}
+    with sdk(server.url) as client:
+        client.beta.messages.create(
+            model="claude-sonnet-4-5", max_tokens=64, messages=[{"role": "user", "content": "Hi."}],
+            user_profile_id="uprof_0123", workspace_id="wrkspc_0456", billing_policy=policy, extra_headers=CLOUD,
+        )  # fmt: skip
+        sent = fake_anthropic.requests[-1]
+        client.beta.messages.count_tokens(model="claude-sonnet-4-5", messages=[{"role": "user", "content": "Hi."}], extra_headers={**CLOUD, "anthropic-workspace-id": "wrkspc_0456"})
+        counted = fake_anthropic.requests[-1]
+        client.beta.messages.create(
+            model="claude-sonnet-4-5", max_tokens=64, messages=[{"role": "user", "content": "Hi."}], billing_policy=policy,
+            extra_headers={"X-Trooper-Route": "local"},
+        )  # fmt: skip
+    assert sent.json["billing_policy"] == policy
+    assert (sent.headers["anthropic-user-profile-id"], sent.headers["anthropic-workspace-id"]) == ("uprof_0123", "wrkspc_0456")
+    assert counted.path.endswith("/count_tokens") and counted.headers["anthropic-workspace-id"] == "wrkspc_0456"
+    assert "billing_policy" not in counted.json, "count_tokens takes the prompt only"
+    assert "billing_policy" not in fake_ollama.requests[-1].json

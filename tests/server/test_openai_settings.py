@@ -84,3 +84,22 @@ def test_a_bad_setting_is_a_400_in_openai_shape(openai_only, path, body, mention
         response = http.post(path, json={**base, **body}, headers=CLOUD)
     assert response.status_code == 400 and mentions in response.json()["error"]["message"]
     assert fake.requests == []
+
+
+def test_the_organization_and_project_of_the_clients_own_key_reach_openai(openai_only):
+    # The SDK sends them (OPENAI_ORG_ID, OPENAI_PROJECT_ID) with the key they qualify; they were
+    # dropped, so the client's own key billed its default project. With Trooper's own key (a
+    # placeholder sent) they stay behind: the operator's key need not belong to them.
+    server, fake = openai_only
+    own = "sk-proj-client-0123456789abcdef"
+    for api_key in (own, "local"):
+        with openai.OpenAI(base_url=server.url + "/v1", api_key=api_key, organization="org-abc", project="proj_xyz", max_retries=0) as client:
+            client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}], extra_headers=CLOUD)
+            client.responses.create(model="gpt-4o", input="hi", extra_headers=CLOUD)
+    with_own, also_own, with_ours, also_ours = fake.requests[-4:]
+    for sent in (with_own, also_own):
+        assert sent.headers["authorization"] == f"Bearer {own}"
+        assert (sent.headers["openai-organization"], sent.headers["openai-project"]) == ("org-abc", "proj_xyz")
+    for sent in (with_ours, also_ours):
+        assert sent.headers["authorization"] == f"Bearer {OPENAI_KEY}"
+        assert "openai-organization" not in sent.headers and "openai-project" not in sent.headers

@@ -14,8 +14,9 @@ from trooper.providers.http import CodecProvider, HttpUpstream
 from trooper.wire import anthropic as wire_codec
 from trooper.wire import anthropic_options
 
-#: Client headers passed through so features the client opted into keep working.
-FORWARDED_HEADERS = ("anthropic-version", "anthropic-beta")
+#: The client's headers Claude gets as sent: the API version, betas, and on whose behalf and in
+#: which workspace the request runs (the SDK's ``user_profile_id`` and ``workspace_id``).
+FORWARDED_HEADERS = ("anthropic-version", "anthropic-beta", "anthropic-user-profile-id", "anthropic-workspace-id")
 
 
 class AnthropicProvider(CodecProvider):

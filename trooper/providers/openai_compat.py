@@ -20,6 +20,12 @@ OPENAI_MODEL_PREFIXES = ("gpt-", "chatgpt-", "o1", "o3", "o4", "codex-", "comput
 GEMINI_MODEL_PREFIXES = ("gemini-",)
 
 
+#: The client's headers OpenAI gets when the call goes with the client's own key: the organization
+#: and project that key bills (the SDK sends them from OPENAI_ORG_ID / OPENAI_PROJECT_ID, for any
+#: key, so they are not sent with Trooper's own key, which they may not belong to).
+ACCOUNT_HEADERS = ("openai-organization", "openai-project")
+
+
 class OpenAICompatProvider(CodecProvider):
     """``upstream_model``: a requested model starting with one of ``model_prefixes`` (e.g.
     ``OPENAI_MODEL_PREFIXES``) is sent as asked; anything else, and everything when no prefixes are
@@ -91,6 +97,8 @@ class OpenAICompatProvider(CodecProvider):
         key = options.api_key or self._api_key
         if key:
             headers["authorization"] = f"Bearer {key}"
+        if options.api_key and self.encode_options["openai_settings"]:  # OpenAI itself, with the client's key
+            headers.update({k.lower(): v for k, v in options.forward_headers.items() if k.lower() in ACCOUNT_HEADERS})
         return headers
 
     def uses_responses_api(self, request: Request) -> bool:

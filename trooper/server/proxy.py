@@ -29,7 +29,8 @@ from trooper.engine.turn_runner import Turn, TurnRunner
 from trooper.errors import InvalidRequest, TrooperError
 from trooper.memory.identity import InvalidSessionId, client_ids, client_name
 from trooper.memory.tokens import count_request_tokens
-from trooper.providers.anthropic import FORWARDED_HEADERS
+from trooper.providers import anthropic as anthropic_provider
+from trooper.providers import openai_compat
 from trooper.providers.base import CallOptions
 from trooper.redaction import remember_secret
 from trooper.routing.admission import check_prompt_tokens, client_identity
@@ -240,9 +241,13 @@ def openai_client_key(headers: HTTPHeaders) -> str | None:
 
 
 def call_options(headers: HTTPHeaders, api_key: str | None) -> CallOptions:
-    """What a call upstream carries from its caller: the key and Anthropic's version headers."""
+    """What a call upstream carries from its caller: the key, and the headers each provider passes
+    on (Anthropic's version, betas, user profile and workspace; OpenAI's organization and project)."""
     remember_secret(api_key)  # an upstream that quotes it back must not show it, nor the log
-    return CallOptions(api_key=api_key, forward_headers={h: headers[h] for h in FORWARDED_HEADERS if h in headers})
+    return CallOptions(api_key=api_key, forward_headers={h: headers[h] for h in _FORWARDED if h in headers})
+
+
+_FORWARDED = (*anthropic_provider.FORWARDED_HEADERS, *openai_compat.ACCOUNT_HEADERS)
 
 
 def model_entries(router: Router) -> list[dict[str, Any]]:

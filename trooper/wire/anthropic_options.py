@@ -3,7 +3,7 @@ editing (``context_management``, which Claude Code sends whenever it thinks, to 
 thinking and the prompt cache), automatic prompt caching (a top-level ``cache_control``), the
 effort and task budget in ``output_config`` (its ``format`` is structured output, carried apart:
 ``wire/output_format.py``), the service tier, inference region, speed, server-side fallbacks,
-cache diagnostics, MCP servers and compaction requests. Any other upstream answers without them:
+cache diagnostics, MCP servers, the billing policy and compaction requests. Any other upstream answers without them:
 they mean nothing to it (but a compaction request, for which another model is asked for the
 summary instead). So do a tool's own (its input examples, deferred loading…). Each is checked at
 the door for its JSON type only: Claude checks the rest, and its 400 is the client's.
@@ -25,6 +25,8 @@ _CHECKS: dict[str, f.Check] = {
     "fallback_credit_token": f.of(str),
     "diagnostics": f.of(dict),
     "mcp_servers": f.of(list),
+    # Who pays: the customer behind the user profile the ``anthropic-user-profile-id`` header names.
+    "billing_policy": f.of(dict),
     # A compaction request ({"type": "summarize"}): Claude answers with a compaction block alone,
     # another model with the summary it is asked for (``Request.asks_for_compaction``).
     "compaction": f.of(dict),
