@@ -130,3 +130,27 @@ def test_who_is_billed_and_which_workspace_reach_claude(server, fake_anthropic, 
     assert counted.path.endswith("/count_tokens") and counted.headers["anthropic-workspace-id"] == "wrkspc_0456"
     assert "billing_policy" not in counted.json, "count_tokens takes the prompt only"
     assert "billing_policy" not in fake_ollama.requests[-1].json
+
+
+def test_fields_trooper_does_not_know_reach_claude_as_sent(server, fake_anthropic, fake_ollama):
+    # Claude's newest fields (here made up) came through the door dropped without a word, each
+    # until a release of Trooper named it; now Claude gets them, and its verdict on them.
+    future = {"future_setting": {"mode": "on"}, "another": [1, 2]}
+    tool = {"name": "lookup", "description": "Look it up.", "input_schema": {"type": "object"}, "future_tool_setting": True}
+    with sdk(server.url) as client:
+        client.messages.create(
+            model="claude-sonnet-4-5", max_tokens=64, messages=[{"role": "user", "content": "Hi."}], tools=[tool],
+            extra_headers=CLOUD, extra_body={**future, "x_force_local": False},
+        )  # fmt: skip
+        sent = fake_anthropic.requests[-1].json
+        client.messages.count_tokens(model="claude-sonnet-4-5", messages=[{"role": "user", "content": "Hi."}], extra_headers=CLOUD, extra_body=future)
+        counted = fake_anthropic.requests[-1].json
+        client.messages.create(
+            model="claude-sonnet-4-5", max_tokens=64, messages=[{"role": "user", "content": "Hi."}], tools=[tool],
+            extra_headers={"X-Trooper-Route": "local"}, extra_body=future,
+        )  # fmt: skip
+    assert {name: sent.get(name) for name in future} == future and "x_force_local" not in sent
+    assert sent["tools"][0]["future_tool_setting"] is True
+    assert not set(future) & set(counted), "count_tokens takes the prompt only"
+    local = fake_ollama.requests[-1].json
+    assert not set(future) & set(local) and "future_tool_setting" not in str(local)

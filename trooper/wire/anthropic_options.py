@@ -7,6 +7,12 @@ cache diagnostics, MCP servers, the billing policy and compaction requests. Any 
 they mean nothing to it (but a compaction request, for which another model is asked for the
 summary instead). So do a tool's own (its input examples, deferred loading…). Each is checked at
 the door for its JSON type only: Claude checks the rest, and its 400 is the client's.
+
+A field of the body or of a tool that Trooper does not know at all (one Claude's API added since,
+sent through the SDK's newest version or its ``extra_body``) is passed to Claude as sent too, and
+left out of ``count_tokens`` and for other upstreams alike: Claude's features kept coming through
+the door dropped without a word (compaction requests, message threads, billing policies), each
+until a release named it. Claude refuses a field it does not know (400), and that is the client's.
 """
 
 from __future__ import annotations
@@ -39,13 +45,27 @@ _TOOL_CHECKS: dict[str, f.Check] = {
     "eager_input_streaming": f.of(bool),
     "allowed_callers": f.of(list),
 }
+#: What the Messages door reads itself (``wire/anthropic.py``; ``thread``: the message threads;
+#: ``x_force_local``: the forced route), never passed on as a setting.
+_READ = frozenset(
+    {
+        "model", "messages", "max_tokens", "system", "temperature", "top_p", "top_k", "stop_sequences",
+        "tools", "tool_choice", "stream", "metadata", "thinking", "container", "output_format", "output_config",
+        "thread", "x_force_local", *_CHECKS,
+    }
+)  # fmt: skip
+#: What a function tool's decoding reads itself.
+_TOOL_READ = frozenset({"type", "name", "description", "input_schema", "cache_control", "strict", *_TOOL_CHECKS})
 #: Those Claude's ``count_tokens`` takes besides the prompt (it refuses the others, 400).
 COUNTED = frozenset({"context_management", "cache_control", "mcp_servers", "output_config", "speed"})
 
 
 def of_tool(tool: dict[str, Any], path: str) -> dict[str, Any]:
-    """The Claude-only settings of a tool definition (``tools[i]`` at ``path``)."""
-    return f.settings(tool, _TOOL_CHECKS, path)
+    """The Claude-only settings of a tool definition (``tools[i]`` at ``path``), and its fields
+    Trooper does not know."""
+    options = f.settings(tool, _TOOL_CHECKS, path)
+    options.update(_unknown(tool, _TOOL_READ))
+    return options
 
 
 def from_body(body: dict[str, Any]) -> dict[str, Any]:
@@ -55,4 +75,12 @@ def from_body(body: dict[str, Any]) -> dict[str, Any]:
     rest = {key: value for key, value in config.items() if key != "format"} if config else {}
     if rest:
         options["output_config"] = rest
+    options.update(_unknown(body, _READ))
     return options
+
+
+def _unknown(obj: dict[str, Any], read: frozenset[str]) -> dict[str, Any]:
+    """The fields of ``obj`` Trooper does not read, as sent (most hold none: one set test)."""
+    if obj.keys() <= read:
+        return {}
+    return {name: value for name, value in obj.items() if name not in read}
