@@ -339,6 +339,9 @@ class Request:
     #: models as ``reasoning_effort``. Claude gets ``thinking`` instead, which the Responses door
     #: derives from the effort.
     reasoning_effort: str | None = None
+    #: The answer's token log probabilities asked for, with this many likeliest alternatives at
+    #: each token (0 to 20); None: not asked. Only some upstreams give them (``Capabilities.logprobs``).
+    logprobs: int | None = None
     #: Built-in tools only ``tools_host`` runs (OpenAI's Responses API: ``{"type": "web_search"}``…;
     #: Claude: ``{"type": "web_search_20250305", "name": "web_search"}``…), verbatim: a turn offering
     #: any is answered by that host or refused (``routing/builtin_tools.py``).
@@ -593,6 +596,9 @@ class Response:
     #: The code-execution container Claude ran in (``{"id": …, "expires_at": …}``), which the
     #: client names in its next request to run there again.
     container: dict[str, Any] | None = None
+    #: The answer's tokens with their log probabilities, when asked for and given, in OpenAI's
+    #: shape (``{"token", "logprob", "bytes", "top_logprobs": [...]}`` each); kept off the store.
+    logprobs: list[dict[str, Any]] | None = None
 
     def text(self) -> str:
         return "".join(b.text for b in self.content if isinstance(b, TextBlock))
@@ -642,6 +648,8 @@ class BlockStart:
 class TextDelta:
     index: int
     text: str
+    #: The log probabilities of this text's tokens (``Response.logprobs``), when asked for and given.
+    logprobs: list[dict[str, Any]] | None = None
 
 
 @dataclass
@@ -753,6 +761,7 @@ class StreamAccumulator:
         self.usage = Usage()
         self.error: StreamError | None = None
         self.container: dict[str, Any] | None = None
+        self.logprobs: list[dict[str, Any]] | None = None
         self.finished = False
         self.emitted_output = False
 
@@ -779,6 +788,9 @@ class StreamAccumulator:
             assert isinstance(text_block, TextBlock)
             text_block.text += event.text
             self.emitted_output = self.emitted_output or bool(event.text)
+            if event.logprobs is not None:
+                self.logprobs = self.logprobs if self.logprobs is not None else []
+                self.logprobs.extend(event.logprobs)
         elif isinstance(event, ThinkingDelta):
             thinking_block = self.blocks[event.index]
             assert isinstance(thinking_block, ThinkingBlock)
@@ -831,6 +843,7 @@ class StreamAccumulator:
             stop_sequence=self.stop_sequence,
             usage=self.usage,
             container=self.container,
+            logprobs=self.logprobs,
         )
 
 
@@ -838,9 +851,11 @@ def response_events(response: Response) -> list[StreamEvent]:
     """A complete response replayed as a stream (for upstreams that cannot stream)."""
     events: list[StreamEvent] = [MessageStart(response.id, response.model, Usage(response.usage.input_tokens, 0))]
     index = 0
+    logprobs = response.logprobs  # the answer's, with its first text
     for block in response.content:
         if isinstance(block, TextBlock):
-            events += [BlockStart(index, TextBlock("")), TextDelta(index, block.text)]
+            events += [BlockStart(index, TextBlock("")), TextDelta(index, block.text, logprobs)]
+            logprobs = None
             events += [TextAnnotation(index, annotation) for annotation in block.annotations or []]
             events += [TextCitation(index, citation) for citation in block.citations or []]
             events.append(BlockStop(index))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field, replace
-from typing import Callable, Literal, Mapping, Sequence
+from typing import Any, Callable, Literal, Mapping, Sequence
 
 from tests.fakes.recording import RecordedRequest
 
@@ -40,6 +40,24 @@ _WORD_CHUNK = re.compile(r"\S+\s*|\s+")
 def word_chunks(text: str) -> list[str]:
     """Split text the way models stream it: one word with its trailing space per chunk."""
     return _WORD_CHUNK.findall(text) or [text]
+
+
+def token_logprobs(piece: str, position: int, top: int) -> dict[str, Any]:
+    """A token's log probability, as OpenAI and Ollama give it (each streamed piece taken as one
+    token): fixed figures, so a test can compare what the client got with what was sent."""
+    logprob = round(-0.01 * (position + 1), 4)
+    alternatives = [piece, piece.upper(), piece.lower() + "?"][: top]
+    return {
+        "token": piece, "logprob": logprob, "bytes": list(piece.encode("utf-8")),
+        "top_logprobs": [{"token": alt, "logprob": round(logprob - rank, 4), "bytes": list(alt.encode("utf-8"))} for rank, alt in enumerate(alternatives)],
+    }  # fmt: skip
+
+
+def asked_logprobs(request: RecordedRequest) -> int | None:
+    """How many alternatives a token the request asks for (Chat Completions' and Ollama's
+    ``logprobs`` / ``top_logprobs``), or None."""
+    body = request.json if isinstance(request.json, dict) else {}
+    return int(body.get("top_logprobs") or 0) if body.get("logprobs") is True else None
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Sequence
 
-from tests.fakes.behaviours import HttpError, Reply
+from tests.fakes.behaviours import HttpError, Reply, asked_logprobs, token_logprobs
 from tests.fakes.playback import Exchange, Frame
 from tests.fakes.recording import RecordedRequest, count_tokens
 from tests.fakes.server import ErrorResponse, FakeServer, Route
@@ -177,11 +177,21 @@ class FakeOllama(FakeServer):
         }
 
     def complete_body(self, reply: Reply, request: RecordedRequest) -> dict[str, Any]:
-        text = "".join(reply.text_chunks(request))
-        return {**self._message(request, text, reply), **self._done_stats(reply, request)}
+        pieces = reply.text_chunks(request)
+        body = {**self._message(request, "".join(pieces), reply), **self._done_stats(reply, request)}
+        top = asked_logprobs(request)
+        if top is not None:  # Ollama 0.12.11 on: the tokens' log probabilities beside the message
+            body["logprobs"] = [token_logprobs(piece, i, top) for i, piece in enumerate(pieces)]
+        return body
 
     def stream_frames(self, reply: Reply, request: RecordedRequest) -> list[Frame]:
-        frames = [Frame(_line({**self._message(request, piece), "done": False}), content=True) for piece in reply.text_chunks(request)]
+        top = asked_logprobs(request)
+
+        def line(piece: str, position: int) -> dict[str, Any]:
+            logprobs = {"logprobs": [token_logprobs(piece, position, top)]} if top is not None else {}
+            return {**self._message(request, piece), **logprobs, "done": False}
+
+        frames = [Frame(_line(line(piece, i)), content=True) for i, piece in enumerate(reply.text_chunks(request))]
         if reply.tool_calls:
             frames.append(Frame(_line({**self._message(request, "", reply), "done": False}), content=True))
         frames.append(Frame(_line({**self._message(request, ""), **self._done_stats(reply, request)}), terminator=True))

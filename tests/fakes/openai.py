@@ -14,7 +14,7 @@ import time
 from typing import Any, ClassVar, Sequence
 
 from tests.fakes import openai_responses
-from tests.fakes.behaviours import HttpError, Reply, http_error, word_chunks
+from tests.fakes.behaviours import HttpError, Reply, asked_logprobs, http_error, token_logprobs, word_chunks
 from tests.fakes.playback import Exchange, Frame
 from tests.fakes.recording import RecordedRequest, count_tokens
 from tests.fakes.server import ErrorResponse, FakeServer, Route
@@ -153,7 +153,8 @@ class FakeOpenAI(FakeServer):
     def complete_body(self, reply: Reply, request: RecordedRequest) -> dict[str, Any]:
         if self._is_responses(request):
             return openai_responses.ResponsesAnswer(reply, request, self.seen_prefixes, self.issued_reasoning).complete_body()
-        text = "".join(reply.text_chunks(request))
+        pieces = reply.text_chunks(request)
+        text = "".join(pieces)
         message: dict[str, Any] = {
             "role": "assistant",
             "content": text if text or not reply.tool_calls else None,
@@ -171,7 +172,9 @@ class FakeOpenAI(FakeServer):
                 for position, c in enumerate(reply.tool_calls)
             ]
         body = self._envelope(request, "chatcmpl-" + _random(29), int(time.time()), "chat.completion")
-        body["choices"] = [{"index": 0, "message": message, "logprobs": None, "finish_reason": self._finish_reason(reply)}]
+        top = asked_logprobs(request)
+        logprobs = {"content": [token_logprobs(p, i, top) for i, p in enumerate(pieces)], "refusal": None} if top is not None else None
+        body["choices"] = [{"index": 0, "message": message, "logprobs": logprobs, "finish_reason": self._finish_reason(reply)}]
         body["usage"] = self._usage(request, text, reply)
         body["service_tier"] = "default"
         return body
@@ -183,8 +186,13 @@ class FakeOpenAI(FakeServer):
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         envelope = self._envelope(request, "chatcmpl-" + _random(29), int(time.time()), "chat.completion.chunk")
 
-        def chunk(delta: dict[str, Any], finish_reason: str | None = None) -> bytes:
-            payload = {**envelope, "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}]}
+        top = asked_logprobs(request)
+
+        def chunk(delta: dict[str, Any], finish_reason: str | None = None, position: int | None = None) -> bytes:
+            logprobs = None
+            if top is not None and position is not None:
+                logprobs = {"content": [token_logprobs(delta["content"], position, top)], "refusal": None}
+            payload = {**envelope, "choices": [{"index": 0, "delta": delta, "logprobs": logprobs, "finish_reason": finish_reason}]}
             if include_usage:
                 payload["usage"] = None  # every chunk but the last carries a null usage
             return _data(payload)
@@ -192,7 +200,7 @@ class FakeOpenAI(FakeServer):
         chunks = reply.text_chunks(request)
         frames = [Frame(chunk({"role": "assistant", "content": "", "refusal": None}))]
         frames += [Frame(chunk({"reasoning_content": piece}), content=True) for piece in word_chunks(reply.thinking)] if reply.thinking else []
-        frames += [Frame(chunk({"content": piece}), content=True) for piece in chunks]
+        frames += [Frame(chunk({"content": piece}, position=i), content=True) for i, piece in enumerate(chunks)]
         per_call: list[list[Frame]] = []
         for index, call in enumerate(reply.tool_calls):
             fragments = call.argument_fragments() if self.fragments_arguments else [call.arguments_json()]

@@ -25,7 +25,7 @@ import time
 import urllib.parse
 from typing import Any
 
-from tests.fakes.behaviours import HttpError, Reply, word_chunks
+from tests.fakes.behaviours import HttpError, Reply, token_logprobs, word_chunks
 from tests.fakes.playback import Frame
 from tests.fakes.recording import RecordedRequest, count_tokens
 
@@ -112,10 +112,14 @@ class ResponsesAnswer:
             if ENCRYPTED_REASONING in (body.get("include") or []):
                 reasoning["encrypted_content"] = issued[reasoning["id"]] = sealed(reasoning["id"], reply.thinking)
             self.items.append(reasoning)
+        # The tokens' log probabilities, when asked for (each streamed piece taken as one token).
+        top = int(body.get("top_logprobs") or 0)
+        asked = "message.output_text.logprobs" in (body.get("include") or [])
+        self.logprobs = [token_logprobs(piece, i, top) for i, piece in enumerate(self.chunks)] if asked else []
         if self.text or not reply.tool_calls:
             self.items.append({
                 "id": "msg_" + secrets.token_hex(24), "type": "message", "role": "assistant", "status": "completed",
-                "content": [{"type": "output_text", "text": self.text, "annotations": self.annotations(), "logprobs": []}],
+                "content": [{"type": "output_text", "text": self.text, "annotations": self.annotations(), "logprobs": self.logprobs}],
             })  # fmt: skip
         custom = {t.get("name") for t in body.get("tools") or [] if isinstance(t, dict) and t.get("type") == "custom"}
         for call in reply.tool_calls:
@@ -211,11 +215,12 @@ class ResponsesAnswer:
             elif kind == "message":
                 event("response.output_item.added", output_index=index, item={**item, "status": "in_progress", "content": []})
                 event("response.content_part.added", **place, content_index=0, part={"type": "output_text", "text": "", "annotations": [], "logprobs": []})
-                for piece in self.chunks:
-                    event("response.output_text.delta", content=True, **place, content_index=0, delta=piece, logprobs=[])
+                for position, piece in enumerate(self.chunks):
+                    logprobs = self.logprobs[position : position + 1]
+                    event("response.output_text.delta", content=True, **place, content_index=0, delta=piece, logprobs=logprobs)
                 for position, annotation in enumerate(item["content"][0]["annotations"]):
                     event("response.output_text.annotation.added", **place, content_index=0, annotation_index=position, annotation=annotation)
-                event("response.output_text.done", **place, content_index=0, text=self.text, logprobs=[])
+                event("response.output_text.done", **place, content_index=0, text=self.text, logprobs=self.logprobs)
                 event("response.content_part.done", **place, content_index=0, part=item["content"][0])
             elif kind == "custom_tool_call":
                 event("response.output_item.added", output_index=index, item={**item, "status": "in_progress", "input": ""})

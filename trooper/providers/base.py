@@ -28,6 +28,9 @@ class Capabilities:
     #: Honours a tool choice that forces a call (``any``, or a named tool); Ollama takes no tool
     #: choice, so a forced call reaches it as a free one.
     forces_tool_choice: bool = True
+    #: Gives the answer's token log probabilities when asked (OpenAI, an OpenAI-compatible local
+    #: server, Ollama); Claude, Gemini and the embedded model give none.
+    logprobs: bool = False
 
 
 @dataclass

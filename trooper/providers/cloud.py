@@ -36,7 +36,7 @@ def build_cloud_chain(settings: Settings, client: aiohttp.ClientSession) -> list
             OpenAICompatProvider(
                 name="openai", tier="cloud", url=settings.openai_url, api_key=settings.openai_api_key,
                 model=settings.openai_model, client=client, context_window=OPENAI_CONTEXT,
-                model_prefixes=OPENAI_MODEL_PREFIXES, openai_settings=True,
+                model_prefixes=OPENAI_MODEL_PREFIXES, openai_settings=True, logprobs=True,
                 responses_url=responses_url_of(settings.openai_url),
             )
         )

@@ -134,7 +134,7 @@ class LocalTier:
             self._local_openai = OpenAICompatProvider(
                 name="local-openai", tier="local", url=self._settings.local_openai_url, api_key="",
                 model=self._settings.local_openai_model or (models[0] if models else "default"),
-                client=self._client, context_window=self._settings.context_window,
+                client=self._client, context_window=self._settings.context_window, logprobs=True,
             )
         return self._local_openai
 

@@ -68,12 +68,13 @@ class OllamaProvider(Provider):
         promise of tools or images."""
         info = self._info
         if info is None:
-            return Capabilities(context_window=self._default_context, supports_tools=False, supports_images=False)
+            return Capabilities(context_window=self._default_context, supports_tools=False, supports_images=False, logprobs=True)
         return Capabilities(
             context_window=info.context_length or self._default_context,
             supports_tools=info.supports_tools,
             supports_images=info.supports_images,
             forces_tool_choice=False,
+            logprobs=True,  # from Ollama 0.12.11 on; an older one answers without them
         )
 
     async def refresh(self) -> Capabilities:

@@ -33,7 +33,8 @@ class OpenAICompatProvider(CodecProvider):
     token, and no Authorization header is sent when there is no key. ``tool_call_signatures``
     (Gemini) sends tool calls' thought signatures back upstream; ``openai_settings`` (OpenAI) passes
     on what only OpenAI knows of the request (its cache key, reasoning effort, seed…), which other
-    servers may refuse.
+    servers may refuse. ``logprobs``: the server gives token log probabilities (OpenAI, a local
+    OpenAI-compatible server), so a client's ask for them is sent.
 
     ``responses_url`` (OpenAI's own, set by ``build_cloud_chain`` only): OpenAI's Responses API,
     which answers the turns offering OpenAI's built-in tools (``Request.hosted_tools``), with
@@ -59,6 +60,7 @@ class OpenAICompatProvider(CodecProvider):
         model_prefixes: tuple[str, ...] = (),
         tool_call_signatures: bool = False,
         openai_settings: bool = False,
+        logprobs: bool = False,
         responses_url: str | None = None,
     ) -> None:
         self.name = name
@@ -72,11 +74,12 @@ class OpenAICompatProvider(CodecProvider):
             context_window=context_window, supports_tools=supports_tools, supports_prefill=False,
             builtin_tools_host="openai" if responses_url is not None else None,
             reads_documents=responses_url is not None,  # OpenAI's own API takes PDFs as file parts
+            logprobs=logprobs,
         )
         self.responses_url = responses_url
         self._model_prefixes = model_prefixes
         self.encode_options = {
-            "tool_call_signatures": tool_call_signatures, "openai_settings": openai_settings,
+            "tool_call_signatures": tool_call_signatures, "openai_settings": openai_settings, "logprobs": logprobs,
         }
         self._http = HttpUpstream(name, client, wire_codec.decode_error)
 

@@ -67,6 +67,8 @@ class Trail:
     documents_omitted: bool = False
     #: A forced tool call reached a model that takes no tool choice (Ollama): it may answer in text.
     tool_choice_dropped: bool = False
+    #: The providers tried that give no token log probabilities, when the client asked for them.
+    without_logprobs: set[str] = field(default_factory=set)
     #: The provider that got the turn by OpenAI's Responses API, not Chat Completions, to keep the
     #: client's OpenAI reasoning items (a turn with built-in tools says so in its reason instead).
     responses_api: str | None = None
@@ -145,6 +147,8 @@ def decision_header(trail: Trail) -> str:
         decision += " | documents omitted: the model cannot read them"
     if trail.tool_choice_dropped:
         decision += " | tool choice dropped: the model takes none"
+    if answered.provider in trail.without_logprobs:
+        decision += " | no logprobs: the model gives none"
     decision += api
     # A cancelled hedge from a local answer went to the cloud: the cloud was not skipped.
     return f"{decision} | cloud skipped" if trail.route == "local" and not trail.forced and not cancelled else decision

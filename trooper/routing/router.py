@@ -311,6 +311,9 @@ class Router:
         if not caps.forces_tool_choice and request.forces_tool_call() and not trail.tool_choice_dropped:
             trail.tool_choice_dropped = True
             recorder.event("tool_choice_dropped", provider=provider.name, reason=f"{provider.name} takes no tool choice: the call is not forced")
+        if request.logprobs is not None and not caps.logprobs and provider.name not in trail.without_logprobs:
+            trail.without_logprobs.add(provider.name)
+            recorder.event("logprobs_unavailable", provider=provider.name, reason=f"{provider.name} gives no token log probabilities")
         if not caps.supports_images and request.has_images():
             request = replace(request, messages=[_without_images(m) for m in request.messages])
             trail.images_omitted = True

@@ -46,6 +46,7 @@ from trooper.conversation import (
 )
 from trooper.errors import InvalidRequest, error_type_for_status
 from trooper.wire import fields as f
+from trooper.wire import logprobs as token_logprobs
 from trooper.wire import output_format
 from trooper.wire.errors import UnterminatedStream, UpstreamStreamError, WireError
 from trooper.wire.sequencer import BlockSequencer
@@ -196,6 +197,10 @@ def encode_request(request: Request, model: str, *, stream: bool, num_ctx: int |
         ]
     if request.output_format is not None:
         body["format"] = output_format.to_ollama(request.output_format)
+    if request.logprobs is not None:  # Ollama 0.12.11 and later give them
+        body["logprobs"] = True
+        if request.logprobs:
+            body["top_logprobs"] = request.logprobs
     return body
 
 
@@ -262,6 +267,7 @@ def decode_response(body: dict[str, Any]) -> Response:
         content=blocks,
         stop_reason=derive_stop_reason(blocks, _STOP_FROM_WIRE.get(str(body.get("done_reason")), "end_turn")),
         usage=_usage(body),
+        logprobs=token_logprobs.entries(body.get("logprobs")),
     )
 
 
@@ -375,7 +381,7 @@ class StreamDecoder:
         if not isinstance(message, dict):
             raise WireError(f"Ollama stream line has a malformed message: {raw[:120]!r}")
         events += self._blocks.thinking(str(message.get("thinking") or ""))
-        events += self._blocks.text(str(message.get("content") or ""))
+        events += self._blocks.text(str(message.get("content") or ""), token_logprobs.entries(line.get("logprobs")))
         for call in message.get("tool_calls") or []:
             tool = _decode_call(call)
             key = ("call", self._blocks.tool_calls)

@@ -47,6 +47,7 @@ from trooper.conversation import (
 from trooper.errors import InvalidRequest, error_type_for_status
 from trooper.wire import compact_json, openai_options, output_format
 from trooper.wire import fields as f
+from trooper.wire import logprobs as token_logprobs
 from trooper.wire.documents import document_from_file, inline_file
 from trooper.wire.errors import UnterminatedStream, UpstreamStreamError, WireError
 from trooper.wire.images import decode_image_url
@@ -178,6 +179,7 @@ def decode_request(body: dict[str, Any]) -> Request:
         output_format=output_format.from_chat(body),
         openai_options=openai_options.from_chat(body),
         verbosity=f.choice(body, "verbosity", VERBOSITIES),
+        logprobs=token_logprobs.asked_in_chat(body),
     )
 
 
@@ -325,6 +327,7 @@ def encode_request(
     num_ctx: int | None = None,
     tool_call_signatures: bool = False,
     openai_settings: bool = False,
+    logprobs: bool = False,
 ) -> dict[str, Any]:
     """The body for ``POST .../chat/completions``. ``num_ctx`` is Ollama-only and ignored.
 
@@ -335,7 +338,8 @@ def encode_request(
     ``prompt_cache_key``, its settings only OpenAI knows (``wire/openai_options.py``), its tools'
     ``strict`` (when the client said it), its reasoning effort for a reasoning model (OpenAI
     refuses it, 400, for one that does not reason: gpt-4o-mini answering a fallback) and its
-    verbosity for a GPT-5 model are passed on.
+    verbosity for a GPT-5 model are passed on. ``logprobs``: the server gives token log
+    probabilities (OpenAI, a local OpenAI-compatible server), so the client's ask for them is sent.
     """
     messages: list[dict[str, Any]] = [{"role": "system", "content": request.system}] if request.system else []
     for message in request.messages:
@@ -363,6 +367,10 @@ def encode_request(
         body["response_format"] = output_format.to_chat(request.output_format)
     if openai_settings:
         _add_openai_settings(body, request, model)
+    if logprobs and request.logprobs is not None:
+        body["logprobs"] = True
+        if request.logprobs:
+            body["top_logprobs"] = request.logprobs
     return body
 
 
@@ -486,6 +494,7 @@ def decode_response(body: dict[str, Any]) -> Response:
         content=blocks,
         stop_reason=derive_stop_reason(blocks, reported),
         usage=decode_usage(body.get("usage")),
+        logprobs=token_logprobs.entries(choices[0].get("logprobs")),
     )
 
 
@@ -536,9 +545,14 @@ def encode_response(response: Response) -> dict[str, Any]:
         "object": "chat.completion",
         "created": int(time.time()),
         "model": response.model,
-        "choices": [{"index": 0, "message": message, "finish_reason": _STOP_TO_WIRE[stop_reason], "logprobs": None}],
+        "choices": [{"index": 0, "message": message, "finish_reason": _STOP_TO_WIRE[stop_reason], "logprobs": _logprobs(response.logprobs)}],
         "usage": _encode_usage(response.usage),
     }
+
+
+def _logprobs(entries: list[dict[str, Any]] | None) -> dict[str, Any] | None:
+    """A choice's ``logprobs``: its tokens' entries, or null when none were given."""
+    return {"content": entries, "refusal": None} if entries is not None else None
 
 
 def _encode_usage(usage: Usage) -> dict[str, Any]:
@@ -665,7 +679,7 @@ class StreamDecoder:
                 continue
             delta = choice.get("delta") or {}
             events += self._blocks.thinking(delta.get("reasoning_content") or "")
-            events += self._blocks.text(delta.get("content") or "")
+            events += self._blocks.text(delta.get("content") or "", token_logprobs.entries(choice.get("logprobs")))
             if delta.get("refusal"):
                 self._finish_reason = "content_filter"
                 events += self._blocks.text(delta["refusal"])
@@ -767,7 +781,7 @@ class StreamEncoder:
         if isinstance(event, BlockStart):
             out += self._block_start(event)
         elif isinstance(event, TextDelta) and event.index in self._text_blocks and event.text:
-            out += self._chunk({"content": event.text})
+            out += self._chunk({"content": event.text}, logprobs=event.logprobs)
         elif isinstance(event, ToolInputDelta) and event.index in self._tool_index and event.partial_json:
             out += self._chunk({"tool_calls": [{"index": self._tool_index[event.index], "function": {"arguments": event.partial_json}}]})
         elif isinstance(event, MessageDelta):
@@ -809,8 +823,8 @@ class StreamEncoder:
             return b""
         return _data({**self._envelope(), "choices": [], "usage": _encode_usage(self._usage)})
 
-    def _chunk(self, delta: dict[str, Any], finish_reason: str | None = None) -> bytes:
-        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish_reason}
+    def _chunk(self, delta: dict[str, Any], finish_reason: str | None = None, logprobs: list[dict[str, Any]] | None = None) -> bytes:
+        choice = {"index": 0, "delta": delta, "logprobs": _logprobs(logprobs), "finish_reason": finish_reason}
         return _data({**self._envelope(), "choices": [choice]})
 
     def _envelope(self) -> dict[str, Any]:

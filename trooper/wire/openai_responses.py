@@ -63,6 +63,7 @@ from trooper.conversation import (
     derive_stop_reason,
 )
 from trooper.wire import custom_tools, openai, openai_options, output_format
+from trooper.wire import logprobs as token_logprobs
 from trooper.wire.documents import inline_file
 from trooper.wire.errors import UnterminatedStream, UpstreamStreamError, WireError
 from trooper.wire.sse import SSEParser
@@ -109,6 +110,10 @@ def encode_request(request: Request, model: str, *, stream: bool) -> dict[str, A
     if reasons and any(reasoning.values()):
         body["reasoning"] = {key: value for key, value in reasoning.items() if value is not None}
     include = [value for value in request.include if reasons or not value.startswith("reasoning.")]
+    if request.logprobs is not None:  # asked at the Chat Completions door as well
+        include += [] if token_logprobs.RESPONSES_INCLUDE in include else [token_logprobs.RESPONSES_INCLUDE]
+        if request.logprobs:
+            body["top_logprobs"] = request.logprobs
     if include:
         body["include"] = include
     if request.prompt_cache_key:
@@ -214,6 +219,7 @@ def _item(block: Block, reasons: bool, custom_calls: frozenset[str]) -> dict[str
 def decode_response(body: dict[str, Any]) -> Response:
     _raise_failure(body)
     content: list[Block] = []
+    logprobs: list[dict[str, Any]] = []
     refused = False
     for item in _list(body.get("output")):
         kind = item.get("type")
@@ -224,6 +230,7 @@ def decode_response(body: dict[str, Any]) -> Response:
                     content.append(TextBlock(str(part.get("refusal") or "")))
                 elif part.get("type") == "output_text":
                     content.append(TextBlock(str(part.get("text") or ""), annotations=_list(part.get("annotations")) or None))
+                    logprobs += token_logprobs.entries(part.get("logprobs")) or []
         elif kind == "function_call":
             content.append(_function_call(item, str(item.get("arguments") or "")))
         elif kind == "custom_tool_call":
@@ -241,6 +248,7 @@ def decode_response(body: dict[str, Any]) -> Response:
         content=content,
         stop_reason=derive_stop_reason(content, stop_reason),
         usage=openai.decode_usage(body.get("usage"), "input", "output"),
+        logprobs=logprobs or None,
     )
 
 
@@ -371,7 +379,7 @@ class StreamDecoder:
         part = self._parts.get((event.get("output_index", -1), event.get("content_index", -1)))
         if kind in ("response.output_text.delta", "response.refusal.delta") and part is not None:
             self._refused = self._refused or kind == "response.refusal.delta"
-            return out + [TextDelta(part, event["delta"])]
+            return out + [TextDelta(part, event["delta"], token_logprobs.entries(event.get("logprobs")))]
         if kind == "response.output_text.annotation.added" and part is not None:
             return out + [TextAnnotation(part, event["annotation"])]
         output_index = event.get("output_index", -1)

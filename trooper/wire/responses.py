@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, NamedTuple
@@ -78,6 +79,7 @@ from trooper.conversation import (
 from trooper.errors import InvalidRequest
 from trooper.wire import compact_json, custom_tools, openai, openai_options, output_format, strict_schema
 from trooper.wire import fields as f
+from trooper.wire import logprobs as token_logprobs
 from trooper.wire.documents import document_from_file
 from trooper.wire.images import decode_image_url
 from trooper.wire.resent import Resent
@@ -256,6 +258,7 @@ def decode_request(body: dict[str, Any]) -> Request:
     effort = f.choice(reasoning, "effort", openai.REASONING_EFFORTS, "reasoning")
     tools, hosted_tools = _decode_tools(body)
     tool_choice, hosted_tool_choice = _decode_tool_choice(body, hosted_tools)
+    include = _include(body)
     return Request(
         model=model,
         messages=messages,
@@ -273,7 +276,8 @@ def decode_request(body: dict[str, Any]) -> Request:
         prompt_cache_key=f.field(body, "prompt_cache_key", str),
         reasoning_effort=effort,
         reasoning_summary=f.choice(reasoning, "summary", _REASONING_SUMMARIES, "reasoning"),
-        include=_include(body),
+        include=include,
+        logprobs=token_logprobs.asked_in_responses(body, include),
         output_format=output_format.from_responses(body),
         openai_options=openai_options.from_responses(body),
         anthropic_options=_claude_compaction(body),
@@ -586,8 +590,10 @@ def encode_response(response: Response, envelope: Envelope) -> dict[str, Any]:
     status, reason = _outcome(stop_reason)
     output = []
     last = len(response.content) - 1
+    with_logprobs = _first_text(enumerate(response.content))
     for index, block in enumerate(response.content):
-        item = _output_item(block, envelope, index, status if index == last else "completed")
+        logprobs = response.logprobs if index == with_logprobs else None
+        item = _output_item(block, envelope, index, status if index == last else "completed", logprobs)
         if item is not None:
             output.append(item)
     return _response_object(
@@ -681,10 +687,19 @@ def _item_id(block: Block, envelope: Envelope, index: int) -> str:
     return f"{prefix}_{envelope.id.removeprefix('resp_')}_{index}"
 
 
-def _output_item(block: Block, envelope: Envelope, index: int, status: str) -> dict[str, Any] | None:
-    """A finished block as an output item; None for blocks no answer holds (images, tool results)."""
+def _first_text(blocks: Iterable[tuple[int, Block]]) -> int | None:
+    """The place of the answer's first text (of ``(place, block)`` pairs in order): its
+    ``output_text`` holds the answer's logprobs."""
+    return next((index for index, block in blocks if isinstance(block, TextBlock)), None)
+
+
+def _output_item(
+    block: Block, envelope: Envelope, index: int, status: str, logprobs: list[dict[str, Any]] | None = None
+) -> dict[str, Any] | None:
+    """A finished block as an output item; None for blocks no answer holds (images, tool results).
+    ``logprobs``: a text's tokens' log probabilities, when it holds the answer's."""
     if isinstance(block, TextBlock):
-        content = [_text_part(block.text, block.annotations)]
+        content = [_text_part(block.text, block.annotations, logprobs)]
         return {"id": _item_id(block, envelope, index), "type": "message", "role": "assistant", "status": status, "content": content}
     if is_claude_compaction(block):  # its summary, tagged as Trooper's
         return {"id": _item_id(block, envelope, index), "type": "compaction", "encrypted_content": _SUMMARY + (block.summary() or "")}
@@ -713,8 +728,8 @@ def _output_item(block: Block, envelope: Envelope, index: int, status: str) -> d
     return None
 
 
-def _text_part(text: str, annotations: list[dict[str, Any]] | None = None) -> dict[str, Any]:
-    return {"type": "output_text", "text": text, "annotations": list(annotations or []), "logprobs": []}
+def _text_part(text: str, annotations: list[dict[str, Any]] | None = None, logprobs: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"type": "output_text", "text": text, "annotations": list(annotations or []), "logprobs": list(logprobs or [])}
 
 
 def _reasoning_part(text: str) -> dict[str, Any]:
@@ -913,7 +928,7 @@ class StreamEncoder:
         self, event: TextDelta | ThinkingDelta | ToolInputDelta | TextAnnotation | TextCitation | HostedToolProgress | HostedToolUpdate
     ) -> bytes:
         if isinstance(event, TextDelta) and event.text and event.index in self._message_ids:
-            return self._text_delta(event.index, event.text)
+            return self._text_delta(event.index, event.text, event.logprobs)
         if isinstance(event, TextCitation):  # Claude's citations: the Responses API has its own annotations
             return b""
         fields = self._item_fields(event.index)
@@ -929,7 +944,7 @@ class StreamEncoder:
         if isinstance(event, HostedToolUpdate):  # its item is sent whole by output_item.done
             return b""
         if isinstance(event, TextDelta) and event.text:
-            return self._event("response.output_text.delta", **fields, content_index=0, delta=event.text, logprobs=[])
+            return self._event("response.output_text.delta", **fields, content_index=0, delta=event.text, logprobs=event.logprobs or [])
         if isinstance(event, ThinkingDelta) and event.thinking:
             block = self._answer.blocks[event.index]
             if isinstance(block, ThinkingBlock) and block.summary:
@@ -944,12 +959,12 @@ class StreamEncoder:
             return self._event("response.function_call_arguments.delta", **fields, delta=event.partial_json)
         return b""
 
-    def _text_delta(self, index: int, text: str) -> bytes:
+    def _text_delta(self, index: int, text: str, logprobs: list[dict[str, Any]] | None) -> bytes:
         """``_event("response.output_text.delta", …)`` of a message item's text, byte for byte,
         written without making the event's object: the event most of a stream is."""
         payload = (
             f'{{"type":"response.output_text.delta","sequence_number":{self._sequence},"item_id":{_json_string(self._message_ids[index])},'
-            f'"output_index":{index},"content_index":0,"delta":{_json_string(text)},"logprobs":[]}}'
+            f'"output_index":{index},"content_index":0,"delta":{_json_string(text)},"logprobs":{_to_json(logprobs) if logprobs else "[]"}}}'
         )
         self._sequence += 1
         return format_sse(payload, "response.output_text.delta")
@@ -966,15 +981,16 @@ class StreamEncoder:
         if index is None:
             return b""
         block = self._answer.blocks[index]
-        item = _output_item(block, self._envelope, index, status)
+        logprobs = self._answer.logprobs if index == _first_text(self._answer.blocks.items()) else None
+        item = _output_item(block, self._envelope, index, status, logprobs)
         assert item is not None  # a streamed block is text, a tool call, thinking or a built-in tool's item
         fields = self._item_fields(index)
         out = b""
         if is_claude_compaction(block):
             out += self._event("response.output_item.added", output_index=index, item=item)
         if isinstance(block, TextBlock):
-            out += self._event("response.output_text.done", **fields, content_index=0, text=block.text, logprobs=[])
-            part = _text_part(block.text, block.annotations)
+            out += self._event("response.output_text.done", **fields, content_index=0, text=block.text, logprobs=logprobs or [])
+            part = _text_part(block.text, block.annotations, logprobs)
             out += self._event("response.content_part.done", **fields, content_index=0, part=part)
         elif self._envelope.is_custom_call(block):
             if item["input"]:

@@ -8,7 +8,7 @@ has one block open at a time, as Anthropic clients expect.
 
 from __future__ import annotations
 
-from typing import Hashable
+from typing import Any, Hashable
 
 from trooper.conversation import (
     BlockStart,
@@ -32,10 +32,11 @@ class BlockSequencer:
         self._tool_keys: set[Hashable] = set()
         self.tool_calls = 0
 
-    def text(self, text: str) -> list[StreamEvent]:
+    def text(self, text: str, logprobs: list[dict[str, Any]] | None = None) -> list[StreamEvent]:
+        """``logprobs``: the log probabilities of the text's tokens, when the upstream gave them."""
         if not text:
             return []
-        return self._ensure(("text", None), TextBlock("")) + [TextDelta(self._next_index - 1, text)]
+        return self._ensure(("text", None), TextBlock("")) + [TextDelta(self._next_index - 1, text, logprobs)]
 
     def thinking(self, text: str) -> list[StreamEvent]:
         if not text:
