@@ -31,6 +31,9 @@ from trooper.wording import counted
 #: header and the ``responses_api`` event say it).
 REASONING_KEPT = "reasoning items kept"
 
+#: The event of a turn asking for token log probabilities that a provider cannot give.
+LOGPROBS_UNAVAILABLE = "logprobs_unavailable"
+
 Outcome = Literal["ok", "failed", "skipped", "cancelled", "pending"]
 
 
@@ -67,13 +70,21 @@ class Trail:
     documents_omitted: bool = False
     #: A forced tool call reached a model that takes no tool choice (Ollama): it may answer in text.
     tool_choice_dropped: bool = False
-    #: The providers tried that give no token log probabilities, when the client asked for them.
-    without_logprobs: set[str] = field(default_factory=set)
+    #: What was noted of the request as each provider got it, as (event kind, provider): each is
+    #: recorded once a turn (a retry or a rescue prepares the request again).
+    noted: set[tuple[str, str]] = field(default_factory=set)
     #: The provider that got the turn by OpenAI's Responses API, not Chat Completions, to keep the
     #: client's OpenAI reasoning items (a turn with built-in tools says so in its reason instead).
     responses_api: str | None = None
     #: Cloud tokens the session has avoided so far by being answered locally.
     tokens_saved: int = 0
+
+    def note(self, kind: str, provider: str) -> bool:
+        """Note ``kind`` for ``provider``; False when this turn had noted it already."""
+        if (kind, provider) in self.noted:
+            return False
+        self.noted.add((kind, provider))
+        return True
 
     def answered_by(self) -> Attempt | None:
         return next((a for a in reversed(self.attempts) if a.outcome == "ok"), None)
@@ -147,7 +158,7 @@ def decision_header(trail: Trail) -> str:
         decision += " | documents omitted: the model cannot read them"
     if trail.tool_choice_dropped:
         decision += " | tool choice dropped: the model takes none"
-    if answered.provider in trail.without_logprobs:
+    if (LOGPROBS_UNAVAILABLE, answered.provider) in trail.noted:
         decision += " | no logprobs: the model gives none"
     decision += api
     # A cancelled hedge from a local answer went to the cloud: the cloud was not skipped.

@@ -45,7 +45,7 @@ from trooper.routing import builtin_tools
 from trooper.routing.breaker import BreakerBoard
 from trooper.routing.classifier import classify
 from trooper.routing.client_keys import key_for_provider
-from trooper.routing.headers import REASONING_KEPT, Outcome, Trail, first_trigger
+from trooper.routing.headers import LOGPROBS_UNAVAILABLE, REASONING_KEPT, Outcome, Trail, first_trigger
 from trooper.routing.headers import Attempt as TrailEntry
 from trooper.routing.hedge import FirstTokenTimes, Key
 from trooper.routing.policy import HANG_WEIGHT, SLOW_FIRST_TOKEN, Failure, classify_failure
@@ -281,7 +281,7 @@ class Router:
             keep = "openai" if by_responses_api else provider.reads_hosted_items()
             if not caps.reads_documents and any(not document_text(document) for document in request.documents()):
                 trail.documents_omitted = True
-                recorder.event("documents_omitted", provider=provider.name, reason=f"{provider.name} cannot read PDF documents")
+                _note(trail, recorder, "documents_omitted", provider.name, f"{provider.name} cannot read PDF documents")
             # Before compaction, which fits what the upstream reads (a Claude compaction's summary
             # stands for all before it) into its window.
             request = request.without_hosted_items(keep, documents=caps.reads_documents)
@@ -291,7 +291,7 @@ class Router:
             # back as Claude's compaction block (wire/compaction.py).
             instructions = compaction.get("instructions")
             request = summary_request(request, instructions if isinstance(instructions, str) else None)
-            recorder.event("compaction_summarised", provider=provider.name, reason=f"{provider.name} was asked for the summary Claude would write")
+            _note(trail, recorder, "compaction_summarised", provider.name, f"{provider.name} was asked for the summary Claude would write")
         try:
             compacted = compact(request, window - reserve, sitrep=lambda: recorder.sitrep(carried))
         except ContextTooLarge as exc:
@@ -303,21 +303,19 @@ class Router:
                 "compacted", provider=provider.name, dropped_turns=compacted.dropped_turns,
                 dropped_tokens=compacted.dropped_tokens, kept_tokens=compacted.kept_tokens,
             )
-        if by_responses_api and not request.hosted_tools and trail.responses_api != provider.name:
-            # Chat Completions would drop the reasoning items the client keeps: say why this API
-            # (once a turn: a retry or a rescue prepares the request again).
+        if by_responses_api and not request.hosted_tools:
+            # Chat Completions would drop the reasoning items the client keeps: say why this API.
             trail.responses_api = provider.name
-            recorder.event("responses_api", provider=provider.name, reason=REASONING_KEPT)
-        if not caps.forces_tool_choice and request.forces_tool_call() and not trail.tool_choice_dropped:
+            _note(trail, recorder, "responses_api", provider.name, REASONING_KEPT)
+        if not caps.forces_tool_choice and request.forces_tool_call():
             trail.tool_choice_dropped = True
-            recorder.event("tool_choice_dropped", provider=provider.name, reason=f"{provider.name} takes no tool choice: the call is not forced")
-        if request.logprobs is not None and not caps.logprobs and provider.name not in trail.without_logprobs:
-            trail.without_logprobs.add(provider.name)
-            recorder.event("logprobs_unavailable", provider=provider.name, reason=f"{provider.name} gives no token log probabilities")
+            _note(trail, recorder, "tool_choice_dropped", provider.name, f"{provider.name} takes no tool choice: the call is not forced")
+        if request.logprobs is not None and not caps.logprobs:
+            _note(trail, recorder, LOGPROBS_UNAVAILABLE, provider.name, f"{provider.name} gives no token log probabilities")
         if not caps.supports_images and request.has_images():
             request = replace(request, messages=[_without_images(m) for m in request.messages])
             trail.images_omitted = True
-            recorder.event("images_omitted", provider=provider.name, reason=f"{provider.name} cannot see images")
+            _note(trail, recorder, "images_omitted", provider.name, f"{provider.name} cannot see images")
         if stitcher is not None and stitcher.committed:
             request = _continuation(request, stitcher.partial_text(), caps.supports_prefill)
         options = replace(options, num_ctx=window if provider.tier == "local" else options.num_ctx)
@@ -432,6 +430,13 @@ def _restored(events: list[StreamEvent], restorer: StreamRestorer | None) -> lis
     if restorer is None:
         return events
     return [out for event in events for out in restorer.restore(event)]
+
+
+def _note(trail: Trail, recorder: TurnRecorder, kind: str, provider: str, reason: str) -> None:
+    """Record what the request lost or gained as ``provider`` gets it, once a turn for each
+    provider: a retry or a rescue prepares the request again."""
+    if trail.note(kind, provider):
+        recorder.event(kind, provider=provider, reason=reason)
 
 
 def _without_images(message: Message) -> Message:
