@@ -6,6 +6,8 @@ SDK resends the whole conversation under a new thread."""
 
 from __future__ import annotations
 
+import sqlite3
+
 import anthropic
 import httpx
 import pytest
@@ -59,14 +61,24 @@ def test_the_sdk_tool_runner_threads_its_tool_loop_through_trooper(claude_and_ol
         )  # fmt: skip
         final = runner.until_done()
     assert final.content[-1].text == "The orders table holds 1200 rows."
-    assert claude_and_ollama.runtime.state.services.threads.holds(final.id), "the runner threads its turns (the SDK's default)"
+    with sdk(claude_and_ollama) as client:  # the runner threads its turns (the SDK's default): its answer goes on
+        client.beta.messages.create(
+            model=MODEL, max_tokens=64, messages=[{"role": "user", "content": "thanks"}],
+            thread={"type": "continue", "previous_message_id": final.id}, extra_headers=CLOUD,
+        )  # fmt: skip
+    assert texts(fake_anthropic.requests[-1].json["messages"])[0] == "how many orders are there?"
     second = fake_anthropic.requests[1].json["messages"]
     assert [m["role"] for m in second] == ["user", "assistant", "user"], "the tool call resent with its result"
     assert second[2]["content"][0]["type"] == "tool_result" and second[2]["content"][0]["content"][0]["text"] == "orders: 1200 rows"
 
 
-def test_a_message_no_thread_holds_is_thread_not_found_and_the_sdk_resends_the_conversation(claude_and_ollama, fake_anthropic):
+def test_a_message_no_thread_holds_is_thread_not_found_and_the_sdk_resends_the_conversation(fake_anthropic, fake_ollama, make_trooper, tmp_path):
     fake_anthropic.default = reply_text("Noted.")
+    database = tmp_path / "threads.db"
+    claude_and_ollama = make_trooper(
+        CLAUDE_API_KEY="sk-ant-thread-0123456789abcdef", CLAUDE_URL=fake_anthropic.messages_url,
+        FALLBACK_URL=fake_ollama.api_chat_url, TROOPER_DB=str(database),
+    )  # fmt: skip
     with sdk(claude_and_ollama) as client:
         with pytest.raises(anthropic.NotFoundError) as raised:
             client.beta.messages.create(
@@ -77,7 +89,32 @@ def test_a_message_no_thread_holds_is_thread_not_found_and_the_sdk_resends_the_c
         assert fake_anthropic.requests == [] and httpx.get(f"{claude_and_ollama.url}/sessions", timeout=10).json()["sessions"] == []
         thread = client.beta.messages.thread(model=MODEL, max_tokens=64, extra_headers=CLOUD)
         thread.send({"role": "user", "content": "first"})
-        claude_and_ollama.runtime.state.services.threads = MessageThreads()  # what a restart loses
+        claude_and_ollama.flush()
+        with sqlite3.connect(database) as conn:  # a place the store no longer holds (its session pruned)
+            conn.execute("DELETE FROM message_threads")
+        services = claude_and_ollama.runtime.state.services
+        services.threads = MessageThreads(claude_and_ollama.runtime.store)
         again = thread.send({"role": "user", "content": "second"})
     assert again.content[0].text == "Noted."
     assert texts(fake_anthropic.requests[-1].json["messages"]) == ["first", "Noted.", "second"], "the SDK resent it all"
+
+
+def test_a_thread_goes_on_after_a_restart(fake_anthropic, fake_ollama, make_trooper, tmp_path):
+    # Its places were held in memory alone: after a restart (or on another replica) every thread
+    # was thread_not_found, and the SDK resent the whole conversation.
+    fake_anthropic.default = reply_text("Noted.")
+    env = {"CLAUDE_API_KEY": "sk-ant-thread-0123456789abcdef", "CLAUDE_URL": fake_anthropic.messages_url,
+           "FALLBACK_URL": fake_ollama.api_chat_url, "TROOPER_DB": str(tmp_path / "threads.db")}  # fmt: skip
+    before = make_trooper(**env)
+    with sdk(before) as client:
+        first = client.beta.messages.create(
+            model=MODEL, max_tokens=64, messages=[{"role": "user", "content": "first"}], thread={"type": "create"}, extra_headers=CLOUD,
+        )  # fmt: skip
+    before.stop()
+    after = make_trooper(**env)
+    with sdk(after) as client:
+        client.beta.messages.create(
+            model=MODEL, max_tokens=64, messages=[{"role": "user", "content": "second"}],
+            thread={"type": "continue", "previous_message_id": first.id}, extra_headers=CLOUD,
+        )  # fmt: skip
+    assert texts(fake_anthropic.requests[-1].json["messages"]) == ["first", "Noted.", "second"]

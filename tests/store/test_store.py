@@ -16,7 +16,15 @@ from trooper.config import Settings
 from trooper.store import StoreWriteError, open_store
 from trooper.store import queued as queued_module
 from trooper.store.queued import Pending, QueuedStore
-from trooper.store.records import AttemptRecord, EventRecord, ResponseRecord, SessionRecord, SitrepRecord, TurnRecord
+from trooper.store.records import (
+    AttemptRecord,
+    EventRecord,
+    ResponseRecord,
+    SessionRecord,
+    SitrepRecord,
+    ThreadRecord,
+    TurnRecord,
+)
 
 
 async def test_session_summaries(store: QueuedStore) -> None:
@@ -145,6 +153,8 @@ async def test_one_group_mixing_every_write_lands_as_if_written_one_by_one(store
     store.add_sitrep(SitrepRecord("s", {"intent": "x"}, turn_count=2, created_at=T0 + 5))
     store.add_response(ResponseRecord("resp_1", "s", 0, 1, '{"id": "resp_1", "draft": true}', created_at=T0 + 5))
     store.add_response(ResponseRecord("resp_1", "s", 0, 1, '{"id": "resp_1"}', created_at=T0 + 6))
+    store.add_thread(ThreadRecord("msg_1", "s", 0, 0, created_at=T0 + 6))
+    store.add_thread(ThreadRecord("msg_1", "s", 0, 1, created_at=T0 + 7))
     await store.flush("s")
     session = await store.get_session("s")
     assert session is not None and (session["route"], session["source"]) == ("cloud", "unknown")
@@ -154,6 +164,7 @@ async def test_one_group_mixing_every_write_lands_as_if_written_one_by_one(store
     assert [e["kind"] for e in await store.events("s")] == ["fallback"]
     assert [s["turn_count"] for s in await store.sitreps("s")] == [2]
     assert (await store.get_response("resp_1"))["body"] == {"id": "resp_1"}  # type: ignore[index]
+    assert await store.get_thread("msg_1") == {"session_id": "s", "branch": 0, "seq": 1}
 
 
 async def test_values_are_stored_exactly_as_written(store: QueuedStore) -> None:
@@ -309,6 +320,18 @@ async def test_responses_are_kept_by_id_and_survive_a_restart(durable_db: str) -
     await reopened.close()
 
 
+async def test_message_threads_are_kept_by_id_and_survive_a_restart(durable_db: str) -> None:
+    store = open_store(Settings(db_path=durable_db))
+    store.add_thread(ThreadRecord("msg_1", "s", 1, 3, created_at=T0))
+    store.add_thread(ThreadRecord("msg_1", "s", 1, 5, created_at=T0 + 1))  # the last place kept wins
+    assert await store.get_thread("msg_1") == {"session_id": "s", "branch": 1, "seq": 5}
+    assert await store.get_thread("msg_2") is None
+    await store.close()
+    reopened = open_store(Settings(db_path=durable_db))
+    assert await reopened.get_thread("msg_1") == {"session_id": "s", "branch": 1, "seq": 5}
+    await reopened.close()
+
+
 async def test_prune_removes_idle_sessions_with_their_rows(store: QueuedStore) -> None:
     record_sample(store)  # activity in January 2026: long ago
     fresh = time.time()
@@ -317,8 +340,11 @@ async def test_prune_removes_idle_sessions_with_their_rows(store: QueuedStore) -
     store.add_sitrep(SitrepRecord("fresh", {"intent": "x"}, created_at=fresh))
     store.add_response(ResponseRecord("resp_old", "alpha", 0, 3, '{"id": "resp_old"}', created_at=T0 + 4))
     store.add_response(ResponseRecord("resp_new", "fresh", 0, 1, '{"id": "resp_new"}', created_at=fresh))
+    store.add_thread(ThreadRecord("msg_old", "alpha", 0, 3, created_at=T0 + 4))
+    store.add_thread(ThreadRecord("msg_new", "fresh", 0, 1, created_at=fresh))
     assert await store.prune(30) == 2
     assert await store.get_response("resp_old") is None and await store.get_response("resp_new") is not None
+    assert await store.get_thread("msg_old") is None and await store.get_thread("msg_new") is not None
     assert [s["id"] for s in await store.list_sessions()] == ["fresh"]
     assert await store.attempts() == [] and await store.events() == []
     assert (await store.table("turns"))["session_id"] == ["fresh"]

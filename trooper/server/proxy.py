@@ -195,7 +195,7 @@ class MessagesHandler(AnswerDoor):
         previous = self.thread.previous_message_id if self.thread is not None else None
         if previous is None:
             return request, None
-        place = self.services.threads.place(previous)
+        place = await self.services.threads.place(previous)
         history = await self.services.sessions.history_at(place, self.source)
         return replace(request, messages=[*history, *request.messages]), place.session_id
 

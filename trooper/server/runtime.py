@@ -71,7 +71,7 @@ class Runtime:
             self.feed,
             services=Services(
                 self.router, self.sessions, TurnRunner(self.router, self.sessions, admission, settings), self.local_tier,
-                ResponseLog(self.store, store_mask), self.cloud_keys, MessageThreads(),
+                ResponseLog(self.store, store_mask), self.cloud_keys, MessageThreads(self.store),
             ),
         )
         self.app = make_app(self.state)

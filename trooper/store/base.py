@@ -21,6 +21,7 @@ from trooper.store.records import (
     ResponseRecord,
     SessionRecord,
     SitrepRecord,
+    ThreadRecord,
     TurnRecord,
 )
 
@@ -74,6 +75,11 @@ class Store(abc.ABC):
         """Keep a Responses API response (by id). Like a turn, a turn's acknowledgement waits for
         it: a client must not get an id it cannot continue from."""
 
+    @abc.abstractmethod
+    def add_thread(self, thread: ThreadRecord) -> None:
+        """Keep where a threaded Messages answer is (by its id); the turn's acknowledgement waits
+        for it, as for a kept response."""
+
     # ------------------------------------------------------------ read side (async)
 
     @abc.abstractmethod
@@ -118,6 +124,10 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def sitreps(self, session_id: str | None = None) -> list[Row]: ...
+
+    @abc.abstractmethod
+    async def get_thread(self, message_id: str) -> Row | None:
+        """``{"session_id", "branch", "seq"}`` of the turn holding a threaded answer, or None."""
 
     @abc.abstractmethod
     async def get_response(self, response_id: str) -> Row | None:

@@ -180,6 +180,11 @@ def sitreps(conn: Connection, session_id: str | None) -> list[Row]:
     return rows
 
 
+def thread(conn: Connection, message_id: str) -> Row | None:
+    rows = _rows(conn, "SELECT session_id, branch, seq FROM message_threads WHERE id = %s", (message_id,))
+    return rows[0] if rows else None
+
+
 def response(conn: Connection, response_id: str) -> Row | None:
     rows = _rows(conn, "SELECT id, session_id, branch, seq, body, created_at FROM responses WHERE id = %s", (response_id,))
     if not rows:

@@ -129,6 +129,10 @@ MIGRATIONS: list[Migration] = [
         "ALTER TABLE turns ADD COLUMN cost_spent DOUBLE PRECISION DEFAULT 0",
         "ALTER TABLE turns ADD COLUMN cost_avoided DOUBLE PRECISION DEFAULT 0",
     ),
+    _sql(
+        "CREATE TABLE message_threads (id TEXT PRIMARY KEY, session_id TEXT NOT NULL, branch INTEGER NOT NULL, "
+        "seq INTEGER NOT NULL, created_at DOUBLE PRECISION NOT NULL)"
+    ),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

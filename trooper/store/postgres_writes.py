@@ -30,6 +30,7 @@ from trooper.store.records import (
     ResponseRecord,
     SessionRecord,
     SitrepRecord,
+    ThreadRecord,
     TurnRecord,
     now,
     plain_text,
@@ -51,6 +52,7 @@ _ATTEMPT_COLUMNS = (
 _EVENT_COLUMNS = ("session_id", "kind", "detail", "created_at")
 _SITREP_COLUMNS = ("session_id", "sitrep", "turn_count", "created_at")
 _RESPONSE_COLUMNS = ("id", "session_id", "branch", "seq", "body", "created_at")
+_THREAD_COLUMNS = ("id", "session_id", "branch", "seq", "created_at")
 
 
 def _insert(table: str, key: str, columns: tuple[str, ...], on_conflict: str = "") -> str:
@@ -80,6 +82,9 @@ _PARTS = {
     "sitreps": _insert("sitreps", "sitreps", _SITREP_COLUMNS),
     "responses": _insert(
         "responses", "responses", _RESPONSE_COLUMNS, "ON CONFLICT (id) DO UPDATE SET " + _update_all(_RESPONSE_COLUMNS[1:])
+    ),
+    "threads": _insert(
+        "message_threads", "threads", _THREAD_COLUMNS, "ON CONFLICT (id) DO UPDATE SET " + _update_all(_THREAD_COLUMNS[1:])
     ),
 }
 
@@ -113,6 +118,7 @@ class Group:
         #: in separate statements (a dict keeps the first one's place).
         self.turns: dict[tuple[str, int, int], dict[str, Any]] = {}
         self.responses: dict[str, dict[str, Any]] = {}
+        self.threads: dict[str, dict[str, Any]] = {}
         self.attempts: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
         self.sitreps: list[dict[str, Any]] = []
@@ -130,6 +136,7 @@ class Group:
             "events": self.events,
             "sitreps": self.sitreps,
             "responses": list(self.responses.values()),
+            "threads": list(self.threads.values()),
         }
         present = {kind: kind_rows for kind, kind_rows in rows.items() if kind_rows}
         document = json.dumps({**present, "notices": notices}, ensure_ascii=False)
@@ -214,9 +221,16 @@ def add_response(group: Group, r: ResponseRecord) -> None:
     group.touch(r.session_id, r.created_at)
 
 
+def add_thread(group: Group, t: ThreadRecord) -> None:
+    group.threads[t.message_id] = {
+        "id": t.message_id, "session_id": t.session_id, "branch": t.branch, "seq": t.seq, "created_at": t.created_at,
+    }
+    group.touch(t.session_id, t.created_at)
+
+
 def prune(conn: Connection, older_than_days: float) -> int:
     cutoff = now() - older_than_days * 86400
     stale = "SELECT id FROM sessions WHERE last_activity < %s"
-    for table in ("turns", "attempts", "events", "sitreps", "responses"):
+    for table in ("turns", "attempts", "events", "sitreps", "responses", "message_threads"):
         conn.execute(f"DELETE FROM {table} WHERE session_id IN ({stale})", (cutoff,))
     return int(conn.execute("DELETE FROM sessions WHERE last_activity < %s", (cutoff,)).rowcount)

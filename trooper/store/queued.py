@@ -43,6 +43,7 @@ from trooper.store.records import (
     ResponseRecord,
     SessionRecord,
     SitrepRecord,
+    ThreadRecord,
     TurnRecord,
 )
 from trooper.store.statements import ReadQueries, WriteStatements
@@ -313,6 +314,9 @@ class QueuedStore(Store):
     def add_response(self, response: ResponseRecord) -> None:
         self._enqueue(self.writes.add_response, response, response.session_id, None, transcript=True)
 
+    def add_thread(self, thread: ThreadRecord) -> None:
+        self._enqueue(self.writes.add_thread, thread, thread.session_id, None, transcript=True)
+
     async def flush(self, session_id: str | None = None) -> None:
         if self._closed:
             raise RuntimeError("the store is closed")
@@ -477,6 +481,9 @@ class QueuedStore(Store):
 
     async def get_response(self, response_id: str) -> Row | None:
         return await self._read(partial(self.reads.response, response_id=response_id))
+
+    async def get_thread(self, message_id: str) -> Row | None:
+        return await self._read(partial(self.reads.thread, message_id=message_id))
 
     async def session_messages(self, session_id: str) -> list[Row]:
         view = await self.transcript(session_id)

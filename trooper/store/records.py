@@ -113,6 +113,18 @@ class EventRecord:
 
 
 @dataclass
+class ThreadRecord:
+    """A threaded Messages answer (Claude's message threads, held by Trooper) and the turn holding
+    it: a ``continue`` naming the answer's id goes on from that turn."""
+
+    message_id: str
+    session_id: str
+    branch: int
+    seq: int
+    created_at: float = field(default_factory=now)
+
+
+@dataclass
 class ResponseRecord:
     """An OpenAI Responses API response as its client received it, and the turn holding its answer
     (so ``previous_response_id`` finds the conversation it continues)."""

@@ -148,6 +148,15 @@ def _v9_responses(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v11_message_threads(conn: sqlite3.Connection) -> None:
+    # Claude's message threads Trooper holds: a threaded answer's id and the turn holding it, so a
+    # thread goes on after a restart and on another replica.
+    conn.execute(
+        "CREATE TABLE message_threads (id TEXT PRIMARY KEY, session_id TEXT NOT NULL, branch INTEGER NOT NULL, "
+        "seq INTEGER NOT NULL, created_at REAL NOT NULL)"
+    )
+
+
 def _v10_turn_costs(conn: sqlite3.Connection) -> None:
     # Dollars an answer cost and avoided, priced when it is recorded (``savings_of``); NULL when
     # its model had no price. Older turns are 0, as with tokens_saved: not known, not claimed.
@@ -157,7 +166,7 @@ def _v10_turn_costs(conn: sqlite3.Connection) -> None:
 
 MIGRATIONS: list[Migration] = [
     _v1_core_tables, _v2_turn_text_and_activity_index, _v3_cached_tokens, _v4_tokens_saved_per_turn, _v5_stop_reason,
-    _v6_session_client, _v7_turn_tier, _v8_session_tree, _v9_responses, _v10_turn_costs,
+    _v6_session_client, _v7_turn_tier, _v8_session_tree, _v9_responses, _v10_turn_costs, _v11_message_threads,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

@@ -163,6 +163,11 @@ def sitreps(conn: sqlite3.Connection, session_id: str | None) -> list[Row]:
     return rows
 
 
+def thread(conn: sqlite3.Connection, message_id: str) -> Row | None:
+    rows = _rows(conn.execute("SELECT session_id, branch, seq FROM message_threads WHERE id = ?", (message_id,)))
+    return rows[0] if rows else None
+
+
 def response(conn: sqlite3.Connection, response_id: str) -> Row | None:
     rows = _rows(conn.execute("SELECT id, session_id, branch, seq, body, created_at FROM responses WHERE id = ?", (response_id,)))
     if not rows:

@@ -21,6 +21,7 @@ from trooper.store.records import (
     ResponseRecord,
     SessionRecord,
     SitrepRecord,
+    ThreadRecord,
     TurnRecord,
     now,
     plain_text,
@@ -50,6 +51,7 @@ _ATTEMPT = (
 _EVENT = "INSERT INTO events (session_id, kind, detail, created_at) VALUES (?, ?, ?, ?)"
 _SITREP = "INSERT INTO sitreps (session_id, sitrep, turn_count, created_at) VALUES (?, ?, ?, ?)"
 _RESPONSE = "INSERT OR REPLACE INTO responses (id, session_id, branch, seq, body, created_at) VALUES (?, ?, ?, ?, ?, ?)"
+_THREAD = "INSERT OR REPLACE INTO message_threads (id, session_id, branch, seq, created_at) VALUES (?, ?, ?, ?, ?)"
 
 
 class Batch:
@@ -138,9 +140,14 @@ def add_response(batch: Batch, r: ResponseRecord) -> None:
     batch.touch(r.session_id, r.created_at)
 
 
+def add_thread(batch: Batch, t: ThreadRecord) -> None:
+    batch.add(_THREAD, (t.message_id, t.session_id, t.branch, t.seq, t.created_at))
+    batch.touch(t.session_id, t.created_at)
+
+
 def prune(conn: sqlite3.Connection, older_than_days: float) -> int:
     cutoff = now() - older_than_days * 86400
     stale = "SELECT id FROM sessions WHERE last_activity < ?"
-    for table in ("turns", "attempts", "events", "sitreps", "responses"):
+    for table in ("turns", "attempts", "events", "sitreps", "responses", "message_threads"):
         conn.execute(f"DELETE FROM {table} WHERE session_id IN ({stale})", (cutoff,))
     return conn.execute("DELETE FROM sessions WHERE last_activity < ?", (cutoff,)).rowcount
