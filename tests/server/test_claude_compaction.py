@@ -189,3 +189,24 @@ def test_a_history_resent_opening_with_the_compaction_continues_its_session(
     assert texts[:3] == ["plan the migration of the orders table", "Read schema.sql first." if claude_answers else "The user plans the orders table migration.", "go on"]
     assert texts[-2:] == ["next?", "Now backfill."] and len(texts) == 6, "one transcript: the compaction, then what followed it"
     assert {turn["branch"] for turn in stored["turns"]} == {0}
+
+
+def test_the_compacted_session_is_found_after_a_restart(fake_anthropic, fake_ollama, make_trooper, tmp_path):
+    # Which session a compaction was answered in lived in memory alone: after a restart (or on
+    # another replica) the resent history naming no session started a new one.
+    env = {"CLAUDE_API_KEY": "sk-ant-compaction-0123456789abcdef", "CLAUDE_URL": fake_anthropic.messages_url,
+           "FALLBACK_URL": fake_ollama.api_chat_url, "TROOPER_DB": str(tmp_path / "compactions.db")}  # fmt: skip
+    fake_anthropic.default = reply_text("Read schema.sql first.")
+    opening = [{"role": "user", "content": "plan the migration of the orders table"}, {"role": "assistant", "content": "Read schema.sql first."},
+               {"role": "user", "content": "go on"}]  # fmt: skip
+    before = make_trooper(**env)
+    with sdk(before) as client:
+        made = client.beta.messages.with_raw_response.create(
+            model=MODEL, max_tokens=256, betas=[COMPACTION_REQUEST_BETA], messages=opening, compaction={"type": "summarize"},
+        )  # fmt: skip
+    before.stop()
+    compacted = [{"role": "assistant", "content": [made.parse().content[0].model_dump(exclude_none=True)]}, {"role": "user", "content": "next?"}]
+    after = make_trooper(**env)
+    with sdk(after) as client:
+        resumed = client.beta.messages.with_raw_response.create(model=MODEL, max_tokens=256, betas=[COMPACTION_REQUEST_BETA], messages=compacted)
+    assert resumed.headers["x-trooper-session"] == made.headers["x-trooper-session"]

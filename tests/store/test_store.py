@@ -18,6 +18,7 @@ from trooper.store import queued as queued_module
 from trooper.store.queued import Pending, QueuedStore
 from trooper.store.records import (
     AttemptRecord,
+    CompactionRecord,
     EventRecord,
     ResponseRecord,
     SessionRecord,
@@ -332,6 +333,16 @@ async def test_message_threads_are_kept_by_id_and_survive_a_restart(durable_db: 
     await reopened.close()
 
 
+async def test_compacted_sessions_are_kept_by_key_and_survive_a_restart(durable_db: str) -> None:
+    store = open_store(Settings(db_path=durable_db))
+    store.add_compaction(CompactionRecord("c-1", "s", created_at=T0))
+    assert await store.compacted_session("c-1") == "s" and await store.compacted_session("c-2") is None
+    await store.close()
+    reopened = open_store(Settings(db_path=durable_db))
+    assert await reopened.compacted_session("c-1") == "s"
+    await reopened.close()
+
+
 async def test_prune_removes_idle_sessions_with_their_rows(store: QueuedStore) -> None:
     record_sample(store)  # activity in January 2026: long ago
     fresh = time.time()
@@ -345,6 +356,8 @@ async def test_prune_removes_idle_sessions_with_their_rows(store: QueuedStore) -
     assert await store.prune(30) == 2
     assert await store.get_response("resp_old") is None and await store.get_response("resp_new") is not None
     assert await store.get_thread("msg_old") is None and await store.get_thread("msg_new") is not None
+    store.add_compaction(CompactionRecord("c-old", "alpha", created_at=T0 + 4))
+    assert await store.prune(30) == 1 and await store.compacted_session("c-old") is None
     assert [s["id"] for s in await store.list_sessions()] == ["fresh"]
     assert await store.attempts() == [] and await store.events() == []
     assert (await store.table("turns"))["session_id"] == ["fresh"]

@@ -48,7 +48,7 @@ from trooper.privacy.storage import StoreMask
 from trooper.routing.privacy import pinned_kind
 from trooper.routing.router import TurnRecorder
 from trooper.store.base import Store, StoreWriteError
-from trooper.store.records import AttemptRecord, EventRecord, SessionRecord, SitrepRecord, TurnRecord
+from trooper.store.records import AttemptRecord, CompactionRecord, EventRecord, SessionRecord, SitrepRecord, TurnRecord
 
 #: Sessions kept in memory; older ones are reloaded from the store when they come back.
 MAX_LIVE_SESSIONS = 1000
@@ -180,7 +180,8 @@ class SessionService:
         self._prices = prices
         self._live: OrderedDict[str, LiveSession] = OrderedDict()
         #: The sessions answers compacted, by their compaction (``identity.compaction_key``), the
-        #: newest: a history that opens with one, and names no session, continues that session.
+        #: newest (the store keeps them all): a history that opens with one, and names no session,
+        #: continues that session.
         self._compacted: Newest[str, str] = Newest(MAX_LIVE_SESSIONS)
         self._loading: dict[str, asyncio.Future[LiveSession]] = {}
         self._sitrep_tasks: dict[str, asyncio.TimerHandle] = {}
@@ -196,7 +197,7 @@ class SessionService:
         who sends it, as ``identity.client_name`` names it."""
         if ids.session is None:
             summary = compaction_opening(request.messages)
-            resumed = self._compacted.get(compaction_key(summary)) if summary else None
+            resumed = await self._compacted_session(compaction_key(summary)) if summary else None
             return await self.open(resumed or derived_session_id(request), source, client)
         named = await self.open(ids.session, source, client)
         if ids.agent is not None:
@@ -211,8 +212,15 @@ class SessionService:
         return await self._child(named, opening_key(opening), named, client)
 
     def compacted(self, session: LiveSession, summary: str) -> None:
-        """An answer of ``session`` compacted it into ``summary`` (Claude's compaction block)."""
-        self._compacted.put(compaction_key(summary), session.id)
+        """An answer of ``session`` compacted it into ``summary`` (Claude's compaction block): kept
+        with the turn, so the history opening with it continues the session after a restart and
+        on another replica."""
+        key = compaction_key(summary)
+        self._store.add_compaction(CompactionRecord(key, session.id))
+        self._compacted.put(key, session.id)
+
+    async def _compacted_session(self, key: str) -> str | None:
+        return self._compacted.get(key) or await self._store.compacted_session(key)
 
     async def _child(self, named: LiveSession, key: str, parent: LiveSession, client: str) -> LiveSession:
         """The child session ``key`` of the session the client named, under ``parent``."""

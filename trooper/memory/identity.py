@@ -6,7 +6,7 @@ Otherwise the id is derived from what every resend of a conversation repeats unc
 prompt, the caller's user id if it sends one, and the first user turn. A stateless client that
 resends its history therefore always lands in the same session. A history that opens with a
 compaction in place of all it summarises continues the session that compaction was answered in
-(``compaction_key``; the session service keeps the newest ones, in this process).
+(``compaction_key``; the session service keeps them in the store, the newest also in memory).
 
 Agents run subagents under their own session id. Claude Code names each subagent in
 ``x-claude-code-agent-id`` (and the subagent that spawned it, if any, in

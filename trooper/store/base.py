@@ -17,6 +17,7 @@ from trooper.client_context import without_client_context
 from trooper.store.health import SharedHealth
 from trooper.store.records import (
     AttemptRecord,
+    CompactionRecord,
     EventRecord,
     ResponseRecord,
     SessionRecord,
@@ -80,6 +81,10 @@ class Store(abc.ABC):
         """Keep where a threaded Messages answer is (by its id); the turn's acknowledgement waits
         for it, as for a kept response."""
 
+    @abc.abstractmethod
+    def add_compaction(self, compaction: CompactionRecord) -> None:
+        """Keep which session an answer compacted (by the compaction's key), with its turn."""
+
     # ------------------------------------------------------------ read side (async)
 
     @abc.abstractmethod
@@ -124,6 +129,10 @@ class Store(abc.ABC):
 
     @abc.abstractmethod
     async def sitreps(self, session_id: str | None = None) -> list[Row]: ...
+
+    @abc.abstractmethod
+    async def compacted_session(self, key: str) -> str | None:
+        """The session a compaction (by its key) was answered in, or None."""
 
     @abc.abstractmethod
     async def get_thread(self, message_id: str) -> Row | None:

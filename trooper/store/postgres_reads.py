@@ -185,6 +185,11 @@ def thread(conn: Connection, message_id: str) -> Row | None:
     return rows[0] if rows else None
 
 
+def compacted_session(conn: Connection, key: str) -> str | None:
+    row = conn.execute("SELECT session_id FROM compactions WHERE key = %s", (key,)).fetchone()
+    return str(row[0]) if row else None
+
+
 def response(conn: Connection, response_id: str) -> Row | None:
     rows = _rows(conn, "SELECT id, session_id, branch, seq, body, created_at FROM responses WHERE id = %s", (response_id,))
     if not rows:

@@ -133,6 +133,7 @@ MIGRATIONS: list[Migration] = [
         "CREATE TABLE message_threads (id TEXT PRIMARY KEY, session_id TEXT NOT NULL, branch INTEGER NOT NULL, "
         "seq INTEGER NOT NULL, created_at DOUBLE PRECISION NOT NULL)"
     ),
+    _sql("CREATE TABLE compactions (key TEXT PRIMARY KEY, session_id TEXT NOT NULL, created_at DOUBLE PRECISION NOT NULL)"),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

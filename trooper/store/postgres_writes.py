@@ -26,6 +26,7 @@ from typing import Any
 
 from trooper.store.records import (
     AttemptRecord,
+    CompactionRecord,
     EventRecord,
     ResponseRecord,
     SessionRecord,
@@ -53,6 +54,7 @@ _EVENT_COLUMNS = ("session_id", "kind", "detail", "created_at")
 _SITREP_COLUMNS = ("session_id", "sitrep", "turn_count", "created_at")
 _RESPONSE_COLUMNS = ("id", "session_id", "branch", "seq", "body", "created_at")
 _THREAD_COLUMNS = ("id", "session_id", "branch", "seq", "created_at")
+_COMPACTION_COLUMNS = ("key", "session_id", "created_at")
 
 
 def _insert(table: str, key: str, columns: tuple[str, ...], on_conflict: str = "") -> str:
@@ -85,6 +87,9 @@ _PARTS = {
     ),
     "threads": _insert(
         "message_threads", "threads", _THREAD_COLUMNS, "ON CONFLICT (id) DO UPDATE SET " + _update_all(_THREAD_COLUMNS[1:])
+    ),
+    "compactions": _insert(
+        "compactions", "compactions", _COMPACTION_COLUMNS, "ON CONFLICT (key) DO UPDATE SET " + _update_all(_COMPACTION_COLUMNS[1:])
     ),
 }
 
@@ -119,6 +124,7 @@ class Group:
         self.turns: dict[tuple[str, int, int], dict[str, Any]] = {}
         self.responses: dict[str, dict[str, Any]] = {}
         self.threads: dict[str, dict[str, Any]] = {}
+        self.compactions: dict[str, dict[str, Any]] = {}
         self.attempts: list[dict[str, Any]] = []
         self.events: list[dict[str, Any]] = []
         self.sitreps: list[dict[str, Any]] = []
@@ -137,6 +143,7 @@ class Group:
             "sitreps": self.sitreps,
             "responses": list(self.responses.values()),
             "threads": list(self.threads.values()),
+            "compactions": list(self.compactions.values()),
         }
         present = {kind: kind_rows for kind, kind_rows in rows.items() if kind_rows}
         document = json.dumps({**present, "notices": notices}, ensure_ascii=False)
@@ -228,9 +235,14 @@ def add_thread(group: Group, t: ThreadRecord) -> None:
     group.touch(t.session_id, t.created_at)
 
 
+def add_compaction(group: Group, c: CompactionRecord) -> None:
+    group.compactions[c.key] = {"key": c.key, "session_id": c.session_id, "created_at": c.created_at}
+    group.touch(c.session_id, c.created_at)
+
+
 def prune(conn: Connection, older_than_days: float) -> int:
     cutoff = now() - older_than_days * 86400
     stale = "SELECT id FROM sessions WHERE last_activity < %s"
-    for table in ("turns", "attempts", "events", "sitreps", "responses", "message_threads"):
+    for table in ("turns", "attempts", "events", "sitreps", "responses", "message_threads", "compactions"):
         conn.execute(f"DELETE FROM {table} WHERE session_id IN ({stale})", (cutoff,))
     return int(conn.execute("DELETE FROM sessions WHERE last_activity < %s", (cutoff,)).rowcount)

@@ -39,6 +39,7 @@ from typing import Any, NamedTuple, TypeVar
 from trooper.store.base import TABLES, Columns, Row, Store, StoreWriteError
 from trooper.store.records import (
     AttemptRecord,
+    CompactionRecord,
     EventRecord,
     ResponseRecord,
     SessionRecord,
@@ -317,6 +318,9 @@ class QueuedStore(Store):
     def add_thread(self, thread: ThreadRecord) -> None:
         self._enqueue(self.writes.add_thread, thread, thread.session_id, None, transcript=True)
 
+    def add_compaction(self, compaction: CompactionRecord) -> None:
+        self._enqueue(self.writes.add_compaction, compaction, compaction.session_id, None, transcript=True)
+
     async def flush(self, session_id: str | None = None) -> None:
         if self._closed:
             raise RuntimeError("the store is closed")
@@ -484,6 +488,9 @@ class QueuedStore(Store):
 
     async def get_thread(self, message_id: str) -> Row | None:
         return await self._read(partial(self.reads.thread, message_id=message_id))
+
+    async def compacted_session(self, key: str) -> str | None:
+        return await self._read(partial(self.reads.compacted_session, key=key))
 
     async def session_messages(self, session_id: str) -> list[Row]:
         view = await self.transcript(session_id)

@@ -125,6 +125,16 @@ class ThreadRecord:
 
 
 @dataclass
+class CompactionRecord:
+    """A session an answer compacted, by its compaction (``identity.compaction_key``): a history
+    opening with that compaction and naming no session continues it."""
+
+    key: str
+    session_id: str
+    created_at: float = field(default_factory=now)
+
+
+@dataclass
 class ResponseRecord:
     """An OpenAI Responses API response as its client received it, and the turn holding its answer
     (so ``previous_response_id`` finds the conversation it continues)."""

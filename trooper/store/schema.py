@@ -157,6 +157,12 @@ def _v11_message_threads(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v12_compactions(conn: sqlite3.Connection) -> None:
+    # The sessions answers compacted, by their compaction's key: a resent history opening with it
+    # continues that session after a restart and on another replica.
+    conn.execute("CREATE TABLE compactions (key TEXT PRIMARY KEY, session_id TEXT NOT NULL, created_at REAL NOT NULL)")
+
+
 def _v10_turn_costs(conn: sqlite3.Connection) -> None:
     # Dollars an answer cost and avoided, priced when it is recorded (``savings_of``); NULL when
     # its model had no price. Older turns are 0, as with tokens_saved: not known, not claimed.
@@ -166,7 +172,7 @@ def _v10_turn_costs(conn: sqlite3.Connection) -> None:
 
 MIGRATIONS: list[Migration] = [
     _v1_core_tables, _v2_turn_text_and_activity_index, _v3_cached_tokens, _v4_tokens_saved_per_turn, _v5_stop_reason,
-    _v6_session_client, _v7_turn_tier, _v8_session_tree, _v9_responses, _v10_turn_costs, _v11_message_threads,
+    _v6_session_client, _v7_turn_tier, _v8_session_tree, _v9_responses, _v10_turn_costs, _v11_message_threads, _v12_compactions,
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 

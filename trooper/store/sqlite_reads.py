@@ -168,6 +168,11 @@ def thread(conn: sqlite3.Connection, message_id: str) -> Row | None:
     return rows[0] if rows else None
 
 
+def compacted_session(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT session_id FROM compactions WHERE key = ?", (key,)).fetchone()
+    return str(row[0]) if row else None
+
+
 def response(conn: sqlite3.Connection, response_id: str) -> Row | None:
     rows = _rows(conn.execute("SELECT id, session_id, branch, seq, body, created_at FROM responses WHERE id = ?", (response_id,)))
     if not rows:

@@ -17,6 +17,7 @@ from typing import Any
 
 from trooper.store.records import (
     AttemptRecord,
+    CompactionRecord,
     EventRecord,
     ResponseRecord,
     SessionRecord,
@@ -52,6 +53,7 @@ _EVENT = "INSERT INTO events (session_id, kind, detail, created_at) VALUES (?, ?
 _SITREP = "INSERT INTO sitreps (session_id, sitrep, turn_count, created_at) VALUES (?, ?, ?, ?)"
 _RESPONSE = "INSERT OR REPLACE INTO responses (id, session_id, branch, seq, body, created_at) VALUES (?, ?, ?, ?, ?, ?)"
 _THREAD = "INSERT OR REPLACE INTO message_threads (id, session_id, branch, seq, created_at) VALUES (?, ?, ?, ?, ?)"
+_COMPACTION = "INSERT OR REPLACE INTO compactions (key, session_id, created_at) VALUES (?, ?, ?)"
 
 
 class Batch:
@@ -145,9 +147,14 @@ def add_thread(batch: Batch, t: ThreadRecord) -> None:
     batch.touch(t.session_id, t.created_at)
 
 
+def add_compaction(batch: Batch, c: CompactionRecord) -> None:
+    batch.add(_COMPACTION, (c.key, c.session_id, c.created_at))
+    batch.touch(c.session_id, c.created_at)
+
+
 def prune(conn: sqlite3.Connection, older_than_days: float) -> int:
     cutoff = now() - older_than_days * 86400
     stale = "SELECT id FROM sessions WHERE last_activity < ?"
-    for table in ("turns", "attempts", "events", "sitreps", "responses", "message_threads"):
+    for table in ("turns", "attempts", "events", "sitreps", "responses", "message_threads", "compactions"):
         conn.execute(f"DELETE FROM {table} WHERE session_id IN ({stale})", (cutoff,))
     return conn.execute("DELETE FROM sessions WHERE last_activity < ?", (cutoff,)).rowcount
