@@ -18,6 +18,9 @@ CLOUD = {"X-Trooper-Route": "cloud"}
 CHAT_SETTINGS = {
     "seed": 7, "frequency_penalty": 0.5, "presence_penalty": 0.1, "logit_bias": {"50256": -100}, "service_tier": "flex",
     "prediction": {"type": "content", "content": "def f(): pass"}, "safety_identifier": "user-1", "prompt_cache_retention": "24h",
+    # Newer ones, dropped without a word before (openai 3.63 sends them).
+    "prompt_cache_options": {"mode": "explicit", "ttl": "30m"}, "moderation": {"input": {"mode": "score"}}, "store": True,
+    "web_search_options": {"search_context_size": "low"},
 }  # fmt: skip
 
 
@@ -47,7 +50,10 @@ def test_chat_settings_reach_openai(openai_only):
 
 def test_responses_settings_reach_openai_by_either_api_and_truncation_is_echoed(openai_only):
     server, fake = openai_only
-    settings = {"service_tier": "priority", "truncation": "auto", "max_tool_calls": 3, "safety_identifier": "user-1"}
+    settings = {
+        "service_tier": "priority", "truncation": "auto", "max_tool_calls": 3, "safety_identifier": "user-1",
+        "prompt_cache_options": {"mode": "implicit"}, "moderation": {"output": {"mode": "score"}},
+    }  # fmt: skip
     with sdk(server.url) as client:
         response = client.responses.create(model="gpt-5", input="hi", extra_headers=CLOUD, **settings)
         by_chat = fake.requests[-1].json
@@ -56,6 +62,7 @@ def test_responses_settings_reach_openai_by_either_api_and_truncation_is_echoed(
     assert response.truncation == "auto"
     # Chat Completions has no truncation nor max_tool_calls: what it shares with the Responses API goes.
     assert (by_chat["service_tier"], by_chat["safety_identifier"]) == ("priority", "user-1")
+    assert (by_chat["prompt_cache_options"], by_chat["moderation"]) == (settings["prompt_cache_options"], settings["moderation"])
     assert "truncation" not in by_chat and "max_tool_calls" not in by_chat
     assert {name: by_responses.get(name) for name in settings} == settings
 
@@ -75,6 +82,11 @@ def test_claude_answers_without_them(claude):
         ("/v1/chat/completions", {"seed": "seven"}, "seed: must be an integer"),
         ("/v1/responses", {"truncation": "middle"}, "truncation: must be one of auto, disabled"),
         ("/v1/responses", {"max_tool_calls": 0}, "max_tool_calls: must be at least 1"),
+        # Answers Trooper cannot give are refused, where the turn was answered without them.
+        ("/v1/chat/completions", {"modalities": ["text", "audio"], "audio": {"voice": "alloy", "format": "wav"}},
+         "audio: not supported by Trooper; ask for a text answer"),
+        ("/v1/chat/completions", {"modalities": ["text", "audio"]}, "modalities: only text answers are supported by Trooper, got text, audio"),
+        ("/v1/chat/completions", {"functions": [{"name": "f", "parameters": {}}]}, "functions: not supported by Trooper; send them as tools"),
     ],
 )
 def test_a_bad_setting_is_a_400_in_openai_shape(openai_only, path, body, mentions):

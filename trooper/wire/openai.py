@@ -137,6 +137,7 @@ def decode_request(body: dict[str, Any]) -> Request:
     n = f.field(body, "n", int)
     if n is not None and n != 1:
         raise InvalidRequest(f"n: only 1 choice per request is supported, got {n}")
+    _refuse_unsupported(body)
     system: list[str] = []
     messages: list[Message] = []
     for path, message in f.items(body, "messages", required=True):
@@ -181,6 +182,24 @@ def decode_request(body: dict[str, Any]) -> Request:
         verbosity=f.choice(body, "verbosity", VERBOSITIES),
         logprobs=token_logprobs.asked_in_chat(body),
     )
+
+
+#: Chat Completions fields whose answer Trooper cannot give, and what to do instead: refused, not
+#: answered without them in silence.
+_UNSUPPORTED = {
+    "functions": "send them as tools",
+    "function_call": "send tool_choice",
+    "audio": "ask for a text answer",
+}
+
+
+def _refuse_unsupported(body: dict[str, Any]) -> None:
+    for name, instead in _UNSUPPORTED.items():
+        if body.get(name) is not None:
+            raise InvalidRequest(f"{name}: not supported by Trooper; {instead}")
+    modalities = f.string_list(body, "modalities")
+    if any(modality != "text" for modality in modalities):
+        raise InvalidRequest(f"modalities: only text answers are supported by Trooper, got {', '.join(modalities)}")
 
 
 def _text_content(path: str, message: dict[str, Any]) -> str:

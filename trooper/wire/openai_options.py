@@ -22,6 +22,8 @@ _SHARED: dict[str, f.Check] = {
     "service_tier": f.one_of("auto", "default", "flex", "scale", "priority"),
     "safety_identifier": f.of(str),
     "prompt_cache_retention": f.one_of("in_memory", "24h"),
+    "prompt_cache_options": f.of(dict),  # explicit cache breakpoints' mode and lifetime (gpt-5.6 on)
+    "moderation": f.of(dict),
 }
 _CHAT = {
     **_SHARED,
@@ -30,9 +32,11 @@ _CHAT = {
     "presence_penalty": f.of(float),
     "logit_bias": f.of(dict),
     "prediction": f.of(dict),
+    "store": f.of(bool),  # kept by OpenAI for its distillation and evals
+    "web_search_options": f.of(dict),  # OpenAI's search models
 }
 _RESPONSES = {
-    **_SHARED, "truncation": f.one_of("auto", "disabled"), "max_tool_calls": _count,
+    **_SHARED, "truncation": f.one_of("auto", "disabled"), "max_tool_calls": _count, "image": f.of(dict),
     # Server-side compaction ([{"type": "compaction", "compact_threshold": N}]): Claude gets its own
     # (``responses.decode_request``); OpenAI answers such a turn by this API (``uses_responses_api``).
     "context_management": f.of(list),
