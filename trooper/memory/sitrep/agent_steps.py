@@ -150,23 +150,6 @@ _COUNTS = re.compile(r"\b\d+ (?:passed|failed|failures?|errors?|examples?|tests?
 _QUIET_FLAGS = re.compile(r"\s+(?:-[qxvs]+|--no-?[\w-]*|--quiet|--verbose|-count=\d+|-out=\S+|--color=\w+)(?=\s|$)")
 
 
-def _command_head(command: str) -> str:
-    """A command's program and the plain words after it, up to its first option or argument
-    that is a path, a value or a name ("kubeconform -strict … /tmp/prod.yaml" → "kubeconform",
-    "terraform apply -auto-approve" → "terraform apply", "docker build -t api:dev ." → "docker build")."""
-    words = command.split()
-    head = words[:1]
-    for word in words[1:]:
-        if word[:1] in "-.$'\"" or _ARGUMENT_MARKS.search(word):
-            break
-        head.append(word)
-    return " ".join(head)
-
-
-#: What a command's argument holds that its subcommand does not: a path, a value, a tag, a glob.
-_ARGUMENT_MARKS = re.compile(r"[/=:.@*~{]")
-
-
 def _failing_tests(output: str) -> list[str]:
     """The failing tests a run names, each once, by its own name (not its file or suite)."""
     names: dict[str, None] = {}
@@ -243,8 +226,6 @@ def _read_checks(command: str, output: str, is_error: bool) -> tuple[Outcome, ..
     runner = _TEST_RUNNER.search(check)
     if runner:  # people say "tests pass", whatever runs them
         check = f"{runner.group(0)} tests"
-    else:  # and name a check by its program and subcommand, not its options and files
-        check = _command_head(check)
     verb = ("fail" if runner else "failing") if failed else ("pass" if runner else "passes")
     failing = _failing_tests(output) if failed and runner else []
     if failing:  # what fails is what a person names ("snapshot_help_output still failing")
