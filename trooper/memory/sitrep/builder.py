@@ -60,6 +60,7 @@ from trooper.memory.sitrep.items import (
     planned_or_asked,
     sentence_features,
     shipped_selector,
+    shown,
     text_features,
 )
 from trooper.memory.tokens import count_tokens
@@ -884,17 +885,18 @@ class SitrepBuilder:
             awaiting = self._prs.keys()
             loops = [loop for loop in loops if loop in git_loops or not (refs := _references(loop)) or not refs <= awaiting]
         loops, steps = self._unique_loops(loops), self._unique_steps(steps)
+        evidence = self._evidence_of(steps + loops)
         return Sitrep(
             intent=self._intent,
             confidence=self._confidence(entities),
             entities=entities,
-            open_loops=loops,
-            completed_steps=steps,
+            open_loops=list(dict.fromkeys(map(shown, loops))),
+            completed_steps=list(dict.fromkeys(map(shown, steps))),
             resolved_loops=self._unique_resolved(self._resolved),
             decisions=list(self._decisions),
             constraints=list(self._constraints),
             turn_count=self._turns,
-            evidence=self._evidence_of(steps + loops),
+            evidence={shown(item): note for item, note in evidence.items()},
         )
 
 
@@ -1136,7 +1138,7 @@ def clear_cache() -> None:
     """Forget the readings kept of earlier texts: benchmarks start each round cold with it."""
     for cached in (
         _read, _entities, _stem, _code_names, keywords, _wrap_up_items, _phrases, _commands,
-        _report_clauses, _references, candidate_features, text_features, sentence_features, deferred,
+        _report_clauses, _references, candidate_features, text_features, sentence_features, deferred, shown,
     ):
         cached.cache_clear()
     cues.lines.cache_clear()
