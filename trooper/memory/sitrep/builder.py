@@ -886,17 +886,21 @@ class SitrepBuilder:
             loops = [loop for loop in loops if loop in git_loops or not (refs := _references(loop)) or not refs <= awaiting]
         loops, steps = self._unique_loops(loops), self._unique_steps(steps)
         evidence = self._evidence_of(steps + loops)
+        listed_loops, listed_steps = list(map(shown, loops)), list(map(shown, steps))
+        if listed_loops != loops or listed_steps != steps:  # "I'll…", "we'd…": listed without it
+            listed_loops, listed_steps = list(dict.fromkeys(listed_loops)), list(dict.fromkeys(listed_steps))
+            evidence = {shown(item): note for item, note in evidence.items()}
         return Sitrep(
             intent=self._intent,
             confidence=self._confidence(entities),
             entities=entities,
-            open_loops=list(dict.fromkeys(map(shown, loops))),
-            completed_steps=list(dict.fromkeys(map(shown, steps))),
+            open_loops=listed_loops,
+            completed_steps=listed_steps,
             resolved_loops=self._unique_resolved(self._resolved),
             decisions=list(self._decisions),
             constraints=list(self._constraints),
             turn_count=self._turns,
-            evidence={shown(item): note for item, note in evidence.items()},
+            evidence=evidence,
         )
 
 
