@@ -311,12 +311,23 @@ class _Unique:
         self._judged: list[str] = []
         self._kept_up_to: list[int] = []
         self._kept: list[tuple[str, frozenset[str]]] = []
+        #: The unique items as listed (``shown``), redone only when the items change.
+        self._listed: list[str] = []
 
     def __call__(self, items: list[str]) -> list[str]:
         if items != self._items:  # the same strings: compared by identity, in C
             unique = list(dict.fromkeys(items))
+            before = self._unique
             self._items, self._unique = list(items), self._without_near_repeats(unique) if self._near else unique
+            if self._unique[: len(before)] == before:  # most builds: items added at the end
+                self._listed = list(dict.fromkeys(self._listed + list(map(shown, self._unique[len(before) :]))))
+            else:
+                self._listed = list(dict.fromkeys(map(shown, self._unique)))
         return list(self._unique)
+
+    def listed(self) -> list[str]:
+        """The last call's unique items as the SITREP lists them (``shown``: "I'll…" off)."""
+        return list(self._listed)
 
     def _without_near_repeats(self, unique: list[str]) -> list[str]:
         same = 0
@@ -612,7 +623,10 @@ class SitrepBuilder:
             self._prs.pop(merged, None)
 
     def _note(self, item: str, sentence: str) -> None:
-        self._evidence[item] = {"turn": self._turns - 1, "text": _item(sentence)}
+        note = self._evidence[item] = {"turn": self._turns - 1, "text": _item(sentence)}
+        listed = shown(item)
+        if listed is not item:  # "I'll…" off: the evidence of the item as listed, too
+            self._evidence[listed] = note
         self._notes += 1
 
     # ------------------------------------------------------------ sentences
@@ -884,12 +898,8 @@ class SitrepBuilder:
         if self._prs:  # "PR #96 is open: …/pull/96" retells "PR #96 awaiting review"
             awaiting = self._prs.keys()
             loops = [loop for loop in loops if loop in git_loops or not (refs := _references(loop)) or not refs <= awaiting]
-        loops, steps = self._unique_loops(loops), self._unique_steps(steps)
-        evidence = self._evidence_of(steps + loops)
-        listed_loops, listed_steps = list(map(shown, loops)), list(map(shown, steps))
-        if listed_loops != loops or listed_steps != steps:  # "I'll…", "we'd…": listed without it
-            listed_loops, listed_steps = list(dict.fromkeys(listed_loops)), list(dict.fromkeys(listed_steps))
-            evidence = {shown(item): note for item, note in evidence.items()}
+        self._unique_loops(loops), self._unique_steps(steps)
+        listed_loops, listed_steps = self._unique_loops.listed(), self._unique_steps.listed()
         return Sitrep(
             intent=self._intent,
             confidence=self._confidence(entities),
@@ -900,7 +910,7 @@ class SitrepBuilder:
             decisions=list(self._decisions),
             constraints=list(self._constraints),
             turn_count=self._turns,
-            evidence=evidence,
+            evidence=self._evidence_of(listed_steps + listed_loops),
         )
 
 
