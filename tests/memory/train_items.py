@@ -3,7 +3,7 @@
     --check    fit and report, but write no model
 
 Reads the dev split only. Every candidate the fold proposes (``SitrepBuilder(collect=True)`` with
-a selector that keeps everything) is labelled positive when it matches one of the session's
+a selector that keeps everything), as the SITREP lists it (``items.shown``), is labelled positive when it matches one of the session's
 labels of its field by the scorer's own rule (``corpus.jaccard`` ≥ ``corpus.JACCARD``). Reports:
 
 - the candidate ceiling: the recall a perfect selector would reach among the candidates;
