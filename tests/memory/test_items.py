@@ -2,7 +2,7 @@
 
 from trooper.conversation import Message, TextBlock, ToolResultBlock, ToolUseBlock
 from trooper.memory.sitrep import extract_sitrep
-from trooper.memory.sitrep.items import FIELDS, KEEP_ALL, Selector, core, first_words, planned_or_asked
+from trooper.memory.sitrep.items import FIELDS, KEEP_ALL, Selector, core, first_words, planned_or_asked, shown
 from trooper.memory.sitrep.linear import LinearModel
 
 
@@ -28,6 +28,22 @@ def test_an_item_never_ends_inside_an_aside_it_leaves_open():
     assert first_words(cut, 12) == "mypy receiptr/core failing: Found 7 errors in 3 files"
     assert first_words("closed (urls.txt".split(), 12) == "closed (urls.txt"  # too little before it: kept
     assert first_words("useId() in FleetChart (done)".split(), 12) == "useId() in FleetChart (done)"
+
+
+def test_an_item_is_listed_without_the_subject_and_auxiliary_opening_it():
+    assert shown("I'll set up a small bake-off on the staging cluster next week") == "set up a small bake-off on the staging cluster next week"
+    assert shown("we'd need a ticket for the cart 500s") == "need a ticket for the cart 500s"
+    assert shown("It was a float parsing bug in 2.11.0") == "a float parsing bug in 2.11.0"
+    assert shown("I'll look") == "I'll look"  # one word left: kept whole
+    assert shown("Itemized exports still fail") == "Itemized exports still fail"
+    assert shown("pytest tests pass: 42 passed") == "pytest tests pass: 42 passed"
+
+
+def test_a_plan_is_listed_as_open_without_its_i_ll():
+    messages = [user("the exporter crashes on empty files"), assistant("Fixed the empty-file crash."),
+                user("great. I'll add the retry wrapper tomorrow, out of time")]
+    loops = extract_sitrep(messages).open_loops
+    assert any(loop.startswith("add the retry wrapper") for loop in loops), loops
 
 
 def test_a_plan_or_a_question_is_no_step():

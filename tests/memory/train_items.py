@@ -3,7 +3,7 @@
     --check    fit and report, but write no model
 
 Reads the dev split only. Every candidate the fold proposes (``SitrepBuilder(collect=True)`` with
-a selector that keeps everything) is labelled positive when it matches one of the session's
+a selector that keeps everything), as the SITREP lists it (``items.shown``), is labelled positive when it matches one of the session's
 labels of its field by the scorer's own rule (``corpus.jaccard`` ≥ ``corpus.JACCARD``). Reports:
 
 - the candidate ceiling: the recall a perfect selector would reach among the candidates;
@@ -23,7 +23,7 @@ from pathlib import Path
 from tests.memory.corpus import JACCARD, LabelledSession, Scores, jaccard, load_split, one_to_one, score
 from tests.memory.linear_fit import fit, folds, writer_folds
 from trooper.memory.sitrep import SitrepBuilder, extract_sitrep
-from trooper.memory.sitrep.items import FIELDS, KEEP_ALL, Field, Selector, final_features
+from trooper.memory.sitrep.items import FIELDS, KEEP_ALL, Field, Selector, final_features, shown
 from trooper.memory.sitrep.linear import LinearModel
 
 MODELS_DIR = Path(__file__).resolve().parents[2] / "trooper" / "memory" / "sitrep" / "models"
@@ -46,7 +46,7 @@ def candidates(session: LabelledSession) -> dict[Field, list[tuple[str, tuple[st
         recent = builder.recent_text_turns[::-1]
         rank = recent.index(candidate.turn) if candidate.text and candidate.turn in recent else -1
         features = candidate.features + final_features(candidate.source, candidate.role, rank) if rank >= 0 else candidate.features
-        found[field].append((item, features, candidate.text))
+        found[field].append((shown(item), features, candidate.text))  # scored as the SITREP lists it
     return found
 
 

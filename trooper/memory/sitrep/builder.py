@@ -60,6 +60,7 @@ from trooper.memory.sitrep.items import (
     planned_or_asked,
     sentence_features,
     shipped_selector,
+    shown,
     text_features,
 )
 from trooper.memory.summary_request import COMPACTION_PROMPT
@@ -314,12 +315,23 @@ class _Unique:
         self._judged: list[str] = []
         self._kept_up_to: list[int] = []
         self._kept: list[tuple[str, frozenset[str]]] = []
+        #: The unique items as listed (``shown``), redone only when the items change.
+        self._listed: list[str] = []
 
     def __call__(self, items: list[str]) -> list[str]:
         if items != self._items:  # the same strings: compared by identity, in C
             unique = list(dict.fromkeys(items))
+            before = self._unique
             self._items, self._unique = list(items), self._without_near_repeats(unique) if self._near else unique
+            if self._unique[: len(before)] == before:  # most builds: items added at the end
+                self._listed = list(dict.fromkeys(self._listed + list(map(shown, self._unique[len(before) :]))))
+            else:
+                self._listed = list(dict.fromkeys(map(shown, self._unique)))
         return list(self._unique)
+
+    def listed(self) -> list[str]:
+        """The last call's unique items as the SITREP lists them (``shown``: "I'll…" off)."""
+        return list(self._listed)
 
     def _without_near_repeats(self, unique: list[str]) -> list[str]:
         same = 0
@@ -615,7 +627,10 @@ class SitrepBuilder:
             self._prs.pop(merged, None)
 
     def _note(self, item: str, sentence: str) -> None:
-        self._evidence[item] = {"turn": self._turns - 1, "text": _item(sentence)}
+        note = self._evidence[item] = {"turn": self._turns - 1, "text": _item(sentence)}
+        listed = shown(item)
+        if listed is not item:  # "I'll…" off: the evidence of the item as listed, too
+            self._evidence[listed] = note
         self._notes += 1
 
     # ------------------------------------------------------------ sentences
@@ -887,18 +902,19 @@ class SitrepBuilder:
         if self._prs:  # "PR #96 is open: …/pull/96" retells "PR #96 awaiting review"
             awaiting = self._prs.keys()
             loops = [loop for loop in loops if loop in git_loops or not (refs := _references(loop)) or not refs <= awaiting]
-        loops, steps = self._unique_loops(loops), self._unique_steps(steps)
+        self._unique_loops(loops), self._unique_steps(steps)
+        listed_loops, listed_steps = self._unique_loops.listed(), self._unique_steps.listed()
         return Sitrep(
             intent=self._intent,
             confidence=self._confidence(entities),
             entities=entities,
-            open_loops=loops,
-            completed_steps=steps,
+            open_loops=listed_loops,
+            completed_steps=listed_steps,
             resolved_loops=self._unique_resolved(self._resolved),
             decisions=list(self._decisions),
             constraints=list(self._constraints),
             turn_count=self._turns,
-            evidence=self._evidence_of(steps + loops),
+            evidence=self._evidence_of(listed_steps + listed_loops),
         )
 
 
@@ -1140,7 +1156,7 @@ def clear_cache() -> None:
     """Forget the readings kept of earlier texts: benchmarks start each round cold with it."""
     for cached in (
         _read, _entities, _stem, _code_names, keywords, _wrap_up_items, _phrases, _commands,
-        _report_clauses, _references, candidate_features, text_features, sentence_features, deferred,
+        _report_clauses, _references, candidate_features, text_features, sentence_features, deferred, shown,
     ):
         cached.cache_clear()
     cues.lines.cache_clear()

@@ -133,6 +133,30 @@ def core(clause: str) -> str:
     return first_words(words, CORE_WORDS).rstrip(".,;:-")
 
 
+# A subject and its auxiliary opening an item: what follows says what is done or to do ("I'll set
+# up a bake-off next week", "we'd need a ticket for it", "you can drop the flag", "it was a float
+# parsing bug").
+_LEAD = re.compile(
+    r"(?:i|we|you|it|they|he|she)(?:'ll|'d|'ve|'m|'re|\s+(?:will|would|should|need to|have to|want to|am|are|was|were|can|could|might))"
+    r"\s+(?:(?:also|just|now|still|then|probably|actually|already|finally)\s+)?",
+    re.IGNORECASE,
+)
+_LEAD_STARTS = frozenset("iIwWyYtThHsS")
+
+
+@lru_cache(maxsize=8192)
+def shown(item: str) -> str:
+    """An item as the SITREP lists it: without a subject and auxiliary opening it ("I'll set up a
+    bake-off next week" → "set up a bake-off next week"). The selector reads the clause as written
+    (its first word's form is one of its features); only the listed text is shorter."""
+    if item[:1] not in _LEAD_STARTS:
+        return item
+    lead = _LEAD.match(item)
+    if lead is None or item.count(" ", lead.end()) < 1:
+        return item
+    return item[lead.end() :]
+
+
 #: Words that lead to what follows them: an item cut right after one reads as broken off.
 _DANGLING = frozenset(
     "a an the and or but so to of for on in at by with from into onto as than that this these those "
