@@ -31,7 +31,12 @@ from trooper.wording import counted
 #: header and the ``responses_api`` event say it).
 REASONING_KEPT = "reasoning items kept"
 
-#: The event of a turn asking for token log probabilities that a provider cannot give.
+#: What a provider's request lost, each noted on the trail and recorded as an event of its kind:
+#: images a model cannot see (it got a placeholder), PDF documents it cannot read (a note), a
+#: forced tool call it takes as a free one (Ollama), token log probabilities it cannot give.
+IMAGES_OMITTED = "images_omitted"
+DOCUMENTS_OMITTED = "documents_omitted"
+TOOL_CHOICE_DROPPED = "tool_choice_dropped"
 LOGPROBS_UNAVAILABLE = "logprobs_unavailable"
 
 Outcome = Literal["ok", "failed", "skipped", "cancelled", "pending"]
@@ -64,12 +69,6 @@ class Trail:
     attempts: list[Attempt] = field(default_factory=list)
     #: The conversation was compacted to fit the answering model's window.
     compacted: bool = False
-    #: Images were left out for a model that cannot see them (it got a placeholder instead).
-    images_omitted: bool = False
-    #: PDF documents were left out for a model that cannot read them (it got a note instead).
-    documents_omitted: bool = False
-    #: A forced tool call reached a model that takes no tool choice (Ollama): it may answer in text.
-    tool_choice_dropped: bool = False
     #: What was noted of the request as each provider got it, as (event kind, provider): each is
     #: recorded once a turn (a retry or a rescue prepares the request again).
     noted: set[tuple[str, str]] = field(default_factory=set)
@@ -85,6 +84,10 @@ class Trail:
             return False
         self.noted.add((kind, provider))
         return True
+
+    def noted_for_any(self, kind: str) -> bool:
+        """Whether ``kind`` was noted for some provider this turn."""
+        return any(noted == kind for noted, _ in self.noted)
 
     def answered_by(self) -> Attempt | None:
         return next((a for a in reversed(self.attempts) if a.outcome == "ok"), None)
@@ -152,11 +155,11 @@ def decision_header(trail: Trail) -> str:
         switch = "hedge" if last_failure.error_class == SLOW_FIRST_TOKEN else "fallback"
         return f"{answered.provider} ({switch}: {last_failure.error_class}){hedges}{api}"
     decision = f"{answered.provider} ({_mode(trail)}){hedges}"
-    if trail.images_omitted:
+    if trail.noted_for_any(IMAGES_OMITTED):
         decision += " | images omitted: the model cannot see them"
-    if trail.documents_omitted:
+    if trail.noted_for_any(DOCUMENTS_OMITTED):
         decision += " | documents omitted: the model cannot read them"
-    if trail.tool_choice_dropped:
+    if trail.noted_for_any(TOOL_CHOICE_DROPPED):
         decision += " | tool choice dropped: the model takes none"
     if (LOGPROBS_UNAVAILABLE, answered.provider) in trail.noted:
         decision += " | no logprobs: the model gives none"

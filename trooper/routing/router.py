@@ -45,7 +45,16 @@ from trooper.routing import builtin_tools
 from trooper.routing.breaker import BreakerBoard
 from trooper.routing.classifier import classify
 from trooper.routing.client_keys import key_for_provider
-from trooper.routing.headers import LOGPROBS_UNAVAILABLE, REASONING_KEPT, Outcome, Trail, first_trigger
+from trooper.routing.headers import (
+    DOCUMENTS_OMITTED,
+    IMAGES_OMITTED,
+    LOGPROBS_UNAVAILABLE,
+    REASONING_KEPT,
+    TOOL_CHOICE_DROPPED,
+    Outcome,
+    Trail,
+    first_trigger,
+)
 from trooper.routing.headers import Attempt as TrailEntry
 from trooper.routing.hedge import FirstTokenTimes, Key
 from trooper.routing.policy import HANG_WEIGHT, SLOW_FIRST_TOKEN, Failure, classify_failure
@@ -280,8 +289,7 @@ class Router:
         if request.has_hosted_items():  # a host's own items: no other upstream reads them
             keep = "openai" if by_responses_api else provider.reads_hosted_items()
             if not caps.reads_documents and any(not document_text(document) for document in request.documents()):
-                trail.documents_omitted = True
-                _note(trail, recorder, "documents_omitted", provider.name, f"{provider.name} cannot read PDF documents")
+                _note(trail, recorder, DOCUMENTS_OMITTED, provider.name, f"{provider.name} cannot read PDF documents")
             # Before compaction, which fits what the upstream reads (a Claude compaction's summary
             # stands for all before it) into its window.
             request = request.without_hosted_items(keep, documents=caps.reads_documents)
@@ -308,14 +316,12 @@ class Router:
             trail.responses_api = provider.name
             _note(trail, recorder, "responses_api", provider.name, REASONING_KEPT)
         if not caps.forces_tool_choice and request.forces_tool_call():
-            trail.tool_choice_dropped = True
-            _note(trail, recorder, "tool_choice_dropped", provider.name, f"{provider.name} takes no tool choice: the call is not forced")
+            _note(trail, recorder, TOOL_CHOICE_DROPPED, provider.name, f"{provider.name} takes no tool choice: the call is not forced")
         if request.logprobs is not None and not caps.logprobs:
             _note(trail, recorder, LOGPROBS_UNAVAILABLE, provider.name, f"{provider.name} gives no token log probabilities")
         if not caps.supports_images and request.has_images():
             request = replace(request, messages=[_without_images(m) for m in request.messages])
-            trail.images_omitted = True
-            _note(trail, recorder, "images_omitted", provider.name, f"{provider.name} cannot see images")
+            _note(trail, recorder, IMAGES_OMITTED, provider.name, f"{provider.name} cannot see images")
         if stitcher is not None and stitcher.committed:
             request = _continuation(request, stitcher.partial_text(), caps.supports_prefill)
         options = replace(options, num_ctx=window if provider.tier == "local" else options.num_ctx)
