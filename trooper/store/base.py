@@ -31,6 +31,8 @@ Row = dict[str, Any]
 Columns = dict[str, list[Any]]
 #: The tables ``Store.table`` serves (and ``trooper.store.frames`` turns into DataFrames).
 TABLES = ("sessions", "turns", "attempts", "events", "sitreps")
+#: The tables whose rows belong to one session (``session_id``): pruned with it.
+SESSION_ROWS = ("turns", "attempts", "events", "sitreps", "responses", "message_threads", "compactions")
 
 
 

@@ -24,6 +24,7 @@ import json
 import math
 from typing import Any
 
+from trooper.store.base import SESSION_ROWS
 from trooper.store.records import (
     AttemptRecord,
     CompactionRecord,
@@ -243,6 +244,6 @@ def add_compaction(group: Group, c: CompactionRecord) -> None:
 def prune(conn: Connection, older_than_days: float) -> int:
     cutoff = now() - older_than_days * 86400
     stale = "SELECT id FROM sessions WHERE last_activity < %s"
-    for table in ("turns", "attempts", "events", "sitreps", "responses", "message_threads", "compactions"):
+    for table in SESSION_ROWS:
         conn.execute(f"DELETE FROM {table} WHERE session_id IN ({stale})", (cutoff,))
     return int(conn.execute("DELETE FROM sessions WHERE last_activity < %s", (cutoff,)).rowcount)

@@ -148,6 +148,13 @@ def _v9_responses(conn: sqlite3.Connection) -> None:
     )
 
 
+def _v10_turn_costs(conn: sqlite3.Connection) -> None:
+    # Dollars an answer cost and avoided, priced when it is recorded (``savings_of``); NULL when
+    # its model had no price. Older turns are 0, as with tokens_saved: not known, not claimed.
+    conn.execute("ALTER TABLE turns ADD COLUMN cost_spent REAL DEFAULT 0")
+    conn.execute("ALTER TABLE turns ADD COLUMN cost_avoided REAL DEFAULT 0")
+
+
 def _v11_message_threads(conn: sqlite3.Connection) -> None:
     # Claude's message threads Trooper holds: a threaded answer's id and the turn holding it, so a
     # thread goes on after a restart and on another replica.
@@ -161,13 +168,6 @@ def _v12_compactions(conn: sqlite3.Connection) -> None:
     # The sessions answers compacted, by their compaction's key: a resent history opening with it
     # continues that session after a restart and on another replica.
     conn.execute("CREATE TABLE compactions (key TEXT PRIMARY KEY, session_id TEXT NOT NULL, created_at REAL NOT NULL)")
-
-
-def _v10_turn_costs(conn: sqlite3.Connection) -> None:
-    # Dollars an answer cost and avoided, priced when it is recorded (``savings_of``); NULL when
-    # its model had no price. Older turns are 0, as with tokens_saved: not known, not claimed.
-    conn.execute("ALTER TABLE turns ADD COLUMN cost_spent REAL DEFAULT 0")
-    conn.execute("ALTER TABLE turns ADD COLUMN cost_avoided REAL DEFAULT 0")
 
 
 MIGRATIONS: list[Migration] = [

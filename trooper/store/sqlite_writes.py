@@ -15,6 +15,7 @@ import json
 import sqlite3
 from typing import Any
 
+from trooper.store.base import SESSION_ROWS
 from trooper.store.records import (
     AttemptRecord,
     CompactionRecord,
@@ -155,6 +156,6 @@ def add_compaction(batch: Batch, c: CompactionRecord) -> None:
 def prune(conn: sqlite3.Connection, older_than_days: float) -> int:
     cutoff = now() - older_than_days * 86400
     stale = "SELECT id FROM sessions WHERE last_activity < ?"
-    for table in ("turns", "attempts", "events", "sitreps", "responses", "message_threads", "compactions"):
+    for table in SESSION_ROWS:
         conn.execute(f"DELETE FROM {table} WHERE session_id IN ({stale})", (cutoff,))
     return conn.execute("DELETE FROM sessions WHERE last_activity < ?", (cutoff,)).rowcount
