@@ -44,6 +44,11 @@ def asked_in_responses(body: dict[str, Any], include: list[str]) -> int | None:
     return (top or 0) if RESPONSES_INCLUDE in include else None
 
 
+def ask(alternatives: int) -> dict[str, Any]:
+    """The ask, as Chat Completions and Ollama take it, for tokens with ``alternatives`` each."""
+    return {"logprobs": True, "top_logprobs": alternatives} if alternatives else {"logprobs": True}
+
+
 def entries(value: Any) -> list[dict[str, Any]] | None:
     """The token entries of an upstream's ``logprobs`` (a list, or Chat Completions' object holding
     one under ``content``); None when it holds none."""

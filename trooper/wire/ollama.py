@@ -198,9 +198,7 @@ def encode_request(request: Request, model: str, *, stream: bool, num_ctx: int |
     if request.output_format is not None:
         body["format"] = output_format.to_ollama(request.output_format)
     if request.logprobs is not None:  # Ollama 0.12.11 and later give them
-        body["logprobs"] = True
-        if request.logprobs:
-            body["top_logprobs"] = request.logprobs
+        body.update(token_logprobs.ask(request.logprobs))
     return body
 
 

@@ -387,9 +387,7 @@ def encode_request(
     if openai_settings:
         _add_openai_settings(body, request, model)
     if logprobs and request.logprobs is not None:
-        body["logprobs"] = True
-        if request.logprobs:
-            body["top_logprobs"] = request.logprobs
+        body.update(token_logprobs.ask(request.logprobs))
     return body
 
 
