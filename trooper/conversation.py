@@ -32,6 +32,10 @@ STOP_REASONS: tuple[str, ...] = ("end_turn", "max_tokens", "stop_sequence", "too
 #: (Trooper's own compaction item, Claude's compaction block), and how it is told from a person's text.
 SUMMARY_HEADING = "[Summary of the earlier conversation, made when it was compacted]"
 
+#: The ``encrypted_content`` of a compaction block Trooper made (another model's summary, given
+#: where Claude would give its own): no Claude signed it, so Claude too reads it as text.
+TROOPER_COMPACTION = "trooper.summary"
+
 
 def summary_text(summary: str) -> str:
     """A compaction's summary as the text any model reads in place of what it summarises."""
@@ -41,9 +45,6 @@ def summary_text(summary: str) -> str:
 def summary_in(text: str) -> str | None:
     """The summary a ``summary_text`` holds; None for any other text."""
     return text[len(SUMMARY_HEADING) + 1 :].strip() if text.startswith(SUMMARY_HEADING + "\n") else None
-#: The ``encrypted_content`` of a compaction block Trooper made (another model's summary, given
-#: where Claude would give its own): no Claude signed it, so Claude too reads it as text.
-TROOPER_COMPACTION = "trooper.summary"
 
 
 # ---------------------------------------------------------------- content blocks

@@ -3,9 +3,9 @@ editing (``context_management``, which Claude Code sends whenever it thinks, to 
 thinking and the prompt cache), automatic prompt caching (a top-level ``cache_control``), the
 effort and task budget in ``output_config`` (its ``format`` is structured output, carried apart:
 ``wire/output_format.py``), the service tier, inference region, speed, server-side fallbacks,
-cache diagnostics, MCP servers, the billing policy and compaction requests. Any other upstream answers without them:
-they mean nothing to it (but a compaction request, for which another model is asked for the
-summary instead). So do a tool's own (its input examples, deferred loading…). Each is checked at
+cache diagnostics, MCP servers, the billing policy and compaction requests. Any other upstream
+answers without them: they mean nothing to it (but a compaction request, for which another model
+is asked for the summary instead). So do a tool's own (its input examples, deferred loading…). Each is checked at
 the door for its JSON type only: Claude checks the rest, and its 400 is the client's.
 
 A field of the body or of a tool that Trooper does not know at all (one Claude's API added since,
