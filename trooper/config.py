@@ -171,6 +171,10 @@ class Settings:
     )
     claude_url: str = setting("https://api.anthropic.com/v1/messages", "CLAUDE_URL", "full Messages URL")
     claude_model: str = setting("claude-haiku-4-5-20251001", "CLAUDE_MODEL", "model used for Claude")
+    claude_auto_cache: bool = setting(
+        True, "TROOPER_CLAUDE_AUTO_CACHE",
+        "ask Claude to cache the prompt of an OpenAI-format client's turn that marks no cache (OpenAI caches unasked)",
+    )
     gemini_api_key: str = setting("", "GEMINI_API_KEY", "enables Gemini (second in the chain)", secret=True)
     gemini_url: str = setting(
         "https://generativelanguage.googleapis.com/v1beta/openai/chat/completions", "GEMINI_URL", "Gemini's OpenAI-compatible URL"

@@ -369,6 +369,25 @@ class Request:
     #: ``output_config``'s effort…), as the client sent them: Claude alone gets them
     #: (``wire/anthropic_options.py``).
     anthropic_options: dict[str, Any] = field(default_factory=dict)
+    #: The client's API caches every prompt's prefix unasked (OpenAI's two APIs). Claude caches
+    #: only what a request marks, so such a turn that marks nothing reaches Claude with its
+    #: automatic caching asked for (``TROOPER_CLAUDE_AUTO_CACHE``): no new price for the client.
+    caches_unasked: bool = False
+
+    def marks_cache(self) -> bool:
+        """The client put a cache hint somewhere: on the request, a system block, a tool or a block
+        (a tool result's parts included)."""
+        if "cache_control" in self.anthropic_options or any(tool.cache_control for tool in self.tools):
+            return True
+        if any(block.cache_control for block in self.system_blocks or ()):
+            return True
+        for message in self.messages:
+            for block in message.content:
+                if getattr(block, "cache_control", None):
+                    return True
+                if isinstance(block, ToolResultBlock) and any(getattr(part, "cache_control", None) for part in block.content):
+                    return True
+        return False
 
     def system_as_blocks(self) -> list[TextBlock] | None:
         """The client's system blocks, unless the system prompt was changed since (compaction)."""

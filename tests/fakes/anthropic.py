@@ -43,6 +43,8 @@ _ERROR_TYPES = {
 }
 
 _CONTEXT_WINDOW = 200_000
+#: How many blocks before a breakpoint Claude looks for a cached prefix (its documented lookback).
+CACHE_LOOKBACK = 20
 
 
 def anthropic_id(prefix: str) -> str:
@@ -124,8 +126,10 @@ class FakeAnthropic(FakeServer):
 
     def _cache(self, request: RecordedRequest) -> tuple[int, int]:
         """(tokens read from the cache, tokens written to it), as Claude counts them: the prompt
-        (tools, then system, then messages) up to each ``cache_control`` breakpoint is a prefix; the
-        longest one seen before is read, the rest up to the last breakpoint is written."""
+        (tools, then system, then messages) up to each ``cache_control`` breakpoint is a prefix
+        (a top-level ``cache_control``, automatic caching, marks the last block); the longest one
+        cached before, at a breakpoint or up to ``CACHE_LOOKBACK`` blocks before one, is read, the
+        rest up to the last breakpoint is written."""
         body = request.json if isinstance(request.json, dict) else {}
         system = body.get("system")
         parts: list[Any] = [*(body.get("tools") or []), *(system if isinstance(system, list) else [])]
@@ -133,17 +137,22 @@ class FakeAnthropic(FakeServer):
             content = message.get("content")
             parts += content if isinstance(content, list) else [{"type": "text", "text": content, "role": message.get("role")}]
         prefix: list[Any] = [] if isinstance(system, list) or system is None else [system]
-        read = written = 0
+        keys, marked = [], []
         for part in parts:
             prefix.append({k: v for k, v in part.items() if k != "cache_control"} if isinstance(part, dict) else part)
-            if isinstance(part, dict) and part.get("cache_control"):
-                key = json.dumps(prefix, sort_keys=True)
-                tokens = count_tokens(key)
-                if key in self.cached_prefixes:
-                    read = tokens
-                else:
-                    self.cached_prefixes.add(key)
-                    written = tokens - read
+            keys.append(json.dumps(prefix, sort_keys=True))
+            marked.append(isinstance(part, dict) and bool(part.get("cache_control")))
+        if body.get("cache_control") and marked:
+            marked[-1] = True
+        read = written = 0
+        earlier = set(self.cached_prefixes)  # what requests before this one cached
+        for index in (i for i, mark in enumerate(marked) if mark):
+            looked = (keys[i] for i in range(index, max(-1, index - CACHE_LOOKBACK), -1))
+            hit = next((key for key in looked if key in earlier), None)
+            read = max(read, count_tokens(hit)) if hit else read
+            if keys[index] not in earlier:
+                self.cached_prefixes.add(keys[index])
+                written = count_tokens(keys[index]) - read
         return read, max(0, written)
 
     def _usage(self, request: RecordedRequest, output_tokens: int) -> dict[str, Any]:

@@ -141,3 +141,90 @@ def test_openai_prompt_cache_key_is_passed_to_openai_only(fake_openai, make_troo
         oai.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "why is the sky blue?"}],
                                     prompt_cache_key="repo-42", extra_headers={"X-Trooper-Route": "cloud"})
     assert fake_openai.requests[-1].json["prompt_cache_key"] == "repo-42"
+
+
+# OpenAI-format clients reaching Claude. OpenAI caches every prompt's prefix unasked; Claude caches
+# only what a request marks. Before, such a client's turns reached Claude unmarked (their own
+# marks, OpenRouter's and LiteLLM's convention, were dropped too): full input price every turn.
+
+def oai(url: str) -> openai.OpenAI:
+    return openai.OpenAI(base_url=url + "/v1", api_key="local", max_retries=0, _strict_response_validation=True)
+
+
+def chat_turn(client: openai.OpenAI, history: list[dict], question: str, session: str) -> tuple[list[dict], int]:
+    messages = [*history, {"role": "user", "content": question}]
+    answer = client.chat.completions.create(model="gpt-4o-mini", messages=messages,
+                                            extra_headers={"X-Session-ID": session, "X-Trooper-Route": "cloud"})
+    assert answer.usage is not None and answer.usage.prompt_tokens_details is not None
+    history = [*messages, {"role": "assistant", "content": answer.choices[0].message.content}]
+    return history, answer.usage.prompt_tokens_details.cached_tokens or 0
+
+
+def test_chat_completions_turns_to_claude_ask_for_automatic_caching(claude):
+    server, fake = claude
+    history: list[dict] = [{"role": "system", "content": LONG_SYSTEM}]
+    cached = []
+    with oai(server.url) as client:
+        for turn in range(3):
+            history, tokens = chat_turn(client, history, f"Review file {turn} of PR 7.", "oai-auto-cache")
+            cached.append(tokens)
+            sent = fake.requests[-1].json
+            assert sent["cache_control"] == EPHEMERAL, "Claude's automatic caching, asked for the client"
+            assert all("cache_control" not in b for m in sent["messages"] if isinstance(m["content"], list) for b in m["content"])
+    assert cached[0] == 0 and cached[1] > 0 and cached[2] > cached[1], cached
+
+
+def test_responses_turns_to_claude_ask_for_automatic_caching(claude):
+    server, fake = claude
+    with oai(server.url) as client:
+        first = client.responses.create(model="gpt-5", instructions=LONG_SYSTEM, input="Review file 1 of PR 7.",
+                                        extra_headers={"X-Trooper-Route": "cloud"})
+        # the instructions are not carried over from the previous response: an agent resends them
+        second = client.responses.create(model="gpt-5", instructions=LONG_SYSTEM, previous_response_id=first.id,
+                                         input="And file 2?", extra_headers={"X-Trooper-Route": "cloud"})
+    assert fake.requests[-1].json["cache_control"] == EPHEMERAL
+    assert first.usage is not None and second.usage is not None
+    assert first.usage.input_tokens_details.cached_tokens == 0
+    assert second.usage.input_tokens_details.cached_tokens > 0
+
+
+def test_chat_completions_cache_hints_reach_claude_where_the_client_put_them(claude):
+    """OpenRouter's and LiteLLM's convention: ``cache_control`` on a content part, a message (its
+    last part) or a tool. Marked, the turn is not also given automatic caching (four marks at most)."""
+    server, fake = claude
+    tool = {"type": "function", "function": {"name": "read", "parameters": {"type": "object", "properties": {}}},
+            "cache_control": ONE_HOUR}
+    messages = [
+        {"role": "system", "content": [{"type": "text", "text": "You review code. "}, {"type": "text", "text": LONG_SYSTEM, "cache_control": EPHEMERAL}]},
+        {"role": "user", "content": "Read setup.py."},
+        {"role": "assistant", "content": None, "tool_calls": [{"id": "call_1", "type": "function", "function": {"name": "read", "arguments": "{}"}}]},
+        {"role": "tool", "tool_call_id": "call_1", "content": "print('setup')", "cache_control": EPHEMERAL},
+        {"role": "user", "content": [{"type": "text", "text": "Is it fine?", "cache_control": EPHEMERAL}]},
+    ]
+    with oai(server.url) as client:
+        client.chat.completions.create(model="gpt-4o-mini", messages=messages, tools=[tool],  # type: ignore[list-item]
+                                       extra_headers={"X-Trooper-Route": "cloud"})
+    sent = fake.requests[-1].json
+    assert sent["system"] == [{"type": "text", "text": "You review code. " + LONG_SYSTEM, "cache_control": EPHEMERAL}]
+    assert sent["tools"][0]["cache_control"] == ONE_HOUR
+    result = sent["messages"][2]["content"][0]
+    assert result["type"] == "tool_result" and result["content"][-1]["cache_control"] == EPHEMERAL
+    assert sent["messages"][-1]["content"][-1] == {"type": "text", "text": "Is it fine?", "cache_control": EPHEMERAL}
+    assert "cache_control" not in sent
+
+
+def test_automatic_caching_is_asked_only_for_clients_that_expect_it(fake_anthropic, make_trooper):
+    """An Anthropic client that marks nothing chose so: Claude gets its request as sent. And the
+    setting turns automatic caching off for OpenAI-format clients too."""
+    fake_anthropic.default = reply_text("ok")
+    key, url = "sk-ant-test-0123456789abcdef", fake_anthropic.messages_url
+    route = {"X-Trooper-Route": "cloud"}
+    server = make_trooper(CLAUDE_API_KEY=key, CLAUDE_URL=url)
+    with sdk(server.url) as client:
+        client.messages.create(model="claude-sonnet-4-5", max_tokens=64, messages=[{"role": "user", "content": "hi"}], extra_headers=route)
+    assert "cache_control" not in fake_anthropic.requests[-1].json
+    server.stop()
+    server = make_trooper(CLAUDE_API_KEY=key, CLAUDE_URL=url, TROOPER_CLAUDE_AUTO_CACHE="false")
+    with oai(server.url) as client:
+        client.chat.completions.create(model="gpt-4o-mini", messages=[{"role": "user", "content": "hi"}], extra_headers=route)
+    assert "cache_control" not in fake_anthropic.requests[-1].json

@@ -35,8 +35,10 @@ class AnthropicProvider(CodecProvider):
         model: str,
         client: aiohttp.ClientSession,
         context_window: int = 200_000,
+        automatic_cache: bool = True,
     ) -> None:
         self.name = name
+        self.encode_options = {"automatic_cache": automatic_cache}
         self.url = url
         self.model = model
         self._api_key = api_key

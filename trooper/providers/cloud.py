@@ -21,6 +21,7 @@ def build_cloud_chain(settings: Settings, client: aiohttp.ClientSession) -> list
             AnthropicProvider(
                 name="claude", url=settings.claude_url, api_key=settings.claude_api_key,
                 model=settings.claude_model, client=client, context_window=CLAUDE_CONTEXT,
+                automatic_cache=settings.claude_auto_cache,
             )
         )
     if settings.gemini_api_key:

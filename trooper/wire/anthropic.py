@@ -180,14 +180,8 @@ def _decode_system(system: Any) -> tuple[str | None, list[TextBlock] | None]:
         path = f"system[{i}]"
         if not isinstance(block, dict) or block.get("type") != "text":
             raise InvalidRequest(f"{path}: must be a text block ({{\"type\": \"text\", \"text\": ...}})")
-        blocks.append(TextBlock(f.field(block, "text", str, path, required=True), cache_control=_cache_control(block, path)))
+        blocks.append(TextBlock(f.field(block, "text", str, path, required=True), cache_control=f.cache_control(block, path)))
     return "\n\n".join(block.text for block in blocks), blocks
-
-
-def _cache_control(block: dict[str, Any], path: str) -> CacheControl | None:
-    """A block's ``cache_control``, as sent (Claude validates its type and ttl itself)."""
-    cache_control: CacheControl | None = f.field(block, "cache_control", dict, path)
-    return cache_control
 
 
 def _decode_message(path: str, message: dict[str, Any]) -> Message:
@@ -240,7 +234,7 @@ def _decode_block(path: str, block: dict[str, Any], role: str) -> Block:
         raise InvalidRequest(f"{path}.type: {kind!r} {reason} (expected one of {', '.join(allowed)})")
     if kind == "text":
         return TextBlock(
-            f.field(block, "text", str, path, required=True), cache_control=_cache_control(block, path),
+            f.field(block, "text", str, path, required=True), cache_control=f.cache_control(block, path),
             citations=f.field(block, "citations", list, path) or None,
         )
     if kind == "image":
@@ -255,7 +249,7 @@ def _decode_block(path: str, block: dict[str, Any], role: str) -> Block:
             id=f.field(block, "id", str, path, required=True),
             name=f.field(block, "name", str, path, required=True),
             input=f.field(block, "input", dict, path, required=True),
-            cache_control=_cache_control(block, path),
+            cache_control=f.cache_control(block, path),
         )
     if kind == "thinking":
         return ThinkingBlock(f.field(block, "thinking", str, path, required=True), f.field(block, "signature", str, path))
@@ -269,11 +263,11 @@ def _decode_image(path: str, block: dict[str, Any]) -> ImageBlock:
     source_path = f"{path}.source"
     kind = f.choice(source, "type", ("base64", "url"), source_path, required=True)
     if kind == "url":
-        return ImageBlock(url=f.field(source, "url", str, source_path, required=True), cache_control=_cache_control(block, path))
+        return ImageBlock(url=f.field(source, "url", str, source_path, required=True), cache_control=f.cache_control(block, path))
     return ImageBlock(
         media_type=f.field(source, "media_type", str, source_path, required=True),
         data=f.field(source, "data", str, source_path, required=True),
-        cache_control=_cache_control(block, path),
+        cache_control=f.cache_control(block, path),
     )
 
 
@@ -288,7 +282,7 @@ def _claude_block(path: str, block: dict[str, Any]) -> HostedToolBlock:
 def _decode_tool_result(path: str, block: dict[str, Any]) -> ToolResultBlock:
     tool_use_id = f.field(block, "tool_use_id", str, path, required=True)
     is_error = bool(f.field(block, "is_error", bool, path))
-    cache = _cache_control(block, path)
+    cache = f.cache_control(block, path)
     content = block.get("content")
     if content is None:
         return ToolResultBlock(tool_use_id, [], is_error, cache_control=cache)
@@ -300,7 +294,7 @@ def _decode_tool_result(path: str, block: dict[str, Any]) -> ToolResultBlock:
     for part_path, part in f.items(block, "content", path):
         kind = f.choice(part, "type", ("text", "image", *_CLAUDE_BLOCKS), part_path, required=True)
         if kind == "text":
-            parts.append(TextBlock(f.field(part, "text", str, part_path, required=True), cache_control=_cache_control(part, part_path)))
+            parts.append(TextBlock(f.field(part, "text", str, part_path, required=True), cache_control=f.cache_control(part, part_path)))
         else:
             parts.append(_decode_image(part_path, part) if kind == "image" else _claude_block(part_path, part))
     return ToolResultBlock(tool_use_id, parts, is_error, cache_control=cache)
@@ -322,7 +316,7 @@ def _decode_tool(path: str, tool: dict[str, Any]) -> Tool:
         name=f.field(tool, "name", str, path, required=True),
         description=f.field(tool, "description", str, path) or "",
         input_schema=schema,
-        cache_control=_cache_control(tool, path),
+        cache_control=f.cache_control(tool, path),
         strict=f.field(tool, "strict", bool, path),
         anthropic_options=anthropic_options.of_tool(tool, path),
     )
@@ -338,8 +332,17 @@ def _decode_tool_choice(body: dict[str, Any]) -> ToolChoice | None:
     return ToolChoice(kind, name, disable)  # type: ignore[arg-type]  # choice() checked the kind
 
 
-def encode_request(request: Request, model: str, *, stream: bool, num_ctx: int | None = None) -> dict[str, Any]:
-    """The body for ``POST /v1/messages``. ``num_ctx`` is a local-model setting and is ignored."""
+#: Claude's automatic prompt caching: the request's last cacheable block marked, the mark moving
+#: forward as the conversation grows (one of the request's four cache breakpoints).
+AUTOMATIC_CACHE: CacheControl = {"type": "ephemeral"}
+
+
+def encode_request(
+    request: Request, model: str, *, stream: bool, num_ctx: int | None = None, automatic_cache: bool = False
+) -> dict[str, Any]:
+    """The body for ``POST /v1/messages``. ``num_ctx`` is a local-model setting and is ignored.
+    ``automatic_cache``: a request whose client expects its prompt cached unasked and marked
+    nothing (``Request.caches_unasked``) asks for Claude's automatic caching."""
     body: dict[str, Any] = {
         "model": model,
         "max_tokens": request.max_tokens or _default_max_tokens(request.thinking),
@@ -352,6 +355,8 @@ def encode_request(request: Request, model: str, *, stream: bool, num_ctx: int |
     elif request.system:
         body["system"] = request.system
     body.update(request.anthropic_options)
+    if automatic_cache and request.caches_unasked and not request.marks_cache():
+        body["cache_control"] = AUTOMATIC_CACHE
     if request.output_format is not None:
         _ask_for_format(body, request.output_format)
     if request.temperature is not None:

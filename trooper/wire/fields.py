@@ -87,6 +87,13 @@ def positive_int(obj: dict[str, Any], key: str, path: str = "", *, required: boo
     return value
 
 
+def cache_control(obj: dict[str, Any], path: str = "") -> dict[str, Any] | None:
+    """A block's, a message's or a tool's prompt-cache hint (``cache_control``), as sent: Claude,
+    the one upstream that reads it, validates its type and ttl itself."""
+    hint: dict[str, Any] | None = field(obj, "cache_control", dict, path)
+    return hint
+
+
 def string_list(obj: dict[str, Any], key: str, path: str = "") -> list[str]:
     """A list of strings, also accepting one string (OpenAI's ``stop``)."""
     value = obj.get(key)

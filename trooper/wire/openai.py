@@ -138,22 +138,22 @@ def decode_request(body: dict[str, Any]) -> Request:
     if n is not None and n != 1:
         raise InvalidRequest(f"n: only 1 choice per request is supported, got {n}")
     _refuse_unsupported(body)
-    system: list[str] = []
+    system: list[TextBlock] = []
     messages: list[Message] = []
     for path, message in f.items(body, "messages", required=True):
         role = f.choice(message, "role", ("system", "developer", "user", "assistant", "tool"), path, required=True)
         if role in ("system", "developer"):
             system.append(_text_content(path, message))
         elif role == "tool":
-            result = ToolResultBlock(f.field(message, "tool_call_id", str, path, required=True), [TextBlock(_text_content(path, message))])
+            result = ToolResultBlock(f.field(message, "tool_call_id", str, path, required=True), [_text_content(path, message)])
             if messages and messages[-1].role == "user" and all(isinstance(b, ToolResultBlock) for b in messages[-1].content):
                 messages[-1].content.append(result)  # consecutive tool messages answer one assistant turn
             else:
                 messages.append(Message("user", [result]))
         elif role == "user":
-            messages.append(Message("user", _user_content(path, message)))
+            messages.append(Message("user", _hinted_last(_user_content(path, message), message, path)))
         else:
-            messages.append(Message("assistant", _assistant_content(path, message)))
+            messages.append(Message("assistant", _hinted_last(_assistant_content(path, message), message, path)))
     if not messages:
         raise InvalidRequest("messages: at least one user or assistant message is required")
     stream = bool(f.field(body, "stream", bool))
@@ -163,7 +163,9 @@ def decode_request(body: dict[str, Any]) -> Request:
     return Request(
         model=model,
         messages=messages,
-        system="\n\n".join(system) if system else None,
+        system="\n\n".join(block.text for block in system) if system else None,
+        # As blocks only when one carries a cache hint: Claude gets its system prompt as sent otherwise.
+        system_blocks=system if any(block.cache_control for block in system) else None,
         max_tokens=max_tokens,
         temperature=f.field(body, "temperature", float),
         top_p=f.field(body, "top_p", float),
@@ -181,6 +183,7 @@ def decode_request(body: dict[str, Any]) -> Request:
         openai_options=openai_options.from_chat(body),
         verbosity=f.choice(body, "verbosity", VERBOSITIES),
         logprobs=token_logprobs.asked_in_chat(body),
+        caches_unasked=True,
     )
 
 
@@ -202,20 +205,38 @@ def _refuse_unsupported(body: dict[str, Any]) -> None:
         raise InvalidRequest(f"modalities: only text answers are supported by Trooper, got {', '.join(modalities)}")
 
 
-def _text_content(path: str, message: dict[str, Any]) -> str:
-    """A system, developer or tool message's content: a string or text parts."""
+# Prompt-cache hints: Chat Completions has none of its own (OpenAI caches every prompt's prefix
+# unasked), but clients that reach Claude through OpenRouter or LiteLLM put Claude's
+# ``cache_control`` on a content part, on a message (its last part) or on a tool. Trooper reads
+# them where they put them; only Claude gets them (``Request.caches_unasked`` covers the rest).
+
+
+def _text_content(path: str, message: dict[str, Any]) -> TextBlock:
+    """A system, developer or tool message's content (a string or text parts) as one text, with
+    the last cache hint on it or its parts: a hint caches the prompt up to the end of its message."""
     content = message.get("content")
+    hint = f.cache_control(message, path)
     if isinstance(content, str):
-        return content
+        return TextBlock(content, cache_control=hint)
     if content is None:
-        return ""
+        return TextBlock("", cache_control=hint)
     if not isinstance(content, list):
         raise InvalidRequest(f"{path}.content: must be a string or an array of text parts, got {f.json_type(content)}")
     texts = []
     for part_path, part in f.items(message, "content", path):
         f.choice(part, "type", ("text",), part_path, required=True)
         texts.append(f.field(part, "text", str, part_path, required=True))
-    return "".join(texts)
+        hint = f.cache_control(part, part_path) or hint
+    return TextBlock("".join(texts), cache_control=hint)
+
+
+def _hinted_last(blocks: list[Block], message: dict[str, Any], path: str) -> list[Block]:
+    """``blocks`` with the cache hint of their message on the last one (a part's own hint stays)."""
+    hint = f.cache_control(message, path)
+    last = blocks[-1] if blocks else None
+    if hint is not None and isinstance(last, (TextBlock, ImageBlock, ToolUseBlock)) and last.cache_control is None:
+        last.cache_control = hint
+    return blocks
 
 
 def _user_content(path: str, message: dict[str, Any]) -> list[Block]:
@@ -228,14 +249,16 @@ def _user_content(path: str, message: dict[str, Any]) -> list[Block]:
     for part_path, part in f.items(message, "content", path):
         kind = f.choice(part, "type", ("text", "image_url", "file"), part_path, required=True)
         if kind == "text":
-            blocks.append(TextBlock(f.field(part, "text", str, part_path, required=True)))
+            blocks.append(TextBlock(f.field(part, "text", str, part_path, required=True), cache_control=f.cache_control(part, part_path)))
         elif kind == "file":
             file = f.field(part, "file", dict, part_path, required=True)
             file_path = f"{part_path}.file"
             blocks.append(document_from_file(f.field(file, "file_data", str, file_path), f.field(file, "filename", str, file_path), file_path))
         else:
             image = f.field(part, "image_url", dict, part_path, required=True)
-            blocks.append(decode_image_url(f.field(image, "url", str, f"{part_path}.image_url", required=True), f"{part_path}.image_url.url"))
+            decoded = decode_image_url(f.field(image, "url", str, f"{part_path}.image_url", required=True), f"{part_path}.image_url.url")
+            decoded.cache_control = f.cache_control(part, part_path)
+            blocks.append(decoded)
     return blocks
 
 
@@ -248,7 +271,7 @@ def _assistant_content(path: str, message: dict[str, Any]) -> list[Block]:
     elif isinstance(content, list):
         for part_path, part in f.items(message, "content", path):
             kind = f.choice(part, "type", ("text", "refusal"), part_path, required=True)
-            blocks.append(TextBlock(f.field(part, kind, str, part_path, required=True)))
+            blocks.append(TextBlock(f.field(part, kind, str, part_path, required=True), cache_control=f.cache_control(part, part_path)))
     elif content is not None:
         raise InvalidRequest(f"{path}.content: must be a string, an array of text parts or null, got {f.json_type(content)}")
     for call_path, call in f.items(message, "tool_calls", path):
@@ -288,7 +311,9 @@ def _wire_call(block: ToolUseBlock, signature: str | None) -> dict[str, Any]:
 
 def _decode_tool(path: str, tool: dict[str, Any]) -> Tool:
     f.choice(tool, "type", ("function",), path, required=True)
-    return function_tool(f.field(tool, "function", dict, path, required=True), f"{path}.function")
+    decoded = function_tool(f.field(tool, "function", dict, path, required=True), f"{path}.function")
+    decoded.cache_control = f.cache_control(tool, path)
+    return decoded
 
 
 def function_tool(function: dict[str, Any], path: str) -> Tool:

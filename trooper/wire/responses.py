@@ -282,6 +282,7 @@ def decode_request(body: dict[str, Any]) -> Request:
         openai_options=openai_options.from_responses(body),
         anthropic_options=_claude_compaction(body),
         verbosity=f.choice(f.field(body, "text", dict) or {}, "verbosity", openai.VERBOSITIES, "text"),
+        caches_unasked=True,
     )
 
 
