@@ -23,6 +23,7 @@ import json
 import uuid
 from typing import Any
 
+import httpx
 import openai
 import pytest
 
@@ -330,3 +331,23 @@ def test_codex_with_web_search_is_answered_by_openai_and_refused_clearly_elsewhe
     assert resent == [search.model_dump(exclude_none=True)], "the search item goes back once, verbatim"
     assert sent[-1]["reasoning"] == REASONING and sent[-1]["prompt_cache_key"] == "019a2b3c-prompt-cache"
     assert sent[-1]["include"] == ["reasoning.encrypted_content"], "Codex's include reaches OpenAI as it came"
+
+
+def test_codex_plan_is_the_sessions_steps_and_loops(upstream: Upstream) -> None:
+    """Codex keeps its work list with ``update_plan`` (Claude Code's ``TodoWrite``): its completed
+    steps and the ones still to do are the SITREP's, read from the call's structure."""
+    plan = {"explanation": "Reproduce first.", "plan": [
+        {"step": "Reproduce the failing ISO week test", "status": "completed"},
+        {"step": "Fix parse_date for ISO weeks", "status": "in_progress"},
+    ]}  # fmt: skip
+    upstream.fake.enqueue(reply_tool_calls(tool_call("update_plan", plan)), reply_text("Plan noted; fixing parse_date now."))
+    client, session = codex(upstream)
+    with client:
+        first, _ = ask(client, False, codex_request(first_input("Fix the failing date parsing test.")))
+        (call,) = function_calls(first)
+        ask(client, False, codex_request([{"type": "function_call_output", "call_id": call.id, "output": "Plan updated"}],
+                                         previous_response_id=first.id))
+    upstream.trooper.flush()
+    sitrep = httpx.get(f"{upstream.trooper.url}/sitrep/{session}", timeout=10).json()
+    assert "Reproduce the failing ISO week test" in sitrep["completed_steps"]
+    assert "Fix parse_date for ISO weeks" in sitrep["open_loops"]

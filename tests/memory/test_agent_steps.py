@@ -67,6 +67,20 @@ def test_read_todos():
     assert read_todos({"command": "ls"}) is None
 
 
+def test_read_the_work_lists_of_codex_and_gemini_cli():
+    codex = {"explanation": "Fix the parser first.", "plan": [
+        {"step": "Reproduce the date parsing bug", "status": "completed"},
+        {"step": "Fix parse_date for ISO weeks", "status": "in_progress"},
+        {"step": "Add regression tests", "status": "pending"},
+    ]}
+    assert read_todos(codex) == [
+        ("completed", "Reproduce the date parsing bug"), ("in_progress", "Fix parse_date for ISO weeks"), ("pending", "Add regression tests"),
+    ]
+    gemini = {"todos": [{"description": "Migrate the config loader", "status": "completed"},
+                        {"description": "Drop the YAML fallback", "status": "cancelled"}]}
+    assert read_todos(gemini) == [("completed", "Migrate the config loader")], "a cancelled entry is neither done nor open"
+
+
 def call(n: int, name: str, **tool_input: object) -> Message:
     return Message("assistant", [ToolUseBlock(f"t{n}", name, dict(tool_input))])
 

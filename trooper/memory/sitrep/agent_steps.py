@@ -234,13 +234,28 @@ def _read_checks(command: str, output: str, is_error: bool) -> tuple[Outcome, ..
     return (Outcome("open" if failed else "done", text, key, also=also),)
 
 
+#: The lists agents keep of their work, and where an entry says what it is: Claude Code's and
+#: Cursor's ``todos`` (``content``), Gemini CLI's (``description``), Codex's ``update_plan``
+#: (``plan``, ``step``). Their statuses are alike: pending, in_progress, completed.
+_WORK_LISTS = (("todos", ("content", "description")), ("plan", ("step",)))
+#: An entry dropped from the work: neither done nor open.
+_DROPPED = "cancelled"
+
+
 def read_todos(tool_input: dict[str, Any]) -> list[tuple[str, str]] | None:
-    """(status, item) of each entry of a ``TodoWrite`` list; None when the input is not one."""
-    todos = tool_input.get("todos")
-    if not isinstance(todos, list):
-        return None
-    items = []
-    for todo in todos:
-        if isinstance(todo, dict) and isinstance(todo.get("content"), str):
-            items.append((str(todo.get("status", "pending")), _short(todo["content"])))
-    return items
+    """(status, item) of each entry of an agent's work list (``TodoWrite``, Codex's ``update_plan``…);
+    None when the input is not one."""
+    for key, names in _WORK_LISTS:
+        entries = tool_input.get(key)
+        if not isinstance(entries, list):
+            continue
+        items = []
+        for entry in entries:
+            if not isinstance(entry, dict):
+                continue
+            text = next((entry[name] for name in names if isinstance(entry.get(name), str)), None)
+            status = str(entry.get("status", "pending"))
+            if text is not None and status != _DROPPED:
+                items.append((status, _short(text)))
+        return items
+    return None
