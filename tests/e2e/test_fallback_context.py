@@ -90,3 +90,25 @@ def test_a_sitrep_never_reads_its_own_block_or_an_echo_of_it():
     assert "billing" not in text and "ledger" not in text and "rollback" not in text
     assert "compacted" not in text
     assert "rename" in sitrep.intent
+
+
+def test_a_session_that_stays_local_sends_each_prompt_as_the_last_one_and_the_new_turns(failing_claude):
+    """A local model evaluates again only what follows the prefix its new prompt shares with the
+    last one. Compacting anew each turn (the tail's start moving, the SITREP in the system prompt
+    rewritten) made Ollama read the whole window again on every turn of a long fallback; now the
+    cut stays where it was while the conversation grows into the room it left."""
+    server, ollama = failing_claude
+    history = long_history()
+    prompts = []
+    with anthropic.Anthropic(base_url=server.url, api_key="local", max_retries=0, _strict_response_validation=True) as client:
+        for turn in range(8):
+            answer = client.messages.create(model="claude-sonnet-4-5", max_tokens=300, messages=history,
+                                            extra_headers={"X-Session-ID": "stays-local"})
+            prompts.append([r for r in ollama.requests if r.path == "/api/chat"][-1].json["messages"])
+            history = [*history, {"role": "assistant", "content": answer.content[0].text},
+                       {"role": "user", "content": f"And for {turn + 5} replicas?"}]
+    extended = [later[: len(earlier)] == earlier for earlier, later in zip(prompts, prompts[1:])]
+    assert sum(extended) >= 5, extended  # the cut leaves room for several turns before the next
+    for prompt in prompts:
+        kept = [Message(m["role"], [TextBlock(m["content"])]) for m in prompt[1:]]
+        assert count_request_tokens(prompt[0]["content"], kept) <= WINDOW and "[TROOPER_SITREP]" in prompt[0]["content"]

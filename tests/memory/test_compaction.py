@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from tests.memory.conversations import conversations, validity_problems
 from trooper.conversation import Message, Request, TextBlock, Tool, ToolResultBlock, ToolUseBlock
-from trooper.memory.compaction import ContextTooLarge, bridge_message, compact, minimum_budget
+from trooper.memory.compaction import REGROWTH_SHARE, ContextTooLarge, bridge_message, compact, minimum_budget
 from trooper.memory.tokens import count_message_tokens, count_request_tokens, count_tokens
 
 TOOLS = [Tool("bash", "Run a shell command", {"type": "object", "properties": {"command": {"type": "string"}}})]
@@ -59,6 +59,20 @@ def test_the_anchor_is_kept_whenever_the_budget_allows_it(messages, slack):
     result = compact(messages, int(needed * slack), system=SYSTEM, tools=TOOLS)
     assert all(a is b for a, b in zip(result.messages, anchor, strict=False))
     assert len(result.messages) > len(anchor)
+
+
+@PROPERTY
+@given(conversations().filter(lambda m: len(m) >= 4), st.floats(0, 1.0), st.integers(1, 6))
+def test_a_reused_cut_respects_the_budget_and_the_guarantees(messages, fraction, grown_by):
+    earlier = messages[: len(messages) - grown_by]
+    assume(earlier and any(m.role == "user" for m in earlier))
+    floor = max(minimum_budget(earlier, system=SYSTEM, tools=TOOLS), minimum_budget(messages, system=SYSTEM, tools=TOOLS))
+    budget = floor + int(fraction * max(0, count_request_tokens(SYSTEM, earlier, TOOLS) - floor))
+    cut = compact(earlier, budget, system=SYSTEM, tools=TOOLS).cut
+    result = compact(messages, budget, system=SYSTEM, tools=TOOLS, previous=cut)
+    assert result.kept_tokens == count_request_tokens(result.system, result.messages, TOOLS) <= budget
+    assert validity_problems(result.messages) == []
+    assert latest_user(messages) in result.messages and result.messages[-1] is messages[-1]
 
 
 @PROPERTY
@@ -166,3 +180,46 @@ def test_latest_turn_larger_than_the_budget_is_a_clear_error():
     messages = [Message("user", [TextBlock("word " * 5_000)])]
     with pytest.raises(ContextTooLarge, match="latest user turn"):
         compact(messages, 1_000)
+
+
+def exchange(index: int, words: int = 60) -> list[Message]:
+    return [
+        Message("assistant", [TextBlock(f"Answer {index}: " + "detail " * words)]),
+        Message("user", [TextBlock(f"question {index}: and the retry budget? " + "log " * words)]),
+    ]
+
+
+def test_the_next_turns_are_cut_where_the_last_was_so_the_prompt_only_grows():
+    """A local model reuses what its last prompt shares with the new one: while the conversation
+    grows into the room the cut left, each compaction sends the last one's prompt and the new turns."""
+    messages = long_session(40, words=60)
+    budget = 4_000
+    first = compact(messages, budget, system=SYSTEM)
+    assert first.cut is not None and first.dropped_turns
+    previous, reused = first, 0
+    for index in range(40, 60):
+        messages = [*messages, *exchange(index)]
+        result = compact(messages, budget, system=SYSTEM, previous=previous.cut)
+        assert result.kept_tokens == count_request_tokens(result.system, result.messages, []) <= budget
+        assert validity_problems(result.messages) == [] and result.messages[-1] is messages[-1]
+        if result.cut is previous.cut:  # cut where it was: the last prompt, then the new turns
+            reused += 1
+            assert result.system == previous.system
+            assert result.messages[: len(previous.messages)] == previous.messages
+            assert result.messages[len(previous.messages):] == messages[-2:]
+        else:  # no room left: cut anew, leaving room again
+            assert result.cut is not None and result.kept_tokens <= budget * (1 - REGROWTH_SHARE) + count_message_tokens(messages[-1])
+        previous = result
+    assert reused >= 12, reused  # ~300 tokens a turn into the ~800 the cut leaves, then again
+
+
+def test_a_cut_is_not_reused_for_another_conversation_or_budget():
+    messages = long_session(40, words=60)
+    first = compact(messages, 4_000, system=SYSTEM)
+    grown = [*messages, *exchange(40)]
+    edited = [Message("user", [TextBlock("a different opening question")]), *grown[1:]]
+    for conversation, budget, system in ((edited, 4_000, SYSTEM), (grown, 3_500, SYSTEM), (grown, 4_000, "other rules")):
+        result = compact(conversation, budget, system=system, previous=first.cut)
+        assert result.cut is not first.cut and result.kept_tokens <= budget
+    resent = [Message(m.role, [TextBlock(b.text, cache_control={"type": "ephemeral"}) for b in m.content]) for m in grown]  # type: ignore[union-attr]
+    assert compact(resent, 4_000, system=SYSTEM, previous=first.cut).cut is first.cut, "a cache hint is no change to a local model"

@@ -27,6 +27,7 @@ from trooper.conversation import (
 from trooper.engine.live import LiveFeed
 from trooper.engine.savings import savings_of
 from trooper.errors import TrooperError
+from trooper.memory.compaction import Cut
 from trooper.memory.identity import (
     ClientIds,
     Opening,
@@ -120,6 +121,9 @@ class LiveSession:
     #: How many of ``messages`` were read back from the store, private values masked: a resent
     #: history is compared with them masked the same way, so it does not look like an edit.
     masked_prefix: int = 0
+    #: Where its conversation was last compacted for each provider (memory only: a turn another
+    #: process answers cuts anew).
+    compaction_cuts: dict[str, Cut] = field(default_factory=dict)
 
 
 def _turn_role(message: Message) -> str:
@@ -392,6 +396,7 @@ class SessionService:
             attempt=self.record_attempt,
             event=lambda kind, **detail: self.record_event(session, kind, **detail),
             sitrep=lambda messages: self.sitrep_of_request(session, messages),
+            cuts=session.compaction_cuts,
         )
 
     def record_attempt(self, record: AttemptRecord) -> None:

@@ -12,6 +12,13 @@ When the tail would start with an assistant message right after the anchor's ass
 still starts with a user turn and alternates. A tool result never loses its tool call: the
 tail never starts at a message of tool results.
 
+A compaction is made to last: a local model (Ollama, llama.cpp) evaluates again only what follows
+the longest prefix its new prompt shares with the last one, and a cut that moved every turn (the
+tail's start, the SITREP in the system prompt) made it evaluate the whole window on every turn. So
+a cut leaves ``REGROWTH_SHARE`` of the budget for the turns to come, and the next turn of the same
+conversation is cut where the last one was (``Cut``), its SITREP unchanged, while it fits: only
+the new turns are new to the model. When it no longer fits, the conversation is cut anew.
+
 When even that does not fit, in this order: older tail turns go (down to the latest user turn),
 then the anchor, then the SITREP is cut down (down to nothing), then the system prompt is cut
 and, last, the text of the assistant turn whose tool calls the latest user turn answers. The
@@ -33,8 +40,13 @@ from trooper.memory.tokens import (
     count_tokens,
     count_tool_tokens,
 )
+from trooper.memory.transcript import message_fingerprint
 
 SITREP_SHARE = 0.20
+#: Of the budget, what a new cut leaves free for the turns that follow it (each of which then
+#: reuses the cut) at least: a little less tail on the turn that cuts, the whole prompt kept for
+#: the next ones. More when two turns the size of the latest exchange need more, up to half.
+REGROWTH_SHARE = 0.20
 TRUNCATION_MARK = "\n…[truncated by Trooper]"
 
 
@@ -62,6 +74,34 @@ class Compacted:
     #: Tokens of the compacted request (system, messages, tools), as ``count_request_tokens`` counts.
     kept_tokens: int
     sitrep_injected: bool
+    #: Where the conversation was cut, for the next turn's compaction (None: nothing dropped, or
+    #: cut past the SITREP: the system prompt itself).
+    cut: Cut | None = None
+
+
+@dataclass(frozen=True)
+class Cut:
+    """Where a compaction cut a conversation, so that the next turn's cuts it the same way: the
+    anchor, what was dropped (and the bridge saying so), the system prompt with its SITREP."""
+
+    budget: int
+    #: The client's system prompt it was made from, and the one the compaction sent.
+    system: str | None
+    compacted_system: str | None
+    #: The conversation up to the tail: the anchor's messages, then those dropped.
+    head: tuple[Message, ...]
+    anchor_end: int
+    bridge: Message | None
+    sitrep_injected: bool
+
+    def holds(self, messages: Sequence[Message], system: str | None, budget: int) -> bool:
+        """``messages`` go on the conversation this cut was made of, under the same budget and
+        system prompt (a resent message may differ in what a local model is not sent: a cache
+        hint, a tool id)."""
+        start = len(self.head)
+        if budget != self.budget or system != self.system or len(messages) <= start:
+            return False
+        return all(a == b or message_fingerprint(a) == message_fingerprint(b) for a, b in zip(self.head, messages))
 
 
 def bridge_message(dropped: int, with_sitrep: bool) -> Message:
@@ -178,6 +218,7 @@ def compact(
     system: str | None = None,
     tools: Sequence[Tool] | None = None,
     sitrep: Callable[[], Sitrep | None] | None = None,
+    previous: Cut | None = None,
 ) -> Compacted:
     """Fit a conversation into ``budget`` tokens (system prompt and tool definitions included).
 
@@ -186,6 +227,7 @@ def compact(
     unchanged (the same list). ``sitrep``: gives the session's SITREP when the caller keeps one
     (asked only when turns are dropped: building it costs more than most turns' compaction check);
     otherwise, or when it gives ``None``, the SITREP is extracted from the dropped turns.
+    ``previous``: the cut of the conversation's last compaction, reused while it holds and fits.
     """
     messages, system, tool_list = _unpack(conversation, system, tools)
     counts = [count_message_tokens(m) for m in messages]
@@ -198,17 +240,22 @@ def compact(
     floor = minimum_budget(messages, tools=tool_list)
     if floor > budget:
         raise ContextTooLarge(floor, budget)
+    if previous is not None and previous.holds(messages, system, budget):
+        again = _cut_again(previous, messages, counts, fixed, budget)
+        if again is not None:
+            return again
 
     latest = _latest_user_index(messages)
     minimal = _minimal_tail_start(messages, latest)
     anchor_end = _anchor_end(messages, minimal)
     sitrep_cap = int(budget * SITREP_SHARE)
     room = budget - fixed - system_tokens
+    regrowth = _regrowth(counts, budget)
 
     for keep_anchor in (True, False):  # first older tail turns go, then the anchor
         end = anchor_end if keep_anchor else 0
         anchor_tokens = sum(counts[:end])
-        start = _choose_tail(messages, counts, end, minimal, room - anchor_tokens - sitrep_cap)
+        start = _choose_tail_leaving(messages, counts, end, minimal, room - anchor_tokens - sitrep_cap, regrowth)
         if start is not None:
             return _assemble(messages, counts, system, tool_list, budget, end, start, minimal, sitrep_cap, sitrep)
     # Then the SITREP shrinks to what is left beside the minimal tail (possibly nothing), and last
@@ -239,9 +286,10 @@ def _assemble(
     summary = ((known and known()) or extract_sitrep(messages[:start])) if start > 0 else None
     new_system, sitrep_tokens = _inject(system, system_tokens, summary, spare)
     if sitrep_cap is not None:
-        # What the SITREP left unused goes back to the tail.
-        grown = _choose_tail(
-            messages, counts, anchor_end, minimal, budget - fixed - count_tokens(new_system or "") - anchor_tokens
+        # What the SITREP left unused goes back to the tail (room for the turns to come kept).
+        grown = _choose_tail_leaving(
+            messages, counts, anchor_end, minimal, budget - fixed - count_tokens(new_system or "") - anchor_tokens,
+            _regrowth(counts, budget),
         )
         if grown is not None and grown < start:
             start = grown
@@ -250,11 +298,41 @@ def _assemble(
     cut_tokens = 0
     if sitrep_cap is None and spare < 0:
         new_system, kept, cut_tokens = _cut_to_fit(system, kept, anchor_end, messages, start, budget, tools)
-    if dropped and _needs_bridge(messages, anchor_end, start):
-        kept.insert(anchor_end, bridge_message(dropped, with_sitrep=sitrep_tokens > 0))
+    bridge_turn = bridge_message(dropped, with_sitrep=sitrep_tokens > 0) if dropped and _needs_bridge(messages, anchor_end, start) else None
+    if bridge_turn is not None:
+        kept.insert(anchor_end, bridge_turn)
     kept_tokens = fixed + count_tokens(new_system or "") + sum(count_message_tokens(m) for m in kept)
     dropped_tokens = sum(counts[anchor_end:start]) + cut_tokens
-    return Compacted(kept, new_system, dropped, dropped_tokens, kept_tokens, sitrep_tokens > 0)
+    made = None
+    if dropped and not cut_tokens:
+        made = Cut(budget, system, new_system, tuple(messages[:start]), anchor_end, bridge_turn, sitrep_tokens > 0)
+    return Compacted(kept, new_system, dropped, dropped_tokens, kept_tokens, sitrep_tokens > 0, made)
+
+
+def _regrowth(counts: Sequence[int], budget: int) -> int:
+    """What a new cut leaves free: ``REGROWTH_SHARE`` of the budget, or room for two more turns the
+    size of the latest exchange (its last two messages) when that is more; half the budget at most."""
+    return min(max(int(budget * REGROWTH_SHARE), 2 * sum(counts[-2:])), budget // 2)
+
+
+def _choose_tail_leaving(
+    messages: Sequence[Message], counts: Sequence[int], anchor_end: int, minimal: int, room: int, regrowth: int
+) -> int | None:
+    """The earliest tail start that leaves ``regrowth`` of ``room`` free, else the earliest that fits."""
+    leaving = _choose_tail(messages, counts, anchor_end, minimal, room - regrowth) if regrowth else None
+    return leaving if leaving is not None else _choose_tail(messages, counts, anchor_end, minimal, room)
+
+
+def _cut_again(previous: Cut, messages: list[Message], counts: list[int], fixed: int, budget: int) -> Compacted | None:
+    """The conversation cut where ``previous`` cut it, when that still fits ``budget``."""
+    start, anchor_end = len(previous.head), previous.anchor_end
+    kept = [*messages[:anchor_end], *([previous.bridge] if previous.bridge else []), *messages[start:]]
+    bridge_tokens = count_message_tokens(previous.bridge) if previous.bridge else 0
+    kept_tokens = fixed + count_tokens(previous.compacted_system or "") + sum(counts[:anchor_end]) + bridge_tokens + sum(counts[start:])
+    if kept_tokens > budget:
+        return None
+    dropped = start - anchor_end
+    return Compacted(kept, previous.compacted_system, dropped, sum(counts[anchor_end:start]), kept_tokens, previous.sitrep_injected, previous)
 
 
 def _inject(system: str | None, system_tokens: int, summary: Sitrep | None, room: int) -> tuple[str | None, int]:

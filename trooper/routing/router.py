@@ -15,7 +15,7 @@ import functools
 import logging
 import time
 from collections import deque
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Callable, Generic, Literal, Sequence, TypeVar
 
 from trooper.config import Settings
@@ -35,7 +35,7 @@ from trooper.conversation import (
     document_text,
 )
 from trooper.errors import TrooperError, UpstreamError
-from trooper.memory.compaction import ContextTooLarge, compact
+from trooper.memory.compaction import ContextTooLarge, Cut, compact
 from trooper.memory.sitrep import Sitrep
 from trooper.memory.summary_request import summary_request
 from trooper.memory.tokens import count_request_tokens
@@ -110,6 +110,9 @@ class TurnRecorder:
     #: request adds), from the server's incremental builder so compaction need not extract it
     #: again; called only when compaction drops turns.
     sitrep: Callable[[list[Message]], Sitrep | None] = lambda messages: None
+    #: The session's last compaction cut for each provider: the next turn is cut the same way
+    #: while it fits, so a local model reuses the prompt it already evaluated (``compaction.Cut``).
+    cuts: dict[str, Cut] = field(default_factory=dict)
 
 
 log = logging.getLogger(__name__)
@@ -301,9 +304,11 @@ class Router:
             request = summary_request(request, instructions if isinstance(instructions, str) else None)
             _note(trail, recorder, "compaction_summarised", provider.name, f"{provider.name} was asked for the summary Claude would write")
         try:
-            compacted = compact(request, window - reserve, sitrep=lambda: recorder.sitrep(carried))
+            compacted = compact(request, window - reserve, sitrep=lambda: recorder.sitrep(carried), previous=recorder.cuts.get(provider.name))
         except ContextTooLarge as exc:
             raise UpstreamError(provider.name, "context", str(exc), status=400, error_type="invalid_request_error") from None
+        if compacted.cut is not None:
+            recorder.cuts[provider.name] = compacted.cut
         if compacted.dropped_turns:
             trail.compacted = True
             request = replace(request, messages=compacted.messages, system=compacted.system)
