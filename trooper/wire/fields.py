@@ -131,6 +131,14 @@ def any_json(obj: dict[str, Any], name: str, path: str) -> Any:
     return obj[name]
 
 
+def unknown(obj: dict[str, Any], read: frozenset[str]) -> dict[str, Any]:
+    """The fields of ``obj`` that its decoder does not read (``read``: the names it reads), as
+    sent, for the upstream that may know them (most bodies hold none: one set test)."""
+    if obj.keys() <= read:
+        return {}
+    return {name: value for name, value in obj.items() if name not in read}
+
+
 def settings(obj: dict[str, Any], checks: dict[str, Check], path: str = "") -> dict[str, Any]:
     """The settings of ``checks`` that ``obj`` holds, each checked (a bad one is the client's 400)."""
     kept = {}
