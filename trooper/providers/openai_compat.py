@@ -34,7 +34,8 @@ class OpenAICompatProvider(CodecProvider):
     (Gemini) sends tool calls' thought signatures back upstream; ``openai_settings`` (OpenAI) passes
     on what only OpenAI knows of the request (its cache key, reasoning effort, seed…), which other
     servers may refuse. ``logprobs``: the server gives token log probabilities (OpenAI, a local
-    OpenAI-compatible server), so a client's ask for them is sent.
+    OpenAI-compatible server), so a client's ask for them is sent. A provider of the local tier is
+    a local server, which takes ``top_k`` (OpenAI refuses it).
 
     ``responses_url`` (OpenAI's own, set by ``build_cloud_chain`` only): OpenAI's Responses API,
     which answers the turns offering OpenAI's built-in tools (``Request.hosted_tools``), with
@@ -80,6 +81,7 @@ class OpenAICompatProvider(CodecProvider):
         self._model_prefixes = model_prefixes
         self.encode_options = {
             "tool_call_signatures": tool_call_signatures, "openai_settings": openai_settings, "logprobs": logprobs,
+            "local_server": tier == "local",
         }
         self._http = HttpUpstream(name, client, wire_codec.decode_error)
 

@@ -81,9 +81,17 @@ def choice(obj: dict[str, Any], key: str, allowed: tuple[str, ...], path: str = 
 
 
 def positive_int(obj: dict[str, Any], key: str, path: str = "", *, required: bool = False) -> int | None:
+    return _at_least(1, obj, key, path, required)
+
+
+def non_negative_int(obj: dict[str, Any], key: str, path: str = "") -> int | None:
+    return _at_least(0, obj, key, path, False)
+
+
+def _at_least(least: int, obj: dict[str, Any], key: str, path: str, required: bool) -> int | None:
     value: int | None = field(obj, key, int, path, required=required)
-    if value is not None and value < 1:
-        raise InvalidRequest(f"{where(path, key)}: must be at least 1, got {value}")
+    if value is not None and value < least:
+        raise InvalidRequest(f"{where(path, key)}: must be at least {least}, got {value}")
     return value
 
 

@@ -167,6 +167,8 @@ def decode_request(body: dict[str, Any]) -> Request:
         max_tokens=max_tokens,
         temperature=f.field(body, "temperature", float),
         top_p=f.field(body, "top_p", float),
+        # Not OpenAI's, but local servers' (vLLM, llama-server, LM Studio), Ollama's and Claude's.
+        top_k=f.non_negative_int(body, "top_k"),
         stop=f.string_list(body, "stop"),
         tools=[_decode_tool(path, t) for path, t in f.items(body, "tools")],
         tool_choice=decode_tool_choice(body, _function_name),
@@ -347,6 +349,7 @@ def encode_request(
     tool_call_signatures: bool = False,
     openai_settings: bool = False,
     logprobs: bool = False,
+    local_server: bool = False,
 ) -> dict[str, Any]:
     """The body for ``POST .../chat/completions``. ``num_ctx`` is Ollama-only and ignored.
 
@@ -359,6 +362,8 @@ def encode_request(
     refuses it, 400, for one that does not reason: gpt-4o-mini answering a fallback) and its
     verbosity for a GPT-5 model are passed on. ``logprobs``: the server gives token log
     probabilities (OpenAI, a local OpenAI-compatible server), so the client's ask for them is sent.
+    ``local_server`` (llama-server, LM Studio, vLLM): the client's ``top_k`` is sent, which these
+    servers take and OpenAI refuses (400).
     """
     messages: list[dict[str, Any]] = [{"role": "system", "content": request.system}] if request.system else []
     for message in request.messages:
@@ -374,6 +379,8 @@ def encode_request(
         body["temperature"] = request.temperature
     if request.top_p is not None:
         body["top_p"] = request.top_p
+    if local_server and request.top_k is not None:
+        body["top_k"] = request.top_k
     if request.stop:
         body["stop"] = list(request.stop)
     if request.tools:

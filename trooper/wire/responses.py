@@ -266,6 +266,7 @@ def decode_request(body: dict[str, Any]) -> Request:
         max_tokens=max_tokens,
         temperature=f.field(body, "temperature", float),
         top_p=f.field(body, "top_p", float),
+        top_k=f.non_negative_int(body, "top_k"),  # as at the Chat Completions door
         tools=tools,
         tool_choice=tool_choice,
         hosted_tools=hosted_tools,
