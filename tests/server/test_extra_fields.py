@@ -1,9 +1,15 @@
 """The OpenAI doors' sampling and extra fields reach the upstreams that take them.
 
-``top_k`` was never read at the Chat Completions or Responses door: a client's ``top_k`` (the
-OpenAI SDK's ``extra_body``) reached neither Ollama, nor a local OpenAI-compatible server (vLLM,
-llama-server, LM Studio), nor Claude, all of which take it. Now each gets it; OpenAI, which refuses
-it, does not; a bad one is the client's 400."""
+Every field of a Chat Completions or Responses body that Trooper does not read was dropped without
+a word: a local server's extensions sent with the OpenAI SDK's ``extra_body`` (``min_p``,
+``chat_template_kwargs`` to turn Qwen3's thinking off…) never reached vLLM or llama-server, nor
+did OpenAI's newest parameters reach OpenAI. Now a local OpenAI-compatible server gets them from
+either door, OpenAI in the API that named them, and OpenAI's 400 on one it does not know is the
+client's, with no fallback; Claude and Ollama answer without them.
+
+``top_k`` was never read at those doors either: a client's ``top_k`` reached neither Ollama, nor a
+local OpenAI-compatible server (vLLM, llama-server, LM Studio), nor Claude, all of which take it.
+Now each gets it; OpenAI, which refuses it, does not; a bad one is the client's 400."""
 
 from __future__ import annotations
 
@@ -11,12 +17,19 @@ import httpx
 import openai
 import pytest
 
-from tests.fakes.behaviours import reply_text
+from tests.fakes.behaviours import http_error, reply_text
 
 OPENAI_KEY = "sk-test-openai-0123456789abcdef"
 LOCAL = {"X-Trooper-Route": "local"}
 CLOUD = {"X-Trooper-Route": "cloud"}
 DOORS = ("chat", "responses")
+#: A local server's extensions (vLLM's, llama-server's), sent as the SDK's ``extra_body``.
+EXTENSIONS = {
+    "min_p": 0.05, "repetition_penalty": 1.1, "chat_template_kwargs": {"enable_thinking": False},
+    "guided_json": {"type": "object", "properties": {"ok": {"type": "boolean"}}},
+}  # fmt: skip
+#: A parameter OpenAI adds after this release of Trooper (made up).
+FUTURE = {"future_setting": {"mode": "on"}}
 
 
 def sdk(url: str) -> openai.OpenAI:
@@ -97,3 +110,53 @@ def test_a_bad_top_k_is_a_400_in_openais_shape_and_nothing_is_stored(door, top_k
     assert response.status_code == 400
     assert response.json()["error"] == {"message": message, "type": "invalid_request_error", "param": None, "code": None}
     assert posted(fake) == []
+
+
+@pytest.mark.parametrize("door", DOORS)
+def test_fields_trooper_does_not_read_reach_a_local_server_as_sent(door, local_server):
+    server, fake = local_server
+    assert ask(server.url, door, LOCAL, **EXTENSIONS, x_force_local=True) == "Done locally."
+    sent = posted(fake)[-1]
+    assert sent.path.endswith("/chat/completions")
+    assert {name: sent.json.get(name) for name in EXTENSIONS} == EXTENSIONS
+    assert "x_force_local" not in sent.json, "Trooper's own field is read, not passed on"
+
+
+def test_they_reach_openai_in_the_api_that_named_them(openai_only):
+    server, fake = openai_only
+    ask(server.url, "chat", CLOUD, **FUTURE)
+    by_chat = fake.requests[-1]
+    ask(server.url, "responses", CLOUD, **FUTURE)
+    by_responses = fake.requests[-1]
+    # A model only the Responses API serves: a Chat Completions field means nothing sure there.
+    ask(server.url, "chat", CLOUD, model="gpt-5-codex", **FUTURE)
+    codex = fake.requests[-1]
+    assert by_chat.path.endswith("/chat/completions") and by_chat.json["future_setting"] == {"mode": "on"}
+    assert by_responses.path.endswith("/responses") and by_responses.json["future_setting"] == {"mode": "on"}
+    assert codex.path.endswith("/responses") and "future_setting" not in codex.json
+
+
+@pytest.mark.parametrize("door", DOORS)
+def test_claude_and_ollama_answer_without_them(door, claude_and_ollama_answer):
+    server, claude, ollama = claude_and_ollama_answer
+    assert ask(server.url, door, CLOUD, **EXTENSIONS, **FUTURE) == "Done."
+    assert ask(server.url, door, LOCAL, **EXTENSIONS, **FUTURE) == "Done locally."
+    for sent in (claude.requests[-1].json, ollama.requests[-1].json):
+        assert not {*EXTENSIONS, *FUTURE} & {*sent, *sent.get("options", {})}
+
+
+@pytest.mark.parametrize("door", DOORS)
+def test_openais_400_on_a_field_it_does_not_know_is_the_clients_and_nothing_answers_instead(door, fake_openai, fake_ollama, make_trooper):
+    # As Claude's is at the Messages door: another model answering without the field would hide
+    # from the client that OpenAI refused it.
+    refusal = http_error(400, "Unrecognized request argument supplied: future_setting", type="invalid_request_error")
+    fake_openai.enqueue(refusal, when=lambda request: "future_setting" in request.json)
+    fake_ollama.default = reply_text("Done locally.")
+    server = make_trooper(OPENAI_API_KEY=OPENAI_KEY, OPENAI_URL=fake_openai.chat_completions_url, FALLBACK_URL=fake_ollama.api_chat_url)
+    with pytest.raises(openai.BadRequestError) as refused:
+        ask(server.url, door, CLOUD, **FUTURE)
+    assert refused.value.status_code == 400
+    assert "Unrecognized request argument supplied: future_setting" in refused.value.message
+    assert refused.value.response.headers["x-trooper-decision"] == "openai (failed: bad_request)"
+    assert len(posted(fake_openai)) == 1, "not retried"
+    assert [r for r in fake_ollama.requests if r.path.endswith("/api/chat")] == [], "no fallback"

@@ -11,8 +11,8 @@ import aiohttp
 from trooper.conversation import EventStream, Request, Response
 from trooper.providers.base import CallOptions, Capabilities, Tier
 from trooper.providers.http import CodecProvider, HttpUpstream
+from trooper.wire import extra_fields, openai_responses
 from trooper.wire import openai as wire_codec
-from trooper.wire import openai_responses
 
 #: Model names that belong to OpenAI and to Gemini, for ``model_prefixes``. ``codex-``: Codex's
 #: ``codex-mini-latest``; ``computer-use-``: the computer-use agent's model.
@@ -41,8 +41,9 @@ class OpenAICompatProvider(CodecProvider):
     which answers the turns offering OpenAI's built-in tools (``Request.hosted_tools``), with
     those tools, and the turns of a client keeping OpenAI's reasoning itself
     (``Request.keeps_openai_reasoning``) asked of a reasoning model, whose reasoning items only
-    it reads back, and every turn of a model only it serves (the Codex models, the -pro models…);
-    every other turn goes by Chat Completions. A provider without it (Gemini, a
+    it reads back, the turns carrying fields of a Responses body Trooper does not read
+    (``wire/extra_fields.py``), and every turn of a model only it serves (the Codex models, the
+    -pro models…); every other turn goes by Chat Completions. A provider without it (Gemini, a
     local OpenAI-compatible server) does not claim ``builtin_tools_host``."""
 
     codec = wire_codec
@@ -110,7 +111,10 @@ class OpenAICompatProvider(CodecProvider):
         if self.responses_url is None:
             return False
         model = self.upstream_model(request.model)
-        if wire_codec.responses_api_only(model) or "context_management" in request.openai_options:  # compaction: this API's
+        if wire_codec.responses_api_only(model):
+            return True
+        # Compaction, and the fields of a Responses body Trooper does not read: this API's.
+        if "context_management" in request.openai_options or extra_fields.named_in(request, "responses"):
             return True
         reasons = wire_codec.is_reasoning_model(model)
         return (bool(request.hosted_tools) and request.tools_host == "openai") or (reasons and request.keeps_openai_reasoning())
