@@ -136,6 +136,14 @@ def test_they_reach_openai_in_the_api_that_named_them(openai_only):
     assert codex.path.endswith("/responses") and "future_setting" not in codex.json
 
 
+def test_a_turn_sent_by_the_responses_api_for_its_fields_is_not_said_to_keep_reasoning(openai_only):
+    server, fake = openai_only
+    with sdk(server.url) as client:
+        raw = client.responses.with_raw_response.create(model="gpt-4o", input="hi", extra_headers=CLOUD, extra_body=FUTURE)
+    assert fake.requests[-1].path.endswith("/responses")
+    assert raw.headers["x-trooper-decision"] == "openai (direct)"
+
+
 @pytest.mark.parametrize("door", DOORS)
 def test_claude_and_ollama_answer_without_them(door, claude_and_ollama_answer):
     server, claude, ollama = claude_and_ollama_answer
