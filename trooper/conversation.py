@@ -309,6 +309,26 @@ class OutputFormat:
     strict: bool | None = None
 
 
+#: An OpenAI API, as a body's fields are named in it: Chat Completions or the Responses API.
+OpenAIApi = Literal["chat", "responses"]
+
+
+@dataclass(frozen=True)
+class ExtraFields:
+    """The fields of an OpenAI door's body that Trooper does not read, as the client sent them: a
+    local server's extensions (``min_p``, ``chat_template_kwargs``…) or OpenAI's newest
+    parameters, often sent as the SDK's ``extra_body``; and ``api``, the API whose body held them,
+    in whose meaning they are named. Who gets them: ``wire/extra_fields.py``.
+
+    Kept apart from ``Request.openai_options``: those are checked settings that OpenAI alone gets
+    (a local server may refuse them), each sent to the API that takes its name; these go to a local
+    OpenAI-compatible server too, whose extensions they most often are, and a name Trooper does not
+    know cannot be sorted by API, so they keep the API that named them."""
+
+    api: OpenAIApi
+    fields: dict[str, Any]
+
+
 @dataclass
 class Request:
     """One turn as a client asked for it, in no particular wire format."""
@@ -365,6 +385,8 @@ class Request:
     #: Other settings only OpenAI knows (``seed``, ``service_tier``…), as the client sent them:
     #: passed on when OpenAI answers (``wire/openai_options.py``).
     openai_options: dict[str, Any] = field(default_factory=dict)
+    #: The fields of an OpenAI door's body Trooper does not read, as sent; None when it held none.
+    extra_fields: ExtraFields | None = None
     #: Settings only Claude knows (``context_management``, a top-level ``cache_control``,
     #: ``output_config``'s effort…), as the client sent them: Claude alone gets them
     #: (``wire/anthropic_options.py``).

@@ -160,6 +160,14 @@ def test_a_user_turns_text_blocks_reach_the_upstream_as_separate_parts() -> None
     assert codec.decode_request(body).messages[0] == request.messages[0]
 
 
+def test_top_k_is_read_and_sent_to_a_local_server_alone() -> None:
+    request = codec.decode_request({"model": "m", "messages": [{"role": "user", "content": "x"}], "top_k": 40})
+    assert request.top_k == 40
+    assert codec.encode_request(request, "qwen3-8b", stream=False, local_server=True)["top_k"] == 40
+    assert "top_k" not in codec.encode_request(request, "gpt-4o", stream=False, openai_settings=True), "OpenAI refuses it"
+    assert "top_k" not in codec.encode_request(request, "gemini-2.5-flash", stream=False, tool_call_signatures=True)
+
+
 @pytest.mark.parametrize(
     ("body", "message"),
     [
@@ -178,6 +186,7 @@ def test_a_user_turns_text_blocks_reach_the_upstream_as_separate_parts() -> None
         ({"model": "m", "messages": [{"role": "user", "content": "x"}], "n": 2}, "n: only 1 choice"),
         ({"model": "m", "messages": [{"role": "user", "content": "x"}], "max_tokens": 0}, "max_tokens: must be at least 1"),
         ({"model": "m", "messages": [{"role": "user", "content": "x"}], "reasoning_effort": "extreme"}, "reasoning_effort: must be one of"),
+        ({"model": "m", "messages": [{"role": "user", "content": "x"}], "top_k": -1}, "top_k: must be at least 0, got -1"),
     ],
 )
 def test_decode_request_rejects_bad_input_naming_the_field(body: dict, message: str) -> None:

@@ -11,8 +11,8 @@ import aiohttp
 from trooper.conversation import EventStream, Request, Response
 from trooper.providers.base import CallOptions, Capabilities, Tier
 from trooper.providers.http import CodecProvider, HttpUpstream
+from trooper.wire import extra_fields, openai_responses
 from trooper.wire import openai as wire_codec
-from trooper.wire import openai_responses
 
 #: Model names that belong to OpenAI and to Gemini, for ``model_prefixes``. ``codex-``: Codex's
 #: ``codex-mini-latest``; ``computer-use-``: the computer-use agent's model.
@@ -34,14 +34,16 @@ class OpenAICompatProvider(CodecProvider):
     (Gemini) sends tool calls' thought signatures back upstream; ``openai_settings`` (OpenAI) passes
     on what only OpenAI knows of the request (its cache key, reasoning effort, seed…), which other
     servers may refuse. ``logprobs``: the server gives token log probabilities (OpenAI, a local
-    OpenAI-compatible server), so a client's ask for them is sent.
+    OpenAI-compatible server), so a client's ask for them is sent. A provider of the local tier is
+    a local server, which takes ``top_k`` (OpenAI refuses it).
 
     ``responses_url`` (OpenAI's own, set by ``build_cloud_chain`` only): OpenAI's Responses API,
     which answers the turns offering OpenAI's built-in tools (``Request.hosted_tools``), with
     those tools, and the turns of a client keeping OpenAI's reasoning itself
     (``Request.keeps_openai_reasoning``) asked of a reasoning model, whose reasoning items only
-    it reads back, and every turn of a model only it serves (the Codex models, the -pro models…);
-    every other turn goes by Chat Completions. A provider without it (Gemini, a
+    it reads back, the turns carrying fields of a Responses body Trooper does not read
+    (``wire/extra_fields.py``), and every turn of a model only it serves (the Codex models, the
+    -pro models…); every other turn goes by Chat Completions. A provider without it (Gemini, a
     local OpenAI-compatible server) does not claim ``builtin_tools_host``."""
 
     codec = wire_codec
@@ -80,6 +82,7 @@ class OpenAICompatProvider(CodecProvider):
         self._model_prefixes = model_prefixes
         self.encode_options = {
             "tool_call_signatures": tool_call_signatures, "openai_settings": openai_settings, "logprobs": logprobs,
+            "local_server": tier == "local",
         }
         self._http = HttpUpstream(name, client, wire_codec.decode_error)
 
@@ -108,7 +111,10 @@ class OpenAICompatProvider(CodecProvider):
         if self.responses_url is None:
             return False
         model = self.upstream_model(request.model)
-        if wire_codec.responses_api_only(model) or "context_management" in request.openai_options:  # compaction: this API's
+        if wire_codec.responses_api_only(model):
+            return True
+        # Compaction, and the fields of a Responses body Trooper does not read: this API's.
+        if "context_management" in request.openai_options or extra_fields.named_in(request, "responses"):
             return True
         reasons = wire_codec.is_reasoning_model(model)
         return (bool(request.hosted_tools) and request.tools_host == "openai") or (reasons and request.keeps_openai_reasoning())

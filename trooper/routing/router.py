@@ -316,8 +316,9 @@ class Router:
                 "compacted", provider=provider.name, dropped_turns=compacted.dropped_turns,
                 dropped_tokens=compacted.dropped_tokens, kept_tokens=compacted.kept_tokens,
             )
-        if by_responses_api and not request.hosted_tools:
-            # Chat Completions would drop the reasoning items the client keeps: say why this API.
+        if by_responses_api and not request.hosted_tools and request.keeps_openai_reasoning():
+            # Chat Completions would drop the reasoning items the client keeps: say why this API
+            # (not of a turn sent there for another reason: a model only it serves, its fields).
             trail.responses_api = provider.name
             _note(trail, recorder, "responses_api", provider.name, REASONING_KEPT)
         if not caps.forces_tool_choice and request.forces_tool_call():

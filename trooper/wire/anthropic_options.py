@@ -64,7 +64,7 @@ def of_tool(tool: dict[str, Any], path: str) -> dict[str, Any]:
     """The Claude-only settings of a tool definition (``tools[i]`` at ``path``), and its fields
     Trooper does not know."""
     options = f.settings(tool, _TOOL_CHECKS, path)
-    options.update(_unknown(tool, _TOOL_READ))
+    options.update(f.unknown(tool, _TOOL_READ))
     return options
 
 
@@ -75,12 +75,5 @@ def from_body(body: dict[str, Any]) -> dict[str, Any]:
     rest = {key: value for key, value in config.items() if key != "format"} if config else {}
     if rest:
         options["output_config"] = rest
-    options.update(_unknown(body, _READ))
+    options.update(f.unknown(body, _READ))
     return options
-
-
-def _unknown(obj: dict[str, Any], read: frozenset[str]) -> dict[str, Any]:
-    """The fields of ``obj`` Trooper does not read, as sent (most hold none: one set test)."""
-    if obj.keys() <= read:
-        return {}
-    return {name: value for name, value in obj.items() if name not in read}

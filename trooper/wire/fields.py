@@ -81,9 +81,17 @@ def choice(obj: dict[str, Any], key: str, allowed: tuple[str, ...], path: str = 
 
 
 def positive_int(obj: dict[str, Any], key: str, path: str = "", *, required: bool = False) -> int | None:
+    return _at_least(1, obj, key, path, required)
+
+
+def non_negative_int(obj: dict[str, Any], key: str, path: str = "") -> int | None:
+    return _at_least(0, obj, key, path, False)
+
+
+def _at_least(least: int, obj: dict[str, Any], key: str, path: str, required: bool) -> int | None:
     value: int | None = field(obj, key, int, path, required=required)
-    if value is not None and value < 1:
-        raise InvalidRequest(f"{where(path, key)}: must be at least 1, got {value}")
+    if value is not None and value < least:
+        raise InvalidRequest(f"{where(path, key)}: must be at least {least}, got {value}")
     return value
 
 
@@ -136,6 +144,14 @@ def one_of(*allowed: str) -> Check:
 def any_json(obj: dict[str, Any], name: str, path: str) -> Any:
     """The check of a setting of any JSON value (the upstream checks it)."""
     return obj[name]
+
+
+def unknown(obj: dict[str, Any], read: frozenset[str]) -> dict[str, Any]:
+    """The fields of ``obj`` that its decoder does not read (``read``: the names it reads), as
+    sent, for the upstream that may know them (most bodies hold none: one set test)."""
+    if obj.keys() <= read:
+        return {}
+    return {name: value for name, value in obj.items() if name not in read}
 
 
 def settings(obj: dict[str, Any], checks: dict[str, Check], path: str = "") -> dict[str, Any]:

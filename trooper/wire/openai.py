@@ -45,7 +45,7 @@ from trooper.conversation import (
     derive_stop_reason,
 )
 from trooper.errors import InvalidRequest, error_type_for_status
-from trooper.wire import compact_json, openai_options, output_format
+from trooper.wire import compact_json, extra_fields, openai_options, output_format
 from trooper.wire import fields as f
 from trooper.wire import logprobs as token_logprobs
 from trooper.wire.documents import document_from_file, inline_file
@@ -132,6 +132,25 @@ def _new_call_id() -> str:
 # ---------------------------------------------------------------- request
 
 
+#: Chat Completions fields whose answer Trooper cannot give, and what to do instead: refused, not
+#: answered without them in silence.
+_UNSUPPORTED = {
+    "functions": "send them as tools",
+    "function_call": "send tool_choice",
+    "audio": "ask for a text answer",
+}
+#: What the Chat Completions door reads itself (``decode_request``; ``x_force_local``: the forced
+#: route): every other field of a body is passed on as sent (``Request.extra_fields``).
+READ = frozenset(
+    {
+        "model", "n", "messages", "stream", "stream_options", "max_completion_tokens", "max_tokens", "metadata", "user",
+        "temperature", "top_p", "top_k", "stop", "tools", "tool_choice", "parallel_tool_calls", "prompt_cache_key",
+        "reasoning_effort", "response_format", "verbosity", "logprobs", "top_logprobs", "modalities", *_UNSUPPORTED,
+        "x_force_local", *openai_options.CHAT,
+    }
+)  # fmt: skip
+
+
 def decode_request(body: dict[str, Any]) -> Request:
     model = f.field(body, "model", str, required=True)
     n = f.field(body, "n", int)
@@ -169,6 +188,8 @@ def decode_request(body: dict[str, Any]) -> Request:
         max_tokens=max_tokens,
         temperature=f.field(body, "temperature", float),
         top_p=f.field(body, "top_p", float),
+        # Not OpenAI's, but local servers' (vLLM, llama-server, LM Studio), Ollama's and Claude's.
+        top_k=f.non_negative_int(body, "top_k"),
         stop=f.string_list(body, "stop"),
         tools=[_decode_tool(path, t) for path, t in f.items(body, "tools")],
         tool_choice=decode_tool_choice(body, _function_name),
@@ -181,19 +202,11 @@ def decode_request(body: dict[str, Any]) -> Request:
         reasoning_effort=f.choice(body, "reasoning_effort", REASONING_EFFORTS),
         output_format=output_format.from_chat(body),
         openai_options=openai_options.from_chat(body),
+        extra_fields=extra_fields.kept("chat", body, READ),
         verbosity=f.choice(body, "verbosity", VERBOSITIES),
         logprobs=token_logprobs.asked_in_chat(body),
         caches_unasked=True,
     )
-
-
-#: Chat Completions fields whose answer Trooper cannot give, and what to do instead: refused, not
-#: answered without them in silence.
-_UNSUPPORTED = {
-    "functions": "send them as tools",
-    "function_call": "send tool_choice",
-    "audio": "ask for a text answer",
-}
 
 
 def _refuse_unsupported(body: dict[str, Any]) -> None:
@@ -372,6 +385,7 @@ def encode_request(
     tool_call_signatures: bool = False,
     openai_settings: bool = False,
     logprobs: bool = False,
+    local_server: bool = False,
 ) -> dict[str, Any]:
     """The body for ``POST .../chat/completions``. ``num_ctx`` is Ollama-only and ignored.
 
@@ -384,6 +398,9 @@ def encode_request(
     refuses it, 400, for one that does not reason: gpt-4o-mini answering a fallback) and its
     verbosity for a GPT-5 model are passed on. ``logprobs``: the server gives token log
     probabilities (OpenAI, a local OpenAI-compatible server), so the client's ask for them is sent.
+    ``local_server`` (llama-server, LM Studio, vLLM): the client's ``top_k`` is sent, which these
+    servers take and OpenAI refuses (400). OpenAI and a local server get the fields of the client's
+    body Trooper does not read (``wire/extra_fields.py``).
     """
     messages: list[dict[str, Any]] = [{"role": "system", "content": request.system}] if request.system else []
     for message in request.messages:
@@ -399,6 +416,8 @@ def encode_request(
         body["temperature"] = request.temperature
     if request.top_p is not None:
         body["top_p"] = request.top_p
+    if local_server and request.top_k is not None:
+        body["top_k"] = request.top_k
     if request.stop:
         body["stop"] = list(request.stop)
     if request.tools:
@@ -413,6 +432,8 @@ def encode_request(
         _add_openai_settings(body, request, model)
     if logprobs and request.logprobs is not None:
         body.update(token_logprobs.ask(request.logprobs))
+    if openai_settings or local_server:
+        extra_fields.add(body, request, "chat", either_api=local_server)
     return body
 
 

@@ -3,7 +3,8 @@ sent them when OpenAI answers. Any other upstream answers without them: they mea
 
 Chat Completions and the Responses API share some; each has its own too. A front door keeps those
 of its API that the body holds (checked, so a bad one is the client's 400 and never an upstream
-error the router would fall back on); an OpenAI encoder sends those its own API takes.
+error the router would fall back on); an OpenAI encoder sends those its own API takes. A field
+Trooper does not know at all is another matter: ``extra_fields.py``.
 """
 
 from __future__ import annotations

@@ -62,7 +62,7 @@ from trooper.conversation import (
     ToolUseBlock,
     derive_stop_reason,
 )
-from trooper.wire import custom_tools, openai, openai_options, output_format
+from trooper.wire import custom_tools, extra_fields, openai, openai_options, output_format
 from trooper.wire import logprobs as token_logprobs
 from trooper.wire.documents import inline_file
 from trooper.wire.errors import UnterminatedStream, UpstreamStreamError, WireError
@@ -124,6 +124,7 @@ def encode_request(request: Request, model: str, *, stream: bool) -> dict[str, A
     body.update(openai_options.for_api(request.openai_options, openai_options.RESPONSES))
     body["store"] = False
     body["stream"] = stream
+    extra_fields.add(body, request, "responses")
     return body
 
 

@@ -29,7 +29,8 @@ OpenAI's own ids; a text's ``annotations`` (``url_citation``…) too. In a strea
 (``response.web_search_call.searching``…) pass through in order, renumbered.
 
 Refused with a 400 naming the field: file inputs, structured-output formats, ``background``,
-``conversation`` and prompt templates.
+``conversation`` and prompt templates. A field the door does not read (``READ``) is passed on as
+sent to the upstreams that speak this API (``extra_fields.py``).
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ from trooper.conversation import (
     summary_text,
 )
 from trooper.errors import InvalidRequest
-from trooper.wire import compact_json, custom_tools, openai, openai_options, output_format, strict_schema
+from trooper.wire import compact_json, custom_tools, extra_fields, openai, openai_options, output_format, strict_schema
 from trooper.wire import fields as f
 from trooper.wire import logprobs as token_logprobs
 from trooper.wire.documents import document_from_file
@@ -242,6 +243,18 @@ class Envelope:
 # ---------------------------------------------------------------- request
 
 
+#: What the Responses door reads itself (``decode_request``, ``envelope_for``; ``x_force_local``:
+#: the forced route; ``stream_options``: of the stream Trooper writes): every other field of a body
+#: is passed on as sent (``Request.extra_fields``).
+READ = frozenset(
+    {
+        "model", "instructions", "input", "max_output_tokens", "metadata", "user", "reasoning", "tools", "tool_choice",
+        "parallel_tool_calls", "temperature", "top_p", "top_k", "stream", "stream_options", "prompt_cache_key", "include",
+        "top_logprobs", "text", "previous_response_id", "store", *_UNSUPPORTED, "x_force_local", *openai_options.RESPONSES,
+    }
+)  # fmt: skip
+
+
 def decode_request(body: dict[str, Any]) -> Request:
     """The canonical request of a Responses body: its own input only (a request that continues a
     stored response gets the history put before it by the front door)."""
@@ -266,6 +279,7 @@ def decode_request(body: dict[str, Any]) -> Request:
         max_tokens=max_tokens,
         temperature=f.field(body, "temperature", float),
         top_p=f.field(body, "top_p", float),
+        top_k=f.non_negative_int(body, "top_k"),  # as at the Chat Completions door
         tools=tools,
         tool_choice=tool_choice,
         hosted_tools=hosted_tools,
@@ -280,6 +294,7 @@ def decode_request(body: dict[str, Any]) -> Request:
         logprobs=token_logprobs.asked_in_responses(body, include),
         output_format=output_format.from_responses(body),
         openai_options=openai_options.from_responses(body),
+        extra_fields=extra_fields.kept("responses", body, READ),
         anthropic_options=_claude_compaction(body),
         verbosity=f.choice(f.field(body, "text", dict) or {}, "verbosity", openai.VERBOSITIES, "text"),
         caches_unasked=True,
