@@ -136,6 +136,17 @@ def test_they_reach_openai_in_the_api_that_named_them(openai_only):
     assert codex.path.endswith("/responses") and "future_setting" not in codex.json
 
 
+@pytest.mark.parametrize("door", DOORS)
+def test_a_local_servers_extensions_do_not_follow_a_turn_to_openai(door, openai_only):
+    """A client that named a local model sent that server's extensions: when the turn reaches
+    OpenAI instead (escalated, or its local server down), OpenAI would refuse them (400) and the
+    turn would fail; it answers without them."""
+    server, fake = openai_only
+    assert ask(server.url, door, CLOUD, model="qwen3-8b", **EXTENSIONS, **FUTURE) == "Done."
+    assert not (set(EXTENSIONS) | set(FUTURE)) & set(fake.requests[-1].json)
+    assert fake.requests[-1].path.endswith("/chat/completions"), "by the API the model is asked by, not the fields'"
+
+
 def test_a_turn_sent_by_the_responses_api_for_its_fields_is_not_said_to_keep_reasoning(openai_only):
     server, fake = openai_only
     with sdk(server.url) as client:

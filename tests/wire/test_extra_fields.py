@@ -61,12 +61,12 @@ def test_the_fields_a_door_does_not_read_are_kept_as_sent_with_its_api(door, bod
     assert request.extra_fields == ExtraFields(api, EXTENSIONS)
 
 
-def chat_request(**extra: Any):
-    return openai.decode_request({"model": "m", "messages": [{"role": "user", "content": "x"}], **extra})
+def chat_request(model: str = "m", **extra: Any):
+    return openai.decode_request({"model": model, "messages": [{"role": "user", "content": "x"}], **extra})
 
 
-def responses_request(**extra: Any):
-    return responses.decode_request({"model": "m", "input": "x", **extra})
+def responses_request(model: str = "m", **extra: Any):
+    return responses.decode_request({"model": model, "input": "x", **extra})
 
 
 def test_a_local_server_gets_those_of_either_door() -> None:
@@ -77,12 +77,18 @@ def test_a_local_server_gets_those_of_either_door() -> None:
 
 def test_openai_gets_those_of_the_api_it_is_asked_by() -> None:
     future = {"future_setting": {"mode": "on"}}
-    by_chat = openai.encode_request(chat_request(**future), "gpt-4o", stream=False, openai_settings=True)
+    by_chat = openai.encode_request(chat_request("gpt-4o", **future), "gpt-4o", stream=False, openai_settings=True)
     assert by_chat["future_setting"] == {"mode": "on"}
     # The two APIs name different things alike: a field of one goes to the other never.
-    assert "future_setting" not in openai.encode_request(responses_request(**future), "gpt-4o", stream=False, openai_settings=True)
-    assert openai_responses.encode_request(responses_request(**future), "gpt-4o", stream=False)["future_setting"] == {"mode": "on"}
-    assert "future_setting" not in openai_responses.encode_request(chat_request(**future), "gpt-4o", stream=False)
+    assert "future_setting" not in openai.encode_request(responses_request("gpt-4o", **future), "gpt-4o", stream=False, openai_settings=True)
+    assert openai_responses.encode_request(responses_request("gpt-4o", **future), "gpt-4o", stream=False)["future_setting"] == {"mode": "on"}
+    assert "future_setting" not in openai_responses.encode_request(chat_request("gpt-4o", **future), "gpt-4o", stream=False)
+
+
+def test_openai_gets_none_for_a_model_the_client_did_not_name() -> None:
+    # A turn escalated or fallen back from a local model: its server's extensions, which OpenAI refuses.
+    assert "min_p" not in openai.encode_request(chat_request("qwen3-8b", min_p=0.05), "gpt-4o", stream=False, openai_settings=True)
+    assert "min_p" not in openai_responses.encode_request(responses_request("qwen3-8b", min_p=0.05), "gpt-4o", stream=False)
 
 
 def test_gemini_gets_none() -> None:

@@ -114,7 +114,7 @@ class OpenAICompatProvider(CodecProvider):
         if wire_codec.responses_api_only(model):
             return True
         # Compaction, and the fields of a Responses body Trooper does not read: this API's.
-        if "context_management" in request.openai_options or extra_fields.named_in(request, "responses"):
+        if "context_management" in request.openai_options or (extra_fields.named_in(request, "responses") and extra_fields.meant_for(request, model)):
             return True
         reasons = wire_codec.is_reasoning_model(model)
         return (bool(request.hosted_tools) and request.tools_host == "openai") or (reasons and request.keeps_openai_reasoning())

@@ -11,8 +11,11 @@ They go, as sent, to an upstream speaking the OpenAI API they are named in:
 
 - a local OpenAI-compatible server (spoken to by Chat Completions), from either door: they are
   most often its own extensions, which it names alike in both APIs;
-- OpenAI, in the API of the body that held them: a Chat Completions body's by Chat Completions, a
-  Responses body's by the Responses API, which then answers the turn (``uses_responses_api``). A
+- OpenAI, when the client named the OpenAI model that answers (``meant_for``: a turn that reaches
+  OpenAI from a model named elsewhere, escalated or fallen back from a local server, carries that
+  server's extensions, which OpenAI would refuse), in the API of the body that held them: a Chat
+  Completions body's by Chat Completions, a Responses body's by the Responses API, which then
+  answers the turn (``uses_responses_api``). A
   Chat Completions body's are left out when OpenAI answers by its Responses API (a model only it
   serves): the two APIs give one name different meanings (``tools``, ``text``…), so a field of
   one means nothing sure in the other.
@@ -50,3 +53,9 @@ def add(body: dict[str, Any], request: Request, api: OpenAIApi, *, either_api: b
         return
     for name, value in extra.fields.items():
         body.setdefault(name, value)
+
+
+def meant_for(request: Request, model: str) -> bool:
+    """Whether OpenAI, asked for ``model``, is who the fields were meant for: the client named that
+    model (``upstream_model`` sent it as asked)."""
+    return request.extra_fields is not None and model == request.model

@@ -432,7 +432,7 @@ def encode_request(
         _add_openai_settings(body, request, model)
     if logprobs and request.logprobs is not None:
         body.update(token_logprobs.ask(request.logprobs))
-    if openai_settings or local_server:
+    if local_server or (openai_settings and extra_fields.meant_for(request, model)):
         extra_fields.add(body, request, "chat", either_api=local_server)
     return body
 

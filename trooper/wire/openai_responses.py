@@ -124,7 +124,8 @@ def encode_request(request: Request, model: str, *, stream: bool) -> dict[str, A
     body.update(openai_options.for_api(request.openai_options, openai_options.RESPONSES))
     body["store"] = False
     body["stream"] = stream
-    extra_fields.add(body, request, "responses")
+    if extra_fields.meant_for(request, model):
+        extra_fields.add(body, request, "responses")
     return body
 
 
