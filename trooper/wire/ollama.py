@@ -47,7 +47,7 @@ from trooper.conversation import (
 from trooper.errors import InvalidRequest, error_type_for_status
 from trooper.wire import fields as f
 from trooper.wire import logprobs as token_logprobs
-from trooper.wire import output_format
+from trooper.wire import openai_options, output_format
 from trooper.wire.errors import UnterminatedStream, UpstreamStreamError, WireError
 from trooper.wire.sequencer import BlockSequencer
 
@@ -185,6 +185,7 @@ def encode_request(request: Request, model: str, *, stream: bool, num_ctx: int |
     for key, value in (("temperature", request.temperature), ("top_p", request.top_p), ("top_k", request.top_k), ("num_predict", request.max_tokens)):
         if value is not None:
             options[key] = value
+    options.update(openai_options.for_api(request.openai_options, openai_options.LOCAL_SAMPLING))
     if request.stop:
         options["stop"] = list(request.stop)
     if options:

@@ -432,6 +432,8 @@ def encode_request(
         _add_openai_settings(body, request, model)
     if logprobs and request.logprobs is not None:
         body.update(token_logprobs.ask(request.logprobs))
+    if local_server:
+        body.update(openai_options.for_api(request.openai_options, openai_options.LOCAL_SAMPLING))
     if local_server or (openai_settings and extra_fields.meant_for(request, model)):
         extra_fields.add(body, request, "chat", either_api=local_server)
     return body

@@ -46,6 +46,9 @@ _RESPONSES = {
 #: The names each API takes.
 CHAT = frozenset(_CHAT)
 RESPONSES = frozenset(_RESPONSES)
+#: Those local models sample with too (llama.cpp, vLLM, Ollama's options): a seed for answers that
+#: repeat, the penalties on repeating tokens.
+LOCAL_SAMPLING = frozenset({"seed", "frequency_penalty", "presence_penalty"})
 
 
 def from_chat(body: dict[str, Any]) -> dict[str, Any]:
