@@ -245,6 +245,8 @@ def _text_content(path: str, message: dict[str, Any]) -> TextBlock:
 
 def _hinted_last(blocks: list[Block], message: dict[str, Any], path: str) -> list[Block]:
     """``blocks`` with the cache hint of their message on the last one (a part's own hint stays)."""
+    if "cache_control" not in message:  # most messages: no hint to read
+        return blocks
     hint = f.cache_control(message, path)
     last = blocks[-1] if blocks else None
     if hint is not None and isinstance(last, (TextBlock, ImageBlock, ToolUseBlock)) and last.cache_control is None:
