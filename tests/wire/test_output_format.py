@@ -7,7 +7,7 @@ import pytest
 
 from trooper.conversation import OutputFormat
 from trooper.errors import InvalidRequest
-from trooper.providers.embedded import _sampling
+from trooper.providers.embedded import sampling
 from trooper.wire import anthropic, ollama, openai, output_format, responses
 
 SCHEMA = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
@@ -43,9 +43,9 @@ def test_encoded_for_each_upstream() -> None:
 
 def test_the_embedded_model_samples_by_a_json_grammar() -> None:
     request = ollama.decode_request({"model": "m", "messages": [{"role": "user", "content": "x"}], "format": SCHEMA})
-    assert _sampling(request)["response_format"] == {"type": "json_object", "schema": SCHEMA}
+    assert sampling(request)["response_format"] == {"type": "json_object", "schema": SCHEMA}
     request.output_format = OutputFormat()
-    assert _sampling(request)["response_format"] == {"type": "json_object"}
+    assert sampling(request)["response_format"] == {"type": "json_object"}
 
 
 @pytest.mark.parametrize("body", [{"format": 3}, {"format": "yaml"}])
