@@ -96,6 +96,11 @@ class ToolUseBlock:
     #: request (Gemini's ``thought_signature``); None for providers that have none.
     signature: str | None = None
     cache_control: CacheControl | None = None
+    #: Claude's own fields of the call (``caller``: the code execution that made it;
+    #: ``toolset_name``: the toolset its tool is a member of…), as Claude gave them: Claude and an
+    #: Anthropic client get them back as they came, no other upstream. Not compared: a client that
+    #: resends the call without them resends the same call.
+    claude_fields: dict[str, Any] | None = field(default=None, compare=False)
 
     def as_text(self) -> str:
         """The call told in words, for a model or a request that takes no tools."""
@@ -110,6 +115,8 @@ class ToolResultBlock:
     is_error: bool = False
     type: Literal["tool_result"] = "tool_result"
     cache_control: CacheControl | None = None
+    #: Claude's own fields of the result (``toolset_name``…), as the client sent them: Claude alone gets them.
+    claude_fields: dict[str, Any] | None = field(default=None, compare=False)
 
     def text(self) -> str:
         return "".join(b.text for b in self.content if isinstance(b, TextBlock))
@@ -822,7 +829,7 @@ class StreamAccumulator:
                 self._json[event.index] = []  # Claude streams a server tool's input as JSON deltas
                 self.emitted_output = True
             else:
-                self.blocks[event.index] = ToolUseBlock(block.id, block.name, {}, signature=block.signature)
+                self.blocks[event.index] = ToolUseBlock(block.id, block.name, {}, signature=block.signature, claude_fields=block.claude_fields)
                 self._json[event.index] = []
                 self.emitted_output = True
         elif isinstance(event, TextDelta):
@@ -905,7 +912,7 @@ def response_events(response: Response) -> list[StreamEvent]:
             events += [BlockStart(index, block), HostedToolUpdate(index, block.item), BlockStop(index)]
         elif isinstance(block, ToolUseBlock):
             events += [
-                BlockStart(index, ToolUseBlock(block.id, block.name, {}, signature=block.signature)),
+                BlockStart(index, ToolUseBlock(block.id, block.name, {}, signature=block.signature, claude_fields=block.claude_fields)),
                 ToolInputDelta(index, json.dumps(block.input)),
                 BlockStop(index),
             ]
@@ -935,7 +942,9 @@ def _provider_only(block: Block, key: str) -> bool:
     """Fields only some providers fill, shown only when set: a tool call's signature (Gemini),
     redacted thinking (Claude), text annotations, a reasoning summary and its item (OpenAI). A
     thinking block's own signature is always shown."""
-    return key in ("redacted", "annotations", "citations", "summary", "openai_item") or (key == "signature" and isinstance(block, ToolUseBlock))
+    return key in ("redacted", "annotations", "citations", "summary", "openai_item", "claude_fields") or (
+        key == "signature" and isinstance(block, ToolUseBlock)
+    )
 
 
 def block_to_dict(block: Block) -> dict[str, Any]:

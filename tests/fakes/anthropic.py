@@ -191,7 +191,7 @@ class FakeAnthropic(FakeServer):
         content += [search.use, search.result] if search else []
         content += [{"type": "text", "text": text, **({"citations": [search.citation]} if search else {})}] if text or not reply.tool_calls else []
         content += [
-            {"type": "tool_use", "id": c.id or anthropic_id("toolu_01"), "name": c.name, "input": dict(c.arguments)}
+            {"type": "tool_use", "id": c.id or anthropic_id("toolu_01"), "name": c.name, "input": dict(c.arguments), **c.extra}
             for c in reply.tool_calls
         ]
         usage = self._usage(request, self._output_tokens(reply, text)) | (_SEARCHED if search else {})
@@ -232,7 +232,7 @@ class FakeAnthropic(FakeServer):
             frames.append(_block_stop(index))
             index += 1
         for call in reply.tool_calls:
-            block = {"type": "tool_use", "id": call.id or anthropic_id("toolu_01"), "name": call.name, "input": {}}
+            block = {"type": "tool_use", "id": call.id or anthropic_id("toolu_01"), "name": call.name, "input": {}, **call.extra}
             frames.append(_block_start(index, block, content=True))
             frames += [_block_delta(index, {"type": "input_json_delta", "partial_json": piece}) for piece in call.argument_fragments()]
             frames.append(_block_stop(index))

@@ -68,6 +68,8 @@ class ToolCall:
     id: str | None = None
     #: Pieces of the JSON arguments as streamed; by default the JSON is split in three.
     fragments: tuple[str, ...] | None = None
+    #: The provider's own fields of the call (Claude's ``caller``, ``toolset_name``), as it sends them.
+    extra: Mapping[str, object] = field(default_factory=dict)
 
     def arguments_json(self) -> str:
         return json.dumps(dict(self.arguments))
@@ -86,10 +88,11 @@ def tool_call(
     *,
     id: str | None = None,
     fragments: Sequence[str] | None = None,
+    extra: Mapping[str, object] | None = None,
 ) -> ToolCall:
     if fragments is not None and "".join(fragments) != json.dumps(dict(arguments or {})):
         raise ValueError("fragments must join to json.dumps(arguments)")
-    return ToolCall(name, dict(arguments or {}), id, tuple(fragments) if fragments is not None else None)
+    return ToolCall(name, dict(arguments or {}), id, tuple(fragments) if fragments is not None else None, dict(extra or {}))
 
 
 @dataclass(frozen=True)

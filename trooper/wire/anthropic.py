@@ -18,6 +18,7 @@ summary in place of everything before it (``Request.without_hosted_items``).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -205,7 +206,12 @@ _CLAUDE_BLOCKS: dict[str, tuple[tuple[str, type], ...]] = {
     "document": (("source", dict),),
     "search_result": (("source", str), ("title", str), ("content", list)),  # a RAG result Claude cites
     "tool_reference": (("tool_name", str),),  # a tool search's find: a deferred tool to load
+    "browser_state": (("tabs", list),),  # the browser toolset's tabs after a call, in its result
 }
+#: What the decoding of a tool call and of a tool result reads; their other fields are Claude's
+#: (``caller``, ``toolset_name``…), carried as they came (``ToolUseBlock.claude_fields``).
+_TOOL_USE_READ = frozenset({"type", "id", "name", "input", "cache_control"})
+_TOOL_RESULT_READ = frozenset({"type", "tool_use_id", "content", "is_error", "cache_control"})
 _ASSISTANT_BLOCKS = ("text", "tool_use", "thinking", "redacted_thinking", "compaction")
 
 
@@ -250,6 +256,7 @@ def _decode_block(path: str, block: dict[str, Any], role: str) -> Block:
             name=f.field(block, "name", str, path, required=True),
             input=f.field(block, "input", dict, path, required=True),
             cache_control=f.cache_control(block, path),
+            claude_fields=f.unknown(block, _TOOL_USE_READ) or None,
         )
     if kind == "thinking":
         return ThinkingBlock(f.field(block, "thinking", str, path, required=True), f.field(block, "signature", str, path))
@@ -283,11 +290,12 @@ def _decode_tool_result(path: str, block: dict[str, Any]) -> ToolResultBlock:
     tool_use_id = f.field(block, "tool_use_id", str, path, required=True)
     is_error = bool(f.field(block, "is_error", bool, path))
     cache = f.cache_control(block, path)
+    claude_fields = f.unknown(block, _TOOL_RESULT_READ) or None
     content = block.get("content")
     if content is None:
-        return ToolResultBlock(tool_use_id, [], is_error, cache_control=cache)
+        return ToolResultBlock(tool_use_id, [], is_error, cache_control=cache, claude_fields=claude_fields)
     if isinstance(content, str):
-        return ToolResultBlock(tool_use_id, [TextBlock(content)], is_error, cache_control=cache)
+        return ToolResultBlock(tool_use_id, [TextBlock(content)], is_error, cache_control=cache, claude_fields=claude_fields)
     if not isinstance(content, list):
         raise InvalidRequest(f"{path}.content: must be a string or an array of text and image blocks, got {f.json_type(content)}")
     parts: list[ToolResultPart] = []
@@ -297,7 +305,11 @@ def _decode_tool_result(path: str, block: dict[str, Any]) -> ToolResultBlock:
             parts.append(TextBlock(f.field(part, "text", str, part_path, required=True), cache_control=f.cache_control(part, part_path)))
         else:
             parts.append(_decode_image(part_path, part) if kind == "image" else _claude_block(part_path, part))
-    return ToolResultBlock(tool_use_id, parts, is_error, cache_control=cache)
+    return ToolResultBlock(tool_use_id, parts, is_error, cache_control=cache, claude_fields=claude_fields)
+
+
+#: A toolset's type (``browser_toolset_20260801``): Claude serves its members as tools.
+_TOOLSET = re.compile(r"_toolset_\d{8}$")
 
 
 def _is_server_tool(path: str, tool: dict[str, Any]) -> bool:
@@ -306,7 +318,8 @@ def _is_server_tool(path: str, tool: dict[str, Any]) -> bool:
     kind = f.field(tool, "type", str, path)
     if kind in (None, "custom"):
         return False
-    f.field(tool, "name", str, path, required=True)
+    if not _TOOLSET.search(kind):  # a toolset declares a family of tools, and carries no name
+        f.field(tool, "name", str, path, required=True)
     return True
 
 
@@ -450,18 +463,25 @@ def _encode_block(block: Block) -> dict[str, Any] | None:
     if isinstance(block, ImageBlock):
         return _encode_image(block)
     if isinstance(block, ToolUseBlock):
-        return _cached({"type": "tool_use", "id": block.id, "name": block.name, "input": block.input}, block.cache_control)
+        return _cached(_encode_tool_use(block, block.input), block.cache_control)
     if isinstance(block, ToolResultBlock):
         content = [encoded for encoded in map(_encode_result_part, block.content) if encoded is not None]
         out: dict[str, Any] = {"type": "tool_result", "tool_use_id": block.tool_use_id, "content": content}
         if block.is_error:
             out["is_error"] = True
+        out.update(block.claude_fields or {})
         return _cached(out, block.cache_control)
     if isinstance(block, HostedToolBlock):  # Claude's own server-tool blocks as they came; not OpenAI's items
         return block.item if block.host == "anthropic" else None
     # Thinking without Anthropic's signature (a local model's reasoning, OpenAI's reasoning summary
     # and its encrypted_content, which only OpenAI reads) would be rejected: the turn goes without it.
     return _encode_thinking(block) if block.signature or block.redacted is not None else None
+
+
+def _encode_tool_use(block: ToolUseBlock, tool_input: dict[str, Any]) -> dict[str, Any]:
+    """A tool call in Anthropic's shape, with Claude's own fields as they came."""
+    encoded = {"type": "tool_use", "id": block.id, "name": block.name, "input": tool_input}
+    return {**encoded, **block.claude_fields} if block.claude_fields else encoded
 
 
 def _encode_result_part(part: ToolResultPart) -> dict[str, Any] | None:
@@ -542,7 +562,8 @@ def _decode_response_block(block: Any) -> Block | None:
         if kind == "text":
             return TextBlock(str(block["text"]), citations=_citations(block.get("citations")))
         if kind == "tool_use":
-            return ToolUseBlock(str(block["id"]), str(block["name"]), dict(block.get("input") or {}))
+            fields = f.unknown(block, _TOOL_USE_READ) or None
+            return ToolUseBlock(str(block["id"]), str(block["name"]), dict(block.get("input") or {}), claude_fields=fields)
         if kind == "thinking":
             return ThinkingBlock(str(block["thinking"]), block.get("signature"))
         if kind == "redacted_thinking":
@@ -564,7 +585,7 @@ def encode_response(response: Response) -> dict[str, Any]:
         elif isinstance(block, HostedToolBlock) and block.host == "anthropic":
             content.append(block.item)
         elif isinstance(block, ToolUseBlock):
-            content.append({"type": "tool_use", "id": block.id, "name": block.name, "input": block.input})
+            content.append(_encode_tool_use(block, block.input))
         elif isinstance(block, ThinkingBlock):
             content.append(_encode_thinking(block))
     stop_reason = derive_stop_reason(response.content, response.stop_reason)
@@ -704,7 +725,7 @@ class StreamDecoder:
             return events + ([ThinkingDelta(index, block["thinking"])] if block.get("thinking") else [])
         if kind == "redacted_thinking":
             return [BlockStart(index, ThinkingBlock("", redacted=str(block["data"])))]
-        events = [BlockStart(index, ToolUseBlock(str(block["id"]), str(block["name"]), {}))]
+        events = [BlockStart(index, ToolUseBlock(str(block["id"]), str(block["name"]), {}, claude_fields=f.unknown(block, _TOOL_USE_READ) or None))]
         return events + ([ToolInputDelta(index, json.dumps(block["input"]))] if block.get("input") else [])
 
     def _block_delta(self, upstream: int, delta: dict[str, Any]) -> list[StreamEvent]:
@@ -808,7 +829,7 @@ class StreamEncoder:
         elif isinstance(block, TextBlock):
             wire = {"type": "text", "text": ""}
         elif isinstance(block, ToolUseBlock):
-            wire = {"type": "tool_use", "id": block.id, "name": block.name, "input": {}}
+            wire = _encode_tool_use(block, {})
         else:
             wire = _encode_thinking(ThinkingBlock("", redacted=block.redacted))
         out = _sse("content_block_start", {"type": "content_block_start", "index": event.index, "content_block": wire})
