@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Sequence
 
-from trooper.conversation import Block, Message, Request, TextBlock, Tool
+from trooper.conversation import Block, Message, Request, TextBlock, Tool, ToolResultBlock, ToolUseBlock
 from trooper.errors import InvalidRequest, TrooperError
 from trooper.memory.sitrep import Sitrep, extract_sitrep, render_sitrep
 from trooper.memory.tokens import (
@@ -40,7 +40,6 @@ from trooper.memory.tokens import (
     count_tokens,
     count_tool_tokens,
 )
-from trooper.memory.transcript import message_fingerprint
 
 SITREP_SHARE = 0.20
 #: Of the budget, what a new cut leaves free for the turns that follow it (each of which then
@@ -88,20 +87,35 @@ class Cut:
     #: The client's system prompt it was made from, and the one the compaction sent.
     system: str | None
     compacted_system: str | None
-    #: The conversation up to the tail: the anchor's messages, then those dropped.
-    head: tuple[Message, ...]
+    #: Where the tail starts, and a digest of the messages before it (the anchor, those dropped):
+    #: the session keeps the cut, not a second copy of its history.
+    start: int
+    head_digest: int
     anchor_end: int
     bridge: Message | None
     sitrep_injected: bool
 
     def holds(self, messages: Sequence[Message], system: str | None, budget: int) -> bool:
         """``messages`` go on the conversation this cut was made of, under the same budget and
-        system prompt (a resent message may differ in what a local model is not sent: a cache
-        hint, a tool id)."""
-        start = len(self.head)
-        if budget != self.budget or system != self.system or len(messages) <= start:
+        system prompt (what a local model is not sent may differ: a cache hint, a signature)."""
+        if budget != self.budget or system != self.system or len(messages) <= self.start:
             return False
-        return all(a == b or message_fingerprint(a) == message_fingerprint(b) for a, b in zip(self.head, messages))
+        return head_digest(messages[: self.start]) == self.head_digest
+
+
+def head_digest(messages: Sequence[Message]) -> int:
+    """A digest of what ``messages`` say: each one's role, texts and tool calls' ids and inputs."""
+    return hash(tuple((m.role, tuple(_said(block) for block in m.content)) for m in messages))
+
+
+def _said(block: Block) -> object:
+    if isinstance(block, TextBlock):
+        return block.text
+    if isinstance(block, ToolUseBlock):
+        return block.id, block.name, repr(block.input)
+    if isinstance(block, ToolResultBlock):
+        return block.tool_use_id, block.text(), block.is_error
+    return block.type
 
 
 def bridge_message(dropped: int, with_sitrep: bool) -> Message:
@@ -305,7 +319,7 @@ def _assemble(
     dropped_tokens = sum(counts[anchor_end:start]) + cut_tokens
     made = None
     if dropped and not cut_tokens:
-        made = Cut(budget, system, new_system, tuple(messages[:start]), anchor_end, bridge_turn, sitrep_tokens > 0)
+        made = Cut(budget, system, new_system, start, head_digest(messages[:start]), anchor_end, bridge_turn, sitrep_tokens > 0)
     return Compacted(kept, new_system, dropped, dropped_tokens, kept_tokens, sitrep_tokens > 0, made)
 
 
@@ -325,7 +339,7 @@ def _choose_tail_leaving(
 
 def _cut_again(previous: Cut, messages: list[Message], counts: list[int], fixed: int, budget: int) -> Compacted | None:
     """The conversation cut where ``previous`` cut it, when that still fits ``budget``."""
-    start, anchor_end = len(previous.head), previous.anchor_end
+    start, anchor_end = previous.start, previous.anchor_end
     kept = [*messages[:anchor_end], *([previous.bridge] if previous.bridge else []), *messages[start:]]
     bridge_tokens = count_message_tokens(previous.bridge) if previous.bridge else 0
     kept_tokens = fixed + count_tokens(previous.compacted_system or "") + sum(counts[:anchor_end]) + bridge_tokens + sum(counts[start:])
