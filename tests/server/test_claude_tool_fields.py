@@ -83,3 +83,16 @@ def test_a_local_model_gets_the_call_without_claudes_fields(claude_first):
                                extra_headers={"X-Trooper-Route": "local"})
     sent = [r for r in ollama.requests if r.path == "/api/chat"][-1].json
     assert "caller" not in str(sent)
+
+
+def test_a_file_uploaded_to_claudes_container_reaches_claude(claude_first):
+    """``container_upload`` (a Files API file for code execution to read), in a user message: a 400 before."""
+    server, claude, _ = claude_first
+    claude.default = reply_text("The CSV has 3 rows.")
+    upload = {"type": "container_upload", "file_id": "file_011CNha8iCJcU1wXNR6q4V8w"}
+    question = {"role": "user", "content": [{"type": "text", "text": "How many rows in this CSV?"}, upload]}
+    code_execution = {"type": "code_execution_20250825", "name": "code_execution"}
+    with sdk(server) as client:
+        answer, _ = ask(client, False, model="claude-sonnet-4-5", max_tokens=256, tools=[code_execution], messages=[question])
+    assert answer.content[0].text == "The CSV has 3 rows."
+    assert claude.requests[-1].json["messages"][0]["content"][1] == upload

@@ -200,13 +200,14 @@ def _decode_message(path: str, message: dict[str, Any]) -> Message:
     return Message(role, blocks)  # type: ignore[arg-type]  # choice() checked the role
 
 
-_USER_BLOCKS = ("text", "image", "tool_result", "document", "search_result")
+_USER_BLOCKS = ("text", "image", "tool_result", "document", "search_result", "container_upload")
 #: The fields Claude's own content blocks need, checked at the door; Claude checks the rest.
 _CLAUDE_BLOCKS: dict[str, tuple[tuple[str, type], ...]] = {
     "document": (("source", dict),),
     "search_result": (("source", str), ("title", str), ("content", list)),  # a RAG result Claude cites
     "tool_reference": (("tool_name", str),),  # a tool search's find: a deferred tool to load
     "browser_state": (("tabs", list),),  # the browser toolset's tabs after a call, in its result
+    "container_upload": (("file_id", str),),  # a file (Claude's Files API) for code execution to read
 }
 #: What the decoding of a tool call and of a tool result reads; their other fields are Claude's
 #: (``caller``, ``toolset_name``…), carried as they came (``ToolUseBlock.claude_fields``).
