@@ -49,6 +49,23 @@ def test_seed_scenario_local_escalate_return(chat):
     assert state["stats"]["tokens_saved"] > 0
 
 
+def test_a_chat_that_stays_with_claude_reads_its_prompt_from_claudes_cache(chat):
+    """The chat page and the ChatWidget send the whole session on every turn, marking nothing: each
+    turn Claude answers asks for its automatic caching, so the next reads what this one wrote."""
+    server, client, claude, ollama = chat
+    sid = new_session(client)
+    ollama.enqueue(reply_text("Use a pool of 10 connections. " * 40))
+    post_sse(client, f"/sessions/{sid}/messages", {"content": "how big should my postgres pool be?"})
+    claude.enqueue(reply_text("PgBouncer with a pool of 20."), reply_text("Yes, transaction mode."))
+    post_sse(client, f"/sessions/{sid}/escalate")
+    post_sse(client, f"/sessions/{sid}/messages", {"content": "and transaction pooling?"})
+    assert [request.json["cache_control"] for request in claude.requests] == [{"type": "ephemeral"}] * 2
+    server.flush()
+    turns = httpx.get(f"{server.url}/sessions/{sid}/transcript", timeout=10).json()["turns"]
+    cached = [turn["tokens_cached"] for turn in turns if turn["role"] == "assistant" and turn["provider"] == "claude"]
+    assert cached[0] == 0 and cached[1] > 0, cached
+
+
 def test_escalation_without_cloud_explains_how_to_enable_it(fake_ollama, make_trooper):
     server = make_trooper(FALLBACK_URL=fake_ollama.api_chat_url)
     with httpx.Client(base_url=server.url + "/api/chat") as client:

@@ -54,7 +54,9 @@ def chat_history(messages: list[Message]) -> list[Message]:
 
 
 def chat_request(messages: list[Message]) -> Request:
-    return Request(model=CHAT_MODEL, messages=chat_history(messages), max_tokens=CHAT_MAX_TOKENS, stream=True)
+    """The next turn of a chat: the whole session, asked anew each turn, its prefix cached by Claude
+    (the chat marks nothing, as an OpenAI client does not: ``Request.caches_unasked``)."""
+    return Request(model=CHAT_MODEL, messages=chat_history(messages), max_tokens=CHAT_MAX_TOKENS, stream=True, caches_unasked=True)
 
 
 def answer_label(provider: str, model: str, tier: str, trail: Trail | None = None) -> str:
