@@ -173,7 +173,7 @@ class Settings:
     claude_model: str = setting("claude-haiku-4-5-20251001", "CLAUDE_MODEL", "model used for Claude")
     claude_auto_cache: bool = setting(
         True, "TROOPER_CLAUDE_AUTO_CACHE",
-        "ask Claude to cache the prompt of an OpenAI-format client's turn that marks no cache (OpenAI caches unasked)",
+        "ask Claude to cache the prompt of a turn from an OpenAI-format client or the chat page that marks no cache (OpenAI caches unasked)",
     )
     gemini_api_key: str = setting("", "GEMINI_API_KEY", "enables Gemini (second in the chain)", secret=True)
     gemini_url: str = setting(
