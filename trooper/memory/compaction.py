@@ -340,6 +340,8 @@ def _choose_tail_leaving(
 def _cut_again(previous: Cut, messages: list[Message], counts: list[int], fixed: int, budget: int) -> Compacted | None:
     """The conversation cut where ``previous`` cut it, when that still fits ``budget``."""
     start, anchor_end = previous.start, previous.anchor_end
+    if not _fits_after(messages, anchor_end, start) or _needs_bridge(messages, anchor_end, start) != (previous.bridge is not None):
+        return None  # the tail's first message is not what it was (the digest reads the head only)
     kept = [*messages[:anchor_end], *([previous.bridge] if previous.bridge else []), *messages[start:]]
     bridge_tokens = count_message_tokens(previous.bridge) if previous.bridge else 0
     kept_tokens = fixed + count_tokens(previous.compacted_system or "") + sum(counts[:anchor_end]) + bridge_tokens + sum(counts[start:])
