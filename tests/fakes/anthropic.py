@@ -67,6 +67,8 @@ class FakeAnthropic(FakeServer):
         self.rejects_prefill = rejects_prefill
         #: Prompt prefixes written to the cache (by their content), as Claude's prompt cache keeps them.
         self.cached_prefixes: set[str] = set()
+        #: The prompt tokens each answer wrote to the cache, as its usage said (a test prices them).
+        self.cache_writes: list[int] = []
 
     @property
     def messages_url(self) -> str:
@@ -157,6 +159,7 @@ class FakeAnthropic(FakeServer):
 
     def _usage(self, request: RecordedRequest, output_tokens: int) -> dict[str, Any]:
         read, written = self._cache(request)
+        self.cache_writes.append(written)
         return {
             "input_tokens": max(1, request.input_tokens() - read - written),
             "cache_creation_input_tokens": written,

@@ -16,8 +16,9 @@ CLAUDE_KEY = "sk-ant-test-0123456789abcdef"
 HAIKU = (1.00, 5.00)  # the list price of the default Claude model, dollars per million tokens
 
 
-def dollars(tokens_in: int, tokens_out: int, price: tuple[float, float]) -> float:
-    return (tokens_in * price[0] + tokens_out * price[1]) / 1_000_000
+def dollars(tokens_in: int, tokens_out: int, price: tuple[float, float], written: int = 0) -> float:
+    """What an answer costs; ``written``: prompt tokens Claude wrote to its five-minute cache (1.25× input)."""
+    return (tokens_in * price[0] + written * 1.25 * price[0] + tokens_out * price[1]) / 1_000_000
 
 
 @pytest.fixture
@@ -41,7 +42,9 @@ def test_a_local_answer_avoids_and_an_escalation_spends(chat, fake_anthropic, fa
     fake_anthropic.enqueue(reply_text("Use PgBouncer in transaction mode with a pool of twenty."))
     cloud = post_sse(client, f"/api/chat/sessions/{chat_id}/escalate")[-1][1]
     assert cloud["provider"] == "claude" and cloud["model"].startswith("claude-haiku-4-5")
-    spent = dollars(cloud["tokens_in"], cloud["tokens_out"], HAIKU)
+    # The chat asks Claude to cache its prompt (it sends the whole session each turn): the write is billed.
+    assert fake_anthropic.requests[-1].json["cache_control"] == {"type": "ephemeral"} and fake_anthropic.cache_writes[-1] > 0
+    spent = dollars(cloud["tokens_in"], cloud["tokens_out"], HAIKU, written=fake_anthropic.cache_writes[-1])
     assert cloud["stats"]["cost_spent"] == pytest.approx(spent) and cloud["stats"]["cost_avoided"] == pytest.approx(avoided)
 
     server.flush()
