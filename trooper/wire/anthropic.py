@@ -213,6 +213,11 @@ _CLAUDE_BLOCKS: dict[str, tuple[tuple[str, type], ...]] = {
 #: (``caller``, ``toolset_name``…), carried as they came (``ToolUseBlock.claude_fields``).
 _TOOL_USE_READ = frozenset({"type", "id", "name", "input", "cache_control"})
 _TOOL_RESULT_READ = frozenset({"type", "tool_use_id", "content", "is_error", "cache_control"})
+
+
+def _call_fields(block: dict[str, Any]) -> dict[str, Any] | None:
+    """Claude's own fields of a tool call (a client's or Claude's answer's); None when it has none."""
+    return f.unknown(block, _TOOL_USE_READ) or None
 _ASSISTANT_BLOCKS = ("text", "tool_use", "thinking", "redacted_thinking", "compaction")
 
 
@@ -257,7 +262,7 @@ def _decode_block(path: str, block: dict[str, Any], role: str) -> Block:
             name=f.field(block, "name", str, path, required=True),
             input=f.field(block, "input", dict, path, required=True),
             cache_control=f.cache_control(block, path),
-            claude_fields=f.unknown(block, _TOOL_USE_READ) or None,
+            claude_fields=_call_fields(block),
         )
     if kind == "thinking":
         return ThinkingBlock(f.field(block, "thinking", str, path, required=True), f.field(block, "signature", str, path))
@@ -563,8 +568,7 @@ def _decode_response_block(block: Any) -> Block | None:
         if kind == "text":
             return TextBlock(str(block["text"]), citations=_citations(block.get("citations")))
         if kind == "tool_use":
-            fields = f.unknown(block, _TOOL_USE_READ) or None
-            return ToolUseBlock(str(block["id"]), str(block["name"]), dict(block.get("input") or {}), claude_fields=fields)
+            return ToolUseBlock(str(block["id"]), str(block["name"]), dict(block.get("input") or {}), claude_fields=_call_fields(block))
         if kind == "thinking":
             return ThinkingBlock(str(block["thinking"]), block.get("signature"))
         if kind == "redacted_thinking":
@@ -726,7 +730,7 @@ class StreamDecoder:
             return events + ([ThinkingDelta(index, block["thinking"])] if block.get("thinking") else [])
         if kind == "redacted_thinking":
             return [BlockStart(index, ThinkingBlock("", redacted=str(block["data"])))]
-        events = [BlockStart(index, ToolUseBlock(str(block["id"]), str(block["name"]), {}, claude_fields=f.unknown(block, _TOOL_USE_READ) or None))]
+        events = [BlockStart(index, ToolUseBlock(str(block["id"]), str(block["name"]), {}, claude_fields=_call_fields(block)))]
         return events + ([ToolInputDelta(index, json.dumps(block["input"]))] if block.get("input") else [])
 
     def _block_delta(self, upstream: int, delta: dict[str, Any]) -> list[StreamEvent]:
